@@ -1,0 +1,60 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Module layering (see ARCHITECTURE.md): pipe → Runner → {Pipeline, Store, Stages};
+// Stages → {Models, Tokenizer}; Models → Tensor → COpenBLAS. Pipeline and Store know nothing about ML.
+
+/// Release-only optimisation flags for the numeric kernels.
+let numericSettings: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "pipe",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "pipe", targets: ["pipe"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        // System libraries (Debian: libopenblas-dev, libssl-dev).
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+
+        // SHA-256 (OpenSSL libcrypto, SHA-NI) and the canonical, type-tagged key encoding.
+        .target(name: "Hashing", dependencies: ["CCrypto"]),
+
+        // Numerics.
+        .target(name: "Tensor", dependencies: ["COpenBLAS"], swiftSettings: numericSettings),
+        .target(name: "Models", dependencies: ["Tensor"], swiftSettings: numericSettings),
+        .target(name: "Tokenizer", dependencies: []),
+        .target(name: "Stages", dependencies: ["Models", "Tokenizer", "Tensor", "Hashing"],
+                swiftSettings: numericSettings),
+
+        // Runner side.
+        .target(name: "Pipeline", dependencies: ["Hashing", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Store", dependencies: ["Hashing", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Runner", dependencies: ["Pipeline", "Store", "Stages"]),
+        .executableTarget(name: "pipe", dependencies: [
+            "Runner", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // Test doubles and helpers shared by the test targets.
+        .target(name: "PipeTestSupport", dependencies: ["Pipeline", "Store", "Runner", "Stages"]),
+
+        .testTarget(name: "HashingTests", dependencies: ["Hashing"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensor"]),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
+        .testTarget(name: "StagesTests", dependencies: ["Stages", "PipeTestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "PipeTestSupport"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "PipeTestSupport"]),
+        .testTarget(name: "RunnerTests", dependencies: ["Runner", "PipeTestSupport"]),
+        // Builds and runs the real `pipe` binary: end-to-end CLI tests.
+        .testTarget(name: "EndToEndTests", dependencies: ["PipeTestSupport", "pipe"]),
+    ]
+)

@@ -1,0 +1,1 @@
+// The PipeTestSupport module: see ARCHITECTURE.md.

@@ -1,0 +1,1 @@
+// The Runner module: see ARCHITECTURE.md.
