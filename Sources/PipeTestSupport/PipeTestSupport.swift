@@ -1,1 +1,0 @@
-// The PipeTestSupport module: see ARCHITECTURE.md.
