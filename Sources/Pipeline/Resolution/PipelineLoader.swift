@@ -135,6 +135,7 @@ public struct ParsedPipeline: @unchecked Sendable {
                 resources: (stage.resources ?? Resources()).overriding(declaration?.resources ?? Resources()),
                 location: stage.location, declarationFile: declaration?.file))
         }
+        if let sweep = spec.sweep { validateSweep(sweep, declarations: declarationOf, stageNames: stageNames, &sink) }
         try sink.check()
 
         let graph: StageGraph
@@ -184,36 +185,76 @@ public struct ParsedPipeline: @unchecked Sendable {
             }
         }
         for override in overrides {
-            let prefix = Self.prefix(override) + "\(what): "
-            let path = override.origin
-            if let declaration {
-                guard let param = declaration.param(override.param) else {
-                    sink.error(override.location, path, "\(prefix)unknown param '\(override.param)'",
-                               suggestion: Suggestion.nearest(to: override.param, in: declaredNames))
-                    continue
-                }
-                if let value = typed(override.value, param: param, what: "\(prefix)param '\(override.param)'",
-                                     at: override.value.location ?? override.location, path: path, &sink) {
-                    values[override.param] = value
-                }
-            } else {
-                guard let current = values[override.param] else {
-                    sink.error(override.location, path,
-                               "\(prefix)unknown param '\(override.param)' (a 'run:' stage has only the params in its 'with:')",
-                               suggestion: Suggestion.nearest(to: override.param, in: declaredNames))
-                    continue
-                }
-                switch ParamTyping.typed(override.value, as: current.type) {
-                case .success(let value): values[override.param] = value
-                case .failure(let m):
-                    sink.error(override.value.location ?? override.location, path, "\(prefix)param '\(override.param)': \(m.message)")
-                }
+            if let value = typedOverride(override, stage, declaration, current: values[override.param], &sink) {
+                values[override.param] = value
             }
         }
         for param in declaration?.params ?? [] where values[param.name] == nil {
             values[param.name] = param.defaultValue
         }
         return values.map { ResolvedParam(name: $0.key, value: $0.value) }.sorted { $0.name.utf8Precedes($1.name) }
+    }
+
+    /// An override's value typed for its stage: by the declared type, or for an inline `run:`
+    /// stage by the type of the `with:` value it replaces.
+    private func typedOverride(_ override: ParamOverride, _ stage: StageSpec, _ declaration: StageDeclaration?,
+                               current: ParamValue?, _ sink: inout DiagnosticSink) -> ParamValue? {
+        let prefix = Self.prefix(override) + "stage '\(stage.name)': "
+        let path = override.origin
+        if let declaration {
+            guard let param = declaration.param(override.param) else {
+                sink.error(override.location, path, "\(prefix)unknown param '\(override.param)'",
+                           suggestion: Suggestion.nearest(to: override.param, in: declaration.params.map(\.name)))
+                return nil
+            }
+            return typed(override.value, param: param, what: "\(prefix)param '\(override.param)'",
+                         at: override.value.location ?? override.location, path: path, &sink)
+        }
+        guard let current else {
+            sink.error(override.location, path,
+                       "\(prefix)unknown param '\(override.param)' (a 'run:' stage has only the params in its 'with:')",
+                       suggestion: Suggestion.nearest(to: override.param, in: stage.with.map(\.name)))
+            return nil
+        }
+        switch ParamTyping.typed(override.value, as: current.type) {
+        case .success(let value): return value
+        case .failure(let m):
+            sink.error(override.value.location ?? override.location, path, "\(prefix)param '\(override.param)': \(m.message)")
+            return nil
+        }
+    }
+
+    /// Checks every value of the `sweep:` block against its stage, so a bad sweep is reported on
+    /// any load (`pipe status`, `pipe dag`), not only when the sweep runs.
+    private func validateSweep(_ sweep: SweepSpec, declarations declarationOf: [String: StageDeclaration],
+                               stageNames: [String], _ sink: inout DiagnosticSink) {
+        var overrides: [ParamOverride] = sweep.variants.flatMap { $0 }
+        for axis in sweep.axes {
+            for value in axis.values {
+                overrides.append(ParamOverride(stage: axis.stage, param: axis.param, value: value, origin: "sweep", location: axis.location))
+            }
+        }
+        var reportedTargets = Set<String>()
+        for override in overrides {
+            guard let stage = spec.stages.first(where: { $0.name == override.stage }) else {
+                if reportedTargets.insert(override.stage).inserted {
+                    sink.error(override.location, "sweep", "sweep: unknown stage '\(override.stage)'",
+                               suggestion: Suggestion.nearest(to: override.stage, in: stageNames))
+                }
+                continue
+            }
+            if case .uses = stage.body, declarationOf[stage.name] == nil { continue }
+            let current = stage.with.first { $0.name == override.param }.flatMap { try? ParamTyping.untyped($0.value).get() }
+            // One report per unknown param, not one per value.
+            let target = "\(override.stage).\(override.param)"
+            var scratch = DiagnosticSink()
+            _ = typedOverride(override, stage, declarationOf[stage.name], current: current, &scratch)
+            if !scratch.isEmpty, scratch.diagnostics[0].message.contains("unknown param") {
+                if reportedTargets.insert(target).inserted { sink.append(PipelineError(scratch.diagnostics)) }
+            } else if !scratch.isEmpty {
+                sink.append(PipelineError(scratch.diagnostics))
+            }
+        }
     }
 
     private func typed(_ raw: YAMLValue, param: ParamDeclaration, what: String, at location: SourceLocation?,
