@@ -48,7 +48,7 @@ public struct Workspace: Sendable, Hashable {
     public func declaredKinds() -> [String] {
         FileSystem.list(stagesDirectory).compactMap { name in
             name.hasSuffix(".yaml") && name.count > 5 ? String(name.dropLast(5)) : nil
-        }
+        }.sorted { $0.utf8Precedes($1) }
     }
 
     /// Loads and validates `stages/<kind>.yaml`.
