@@ -60,7 +60,10 @@ struct DiagnosticSink {
     /// Throws the collected diagnostics, sorted by position, if there are any.
     func check() throws(PipelineError) {
         guard !diagnostics.isEmpty else { return }
-        throw PipelineError(diagnostics.sorted(by: Self.precedes))
+        // Sweep variants can repeat a problem; report each once.
+        var seen = Set<Diagnostic>()
+        let unique = diagnostics.filter { seen.insert($0).inserted }
+        throw PipelineError(unique.sorted(by: Self.precedes))
     }
 
     private static func precedes(_ a: Diagnostic, _ b: Diagnostic) -> Bool {

@@ -57,6 +57,8 @@ public struct SweepSpec: Sendable {
         public var param: String
         public var values: [YAMLValue]
         public var location: SourceLocation
+        /// How a command-line axis was written (`--sweep ppo.lr=1e-5,3e-5`); nil for the file's.
+        public var origin: String?
     }
 
     public var axes: [Axis]

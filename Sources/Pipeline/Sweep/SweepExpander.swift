@@ -40,9 +40,9 @@ extension PipelineLoader {
             var next: [[ParamOverride]] = []
             for prefix in combinations {
                 for value in axis.values {
-                    let origin = axis.location.file.isEmpty ? "--sweep \(axis.stage).\(axis.param)=\(value)" : "sweep"
-                    next.append(prefix + [ParamOverride(stage: axis.stage, param: axis.param, value: value, origin: origin,
-                                                        location: value.location ?? (axis.location.file.isEmpty ? nil : axis.location))])
+                    next.append(prefix + [ParamOverride(stage: axis.stage, param: axis.param, value: value,
+                                                        origin: axis.origin ?? "sweep",
+                                                        location: axis.origin == nil ? axis.location : nil)])
                 }
             }
             combinations = next
@@ -78,7 +78,8 @@ extension PipelineLoader {
         for item in splitTopLevel(String(text[text.index(after: equals)...])) {
             values.append(try ParamOverride.parseValue(item, origin: origin))
         }
-        return SweepSpec.Axis(stage: stage, param: param, values: values, location: SourceLocation(file: "", line: 0, column: 0))
+        return SweepSpec.Axis(stage: stage, param: param, values: values, location: SourceLocation(file: "", line: 0, column: 0),
+                              origin: origin)
     }
 
     private static func splitTopLevel(_ text: String) -> [String] {

@@ -55,7 +55,7 @@ enum SweepParser {
                     continue
                 }
                 spec.axes.append(SweepSpec.Axis(stage: stage, param: param, values: items.map { reader.value($0) },
-                                                location: reader.location(keyNode)))
+                                                location: reader.location(keyNode), origin: nil))
             }
         }
         return spec
