@@ -51,8 +51,10 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensor"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "PipeTestSupport"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "PipeTestSupport"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "PipeTestSupport"]),
+        // Pipeline tests need only Pipeline (+ Hashing): they build without the ML and runner targets.
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Hashing"]),
+        // Store tests need only Store (+ Hashing): they build without the ML and runner targets.
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Hashing"]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "PipeTestSupport"]),
         // Builds and runs the real `pipe` binary: end-to-end CLI tests.
         .testTarget(name: "EndToEndTests", dependencies: ["PipeTestSupport", "pipe"]),

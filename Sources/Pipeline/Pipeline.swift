@@ -1,1 +1,43 @@
-// The Pipeline module: see ARCHITECTURE.md.
+/// # Pipeline: YAML pipelines → validated, typed, keyed DAGs of stages
+///
+/// Knows nothing about ML; depends on Yams and Hashing only.
+///
+/// ## Loading
+/// - `Workspace.locate(pipelineFile:) throws(PipelineError) -> Workspace` — walks up to the directory holding `stages/`.
+///   `workspace.declaredKinds()`, `loadDeclaration(kind:)`, `loadAllDeclarations()` (for `pipe stages`) → `StageDeclaration`.
+/// - `PipelineLoader(workspace:).load(file:overrides:) throws(PipelineError) -> ResolvedPipeline`
+///   (or `PipelineLoader.load(file:overrides:)`, which locates the workspace).
+/// - `ParamOverride.parse("ppo.lr=3e-5") throws(PipelineError)` — one `--set`; the value is typed by the declared type.
+/// - `loader.loadSweep(file:overrides:sweeps:) -> [SweepVariant]` — `sweep:` grid × `--sweep stage.param=v1,v2`
+///   axes + explicit `variants:`, every variant resolved and frozen; `SweepVariant.name` like `ppo.lr=3e-05,ppo.init_kl_coef=0.1`.
+///   `pipeline.sweep?.metric` / `.maximize` name the ranking metric.
+///
+/// ## Result
+/// - `ResolvedPipeline`: `name`, `file`, `workspace`, `seed`, `stages: [ResolvedStage]` (topological, ties by file order),
+///   `graph: StageGraph`, `stage(named:)`.
+/// - `ResolvedStage`: `name`, `kind` (`"run"` for inline commands), `implementation` (`.builtin(kind)` / `.command(template)`),
+///   `implementationVersion`, `params: [ResolvedParam]` (sorted, defaults applied), `param(_:)`,
+///   `inputs: [InputBinding]` (input name → `stage`.`output`, sorted), `outputs`, `deps` (workspace-relative),
+///   `resources`, `location`, `declarationFile`, `upstreamStages`.
+///   - `expandedCommand(inputPaths:outputPaths:) -> String?` — shell-quoted, for command stages.
+///   - `keyMaterial(inputDigests:depDigests:environment:seed:) -> KeyMaterial`.
+/// - `ParamValue` (`int`/`float`/`string`/`bool`/`list`), `description` is the canonical display (`1e-05`, `0.2`).
+///
+/// ## Stage key
+/// - `KeyMaterial` (Codable plain data, scheme `pipe.key.v1`), `.key: Digest`, `.canonicalBytes`,
+///   `.changes(from: previous) -> [String]` ("param lr changed 1e-05 → 3e-05", "input model changed (sft.model)", …).
+///
+/// ## Graph
+/// - `StageGraph`: `topologicalOrder`, `dependents(of:)`, `ancestors(of:)`, `directDependents(of:)`, `directDependencies(of:)`.
+/// - `DAGRendering.text(_:)`, `.mermaid(_:)`, `.dot(_:)` — strings for `pipe dag`.
+///
+/// ## Errors
+/// - `PipelineError` (`diagnostics: [Diagnostic]`); each `Diagnostic` has `location` (file:line:col), `fieldPath`,
+///   `message`, `suggestion`; `description` prints `pipelines/x.yaml:12:7: error: stage 'ppo': unknown param 'lrr' (did you mean 'lr'?)`.
+///
+/// ## Benchmark
+/// - `PipelineBenchmark.measure(file:iterations:) -> Report` (best/median load+resolve time).
+public enum PipelineModule {
+    /// The key scheme this build computes.
+    public static let keyScheme = KeyMaterial.currentScheme
+}

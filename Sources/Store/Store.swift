@@ -1,1 +1,122 @@
-// The Store module: see ARCHITECTURE.md.
+import Foundation
+import Hashing
+
+/// # Store — content-addressed artifacts, stage cache, locks, run registry
+///
+/// Knows nothing about ML or pipelines. Layout under the store root (default `artifacts/`, or
+/// `--store` / `PIPE_STORE`; see `ArtifactStore.resolveRoot`):
+///
+///     objects/<digest>        immutable artifacts (a file or a tree), read-only, renamed in from tmp/
+///     stages/<key>.json       stage records (`StageRecord`): key → outputs, log, metrics, timings
+///     runs.sqlite             run registry (`RunRegistry`, GRDB): runs, stage executions, metric series
+///     statcache/<host>.bin    content digests memoised by (dev, inode, size, mtime ns, ctime ns)
+///     tmp/                    staging; anything here is garbage after a crash, never a result
+///     locks/<key>.lock        per-key `flock` locks
+///
+/// ## API for the runner (all methods are thread-safe; errors are `StoreError`)
+///
+///     let store = try ArtifactStore(root: ArtifactStore.resolveRoot(explicit: storeFlag))
+///     // Digests (the stat cache makes an unchanged 1 GiB input cost one stat):
+///     let d = try store.digest(ofPath: "data/reviews")                 // file or directory
+///     // Building a key (never hold a lock you don't need; there is no global lock):
+///     if let record = store.record(forKey: key) { /* cached: use record.outputs */ }
+///     try store.withLock(key: key) {                                    // or lock(key:) / tryLock(key:)
+///         if let record = store.record(forKey: key) { return record }   // someone else built it
+///         let staging = try store.makeStagingDirectory(label: stageName) // tmp/<host>~<pid>~<rand>~<label>
+///         defer { staging.remove() }
+///         // ... run the stage, writing outputs under staging.path ...
+///         let out = try store.ingest(staging.path + "/outs/model")     // moves into objects/<digest>
+///         let record = StageRecord(key: key, stage: name, keyMaterial: material,
+///                                  outputs: ["model": out], log: logDigest, metrics: [...],
+///                                  startedAt: t0, finishedAt: t1, exitStatus: 0)
+///         try store.commit(record)                                      // the result now exists
+///     }
+///     store.objectPath(out)        // objects/<digest>: pass to downstream stages read-only
+///     store.hasObject(out)
+///     // Run registry (SQLite, WAL, busy timeout; open it once per process):
+///     let registry = try store.openRegistry()
+///     let runID = try registry.startRun(NewRun(pipelinePath: ..., pipelineDigest: ..., name: ...,
+///                                              params: ..., commandLine: CommandLine.arguments))
+///     try registry.recordStageExecution(StageExecution(runID: runID, stage: "sft", key: key.hex,
+///                                       outcome: .ran, ...))
+///     try registry.recordMetrics(runID: runID, stage: "sft", points: [MetricPoint(step: 1, name: "loss", value: 2.3)])
+///     try registry.finishRun(id: runID, status: .succeeded)
+///     try registry.latestExecutions(pipeline: path)   // stage name → last execution, for `pipe status`
+///     try registry.listRuns(limit: 20); try registry.runDetails(id: registry.resolveRunID("2026"))
+///     // Upkeep (issue 5): store.verify() / store.garbageCollect(keepKeys:dryRun:)
+///     // Benchmark lines for `pipe bench`: StoreBenchmark.run(at: directory)
+///
+/// Shared filesystems (Slurm, issue 6): see `Locks/KeyLock.swift` for what the filesystem must support.
+public final class ArtifactStore: Sendable {
+    public static let environmentVariable = "PIPE_STORE"
+    public static let defaultDirectoryName = "artifacts"
+
+    /// Absolute path of the store root.
+    public let root: String
+    public var objectsDirectory: String { root + "/objects" }
+    public var stagesDirectory: String { root + "/stages" }
+    public var temporaryDirectory: String { root + "/tmp" }
+    public var locksDirectory: String { root + "/locks" }
+    public var registryPath: String { root + "/runs.sqlite" }
+    /// True when the store sits on NFS, Lustre, GPFS, CephFS, SMB or FUSE (affects SQLite journaling).
+    public var isNetworkFilesystem: Bool { FilesystemKind.isNetwork(path: root) }
+
+    let statCache: StatCache
+    let warningHandler: @Sendable (String) -> Void
+    let keyLocks = ProcessKeyLocks()
+
+    /// Chooses the store root: an explicit `--store` value, else `$PIPE_STORE`, else `artifacts/`
+    /// under the working directory. Relative paths are made absolute against `workingDirectory`.
+    public static func resolveRoot(explicit: String? = nil,
+                                   environment: [String: String] = ProcessInfo.processInfo.environment,
+                                   workingDirectory: String = FileManager.default.currentDirectoryPath) -> String {
+        let chosen = explicit ?? environment[environmentVariable].flatMap { $0.isEmpty ? nil : $0 } ?? defaultDirectoryName
+        return absolute(chosen, base: workingDirectory)
+    }
+
+    /// Opens (creating if needed) the store at `root`. Cheap: a few mkdir calls and a scan of tmp/,
+    /// which removes staging left behind by dead processes (see `cleanTemporary`).
+    /// - Parameter warning: receives non-fatal problems (corrupt record ignored, ...); default: stderr.
+    public init(root: String, cleanTemporary: Bool = true,
+                warning: @escaping @Sendable (String) -> Void = ArtifactStore.printWarning) throws {
+        let rootPath = Self.absolute(root, base: FileManager.default.currentDirectoryPath)
+        self.root = rootPath
+        self.warningHandler = warning
+        try POSIX.makeDirectories(rootPath)
+        for sub in ["objects", "stages", "tmp", "locks", "statcache"] {
+            try POSIX.makeDirectories(rootPath + "/" + sub)
+        }
+        self.statCache = StatCache(path: rootPath + "/statcache/" + POSIX.hostName + ".bin")
+        if cleanTemporary { cleanStaleStaging() }
+    }
+
+    public static let printWarning: @Sendable (String) -> Void = { message in
+        FileHandle.standardError.write(Data(("warning: " + message + "\n").utf8))
+    }
+
+    func warn(_ message: String) { warningHandler(message) }
+
+    // MARK: Digests
+
+    /// The artifact digest of a file or directory (see `ArtifactManifest` for the exact scheme).
+    /// File contents go through the stat cache; new cache entries are saved before returning.
+    public func digest(ofPath path: String) throws -> Digest {
+        try manifest(ofPath: path).digest
+    }
+
+    /// The full manifest (per-file digests and sizes), e.g. for `pipe show` or diffing outputs.
+    public func manifest(ofPath path: String) throws -> ArtifactManifest {
+        let manifest = try ArtifactScanner(statCache: statCache).manifest(ofPath: path)
+        if statCache.hasUnsavedEntries {
+            do { try statCache.save(temporaryDirectory: temporaryDirectory) }
+            catch { warn("could not save the stat cache (\(error)); inputs will be re-hashed next time") }
+        }
+        return manifest
+    }
+
+    static func absolute(_ path: String, base: String) -> String {
+        var result = path.hasPrefix("/") ? path : (base.hasSuffix("/") ? base + path : base + "/" + path)
+        while result.count > 1 && result.hasSuffix("/") { result.removeLast() }
+        return result
+    }
+}

@@ -1,10 +1,56 @@
 import ArgumentParser
+import Foundation
 
-@main
+/// The `pipe` command line. Thin: each subcommand parses flags and calls into Runner.
 struct Pipe: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pipe",
         abstract: "Run machine-learning pipelines declaratively, with content-hashed caching.",
-        subcommands: []
+        subcommands: [RunCommand.self, StatusCommand.self, DagCommand.self, StagesCommand.self,
+                      RunsCommand.self, ShowCommand.self, BenchCommand.self, StageProcessCommand.self]
     )
+}
+
+/// Exit codes: 0 ok, 1 stage failure, 2 usage/validation error, 130 interrupted.
+/// ArgumentParser reports usage errors as 64 (EX_USAGE); pipe documents 2, like most CLIs.
+@main
+enum Main {
+    static func main() {
+        do {
+            var command = try Pipe.parseAsRoot()
+            try command.run()
+        } catch let exit as ExitCode {
+            fflush(nil)
+            Foundation.exit(exit.rawValue)
+        } catch {
+            let code = Pipe.exitCode(for: error)
+            let message = Pipe.fullMessage(for: error)
+            if code == .success {
+                print(message)
+                Foundation.exit(0)
+            }
+            FileHandle.standardError.write(Data((message + "\n").utf8))
+            Foundation.exit(code == .validationFailure ? 2 : code.rawValue)
+        }
+        fflush(nil)
+    }
+}
+
+/// Options shared by commands that load a pipeline.
+struct PipelineOptions: ParsableArguments {
+    @Argument(help: "The pipeline file, e.g. pipelines/sentiment.yaml.")
+    var pipeline: String
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a param: STAGE.PARAM=VALUE (repeatable).", valueName: "stage.param=value"))
+    var overrides: [String] = []
+
+    @Option(help: ArgumentHelp("Artifact store directory (default: $PIPE_STORE, else ./artifacts).", valueName: "dir"))
+    var store: String?
+
+    @Option(help: "BLAS/OpenMP threads per stage (OPENBLAS_NUM_THREADS); part of the stage key.")
+    var threads: Int = 1
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+    }
 }

@@ -1,0 +1,245 @@
+import Yams
+
+/// Parses and validates `stages/<kind>.yaml` (format: stages/README.md).
+struct DeclarationParser {
+    let workspace: Workspace
+
+    static let topKeys = ["kind", "version", "doc", "builtin", "run", "deps", "inputs", "outputs", "params", "resources"]
+    static let inputKeys = ["doc", "optional"]
+    static let outputKeys = ["doc"]
+    static let paramKeys = ["type", "default", "doc", "min", "max", "choices"]
+
+    func load(kind: String) throws(PipelineError) -> StageDeclaration {
+        let path = workspace.declarationPath(kind: kind)
+        let file = workspace.displayPath("stages/\(kind).yaml")
+        guard let text = FileSystem.readText(path) else {
+            throw PipelineError(location: nil, fieldPath: "", message: "cannot read stage declaration '\(file)'")
+        }
+        return try parse(text: text, file: file, expectedKind: kind)
+    }
+
+    func parse(text: String, file: String, expectedKind: String) throws(PipelineError) -> StageDeclaration {
+        let reader = YAMLReader(file: file, text: text)
+        guard let root = try reader.compose() else {
+            throw PipelineError(location: SourceLocation(file: file, line: 1, column: 1), fieldPath: "",
+                                message: "stage declaration is empty (expected kind:, version:, builtin: or run:, params:)")
+        }
+        var sink = DiagnosticSink()
+        let what = "stage declaration"
+        var kind: String?, version: Int64?, doc: String?, builtin: String?
+        var command: (String, Node)?
+        var deps: [String] = []
+        var inputs: [InputDeclaration] = [], outputs: [OutputDeclaration] = [], params: [ParamDeclaration] = []
+        var resources = Resources()
+        var kindNode: Node?
+        for (key, keyNode, value) in reader.entries(root, path: "", what: what, allowed: Self.topKeys, sink: &sink) {
+            switch key {
+            case "kind":
+                kind = reader.string(value, path: key, what: what, sink: &sink)
+                kindNode = value
+            case "version":
+                version = reader.int(value, path: key, what: "\(what): version", sink: &sink)
+                if let v = version, v < 0 { sink.error(reader.location(value), key, "\(what): version must be ≥ 0") }
+            case "doc": doc = reader.string(value, path: key, what: what, sink: &sink)
+            case "builtin": builtin = reader.string(value, path: key, what: "\(what): builtin", sink: &sink)
+            case "run":
+                if let text = reader.string(value, path: key, what: "\(what): run", sink: &sink) { command = (text, value) }
+            case "deps":
+                for (dep, node) in reader.strings(value, path: key, what: "\(what): deps", sink: &sink) {
+                    if let problem = WorkspacePaths.problem(dep, in: workspace, kind: .dep) {
+                        sink.error(reader.location(node), key, "\(what): dep '\(dep)' \(problem)")
+                    } else {
+                        deps.append(PathName.normalise(dep))
+                    }
+                }
+            case "inputs":
+                for (name, nameNode, body) in reader.entries(value, path: key, what: "\(what): inputs", allowed: nil, sink: &sink) {
+                    var input = InputDeclaration(name: name, doc: nil, optional: false, location: reader.location(nameNode))
+                    if case .scalar(let s) = body, s.style != .plain || YAMLScalar.classify(s.string) != .null {
+                        input.doc = s.string
+                    } else {
+                        for (field, _, fieldValue) in reader.entries(body, path: "inputs.\(name)", what: "\(what): input '\(name)'",
+                                                                     allowed: Self.inputKeys, sink: &sink) {
+                            if field == "doc" { input.doc = reader.string(fieldValue, path: "inputs.\(name).doc", what: what, sink: &sink) }
+                            if field == "optional" { input.optional = reader.bool(fieldValue, path: "inputs.\(name).optional", what: "\(what): input '\(name)': optional", sink: &sink) ?? false }
+                        }
+                    }
+                    checkName(name, reader.location(nameNode), "inputs", what: "\(what): input", sink: &sink)
+                    inputs.append(input)
+                }
+            case "outputs":
+                for (name, nameNode, body) in reader.entries(value, path: key, what: "\(what): outputs", allowed: nil, sink: &sink) {
+                    var output = OutputDeclaration(name: name, doc: nil, location: reader.location(nameNode))
+                    if case .scalar(let s) = body, s.style != .plain || YAMLScalar.classify(s.string) != .null {
+                        output.doc = s.string
+                    } else {
+                        for (field, _, fieldValue) in reader.entries(body, path: "outputs.\(name)", what: "\(what): output '\(name)'",
+                                                                     allowed: Self.outputKeys, sink: &sink) where field == "doc" {
+                            output.doc = reader.string(fieldValue, path: "outputs.\(name).doc", what: what, sink: &sink)
+                        }
+                    }
+                    checkName(name, reader.location(nameNode), "outputs", what: "\(what): output", sink: &sink)
+                    outputs.append(output)
+                }
+            case "params":
+                for (name, nameNode, body) in reader.entries(value, path: key, what: "\(what): params", allowed: nil, sink: &sink) {
+                    checkName(name, reader.location(nameNode), "params", what: "\(what): param", sink: &sink)
+                    if let param = parseParam(name, nameNode, body, reader, &sink) { params.append(param) }
+                }
+            case "resources":
+                resources = ResourcesParser.parse(value, path: key, what: what, reader: reader, sink: &sink)
+            default:
+                _ = keyNode
+            }
+        }
+        let top = reader.location(root)
+        if kind == nil, sink.isEmpty { sink.error(top, "kind", "\(what): missing 'kind: \(expectedKind)'") }
+        if let kind, kind != expectedKind, let kindNode {
+            sink.error(reader.location(kindNode), "kind",
+                       "\(what): kind '\(kind)' does not match the file name (rename the file to stages/\(kind).yaml or set kind: \(expectedKind))")
+        }
+        if version == nil, sink.isEmpty { sink.error(top, "version", "\(what): missing 'version:' (the implementation version, e.g. version: 1)") }
+        let implementation: Implementation
+        switch (builtin, command) {
+        case (let name?, nil): implementation = .builtin(name)
+        case (nil, let (text, node)?):
+            implementation = .command(text)
+            validateCommand(CommandTemplate(text), node: node, reader: reader, params: params.map(\.name),
+                            inputs: inputs.map(\.name), outs: outputs.map(\.name),
+                            context: what, path: "run", sink: &sink)
+        case (_?, _?):
+            sink.error(top, "", "\(what): has both 'builtin:' and 'run:' (keep one)")
+            implementation = .builtin("")
+        case (nil, nil):
+            if sink.isEmpty { sink.error(top, "", "\(what): needs 'builtin: <name>' or 'run: \"<command>\"'") }
+            implementation = .builtin("")
+        }
+        try sink.check()
+        return StageDeclaration(kind: expectedKind, version: Int(version ?? 0), doc: doc, implementation: implementation,
+                                deps: deps, inputs: inputs, outputs: outputs, params: params,
+                                resources: resources, file: file)
+    }
+
+    private func checkName(_ name: String, _ location: SourceLocation, _ path: String, what: String, sink: inout DiagnosticSink) {
+        if !StageNames.isValid(name) {
+            sink.error(location, "\(path).\(name)", "\(what) name '\(name)' must be letters, digits, '_' or '-'")
+        }
+    }
+
+    private func parseParam(_ name: String, _ nameNode: Node, _ body: Node, _ reader: YAMLReader,
+                            _ sink: inout DiagnosticSink) -> ParamDeclaration? {
+        let what = "stage declaration: param '\(name)'"
+        let path = "params.\(name)"
+        var type: ParamType?, defaultNode: Node?, doc: String?, minimum: Double?, maximum: Double?, choicesNode: Node?
+        let fields = reader.entries(body, path: path, what: what, allowed: Self.paramKeys, sink: &sink)
+        for (field, _, value) in fields {
+            switch field {
+            case "type":
+                guard let text = reader.string(value, path: "\(path).type", what: what, sink: &sink) else { continue }
+                type = ParamType(rawValue: text)
+                if type == nil {
+                    sink.error(reader.location(value), "\(path).type", "\(what): unknown type '\(text)' (use int, float, string, bool or list)",
+                               suggestion: Suggestion.nearest(to: text, in: ParamType.allCases.map(\.rawValue)))
+                }
+            case "default": defaultNode = value
+            case "doc": doc = reader.string(value, path: "\(path).doc", what: what, sink: &sink)
+            case "min": minimum = reader.number(value, path: "\(path).min", what: "\(what): min", sink: &sink)
+            case "max": maximum = reader.number(value, path: "\(path).max", what: "\(what): max", sink: &sink)
+            case "choices": choicesNode = value
+            default: break
+            }
+        }
+        let location = reader.location(nameNode)
+        guard let type else {
+            if !fields.contains(where: { $0.key == "type" }) {
+                sink.error(location, path, "\(what): missing 'type:' (int, float, string, bool or list)")
+            }
+            return nil
+        }
+        guard let defaultNode else {
+            sink.error(location, path, "\(what): missing 'default:' (every param has a default)")
+            return nil
+        }
+        var choices: [ParamValue]?
+        if let choicesNode {
+            guard case .sequence(let items) = choicesNode else {
+                sink.error(reader.location(choicesNode), "\(path).choices", "\(what): choices must be a list")
+                return nil
+            }
+            choices = []
+            for item in items {
+                switch ParamTyping.typed(reader.value(item), as: type) {
+                case .success(let v): choices?.append(v)
+                case .failure(let m): sink.error(reader.location(item), "\(path).choices", "\(what): choice: \(m.message)")
+                }
+            }
+        }
+        if (minimum != nil || maximum != nil) && type != .int && type != .float {
+            sink.error(location, path, "\(what): min/max apply only to int and float params")
+        }
+        let declaration: ParamDeclaration
+        switch ParamTyping.typed(reader.value(defaultNode), as: type) {
+        case .success(let value):
+            declaration = ParamDeclaration(name: name, type: type, defaultValue: value, doc: doc, min: minimum,
+                                           max: maximum, choices: choices, location: location)
+        case .failure(let m):
+            sink.error(reader.location(defaultNode), "\(path).default", "\(what): default: \(m.message)")
+            return nil
+        }
+        if let problem = ParamTyping.checkLimits(declaration.defaultValue, declaration) {
+            sink.error(reader.location(defaultNode), "\(path).default", "\(what): default \(problem.message)")
+        }
+        return declaration
+    }
+}
+
+/// Checks every `${ns.name}` reference in a command against what the stage has.
+func validateCommand(_ template: CommandTemplate, node: Node, reader: YAMLReader, params: [String], inputs: [String],
+                     outs: [String], context: String, path: String, sink: inout DiagnosticSink) {
+    for reference in template.references {
+        let at = reader.location(of: reference.text, within: node)
+        guard let namespace = CommandTemplate.Namespace(rawValue: reference.namespace) else {
+            sink.error(at, path, "\(context): unknown reference '\(reference.text)' (use ${params.NAME}, ${inputs.NAME} or ${outs.NAME})",
+                       suggestion: Suggestion.nearest(to: reference.namespace, in: CommandTemplate.Namespace.allCases.map(\.rawValue))
+                           .map { "${\($0).\(reference.name)}" })
+            continue
+        }
+        let names: [String], noun: String
+        switch namespace {
+        case .params: (names, noun) = (params, "param")
+        case .inputs: (names, noun) = (inputs, "input")
+        case .outs: (names, noun) = (outs, "output")
+        }
+        if !names.contains(reference.name) {
+            let known = names.isEmpty ? "it has none" : "it has " + names.map { "'\($0)'" }.joined(separator: ", ")
+            sink.error(at, path, "\(context): '\(reference.text)' refers to an unknown \(noun) '\(reference.name)' (\(known))",
+                       suggestion: Suggestion.nearest(to: reference.name, in: names).map { "${\(namespace.rawValue).\($0)}" })
+        }
+    }
+}
+
+enum StageNames {
+    /// Names used in `stage.output` references: no dots, no spaces.
+    static func isValid(_ name: String) -> Bool {
+        !name.isEmpty && name.unicodeScalars.allSatisfy {
+            $0 == "_" || $0 == "-" || ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
+        }
+    }
+}
+
+enum ResourcesParser {
+    static func parse(_ node: Node, path: String, what: String, reader: YAMLReader, sink: inout DiagnosticSink) -> Resources {
+        var resources = Resources()
+        for (key, _, value) in reader.entries(node, path: path, what: "\(what): resources", allowed: Resources.fieldNames, sink: &sink) {
+            let fieldPath = "\(path).\(key)"
+            switch key {
+            case "cpus": resources.cpus = reader.int(value, path: fieldPath, what: "\(what): resources.cpus", sink: &sink).map(Int.init)
+            case "gpus": resources.gpus = reader.int(value, path: fieldPath, what: "\(what): resources.gpus", sink: &sink).map(Int.init)
+            case "mem": resources.mem = reader.string(value, path: fieldPath, what: what, sink: &sink)
+            case "time": resources.time = reader.string(value, path: fieldPath, what: what, sink: &sink)
+            default: break
+            }
+        }
+        return resources
+    }
+}

@@ -1,0 +1,139 @@
+import Yams
+
+/// Parses a pipeline file into a `PipelineSpec` (structure and names only; declarations are
+/// applied by `PipelineResolver`).
+struct PipelineParser {
+    let workspace: Workspace
+
+    static let topKeys = ["name", "doc", "seed", "stages", "sweep"]
+    static let stageKeys = ["uses", "run", "doc", "inputs", "with", "deps", "outs", "resources"]
+
+    func parse(text: String, file: String) throws(PipelineError) -> (PipelineSpec, [String: Node], YAMLReader) {
+        let reader = YAMLReader(file: file, text: text)
+        let start = SourceLocation(file: file, line: 1, column: 1)
+        guard let root = try reader.compose() else {
+            throw PipelineError(location: start, fieldPath: "", message: "pipeline is empty (expected name:, seed: and stages:)")
+        }
+        var sink = DiagnosticSink()
+        var name = PathName.baseName(file).split(separator: ".").first.map(String.init) ?? "pipeline"
+        var seed: UInt64 = 0
+        var stages: [StageSpec] = []
+        var stagesNode: Node?
+        var sweepNode: Node?
+        var runNodes: [String: Node] = [:]
+        for (key, _, value) in reader.entries(root, path: "", what: "pipeline", allowed: Self.topKeys, sink: &sink) {
+            switch key {
+            case "name": name = reader.string(value, path: key, what: "pipeline: name", sink: &sink) ?? name
+            case "doc": _ = reader.string(value, path: key, what: "pipeline: doc", sink: &sink)
+            case "seed":
+                if let v = reader.int(value, path: key, what: "pipeline: seed", sink: &sink) {
+                    if v < 0 { sink.error(reader.location(value), key, "pipeline: seed must be ≥ 0") } else { seed = UInt64(v) }
+                }
+            case "stages":
+                stagesNode = value
+                for (stageName, nameNode, body) in reader.entries(value, path: key, what: "pipeline: stages", allowed: nil, sink: &sink) {
+                    if let stage = parseStage(stageName, nameNode, body, reader, &sink, &runNodes) { stages.append(stage) }
+                }
+            case "sweep": sweepNode = value
+            default: break
+            }
+        }
+        if stages.isEmpty, sink.isEmpty {
+            let at = stagesNode.map { reader.location($0) } ?? reader.location(root)
+            sink.error(at, "stages", "pipeline has no stages (add a 'stages:' mapping, e.g. stages: { data: { uses: prepare } })")
+        }
+        var sweep: SweepSpec?
+        if let sweepNode { sweep = SweepParser.parse(sweepNode, reader: reader, sink: &sink) }
+        try sink.check()
+        return (PipelineSpec(file: file, name: name, seed: seed, stages: stages, sweep: sweep), runNodes, reader)
+    }
+
+    private func parseStage(_ name: String, _ nameNode: Node, _ body: Node, _ reader: YAMLReader,
+                            _ sink: inout DiagnosticSink, _ runNodes: inout [String: Node]) -> StageSpec? {
+        let what = "stage '\(name)'"
+        let path = "stages.\(name)"
+        let location = reader.location(nameNode)
+        if !StageNames.isValid(name) {
+            sink.error(location, path, "stage name '\(name)' must be letters, digits, '_' or '-' (it is used in 'stage.output' references)")
+        }
+        var uses: (String, SourceLocation)?, run: (String, SourceLocation)?
+        var inputs: [InputReference] = []
+        var with: [(name: String, value: YAMLValue, location: SourceLocation)] = []
+        var deps: [PathEntry] = [], outs: [PathEntry] = []
+        var resources: Resources?
+        var outsNode: Node?
+        for (key, keyNode, value) in reader.entries(body, path: path, what: what, allowed: Self.stageKeys, sink: &sink) {
+            let fieldPath = "\(path).\(key)"
+            switch key {
+            case "uses":
+                if let kind = reader.string(value, path: fieldPath, what: "\(what): uses", sink: &sink) { uses = (kind, reader.location(value)) }
+            case "run":
+                if let command = reader.string(value, path: fieldPath, what: "\(what): run", sink: &sink) {
+                    run = (command, reader.location(value))
+                    runNodes[name] = value
+                }
+            case "doc": _ = reader.string(value, path: fieldPath, what: what, sink: &sink)
+            case "inputs":
+                for (input, inputNode, ref) in reader.entries(value, path: fieldPath, what: "\(what): inputs", allowed: nil, sink: &sink) {
+                    guard let text = reader.string(ref, path: "\(fieldPath).\(input)", what: "\(what): input '\(input)'", sink: &sink) else { continue }
+                    let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+                    guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                        sink.error(reader.location(ref), "\(fieldPath).\(input)",
+                                   "\(what): input '\(input)': '\(text)' is not a 'stage.output' reference")
+                        continue
+                    }
+                    inputs.append(InputReference(name: input, stage: String(parts[0]), output: String(parts[1]),
+                                                 location: reader.location(inputNode), valueLocation: reader.location(ref)))
+                }
+            case "with":
+                for (param, paramNode, paramValue) in reader.entries(value, path: fieldPath, what: "\(what): with", allowed: nil, sink: &sink) {
+                    with.append((param, reader.value(paramValue), reader.location(paramNode)))
+                }
+            case "deps":
+                for (dep, node) in reader.strings(value, path: fieldPath, what: "\(what): deps", sink: &sink) {
+                    if let problem = WorkspacePaths.problem(dep, in: workspace, kind: .dep) {
+                        sink.error(reader.location(node), fieldPath, "\(what): dep '\(dep)' \(problem)")
+                    } else {
+                        deps.append(PathEntry(path: PathName.normalise(dep), location: reader.location(node)))
+                    }
+                }
+            case "outs":
+                outsNode = keyNode
+                for (out, node) in reader.strings(value, path: fieldPath, what: "\(what): outs", sink: &sink) {
+                    if let problem = WorkspacePaths.problem(out, in: workspace, kind: .out) {
+                        sink.error(reader.location(node), fieldPath, "\(what): out '\(out)' \(problem)")
+                    } else if outs.contains(where: { $0.path == PathName.normalise(out) }) {
+                        sink.error(reader.location(node), fieldPath, "\(what): out '\(out)' is listed twice")
+                    } else {
+                        outs.append(PathEntry(path: PathName.normalise(out), location: reader.location(node)))
+                    }
+                }
+            case "resources":
+                resources = ResourcesParser.parse(value, path: fieldPath, what: what, reader: reader, sink: &sink)
+            default: break
+            }
+        }
+        let stageBody: StageSpec.Body
+        switch (uses, run) {
+        case let ((kind, at)?, nil):
+            stageBody = .uses(kind: kind, location: at)
+            if let outsNode {
+                sink.error(reader.location(outsNode), "\(path).outs",
+                           "\(what): 'outs:' is only for 'run:' stages (kind '\(kind)' declares its outputs in stages/\(kind).yaml)")
+            }
+        case let (nil, (command, at)?):
+            stageBody = .run(command: command, location: at)
+            if outs.isEmpty, outsNode == nil {
+                sink.error(location, path, "\(what): a 'run:' stage needs 'outs:' (the outputs its command writes, e.g. outs: [result])")
+            }
+        case (_?, _?):
+            sink.error(location, path, "\(what): has both 'uses:' and 'run:' (keep one)")
+            return nil
+        case (nil, nil):
+            sink.error(location, path, "\(what): needs 'uses: <kind>' or 'run: \"<command>\"'")
+            return nil
+        }
+        return StageSpec(name: name, location: location, body: stageBody, inputs: inputs, with: with,
+                         deps: deps, outs: outs, resources: resources)
+    }
+}

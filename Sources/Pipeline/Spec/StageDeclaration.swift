@@ -1,0 +1,80 @@
+/// How a stage runs: a built-in Swift stage (run as `pipe _stage …`) or a shell command template.
+public enum Implementation: Sendable, Codable, Hashable {
+    /// A built-in stage, by its registry name (`builtin: ppo`).
+    case builtin(String)
+    /// A shell command with `${params.X}`, `${inputs.X}`, `${outs.X}` references.
+    case command(String)
+}
+
+/// Scheduler hints (`resources:`), used by the Slurm executor. Not part of the stage key.
+public struct Resources: Sendable, Codable, Hashable {
+    public var cpus: Int?
+    public var gpus: Int?
+    /// e.g. "4G"
+    public var mem: String?
+    /// e.g. "30m", "2h"
+    public var time: String?
+
+    public init(cpus: Int? = nil, gpus: Int? = nil, mem: String? = nil, time: String? = nil) {
+        self.cpus = cpus
+        self.gpus = gpus
+        self.mem = mem
+        self.time = time
+    }
+
+    static let fieldNames = ["cpus", "gpus", "mem", "time"]
+
+    /// Values set here win over `base` (a pipeline stage's resources over its declaration's).
+    public func overriding(_ base: Resources) -> Resources {
+        Resources(cpus: cpus ?? base.cpus, gpus: gpus ?? base.gpus, mem: mem ?? base.mem, time: time ?? base.time)
+    }
+}
+
+public struct InputDeclaration: Sendable, Codable, Hashable {
+    public var name: String
+    public var doc: String?
+    /// An optional input may be left unbound in a pipeline.
+    public var optional: Bool
+    public var location: SourceLocation
+}
+
+public struct OutputDeclaration: Sendable, Codable, Hashable {
+    public var name: String
+    public var doc: String?
+    public var location: SourceLocation
+}
+
+public struct ParamDeclaration: Sendable, Codable, Hashable {
+    public var name: String
+    public var type: ParamType
+    public var defaultValue: ParamValue
+    public var doc: String?
+    /// Bounds for int and float params (inclusive).
+    public var min: Double?
+    public var max: Double?
+    /// Allowed values (any type; checked after typing).
+    public var choices: [ParamValue]?
+    public var location: SourceLocation
+}
+
+/// The interface of a stage kind: `stages/<kind>.yaml` (see stages/README.md).
+public struct StageDeclaration: Sendable, Codable, Hashable {
+    public var kind: String
+    /// Implementation version: part of the stage key, bumped when outputs change.
+    public var version: Int
+    public var doc: String?
+    public var implementation: Implementation
+    /// Workspace-relative files a `run:` command reads (their digests are in the key).
+    public var deps: [String]
+    public var inputs: [InputDeclaration]
+    public var outputs: [OutputDeclaration]
+    /// In file order (`pipe stages` prints them so); the resolved stage sorts by name.
+    public var params: [ParamDeclaration]
+    public var resources: Resources
+    /// The declaration file as displayed (e.g. `stages/ppo.yaml`).
+    public var file: String
+
+    public func param(_ name: String) -> ParamDeclaration? { params.first { $0.name == name } }
+    public func input(_ name: String) -> InputDeclaration? { inputs.first { $0.name == name } }
+    public func output(_ name: String) -> OutputDeclaration? { outputs.first { $0.name == name } }
+}

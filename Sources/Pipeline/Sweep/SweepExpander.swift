@@ -1,0 +1,110 @@
+/// One frozen variant of a sweep: its overrides and the pipeline resolved with them.
+public struct SweepVariant: Sendable {
+    /// Readable and deterministic, e.g. `ppo.lr=3e-05,ppo.init_kl_coef=0.1` (typed values in
+    /// canonical display form, axes in the order written). `base` when nothing is swept.
+    public var name: String
+    /// The variant's own overrides (on top of the `--set` ones), in axis order.
+    public var overrides: [ParamOverride]
+    public var pipeline: ResolvedPipeline
+}
+
+extension PipelineLoader {
+    /// Resolves every variant of the sweep before anything runs (Hydra's lazy-composition pitfall):
+    /// the file's `sweep:` grid, with `--sweep stage.param=v1,v2` axes replacing or adding axes, then
+    /// the file's explicit `variants:`. `overrides` (`--set`) apply to every variant first.
+    /// Without any sweep this returns one variant named `base`. Variants with identical resolved
+    /// params are kept once (the first).
+    public func loadSweep(file: String, overrides: [ParamOverride] = [], sweeps: [String] = [],
+                          includeFileSweep: Bool = true) throws(PipelineError) -> [SweepVariant] {
+        let parsed = try parse(file: file)
+        var declarations = DeclarationCache(workspace: workspace)
+        // Resolve the base once so plain errors are reported once, not once per variant.
+        _ = try parsed.resolve(overrides: overrides, declarations: &declarations)
+
+        var axes = includeFileSweep ? (parsed.spec.sweep?.axes ?? []) : []
+        var sink = DiagnosticSink()
+        for text in sweeps {
+            do {
+                let axis = try Self.parseSweepAxis(text)
+                if let existing = axes.firstIndex(where: { $0.stage == axis.stage && $0.param == axis.param }) {
+                    axes[existing] = axis
+                } else {
+                    axes.append(axis)
+                }
+            } catch { sink.append(error) }
+        }
+        try sink.check()
+
+        var combinations: [[ParamOverride]] = axes.isEmpty ? [] : [[]]
+        for axis in axes {
+            var next: [[ParamOverride]] = []
+            for prefix in combinations {
+                for value in axis.values {
+                    next.append(prefix + [ParamOverride(stage: axis.stage, param: axis.param, value: value,
+                                                        origin: axis.origin ?? "sweep",
+                                                        location: axis.origin == nil ? axis.location : nil)])
+                }
+            }
+            combinations = next
+        }
+        if includeFileSweep { combinations += parsed.spec.sweep?.variants ?? [] }
+        if combinations.isEmpty { combinations = [[]] }
+
+        var variants: [SweepVariant] = []
+        var seen = Set<[ResolvedStage]>()
+        for combination in combinations {
+            let pipeline: ResolvedPipeline
+            do {
+                pipeline = try parsed.resolve(overrides: overrides + combination, declarations: &declarations)
+            } catch {
+                sink.append(error)
+                continue
+            }
+            guard seen.insert(pipeline.stages).inserted else { continue }
+            variants.append(SweepVariant(name: Self.variantName(combination, pipeline), overrides: combination, pipeline: pipeline))
+        }
+        try sink.check()
+        return variants
+    }
+
+    /// `stage.param=v1,v2,…` (commas inside [] or quotes do not split).
+    static func parseSweepAxis(_ text: String) throws(PipelineError) -> SweepSpec.Axis {
+        let origin = "--sweep \(text)"
+        guard let equals = text.firstIndex(of: "=") else {
+            throw PipelineError(location: nil, fieldPath: origin, message: "\(origin): expected stage.param=v1,v2 (e.g. --sweep ppo.lr=1e-5,3e-5)")
+        }
+        let (stage, param) = try ParamOverride.splitTarget(String(text[..<equals]), origin: origin, example: "--sweep ppo.lr=1e-5,3e-5")
+        var values: [YAMLValue] = []
+        for item in splitTopLevel(String(text[text.index(after: equals)...])) {
+            values.append(try ParamOverride.parseValue(item, origin: origin))
+        }
+        return SweepSpec.Axis(stage: stage, param: param, values: values, location: SourceLocation(file: "", line: 0, column: 0),
+                              origin: origin)
+    }
+
+    private static func splitTopLevel(_ text: String) -> [String] {
+        var items: [String] = [], current = "", depth = 0
+        var quote: Character?
+        for c in text {
+            if let q = quote { if c == q { quote = nil } }
+            else if c == "'" || c == "\"" { quote = c }
+            else if c == "[" || c == "{" { depth += 1 }
+            else if c == "]" || c == "}" { depth -= 1 }
+            else if c == ",", depth == 0 { items.append(current); current = ""; continue }
+            current.append(c)
+        }
+        items.append(current)
+        return items
+    }
+
+    static func variantName(_ overrides: [ParamOverride], _ pipeline: ResolvedPipeline) -> String {
+        guard !overrides.isEmpty else { return "base" }
+        var parts: [String] = []
+        for o in overrides {
+            let typed = pipeline.stage(named: o.stage)?.param(o.param)?.description ?? o.value.description
+            let part = "\(o.stage).\(o.param)=\(typed)"
+            if let i = parts.firstIndex(where: { $0.hasPrefix("\(o.stage).\(o.param)=") }) { parts[i] = part } else { parts.append(part) }
+        }
+        return parts.joined(separator: ",")
+    }
+}

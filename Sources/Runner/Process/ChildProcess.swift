@@ -1,0 +1,116 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A child process started with `posix_spawn` in its own process group, with stdout and stderr
+/// appended to one log file. Foundation's `Process` is avoided: it needs a run loop for termination
+/// and costs a few milliseconds per spawn; we wait with a plain blocking `waitpid` on a worker thread.
+public struct ChildProcess: Sendable {
+    public let pid: pid_t
+
+    /// How a child ended.
+    public enum Termination: Sendable, Equatable, CustomStringConvertible {
+        case exited(Int32)
+        case signalled(Int32)
+
+        public var succeeded: Bool { self == .exited(0) }
+
+        public var description: String {
+            switch self {
+            case .exited(let code): return "exit status \(code)"
+            case .signalled(let signal): return "killed by signal \(signal) (\(ChildProcess.signalName(signal)))"
+            }
+        }
+    }
+
+    /// Starts `executable` with `arguments` (argv[0] is `executable`), `environment` as `NAME=value`
+    /// entries, in `directory`, stdout+stderr appended to `logPath`, stdin from /dev/null.
+    /// The child gets its own process group (so Ctrl-C reaches only the scheduler, which forwards it)
+    /// and default signal dispositions and an empty signal mask (the scheduler ignores SIGINT itself).
+    public static func spawn(executable: String, arguments: [String], environment: [String],
+                             directory: String, logPath: String) throws -> ChildProcess {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        guard let addChdir = Self.addChdir else {
+            throw RunnerError.spawnFailed(executable, "this C library lacks posix_spawn_file_actions_addchdir_np (glibc ≥ 2.29 needed)")
+        }
+        _ = addChdir(&actions, directory)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT] { sigaddset(&defaults, signal) }
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes,
+                                 Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup($0) } + [nil]
+        defer {
+            for pointer in argv { free(pointer) }
+            for pointer in envp { free(pointer) }
+        }
+        var pid: pid_t = 0
+        let status = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        guard status == 0 else {
+            throw RunnerError.spawnFailed(executable, String(cString: strerror(status)))
+        }
+        return ChildProcess(pid: pid)
+    }
+
+    /// glibc declares `posix_spawn_file_actions_addchdir_np` only under `_GNU_SOURCE`, which Swift's
+    /// Glibc module does not define; look the symbol up at run time instead.
+    private typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
+    private static let addChdir: AddChdir? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addchdir_np") else { return nil }
+        return unsafeBitCast(symbol, to: AddChdir.self)
+    }()
+
+    /// Blocks until the child ends (retrying on EINTR).
+    public func wait() -> Termination {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            if errno != EINTR { return .exited(-1) }
+        }
+        return Self.decode(status)
+    }
+
+    /// Sends `signal` to the child's whole process group (the shell and everything it started).
+    public func signalGroup(_ signal: Int32) {
+        if kill(-pid, signal) != 0 { kill(pid, signal) }
+    }
+
+    static func decode(_ status: Int32) -> Termination {
+        let low = status & 0x7f
+        if low == 0 { return .exited((status >> 8) & 0xff) }
+        return .signalled(low)
+    }
+
+    public static func signalName(_ signal: Int32) -> String {
+        switch signal {
+        case SIGKILL: return "SIGKILL"
+        case SIGTERM: return "SIGTERM"
+        case SIGINT: return "SIGINT"
+        case SIGSEGV: return "SIGSEGV"
+        case SIGABRT: return "SIGABRT"
+        case SIGILL: return "SIGILL (a Swift runtime trap)"
+        case SIGBUS: return "SIGBUS"
+        case SIGFPE: return "SIGFPE"
+        case SIGHUP: return "SIGHUP"
+        case SIGPIPE: return "SIGPIPE"
+        default: return "signal \(signal)"
+        }
+    }
+}

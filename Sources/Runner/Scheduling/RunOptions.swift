@@ -1,0 +1,44 @@
+import Foundation
+
+/// How to run a pipeline (`pipe run` flags).
+public struct RunOptions: Sendable {
+    /// Stages run at once. Default: one per core divided by BLAS threads per stage (see `defaultJobs`).
+    public var jobs: Int
+    /// Stage names to rebuild even when their key is cached.
+    public var force: Set<String>
+    /// Decide and print what would run, run nothing, record nothing.
+    public var dryRun: Bool
+    /// BLAS/OpenMP threads per stage (`OPENBLAS_NUM_THREADS`); part of the numeric environment.
+    public var threads: Int
+    /// The `pipe run …` command line to print under a failed stage.
+    public var rerunCommand: String
+
+    public init(jobs: Int? = nil, force: Set<String> = [], dryRun: Bool = false, threads: Int = 1, rerunCommand: String = "pipe run") {
+        self.threads = max(1, threads)
+        self.jobs = max(1, jobs ?? Self.defaultJobs(threads: max(1, threads)))
+        self.force = force
+        self.dryRun = dryRun
+        self.rerunCommand = rerunCommand
+    }
+
+    /// Stages are single-threaded by default (`OPENBLAS_NUM_THREADS=1`), so one stage per core keeps
+    /// every core busy without oversubscribing them (OpenBLAS threads spin-wait and collapse when
+    /// cores are shared: see shared/notes/swift-stack.md). With `--threads N`, cores / N stages.
+    public static func defaultJobs(threads: Int) -> Int {
+        max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, threads))
+    }
+}
+
+/// How a run ended (`pipe run`'s exit status follows it).
+public enum RunResult: String, Sendable {
+    case succeeded, failed, interrupted
+
+    /// 0 ok, 1 a stage failed, 130 interrupted (128 + SIGINT, as shells report Ctrl-C).
+    public var exitCode: Int32 {
+        switch self {
+        case .succeeded: return 0
+        case .failed: return 1
+        case .interrupted: return 130
+        }
+    }
+}

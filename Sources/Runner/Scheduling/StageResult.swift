@@ -1,0 +1,49 @@
+import Hashing
+
+/// What happened to one stage in a run (also what `pipe status` / `--dry-run` predict).
+public enum StageResult: Sendable, Equatable {
+    /// Key found in the store; nothing ran.
+    case cached(key: Digest)
+    /// Ran here and committed.
+    case ran(key: Digest, seconds: Double)
+    /// Another process committed the key while this one waited for the key's lock.
+    case reused(key: Digest)
+    case failed(key: Digest?, reason: String)
+    /// Not run because an upstream stage failed.
+    case skipped(because: String)
+    case interrupted(key: Digest?)
+    /// Dry run: would run (key known, not in the store).
+    case wouldRun(key: Digest)
+    /// Dry run: cannot be keyed until the named upstream stages have run.
+    case waitsFor([String])
+
+    public var key: Digest? {
+        switch self {
+        case .cached(let key), .ran(let key, _), .reused(let key), .wouldRun(let key): return key
+        case .failed(let key, _), .interrupted(let key): return key
+        case .skipped, .waitsFor: return nil
+        }
+    }
+
+    /// The stage's outputs exist in the store after this outcome.
+    public var isAvailable: Bool {
+        switch self {
+        case .cached, .ran, .reused: return true
+        default: return false
+        }
+    }
+
+    /// Name stored in the run registry.
+    public var registryName: String {
+        switch self {
+        case .cached: return "cached"
+        case .ran: return "ran"
+        case .reused: return "reused"
+        case .failed: return "failed"
+        case .skipped: return "skipped"
+        case .interrupted: return "interrupted"
+        case .wouldRun: return "would-run"
+        case .waitsFor: return "waits"
+        }
+    }
+}

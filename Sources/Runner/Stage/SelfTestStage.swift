@@ -1,0 +1,34 @@
+import Foundation
+import Stages
+
+/// A tiny built-in that exercises the built-in stage path end to end (invocation file, events,
+/// metrics, outputs, failure) without any ML code. Declare it in a workspace as
+/// `stages/selftest.yaml` with `builtin: pipe-selftest`.
+///
+/// Params: `text` (string, written to `out/text.txt`), `steps` (int, progress steps reported),
+/// `sleep_ms` (int, pause per step), `fail` (bool, throw after the steps).
+/// Optional input `source`: its files' names are listed in `out/inputs.txt`.
+public enum SelfTestStage: BuiltinStage {
+    public static let kind = "pipe-selftest"
+    public static let implementationVersion = 1
+
+    public static func run(_ context: StageContext) throws {
+        let text = (try? context.params.string("text")) ?? ""
+        let steps = (try? context.params.int("steps")) ?? 3
+        let sleepMilliseconds = (try? context.params.int("sleep_ms")) ?? 0
+        let shouldFail = (try? context.params.bool("fail")) ?? false
+        for step in 1...max(1, steps) {
+            if sleepMilliseconds > 0 { usleep(UInt32(sleepMilliseconds) * 1000) }
+            context.progress(phase: "work", step: step, total: steps, message: "step \(step)")
+            context.metrics(step: step, [("selftest/value", Double(step) * 0.5)])
+        }
+        context.log("selftest wrote \(text.utf8.count) bytes")
+        if shouldFail { throw StageError.failed("selftest asked to fail (param fail: true)") }
+        let out = try context.outputPath("out")
+        try Data(text.utf8).write(to: URL(fileURLWithPath: out + "/text.txt"))
+        if let source = try? context.inputPath("source") {
+            let names = (try FileManager.default.subpathsOfDirectory(atPath: source)).sorted()
+            try Data((names.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: out + "/inputs.txt"))
+        }
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+import Hashing
+
+/// Memoises file content digests by (device, inode, size, mtime ns, ctime ns), so an unchanged
+/// 1 GiB input is not re-hashed on every `pipe run`.
+///
+/// Only a shortcut: any change to the stat tuple re-hashes, and staleness is always decided by the
+/// content digest that comes out. Two guards against "racy" entries (a file rewritten within one
+/// timestamp tick): a file whose status changed while it was hashed is not cached, and neither is
+/// a file modified less than `racyWindow` before it was hashed (timestamps are jiffy-coarse on Linux
+/// and second-coarse on some network filesystems); such files are simply hashed again next time.
+///
+/// Persisted as one compact binary file per host, `statcache/<host>.bin` (device and inode numbers
+/// only mean something on the machine that saw them): a header, fixed 80-byte entries sorted by key,
+/// and a SHA-256 trailer; a damaged file is ignored. Loading is one `read`, far cheaper than opening
+/// SQLite. Concurrent `pipe` processes merge on save; losing an entry only costs a re-hash.
+final class StatCache: @unchecked Sendable {
+    struct Key: Hashable, Comparable {
+        var device: UInt64, inode: UInt64, size: Int64, modified: Int64, changed: Int64
+
+        init(_ status: FileStatus) {
+            device = status.device; inode = status.inode; size = status.size
+            modified = status.modifiedNanoseconds; changed = status.changedNanoseconds
+        }
+
+        init(device: UInt64, inode: UInt64, size: Int64, modified: Int64, changed: Int64) {
+            self.device = device; self.inode = inode; self.size = size; self.modified = modified; self.changed = changed
+        }
+
+        static func < (a: Key, b: Key) -> Bool {
+            (a.device, a.inode, a.size, a.modified, a.changed) < (b.device, b.inode, b.size, b.modified, b.changed)
+        }
+    }
+
+    struct Entry { var digest: Digest; var addedAt: Int64 }
+
+    static let magic = Array("PIPESTC1".utf8)
+    static let entrySize = 80
+    static let racyWindowNanoseconds: Int64 = 2_000_000_000
+    static let maxEntries = 500_000
+
+    let path: String
+    private let lock = NSLock()
+    private var entries: [Key: Entry] = [:]
+    private var loaded = false
+    private var added: [Key: Entry] = [:]
+
+    init(path: String) { self.path = path }
+
+    func lookup(_ status: FileStatus) -> Digest? {
+        lock.lock(); defer { lock.unlock() }
+        loadIfNeeded()
+        return entries[Key(status)]?.digest
+    }
+
+    /// Remembers a digest unless the file looks racy (changed while hashing, or modified too recently).
+    func insert(before: FileStatus, after: FileStatus?, digest: Digest, now: Int64 = POSIX.nowNanoseconds()) {
+        guard let after, after == before else { return }
+        let newest = max(before.modifiedNanoseconds, before.changedNanoseconds)
+        guard now - newest >= Self.racyWindowNanoseconds else { return }
+        let entry = Entry(digest: digest, addedAt: now / 1_000_000_000)
+        lock.lock(); defer { lock.unlock() }
+        loadIfNeeded()
+        entries[Key(before)] = entry
+        added[Key(before)] = entry
+    }
+
+    var hasUnsavedEntries: Bool {
+        lock.lock(); defer { lock.unlock() }
+        return !added.isEmpty
+    }
+
+    /// Merges new entries into the file on disk (written to a temporary name, then renamed).
+    func save(temporaryDirectory: String) throws {
+        lock.lock(); defer { lock.unlock() }
+        guard !added.isEmpty else { return }
+        var merged = Self.decode((try? POSIX.readFile(path)) ?? nil ?? []) ?? [:]
+        for (key, entry) in added { merged[key] = entry }
+        if merged.count > Self.maxEntries {
+            // Keep the most recently added entries.
+            let keep = merged.sorted { ($0.value.addedAt, $0.key) > ($1.value.addedAt, $1.key) }.prefix(Self.maxEntries)
+            merged = Dictionary(uniqueKeysWithValues: keep.map { ($0.key, $0.value) })
+        }
+        let bytes = Self.encode(merged)
+        let temporary = temporaryDirectory + "/statcache~\(POSIX.hostName)~\(getpid())~\(POSIX.randomHex()).tmp"
+        try POSIX.makeDirectories(POSIX.parentDirectory(path))
+        try POSIX.writeNewFile(temporary, bytes, sync: false)
+        let code = POSIX.rename(temporary, path)
+        if code != 0 {
+            unlink(temporary)
+            throw POSIX.fail("rename", path, code)
+        }
+        entries = merged
+        added = [:]
+    }
+
+    private func loadIfNeeded() {
+        guard !loaded else { return }
+        loaded = true
+        if let bytes = (try? POSIX.readFile(path)) ?? nil, let decoded = Self.decode(bytes) { entries = decoded }
+    }
+
+    static func encode(_ entries: [Key: Entry]) -> [UInt8] {
+        var out = magic
+        out.reserveCapacity(16 + entries.count * entrySize + 32)
+        appendU64(&out, UInt64(entries.count))
+        for key in entries.keys.sorted() {
+            let entry = entries[key]!
+            appendU64(&out, key.device)
+            appendU64(&out, key.inode)
+            appendU64(&out, UInt64(bitPattern: key.size))
+            appendU64(&out, UInt64(bitPattern: key.modified))
+            appendU64(&out, UInt64(bitPattern: key.changed))
+            appendU64(&out, UInt64(bitPattern: entry.addedAt))
+            out.append(contentsOf: entry.digest.bytes)
+        }
+        out.append(contentsOf: SHA256.hash(out).bytes)
+        return out
+    }
+
+    /// nil for anything malformed: wrong magic, length or trailer.
+    static func decode(_ bytes: [UInt8]) -> [Key: Entry]? {
+        guard bytes.count >= 48, Array(bytes[0..<8]) == magic else { return nil }
+        let count = Int(readU64(bytes, 8))
+        guard count >= 0, count <= maxEntries * 2, bytes.count == 16 + count * entrySize + 32 else { return nil }
+        let body = bytes.count - 32
+        let trailer = bytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[0..<body])) }
+        guard trailer.bytes == Array(bytes[body...]) else { return nil }
+        var entries: [Key: Entry] = [:]
+        entries.reserveCapacity(count)
+        for index in 0..<count {
+            let at = 16 + index * entrySize
+            let key = Key(device: readU64(bytes, at), inode: readU64(bytes, at + 8),
+                          size: Int64(bitPattern: readU64(bytes, at + 16)),
+                          modified: Int64(bitPattern: readU64(bytes, at + 24)),
+                          changed: Int64(bitPattern: readU64(bytes, at + 32)))
+            let digest = Digest(bytes: Array(bytes[(at + 48)..<(at + 80)]))
+            entries[key] = Entry(digest: digest, addedAt: Int64(bitPattern: readU64(bytes, at + 40)))
+        }
+        return entries
+    }
+
+    private static func appendU64(_ out: inout [UInt8], _ value: UInt64) {
+        withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) }
+    }
+
+    private static func readU64(_ bytes: [UInt8], _ at: Int) -> UInt64 {
+        var value: UInt64 = 0
+        for i in 0..<8 { value |= UInt64(bytes[at + i]) << (8 * UInt64(i)) }
+        return value
+    }
+}

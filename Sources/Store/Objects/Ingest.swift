@@ -1,0 +1,77 @@
+import Foundation
+import Hashing
+
+extension ArtifactStore {
+    /// `objects/<digest>`: the artifact itself (a read-only file or directory tree).
+    public func objectPath(_ digest: Digest) -> String { objectsDirectory + "/" + digest.hex }
+
+    public func hasObject(_ digest: Digest) -> Bool { POSIX.exists(objectPath(digest)) }
+
+    /// Moves a finished artifact (file or directory) into `objects/<digest>` and returns its digest.
+    ///
+    /// The path is consumed: afterwards it no longer exists. Steps: hash → make every file read-only
+    /// (keeping the owner's execute bit) and every subdirectory read-only → fsync files and
+    /// directories → rename into objects/ → fsync objects/. If the object already exists (identical
+    /// content) the new copy is discarded. A path on another filesystem is first copied into a
+    /// staging directory under tmp/, so the final step is always an atomic rename: a crash at any
+    /// point leaves either no object or a complete one, never a partial object.
+    @discardableResult
+    public func ingest(_ path: String) throws -> Digest {
+        let source = Self.absolute(path, base: FileManager.default.currentDirectoryPath)
+        guard let status = try POSIX.status(source) else { throw StoreError.missingArtifact(path: source) }
+        if status.isSymlink {
+            throw StoreError.invalidArtifact(path: source, reason: "is a symlink; write the output itself, not a link to it")
+        }
+        let digest = try ArtifactScanner(statCache: nil).manifest(ofPath: source).digest
+        let destination = objectPath(digest)
+        if POSIX.exists(destination) {
+            try POSIX.removeTree(source)
+            return digest
+        }
+        try sealTree(source, isRoot: true)
+        var code = POSIX.rename(source, destination)
+        if code == EXDEV {
+            try ingestAcrossFilesystems(source: source, destination: destination)
+            code = 0
+        }
+        if code == EEXIST || code == ENOTEMPTY || (code == EACCES && POSIX.exists(destination)) {
+            // Lost a race with a process ingesting identical content: theirs is as good as ours.
+            try POSIX.removeTree(source)
+            return digest
+        }
+        guard code == 0 else { throw POSIX.fail("rename into objects/", destination, code) }
+        if status.isDirectory { chmod(destination, 0o555) }
+        try POSIX.fsyncPath(objectsDirectory, directory: true)
+        return digest
+    }
+
+    /// Read-only permissions and fsync, bottom-up. The root directory stays writable until after the
+    /// rename (moving a directory to a new parent needs write permission on it to update "..").
+    private func sealTree(_ path: String, isRoot: Bool) throws {
+        guard let status = try POSIX.status(path) else { return }
+        if status.isDirectory {
+            for name in try POSIX.listDirectory(path) { try sealTree(path + "/" + name, isRoot: false) }
+            try POSIX.fsyncPath(path, directory: true)
+            if !isRoot && chmod(path, 0o555) != 0 { throw POSIX.fail("chmod", path) }
+        } else if status.isRegularFile {
+            if chmod(path, status.isExecutable ? 0o555 : 0o444) != 0 { throw POSIX.fail("chmod", path) }
+            try POSIX.fsyncPath(path, directory: false)
+        }
+        // Symlinks: permissions are meaningless; their parent's fsync records them.
+    }
+
+    private func ingestAcrossFilesystems(source: String, destination: String) throws {
+        let staging = try makeStagingDirectory(label: "ingest")
+        defer { staging.remove() }
+        let copy = staging.path + "/artifact"
+        do {
+            try FileManager.default.copyItem(atPath: source, toPath: copy)
+        } catch {
+            throw StoreError.io(operation: "copy into the store", path: source, reason: "\(error)")
+        }
+        try sealTree(copy, isRoot: true)
+        let code = POSIX.rename(copy, destination)
+        if code != 0 && !POSIX.exists(destination) { throw POSIX.fail("rename into objects/", destination, code) }
+        try POSIX.removeTree(source)
+    }
+}

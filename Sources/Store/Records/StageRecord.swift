@@ -1,0 +1,125 @@
+import Foundation
+import Hashing
+
+/// `stages/<key>.json`: what building one stage key produced. A stage result exists exactly when
+/// this record is in place and every object it names is in `objects/`.
+public struct StageRecord: Codable, Sendable, Equatable {
+    public static let currentFormat = "pipe.stage-record.v1"
+
+    public var format: String
+    /// The stage key (SHA-256 of the key material's canonical encoding, computed by Pipeline).
+    public var key: Digest
+    /// Name of the stage that built it (informational: the same key may serve several stage names).
+    public var stage: String
+    /// What went into the key, as the Pipeline module describes it; the store does not interpret it.
+    /// `pipe status` diffs it against the current material to say why a stage must run.
+    public var keyMaterial: JSONValue
+    /// Output name → artifact digest (objects/<digest>).
+    public var outputs: [String: Digest]
+    /// Digest of the captured stdout/stderr log object, if kept.
+    public var log: Digest?
+    /// Summary metrics (e.g. the last value of each series).
+    public var metrics: [String: Double]
+    public var startedAt: Date
+    public var finishedAt: Date
+    public var exitStatus: Int32
+    /// Host that built it (provenance only).
+    public var host: String
+    public var createdAt: Date
+
+    public init(key: Digest, stage: String, keyMaterial: JSONValue, outputs: [String: Digest], log: Digest? = nil,
+                metrics: [String: Double] = [:], startedAt: Date, finishedAt: Date, exitStatus: Int32 = 0,
+                host: String? = nil, createdAt: Date = Date()) {
+        self.format = Self.currentFormat
+        self.key = key
+        self.stage = stage
+        self.keyMaterial = keyMaterial
+        self.outputs = outputs
+        self.log = log
+        self.metrics = metrics
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.exitStatus = exitStatus
+        self.host = host ?? POSIX.hostName
+        self.createdAt = createdAt
+    }
+
+    public var durationSeconds: Double { finishedAt.timeIntervalSince(startedAt) }
+
+    /// Every object the record needs: outputs, then the log.
+    public var referencedObjects: [Digest] {
+        outputs.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map { outputs[$0]! } + (log.map { [$0] } ?? [])
+    }
+}
+
+/// Deterministic JSON for everything the store persists: sorted keys, ISO 8601 dates (millisecond
+/// precision), no escaped slashes, pretty-printed so records read well in a terminal.
+enum StoreJSON {
+    static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(formatDate(date))
+        }
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return encoder
+    }
+
+    static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let container = try decoder.singleValueContainer()
+            let text = try container.decode(String.self)
+            guard let date = parseDate(text) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an ISO 8601 date: \(text)")
+            }
+            return date
+        }
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return decoder
+    }
+
+    /// `2026-11-22T02:04:58.123Z`.
+    static func formatDate(_ date: Date) -> String {
+        let millis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        var seconds = time_t(millis / 1000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func pad(_ value: Int32, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(millis % 1000), 3))Z"
+    }
+
+    static func parseDate(_ text: String) -> Date? {
+        // YYYY-MM-DDTHH:MM:SS(.fff)Z
+        let utf8 = Array(text.utf8)
+        guard utf8.count >= 20, utf8.last == UInt8(ascii: "Z") else { return nil }
+        func number(_ from: Int, _ count: Int) -> Int32? {
+            guard from + count <= utf8.count else { return nil }
+            var value: Int32 = 0
+            for byte in utf8[from..<(from + count)] {
+                guard byte >= 48 && byte <= 57 else { return nil }
+                value = value * 10 + Int32(byte - 48)
+            }
+            return value
+        }
+        guard let year = number(0, 4), let month = number(5, 2), let day = number(8, 2),
+              let hour = number(11, 2), let minute = number(14, 2), let second = number(17, 2) else { return nil }
+        var millis: Int32 = 0
+        if utf8.count == 24, utf8[19] == UInt8(ascii: ".") {
+            guard let value = number(20, 3) else { return nil }
+            millis = value
+        } else if utf8.count != 20 {
+            return nil
+        }
+        var parts = tm()
+        parts.tm_year = year - 1900; parts.tm_mon = month - 1; parts.tm_mday = day
+        parts.tm_hour = hour; parts.tm_min = minute; parts.tm_sec = second
+        let seconds = timegm(&parts)
+        return Date(timeIntervalSince1970: Double(seconds) + Double(millis) / 1000)
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import Hashing
+
+/// What `garbageCollect` removed (or, in a dry run, would remove).
+public struct GCReport: Sendable, Equatable {
+    public var dryRun: Bool
+    public var removedRecords: [Digest]
+    public var removedObjects: [Digest]
+    public var freedBytes: Int64
+    public var keptRecords: Int
+    public var keptObjects: Int
+}
+
+extension ArtifactStore {
+    /// Removes stage records whose key is not in `keepKeys` and every object no kept record names
+    /// (outputs and logs) and that is not in `keepObjects`; also empties quarantine/.
+    ///
+    /// Safe next to running `pipe` processes: anything younger than `grace` (records, objects) is
+    /// kept, since it may belong to a run that has ingested outputs but not yet committed its record;
+    /// objects named by young records are kept too.
+    /// - Parameters:
+    ///   - keepKeys: stage keys to keep (e.g. `registry.stageKeys(ofRuns:)` of the last N runs, plus
+    ///     keys named by lock files).
+    ///   - dryRun: report only; delete nothing.
+    public func garbageCollect(keepKeys: Set<Digest>, keepObjects: Set<Digest> = [], dryRun: Bool,
+                               grace: Duration = .seconds(3600)) throws -> GCReport {
+        let now = POSIX.nowNanoseconds()
+        let graceNanoseconds = grace.components.seconds * 1_000_000_000 + grace.components.attoseconds / 1_000_000_000
+        func isYoung(_ path: String) -> Bool {
+            guard let status = try? POSIX.status(path) else { return true }
+            return now - max(status.modifiedNanoseconds, status.changedNanoseconds) < graceNanoseconds
+        }
+        var report = GCReport(dryRun: dryRun, removedRecords: [], removedObjects: [], freedBytes: 0, keptRecords: 0, keptObjects: 0)
+        var live = keepObjects
+        let decoder = StoreJSON.decoder()
+        for key in try allRecordKeys() {
+            let path = recordPath(forKey: key)
+            let record = (try? POSIX.readFile(path)).flatMap { $0 }.flatMap { try? decoder.decode(StageRecord.self, from: Data($0)) }
+            if keepKeys.contains(key) || isYoung(path) {
+                report.keptRecords += 1
+                if let record { live.formUnion(record.referencedObjects) }
+            } else {
+                report.removedRecords.append(key)
+                if !dryRun { try removeRecord(forKey: key) }
+            }
+        }
+        for name in try POSIX.listDirectory(objectsDirectory).sorted() {
+            guard let digest = Digest(hex: name) else { continue }
+            let path = objectsDirectory + "/" + name
+            if live.contains(digest) || isYoung(path) {
+                report.keptObjects += 1
+                continue
+            }
+            report.removedObjects.append(digest)
+            report.freedBytes += Self.diskUsage(path)
+            if !dryRun { try POSIX.removeTree(path) }
+        }
+        if !dryRun, POSIX.exists(quarantineDirectory) {
+            for name in try POSIX.listDirectory(quarantineDirectory) {
+                report.freedBytes += Self.diskUsage(quarantineDirectory + "/" + name)
+                try POSIX.removeTree(quarantineDirectory + "/" + name)
+            }
+        }
+        return report
+    }
+
+    /// Bytes used by objects/ (apparent file sizes), for `pipe runs`.
+    public func objectsSize() -> Int64 { Self.diskUsage(objectsDirectory) }
+
+    static func diskUsage(_ path: String) -> Int64 {
+        guard let status = try? POSIX.status(path) else { return 0 }
+        guard status.isDirectory else { return status.size }
+        return ((try? POSIX.listDirectory(path)) ?? []).reduce(0) { $0 + diskUsage(path + "/" + $1) }
+    }
+}

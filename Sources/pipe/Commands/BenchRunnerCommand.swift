@@ -1,0 +1,27 @@
+import ArgumentParser
+import Foundation
+import Runner
+
+struct BenchRunnerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "runner",
+        abstract: "Time no-op `pipe run`, `pipe status` and a 1 GiB-input no-op by spawning this binary.")
+
+    @Option(help: "Timed runs per figure (median and p90 are reported).")
+    var repetitions = 25
+
+    @Option(help: "Size of the large input in MiB (0 skips that figure).")
+    var bigInputMib = 1024
+
+    @Flag(help: "Skip the store's hashing/record/registry figures.")
+    var skipStore = false
+
+    @Option(help: "Keep the benchmark workspace in this directory (default: a temp dir, removed).")
+    var directory: String?
+
+    func run() throws {
+        try RunnerBenchmark.run(pipeExecutable: LocalExecutor.currentExecutable(), directory: directory,
+                                repetitions: max(1, repetitions), bigInputBytes: Int64(max(0, bigInputMib)) << 20,
+                                includeStore: !skipStore) { line in print(line); fflush(nil) }
+    }
+}

@@ -1,0 +1,24 @@
+import ArgumentParser
+import Runner
+
+extension PipelineCommands.DAGFormat: ExpressibleByArgument {}
+
+struct DagCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dag",
+        abstract: "Print the pipeline's stage graph.")
+
+    @Argument(help: "The pipeline file.")
+    var pipeline: String
+
+    @Option(help: "text, mermaid or dot.")
+    var format: PipelineCommands.DAGFormat = .text
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a param: STAGE.PARAM=VALUE.", valueName: "stage.param=value"))
+    var overrides: [String] = []
+
+    func run() throws {
+        let status = PipelineCommands.dag(.init(pipelineFile: pipeline, overrides: overrides), format: format)
+        if status != 0 { throw ExitCode(status) }
+    }
+}

@@ -1,0 +1,17 @@
+import ArgumentParser
+import Runner
+
+struct RunsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "runs", abstract: "List recent runs.")
+
+    @Option(help: ArgumentHelp("Artifact store directory (default: $PIPE_STORE, else ./artifacts).", valueName: "dir"))
+    var store: String?
+
+    @Option(name: .shortAndLong, help: "How many runs to list.")
+    var limit = 20
+
+    func run() throws {
+        let status = InfoCommands.runs(store: store, limit: limit)
+        if status != 0 { throw ExitCode(status) }
+    }
+}

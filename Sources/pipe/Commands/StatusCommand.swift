@@ -1,0 +1,16 @@
+import ArgumentParser
+import Runner
+
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "For each stage: cached, or why it must run.")
+
+    @OptionGroup var options: PipelineOptions
+
+    func run() throws {
+        let status = PipelineCommands.status(
+            .init(pipelineFile: options.pipeline, overrides: options.overrides, store: options.store, threads: options.threads))
+        if status != 0 { throw ExitCode(status) }
+    }
+}

@@ -1,0 +1,229 @@
+import Foundation
+import Testing
+@testable import Pipeline
+
+/// One bad pipeline (or declaration, or override) per row, with the exact message expected.
+struct DiagnosticCase: CustomTestStringConvertible, Sendable {
+    var name: String
+    var pipeline: String
+    var files: [String: String] = [:]
+    var overrides: [String] = []
+    var symlinkOutside: String? = nil
+    var expected: String
+
+    var testDescription: String { name }
+}
+
+private let header = "name: t\nseed: 1\nstages:\n"
+
+let diagnosticCases: [DiagnosticCase] = [
+    DiagnosticCase(name: "YAML syntax: bad indentation", pipeline: """
+        name: t
+        stages:
+          a: { uses: tokenise }
+         b: { uses: tokenise }
+        """, expected: "pipelines/p.yaml:4:2: error: YAML syntax: did not find expected key (while parsing a block mapping at line 1, column 1)"),
+    DiagnosticCase(name: "YAML syntax: unterminated quote", pipeline: header + """
+          a: { run: "echo hi, outs: [x] }
+
+        """, expected: "pipelines/p.yaml:5:1: error: YAML syntax: found unexpected end of stream (while scanning a quoted scalar at line 4, column 13)"),
+    DiagnosticCase(name: "unknown kind", pipeline: header + """
+          tok:
+            uses: tokenis
+        """, expected: "pipelines/p.yaml:5:11: error: stage 'tok': unknown kind 'tokenis' (no stages/tokenis.yaml) (did you mean 'tokenise'?)"),
+    DiagnosticCase(name: "misspelt param", pipeline: header + """
+          tok:
+            uses: tokenise
+            with:
+              vocab_sise: 100
+        """, expected: "pipelines/p.yaml:7:7: error: stage 'tok': unknown param 'vocab_sise' (see stages/tokenise.yaml) (did you mean 'vocab_size'?)"),
+    DiagnosticCase(name: "float where int is declared", pipeline: header + """
+          tok:
+            uses: tokenise
+            with: { vocab_size: 1.5e3 }
+        """, expected: "pipelines/p.yaml:6:25: error: stage 'tok': param 'vocab_size': expected int, found float 1.5e3"),
+    DiagnosticCase(name: "string where float is declared", pipeline: header + """
+          tok: { uses: tokenise }
+          sft:
+            uses: sft
+            inputs: { tokens: tok.tokens, tokenizer: tok.tokenizer }
+            with:
+              lr: "3e-4"
+        """, expected: "pipelines/p.yaml:9:11: error: stage 'sft': param 'lr': expected float, found string \"3e-4\""),
+    DiagnosticCase(name: "YAML 1.1 bool spelling is a string", pipeline: header + """
+          tok: { uses: tokenise }
+          sft: { uses: sft, inputs: { tokens: tok.tokens, tokenizer: tok.tokenizer } }
+          rm: { uses: rm, inputs: { pairs: tok.tokens, init: sft.model } }
+          ppo: { uses: ppo, inputs: { policy: sft.model, reward: rm.model }, with: { adaptive_kl: yes } }
+        """, expected: "pipelines/p.yaml:7:91: error: stage 'ppo': param 'adaptive_kl': expected bool, found string \"yes\""),
+    DiagnosticCase(name: "below min", pipeline: header + """
+          tok: { uses: tokenise, with: { vocab_size: 8 } }
+        """, expected: "pipelines/p.yaml:4:46: error: stage 'tok': param 'vocab_size': 8 is below the minimum 16"),
+    DiagnosticCase(name: "above max", pipeline: header + """
+          tok: { uses: tokenise }
+          sft: { uses: sft, inputs: { tokens: tok.tokens, tokenizer: tok.tokenizer }, with: { n_layer: 13 } }
+        """, expected: "pipelines/p.yaml:5:96: error: stage 'sft': param 'n_layer': 13 is above the maximum 12"),
+    DiagnosticCase(name: "not one of the choices", pipeline: header + """
+          tok: { uses: tokenise }
+          sft: { uses: sft, inputs: { tokens: tok.tokens, tokenizer: tok.tokenizer } }
+          pairs:
+            uses: rm-pairs
+            inputs: { corpus: tok.tokens, model: sft.model }
+            with: { strategy: random }
+        """, expected: "pipelines/p.yaml:9:23: error: stage 'pairs': param 'strategy': random is not one of labels, samples"),
+    DiagnosticCase(name: "missing required input", pipeline: header + """
+          tok: { uses: tokenise }
+          sft: { uses: sft, inputs: { tokens: tok.tokens } }
+        """, expected: "pipelines/p.yaml:5:3: error: stage 'sft': missing required input 'tokenizer' (wire it as inputs: { tokenizer: <stage>.<output> })"),
+    DiagnosticCase(name: "unknown input name", pipeline: header + """
+          tok: { uses: tokenise }
+          sft:
+            uses: sft
+            inputs:
+              tokens: tok.tokens
+              tokeniser: tok.tokenizer
+        """, expected: """
+        pipelines/p.yaml:5:3: error: stage 'sft': missing required input 'tokenizer' (wire it as inputs: { tokenizer: <stage>.<output> })
+        pipelines/p.yaml:9:7: error: stage 'sft': unknown input 'tokeniser' (it takes 'tokens', 'tokenizer') (did you mean 'tokenizer'?)
+        """),
+    DiagnosticCase(name: "reference to an unknown stage", pipeline: header + """
+          tok: { uses: tokenise }
+          sft: { uses: sft, inputs: { tokens: tokk.tokens, tokenizer: tok.tokenizer } }
+        """, expected: "pipelines/p.yaml:5:39: error: stage 'sft': input 'tokens' refers to unknown stage 'tokk' (did you mean 'tok'?)"),
+    DiagnosticCase(name: "reference to an unknown output", pipeline: header + """
+          tok: { uses: tokenise }
+          sft: { uses: sft, inputs: { tokens: tok.token, tokenizer: tok.tokenizer } }
+        """, expected: "pipelines/p.yaml:5:39: error: stage 'sft': input 'tokens': stage 'tok' has no output 'token' (it has 'tokens', 'tokenizer') (did you mean 'tok.tokens'?)"),
+    DiagnosticCase(name: "input reference without an output", pipeline: header + """
+          tok: { uses: tokenise }
+          sft: { uses: sft, inputs: { tokens: tok, tokenizer: tok.tokenizer } }
+        """, expected: "pipelines/p.yaml:5:39: error: stage 'sft': input 'tokens': 'tok' is not a 'stage.output' reference"),
+    DiagnosticCase(name: "duplicate stage names", pipeline: header + """
+          tok: { uses: tokenise }
+          sft: { uses: tokenise }
+          tok: { uses: tokenise }
+        """, expected: "pipelines/p.yaml:6:3: error: duplicate key 'tok' (first defined at line 4)"),
+    DiagnosticCase(name: "cycle", pipeline: header + """
+          a: { run: "cp ${inputs.x} ${outs.o}", inputs: { x: c.o }, outs: [o] }
+          b: { run: "cp ${inputs.x} ${outs.o}", inputs: { x: a.o }, outs: [o] }
+          c: { run: "cp ${inputs.x} ${outs.o}", inputs: { x: b.o }, outs: [o] }
+        """, expected: "pipelines/p.yaml:5:54: error: cycle between stages: a → b → c → a"),
+    DiagnosticCase(name: "stage reading its own output", pipeline: header + """
+          a: { run: "cp ${inputs.x} ${outs.o}", inputs: { x: a.o }, outs: [o] }
+        """, expected: "pipelines/p.yaml:4:54: error: cycle between stages: a → a"),
+    DiagnosticCase(name: "out escaping with ../", pipeline: header + """
+          a: { run: "echo > ${outs.o}", outs: [o, ../escape] }
+        """, expected: "pipelines/p.yaml:4:43: error: stage 'a': out '../escape' escapes the workspace (remove '../')"),
+    DiagnosticCase(name: "absolute out", pipeline: header + """
+          a:
+            run: "echo > ${outs.o}"
+            outs:
+              - o
+              - /tmp/x
+        """, expected: "pipelines/p.yaml:8:9: error: stage 'a': out '/tmp/x' is an absolute path (use a path relative to the workspace root WS)"),
+    DiagnosticCase(name: "out through a symlink leading outside", pipeline: header + """
+          a: { run: "echo > ${outs.o}", outs: [o, link/x] }
+        """, symlinkOutside: "link", expected: "pipelines/p.yaml:4:43: error: stage 'a': out 'link/x' leads outside the workspace through a symlink (to /)"),
+    DiagnosticCase(name: "dep escaping the workspace", pipeline: header + """
+          a: { run: "echo > ${outs.o}", outs: [o], deps: [plot.py, ../../etc/passwd] }
+        """, expected: "pipelines/p.yaml:4:60: error: stage 'a': dep '../../etc/passwd' escapes the workspace (remove '../')"),
+    DiagnosticCase(name: "missing dep", pipeline: header + """
+          a: { run: "echo > ${outs.o}", outs: [o], deps: [plott.py] }
+        """, expected: "pipelines/p.yaml:4:51: error: stage 'a': dep 'plott.py' does not exist (deps are files the command reads)"),
+    DiagnosticCase(name: "empty file", pipeline: "\n# nothing here\n",
+                   expected: "pipelines/p.yaml:1:1: error: pipeline is empty (expected name:, seed: and stages:)"),
+    DiagnosticCase(name: "no stages", pipeline: "name: t\nstages: {}\n",
+                   expected: "pipelines/p.yaml:2:9: error: pipeline has no stages (add a 'stages:' mapping, e.g. stages: { data: { uses: prepare } })"),
+    DiagnosticCase(name: "unknown top-level key", pipeline: "name: t\nsed: 3\nstages:\n  a: { uses: tokenise }\n",
+                   expected: "pipelines/p.yaml:2:1: error: pipeline: unknown key 'sed' (did you mean 'seed'?)"),
+    DiagnosticCase(name: "unknown stage key", pipeline: header + """
+          tok:
+            uses: tokenise
+            whith: { vocab_size: 100 }
+        """, expected: "pipelines/p.yaml:6:5: error: stage 'tok': unknown key 'whith' (did you mean 'with'?)"),
+    DiagnosticCase(name: "neither uses nor run", pipeline: header + "  tok: { with: { a: 1 } }\n",
+                   expected: "pipelines/p.yaml:4:3: error: stage 'tok': needs 'uses: <kind>' or 'run: \"<command>\"'"),
+    DiagnosticCase(name: "outs on a uses stage", pipeline: header + "  tok: { uses: tokenise, outs: [x] }\n",
+                   expected: "pipelines/p.yaml:4:26: error: stage 'tok': 'outs:' is only for 'run:' stages (kind 'tokenise' declares its outputs in stages/tokenise.yaml)"),
+    DiagnosticCase(name: "unknown param in a command", pipeline: header + """
+          a:
+            run: "python3 plot.py --steps ${params.stepz} > ${outs.o}"
+            with: { steps: 3 }
+            outs: [o]
+        """, expected: "pipelines/p.yaml:5:35: error: stage 'a': '${params.stepz}' refers to an unknown param 'stepz' (it has 'steps') (did you mean '${params.steps}'?)"),
+    DiagnosticCase(name: "unknown namespace in a command", pipeline: header + """
+          a: { run: "cat ${input.x} > ${outs.o}", outs: [o] }
+        """, expected: "pipelines/p.yaml:4:18: error: stage 'a': unknown reference '${input.x}' (use ${params.NAME}, ${inputs.NAME} or ${outs.NAME}) (did you mean '${inputs.x}'?)"),
+    DiagnosticCase(name: "--set unknown stage", pipeline: Fixtures.rlhf, overrides: ["ppp.lr=3e-5"],
+                   expected: "error: --set ppp.lr=3e-5: unknown stage 'ppp' (did you mean 'ppo'?)"),
+    DiagnosticCase(name: "--set unknown param", pipeline: Fixtures.rlhf, overrides: ["ppo.lrr=3e-5"],
+                   expected: "error: --set ppo.lrr=3e-5: stage 'ppo': unknown param 'lrr' (did you mean 'lr'?)"),
+    DiagnosticCase(name: "--set unparsable value", pipeline: Fixtures.rlhf, overrides: ["ppo.prompts_list=[a, b"],
+                   expected: "error: --set ppo.prompts_list=[a, b: cannot parse value '[a, b' (quote text with '...', write lists as [a, b])"),
+    DiagnosticCase(name: "--set wrong type", pipeline: Fixtures.rlhf, overrides: ["ppo.steps=2.5"],
+                   expected: "error: --set ppo.steps=2.5: stage 'ppo': param 'steps': expected int, found float 2.5"),
+    DiagnosticCase(name: "--set without =", pipeline: Fixtures.rlhf, overrides: ["ppo.steps"],
+                   expected: "error: --set ppo.steps: expected stage.param=value (e.g. --set ppo.lr=3e-5)"),
+    DiagnosticCase(name: "sweep over an unknown param", pipeline: Fixtures.rlhf + "\nsweep:\n  ppo.lrr: [1e-5, 3e-5]\n",
+                   expected: "pipelines/p.yaml:11:3: error: sweep: stage 'ppo': unknown param 'lrr' (did you mean 'lr'?)"),
+    DiagnosticCase(name: "declaration: kind does not match file name", pipeline: header + "  a: { uses: bad }\n",
+                   files: ["stages/bad.yaml": "kind: good\nversion: 1\nbuiltin: good\n"],
+                   expected: "stages/bad.yaml:1:7: error: stage declaration: kind 'good' does not match the file name (rename the file to stages/good.yaml or set kind: bad)"),
+    DiagnosticCase(name: "declaration: unknown key", pipeline: header + "  a: { uses: bad }\n",
+                   files: ["stages/bad.yaml": "kind: bad\nversion: 1\nbuiltin: bad\nparam:\n  x: { type: int, default: 1 }\n"],
+                   expected: "stages/bad.yaml:4:1: error: stage declaration: unknown key 'param' (did you mean 'params'?)"),
+    DiagnosticCase(name: "declaration: default of the wrong type", pipeline: header + "  a: { uses: bad }\n",
+                   files: ["stages/bad.yaml": "kind: bad\nversion: 1\nbuiltin: bad\nparams:\n  x: { type: int, default: 0.5 }\n"],
+                   expected: "stages/bad.yaml:5:28: error: stage declaration: param 'x': default: expected int, found float 0.5"),
+    DiagnosticCase(name: "declaration: unknown type", pipeline: header + "  a: { uses: bad }\n",
+                   files: ["stages/bad.yaml": "kind: bad\nversion: 1\nbuiltin: bad\nparams:\n  x: { type: flaot, default: 0.5 }\n"],
+                   expected: "stages/bad.yaml:5:14: error: stage declaration: param 'x': unknown type 'flaot' (use int, float, string, bool or list) (did you mean 'float'?)"),
+    DiagnosticCase(name: "declaration: command references an undeclared output", pipeline: header + "  a: { uses: bad }\n",
+                   files: ["stages/bad.yaml": "kind: bad\nversion: 1\nrun: |\n  echo hi\n  echo > ${outs.reprot}\noutputs:\n  report: {}\n"],
+                   expected: "stages/bad.yaml:5:10: error: stage declaration: '${outs.reprot}' refers to an unknown output 'reprot' (it has 'report') (did you mean '${outs.report}'?)"),
+]
+
+@Suite struct DiagnosticsTests {
+    @Test(arguments: diagnosticCases)
+    func reportsPositionedError(_ row: DiagnosticCase) throws {
+        let ws = try TempWorkspace(Fixtures.declarations.merging(row.files) { $1 })
+        if let link = row.symlinkOutside {
+            try FileManager.default.createSymbolicLink(atPath: ws.path(link), withDestinationPath: "/")
+        }
+        let message = ws.error(row.pipeline, overrides: row.overrides)
+        #expect(message == row.expected.replacingOccurrences(of: "WS", with: ws.root))
+    }
+
+    @Test func allIndependentProblemsAreReportedInFileOrder() throws {
+        let ws = try TempWorkspace()
+        let message = ws.error(header + """
+              tok: { uses: tokenise, with: { vocab_sise: 100 } }
+              sft: { uses: sft, inputs: { tokens: tok.tokens, tokenizer: tok.tokenizer }, with: { steps: 0, lr: x } }
+            """)
+        #expect(message == """
+            pipelines/p.yaml:4:34: error: stage 'tok': unknown param 'vocab_sise' (see stages/tokenise.yaml) (did you mean 'vocab_size'?)
+            pipelines/p.yaml:5:94: error: stage 'sft': param 'steps': 0 is below the minimum 1
+            pipelines/p.yaml:5:101: error: stage 'sft': param 'lr': expected float, found string "x"
+            """)
+    }
+
+    @Test func missingPipelineFileAndWorkspace() throws {
+        #expect(throws: PipelineError.self) { try Workspace.locate(pipelineFile: "/nonexistent/p.yaml") }
+        let dir = FileManager.default.temporaryDirectory.path + "/pipe-nows-\(UUID().uuidString.prefix(6))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "name: x\n".write(toFile: dir + "/p.yaml", atomically: true, encoding: .utf8)
+        do {
+            _ = try Workspace.locate(pipelineFile: dir + "/p.yaml")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description.hasPrefix("error: no workspace for"))
+        }
+    }
+
+    @Test func suggestionsNeedToBeClose() {
+        #expect(Suggestion.nearest(to: "lrr", in: ["lr", "steps"]) == "lr")
+        #expect(Suggestion.nearest(to: "stpes", in: ["lr", "steps"]) == "steps")
+        #expect(Suggestion.nearest(to: "banana", in: ["lr", "steps"]) == nil)
+    }
+}

@@ -1,0 +1,95 @@
+import Testing
+@testable import Pipeline
+
+@Suite struct SweepTests {
+    private let sweepBlock = """
+
+        sweep:
+          ppo.lr: [1.41e-5, 3e-5]
+          ppo.init_kl_coef: [0.1, 0.2]
+          variants:
+            - { ppo.lr: 1e-4, ppo.steps: 10 }
+          metric: eval/reward
+          goal: max
+        """
+
+    private func loader(_ ws: TempWorkspace, _ text: String) throws -> (PipelineLoader, String) {
+        try ws.write("pipelines/s.yaml", text)
+        return (PipelineLoader(workspace: ws.workspace), ws.path("pipelines/s.yaml"))
+    }
+
+    @Test func gridThenExplicitVariantsWithReadableNames() throws {
+        let ws = try TempWorkspace()
+        let (loader, file) = try loader(ws, Fixtures.rlhf + sweepBlock)
+        let variants = try loader.loadSweep(file: file)
+        #expect(variants.map(\.name) == [
+            "ppo.lr=1.41e-05,ppo.init_kl_coef=0.1",
+            "ppo.lr=1.41e-05,ppo.init_kl_coef=0.2",
+            "ppo.lr=3e-05,ppo.init_kl_coef=0.1",
+            "ppo.lr=3e-05,ppo.init_kl_coef=0.2",
+            "ppo.lr=0.0001,ppo.steps=10",
+        ])
+        #expect(variants[2].pipeline.stage(named: "ppo")?.param("lr") == .float(3e-5))
+        #expect(variants[4].pipeline.stage(named: "ppo")?.param("steps") == .int(10))
+        // Upstream stages are identical in every variant, so their keys are shared.
+        #expect(Set(variants.map { $0.pipeline.stage(named: "sft")! }).count == 1)
+        #expect(variants[0].pipeline.sweep?.metric == "eval/reward")
+        #expect(variants[0].pipeline.sweep?.maximize == true)
+    }
+
+    @Test func commandLineAxesReplaceOrExtendTheFileGrid() throws {
+        let ws = try TempWorkspace()
+        let (loader, file) = try loader(ws, Fixtures.rlhf + sweepBlock)
+        let variants = try loader.loadSweep(file: file, overrides: [try ParamOverride.parse("sft.steps=5")],
+                                            sweeps: ["ppo.init_kl_coef=0.05", "ppo.prompts_list=[a, b],[c]"])
+        #expect(variants.map(\.name) == [
+            "ppo.lr=1.41e-05,ppo.init_kl_coef=0.05,ppo.prompts_list=[a, b]",
+            "ppo.lr=1.41e-05,ppo.init_kl_coef=0.05,ppo.prompts_list=[c]",
+            "ppo.lr=3e-05,ppo.init_kl_coef=0.05,ppo.prompts_list=[a, b]",
+            "ppo.lr=3e-05,ppo.init_kl_coef=0.05,ppo.prompts_list=[c]",
+            "ppo.lr=0.0001,ppo.steps=10",
+        ])
+        #expect(variants.allSatisfy { $0.pipeline.stage(named: "sft")?.param("steps") == .int(5) })
+        let onlyCommandLine = try loader.loadSweep(file: file, sweeps: ["ppo.lr=1e-5,2e-5"], includeFileSweep: false)
+        #expect(onlyCommandLine.map(\.name) == ["ppo.lr=1e-05", "ppo.lr=2e-05"])
+    }
+
+    @Test func noSweepIsOneBaseVariantAndDuplicatesCollapse() throws {
+        let ws = try TempWorkspace()
+        let (loader, file) = try loader(ws, Fixtures.rlhf)
+        #expect(try loader.loadSweep(file: file).map(\.name) == ["base"])
+        // 2e-5 and 2.0e-5 are the same value: one variant.
+        #expect(try loader.loadSweep(file: file, sweeps: ["ppo.lr=2e-5,2.0e-5,0.00002"]).map(\.name) == ["ppo.lr=2e-05"])
+    }
+
+    @Test func badSweepsAreReported() throws {
+        let ws = try TempWorkspace()
+        let (loader, file) = try loader(ws, Fixtures.rlhf)
+        func message(_ sweeps: [String]) -> String? {
+            do { _ = try loader.loadSweep(file: file, sweeps: sweeps); return nil } catch { return error.description }
+        }
+        #expect(message(["ppo.lrr=1,2"]) == "error: --sweep ppo.lrr=1,2: stage 'ppo': unknown param 'lrr' (did you mean 'lr'?)")
+        #expect(message(["ppo.steps=1,2.5"]) == "error: --sweep ppo.steps=1,2.5: stage 'ppo': param 'steps': expected int, found float 2.5")
+        #expect(message(["ppo.steps"]) == "error: --sweep ppo.steps: expected stage.param=v1,v2 (e.g. --sweep ppo.lr=1e-5,3e-5)")
+        #expect(message(["ppo.steps=1,"]) == "error: --sweep ppo.steps=1,: missing value after '='")
+    }
+
+    @Test func badSweepBlockIsReportedWithPositions() throws {
+        let ws = try TempWorkspace()
+        let message = ws.error(Fixtures.rlhf + """
+
+            sweep:
+              ppo.steps: [1, 0.5]
+              pp.lr: [1]
+              variants:
+                - { ppo.steps: 0 }
+            """)
+        #expect(message == """
+            pipelines/p.yaml:11:18: error: sweep: stage 'ppo': param 'steps': expected int, found float 0.5
+            pipelines/p.yaml:12:3: error: sweep: unknown stage 'pp' (did you mean 'ppo'?)
+            pipelines/p.yaml:14:20: error: sweep: stage 'ppo': param 'steps': 0 is below the minimum 1
+            """)
+        #expect(ws.error(Fixtures.rlhf + "\nsweep:\n  goal: maxi\n")
+                == "pipelines/p.yaml:11:9: error: sweep: goal must be 'max' or 'min', not 'maxi' (did you mean 'max'?)")
+    }
+}
