@@ -19,9 +19,9 @@ struct LayerGradientTests {
         let dx = FloatBuffer(count: n * c), dw = FloatBuffer(count: c), db = FloatBuffer(count: c), dy = FloatBuffer(upstream)
         layerNormBackward(dInput: dx.pointer, dWeight: dw.pointer, dBias: db.pointer, dOut: dy.pointer, input: x.pointer,
                           weight: w.pointer, mean: mean.pointer, rstd: rstd.pointer, rows: n, channels: c)
-        #expect(check.worstError(of: loss, perturbing: x.pointer, analytic: dx.pointer, indices: Array(0..<n * c)) < 2e-2)
-        #expect(check.worstError(of: loss, perturbing: w.pointer, analytic: dw.pointer, indices: Array(0..<c)) < 2e-2)
-        #expect(check.worstError(of: loss, perturbing: bias.pointer, analytic: db.pointer, indices: Array(0..<c)) < 2e-2)
+        #expect(check.worstError(of: loss, perturbing: x.pointer, analytic: dx.pointer, indices: Array(0..<n * c)) < 3e-3)
+        #expect(check.worstError(of: loss, perturbing: w.pointer, analytic: dw.pointer, indices: Array(0..<c)) < 3e-3)
+        #expect(check.worstError(of: loss, perturbing: bias.pointer, analytic: db.pointer, indices: Array(0..<c)) < 3e-3)
     }
 
     @Test func linear() {
@@ -45,9 +45,9 @@ struct LayerGradientTests {
         let dx = FloatBuffer(count: n * ic), dw = FloatBuffer(count: ic * oc), db = FloatBuffer(count: oc), dy = FloatBuffer(upstream)
         linearBackward(dInput: dx.pointer, dWeight: dw.pointer, dBias: db.pointer, dOut: dy.pointer, input: x.pointer,
                        weight: w.pointer, rows: n, inChannels: ic, outChannels: oc)
-        #expect(check.worstError(of: loss, perturbing: x.pointer, analytic: dx.pointer, indices: Array(0..<n * ic)) < 1e-2)
-        #expect(check.worstError(of: loss, perturbing: w.pointer, analytic: dw.pointer, indices: Array(0..<ic * oc)) < 1e-2)
-        #expect(check.worstError(of: loss, perturbing: bias.pointer, analytic: db.pointer, indices: Array(0..<oc)) < 1e-2)
+        #expect(check.worstError(of: loss, perturbing: x.pointer, analytic: dx.pointer, indices: Array(0..<n * ic)) < 3e-3)
+        #expect(check.worstError(of: loss, perturbing: w.pointer, analytic: dw.pointer, indices: Array(0..<ic * oc)) < 3e-3)
+        #expect(check.worstError(of: loss, perturbing: bias.pointer, analytic: db.pointer, indices: Array(0..<oc)) < 3e-3)
     }
 
     @Test func gelu() {
@@ -61,7 +61,14 @@ struct LayerGradientTests {
         _ = loss()
         let dx = FloatBuffer(upstream)
         geluBackward(dInput: dx.pointer, dOut: dx.pointer, input: x.pointer, count: n)
-        #expect(GradientCheck(step: 1e-3).worstError(of: loss, perturbing: x.pointer, analytic: dx.pointer, indices: Array(0..<n)) < 1e-2)
+        // Double-precision reference: exact GELU (libm tanh) differentiated by central differences.
+        func geluDouble(_ x: Double) -> Double { 0.5 * x * (1 + tanhDouble(0.7978845608028654 * (x + 0.044715 * x * x * x))) }
+        for i in 0..<n {
+            let xi = Double(x[i]), h = 1e-5
+            let reference = (geluDouble(xi + h) - geluDouble(xi - h)) / (2 * h) * Double(upstream[i])
+            #expect(abs(Double(dx[i]) - reference) < 1e-5 * max(1, abs(reference)), "GELU' at \(xi)")
+            #expect(abs(Double(out[i]) - geluDouble(xi)) < 1e-5 * max(1, abs(xi)))
+        }
     }
 
     @Test func embedding() {
@@ -86,8 +93,8 @@ struct LayerGradientTests {
                                   positions: q.baseAddress!, rows: n, channels: c)
             }
         }
-        #expect(check.worstError(of: loss, perturbing: wte.pointer, analytic: dwte.pointer, indices: Array(0..<v * c)) < 1e-2)
-        #expect(check.worstError(of: loss, perturbing: wpe.pointer, analytic: dwpe.pointer, indices: Array(0..<p * c)) < 1e-2)
+        #expect(check.worstError(of: loss, perturbing: wte.pointer, analytic: dwte.pointer, indices: Array(0..<v * c)) < 3e-3)
+        #expect(check.worstError(of: loss, perturbing: wpe.pointer, analytic: dwpe.pointer, indices: Array(0..<p * c)) < 3e-3)
     }
 
     @Test(arguments: [false, true])
@@ -123,7 +130,7 @@ struct LayerGradientTests {
         attentionBackward(dqkv: dqkv.pointer, dOut: dy.pointer, probs: probs.pointer, qkv: qkv.pointer, dropout: dropout,
                           scratch1: s1.pointer, scratch2: s2.pointer, batch: b, time: t, channels: c, heads: nh)
         let err = check.worstError(of: loss, perturbing: qkv.pointer, analytic: dqkv.pointer, indices: Array(0..<b * t * 3 * c))
-        #expect(err < 2e-2, "attention gradient error \(err)")
+        #expect(err < 3e-3, "attention gradient error \(err)")
     }
 
     @Test func crossEntropyWithMask() {
@@ -154,7 +161,7 @@ struct LayerGradientTests {
                                                 weights: w.baseAddress!, rows: n, vocab: v)
             }
         }
-        #expect(check.worstError(of: loss, perturbing: logits.pointer, analytic: d.pointer, indices: Array(0..<n * v)) < 1e-2)
+        #expect(check.worstError(of: loss, perturbing: logits.pointer, analytic: d.pointer, indices: Array(0..<n * v)) < 3e-3)
         for j in 0..<v { #expect(d[1 * v + j] == 0) }
     }
 
@@ -190,6 +197,6 @@ struct LayerGradientTests {
                 }
             }
         }
-        #expect(check.worstError(of: loss, perturbing: logits.pointer, analytic: d.pointer, indices: Array(0..<n * v)) < 1e-2)
+        #expect(check.worstError(of: loss, perturbing: logits.pointer, analytic: d.pointer, indices: Array(0..<n * v)) < 3e-3)
     }
 }
