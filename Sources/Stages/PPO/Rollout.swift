@@ -58,17 +58,16 @@ public enum RolloutMath {
 /// Running means of the per-minibatch statistics of one PPO step (TRL's `*_avg` metrics).
 public struct UpdateStatistics: Sendable {
     public var policyLoss = 0.0, valueLoss = 0.0, clipFraction = 0.0, valueClipFraction = 0.0
-    public var approxKL = 0.0, meanRatio = 0.0, entropy = 0.0
+    public var approxKL = 0.0, meanRatio = 0.0
     public var minibatches = 0
     public var epochsRun = 0
     public var earlyStopped = false
 
     public init() {}
 
-    public mutating func add(policy: PPOMath.PolicyLoss, value: PPOMath.ValueLoss, entropy: Double) {
+    public mutating func add(policy: PPOMath.PolicyLoss, value: PPOMath.ValueLoss) {
         policyLoss += policy.loss; valueLoss += value.loss; clipFraction += policy.clipFraction
         valueClipFraction += value.clipFraction; approxKL += policy.approxKL; meanRatio += policy.meanRatio
-        self.entropy += entropy
         minibatches += 1
     }
 
@@ -77,6 +76,6 @@ public struct UpdateStatistics: Sendable {
         return [("loss/policy_avg", policyLoss / n), ("loss/value_avg", valueLoss / n),
                 ("policy/clipfrac_avg", clipFraction / n), ("val/clipfrac_avg", valueClipFraction / n),
                 ("policy/approxkl_avg", approxKL / n), ("val/ratio", meanRatio / n),
-                ("policy/entropy_avg", entropy / n), ("ppo/epochs", Double(epochsRun))]
+                ("ppo/epochs", Double(epochsRun)), ("ppo/early_stopped", earlyStopped ? 1 : 0)]
     }
 }
