@@ -20,6 +20,8 @@ public final class GPTModel: @unchecked Sendable {
     var current: ActivationLayout?
     var currentDropout: DropoutStreams?
     var hasMask = false
+    /// Reused by `generate` while the batch shape stays the same.
+    var kvCache: KVCache?
     /// Index t of the last real token of each row of the last forward (the reward head reads there).
     public internal(set) var lastTokenIndices: [Int] = []
 

@@ -34,7 +34,7 @@ public func attentionForward(
 
 /// Softmax over keys 0...row of one score row (masked keys and j > row set to 0), in place.
 @inline(__always)
-func causalMaskedSoftmaxRow(_ s: UnsafeMutablePointer<Float>, row: Int, length: Int, mask: UnsafePointer<Int32>?) {
+public func causalMaskedSoftmaxRow(_ s: UnsafeMutablePointer<Float>, row: Int, length: Int, mask: UnsafePointer<Int32>?) {
     var maxValue = -Float.greatestFiniteMagnitude
     var any = false
     for j in 0...row where mask == nil || mask![j] != 0 {
