@@ -1,1 +1,40 @@
-// The Models module: see ARCHITECTURE.md.
+// The Models module: a GPT-2 in the llm.c style over the Tensor kernels (see ARCHITECTURE.md, Numerics).
+//
+// API summary (for the SFT / RM / PPO / evaluate stages). Shapes: B batch, T time, C channels, V vocab.
+//
+// Build / copy / checkpoints
+//   var config = GPTConfig(vocabSize:maxPositions:channels:layers:heads:valueHead:rewardHead:)
+//   let model = try GPTModel(config: config, seed: 1)           // deterministic init (Philox)
+//   let reference = GPTModel(copying: policy)                    // frozen PPO reference
+//   reference.copyParameters(from: policy)
+//   try model.save(to: dir, optimizer: adam?)                    // config.json + model.safetensors (+ optimizer.safetensors)
+//   let (model, adam?) = try GPTModel.load(from: dir, …)         // HF GPT-2 (with/without `transformer.`), heads, optimiser state
+//
+// Forward (activations stay in the model's arena until the next forward)
+//   let batch = TokenBatch(tokens: [Int32] (B·T), batch: B, time: T, attentionMask: [Int32]? , positions: [Int32]?)
+//   let batch = TokenBatch.leftPadded(rows, padToken: pad)       // left padding; positions start at the first real token
+//   model.forward(batch, computeLogits: true, dropout: false)
+//   model.logits        [B,T,V]  (writable: fused losses overwrite it with dLogits)
+//   model.hiddenStates  [B,T,C]  after ln_f
+//   model.values        [B,T]    value head (config.valueHead; TRL v_head.summary on the final hidden states)
+//   model.rewards       [B]      reward head at the last real token (config.rewardHead; `score.weight`)
+//   model.lastTokenIndices       per row, where the reward head reads
+//
+// Backward (ACCUMULATES into model.gradients; compose PPO/RM/SFT losses outside)
+//   model.zeroGradients()
+//   model.backward(dLogits: ptr? [B,T,V], dValues: ptr? [B,T], dRewards: ptr? [B])
+//   SFT:  let loss = model.crossEntropy(targets: [Int32] (B·T), lossMask: [Float]?, scale: 1/k)   // mean over mask, fused
+//         model.backward(dLogits: model.logits.baseAddress)
+//   PPO:  let (logp, entropy) = model.tokenLogProbabilities(targets:, temperature:)           // [B,T] each
+//         model.logProbabilityBackward(targets:, dLogProbs:, dEntropy:, temperature:)         // logits ← dLogits
+//         model.backward(dLogits: model.logits.baseAddress, dValues: dV)
+//
+// Optimiser
+//   let adam = AdamW(for: model, beta1:, beta2:, epsilon:, weightDecay:)   // decays rank ≥ 2 tensors only
+//   let norm = clipGradientNorm(model, maxNorm: 1)
+//   adam.update(model, learningRate: schedule.rate(at: step))              // LearningRateSchedule: warm-up + cosine
+//
+// Sampling (KV cache, left-padded prompts, deterministic given the seed)
+//   let g = model.generate(prompts: TokenBatch, options: SamplingOptions(maxNewTokens:, temperature:, topK:, topP:,
+//                                                                        greedy:, eosTokenID:, padTokenID:, seed:))
+//   g.tokens [B, maxNew], g.logProbs [B, maxNew] (under softmax(logits/temperature)), g.lengths [B]

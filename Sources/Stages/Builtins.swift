@@ -3,6 +3,9 @@
 public enum Builtins {
     public static let all: [any BuiltinStage.Type] = [
         // Filled in as the stages land: Prepare, Tokenise, SFT, RMPairs, RewardModel, Judge, PPO, Evaluate.
+        PrepareStage.self,
+        TokeniseStage.self,
+        JudgeStage.self,
     ]
 
     public static func stage(named kind: String) -> (any BuiltinStage.Type)? {

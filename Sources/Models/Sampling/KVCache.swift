@@ -1,0 +1,115 @@
+import Tensor
+
+/// Keys and values of every layer for B rows of up to `capacity` positions, plus the scratch buffers
+/// of an incremental forward pass over `chunk` new positions per row. Allocated once per shape and
+/// reused by later `generate` calls.
+final class KVCache {
+    let batch: Int, capacity: Int, chunk: Int
+    let keys: [FloatBuffer]     // per layer (B, NH, capacity, hs)
+    let values: [FloatBuffer]   // per layer (B, NH, capacity, hs)
+    let keyValid: Int32Buffer   // (B, capacity) 1 = attendable
+    let tokens: Int32Buffer, positions: Int32Buffer  // (B, chunk)
+    let x, ln, atty, branch: FloatBuffer   // (B·chunk, C)
+    let qkv: FloatBuffer                    // (B·chunk, 3C)
+    let fch: FloatBuffer                    // (B·chunk, 4C)
+    let mean, rstd: FloatBuffer             // (B·chunk)
+    let scores: FloatBuffer                 // (chunk, capacity)
+    let last: FloatBuffer                   // (B, C) final hidden state at each row's newest position
+    let logits: FloatBuffer                 // (B, V)
+    let selectScratch: FloatBuffer          // (V)
+    let order: Int32Buffer                  // (V)
+
+    init(config: GPTConfig, batch: Int, capacity: Int, chunk: Int) {
+        self.batch = batch
+        self.capacity = capacity
+        self.chunk = chunk
+        let c = config.channels, rows = batch * chunk
+        keys = (0..<config.layers).map { _ in FloatBuffer(count: batch * capacity * c) }
+        values = (0..<config.layers).map { _ in FloatBuffer(count: batch * capacity * c) }
+        keyValid = Int32Buffer(capacity: batch * capacity); keyValid.resize(batch * capacity)
+        tokens = Int32Buffer(capacity: rows); tokens.resize(rows)
+        positions = Int32Buffer(capacity: rows); positions.resize(rows)
+        x = FloatBuffer(count: rows * c); ln = FloatBuffer(count: rows * c)
+        atty = FloatBuffer(count: rows * c); branch = FloatBuffer(count: rows * c)
+        qkv = FloatBuffer(count: rows * 3 * c)
+        fch = FloatBuffer(count: rows * 4 * c)
+        mean = FloatBuffer(count: rows); rstd = FloatBuffer(count: rows)
+        scores = FloatBuffer(count: chunk * capacity)
+        last = FloatBuffer(count: batch * c)
+        logits = FloatBuffer(count: batch * config.vocabSize)
+        selectScratch = FloatBuffer(count: config.vocabSize)
+        order = Int32Buffer(capacity: config.vocabSize); order.resize(config.vocabSize)
+    }
+
+    func fits(batch: Int, capacity: Int, chunk: Int) -> Bool {
+        batch == self.batch && capacity <= self.capacity && chunk <= self.chunk
+    }
+}
+
+extension GPTModel {
+    /// Runs `n` new positions per row (cache slots start ..< start+n; tokens/positions already in
+    /// `cache.tokens`/`cache.positions` as (B, n)), appends their keys/values to the cache and leaves
+    /// the logits of each row's newest position in `cache.logits` [B, V].
+    func forwardIncremental(_ cache: KVCache, start: Int, n: Int) {
+        let b = cache.batch, c = config.channels, nh = config.heads, hs = c / nh, cap = cache.capacity
+        let rows = b * n, c3 = 3 * c
+        let scale = 1 / Float(hs).squareRoot()
+        let x = cache.x.pointer, ln = cache.ln.pointer, qkv = cache.qkv.pointer, atty = cache.atty.pointer
+        let branch = cache.branch.pointer, fch = cache.fch.pointer
+        embeddingForward(out: x, tokens: cache.tokens.pointer, positions: cache.positions.pointer,
+                         wte: param(layout.tokenEmbedding), wpe: param(layout.positionEmbedding), rows: rows, channels: c)
+        for l in 0..<config.layers {
+            let p = layout.blocks[l]
+            layerNormForward(out: ln, mean: cache.mean.pointer, rstd: cache.rstd.pointer, input: x,
+                             weight: param(p.ln1Weight), bias: param(p.ln1Bias), rows: rows, channels: c,
+                             epsilon: config.layerNormEpsilon)
+            linearForward(out: qkv, input: ln, weight: param(p.qkvWeight), bias: param(p.qkvBias),
+                          rows: rows, inChannels: c, outChannels: c3)
+            let keys = cache.keys[l].pointer, values = cache.values[l].pointer
+            for bi in 0..<b {
+                for i in 0..<n {
+                    let src = qkv + (bi * n + i) * c3
+                    for h in 0..<nh {
+                        let slot = ((bi * nh + h) * cap + start + i) * hs
+                        (keys + slot).update(from: src + c + h * hs, count: hs)
+                        (values + slot).update(from: src + 2 * c + h * hs, count: hs)
+                    }
+                }
+                let valid = cache.keyValid.pointer + bi * cap
+                let keysVisible = start + n
+                for h in 0..<nh {
+                    let kh = keys + (bi * nh + h) * cap * hs, vh = values + (bi * nh + h) * cap * hs
+                    let q = qkv + bi * n * c3 + h * hs
+                    let s = cache.scores.pointer
+                    // scores[i, j] = q_i · k_j / √hs over the visible keys.
+                    sgemm(transB: true, m: n, n: keysVisible, k: hs, alpha: scale, a: q, lda: c3, b: kh, ldb: hs,
+                          c: s, ldc: keysVisible)
+                    for i in 0..<n {
+                        causalMaskedSoftmaxRow(s + i * keysVisible, row: start + i, length: keysVisible, mask: valid)
+                    }
+                    sgemm(m: n, n: hs, k: keysVisible, a: s, lda: keysVisible, b: vh, ldb: hs,
+                          c: atty + bi * n * c + h * hs, ldc: c)
+                }
+            }
+            linearForward(out: branch, input: atty, weight: param(p.attnProjWeight), bias: param(p.attnProjBias),
+                          rows: rows, inChannels: c, outChannels: c)
+            accumulate(x, branch, count: rows * c)
+            layerNormForward(out: ln, mean: cache.mean.pointer, rstd: cache.rstd.pointer, input: x,
+                             weight: param(p.ln2Weight), bias: param(p.ln2Bias), rows: rows, channels: c,
+                             epsilon: config.layerNormEpsilon)
+            linearForward(out: fch, input: ln, weight: param(p.fcWeight), bias: param(p.fcBias),
+                          rows: rows, inChannels: c, outChannels: 4 * c)
+            geluForward(out: fch, input: fch, count: rows * 4 * c)
+            linearForward(out: branch, input: fch, weight: param(p.fcProjWeight), bias: param(p.fcProjBias),
+                          rows: rows, inChannels: 4 * c, outChannels: c)
+            accumulate(x, branch, count: rows * c)
+        }
+        // Only each row's newest position needs logits.
+        for bi in 0..<b { (cache.branch.pointer + bi * c).update(from: x + (bi * n + n - 1) * c, count: c) }
+        layerNormForward(out: cache.last.pointer, mean: cache.mean.pointer, rstd: cache.rstd.pointer, input: cache.branch.pointer,
+                         weight: param(layout.lnfWeight), bias: param(layout.lnfBias), rows: b, channels: c,
+                         epsilon: config.layerNormEpsilon)
+        sgemm(transB: true, m: b, n: config.vocabSize, k: c, a: cache.last.pointer, lda: c,
+              b: param(layout.tokenEmbedding), ldb: c, c: cache.logits.pointer, ldc: config.vocabSize)
+    }
+}

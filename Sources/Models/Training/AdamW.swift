@@ -1,0 +1,67 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Tensor
+
+/// AdamW (Loshchilov & Hutter): Adam with bias correction and decoupled weight decay, one loop over
+/// the flat parameter buffer. Decay applies to tensors with `decays` (matrices and embeddings: rank ≥ 2);
+/// biases and LayerNorm gains are never decayed. The moments share the parameter layout, so they can
+/// be checkpointed as named tensors and PPO can resume.
+public final class AdamW: @unchecked Sendable {
+    public var beta1: Float
+    public var beta2: Float
+    public var epsilon: Float
+    public var weightDecay: Float
+    public let m: FloatBuffer
+    public let v: FloatBuffer
+    /// Number of completed steps (bias correction uses step + 1 on the next update).
+    public var step: Int = 0
+
+    public init(parameterCount: Int, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0.01) {
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
+        m = FloatBuffer(count: parameterCount)
+        v = FloatBuffer(count: parameterCount)
+    }
+
+    public convenience init(for model: GPTModel, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0.01) {
+        self.init(parameterCount: model.parameterCount, beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay)
+    }
+
+    /// One update of `model.parameters` from `model.gradients` with learning rate `lr`.
+    public func update(_ model: GPTModel, learningRate lr: Float) {
+        precondition(m.count == model.parameterCount, "AdamW: state sized for \(m.count) parameters, model has \(model.parameterCount)")
+        step += 1
+        let b1 = beta1, b2 = beta2, eps = epsilon
+        let correction1 = 1 / (1 - Float(pow(Double(b1), Double(step))))
+        let correction2 = 1 / (1 - Float(pow(Double(b2), Double(step))))
+        let params = model.parameters.pointer, grads = model.gradients.pointer, mp = m.pointer, vp = v.pointer
+        for tensor in model.layout.tensors {
+            let decay = tensor.decays ? lr * weightDecay : 0
+            let start = tensor.offset, end = tensor.offset + tensor.count
+            for i in start..<end {
+                let g = grads[i]
+                let mi = b1 * mp[i] + (1 - b1) * g
+                let vi = b2 * vp[i] + (1 - b2) * g * g
+                mp[i] = mi
+                vp[i] = vi
+                let mHat = mi * correction1, vHat = vi * correction2
+                params[i] -= lr * mHat / (vHat.squareRoot() + eps) + decay * params[i]
+            }
+        }
+    }
+}
+
+/// Scales the gradients so their global L2 norm is at most `maxNorm`; returns the norm before clipping.
+@discardableResult
+public func clipGradientNorm(_ model: GPTModel, maxNorm: Float) -> Float {
+    let norm = Float(sumOfSquares(model.gradients.pointer, count: model.parameterCount).squareRoot())
+    if maxNorm > 0 && norm > maxNorm {
+        scale(model.gradients.pointer, by: maxNorm / (norm + 1e-6), count: model.parameterCount)
+    }
+    return norm
+}

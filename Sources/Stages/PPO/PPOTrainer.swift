@@ -1,0 +1,142 @@
+import Foundation
+import Models
+import Tensor
+
+/// The LM-PPO loop of shared/notes/rlhf-ppo.md: rollout (batched left-padded KV-cache generation,
+/// policy/reference/reward scoring), per-token KL-penalised rewards, GAE, whitening, then `ppoEpochs`
+/// passes of clipped policy + value losses over shuffled minibatches, and the KL controller update.
+///
+/// The policy carries a value head on its shared trunk (TRL's `AutoModelForCausalLMWithValueHead`); the
+/// reference is a frozen copy of the initial policy; the reward model is read at the last real token.
+public final class PPOTrainer {
+    public let config: PPOConfig
+    public let policy: GPTModel
+    public let reference: GPTModel
+    public let rewardModel: GPTModel
+    public let optimizer: AdamW
+    public var controller: KLController
+    /// Drives prompt choice, sampling and minibatch shuffles; its counter is checkpointed.
+    public var random: RandomStream
+    /// Completed PPO steps.
+    public var step = 0
+    public let prompts: [[Int32]]
+    public let eos: Int32
+    public let pad: Int32
+
+    public init(config: PPOConfig, policy: GPTModel, reference: GPTModel, rewardModel: GPTModel, prompts: [[Int32]],
+                eos: Int32, pad: Int32, seed: UInt64) throws
+    {
+        guard policy.config.valueHead else { throw StageError.failed("PPO policy needs a value head") }
+        guard rewardModel.config.rewardHead else { throw StageError.failed("the reward model has no reward head (score.weight)") }
+        guard !prompts.isEmpty else { throw StageError.failed("no prompts to sample from") }
+        let longest = prompts.map(\.count).max()! + config.responseLength
+        guard longest <= policy.config.maxPositions, longest <= rewardModel.config.maxPositions else {
+            throw StageError.badParam("response_length", "prompt (\(longest - config.responseLength) tokens) + response (\(config.responseLength)) exceeds the model's n_positions (\(policy.config.maxPositions))")
+        }
+        self.config = config
+        self.policy = policy
+        self.reference = reference
+        self.rewardModel = rewardModel
+        // TRL's PPO uses Adam without weight decay; eps 1e-8 (PyTorch placement).
+        self.optimizer = AdamW(for: policy, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0)
+        self.controller = config.initialController
+        self.random = RandomStream(seed: seed, stream: streamID(0x5050_4F)) // "PPO"
+        self.prompts = prompts
+        self.eos = eos
+        self.pad = pad
+    }
+
+    /// Samples queries, generates responses and scores them with policy, reference and reward model.
+    public func rollout() throws -> (Rollout, QueryResponseBatch, entropy: Double) {
+        let b = config.batchSize, r = config.responseLength
+        let queries = (0..<b).map { _ in prompts[random.nextInt(below: prompts.count)] }
+        let responses = ResponseSampler.sample(policy, queries: queries, length: r, temperature: config.temperature,
+                                               pad: pad, random: &random)
+        var mask = [Float](repeating: 1, count: b * r)
+        var hasEOS = [Bool](repeating: false, count: b)
+        if config.truncateEOS {
+            (mask, hasEOS) = PPOMath.truncationMask(responses: responses, eos: eos, length: r)
+        }
+        let qr = QueryResponseBatch(queries: queries, responses: responses, responseMask: mask, responseLength: r, pad: pad)
+        let scored = ResponseScoring.score(policy, qr, temperature: config.temperature, entropy: true)
+        let refScored = ResponseScoring.score(reference, qr, temperature: config.temperature, entropy: false)
+        rewardModel.forward(qr.batch, computeLogits: false)
+        let raw = Array(rewardModel.rewards)
+        var scores = raw.map { $0 * config.scoreScale }
+        if config.truncateEOS && config.missingEOSPenalty > 0 {
+            for i in 0..<b where !hasEOS[i] { scores[i] -= config.missingEOSPenalty }
+        }
+        var entropySum = 0.0, count = 0.0
+        for i in 0..<(b * r) where mask[i] > 0 { entropySum += Double(scored.entropy![i]); count += 1 }
+        let rollout = Rollout(rows: b, length: r, queries: queries, responses: responses, mask: mask,
+                              logp: scored.logp, refLogp: refScored.logp, values: scored.values!,
+                              scores: scores, rawScores: raw, hasEOS: hasEOS)
+        // Entropy per response (Σ over tokens), as TRL's objective/entropy.
+        return (rollout, qr, entropySum / Double(b))
+    }
+
+    /// The optimisation epochs over one rollout.
+    public func optimise(_ rollout: Rollout, _ qr: QueryResponseBatch, targets: RolloutTargets) -> UpdateStatistics {
+        var stats = UpdateStatistics()
+        let b = rollout.rows, r = rollout.length, mb = config.miniBatchSize
+        epochs: for _ in 0..<config.ppoEpochs {
+            var order = Array(0..<b)
+            for i in stride(from: b - 1, to: 0, by: -1) { order.swapAt(i, random.nextInt(below: i + 1)) }
+            for start in stride(from: 0, to: b, by: mb) {
+                let rows = Array(order[start..<(start + mb)])
+                func pick(_ x: [Float]) -> [Float] { rows.flatMap { x[($0 * r)..<(($0 + 1) * r)] } }
+                let sub = qr.rows(rows)
+                let mask = pick(rollout.mask)
+                let now = ResponseScoring.score(policy, sub, temperature: config.temperature, entropy: false)
+                let pl = PPOMath.policyLoss(newLogp: now.logp, oldLogp: pick(rollout.logp), advantages: pick(targets.advantages),
+                                            mask: mask, clipRange: config.clipRange)
+                if config.earlyStopping && pl.policyKL > 1.5 * config.targetKL {
+                    // The policy moved too far from π_old: drop this update and end the step's epochs.
+                    stats.earlyStopped = true
+                    break epochs
+                }
+                let vl = PPOMath.valueLoss(newValues: now.values!, oldValues: pick(rollout.values), returns: pick(targets.returns),
+                                           mask: mask, clipRange: config.clipRangeValue)
+                stats.add(policy: pl, value: vl)
+                policy.zeroGradients()
+                ResponseScoring.backward(policy, sub, temperature: config.temperature, dLogp: pl.gradient,
+                                         dValues: vl.gradient.map { $0 * config.vfCoef })
+                clipGradientNorm(policy, maxNorm: config.gradClip)
+                optimizer.update(policy, learningRate: config.learningRate)
+            }
+            stats.epochsRun += 1
+        }
+        return stats
+    }
+
+    /// One full PPO step; returns its metrics (TRL names).
+    public func trainStep() throws -> [(String, Double)] {
+        let (rollout, qr, entropy) = try rollout()
+        let beta = controller.value
+        let targets = try RolloutMath.targets(rollout, beta: beta, estimator: config.estimator, gamma: config.gamma,
+                                              lambda: config.lambda, whiten: config.whitenAdvantages)
+        let stats = optimise(rollout, qr, targets: targets)
+        controller.update(currentKL: targets.meanSequenceKL, steps: config.batchSize)
+        step += 1
+
+        let meanScore = rollout.scores.reduce(0.0) { $0 + Double($1) } / Double(rollout.rows)
+        let rawMean = rollout.rawScores.reduce(0.0) { $0 + Double($1) } / Double(rollout.rows)
+        var retMean = 0.0, retN = 0.0
+        for i in targets.returns.indices where rollout.mask[i] > 0 { retMean += Double(targets.returns[i]); retN += 1 }
+        var metrics: [(String, Double)] = [
+            ("objective/scores", meanScore),
+            ("objective/rm_score_raw", rawMean),
+            ("objective/kl", targets.meanSequenceKL),
+            ("objective/kl_coef", beta),
+            ("objective/non_score_reward", targets.meanNonScoreReward),
+            ("objective/rlhf_reward", meanScore + targets.meanNonScoreReward),
+            ("objective/entropy", entropy),
+            ("val/num_eos_tokens", Double(rollout.hasEOS.filter { $0 }.count)),
+            ("ppo/returns/mean", retMean / max(retN, 1)),
+            ("ppo/val/var_explained", PPOMath.explainedVariance(values: rollout.values, returns: targets.returns, mask: rollout.mask)),
+            ("lr", Double(config.learningRate)),
+        ]
+        metrics += stats.averages
+        return metrics
+    }
+}

@@ -1,0 +1,112 @@
+/// Causal multi-head self-attention over a fused QKV tensor, with an optional key padding mask.
+///
+/// Shapes: qkv [B, T, 3C] (columns q | k | v, heads contiguous inside each, GPT-2's c_attn order),
+/// out [B, T, C], probs [B, NH, T, T] (saved for backward), keyMask [B, T] (1 = real token, 0 = pad).
+/// Query row i attends to keys j ≤ i whose mask is 1; a row with no such key outputs zeros.
+/// Per (b, h) the products Q·Kᵀ and P·V are single sgemm calls on strided views (no copies).
+public func attentionForward(
+    out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>,
+    keyMask: UnsafePointer<Int32>?, dropout: DropoutMask?, scratch: UnsafeMutablePointer<Float>,
+    batch b: Int, time t: Int, channels c: Int, heads nh: Int
+) {
+    let hs = c / nh, c3 = 3 * c
+    let scale = 1 / Float(hs).squareRoot()
+    for bi in 0..<b {
+        let base = qkv + bi * t * c3
+        let mask = keyMask.map { $0 + bi * t }
+        for h in 0..<nh {
+            let p = probs + (bi * nh + h) * t * t
+            let q = base + h * hs, k = base + c + h * hs, v = base + 2 * c + h * hs
+            sgemm(transB: true, m: t, n: t, k: hs, alpha: scale, a: q, lda: c3, b: k, ldb: c3, c: p, ldc: t)
+            for i in 0..<t { causalMaskedSoftmaxRow(p + i * t, row: i, length: t, mask: mask) }
+            var weights = UnsafePointer(p)
+            if let dropout {
+                scratch.update(from: p, count: t * t)
+                let site = DropoutMask(probability: dropout.probability, generator: dropout.generator,
+                                       stream: streamID(dropout.stream, UInt64(bi * nh + h)))
+                site.apply(scratch, count: t * t)
+                weights = UnsafePointer(scratch)
+            }
+            sgemm(m: t, n: hs, k: t, a: weights, lda: t, b: v, ldb: c3, c: out + bi * t * c + h * hs, ldc: c)
+        }
+    }
+}
+
+/// Softmax over keys 0...row of one score row (masked keys and j > row set to 0), in place.
+@inline(__always)
+public func causalMaskedSoftmaxRow(_ s: UnsafeMutablePointer<Float>, row: Int, length: Int, mask: UnsafePointer<Int32>?) {
+    var maxValue = -Float.greatestFiniteMagnitude
+    var any = false
+    for j in 0...row where mask == nil || mask![j] != 0 {
+        maxValue = max(maxValue, s[j])
+        any = true
+    }
+    if !any {
+        s.update(repeating: 0, count: length)
+        return
+    }
+    var sum: Float = 0
+    if let mask {
+        for j in 0...row {
+            let e = mask[j] != 0 ? fastExp(s[j] - maxValue) : 0
+            s[j] = e
+            sum += e
+        }
+    } else {
+        for j in 0...row {
+            let e = fastExp(s[j] - maxValue)
+            s[j] = e
+            sum += e
+        }
+    }
+    let inv = 1 / sum
+    for j in 0...row { s[j] *= inv }
+    if row + 1 < length { (s + row + 1).update(repeating: 0, count: length - row - 1) }
+}
+
+/// Backward of `attentionForward`: overwrites dqkv [B, T, 3C] from dOut [B, T, C].
+/// `scratch1`/`scratch2` hold T×T each.
+public func attentionBackward(
+    dqkv: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>, probs: UnsafePointer<Float>,
+    qkv: UnsafePointer<Float>, dropout: DropoutMask?,
+    scratch1: UnsafeMutablePointer<Float>, scratch2: UnsafeMutablePointer<Float>,
+    batch b: Int, time t: Int, channels c: Int, heads nh: Int
+) {
+    let hs = c / nh, c3 = 3 * c
+    let scale = 1 / Float(hs).squareRoot()
+    for bi in 0..<b {
+        let base = qkv + bi * t * c3, dbase = dqkv + bi * t * c3
+        for h in 0..<nh {
+            let p = probs + (bi * nh + h) * t * t
+            let q = base + h * hs, k = base + c + h * hs, v = base + 2 * c + h * hs
+            let dq = dbase + h * hs, dk = dbase + c + h * hs, dv = dbase + 2 * c + h * hs
+            let dy = dOut + bi * t * c + h * hs
+            var site: DropoutMask?
+            var weights = p
+            if let dropout {
+                let s = DropoutMask(probability: dropout.probability, generator: dropout.generator,
+                                    stream: streamID(dropout.stream, UInt64(bi * nh + h)))
+                scratch2.update(from: p, count: t * t)
+                s.apply(scratch2, count: t * t)
+                weights = UnsafePointer(scratch2)
+                site = s
+            }
+            // dV = Pᵀ · dY ; dP = dY · Vᵀ
+            sgemm(transA: true, m: t, n: hs, k: t, a: weights, lda: t, b: dy, ldb: c, c: dv, ldc: c3)
+            let dp = scratch1
+            sgemm(transB: true, m: t, n: t, k: hs, a: dy, lda: c, b: v, ldb: c3, c: dp, ldc: t)
+            site?.apply(dp, count: t * t)
+            // dS = P ⊙ (dP − Σ_j P·dP) · scale (the softmax Jacobian), only on the causal triangle.
+            for i in 0..<t {
+                let pr = p + i * t, dr = dp + i * t
+                var dot: Float = 0
+                for j in 0...i { dot += pr[j] * dr[j] }
+                for j in 0...i { dr[j] = pr[j] * (dr[j] - dot) * scale }
+                if i + 1 < t { (dr + i + 1).update(repeating: 0, count: t - i - 1) }
+            }
+            // dQ = dS · K ; dK = dSᵀ · Q
+            sgemm(m: t, n: hs, k: t, a: dp, lda: t, b: k, ldb: c3, c: dq, ldc: c3)
+            sgemm(transA: true, m: t, n: hs, k: t, a: dp, lda: t, b: q, ldb: c3, c: dk, ldc: c3)
+        }
+    }
+}

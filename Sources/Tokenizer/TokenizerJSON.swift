@@ -1,0 +1,163 @@
+import Foundation
+
+/// Reading and writing `tokenizer.json` in the Hugging Face `tokenizers` format (model `BPE`,
+/// `ByteLevel` pre-tokenizer / post-processor / decoder, special tokens as added tokens), so
+/// `PreTrainedTokenizerFast(tokenizer_file: "tokenizer.json")` or `AutoTokenizer.from_pretrained(dir)`
+/// loads what `pipe` trained.
+public struct TokenizerFileError: Error, CustomStringConvertible {
+    public let file: String
+    public let message: String
+    public var description: String { "\(file): \(message)" }
+}
+
+extension BPETokenizer {
+    /// The `tokenizer.json` text: deterministic (vocab ordered by id, merges in rank order, one entry per line).
+    public func huggingFaceJSON() -> String {
+        func q(_ s: String) -> String { jsonString(s) }
+        var lines: [String] = ["{", "  \"version\": \"1.0\",", "  \"truncation\": null,", "  \"padding\": null,"]
+        let added = specialTokens.map {
+            "    {\"id\": \($0.id), \"content\": \(q($0.content)), \"single_word\": false, \"lstrip\": false, "
+                + "\"rstrip\": false, \"normalized\": false, \"special\": true}"
+        }
+        lines.append("  \"added_tokens\": [\n" + added.joined(separator: ",\n") + "\n  ],")
+        lines.append("  \"normalizer\": null,")
+        lines.append("  \"pre_tokenizer\": {\"type\": \"ByteLevel\", \"add_prefix_space\": false, \"trim_offsets\": true, \"use_regex\": true},")
+        lines.append("  \"post_processor\": {\"type\": \"ByteLevel\", \"add_prefix_space\": true, \"trim_offsets\": false, \"use_regex\": true},")
+        lines.append("  \"decoder\": {\"type\": \"ByteLevel\", \"add_prefix_space\": true, \"trim_offsets\": true, \"use_regex\": true},")
+        lines.append("  \"model\": {")
+        lines.append("    \"type\": \"BPE\", \"dropout\": null, \"unk_token\": null, \"continuing_subword_prefix\": null, "
+            + "\"end_of_word_suffix\": null, \"fuse_unk\": false, \"byte_fallback\": false, \"ignore_merges\": false,")
+        let vocab = (0..<vocabSize).map { "      \(q(tokenString(Int32($0)))): \($0)" }
+        lines.append("    \"vocab\": {\n" + vocab.joined(separator: ",\n") + "\n    },")
+        let merges = merges.map { "      [\(q(tokenString($0.left))), \(q(tokenString($0.right)))]" }
+        lines.append("    \"merges\": [\n" + merges.joined(separator: ",\n") + "\n    ]")
+        lines.append("  }")
+        lines.append("}")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// `tokenizer_config.json` for `transformers` (fast tokenizer, GPT-2-style special tokens).
+    public func huggingFaceConfigJSON(modelMaxLength: Int) -> String {
+        let pad = tokenString(padId), eos = tokenString(endOfTextId)
+        return """
+        {
+          "tokenizer_class": "PreTrainedTokenizerFast",
+          "add_prefix_space": false,
+          "bos_token": \(jsonString(eos)),
+          "eos_token": \(jsonString(eos)),
+          "unk_token": \(jsonString(eos)),
+          "pad_token": \(jsonString(pad)),
+          "model_max_length": \(modelMaxLength)
+        }
+
+        """
+    }
+
+    /// Writes `tokenizer.json` and `tokenizer_config.json` into `directory`.
+    public func save(directory: String, modelMaxLength: Int = 1024) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try Data(huggingFaceJSON().utf8).write(to: URL(fileURLWithPath: directory + "/tokenizer.json"), options: .atomic)
+        try Data(huggingFaceConfigJSON(modelMaxLength: modelMaxLength).utf8)
+            .write(to: URL(fileURLWithPath: directory + "/tokenizer_config.json"), options: .atomic)
+    }
+
+    /// Loads a byte-level BPE `tokenizer.json` (ours, or e.g. GPT-2's). `path` may be the file or its directory.
+    public init(contentsOf path: String) throws {
+        var file = path
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            file = path + "/tokenizer.json"
+        }
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw TokenizerFileError(file: file, message: "cannot read the file (missing? run the tokenise stage first)")
+        }
+        try self.init(huggingFaceJSON: data, file: file)
+    }
+
+    public init(huggingFaceJSON data: Data, file: String = "tokenizer.json") throws {
+        func fail(_ message: String) -> TokenizerFileError { TokenizerFileError(file: file, message: message) }
+        guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw fail("not a JSON object")
+        }
+        guard let model = root["model"] as? [String: Any] else { throw fail("missing \"model\"") }
+        guard (model["type"] as? String ?? "BPE") == "BPE" else {
+            throw fail("model.type is \(model["type"] ?? "?"); only byte-level BPE tokenizers are supported")
+        }
+        if let normalizer = root["normalizer"], !(normalizer is NSNull) {
+            throw fail("\"normalizer\" must be null (a normalising tokenizer is not supported)")
+        }
+        guard let pre = root["pre_tokenizer"] as? [String: Any], pre["type"] as? String == "ByteLevel",
+              (pre["use_regex"] as? Bool ?? true), !(pre["add_prefix_space"] as? Bool ?? false) else {
+            throw fail("pre_tokenizer must be ByteLevel with use_regex true and add_prefix_space false")
+        }
+        guard let vocab = model["vocab"] as? [String: Any] else { throw fail("model.vocab must be an object") }
+        var specials: [(String, Int32)] = []
+        for item in root["added_tokens"] as? [[String: Any]] ?? [] {
+            guard let id = (item["id"] as? NSNumber)?.int32Value, let content = item["content"] as? String else {
+                throw fail("added_tokens entries need \"id\" and \"content\"")
+            }
+            specials.append((content, id))
+        }
+        specials.sort { $0.1 < $1.1 }
+        let specialIds = Set(specials.map(\.1))
+        var slots: [[UInt8]?] = []
+        func place(_ id: Int, _ bytes: [UInt8]) throws {
+            guard id >= 0 && id < 10_000_000 else { throw fail("token id \(id) out of range") }
+            if id >= slots.count { slots += [[UInt8]?](repeating: nil, count: id + 1 - slots.count) }
+            if let existing = slots[id], existing != bytes { throw fail("token id \(id) is used twice in model.vocab") }
+            slots[id] = bytes
+        }
+        for (token, value) in vocab {
+            guard let id = (value as? NSNumber)?.intValue else { throw fail("model.vocab[\(jsonString(token))] is not an integer id") }
+            if specialIds.contains(Int32(id)) { try place(id, Array(token.utf8)); continue }
+            guard let bytes = ByteLevel.decode(token) else {
+                throw fail("model.vocab token \(jsonString(token)) is not a byte-level string")
+            }
+            try place(id, bytes)
+        }
+        for (content, id) in specials { try place(Int(id), Array(content.utf8)) }
+        var tokenBytes: [[UInt8]] = []
+        for (id, slot) in slots.enumerated() {
+            guard let bytes = slot else { throw fail("token id \(id) is missing from model.vocab (ids must be dense)") }
+            tokenBytes.append(bytes)
+        }
+        var byteIdOfToken: [String: Int32] = [:]
+        for (token, value) in vocab { byteIdOfToken[token] = (value as? NSNumber)?.int32Value }
+        var merges: [Merge] = []
+        for (rank, entry) in (model["merges"] as? [Any] ?? []).enumerated() {
+            let pair: [String]
+            if let a = entry as? [String], a.count == 2 {
+                pair = a
+            } else if let s = entry as? String, case let parts = s.split(separator: " ", omittingEmptySubsequences: false), parts.count == 2 {
+                pair = parts.map(String.init)  // legacy "a b" form
+            } else {
+                throw fail("model.merges[\(rank)] must be a pair of strings")
+            }
+            guard let l = byteIdOfToken[pair[0]], let r = byteIdOfToken[pair[1]], let m = byteIdOfToken[pair[0] + pair[1]] else {
+                throw fail("model.merges[\(rank)] \(pair) refers to tokens missing from model.vocab")
+            }
+            merges.append(Merge(left: l, right: r, result: m))
+        }
+        self.init(tokenBytes: tokenBytes, merges: merges, specialTokens: specials)
+        guard !byteIds.contains(-1) else { throw fail("model.vocab lacks a token for some of the 256 bytes") }
+    }
+}
+
+/// A JSON string literal (control characters escaped, other text as raw UTF-8, as `tokenizers` writes).
+func jsonString(_ s: String) -> String {
+    var out = "\""
+    for scalar in s.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case let c where c.value < 0x20 || c.value == 0x7F:
+            let hex = String(c.value, radix: 16)
+            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out + "\""
+}

@@ -1,0 +1,13 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+func Foundation_exp(_ x: Double) -> Double { exp(x) }
+
+extension Double {
+    var logValue: Double { log(self) }
+}
+
+func tanhDouble(_ x: Double) -> Double { tanh(x) }
