@@ -54,7 +54,7 @@ let package = Package(
         // Pipeline tests need only Pipeline (+ Hashing): they build without the ML and runner targets.
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Hashing"], exclude: ["key_golden.py"]),
         // Store tests need only Store (+ Hashing): they build without the ML and runner targets.
-        .testTarget(name: "StoreTests", dependencies: ["Store", "Hashing"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Hashing"], exclude: ["manifest_digest.py"]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "PipeTestSupport"]),
         // Builds and runs the real `pipe` binary: end-to-end CLI tests.
         .testTarget(name: "EndToEndTests", dependencies: ["PipeTestSupport", "pipe"]),
