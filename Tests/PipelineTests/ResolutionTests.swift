@@ -26,6 +26,17 @@ import Testing
         #expect(ppo.upstreamStages == ["rm", "sft"])
     }
 
+    @Test func anchorsAndMergeKeysWork() throws {
+        let ws = try TempWorkspace()
+        let p = try ws.load("""
+            stages:
+              a: &tok { uses: tokenise, with: { vocab_size: 100 } }
+              b: *tok
+              c: { <<: *tok, with: { vocab_size: 20 } }
+            """)
+        #expect(p.stages.map { $0.param("vocab_size") } == [.int(100), .int(100), .int(20)])
+    }
+
     @Test func yaml12Numbers() {
         #expect(YAMLScalar.classify("2e-6") == .float(2e-6))
         #expect(YAMLScalar.classify("1.41e-5") == .float(1.41e-5))
