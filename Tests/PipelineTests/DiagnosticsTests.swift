@@ -171,6 +171,15 @@ let diagnosticCases: [DiagnosticCase] = [
                    expected: "error: --set ppo.steps: expected stage.param=value (e.g. --set ppo.lr=3e-5)"),
     DiagnosticCase(name: "sweep over an unknown param", pipeline: Fixtures.rlhf + "\nsweep:\n  ppo.lrr: [1e-5, 3e-5]\n",
                    expected: "pipelines/p.yaml:11:3: error: sweep: stage 'ppo': unknown param 'lrr' (did you mean 'lr'?)"),
+    DiagnosticCase(name: "bad resources", pipeline: header + """
+          tok:
+            uses: tokenise
+            resources: { cpus: 0, mem: 4GB, time: soon }
+        """, expected: """
+        pipelines/p.yaml:6:24: error: stage 'tok': resources.cpus must be ≥ 1
+        pipelines/p.yaml:6:32: error: stage 'tok': resources.mem: '4GB' is not a size (write e.g. 512M, 4G)
+        pipelines/p.yaml:6:43: error: stage 'tok': resources.time: 'soon' is not a duration (write e.g. 90s, 30m, 2h, 1d or Slurm's HH:MM:SS)
+        """),
     DiagnosticCase(name: "declaration: kind does not match file name", pipeline: header + "  a: { uses: bad }\n",
                    files: ["stages/bad.yaml": "kind: good\nversion: 1\nbuiltin: good\n"],
                    expected: "stages/bad.yaml:1:7: error: stage declaration: kind 'good' does not match the file name (rename the file to stages/good.yaml or set kind: bad)"),

@@ -26,6 +26,20 @@ import Testing
         #expect(ppo.upstreamStages == ["rm", "sft"])
     }
 
+    @Test func resourceFormats() {
+        for good in ["4G", "512M", "4096", "1.5G", "2t"] { #expect(ResourcesParser.isMemory(good), "\(good)") }
+        for bad in ["4GB", "-1G", "", "G", "lots"] { #expect(!ResourcesParser.isMemory(bad), "\(bad)") }
+        for good in ["30m", "90s", "2h", "1d", "45", "10:00", "01:30:00", "1-12", "1-12:30:00"] { #expect(ResourcesParser.isDuration(good), "\(good)") }
+        for bad in ["", "m", "soon", "1:2:3:4", "1-", "-1", "1h30m"] { #expect(!ResourcesParser.isDuration(bad), "\(bad)") }
+    }
+
+    @Test func stageResourcesOverrideTheDeclaration() throws {
+        let ws = try TempWorkspace()
+        let p = try ws.load(Fixtures.rlhf.replacingOccurrences(of: "with: { lr: 1.41e-5, init_kl_coef: 0.2 } }",
+                                                               with: "resources: { mem: 8G, time: 1h } }"))
+        #expect(p.stage(named: "ppo")?.resources == Resources(cpus: 2, mem: "8G", time: "1h"))
+    }
+
     @Test func anchorsAndMergeKeysWork() throws {
         let ws = try TempWorkspace()
         let p = try ws.load("""
