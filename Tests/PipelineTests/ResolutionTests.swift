@@ -120,6 +120,15 @@ import Testing
         #expect(p.stage(named: "a")?.expandedCommand(inputPaths: [:], outputPaths: ["o": "out"]) == "echo > out")
     }
 
+    @Test func commandTemplateParsing() {
+        let t = CommandTemplate("a ${params.x}${inputs.y} ${HOME} ${ ${unclosed.z")
+        #expect(t.references.map(\.text) == ["${params.x}", "${inputs.y}"])
+        #expect(t.references.map(\.offset) == [2, 13])
+        #expect(t.render { ns, name in "<\(ns.rawValue):\(name)>" } == "a <params:x><inputs:y> ${HOME} ${ ${unclosed.z")
+        #expect(CommandTemplate("${outs.figs/a.png}").references.first?.name == "figs/a.png")
+        #expect(CommandTemplate("é ${params.ü}").references.first?.offset == 2)
+    }
+
     @Test func declaredCommandKindsGetDepsAndCommandFromTheDeclaration() throws {
         let ws = try TempWorkspace()
         let p = try ws.load("""
