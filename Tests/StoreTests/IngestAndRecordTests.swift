@@ -55,6 +55,25 @@ struct IngestAndRecordTests {
         #expect(try store.ingest(dir.path + "/f1") == store.ingest(dir.path + "/f2"))
     }
 
+    /// /dev/shm is a tmpfs, so rename(2) into the store fails with EXDEV and ingest must copy.
+    @Test(.enabled(if: POSIX.exists("/dev/shm")))
+    func ingestAcrossFilesystemsCopiesThenRemovesTheSource() throws {
+        let dir = try TemporaryDirectory()
+        let store = try makeStore(dir)
+        let source = "/dev/shm/pipe-store-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? POSIX.removeTree(source) }
+        try POSIX.makeDirectories(source + "/bin")
+        try POSIX.writeNewFile(source + "/bin/tool", Array("#!/bin/sh\n".utf8), mode: 0o755, sync: false)
+        try POSIX.writeNewFile(source + "/data.txt", Array("payload".utf8), sync: false)
+        let expected = try ArtifactScanner(statCache: nil).manifest(ofPath: source).digest
+        let digest = try store.ingest(source)
+        #expect(digest == expected)
+        #expect(!POSIX.exists(source))
+        #expect(try ArtifactScanner(statCache: nil).manifest(ofPath: store.objectPath(digest)).digest == digest)
+        #expect(try POSIX.status(store.objectPath(digest) + "/bin/tool")!.mode & 0o777 == 0o555)
+        #expect(try POSIX.listDirectory(store.temporaryDirectory).isEmpty, "the copy's staging is cleaned up")
+    }
+
     @Test func recordRoundTripIsDeterministicJSON() throws {
         let dir = try TemporaryDirectory()
         let store = try makeStore(dir)
