@@ -86,6 +86,7 @@ public enum PipelineCommands {
         let report = session.run()
         signals.uninstall()
         recorder?.finish(report.status)
+        LockFileWriter.writeAfterRun(pipeline: pipeline, pipelineFile: common.pipelineFile, report: report)  // issue 5
 
         let count = { (predicate: (StageResult) -> Bool) in report.outcomes.values.filter(predicate).count }
         let summary = RunSummary(
