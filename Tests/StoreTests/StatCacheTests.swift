@@ -79,11 +79,16 @@ struct StatCacheTests {
         let st = FileStatus(device: 1, inode: 2, size: 3, mode: 0o100644, modifiedNanoseconds: 4, changedNanoseconds: 5)
         cache.insert(before: st, after: st, digest: SHA256.hash("a"), now: 10_000_000_000)
         try cache.save(temporaryDirectory: dir.path)
-        var bytes = try #require(try POSIX.readFile(dir.path + "/cache.bin"))
-        bytes[30] ^= 0xFF
-        unlink(dir.path + "/cache.bin")
-        try POSIX.writeNewFile(dir.path + "/cache.bin", bytes, sync: false)
-        #expect(StatCache(path: dir.path + "/cache.bin").lookup(st) == nil)
+        let good = try #require(try POSIX.readFile(dir.path + "/cache.bin"))
+        #expect(StatCache(path: dir.path + "/cache.bin").lookup(st) == SHA256.hash("a"))
+        for offset in [30, 16 + 48 + 5, 16 + 85] {  // in the key, the digest, the entry check
+            var bytes = good
+            bytes[offset] ^= 0xFF
+            unlink(dir.path + "/cache.bin")
+            try POSIX.writeNewFile(dir.path + "/cache.bin", bytes, sync: false)
+            #expect(StatCache(path: dir.path + "/cache.bin").lookup(st) == nil, "byte \(offset) damaged")
+        }
+        let bytes = good
         try POSIX.writeNewFile(dir.path + "/short.bin", Array(bytes.prefix(40)), sync: false)
         #expect(StatCache(path: dir.path + "/short.bin").lookup(st) == nil)
     }

@@ -55,7 +55,7 @@ enum StatCacheFormatBenchmark {
         fileTimes.sort(); sqliteTimes.sort()
         try? POSIX.removeTree(filePath)
         for suffix in ["", "-wal", "-shm"] { try? POSIX.removeTree(databasePath + suffix) }
-        return String(format: "store.statcache format, fresh open + 1 lookup with %d entries: compact file %.2f ms, SQLite table %.2f ms (medians of 5)",
+        return String(format: "store.statcache format, fresh open + 1 lookup with %d entries: compact file %.3f ms, SQLite table %.3f ms (medians of 5)",
                       count, fileTimes[2], sqliteTimes[2])
     }
 }
