@@ -9,6 +9,8 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var options: PipelineOptions
 
+    @OptionGroup(title: "Executor") var executorOptions: ExecutorOptions
+
     @Option(name: .customShort("j"), help: ArgumentHelp("Stages run at once (default: cores / --threads).", valueName: "n"))
     var jobs: Int?
 
@@ -38,7 +40,8 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         // Sweeps (issue 5) hand back to PipelineCommands.run when nothing is swept.
         let status = SweepCommands.run(
-            .init(pipelineFile: options.pipeline, overrides: options.overrides, store: options.store, threads: options.threads),
+            .init(pipelineFile: options.pipeline, overrides: options.overrides, store: options.store, threads: options.threads,
+                  executor: try executorOptions.settings()),
             sweep: .init(sweeps: sweep, rankBy: rankBy, maximize: goal.map { $0 == "max" }, ignoreFileSweep: noSweep),
             jobs: jobs, force: force, dryRun: dryRun)
         if status != 0 { throw ExitCode(status) }
