@@ -8,19 +8,26 @@
 /// - `PipelineLoader(workspace:).load(file:overrides:) throws(PipelineError) -> ResolvedPipeline`
 ///   (or `PipelineLoader.load(file:overrides:)`, which locates the workspace).
 /// - `ParamOverride.parse("ppo.lr=3e-5") throws(PipelineError)` — one `--set`; the value is typed by the declared type.
-/// - `loader.loadSweep(file:overrides:sweeps:) -> [SweepVariant]` — `sweep:` grid × `--sweep stage.param=v1,v2`
-///   axes + explicit `variants:`, every variant resolved and frozen; `SweepVariant.name` like `ppo.lr=3e-05,ppo.init_kl_coef=0.1`.
-///   `pipeline.sweep?.metric` / `.maximize` name the ranking metric.
+/// - `loader.loadSweep(file:overrides:sweeps:includeFileSweep:) -> [SweepVariant]` — the file's `sweep:` grid with
+///   `--sweep stage.param=v1,v2` axes replacing/adding axes, then the explicit `variants:`; every variant resolved and
+///   frozen up front, duplicates collapsed; `SweepVariant.name` like `ppo.lr=3e-05,ppo.init_kl_coef=0.1` (`base` when
+///   nothing is swept). `pipeline.sweep?.metric` / `.maximize` name the metric that ranks the sweep table.
+/// - `loader.parse(file:) -> ParsedPipeline`, then `parsed.resolve(overrides:declarations:)` to resolve one file many
+///   times (a `DeclarationCache` reads each `stages/<kind>.yaml` once). Only the kinds a pipeline uses are read.
+/// - YAML: plain scalars are typed by YAML 1.2 core rules (`2e-6`, `.2` floats; `yes` a string); anchors, aliases and
+///   `<<` merge keys work; duplicate keys are errors.
 ///
 /// ## Result
 /// - `ResolvedPipeline`: `name`, `file`, `workspace`, `seed`, `stages: [ResolvedStage]` (topological, ties by file order),
 ///   `graph: StageGraph`, `stage(named:)`.
 /// - `ResolvedStage`: `name`, `kind` (`"run"` for inline commands), `implementation` (`.builtin(kind)` / `.command(template)`),
 ///   `implementationVersion`, `params: [ResolvedParam]` (sorted, defaults applied), `param(_:)`,
-///   `inputs: [InputBinding]` (input name → `stage`.`output`, sorted), `outputs`, `deps` (workspace-relative),
+///   `inputs: [InputBinding]` (input name → `stage`.`output`, sorted), `outputs`, `deps` (workspace-relative:
+///   hash `workspace.root + "/" + dep`; checked to exist inside the workspace at load time),
 ///   `resources`, `location`, `declarationFile`, `upstreamStages`.
-///   - `expandedCommand(inputPaths:outputPaths:) -> String?` — shell-quoted, for command stages.
-///   - `keyMaterial(inputDigests:depDigests:environment:seed:) -> KeyMaterial`.
+///   - `expandedCommand(inputPaths:outputPaths:) -> String?` — shell-quoted, for command stages (an unbound optional
+///     input expands to `''`; every `${outs.X}` needs a path). `keyCommand` is the key's workspace-independent form.
+///   - `keyMaterial(inputDigests:depDigests:environment:seed:) -> KeyMaterial` (a digest for every bound input and dep).
 /// - `ParamValue` (`int`/`float`/`string`/`bool`/`list`), `description` is the canonical display (`1e-05`, `0.2`).
 ///
 /// ## Stage key

@@ -9,6 +9,7 @@ struct DiagnosticCase: CustomTestStringConvertible, Sendable {
     var files: [String: String] = [:]
     var overrides: [String] = []
     var symlinkOutside: String? = nil
+    var symlinkTarget = "/"
     var expected: String
 
     var testDescription: String { name }
@@ -127,6 +128,10 @@ let diagnosticCases: [DiagnosticCase] = [
     DiagnosticCase(name: "dep escaping the workspace", pipeline: header + """
           a: { run: "echo > ${outs.o}", outs: [o], deps: [plot.py, ../../etc/passwd] }
         """, expected: "pipelines/p.yaml:4:60: error: stage 'a': dep '../../etc/passwd' escapes the workspace (remove '../')"),
+    DiagnosticCase(name: "dep through a symlink leading outside", pipeline: header + """
+          a: { run: "echo > ${outs.o}", outs: [o], deps: [evil] }
+        """, symlinkOutside: "evil", symlinkTarget: "/etc/hostname",
+        expected: "pipelines/p.yaml:4:51: error: stage 'a': dep 'evil' leads outside the workspace through a symlink (to /etc/hostname)"),
     DiagnosticCase(name: "missing dep", pipeline: header + """
           a: { run: "echo > ${outs.o}", outs: [o], deps: [plott.py] }
         """, expected: "pipelines/p.yaml:4:51: error: stage 'a': dep 'plott.py' does not exist (deps are files the command reads)"),
@@ -166,6 +171,15 @@ let diagnosticCases: [DiagnosticCase] = [
                    expected: "error: --set ppo.steps: expected stage.param=value (e.g. --set ppo.lr=3e-5)"),
     DiagnosticCase(name: "sweep over an unknown param", pipeline: Fixtures.rlhf + "\nsweep:\n  ppo.lrr: [1e-5, 3e-5]\n",
                    expected: "pipelines/p.yaml:11:3: error: sweep: stage 'ppo': unknown param 'lrr' (did you mean 'lr'?)"),
+    DiagnosticCase(name: "bad resources", pipeline: header + """
+          tok:
+            uses: tokenise
+            resources: { cpus: 0, mem: 4GB, time: soon }
+        """, expected: """
+        pipelines/p.yaml:6:24: error: stage 'tok': resources.cpus must be ≥ 1
+        pipelines/p.yaml:6:32: error: stage 'tok': resources.mem: '4GB' is not a size (write e.g. 512M, 4G)
+        pipelines/p.yaml:6:43: error: stage 'tok': resources.time: 'soon' is not a duration (write e.g. 90s, 30m, 2h, 1d or Slurm's HH:MM:SS)
+        """),
     DiagnosticCase(name: "declaration: kind does not match file name", pipeline: header + "  a: { uses: bad }\n",
                    files: ["stages/bad.yaml": "kind: good\nversion: 1\nbuiltin: good\n"],
                    expected: "stages/bad.yaml:1:7: error: stage declaration: kind 'good' does not match the file name (rename the file to stages/good.yaml or set kind: bad)"),
@@ -188,7 +202,7 @@ let diagnosticCases: [DiagnosticCase] = [
     func reportsPositionedError(_ row: DiagnosticCase) throws {
         let ws = try TempWorkspace(Fixtures.declarations.merging(row.files) { $1 })
         if let link = row.symlinkOutside {
-            try FileManager.default.createSymbolicLink(atPath: ws.path(link), withDestinationPath: "/")
+            try FileManager.default.createSymbolicLink(atPath: ws.path(link), withDestinationPath: row.symlinkTarget)
         }
         let message = ws.error(row.pipeline, overrides: row.overrides)
         #expect(message == row.expected.replacingOccurrences(of: "WS", with: ws.root))
@@ -205,6 +219,45 @@ let diagnosticCases: [DiagnosticCase] = [
             pipelines/p.yaml:5:94: error: stage 'sft': param 'steps': 0 is below the minimum 1
             pipelines/p.yaml:5:101: error: stage 'sft': param 'lr': expected float, found string "x"
             """)
+    }
+
+    @Test func diagnosticsCarryTheFieldPath() throws {
+        let ws = try TempWorkspace()
+        do {
+            _ = try ws.load(header + "  tok: { uses: tokenise, with: { vocab_sise: 100 } }\n")
+            Issue.record("expected an error")
+        } catch let error as PipelineError {
+            let d = try #require(error.diagnostics.first)
+            #expect(d.fieldPath == "stages.tok.with.vocab_sise")
+            #expect(d.location?.line == 4 && d.location?.column == 34)
+            #expect(d.suggestion == "vocab_size")
+        }
+    }
+
+    /// Random single-character edits of a valid pipeline: every one loads or fails with a
+    /// diagnostic, none crashes.
+    @Test func mutatedPipelinesNeverCrash() throws {
+        let ws = try TempWorkspace()
+        var rng = SplitMix64(seed: 1234)
+        let original = Array((Fixtures.rlhf + "\nsweep:\n  ppo.lr: [1e-5, 2e-5]\n").unicodeScalars)
+        let alphabet = Array("{}[]:,.'\" -#&*!|>\n\tx1eE$".unicodeScalars)
+        var failures = 0
+        for _ in 0..<300 {
+            var text = original
+            for _ in 0..<Int(rng.next() % 3 + 1) {
+                let i = Int(rng.next() % UInt64(text.count))
+                switch rng.next() % 3 {
+                case 0: text.remove(at: i)
+                case 1: text.insert(alphabet[Int(rng.next() % UInt64(alphabet.count))], at: i)
+                default: text[i] = alphabet[Int(rng.next() % UInt64(alphabet.count))]
+                }
+            }
+            if let message = ws.error(String(String.UnicodeScalarView(text))) {
+                failures += 1
+                #expect(!message.isEmpty)
+            }
+        }
+        #expect(failures > 100)
     }
 
     @Test func missingPipelineFileAndWorkspace() throws {
@@ -225,5 +278,18 @@ let diagnosticCases: [DiagnosticCase] = [
         #expect(Suggestion.nearest(to: "lrr", in: ["lr", "steps"]) == "lr")
         #expect(Suggestion.nearest(to: "stpes", in: ["lr", "steps"]) == "steps")
         #expect(Suggestion.nearest(to: "banana", in: ["lr", "steps"]) == nil)
+    }
+}
+
+/// Deterministic RNG for the mutation test.
+struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

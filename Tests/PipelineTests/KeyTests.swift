@@ -141,6 +141,9 @@ private let goldenPipeline = """
             keys.insert(material.key)
         }
         #expect(keys.count == variants.count + 1)
+        // Order of the public lists does not matter (they are sorted before encoding).
+        m = base; m.params.reverse(); m.environment.reverse()
+        #expect(m.key == base.key)
         // Only the informational source may change without changing the key.
         m = base; m.inputs[0].source = "elsewhere.model"
         #expect(m.key == base.key)

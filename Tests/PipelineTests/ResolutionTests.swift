@@ -26,6 +26,31 @@ import Testing
         #expect(ppo.upstreamStages == ["rm", "sft"])
     }
 
+    @Test func resourceFormats() {
+        for good in ["4G", "512M", "4096", "1.5G", "2t"] { #expect(ResourcesParser.isMemory(good), "\(good)") }
+        for bad in ["4GB", "-1G", "", "G", "lots"] { #expect(!ResourcesParser.isMemory(bad), "\(bad)") }
+        for good in ["30m", "90s", "2h", "1d", "45", "10:00", "01:30:00", "1-12", "1-12:30:00"] { #expect(ResourcesParser.isDuration(good), "\(good)") }
+        for bad in ["", "m", "soon", "1:2:3:4", "1-", "-1", "1h30m"] { #expect(!ResourcesParser.isDuration(bad), "\(bad)") }
+    }
+
+    @Test func stageResourcesOverrideTheDeclaration() throws {
+        let ws = try TempWorkspace()
+        let p = try ws.load(Fixtures.rlhf.replacingOccurrences(of: "with: { lr: 1.41e-5, init_kl_coef: 0.2 } }",
+                                                               with: "resources: { mem: 8G, time: 1h } }"))
+        #expect(p.stage(named: "ppo")?.resources == Resources(cpus: 2, mem: "8G", time: "1h"))
+    }
+
+    @Test func anchorsAndMergeKeysWork() throws {
+        let ws = try TempWorkspace()
+        let p = try ws.load("""
+            stages:
+              a: &tok { uses: tokenise, with: { vocab_size: 100 } }
+              b: *tok
+              c: { <<: *tok, with: { vocab_size: 20 } }
+            """)
+        #expect(p.stages.map { $0.param("vocab_size") } == [.int(100), .int(100), .int(20)])
+    }
+
     @Test func yaml12Numbers() {
         #expect(YAMLScalar.classify("2e-6") == .float(2e-6))
         #expect(YAMLScalar.classify("1.41e-5") == .float(1.41e-5))
@@ -93,6 +118,15 @@ import Testing
         #expect(b.keyCommand == #"python3 plot.py ${inputs.data} --tag 'it'\''s here' --lr 3e-05 --xs 1 'two words' ${outs.fig} ${HOME} $$x"#)
         #expect(b.deps == ["plot.py"])
         #expect(p.stage(named: "a")?.expandedCommand(inputPaths: [:], outputPaths: ["o": "out"]) == "echo > out")
+    }
+
+    @Test func commandTemplateParsing() {
+        let t = CommandTemplate("a ${params.x}${inputs.y} ${HOME} ${ ${unclosed.z")
+        #expect(t.references.map(\.text) == ["${params.x}", "${inputs.y}"])
+        #expect(t.references.map(\.offset) == [2, 13])
+        #expect(t.render { ns, name in "<\(ns.rawValue):\(name)>" } == "a <params:x><inputs:y> ${HOME} ${ ${unclosed.z")
+        #expect(CommandTemplate("${outs.figs/a.png}").references.first?.name == "figs/a.png")
+        #expect(CommandTemplate("é ${params.ü}").references.first?.offset == 2)
     }
 
     @Test func declaredCommandKindsGetDepsAndCommandFromTheDeclaration() throws {

@@ -1,7 +1,7 @@
 /// `pipe dag` renderings: pure functions of a resolved pipeline.
 public enum DAGRendering {
-    /// An indented tree in topological order; a stage with several producers is shown under the
-    /// first (in topological order) and its other producers are listed as `(also: x.out)`.
+    /// An indented tree in topological order. A stage with several producers hangs under the last
+    /// of them (so it appears after everything it needs); its label lists every input it reads.
     ///
     ///     data (prepare)
     ///     └── tokens (tokenise)  ← corpus: data.train

@@ -93,6 +93,11 @@ public struct KeyMaterial: Sendable, Codable, Hashable {
     public var key: Digest { encoder.sha256 }
 
     private var encoder: CanonicalEncoder {
+        // Sorted again here: the lists are public vars, and the key must not depend on their order.
+        let params = params.sorted { $0.name.utf8Precedes($1.name) }
+        let inputs = inputs.sorted { $0.name.utf8Precedes($1.name) }
+        let deps = deps.sorted { $0.path.utf8Precedes($1.path) }
+        let environment = environment.sorted { $0.name.utf8Precedes($1.name) }
         var e = CanonicalEncoder()
         e.field("scheme") { $0.string(scheme) }
         e.field("kind") { $0.string(kind) }

@@ -91,7 +91,7 @@ struct YAMLReader {
             return []
         }
         var result: [(key: String, keyNode: Node, value: Node)] = []
-        for (keyNode, valueNode) in mapping {
+        for (keyNode, valueNode) in Self.mergingKeys(mapping) {
             guard case .scalar(let key) = keyNode else {
                 sink.error(location(keyNode), path, "\(what): keys must be plain names")
                 continue
@@ -104,6 +104,30 @@ struct YAMLReader {
             result.append((key.string, keyNode, valueNode))
         }
         return result
+    }
+
+    /// Applies YAML merge keys (`<<: *defaults`, `<<: [*a, *b]`): merged entries come first and
+    /// keys written in the mapping itself win.
+    static func mergingKeys(_ mapping: Node.Mapping) -> [(Node, Node)] {
+        let isMerge: (Node) -> Bool = { if case .scalar(let s) = $0 { s.string == "<<" && s.style == .plain } else { false } }
+        guard mapping.contains(where: { isMerge($0.key) }) else { return mapping.map { ($0.key, $0.value) } }
+        var own: [(Node, Node)] = []
+        var merged: [(Node, Node)] = []
+        for (key, value) in mapping {
+            guard isMerge(key) else { own.append((key, value)); continue }
+            let sources: [Node]
+            switch value {
+            case .sequence(let items): sources = Array(items)
+            default: sources = [value]
+            }
+            for case .mapping(let source) in sources {
+                for (k, v) in mergingKeys(source) where !merged.contains(where: { $0.0.string == k.string }) {
+                    merged.append((k, v))
+                }
+            }
+        }
+        let ownKeys = Set(own.compactMap { $0.0.string })
+        return merged.filter { !ownKeys.contains($0.0.string ?? "") } + own
     }
 
     func join(_ path: String, _ component: String) -> String { path.isEmpty ? component : path + "." + component }

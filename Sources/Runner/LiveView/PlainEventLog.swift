@@ -65,7 +65,7 @@ enum FailureReport {
             text += "    last \(logTail.count) log line\(logTail.count == 1 ? "" : "s") of \(stage):\n"
             for line in logTail { text += "    │ " + line + "\n" }
         }
-        let rerun = "    rerun just this stage: " + rerunCommand + "\n"
+        let rerun = "    rerun (after fixing; only missing stages run): " + rerunCommand + "\n"
         text += colour ? ANSI.dim + rerun + ANSI.reset : rerun
         return text
     }

@@ -78,7 +78,7 @@ public enum InfoCommands {
         do {
             let runs = try registry.listRuns(limit: limit)
             if runs.isEmpty { stdout.write("no runs recorded yet\n"); return 0 }
-            var out = "RUN                    STATUS       DURATION  STAGES             PIPELINE\n"
+            var out = "RUN                    STATUS       DURATION  STAGES                       PIPELINE\n"
             for run in runs {
                 let details = try registry.runDetails(id: run.id)
                 let ran = details.stages.filter { $0.outcome == .ran }.count
@@ -90,7 +90,7 @@ public enum InfoCommands {
                 out += run.id.padding(toLength: 22, withPad: " ", startingAt: 0) + " "
                     + run.status.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0) + " "
                     + duration.padding(toLength: 9, withPad: " ", startingAt: 0) + " "
-                    + counts.padding(toLength: 18, withPad: " ", startingAt: 0) + " "
+                    + counts.padding(toLength: 28, withPad: " ", startingAt: 0) + " "
                     + Workspace.displayPath(ofFile: run.pipelinePath) + "\n"
             }
             stdout.write(out)

@@ -12,12 +12,16 @@ public enum PipelineCommands {
         public var overrides: [String]
         public var store: String?
         public var threads: Int
+        /// Where stages run (`--executor`, the executor config file): local processes or Slurm jobs.
+        public var executor: ExecutorSettings
 
-        public init(pipelineFile: String, overrides: [String] = [], store: String? = nil, threads: Int = 1) {
+        public init(pipelineFile: String, overrides: [String] = [], store: String? = nil, threads: Int = 1,
+                    executor: ExecutorSettings = ExecutorSettings()) {
             self.pipelineFile = pipelineFile
             self.overrides = overrides
             self.store = store
             self.threads = threads
+            self.executor = executor
         }
     }
 
@@ -67,6 +71,7 @@ public enum PipelineCommands {
         for text in common.overrides { rerun += ["--set", ShellQuote.quote(text)] }
         if let store = common.store { rerun += ["--store", ShellQuote.quote(store)] }
         if common.threads != 1 { rerun += ["--threads", String(common.threads)] }
+        if common.executor.kind != .local { rerun += ["--executor", common.executor.kind.rawValue] }
         let options = RunOptions(jobs: jobs, force: Set(force), threads: common.threads, rerunCommand: rerun.joined(separator: " "))
 
         let recorder: RegistryRecorder?
@@ -79,13 +84,15 @@ public enum PipelineCommands {
         }
         let display: any RunDisplay = (liveView ?? stdout.isTerminal && ProcessInfo.processInfo.environment["TERM"] != "dumb")
             ? TerminalLiveView(output: stdout) : PlainEventLog(output: stdout)
-        let session = RunSession(pipeline: pipeline, store: store, executor: LocalExecutor(), display: display,
+        let executor = common.executor.makeExecutor(runLabel: recorder?.runID ?? "unrecorded")
+        let session = RunSession(pipeline: pipeline, store: store, executor: executor, display: display,
                                  options: options, recorder: recorder, runLabel: recorder?.runID ?? "unrecorded")
         let signals = InterruptSignals()
         signals.install { [session] _ in session.interrupt() }
         let report = session.run()
         signals.uninstall()
         recorder?.finish(report.status)
+        LockFileWriter.writeAfterRun(pipeline: pipeline, pipelineFile: common.pipelineFile, report: report)  // issue 5
 
         let count = { (predicate: (StageResult) -> Bool) in report.outcomes.values.filter(predicate).count }
         let summary = RunSummary(

@@ -136,12 +136,14 @@ public final class RunSession: @unchecked Sendable {
             let done = completions
             completions.removeAll()
             interrupted = interruptRequested
+            let finishedExecutions = self.finishedExecutions
             mailbox.unlock()
             for completion in done {
                 runningCount -= 1
                 let stage = stages[completion.index]
                 let seconds = completion.finished.timeIntervalSince(completion.started)
                 let key = keyed[completion.index]?.key
+                metrics[stage.name] = finishedExecutions[stage.name]?.metrics ?? []
                 switch completion.result {
                 case .built(let record):
                     display.handle(.finished(stage: stage.name, seconds: seconds, reused: false))
@@ -209,7 +211,6 @@ public final class RunSession: @unchecked Sendable {
         for stage in stages where outcomes[stage.name] == nil {
             outcomes[stage.name] = interrupted ? .interrupted(key: nil) : .skipped(because: "not reached")
         }
-        for (name, execution) in finishedExecutions { metrics[name] = execution.metrics }
         let failed = outcomes.values.contains { if case .failed = $0 { true } else { false } }
         let status: RunResult = interrupted ? .interrupted : (failed ? .failed : .succeeded)
         return RunReport(status: status, outcomes: outcomes, materials: materials, metrics: metrics,

@@ -93,18 +93,34 @@ struct ArtifactScanner {
         return ContentDigest(digest: result.digest, size: result.size)
     }
 
+    /// Cache hits are answered inline; misses are hashed on all cores when there are several.
     private func hashAll(_ files: [PendingFile]) throws -> [ContentDigest] {
-        if files.count <= 1 { return try files.map { try fileDigest(path: $0.absolute, status: $0.status) } }
-        let results = ResultSlots(count: files.count)
-        let scanner = self
-        DispatchQueue.concurrentPerform(iterations: files.count) { index in
-            do {
-                results.set(index, .success(try scanner.fileDigest(path: files[index].absolute, status: files[index].status)))
-            } catch {
-                results.set(index, .failure(error))
+        var results = [ContentDigest?](repeating: nil, count: files.count)
+        var misses: [Int] = []
+        for (index, file) in files.enumerated() {
+            if let cache = statCache, let digest = cache.lookup(file.status) {
+                results[index] = ContentDigest(digest: digest, size: file.status.size)
+            } else {
+                misses.append(index)
             }
         }
-        return try results.values().map { try $0.get() }
+        if misses.count == 1 {
+            results[misses[0]] = try fileDigest(path: files[misses[0]].absolute, status: files[misses[0]].status)
+        } else if misses.count > 1 {
+            let slots = ResultSlots(count: misses.count)
+            let scanner = self
+            let misses = misses
+            DispatchQueue.concurrentPerform(iterations: misses.count) { slot in
+                let file = files[misses[slot]]
+                do {
+                    slots.set(slot, .success(try scanner.fileDigest(path: file.absolute, status: file.status)))
+                } catch {
+                    slots.set(slot, .failure(error))
+                }
+            }
+            for (slot, value) in slots.values().enumerated() { results[misses[slot]] = try value.get() }
+        }
+        return results.map { $0! }
     }
 
     private final class ResultSlots: @unchecked Sendable {

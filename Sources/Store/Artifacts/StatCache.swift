@@ -11,9 +11,11 @@ import Hashing
 /// and second-coarse on some network filesystems); such files are simply hashed again next time.
 ///
 /// Persisted as one compact binary file per host, `statcache/<host>.bin` (device and inode numbers
-/// only mean something on the machine that saw them): a header, fixed 80-byte entries sorted by key,
-/// and a SHA-256 trailer; a damaged file is ignored. Loading is one `read`, far cheaper than opening
-/// SQLite. Concurrent `pipe` processes merge on save; losing an entry only costs a re-hash.
+/// only mean something on the machine that saw them): magic, entry count, then fixed 88-byte entries
+/// sorted by key, each ending with 8 bytes of SHA-256 over its first 80, checked when the entry is
+/// used (a damaged entry is a miss; a file of the wrong length is ignored). Opening is one `read` and
+/// a lookup a binary search: no parsing, no whole-file hash (`StoreBenchmark` compares this with a
+/// SQLite table). Concurrent `pipe` processes merge on save; losing an entry only costs a re-hash.
 final class StatCache: @unchecked Sendable {
     struct Key: Hashable, Comparable {
         var device: UInt64, inode: UInt64, size: Int64, modified: Int64, changed: Int64
@@ -34,23 +36,29 @@ final class StatCache: @unchecked Sendable {
 
     struct Entry { var digest: Digest; var addedAt: Int64 }
 
-    static let magic = Array("PIPESTC1".utf8)
-    static let entrySize = 80
+    static let magic = Array("PIPESTC2".utf8)
+    static let entrySize = 88
     static let racyWindowNanoseconds: Int64 = 2_000_000_000
     static let maxEntries = 500_000
 
     let path: String
     private let lock = NSLock()
-    private var entries: [Key: Entry] = [:]
+    /// The cache file as read (entries sorted by key), looked up by binary search.
+    private var disk: [UInt8] = []
+    private var diskCount = 0
     private var loaded = false
+    /// Entries learnt by this process, not yet saved (and a copy after saving).
     private var added: [Key: Entry] = [:]
+    private var unsaved = false
 
     init(path: String) { self.path = path }
 
     func lookup(_ status: FileStatus) -> Digest? {
         lock.lock(); defer { lock.unlock() }
         loadIfNeeded()
-        return entries[Key(status)]?.digest
+        let key = Key(status)
+        if let entry = added[key] { return entry.digest }
+        return Self.search(disk, count: diskCount, for: key)
     }
 
     /// Remembers a digest unless the file looks racy (changed while hashing, or modified too recently).
@@ -61,20 +69,21 @@ final class StatCache: @unchecked Sendable {
         let entry = Entry(digest: digest, addedAt: now / 1_000_000_000)
         lock.lock(); defer { lock.unlock() }
         loadIfNeeded()
-        entries[Key(before)] = entry
         added[Key(before)] = entry
+        unsaved = true
     }
 
     var hasUnsavedEntries: Bool {
         lock.lock(); defer { lock.unlock() }
-        return !added.isEmpty
+        return unsaved
     }
 
     /// Merges new entries into the file on disk (written to a temporary name, then renamed).
     func save(temporaryDirectory: String) throws {
         lock.lock(); defer { lock.unlock() }
-        guard !added.isEmpty else { return }
-        var merged = Self.decode((try? POSIX.readFile(path)) ?? nil ?? []) ?? [:]
+        guard unsaved else { return }
+        let current = (try? POSIX.readFile(path)) ?? nil
+        var merged = current.flatMap { Self.validated($0) }.map { Self.decode($0.bytes, count: $0.count) } ?? [:]
         for (key, entry) in added { merged[key] = entry }
         if merged.count > Self.maxEntries {
             // Keep the most recently added entries.
@@ -90,22 +99,27 @@ final class StatCache: @unchecked Sendable {
             unlink(temporary)
             throw POSIX.fail("rename", path, code)
         }
-        entries = merged
-        added = [:]
+        disk = bytes
+        diskCount = merged.count
+        unsaved = false
     }
 
     private func loadIfNeeded() {
         guard !loaded else { return }
         loaded = true
-        if let bytes = (try? POSIX.readFile(path)) ?? nil, let decoded = Self.decode(bytes) { entries = decoded }
+        if let bytes = (try? POSIX.readFile(path)) ?? nil, let valid = Self.validated(bytes) {
+            disk = valid.bytes
+            diskCount = valid.count
+        }
     }
 
     static func encode(_ entries: [Key: Entry]) -> [UInt8] {
         var out = magic
-        out.reserveCapacity(16 + entries.count * entrySize + 32)
+        out.reserveCapacity(16 + entries.count * entrySize)
         appendU64(&out, UInt64(entries.count))
         for key in entries.keys.sorted() {
             let entry = entries[key]!
+            let start = out.count
             appendU64(&out, key.device)
             appendU64(&out, key.inode)
             appendU64(&out, UInt64(bitPattern: key.size))
@@ -113,31 +127,60 @@ final class StatCache: @unchecked Sendable {
             appendU64(&out, UInt64(bitPattern: key.changed))
             appendU64(&out, UInt64(bitPattern: entry.addedAt))
             out.append(contentsOf: entry.digest.bytes)
+            out.append(contentsOf: check(out, start))
         }
-        out.append(contentsOf: SHA256.hash(out).bytes)
         return out
     }
 
-    /// nil for anything malformed: wrong magic, length or trailer.
-    static func decode(_ bytes: [UInt8]) -> [Key: Entry]? {
-        guard bytes.count >= 48, Array(bytes[0..<8]) == magic else { return nil }
+    /// The first 8 bytes of SHA-256 over an entry's 80 data bytes.
+    private static func check(_ bytes: [UInt8], _ at: Int) -> ArraySlice<UInt8> {
+        bytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[at..<(at + 80)])) }.bytes.prefix(8)
+    }
+
+    private static func entryIsIntact(_ bytes: [UInt8], _ at: Int) -> Bool {
+        check(bytes, at).elementsEqual(bytes[(at + 80)..<(at + 88)])
+    }
+
+    /// The bytes and entry count when the file is well formed (magic and length); else nil.
+    static func validated(_ bytes: [UInt8]) -> (bytes: [UInt8], count: Int)? {
+        guard bytes.count >= 16, Array(bytes[0..<8]) == magic else { return nil }
         let count = Int(readU64(bytes, 8))
-        guard count >= 0, count <= maxEntries * 2, bytes.count == 16 + count * entrySize + 32 else { return nil }
-        let body = bytes.count - 32
-        let trailer = bytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[0..<body])) }
-        guard trailer.bytes == Array(bytes[body...]) else { return nil }
+        guard count >= 0, count <= maxEntries * 2, bytes.count == 16 + count * entrySize else { return nil }
+        return (bytes, count)
+    }
+
+    /// Every intact entry of a validated file.
+    static func decode(_ bytes: [UInt8], count: Int) -> [Key: Entry] {
         var entries: [Key: Entry] = [:]
         entries.reserveCapacity(count)
         for index in 0..<count {
             let at = 16 + index * entrySize
-            let key = Key(device: readU64(bytes, at), inode: readU64(bytes, at + 8),
-                          size: Int64(bitPattern: readU64(bytes, at + 16)),
-                          modified: Int64(bitPattern: readU64(bytes, at + 24)),
-                          changed: Int64(bitPattern: readU64(bytes, at + 32)))
-            let digest = Digest(bytes: Array(bytes[(at + 48)..<(at + 80)]))
-            entries[key] = Entry(digest: digest, addedAt: Int64(bitPattern: readU64(bytes, at + 40)))
+            guard entryIsIntact(bytes, at) else { continue }
+            entries[key(bytes, at)] = Entry(digest: Digest(bytes: Array(bytes[(at + 48)..<(at + 80)])),
+                                            addedAt: Int64(bitPattern: readU64(bytes, at + 40)))
         }
         return entries
+    }
+
+    /// Binary search over the sorted entries of a validated file; a damaged entry counts as a miss.
+    static func search(_ bytes: [UInt8], count: Int, for wanted: Key) -> Digest? {
+        var low = 0, high = count
+        while low < high {
+            let middle = (low + high) / 2
+            let at = 16 + middle * entrySize
+            let found = key(bytes, at)
+            if found == wanted {
+                guard entryIsIntact(bytes, at) else { return nil }
+                return Digest(bytes: Array(bytes[(at + 48)..<(at + 80)]))
+            }
+            if found < wanted { low = middle + 1 } else { high = middle }
+        }
+        return nil
+    }
+
+    private static func key(_ bytes: [UInt8], _ at: Int) -> Key {
+        Key(device: readU64(bytes, at), inode: readU64(bytes, at + 8), size: Int64(bitPattern: readU64(bytes, at + 16)),
+            modified: Int64(bitPattern: readU64(bytes, at + 24)), changed: Int64(bitPattern: readU64(bytes, at + 32)))
     }
 
     private static func appendU64(_ out: inout [UInt8], _ value: UInt64) {
@@ -145,8 +188,6 @@ final class StatCache: @unchecked Sendable {
     }
 
     private static func readU64(_ bytes: [UInt8], _ at: Int) -> UInt64 {
-        var value: UInt64 = 0
-        for i in 0..<8 { value |= UInt64(bytes[at + i]) << (8 * UInt64(i)) }
-        return value
+        bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: at, as: UInt64.self)) }
     }
 }

@@ -40,6 +40,8 @@ public enum StoreBenchmark {
         lines.append(String(format: "store.statcache digest of the %.2f GiB input: miss %.0f ms, hit %.3f ms, open store + load cache + hit %.3f ms (median of 5)",
                             gib, miss * 1000, hit * 1000, fresh[2] * 1000))
 
+        for entries in [200, 10_000] { lines.append(try StatCacheFormatBenchmark.run(at: directory, entries: entries)) }
+
         // 3. Stage record commit and lookup.
         let object = try store.ingest(try writeSmallArtifact(in: store))
         let key = SHA256.hash("bench key")

@@ -176,6 +176,15 @@ struct FileStatus: Sendable, Equatable {
     var modifiedNanoseconds: Int64
     var changedNanoseconds: Int64
 
+    var fileType: UInt32 { mode & UInt32(S_IFMT) }
+    var isDirectory: Bool { fileType == UInt32(S_IFDIR) }
+    var isRegularFile: Bool { fileType == UInt32(S_IFREG) }
+    var isSymlink: Bool { fileType == UInt32(S_IFLNK) }
+    /// The owner's execute bit is the one the manifest records (group/other bits are ignored).
+    var isExecutable: Bool { mode & 0o100 != 0 }
+}
+
+extension FileStatus {
     init(_ info: stat) {
         device = UInt64(info.st_dev)
         inode = UInt64(info.st_ino)
@@ -190,10 +199,4 @@ struct FileStatus: Sendable, Equatable {
         #endif
     }
 
-    var fileType: UInt32 { mode & UInt32(S_IFMT) }
-    var isDirectory: Bool { fileType == UInt32(S_IFDIR) }
-    var isRegularFile: Bool { fileType == UInt32(S_IFREG) }
-    var isSymlink: Bool { fileType == UInt32(S_IFLNK) }
-    /// The owner's execute bit is the one the manifest records (group/other bits are ignored).
-    var isExecutable: Bool { mode & 0o100 != 0 }
 }

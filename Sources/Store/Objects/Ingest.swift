@@ -9,9 +9,9 @@ extension ArtifactStore {
 
     /// Moves a finished artifact (file or directory) into `objects/<digest>` and returns its digest.
     ///
-    /// The path is consumed: afterwards it no longer exists. Steps: hash → make every file read-only
-    /// (keeping the owner's execute bit) and every subdirectory read-only → fsync files and
-    /// directories → rename into objects/ → fsync objects/. If the object already exists (identical
+    /// The path is consumed: afterwards it no longer exists. Steps: make every file read-only (keeping
+    /// the owner's execute bit) and every subdirectory read-only, fsyncing files and directories →
+    /// hash → rename into objects/ → fsync objects/. If the object already exists (identical
     /// content) the new copy is discarded. A path on another filesystem is first copied into a
     /// staging directory under tmp/, so the final step is always an atomic rename: a crash at any
     /// point leaves either no object or a complete one, never a partial object.
@@ -22,13 +22,15 @@ extension ArtifactStore {
         if status.isSymlink {
             throw StoreError.invalidArtifact(path: source, reason: "is a symlink; write the output itself, not a link to it")
         }
+        // Seal first: it also makes every file readable (a stage may leave write-only files), and it
+        // keeps the owner's execute bit, so the digest is the same as before sealing.
+        try sealTree(source, isRoot: true)
         let digest = try ArtifactScanner(statCache: nil).manifest(ofPath: source).digest
         let destination = objectPath(digest)
         if POSIX.exists(destination) {
             try POSIX.removeTree(source)
             return digest
         }
-        try sealTree(source, isRoot: true)
         var code = POSIX.rename(source, destination)
         if code == EXDEV {
             try ingestAcrossFilesystems(source: source, destination: destination)

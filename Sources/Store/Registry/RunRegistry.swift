@@ -78,6 +78,7 @@ public final class RunRegistry: Sendable {
                 CREATE INDEX metrics_by_run ON metrics(run_id, stage, name, step);
                 """)
         }
+        RunGroups.register(in: &migrator)  // sweeps and run names (RunGroups.swift)
         return migrator
     }
 
@@ -244,13 +245,13 @@ public final class RunRegistry: Sendable {
 
     // MARK: Helpers
 
-    private func write<T>(_ body: (Database) throws -> T) throws -> T {
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
         do { return try database.write(body) }
         catch let error as StoreError { throw error }
         catch { throw StoreError.registry("\(path): \(error)") }
     }
 
-    private func read<T>(_ body: (Database) throws -> T) throws -> T {
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
         do { return try database.read(body) }
         catch let error as StoreError { throw error }
         catch { throw StoreError.registry("\(path): \(error)") }

@@ -9,6 +9,8 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var options: PipelineOptions
 
+    @OptionGroup(title: "Executor") var executorOptions: ExecutorOptions
+
     @Option(name: .customShort("j"), help: ArgumentHelp("Stages run at once (default: cores / --threads).", valueName: "n"))
     var jobs: Int?
 
@@ -18,13 +20,29 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Print what would run and why; run nothing.")
     var dryRun = false
 
+    @Option(help: ArgumentHelp("Sweep a param over values: STAGE.PARAM=V1,V2 (repeatable; axes form a grid with the file's sweep:).", valueName: "stage.param=v1,v2"))
+    var sweep: [String] = []
+
+    @Option(help: ArgumentHelp("Rank the sweep table by this metric (default: the file's sweep: metric:).", valueName: "stage.metric"))
+    var rankBy: String?
+
+    @Option(help: ArgumentHelp("With --rank-by: max (default) or min.", valueName: "max|min"))
+    var goal: String?
+
+    @Flag(help: "Run only the base pipeline, ignoring the file's sweep: block.")
+    var noSweep = false
+
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("-j must be at least 1") }
+        if let goal, goal != "max" && goal != "min" { throw ValidationError("--goal must be max or min, not '\(goal)'") }
     }
 
     func run() throws {
-        let status = PipelineCommands.run(
-            .init(pipelineFile: options.pipeline, overrides: options.overrides, store: options.store, threads: options.threads),
+        // Sweeps (issue 5) hand back to PipelineCommands.run when nothing is swept.
+        let status = SweepCommands.run(
+            .init(pipelineFile: options.pipeline, overrides: options.overrides, store: options.store, threads: options.threads,
+                  executor: try executorOptions.settings()),
+            sweep: .init(sweeps: sweep, rankBy: rankBy, maximize: goal.map { $0 == "max" }, ignoreFileSweep: noSweep),
             jobs: jobs, force: force, dryRun: dryRun)
         if status != 0 { throw ExitCode(status) }
     }

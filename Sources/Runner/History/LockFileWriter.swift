@@ -1,0 +1,40 @@
+import Foundation
+import Pipeline
+
+/// Builds lock files from finished runs and writes them next to the pipeline.
+public enum LockFileWriter {
+    /// The lock entry of one (variant) pipeline from a run report; nil unless every stage has a
+    /// result. `node` maps the variant's stage names to the names the scheduler ran them under.
+    static func variant(name: String, overrides: [(target: String, value: String)], pipeline: ResolvedPipeline,
+                        report: RunReport, node: (String) -> String = { $0 }) -> LockFile.Variant? {
+        var stages: [RecordedStage] = []
+        for stage in pipeline.stages {
+            guard let material = report.materials[node(stage.name)], let record = report.records[node(stage.name)],
+                  report.outcomes[node(stage.name)]?.isAvailable == true else { return nil }
+            var recorded = RecordedStage(name: stage.name, material: material, outputs: record.outputs)
+            // Sources as the pipeline names them (a sweep runs stages under node names).
+            recorded.inputs = recorded.inputs.map { input in
+                var copy = input
+                copy.source = stage.input(input.name)?.reference ?? input.source
+                return copy
+            }
+            stages.append(recorded)
+        }
+        return LockFile.Variant(name: name, overrides: overrides, stages: stages)
+    }
+
+    /// After a successful plain run: `<pipeline>.lock`. Problems are warnings: the run succeeded.
+    public static func writeAfterRun(pipeline: ResolvedPipeline, pipelineFile: String, report: RunReport) {
+        guard report.status == .succeeded,
+              let variant = variant(name: "base", overrides: [], pipeline: pipeline, report: report) else { return }
+        write(LockFile(pipeline: pipeline.name, file: URL(fileURLWithPath: pipelineFile).lastPathComponent,
+                       variants: [variant], isSweep: false),
+              to: LockFile.path(forPipeline: pipelineFile))
+    }
+
+    static func write(_ lock: LockFile, to path: String) {
+        do { try lock.write(to: path) } catch {
+            FileHandle.standardError.write(Data("warning: could not write the lock file: \(error)\n".utf8))
+        }
+    }
+}

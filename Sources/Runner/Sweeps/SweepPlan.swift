@@ -1,0 +1,120 @@
+import Hashing
+import Pipeline
+
+/// All variants of a sweep merged into one DAG before anything runs: a stage whose definition and
+/// upstream are identical in several variants becomes one node (so it is keyed, run and shown once),
+/// the others get one node per distinct definition, named `ppo[ppo.lr=3e-05]`.
+///
+/// Identity is decided structurally (same resolved stage, same upstream nodes), which is what makes
+/// the keys equal before any digest is known. Stages that are structurally different but still end
+/// up with the same key (e.g. a param that does not change the output) are deduplicated later by the
+/// store's per-key lock and cache.
+public struct SweepPlan: Sendable {
+    public struct Node: Sendable {
+        /// Unique name in the merged pipeline: the stage's own name when it has one node, else
+        /// `stage[label]` with the swept values its variants share.
+        public var name: String
+        /// The stage's name in the pipeline file.
+        public var stage: String
+        /// Indices of the variants using it, ascending.
+        public var variants: [Int]
+        /// The resolved stage as the variants define it (inputs refer to node names).
+        var resolved: ResolvedStage
+    }
+
+    public let variants: [SweepVariant]
+    public let nodes: [Node]
+    /// The merged pipeline the scheduler runs: one stage per node, topological.
+    public let pipeline: ResolvedPipeline
+    /// `nodeOf[v][stage]` is the node name running `stage` for variant `v`.
+    public let nodeOf: [[String: String]]
+
+    public init(variants: [SweepVariant]) throws {
+        precondition(!variants.isEmpty, "a sweep has at least one variant")
+        self.variants = variants
+        var nodes: [Node] = []
+        var nodeIndex: [ResolvedStage: Int] = [:]   // keyed by the stage with inputs pointing at node ids
+        var nodeOf: [[String: String]] = []
+        var nodeIdOf: [[String: Int]] = []
+        for (v, variant) in variants.enumerated() {
+            var ids: [String: Int] = [:]
+            for stage in variant.pipeline.stages {
+                var signature = stage
+                signature.inputs = stage.inputs.map { binding in
+                    var rewritten = binding
+                    rewritten.stage = "#\(ids[binding.stage] ?? -1)"
+                    return rewritten
+                }
+                if let existing = nodeIndex[signature] {
+                    nodes[existing].variants.append(v)
+                    ids[stage.name] = existing
+                } else {
+                    nodeIndex[signature] = nodes.count
+                    ids[stage.name] = nodes.count
+                    nodes.append(Node(name: stage.name, stage: stage.name, variants: [v], resolved: stage))
+                }
+            }
+            nodeIdOf.append(ids)
+        }
+        Self.name(&nodes, variants: variants)
+        for ids in nodeIdOf { nodeOf.append(ids.mapValues { nodes[$0].name }) }
+
+        // The merged pipeline: nodes are created in an order where producers come first.
+        var stages: [ResolvedStage] = []
+        for node in nodes {
+            var stage = node.resolved
+            let v = node.variants[0]
+            stage.name = node.name
+            stage.inputs = node.resolved.inputs.map { binding in
+                var rewritten = binding
+                rewritten.stage = nodeOf[v][binding.stage] ?? binding.stage
+                return rewritten
+            }
+            stages.append(stage)
+        }
+        var merged = variants[0].pipeline
+        merged.stages = stages
+        merged.overrides = []
+        var edges: [String: [String]] = [:]
+        for stage in stages { edges[stage.name] = stage.upstreamStages }
+        merged.graph = try StageGraph(names: stages.map(\.name), upstreamOf: edges)
+        self.nodes = nodes
+        self.nodeOf = nodeOf
+        self.pipeline = merged
+    }
+
+    /// Nodes of a stage that has several get `stage[label]`, the label being the swept values common
+    /// to every variant using the node (`ppo[ppo.lr=3e-05,ppo.init_kl_coef=0.1]`,
+    /// `pairs[pairs.count=12]`); `#n` is appended if that still does not tell two apart.
+    private static func name(_ nodes: inout [Node], variants: [SweepVariant]) {
+        var byStage: [String: [Int]] = [:]
+        for (i, node) in nodes.enumerated() { byStage[node.stage, default: []].append(i) }
+        let values = variants.map { variant in
+            variant.overrides.map { o in
+                (target: "\(o.stage).\(o.param)",
+                 value: variant.pipeline.stage(named: o.stage)?.param(o.param)?.description ?? o.value.description)
+            }
+        }
+        var used = Set(nodes.map(\.stage))
+        for (_, members) in byStage.sorted(by: { $0.key.utf8Precedes($1.key) }) where members.count > 1 {
+            for (ordinal, i) in members.enumerated() {
+                let users = nodes[i].variants
+                var parts: [String] = []
+                for (target, value) in values[users[0]] where !parts.contains(where: { $0.hasPrefix(target + "=") }) {
+                    let shared = users.allSatisfy { u in values[u].contains { $0.target == target && $0.value == value } }
+                    if shared { parts.append("\(target)=\(value)") }
+                }
+                var name = nodes[i].stage + "[" + (parts.isEmpty ? "#\(ordinal + 1)" : parts.joined(separator: ",")) + "]"
+                if used.contains(name) { name = nodes[i].stage + "[" + parts.joined(separator: ",") + "#\(ordinal + 1)]" }
+                used.insert(name)
+                nodes[i].name = name
+            }
+        }
+    }
+
+    /// The variant's stage for a merged-pipeline stage name, for each variant using that node.
+    public func uses(ofNode name: String) -> [(variant: Int, stage: ResolvedStage)] {
+        guard let node = nodes.first(where: { $0.name == name }) else { return [] }
+        return node.variants.compactMap { v in variants[v].pipeline.stage(named: node.stage).map { (v, $0) } }
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import Hashing
+import Testing
+@testable import Store
+
+@Suite("Stat cache")
+struct StatCacheTests {
+    /// Writes a file and backdates it past the racy window (mtime only: ctime cannot be set, so the
+    /// cache is given a "now" far enough ahead instead).
+    func status(_ path: String) throws -> FileStatus { try #require(try POSIX.status(path, followSymlinks: true)) }
+
+    @Test func hitSkipsHashingAndSurvivesReopen() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("input.bin", "some input bytes")
+        let path = dir.path + "/input.bin"
+        let cache = StatCache(path: dir.path + "/cache.bin")
+        let st = try status(path)
+        let digest = SHA256.hash("some input bytes")
+        cache.insert(before: st, after: st, digest: digest, now: max(st.modifiedNanoseconds, st.changedNanoseconds) + 3_000_000_000)
+        #expect(cache.lookup(st) == digest)
+        try cache.save(temporaryDirectory: dir.path)
+        let reopened = StatCache(path: dir.path + "/cache.bin")
+        #expect(reopened.lookup(st) == digest)
+    }
+
+    @Test func theCacheIsUsedForUnchangedFiles() throws {
+        // Proof that a hit really avoids hashing: plant a deliberately wrong digest for the file's
+        // exact stat tuple; the scanner returns it (a real store never lies like this).
+        let dir = try TemporaryDirectory()
+        try dir.write("input.bin", "abc")
+        let path = dir.path + "/input.bin"
+        let cache = StatCache(path: dir.path + "/cache.bin")
+        let st = try status(path)
+        let planted = SHA256.hash("not the content")
+        cache.insert(before: st, after: st, digest: planted, now: max(st.modifiedNanoseconds, st.changedNanoseconds) + 3_000_000_000)
+        let manifest = try ArtifactScanner(statCache: cache).manifest(ofPath: path)
+        #expect(manifest.root == .file(size: 3, digest: planted, executable: false))
+    }
+
+    @Test func sameSizeRewriteWithRestoredMtimeIsReHashed() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("input.bin", "version-1")
+        let path = dir.path + "/input.bin"
+        setModificationTime(path, seconds: 1_600_000_000, nanoseconds: 123)
+        let cache = StatCache(path: dir.path + "/cache.bin")
+        let before = try status(path)
+        cache.insert(before: before, after: before, digest: SHA256.hash("version-1"),
+                     now: max(before.modifiedNanoseconds, before.changedNanoseconds) + 3_000_000_000)
+
+        // Same size, mtime restored (like `cp -p` or a careless tool): ctime still moves.
+        usleep(20_000)
+        try dir.write("input.bin", "version-2")
+        setModificationTime(path, seconds: 1_600_000_000, nanoseconds: 123)
+        let after = try status(path)
+        #expect(after.size == before.size && after.modifiedNanoseconds == before.modifiedNanoseconds)
+        let manifest = try ArtifactScanner(statCache: cache).manifest(ofPath: path)
+        #expect(manifest.root == .file(size: 9, digest: SHA256.hash("version-2"), executable: false), "content decides")
+    }
+
+    @Test func racyFilesAreNotCached() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("fresh.bin", "just written")
+        let path = dir.path + "/fresh.bin"
+        let cache = StatCache(path: dir.path + "/cache.bin")
+        _ = try ArtifactScanner(statCache: cache).manifest(ofPath: path)
+        #expect(cache.lookup(try status(path)) == nil, "modified within the racy window")
+
+        // A file that changed while being hashed is not cached either.
+        let st = try status(path)
+        var changed = st
+        changed.size += 1
+        cache.insert(before: st, after: changed, digest: SHA256.hash("x"), now: st.changedNanoseconds + 10_000_000_000)
+        #expect(cache.lookup(st) == nil)
+    }
+
+    @Test func damagedCacheFileIsIgnored() throws {
+        let dir = try TemporaryDirectory()
+        let cache = StatCache(path: dir.path + "/cache.bin")
+        let st = FileStatus(device: 1, inode: 2, size: 3, mode: 0o100644, modifiedNanoseconds: 4, changedNanoseconds: 5)
+        cache.insert(before: st, after: st, digest: SHA256.hash("a"), now: 10_000_000_000)
+        try cache.save(temporaryDirectory: dir.path)
+        let good = try #require(try POSIX.readFile(dir.path + "/cache.bin"))
+        #expect(StatCache(path: dir.path + "/cache.bin").lookup(st) == SHA256.hash("a"))
+        for offset in [30, 16 + 48 + 5, 16 + 85] {  // in the key, the digest, the entry check
+            var bytes = good
+            bytes[offset] ^= 0xFF
+            unlink(dir.path + "/cache.bin")
+            try POSIX.writeNewFile(dir.path + "/cache.bin", bytes, sync: false)
+            #expect(StatCache(path: dir.path + "/cache.bin").lookup(st) == nil, "byte \(offset) damaged")
+        }
+        let bytes = good
+        try POSIX.writeNewFile(dir.path + "/short.bin", Array(bytes.prefix(40)), sync: false)
+        #expect(StatCache(path: dir.path + "/short.bin").lookup(st) == nil)
+    }
+
+    @Test func concurrentSavesMerge() throws {
+        let dir = try TemporaryDirectory()
+        let a = StatCache(path: dir.path + "/cache.bin")
+        let b = StatCache(path: dir.path + "/cache.bin")
+        let s1 = FileStatus(device: 1, inode: 1, size: 1, mode: 0o100644, modifiedNanoseconds: 1, changedNanoseconds: 1)
+        let s2 = FileStatus(device: 1, inode: 2, size: 1, mode: 0o100644, modifiedNanoseconds: 1, changedNanoseconds: 1)
+        _ = b.lookup(s1)  // b loads the (empty) file before a saves
+        a.insert(before: s1, after: s1, digest: SHA256.hash("1"), now: 10_000_000_000)
+        try a.save(temporaryDirectory: dir.path)
+        b.insert(before: s2, after: s2, digest: SHA256.hash("2"), now: 10_000_000_000)
+        try b.save(temporaryDirectory: dir.path)
+        let merged = StatCache(path: dir.path + "/cache.bin")
+        #expect(merged.lookup(s1) == SHA256.hash("1"))
+        #expect(merged.lookup(s2) == SHA256.hash("2"))
+    }
+
+    @Test func storeDigestPersistsCacheEntriesForOldFiles() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("data/in.txt", "payload")
+        setModificationTime(dir.path + "/data/in.txt", seconds: 1_600_000_000, nanoseconds: 0)
+        let store = try ArtifactStore(root: dir.path + "/store")
+        // ctime is "now", so the entry is racy: nothing persisted yet.
+        let first = try store.digest(ofPath: dir.path + "/data")
+        #expect(!POSIX.exists(store.statCache.path))
+        #expect(first == (try ArtifactScanner(statCache: nil).manifest(ofPath: dir.path + "/data").digest))
+    }
+}
