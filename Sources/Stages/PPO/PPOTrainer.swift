@@ -51,7 +51,7 @@ public final class PPOTrainer {
         let b = config.batchSize, r = config.responseLength
         let queries = (0..<b).map { _ in prompts[random.nextInt(below: prompts.count)] }
         let responses = ResponseSampler.sample(policy, queries: queries, length: r, temperature: config.temperature,
-                                               pad: pad, random: &random)
+                                               pad: pad, eos: config.truncateEOS ? eos : nil, random: &random)
         var mask = [Float](repeating: 1, count: b * r)
         var hasEOS = [Bool](repeating: false, count: b)
         if config.truncateEOS {
