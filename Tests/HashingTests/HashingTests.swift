@@ -50,6 +50,7 @@ import Testing
         var e = CanonicalEncoder()
         e.field("lr") { $0.float(1.41e-5) }
         e.field("steps") { $0.int(100) }
-        #expect(e.sha256.hex == "65d908bd4399d223d7ea308ff418d9d1ca3fb692f8f38acaeb65e34e1cde36d0"  // checked with an independent Python encoder)
+        // Checked with an independent Python encoder (struct + hashlib).
+        #expect(e.sha256.hex == "65d908bd4399d223d7ea308ff418d9d1ca3fb692f8f38acaeb65e34e1cde36d0")
     }
 }
