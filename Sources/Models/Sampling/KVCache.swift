@@ -82,14 +82,23 @@ extension GPTModel {
                     let kh = keys + (bi * nh + h) * cap * hs, vh = values + (bi * nh + h) * cap * hs
                     let q = qkv + bi * n * c3 + h * hs
                     let s = cache.scores.pointer
+                    let y = atty + bi * n * c + h * hs
+                    if n == 1 {
+                        // Decode step: one query row. Dot products and a weighted sum beat two tiny
+                        // sgemm calls, whose packing of the whole cached K/V dominates at this size.
+                        for j in 0..<keysVisible { s[j] = vectorDot(q, kh + j * hs, count: hs) * scale }
+                        causalMaskedSoftmaxRow(s, row: start, length: keysVisible, mask: valid)
+                        y.update(repeating: 0, count: hs)
+                        for j in 0..<keysVisible where s[j] != 0 { axpy(y, vh + j * hs, alpha: s[j], count: hs) }
+                        continue
+                    }
                     // scores[i, j] = q_i · k_j / √hs over the visible keys.
                     sgemm(transB: true, m: n, n: keysVisible, k: hs, alpha: scale, a: q, lda: c3, b: kh, ldb: hs,
                           c: s, ldc: keysVisible)
                     for i in 0..<n {
                         causalMaskedSoftmaxRow(s + i * keysVisible, row: start + i, length: keysVisible, mask: valid)
                     }
-                    sgemm(m: n, n: hs, k: keysVisible, a: s, lda: keysVisible, b: vh, ldb: hs,
-                          c: atty + bi * n * c + h * hs, ldc: c)
+                    sgemm(m: n, n: hs, k: keysVisible, a: s, lda: keysVisible, b: vh, ldb: hs, c: y, ldc: c)
                 }
             }
             linearForward(out: branch, input: atty, weight: param(p.attnProjWeight), bias: param(p.attnProjBias),

@@ -2,7 +2,7 @@
 /// per element and block vectorisation). Both keep the relative error below 2e-7 … 1e-6.
 
 /// e^x (Cephes polynomial; |rel. error| ≲ 2e-7). Inputs below −87 flush to ~0, above 88 saturate.
-@inline(__always)
+@inlinable @inline(__always)
 public func fastExp(_ x: Float) -> Float {
     var v = x < -87.0 ? -87.0 : x
     v = v > 88.0 ? 88.0 : v
@@ -22,7 +22,7 @@ public func fastExp(_ x: Float) -> Float {
 }
 
 /// tanh(x) as Eigen's rational approximation (|abs. error| < 7e-7).
-@inline(__always)
+@inlinable @inline(__always)
 public func fastTanh(_ x: Float) -> Float {
     var v = x > 7.905_311 ? 7.905_311 : x
     v = v < -7.905_311 ? -7.905_311 : v
@@ -43,7 +43,7 @@ public func fastTanh(_ x: Float) -> Float {
 }
 
 /// Eight-lane `fastExp` (same polynomial, same results lane by lane), for loops that also reduce.
-@inline(__always)
+@inlinable @inline(__always)
 public func fastExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
     var v = x
     v.replace(with: SIMD8(repeating: -87.0), where: v .< -87.0)
@@ -63,7 +63,7 @@ public func fastExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
 }
 
 /// Writes out[i] = e^(x[i]·scale − shift) and returns their sum (out may alias x).
-@inline(__always)
+@inlinable @inline(__always)
 public func expShiftedSum(out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, scale: Float = 1, shift: Float, count n: Int) -> Float {
     var acc = SIMD8<Float>(repeating: 0)
     var i = 0
@@ -79,7 +79,7 @@ public func expShiftedSum(out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<F
 }
 
 /// Σ e^(x[i]·scale − shift), and Σ e^(…)·(x[i]·scale − shift) when `weighted` (for entropies).
-@inline(__always)
+@inlinable @inline(__always)
 public func expShiftedSums(_ x: UnsafePointer<Float>, scale: Float = 1, shift: Float, count n: Int) -> (sum: Float, weighted: Float) {
     var acc = SIMD8<Float>(repeating: 0), accW = SIMD8<Float>(repeating: 0)
     var i = 0

@@ -1,11 +1,11 @@
 /// Vectorised reductions. Swift keeps IEEE order for `s += x[i]`, so plain reduction loops stay
 /// scalar; these use eight independent SIMD lanes (a fixed, deterministic summation order).
 
-@inline(__always)
+@inlinable @inline(__always)
 func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
 
 /// Σ x[i].
-@inline(__always)
+@inlinable @inline(__always)
 public func vectorSum(_ x: UnsafePointer<Float>, count n: Int) -> Float {
     var acc = SIMD8<Float>(repeating: 0)
     var i = 0
@@ -16,7 +16,7 @@ public func vectorSum(_ x: UnsafePointer<Float>, count n: Int) -> Float {
 }
 
 /// Σ x[i]·y[i].
-@inline(__always)
+@inlinable @inline(__always)
 public func vectorDot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count n: Int) -> Float {
     var acc = SIMD8<Float>(repeating: 0)
     var i = 0
@@ -27,7 +27,7 @@ public func vectorDot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, coun
 }
 
 /// Σ (x[i] − c)².
-@inline(__always)
+@inlinable @inline(__always)
 public func vectorSumSquaredDeviation(_ x: UnsafePointer<Float>, from c: Float, count n: Int) -> Float {
     var acc = SIMD8<Float>(repeating: 0)
     let cv = SIMD8<Float>(repeating: c)
@@ -39,7 +39,7 @@ public func vectorSumSquaredDeviation(_ x: UnsafePointer<Float>, from c: Float, 
 }
 
 /// max x[i] (−greatestFiniteMagnitude for n = 0; NaN-unaware).
-@inline(__always)
+@inlinable @inline(__always)
 public func vectorMax(_ x: UnsafePointer<Float>, count n: Int) -> Float {
     var acc = SIMD8<Float>(repeating: -.greatestFiniteMagnitude)
     var i = 0
