@@ -95,9 +95,10 @@ public enum RMPairsStage: BuiltinStage {
             let ps = positives[buckets[b]]!, ns = negatives[buckets[b]]!
             let c = Array(file.record(ps[random.nextInt(below: ps.count)]))
             let r = Array(file.record(ns[random.nextInt(below: ns.count)]))
-            // Same cut length for both: uniform in [min(8, shorter), min(shorter, maxTokens − 1)].
+            // Same cut length for both: uniform in [min(16, shorter), min(shorter, maxTokens − 1)], about
+            // the length PPO's prompt + response reaches, so the RM learns to score fragments.
             let shorter = min(c.count, r.count, o.maxTokens - 1)
-            let low = min(8, shorter)
+            let low = min(16, shorter)
             let cut = low + random.nextInt(below: shorter - low + 1)
             let chosen = ModelArtifacts.withBOS(c.prefix(cut), eos: eos)
             let rejected = ModelArtifacts.withBOS(r.prefix(cut), eos: eos)
