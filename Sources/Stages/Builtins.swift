@@ -6,6 +6,11 @@ public enum Builtins {
         PrepareStage.self,
         TokeniseStage.self,
         JudgeStage.self,
+        SFTStage.self,
+        RMPairsStage.self,
+        RewardModelStage.self,
+        PPOStage.self,
+        EvaluateStage.self,
     ]
 
     public static func stage(named kind: String) -> (any BuiltinStage.Type)? {

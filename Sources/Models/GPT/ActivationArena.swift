@@ -27,7 +27,7 @@ struct ActivationLayout {
     // Backward scratch, reused by every block.
     let dResidual, dLn, dBranch, dAtty: Int  // (N, C)
     let dqkv: Int                    // (N, 3C)
-    let dFch: Int                    // (N, 4C)
+    let dFch, dFchGelu: Int          // (N, 4C) each: GELU backward must not run in place (aliasing blocks vectorisation)
     let attnScratch1, attnScratch2: Int      // (T, T)
     let count: Int
 
@@ -55,6 +55,7 @@ struct ActivationLayout {
         dResidual = take(n * c); dLn = take(n * c); dBranch = take(n * c); dAtty = take(n * c)
         dqkv = take(3 * n * c)
         dFch = take(4 * n * c)
+        dFchGelu = take(4 * n * c)
         attnScratch1 = take(time * time); attnScratch2 = take(time * time)
         count = offset
     }

@@ -50,7 +50,7 @@ extension GPTModel {
                           dOut: dLnf, input: act(last.residual3), weight: param(layout.lnfWeight),
                           mean: act(a.lnfMean), rstd: act(a.lnfRstd), rows: n, channels: c)
 
-        let dLn = act(a.dLn), dBranch = act(a.dBranch), dAtty = act(a.dAtty), dqkv = act(a.dqkv), dFch = act(a.dFch)
+        let dLn = act(a.dLn), dBranch = act(a.dBranch), dAtty = act(a.dAtty), dqkv = act(a.dqkv), dFch = act(a.dFch), dFchGelu = act(a.dFchGelu)
         for l in stride(from: config.layers - 1, through: 0, by: -1) {
             let p = layout.blocks[l], s = a.blocks[l]
             let residual = l == 0 ? act(a.encoded) : act(a.blocks[l - 1].residual3)
@@ -62,9 +62,9 @@ extension GPTModel {
                 mask.apply(dBranch, count: n * c)
                 dOut = UnsafePointer(dBranch)
             }
-            linearBackward(dInput: dFch, dWeight: grad(p.fcProjWeight), dBias: grad(p.fcProjBias), dOut: dOut,
+            linearBackward(dInput: dFchGelu, dWeight: grad(p.fcProjWeight), dBias: grad(p.fcProjBias), dOut: dOut,
                            input: act(s.fchGelu), weight: param(p.fcProjWeight), rows: n, inChannels: 4 * c, outChannels: c)
-            geluBackward(dInput: dFch, dOut: dFch, input: act(s.fch), count: 4 * n * c)
+            geluBackward(dInput: dFch, dOut: dFchGelu, input: act(s.fch), count: 4 * n * c)
             linearBackward(dInput: dLn, dWeight: grad(p.fcWeight), dBias: grad(p.fcBias), dOut: dFch,
                            input: act(s.ln2), weight: param(p.fcWeight), rows: n, inChannels: c, outChannels: 4 * c)
             layerNormBackward(dInput: dResidual, dWeight: grad(p.ln2Weight), dBias: grad(p.ln2Bias), dOut: dLn,

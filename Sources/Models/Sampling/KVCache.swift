@@ -11,7 +11,7 @@ final class KVCache {
     let tokens: Int32Buffer, positions: Int32Buffer  // (B, chunk)
     let x, ln, atty, branch: FloatBuffer   // (B·chunk, C)
     let qkv: FloatBuffer                    // (B·chunk, 3C)
-    let fch: FloatBuffer                    // (B·chunk, 4C)
+    let fch, fchGelu: FloatBuffer           // (B·chunk, 4C)
     let mean, rstd: FloatBuffer             // (B·chunk)
     let scores: FloatBuffer                 // (chunk, capacity)
     let last: FloatBuffer                   // (B, C) final hidden state at each row's newest position
@@ -33,6 +33,7 @@ final class KVCache {
         atty = FloatBuffer(count: rows * c); branch = FloatBuffer(count: rows * c)
         qkv = FloatBuffer(count: rows * 3 * c)
         fch = FloatBuffer(count: rows * 4 * c)
+        fchGelu = FloatBuffer(count: rows * 4 * c)
         mean = FloatBuffer(count: rows); rstd = FloatBuffer(count: rows)
         scores = FloatBuffer(count: chunk * capacity)
         last = FloatBuffer(count: batch * c)
@@ -55,7 +56,7 @@ extension GPTModel {
         let rows = b * n, c3 = 3 * c
         let scale = 1 / Float(hs).squareRoot()
         let x = cache.x.pointer, ln = cache.ln.pointer, qkv = cache.qkv.pointer, atty = cache.atty.pointer
-        let branch = cache.branch.pointer, fch = cache.fch.pointer
+        let branch = cache.branch.pointer, fch = cache.fch.pointer, fchGelu = cache.fchGelu.pointer
         embeddingForward(out: x, tokens: cache.tokens.pointer, positions: cache.positions.pointer,
                          wte: param(layout.tokenEmbedding), wpe: param(layout.positionEmbedding), rows: rows, channels: c)
         for l in 0..<config.layers {
@@ -81,14 +82,23 @@ extension GPTModel {
                     let kh = keys + (bi * nh + h) * cap * hs, vh = values + (bi * nh + h) * cap * hs
                     let q = qkv + bi * n * c3 + h * hs
                     let s = cache.scores.pointer
+                    let y = atty + bi * n * c + h * hs
+                    if n == 1 {
+                        // Decode step: one query row. Dot products and a weighted sum beat two tiny
+                        // sgemm calls, whose packing of the whole cached K/V dominates at this size.
+                        for j in 0..<keysVisible { s[j] = vectorDot(q, kh + j * hs, count: hs) * scale }
+                        causalMaskedSoftmaxRow(s, row: start, length: keysVisible, mask: valid)
+                        y.update(repeating: 0, count: hs)
+                        for j in 0..<keysVisible where s[j] != 0 { axpy(y, vh + j * hs, alpha: s[j], count: hs) }
+                        continue
+                    }
                     // scores[i, j] = q_i · k_j / √hs over the visible keys.
                     sgemm(transB: true, m: n, n: keysVisible, k: hs, alpha: scale, a: q, lda: c3, b: kh, ldb: hs,
                           c: s, ldc: keysVisible)
                     for i in 0..<n {
                         causalMaskedSoftmaxRow(s + i * keysVisible, row: start + i, length: keysVisible, mask: valid)
                     }
-                    sgemm(m: n, n: hs, k: keysVisible, a: s, lda: keysVisible, b: vh, ldb: hs,
-                          c: atty + bi * n * c + h * hs, ldc: c)
+                    sgemm(m: n, n: hs, k: keysVisible, a: s, lda: keysVisible, b: vh, ldb: hs, c: y, ldc: c)
                 }
             }
             linearForward(out: branch, input: atty, weight: param(p.attnProjWeight), bias: param(p.attnProjBias),
@@ -99,8 +109,8 @@ extension GPTModel {
                              epsilon: config.layerNormEpsilon)
             linearForward(out: fch, input: ln, weight: param(p.fcWeight), bias: param(p.fcBias),
                           rows: rows, inChannels: c, outChannels: 4 * c)
-            geluForward(out: fch, input: fch, count: rows * 4 * c)
-            linearForward(out: branch, input: fch, weight: param(p.fcProjWeight), bias: param(p.fcProjBias),
+            geluForward(out: fchGelu, input: fch, count: rows * 4 * c)
+            linearForward(out: branch, input: fchGelu, weight: param(p.fcProjWeight), bias: param(p.fcProjBias),
                           rows: rows, inChannels: 4 * c, outChannels: c)
             accumulate(x, branch, count: rows * c)
         }

@@ -14,16 +14,22 @@ struct TokenSelector {
     func select(logits z: UnsafeMutablePointer<Float>, uniform: Double, suppress: Int32?,
                 scratch p: UnsafeMutablePointer<Float>, order: UnsafeMutablePointer<Int32>) -> (token: Int32, logProb: Float) {
         let v = vocab
-        if let suppress { z[Int(suppress)] = -Float.infinity }
         let invT = 1 / options.temperature
-        var maxValue = -Float.greatestFiniteMagnitude, argmax = 0
-        for j in 0..<v where z[j] > maxValue { maxValue = z[j]; argmax = j }
-        let m = maxValue * invT
-        var sum: Float = 0
-        for j in 0..<v { let e = z[j] == -Float.infinity ? 0 : fastExp(z[j] * invT - m); p[j] = e; sum += e }
-        let logSum = log(sum)
+        let maxLogit = vectorMax(z, count: v)
+        let m = maxLogit * invT
+        var sum = expShiftedSum(out: p, z, scale: invT, shift: m, count: v)
+        let logSum = log(sum)  // of the full distribution, before suppression: what a re-forward computes
         func logProb(_ j: Int) -> Float { z[j] * invT - m - logSum }
-        if options.greedy { return (Int32(argmax), logProb(argmax)) }
+        if let suppress {
+            sum -= p[Int(suppress)]
+            p[Int(suppress)] = 0
+        }
+        if options.greedy {
+            var argmax = 0
+            var best = -Float.infinity
+            for j in 0..<v where p[j] > 0 && z[j] > best { best = z[j]; argmax = j }
+            return (Int32(argmax), logProb(argmax))
+        }
 
         // Candidates: all tokens, or the top-k / top-p set (by descending probability).
         var candidates = v
@@ -43,17 +49,42 @@ struct TokenSelector {
                 }
             }
         }
-        var total: Double = 0
-        for r in 0..<candidates { total += Double(p[useOrder ? Int(order[r]) : r]) }
-        let threshold = uniform * total
-        var running: Double = 0
-        var chosen = argmax  // only kept if rounding leaves `running` short of the threshold
-        for r in 0..<candidates {
-            let j = useOrder ? Int(order[r]) : r
-            guard p[j] > 0 else { continue }
-            chosen = j
-            running += Double(p[j])
-            if running > threshold { break }
+        var chosen = -1
+        if useOrder {
+            var total: Float = 0
+            for r in 0..<candidates { total += p[Int(order[r])] }
+            let threshold = Float(uniform) * total
+            var running: Float = 0
+            for r in 0..<candidates {
+                let j = Int(order[r])
+                guard p[j] > 0 else { continue }
+                chosen = j
+                running += p[j]
+                if running > threshold { break }
+            }
+        } else {
+            // Full distribution: skip whole blocks of eight by their SIMD sums, then scan one block.
+            let threshold = Float(uniform) * sum
+            var running: Float = 0
+            var j = 0
+            while j + 8 <= v {
+                let block = UnsafeRawPointer(p + j).loadUnaligned(as: SIMD8<Float>.self).sum()
+                if running + block > threshold { break }
+                running += block
+                j += 8
+            }
+            while j < v {
+                if p[j] > 0 {
+                    chosen = j
+                    running += p[j]
+                    if running > threshold { break }
+                }
+                j += 1
+            }
+        }
+        if chosen < 0 || p[chosen] == 0 {
+            // Rounding left the running sum short of the threshold: take the last possible token.
+            chosen = (0..<v).last { p[$0] > 0 } ?? 0
         }
         return (Int32(chosen), logProb(chosen))
     }

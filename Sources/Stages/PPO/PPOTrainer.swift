@@ -24,7 +24,7 @@ public final class PPOTrainer {
     public let pad: Int32
 
     public init(config: PPOConfig, policy: GPTModel, reference: GPTModel, rewardModel: GPTModel, prompts: [[Int32]],
-                eos: Int32, pad: Int32, seed: UInt64) throws
+                eos: Int32, pad: Int32, seed: UInt64, optimizer: AdamW? = nil) throws
     {
         guard policy.config.valueHead else { throw StageError.failed("PPO policy needs a value head") }
         guard rewardModel.config.rewardHead else { throw StageError.failed("the reward model has no reward head (score.weight)") }
@@ -38,7 +38,7 @@ public final class PPOTrainer {
         self.reference = reference
         self.rewardModel = rewardModel
         // TRL's PPO uses Adam without weight decay; eps 1e-8 (PyTorch placement).
-        self.optimizer = AdamW(for: policy, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0)
+        self.optimizer = optimizer ?? AdamW(for: policy, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0)
         self.controller = config.initialController
         self.random = RandomStream(seed: seed, stream: streamID(0x5050_4F)) // "PPO"
         self.prompts = prompts
@@ -51,7 +51,7 @@ public final class PPOTrainer {
         let b = config.batchSize, r = config.responseLength
         let queries = (0..<b).map { _ in prompts[random.nextInt(below: prompts.count)] }
         let responses = ResponseSampler.sample(policy, queries: queries, length: r, temperature: config.temperature,
-                                               pad: pad, random: &random)
+                                               pad: pad, eos: config.truncateEOS ? eos : nil, random: &random)
         var mask = [Float](repeating: 1, count: b * r)
         var hasEOS = [Bool](repeating: false, count: b)
         if config.truncateEOS {

@@ -2,47 +2,26 @@ import Foundation
 import Models
 import Tensor
 
-/// Draws fixed-length responses for a batch of variable-length queries (left-padded), plain ancestral
-/// sampling from softmax(logits/τ) over the full vocabulary (top-k 0, top-p 1, as the classic demo: any
-/// other sampling biases the k1 KL estimate).
+/// Draws responses of `length` tokens for a batch of variable-length queries: left-padded, batched
+/// KV-cache generation, plain ancestral sampling from softmax(logits/τ) over the full vocabulary (top-k
+/// 0, top-p 1, as the classic demo: any other sampling biases the k1 KL estimate, trl#615).
 public enum ResponseSampler {
+    /// - stopAtEOS: rows stop at their first EOS and are filled with `pad` afterwards.
     public static func sample(_ model: GPTModel, queries: [[Int32]], length: Int, temperature: Float, pad: Int32,
-                              random: inout RandomStream) -> [Int32]
+                              eos: Int32? = nil, random: inout RandomStream) -> [Int32]
     {
-        let b = queries.count
-        var rows = queries
-        var out = [Int32](repeating: 0, count: b * length)
-        let v = model.config.vocabSize
-        var probs = [Double](repeating: 0, count: v)
-        for t in 0..<length {
-            let batch = TokenBatch.leftPadded(rows, padToken: pad)
-            model.forward(batch)
-            let logits = model.logits
-            for row in 0..<b {
-                let z = logits.baseAddress! + (row * batch.time + batch.time - 1) * v
-                let token = draw(z, vocab: v, temperature: temperature, probs: &probs, random: &random)
-                out[row * length + t] = token
-                rows[row].append(token)
-            }
+        // A fresh sampling seed per call, drawn from the caller's stream so its counter covers it.
+        let seed = UInt64(random.nextUniform() * 9_007_199_254_740_992)
+        var options = SamplingOptions(maxNewTokens: length)
+        options.temperature = temperature
+        options.eosTokenID = eos
+        options.padTokenID = pad
+        options.seed = seed
+        let generation = model.generate(prompts: TokenBatch.leftPadded(queries, padToken: pad), options: options)
+        var out = [Int32](repeating: pad, count: queries.count * length)
+        for b in 0..<queries.count {
+            for s in 0..<generation.steps { out[b * length + s] = generation.tokens[b * generation.steps + s] }
         }
         return out
-    }
-
-    /// One token from softmax(z/τ) by inverse CDF on a uniform draw.
-    static func draw(_ z: UnsafePointer<Float>, vocab v: Int, temperature: Float, probs: inout [Double],
-                     random: inout RandomStream) -> Int32
-    {
-        var maxZ = -Double.infinity
-        for j in 0..<v { maxZ = max(maxZ, Double(z[j])) }
-        let invT = 1 / Double(temperature)
-        var sum = 0.0
-        for j in 0..<v { let e = exp((Double(z[j]) - maxZ) * invT); probs[j] = e; sum += e }
-        let u = random.nextUniform() * sum
-        var acc = 0.0
-        for j in 0..<v {
-            acc += probs[j]
-            if u < acc { return Int32(j) }
-        }
-        return Int32(v - 1)
     }
 }

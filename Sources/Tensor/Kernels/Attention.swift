@@ -35,33 +35,27 @@ public func attentionForward(
 /// Softmax over keys 0...row of one score row (masked keys and j > row set to 0), in place.
 @inline(__always)
 public func causalMaskedSoftmaxRow(_ s: UnsafeMutablePointer<Float>, row: Int, length: Int, mask: UnsafePointer<Int32>?) {
-    var maxValue = -Float.greatestFiniteMagnitude
-    var any = false
-    for j in 0...row where mask == nil || mask![j] != 0 {
-        maxValue = max(maxValue, s[j])
-        any = true
-    }
-    if !any {
-        s.update(repeating: 0, count: length)
-        return
-    }
-    var sum: Float = 0
+    let n = row + 1
     if let mask {
-        for j in 0...row {
-            let e = mask[j] != 0 ? fastExp(s[j] - maxValue) : 0
-            s[j] = e
-            sum += e
+        var any = false
+        for j in 0..<n {
+            let live = mask[j] != 0
+            s[j] = live ? s[j] : -Float.greatestFiniteMagnitude
+            any = any || live
         }
-    } else {
-        for j in 0...row {
-            let e = fastExp(s[j] - maxValue)
-            s[j] = e
-            sum += e
+        if !any {
+            s.update(repeating: 0, count: length)
+            return
         }
     }
+    let sum = expShiftedSum(out: s, s, shift: vectorMax(s, count: n), count: n)
     let inv = 1 / sum
-    for j in 0...row { s[j] *= inv }
-    if row + 1 < length { (s + row + 1).update(repeating: 0, count: length - row - 1) }
+    if let mask {
+        for j in 0..<n { s[j] = mask[j] != 0 ? s[j] * inv : 0 }
+    } else {
+        for j in 0..<n { s[j] *= inv }
+    }
+    if n < length { (s + n).update(repeating: 0, count: length - n) }
 }
 
 /// Backward of `attentionForward`: overwrites dqkv [B, T, 3C] from dOut [B, T, C].
@@ -99,8 +93,7 @@ public func attentionBackward(
             // dS = P ⊙ (dP − Σ_j P·dP) · scale (the softmax Jacobian), only on the causal triangle.
             for i in 0..<t {
                 let pr = p + i * t, dr = dp + i * t
-                var dot: Float = 0
-                for j in 0...i { dot += pr[j] * dr[j] }
+                let dot = vectorDot(pr, dr, count: i + 1)
                 for j in 0...i { dr[j] = pr[j] * (dr[j] - dot) * scale }
                 if i + 1 < t { (dr + i + 1).update(repeating: 0, count: t - i - 1) }
             }

@@ -7,12 +7,8 @@ public func layerNormForward(
 ) {
     for row in 0..<rows {
         let x = input + row * c
-        var sum: Float = 0
-        for i in 0..<c { sum += x[i] }
-        let m = sum / Float(c)
-        var sq: Float = 0
-        for i in 0..<c { let d = x[i] - m; sq += d * d }
-        let s = 1 / (sq / Float(c) + epsilon).squareRoot()
+        let m = vectorSum(x, count: c) / Float(c)
+        let s = 1 / (vectorSumSquaredDeviation(x, from: m, count: c) / Float(c) + epsilon).squareRoot()
         let y = out + row * c
         for i in 0..<c { y[i] = (x[i] - m) * s * weight[i] + bias[i] }
         mean[row] = m
@@ -30,15 +26,17 @@ public func layerNormBackward(
         let dy = dOut + row * c, x = input + row * c, dx = dInput + row * c
         let m = mean[row], s = rstd[row]
         // Two reductions: mean(dnorm) and mean(dnorm · norm), where dnorm = dy · weight.
-        var dnormMean: Float = 0, dnormNormMean: Float = 0
-        for i in 0..<c {
-            let norm = (x[i] - m) * s
-            let dnorm = dy[i] * weight[i]
-            dnormMean += dnorm
-            dnormNormMean += dnorm * norm
+        var a1 = SIMD8<Float>(repeating: 0), a2 = SIMD8<Float>(repeating: 0)
+        var i = 0
+        while i + 8 <= c {
+            let dnorm = load8(dy + i) * load8(weight + i)
+            a1 += dnorm
+            a2 += dnorm * (load8(x + i) - m)
+            i += 8
         }
-        dnormMean /= Float(c)
-        dnormNormMean /= Float(c)
+        var dnormSum = a1.sum(), dnormCenteredSum = a2.sum()
+        while i < c { let dnorm = dy[i] * weight[i]; dnormSum += dnorm; dnormCenteredSum += dnorm * (x[i] - m); i += 1 }
+        let dnormMean = dnormSum / Float(c), dnormNormMean = dnormCenteredSum * s / Float(c)
         for i in 0..<c {
             let norm = (x[i] - m) * s
             let dnorm = dy[i] * weight[i]

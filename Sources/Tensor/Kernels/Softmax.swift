@@ -23,18 +23,17 @@ public func crossEntropyForwardBackward(
         }
         let target = Int(targets[row])
         precondition(target >= 0 && target < v, "cross-entropy target \(target) outside vocabulary 0..<\(v)")
-        var maxValue = -Float.greatestFiniteMagnitude
-        for j in 0..<v { maxValue = max(maxValue, z[j]) }
+        let maxValue = vectorMax(z, count: v)
         let targetLogit = z[target]
-        var sum: Float = 0
+        let sum: Float
         if let dLogits {
             let d = dLogits + row * v
-            for j in 0..<v { let e = fastExp(z[j] - maxValue); d[j] = e; sum += e }
+            sum = expShiftedSum(out: d, z, shift: maxValue, count: v)
             let k = w / sum
             for j in 0..<v { d[j] *= k }
             d[target] -= w
         } else {
-            for j in 0..<v { sum += fastExp(z[j] - maxValue) }
+            sum = expShiftedSums(z, shift: maxValue, count: v).sum
         }
         loss += Double(w) * (Double(log(sum)) + Double(maxValue) - Double(targetLogit))
     }
@@ -51,15 +50,8 @@ public func tokenLogProbs(
     let invT = 1 / temperature
     for row in 0..<n {
         let z = logits + row * v
-        var maxValue = -Float.greatestFiniteMagnitude
-        for j in 0..<v { maxValue = max(maxValue, z[j]) }
-        let m = maxValue * invT
-        var sum: Float = 0, weighted: Float = 0
-        if entropy != nil {
-            for j in 0..<v { let s = z[j] * invT; let e = fastExp(s - m); sum += e; weighted += e * (s - m) }
-        } else {
-            for j in 0..<v { sum += fastExp(z[j] * invT - m) }
-        }
+        let m = vectorMax(z, count: v) * invT
+        let (sum, weighted) = expShiftedSums(z, scale: invT, shift: m, count: v)
         let logSum = log(sum)
         logProbs[row] = z[Int(targets[row])] * invT - m - logSum
         // H = log S − Σ p·(z − m)
@@ -80,18 +72,15 @@ public func tokenLogProbsBackward(
         let z = logits + row * v, d = dLogits + row * v
         let gl = dLogProbs[row], ge = dEntropy?[row] ?? 0
         if gl == 0 && ge == 0 { d.update(repeating: 0, count: v); continue }
-        var maxValue = -Float.greatestFiniteMagnitude
-        for j in 0..<v { maxValue = max(maxValue, z[j]) }
-        let m = maxValue * invT
+        let m = vectorMax(z, count: v) * invT
         // `d` may alias `z`: each pass reads only what the previous pass left in `d`.
-        var sum: Float = 0
         if ge == 0 {
-            for j in 0..<v { let e = fastExp(z[j] * invT - m); d[j] = e; sum += e }
+            let sum = expShiftedSum(out: d, z, scale: invT, shift: m, count: v)
             let k = -gl / sum * invT
             for j in 0..<v { d[j] *= k }
         } else {
-            var weighted: Float = 0
-            for j in 0..<v { let s = z[j] * invT - m; d[j] = s; let e = fastExp(s); sum += e; weighted += e * s }
+            let (sum, weighted) = expShiftedSums(z, scale: invT, shift: m, count: v)
+            for j in 0..<v { d[j] = z[j] * invT - m }
             let logSum = log(sum), inv = 1 / sum
             let entropy = logSum - weighted * inv
             // d logp_target / dz_j = onehot − p_j ;  dH/dz_j = −p_j · (log p_j + H)
@@ -109,10 +98,7 @@ public func tokenLogProbsBackward(
 public func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows n: Int, columns v: Int) {
     for row in 0..<n {
         let z = x + row * v
-        var maxValue = -Float.greatestFiniteMagnitude
-        for j in 0..<v { maxValue = max(maxValue, z[j]) }
-        var sum: Float = 0
-        for j in 0..<v { let e = fastExp(z[j] - maxValue); z[j] = e; sum += e }
+        let sum = expShiftedSum(out: z, z, shift: vectorMax(z, count: v), count: v)
         let inv = 1 / sum
         for j in 0..<v { z[j] *= inv }
     }

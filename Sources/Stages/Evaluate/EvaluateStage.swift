@@ -1,0 +1,192 @@
+import Foundation
+import Models
+import Tensor
+import Tokenizer
+
+/// `evaluate`: SFT baseline vs the policy on held-out prompts (the classic four + test-split openings).
+/// Both models answer the same prompts with the same sampling seeds; each answer is scored by the reward
+/// model (proxy) and the judge (gold); KL(π‖ref) is Σ_t log π − log π_ref over the policy's own samples
+/// (k1, the quantity PPO penalised); perplexity is on held-out test reviews.
+public enum EvaluateStage: BuiltinStage {
+    public static let kind = "evaluate"
+    public static let implementationVersion = 1
+
+    struct Sample {
+        var promptTokens: [Int32]
+        var responseTokens: [Int32]
+        var promptText: String
+        var responseText: String
+        var rmReward: Double = 0
+        var judgePositive: Double = 0
+        var klToReference: Double = 0
+    }
+
+    struct ModelReport {
+        var name: String
+        var samples: [Sample]
+        var perplexity: Double
+        var members: [(String, String)] {
+            let n = Double(samples.count)
+            func mean(_ f: (Sample) -> Double) -> Double { samples.reduce(0.0) { $0 + f($1) } / n }
+            let chars = samples.map { Array($0.responseText) }
+            return [
+                ("rm_reward_mean", JSONText.number(mean(\.rmReward))),
+                ("judge_positive_rate", JSONText.number(mean { $0.judgePositive > 0.5 ? 1 : 0 })),
+                ("judge_score_mean", JSONText.number(mean(\.judgePositive))),
+                ("kl_to_reference_nats", JSONText.number(mean(\.klToReference))),
+                ("heldout_perplexity", JSONText.number(perplexity)),
+                ("distinct_1", JSONText.number(TextStatistics.distinct(chars, n: 1))),
+                ("distinct_2", JSONText.number(TextStatistics.distinct(chars, n: 2))),
+                ("response_chars_mean", JSONText.number(mean { Double($0.responseText.count) })),
+                ("samples", String(samples.count)),
+            ]
+        }
+    }
+
+    public static func run(_ context: StageContext) throws {
+        BLAS.setThreads(context.threads)
+        let p = context.params
+        let policyDir = try context.inputPath("policy"), baselineDir = try context.inputPath("baseline")
+        let tokenizer = try ModelArtifacts.tokenizer(in: policyDir, input: "policy")
+        let eos = tokenizer.endOfTextId, pad = tokenizer.padId
+        let policy = try ModelArtifacts.load(policyDir, input: "policy")
+        let baseline = try ModelArtifacts.load(baselineDir, input: "baseline")
+        let rewardModel = try ModelArtifacts.load(try context.inputPath("reward"), input: "reward", rewardHead: true)
+        let judgeDir = try context.inputPath("judge")
+        let judge = try Judge(directory: judgeDir)
+        let test = try TokenFile.read(split: "test", in: try context.inputPath("tokens"))
+        let responseLength = try p.int("response_length"), temperature = try p.float("temperature")
+        let perPrompt = try p.int("samples_per_prompt")
+
+        // Prompts: the classic ones first, then test-split openings.
+        let promptTokens = try p.int("prompt_tokens")
+        var prompts = try p.strings("classic_prompts").map { ModelArtifacts.withBOS(tokenizer.encode($0, allowSpecial: false), eos: eos) }
+        let classicCount = prompts.count
+        let eligible = (0..<test.count).filter { test.record($0).count > promptTokens }
+        let wanted = min(try p.int("prompts"), eligible.count)
+        let stride = max(1, eligible.count / max(wanted, 1))
+        for k in 0..<wanted { prompts.append(ModelArtifacts.withBOS(test.record(eligible[k * stride]).prefix(promptTokens), eos: eos)) }
+        let queries = prompts.flatMap { Array(repeating: $0, count: perPrompt) }
+
+        var reports: [ModelReport] = []
+        for (name, model) in [("sft", baseline), ("ppo", policy)] {
+            context.progress(phase: "sample \(name)", step: reports.count, total: 2, message: "")
+            // Same seed for both models: paired samples (common random numbers).
+            var random = RandomStream(seed: context.seed, stream: streamID(0x4556_414C)) // "EVAL"
+            var samples: [Sample] = []
+            for start in Swift.stride(from: 0, to: queries.count, by: 64) {
+                let chunk = Array(queries[start..<min(queries.count, start + 64)])
+                let responses = ResponseSampler.sample(model, queries: chunk, length: responseLength, temperature: temperature,
+                                                       pad: pad, random: &random)
+                let mask = [Float](repeating: 1, count: responses.count)
+                let qr = QueryResponseBatch(queries: chunk, responses: responses, responseMask: mask, responseLength: responseLength, pad: pad)
+                let own = ResponseScoring.score(model, qr, temperature: temperature, entropy: false)
+                let ref = ResponseScoring.score(baseline, qr, temperature: temperature, entropy: false)
+                rewardModel.forward(qr.batch, computeLogits: false)
+                let rewards = Array(rewardModel.rewards)
+                for (i, q) in chunk.enumerated() {
+                    let r = Array(responses[(i * responseLength)..<((i + 1) * responseLength)])
+                    var s = Sample(promptTokens: q, responseTokens: r, promptText: tokenizer.decode(q, skipSpecial: true),
+                                   responseText: tokenizer.decode(r, skipSpecial: true))
+                    s.rmReward = Double(rewards[i])
+                    var kl = 0.0
+                    for t in 0..<responseLength { kl += Double(own.logp[i * responseLength + t] - ref.logp[i * responseLength + t]) }
+                    s.klToReference = kl
+                    samples.append(s)
+                }
+            }
+            let judged = judge.positiveProbabilities(samples.map { $0.promptText + $0.responseText })
+            for i in samples.indices { samples[i].judgePositive = judged[i] }
+            let ppl = try heldOutPerplexity(model, test, reviews: try p.int("perplexity_reviews"), eos: eos, pad: pad)
+            reports.append(ModelReport(name: name, samples: samples, perplexity: ppl))
+        }
+
+        var top: [(String, String)] = reports.map { ($0.name, JSONText.object($0.members)) }
+        if let pairsDir = try? context.inputPath("pairs") {
+            let pairs = try PreferencePairsFile.read(pairsDir + "/" + PreferencePairsFile.validName)
+            if !pairs.isEmpty {
+                let trainer = RewardTrainer(config: RewardTrainingConfig(), model: rewardModel, pad: pad, seed: context.seed)
+                let e = trainer.evaluate(pairs)
+                top.append(("rm", JSONText.object([("pair_accuracy", JSONText.number(e.accuracy)), ("margin", JSONText.number(e.margin)),
+                                                    ("pairs", String(e.pairs))])))
+            }
+        }
+        if let data = FileManager.default.contents(atPath: judgeDir + "/metrics.json"),
+           let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+           let accuracy = (object["heldout_accuracy"] as? NSNumber)?.doubleValue {
+            top.append(("judge", JSONText.object([("heldout_accuracy", JSONText.number(accuracy))])))
+        }
+        let (sft, ppo) = (reports[0], reports[1])
+        func mean(_ r: ModelReport, _ f: (Sample) -> Double) -> Double { r.samples.reduce(0.0) { $0 + f($1) } / Double(r.samples.count) }
+        let rateGain = mean(ppo) { $0.judgePositive > 0.5 ? 1 : 0 } - mean(sft) { $0.judgePositive > 0.5 ? 1 : 0 }
+        top.append(("comparison", JSONText.object([
+            ("judge_positive_rate_gain", JSONText.number(rateGain)),
+            ("rm_reward_gain", JSONText.number(mean(ppo, \.rmReward) - mean(sft, \.rmReward))),
+            ("perplexity_ratio", JSONText.number(ppo.perplexity / sft.perplexity)),
+            ("classic_prompts", String(classicCount)), ("heldout_prompts", String(prompts.count - classicCount)),
+            ("samples_per_prompt", String(perPrompt)),
+        ])))
+        let out = try context.outputPath("report")
+        try Data((JSONText.object(top) + "\n").utf8).write(to: URL(fileURLWithPath: out + "/metrics.json"))
+
+        var lines = ""
+        for i in sft.samples.indices {
+            let a = sft.samples[i], b = ppo.samples[i]
+            lines += JSONText.object([
+                ("prompt", JSONText.quoted(a.promptText)), ("classic", i < classicCount * perPrompt ? "true" : "false"),
+                ("sft", JSONText.quoted(a.responseText)), ("sft_rm", JSONText.number(a.rmReward)), ("sft_judge", JSONText.number(a.judgePositive)),
+                ("ppo", JSONText.quoted(b.responseText)), ("ppo_rm", JSONText.number(b.rmReward)), ("ppo_judge", JSONText.number(b.judgePositive)),
+                ("ppo_kl", JSONText.number(b.klToReference)),
+            ]) + "\n"
+        }
+        try Data(lines.utf8).write(to: URL(fileURLWithPath: out + "/samples.jsonl"))
+
+        var summary: [(String, Double)] = []
+        for r in reports {
+            summary += [("\(r.name)/rm_reward_mean", mean(r, \.rmReward)), ("\(r.name)/judge_positive_rate", mean(r) { $0.judgePositive > 0.5 ? 1 : 0 }),
+                        ("\(r.name)/kl_to_reference_nats", mean(r, \.klToReference)), ("\(r.name)/heldout_perplexity", r.perplexity)]
+        }
+        context.metrics(step: 0, summary)
+        context.log(table(sft, ppo, classic: classicCount * perPrompt))
+    }
+
+    /// exp(mean NLL) over the first `reviews` test reviews, each as `[EOS] + review` cut to n_positions.
+    static func heldOutPerplexity(_ model: GPTModel, _ file: TokenFile, reviews: Int, eos: Int32, pad: Int32) throws -> Double {
+        let t = model.config.maxPositions
+        let docs = (0..<min(reviews, file.count)).map { ModelArtifacts.withBOS(file.record($0).prefix(t), eos: eos) }.filter { $0.count >= 2 }
+        guard !docs.isEmpty else { throw StageError.badInput("tokens", "test split has no reviews for perplexity") }
+        var nll = 0.0, count = 0
+        for start in Swift.stride(from: 0, to: docs.count, by: 16) {
+            let chunk = docs[start..<min(docs.count, start + 16)]
+            let width = chunk.map { $0.count - 1 }.max()!
+            var tokens: [Int32] = [], targets: [Int32] = [], mask: [Float] = [], attention: [Int32] = []
+            for d in chunk {
+                let n = d.count - 1
+                tokens += d.prefix(n) + Array(repeating: pad, count: width - n)
+                targets += d.dropFirst() + Array(repeating: pad, count: width - n)
+                mask += Array(repeating: 1, count: n) + Array(repeating: 0, count: width - n)
+                attention += Array(repeating: 1, count: n) + Array(repeating: 0, count: width - n)
+            }
+            model.forward(TokenBatch(tokens: tokens, batch: chunk.count, time: width, attentionMask: attention))
+            let counted = Int(mask.reduce(0, +))
+            nll += Double(model.crossEntropy(targets: targets, lossMask: mask, computeGradient: false)) * Double(counted)
+            count += counted
+        }
+        return TextStatistics.perplexity(totalNLL: nll, tokens: count)
+    }
+
+    static func table(_ sft: ModelReport, _ ppo: ModelReport, classic: Int) -> String {
+        func f(_ x: Double) -> String { String(format: "%8.3f", x) }
+        func mean(_ r: ModelReport, _ g: (Sample) -> Double) -> Double { r.samples.reduce(0.0) { $0 + g($1) } / Double(r.samples.count) }
+        var s = "evaluate: metric                      sft        ppo\n"
+        s += "  rm reward (proxy)              \(f(mean(sft, \.rmReward)))   \(f(mean(ppo, \.rmReward)))\n"
+        s += "  judge positive rate (gold)     \(f(mean(sft) { $0.judgePositive > 0.5 ? 1 : 0 }))   \(f(mean(ppo) { $0.judgePositive > 0.5 ? 1 : 0 }))\n"
+        s += "  KL to reference (nats/resp.)   \(f(mean(sft, \.klToReference)))   \(f(mean(ppo, \.klToReference)))\n"
+        s += "  held-out perplexity            \(f(sft.perplexity))   \(f(ppo.perplexity))\n"
+        s += "samples (classic prompts):\n"
+        for i in 0..<min(classic, sft.samples.count) {
+            s += "  [\(sft.samples[i].promptText)] sft: \(sft.samples[i].responseText) | ppo: \(ppo.samples[i].responseText)\n"
+        }
+        return s
+    }
+}

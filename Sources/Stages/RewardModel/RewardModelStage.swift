@@ -1,0 +1,64 @@
+import Foundation
+import Models
+import Tensor
+
+/// `rm`: reward model = SFT backbone + scalar head (`score.weight`) read at the last real token, trained
+/// with the Bradley–Terry loss (+ optional centring); reports held-out pair accuracy and margin.
+public enum RewardModelStage: BuiltinStage {
+    public static let kind = "rm"
+    public static let implementationVersion = 1
+
+    public static func run(_ context: StageContext) throws {
+        BLAS.setThreads(context.threads)
+        let config = try RewardTrainingConfig(context.params)
+        let pairsDir = try context.inputPath("pairs")
+        let initDir = try context.inputPath("init")
+        let train = try PreferencePairsFile.read(pairsDir + "/" + PreferencePairsFile.trainName)
+        let valid = try PreferencePairsFile.read(pairsDir + "/" + PreferencePairsFile.validName)
+        guard !train.isEmpty else { throw StageError.badInput("pairs", "\(pairsDir)/\(PreferencePairsFile.trainName) has no pairs") }
+        let tokenizer = try ModelArtifacts.tokenizer(in: initDir, input: "init")
+        let model = try ModelArtifacts.load(initDir, input: "init", rewardHead: true, seed: context.seed)
+        let longest = (train + valid).map { max($0.chosen.count, $0.rejected.count) }.max() ?? 0
+        if longest > model.config.maxPositions {
+            context.log("rm: pairs up to \(longest) tokens are cut to n_positions \(model.config.maxPositions)")
+        }
+        for p in train + valid {
+            if let bad = (p.chosen + p.rejected).first(where: { $0 < 0 || Int($0) >= model.config.vocabSize }) {
+                throw StageError.badInput("pairs", "token id \(bad) is outside the model's vocabulary (\(model.config.vocabSize)): pairs and init come from different tokenizers")
+            }
+        }
+        let trainer = RewardTrainer(config: config, model: model, pad: tokenizer.padId, seed: context.seed)
+        let metricsDir = try context.outputPath("metrics")
+        let metrics = try TrainingMetrics(directory: metricsDir, context: context)
+        let clock = ProgressClock()
+        var smoothedLoss: Double?, smoothedAccuracy: Double?
+        let total = trainer.totalSteps(pairs: train.count)
+        let evalEvery = max(1, total / 5)
+        try trainer.train(train) { step, total, result, lr in
+            guard result.loss.isFinite else { throw StageError.failed("rm: loss became \(result.loss) at step \(step) (lower lr?)") }
+            smoothedLoss = smoothedLoss.map { 0.9 * $0 + 0.1 * result.loss } ?? result.loss
+            smoothedAccuracy = smoothedAccuracy.map { 0.9 * $0 + 0.1 * result.accuracy } ?? result.accuracy
+            var values: [(String, Double)] = [("train/loss", result.loss), ("train/accuracy", result.accuracy),
+                                              ("train/margin", result.margin), ("train/lr", Double(lr))]
+            if (step % evalEvery == 0 || step == total), !valid.isEmpty {
+                let e = trainer.evaluate(valid)
+                values += [("eval/accuracy", e.accuracy), ("eval/margin", e.margin), ("eval/loss", e.loss)]
+            }
+            try metrics.record(step: step, values)
+            context.progress(phase: "train", step: step, total: total,
+                             message: "loss \(String(format: "%.3f", smoothedLoss!)) acc \(String(format: "%.2f", smoothedAccuracy!)) \(clock.eta(step: step, total: total))")
+        }
+        metrics.close()
+        if !valid.isEmpty {
+            let e = trainer.evaluate(valid)
+            let json = JSONText.object([
+                ("pairs", String(e.pairs)), ("accuracy", JSONText.number(e.accuracy)), ("margin", JSONText.number(e.margin)),
+                ("loss", JSONText.number(e.loss)), ("mean_chosen", JSONText.number(e.meanChosen)),
+                ("mean_rejected", JSONText.number(e.meanRejected)),
+            ])
+            try Data((json + "\n").utf8).write(to: URL(fileURLWithPath: metricsDir + "/eval.json"))
+            context.log("rm: held-out pair accuracy \(String(format: "%.3f", e.accuracy)), margin \(String(format: "%.3f", e.margin)) over \(e.pairs) pairs")
+        }
+        try ModelArtifacts.save(model, tokenizer: tokenizer, to: try context.outputPath("model"))
+    }
+}

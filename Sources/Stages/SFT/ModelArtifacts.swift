@@ -1,0 +1,47 @@
+import Foundation
+import Models
+import Tokenizer
+
+/// The model directories the RLHF stages exchange: HF-style `config.json` + `model.safetensors` +
+/// `tokenizer.json` (+ `tokenizer_config.json`), so every model artifact is self-contained.
+public enum ModelArtifacts {
+    public static func save(_ model: GPTModel, tokenizer: BPETokenizer, to directory: String) throws {
+        try model.save(to: directory)
+        try tokenizer.save(directory: directory, modelMaxLength: model.config.maxPositions)
+    }
+
+    public static func tokenizer(in directory: String, input: String) throws -> BPETokenizer {
+        do { return try BPETokenizer(contentsOf: directory) } catch {
+            throw StageError.badInput(input, "\(error) — expected a model directory written by sft, rm or ppo")
+        }
+    }
+
+    public static func load(_ directory: String, input: String, valueHead: Bool = false, rewardHead: Bool = false,
+                            seed: UInt64 = 0) throws -> GPTModel {
+        do { return try GPTModel.load(from: directory, valueHead: valueHead, rewardHead: rewardHead, seed: seed) } catch {
+            throw StageError.badInput(input, "\(error)")
+        }
+    }
+
+    /// `[EOS] + tokens`: every sequence the models see starts with the separator, as in SFT training.
+    public static func withBOS(_ tokens: some Sequence<Int32>, eos: Int32) -> [Int32] { [eos] + Array(tokens) }
+
+    /// Human-readable "12m 03s".
+    public static func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite, seconds >= 0 else { return "?" }
+        let s = Int(seconds.rounded())
+        return s >= 60 ? "\(s / 60)m \(String(format: "%02d", s % 60))s" : "\(s)s"
+    }
+}
+
+/// Progress reporting with an ETA from the mean step time so far.
+public struct ProgressClock {
+    let start = Date()
+    public init() {}
+    public func eta(step: Int, total: Int) -> String {
+        guard step > 0 else { return "eta ?" }
+        let elapsed = Date().timeIntervalSince(start)
+        return "eta " + ModelArtifacts.duration(elapsed / Double(step) * Double(total - step))
+    }
+    public var elapsed: Double { Date().timeIntervalSince(start) }
+}

@@ -1,0 +1,138 @@
+import ArgumentParser
+import Foundation
+import Models
+import Tensor
+
+/// `pipe bench gpt`: training and sampling throughput of the Swift GPT on configs S and M, side by side
+/// with PyTorch on the same machine in the same run (benchmarks/gpt/pytorch_gpt.py, when a Python with
+/// torch + transformers is available), plus the one-core sgemm peak and peak memory.
+struct BenchGPT: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gpt",
+        abstract: "GPT training/sampling throughput vs PyTorch (configs S and M, one BLAS thread).")
+
+    @Option(help: "Configs to run, comma-separated (S, M).")
+    var configs = "S,M"
+
+    @Option(help: "Timed training steps per config (after warm-up; the median is reported).")
+    var steps = 10
+
+    @Option(help: "Warm-up training steps.")
+    var warmup = 2
+
+    @Option(help: "Timed sampling runs (16 prompts × 16 tokens → 64 new tokens).")
+    var sampleRepeats = 5
+
+    @Option(help: "BLAS threads (the targets are defined for 1).")
+    var threads = 1
+
+    @Option(help: "Python with torch + transformers (default: $PIPE_TORCH_PYTHON; none = skip PyTorch and show the reference figures from the notes).")
+    var torchPython: String?
+
+    @Option(help: "The PyTorch reference script.")
+    var torchScript = "benchmarks/gpt/pytorch_gpt.py"
+
+    func run() throws {
+        BLAS.setThreads(threads)
+        setenv("OPENBLAS_NUM_THREADS", "\(threads)", 1)
+        let python = torchPython ?? ProcessInfo.processInfo.environment["PIPE_TORCH_PYTHON"]
+        let say = { (line: String) in print(line); fflush(nil) }
+        say("pipe bench gpt — \(threads) BLAS thread(s), OpenBLAS \(BLAS.coreName); load average at start: \(loadAverage())")
+        let peak = GPTBenchmark.sgemmPeak()
+        say(String(format: "one-core sgemm peak (1024³, best of 7): %.1f GFLOP/s", peak))
+        if python == nil {
+            say("PyTorch: no --torch-python / $PIPE_TORCH_PYTHON given; comparing with the figures in shared/notes/pytorch-anchors.md (1 thread, idle box, NOT measured in this run)")
+        }
+        for name in configs.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).uppercased() }) {
+            guard let setup = ["S": GPTBenchmark.Setup.s, "M": GPTBenchmark.Setup.m][name] else {
+                throw ValidationError("unknown config '\(name)' in --configs (use S, M)")
+            }
+            let swift = try GPTBenchmark.run(setup, trainSteps: steps, warmup: warmup, sampleRepeats: sampleRepeats) { say("  " + $0) }
+            var torch: TorchFigures?
+            if let python {
+                say("  \(name): running PyTorch (\(torchScript))")
+                torch = try runTorch(python: python, config: name)
+            }
+            report(swift, torch: torch ?? TorchFigures.anchors[name]!, measured: torch != nil, peak: peak, setup: setup, say: say)
+        }
+    }
+
+    struct TorchFigures: Decodable {
+        struct Figure: Decodable {
+            var tokens_per_s: Double
+            var tokens_per_cpu_s: Double?
+        }
+        var train: Figure
+        var generate: Figure
+        var loop: Figure
+        var peak_rss_mib: Double?
+        var torch: String?
+
+        /// shared/notes/pytorch-anchors.md, 1 thread, idle box (own nanoGPT loop / HF generate / own KV loop).
+        static let anchors: [String: TorchFigures] = [
+            "S": TorchFigures(train: Figure(tokens_per_s: 1784), generate: Figure(tokens_per_s: 922), loop: Figure(tokens_per_s: 1131), peak_rss_mib: 721),
+            "M": TorchFigures(train: Figure(tokens_per_s: 435), generate: Figure(tokens_per_s: 419), loop: Figure(tokens_per_s: 470), peak_rss_mib: 1312),
+        ]
+    }
+
+    func runTorch(python: String, config: String) throws -> TorchFigures {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [torchScript, "--config", config, "--threads", "\(threads)", "--steps", "\(steps)",
+                             "--warmup", "\(warmup)", "--sample-repeats", "\(sampleRepeats)", "--json"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["OMP_NUM_THREADS"] = "\(threads)"
+        environment["OPENBLAS_NUM_THREADS"] = "\(threads)"
+        process.environment = environment
+        let output = Foundation.Pipe()  // not the `pipe` command struct
+        process.standardOutput = output
+        do { try process.run() } catch {
+            throw ValidationError("cannot run \(python) \(torchScript): \(error.localizedDescription)")
+        }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0,
+              let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last(where: { $0.hasPrefix("{") }) else {
+            throw ValidationError("\(torchScript) failed (exit \(process.terminationStatus)); run it by hand to see why")
+        }
+        return try JSONDecoder().decode(TorchFigures.self, from: Data(line.utf8))
+    }
+
+    func report(_ s: GPTBenchmark.Result, torch t: TorchFigures, measured: Bool, peak: Double, setup: GPTBenchmark.Setup,
+                say: (String) -> Void) {
+        let label = measured ? "PyTorch \(t.torch ?? "")" : "PyTorch (notes)"
+        func ratio(_ a: Double, _ b: Double?) -> String { b.map { String(format: "%.2f×", a / $0) } ?? "–" }
+        let trainCPU = Double(setup.batch * setup.config.maxPositions) / (s.trainStep.median * s.trainStep.cpuShare)
+        let sampleCPU = 1024 / (s.sample.median * s.sample.cpuShare)
+        say("")
+        say("config \(s.setup): \(s.parameters) parameters, batch \(setup.batch) × context \(setup.config.maxPositions)")
+        func row(_ what: String, _ swift: String, _ torch: String, _ r: String) {
+            say("  " + what.padding(toLength: 36, withPad: " ", startingAt: 0) + leftPad(swift, 10) + leftPad(torch, 20) + leftPad(r, 14))
+        }
+        func f0(_ x: Double) -> String { String(format: "%.0f", x) }
+        row("", "Swift", label, "ratio")
+        row("training tokens/s", f0(s.trainTokensPerSecond), f0(t.train.tokens_per_s), ratio(s.trainTokensPerSecond, t.train.tokens_per_s))
+        if let cpu = t.train.tokens_per_cpu_s {
+            row("training tokens per CPU-second", f0(trainCPU), f0(cpu), ratio(trainCPU, cpu))
+        }
+        row("sampling new tokens/s vs generate", f0(s.sampleTokensPerSecond), f0(t.generate.tokens_per_s), ratio(s.sampleTokensPerSecond, t.generate.tokens_per_s))
+        row("sampling new tokens/s vs own loop", f0(s.sampleTokensPerSecond), f0(t.loop.tokens_per_s), ratio(s.sampleTokensPerSecond, t.loop.tokens_per_s))
+        if let g = t.generate.tokens_per_cpu_s, let l = t.loop.tokens_per_cpu_s {
+            row("sampling per CPU-s (gen / loop)", f0(sampleCPU), "\(f0(g)) / \(f0(l))", "\(ratio(sampleCPU, g)) / \(ratio(sampleCPU, l))")
+        }
+        row("peak RSS MiB", f0(s.peakRSSMiB), t.peak_rss_mib.map(f0) ?? "–", "")
+        say(String(format: "  training: %.3f s/step (min %.3f, max %.3f), %.1f GFLOP/s = %.0f%% of the sgemm peak; CPU share %.2f",
+                   s.trainStep.median, s.trainStep.min, s.trainStep.max, s.trainGFLOPs, 100 * s.trainGFLOPs / peak, s.trainStep.cpuShare))
+        say(String(format: "  sampling: %.3f s per 16×64 (min %.3f, max %.3f); CPU share %.2f (below ~0.9 = other processes took the core)",
+                   s.sample.median, s.sample.min, s.sample.max, s.sample.cpuShare))
+    }
+
+    func leftPad(_ text: String, _ width: Int) -> String {
+        String(repeating: " ", count: max(0, width - text.count)) + text
+    }
+
+    func loadAverage() -> String {
+        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return "unknown" }
+        return text.split(separator: " ").prefix(3).joined(separator: " ")
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import Testing
+import Tensor
+@testable import Models
+
+/// N deterministic AdamW steps on a fixed batch with dropout, clipping and a schedule; returns the
+/// final parameters' FNV-1a digest. Shared by the in-process and the two-process determinism tests.
+func trainedWeightsDigest(steps: Int = 5) throws -> UInt64 {
+    var config = tinyConfig(valueHead: true)
+    config.residualDropout = 0.1
+    config.attentionDropout = 0.1
+    let model = try GPTModel(config: config, seed: 1234)
+    let adam = AdamW(for: model, weightDecay: 0.1)
+    let schedule = LearningRateSchedule(peak: 3e-3, minimum: 3e-4, warmupSteps: 2, totalSteps: steps)
+    let b = 3, t = 7
+    let tokens = randomTokens(b * t, vocab: config.vocabSize, seed: 99)
+    let batch = TokenBatch(tokens: tokens, batch: b, time: t)
+    let targets = Array(tokens.dropFirst()) + [0]
+    for step in 0..<steps {
+        model.zeroGradients()
+        model.forward(batch, dropout: true)
+        _ = model.crossEntropy(targets: targets)
+        let dValues = model.values.map { 0.1 * $0 }
+        dValues.withUnsafeBufferPointer { model.backward(dLogits: model.logits.baseAddress, dValues: $0.baseAddress) }
+        clipGradientNorm(model, maxNorm: 1)
+        adam.update(model, learningRate: schedule.rate(at: step))
+    }
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for x in model.parameters.buffer {
+        var bits = x.bitPattern
+        for _ in 0..<4 { hash = (hash ^ UInt64(bits & 0xFF)) &* 0x100_0000_01b3; bits >>= 8 }
+    }
+    return hash
+}
+
+@Suite("Training pieces")
+struct TrainingTests {
+    @Test func overfitsATinyBatch() throws {
+        let config = tinyConfig()
+        let model = try GPTModel(config: config, seed: 2)
+        let adam = AdamW(for: model, weightDecay: 0)
+        let tokens = randomTokens(2 * 8, vocab: config.vocabSize, seed: 3)
+        let batch = TokenBatch(tokens: tokens, batch: 2, time: 8)
+        let targets = randomTokens(2 * 8, vocab: config.vocabSize, seed: 4)
+        var first: Float = 0, last: Float = 0
+        for step in 0..<300 {
+            model.zeroGradients()
+            model.forward(batch)
+            let loss = model.crossEntropy(targets: targets)
+            if step == 0 { first = loss }
+            last = loss
+            model.backward(dLogits: model.logits.baseAddress)
+            adam.update(model, learningRate: 1e-2)
+        }
+        #expect(first > 2)
+        #expect(last < 0.05, "loss \(first) → \(last)")
+    }
+
+    @Test func everyTrainableTensorChangesAfterOneStep() throws {
+        let config = tinyConfig(valueHead: true, rewardHead: true)
+        let model = try GPTModel(config: config, seed: 5)
+        let before = model.parameters.array
+        let adam = AdamW(for: model)
+        let batch = TokenBatch.leftPadded([[1, 2, 3, 4], [5, 6]], padToken: 0)
+        model.zeroGradients()
+        model.forward(batch)
+        _ = model.crossEntropy(targets: [2, 3, 4, 5, 0, 0, 6, 7], lossMask: [1, 1, 1, 1, 0, 0, 1, 1])
+        let dV = [Float](repeating: 0.5, count: 8), dR: [Float] = [1, -1]
+        dV.withUnsafeBufferPointer { v in
+            dR.withUnsafeBufferPointer { r in model.backward(dLogits: model.logits.baseAddress, dValues: v.baseAddress, dRewards: r.baseAddress) }
+        }
+        adam.update(model, learningRate: 1e-3)
+        for t in model.layout.tensors {
+            let changed = (t.offset ..< t.offset + t.count).contains { model.parameters[$0] != before[$0] }
+            #expect(changed, "\(t.name) did not change")
+        }
+    }
+
+    /// Two micro-batches with loss scale 1/2 accumulate to the gradient of the full batch.
+    @Test func gradientAccumulationMatchesFullBatch() throws {
+        let config = tinyConfig()
+        let model = try GPTModel(config: config, seed: 6)
+        let tokens = randomTokens(4 * 5, vocab: config.vocabSize, seed: 7), targets = randomTokens(4 * 5, vocab: config.vocabSize, seed: 8)
+        model.zeroGradients()
+        model.forward(TokenBatch(tokens: tokens, batch: 4, time: 5))
+        _ = model.crossEntropy(targets: targets)
+        model.backward(dLogits: model.logits.baseAddress)
+        let full = model.gradients.array
+        model.zeroGradients()
+        for half in 0..<2 {
+            let range = half * 10 ..< half * 10 + 10
+            model.forward(TokenBatch(tokens: Array(tokens[range]), batch: 2, time: 5))
+            _ = model.crossEntropy(targets: Array(targets[range]), scale: 0.5)
+            model.backward(dLogits: model.logits.baseAddress)
+        }
+        let accumulated = model.gradients.array
+        let scale = full.map { abs($0) }.max()!
+        #expect(zip(full, accumulated).allSatisfy { abs($0 - $1) < 1e-5 * scale })
+    }
+
+    @Test func adamWMatchesTheReferenceFormula() throws {
+        let model = try GPTModel(config: tinyConfig(), seed: 9)
+        let adam = AdamW(for: model, beta1: 0.9, beta2: 0.95, epsilon: 1e-8, weightDecay: 0.1)
+        for i in 0..<model.parameterCount { model.gradients[i] = Float(i % 7) * 0.01 - 0.03 }
+        let p0 = model.parameters.array, g = model.gradients.array
+        adam.update(model, learningRate: 0.01)
+        adam.update(model, learningRate: 0.01)
+        // Second step by hand in Double for one decayed (wte) and one non-decayed (ln_f.bias) element.
+        for name in ["transformer.wte.weight", "transformer.ln_f.bias"] {
+            let t = model.layout.tensor(named: name)!
+            let i = t.offset + 3
+            var p = Double(p0[i]), m = 0.0, v = 0.0
+            for step in 1...2 {
+                m = 0.9 * m + 0.1 * Double(g[i]); v = 0.95 * v + 0.05 * Double(g[i]) * Double(g[i])
+                let mh = m / (1 - pow(0.9, Double(step))), vh = v / (1 - pow(0.95, Double(step)))
+                p -= 0.01 * (mh / (vh.squareRoot() + 1e-8) + (t.decays ? 0.1 * p : 0))
+            }
+            #expect(abs(Double(model.parameters[i]) - p) < 1e-6, "\(name)")
+        }
+        #expect(model.layout.tensor(named: "transformer.wte.weight")!.decays)
+        #expect(!model.layout.tensor(named: "transformer.h.0.ln_1.weight")!.decays)
+        #expect(!model.layout.tensor(named: "transformer.h.0.attn.c_attn.bias")!.decays)
+    }
+
+    @Test func clippingBoundsTheGlobalNorm() throws {
+        let model = try GPTModel(config: tinyConfig(), seed: 10)
+        for i in 0..<model.parameterCount { model.gradients[i] = 0.5 }
+        let norm = clipGradientNorm(model, maxNorm: 1)
+        #expect(abs(norm - 0.5 * Float(model.parameterCount).squareRoot()) < 1e-2)
+        let after = sumOfSquares(model.gradients.pointer, count: model.parameterCount).squareRoot()
+        #expect(abs(after - 1) < 1e-4)
+        #expect(clipGradientNorm(model, maxNorm: 5) <= 1.0001)  // below the bound: unchanged
+    }
+
+    @Test func warmupThenCosine() {
+        let s = LearningRateSchedule(peak: 1, minimum: 0.1, warmupSteps: 4, totalSteps: 14)
+        #expect(s.rate(at: 0) == 0.25 && s.rate(at: 3) == 1)
+        #expect(abs(s.rate(at: 9) - 0.55) < 1e-6)  // half way through the cosine
+        #expect(abs(s.rate(at: 14) - 0.1) < 1e-6 && s.rate(at: 100) == 0.1)
+        #expect((4..<14).allSatisfy { s.rate(at: $0) >= s.rate(at: $0 + 1) })
+    }
+
+    @Test func sameSeedSameBitsInProcess() throws {
+        #expect(try trainedWeightsDigest() == trainedWeightsDigest())
+    }
+}

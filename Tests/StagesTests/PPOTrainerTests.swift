@@ -1,0 +1,104 @@
+import Models
+import Tensor
+import Testing
+@testable import Stages
+
+/// A synthetic world for the RLHF loop: token 0 is EOS/BOS, "positive" documents use tokens 1...6 and
+/// "negative" documents tokens 7...12. SFT learns both; the reward model learns positive > negative; PPO
+/// should move the policy towards positive tokens.
+enum SyntheticReviews {
+    static let vocab = 16
+    static let positive: [Int32] = Array(1...6)
+    static let negative: [Int32] = Array(7...12)
+
+    static func documents(count: Int, seed: UInt64) -> (docs: [[Int32]], labels: [Int]) {
+        var random = RandomStream(seed: seed, stream: 7)
+        var docs: [[Int32]] = [], labels: [Int] = []
+        for i in 0..<count {
+            let label = i % 2
+            let pool = label == 1 ? positive : negative
+            let length = 4 + random.nextInt(below: 6)
+            docs.append((0..<length).map { _ in pool[random.nextInt(below: pool.count)] })
+            labels.append(label)
+        }
+        return (docs, labels)
+    }
+
+    static func tinyConfig(valueHead: Bool = false, rewardHead: Bool = false) -> GPTConfig {
+        var c = GPTConfig(vocabSize: vocab, maxPositions: 32, channels: 16, layers: 1, heads: 2,
+                          valueHead: valueHead, rewardHead: rewardHead)
+        c.eosTokenID = 0
+        c.padTokenID = 0
+        return c
+    }
+
+    /// Fraction of sampled response tokens that are positive-pool tokens.
+    static func positiveShare(_ responses: [Int32]) -> Double {
+        Double(responses.filter { positive.contains($0) }.count) / Double(responses.count)
+    }
+}
+
+@Suite struct PPOTrainerTests {
+    /// SFT → RM → PPO on the synthetic world, in seconds in a debug build.
+    func runLoop(seed: UInt64, ppoSteps: Int) throws -> (sftLoss: [Float], rmAccuracy: Double, share: (before: Double, after: Double), scores: [Double], weights: [Float]) {
+        let (docs, labels) = SyntheticReviews.documents(count: 200, seed: 1)
+        var sftConfig = SFTConfig()
+        sftConfig.blockSize = 16; sftConfig.batchSize = 8; sftConfig.steps = 60; sftConfig.learningRate = 1e-2
+        sftConfig.warmupSteps = 5; sftConfig.weightDecay = 0
+        let sftModel = try GPTModel(config: SyntheticReviews.tinyConfig(), seed: seed)
+        let sft = SFTTrainer(config: sftConfig, model: sftModel,
+                             train: try DocumentBatcher(documents: docs, separator: 0, blockSize: 16), valid: nil, seed: seed)
+        var losses: [Float] = []
+        for _ in 0..<sftConfig.steps { losses.append(sft.trainStep().loss) }
+
+        // Reward model: SFT trunk + reward head, pairs = (positive doc, negative doc).
+        let rm = try GPTModel(config: SyntheticReviews.tinyConfig(rewardHead: true), seed: seed)
+        ModelTransfer.copyMatchingTensors(from: sftModel, to: rm)
+        let pos = zip(docs, labels).filter { $0.1 == 1 }.map { [0] + $0.0 }
+        let neg = zip(docs, labels).filter { $0.1 == 0 }.map { [0] + $0.0 }
+        let pairs = zip(pos, neg).map { PreferencePair(chosen: $0, rejected: $1, promptLength: 0, chosenText: "", rejectedText: "") }
+        var rmConfig = RewardTrainingConfig()
+        rmConfig.batchSize = 10; rmConfig.learningRate = 3e-3; rmConfig.warmupSteps = 2; rmConfig.epochs = 2
+        let rmTrainer = RewardTrainer(config: rmConfig, model: rm, pad: 0, seed: seed)
+        try rmTrainer.train(Array(pairs.prefix(80))) { _, _, result, _ in #expect(result.loss.isFinite) }
+        let heldOut = rmTrainer.evaluate(Array(pairs.suffix(20)))
+
+        // PPO from the SFT model.
+        let policy = try GPTModel(config: SyntheticReviews.tinyConfig(valueHead: true), seed: seed)
+        ModelTransfer.copyMatchingTensors(from: sftModel, to: policy)
+        let reference = GPTModel(copying: policy)
+        var config = PPOConfig()
+        config.batchSize = 16; config.miniBatchSize = 8; config.responseLength = 6; config.learningRate = 3e-3
+        config.initKLCoef = 0.05; config.steps = ppoSteps
+        let prompts: [[Int32]] = [[0], [0, 3], [0, 9], [0, 2, 8]]
+        let trainer = try PPOTrainer(config: config, policy: policy, reference: reference, rewardModel: rm,
+                                     prompts: prompts, eos: 0, pad: 0, seed: seed)
+        var probe = RandomStream(seed: 99, stream: 1)
+        let before = ResponseSampler.sample(policy, queries: Array(repeating: [0], count: 32), length: 6, temperature: 1, pad: 0, random: &probe)
+        var scores: [Double] = []
+        for _ in 0..<ppoSteps {
+            let m = try trainer.trainStep()
+            for (_, v) in m { #expect(v.isFinite) }
+            scores.append(m.first { $0.0 == "objective/scores" }!.1)
+        }
+        probe = RandomStream(seed: 99, stream: 1)
+        let after = ResponseSampler.sample(policy, queries: Array(repeating: [0], count: 32), length: 6, temperature: 1, pad: 0, random: &probe)
+        return (losses, heldOut.accuracy, (SyntheticReviews.positiveShare(before), SyntheticReviews.positiveShare(after)),
+                scores, policy.parameters.array)
+    }
+
+    @Test func sftThenRewardModelThenPPORaisesReward() throws {
+        let r = try runLoop(seed: 5, ppoSteps: 12)
+        #expect(r.sftLoss.last! < r.sftLoss.first! - 0.5)
+        #expect(r.rmAccuracy >= 0.9)
+        let early = r.scores.prefix(3).reduce(0, +) / 3, late = r.scores.suffix(3).reduce(0, +) / 3
+        #expect(late > early, "reward \(r.scores)")
+        #expect(r.share.after > r.share.before + 0.1, "positive-token share \(r.share)")
+    }
+
+    @Test func sameSeedSameWeights() throws {
+        let a = try runLoop(seed: 3, ppoSteps: 2), b = try runLoop(seed: 3, ppoSteps: 2)
+        #expect(a.weights == b.weights)
+        #expect(a.scores == b.scores)
+    }
+}
