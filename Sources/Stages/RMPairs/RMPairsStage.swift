@@ -5,7 +5,8 @@ import Tokenizer
 
 /// `rm-pairs`: preference pairs for the reward model.
 /// - `labels`: chosen = a positive review, rejected = a negative review of a similar length (same length
-///   bucket), both cut to the same random length so the RM learns sentiment from fragments, not length.
+///   bucket). Training pairs are cut to the same random length so the RM learns sentiment from fragments
+///   (PPO scores prompt + 16 tokens), not length; held-out pairs keep the first max_tokens tokens.
 /// - `samples`: the SFT model writes k continuations of a review opening, the judge scores them; best vs
 ///   worst becomes a pair (the RM then learns the judge's preferences on the policy's own distribution).
 /// Training pairs come from the train split, held-out pairs from the valid split.
@@ -40,9 +41,10 @@ public enum RMPairsStage: BuiltinStage {
             let tokenizer = try tokenizerForLabels(context)
             let eos = tokenizer.endOfTextId
             train = try labelPairs(try TokenFile.read(split: "train", in: tokensDir), count: trainCount, o, eos: eos,
-                                   tokenizer: tokenizer, random: &random)
+                                   tokenizer: tokenizer, randomCut: true, random: &random)
+            // Held-out pairs keep each review's first max_tokens tokens: the standard pair-accuracy set.
             valid = try labelPairs(try TokenFile.read(split: "valid", in: tokensDir), count: validCount, o, eos: eos,
-                                   tokenizer: tokenizer, random: &random)
+                                   tokenizer: tokenizer, randomCut: false, random: &random)
         case "samples":
             guard let modelDir = try? context.inputPath("model"), let judgeDir = try? context.inputPath("judge") else {
                 throw StageError.badInput("model", "strategy 'samples' needs both the `model` (SFT) and `judge` inputs wired")
@@ -71,7 +73,7 @@ public enum RMPairsStage: BuiltinStage {
     }
 
     static func labelPairs(_ file: TokenFile, count: Int, _ o: Options, eos: Int32, tokenizer: BPETokenizer,
-                           random: inout RandomStream) throws -> [PreferencePair]
+                           randomCut: Bool, random: inout RandomStream) throws -> [PreferencePair]
     {
         // Length buckets of 8 tokens (capped at maxTokens): a pair's two reviews come from the same bucket.
         func bucket(_ n: Int) -> Int { min(n, o.maxTokens) / 8 }
@@ -100,8 +102,8 @@ public enum RMPairsStage: BuiltinStage {
             let shorter = min(c.count, r.count, o.maxTokens - 1)
             let low = min(16, shorter)
             let cut = low + random.nextInt(below: shorter - low + 1)
-            let chosen = ModelArtifacts.withBOS(c.prefix(cut), eos: eos)
-            let rejected = ModelArtifacts.withBOS(r.prefix(cut), eos: eos)
+            let chosen = ModelArtifacts.withBOS(c.prefix(randomCut ? cut : o.maxTokens - 1), eos: eos)
+            let rejected = ModelArtifacts.withBOS(r.prefix(randomCut ? cut : o.maxTokens - 1), eos: eos)
             pairs.append(PreferencePair(chosen: chosen, rejected: rejected, promptLength: 1,
                                         chosenText: tokenizer.decode(chosen, skipSpecial: true),
                                         rejectedText: tokenizer.decode(rejected, skipSpecial: true)))
