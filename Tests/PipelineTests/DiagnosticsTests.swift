@@ -260,6 +260,26 @@ let diagnosticCases: [DiagnosticCase] = [
         #expect(failures > 100)
     }
 
+    /// The same for stage declarations.
+    @Test func mutatedDeclarationsNeverCrash() throws {
+        let ws = try TempWorkspace()
+        var rng = SplitMix64(seed: 99)
+        let original = Array(Fixtures.declarations["stages/ppo.yaml"]!.unicodeScalars)
+        let alphabet = Array("{}[]:,.'\" -#&*!|>\n\tx1eE$".unicodeScalars)
+        var failures = 0
+        for _ in 0..<200 {
+            var text = original
+            let i = Int(rng.next() % UInt64(text.count))
+            if rng.next() % 2 == 0 { text.remove(at: i) } else { text[i] = alphabet[Int(rng.next() % UInt64(alphabet.count))] }
+            try ws.write("stages/ppo.yaml", String(String.UnicodeScalarView(text)))
+            if let message = ws.error(Fixtures.rlhf) {
+                failures += 1
+                #expect(!message.isEmpty)
+            }
+        }
+        #expect(failures > 50)
+    }
+
     @Test func missingPipelineFileAndWorkspace() throws {
         #expect(throws: PipelineError.self) { try Workspace.locate(pipelineFile: "/nonexistent/p.yaml") }
         let dir = FileManager.default.temporaryDirectory.path + "/pipe-nows-\(UUID().uuidString.prefix(6))"
