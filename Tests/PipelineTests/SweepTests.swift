@@ -93,3 +93,40 @@ import Testing
                 == "pipelines/p.yaml:11:9: error: sweep: goal must be 'max' or 'min', not 'maxi' (did you mean 'max'?)")
     }
 }
+
+@Suite struct SweepPlanTests {
+    @Test func sharedUpstreamStagesAppearOnce() throws {
+        let ws = try TempWorkspace()
+        try ws.write("pipelines/s.yaml", Fixtures.rlhf + "\nsweep:\n  ppo.lr: [1e-5, 3e-5]\n  ppo.init_kl_coef: [0.1, 0.2]\n")
+        let variants = try PipelineLoader(workspace: ws.workspace).loadSweep(file: ws.path("pipelines/s.yaml"))
+        let plan = SweepPlan(variants: variants)
+        // tokens, sft, pairs, rm once; ppo and eval once per variant.
+        #expect(plan.nodes.count == 4 + 2 * 4)
+        #expect(plan.nodes.prefix(4).map(\.displayName) == ["tokens", "sft", "pairs", "rm"])
+        #expect(plan.nodes.filter { $0.stage.name == "ppo" }.map(\.displayName) == [
+            "ppo[ppo.lr=1e-05,ppo.init_kl_coef=0.1]", "ppo[ppo.lr=1e-05,ppo.init_kl_coef=0.2]",
+            "ppo[ppo.lr=3e-05,ppo.init_kl_coef=0.1]", "ppo[ppo.lr=3e-05,ppo.init_kl_coef=0.2]",
+        ])
+        for index in variants.indices {
+            let ids = plan.nodes(ofVariant: index)
+            #expect(ids.map { plan.nodes[$0].stage.name } == ["tokens", "sft", "pairs", "rm", "ppo", "eval"])
+            // Each node's producers come before it.
+            for id in ids { #expect(plan.nodes[id].upstream.allSatisfy { $0.node < id }) }
+        }
+        // eval of variant 2 reads variant 2's ppo and the shared sft/rm.
+        let eval2 = plan.nodes[plan.nodes(ofVariant: 2).last!]
+        #expect(eval2.upstream.map { plan.nodes[$0.node].displayName } == ["sft", "ppo[ppo.lr=3e-05,ppo.init_kl_coef=0.1]", "rm"])
+    }
+
+    @Test func aChangedUpstreamParamSplitsEverythingBelowIt() throws {
+        let ws = try TempWorkspace()
+        try ws.write("pipelines/s.yaml", Fixtures.rlhf)
+        let variants = try PipelineLoader(workspace: ws.workspace).loadSweep(file: ws.path("pipelines/s.yaml"),
+                                                                             sweeps: ["sft.steps=10,20"])
+        let plan = SweepPlan(variants: variants)
+        #expect(plan.nodes.map(\.displayName) == [
+            "tokens", "sft[sft.steps=10]", "pairs[sft.steps=10]", "rm[sft.steps=10]", "ppo[sft.steps=10]", "eval[sft.steps=10]",
+            "sft[sft.steps=20]", "pairs[sft.steps=20]", "rm[sft.steps=20]", "ppo[sft.steps=20]", "eval[sft.steps=20]",
+        ])
+    }
+}
