@@ -58,8 +58,9 @@ public final class ArtifactStore: Sendable {
     public var temporaryDirectory: String { root + "/tmp" }
     public var locksDirectory: String { root + "/locks" }
     public var registryPath: String { root + "/runs.sqlite" }
-    /// True when the store sits on NFS, Lustre, GPFS, CephFS, SMB or FUSE (affects SQLite journaling).
-    public var isNetworkFilesystem: Bool { FilesystemKind.isNetwork(path: root) }
+    /// True when the store sits on NFS, Lustre, GPFS, CephFS, SMB or FUSE (affects SQLite journaling
+    /// and directory revalidation after taking a lock).
+    public let isNetworkFilesystem: Bool
 
     let statCache: StatCache
     let warningHandler: @Sendable (String) -> Void
@@ -87,6 +88,7 @@ public final class ArtifactStore: Sendable {
             try POSIX.makeDirectories(rootPath + "/" + sub)
         }
         self.statCache = StatCache(path: rootPath + "/statcache/" + POSIX.hostName + ".bin")
+        self.isNetworkFilesystem = FilesystemKind.isNetwork(path: rootPath)
         if cleanTemporary { cleanStaleStaging() }
     }
 

@@ -81,6 +81,16 @@ extension ArtifactStore {
         return try body()
     }
 
+    /// On a network filesystem, makes this client re-read stages/ so a record another node renamed
+    /// into place while we waited for its lock is seen (NFS caches "file absent" answers for up to a
+    /// minute; opening the directory revalidates it, close-to-open). Called after every blocking
+    /// acquire; best effort — at worst a key is built twice, and both builds are identical.
+    func revalidateRecords() {
+        guard isNetworkFilesystem, let directory = opendir(stagesDirectory) else { return }
+        _ = readdir(directory)
+        closedir(directory)
+    }
+
     /// Who holds (or last held) the lock for `key`: "pid@host", for "waiting for ..." messages.
     public func lockHolder(key: Digest) -> String? {
         guard let bytes = try? POSIX.readFile(lockPath(forKey: key.hex)), !bytes.isEmpty else { return nil }
@@ -119,6 +129,7 @@ extension ArtifactStore {
                 close(fd)
                 throw POSIX.fail("flock", lockPath(forKey: name), code)
             }
+            revalidateRecords()
             return held(name, fd)
         } catch {
             keyLocks.release(name)
