@@ -20,6 +20,7 @@ enum HistoryFixture {
       lr=$(echo "$header" | sed 's/.*lr=\([^ ]*\).*/\1/')
       kl=$(echo "$header" | sed 's/.*kl=\([^ ]*\).*/\1/')
       score=$(awk -v lr="$lr" -v kl="$kl" 'BEGIN { printf "%.6f", lr * 10000 - kl }')
+      echo "evaluating policy lr=$lr kl=$kl: score $score"
       for step in 1 2 3; do
         loss=$(awk -v s="$step" -v kl="$kl" 'BEGIN { printf "%.6f", 2.0 / s + kl }')
         echo "{\"type\":\"metrics\",\"step\":$step,\"names\":[\"score\",\"loss\"],\"values\":[$score,$loss]}" >> "$PIPE_EVENTS"
