@@ -104,6 +104,17 @@ let diagnosticCases: [DiagnosticCase] = [
           sft: { uses: tokenise }
           tok: { uses: tokenise }
         """, expected: "pipelines/p.yaml:6:3: error: duplicate key 'tok' (first defined at line 4)"),
+    DiagnosticCase(name: "duplicate key in a flow mapping", pipeline: header + """
+          tok: { uses: tokenise, with: { vocab_size: 100, vocab_size: 200 } }
+        """, expected: "pipelines/p.yaml:4:51: error: duplicate key 'vocab_size' (first defined at line 4)"),
+    DiagnosticCase(name: "unknown alias", pipeline: header + """
+          tok: *base
+        """, expected: "pipelines/p.yaml:4:8: error: YAML: unknown alias '*base' (define it first with '&base')"),
+    DiagnosticCase(name: "two documents", pipeline: header + """
+          tok: { uses: tokenise }
+        ---
+        name: other
+        """, expected: "pipelines/p.yaml:5:1: error: YAML: only one YAML document is allowed (remove the second '---')"),
     DiagnosticCase(name: "cycle", pipeline: header + """
           a: { run: "cp ${inputs.x} ${outs.o}", inputs: { x: c.o }, outs: [o] }
           b: { run: "cp ${inputs.x} ${outs.o}", inputs: { x: a.o }, outs: [o] }

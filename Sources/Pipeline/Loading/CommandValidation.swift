@@ -1,7 +1,5 @@
-import Yams
-
 /// Checks every `${ns.name}` reference in a command against what the stage has.
-func validateCommand(_ template: CommandTemplate, node: Node, reader: YAMLReader, params: [String], inputs: [String],
+func validateCommand(_ template: CommandTemplate, node: YAMLNode, reader: YAMLReader, params: [String], inputs: [String],
                      outs: [String], context: String, path: String, sink: inout DiagnosticSink) {
     for reference in template.references {
         let at = reader.location(of: reference.text, within: node)
