@@ -175,6 +175,25 @@ struct IngestAndRecordTests {
         #expect(try POSIX.listDirectory(reopened.stagesDirectory).isEmpty)
     }
 
+    @Test func sameHostStagingOfALivePidIsKeptEvenWithoutItsLock() throws {
+        let dir = try TemporaryDirectory()
+        let store = try makeStore(dir)
+        let sleeper = Process()
+        sleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        sleeper.arguments = ["30"]
+        try sleeper.run()
+        let host = POSIX.hostName.replacingOccurrences(of: "~", with: "_")
+        let staging = store.temporaryDirectory + "/\(host)~\(sleeper.processIdentifier)~0123abcd~sft"
+        try POSIX.makeDirectories(staging)
+        try POSIX.writeNewFile(staging + ".owner", [], sync: false)
+        _ = try makeStore(dir)
+        #expect(POSIX.exists(staging), "pid alive on this host")
+        kill(sleeper.processIdentifier, SIGKILL)  // SIGTERM may be blocked: children inherit the test thread's mask
+        sleeper.waitUntilExit()
+        _ = try makeStore(dir)
+        #expect(!POSIX.exists(staging) && !POSIX.exists(staging + ".owner"), "pid dead and lock free")
+    }
+
     @Test func orphanedTemporaryFilesAreRemovedOnlyWhenOld() throws {
         let dir = try TemporaryDirectory()
         let store = try makeStore(dir)
