@@ -10,7 +10,7 @@ struct Pipe: ParsableCommand {
                       RunsCommand.self, ShowCommand.self,
                       // History, reproduction, reports, store upkeep (issue 5).
                       DiffCommand.self, LogCommand.self, NameCommand.self, ReproduceCommand.self, ExportCommand.self,
-                      GCCommand.self, VerifyCommand.self,
+                      ReportCommand.self, GCCommand.self, VerifyCommand.self,
                       BenchCommand.self, StageProcessCommand.self]
     )
 }
