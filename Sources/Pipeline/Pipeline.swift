@@ -13,9 +13,7 @@
 ///   `--sweep stage.param=v1,v2` axes replacing/adding axes, then the explicit `variants:`; every variant resolved and
 ///   frozen up front, duplicates collapsed; `SweepVariant.name` like `ppo.lr=3e-05,ppo.init_kl_coef=0.1` (`base` when
 ///   nothing is swept). `pipeline.sweep?.metric` / `.maximize` name the metric that ranks the sweep table.
-/// - `SweepPlan(variants:)` — all variants merged into one DAG: a stage identical in several variants (same
-///   structural fingerprint, incl. its upstream chain) is one `Node` with the list of its variants, so a PPO sweep
-///   schedules SFT/RM once and runs the variants in parallel; `nodes(ofVariant:)`, `Node.displayName` (`ppo[ppo.lr=3e-05]`).
+///   (The runner merges variants into one DAG with its own `Runner.SweepPlan`.)
 /// - `loader.parse(file:) -> ParsedPipeline`, then `parsed.resolve(overrides:declarations:)` to resolve one file many
 ///   times (a `DeclarationCache` reads each `stages/<kind>.yaml` once). Only the kinds a pipeline uses are read.
 /// - YAML: plain scalars are typed by YAML 1.2 core rules (`2e-6`, `.2` floats; `yes` a string); anchors, aliases and
