@@ -58,5 +58,8 @@ let package = Package(
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "PipeTestSupport"]),
         // Builds and runs the real `pipe` binary: end-to-end CLI tests.
         .testTarget(name: "EndToEndTests", dependencies: ["PipeTestSupport", "pipe"]),
+        // Slurm executor: parsing and script tests always; cluster tests when a Slurm cluster answers
+        // (scripts/slurm/start-local.sh starts a one-node one), skipped with the reason otherwise.
+        .testTarget(name: "SlurmTests", dependencies: ["Runner", "PipeTestSupport", "pipe"]),
     ]
 )

@@ -43,10 +43,15 @@ import Hashing
 ///     try registry.finishRun(id: runID, status: .succeeded)
 ///     try registry.latestExecutions(pipeline: path)   // stage name → last execution, for `pipe status`
 ///     try registry.listRuns(limit: 20); try registry.runDetails(id: registry.resolveRunID("2026"))
-///     // Upkeep (issue 5): store.verify() / store.garbageCollect(keepKeys:dryRun:)
-///     // Benchmark lines for `pipe bench`: StoreBenchmark.run(at: directory)
+///     // Upkeep (issue 5): store.verify(quarantine:registry:) re-hashes objects, quarantines corrupt
+///     // ones (their records then read as absent, so the next run rebuilds them);
+///     // store.garbageCollect(keepKeys:keepObjects:dryRun:grace:); store.objectsSize()
+///     // Benchmark lines for `pipe bench`: StoreBenchmark.run(at: directory, fileSize:)
+///     // Test helpers: PipeTestSupport's StoreFixtures (flip a byte in an object, truncate a record)
 ///
-/// Shared filesystems (Slurm, issue 6): see `Locks/KeyLock.swift` for what the filesystem must support.
+/// Exact artifact digest scheme and symlink policy: `Artifacts/ArtifactManifest.swift`. Stat cache:
+/// `Artifacts/StatCache.swift`. Shared filesystems (Slurm, issue 6): `Locks/KeyLock.swift` says what
+/// the filesystem must support; the registry uses a rollback journal there instead of WAL.
 public final class ArtifactStore: Sendable {
     public static let environmentVariable = "PIPE_STORE"
     public static let defaultDirectoryName = "artifacts"
@@ -58,8 +63,9 @@ public final class ArtifactStore: Sendable {
     public var temporaryDirectory: String { root + "/tmp" }
     public var locksDirectory: String { root + "/locks" }
     public var registryPath: String { root + "/runs.sqlite" }
-    /// True when the store sits on NFS, Lustre, GPFS, CephFS, SMB or FUSE (affects SQLite journaling).
-    public var isNetworkFilesystem: Bool { FilesystemKind.isNetwork(path: root) }
+    /// True when the store sits on NFS, Lustre, GPFS, CephFS, SMB or FUSE (affects SQLite journaling
+    /// and directory revalidation after taking a lock).
+    public let isNetworkFilesystem: Bool
 
     let statCache: StatCache
     let warningHandler: @Sendable (String) -> Void
@@ -87,6 +93,7 @@ public final class ArtifactStore: Sendable {
             try POSIX.makeDirectories(rootPath + "/" + sub)
         }
         self.statCache = StatCache(path: rootPath + "/statcache/" + POSIX.hostName + ".bin")
+        self.isNetworkFilesystem = FilesystemKind.isNetwork(path: rootPath)
         if cleanTemporary { cleanStaleStaging() }
     }
 

@@ -7,7 +7,11 @@ struct Pipe: ParsableCommand {
         commandName: "pipe",
         abstract: "Run machine-learning pipelines declaratively, with content-hashed caching.",
         subcommands: [RunCommand.self, StatusCommand.self, DagCommand.self, StagesCommand.self,
-                      RunsCommand.self, ShowCommand.self, BenchCommand.self, StageProcessCommand.self]
+                      RunsCommand.self, ShowCommand.self,
+                      // History, reproduction, reports, store upkeep (issue 5).
+                      DiffCommand.self, LogCommand.self, NameCommand.self, ReproduceCommand.self, ExportCommand.self,
+                      ReportCommand.self, GCCommand.self, VerifyCommand.self,
+                      BenchCommand.self, StageProcessCommand.self]
     )
 }
 

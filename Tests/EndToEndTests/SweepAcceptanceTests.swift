@@ -5,7 +5,7 @@ import Store
 import Testing
 
 /// The 6-stage command pipeline with an evaluate stage that reports metrics the way a built-in does
-/// (JSON lines in `$PIPE_EVENTS`, steps 1–3) and writes `metrics` (JSON) and `samples` (JSON lines):
+/// (JSON lines in `$PIPE_EVENTS`, steps 1–20) and writes `metrics` (JSON) and `samples` (JSON lines):
 /// `score = lr·10⁴ − init_kl_coef`, so the best variant of a PPO sweep is known in advance.
 enum HistoryFixture {
     static let pipeline = CommandPipelineFixture.pipelineFile
@@ -20,10 +20,8 @@ enum HistoryFixture {
       lr=$(echo "$header" | sed 's/.*lr=\([^ ]*\).*/\1/')
       kl=$(echo "$header" | sed 's/.*kl=\([^ ]*\).*/\1/')
       score=$(awk -v lr="$lr" -v kl="$kl" 'BEGIN { printf "%.6f", lr * 10000 - kl }')
-      for step in 1 2 3; do
-        loss=$(awk -v s="$step" -v kl="$kl" 'BEGIN { printf "%.6f", 2.0 / s + kl }')
-        echo "{\"type\":\"metrics\",\"step\":$step,\"names\":[\"score\",\"loss\"],\"values\":[$score,$loss]}" >> "$PIPE_EVENTS"
-      done
+      echo "evaluating policy lr=$lr kl=$kl: score $score"
+      awk -v kl="$kl" -v score="$score" 'BEGIN { for (s = 1; s <= 20; s++) printf "{\"type\":\"metrics\",\"step\":%d,\"names\":[\"score\",\"loss\"],\"values\":[%s,%.6f]}\n", s, score, 2.0 / s + kl }' >> "$PIPE_EVENTS"
       echo "{\"score\": $score, \"policy_lines\": $(wc -l < ${inputs.policy}), \"reward_lines\": $(wc -l < ${inputs.reward})}" > ${outs.metrics}
       printf '{"prompt": "the film", "response": "was great <b>%s</b>", "reward": %s}\n' "$lr" "$score" > ${outs.samples}
       printf '{"prompt": "the plot", "response": "was slow", "reward": 0.25}\n' >> ${outs.samples}

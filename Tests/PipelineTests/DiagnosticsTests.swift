@@ -104,6 +104,17 @@ let diagnosticCases: [DiagnosticCase] = [
           sft: { uses: tokenise }
           tok: { uses: tokenise }
         """, expected: "pipelines/p.yaml:6:3: error: duplicate key 'tok' (first defined at line 4)"),
+    DiagnosticCase(name: "duplicate key in a flow mapping", pipeline: header + """
+          tok: { uses: tokenise, with: { vocab_size: 100, vocab_size: 200 } }
+        """, expected: "pipelines/p.yaml:4:51: error: duplicate key 'vocab_size' (first defined at line 4)"),
+    DiagnosticCase(name: "unknown alias", pipeline: header + """
+          tok: *base
+        """, expected: "pipelines/p.yaml:4:8: error: YAML: unknown alias '*base' (define it first with '&base')"),
+    DiagnosticCase(name: "two documents", pipeline: header + """
+          tok: { uses: tokenise }
+        ---
+        name: other
+        """, expected: "pipelines/p.yaml:5:1: error: YAML: only one YAML document is allowed (remove the second '---')"),
     DiagnosticCase(name: "cycle", pipeline: header + """
           a: { run: "cp ${inputs.x} ${outs.o}", inputs: { x: c.o }, outs: [o] }
           b: { run: "cp ${inputs.x} ${outs.o}", inputs: { x: a.o }, outs: [o] }
@@ -258,6 +269,26 @@ let diagnosticCases: [DiagnosticCase] = [
             }
         }
         #expect(failures > 100)
+    }
+
+    /// The same for stage declarations.
+    @Test func mutatedDeclarationsNeverCrash() throws {
+        let ws = try TempWorkspace()
+        var rng = SplitMix64(seed: 99)
+        let original = Array(Fixtures.declarations["stages/ppo.yaml"]!.unicodeScalars)
+        let alphabet = Array("{}[]:,.'\" -#&*!|>\n\tx1eE$".unicodeScalars)
+        var failures = 0
+        for _ in 0..<200 {
+            var text = original
+            let i = Int(rng.next() % UInt64(text.count))
+            if rng.next() % 2 == 0 { text.remove(at: i) } else { text[i] = alphabet[Int(rng.next() % UInt64(alphabet.count))] }
+            try ws.write("stages/ppo.yaml", String(String.UnicodeScalarView(text)))
+            if let message = ws.error(Fixtures.rlhf) {
+                failures += 1
+                #expect(!message.isEmpty)
+            }
+        }
+        #expect(failures > 50)
     }
 
     @Test func missingPipelineFileAndWorkspace() throws {

@@ -51,6 +51,16 @@ import Testing
         #expect(p.stages.map { $0.param("vocab_size") } == [.int(100), .int(100), .int(20)])
     }
 
+    @Test func explicitStringTagKeepsAScalarAString() throws {
+        let ws = try TempWorkspace()
+        let p = try ws.load("""
+            stages:
+              a: { run: "echo ${params.v} ${params.w} > ${outs.o}", outs: [o], with: { v: !!str 12, w: 12 } }
+            """)
+        #expect(p.stage(named: "a")?.param("v") == .string("12"))
+        #expect(p.stage(named: "a")?.param("w") == .int(12))
+    }
+
     @Test func yaml12Numbers() {
         #expect(YAMLScalar.classify("2e-6") == .float(2e-6))
         #expect(YAMLScalar.classify("1.41e-5") == .float(1.41e-5))

@@ -55,6 +55,32 @@ struct IngestAndRecordTests {
         #expect(try store.ingest(dir.path + "/f1") == store.ingest(dir.path + "/f2"))
     }
 
+    @Test func concurrentIngestsOfIdenticalTreesAllSucceed() throws {
+        let dir = try TemporaryDirectory()
+        let store = try makeStore(dir)
+        let copies = 8
+        for index in 0..<copies {
+            try dir.write("c\(index)/model/weights.bin", (0..<5000).map { UInt8(truncatingIfNeeded: $0 * 7) })
+            try dir.write("c\(index)/model/config.json", "{\"n_layer\": 2}")
+        }
+        let results = ResultBox(count: copies)
+        DispatchQueue.concurrentPerform(iterations: copies) { index in
+            results.set(index, Result { try store.ingest(dir.path + "/c\(index)/model") })
+        }
+        let digests = try results.values.map { try $0.get() }
+        #expect(Set(digests).count == 1)
+        #expect(try POSIX.listDirectory(store.objectsDirectory) == [digests[0].hex])
+        #expect(try ArtifactScanner(statCache: nil).manifest(ofPath: store.objectPath(digests[0])).digest == digests[0])
+    }
+
+    final class ResultBox: @unchecked Sendable {
+        private let lock = NSLock()
+        private var slots: [Result<Digest, any Error>?]
+        init(count: Int) { slots = Array(repeating: nil, count: count) }
+        func set(_ index: Int, _ value: Result<Digest, any Error>) { lock.lock(); slots[index] = value; lock.unlock() }
+        var values: [Result<Digest, any Error>] { lock.lock(); defer { lock.unlock() }; return slots.map { $0! } }
+    }
+
     /// /dev/shm is a tmpfs, so rename(2) into the store fails with EXDEV and ingest must copy.
     @Test(.enabled(if: POSIX.exists("/dev/shm")))
     func ingestAcrossFilesystemsCopiesThenRemovesTheSource() throws {
@@ -173,6 +199,25 @@ struct IngestAndRecordTests {
         #expect(!POSIX.exists(staging + ".owner"))
         #expect(reopened.record(forKey: key) == nil)
         #expect(try POSIX.listDirectory(reopened.stagesDirectory).isEmpty)
+    }
+
+    @Test func sameHostStagingOfALivePidIsKeptEvenWithoutItsLock() throws {
+        let dir = try TemporaryDirectory()
+        let store = try makeStore(dir)
+        let sleeper = Process()
+        sleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        sleeper.arguments = ["30"]
+        try sleeper.run()
+        let host = POSIX.hostName.replacingOccurrences(of: "~", with: "_")
+        let staging = store.temporaryDirectory + "/\(host)~\(sleeper.processIdentifier)~0123abcd~sft"
+        try POSIX.makeDirectories(staging)
+        try POSIX.writeNewFile(staging + ".owner", [], sync: false)
+        _ = try makeStore(dir)
+        #expect(POSIX.exists(staging), "pid alive on this host")
+        kill(sleeper.processIdentifier, SIGKILL)  // SIGTERM may be blocked: children inherit the test thread's mask
+        sleeper.waitUntilExit()
+        _ = try makeStore(dir)
+        #expect(!POSIX.exists(staging) && !POSIX.exists(staging + ".owner"), "pid dead and lock free")
     }
 
     @Test func orphanedTemporaryFilesAreRemovedOnlyWhenOld() throws {

@@ -93,6 +93,31 @@ struct KeyLockTests {
         #expect(try store.tryLock(key: key) != nil)
     }
 
+    @Test func gcRemovesOnlyFreeLockFilesAndLockersSurviveIt() throws {
+        let dir = try TemporaryDirectory()
+        let store = try ArtifactStore(root: dir.path + "/store")
+        let busy = SHA256.hash("busy"), idle = SHA256.hash("idle")
+        let held = try store.lock(key: busy)
+        try store.lock(key: idle).unlock()
+        _ = try store.garbageCollect(keepKeys: [], dryRun: false, grace: .zero)
+        #expect(POSIX.exists(store.lockPath(forKey: busy.hex)), "a held lock file stays")
+        #expect(!POSIX.exists(store.lockPath(forKey: idle.hex)), "a free lock file of a key without a record goes")
+
+        // A locker that opened the file before gc unlinked it must not hold the key on the dead inode.
+        let stale = open(store.lockPath(forKey: busy.hex), O_RDWR)
+        defer { close(stale) }
+        held.unlock()
+        #expect(store.removeLockFileIfFree(name: busy.hex))
+        let fresh = try #require(try store.tryLock(key: busy))
+        #expect(flock(stale, LOCK_EX | LOCK_NB) == 0, "the old inode is lockable, and means nothing now")
+        var current = stat()
+        #expect(stat(store.lockPath(forKey: busy.hex), &current) == 0)
+        var old = stat()
+        fstat(stale, &old)
+        #expect(old.st_ino != current.st_ino)
+        fresh.unlock()
+    }
+
     @Test func badLockNamesAreRejected() throws {
         let dir = try TemporaryDirectory()
         let store = try ArtifactStore(root: dir.path + "/store")

@@ -24,8 +24,8 @@ struct RunRegistryTests {
                                                                      MetricPoint(step: 2, name: "loss", value: 2.0)])
         try registry.finishRun(id: id, status: .succeeded, finishedAt: started.addingTimeInterval(4))
 
-        // A second process opening the same file sees everything.
-        let details = try store.openRegistry().runDetails(id: id)
+        // Another connection (as in a second process) sees everything.
+        let details = try RunRegistry(path: store.registryPath, sharedConnection: false).runDetails(id: id)
         #expect(details.run.status == .succeeded)
         #expect(details.run.params == params)
         #expect(details.run.commandLine == ["pipe", "run", "pipelines/smoke.yaml"])
@@ -81,7 +81,7 @@ struct RunRegistryTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in 0..<4 {
                 group.addTask {
-                    let registry = try RunRegistry(path: path)  // one connection each, like separate processes
+                    let registry = try RunRegistry(path: path, sharedConnection: false)  // one connection each, like separate processes
                     for index in 0..<10 {
                         let id = try registry.startRun(NewRun(pipelinePath: "p\(worker)", pipelineDigest: "d", name: "n",
                                                               params: .null, commandLine: []))

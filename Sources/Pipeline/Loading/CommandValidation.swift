@@ -1,10 +1,9 @@
-import Yams
-
 /// Checks every `${ns.name}` reference in a command against what the stage has.
-func validateCommand(_ template: CommandTemplate, node: Node, reader: YAMLReader, params: [String], inputs: [String],
+func validateCommand(_ template: CommandTemplate, node: YAMLNode, reader: YAMLReader, params: [String], inputs: [String],
                      outs: [String], context: String, path: String, sink: inout DiagnosticSink) {
     for reference in template.references {
-        let at = reader.location(of: reference.text, within: node)
+        // Positions are computed only for bad references: locating one scans the source text.
+        var at: SourceLocation { reader.location(of: reference.text, within: node) }
         guard let namespace = CommandTemplate.Namespace(rawValue: reference.namespace) else {
             sink.error(at, path, "\(context): unknown reference '\(reference.text)' (use ${params.NAME}, ${inputs.NAME} or ${outs.NAME})",
                        suggestion: Suggestion.nearest(to: reference.namespace, in: CommandTemplate.Namespace.allCases.map(\.rawValue))

@@ -1,5 +1,3 @@
-import Yams
-
 /// Parses and validates `stages/<kind>.yaml` (format: stages/README.md).
 struct DeclarationParser {
     let workspace: Workspace
@@ -27,11 +25,11 @@ struct DeclarationParser {
         var sink = DiagnosticSink()
         let what = "stage declaration"
         var kind: String?, version: Int64?, doc: String?, builtin: String?
-        var command: (String, Node)?
+        var command: (String, YAMLNode)?
         var deps: [String] = []
         var inputs: [InputDeclaration] = [], outputs: [OutputDeclaration] = [], params: [ParamDeclaration] = []
         var resources = Resources()
-        var kindNode: Node?
+        var kindNode: YAMLNode?
         for (key, keyNode, value) in reader.entries(root, path: "", what: what, allowed: Self.topKeys, sink: &sink) {
             switch key {
             case "kind":
@@ -126,11 +124,11 @@ struct DeclarationParser {
         }
     }
 
-    private func parseParam(_ name: String, _ nameNode: Node, _ body: Node, _ reader: YAMLReader,
+    private func parseParam(_ name: String, _ nameNode: YAMLNode, _ body: YAMLNode, _ reader: YAMLReader,
                             _ sink: inout DiagnosticSink) -> ParamDeclaration? {
         let what = "stage declaration: param '\(name)'"
         let path = "params.\(name)"
-        var type: ParamType?, defaultNode: Node?, doc: String?, minimum: Double?, maximum: Double?, choicesNode: Node?
+        var type: ParamType?, defaultNode: YAMLNode?, doc: String?, minimum: Double?, maximum: Double?, choicesNode: YAMLNode?
         let fields = reader.entries(body, path: path, what: what, allowed: Self.paramKeys, sink: &sink)
         for (field, _, value) in fields {
             switch field {

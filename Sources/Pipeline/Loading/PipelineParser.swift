@@ -1,5 +1,3 @@
-import Yams
-
 /// Parses a pipeline file into a `PipelineSpec` (structure and names only; declarations are
 /// applied by `PipelineResolver`).
 struct PipelineParser {
@@ -8,7 +6,7 @@ struct PipelineParser {
     static let topKeys = ["name", "doc", "seed", "stages", "sweep"]
     static let stageKeys = ["uses", "run", "doc", "inputs", "with", "deps", "outs", "resources"]
 
-    func parse(text: String, file: String) throws(PipelineError) -> (PipelineSpec, [String: Node], YAMLReader) {
+    func parse(text: String, file: String) throws(PipelineError) -> (PipelineSpec, [String: YAMLNode], YAMLReader) {
         let reader = YAMLReader(file: file, text: text)
         let start = SourceLocation(file: file, line: 1, column: 1)
         guard let root = try reader.compose() else {
@@ -18,9 +16,9 @@ struct PipelineParser {
         var name = PathName.baseName(file).split(separator: ".").first.map(String.init) ?? "pipeline"
         var seed: UInt64 = 0
         var stages: [StageSpec] = []
-        var stagesNode: Node?
-        var sweepNode: Node?
-        var runNodes: [String: Node] = [:]
+        var stagesNode: YAMLNode?
+        var sweepNode: YAMLNode?
+        var runNodes: [String: YAMLNode] = [:]
         for (key, _, value) in reader.entries(root, path: "", what: "pipeline", allowed: Self.topKeys, sink: &sink) {
             switch key {
             case "name": name = reader.string(value, path: key, what: "pipeline: name", sink: &sink) ?? name
@@ -48,8 +46,8 @@ struct PipelineParser {
         return (PipelineSpec(file: file, name: name, seed: seed, stages: stages, sweep: sweep), runNodes, reader)
     }
 
-    private func parseStage(_ name: String, _ nameNode: Node, _ body: Node, _ reader: YAMLReader,
-                            _ sink: inout DiagnosticSink, _ runNodes: inout [String: Node]) -> StageSpec? {
+    private func parseStage(_ name: String, _ nameNode: YAMLNode, _ body: YAMLNode, _ reader: YAMLReader,
+                            _ sink: inout DiagnosticSink, _ runNodes: inout [String: YAMLNode]) -> StageSpec? {
         let what = "stage '\(name)'"
         let path = "stages.\(name)"
         let location = reader.location(nameNode)
@@ -61,7 +59,7 @@ struct PipelineParser {
         var with: [(name: String, value: YAMLValue, location: SourceLocation)] = []
         var deps: [PathEntry] = [], outs: [PathEntry] = []
         var resources: Resources?
-        var outsNode: Node?
+        var outsNode: YAMLNode?
         for (key, keyNode, value) in reader.entries(body, path: path, what: what, allowed: Self.stageKeys, sink: &sink) {
             let fieldPath = "\(path).\(key)"
             switch key {

@@ -1,8 +1,6 @@
-import Yams
-
 /// `resources:` in a declaration or a pipeline stage.
 enum ResourcesParser {
-    static func parse(_ node: Node, path: String, what: String, reader: YAMLReader, sink: inout DiagnosticSink) -> Resources {
+    static func parse(_ node: YAMLNode, path: String, what: String, reader: YAMLReader, sink: inout DiagnosticSink) -> Resources {
         var resources = Resources()
         for (key, _, value) in reader.entries(node, path: path, what: "\(what): resources", allowed: Resources.fieldNames, sink: &sink) {
             let fieldPath = "\(path).\(key)"
@@ -34,7 +32,7 @@ enum ResourcesParser {
     }
 
     /// A scalar as text (`mem: 4096` is fine as well as `mem: 4G`).
-    private static func scalarText(_ node: Node, path: String, what: String, reader: YAMLReader, sink: inout DiagnosticSink) -> String? {
+    private static func scalarText(_ node: YAMLNode, path: String, what: String, reader: YAMLReader, sink: inout DiagnosticSink) -> String? {
         reader.string(node, path: path, what: what, sink: &sink)
     }
 

@@ -1,5 +1,3 @@
-import Yams
-
 /// `stage.param=value` from `--set`, a `--sweep` axis, or a `sweep:` entry in the pipeline file.
 /// The value stays raw until resolution types it by the param's declared type.
 public struct ParamOverride: Sendable, CustomStringConvertible {
@@ -48,9 +46,9 @@ public struct ParamOverride: Sendable, CustomStringConvertible {
         if trimmed.isEmpty {
             throw PipelineError(location: nil, fieldPath: origin, message: "\(origin): missing value after '='")
         }
-        let node: Node?
+        let node: YAMLNode?
         do {
-            node = try Yams.compose(yaml: String(trimmed), .basic)
+            node = try YAMLComposer.compose(String(trimmed))
         } catch {
             throw PipelineError(location: nil, fieldPath: origin, message: "\(origin): cannot parse value '\(trimmed)' (quote text with '...', write lists as [a, b])")
         }

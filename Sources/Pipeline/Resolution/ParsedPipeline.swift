@@ -1,12 +1,9 @@
-import Yams
-
 /// A parsed pipeline file, ready to be resolved with different overrides.
-public struct ParsedPipeline: @unchecked Sendable {
-    // @unchecked: holds immutable Yams nodes (classes without Sendable) only to locate `${...}`
-    // references in `run:` commands; they are never mutated.
+public struct ParsedPipeline: Sendable {
     public let spec: PipelineSpec
     let workspace: Workspace
-    let runNodes: [String: Node]
+    /// The `run:` scalars of inline command stages, to locate bad `${...}` references.
+    let runNodes: [String: YAMLNode]
     let reader: YAMLReader
 
     public func resolve(overrides: [ParamOverride], declarations: inout DeclarationCache) throws(PipelineError) -> ResolvedPipeline {

@@ -1,5 +1,3 @@
-import Yams
-
 /// Loads a pipeline file, applies stage declarations and overrides, and checks everything.
 ///
 ///     let workspace = try Workspace.locate(pipelineFile: "pipelines/sentiment.yaml")

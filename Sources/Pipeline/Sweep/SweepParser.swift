@@ -1,5 +1,3 @@
-import Yams
-
 /// Parses the `sweep:` block:
 ///
 ///     sweep:
@@ -12,7 +10,7 @@ import Yams
 enum SweepParser {
     static let reservedKeys = ["variants", "metric", "goal"]
 
-    static func parse(_ node: Node, reader: YAMLReader, sink: inout DiagnosticSink) -> SweepSpec {
+    static func parse(_ node: YAMLNode, reader: YAMLReader, sink: inout DiagnosticSink) -> SweepSpec {
         var spec = SweepSpec(axes: [], variants: [], metric: nil, maximize: true, location: reader.location(node))
         for (key, keyNode, value) in reader.entries(node, path: "sweep", what: "sweep", allowed: nil, sink: &sink) {
             let path = "sweep.\(key)"

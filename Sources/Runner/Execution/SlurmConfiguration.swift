@@ -16,8 +16,8 @@ public struct SlurmConfiguration: Sendable, Equatable {
     /// Seconds between `squeue` polls. Slurm starts batch jobs on a 1 s tick, so polling faster
     /// than ~0.25 s buys nothing.
     public var pollInterval: Double
-    /// How long to wait for the batch script's exit-status file after Slurm reports the job ended:
-    /// NFS clients may cache a directory's listing for a few seconds (`acdirmax`).
+    /// How long to wait for the batch script's exit-status file after Slurm reports the job
+    /// COMPLETED: NFS clients may cache a directory's attributes for up to `acdirmax` (60 s by default).
     public var statusFileGrace: Double
     /// Directory holding sbatch/squeue/scontrol/scancel; nil: search `PATH`.
     public var binDirectory: String?
@@ -34,7 +34,7 @@ public struct SlurmConfiguration: Sendable, Equatable {
 
     public init(partition: String? = nil, account: String? = nil, flags: [String] = [],
                 defaults: SlurmResources = SlurmResources(), stageOverrides: [String: StageOverride] = [:],
-                pollInterval: Double = 0.25, statusFileGrace: Double = 10, binDirectory: String? = nil) {
+                pollInterval: Double = 0.25, statusFileGrace: Double = 30, binDirectory: String? = nil) {
         self.partition = partition
         self.account = account
         self.flags = flags

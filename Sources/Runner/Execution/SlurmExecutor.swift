@@ -152,8 +152,9 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
                 // A non-zero status: give Slurm a moment to settle the job's final state (it says
                 // whether a signal came from scancel or a time limit). Slurm ended but no status
                 // file: give a shared filesystem time to show it.
+                // (FAILED needs no long wait: scontrol's ExitCode says the same as the file would.)
                 let grace: Double = exitStatus != nil ? (slurmEnded ? 0 : 3)
-                    : (entry?.state == .completed || entry?.state == .failed || gone ? configuration.statusFileGrace : 1)
+                    : (entry?.state == .completed || gone ? configuration.statusFileGrace : 2)
                 if waited >= grace {
                     let info = commands.show(jobID)
                     return SlurmOutcome.outcome(jobID: jobID, exitStatus: exitStatus, state: entry?.state, info: info,
@@ -173,7 +174,13 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
         return "\(entry.state)" + (entry.reason.isEmpty || entry.reason == "None" ? "" : " (\(entry.reason))")
     }
 
+    /// The status the batch script recorded, if its file is there. The directory is listed rather
+    /// than the name looked up: an NFS client may cache "no such file" for a name it looked up before,
+    /// while listing a directory revalidates it.
     static func readExitStatus(_ path: String) -> Int32? {
+        let directory = (path as NSString).deletingLastPathComponent
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory),
+              names.contains((path as NSString).lastPathComponent) else { return nil }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
         return Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
     }

@@ -14,7 +14,7 @@ import Yams
 ///       stages:                    # per stage name
 ///         ppo: { partition: gpu, flags: [--gres=gpu:1] }
 ///       poll_interval: 0.25        # seconds between squeue polls
-///       status_file_grace: 10      # seconds to wait for a job's exit-status file on NFS
+///       status_file_grace: 30      # seconds to wait for a finished job's exit-status file (NFS caching)
 ///       bin_dir: /opt/slurm/bin    # where sbatch & co. live (default: PATH)
 public struct ExecutorSettings: Sendable, Equatable {
     public enum Kind: String, Sendable, CaseIterable { case local, slurm }

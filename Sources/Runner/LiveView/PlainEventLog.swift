@@ -21,6 +21,7 @@ public final class PlainEventLog: RunDisplay, @unchecked Sendable {
             emit("planning \(stages.count) stage\(stages.count == 1 ? "" : "s") (executor: \(executor))")
         case .cached(let stage): emit("\(stage): cached")
         case .queued: break
+        case .waiting(let stage, let holder): emit("\(stage): waiting for \(holder), which is building the same key")
         case .started(let stage):
             lastProgress[stage] = ContinuousClock.now
             emit("\(stage): started")

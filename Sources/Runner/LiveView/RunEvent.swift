@@ -8,6 +8,8 @@ public enum RunEvent: Sendable {
     case cached(stage: String)
     /// Ready and waiting for a free worker (or for another process that holds its key's lock).
     case queued(stage: String)
+    /// Another pipe process (`holder`, "pid@host") is building the same key; this one waits for it.
+    case waiting(stage: String, holder: String)
     case started(stage: String)
     /// A progress event from the running stage.
     case progress(stage: String, step: Int, total: Int?, message: String)

@@ -14,6 +14,7 @@ public final class TerminalLiveView: RunDisplay, @unchecked Sendable {
         case waiting
         case cached
         case queued
+        case lockedBy(String)
         case running(since: ContinuousClock.Instant, step: Int?, total: Int?, message: String)
         case done(seconds: Double, reused: Bool)
         case failed(seconds: Double, reason: String)
@@ -47,6 +48,7 @@ public final class TerminalLiveView: RunDisplay, @unchecked Sendable {
             startTicker()
         case .cached(let stage): states[stage] = .cached
         case .queued(let stage): states[stage] = .queued
+        case .waiting(let stage, let holder): states[stage] = .lockedBy(holder)
         case .started(let stage): states[stage] = .running(since: .now, step: nil, total: nil, message: "")
         case .progress(let stage, let step, let total, let message):
             if case .running(let since, _, _, _) = states[stage] {
@@ -125,6 +127,7 @@ public final class TerminalLiveView: RunDisplay, @unchecked Sendable {
         case .waiting: (symbol, colour, detail) = ("·", ANSI.dim, "waiting for inputs")
         case .cached: (symbol, colour, detail) = ("✓", ANSI.dim, "cached")
         case .queued: (symbol, colour, detail) = ("·", ANSI.dim, "queued")
+        case .lockedBy(let holder): (symbol, colour, detail) = ("…", ANSI.yellow, "waiting for \(holder) (building the same key)")
         case .running(let since, let step, let total, let message):
             let elapsed = Self.clock(ContinuousClock.now - since)
             var parts = [elapsed]

@@ -74,11 +74,11 @@ public enum InfoCommands {
     }
 
     public static func runs(store: String?, limit: Int) -> Int32 {
-        guard let (_, registry) = registry(store: store) else { return 2 }
+        guard let (artifactStore, registry) = registry(store: store) else { return 2 }
         do {
             let runs = try registry.listRuns(limit: limit)
             if runs.isEmpty { stdout.write("no runs recorded yet\n"); return 0 }
-            var out = "RUN                    STATUS       DURATION  STAGES                       PIPELINE\n"
+            var out = "RUN                    STATUS       DURATION  STAGES                       PIPELINE  METRICS\n"
             for run in runs {
                 let details = try registry.runDetails(id: run.id)
                 let ran = details.stages.filter { $0.outcome == .ran }.count
@@ -91,8 +91,10 @@ public enum InfoCommands {
                     + run.status.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0) + " "
                     + duration.padding(toLength: 9, withPad: " ", startingAt: 0) + " "
                     + counts.padding(toLength: 28, withPad: " ", startingAt: 0) + " "
-                    + Workspace.displayPath(ofFile: run.pipelinePath) + "\n"
+                    + Workspace.displayPath(ofFile: run.pipelinePath)
+                    + HistoryCommands.runsColumns(details, registry: registry, store: artifactStore) + "\n"  // issue 5
             }
+            out += HistoryCommands.storeSizeLine(artifactStore)  // issue 5
             stdout.write(out)
             return 0
         } catch {
@@ -104,12 +106,13 @@ public enum InfoCommands {
     public static func show(store: String?, run reference: String) -> Int32 {
         guard let (artifactStore, registry) = registry(store: store) else { return 2 }
         do {
-            let details = try registry.runDetails(id: registry.resolveRunID(reference))
+            let details = try registry.runDetails(id: registry.resolveRunReference(reference))
             let run = details.run
             var out = "run       \(run.id)  (\(run.status.rawValue))\n"
             out += "pipeline  \(run.name)  \(Workspace.displayPath(ofFile: run.pipelinePath))  sha256 \(run.pipelineDigest.prefix(12))\n"
             out += "started   \(run.startedAt)" + (run.durationSeconds.map { "  took \(Format.seconds($0))" } ?? "") + "  on \(run.host)\n"
             out += "command   \(run.commandLine.joined(separator: " "))\n"
+            out += HistoryCommands.showExtras(run.id, registry: registry)  // issue 5: sweep, names
             out += "stages:\n"
             let width = details.stages.map(\.stage.count).max() ?? 0
             for stage in details.stages {

@@ -209,7 +209,9 @@ public final class RunSession: @unchecked Sendable {
         }
 
         for stage in stages where outcomes[stage.name] == nil {
-            outcomes[stage.name] = interrupted ? .interrupted(key: nil) : .skipped(because: "not reached")
+            let outcome: StageResult = interrupted ? .interrupted(key: nil) : .skipped(because: "not reached")
+            outcomes[stage.name] = outcome
+            recorder?.stageFinished(stage, outcome: outcome, startedAt: nil, finishedAt: nil, metrics: [])
         }
         let failed = outcomes.values.contains { if case .failed = $0 { true } else { false } }
         let status: RunResult = interrupted ? .interrupted : (failed ? .failed : .succeeded)
@@ -226,6 +228,11 @@ public final class RunSession: @unchecked Sendable {
         let thread = Thread { [self] in
             var started = Date()
             let result = execution.run(store: store, executor: executor, failedLogDirectory: failedLogDirectory, forced: forced,
+                                       isInterrupted: { [self] in
+                                           mailbox.lock(); defer { mailbox.unlock() }
+                                           return interruptRequested
+                                       },
+                                       onWaiting: { [display] holder in display.handle(.waiting(stage: stage.name, holder: holder)) },
                                        onStart: {
                                            started = Date()
                                            mailbox.lock(); running[i] = execution; mailbox.unlock()

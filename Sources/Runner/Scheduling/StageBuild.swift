@@ -49,14 +49,25 @@ final class StageBuild: @unchecked Sendable {
 
     /// Takes the key's lock, re-checks the record, runs, ingests and commits.
     /// With `forced`, an existing record is not reused: the stage runs and its record is replaced.
+    /// While another process holds the key's lock, polls (so an interrupt is noticed) and reports
+    /// who holds it through `onWaiting`.
     func run(store: ArtifactStore, executor: any Executor, failedLogDirectory: String, forced: Bool,
+             isInterrupted: () -> Bool = { false }, onWaiting: (String) -> Void = { _ in },
              onStart: () -> Void, onEvent: (StageEvent) -> Void) -> Result {
         do {
-            return try store.withLock(key: key) { () -> Result in
-                if !forced, let record = store.record(forKey: key) { return .reused(record) }
-                onStart()
-                return try build(store: store, executor: executor, failedLogDirectory: failedLogDirectory, onEvent: onEvent)
+            var lock = try store.tryLock(key: key)
+            if lock == nil { onWaiting(store.lockHolder(key: key) ?? "another pipe process") }
+            var pause: UInt32 = 5_000
+            while lock == nil {
+                if isInterrupted() { return .interrupted }
+                usleep(pause)
+                pause = min(pause * 2, 100_000)
+                lock = try store.tryLock(key: key)
             }
+            defer { lock?.unlock() }
+            if !forced, let record = store.record(forKey: key) { return .reused(record) }
+            onStart()
+            return try build(store: store, executor: executor, failedLogDirectory: failedLogDirectory, onEvent: onEvent)
         } catch {
             return .failed(reason: "\(error)", logTail: [], logPath: nil)
         }

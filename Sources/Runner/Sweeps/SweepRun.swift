@@ -76,13 +76,15 @@ public enum SweepCommands {
         for text in sweep.sweeps { rerun += ["--sweep", ShellQuote.quote(text)] }
         if let store = common.store { rerun += ["--store", ShellQuote.quote(store)] }
         if common.threads != 1 { rerun += ["--threads", String(common.threads)] }
+        if common.executor.kind != .local { rerun += ["--executor", common.executor.kind.rawValue] }
         let options = RunOptions(jobs: jobs, force: forcedNodes, threads: common.threads, rerunCommand: rerun.joined(separator: " "))
 
         let recording = SweepRecording.start(store: store, plan: plan, pipelineFile: common.pipelineFile,
                                              rankBy: rankBy, maximize: maximize)
         let display: any RunDisplay = (liveView ?? stdout.isTerminal && ProcessInfo.processInfo.environment["TERM"] != "dumb")
             ? TerminalLiveView(output: stdout) : PlainEventLog(output: stdout)
-        let session = RunSession(pipeline: plan.pipeline, store: store, executor: LocalExecutor(), display: display,
+        let executor = common.executor.makeExecutor(runLabel: recording?.sweepID ?? "unrecorded-sweep")
+        let session = RunSession(pipeline: plan.pipeline, store: store, executor: executor, display: display,
                                  options: options, recorder: recording, runLabel: recording?.sweepID ?? "unrecorded-sweep")
         let signals = InterruptSignals()
         signals.install { [session] _ in session.interrupt() }

@@ -13,8 +13,8 @@ import Hashing
 ///
 /// What the shared filesystem must support: POSIX advisory locks shared between clients (NFSv4, or
 /// NFSv3 with lockd; not `nolock`/`local_lock=flock`), Lustre mounted with `-o flock`, BeeGFS with
-/// global locking; atomic `rename` within one directory; `fsync`. Lock files are never deleted
-/// (deleting a lock file while another process waits on it would let two holders coexist).
+/// global locking; atomic `rename` within one directory; `fsync`. Lock files are deleted only by gc,
+/// while holding them; a locker that finds its locked file unlinked retries on the new one.
 ///
 /// No global lock exists: a lock is held only while its own key is being built.
 public final class KeyLock: @unchecked Sendable {
@@ -81,6 +81,16 @@ extension ArtifactStore {
         return try body()
     }
 
+    /// On a network filesystem, makes this client re-read stages/ so a record another node renamed
+    /// into place while we waited for its lock is seen (NFS caches "file absent" answers for up to a
+    /// minute; opening the directory revalidates it, close-to-open). Called after every blocking
+    /// acquire; best effort — at worst a key is built twice, and both builds are identical.
+    func revalidateRecords() {
+        guard isNetworkFilesystem, let directory = opendir(stagesDirectory) else { return }
+        _ = readdir(directory)
+        closedir(directory)
+    }
+
     /// Who holds (or last held) the lock for `key`: "pid@host", for "waiting for ..." messages.
     public func lockHolder(key: Digest) -> String? {
         guard let bytes = try? POSIX.readFile(lockPath(forKey: key.hex)), !bytes.isEmpty else { return nil }
@@ -93,15 +103,20 @@ extension ArtifactStore {
         try Self.checkLockName(name)
         guard keyLocks.tryAcquire(name) else { return nil }
         do {
-            let fd = try openLockFile(name)
-            if flock(fd, LOCK_EX | LOCK_NB) != 0 {
-                let code = errno
-                close(fd)
-                keyLocks.release(name)
-                if code == EWOULDBLOCK || code == EAGAIN || code == EINTR { return nil }
-                throw POSIX.fail("flock", lockPath(forKey: name), code)
+            while true {
+                let fd = try openLockFile(name)
+                if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+                    let code = errno
+                    close(fd)
+                    if code == EWOULDBLOCK || code == EAGAIN || code == EINTR {
+                        keyLocks.release(name)
+                        return nil
+                    }
+                    throw POSIX.fail("flock", lockPath(forKey: name), code)
+                }
+                if isCurrentLockFile(fd, name) { return held(name, fd) }
+                close(fd)  // gc removed the file while we opened it: lock the new one
             }
-            return held(name, fd)
         } catch {
             keyLocks.release(name)
             throw error
@@ -112,18 +127,41 @@ extension ArtifactStore {
         try Self.checkLockName(name)
         keyLocks.acquire(name)
         do {
-            let fd = try openLockFile(name)
-            while flock(fd, LOCK_EX) != 0 {
-                if errno == EINTR { continue }
-                let code = errno
+            while true {
+                let fd = try openLockFile(name)
+                while flock(fd, LOCK_EX) != 0 {
+                    if errno == EINTR { continue }
+                    let code = errno
+                    close(fd)
+                    throw POSIX.fail("flock", lockPath(forKey: name), code)
+                }
+                if isCurrentLockFile(fd, name) {
+                    revalidateRecords()
+                    return held(name, fd)
+                }
                 close(fd)
-                throw POSIX.fail("flock", lockPath(forKey: name), code)
             }
-            return held(name, fd)
         } catch {
             keyLocks.release(name)
             throw error
         }
+    }
+
+    /// True when the locked descriptor is still the file at the lock path. Lock files may be
+    /// removed by gc (only while gc holds them); a process that opened the old file before the
+    /// removal must not count the lock on the unlinked file as the key's lock.
+    private func isCurrentLockFile(_ fd: Int32, _ name: String) -> Bool {
+        var opened = stat()
+        guard fstat(fd, &opened) == 0, let current = try? POSIX.status(lockPath(forKey: name)) else { return false }
+        return UInt64(opened.st_ino) == current.inode && UInt64(opened.st_dev) == current.device
+    }
+
+    /// Removes the lock file of `key` if nobody holds it (gc). Safe against concurrent lockers, see
+    /// `isCurrentLockFile`.
+    func removeLockFileIfFree(name: String) -> Bool {
+        guard let lock = try? tryLock(name: name) else { return false }
+        defer { lock.unlock() }
+        return unlink(lockPath(forKey: name)) == 0
     }
 
     private func openLockFile(_ name: String) throws -> Int32 {

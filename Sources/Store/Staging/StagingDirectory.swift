@@ -96,6 +96,13 @@ extension ArtifactStore {
     }
 
     private func removeIfOwnerDead(directory: String?, ownerPath: String) {
+        // Belt and braces on this host: a live pid named in the entry keeps it even if its lock
+        // looks free (e.g. a filesystem where flock is not honoured).
+        let parts = POSIX.lastComponent(ownerPath).split(separator: "~", maxSplits: 2)
+        if parts.count >= 2, String(parts[0]) == POSIX.hostName.replacingOccurrences(of: "~", with: "_"),
+           let pid = Int32(parts[1]), pid > 0, kill(pid, 0) == 0 || errno == EPERM {
+            return
+        }
         let fd = open(ownerPath, O_RDWR | O_CLOEXEC)
         guard fd >= 0 else { return }
         defer { close(fd) }

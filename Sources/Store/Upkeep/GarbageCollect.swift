@@ -13,7 +13,8 @@ public struct GCReport: Sendable, Equatable {
 
 extension ArtifactStore {
     /// Removes stage records whose key is not in `keepKeys` and every object no kept record names
-    /// (outputs and logs) and that is not in `keepObjects`; also empties quarantine/.
+    /// (outputs and logs) and that is not in `keepObjects`; also empties quarantine/ and removes the
+    /// unheld lock files of keys without a record.
     ///
     /// Safe next to running `pipe` processes: anything younger than `grace` (records, objects) is
     /// kept, since it may belong to a run that has ingested outputs but not yet committed its record;
@@ -54,6 +55,14 @@ extension ArtifactStore {
             report.removedObjects.append(digest)
             report.freedBytes += Self.diskUsage(path)
             if !dryRun { try POSIX.removeTree(path) }
+        }
+        if !dryRun {
+            // Lock files of keys that no longer have a record (and that nobody holds right now).
+            for name in try POSIX.listDirectory(locksDirectory) where name.hasSuffix(".lock") {
+                let key = String(name.dropLast(5))
+                if let digest = Digest(hex: key), POSIX.exists(recordPath(forKey: digest)) { continue }
+                _ = removeLockFileIfFree(name: key)
+            }
         }
         if !dryRun, POSIX.exists(quarantineDirectory) {
             for name in try POSIX.listDirectory(quarantineDirectory) {

@@ -34,23 +34,36 @@ extension ArtifactStore {
     /// become absent and the next run rebuilds those stages.
     /// - Parameter registry: when given, the report names the runs affected by each corrupt object.
     public func verify(quarantine: Bool = true, registry: RunRegistry? = nil) throws -> VerifyReport {
-        let scanner = ArtifactScanner(statCache: nil)
         var report = VerifyReport(checkedObjects: 0, checkedBytes: 0, corrupted: [], unreadableRecords: [])
-        var bad: [(name: String, digest: Digest, actual: Digest?, reason: String)] = []
+        var names: [(name: String, digest: Digest)] = []
         for name in try POSIX.listDirectory(objectsDirectory).sorted() {
-            let path = objectsDirectory + "/" + name
             guard let expected = Digest(hex: name) else {
-                warn("verify: \(path) is not named by a digest; leaving it alone")
+                warn("verify: \(objectsDirectory)/\(name) is not named by a digest; leaving it alone")
                 continue
             }
-            report.checkedObjects += 1
+            names.append((name, expected))
+        }
+        // Objects are independent: hash them on all cores.
+        let outcomes = VerifySlots(count: names.count)
+        let objects = objectsDirectory
+        let candidates = names
+        DispatchQueue.concurrentPerform(iterations: candidates.count) { index in
             do {
-                let manifest = try scanner.manifest(ofPath: path)
+                outcomes.set(index, .success(try ArtifactScanner(statCache: nil).manifest(ofPath: objects + "/" + candidates[index].name)))
+            } catch {
+                outcomes.set(index, .failure(error))
+            }
+        }
+        var bad: [(name: String, digest: Digest, actual: Digest?, reason: String)] = []
+        for (entry, outcome) in zip(names, outcomes.values) {
+            report.checkedObjects += 1
+            switch outcome {
+            case let .success(manifest):
                 report.checkedBytes += manifest.totalSize
                 let actual = manifest.digest
-                if actual != expected { bad.append((name, expected, actual, "content hashes to \(actual.short)")) }
-            } catch {
-                bad.append((name, expected, nil, "\(error)"))
+                if actual != entry.digest { bad.append((entry.name, entry.digest, actual, "content hashes to \(actual.short)")) }
+            case let .failure(error):
+                bad.append((entry.name, entry.digest, nil, "\(error)"))
             }
         }
         // Which records reference which objects.
@@ -90,4 +103,12 @@ extension RunRegistry {
         for key in keys { ids.formUnion(try runIDs(withStageKey: key)) }
         return ids.sorted()
     }
+}
+
+private final class VerifySlots: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [Result<ArtifactManifest, any Error>?]
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    func set(_ index: Int, _ value: Result<ArtifactManifest, any Error>) { lock.lock(); slots[index] = value; lock.unlock() }
+    var values: [Result<ArtifactManifest, any Error>] { lock.lock(); defer { lock.unlock() }; return slots.map { $0! } }
 }

@@ -1,0 +1,136 @@
+import CYaml
+
+/// Composes one YAML document into `YAMLNode`s from libyaml's event stream.
+struct YAMLComposer {
+    enum Failure: Error {
+        /// A libyaml scanner/parser error: the problem at `mark`, and what was being parsed.
+        case syntax(problem: String, mark: YAMLNode.Mark, context: String?, contextMark: YAMLNode.Mark?)
+        /// Undecodable input (bad UTF-8, …).
+        case reader(problem: String, offset: Int)
+        /// A key repeated in one mapping.
+        case duplicateKey(String, repeat: YAMLNode.Mark, first: YAMLNode.Mark)
+        /// `*name` without a matching `&name`, or a second document.
+        case structure(String, YAMLNode.Mark)
+    }
+
+    /// nil for an empty document (only comments or blank).
+    static func compose(_ text: String) throws(Failure) -> YAMLNode? {
+        var bytes = Array(text.utf8)
+        if bytes.isEmpty { return nil }
+        return try bytes.withUnsafeMutableBufferPointer { (buffer) throws(Failure) -> YAMLNode? in
+            var session = Session()
+            defer { session.close() }
+            yaml_parser_set_input_string(&session.parser, buffer.baseAddress, buffer.count)
+            yaml_parser_set_encoding(&session.parser, YAML_UTF8_ENCODING)
+            return try session.document()
+        }
+    }
+
+    /// One parse: owns the libyaml parser and the anchors seen so far.
+    private struct Session {
+        var parser = yaml_parser_t()
+        var anchors: [String: YAMLNode] = [:]
+
+        init() { yaml_parser_initialize(&parser) }
+
+        mutating func close() { yaml_parser_delete(&parser) }
+
+        /// Reads the next event; `body` sees it before it is freed.
+        mutating func next<T>(_ body: (inout yaml_event_t) throws(Failure) -> T) throws(Failure) -> T {
+            var event = yaml_event_t()
+            guard yaml_parser_parse(&parser, &event) == 1 else { throw failure() }
+            defer { yaml_event_delete(&event) }
+            return try body(&event)
+        }
+
+        private func failure() -> Failure {
+            let problem = parser.problem.map { String(cString: $0) } ?? "unknown problem"
+            if parser.error == YAML_READER_ERROR { return .reader(problem: problem, offset: parser.problem_offset) }
+            let context = parser.context.map { String(cString: $0) }
+            return .syntax(problem: problem, mark: Self.mark(parser.problem_mark), context: context,
+                           contextMark: context == nil ? nil : Self.mark(parser.context_mark))
+        }
+
+        static func mark(_ m: yaml_mark_t) -> YAMLNode.Mark { YAMLNode.Mark(line: m.line + 1, column: m.column + 1) }
+
+        mutating func document() throws(Failure) -> YAMLNode? {
+            _ = try next { _ throws(Failure) in () }  // STREAM_START
+            let started = try next { (e) throws(Failure) -> Bool in e.type == YAML_DOCUMENT_START_EVENT }
+            guard started else { return nil }  // STREAM_END: empty stream
+            let root = try node()
+            _ = try next { _ throws(Failure) in () }  // DOCUMENT_END
+            try next { (e) throws(Failure) in
+                if e.type == YAML_DOCUMENT_START_EVENT {
+                    throw .structure("only one YAML document is allowed (remove the second '---')", Self.mark(e.start_mark))
+                }
+            }
+            return root
+        }
+
+        /// The node starting at the next event.
+        mutating func node() throws(Failure) -> YAMLNode {
+            guard let node = try nodeOrEnd() else {
+                throw .structure("unexpected end of a collection", YAMLNode.Mark(line: 1, column: 1))
+            }
+            return node
+        }
+
+        /// The node starting at the next event, or nil if that event closes the open collection.
+        private mutating func nodeOrEnd() throws(Failure) -> YAMLNode? {
+            enum Start { case scalar(YAMLNode, anchor: String?), sequence(YAMLNode.Mark, String?), mapping(YAMLNode.Mark, String?), alias(String, YAMLNode.Mark), end }
+            let start = try next { (e) throws(Failure) -> Start in
+                let mark = Self.mark(e.start_mark)
+                switch e.type {
+                case YAML_SCALAR_EVENT:
+                    let s = e.data.scalar
+                    let text = String(decoding: UnsafeBufferPointer(start: s.value, count: s.length), as: UTF8.self)
+                    let tag = s.tag.map { String(cString: $0) }
+                    var style: YAMLNode.Scalar.Style
+                    switch s.style {
+                    case YAML_SINGLE_QUOTED_SCALAR_STYLE: style = .singleQuoted
+                    case YAML_DOUBLE_QUOTED_SCALAR_STYLE: style = .doubleQuoted
+                    case YAML_LITERAL_SCALAR_STYLE: style = .literal
+                    case YAML_FOLDED_SCALAR_STYLE: style = .folded
+                    default: style = .plain
+                    }
+                    if tag == "tag:yaml.org,2002:str" || tag == "!" { style = .singleQuoted }
+                    return .scalar(.scalar(.init(string: text, style: style, mark: mark)), anchor: s.anchor.map { String(cString: $0) })
+                case YAML_SEQUENCE_START_EVENT: return .sequence(mark, e.data.sequence_start.anchor.map { String(cString: $0) })
+                case YAML_MAPPING_START_EVENT: return .mapping(mark, e.data.mapping_start.anchor.map { String(cString: $0) })
+                case YAML_ALIAS_EVENT: return .alias(String(cString: e.data.alias.anchor), mark)
+                default: return .end
+                }
+            }
+            switch start {
+            case let .scalar(node, anchor):
+                if let anchor { anchors[anchor] = node }
+                return node
+            case let .alias(name, mark):
+                guard let node = anchors[name] else { throw .structure("unknown alias '*\(name)' (define it first with '&\(name)')", mark) }
+                return node
+            case let .sequence(mark, anchor):
+                var items: [YAMLNode] = []
+                while let item = try nodeOrEnd() { items.append(item) }
+                let node = YAMLNode.sequence(.init(items: items, mark: mark))
+                if let anchor { anchors[anchor] = node }
+                return node
+            case let .mapping(mark, anchor):
+                var pairs: [(key: YAMLNode, value: YAMLNode)] = []
+                var firstMarks: [String: YAMLNode.Mark] = [:]
+                while let key = try nodeOrEnd() {
+                    let value = try node()
+                    if case .scalar(let k) = key, k.string != "<<" {
+                        if let first = firstMarks[k.string] { throw .duplicateKey(k.string, repeat: k.mark, first: first) }
+                        firstMarks[k.string] = k.mark
+                    }
+                    pairs.append((key, value))
+                }
+                let node = YAMLNode.mapping(.init(pairs: pairs, mark: mark))
+                if let anchor { anchors[anchor] = node }
+                return node
+            case .end:
+                return nil
+            }
+        }
+    }
+}

@@ -1,0 +1,21 @@
+import ArgumentParser
+import Runner
+
+struct LogCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "log",
+        abstract: "Print the log (stdout and stderr) a stage of a run wrote.")
+
+    @Argument(help: "Run id, unique prefix, name, or `latest`.")
+    var runID: String
+
+    @Argument(help: "The stage's name in the pipeline.")
+    var stage: String
+
+    @OptionGroup var storeOption: StoreOption
+
+    func run() throws {
+        let status = HistoryCommands.log(store: storeOption.store, run: runID, stage: stage)
+        if status != 0 { throw ExitCode(status) }
+    }
+}

@@ -1,0 +1,28 @@
+import ArgumentParser
+import Runner
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write one self-contained HTML report: training curves, evaluation table, samples; for a sweep, a comparison.")
+
+    @Argument(help: "Run id, unique prefix, name, or `latest` (default: latest).")
+    var runID: String?
+
+    @Option(help: ArgumentHelp("Report on a sweep (its id, a prefix, or `latest`) instead of a run.", valueName: "sweep"))
+    var sweep: String?
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("The HTML file to write (default: report-<id>.html).", valueName: "file"))
+    var output: String?
+
+    @OptionGroup var storeOption: StoreOption
+
+    func validate() throws {
+        if runID != nil && sweep != nil { throw ValidationError("give a run or --sweep, not both") }
+    }
+
+    func run() throws {
+        let status = ReportCommands.report(store: storeOption.store, run: runID, sweep: sweep, output: output)
+        if status != 0 { throw ExitCode(status) }
+    }
+}

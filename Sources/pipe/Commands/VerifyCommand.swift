@@ -1,0 +1,19 @@
+import ArgumentParser
+import Runner
+
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Re-hash every object; report corrupted ones and the runs they affect, and quarantine them so the next run rebuilds them.",
+        discussion: "Exit status: 0 intact, 1 corruption found, 2 usage error.")
+
+    @Flag(help: "Report only; leave corrupted objects in place.")
+    var reportOnly = false
+
+    @OptionGroup var storeOption: StoreOption
+
+    func run() throws {
+        let status = UpkeepCommands.verify(store: storeOption.store, reportOnly: reportOnly)
+        if status != 0 { throw ExitCode(status) }
+    }
+}

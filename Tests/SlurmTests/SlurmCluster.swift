@@ -1,0 +1,63 @@
+import Foundation
+import Runner
+
+/// Whether a Slurm cluster answers for the cluster tests: one already running (`sinfo` works), or a
+/// one-node cluster that `scripts/slurm/start-local.sh` brings up within `startLimit` seconds
+/// (root only; it installs Debian's packages if missing). Otherwise the tests are skipped and
+/// `reason` says why — printed, never silently passed.
+enum SlurmCluster {
+    static let startLimit = 150
+
+    static let state: (up: Bool, reason: String) = {
+        let result = probe()
+        if !result.up { print("◇ SlurmTests: cluster tests skipped: \(result.reason)") }
+        return result
+    }()
+
+    static var isUp: Bool { state.up }
+
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+
+    private static func probe() -> (up: Bool, reason: String) {
+        let commands = SlurmCommands()
+        if commands.path(of: "sbatch") != nil, commands.clusterAnswers() { return (true, "") }
+        if ProcessInfo.processInfo.environment["PIPE_SLURM_NO_START"] == "1" {
+            return (false, "no Slurm cluster answers (sinfo) and PIPE_SLURM_NO_START=1")
+        }
+        guard getuid() == 0 else {
+            return (false, "no Slurm cluster answers (sinfo), and starting one needs root: run `sudo scripts/slurm/start-local.sh`")
+        }
+        let script = packageRoot + "/scripts/slurm/start-local.sh"
+        guard FileManager.default.isExecutableFile(atPath: script) else { return (false, "no Slurm cluster and no \(script)") }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+        process.arguments = [String(startLimit), script]
+        let output = Pipe()
+        let log = NSTemporaryDirectory() + "pipe-slurm-start-\(getpid()).log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        process.standardOutput = output
+        process.standardError = FileHandle(forWritingAtPath: log)
+        do { try process.run() } catch { return (false, "cannot run \(script): \(error)") }
+        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            let tail = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").suffix(3).joined(separator: " | ")
+            return (false, "scripts/slurm/start-local.sh failed (exit \(process.terminationStatus)\(process.terminationStatus == 124 ? ", over \(startLimit) s" : "")): \(tail)")
+        }
+        // It prints `export SLURM_CONF=…`: the clients here and in `pipe` children need it.
+        for line in printed.split(separator: "\n") where line.hasPrefix("export SLURM_CONF=") {
+            setenv("SLURM_CONF", String(line.dropFirst("export SLURM_CONF=".count)), 1)
+        }
+        return commands.clusterAnswers() ? (true, "") : (false, "start-local.sh succeeded but sinfo still does not answer")
+    }
+
+    /// `squeue` rows of every job Slurm remembers: (id, name, state).
+    static func jobs() -> [(id: String, name: String, state: String)] {
+        guard let output = try? SlurmCommands().run("squeue", ["-h", "--states=all", "-o", "%i|%j|%T"]) else { return [] }
+        return output.text.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: "|").map(String.init)
+            return fields.count == 3 ? (fields[0], fields[1], fields[2]) : nil
+        }
+    }
+}

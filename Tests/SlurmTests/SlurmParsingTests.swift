@@ -1,0 +1,150 @@
+import Foundation
+import Runner
+import Testing
+
+/// Parsing Slurm's output and mapping job ends to outcomes; needs no cluster.
+@Suite("Slurm: states, squeue/scontrol parsing, outcomes, resources")
+struct SlurmParsingTests {
+    @Test func statesParseFromLongAndShortNamesAndOnlyEndStatesAreTerminal() {
+        #expect(SlurmJobState("PENDING") == .pending)
+        #expect(SlurmJobState("R") == .running)
+        #expect(SlurmJobState("CANCELLED by 0") == .cancelled)
+        #expect(SlurmJobState("OUT_OF_MEMORY") == .outOfMemory)
+        #expect(SlurmJobState("NODE_FAIL") == .nodeFail)
+        #expect(SlurmJobState("TIMEOUT") == .timeout)
+        #expect(SlurmJobState("SOMETHING_NEW") == .other("SOMETHING_NEW"))
+        for state in ["COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "BOOT_FAIL", "DEADLINE", "PREEMPTED"] {
+            #expect(SlurmJobState(state).isTerminal, "\(state)")
+        }
+        for state in ["PENDING", "RUNNING", "COMPLETING", "CONFIGURING", "SUSPENDED", "REQUEUED", "SOMETHING_NEW"] {
+            #expect(!SlurmJobState(state).isTerminal, "\(state)")
+        }
+        #expect(!SlurmJobState("PENDING").hasStarted)
+        #expect(SlurmJobState("RUNNING").hasStarted)
+    }
+
+    @Test func squeueLinesParseAndErrorLinesAreSkipped() {
+        let output = """
+        12|RUNNING|vm|None
+        13|PENDING||Resources
+        slurm_load_jobs error: Invalid job id specified
+        14|PENDING||Dependency|odd reason with | bar
+
+        """
+        let entries = SlurmQueueEntry.parse(output)
+        #expect(entries.count == 3)
+        #expect(entries[0] == SlurmQueueEntry(jobID: "12", state: .running, nodes: "vm", reason: "None"))
+        #expect(entries[1] == SlurmQueueEntry(jobID: "13", state: .pending, nodes: "", reason: "Resources"))
+        #expect(entries[2].reason == "Dependency|odd reason with | bar")
+    }
+
+    /// A real `scontrol show job -o` line from Debian 12's Slurm 22.05 (trimmed).
+    static let failedJob = "JobId=7 JobName=pipe-r-bad UserId=root(0) GroupId=root(0) Priority=4294901753 Nice=0 Account=(null) "
+        + "QOS=(null) JobState=FAILED Reason=NonZeroExitCode Dependency=(null) Requeue=0 Restarts=0 BatchFlag=1 Reboot=0 "
+        + "ExitCode=3:0 RunTime=00:00:01 TimeLimit=UNLIMITED TimeMin=N/A Partition=debug ReqNodeList=(null) "
+        + "ExcNodeList=(null) NodeList=vm BatchHost=vm NumNodes=1 NumCPUs=1 StdOut=/tmp/x/log.txt Power=\n"
+
+    @Test func scontrolShowJobGivesStateReasonExitCodeAndNodes() throws {
+        let info = try #require(SlurmJobInfo.parse(Self.failedJob))
+        #expect(info.state == .failed)
+        #expect(info.reason == "NonZeroExitCode")
+        #expect(info.exitCode == 3)
+        #expect(info.exitSignal == 0)
+        #expect(info.nodes == "vm")  // not ReqNodeList=(null)
+        #expect(info.timeLimit == "UNLIMITED")
+        let cancelled = try #require(SlurmJobInfo.parse("JobId=8 JobState=CANCELLED Reason=None ExitCode=0:15 NodeList=vm"))
+        #expect(cancelled.state == .cancelled && cancelled.reason == nil && cancelled.exitSignal == 15)
+        #expect(SlurmJobInfo.parse("slurm_load_jobs error: Invalid job id specified") == nil)
+    }
+
+    @Test func outcomesSayWhatHappenedInSlurmTerms() {
+        let none = SlurmResources()
+        func message(_ outcome: ExecutionOutcome) -> String {
+            if case .failed(let text) = outcome { return text }
+            return "\(outcome)"
+        }
+        // The exit-status file is the ground truth for success, whatever Slurm says afterwards.
+        #expect(SlurmOutcome.outcome(jobID: "1", exitStatus: 0, state: nil, info: nil, resources: none) == .succeeded)
+        #expect(SlurmOutcome.outcome(jobID: "1", exitStatus: 0, state: .completing, info: nil, resources: none) == .succeeded)
+
+        let failed = message(SlurmOutcome.outcome(jobID: "7", exitStatus: 3, state: .failed,
+                                                  info: SlurmJobInfo.parse(Self.failedJob), resources: none))
+        #expect(failed == "exited with status 3 in Slurm job 7 on vm")
+        let killed = message(SlurmOutcome.outcome(jobID: "9", exitStatus: 137, state: .failed, info: nil, resources: none))
+        #expect(killed.contains("killed by signal 9") && killed.contains("SIGKILL"))
+
+        let cancelled = message(SlurmOutcome.outcome(jobID: "8", exitStatus: nil, state: .cancelled, info: nil, resources: none))
+        #expect(cancelled.contains("Slurm job 8 was cancelled") && cancelled.contains("no result"))
+        // Slurm's final state wins over a status the killed program still managed to write.
+        let cancelledWithStatus = message(SlurmOutcome.outcome(jobID: "8", exitStatus: 143, state: .cancelled, info: nil, resources: none))
+        #expect(cancelledWithStatus.contains("cancelled"))
+        let timeout = message(SlurmOutcome.outcome(jobID: "5", exitStatus: nil, state: .timeout, info: nil,
+                                                   resources: SlurmResources(time: "30m")))
+        #expect(timeout.contains("time limit (30m)") && timeout.contains("resources: { time:"))
+        let oom = message(SlurmOutcome.outcome(jobID: "5", exitStatus: nil, state: .outOfMemory, info: nil,
+                                               resources: SlurmResources(mem: "1G")))
+        #expect(oom.contains("ran out of memory (--mem=1G)"))
+        #expect(message(SlurmOutcome.outcome(jobID: "5", exitStatus: nil, state: .nodeFail, info: nil, resources: none)).contains("node failed"))
+        let noFile = message(SlurmOutcome.outcome(jobID: "5", exitStatus: nil, state: .completed, info: nil, resources: none))
+        #expect(noFile.contains("wrote no exit status") && noFile.contains("share"))
+        let purged = message(SlurmOutcome.outcome(jobID: "5", exitStatus: nil, state: nil, info: nil, resources: none))
+        #expect(purged.contains("left Slurm's queue"))
+        let signalled = message(SlurmOutcome.outcome(jobID: "5", exitStatus: nil, state: .failed,
+                                                     info: SlurmJobInfo.parse("JobState=FAILED Reason=JobLaunchFailure ExitCode=0:9"),
+                                                     resources: none))
+        #expect(signalled.contains("killed by signal 9"))
+    }
+
+    @Test func durationsAndSizesConvertToWhatSlurmReads() throws {
+        #expect(try SlurmResources.slurmTime("90s") == "00:01:30")
+        #expect(try SlurmResources.slurmTime("30m") == "00:30:00")
+        #expect(try SlurmResources.slurmTime("2h") == "02:00:00")
+        #expect(try SlurmResources.slurmTime("1d") == "1-00:00:00")
+        #expect(try SlurmResources.slurmTime("36h") == "1-12:00:00")
+        #expect(try SlurmResources.slurmTime("1-12:00") == "1-12:00")
+        #expect(try SlurmResources.slurmTime("45") == "45")
+        #expect(throws: RunnerError.self) { try SlurmResources.slurmTime("2 hours") }
+        #expect(try SlurmResources.slurmMemory("4G") == "4G")
+        #expect(try SlurmResources.slurmMemory("512m") == "512M")
+        #expect(try SlurmResources.slurmMemory("1.5G") == "1536M")
+        #expect(try SlurmResources.slurmMemory("2048") == "2048M")
+        #expect(throws: RunnerError.self) { try SlurmResources.slurmMemory("lots") }
+    }
+
+    @Test func configFileSetsExecutorAndSlurmSettings() throws {
+        let text = """
+        executor: slurm
+        slurm:
+          partition: debug
+          account: lab
+          flags: [--qos=short, "--constraint=avx2"]
+          defaults: { cpus: 2, mem: 4G, time: 2h }
+          stages:
+            ppo: { partition: gpu, flags: --gres=gpu:1 }
+          poll_interval: 0.5
+        """
+        let settings = try ExecutorSettings.parse(text, file: "pipe.config.yaml")
+        #expect(settings.kind == .slurm)
+        #expect(settings.slurm.partition == "debug" && settings.slurm.account == "lab")
+        #expect(settings.slurm.flags == ["--qos=short", "--constraint=avx2"])
+        #expect(settings.slurm.defaults == SlurmResources(cpus: 2, mem: "4G", time: "2h"))
+        #expect(settings.slurm.stageOverrides["ppo"] == .init(partition: "gpu", flags: ["--gres=gpu:1"]))
+        #expect(settings.slurm.pollInterval == 0.5)
+        #expect(try ExecutorSettings.parse("", file: "empty.yaml").kind == .local)
+    }
+
+    @Test(arguments: [
+        ("executor: cluster\n", "pipe.config.yaml:1:11: executor: 'cluster' is not an executor (use local or slurm)"),
+        ("slurm:\n  partion: debug\n", "pipe.config.yaml:2:3: unknown field 'partion' in slurm"),
+        ("slurm:\n  defaults: { time: soon }\n", "pipe.config.yaml:2:21: slurm.defaults.time: resources.time 'soon' is not a duration"),
+        ("slurm:\n  flags: [qos=short]\n", "pipe.config.yaml:2:11: slurm.flags: 'qos=short' is not an sbatch flag"),
+    ])
+    func configFileErrorsNameFileLineAndField(text: String, expected: String) {
+        do {
+            _ = try ExecutorSettings.parse(text, file: "pipe.config.yaml")
+            Issue.record("accepted: \(text)")
+        } catch {
+            #expect("\(error)".hasPrefix(expected), "\(error)")
+        }
+    }
+}
