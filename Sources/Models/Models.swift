@@ -8,7 +8,10 @@
 //   let reference = GPTModel(copying: policy)                    // frozen PPO reference
 //   reference.copyParameters(from: policy)
 //   try model.save(to: dir, optimizer: adam?)                    // config.json + model.safetensors (+ optimizer.safetensors)
-//   let (model, adam?) = try GPTModel.load(from: dir, …)         // HF GPT-2 (with/without `transformer.`), heads, optimiser state
+//   let model = try GPTModel.load(from: dir, valueHead: true, rewardHead: false, seed: s)
+//                          // HF GPT-2 with/without `transformer.`; heads in the file are loaded, requested missing
+//                          // heads are initialised from `seed`; F32 only; untied lm_head rejected
+//   let adam = try model.loadOptimizer(from: dir)                // AdamW m, v, step (nil if none saved)
 //
 // Forward (activations stay in the model's arena until the next forward)
 //   let batch = TokenBatch(tokens: [Int32] (B·T), batch: B, time: T, attentionMask: [Int32]? , positions: [Int32]?)
@@ -37,4 +40,9 @@
 // Sampling (KV cache, left-padded prompts, deterministic given the seed)
 //   let g = model.generate(prompts: TokenBatch, options: SamplingOptions(maxNewTokens:, temperature:, topK:, topP:,
 //                                                                        greedy:, eosTokenID:, padTokenID:, seed:))
-//   g.tokens [B, maxNew], g.logProbs [B, maxNew] (under softmax(logits/temperature)), g.lengths [B]
+//   g.tokens [B, steps], g.logProbs [B, steps] (under the full softmax(logits/temperature)), g.lengths [B]
+//   (row b, step s uses uniform(seed, stream b, counter s): vary the seed per rollout)
+//
+// Benchmark: GPTBenchmark.run(.s / .m) — `pipe bench gpt` (Sources/pipe/Commands/BenchGPT.swift).
+// Numerics: Float32; every matrix product is cblas_sgemm/sgemv; reductions use 8 SIMD lanes in a fixed
+// order, so results are bitwise reproducible for a given binary, BLAS and thread count.

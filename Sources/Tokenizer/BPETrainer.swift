@@ -76,27 +76,37 @@ public struct BPETrainer: Sendable {
             for w in pairWords[top.key] ?? [] {
                 let word = words[Int(w)]
                 guard word.count > 1 else { continue }
+                // Rewrite the word and adjust only the pairs next to each merged occurrence.
+                let c = counts[Int(w)]
                 var rewritten: [Int32] = []
                 rewritten.reserveCapacity(word.count)
                 var j = 0, changed = false
                 while j < word.count {
-                    if j + 1 < word.count && word[j] == left && word[j + 1] == right {
-                        rewritten.append(newId); j += 2; changed = true
-                    } else {
-                        rewritten.append(word[j]); j += 1
+                    guard j + 1 < word.count && word[j] == left && word[j + 1] == right else {
+                        rewritten.append(word[j]); j += 1; continue
                     }
+                    changed = true
+                    if let previous = rewritten.last {
+                        deltas[Self.key(previous, left), default: 0] -= c
+                        let k = Self.key(previous, newId)
+                        deltas[k, default: 0] += c
+                        if pairWords[k]?.last != w { pairWords[k, default: []].append(w) }
+                    }
+                    if j + 2 < word.count {
+                        deltas[Self.key(right, word[j + 2]), default: 0] -= c
+                        let k = Self.key(newId, word[j + 2])
+                        deltas[k, default: 0] += c
+                        if pairWords[k]?.last != w { pairWords[k, default: []].append(w) }
+                    }
+                    rewritten.append(newId)
+                    j += 2
                 }
                 guard changed else { continue }
-                let c = counts[Int(w)]
-                for j in 0..<(word.count - 1) { deltas[Self.key(word[j], word[j + 1]), default: 0] -= c }
-                for j in 0..<max(rewritten.count - 1, 0) {
-                    let k = Self.key(rewritten[j], rewritten[j + 1])
-                    deltas[k, default: 0] += c
-                    if pairWords[k]?.last != w { pairWords[k, default: []].append(w) }
-                }
                 words[Int(w)] = rewritten
             }
             pairWords[top.key] = nil
+            pairCounts[top.key] = nil  // a left-to-right merge leaves no adjacent (left, right) behind
+            deltas[top.key] = nil
             for k in deltas.keys.sorted() {
                 let d = deltas[k]!
                 guard d != 0 else { continue }

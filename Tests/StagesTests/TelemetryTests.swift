@@ -159,4 +159,35 @@ struct TelemetryTests {
         let a = try run(), b = try run()
         #expect(a.0 == b.0 && a.1 == b.1)
     }
+
+    /// Cross-check with TensorBoard's own reader when a Python with `tensorboard` is given in
+    /// PIPE_TB_PYTHON (e.g. a venv); skipped otherwise.
+    @Test func tensorBoardReadsOurEventFile() throws {
+        guard let python = ProcessInfo.processInfo.environment["PIPE_TB_PYTHON"] else {
+            print("skipped: set PIPE_TB_PYTHON to a Python with tensorboard installed")
+            return
+        }
+        let dir = try DirectoryStageContext.temporaryDirectory("telemetry-tb")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let m = try TrainingMetrics(directory: dir)
+        for s in 1...5 { try m.record(step: s, [("ppo/loss/policy", Double(s) * 0.5), ("env/reward_mean", -Double(s))]) }
+        m.close()
+        let script = """
+        import sys
+        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+        acc = EventAccumulator(sys.argv[1]); acc.Reload()
+        for tag in sorted(acc.Tags()["scalars"]):
+            print(tag, " ".join(f"{e.step}:{e.value:g}:{e.wall_time:g}" for e in acc.Scalars(tag)))
+        """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = ["-c", script, dir]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(text == "env/reward_mean 1:-1:1 2:-2:2 3:-3:3 4:-4:4 5:-5:5\nppo/loss/policy 1:0.5:1 2:1:2 3:1.5:3 4:2:4 5:2.5:5\n")
+    }
 }

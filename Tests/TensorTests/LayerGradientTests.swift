@@ -97,8 +97,9 @@ struct LayerGradientTests {
         #expect(check.worstError(of: loss, perturbing: wpe.pointer, analytic: dwpe.pointer, indices: Array(0..<p * c)) < 3e-3)
     }
 
-    @Test(arguments: [false, true])
-    func attention(withDropout: Bool) {
+    /// Row blocks of 2 (of T = 5) exercise the blocked causal products; 64 covers one block.
+    @Test(arguments: [false, true], [2, 64])
+    func attention(withDropout: Bool, rowBlock: Int) {
         let b = 2, t = 5, c = 8, nh = 2
         let qkv = FloatBuffer(randomFloats(b * t * 3 * c, seed: 14, scale: 1.5))
         // Row 0 unpadded, row 1 left-padded by two.
@@ -110,7 +111,7 @@ struct LayerGradientTests {
         func loss() -> Double {
             mask.withUnsafeBufferPointer { m in
                 attentionForward(out: out.pointer, probs: probs.pointer, qkv: qkv.pointer, keyMask: m.baseAddress!,
-                                 dropout: dropout, scratch: s1.pointer, batch: b, time: t, channels: c, heads: nh)
+                                 dropout: dropout, scratch: s1.pointer, batch: b, time: t, channels: c, heads: nh, rowBlock: rowBlock)
             }
             return weightedSum(out.pointer, upstream)
         }
@@ -128,9 +129,45 @@ struct LayerGradientTests {
         for k in 0..<c { #expect(out[(1 * t + 0) * c + k] == 0) }
         let dqkv = FloatBuffer(count: b * t * 3 * c), dy = FloatBuffer(upstream)
         attentionBackward(dqkv: dqkv.pointer, dOut: dy.pointer, probs: probs.pointer, qkv: qkv.pointer, dropout: dropout,
-                          scratch1: s1.pointer, scratch2: s2.pointer, batch: b, time: t, channels: c, heads: nh)
+                          scratch1: s1.pointer, scratch2: s2.pointer, batch: b, time: t, channels: c, heads: nh, rowBlock: rowBlock)
         let err = check.worstError(of: loss, perturbing: qkv.pointer, analytic: dqkv.pointer, indices: Array(0..<b * t * 3 * c))
         #expect(err < 3e-3, "attention gradient error \(err)")
+    }
+
+    /// Blocked causal products give the same outputs as one block, and match a naive reference.
+    @Test func attentionBlockingMatchesNaive() {
+        let b = 2, t = 7, c = 6, nh = 3, hs = 2
+        let qkv = FloatBuffer(randomFloats(b * t * 3 * c, seed: 21, scale: 1.5))
+        let mask: [Int32] = [1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1]
+        let probs = FloatBuffer(count: b * nh * t * t), s = FloatBuffer(count: t * t)
+        var outputs: [[Float]] = []
+        for block in [64, 3, 1] {
+            let out = FloatBuffer(count: b * t * c)
+            mask.withUnsafeBufferPointer { m in
+                attentionForward(out: out.pointer, probs: probs.pointer, qkv: qkv.pointer, keyMask: m.baseAddress!, dropout: nil,
+                                 scratch: s.pointer, batch: b, time: t, channels: c, heads: nh, rowBlock: block)
+            }
+            outputs.append(out.array)
+        }
+        #expect(outputs[0] == outputs[1] || zip(outputs[0], outputs[1]).allSatisfy { abs($0 - $1) < 1e-6 })
+        #expect(zip(outputs[0], outputs[2]).allSatisfy { abs($0 - $1) < 1e-6 })
+        // Naive reference in Double.
+        for bi in 0..<b {
+            for h in 0..<nh {
+                for i in 0..<t {
+                    let visible = (0...i).filter { mask[bi * t + $0] != 0 }
+                    func at(_ row: Int, _ part: Int, _ d: Int) -> Double { Double(qkv[(bi * t + row) * 3 * c + part * c + h * hs + d]) }
+                    let scores = visible.map { j in (0..<hs).reduce(0.0) { $0 + at(i, 0, $1) * at(j, 1, $1) } / Double(hs).squareRoot() }
+                    let m = scores.max() ?? 0
+                    let e = scores.map { Foundation_exp($0 - m) }
+                    let z = e.reduce(0, +)
+                    for d in 0..<hs {
+                        let expected = visible.isEmpty ? 0 : zip(visible, e).reduce(0.0) { $0 + $1.1 / z * at($1.0, 2, d) }
+                        #expect(abs(Double(outputs[2][(bi * t + i) * c + h * hs + d]) - expected) < 1e-5)
+                    }
+                }
+            }
+        }
     }
 
     @Test func crossEntropyWithMask() {

@@ -84,12 +84,11 @@ extension GPTModel {
                     let s = cache.scores.pointer
                     let y = atty + bi * n * c + h * hs
                     if n == 1 {
-                        // Decode step: one query row. Dot products and a weighted sum beat two tiny
-                        // sgemm calls, whose packing of the whole cached K/V dominates at this size.
-                        for j in 0..<keysVisible { s[j] = vectorDot(q, kh + j * hs, count: hs) * scale }
+                        // Decode step: one query row. Two GEMVs (no packing) beat two tiny sgemm calls,
+                        // whose packing of the whole cached K/V dominates at this size.
+                        sgemv(m: keysVisible, n: hs, alpha: scale, a: kh, lda: hs, x: q, y: s)
                         causalMaskedSoftmaxRow(s, row: start, length: keysVisible, mask: valid)
-                        y.update(repeating: 0, count: hs)
-                        for j in 0..<keysVisible where s[j] != 0 { axpy(y, vh + j * hs, alpha: s[j], count: hs) }
+                        sgemv(trans: true, m: keysVisible, n: hs, a: vh, lda: hs, x: s, y: y)
                         continue
                     }
                     // scores[i, j] = q_i · k_j / √hs over the visible keys.

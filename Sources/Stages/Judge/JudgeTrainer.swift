@@ -26,6 +26,10 @@ public struct JudgeTrainer: Sendable {
         var rng = SplitMix64(seed: seed)
         var order = Array(examples.indices)
         let eps: Float = 1e-8
+        // The returned model averages the end-of-epoch weights (a cheap Polyak average: steadier and
+        // less over-fitted than the last iterate on noisy labels).
+        var averageWeights = [Float](repeating: 0, count: features.buckets)
+        var averageBias: Float = 0
         for epoch in 1...max(epochs, 1) {
             // Fisher–Yates with the seeded generator.
             for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
@@ -46,9 +50,12 @@ public struct JudgeTrainer: Sendable {
                 biasSquares += g * g
                 bias -= learningRate * g / (biasSquares.squareRoot() + eps)
             }
+            for k in weights.indices { averageWeights[k] += weights[k] }
+            averageBias += bias
             onEpoch(epoch, loss / Double(max(examples.count, 1)))
         }
-        return Judge(features: features, weights: weights, bias: bias)
+        let scale = 1 / Float(max(epochs, 1))
+        return Judge(features: features, weights: averageWeights.map { $0 * scale }, bias: averageBias * scale)
     }
 }
 

@@ -22,6 +22,13 @@ public final class PPOTrainer {
     public let prompts: [[Int32]]
     public let eos: Int32
     public let pad: Int32
+    /// Wall-clock seconds of the phases of the last step (for `pipe bench ppo` and logs; never persisted).
+    public private(set) var timings = PhaseTimings()
+
+    public struct PhaseTimings: Sendable {
+        public var generate = 0.0, score = 0.0, update = 0.0
+        public var total: Double { generate + score + update }
+    }
 
     public init(config: PPOConfig, policy: GPTModel, reference: GPTModel, rewardModel: GPTModel, prompts: [[Int32]],
                 eos: Int32, pad: Int32, seed: UInt64, optimizer: AdamW? = nil) throws
@@ -50,8 +57,11 @@ public final class PPOTrainer {
     public func rollout() throws -> (Rollout, QueryResponseBatch, entropy: Double) {
         let b = config.batchSize, r = config.responseLength
         let queries = (0..<b).map { _ in prompts[random.nextInt(below: prompts.count)] }
+        let t0 = DispatchTime.now().uptimeNanoseconds
         let responses = ResponseSampler.sample(policy, queries: queries, length: r, temperature: config.temperature,
                                                pad: pad, eos: config.truncateEOS ? eos : nil, random: &random)
+        let t1 = DispatchTime.now().uptimeNanoseconds
+        defer { timings.generate = Double(t1 - t0) / 1e9; timings.score = Double(DispatchTime.now().uptimeNanoseconds - t1) / 1e9 }
         var mask = [Float](repeating: 1, count: b * r)
         var hasEOS = [Bool](repeating: false, count: b)
         if config.truncateEOS {
@@ -115,7 +125,9 @@ public final class PPOTrainer {
         let beta = controller.value
         let targets = try RolloutMath.targets(rollout, beta: beta, estimator: config.estimator, gamma: config.gamma,
                                               lambda: config.lambda, whiten: config.whitenAdvantages)
+        let t0 = DispatchTime.now().uptimeNanoseconds
         let stats = optimise(rollout, qr, targets: targets)
+        timings.update = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         controller.update(currentKL: targets.meanSequenceKL, steps: config.batchSize)
         step += 1
 

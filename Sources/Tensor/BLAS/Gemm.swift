@@ -27,3 +27,14 @@ public func sdot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: In
 public func saxpy(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, alpha: Float, count: Int) {
     cblas_saxpy(Int32(count), alpha, x, 1, y, 1)
 }
+
+/// Row-major GEMV: y = alpha · op(A) · x + beta · y, A stored [m, n] with row stride lda.
+/// No packing, so it beats sgemm for a single query row against a cache of keys/values.
+@inline(__always)
+public func sgemv(
+    trans: Bool = false, m: Int, n: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+    x: UnsafePointer<Float>, beta: Float = 0, y: UnsafeMutablePointer<Float>
+) {
+    if m == 0 || n == 0 { return }
+    cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a, Int32(lda), x, 1, beta, y, 1)
+}

@@ -3,11 +3,13 @@
 /// Shapes: qkv [B, T, 3C] (columns q | k | v, heads contiguous inside each, GPT-2's c_attn order),
 /// out [B, T, C], probs [B, NH, T, T] (saved for backward), keyMask [B, T] (1 = real token, 0 = pad).
 /// Query row i attends to keys j ≤ i whose mask is 1; a row with no such key outputs zeros.
-/// Per (b, h) the products Q·Kᵀ and P·V are single sgemm calls on strided views (no copies).
+/// Per (b, h) the products Q·Kᵀ and P·V are sgemm calls on strided views (no copies), one per block
+/// of `rowBlock` query rows, each over only the keys its rows can see (skips most of the causal
+/// upper triangle: 25 % of the attention products at T = 2·rowBlock, 37 % at 4·rowBlock).
 public func attentionForward(
     out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>,
     keyMask: UnsafePointer<Int32>?, dropout: DropoutMask?, scratch: UnsafeMutablePointer<Float>,
-    batch b: Int, time t: Int, channels c: Int, heads nh: Int
+    batch b: Int, time t: Int, channels c: Int, heads nh: Int, rowBlock: Int = 64
 ) {
     let hs = c / nh, c3 = 3 * c
     let scale = 1 / Float(hs).squareRoot()
@@ -17,8 +19,12 @@ public func attentionForward(
         for h in 0..<nh {
             let p = probs + (bi * nh + h) * t * t
             let q = base + h * hs, k = base + c + h * hs, v = base + 2 * c + h * hs
-            sgemm(transB: true, m: t, n: t, k: hs, alpha: scale, a: q, lda: c3, b: k, ldb: c3, c: p, ldc: t)
-            for i in 0..<t { causalMaskedSoftmaxRow(p + i * t, row: i, length: t, mask: mask) }
+            for r0 in stride(from: 0, to: t, by: rowBlock) {
+                let r1 = min(t, r0 + rowBlock)
+                sgemm(transB: true, m: r1 - r0, n: r1, k: hs, alpha: scale, a: q + r0 * c3, lda: c3, b: k, ldb: c3,
+                      c: p + r0 * t, ldc: t)
+                for i in r0..<r1 { causalMaskedSoftmaxRow(p + i * t, row: i, length: t, mask: mask) }
+            }
             var weights = UnsafePointer(p)
             if let dropout {
                 scratch.update(from: p, count: t * t)
@@ -27,7 +33,11 @@ public func attentionForward(
                 site.apply(scratch, count: t * t)
                 weights = UnsafePointer(scratch)
             }
-            sgemm(m: t, n: hs, k: t, a: weights, lda: t, b: v, ldb: c3, c: out + bi * t * c + h * hs, ldc: c)
+            for r0 in stride(from: 0, to: t, by: rowBlock) {
+                let r1 = min(t, r0 + rowBlock)
+                sgemm(m: r1 - r0, n: hs, k: r1, a: weights + r0 * t, lda: t, b: v, ldb: c3,
+                      c: out + (bi * t + r0) * c + h * hs, ldc: c)
+            }
         }
     }
 }
@@ -64,7 +74,7 @@ public func attentionBackward(
     dqkv: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>, probs: UnsafePointer<Float>,
     qkv: UnsafePointer<Float>, dropout: DropoutMask?,
     scratch1: UnsafeMutablePointer<Float>, scratch2: UnsafeMutablePointer<Float>,
-    batch b: Int, time t: Int, channels c: Int, heads nh: Int
+    batch b: Int, time t: Int, channels c: Int, heads nh: Int, rowBlock: Int = 64
 ) {
     let hs = c / nh, c3 = 3 * c
     let scale = 1 / Float(hs).squareRoot()
@@ -85,10 +95,18 @@ public func attentionBackward(
                 weights = UnsafePointer(scratch2)
                 site = s
             }
-            // dV = Pᵀ · dY ; dP = dY · Vᵀ
-            sgemm(transA: true, m: t, n: hs, k: t, a: weights, lda: t, b: dy, ldb: c, c: dv, ldc: c3)
+            // dV = Pᵀ · dY ; dP = dY · Vᵀ — block by block over the visible keys; dK/dV accumulate.
             let dp = scratch1
-            sgemm(transB: true, m: t, n: t, k: hs, a: dy, lda: c, b: v, ldb: c3, c: dp, ldc: t)
+            for row in 0..<t {
+                (dk + row * c3).update(repeating: 0, count: hs)
+                (dv + row * c3).update(repeating: 0, count: hs)
+            }
+            for r0 in stride(from: 0, to: t, by: rowBlock) {
+                let r1 = min(t, r0 + rowBlock)
+                sgemm(transA: true, m: r1, n: hs, k: r1 - r0, a: weights + r0 * t, lda: t, b: dy + r0 * c, ldb: c,
+                      beta: 1, c: dv, ldc: c3)
+                sgemm(transB: true, m: r1 - r0, n: r1, k: hs, a: dy + r0 * c, lda: c, b: v, ldb: c3, c: dp + r0 * t, ldc: t)
+            }
             site?.apply(dp, count: t * t)
             // dS = P ⊙ (dP − Σ_j P·dP) · scale (the softmax Jacobian), only on the causal triangle.
             for i in 0..<t {
@@ -98,8 +116,12 @@ public func attentionBackward(
                 if i + 1 < t { (dr + i + 1).update(repeating: 0, count: t - i - 1) }
             }
             // dQ = dS · K ; dK = dSᵀ · Q
-            sgemm(m: t, n: hs, k: t, a: dp, lda: t, b: k, ldb: c3, c: dq, ldc: c3)
-            sgemm(transA: true, m: t, n: hs, k: t, a: dp, lda: t, b: q, ldb: c3, c: dk, ldc: c3)
+            for r0 in stride(from: 0, to: t, by: rowBlock) {
+                let r1 = min(t, r0 + rowBlock)
+                sgemm(m: r1 - r0, n: hs, k: r1, a: dp + r0 * t, lda: t, b: k, ldb: c3, c: dq + r0 * c3, ldc: c3)
+                sgemm(transA: true, m: r1, n: hs, k: r1 - r0, a: dp + r0 * t, lda: t, b: q + r0 * c3, ldb: c3,
+                      beta: 1, c: dk, ldc: c3)
+            }
         }
     }
 }

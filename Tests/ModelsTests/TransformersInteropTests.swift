@@ -1,0 +1,86 @@
+import Foundation
+import Testing
+import Tensor
+@testable import Models
+
+/// Round trips through Hugging Face transformers, when $PIPE_TORCH_PYTHON names a Python with torch and
+/// transformers (e.g. a venv made by `pip install torch transformers`); skipped otherwise.
+@Suite("transformers interoperability")
+struct TransformersInteropTests {
+    static let python = ProcessInfo.processInfo.environment["PIPE_TORCH_PYTHON"]
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("transformers_interop.py").path
+
+    func runPython(_ arguments: [String]) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.python!)
+        p.arguments = [Self.script] + arguments
+        try p.run()
+        p.waitUntilExit()
+        try #require(p.terminationStatus == 0, "transformers_interop.py \(arguments.first ?? "") failed")
+    }
+
+    func transformersOutputs(_ dir: String, _ batch: TokenBatch) throws -> [Float] {
+        let request: [String: [[Int32]]] = [
+            "tokens": (0..<batch.batch).map { Array(batch.tokens[$0 * batch.time ..< ($0 + 1) * batch.time]) },
+            "mask": (0..<batch.batch).map { Array(batch.attentionMask![$0 * batch.time ..< ($0 + 1) * batch.time]) },
+        ]
+        try JSONEncoder().encode(request).write(to: URL(fileURLWithPath: dir + "/input.json"))
+        try runPython(["logits", dir, dir + "/input.json", dir + "/out.bin"])
+        let bytes = try #require(FileManager.default.contents(atPath: dir + "/out.bin"))
+        return bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+    }
+
+    func maxDifference(_ a: [Float], _ b: [Float]) -> Float {
+        zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
+    }
+
+    @Test(.enabled(if: python != nil, "set PIPE_TORCH_PYTHON to a Python with torch + transformers to run"))
+    func ourCheckpointLoadsInTransformers() throws {
+        let dir = temporaryDirectory("to-hf")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var config = GPTConfig(vocabSize: 31, maxPositions: 16, channels: 12, layers: 2, heads: 3, valueHead: true, rewardHead: true)
+        config.initializerRange = 0.2
+        let model = try GPTModel(config: config, seed: 5)
+        for t in model.layout.tensors where t.count == 12 || t.name.hasSuffix(".bias") {  // non-trivial gains and biases
+            Philox(seed: 9).fillNormal(model.parameters.pointer + t.offset, count: t.count, mean: 0.5, std: 0.3, stream: UInt64(t.offset))
+        }
+        try model.save(to: dir)
+        let batch = TokenBatch.leftPadded([[3, 1, 4, 1, 5, 9], [2, 6, 5]], padToken: 0)
+        model.forward(batch)
+        let reference = try transformersOutputs(dir, batch)
+        let mask = batch.attentionMask!
+        // Compare real positions only (transformers' padded rows attend differently; they are masked anyway).
+        var ours: [Float] = [], theirs: [Float] = []
+        let v = config.vocabSize, n = batch.batch * batch.time
+        for i in 0..<n where mask[i] != 0 {
+            ours += model.logits[i * v ..< (i + 1) * v]
+            theirs += reference[i * v ..< (i + 1) * v]
+        }
+        for i in 0..<n where mask[i] != 0 {
+            ours.append(model.values[i])
+            theirs.append(reference[n * v + i])
+        }
+        ours += Array(model.rewards)
+        theirs += reference[(n * v + n)...]
+        try #require(reference.count == n * v + n + batch.batch)
+        #expect(maxDifference(ours, theirs) < 1e-4)
+    }
+
+    @Test(.enabled(if: python != nil, "set PIPE_TORCH_PYTHON to a Python with torch + transformers to run"))
+    func transformersCheckpointLoadsHere() throws {
+        let dir = temporaryDirectory("from-hf")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try runPython(["export", dir])
+        let model = try GPTModel.load(from: dir)
+        #expect(model.config.vocabSize == 29 && model.config.layers == 2 && model.config.heads == 3)
+        let batch = TokenBatch.leftPadded([[3, 1, 4, 1, 5, 9, 2, 6], [2, 7, 1, 8, 2]], padToken: 0)
+        model.forward(batch)
+        let reference = try transformersOutputs(dir, batch)
+        let mask = batch.attentionMask!, v = 29
+        var worst: Float = 0
+        for i in 0..<(batch.batch * batch.time) where mask[i] != 0 {
+            for j in 0..<v { worst = max(worst, abs(model.logits[i * v + j] - reference[i * v + j])) }
+        }
+        #expect(worst < 1e-4)
+    }
+}
