@@ -68,7 +68,7 @@ struct SlurmClusterTests {
         func mean(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count) }
         let localTotal = local.finishedAt.timeIntervalSince(local.startedAt)
         let slurmTotal = remote.finishedAt.timeIntervalSince(remote.startedAt)
-        print(String(format: "slurm figures: submit→start mean %.2f s (min %.2f, max %.2f, poll 0.25 s); per stage mean %.2f s on Slurm vs %.3f s local (overhead %.2f s); 6-stage pipeline %.1f s on Slurm vs %.2f s local",
+        print(String(format: "slurm figures: submit→start mean %.2f s (min %.2f, max %.2f); per stage mean %.2f s on Slurm vs %.3f s local (overhead %.2f s); 6-stage pipeline %.1f s on Slurm vs %.2f s local",
                      mean(latencies), latencies.min() ?? 0, latencies.max() ?? 0, mean(slurmPerStage), mean(localPerStage),
                      mean(slurmPerStage) - mean(localPerStage), slurmTotal, localTotal))
     }

@@ -77,7 +77,7 @@ public enum SweepCommands {
         if let store = common.store { rerun += ["--store", ShellQuote.quote(store)] }
         if common.threads != 1 { rerun += ["--threads", String(common.threads)] }
         if common.executor.kind != .local { rerun += ["--executor", common.executor.kind.rawValue] }
-        let options = RunOptions(jobs: jobs, force: forcedNodes, threads: common.threads, rerunCommand: rerun.joined(separator: " "))
+        let options = RunOptions(jobs: jobs ?? common.executor.defaultJobs, force: forcedNodes, threads: common.threads, rerunCommand: rerun.joined(separator: " "))
 
         let recording = SweepRecording.start(store: store, plan: plan, pipelineFile: common.pipelineFile,
                                              rankBy: rankBy, maximize: maximize)
