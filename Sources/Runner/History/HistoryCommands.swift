@@ -133,7 +133,7 @@ public enum HistoryCommands {
 
     /// Up to three metrics of the last stage of the run that reported any: `eval.score=0.2`.
     public static func headlineMetrics(_ details: RunDetails, registry: RunRegistry, store: ArtifactStore) -> String {
-        let metrics = RunMetrics.load(details, registry: registry, store: store)
+        let metrics = RunMetrics.load(details, registry: registry, store: store, followCached: false)
         guard let stage = details.stages.map(\.stage).last(where: { metrics.summary[$0] != nil }),
               let values = metrics.summary[stage] else { return "" }
         return values.keys.sorted { $0.utf8Precedes($1) }.prefix(3)
