@@ -77,10 +77,11 @@ struct SweepAcceptanceTests {
         }
         #expect(ledger.filter { $0 == "ppo" }.count == 4, "\(ledger)")
         #expect(ledger.filter { $0 == "evaluate" }.count == 4, "\(ledger)")
-        #expect(first.stdout.contains("4 variants, 12 distinct stages (24 without sharing)"), "\(first)")
+        #expect(first.stdout.contains("4 variants, 12 distinct stages (24 without sharing); swept stages show as stage[ppo.lr,ppo.init_kl_coef]"), "\(first)")
         // The live log has one line per shared stage, and one per variant of a swept stage.
         #expect(first.stdout.components(separatedBy: "sft: ran in").count == 2, "\(first)")
-        #expect(first.stdout.contains("ppo[ppo.lr=3e-05,ppo.init_kl_coef=0.1]: ran in"), "\(first)")
+        #expect(first.stdout.contains("ppo[3e-05,0.1]: ran in"), "\(first)")
+        #expect(first.stdout.contains("eval[1e-05,0.2]: ran in"), "\(first)")
 
         // Best first: score = lr·10⁴ − kl → (3e-5, 0.1) = 0.2, (3e-5, 0.2) = 0.1, (1e-5, 0.1) = 0, (1e-5, 0.2) = −0.1.
         let rows = HistoryFixture.tableRows(first.stdout)

@@ -29,19 +29,18 @@ struct SweepPlanTests {
         defer { workspace.remove() }
         let plan = try SweepPlan(variants: variants(["train.lr=0.1,0.3", "train.kl=0.2,0.4"], in: workspace))
         #expect(plan.variants.count == 4)
+        // Full labels would not fit the live view's name column: values only, axes named once.
+        #expect(plan.labelAxes == ["train.lr", "train.kl"])
         #expect(plan.nodes.map(\.name) == [
-            "data", "prep",
-            "train[train.lr=0.1,train.kl=0.2]", "eval[train.lr=0.1,train.kl=0.2]",
-            "train[train.lr=0.1,train.kl=0.4]", "eval[train.lr=0.1,train.kl=0.4]",
-            "train[train.lr=0.3,train.kl=0.2]", "eval[train.lr=0.3,train.kl=0.2]",
-            "train[train.lr=0.3,train.kl=0.4]", "eval[train.lr=0.3,train.kl=0.4]",
+            "data", "prep", "train[0.1,0.2]", "eval[0.1,0.2]", "train[0.1,0.4]", "eval[0.1,0.4]",
+            "train[0.3,0.2]", "eval[0.3,0.2]", "train[0.3,0.4]", "eval[0.3,0.4]",
         ])
         #expect(plan.nodes[0].variants == [0, 1, 2, 3])
         // Each variant's eval reads its own train, and every train the shared prep.
-        let eval = try #require(plan.pipeline.stage(named: "eval[train.lr=0.3,train.kl=0.2]"))
-        #expect(eval.inputs.map(\.stage) == ["train[train.lr=0.3,train.kl=0.2]"])
-        #expect(plan.pipeline.stage(named: "train[train.lr=0.3,train.kl=0.2]")?.inputs.map(\.stage) == ["prep"])
-        #expect(plan.nodeOf[2]["train"] == "train[train.lr=0.3,train.kl=0.2]")
+        let eval = try #require(plan.pipeline.stage(named: "eval[0.3,0.2]"))
+        #expect(eval.inputs.map(\.stage) == ["train[0.3,0.2]"])
+        #expect(plan.pipeline.stage(named: "train[0.3,0.2]")?.inputs.map(\.stage) == ["prep"])
+        #expect(plan.nodeOf[2]["train"] == "train[0.3,0.2]")
         #expect(plan.nodeOf[2]["data"] == "data")
         #expect(plan.uses(ofNode: "prep").map(\.variant) == [0, 1, 2, 3])
         #expect(plan.uses(ofNode: "prep").allSatisfy { $0.stage.name == "prep" })
@@ -54,9 +53,18 @@ struct SweepPlanTests {
         let names = plan.nodes.map(\.name)
         #expect(names.filter { $0.hasPrefix("data") } == ["data"])
         // prep has two nodes, each shared by the two train variants below it.
-        #expect(names.filter { $0.hasPrefix("prep") } == ["prep[prep.n=1]", "prep[prep.n=2]"])
+        #expect(names.filter { $0.hasPrefix("prep") } == ["prep[1]", "prep[2]"])
         #expect(names.filter { $0.hasPrefix("train") }.count == 4)
         #expect(Set(names).count == names.count)
+    }
+
+    @Test func shortLabelsNameTheParams() throws {
+        let workspace = try TestWorkspace("pipe-sweep-plan-short")
+        defer { workspace.remove() }
+        let plan = try SweepPlan(variants: variants(["prep.n=1,2"], in: workspace))
+        #expect(plan.labelAxes == nil)
+        #expect(plan.nodes.map(\.name) == ["data", "prep[prep.n=1]", "train[prep.n=1]", "eval[prep.n=1]",
+                                           "prep[prep.n=2]", "train[prep.n=2]", "eval[prep.n=2]"])
     }
 
     @Test func runningTheMergedPipelineBuildsSharedStagesOnce() throws {

@@ -63,7 +63,8 @@ public enum SweepCommands {
 
         stdout.write("sweep: \(plan.variants.count) variant\(plan.variants.count == 1 ? "" : "s"), "
                      + "\(plan.nodes.count) distinct stage\(plan.nodes.count == 1 ? "" : "s") "
-                     + "(\(plan.variants.count * stageNames.count) without sharing)\n")
+                     + "(\(plan.variants.count * stageNames.count) without sharing)"
+                     + (plan.labelAxes.map { "; swept stages show as stage[" + $0.joined(separator: ",") + "]" } ?? "") + "\n")
         if dryRun {
             let statuses = StatusPlanner(pipeline: plan.pipeline, pipelineFile: common.pipelineFile, store: store,
                                          threads: common.threads).plan(force: forcedNodes)
