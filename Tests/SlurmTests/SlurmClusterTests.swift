@@ -78,11 +78,14 @@ struct SlurmClusterTests {
         defer { workspace.remove() }
         let running = try pipe.start(["run", CommandPipelineFixture.pipelineFile, "--executor", "slurm"],
                                      in: workspace.root, environment: workspace.ledgerEnvironment)
-        // Wait for the ppo job to run, then cancel it the way a user or an administrator would.
+        // Wait until ppo's command is running in its job (its ledger line is written: RUNNING in
+        // squeue comes a little before the batch script starts), then cancel it the way a user or
+        // an administrator would.
         let deadline = Date().addingTimeInterval(90)
         var cancelled: String?
         while cancelled == nil, Date() < deadline, running.process.isRunning {
-            if let job = SlurmCluster.jobs().first(where: { $0.name.hasSuffix("-ppo") && $0.state == "RUNNING" && $0.name.contains("pipe-") }),
+            if workspace.ledger().contains("ppo"),
+               let job = SlurmCluster.jobs().first(where: { $0.name.hasPrefix("pipe-") && $0.name.hasSuffix("-ppo") && $0.state == "RUNNING" }),
                !job.name.contains("test-same") {
                 _ = try SlurmCommands().run("scancel", [job.id])
                 cancelled = job.id
