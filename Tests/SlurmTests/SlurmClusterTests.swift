@@ -133,3 +133,21 @@ struct SlurmClusterTests {
         #expect(workspace.list("artifacts/tmp").isEmpty)
     }
 }
+
+extension SlurmClusterTests {
+    /// Two `pipe run --executor slurm` of one pipeline at once, sharing one store: the per-key locks
+    /// (flock on the store's filesystem) make each stage run as one job only; the other process waits
+    /// for the key and reuses the result.
+    @Test func twoConcurrentRunsBuildEachStageOnce() throws {
+        let workspace = try TestWorkspace.rlhfShaped("pipe-slurm-twice")
+        defer { workspace.remove() }
+        let arguments = ["run", CommandPipelineFixture.pipelineFile, "--executor", "slurm"]
+        let first = try pipe.start(arguments, in: workspace.root, environment: workspace.ledgerEnvironment)
+        let second = try pipe.start(arguments, in: workspace.root, environment: workspace.ledgerEnvironment)
+        let results = [first.finish(), second.finish()]
+        for result in results { #expect(result.status == 0, "\(result)") }
+        #expect(workspace.ledger().sorted() == ["evaluate", "ppo", "rm", "rm-pairs", "sft", "tokenise"], "each stage ran once")
+        #expect(workspace.list("artifacts/stages").count == 6)
+        #expect(workspace.list("artifacts/tmp").isEmpty)
+    }
+}
