@@ -38,8 +38,8 @@ struct BenchGPT: ParsableCommand {
         let python = torchPython ?? ProcessInfo.processInfo.environment["PIPE_TORCH_PYTHON"]
         let say = { (line: String) in print(line); fflush(nil) }
         say("pipe bench gpt — \(threads) BLAS thread(s), OpenBLAS \(BLAS.coreName); load average at start: \(loadAverage())")
-        let peak = GPTBenchmark.sgemmPeak()
-        say(String(format: "one-core sgemm peak (1024³, best of 7): %.1f GFLOP/s", peak))
+        let (peak, peakPerCPU) = GPTBenchmark.sgemmPeak()
+        say(String(format: "one-core sgemm peak (1024³, best of 30): %.1f GFLOP/s wall; median %.1f GFLOP per CPU-second", peak, peakPerCPU))
         if python == nil {
             say("PyTorch: no --torch-python / $PIPE_TORCH_PYTHON given; comparing with the figures in shared/notes/pytorch-anchors.md (1 thread, idle box, NOT measured in this run)")
         }
@@ -53,7 +53,8 @@ struct BenchGPT: ParsableCommand {
                 say("  \(name): running PyTorch (\(torchScript))")
                 torch = try runTorch(python: python, config: name)
             }
-            report(swift, torch: torch ?? TorchFigures.anchors[name]!, measured: torch != nil, peak: peak, setup: setup, say: say)
+            report(swift, torch: torch ?? TorchFigures.anchors[name]!, measured: torch != nil, peak: peak,
+                   peakPerCPU: peakPerCPU, setup: setup, say: say)
         }
     }
 
@@ -98,12 +99,13 @@ struct BenchGPT: ParsableCommand {
         return try JSONDecoder().decode(TorchFigures.self, from: Data(line.utf8))
     }
 
-    func report(_ s: GPTBenchmark.Result, torch t: TorchFigures, measured: Bool, peak: Double, setup: GPTBenchmark.Setup,
+    func report(_ s: GPTBenchmark.Result, torch t: TorchFigures, measured: Bool, peak: Double, peakPerCPU: Double,
+                setup: GPTBenchmark.Setup,
                 say: (String) -> Void) {
         let label = measured ? "PyTorch \(t.torch ?? "")" : "PyTorch (notes)"
         func ratio(_ a: Double, _ b: Double?) -> String { b.map { String(format: "%.2f×", a / $0) } ?? "–" }
-        let trainCPU = Double(setup.batch * setup.config.maxPositions) / (s.trainStep.median * s.trainStep.cpuShare)
-        let sampleCPU = 1024 / (s.sample.median * s.sample.cpuShare)
+        let trainCPU = Double(setup.batch * setup.config.maxPositions) / s.trainStep.cpuMedian
+        let sampleCPU = 1024 / s.sample.cpuMedian
         say("")
         say("config \(s.setup): \(s.parameters) parameters, batch \(setup.batch) × context \(setup.config.maxPositions)")
         func row(_ what: String, _ swift: String, _ torch: String, _ r: String) {
@@ -121,8 +123,11 @@ struct BenchGPT: ParsableCommand {
             row("sampling per CPU-s (gen / loop)", f0(sampleCPU), "\(f0(g)) / \(f0(l))", "\(ratio(sampleCPU, g)) / \(ratio(sampleCPU, l))")
         }
         row("peak RSS MiB", f0(s.peakRSSMiB), t.peak_rss_mib.map(f0) ?? "–", "")
-        say(String(format: "  training: %.3f s/step (min %.3f, max %.3f), %.1f GFLOP/s = %.0f%% of the sgemm peak; CPU share %.2f",
-                   s.trainStep.median, s.trainStep.min, s.trainStep.max, s.trainGFLOPs, 100 * s.trainGFLOPs / peak, s.trainStep.cpuShare))
+        let flopsPerStep = GPTBenchmark.trainFLOPsPerToken(setup.config, time: setup.config.maxPositions) * Double(setup.batch * setup.config.maxPositions)
+        say(String(format: "  training: %.3f s/step (min %.3f, max %.3f), %.1f GFLOP/s = %.0f%% of the sgemm peak; CPU share %.2f;"
+                   + " per CPU-second %.1f GFLOP = %.0f%% of the sgemm's", s.trainStep.median, s.trainStep.min, s.trainStep.max,
+                   s.trainGFLOPs, 100 * s.trainGFLOPs / peak, s.trainStep.cpuShare, flopsPerStep / s.trainStep.cpuMedian / 1e9,
+                   100 * flopsPerStep / s.trainStep.cpuMedian / 1e9 / peakPerCPU))
         say(String(format: "  sampling: %.3f s per 16×64 (min %.3f, max %.3f); CPU share %.2f (below ~0.9 = other processes took the core)",
                    s.sample.median, s.sample.min, s.sample.max, s.sample.cpuShare))
     }
