@@ -20,7 +20,6 @@ struct Pipe: ParsableCommand {
 @main
 enum Main {
     static func main() {
-        pinBLASThreadsBeforeStart()
         do {
             var command = try Pipe.parseAsRoot()
             try command.run()
@@ -39,18 +38,6 @@ enum Main {
         }
         fflush(nil)
     }
-}
-
-/// OpenBLAS reads `OPENBLAS_NUM_THREADS` when the library loads, before any Swift code runs; unset,
-/// it starts one server thread per extra core that spin-waits (`sched_yield`) for ~0.1 s, doubling
-/// the CPU cost of a no-op `pipe run` and stealing a core from running stages. The scheduler never
-/// multiplies matrices itself, and the project's default is one BLAS thread (stages get `--threads`
-/// explicitly), so when the variable is unset pipe sets it to 1 and re-executes itself once.
-private func pinBLASThreadsBeforeStart() {
-    guard getenv("OPENBLAS_NUM_THREADS") == nil else { return }
-    setenv("OPENBLAS_NUM_THREADS", "1", 1)
-    execv("/proc/self/exe", CommandLine.unsafeArgv)
-    // execv only returns on failure (e.g. no /proc): carry on with the spinning threads.
 }
 
 /// Options shared by commands that load a pipeline.

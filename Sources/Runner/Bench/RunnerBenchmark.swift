@@ -108,6 +108,8 @@ public enum RunnerBenchmark {
                         expectSuccess: Bool) throws -> (wall: Double, cpu: Double) {
         var environment = ProcessInfo.processInfo.environment
         environment["NO_COLOR"] = "1"
+        // The project default (Makefile, CI); unset, OpenBLAS starts a spin-waiting thread at load.
+        if environment["OPENBLAS_NUM_THREADS"] == nil { environment["OPENBLAS_NUM_THREADS"] = "1" }
         let start = ContinuousClock.now
         let child = try ChildProcess.spawn(executable: executable, arguments: arguments,
                                            environment: environment.map { "\($0.key)=\($0.value)" },
