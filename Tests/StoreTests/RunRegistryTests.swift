@@ -127,3 +127,19 @@ struct SharedFilesystemTests {
         #expect(POSIX.exists(path + "-wal"))
     }
 }
+
+@Suite("Registry connection sharing")
+struct RegistryConnectionTests {
+    @Test func aStoreRecreatedAtTheSamePathGetsAFreshRegistry() throws {
+        let dir = try TemporaryDirectory()
+        let root = dir.path + "/store"
+        let first = try ArtifactStore(root: root).openRegistry()
+        _ = try first.startRun(NewRun(pipelinePath: "p", pipelineDigest: "d", name: "n", params: .null, commandLine: []))
+        #expect(try ArtifactStore(root: root).openRegistry().listRuns().count == 1, "same process, same file: shared")
+        try POSIX.removeTree(root)
+        let second = try ArtifactStore(root: root).openRegistry()
+        #expect(try second.listRuns().isEmpty, "the new file is opened, not the deleted one")
+        _ = try second.startRun(NewRun(pipelinePath: "p", pipelineDigest: "d", name: "n", params: .null, commandLine: []))
+        #expect(try RunRegistry(path: root + "/runs.sqlite", sharedConnection: false).listRuns().count == 1)
+    }
+}
