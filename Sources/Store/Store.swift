@@ -12,6 +12,7 @@ import Hashing
 ///     statcache/<host>.bin    content digests memoised by (dev, inode, size, mtime ns, ctime ns)
 ///     tmp/                    staging; anything here is garbage after a crash, never a result
 ///     locks/<key>.lock        per-key `flock` locks
+///     quarantine/             corrupt objects moved aside by `verify` (emptied by `gc`)
 ///
 /// ## API for the runner (all methods are thread-safe; errors are `StoreError`)
 ///
@@ -33,7 +34,7 @@ import Hashing
 ///     }
 ///     store.objectPath(out)        // objects/<digest>: pass to downstream stages read-only
 ///     store.hasObject(out)
-///     // Run registry (SQLite, WAL, busy timeout; open it once per process):
+///     // Run registry (SQLite, WAL, busy timeout; one connection per process, kept open):
 ///     let registry = try store.openRegistry()
 ///     let runID = try registry.startRun(NewRun(pipelinePath: ..., pipelineDigest: ..., name: ...,
 ///                                              params: ..., commandLine: CommandLine.arguments))

@@ -27,6 +27,17 @@ struct ReproduceAcceptanceTests {
         #expect(fromLock.stdout.contains("all 6 stages reproduced bit for bit"), "\(fromLock)")
     }
 
+    @Test func sweepLockFileReproducesOneVariant() throws {
+        let workspace = try HistoryFixture.workspace("pipe-reproduce-sweep")
+        defer { workspace.remove() }
+        #expect(try pipe.run(["run", HistoryFixture.pipeline, "--sweep", "ppo.lr=1e-5,3e-5"], in: workspace.root).status == 0)
+        let ambiguous = try pipe.run(["reproduce", "--lock", "pipelines/rlhf.sweep.lock"], in: workspace.root)
+        #expect(ambiguous.status == 2 && ambiguous.stderr.contains("--variant"), "\(ambiguous)")
+        let result = try pipe.run(["reproduce", "--lock", "pipelines/rlhf.sweep.lock", "--variant", "ppo.lr=3e-05"], in: workspace.root)
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stdout.contains("(variant ppo.lr=3e-05)") && result.stdout.contains("all 6 stages reproduced bit for bit"), "\(result)")
+    }
+
     @Test func nonDeterministicStageIsNamed() throws {
         let workspace = try HistoryFixture.workspace("pipe-reproduce-nondet")
         defer { workspace.remove() }

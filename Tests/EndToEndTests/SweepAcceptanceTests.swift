@@ -162,6 +162,20 @@ struct SweepAcceptanceTests {
         #expect(log.stdout.contains("the judge diverged"), "\(log)")
     }
 
+    @Test func dryRunOfASweepShowsTheMergedPlanAndRunsNothing() throws {
+        let workspace = try HistoryFixture.workspace("pipe-sweep-dry")
+        defer { workspace.remove() }
+        #expect(try pipe.run(["run", HistoryFixture.pipeline], in: workspace.root).status == 0)
+        try workspace.clearLedger()
+        let result = try pipe.run(["run", HistoryFixture.pipeline, "--dry-run", "--sweep", "ppo.init_kl_coef=0.2,0.3"],
+                                  in: workspace.root, environment: workspace.ledgerEnvironment)
+        #expect(result.status == 0, "\(result)")
+        #expect(workspace.ledger().isEmpty)
+        // kl = 0.2 is the base pipeline: already cached; kl = 0.3 needs ppo and eval.
+        #expect(result.stdout.contains("2 of 8 stages would run"), "\(result)")
+        #expect(result.stdout.contains("param init_kl_coef changed 0.2 → 0.3"), "\(result)")
+    }
+
     @Test func badSweepAxisIsAUsageError() throws {
         let workspace = try HistoryFixture.workspace("pipe-sweep-bad")
         defer { workspace.remove() }

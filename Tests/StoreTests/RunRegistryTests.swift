@@ -95,3 +95,51 @@ struct RunRegistryTests {
         #expect(try RunRegistry(path: path).listRuns(limit: 100).count == 40)
     }
 }
+
+@Suite("Shared filesystems")
+struct SharedFilesystemTests {
+    @Test func mountTableDecidesNetworkFilesystems() {
+        let mounts = """
+            overlay / overlay rw,relatime 0 0
+            server:/export /shared nfs4 rw,relatime,vers=4.2 0 0
+            lustre@tcp:/fs /lus lustre rw,flock 0 0
+            /dev/sdb1 /shared/local\\040disk ext4 rw 0 0
+            sshfs#me@host: /mnt/ssh fuse.sshfs rw 0 0
+            """
+        #expect(FilesystemKind.filesystemType(resolvedPath: "/work/artifacts", mounts: mounts) == "overlay")
+        #expect(FilesystemKind.filesystemType(resolvedPath: "/shared/proj/artifacts", mounts: mounts) == "nfs4")
+        #expect(FilesystemKind.filesystemType(resolvedPath: "/shared/local disk/a", mounts: mounts) == "ext4")
+        #expect(FilesystemKind.filesystemType(resolvedPath: "/sharedother", mounts: mounts) == "overlay")
+        #expect(FilesystemKind.filesystemType(resolvedPath: "/lus/x", mounts: mounts) == "lustre")
+        #expect(FilesystemKind.filesystemType(resolvedPath: "/mnt/ssh", mounts: mounts) == "fuse.sshfs")
+    }
+
+    @Test func registryOnANetworkFilesystemUsesARollbackJournal() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/runs.sqlite"
+        let registry = try RunRegistry(path: path, networkFilesystem: true, sharedConnection: false)
+        let id = try registry.startRun(NewRun(pipelinePath: "p", pipelineDigest: "d", name: "n", params: .null, commandLine: []))
+        try registry.finishRun(id: id, status: .succeeded)
+        #expect(!POSIX.exists(path + "-wal"))
+        #expect(try RunRegistry(path: path, networkFilesystem: true, sharedConnection: false).run(id: id)?.status == .succeeded)
+        // A local registry file is switched to WAL when opened as local.
+        _ = try RunRegistry(path: path, networkFilesystem: false, sharedConnection: false)
+        #expect(POSIX.exists(path + "-wal"))
+    }
+}
+
+@Suite("Registry connection sharing")
+struct RegistryConnectionTests {
+    @Test func aStoreRecreatedAtTheSamePathGetsAFreshRegistry() throws {
+        let dir = try TemporaryDirectory()
+        let root = dir.path + "/store"
+        let first = try ArtifactStore(root: root).openRegistry()
+        _ = try first.startRun(NewRun(pipelinePath: "p", pipelineDigest: "d", name: "n", params: .null, commandLine: []))
+        #expect(try ArtifactStore(root: root).openRegistry().listRuns().count == 1, "same process, same file: shared")
+        try POSIX.removeTree(root)
+        let second = try ArtifactStore(root: root).openRegistry()
+        #expect(try second.listRuns().isEmpty, "the new file is opened, not the deleted one")
+        _ = try second.startRun(NewRun(pipelinePath: "p", pipelineDigest: "d", name: "n", params: .null, commandLine: []))
+        #expect(try RunRegistry(path: root + "/runs.sqlite", sharedConnection: false).listRuns().count == 1)
+    }
+}

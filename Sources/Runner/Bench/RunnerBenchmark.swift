@@ -8,7 +8,10 @@ import Store
 public enum RunnerBenchmark {
     public struct Figure: Sendable {
         public var name: String
+        /// Wall-clock seconds per run.
         public var samples: [Double]
+        /// CPU seconds (user + system) per run.
+        public var cpuSamples: [Double] = []
         public var target: Double?
 
         public var median: Double { Self.percentile(samples, 0.5) }
@@ -25,8 +28,8 @@ public enum RunnerBenchmark {
 
         public var line: String {
             var text = ("runner." + name).padding(toLength: 30, withPad: " ", startingAt: 0)
-                + String(format: "median %6.1f ms   p90 %6.1f ms   best %6.1f ms   (n=%d)",
-                         median * 1000, p90 * 1000, best * 1000, samples.count)
+                + String(format: "wall median %6.1f ms  p90 %6.1f ms  best %6.1f ms   cpu median %5.1f ms   (n=%d)",
+                         median * 1000, p90 * 1000, best * 1000, Self.percentile(cpuSamples, 0.5) * 1000, samples.count)
             if let target {
                 text += String(format: "   target ≤ %.0f ms: %@", target * 1000, median <= target ? "met" : "MISSED")
             }
@@ -46,7 +49,9 @@ public enum RunnerBenchmark {
         defer { if directory == nil { try? FileManager.default.removeItem(atPath: base) } }
 
         output("pipe bench runner: \(pipeExecutable)")
-        output("workspace: 6-stage command pipeline (tokenise → sft → pairs → rm → ppo → evaluate), \(repetitions) timed runs each, wall clock of the spawned process")
+        output("workspace: 6-stage command pipeline (tokenise → sft → pairs → rm → ppo → evaluate), \(repetitions) timed runs each")
+        output("wall = spawn to exit of the real binary; cpu = its user+system time (robust when other jobs share the cores)")
+        output("load average at start: " + loadAverage())
 
         let small = base + "/ws"
         try CommandPipelineFixture.write(into: small)
@@ -57,9 +62,13 @@ public enum RunnerBenchmark {
         var figures: [Figure] = []
         func measure(_ name: String, _ arguments: [String], in workspace: String, target: Double?) throws {
             _ = try time(pipeExecutable, arguments, in: workspace, expectSuccess: true)  // warm the page cache
-            var samples: [Double] = []
-            for _ in 0..<repetitions { samples.append(try time(pipeExecutable, arguments, in: workspace, expectSuccess: true)) }
-            let figure = Figure(name: name, samples: samples, target: target)
+            var samples: [Double] = [], cpu: [Double] = []
+            for _ in 0..<repetitions {
+                let (wall, used) = try Self.timeAndCPU(pipeExecutable, arguments, in: workspace, expectSuccess: true)
+                samples.append(wall)
+                cpu.append(used)
+            }
+            let figure = Figure(name: name, samples: samples, cpuSamples: cpu, target: target)
             figures.append(figure)
             output(figure.line)
         }
@@ -80,6 +89,7 @@ public enum RunnerBenchmark {
             try measure("noop-run-1GiB-input", ["run", pipeline], in: big, target: 0.060)
         }
 
+        output("load average at end: " + loadAverage())
         if includeStore {
             output("store figures (StoreBenchmark):")
             for line in try StoreBenchmark.run(at: base + "/store-bench", fileSize: bigInputBytes > 0 ? bigInputBytes : 1 << 28) {
@@ -90,18 +100,32 @@ public enum RunnerBenchmark {
 
     /// Wall time of one `pipe` invocation (spawn → exit), output discarded.
     static func time(_ executable: String, _ arguments: [String], in directory: String, expectSuccess: Bool) throws -> Double {
+        try timeAndCPU(executable, arguments, in: directory, expectSuccess: expectSuccess).wall
+    }
+
+    /// Wall and CPU time of one `pipe` invocation.
+    static func timeAndCPU(_ executable: String, _ arguments: [String], in directory: String,
+                        expectSuccess: Bool) throws -> (wall: Double, cpu: Double) {
         var environment = ProcessInfo.processInfo.environment
         environment["NO_COLOR"] = "1"
+        // The project default (Makefile, CI); unset, OpenBLAS starts a spin-waiting thread at load.
+        if environment["OPENBLAS_NUM_THREADS"] == nil { environment["OPENBLAS_NUM_THREADS"] = "1" }
         let start = ContinuousClock.now
         let child = try ChildProcess.spawn(executable: executable, arguments: arguments,
                                            environment: environment.map { "\($0.key)=\($0.value)" },
                                            directory: directory, logPath: "/dev/null")
-        let termination = child.wait()
+        let (termination, cpu) = child.waitMeasuringCPU()
         let elapsed = ContinuousClock.now - start
         if expectSuccess && !termination.succeeded {
             throw RunnerError.io("benchmark: `pipe \(arguments.joined(separator: " "))` in \(directory) ended with \(termination)")
         }
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, cpu)
+    }
+
+    static func loadAverage() -> String {
+        var loads = [Double](repeating: 0, count: 3)
+        guard getloadavg(&loads, 3) == 3 else { return "unknown" }
+        return String(format: "%.2f %.2f %.2f", loads[0], loads[1], loads[2]) + " (on \(ProcessInfo.processInfo.activeProcessorCount) cores)"
     }
 
     /// Writes `bytes` of deterministic, non-constant data (so nothing can shortcut the hashing).

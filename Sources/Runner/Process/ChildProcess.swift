@@ -87,6 +87,18 @@ public struct ChildProcess: Sendable {
         return Self.decode(status)
     }
 
+    /// Blocks until the child ends; also returns the CPU time (user + system) it used, in seconds.
+    /// Benchmarks report it next to wall time because it does not grow when other jobs share the cores.
+    public func waitMeasuringCPU() -> (Termination, cpuSeconds: Double) {
+        var status: Int32 = 0
+        var usage = rusage()
+        while wait4(pid, &status, 0, &usage) < 0 {
+            if errno != EINTR { return (.exited(-1), 0) }
+        }
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return (Self.decode(status), seconds(usage.ru_utime) + seconds(usage.ru_stime))
+    }
+
     /// Sends `signal` to the child's whole process group (the shell and everything it started).
     public func signalGroup(_ signal: Int32) {
         if kill(-pid, signal) != 0 { kill(pid, signal) }

@@ -66,9 +66,8 @@ public enum SweepCommands {
                      + "(\(plan.variants.count * stageNames.count) without sharing)"
                      + (plan.labelAxes.map { "; swept stages show as stage[" + $0.joined(separator: ",") + "]" } ?? "") + "\n")
         if dryRun {
-            let statuses = StatusPlanner(pipeline: plan.pipeline, pipelineFile: common.pipelineFile, store: store,
-                                         threads: common.threads).plan(force: forcedNodes)
-            stdout.write(StatusFormatter.text(statuses, pipeline: plan.pipeline, dryRun: true, colour: colour))
+            stdout.write(StatusFormatter.text(dryRunStatuses(plan, common: common, store: store, force: Set(force)),
+                                              pipeline: plan.pipeline, dryRun: true, colour: colour))
             return 0
         }
 
@@ -129,6 +128,28 @@ public enum SweepCommands {
             }
         }
         return report.status.exitCode
+    }
+
+    /// One line per node. Each variant is planned under its own stage names (so "why it must run"
+    /// compares with that stage's last result), and a node takes the plan of its first variant.
+    static func dryRunStatuses(_ plan: SweepPlan, common: PipelineCommands.Common, store: ArtifactStore,
+                               force: Set<String>) -> [StageStatus] {
+        let perVariant = plan.variants.map { variant in
+            StatusPlanner(pipeline: variant.pipeline, pipelineFile: common.pipelineFile, store: store, threads: common.threads)
+                .plan(force: force)
+        }
+        return plan.nodes.compactMap { node in
+            guard var status = perVariant[node.variants[0]].first(where: { $0.stage == node.stage }) else { return nil }
+            let v = node.variants[0]
+            status.stage = node.name
+            if case .afterUpstream(let blocked) = status.state { status.state = .afterUpstream(blocked.map { plan.nodeOf[v][$0] ?? $0 }) }
+            status.reasons = status.reasons.map { reason in
+                guard reason.hasPrefix("runs after ") else { return reason }
+                return "runs after " + reason.dropFirst("runs after ".count).split(separator: ",")
+                    .map { name in plan.nodeOf[v][name.trimmingCharacters(in: .whitespaces)] ?? String(name) }.joined(separator: ", ")
+            }
+            return status
+        }
     }
 
     static func variantStatus(_ v: Int, plan: SweepPlan, report: RunReport) -> RunResult {

@@ -16,8 +16,13 @@ enum FilesystemKind {
         guard let bytes = try? POSIX.readFile("/proc/self/mounts") else { return nil }
         var resolved = path
         if let real = realpath(path, nil) { resolved = String(cString: real); free(real) }
+        return filesystemType(resolvedPath: resolved, mounts: String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// The type of the longest mount point in `mounts` (the /proc/self/mounts format) containing `resolved`.
+    static func filesystemType(resolvedPath resolved: String, mounts: String) -> String? {
         var best: (length: Int, type: String)?
-        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+        for line in mounts.split(separator: "\n") {
             let fields = line.split(separator: " ")
             guard fields.count >= 3 else { continue }
             let mountPoint = unescape(String(fields[1]))

@@ -59,19 +59,29 @@ public final class RunRegistry: Sendable {
     private static let connections = ConnectionTable()
 
     private final class ConnectionTable: @unchecked Sendable {
+        private struct Entry { var queue: DatabaseQueue; var device: UInt64; var inode: UInt64 }
         private let lock = NSLock()
-        private var queues: [String: DatabaseQueue] = [:]
+        private var entries: [String: Entry] = [:]
 
+        /// The open connection to `path`, unless the file was deleted or replaced since (a store
+        /// removed and re-created at the same path): then a new connection must be opened.
         func get(_ path: String) -> DatabaseQueue? {
             lock.lock(); defer { lock.unlock() }
-            return queues[path]
+            guard let entry = entries[path] else { return nil }
+            guard let status = try? POSIX.status(path, followSymlinks: true),
+                  status.device == entry.device, status.inode == entry.inode else {
+                entries[path] = nil
+                return nil
+            }
+            return entry.queue
         }
 
         /// Keeps the first connection registered for a path (another thread may have raced us).
         func insert(_ path: String, _ queue: DatabaseQueue) -> DatabaseQueue {
             lock.lock(); defer { lock.unlock() }
-            if let existing = queues[path] { return existing }
-            queues[path] = queue
+            if let existing = entries[path] { return existing.queue }
+            guard let status = try? POSIX.status(path, followSymlinks: true) else { return queue }
+            entries[path] = Entry(queue: queue, device: status.device, inode: status.inode)
             return queue
         }
     }
