@@ -144,3 +144,37 @@ struct TrainingTests {
         #expect(try trainedWeightsDigest() == trainedWeightsDigest())
     }
 }
+
+@Suite("LM-head backward with zero rows")
+struct SparseLMHeadTests {
+    /// Gradients from a loss on a few positions are identical whether dLogits is the model's own
+    /// buffer (live rows compacted) or a separate caller buffer (plain products).
+    @Test func compactedRowsGiveTheSameGradients() throws {
+        let config = tinyConfig(valueHead: true)
+        let model = try GPTModel(config: config, seed: 31)
+        let b = 3, t = 6, v = config.vocabSize
+        let batch = TokenBatch(tokens: randomTokens(b * t, vocab: v, seed: 32), batch: b, time: t)
+        let targets = randomTokens(b * t, vocab: v, seed: 33)
+        // Only the last two positions of each row count (a PPO-like response mask).
+        let mask: [Float] = (0..<(b * t)).map { $0 % t >= t - 2 ? 1 : 0 }
+        let dValues = randomFloats(b * t, seed: 34)
+
+        model.forward(batch)
+        _ = model.crossEntropy(targets: targets, lossMask: mask)
+        let separate = Array(model.logits)
+        model.zeroGradients()
+        separate.withUnsafeBufferPointer { d in
+            dValues.withUnsafeBufferPointer { model.backward(dLogits: d.baseAddress, dValues: $0.baseAddress) }
+        }
+        let plain = model.gradients.array
+
+        model.forward(batch)
+        _ = model.crossEntropy(targets: targets, lossMask: mask)
+        model.zeroGradients()
+        dValues.withUnsafeBufferPointer { model.backward(dLogits: model.logits.baseAddress, dValues: $0.baseAddress) }
+        let compacted = model.gradients.array
+        let scale = plain.map { abs($0) }.max()!
+        #expect(zip(plain, compacted).allSatisfy { abs($0 - $1) <= 1e-6 * scale })
+        #expect(plain != [Float](repeating: 0, count: plain.count))
+    }
+}

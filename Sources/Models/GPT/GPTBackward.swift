@@ -4,7 +4,8 @@ extension GPTModel {
     /// Backpropagates caller-supplied output gradients through the last forward pass and ACCUMULATES
     /// into `gradients` (call `zeroGradients()` between optimiser steps; accumulate micro-batches).
     ///
-    /// - dLogits: [B, T, V] (may be `logits` itself, overwritten in place by a fused loss); nil skips the LM head.
+    /// - dLogits: [B, T, V] (may be `logits` itself, overwritten in place by a fused loss; then its rows
+    ///   may be reordered by this call); nil skips the LM head.
     /// - dValues: [B, T] gradient of the value-head outputs; nil if unused.
     /// - dRewards: [B] gradient of the reward-head outputs; nil if unused.
     public func backward(dLogits: UnsafePointer<Float>? = nil, dValues: UnsafePointer<Float>? = nil,
@@ -15,10 +16,7 @@ extension GPTModel {
         let streams = currentDropout
         let dLnf = act(a.dLn)
         if let dLogits {
-            // logits = lnf · wteᵀ  ⇒  dlnf = dLogits · wte ; dwte += dLogitsᵀ · lnf
-            sgemm(m: n, n: c, k: v, a: dLogits, lda: v, b: param(layout.tokenEmbedding), ldb: c, c: dLnf, ldc: c)
-            sgemm(transA: true, m: v, n: c, k: n, a: dLogits, lda: v, b: act(a.lnf), ldb: c, beta: 1,
-                  c: grad(layout.tokenEmbedding), ldc: c)
+            lmHeadBackward(dLnf: dLnf, dLogits: dLogits, layout: a)
         } else {
             dLnf.update(repeating: 0, count: n * c)
         }
@@ -93,5 +91,45 @@ extension GPTModel {
         streams?.mask(streams!.embedding, layer: 0, site: 0)?.apply(dResidual, count: n * c)
         embeddingBackward(dWte: grad(layout.tokenEmbedding), dWpe: grad(layout.positionEmbedding), dOut: dResidual,
                           tokens: tokens.pointer, positions: positions.pointer, rows: n, channels: c)
+    }
+
+    /// logits = lnf · wteᵀ  ⇒  dlnf = dLogits · wte ; dwte += dLogitsᵀ · lnf.
+    ///
+    /// Losses that only touch some positions (PPO's response tokens, SFT's completion mask) leave
+    /// zero rows in dLogits. When dLogits is the model's own logits buffer and at least a quarter of
+    /// its rows are zero, the live rows are compacted to the front (in place) and only they enter
+    /// the two LM-head products, the largest GEMMs of a small-vocabulary-heavy model.
+    private func lmHeadBackward(dLnf: UnsafeMutablePointer<Float>, dLogits: UnsafePointer<Float>, layout a: ActivationLayout) {
+        let n = a.batch * a.time, c = config.channels, v = config.vocabSize
+        let wte = param(layout.tokenEmbedding), dWte = grad(layout.tokenEmbedding), lnf = act(a.lnf)
+        var live: [Int] = []
+        let ownBuffer = a.hasLogits && dLogits == UnsafePointer(act(a.logits))
+        if ownBuffer {
+            live.reserveCapacity(n)
+            for row in 0..<n {
+                let r = dLogits + row * v
+                var nonzero = false
+                for j in 0..<v where r[j] != 0 { nonzero = true; break }
+                if nonzero { live.append(row) }
+            }
+        }
+        guard ownBuffer, live.count * 4 <= n * 3 else {
+            sgemm(m: n, n: c, k: v, a: dLogits, lda: v, b: wte, ldb: c, c: dLnf, ldc: c)
+            sgemm(transA: true, m: v, n: c, k: n, a: dLogits, lda: v, b: lnf, ldb: c, beta: 1, c: dWte, ldc: c)
+            return
+        }
+        dLnf.update(repeating: 0, count: n * c)
+        if live.isEmpty { return }
+        // Compact live gradient rows (destination ≤ source, so front-to-back copying is safe) and
+        // gather their hidden states into free backward scratch.
+        let compact = act(a.logits), hidden = act(a.dBranch), dHidden = act(a.dAtty)
+        for (i, row) in live.enumerated() {
+            if i != row { (compact + i * v).update(from: compact + row * v, count: v) }
+            (hidden + i * c).update(from: lnf + row * c, count: c)
+        }
+        let m = live.count
+        sgemm(m: m, n: c, k: v, a: compact, lda: v, b: wte, ldb: c, c: dHidden, ldc: c)
+        sgemm(transA: true, m: v, n: c, k: m, a: compact, lda: v, b: hidden, ldb: c, beta: 1, c: dWte, ldc: c)
+        for (i, row) in live.enumerated() { (dLnf + row * c).update(from: dHidden + i * c, count: c) }
     }
 }

@@ -31,33 +31,11 @@ struct BenchPPO: ParsableCommand {
         say("pipe bench ppo — config S (vocab 6000, 4 layers, 4 heads, width 256), \(threads) BLAS thread(s); load average \(Self.loadAverage())")
         say("  64 queries × 16 tokens, 16-token responses, 4 epochs × 4 minibatches of 16")
 
-        var policyConfig = GPTConfig.benchmarkS
-        policyConfig.valueHead = true
-        var rewardConfig = GPTConfig.benchmarkS
-        rewardConfig.rewardHead = true
-        let policy = try GPTModel(config: policyConfig, seed: 1)
-        let reference = GPTModel(copying: policy)
-        let reward = try GPTModel(config: rewardConfig, seed: 2)
-        var random = RandomStream(seed: 3, stream: 0)
-        let prompts = (0..<256).map { _ in (0..<16).map { _ in Int32(random.nextInt(below: 6000)) } }
-        var config = PPOConfig()
-        config.batchSize = 64; config.miniBatchSize = 16; config.ppoEpochs = 4; config.responseLength = 16
-        config.earlyStopping = false   // always run all 4 epochs, as the reference does
-        config.initKLCoef = 0.05; config.adaptiveKL = false
-        let trainer = try PPOTrainer(config: config, policy: policy, reference: reference, rewardModel: reward,
-                                     prompts: prompts, eos: 0, pad: 0, seed: 4)
-        _ = try trainer.trainStep()   // warm-up (allocations, arena growth)
-        var samples: [PPOTrainer.PhaseTimings] = []
-        for _ in 0..<steps {
-            _ = try trainer.trainStep()
-            samples.append(trainer.timings)
-        }
-        let swift = Figures(generate: Self.median(samples.map(\.generate)), score: Self.median(samples.map(\.score)),
-                            update: Self.median(samples.map(\.update)), total: Self.median(samples.map(\.total)))
+        let swift = try PPOBenchmark.run(steps: steps)
 
         let python = torchPython ?? ProcessInfo.processInfo.environment["PIPE_TORCH_PYTHON"]
             ?? (FileManager.default.isExecutableFile(atPath: "/work/venv-torch/bin/python") ? "/work/venv-torch/bin/python" : nil)
-        var torch = Figures(generate: 0.58, score: 0.90, update: 3.91, total: 5.40)   // shared/notes/pytorch-anchors.md, 1 thread
+        var torch = PPOBenchmark.Figures(generate: 0.58, score: 0.90, update: 3.91, total: 5.40)   // shared/notes/pytorch-anchors.md, 1 thread
         var measured = false
         if let python, FileManager.default.fileExists(atPath: torchScript) {
             say("  running PyTorch: \(python) \(torchScript) --threads \(threads) --steps \(steps)")
@@ -74,12 +52,7 @@ struct BenchPPO: ParsableCommand {
         }
     }
 
-    struct Figures: Decodable {
-        var generate, score, update, total: Double
-        enum CodingKeys: String, CodingKey { case generate = "generate_s", score = "score_s", update = "update_s", total = "total_s" }
-    }
-
-    static func runTorch(python: String, script: String, threads: Int, steps: Int) throws -> Figures {
+    static func runTorch(python: String, script: String, threads: Int, steps: Int) throws -> PPOBenchmark.Figures {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = [script, "--threads", "\(threads)", "--steps", "\(steps)", "--json"]
@@ -94,12 +67,7 @@ struct BenchPPO: ParsableCommand {
         guard process.terminationStatus == 0, let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last else {
             throw ValidationError("PyTorch reference exited with \(process.terminationStatus)")
         }
-        return try JSONDecoder().decode(Figures.self, from: Data(line.utf8))
-    }
-
-    static func median(_ xs: [Double]) -> Double {
-        let s = xs.sorted()
-        return s.isEmpty ? .nan : (s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2)
+        return try JSONDecoder().decode(PPOBenchmark.Figures.self, from: Data(line.utf8))
     }
 
     static func loadAverage() -> String {
