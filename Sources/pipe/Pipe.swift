@@ -9,7 +9,8 @@ struct Pipe: ParsableCommand {
         subcommands: [RunCommand.self, StatusCommand.self, DagCommand.self, StagesCommand.self,
                       RunsCommand.self, ShowCommand.self,
                       // History, reproduction, reports, store upkeep (issue 5).
-                      DiffCommand.self, LogCommand.self, NameCommand.self, ReproduceCommand.self, ExportCommand.self,
+                      SweepsCommand.self, DiffCommand.self, LogCommand.self, NameCommand.self,
+                      ReproduceCommand.self, ExportCommand.self,
                       ReportCommand.self, GCCommand.self, VerifyCommand.self,
                       // Models (issue 4).
                       Sample.self,

@@ -107,6 +107,11 @@ struct SweepAcceptanceTests {
             #expect(details.stages.count == 6)
         }
         #expect(workspace.exists("pipelines/rlhf.sweep.lock"))
+        // `pipe sweeps` lists it; `pipe sweeps latest` rebuilds the same table from the registry.
+        let listed = try pipe.run(["sweeps"], in: workspace.root)
+        #expect(listed.stdout.contains(sweep.id) && listed.stdout.contains("eval.score"), "\(listed)")
+        let shown = try pipe.run(["sweeps", "latest"], in: workspace.root)
+        #expect(HistoryFixture.tableRows(shown.stdout) == rows, "\(shown)")
 
         try workspace.clearLedger()
         let again = try pipe.run(["run", HistoryFixture.pipeline] + Self.sweepArguments, in: workspace.root,

@@ -151,3 +151,46 @@ extension SlurmClusterTests {
         #expect(workspace.list("artifacts/tmp").isEmpty)
     }
 }
+
+extension SlurmClusterTests {
+    /// A built-in stage runs as `pipe _stage` inside the job; its events (progress, metrics) reach
+    /// the scheduler through the events file, and its outputs and metrics equal a local run's.
+    @Test func builtinStageRunsInTheJobLikeLocally() throws {
+        let workspace = try TestWorkspace("pipe-slurm-builtin")
+        defer { workspace.remove() }
+        try workspace.write("stages/selftest.yaml", """
+        kind: selftest
+        version: 1
+        doc: "The runner's self-test built-in."
+        builtin: pipe-selftest
+        outputs:
+          out: { doc: the text it writes }
+        params:
+          text: { type: string, default: hi, doc: text to write }
+          steps: { type: int, default: 3, doc: progress steps }
+          sleep_ms: { type: int, default: 0, doc: pause per step }
+          fail: { type: bool, default: false, doc: fail on purpose }
+
+        """)
+        try workspace.write("pipelines/builtin.yaml", """
+        name: builtin
+        seed: 3
+        stages:
+          st: { uses: selftest, with: { text: "written in a Slurm job", steps: 4, sleep_ms: 100 } }
+
+        """)
+        let slurm = try pipe.run(["run", "pipelines/builtin.yaml", "--executor", "slurm", "--store", "slurm-store"], in: workspace.root)
+        let local = try pipe.run(["run", "pipelines/builtin.yaml", "--store", "local-store"], in: workspace.root)
+        #expect(slurm.status == 0, "\(slurm)")
+        #expect(local.status == 0, "\(local)")
+        let slurmRecords = workspace.list("slurm-store/stages"), localRecords = workspace.list("local-store/stages")
+        #expect(slurmRecords.count == 1 && slurmRecords == localRecords, "same key: \(slurmRecords) vs \(localRecords)")
+        for name in slurmRecords {
+            let fromSlurm = try JSONSerialization.jsonObject(with: Data(workspace.read("slurm-store/stages/" + name).utf8)) as! [String: Any]
+            let fromLocal = try JSONSerialization.jsonObject(with: Data(workspace.read("local-store/stages/" + name).utf8)) as! [String: Any]
+            #expect(fromSlurm["outputs"] as? [String: String] == fromLocal["outputs"] as? [String: String])
+            #expect(fromSlurm["metrics"] as? [String: Double] == fromLocal["metrics"] as? [String: Double])
+            #expect((fromSlurm["metrics"] as? [String: Double])?["selftest/value"] == 2.0, "metrics came back from the job")
+        }
+    }
+}

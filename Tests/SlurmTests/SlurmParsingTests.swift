@@ -38,6 +38,14 @@ struct SlurmParsingTests {
         #expect(entries[2].reason == "Dependency|odd reason with | bar")
     }
 
+    @Test func pendingForAReasonThatNeverClearsIsHopeless() {
+        #expect(SlurmQueueEntry(jobID: "1", state: .pending, reason: "PartitionConfig").isHopeless)
+        #expect(SlurmQueueEntry(jobID: "1", state: .pending, reason: "InvalidAccount").isHopeless)
+        #expect(!SlurmQueueEntry(jobID: "1", state: .pending, reason: "Resources").isHopeless)
+        #expect(!SlurmQueueEntry(jobID: "1", state: .pending, reason: "Priority").isHopeless)
+        #expect(!SlurmQueueEntry(jobID: "1", state: .running, reason: "PartitionConfig").isHopeless)
+    }
+
     /// A real `scontrol show job -o` line from Debian 12's Slurm 22.05 (trimmed).
     static let failedJob = "JobId=7 JobName=pipe-r-bad UserId=root(0) GroupId=root(0) Priority=4294901753 Nice=0 Account=(null) "
         + "QOS=(null) JobState=FAILED Reason=NonZeroExitCode Dependency=(null) Requeue=0 Restarts=0 BatchFlag=1 Reboot=0 "

@@ -26,6 +26,8 @@
 #   SLURM_LOCAL_SMOKE=1           run 'srun hostname' once the node is idle (0 to skip)
 #
 # After it succeeds:   export SLURM_CONF=DIR/slurm.conf   (or: source DIR/env.sh)
+# In CI (.ci/run), where a failure must only make the Slurm tests skip (they say why):
+#   if slurm_env=$(scripts/slurm/start-local.sh); then eval "$slurm_env"; fi
 # Stop with:           stop-local.sh DIR          (add --purge to delete DIR too)
 set -euo pipefail
 

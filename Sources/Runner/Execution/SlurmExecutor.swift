@@ -46,6 +46,9 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
     public var unreachableLimit: Double = 600
     /// How long an interrupted job may take to end after `scancel` before `execute` returns.
     public var cancelWait: Double = 30
+    /// How long a job may pend for a reason that never clears (`SlurmQueueEntry.isHopeless`)
+    /// before pipe cancels it and fails the stage.
+    public var hopelessPendingLimit: Double = 10
 
     public init(configuration: SlurmConfiguration = SlurmConfiguration(), runLabel: String,
                 pipeExecutable: String = LocalExecutor.currentExecutable()) {
@@ -111,6 +114,7 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
         var announcedStart = false
         var endedAt: Date?
         var interruptedAt: Date?
+        var hopelessSince: Date?
         while true {
             condition.lock()
             if generation == seenGeneration {
@@ -166,11 +170,29 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
                 }
                 continue
             }
+            if let entry, entry.isHopeless {
+                hopelessSince = hopelessSince ?? Date()
+                if Date().timeIntervalSince(hopelessSince!) > hopelessPendingLimit {
+                    commands.cancel([jobID])
+                    return .failed("Slurm will not start job \(jobID): it pends with reason \(entry.reason), which does not clear by itself "
+                                   + "(asked for \(Self.describe(batch))); the job was cancelled. Change the stage's resources: or the "
+                                   + "partition (--slurm-partition, pipe.config.yaml)")
+                }
+            } else {
+                hopelessSince = nil
+            }
             if Date().timeIntervalSince(observation.lastAnswer) > unreachableLimit {
                 commands.cancel([jobID])
                 return .failed("Slurm job \(jobID): squeue has not answered for \(Int(unreachableLimit)) s (controller down?); the job was cancelled")
             }
         }
+    }
+
+    /// What a job asked for, as sbatch flags (for messages).
+    static func describe(_ batch: SlurmBatchScript) -> String {
+        batch.sbatchArguments.filter {
+            ["--cpus-per-task", "--mem", "--time", "--gpus", "--partition", "--account"].contains(String($0.prefix { $0 != "=" }))
+        }.joined(separator: " ")
     }
 
     private static func note(_ entry: SlurmQueueEntry) -> String {

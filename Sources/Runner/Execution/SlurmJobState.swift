@@ -100,6 +100,19 @@ public struct SlurmQueueEntry: Sendable, Equatable {
     }
 }
 
+extension SlurmQueueEntry {
+    /// Pending reasons that mean the job will never start as submitted (the partition cannot hold
+    /// it, the account or QOS is refused, …). Slurm accepts such jobs unless `EnforcePartLimits`
+    /// is set, and they would pend forever; pipe cancels them and fails the stage instead.
+    public static let hopelessReasons: Set<String> = [
+        "PartitionConfig", "PartitionNodeLimit", "PartitionTimeLimit", "BadConstraints", "InvalidAccount",
+        "InvalidQOS", "AccountNotAllowed", "QOSNotAllowed", "DependencyNeverSatisfied",
+    ]
+
+    /// Pending for a reason that will not go away by itself.
+    public var isHopeless: Bool { state == .pending && Self.hopelessReasons.contains(reason) }
+}
+
 /// The fields of `scontrol show job -o ID` that matter to pipe.
 public struct SlurmJobInfo: Sendable, Equatable {
     public var state: SlurmJobState

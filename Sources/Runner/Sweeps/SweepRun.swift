@@ -228,11 +228,18 @@ final class SweepRecording: RunRecorder, @unchecked Sendable {
         return result
     }
 
+    /// Registry writes happen on their own serial queue: the scheduler calls this on its
+    /// coordinating thread, and a shared stage fans out to every variant's run (up to two SQLite
+    /// transactions each), which must not delay starting the stages that just became ready.
+    private let writes = DispatchQueue(label: "pipe.sweep.recording")
+
     func stageFinished(_ stage: ResolvedStage, outcome: StageResult, startedAt: Date?, finishedAt: Date?,
                        metrics: [(step: Int, name: String, value: Double)]) {
-        for (v, original) in plan.uses(ofNode: stage.name) {
-            recorders[v].stageFinished(original, outcome: outcome, startedAt: startedAt, finishedAt: finishedAt, metrics: metrics)
-            if case .failed = outcome { keepFailedLog(node: stage.name, runID: runIDs[v], stage: original.name) }
+        writes.async { [self] in
+            for (v, original) in plan.uses(ofNode: stage.name) {
+                recorders[v].stageFinished(original, outcome: outcome, startedAt: startedAt, finishedAt: finishedAt, metrics: metrics)
+                if case .failed = outcome { keepFailedLog(node: stage.name, runID: runIDs[v], stage: original.name) }
+            }
         }
     }
 
@@ -248,7 +255,9 @@ final class SweepRecording: RunRecorder, @unchecked Sendable {
         try? FileManager.default.copyItem(atPath: source, toPath: destination)
     }
 
+    /// Waits for the queued stage records, then closes every variant's run.
     func finish(_ statuses: [RunResult]) {
+        writes.sync {}
         for (recorder, status) in zip(recorders, statuses) { recorder.finish(status) }
     }
 }

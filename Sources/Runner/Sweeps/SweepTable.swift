@@ -1,5 +1,6 @@
 import Foundation
 import Hashing
+import Pipeline
 
 /// The table printed at the end of a sweep (and by `pipe show --sweep`): one row per variant, the
 /// swept params, the key metrics, best first by the ranking metric.
@@ -106,5 +107,47 @@ enum TextTable {
             out += (colour && highlightFirstRow && r == 0 ? ANSI.green + text + ANSI.reset : text) + "\n"
         }
         return out
+    }
+}
+
+/// `pipe sweeps [SWEEP]`: recorded sweeps, or one sweep's ranked table rebuilt from the registry.
+public enum SweepHistory {
+    public static func list(store: String?, sweep reference: String?, limit: Int) -> Int32 {
+        let stdout = TerminalOutput(fd: 1), stderr = TerminalOutput(fd: 2)
+        guard let (artifactStore, registry) = HistoryCommands.open(store) else { return 2 }
+        do {
+            guard let reference else {
+                let sweeps = try registry.listSweeps(limit: limit)
+                if sweeps.isEmpty { stdout.write("no sweeps recorded yet\n"); return 0 }
+                let rows = sweeps.map { sweep in
+                    [sweep.id, String(sweep.members.count), sweep.rankBy ?? "-", StoreDate.text(sweep.startedAt),
+                     Workspace.displayPath(ofFile: sweep.pipelinePath)]
+                }
+                stdout.write(TextTable.render(header: ["SWEEP", "VARIANTS", "RANKED BY", "STARTED", "PIPELINE"], rows: rows,
+                                              colour: HistoryCommands.useColour))
+                return 0
+            }
+            let sweep = try registry.sweep(id: registry.resolveSweepID(reference))
+            var rows: [SweepTable.Row] = []
+            var stageOrder: [String] = []
+            var keys: [String: Set<String>] = [:]
+            for member in sweep.members {
+                let details = try registry.runDetails(id: member.runID)
+                if stageOrder.isEmpty { stageOrder = details.stages.map(\.stage) }
+                for execution in details.stages { keys[execution.stage, default: []].insert(execution.key) }
+                rows.append(SweepTable.Row(variant: member.variant, runID: member.runID, status: details.run.status.rawValue,
+                                           params: member.overrides,
+                                           metrics: RunMetrics.load(details, registry: registry, store: artifactStore, followCached: false).summary))
+            }
+            let table = SweepTable(rows: rows, rankBy: sweep.rankBy, maximize: sweep.maximize, stageOrder: stageOrder,
+                                   sweptStages: stageOrder.filter { (keys[$0]?.count ?? 0) > 1 })
+            var out = "sweep \(sweep.id) of \(Workspace.displayPath(ofFile: sweep.pipelinePath)), \(StoreDate.text(sweep.startedAt))\n"
+            out += sweep.rankBy.map { "ranked by \($0) (\(sweep.maximize ? "higher" : "lower") is better)\n" } ?? ""
+            stdout.write(out + table.text(colour: HistoryCommands.useColour))
+            return 0
+        } catch {
+            stderr.write("error: \(error)\n")
+            return 2
+        }
     }
 }
