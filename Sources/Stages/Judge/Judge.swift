@@ -1,22 +1,30 @@
 import Foundation
 import Tensor
 
-/// The judge: an independent sentiment classifier (logistic regression on hashed character n-grams)
-/// trained by the `judge` stage on the judge split only. Evaluation uses it as the gold scorer, and
-/// rm-pairs strategy `samples` as the annotator.
+/// The judge: an independent sentiment classifier trained by the `judge` stage on the judge split
+/// only. Evaluation uses it as the gold scorer, and rm-pairs strategy `samples` as the annotator.
 ///
-/// Files in the judge's `model` directory: `judge.safetensors` (`weight` [buckets] F32, `bias` [1] F32,
-/// metadata `format: pipe-judge`, `max_n`, `buckets`, `hash: fnv1a64`) and `metrics.json`.
+/// The model is NB-weighted logistic regression (Wang & Manning 2012, "NBSVM"): a review's features are
+/// the presence of its hashed character n-grams, each scaled by its naive-Bayes log-count ratio
+/// `ratio[k] = log((p_k/‖p‖₁) / (q_k/‖q‖₁))` (p, q: smoothed counts of positive / negative training
+/// reviews containing bucket k), then L2-normalised; a logistic regression on top gives P(positive).
+///
+/// Files in the judge's `model` directory: `judge.safetensors` (`weight`, `ratio` [buckets] F32,
+/// `bias` [1] F32; metadata `format: pipe-judge`, `features: nb-presence`, `hash: fnv1a64`, `max_n`,
+/// `buckets`, `negation` 0/1) and `metrics.json`.
 public struct Judge: Sendable {
     public static let fileName = "judge.safetensors"
+    static let featureKind = "nb-presence"
 
     public let features: JudgeFeatures
+    public let ratio: [Float]
     public let weights: [Float]
     public let bias: Float
 
-    public init(features: JudgeFeatures, weights: [Float], bias: Float) {
-        precondition(weights.count == features.buckets)
+    public init(features: JudgeFeatures, ratio: [Float], weights: [Float], bias: Float) {
+        precondition(weights.count == features.buckets && ratio.count == features.buckets)
         self.features = features
+        self.ratio = ratio
         self.weights = weights
         self.bias = bias
     }
@@ -27,28 +35,40 @@ public struct Judge: Sendable {
         let path = FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) && isDirectory.boolValue
             ? directory + "/" + Self.fileName : directory
         let file = try SafetensorsFile(path: path)
-        guard file.metadata["format"] == "pipe-judge", file.metadata["hash"] == "fnv1a64",
-              let maxN = Int(file.metadata["max_n"] ?? ""), let buckets = Int(file.metadata["buckets"] ?? ""),
-              maxN >= 1, buckets >= 1 else {
-            throw StageError.failed("\(path): not a judge model (expected __metadata__ format pipe-judge, hash fnv1a64, max_n, buckets)")
+        let m = file.metadata
+        guard m["format"] == "pipe-judge", m["hash"] == "fnv1a64", m["features"] == Self.featureKind,
+              let maxN = Int(m["max_n"] ?? ""), let buckets = Int(m["buckets"] ?? ""), maxN >= 1, buckets >= 1,
+              let negation = m["negation"], negation == "0" || negation == "1" else {
+            throw StageError.failed("\(path): not a judge model of this version (expected __metadata__ format pipe-judge, "
+                + "features \(Self.featureKind), hash fnv1a64, max_n, buckets, negation); re-run the judge stage")
         }
-        let weights = try file.floats("weight")
-        let bias = try file.floats("bias")
-        guard weights.count == buckets, bias.count == 1 else {
-            throw StageError.failed("\(path): weight has \(weights.count) entries for \(buckets) buckets, bias \(bias.count)")
+        let weights = try file.floats("weight"), ratio = try file.floats("ratio"), bias = try file.floats("bias")
+        guard weights.count == buckets, ratio.count == buckets, bias.count == 1 else {
+            throw StageError.failed("\(path): weight has \(weights.count) and ratio \(ratio.count) entries for \(buckets) buckets, bias \(bias.count)")
         }
-        self.init(features: JudgeFeatures(maxN: maxN, buckets: buckets), weights: weights, bias: bias[0])
+        self.init(features: JudgeFeatures(maxN: maxN, buckets: buckets, negation: negation == "1"),
+                  ratio: ratio, weights: weights, bias: bias[0])
     }
 
     public func save(directory: String) throws {
-        let metadata = ["format": "pipe-judge", "hash": "fnv1a64", "max_n": String(features.maxN), "buckets": String(features.buckets)]
+        let metadata = ["format": "pipe-judge", "features": Self.featureKind, "hash": "fnv1a64", "max_n": String(features.maxN),
+                        "buckets": String(features.buckets), "negation": features.negation ? "1" : "0"]
         try Safetensors.write([SafetensorsTensor(name: "weight", shape: [weights.count], floats: weights),
+                               SafetensorsTensor(name: "ratio", shape: [ratio.count], floats: ratio),
                                SafetensorsTensor(name: "bias", shape: [1], floats: [bias])],
                               metadata: metadata, to: directory + "/" + Self.fileName)
     }
 
-    /// The classifier's logit for already-extracted features.
-    func logit(_ x: (indices: [Int32], values: [Float])) -> Float {
+    /// The NB-scaled, L2-normalised feature vector of a review.
+    static func vector(_ indices: [Int32], ratio: [Float]) -> (indices: [Int32], values: [Float]) {
+        var values = indices.map { ratio[Int($0)] }
+        let norm = values.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        if norm > 0 { values = values.map { $0 / norm } }
+        return (indices, values)
+    }
+
+    /// The classifier's logit for a feature vector from `vector`.
+    static func logit(_ x: (indices: [Int32], values: [Float]), weights: [Float], bias: Float) -> Float {
         var z = bias
         for (i, v) in zip(x.indices, x.values) { z += weights[Int(i)] * v }
         return z
@@ -56,7 +76,8 @@ public struct Judge: Sendable {
 
     /// P(positive) for a review (or a prompt + generated continuation), in [0, 1].
     public func positiveProbability(text: String) -> Double {
-        let z = Double(logit(features.extract(text)))
+        let x = Self.vector(features.indices(text), ratio: ratio)
+        let z = Double(Self.logit(x, weights: weights, bias: bias))
         return 1 / (1 + exp(-z))
     }
 

@@ -2,9 +2,11 @@ import Foundation
 
 /// `judge`: trains the independent sentiment classifier on the judge split only (never the RM's data),
 /// holds out a content-hashed part of it, and writes the model with its held-out accuracy.
+/// Parameters added after version 1 (negation, nb_alpha, models) fall back to their declared defaults
+/// when absent, so contexts built by hand keep working.
 public enum JudgeStage: BuiltinStage {
     public static let kind = "judge"
-    public static let implementationVersion = 1
+    public static let implementationVersion = 2
 
     public struct Result: Sendable {
         public var judge: Judge
@@ -21,8 +23,14 @@ public enum JudgeStage: BuiltinStage {
         guard (8...24).contains(bucketBits) else { throw StageError.badParam("bucket_bits", "must be 8…24") }
         let holdout = try p.double("holdout_fraction")
         guard holdout > 0 && holdout < 1 else { throw StageError.badParam("holdout_fraction", "must be in (0, 1)") }
-        let trainer = JudgeTrainer(features: JudgeFeatures(maxN: maxN, buckets: 1 << bucketBits), epochs: try p.int("epochs"),
-                                   learningRate: try p.float("lr"), l2: try p.float("l2"), seed: context.seed)
+        let negation = p.values["negation"] == nil ? true : try p.bool("negation")
+        let nbAlpha = p.values["nb_alpha"] == nil ? 1 : try p.float("nb_alpha")
+        guard nbAlpha > 0 else { throw StageError.badParam("nb_alpha", "must be > 0") }
+        let models = p.values["models"] == nil ? 5 : try p.int("models")
+        guard models >= 1 else { throw StageError.badParam("models", "must be ≥ 1") }
+        let trainer = JudgeTrainer(features: JudgeFeatures(maxN: maxN, buckets: 1 << bucketBits, negation: negation),
+                                   epochs: try p.int("epochs"), learningRate: try p.float("lr"), l2: try p.float("l2"),
+                                   nbAlpha: nbAlpha, models: models, seed: context.seed)
         let records = try LabelledRecordFile.read(split: "judge", in: data)
         guard records.count >= 10 else { throw StageError.badInput("data", "the judge split has only \(records.count) records") }
         let result = train(records, trainer: trainer, holdoutFraction: holdout, context: context)
@@ -32,29 +40,48 @@ public enum JudgeStage: BuiltinStage {
             ("heldout_records", String(result.heldOutCount)), ("train_records", String(result.trainCount)),
         ])
         try Data((metrics + "\n").utf8).write(to: URL(fileURLWithPath: output + "/metrics.json"), options: .atomic)
-        context.metrics(step: trainer.epochs, [("judge/heldout_accuracy", result.heldOutAccuracy),
+        context.metrics(step: trainer.epochs * trainer.models, [("judge/heldout_accuracy", result.heldOutAccuracy),
                                                ("judge/train_accuracy", result.trainAccuracy)])
         context.log("judge: held-out accuracy \(String(format: "%.4f", result.heldOutAccuracy)) on \(result.heldOutCount) reviews "
             + "(train \(String(format: "%.4f", result.trainAccuracy)) on \(result.trainCount))")
     }
 
+    /// The records the stage trains on and the ones it holds out, by content hash.
+    public static func holdOut(_ records: [LabelledRecord], fraction: Double) -> (fit: [LabelledRecord], heldOut: [LabelledRecord]) {
+        var fit: [LabelledRecord] = [], heldOut: [LabelledRecord] = []
+        for r in records {
+            if ContentSplit.unitHash(r.text, salt: "pipe.judge.holdout.v1") < fraction { heldOut.append(r) } else { fit.append(r) }
+        }
+        return (fit, heldOut)
+    }
+
+    /// Mean accuracy of `folds`-fold cross-validation (folds by content hash) — for choosing
+    /// hyperparameters on the training part without touching the held-out part.
+    public static func crossValidatedAccuracy(_ records: [LabelledRecord], trainer: JudgeTrainer, folds: Int = 5) -> Double {
+        let fold = records.map { Int(ContentSplit.unitHash($0.text, salt: "pipe.judge.folds.v1") * Double(folds)) }
+        var total = 0.0
+        for k in 0..<folds {
+            let judge = trainer.train(zip(records, fold).filter { $0.1 != k }.map(\.0))
+            total += accuracy(judge, zip(records, fold).filter { $0.1 == k }.map(\.0))
+        }
+        return total / Double(folds)
+    }
+
+    public static func accuracy(_ judge: Judge, _ records: [LabelledRecord]) -> Double {
+        guard !records.isEmpty else { return 0 }
+        let correct = records.filter { (judge.positiveProbability(text: $0.text) >= 0.5) == ($0.label == 1) }.count
+        return Double(correct) / Double(records.count)
+    }
+
     /// Splits `records` by content hash into train / held-out, trains, and measures both accuracies.
     public static func train(_ records: [LabelledRecord], trainer: JudgeTrainer, holdoutFraction: Double,
                              context: StageContext? = nil) -> Result {
-        var fit: [LabelledRecord] = [], heldOut: [LabelledRecord] = []
-        for r in records {
-            if ContentSplit.unitHash(r.text, salt: "pipe.judge.holdout.v1") < holdoutFraction { heldOut.append(r) } else { fit.append(r) }
-        }
+        let (fit, heldOut) = holdOut(records, fraction: holdoutFraction)
         let judge = trainer.train(fit) { epoch, loss in
-            context?.progress(phase: "train judge", step: epoch, total: trainer.epochs, message: "loss \(String(format: "%.4f", loss))")
+            context?.progress(phase: "train judge", step: epoch, total: trainer.epochs * trainer.models, message: "loss \(String(format: "%.4f", loss))")
             context?.metrics(step: epoch, [("judge/train_loss", loss)])
         }
-        func accuracy(_ rs: [LabelledRecord]) -> Double {
-            guard !rs.isEmpty else { return 0 }
-            let correct = rs.filter { (judge.positiveProbability(text: $0.text) >= 0.5) == ($0.label == 1) }.count
-            return Double(correct) / Double(rs.count)
-        }
         return Result(judge: judge, trainCount: fit.count, heldOutCount: heldOut.count,
-                      trainAccuracy: accuracy(fit), heldOutAccuracy: accuracy(heldOut))
+                      trainAccuracy: accuracy(judge, fit), heldOutAccuracy: accuracy(judge, heldOut))
     }
 }

@@ -4,47 +4,85 @@ import Glibc
 import Darwin
 #endif
 
-/// Trains the judge: L2-regularised logistic regression with per-example AdaGrad (an SGD variant
-/// suited to sparse features: rare n-grams keep larger steps), seeded shuffling, lazy L2 on the
-/// weights an example touches. Deterministic for a given seed.
+/// Trains the judge: naive-Bayes log-count ratios from the training reviews (the feature scaling of
+/// NBSVM), then L2-regularised logistic regression on the scaled features with per-example AdaGrad (an
+/// SGD variant suited to sparse features: rare n-grams keep larger steps), seeded shuffling and lazy L2
+/// on the weights an example touches. `models` runs with different shuffle seeds are averaged: for a
+/// linear model on shared features, averaging the weights is exactly averaging the ensemble's logits.
+/// Deterministic for a given seed.
 public struct JudgeTrainer: Sendable {
     public var features: JudgeFeatures
     public var epochs: Int
     public var learningRate: Float
     public var l2: Float
+    /// Laplace smoothing of the naive-Bayes counts (Wang & Manning use 1).
+    public var nbAlpha: Float
+    /// Size of the seeded ensemble.
+    public var models: Int
     public var seed: UInt64
 
-    public init(features: JudgeFeatures, epochs: Int, learningRate: Float, l2: Float, seed: UInt64) {
+    public init(features: JudgeFeatures, epochs: Int, learningRate: Float, l2: Float, nbAlpha: Float = 1, models: Int = 1,
+                seed: UInt64) {
         self.features = features
         self.epochs = epochs
         self.learningRate = learningRate
         self.l2 = l2
+        self.nbAlpha = nbAlpha
+        self.models = models
         self.seed = seed
     }
 
-    /// Trains on (text, label) pairs; `onEpoch(epoch, mean log-loss)` reports progress.
+    /// Trains on (text, label) pairs; `onEpoch(step, mean log-loss)` reports progress (step counts
+    /// epochs across the ensemble's models).
     public func train(_ examples: [LabelledRecord], onEpoch: (Int, Double) -> Void = { _, _ in }) -> Judge {
-        let xs = examples.map { features.extract($0.text) }
+        let present = examples.map { features.indices($0.text) }
+        let ratio = nbRatio(present, labels: examples.map(\.label))
+        let xs = present.map { Judge.vector($0, ratio: ratio) }
         let ys = examples.map { Float($0.label) }
+        var weights = [Float](repeating: 0, count: features.buckets)
+        var bias: Float = 0
+        var seeds = SplitMix64(seed: seed)
+        let count = max(models, 1)
+        for model in 0..<count {
+            let (w, b) = fit(xs, ys, seed: seeds.next()) { epoch, loss in onEpoch(model * max(epochs, 1) + epoch, loss) }
+            for k in weights.indices { weights[k] += w[k] }
+            bias += b
+        }
+        let scale = 1 / Float(count)
+        return Judge(features: features, ratio: ratio, weights: weights.map { $0 * scale }, bias: bias * scale)
+    }
+
+    /// ratio[k] = log((p_k/‖p‖₁) / (q_k/‖q‖₁)), p/q = alpha + number of positive/negative reviews with bucket k.
+    func nbRatio(_ present: [[Int32]], labels: [Int]) -> [Float] {
+        var positive = [Double](repeating: Double(nbAlpha), count: features.buckets)
+        var negative = positive
+        for (indices, label) in zip(present, labels) {
+            for i in indices { if label == 1 { positive[Int(i)] += 1 } else { negative[Int(i)] += 1 } }
+        }
+        let positiveTotal = positive.reduce(0, +), negativeTotal = negative.reduce(0, +)
+        return zip(positive, negative).map { Float(log(($0 / positiveTotal) / ($1 / negativeTotal))) }
+    }
+
+    /// One AdaGrad logistic regression; returns the average of its end-of-epoch weights (a cheap Polyak
+    /// average: steadier and less over-fitted than the last iterate on noisy labels).
+    private func fit(_ xs: [(indices: [Int32], values: [Float])], _ ys: [Float], seed: UInt64,
+                     onEpoch: (Int, Double) -> Void) -> (weights: [Float], bias: Float) {
         var weights = [Float](repeating: 0, count: features.buckets)
         var squares = [Float](repeating: 0, count: features.buckets)
         var bias: Float = 0, biasSquares: Float = 0
         var rng = SplitMix64(seed: seed)
-        var order = Array(examples.indices)
+        var order = Array(xs.indices)
         let eps: Float = 1e-8
-        // The returned model averages the end-of-epoch weights (a cheap Polyak average: steadier and
-        // less over-fitted than the last iterate on noisy labels).
         var averageWeights = [Float](repeating: 0, count: features.buckets)
         var averageBias: Float = 0
-        for epoch in 1...max(epochs, 1) {
+        let epochs = max(self.epochs, 1)
+        for epoch in 1...epochs {
             // Fisher–Yates with the seeded generator.
             for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
             var loss = 0.0
             for e in order {
                 let x = xs[e]
-                var z = bias
-                for (i, v) in zip(x.indices, x.values) { z += weights[Int(i)] * v }
-                let p = 1 / (1 + exp(-z))
+                let p = 1 / (1 + exp(-Judge.logit(x, weights: weights, bias: bias)))
                 loss -= Double(ys[e] == 1 ? log(max(p, 1e-7)) : log(max(1 - p, 1e-7)))
                 let g = p - ys[e]
                 for (i, v) in zip(x.indices, x.values) {
@@ -58,10 +96,10 @@ public struct JudgeTrainer: Sendable {
             }
             for k in weights.indices { averageWeights[k] += weights[k] }
             averageBias += bias
-            onEpoch(epoch, loss / Double(max(examples.count, 1)))
+            onEpoch(epoch, loss / Double(max(xs.count, 1)))
         }
-        let scale = 1 / Float(max(epochs, 1))
-        return Judge(features: features, weights: averageWeights.map { $0 * scale }, bias: averageBias * scale)
+        let scale = 1 / Float(epochs)
+        return (averageWeights.map { $0 * scale }, averageBias * scale)
     }
 }
 
