@@ -104,6 +104,34 @@ struct ReportAcceptanceTests {
         #expect(size > 20_000, "screenshot missing or blank (\(size) bytes)")
     }
 
+    @Test func reportFindsMetricsSamplesAndEventFilesInsideOutputDirectories() throws {
+        let workspace = try TestWorkspace("pipe-report-dirs")
+        defer { workspace.remove() }
+        try FileManager.default.createDirectory(atPath: workspace.path("stages"), withIntermediateDirectories: true)
+        // Built-in stages write directories: metrics.json, samples.jsonl and TensorBoard events in tb/.
+        try workspace.write("pipelines/e.yaml", #"""
+        name: evaluate-dir
+        stages:
+          evaluate:
+            run: |
+              mkdir -p ${outs.report}/tb
+              echo '{"policy": {"reward": 0.8, "judge_positive_rate": 0.75}, "baseline": {"reward": 0.2}}' > ${outs.report}/metrics.json
+              echo '{"prompt": "a & b", "response": "fine"}' > ${outs.report}/samples.jsonl
+              printf 'x' > ${outs.report}/tb/events.out.tfevents.1700000000.host
+              for s in 1 2 3 4; do echo "{\"type\":\"metrics\",\"step\":$s,\"names\":[\"kl\"],\"values\":[0.$s]}" >> "$PIPE_EVENTS"; done
+            outs: [report]
+
+        """#)
+        #expect(try pipe.run(["run", "pipelines/e.yaml"], in: workspace.root).status == 0)
+        let result = try pipe.run(["report", "-o", "e.html"], in: workspace.root)
+        #expect(result.status == 0, "\(result)")
+        let html = try workspace.read("e.html")
+        #expect(html.contains("<td>policy.judge_positive_rate</td><td class=\"num\">0.75</td>"), "evaluation table")
+        #expect(html.contains("<td>a &amp; b</td>"), "samples")
+        #expect(html.contains("tensorboard --logdir ") && html.contains("/tb</code>"), "TensorBoard hint")
+        #expect(Self.attribute("data-points", in: html) == ["4"])
+    }
+
     @Test func sweepReportComparesVariants() throws {
         let workspace = try HistoryFixture.workspace("pipe-report-sweep")
         defer { workspace.remove() }
