@@ -37,7 +37,7 @@ struct ReportArtifacts {
                 guard store.hasObject(digest) else { continue }
                 let root = store.objectPath(digest)
                 var isDirectory: ObjCBool = false
-                FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory)
+                _ = FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory)
                 if isDirectory.boolValue {
                     for relative in files(under: root, depth: 3) {
                         let file = (relative as NSString).lastPathComponent
@@ -73,7 +73,7 @@ struct ReportArtifacts {
             for name in names.sorted() {
                 let child = relative.isEmpty ? name : relative + "/" + name
                 var isDirectory: ObjCBool = false
-                FileManager.default.fileExists(atPath: root + "/" + child, isDirectory: &isDirectory)
+                _ = FileManager.default.fileExists(atPath: root + "/" + child, isDirectory: &isDirectory)
                 if isDirectory.boolValue { if level < depth { walk(child, level + 1) } } else { result.append(child) }
             }
         }
