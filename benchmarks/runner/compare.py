@@ -21,6 +21,7 @@ import datetime
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -64,12 +65,16 @@ class CommandFailed(Exception):
 
 
 def run(command, cwd, env, check=True, capture=False):
-    """Runs `command`; returns (seconds, completed process). Output is discarded unless captured."""
+    """Runs `command`; returns (seconds, completed process). Output is discarded unless captured.
+    The CPU time (user + system) of the process and its reaped descendants goes to `run.last_cpu`."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     completed = subprocess.run(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                                stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    run.last_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if check and completed.returncode != 0:
         raise CommandFailed(f"`{' '.join(command)}` in {cwd} exited with {completed.returncode}:\n"
                             + (completed.stderr or "")[-3000:])
@@ -282,17 +287,22 @@ class Results:
         self.checks = []    # strings
         self.errors = []
 
-    def add(self, tool, operation, samples, note=""):
+    def add(self, tool, operation, samples, note="", cpu=None):
         figure = {"tool": tool, "operation": operation, "n": len(samples), "samples_s": samples,
-                  "median_s": percentile(samples, 0.5), "p90_s": percentile(samples, 0.9), "note": note}
+                  "median_s": percentile(samples, 0.5), "p90_s": percentile(samples, 0.9), "note": note,
+                  "cpu_median_s": percentile(cpu, 0.5) if cpu else None}
         self.figures.append(figure)
-        log(f"  {tool:10s} {operation:22s} median {figure['median_s'] * 1000:9.1f} ms   p90 {figure['p90_s'] * 1000:9.1f} ms   (n={len(samples)}) {note}")
+        cpu_text = f"   cpu {figure['cpu_median_s'] * 1000:9.1f} ms" if cpu else ""
+        log(f"  {tool:10s} {operation:22s} median {figure['median_s'] * 1000:9.1f} ms   p90 {figure['p90_s'] * 1000:9.1f} ms{cpu_text}   (n={len(samples)}) {note}")
 
     def speedups(self):
-        pipe = {f["operation"]: f["median_s"] for f in self.figures if f["tool"] == "pipe"}
+        pipe = {f["operation"]: f for f in self.figures if f["tool"] == "pipe"}
         for figure in self.figures:
             base = pipe.get(figure["operation"].split(" ")[0])
-            figure["pipe_speedup"] = (figure["median_s"] / base) if (figure["tool"] != "pipe" and base) else None
+            other = figure["tool"] != "pipe" and base is not None
+            figure["pipe_speedup"] = figure["median_s"] / base["median_s"] if other and base["median_s"] else None
+            figure["pipe_cpu_speedup"] = (figure["cpu_median_s"] / base["cpu_median_s"]
+                                          if other and figure["cpu_median_s"] and base["cpu_median_s"] else None)
 
 
 class ValueCounter:
@@ -317,7 +327,7 @@ def measure_tool(tool, results, reps, values, sweep_reps, do_sweep):
         results.checks.append(f"{tool.name}: first run executed {stages}, expected all 6 stages")
 
     def repeat(operation, make_command, expect, note=""):
-        samples, wrong = [], []
+        samples, cpu, wrong = [], [], []
         for index in range(reps + 1):  # the first one warms the page cache and is not counted
             command = make_command()
             elapsed, _ = run(command, tool.root, env)
@@ -326,9 +336,10 @@ def measure_tool(tool, results, reps, values, sweep_reps, do_sweep):
                 wrong.append(got)
             if index > 0:
                 samples.append(elapsed)
+                cpu.append(run.last_cpu)
         verdict = "ok" if not wrong else f"WRONG: {wrong[:3]}"
         results.checks.append(f"{tool.name} {operation}: executed {expect or 'nothing'} each time: {verdict}")
-        results.add(tool.name, operation, samples, note)
+        results.add(tool.name, operation, samples, note, cpu)
 
     repeat("noop", tool.noop, [])
     repeat("status", tool.status, [])
@@ -338,7 +349,7 @@ def measure_tool(tool, results, reps, values, sweep_reps, do_sweep):
         return
     expected_sweep = sorted(LAST_TWO * 4)
     if isinstance(tool, Pipe):
-        samples, wrong = [], []
+        samples, cpu, wrong = [], [], []
         for index in range(max(sweep_reps, reps) + 1):
             command = tool.sweep([values.next("3.", "e-5"), values.next("4.", "e-5")], [values.next("0.1"), values.next("0.3")])
             elapsed, _ = run(command, tool.root, env)
@@ -347,8 +358,9 @@ def measure_tool(tool, results, reps, values, sweep_reps, do_sweep):
                 wrong.append(got)
             if index > 0:
                 samples.append(elapsed)
+                cpu.append(run.last_cpu)
         results.checks.append(f"pipe sweep-4: each variant ran ppo and evaluate once: {'ok' if not wrong else 'WRONG: ' + str(wrong[:2])}")
-        results.add("pipe", "sweep-4", samples, "(pipe run --sweep ×2 axes)")
+        results.add("pipe", "sweep-4", samples, "(pipe run --sweep ×2 axes)", cpu)
     elif isinstance(tool, DVC):
         tool.reset_params()
         ledger.new_stages()
@@ -374,20 +386,22 @@ def measure_tool(tool, results, reps, values, sweep_reps, do_sweep):
             log(f"warning: dvc queued sweep failed: {error}")
         tool.reset_params()
         ledger.new_stages()
-        samples, wrong = [], []
+        samples, cpu, wrong = [], [], []
         for _ in range(sweep_reps):
             lrs = [values.next("3.", "e-5"), values.next("4.", "e-5")]
             kls = [values.next("0.1"), values.next("0.3")]
-            elapsed = 0.0
+            elapsed, cpu_total = 0.0, 0.0
             for command in tool.sweep_sequential(lrs, kls):
                 seconds, _ = run(command, tool.root, env)
                 elapsed += seconds
+                cpu_total += run.last_cpu
+            cpu.append(cpu_total)
             got = ledger.new_stages()
             if got != expected_sweep:
                 wrong.append(got)
             samples.append(elapsed)
         results.checks.append(f"dvc sweep-4 (sequential): each variant ran ppo and evaluate once: {'ok' if not wrong else 'WRONG: ' + str(wrong[:2])}")
-        results.add("dvc", "sweep-4 (sequential)", samples, "(4 × dvc exp run -S -S)")
+        results.add("dvc", "sweep-4 (sequential)", samples, "(4 × dvc exp run -S -S)", cpu)
 
 
 def write_big_file(path, size):
@@ -412,14 +426,15 @@ def measure_big(tool, results, reps, big_path):
     ledger = Ledger(tool.env["PIPE_LEDGER"])
     cold, _ = run(tool.first_run(), tool.root, tool.env)
     results.add(tool.name, "first-run-1GiB", [cold], f"(hashes the input, ran {len(ledger.new_stages())} stages)")
-    samples = []
+    samples, cpu = [], []
     for index in range(reps + 1):
         elapsed, _ = run(tool.noop(), tool.root, tool.env)
         if index > 0:
             samples.append(elapsed)
+            cpu.append(run.last_cpu)
     wrong = ledger.new_stages()
     results.checks.append(f"{tool.name} noop-1GiB: executed nothing: {'ok' if not wrong else 'WRONG: ' + str(wrong[:6])}")
-    results.add(tool.name, "noop-1GiB", samples)
+    results.add(tool.name, "noop-1GiB", samples, "", cpu)
 
 
 def print_table(report):
@@ -431,12 +446,14 @@ def print_table(report):
     out.append(f"  load after:  {report['load_after']}")
     out.append("  " + report["load_note"])
     out.append("")
-    out.append(f"{'tool':10s} {'operation':30s} {'n':>3s} {'median':>11s} {'p90':>11s} {'pipe speed-up':>14s}")
-    out.append("-" * 84)
+    out.append(f"{'tool':10s} {'operation':29s} {'n':>3s} {'median':>11s} {'p90':>11s} {'speed-up':>9s} {'cpu':>11s} {'cpu ×':>7s}")
+    out.append("-" * 98)
     for figure in report["figures"]:
         speedup = f"{figure['pipe_speedup']:.1f}×" if figure.get("pipe_speedup") else ""
-        out.append(f"{figure['tool']:10s} {figure['operation']:30s} {figure['n']:3d} "
-                   f"{figure['median_s'] * 1000:8.1f} ms {figure['p90_s'] * 1000:8.1f} ms {speedup:>14s}")
+        cpu = f"{figure['cpu_median_s'] * 1000:8.1f} ms" if figure.get("cpu_median_s") else ""
+        cpu_speedup = f"{figure['pipe_cpu_speedup']:.1f}×" if figure.get("pipe_cpu_speedup") else ""
+        out.append(f"{figure['tool']:10s} {figure['operation']:29s} {figure['n']:3d} "
+                   f"{figure['median_s'] * 1000:8.1f} ms {figure['p90_s'] * 1000:8.1f} ms {speedup:>9s} {cpu:>11s} {cpu_speedup:>7s}")
     out.append("")
     out.append("checks (stages each tool really executed, counted by the commands themselves):")
     out += ["  " + check for check in report["checks"]]
@@ -454,6 +471,7 @@ def main():
     parser.add_argument("--sweep-reps", type=int, default=3, help="repetitions of the DVC sweeps (12–30 s each; default 3)")
     parser.add_argument("--big", action="store_true", help="also time a no-op with a 1 GiB input (slow for DVC's first hash)")
     parser.add_argument("--big-mib", type=int, default=1024, help="size of the big input in MiB (default 1024)")
+    parser.add_argument("--big-only", action="store_true", help="only the 1 GiB no-op (implies --big)")
     parser.add_argument("--no-sweep", action="store_true", help="skip the sweep figures")
     parser.add_argument("--tools", default="pipe,dvc,snakemake", help="comma-separated subset (default all three)")
     parser.add_argument("--venv", default="/work/venv-runners", help="venv holding dvc and snakemake (created if missing)")
@@ -491,7 +509,8 @@ def main():
     log(f"load before: {load_before}")
     results, versions, values = Results(), {}, ValueCounter()
     try:
-        for name in available:
+        args.big = args.big or args.big_only
+        for name in ([] if args.big_only else available):
             log(f"{name}: building the workspace and measuring")
             try:
                 tool = make(name)
@@ -525,7 +544,10 @@ def main():
         "notes": [
             "wall clock of each spawned process (fork/exec from Python included, the same for all tools); "
             f"median and p90 over {args.reps} runs after one warm-up run",
-            "pipe speed-up = the tool's median / pipe's median for the same operation",
+            "speed-up = the tool's median wall time / pipe's median wall time for the same operation",
+            "cpu = median user+system CPU time of the command and the descendants it waited for (load-insensitive: "
+            "on a busy machine it is the fairer comparison); cpu × = the tool's / pipe's; none for DVC's queue "
+            "(its worker is a daemon) or first runs",
             "param-change and sweeps use fresh values every repetition, so no cache (pipe's store, DVC's run-cache) can answer them",
             "status: pipe status / dvc status / snakemake -n; noop: pipe run / dvc repro / snakemake -c1",
         ],

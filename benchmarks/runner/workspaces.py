@@ -196,7 +196,7 @@ def write_snakemake(root, big_input=False):
     rules = ["configfile: \"config.yaml\"", "", "rule all:", f"    input: \"{_out_path('eval', 'metrics')}\"", ""]
     for stage in ORDER:
         # Snakemake formats the shell text: literal braces double, then the placeholders go in.
-        command = render(stage, lambda n: "@@params.%s@@" % n, lambda n: "@@input.%s@@" % n, lambda n: "@@output.%s@@" % n)
+        command = render(stage, lambda n: "@@params.%s@@" % _snakemake_param(n), lambda n: "@@input.%s@@" % n, lambda n: "@@output.%s@@" % n)
         command = re.sub(r"@@([a-z_.]+)@@", r"{\1}", command.replace("{", "{{").replace("}", "}}"))
         inputs = {name: _out_path(*INPUTS[stage][name]) for name in INPUTS[stage]}
         if stage == "tokens":
@@ -206,12 +206,17 @@ def write_snakemake(root, big_input=False):
         rules.append(f"rule {stage}:")
         rules.append("    input: " + ", ".join(f"{name}=\"{path}\"" for name, path in inputs.items()))
         rules.append("    output: " + ", ".join(f"{name}=\"{_out_path(stage, name)}\"" for name in OUTPUTS[stage]))
-        rules.append("    params: " + ", ".join(f"{name}=config[\"{stage}\"][\"{name}\"]" for name in BASE_PARAMS[stage]))
+        rules.append("    params: " + ", ".join(f"{_snakemake_param(name)}=config[\"{stage}\"][\"{name}\"]" for name in BASE_PARAMS[stage]))
         rules.append("    shell: " + repr(command))
         rules.append("")
     write(os.path.join(root, "Snakefile"), "\n".join(rules))
     write_snakemake_config(root, {})
     write(os.path.join(root, CORPUS_FILE), corpus_text())
+
+
+def _snakemake_param(name):
+    """Snakemake reserves `count` (and a few others) as rule-parameter names."""
+    return name + "_" if name in ("count", "index", "items", "keys") else name
 
 
 def write_snakemake_config(root, overrides):
