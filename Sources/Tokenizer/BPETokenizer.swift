@@ -30,7 +30,7 @@ public struct BPETokenizer: Sendable, Equatable {
         self.merges = merges
         self.specialTokens = specialTokens.map { SpecialToken(content: $0.0, id: $0.1) }
         var special = [Bool](repeating: false, count: tokenBytes.count)
-        for (_, id) in specialTokens { special[Int(id)] = true }
+        for (_, id) in specialTokens where id >= 0 && Int(id) < tokenBytes.count { special[Int(id)] = true }
         isSpecial = special
         var byteIds = [Int32](repeating: -1, count: 256)
         for (id, bytes) in tokenBytes.enumerated() where bytes.count == 1 && !special[id] && byteIds[Int(bytes[0])] < 0 {
@@ -60,6 +60,7 @@ public struct BPETokenizer: Sendable, Equatable {
     public func specialId(_ content: String) -> Int32? { specialTokens.first { $0.content == content }?.id }
 
     /// The token's vocabulary string: byte-level characters (`Ġ` for space), or a special token's text.
+    /// `id` must be below `vocabSize`.
     public func tokenString(_ id: Int32) -> String {
         let i = Int(id)
         return isSpecial[i] ? String(decoding: tokenBytes[i], as: UTF8.self) : ByteLevel.encode(tokenBytes[i])

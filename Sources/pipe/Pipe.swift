@@ -11,6 +11,8 @@ struct Pipe: ParsableCommand {
                       // History, reproduction, reports, store upkeep (issue 5).
                       DiffCommand.self, LogCommand.self, NameCommand.self, ReproduceCommand.self, ExportCommand.self,
                       ReportCommand.self, GCCommand.self, VerifyCommand.self,
+                      // Models (issue 4).
+                      Sample.self,
                       BenchCommand.self, StageProcessCommand.self]
     )
 }

@@ -51,6 +51,26 @@ struct ReproduceAcceptanceTests {
         #expect(result.stdout.contains("command changed"), "\(result)")
     }
 
+    @Test func exportedModelFolderGetsTheTokenizerOfItsInputs() throws {
+        let workspace = try TestWorkspace("pipe-export-model")
+        defer { workspace.remove() }
+        try FileManager.default.createDirectory(atPath: workspace.path("stages"), withIntermediateDirectories: true)
+        try workspace.write("pipelines/m.yaml", """
+        name: models
+        stages:
+          sft: { run: "mkdir ${outs.model}; echo '{}' > ${outs.model}/config.json; echo tok > ${outs.model}/tokenizer.json", outs: [model] }
+          ppo: { run: "mkdir ${outs.model}; cp ${inputs.policy}/config.json ${outs.model}/; echo w > ${outs.model}/model.safetensors",
+                 inputs: { policy: sft.model }, outs: [model] }
+
+        """)
+        #expect(try pipe.run(["run", "pipelines/m.yaml"], in: workspace.root).status == 0)
+        let result = try pipe.run(["export", "latest", "ppo", "--to", "hf/ppo"], in: workspace.root)
+        #expect(result.status == 0, "\(result)")
+        #expect(workspace.list("hf/ppo") == ["config.json", "model.safetensors", "tokenizer.json"])
+        #expect(try workspace.read("hf/ppo/tokenizer.json") == "tok\n")
+        #expect(result.stdout.contains("added tokenizer.json (input policy) from the stage's inputs"), "\(result)")
+    }
+
     @Test func exportCopiesAnOutputOutOfTheStore() throws {
         let workspace = try HistoryFixture.workspace("pipe-export")
         defer { workspace.remove() }

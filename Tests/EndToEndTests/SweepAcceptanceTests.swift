@@ -16,6 +16,7 @@ enum HistoryFixture {
     doc: "Scores the policy from its header line and reports metrics like a built-in stage."
     run: |
       STAGE=evaluate; [ -z "$PIPE_LEDGER" ] || echo "$STAGE $$" >> "$PIPE_LEDGER"
+      if [ "${params.fail}" = true ]; then echo "error: the judge diverged (asked to fail)" >&2; exit 3; fi
       header=$(head -n 1 ${inputs.policy})
       lr=$(echo "$header" | sed 's/.*lr=\([^ ]*\).*/\1/')
       kl=$(echo "$header" | sed 's/.*kl=\([^ ]*\).*/\1/')
@@ -34,6 +35,7 @@ enum HistoryFixture {
       samples: { doc: "generated samples (JSON lines)" }
     params:
       nondeterministic: { type: bool, default: false, doc: "append the time in ns to the samples (tests)" }
+      fail: { type: bool, default: false, doc: "fail on purpose (tests)" }
 
     """#
 
@@ -77,10 +79,11 @@ struct SweepAcceptanceTests {
         }
         #expect(ledger.filter { $0 == "ppo" }.count == 4, "\(ledger)")
         #expect(ledger.filter { $0 == "evaluate" }.count == 4, "\(ledger)")
-        #expect(first.stdout.contains("4 variants, 12 distinct stages (24 without sharing)"), "\(first)")
+        #expect(first.stdout.contains("4 variants, 12 distinct stages (24 without sharing); swept stages show as stage[ppo.lr,ppo.init_kl_coef]"), "\(first)")
         // The live log has one line per shared stage, and one per variant of a swept stage.
         #expect(first.stdout.components(separatedBy: "sft: ran in").count == 2, "\(first)")
-        #expect(first.stdout.contains("ppo[ppo.lr=3e-05,ppo.init_kl_coef=0.1]: ran in"), "\(first)")
+        #expect(first.stdout.contains("ppo[3e-05,0.1]: ran in"), "\(first)")
+        #expect(first.stdout.contains("eval[1e-05,0.2]: ran in"), "\(first)")
 
         // Best first: score = lr·10⁴ − kl → (3e-5, 0.1) = 0.2, (3e-5, 0.2) = 0.1, (1e-5, 0.1) = 0, (1e-5, 0.2) = −0.1.
         let rows = HistoryFixture.tableRows(first.stdout)
@@ -137,6 +140,26 @@ struct SweepAcceptanceTests {
         #expect(base.status == 0, "\(base)")
         #expect(!base.stdout.contains("sweep:"), "\(base)")
         #expect(workspace.exists("pipelines/rlhf.lock"))
+    }
+
+    @Test func aFailingVariantFailsAloneAndItsLogIsFoundByRun() throws {
+        let workspace = try HistoryFixture.workspace("pipe-sweep-fail")
+        defer { workspace.remove() }
+        // The second variant's evaluation fails; the first variant completes.
+        let result = try pipe.run(["run", HistoryFixture.pipeline, "--sweep", "eval.fail=false,true"], in: workspace.root)
+        #expect(result.status == 1, "\(result)")
+        let rows = HistoryFixture.tableRows(result.stdout)
+        #expect(rows.count == 2, "\(result)")
+        #expect(rows.filter { $0.hasSuffix("succeeded") }.count == 1 && rows.filter { $0.hasSuffix("failed") }.count == 1, "\(rows)")
+        #expect(!workspace.exists("pipelines/rlhf.sweep.lock"))
+
+        let registry = try ArtifactStore(root: workspace.path("artifacts"), cleanTemporary: false).openRegistry()
+        let sweep = try registry.sweep(id: registry.resolveSweepID("latest"))
+        let failed = try #require(sweep.members.first { $0.variant == "eval.fail=true" })
+        #expect(try registry.runDetails(id: failed.runID).run.status == .failed)
+        let log = try pipe.run(["log", failed.runID, "eval"], in: workspace.root)
+        #expect(log.status == 0, "\(log)")
+        #expect(log.stdout.contains("the judge diverged"), "\(log)")
     }
 
     @Test func badSweepAxisIsAUsageError() throws {

@@ -189,6 +189,9 @@ import Testing
         #expect(ppo.params.map(\.name) == ["lr", "init_kl_coef", "steps", "adaptive_kl", "prompts_list"])
         #expect(ppo.input("prompts")?.optional == true)
         #expect(ppo.param("init_kl_coef")?.min == 0)
+        #expect(ppo.param("init_kl_coef")?.minDescription == "0.0")
+        #expect(ppo.param("steps")?.minDescription == "1")
+        #expect(ppo.param("steps")?.maxDescription == nil)
     }
 
     @Test func brokenUnusedDeclarationsDoNotBreakALoad() throws {

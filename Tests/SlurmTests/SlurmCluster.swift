@@ -30,20 +30,21 @@ enum SlurmCluster {
         }
         let script = packageRoot + "/scripts/slurm/start-local.sh"
         guard FileManager.default.isExecutableFile(atPath: script) else { return (false, "no Slurm cluster and no \(script)") }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-        process.arguments = [String(startLimit), script]
-        let output = Pipe()
+        // posix_spawn + waitpid (ChildProcess), not Foundation's Process: its waitUntilExit was seen
+        // to hang here with the child already a zombie.
         let log = NSTemporaryDirectory() + "pipe-slurm-start-\(getpid()).log"
         FileManager.default.createFile(atPath: log, contents: nil)
-        process.standardOutput = output
-        process.standardError = FileHandle(forWritingAtPath: log)
-        do { try process.run() } catch { return (false, "cannot run \(script): \(error)") }
-        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let tail = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").suffix(3).joined(separator: " | ")
-            return (false, "scripts/slurm/start-local.sh failed (exit \(process.terminationStatus)\(process.terminationStatus == 124 ? ", over \(startLimit) s" : "")): \(tail)")
+        let termination: ChildProcess.Termination
+        do {
+            let environment = ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }
+            termination = try ChildProcess.spawn(executable: "/usr/bin/timeout", arguments: [String(startLimit), script],
+                                                 environment: environment, directory: packageRoot, logPath: log).wait()
+        } catch { return (false, "cannot run \(script): \(error)") }
+        let printed = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        guard termination == .exited(0) else {
+            let tail = printed.split(separator: "\n").suffix(3).joined(separator: " | ")
+            let overLimit = termination == .exited(124) ? ", over \(startLimit) s" : ""
+            return (false, "scripts/slurm/start-local.sh failed (\(termination)\(overLimit)): \(tail)")
         }
         // It prints `export SLURM_CONF=…`: the clients here and in `pipe` children need it.
         for line in printed.split(separator: "\n") where line.hasPrefix("export SLURM_CONF=") {

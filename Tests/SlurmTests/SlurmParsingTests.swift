@@ -122,6 +122,7 @@ struct SlurmParsingTests {
           stages:
             ppo: { partition: gpu, flags: --gres=gpu:1 }
           poll_interval: 0.5
+          max_jobs: 200
         """
         let settings = try ExecutorSettings.parse(text, file: "pipe.config.yaml")
         #expect(settings.kind == .slurm)
@@ -130,7 +131,9 @@ struct SlurmParsingTests {
         #expect(settings.slurm.defaults == SlurmResources(cpus: 2, mem: "4G", time: "2h"))
         #expect(settings.slurm.stageOverrides["ppo"] == .init(partition: "gpu", flags: ["--gres=gpu:1"]))
         #expect(settings.slurm.pollInterval == 0.5)
-        #expect(try ExecutorSettings.parse("", file: "empty.yaml").kind == .local)
+        #expect(settings.defaultJobs == 200)
+        let empty = try ExecutorSettings.parse("", file: "empty.yaml")
+        #expect(empty.kind == .local && empty.defaultJobs == nil, "local keeps the cores / threads default for -j")
     }
 
     @Test(arguments: [

@@ -12,8 +12,12 @@ final class StageChain {
     private(set) var outputs: [String: String] = [:]   // "stage.output" → path
     private(set) var contexts: [String: DirectoryStageContext] = [:]
 
-    init(root: String, seed: UInt64 = 42, threads: Int = 1) {
-        self.root = root; self.seed = seed; self.threads = threads
+    /// Reuse a stage's earlier outputs under `root` when they completed (a `.done` marker), for tuning
+    /// later stages without retraining earlier ones.
+    let reuse: Bool
+
+    init(root: String, seed: UInt64 = 42, threads: Int = 1, reuse: Bool = false) {
+        self.root = root; self.seed = seed; self.threads = threads; self.reuse = reuse
     }
 
     static var repositoryRoot: String {
@@ -83,10 +87,15 @@ final class StageChain {
             guard let path = outputs_(ref) else { throw StageError.failed("\(name): unknown input reference \(ref)") }
             return path
         }
+        let marker = root + "/" + name + "/.done"
+        let finished = reuse && FileManager.default.fileExists(atPath: marker)
         let context = try DirectoryStageContext(kind: stage.kind, params: params, inputs: resolved, outputs: outputs,
                                                 root: root + "/" + name, seed: seed, threads: threads)
         let start = Date()
-        try stage.run(context)
+        if !finished {
+            try stage.run(context)
+            FileManager.default.createFile(atPath: marker, contents: Data())
+        }
         for o in outputs { self.outputs[name + "." + o] = try context.outputPath(o) }
         contexts[name] = context
         if ProcessInfo.processInfo.environment["PIPE_CHAIN_VERBOSE"] != nil {

@@ -24,9 +24,12 @@ import Stages
         guard FileManager.default.fileExists(atPath: source + "/pos.txt") else {
             Issue.record("no data: run scripts/fetch-data.sh first"); return
         }
-        let root = Self.output! + "/run-" + String(Int(Date().timeIntervalSince1970))
+        // Reuses finished stages under the same directory: set PPO_NAME to tune PPO without retraining SFT/RM.
+        let root = Self.output!
         let threads = Int(ProcessInfo.processInfo.environment["PIPE_THREADS"] ?? "2") ?? 2
-        let c = StageChain(root: root, seed: 42, threads: threads)
+        let c = StageChain(root: root, seed: 42, threads: threads, reuse: true)
+        let ppoName = ProcessInfo.processInfo.environment["PPO_NAME"] ?? "ppo"
+        let evalName = ppoName == "ppo" ? "eval" : "eval-" + ppoName
         let start = Date()
         try c.run("data", PrepareStage.self, inputs: ["source": source], outputs: ["data"])
         try c.run("tokens", TokeniseStage.self, inputs: ["data": "data.data"], outputs: ["tokenizer", "tokens"],
@@ -39,14 +42,14 @@ import Stages
                   with: ["pairs": Self.env("PAIRS", 4000)])
         try c.run("rm", RewardModelStage.self, inputs: ["pairs": "pairs.pairs", "init": "sft.model"], outputs: ["model", "metrics"],
                   with: ["lr": Self.envFloat("RM_LR", 1e-4), "epochs": Self.env("RM_EPOCHS", 1)])
-        try c.run("ppo", PPOStage.self, inputs: ["policy": "sft.model", "reward": "rm.model", "tokens": "tokens.tokens"],
+        try c.run(ppoName, PPOStage.self, inputs: ["policy": "sft.model", "reward": "rm.model", "tokens": "tokens.tokens"],
                   outputs: ["model", "metrics", "checkpoint"],
                   with: ["steps": Self.env("PPO_STEPS", 60), "lr": Self.envFloat("PPO_LR", 1.41e-5),
                          "init_kl_coef": Self.envFloat("KL", 0.2)])
-        try c.run("eval", EvaluateStage.self, inputs: ["policy": "ppo.model", "baseline": "sft.model", "reward": "rm.model",
+        try c.run(evalName, EvaluateStage.self, inputs: ["policy": ppoName + ".model", "baseline": "sft.model", "reward": "rm.model",
                                                        "judge": "judge.model", "tokens": "tokens.tokens", "pairs": "pairs.pairs"],
                   outputs: ["report"])
-        print("total \(String(format: "%.0f", Date().timeIntervalSince(start))) s; report in \(c.outputs["eval.report"]!)")
-        print(String(decoding: FileManager.default.contents(atPath: c.outputs["eval.report"]! + "/metrics.json")!, as: UTF8.self))
+        print("total \(String(format: "%.0f", Date().timeIntervalSince(start))) s; report in \(c.outputs[evalName + ".report"]!)")
+        print(String(decoding: FileManager.default.contents(atPath: c.outputs[evalName + ".report"]! + "/metrics.json")!, as: UTF8.self))
     }
 }

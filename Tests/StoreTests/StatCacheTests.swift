@@ -58,19 +58,28 @@ struct StatCacheTests {
     }
 
     @Test func racyFilesAreNotCached() throws {
-        let dir = try TemporaryDirectory()
-        try dir.write("fresh.bin", "just written")
-        let path = dir.path + "/fresh.bin"
-        let cache = StatCache(path: dir.path + "/cache.bin")
-        _ = try ArtifactScanner(statCache: cache).manifest(ofPath: path)
-        #expect(cache.lookup(try status(path)) == nil, "modified within the racy window")
+        let cache = StatCache(path: NSTemporaryDirectory() + "/never-saved-\(getpid()).bin")
+        let modified: Int64 = 1_700_000_000_123_456_789
+        let fine = FileStatus(device: 1, inode: 1, size: 5, mode: 0o100644, modifiedNanoseconds: modified, changedNanoseconds: modified)
+        cache.insert(before: fine, after: fine, digest: SHA256.hash("a"), now: modified + 50_000_000)
+        #expect(cache.lookup(fine) == nil, "modified 50 ms before hashing: racy")
+        cache.insert(before: fine, after: fine, digest: SHA256.hash("a"), now: modified + 150_000_000)
+        #expect(cache.lookup(fine) == SHA256.hash("a"))
+
+        // Whole-second timestamps (coarse filesystem): the window is 2 s.
+        let second: Int64 = 1_700_000_000_000_000_000
+        let coarse = FileStatus(device: 1, inode: 2, size: 5, mode: 0o100644, modifiedNanoseconds: second, changedNanoseconds: second)
+        cache.insert(before: coarse, after: coarse, digest: SHA256.hash("b"), now: second + 1_500_000_000)
+        #expect(cache.lookup(coarse) == nil)
+        cache.insert(before: coarse, after: coarse, digest: SHA256.hash("b"), now: second + 2_500_000_000)
+        #expect(cache.lookup(coarse) == SHA256.hash("b"))
 
         // A file that changed while being hashed is not cached either.
-        let st = try status(path)
-        var changed = st
-        changed.size += 1
-        cache.insert(before: st, after: changed, digest: SHA256.hash("x"), now: st.changedNanoseconds + 10_000_000_000)
-        #expect(cache.lookup(st) == nil)
+        let before = FileStatus(device: 1, inode: 3, size: 5, mode: 0o100644, modifiedNanoseconds: modified, changedNanoseconds: modified)
+        var after = before
+        after.size += 1
+        cache.insert(before: before, after: after, digest: SHA256.hash("c"), now: modified + 10_000_000_000)
+        #expect(cache.lookup(before) == nil)
     }
 
     @Test func damagedCacheFileIsIgnored() throws {
@@ -109,14 +118,16 @@ struct StatCacheTests {
         #expect(merged.lookup(s2) == SHA256.hash("2"))
     }
 
-    @Test func storeDigestPersistsCacheEntriesForOldFiles() throws {
+    @Test func storeDigestPersistsEntriesAndANewStoreHitsThem() throws {
         let dir = try TemporaryDirectory()
         try dir.write("data/in.txt", "payload")
-        setModificationTime(dir.path + "/data/in.txt", seconds: 1_600_000_000, nanoseconds: 0)
+        usleep(150_000)  // out of the racy window
+        let expected = try ArtifactScanner(statCache: nil).manifest(ofPath: dir.path + "/data").digest
         let store = try ArtifactStore(root: dir.path + "/store")
-        // ctime is "now", so the entry is racy: nothing persisted yet.
-        let first = try store.digest(ofPath: dir.path + "/data")
-        #expect(!POSIX.exists(store.statCache.path))
-        #expect(first == (try ArtifactScanner(statCache: nil).manifest(ofPath: dir.path + "/data").digest))
+        #expect(try store.digest(ofPath: dir.path + "/data") == expected)
+        #expect(POSIX.exists(store.statCache.path), "saved on the way out of digest(ofPath:)")
+        let reopened = try ArtifactStore(root: dir.path + "/store")
+        let status = try #require(try POSIX.status(dir.path + "/data/in.txt"))
+        #expect(reopened.statCache.lookup(status) == SHA256.hash("payload"))
     }
 }

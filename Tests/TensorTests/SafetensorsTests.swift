@@ -52,6 +52,15 @@ struct SafetensorsTests {
         try out.withUnsafeMutableBufferPointer { try file.copyFloats("transformer.wte.weight", into: $0) }
         #expect(out == [1, -2, 3.5, 0, .infinity, -0.25])
         #expect(!FileManager.default.fileExists(atPath: path + ".tmp"))
+        // The file reader validates like the in-memory one: truncations and a huge length are rejected.
+        let bytes = try Safetensors.serialize(Self.sample())
+        for cut in [0, 7, 8, 40, bytes.count - 1] {
+            try Data(bytes.prefix(cut)).write(to: URL(fileURLWithPath: path))
+            #expect(throws: SafetensorsError.self) { _ = try SafetensorsFile(path: path) }
+        }
+        try Data([0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F] + bytes.dropFirst(8)).write(to: URL(fileURLWithPath: path))
+        #expect(throws: SafetensorsError.self) { _ = try SafetensorsFile(path: path) }
+        #expect(throws: SafetensorsError.self) { _ = try SafetensorsFile(path: path + ".missing") }
     }
 
     @Test func rejectsDuplicateNamesOnWrite() {

@@ -26,6 +26,8 @@ public enum GPTBenchmark {
         public var median: Double, min: Double, max: Double
         /// Process CPU seconds per wall second while measuring (≈1 on an undisturbed core).
         public var cpuShare: Double
+        /// Median process CPU seconds per run (a contention-robust companion to the wall figure).
+        public var cpuMedian: Double
     }
 
     public struct Result: Sendable {
@@ -81,32 +83,34 @@ public enum GPTBenchmark {
             sample: sample, sampleTokensPerSecond: 1024 / sample.median, peakRSSMiB: peakRSSMiB())
     }
 
-    /// Best GFLOP/s of a square one-thread sgemm (the peak the training figure is compared with).
-    public static func sgemmPeak(n: Int = 1024, repeats: Int = 7) -> Double {
+    /// One-thread square sgemm throughput: the best wall-clock GFLOP/s of `repeats` calls (the peak the
+    /// training figure is compared with) and the median GFLOP per CPU-second (its contention-robust twin).
+    public static func sgemmPeak(n: Int = 1024, repeats: Int = 30) -> (best: Double, perCPUSecond: Double) {
         let a = FloatBuffer(count: n * n), b = FloatBuffer(count: n * n), c = FloatBuffer(count: n * n)
         let rng = Philox(seed: 3)
         for i in 0..<(n * n) { a[i] = rng.uniform(stream: 0, index: UInt64(i)) - 0.5; b[i] = rng.uniform(stream: 1, index: UInt64(i)) - 0.5 }
-        var best = Double.infinity
-        for _ in 0..<repeats {
-            let start = ContinuousClock.now
+        let timing = measure(repeats: repeats, warmup: 1) {
             sgemm(m: n, n: n, k: n, a: a.pointer, lda: n, b: b.pointer, ldb: n, c: c.pointer, ldc: n)
-            best = min(best, seconds(ContinuousClock.now - start))
         }
-        return 2 * Double(n * n * n) / best / 1e9
+        let flop = 2 * Double(n * n * n)
+        return (flop / timing.min / 1e9, flop / timing.cpuMedian / 1e9)
     }
 
     static func measure(repeats: Int, warmup: Int, _ body: () -> Void) -> Timing {
         for _ in 0..<warmup { body() }
-        var times: [Double] = []
+        var times: [Double] = [], cpuTimes: [Double] = []
         let cpuStart = cpuSeconds(), wallStart = ContinuousClock.now
         for _ in 0..<repeats {
-            let start = ContinuousClock.now
+            let start = ContinuousClock.now, cpu = cpuSeconds()
             body()
             times.append(seconds(ContinuousClock.now - start))
+            cpuTimes.append(cpuSeconds() - cpu)
         }
         let share = (cpuSeconds() - cpuStart) / seconds(ContinuousClock.now - wallStart)
         times.sort()
-        return Timing(median: times[times.count / 2], min: times.first!, max: times.last!, cpuShare: share)
+        cpuTimes.sort()
+        return Timing(median: times[times.count / 2], min: times.first!, max: times.last!, cpuShare: share,
+                      cpuMedian: cpuTimes[cpuTimes.count / 2])
     }
 
     static func seconds(_ d: Duration) -> Double {

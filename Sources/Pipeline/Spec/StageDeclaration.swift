@@ -55,6 +55,11 @@ public struct ParamDeclaration: Sendable, Codable, Hashable {
     /// Allowed values (any type; checked after typing).
     public var choices: [ParamValue]?
     public var location: SourceLocation
+
+    /// `min` as written for the param's type (`1` for an int param, `0.01` for a float), for `pipe stages`.
+    public var minDescription: String? { min.map { ParamTyping.display($0, type) } }
+    /// `max` as written for the param's type.
+    public var maxDescription: String? { max.map { ParamTyping.display($0, type) } }
 }
 
 /// The interface of a stage kind: `stages/<kind>.yaml` (see stages/README.md).

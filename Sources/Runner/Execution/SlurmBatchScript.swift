@@ -10,6 +10,7 @@ import Pipeline
 ///
 ///     slurm-job.sh        this script (kept for debugging; removed with the staging directory)
 ///     slurm-exit-status   the program's exit status, written atomically (tmp file + rename)
+///     slurm-exit-status.started   when the job started on its node (seconds since 1970)
 public struct SlurmBatchScript: Sendable, Equatable {
     public var jobName: String
     public var scriptPath: String
@@ -76,6 +77,7 @@ public struct SlurmBatchScript: Sendable, Equatable {
             "# Runs the stage process exactly as the local executor does: same program, working",
             "# directory and environment (plus Slurm's SLURM_* variables), then writes its exit status.",
             "status_file=\(q(statusPath))",
+            "date +%s.%N > \"$status_file.started\" 2>/dev/null  # when the job really started (for timings)",
             "record() { printf '%s\\n' \"$1\" > \"$status_file.$SLURM_JOB_ID\" && mv -f \"$status_file.$SLURM_JOB_ID\" \"$status_file\"; }",
             "cd \(q(job.workingDirectory)) || { echo \"pipe: cannot enter the stage's working directory on $(hostname): is the store on a filesystem this node shares?\" >&2; record 126; exit 126; }",
             "slurm_env=()",

@@ -17,7 +17,8 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
     public let runLabel: String
     let commands: SlurmCommands
 
-    /// When a job was submitted, first seen started, and seen ended (for the bench and tests).
+    /// When a job was submitted, started on its node (its batch script says; else when squeue first
+    /// showed it running), and was seen ended (for the bench and tests).
     public struct JobTiming: Sendable {
         public var stage: String
         public var jobID: String
@@ -92,9 +93,12 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
 
         let outcome = follow(jobID: jobID, batch: batch, events: events)
 
+        let startedOnNode = (try? String(contentsOfFile: batch.statusPath + ".started", encoding: .utf8))
+            .flatMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
         condition.lock()
         observations[jobID] = nil
         timingsByJob[jobID]?.ended = Date()
+        if let startedOnNode { timingsByJob[jobID]?.started = Date(timeIntervalSince1970: startedOnNode) }
         timingsByJob[jobID]?.outcome = outcome
         condition.unlock()
         return outcome

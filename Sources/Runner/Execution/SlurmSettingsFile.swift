@@ -11,6 +11,7 @@ import Yams
 ///       account: mylab             # --account
 ///       flags: [--qos=short]       # extra sbatch flags for every job
 ///       defaults: { cpus: 1, mem: 2G, time: 1h }   # for stages whose resources: leave a field out
+///       max_jobs: 64               # jobs in the queue at once unless -j says otherwise
 ///       stages:                    # per stage name
 ///         ppo: { partition: gpu, flags: [--gres=gpu:1] }
 ///       poll_interval: 0.25        # seconds between squeue polls
@@ -21,6 +22,9 @@ public struct ExecutorSettings: Sendable, Equatable {
 
     public var kind: Kind
     public var slurm: SlurmConfiguration
+    /// Jobs in the queue at once when `-j` is not given (`slurm.max_jobs`). The local default
+    /// (one stage per core of this machine) makes no sense for a cluster.
+    public var slurmMaxJobs: Int = 64
     /// The config file that was read, if any.
     public var file: String?
 
@@ -31,6 +35,9 @@ public struct ExecutorSettings: Sendable, Equatable {
         self.slurm = slurm
         self.file = file
     }
+
+    /// `-j`'s default for this executor; nil: the local default (cores / threads).
+    public var defaultJobs: Int? { kind == .slurm ? slurmMaxJobs : nil }
 
     /// The executor for one run (`runLabel` names its Slurm jobs).
     public func makeExecutor(runLabel: String) -> any Executor {
@@ -72,15 +79,15 @@ public struct ExecutorSettings: Sendable, Equatable {
                 }
                 settings.kind = kind
             default:
-                settings.slurm = try parseSlurm(value, reader: reader)
+                try parseSlurm(value, into: &settings, reader: reader)
             }
         }
         return settings
     }
 
-    private static func parseSlurm(_ node: Node, reader: SettingsReader) throws -> SlurmConfiguration {
+    private static func parseSlurm(_ node: Node, into settings: inout ExecutorSettings, reader: SettingsReader) throws {
         var configuration = SlurmConfiguration()
-        let allowed = ["partition", "account", "flags", "defaults", "stages", "poll_interval", "status_file_grace", "bin_dir"]
+        let allowed = ["partition", "account", "flags", "defaults", "stages", "max_jobs", "poll_interval", "status_file_grace", "bin_dir"]
         for (key, value) in try reader.mapping(node, "slurm", allowed: allowed) {
             let field = "slurm.\(key)"
             switch key {
@@ -88,6 +95,11 @@ public struct ExecutorSettings: Sendable, Equatable {
             case "account": configuration.account = try reader.string(value, field)
             case "flags": configuration.flags = try reader.flags(value, field)
             case "bin_dir": configuration.binDirectory = try reader.string(value, field)
+            case "max_jobs":
+                guard let count = Int(try reader.string(value, field)), count >= 1 else {
+                    throw reader.error(value, "\(field) must be a whole number ≥ 1")
+                }
+                settings.slurmMaxJobs = count
             case "poll_interval": configuration.pollInterval = try reader.seconds(value, field, minimum: 0.05)
             case "status_file_grace": configuration.statusFileGrace = try reader.seconds(value, field, minimum: 0)
             case "defaults":
@@ -120,7 +132,7 @@ public struct ExecutorSettings: Sendable, Equatable {
                 }
             }
         }
-        return configuration
+        settings.slurm = configuration
     }
 }
 

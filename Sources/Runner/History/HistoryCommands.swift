@@ -81,12 +81,11 @@ public enum HistoryCommands {
                 stdout.write(String(decoding: data, as: UTF8.self))
                 return 0
             }
-            for path in failedLogCandidates(artifactStore, registry: registry, runID: details.run.id, stage: stage) {
-                if let data = FileManager.default.contents(atPath: path) {
-                    stderr.write("(log of the failed attempt, kept at \(path))\n")
-                    stdout.write(String(decoding: data, as: UTF8.self))
-                    return 0
-                }
+            let failedLog = artifactStore.root + "/logs/failed/\(details.run.id)/" + stage.replacingOccurrences(of: "/", with: "_") + ".log"
+            if let data = FileManager.default.contents(atPath: failedLog) {
+                stderr.write("(log of the failed attempt, kept at \(failedLog))\n")
+                stdout.write(String(decoding: data, as: UTF8.self))
+                return 0
             }
             stderr.write("error: no log for stage '\(stage)' of run \(details.run.id) (\(execution.outcome.rawValue)"
                          + (execution.message.map { ": \($0)" } ?? "") + "); it may have been removed by `pipe gc`\n")
@@ -95,19 +94,6 @@ public enum HistoryCommands {
             stderr.write("error: \(error)\n")
             return 2
         }
-    }
-
-    /// Failed stages keep their log under logs/failed/<run or sweep id>/ (a sweep runs a stage
-    /// under its node name, `ppo[ppo.lr=3e-05]`).
-    static func failedLogCandidates(_ store: ArtifactStore, registry: RunRegistry, runID: String, stage: String) -> [String] {
-        let safe = stage.replacingOccurrences(of: "/", with: "_")
-        var paths = [store.root + "/logs/failed/\(runID)/\(safe).log"]
-        if let sweep = try? registry.sweepMembership(runID: runID) {
-            let directory = store.root + "/logs/failed/\(sweep.sweepID)"
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-            paths += names.filter { $0 == safe + ".log" || $0.hasPrefix(safe + "[") }.sorted().map { directory + "/" + $0 }
-        }
-        return paths
     }
 
     // MARK: name
@@ -133,7 +119,7 @@ public enum HistoryCommands {
 
     /// Up to three metrics of the last stage of the run that reported any: `eval.score=0.2`.
     public static func headlineMetrics(_ details: RunDetails, registry: RunRegistry, store: ArtifactStore) -> String {
-        let metrics = RunMetrics.load(details, registry: registry, store: store)
+        let metrics = RunMetrics.load(details, registry: registry, store: store, followCached: false)
         guard let stage = details.stages.map(\.stage).last(where: { metrics.summary[$0] != nil }),
               let values = metrics.summary[stage] else { return "" }
         return values.keys.sorted { $0.utf8Precedes($1) }.prefix(3)

@@ -40,11 +40,10 @@ public struct LockFile: Sendable, Equatable {
 
     /// `pipelines/rlhf.yaml` → `pipelines/rlhf.lock` (`pipelines/rlhf.sweep.lock` for a sweep).
     public static func path(forPipeline file: String, sweep: Bool = false) -> String {
-        let url = URL(fileURLWithPath: file)
-        var base = url.lastPathComponent
+        var base = (file as NSString).lastPathComponent
         for suffix in [".yaml", ".yml"] where base.hasSuffix(suffix) { base.removeLast(suffix.count) }
-        let directory = url.deletingLastPathComponent().path
-        return (directory == "." || directory.isEmpty ? "" : directory + "/") + base + (sweep ? ".sweep.lock" : ".lock")
+        let directory = (file as NSString).deletingLastPathComponent
+        return (directory.isEmpty ? "" : directory + "/") + base + (sweep ? ".sweep.lock" : ".lock")
     }
 
     // MARK: Writing

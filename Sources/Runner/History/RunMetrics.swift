@@ -11,12 +11,14 @@ public struct RunMetrics: Sendable {
     /// Stage name → metric name → last value.
     public var summary: [String: [String: Double]]
 
-    public static func load(_ details: RunDetails, registry: RunRegistry, store: ArtifactStore) -> RunMetrics {
+    /// - Parameter followCached: look up the series of the run that built a cached stage (reports);
+    ///   without it a cached stage only gets its record's summary (cheap, for listings).
+    public static func load(_ details: RunDetails, registry: RunRegistry, store: ArtifactStore, followCached: Bool = true) -> RunMetrics {
         var series: [String: [String: [MetricPoint]]] = [:]
         var summary: [String: [String: Double]] = [:]
         for execution in details.stages {
             var points = details.metrics[execution.stage] ?? []
-            if points.isEmpty, execution.outcome == .cached, !execution.key.isEmpty {
+            if followCached, points.isEmpty, execution.outcome == .cached, !execution.key.isEmpty {
                 points = builderSeries(key: execution.key, stage: execution.stage, registry: registry, exclude: details.run.id)
             }
             var byName: [String: [MetricPoint]] = [:]

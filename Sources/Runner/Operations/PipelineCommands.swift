@@ -72,7 +72,7 @@ public enum PipelineCommands {
         if let store = common.store { rerun += ["--store", ShellQuote.quote(store)] }
         if common.threads != 1 { rerun += ["--threads", String(common.threads)] }
         if common.executor.kind != .local { rerun += ["--executor", common.executor.kind.rawValue] }
-        let options = RunOptions(jobs: jobs, force: Set(force), threads: common.threads, rerunCommand: rerun.joined(separator: " "))
+        let options = RunOptions(jobs: jobs ?? common.executor.defaultJobs, force: Set(force), threads: common.threads, rerunCommand: rerun.joined(separator: " "))
 
         let recorder: RegistryRecorder?
         do {

@@ -122,7 +122,8 @@ enum SVGChart {
         var tick = ceil(low / step) * step
         var result: [Double] = []
         while tick <= high + step * 1e-9 && result.count < 12 {
-            result.append(abs(tick) < step * 1e-9 ? 0 : tick)
+            // 3 × 0.2 is 0.6000000000000001 in binary: keep 12 significant digits.
+            result.append(abs(tick) < step * 1e-9 ? 0 : Double(String(format: "%.12g", tick)) ?? tick)
             tick += step
         }
         return result

@@ -177,6 +177,9 @@ public enum ReproduceCommands {
             }
             try ArtifactExport.copy(source: source, to: destination, name: chosen, force: force)
             stdout.write("exported \(stage).\(chosen) (\(digest.short)) of run \(details.run.id) to \(destination)\n")
+            if let tokenizer = ArtifactExport.completeModelFolder(destination, execution: execution, store: store) {
+                stdout.write("added \(tokenizer) from the stage's inputs, so the folder loads with from_pretrained\n")
+            }
             return 0
         } catch {
             stderr.write("error: \(error)\n")
@@ -208,6 +211,30 @@ enum ArtifactExport {
             try manager.copyItem(atPath: source, toPath: target)
             try makeWritable(target)
         }
+    }
+
+    static let tokenizerFiles = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt", "vocab.txt"]
+
+    /// A model folder (config.json) without tokenizer files gets them from the stage's inputs (a
+    /// PPO policy is trained from the SFT model, which carries the tokenizer), so `from_pretrained`
+    /// can load model and tokenizer from the one folder. Returns the files added, if any.
+    static func completeModelFolder(_ folder: String, execution: StageExecution, store: ArtifactStore) -> String? {
+        let manager = FileManager.default
+        guard manager.fileExists(atPath: folder + "/config.json"),
+              !tokenizerFiles.contains(where: { manager.fileExists(atPath: folder + "/" + $0) }),
+              let key = Digest(hex: execution.key), let record = store.record(forKey: key),
+              let material = try? KeyMaterial(json: record.keyMaterial) else { return nil }
+        for input in material.inputs where store.hasObject(input.digest) {
+            let source = store.objectPath(input.digest)
+            let present = tokenizerFiles.filter { manager.fileExists(atPath: source + "/" + $0) }
+            guard !present.isEmpty else { continue }
+            for file in present {
+                guard (try? manager.copyItem(atPath: source + "/" + file, toPath: folder + "/" + file)) != nil else { continue }
+                try? makeWritable(folder + "/" + file)
+            }
+            return present.joined(separator: ", ") + " (input \(input.name))"
+        }
+        return nil
     }
 
     /// Objects are read-only; exported copies belong to the user: u+w on files and directories.

@@ -37,6 +37,11 @@ public final class RegistryRecorder: RunRecorder, @unchecked Sendable {
 
     public func stageFinished(_ stage: ResolvedStage, outcome: StageResult, startedAt: Date?, finishedAt: Date?,
                               metrics: [(step: Int, name: String, value: Double)]) {
+        stageFinished(stage, outcome: outcome, record: nil, startedAt: startedAt, finishedAt: finishedAt, metrics: metrics)
+    }
+
+    public func stageFinished(_ stage: ResolvedStage, outcome: StageResult, record: StageRecord?, startedAt: Date?,
+                              finishedAt: Date?, metrics: [(step: Int, name: String, value: Double)]) {
         let (registryOutcome, message, exitStatus): (Store.StageOutcome, String?, Int32?) = {
             switch outcome {
             case .cached: return (.cached, nil, nil)
@@ -48,7 +53,8 @@ public final class RegistryRecorder: RunRecorder, @unchecked Sendable {
             case .wouldRun, .waitsFor: return (.skipped, "dry run", nil)
             }
         }()
-        let outputs = outcome.isAvailable ? (outcome.key.flatMap { store.record(forKey: $0)?.outputs } ?? [:]) : [:]
+        let outputs = !outcome.isAvailable ? [:]
+            : (record?.outputs ?? outcome.key.flatMap { store.record(forKey: $0)?.outputs } ?? [:])
         let execution = Store.StageExecution(runID: runID, stage: stage.name, key: outcome.key?.hex ?? "",
                                              outcome: registryOutcome, startedAt: startedAt, finishedAt: finishedAt,
                                              exitStatus: exitStatus, outputs: outputs, message: message)

@@ -22,6 +22,17 @@ public struct RunReport: Sendable {
 public protocol RunRecorder: AnyObject {
     func stageFinished(_ stage: ResolvedStage, outcome: StageResult, startedAt: Date?, finishedAt: Date?,
                        metrics: [(step: Int, name: String, value: Double)])
+    /// Same, with the stage record the scheduler already holds (cached, ran or reused stages), so
+    /// recorders need not read it again. Defaults to the variant without the record.
+    func stageFinished(_ stage: ResolvedStage, outcome: StageResult, record: StageRecord?, startedAt: Date?,
+                       finishedAt: Date?, metrics: [(step: Int, name: String, value: Double)])
+}
+
+extension RunRecorder {
+    public func stageFinished(_ stage: ResolvedStage, outcome: StageResult, record: StageRecord?, startedAt: Date?,
+                              finishedAt: Date?, metrics: [(step: Int, name: String, value: Double)]) {
+        stageFinished(stage, outcome: outcome, startedAt: startedAt, finishedAt: finishedAt, metrics: metrics)
+    }
 }
 
 /// The scheduler: walks the DAG with a ready queue, keys each stage once its inputs are known,
@@ -96,7 +107,7 @@ public final class RunSession: @unchecked Sendable {
             let stage = stages[i]
             outcomes[stage.name] = outcome
             if let record { records[stage.name] = record }
-            recorder?.stageFinished(stage, outcome: outcome, startedAt: started, finishedAt: finished,
+            recorder?.stageFinished(stage, outcome: outcome, record: record, startedAt: started, finishedAt: finished,
                                     metrics: metrics[stage.name] ?? [])
             if outcome.isAvailable {
                 for d in dependents[i] {

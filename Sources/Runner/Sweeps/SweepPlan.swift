@@ -28,6 +28,8 @@ public struct SweepPlan: Sendable {
     public let pipeline: ResolvedPipeline
     /// `nodeOf[v][stage]` is the node name running `stage` for variant `v`.
     public let nodeOf: [[String: String]]
+    /// When node labels list only values (`ppo[3e-05,0.1]`): the swept params, in label order.
+    public let labelAxes: [String]?
 
     public init(variants: [SweepVariant]) throws {
         precondition(!variants.isEmpty, "a sweep has at least one variant")
@@ -56,7 +58,7 @@ public struct SweepPlan: Sendable {
             }
             nodeIdOf.append(ids)
         }
-        Self.name(&nodes, variants: variants)
+        labelAxes = Self.name(&nodes, variants: variants)
         for ids in nodeIdOf { nodeOf.append(ids.mapValues { nodes[$0].name }) }
 
         // The merged pipeline: nodes are created in an order where producers come first.
@@ -84,9 +86,11 @@ public struct SweepPlan: Sendable {
     }
 
     /// Nodes of a stage that has several get `stage[label]`, the label being the swept values common
-    /// to every variant using the node (`ppo[ppo.lr=3e-05,ppo.init_kl_coef=0.1]`,
-    /// `pairs[pairs.count=12]`); `#n` is appended if that still does not tell two apart.
-    private static func name(_ nodes: inout [Node], variants: [SweepVariant]) {
+    /// to every variant using the node (`ppo[ppo.lr=3e-05]`, `pairs[pairs.count=12]`). When such
+    /// names would not fit the live view's name column (24 characters), the label lists only the
+    /// values (`ppo[3e-05,0.1]`) and `labelAxes` says which params they are. `#n` is appended if a
+    /// label still does not tell two nodes apart. Returns the axes of compact labels, if used.
+    private static func name(_ nodes: inout [Node], variants: [SweepVariant]) -> [String]? {
         var byStage: [String: [Int]] = [:]
         for (i, node) in nodes.enumerated() { byStage[node.stage, default: []].append(i) }
         let values = variants.map { variant in
@@ -95,22 +99,39 @@ public struct SweepPlan: Sendable {
                  value: variant.pipeline.stage(named: o.stage)?.param(o.param)?.description ?? o.value.description)
             }
         }
+        var labels: [Int: [(target: String, value: String)]] = [:]
+        for (_, members) in byStage where members.count > 1 {
+            for i in members {
+                let users = nodes[i].variants
+                var parts: [(target: String, value: String)] = []
+                for (target, value) in values[users[0]] where !parts.contains(where: { $0.target == target }) {
+                    if users.allSatisfy({ u in values[u].contains { $0.target == target && $0.value == value } }) { parts.append((target, value)) }
+                }
+                labels[i] = parts
+            }
+        }
+        let compact = labels.contains { i, parts in
+            (nodes[i].stage + "[" + parts.map { "\($0.target)=\($0.value)" }.joined(separator: ",") + "]").count > liveViewNameWidth
+        }
+        var axes: [String] = []
+        for row in values { for (target, _) in row where !axes.contains(target) { axes.append(target) } }
+
         var used = Set(nodes.map(\.stage))
         for (_, members) in byStage.sorted(by: { $0.key.utf8Precedes($1.key) }) where members.count > 1 {
             for (ordinal, i) in members.enumerated() {
-                let users = nodes[i].variants
-                var parts: [String] = []
-                for (target, value) in values[users[0]] where !parts.contains(where: { $0.hasPrefix(target + "=") }) {
-                    let shared = users.allSatisfy { u in values[u].contains { $0.target == target && $0.value == value } }
-                    if shared { parts.append("\(target)=\(value)") }
-                }
-                var name = nodes[i].stage + "[" + (parts.isEmpty ? "#\(ordinal + 1)" : parts.joined(separator: ",")) + "]"
-                if used.contains(name) { name = nodes[i].stage + "[" + parts.joined(separator: ",") + "#\(ordinal + 1)]" }
+                let parts = labels[i]!
+                let label = compact ? parts.map(\.value).joined(separator: ",") : parts.map { "\($0.target)=\($0.value)" }.joined(separator: ",")
+                var name = nodes[i].stage + "[" + (label.isEmpty ? "#\(ordinal + 1)" : label) + "]"
+                if used.contains(name) { name = nodes[i].stage + "[" + label + "#\(ordinal + 1)]" }
                 used.insert(name)
                 nodes[i].name = name
             }
         }
+        return compact ? axes : nil
     }
+
+    /// Names up to this long show in full in the terminal live view.
+    static let liveViewNameWidth = 24
 
     /// The variant's stage for a merged-pipeline stage name, for each variant using that node.
     public func uses(ofNode name: String) -> [(variant: Int, stage: ResolvedStage)] {

@@ -63,7 +63,8 @@ public enum SweepCommands {
 
         stdout.write("sweep: \(plan.variants.count) variant\(plan.variants.count == 1 ? "" : "s"), "
                      + "\(plan.nodes.count) distinct stage\(plan.nodes.count == 1 ? "" : "s") "
-                     + "(\(plan.variants.count * stageNames.count) without sharing)\n")
+                     + "(\(plan.variants.count * stageNames.count) without sharing)"
+                     + (plan.labelAxes.map { "; swept stages show as stage[" + $0.joined(separator: ",") + "]" } ?? "") + "\n")
         if dryRun {
             let statuses = StatusPlanner(pipeline: plan.pipeline, pipelineFile: common.pipelineFile, store: store,
                                          threads: common.threads).plan(force: forcedNodes)
@@ -77,7 +78,7 @@ public enum SweepCommands {
         if let store = common.store { rerun += ["--store", ShellQuote.quote(store)] }
         if common.threads != 1 { rerun += ["--threads", String(common.threads)] }
         if common.executor.kind != .local { rerun += ["--executor", common.executor.kind.rawValue] }
-        let options = RunOptions(jobs: jobs, force: forcedNodes, threads: common.threads, rerunCommand: rerun.joined(separator: " "))
+        let options = RunOptions(jobs: jobs ?? common.executor.defaultJobs, force: forcedNodes, threads: common.threads, rerunCommand: rerun.joined(separator: " "))
 
         let recording = SweepRecording.start(store: store, plan: plan, pipelineFile: common.pipelineFile,
                                              rankBy: rankBy, maximize: maximize)
@@ -165,12 +166,14 @@ final class SweepRecording: RunRecorder, @unchecked Sendable {
     let runIDs: [String]
     private let recorders: [RegistryRecorder]
     private let plan: SweepPlan
+    private let storeRoot: String
 
-    private init(sweepID: String, recorders: [RegistryRecorder], plan: SweepPlan) {
+    private init(sweepID: String, recorders: [RegistryRecorder], plan: SweepPlan, storeRoot: String) {
         self.sweepID = sweepID
         self.recorders = recorders
         self.runIDs = recorders.map(\.runID)
         self.plan = plan
+        self.storeRoot = storeRoot
     }
 
     static func start(store: ArtifactStore, plan: SweepPlan, pipelineFile: String, rankBy: String?, maximize: Bool) -> SweepRecording? {
@@ -187,7 +190,7 @@ final class SweepRecording: RunRecorder, @unchecked Sendable {
                                                                          position: position, overrides: overrideTexts(variant)))
                 recorders.append(recorder)
             }
-            return SweepRecording(sweepID: sweepID, recorders: recorders, plan: plan)
+            return SweepRecording(sweepID: sweepID, recorders: recorders, plan: plan, storeRoot: store.root)
         } catch {
             FileHandle.standardError.write(Data("warning: the sweep will not be recorded: \(error)\n".utf8))
             return nil
@@ -208,7 +211,20 @@ final class SweepRecording: RunRecorder, @unchecked Sendable {
                        metrics: [(step: Int, name: String, value: Double)]) {
         for (v, original) in plan.uses(ofNode: stage.name) {
             recorders[v].stageFinished(original, outcome: outcome, startedAt: startedAt, finishedAt: finishedAt, metrics: metrics)
+            if case .failed = outcome { keepFailedLog(node: stage.name, runID: runIDs[v], stage: original.name) }
         }
+    }
+
+    /// The scheduler keeps a failed stage's log as logs/failed/<sweep>/<node>.log; each variant's run
+    /// gets a copy at logs/failed/<run>/<stage>.log, where `pipe log RUN STAGE` looks.
+    private func keepFailedLog(node: String, runID: String, stage: String) {
+        let source = storeRoot + "/logs/failed/\(sweepID)/" + node.replacingOccurrences(of: "/", with: "_") + ".log"
+        let directory = storeRoot + "/logs/failed/\(runID)"
+        guard FileManager.default.fileExists(atPath: source),
+              (try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)) != nil else { return }
+        let destination = directory + "/" + stage.replacingOccurrences(of: "/", with: "_") + ".log"
+        try? FileManager.default.removeItem(atPath: destination)
+        try? FileManager.default.copyItem(atPath: source, toPath: destination)
     }
 
     func finish(_ statuses: [RunResult]) {

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Hashed character n-gram features for the judge: every n-gram (n in 1…maxN) of the normalised text,
 /// with start/end markers, hashed with 64-bit FNV-1a (a fixed function: never Swift's seeded `Hasher`)
 /// into `buckets` slots. Values are log-scaled counts, L2-normalised so long and short reviews weigh alike.
@@ -34,9 +40,3 @@ public struct JudgeFeatures: Sendable, Equatable {
         return (indices, values)
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Trains the judge: L2-regularised logistic regression with per-example AdaGrad (an SGD variant
 /// suited to sparse features: rare n-grams keep larger steps), seeded shuffling, lazy L2 on the
 /// weights an example touches. Deterministic for a given seed.
@@ -71,9 +77,3 @@ struct SplitMix64 {
         return z ^ (z >> 31)
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

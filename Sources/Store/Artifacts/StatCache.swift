@@ -6,9 +6,11 @@ import Hashing
 ///
 /// Only a shortcut: any change to the stat tuple re-hashes, and staleness is always decided by the
 /// content digest that comes out. Two guards against "racy" entries (a file rewritten within one
-/// timestamp tick): a file whose status changed while it was hashed is not cached, and neither is
-/// a file modified less than `racyWindow` before it was hashed (timestamps are jiffy-coarse on Linux
-/// and second-coarse on some network filesystems); such files are simply hashed again next time.
+/// timestamp tick, so its tuple does not change): a file whose status changed while it was hashed
+/// is not cached, and neither is a file modified less than a window before it was hashed — 100 ms
+/// when its timestamps have sub-second parts (Linux ticks are 1–10 ms), 2 s when both are whole
+/// seconds (filesystems with second granularity, e.g. ext4 with small inodes, some NFS servers).
+/// Such files are simply hashed again next time.
 ///
 /// Persisted as one compact binary file per host, `statcache/<host>.bin` (device and inode numbers
 /// only mean something on the machine that saw them): magic, entry count, then fixed 88-byte entries
@@ -38,7 +40,13 @@ final class StatCache: @unchecked Sendable {
 
     static let magic = Array("PIPESTC2".utf8)
     static let entrySize = 88
-    static let racyWindowNanoseconds: Int64 = 2_000_000_000
+    static let racyWindowNanoseconds: Int64 = 100_000_000
+    static let coarseRacyWindowNanoseconds: Int64 = 2_000_000_000
+
+    static func racyWindow(_ status: FileStatus) -> Int64 {
+        let wholeSeconds = status.modifiedNanoseconds % 1_000_000_000 == 0 && status.changedNanoseconds % 1_000_000_000 == 0
+        return wholeSeconds ? coarseRacyWindowNanoseconds : racyWindowNanoseconds
+    }
     static let maxEntries = 500_000
 
     let path: String
@@ -65,7 +73,7 @@ final class StatCache: @unchecked Sendable {
     func insert(before: FileStatus, after: FileStatus?, digest: Digest, now: Int64 = POSIX.nowNanoseconds()) {
         guard let after, after == before else { return }
         let newest = max(before.modifiedNanoseconds, before.changedNanoseconds)
-        guard now - newest >= Self.racyWindowNanoseconds else { return }
+        guard now - newest >= Self.racyWindow(before) else { return }
         let entry = Entry(digest: digest, addedAt: now / 1_000_000_000)
         lock.lock(); defer { lock.unlock() }
         loadIfNeeded()

@@ -123,7 +123,7 @@ public enum StoreBenchmark {
             written += Int64(n)
         }
         // Let the file leave the stat cache's racy window.
-        let wait = Double(StatCache.racyWindowNanoseconds) / 1e9 + 0.2
+        let wait = Double(StatCache.coarseRacyWindowNanoseconds) / 1e9 + 0.2
         Thread.sleep(forTimeInterval: wait)
     }
 

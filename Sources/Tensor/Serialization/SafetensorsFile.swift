@@ -23,7 +23,19 @@ public final class SafetensorsFile: @unchecked Sendable {
 
     deinit { data.deallocate() }
 
-    /// Reads and validates the file at `path`.
+    private init(file: String, metadata: [String: String], tensors: [SafetensorsTensorInfo],
+                 data: UnsafeMutableRawBufferPointer) {
+        self.file = file
+        self.metadata = metadata
+        self.tensors = tensors
+        var index: [String: Int] = [:]
+        for (i, t) in tensors.enumerated() { index[t.name] = i }
+        self.index = index
+        self.data = data
+    }
+
+    /// Reads and validates the file at `path`: the header first (its length checked against the
+    /// file size before anything is allocated), then the data section straight into aligned memory.
     public convenience init(path: String) throws(SafetensorsError) {
         guard let handle = fopen(path, "rb") else {
             throw SafetensorsError(kind: .io, file: path, message: "cannot open: \(errnoText())")
@@ -34,50 +46,54 @@ public final class SafetensorsFile: @unchecked Sendable {
             throw SafetensorsError(kind: .io, file: path, message: "cannot stat: \(errnoText())")
         }
         let size = Int(info.st_size)
-        // Check the header length against the file size before allocating anything.
         var prefix = [UInt8](repeating: 0, count: min(8, size))
         guard prefix.withUnsafeMutableBytes({ fread($0.baseAddress, 1, $0.count, handle) }) == prefix.count else {
             throw SafetensorsError(kind: .io, file: path, message: "read failed: \(errnoText())")
         }
-        _ = try Self.headerLength(prefix, fileSize: size, file: path)
-        var bytes = [UInt8](repeating: 0, count: size)
-        rewind(handle)
-        guard bytes.withUnsafeMutableBytes({ fread($0.baseAddress, 1, $0.count, handle) }) == size else {
-            throw SafetensorsError(kind: .io, file: path, message: "short read (file changed while reading?)")
+        let headerLength = try Self.headerLength(prefix, fileSize: size, file: path)
+        var header = [UInt8](repeating: 0, count: headerLength)
+        guard header.withUnsafeMutableBytes({ fread($0.baseAddress, 1, $0.count, handle) }) == headerLength else {
+            throw SafetensorsError(kind: .io, file: path, message: "short read of the header")
         }
-        try self.init(bytes: bytes, file: path)
+        let dataSize = size - 8 - headerLength
+        let (metadata, tensors) = try header.withUnsafeBytes { raw in
+            Result { () throws(SafetensorsError) in try Self.parseHeader(raw, dataSize: dataSize, file: path) }
+        }.get()
+        let data = UnsafeMutableRawBufferPointer.allocate(byteCount: max(dataSize, 1), alignment: 16)
+        guard fread(data.baseAddress, 1, dataSize, handle) == dataSize else {
+            data.deallocate()
+            throw SafetensorsError(kind: .io, file: path, message: "short read of the data section (file changed while reading?)")
+        }
+        self.init(file: path, metadata: metadata, tensors: tensors, data: data)
     }
 
     /// Validates an in-memory file.
-    public init(bytes: [UInt8], file: String = "<memory>") throws(SafetensorsError) {
-        self.file = file
+    public convenience init(bytes: [UInt8], file: String = "<memory>") throws(SafetensorsError) {
         let headerLength = try Self.headerLength(bytes, fileSize: bytes.count, file: file)
         let dataStart = 8 + headerLength
-        let dataSize = bytes.count - dataStart
-        let parsed: Result<HeaderJSON, HeaderJSONParseError> = bytes.withUnsafeBytes { raw in
-            let header = UnsafeRawBufferPointer(rebasing: raw[8..<dataStart])
-            guard header.first == UInt8(ascii: "{") else {
-                return .failure(HeaderJSONParseError(offset: 0, message: "header does not start with '{'"))
+        let (metadata, tensors) = try bytes.withUnsafeBytes { raw in
+            Result { () throws(SafetensorsError) in
+                try Self.parseHeader(UnsafeRawBufferPointer(rebasing: raw[8..<dataStart]), dataSize: bytes.count - dataStart, file: file)
             }
-            return Result { () throws(HeaderJSONParseError) in try HeaderJSONParser.parse(header) }
+        }.get()
+        let data = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count - dataStart, 1), alignment: 16)
+        bytes.withUnsafeBytes { raw in data.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[dataStart...])) }
+        self.init(file: file, metadata: metadata, tensors: tensors, data: data)
+    }
+
+    private static func parseHeader(_ header: UnsafeRawBufferPointer, dataSize: Int,
+                                    file: String) throws(SafetensorsError) -> ([String: String], [SafetensorsTensorInfo]) {
+        guard header.first == UInt8(ascii: "{") else {
+            throw SafetensorsError(kind: .headerNotJSON, file: file, message: "header JSON at byte 8: header does not start with '{'")
         }
         let json: HeaderJSON
-        switch parsed {
-        case .success(let value): json = value
-        case .failure(let error):
+        do {
+            json = try HeaderJSONParser.parse(header)
+        } catch {
             throw SafetensorsError(kind: error.message.hasPrefix("duplicate key") ? .duplicateName : .headerNotJSON,
                                    file: file, message: "header JSON at byte \(8 + error.offset): \(error.message)")
         }
-        let (metadata, tensors) = try Self.entries(json, dataSize: dataSize, file: file)
-        self.metadata = metadata
-        self.tensors = tensors
-        var index: [String: Int] = [:]
-        for (i, t) in tensors.enumerated() { index[t.name] = i }
-        self.index = index
-        data = .allocate(byteCount: max(dataSize, 1), alignment: 16)
-        bytes.withUnsafeBytes { raw in
-            data.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[dataStart...]))
-        }
+        return try entries(json, dataSize: dataSize, file: file)
     }
 
     /// Tensor names, sorted.

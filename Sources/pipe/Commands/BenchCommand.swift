@@ -4,7 +4,9 @@ import ArgumentParser
 /// `ParsableCommand` in its own file and list it in `benchmarks`; `pipe bench all` runs each in turn
 /// with its default options.
 struct BenchCommand: ParsableCommand {
-    static let benchmarks: [any ParsableCommand.Type] = [BenchRunnerCommand.self, BenchGPT.self]
+    static let benchmarks: [any ParsableCommand.Type] = [
+        BenchRunnerCommand.self, BenchSweepCommand.self, BenchGPT.self, BenchPPO.self,
+    ]
 
     static let configuration = CommandConfiguration(
         commandName: "bench",

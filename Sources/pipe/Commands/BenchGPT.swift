@@ -26,8 +26,11 @@ struct BenchGPT: ParsableCommand {
     @Option(help: "BLAS threads (the targets are defined for 1).")
     var threads = 1
 
-    @Option(help: "Python with torch + transformers (default: $PIPE_TORCH_PYTHON; none = skip PyTorch and show the reference figures from the notes).")
+    @Option(help: "Python with torch + transformers (default: $PIPE_TORCH_PYTHON, else the first existing of .venv-torch/, venv-torch/, ../venv-torch/ bin/python; none = compare with the figures from the notes).")
     var torchPython: String?
+
+    /// Where `python3 -m venv … && pip install torch transformers` usually puts the reference venv.
+    static let venvCandidates = [".venv-torch/bin/python", "venv-torch/bin/python", "../venv-torch/bin/python"]
 
     @Option(help: "The PyTorch reference script.")
     var torchScript = "benchmarks/gpt/pytorch_gpt.py"
@@ -36,12 +39,13 @@ struct BenchGPT: ParsableCommand {
         BLAS.setThreads(threads)
         setenv("OPENBLAS_NUM_THREADS", "\(threads)", 1)
         let python = torchPython ?? ProcessInfo.processInfo.environment["PIPE_TORCH_PYTHON"]
+            ?? Self.venvCandidates.first { FileManager.default.isExecutableFile(atPath: $0) }
         let say = { (line: String) in print(line); fflush(nil) }
         say("pipe bench gpt — \(threads) BLAS thread(s), OpenBLAS \(BLAS.coreName); load average at start: \(loadAverage())")
-        let peak = GPTBenchmark.sgemmPeak()
-        say(String(format: "one-core sgemm peak (1024³, best of 7): %.1f GFLOP/s", peak))
+        let (peak, peakPerCPU) = GPTBenchmark.sgemmPeak()
+        say(String(format: "one-core sgemm peak (1024³, best of 30): %.1f GFLOP/s wall; median %.1f GFLOP per CPU-second", peak, peakPerCPU))
         if python == nil {
-            say("PyTorch: no --torch-python / $PIPE_TORCH_PYTHON given; comparing with the figures in shared/notes/pytorch-anchors.md (1 thread, idle box, NOT measured in this run)")
+            say("PyTorch: no --torch-python, $PIPE_TORCH_PYTHON or venv-torch found; comparing with the figures in shared/notes/pytorch-anchors.md (1 thread, idle box, NOT measured in this run)")
         }
         for name in configs.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).uppercased() }) {
             guard let setup = ["S": GPTBenchmark.Setup.s, "M": GPTBenchmark.Setup.m][name] else {
@@ -50,10 +54,11 @@ struct BenchGPT: ParsableCommand {
             let swift = try GPTBenchmark.run(setup, trainSteps: steps, warmup: warmup, sampleRepeats: sampleRepeats) { say("  " + $0) }
             var torch: TorchFigures?
             if let python {
-                say("  \(name): running PyTorch (\(torchScript))")
+                say("  \(name): running PyTorch (\(python) \(torchScript))")
                 torch = try runTorch(python: python, config: name)
             }
-            report(swift, torch: torch ?? TorchFigures.anchors[name]!, measured: torch != nil, peak: peak, setup: setup, say: say)
+            report(swift, torch: torch ?? TorchFigures.anchors[name]!, measured: torch != nil, peak: peak,
+                   peakPerCPU: peakPerCPU, setup: setup, say: say)
         }
     }
 
@@ -98,12 +103,13 @@ struct BenchGPT: ParsableCommand {
         return try JSONDecoder().decode(TorchFigures.self, from: Data(line.utf8))
     }
 
-    func report(_ s: GPTBenchmark.Result, torch t: TorchFigures, measured: Bool, peak: Double, setup: GPTBenchmark.Setup,
+    func report(_ s: GPTBenchmark.Result, torch t: TorchFigures, measured: Bool, peak: Double, peakPerCPU: Double,
+                setup: GPTBenchmark.Setup,
                 say: (String) -> Void) {
         let label = measured ? "PyTorch \(t.torch ?? "")" : "PyTorch (notes)"
         func ratio(_ a: Double, _ b: Double?) -> String { b.map { String(format: "%.2f×", a / $0) } ?? "–" }
-        let trainCPU = Double(setup.batch * setup.config.maxPositions) / (s.trainStep.median * s.trainStep.cpuShare)
-        let sampleCPU = 1024 / (s.sample.median * s.sample.cpuShare)
+        let trainCPU = Double(setup.batch * setup.config.maxPositions) / s.trainStep.cpuMedian
+        let sampleCPU = 1024 / s.sample.cpuMedian
         say("")
         say("config \(s.setup): \(s.parameters) parameters, batch \(setup.batch) × context \(setup.config.maxPositions)")
         func row(_ what: String, _ swift: String, _ torch: String, _ r: String) {
@@ -121,8 +127,11 @@ struct BenchGPT: ParsableCommand {
             row("sampling per CPU-s (gen / loop)", f0(sampleCPU), "\(f0(g)) / \(f0(l))", "\(ratio(sampleCPU, g)) / \(ratio(sampleCPU, l))")
         }
         row("peak RSS MiB", f0(s.peakRSSMiB), t.peak_rss_mib.map(f0) ?? "–", "")
-        say(String(format: "  training: %.3f s/step (min %.3f, max %.3f), %.1f GFLOP/s = %.0f%% of the sgemm peak; CPU share %.2f",
-                   s.trainStep.median, s.trainStep.min, s.trainStep.max, s.trainGFLOPs, 100 * s.trainGFLOPs / peak, s.trainStep.cpuShare))
+        let flopsPerStep = GPTBenchmark.trainFLOPsPerToken(setup.config, time: setup.config.maxPositions) * Double(setup.batch * setup.config.maxPositions)
+        say(String(format: "  training: %.3f s/step (min %.3f, max %.3f), %.1f GFLOP/s = %.0f%% of the sgemm peak; CPU share %.2f;"
+                   + " per CPU-second %.1f GFLOP = %.0f%% of the sgemm's", s.trainStep.median, s.trainStep.min, s.trainStep.max,
+                   s.trainGFLOPs, 100 * s.trainGFLOPs / peak, s.trainStep.cpuShare, flopsPerStep / s.trainStep.cpuMedian / 1e9,
+                   100 * flopsPerStep / s.trainStep.cpuMedian / 1e9 / peakPerCPU))
         say(String(format: "  sampling: %.3f s per 16×64 (min %.3f, max %.3f); CPU share %.2f (below ~0.9 = other processes took the core)",
                    s.sample.median, s.sample.min, s.sample.max, s.sample.cpuShare))
     }
