@@ -478,6 +478,7 @@ def main():
     parser.add_argument("--no-install", action="store_true", help="don't create the venv or pip install")
     parser.add_argument("--keep", metavar="DIR", help="build the workspaces in DIR and keep them")
     parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
+    parser.add_argument("--save", metavar="FILE", help="also write the JSON results to FILE")
     args = parser.parse_args()
 
     tools_wanted = [t.strip() for t in args.tools.split(",") if t.strip()]
@@ -552,6 +553,9 @@ def main():
             "status: pipe status / dvc status / snakemake -n; noop: pipe run / dvc repro / snakemake -c1",
         ],
     }
+    if args.save:
+        with open(args.save, "w") as handle:
+            json.dump(report, handle, indent=2)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
