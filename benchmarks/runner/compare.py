@@ -425,7 +425,7 @@ def measure_big(tool, results, reps, big_path):
         tool.commit("big input")
     ledger = Ledger(tool.env["PIPE_LEDGER"])
     cold, _ = run(tool.first_run(), tool.root, tool.env)
-    results.add(tool.name, "first-run-1GiB", [cold], f"(hashes the input, ran {len(ledger.new_stages())} stages)")
+    results.add(tool.name, "first-run-1GiB", [cold], f"(fills the cache, ran {len(ledger.new_stages())} stages)")
     samples, cpu = [], []
     for index in range(reps + 1):
         elapsed, _ = run(tool.noop(), tool.root, tool.env)
