@@ -72,6 +72,9 @@ struct JudgeStageTests {
         let ratio = trainer.nbRatio(texts.map { f.indices($0) }, labels: labels)
         let good = Set(f.indices("好")).subtracting(f.indices("差")).first!, bad = Set(f.indices("差")).subtracting(f.indices("好")).first!
         #expect(ratio[Int(good)] > 0 && ratio[Int(bad)] < 0)
+        var plain = trainer
+        plain.nbAlpha = 0
+        #expect(plain.nbRatio(texts.map { f.indices($0) }, labels: labels).allSatisfy { $0 == 1 })
     }
 
     @Test func ensembleIsDeterministicAndDependsOnTheSeed() throws {

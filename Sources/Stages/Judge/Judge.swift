@@ -4,10 +4,10 @@ import Tensor
 /// The judge: an independent sentiment classifier trained by the `judge` stage on the judge split
 /// only. Evaluation uses it as the gold scorer, and rm-pairs strategy `samples` as the annotator.
 ///
-/// The model is NB-weighted logistic regression (Wang & Manning 2012, "NBSVM"): a review's features are
-/// the presence of its hashed character n-grams, each scaled by its naive-Bayes log-count ratio
+/// The model is logistic regression on the L2-normalised presence of a review's hashed character
+/// n-grams, each optionally scaled by its naive-Bayes log-count ratio (Wang & Manning 2012, "NBSVM")
 /// `ratio[k] = log((p_k/‖p‖₁) / (q_k/‖q‖₁))` (p, q: smoothed counts of positive / negative training
-/// reviews containing bucket k), then L2-normalised; a logistic regression on top gives P(positive).
+/// reviews containing bucket k); with the scaling off every ratio is 1.
 ///
 /// Files in the judge's `model` directory: `judge.safetensors` (`weight`, `ratio` [buckets] F32,
 /// `bias` [1] F32; metadata `format: pipe-judge`, `features: nb-presence`, `hash: fnv1a64`, `max_n`,

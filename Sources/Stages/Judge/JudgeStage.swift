@@ -24,8 +24,8 @@ public enum JudgeStage: BuiltinStage {
         let holdout = try p.double("holdout_fraction")
         guard holdout > 0 && holdout < 1 else { throw StageError.badParam("holdout_fraction", "must be in (0, 1)") }
         let negation = p.values["negation"] == nil ? true : try p.bool("negation")
-        let nbAlpha = p.values["nb_alpha"] == nil ? 1 : try p.float("nb_alpha")
-        guard nbAlpha > 0 else { throw StageError.badParam("nb_alpha", "must be > 0") }
+        let nbAlpha = p.values["nb_alpha"] == nil ? 0 : try p.float("nb_alpha")
+        guard nbAlpha >= 0 else { throw StageError.badParam("nb_alpha", "must be ≥ 0 (0 turns the naive-Bayes scaling off)") }
         let models = p.values["models"] == nil ? 5 : try p.int("models")
         guard models >= 1 else { throw StageError.badParam("models", "must be ≥ 1") }
         let trainer = JudgeTrainer(features: JudgeFeatures(maxN: maxN, buckets: 1 << bucketBits, negation: negation),

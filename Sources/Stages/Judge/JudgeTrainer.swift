@@ -15,7 +15,8 @@ public struct JudgeTrainer: Sendable {
     public var epochs: Int
     public var learningRate: Float
     public var l2: Float
-    /// Laplace smoothing of the naive-Bayes counts (Wang & Manning use 1).
+    /// Laplace smoothing of the naive-Bayes counts (Wang & Manning use 1); 0 turns the scaling off
+    /// (every ratio 1: plain logistic regression on n-gram presence).
     public var nbAlpha: Float
     /// Size of the seeded ensemble.
     public var models: Int
@@ -54,6 +55,7 @@ public struct JudgeTrainer: Sendable {
 
     /// ratio[k] = log((p_k/‖p‖₁) / (q_k/‖q‖₁)), p/q = alpha + number of positive/negative reviews with bucket k.
     func nbRatio(_ present: [[Int32]], labels: [Int]) -> [Float] {
+        guard nbAlpha > 0 else { return [Float](repeating: 1, count: features.buckets) }
         var positive = [Double](repeating: Double(nbAlpha), count: features.buckets)
         var negative = positive
         for (indices, label) in zip(present, labels) {
