@@ -45,8 +45,8 @@ public struct PipeBinary: Sendable {
         process.environment = env
         let stdoutFile = directory + "/.pipe-test-stdout-\(UUID().uuidString)"
         let stderrFile = directory + "/.pipe-test-stderr-\(UUID().uuidString)"
-        FileManager.default.createFile(atPath: stdoutFile, contents: nil)
-        FileManager.default.createFile(atPath: stderrFile, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutFile, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrFile, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutFile))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrFile))
         try process.run()

@@ -37,7 +37,7 @@ enum Chromium {
         for (k, v) in environment { env[k] = v }
         process.environment = env
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("chromium-\(UUID().uuidString).out")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: output) }
         guard let handle = try? FileHandle(forWritingTo: output) else { return (-1, "") }
         process.standardOutput = handle

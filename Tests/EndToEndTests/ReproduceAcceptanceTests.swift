@@ -88,6 +88,8 @@ struct ReproduceAcceptanceTests {
         #expect(try pipe.run(["run", HistoryFixture.pipeline], in: workspace.root).status == 0)
         let ambiguous = try pipe.run(["export", "latest", "eval", "--to", "out"], in: workspace.root)
         #expect(ambiguous.status == 2 && ambiguous.stderr.contains("--output"), "\(ambiguous)")
+        let misspelt = try pipe.run(["export", "latest", "evl", "--to", "out"], in: workspace.root)
+        #expect(misspelt.status == 2 && misspelt.stderr.contains("has no stage 'evl' (did you mean 'eval'?)"), "\(misspelt)")
         let result = try pipe.run(["export", "latest", "eval", "--output", "metrics", "--to", "out"], in: workspace.root)
         #expect(result.status == 0, "\(result)")
         let text = try workspace.read("out/metrics")

@@ -148,4 +148,23 @@ struct RunAcceptanceTests {
         #expect(typo.status == 2, "\(typo)")
         #expect(typo.stderr.contains("pipelines/typo.yaml:3:"), "\(typo)")
     }
+
+    @Test func stagesListsIntBoundsAsIntsAndFloatBoundsAsFloats() throws {
+        let workspace = try TestWorkspace("pipe-e2e-stages")
+        defer { workspace.remove() }
+        try workspace.write("stages/train.yaml", """
+        kind: train
+        version: 1
+        run: "echo ${params.steps} ${params.lr} > ${outs.model}"
+        outputs: { model: {} }
+        params:
+          steps: { type: int, default: 10, min: 1, max: 1000, doc: optimiser steps }
+          lr:    { type: float, default: 0.001, min: 0.0001, max: 1, doc: "learning rate, peak" }
+
+        """)
+        let result = try pipe.run(["stages"], in: workspace.root)
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stdout.contains("steps  int = 10, min 1, max 1000  — optimiser steps"), "\(result)")
+        #expect(result.stdout.contains("lr     float = 0.001, min 0.0001, max 1.0  — learning rate, peak"), "\(result)")
+    }
 }

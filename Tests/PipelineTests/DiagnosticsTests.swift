@@ -197,6 +197,15 @@ let diagnosticCases: [DiagnosticCase] = [
     DiagnosticCase(name: "declaration: unknown key", pipeline: header + "  a: { uses: bad }\n",
                    files: ["stages/bad.yaml": "kind: bad\nversion: 1\nbuiltin: bad\nparam:\n  x: { type: int, default: 1 }\n"],
                    expected: "stages/bad.yaml:4:1: error: stage declaration: unknown key 'param' (did you mean 'params'?)"),
+    DiagnosticCase(name: "declaration: comma in unquoted flow-mapping text", pipeline: header + "  a: { uses: bad }\n",
+                   files: ["stages/bad.yaml": "kind: bad\nversion: 1\nbuiltin: bad\nparams:\n  x: { type: int, default: 1, doc: rate, higher }\n"],
+                   expected: "stages/bad.yaml:5:42: error: stage declaration: param 'x': unknown key 'higher' (a comma inside { } separates entries: quote the text)"),
+    DiagnosticCase(name: "declaration: comma splits text into a key with spaces", pipeline: header + "  a: { uses: bad }\n",
+                   files: ["stages/bad.yaml": "kind: bad\nversion: 1\nbuiltin: bad\nparams:\n  x: { type: int, default: 1, doc: rate, higher is: faster }\n"],
+                   expected: "stages/bad.yaml:5:42: error: stage declaration: param 'x': unknown key 'higher is' (a comma inside { } separates entries: quote the text)"),
+    DiagnosticCase(name: "param name with spaces is cut text", pipeline: header + """
+          tok: { uses: tokenise, with: { vocab_size: 100, more text } }
+        """, expected: "pipelines/p.yaml:4:51: error: stage 'tok': unknown param 'more text' (a comma inside { } separates entries: quote the text)"),
     DiagnosticCase(name: "declaration: default of the wrong type", pipeline: header + "  a: { uses: bad }\n",
                    files: ["stages/bad.yaml": "kind: bad\nversion: 1\nbuiltin: bad\nparams:\n  x: { type: int, default: 0.5 }\n"],
                    expected: "stages/bad.yaml:5:28: error: stage declaration: param 'x': default: expected int, found float 0.5"),

@@ -188,4 +188,20 @@ private let goldenPipeline = """
         var seeded = before; seeded.seed = 1
         #expect(seeded.changes(from: before) == ["seed changed 42 → 1"])
     }
+
+    @Test func aParamInterpolatedIntoTheCommandIsNotAlsoReportedAsACommandChange() throws {
+        let before = try load().stage(named: "report")!
+        let after = try load(overrides: ["report.lr=0.002"]).stage(named: "report")!
+        func material(_ stage: ResolvedStage) -> KeyMaterial {
+            stage.keyMaterial(inputDigests: ["m": sha("m")], depDigests: ["plot.py": sha("a")], environment: [:], seed: 1)
+        }
+        let old = material(before), new = material(after)
+        #expect(new.key != old.key)
+        #expect(new.command != old.command)
+        #expect(new.changes(from: old, commandTemplate: after.commandTemplate) == ["param lr changed 0.001 → 0.002"])
+        // Without the template (or with an edited one) the command line is still reported.
+        #expect(new.changes(from: old) == ["param lr changed 0.001 → 0.002", "command changed"])
+        #expect(new.changes(from: old, commandTemplate: "python3 plot2.py ${params.lr}")
+                == ["param lr changed 0.001 → 0.002", "command changed"])
+    }
 }

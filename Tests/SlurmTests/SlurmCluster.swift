@@ -33,7 +33,7 @@ enum SlurmCluster {
         // posix_spawn + waitpid (ChildProcess), not Foundation's Process: its waitUntilExit was seen
         // to hang here with the child already a zombie.
         let log = NSTemporaryDirectory() + "pipe-slurm-start-\(getpid()).log"
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         let termination: ChildProcess.Termination
         do {
             let environment = ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }

@@ -122,6 +122,28 @@ struct IngestAndRecordTests {
         #expect(positions == positions.sorted())
     }
 
+    @Test func keyMaterialIsDecodedOnlyWhenReadAndThenMatches() throws {
+        let dir = try TemporaryDirectory()
+        let store = try makeStore(dir)
+        try dir.write("out.txt", "result")
+        let key = SHA256.hash("key-lazy")
+        let original = record(key, outputs: ["model": try store.ingest(dir.path + "/out.txt")])
+        try store.commit(original)
+        let bytes = try #require(try POSIX.readFile(store.recordPath(forKey: key)))
+        let lazy = try StageRecord.decode(bytes)
+        let eager = try StoreJSON.decoder().decode(StageRecord.self, from: Data(bytes))
+        #expect(lazy.keyMaterial == original.keyMaterial)
+        #expect(lazy == eager)
+        // Re-encoding a lazily read record gives the file's bytes back.
+        #expect(Array(try StoreJSON.encoder().encode(lazy)) == Array(try StoreJSON.encoder().encode(original)))
+        var edited = lazy
+        edited.keyMaterial = .string("x")
+        #expect(edited.keyMaterial == .string("x"))
+        // A record without the field is still corrupt, as before.
+        let text = String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: "\"keyMaterial\"", with: "\"keyMaterialX\"")
+        #expect(throws: DecodingError.self) { try StageRecord.decode(Array(text.utf8)) }
+    }
+
     @Test func commitRefusesRecordsWhoseObjectsAreMissing() throws {
         let dir = try TemporaryDirectory()
         let store = try makeStore(dir)

@@ -71,6 +71,10 @@ struct RunRegistryTests {
         #expect(try registry.resolveRunID("latest") == b)
         #expect(throws: StoreError.self) { try registry.resolveRunID("2023") }
         #expect(throws: StoreError.unknownRun("1999")) { try registry.resolveRunID("1999") }
+        // LIKE wildcards in a reference are literal: `_` does not stand for b's 15th character.
+        let wildcard = String(b.prefix(14)) + "_"
+        #expect(throws: StoreError.unknownRun(wildcard)) { try registry.resolveRunID(wildcard) }
+        #expect(RunRegistry.likePrefix(#"a_b%c\"#) == #"a\_b\%c\\%"#)
         #expect(throws: StoreError.self) { try registry.finishRun(id: "missing", status: .failed) }
     }
 

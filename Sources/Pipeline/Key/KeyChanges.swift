@@ -5,7 +5,12 @@ extension KeyMaterial {
     /// `param lr changed 1e-05 → 3e-05`, `input model changed (sft.model)`, `command changed`,
     /// `dep train.py changed`, `implementation version 1 → 2`, `environment changed: blas`.
     /// Empty when the keys are equal.
-    public func changes(from previous: KeyMaterial) -> [String] {
+    ///
+    /// `commandTemplate` is the stage's current `run:` template. Params are interpolated into the
+    /// key's command, so a param change alone changes it too; when the template rendered with the
+    /// previous params gives the previous command, the template did not change and "command
+    /// changed" would only repeat the param lines, so it is left out.
+    public func changes(from previous: KeyMaterial, commandTemplate: String? = nil) -> [String] {
         var reasons: [String] = []
         if scheme != previous.scheme { reasons.append("key scheme \(previous.scheme) → \(scheme)") }
         if kind != previous.kind { reasons.append("kind changed \(previous.kind) → \(kind)") }
@@ -31,7 +36,9 @@ extension KeyMaterial {
             case (nil, nil): break
             }
         }
-        if command != previous.command { reasons.append("command changed") }
+        if command != previous.command, !Self.onlyParamsChanged(previous, commandTemplate: commandTemplate) {
+            reasons.append("command changed")
+        }
         for (path, old, new) in Self.diff(previous.deps.map { ($0.path, $0.digest) }, deps.map { ($0.path, $0.digest) }) {
             switch (old, new) {
             case (_?, _?): reasons.append("dep \(path) changed")
@@ -45,6 +52,17 @@ extension KeyMaterial {
         if !changedEnvironment.isEmpty { reasons.append("environment changed: " + changedEnvironment.joined(separator: ", ")) }
         if seed != previous.seed { reasons.append("seed changed \(previous.seed) → \(seed)") }
         return reasons
+    }
+
+    /// Whether `template`, rendered with `previous`'s params, is `previous`'s command: then the
+    /// command differs only by interpolated param values.
+    private static func onlyParamsChanged(_ previous: KeyMaterial, commandTemplate template: String?) -> Bool {
+        guard let template, let previousCommand = previous.command else { return false }
+        let rendered = CommandTemplate(template).render { namespace, name in
+            guard namespace == .params else { return nil }
+            return previous.params.first { $0.name == name }.map { ShellQuote.word(for: $0.value) }
+        }
+        return rendered == previousCommand
     }
 
     /// Entries whose value differs, was added or removed, by name (both sides sorted by name).

@@ -77,7 +77,7 @@ struct YAMLComposer {
 
         /// The node starting at the next event, or nil if that event closes the open collection.
         private mutating func nodeOrEnd() throws(Failure) -> YAMLNode? {
-            enum Start { case scalar(YAMLNode, anchor: String?), sequence(YAMLNode.Mark, String?), mapping(YAMLNode.Mark, String?), alias(String, YAMLNode.Mark), end }
+            enum Start { case scalar(YAMLNode, anchor: String?), sequence(YAMLNode.Mark, String?), mapping(YAMLNode.Mark, String?, flow: Bool), alias(String, YAMLNode.Mark), end }
             let start = try next { (e) throws(Failure) -> Start in
                 let mark = Self.mark(e.start_mark)
                 switch e.type {
@@ -96,7 +96,9 @@ struct YAMLComposer {
                     if tag == "tag:yaml.org,2002:str" || tag == "!" { style = .singleQuoted }
                     return .scalar(.scalar(.init(string: text, style: style, mark: mark)), anchor: s.anchor.map { String(cString: $0) })
                 case YAML_SEQUENCE_START_EVENT: return .sequence(mark, e.data.sequence_start.anchor.map { String(cString: $0) })
-                case YAML_MAPPING_START_EVENT: return .mapping(mark, e.data.mapping_start.anchor.map { String(cString: $0) })
+                case YAML_MAPPING_START_EVENT:
+                    let start = e.data.mapping_start
+                    return .mapping(mark, start.anchor.map { String(cString: $0) }, flow: start.style == YAML_FLOW_MAPPING_STYLE)
                 case YAML_ALIAS_EVENT: return .alias(String(cString: e.data.alias.anchor), mark)
                 default: return .end
                 }
@@ -114,7 +116,7 @@ struct YAMLComposer {
                 let node = YAMLNode.sequence(.init(items: items, mark: mark))
                 if let anchor { anchors[anchor] = node }
                 return node
-            case let .mapping(mark, anchor):
+            case let .mapping(mark, anchor, flow):
                 var pairs: [(key: YAMLNode, value: YAMLNode)] = []
                 var firstMarks: [String: YAMLNode.Mark] = [:]
                 while let key = try nodeOrEnd() {
@@ -125,7 +127,7 @@ struct YAMLComposer {
                     }
                     pairs.append((key, value))
                 }
-                let node = YAMLNode.mapping(.init(pairs: pairs, mark: mark))
+                let node = YAMLNode.mapping(.init(pairs: pairs, mark: mark, isFlow: flow))
                 if let anchor { anchors[anchor] = node }
                 return node
             case .end:

@@ -27,6 +27,8 @@ indirect enum YAMLNode: Sendable {
     struct Mapping: Sendable, Swift.Sequence {
         var pairs: [(key: YAMLNode, value: YAMLNode)]
         var mark: Mark
+        /// Written `{ a: 1, b: 2 }`: there a comma in unquoted text starts a new entry.
+        var isFlow = false
 
         var count: Int { pairs.count }
         var isEmpty: Bool { pairs.isEmpty }

@@ -64,13 +64,26 @@ struct YAMLReader {
                 continue
             }
             if let allowed, !allowed.contains(key.string) {
-                sink.error(location(keyNode), join(path, key.string), "\(what): unknown key '\(key.string)'",
-                           suggestion: Suggestion.nearest(to: key.string, in: allowed))
+                let hint = Self.looksLikeSplitText(key: key.string, value: valueNode, inFlowMapping: mapping.isFlow)
+                    ? " (\(Self.flowCommaHint))" : ""
+                sink.error(location(keyNode), join(path, key.string), "\(what): unknown key '\(key.string)'\(hint)",
+                           suggestion: hint.isEmpty ? Suggestion.nearest(to: key.string, in: allowed) : nil)
                 continue
             }
             result.append((key.string, keyNode, valueNode))
         }
         return result
+    }
+
+    static let flowCommaHint = "a comma inside { } separates entries: quote the text"
+
+    /// An unknown key that is probably the tail of unquoted text cut at a comma, as in
+    /// `{ doc: learning rate, higher is faster }`: it has no value of its own in a flow mapping,
+    /// or it contains spaces (no declared name does).
+    static func looksLikeSplitText(key: String, value: YAMLNode, inFlowMapping: Bool) -> Bool {
+        if key.contains(" ") { return true }
+        guard inFlowMapping, case .scalar(let scalar) = value else { return false }
+        return scalar.style == .plain && scalar.string.isEmpty
     }
 
     /// Applies YAML merge keys (`<<: *defaults`, `<<: [*a, *b]`): merged entries come first and

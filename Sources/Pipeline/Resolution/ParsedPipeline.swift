@@ -109,6 +109,11 @@ public struct ParsedPipeline: Sendable {
                 guard let param = declaration.param(entry.name) else {
                     let known = declaredNames.isEmpty ? "kind '\(declaration.kind)' has no params"
                                                       : "see \(declaration.file)"
+                    // Parsed values no longer know their mapping's style: spaces are the tell here.
+                    if entry.name.contains(" ") {
+                        sink.error(entry.location, path, "\(what): unknown param '\(entry.name)' (\(YAMLReader.flowCommaHint))")
+                        continue
+                    }
                     sink.error(entry.location, path, "\(what): unknown param '\(entry.name)' (\(known))",
                                suggestion: Suggestion.nearest(to: entry.name, in: declaredNames))
                     continue

@@ -16,7 +16,7 @@ public enum CommandPipelineFixture {
 
     static func declaration(kind: String, doc: String, command: String, inputs: [String], outputs: [String],
                             params: [(name: String, type: String, value: String, doc: String)], deps: [String] = []) -> String {
-        var text = "kind: \(kind)\nversion: 1\ndoc: \(quoted(doc))\n"
+        var text = "kind: \(kind)\nversion: 1\ndoc: \(YAMLText.quoted(doc))\n"
         text += "run: '" + (#"STAGE=\#(kind); "# + ledger + "; " + command).replacingOccurrences(of: "'", with: "''") + "'\n"
         if !deps.isEmpty { text += "deps: [\(deps.joined(separator: ", "))]\n" }
         if !inputs.isEmpty {
@@ -24,13 +24,9 @@ public enum CommandPipelineFixture {
         }
         text += "outputs:\n" + outputs.map { "  \($0): { doc: the \($0) file }\n" }.joined()
         if !params.isEmpty {
-            text += "params:\n" + params.map { "  \($0.name): { type: \($0.type), default: \($0.value), doc: \(quoted($0.doc)) }\n" }.joined()
+            text += "params:\n" + params.map { "  \($0.name): { type: \($0.type), default: \($0.value), doc: \(YAMLText.quoted($0.doc)) }\n" }.joined()
         }
         return text
-    }
-
-    static func quoted(_ text: String) -> String {
-        "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
 
     /// Files of the fixture, workspace-relative path → contents.

@@ -66,16 +66,20 @@ public enum HistoryCommands {
 
     // MARK: log
 
+    /// The run's execution of `stage`, or nil after printing the stage names (with the nearest one).
+    static func execution(of stage: String, in details: RunDetails) -> StageExecution? {
+        if let execution = details.stages.first(where: { $0.stage == stage }) { return execution }
+        let names = details.stages.map(\.stage)
+        let hint = Suggestions.nearest(to: stage, in: names).map { " (did you mean '\($0)'?)" } ?? ""
+        stderr.write("error: run \(details.run.id) has no stage '\(stage)'\(hint); stages: \(names.joined(separator: ", "))\n")
+        return nil
+    }
+
     public static func log(store: String?, run reference: String, stage: String) -> Int32 {
         guard let (artifactStore, registry) = open(store) else { return 2 }
         do {
             let details = try registry.runDetails(id: registry.resolveRunReference(reference))
-            guard let execution = details.stages.first(where: { $0.stage == stage }) else {
-                let names = details.stages.map(\.stage)
-                let hint = Suggestions.nearest(to: stage, in: names).map { " (did you mean '\($0)'?)" } ?? ""
-                stderr.write("error: run \(details.run.id) has no stage '\(stage)'\(hint); stages: \(names.joined(separator: ", "))\n")
-                return 2
-            }
+            guard let execution = HistoryCommands.execution(of: stage, in: details) else { return 2 }
             if let key = Digest(hex: execution.key), let record = artifactStore.record(forKey: key), let log = record.log {
                 let data = FileManager.default.contents(atPath: artifactStore.objectPath(log)) ?? Data()
                 stdout.write(String(decoding: data, as: UTF8.self))

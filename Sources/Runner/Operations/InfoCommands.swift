@@ -43,8 +43,8 @@ public enum InfoCommands {
                 for param in declaration.params {
                     let name = param.name.padding(toLength: width, withPad: " ", startingAt: 0)
                     var line = "    \(name)  \(param.type) = \(param.defaultValue)"
-                    if let min = param.min { line += ", min \(min)" }
-                    if let max = param.max { line += ", max \(max)" }
+                    if let min = param.minDescription { line += ", min \(min)" }
+                    if let max = param.maxDescription { line += ", max \(max)" }
                     if let choices = param.choices { line += ", one of " + choices.map(\.description).joined(separator: "|") }
                     if let doc = param.doc { line += "  — " + doc }
                     out += line + "\n"

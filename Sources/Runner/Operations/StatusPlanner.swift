@@ -69,7 +69,7 @@ public struct StatusPlanner {
                     if !force.contains(stage.name) {
                         switch previousMaterial(stage.name) {
                         case .some(.some(let previous)):
-                            let changes = keyed.material.changes(from: previous)
+                            let changes = keyed.material.changes(from: previous, commandTemplate: stage.commandTemplate)
                             reasons += changes.isEmpty ? ["its last result is no longer in the store"] : changes
                         default:
                             reasons.append("never run")
@@ -88,7 +88,7 @@ public struct StatusPlanner {
             switch previousMaterial(stage.name) {
             case .some(.some(let previous)):
                 if let material = try? assumingInputsUnchanged(stage, previous: previous, upstream: records, keyer: keyer) {
-                    reasons += material.changes(from: previous)
+                    reasons += material.changes(from: previous, commandTemplate: stage.commandTemplate)
                 }
             default:
                 reasons.append("never run")

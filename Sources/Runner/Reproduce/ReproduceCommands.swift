@@ -143,12 +143,7 @@ public enum ReproduceCommands {
         guard let (store, registry) = HistoryCommands.open(storeFlag) else { return 2 }
         do {
             let details = try registry.runDetails(id: registry.resolveRunReference(reference))
-            guard let execution = details.stages.first(where: { $0.stage == stage }) else {
-                let names = details.stages.map(\.stage)
-                let hint = Suggestions.nearest(to: stage, in: names).map { " (did you mean '\($0)'?)" } ?? ""
-                stderr.write("error: run \(details.run.id) has no stage '\(stage)'\(hint); stages: \(names.joined(separator: ", "))\n")
-                return 2
-            }
+            guard let execution = HistoryCommands.execution(of: stage, in: details) else { return 2 }
             let names = execution.outputs.keys.sorted { $0.utf8Precedes($1) }
             guard !names.isEmpty else {
                 stderr.write("error: stage '\(stage)' of run \(details.run.id) has no recorded outputs (\(execution.outcome.rawValue))\n")

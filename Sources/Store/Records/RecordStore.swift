@@ -20,7 +20,7 @@ extension ArtifactStore {
         }
         let record: StageRecord
         do {
-            record = try StoreJSON.decoder().decode(StageRecord.self, from: Data(bytes))
+            record = try StageRecord.decode(bytes)
         } catch {
             warn("ignoring corrupt stage record \(path) (\(Self.describe(error))); the stage will be rebuilt")
             return nil

@@ -13,7 +13,14 @@ public struct StageRecord: Codable, Sendable, Equatable {
     public var stage: String
     /// What went into the key, as the Pipeline module describes it; the store does not interpret it.
     /// `pipe status` diffs it against the current material to say why a stage must run.
-    public var keyMaterial: JSONValue
+    ///
+    /// A record read with `StageRecord.decode(_:)` decodes this on first use only: it is most of a
+    /// record's decoding cost, and a cache hit (the no-op run's hot path) never looks at it.
+    public var keyMaterial: JSONValue {
+        get { keyMaterialStorage.value }
+        set { keyMaterialStorage = .decoded(newValue) }
+    }
+    private var keyMaterialStorage: KeyMaterialStorage
     /// Output name → artifact digest (objects/<digest>).
     public var outputs: [String: Digest]
     /// Digest of the captured stdout/stderr log object, if kept.
@@ -33,7 +40,7 @@ public struct StageRecord: Codable, Sendable, Equatable {
         self.format = Self.currentFormat
         self.key = key
         self.stage = stage
-        self.keyMaterial = keyMaterial
+        self.keyMaterialStorage = .decoded(keyMaterial)
         self.outputs = outputs
         self.log = log
         self.metrics = metrics
@@ -44,11 +51,90 @@ public struct StageRecord: Codable, Sendable, Equatable {
         self.createdAt = createdAt
     }
 
+    /// Decodes a record file's bytes, leaving `keyMaterial` encoded until it is read.
+    public static func decode(_ bytes: [UInt8]) throws -> StageRecord {
+        let decoder = StoreJSON.decoder()
+        decoder.userInfo[rawRecordBytes] = bytes
+        return try decoder.decode(StageRecord.self, from: Data(bytes))
+    }
+
+    private static let rawRecordBytes = CodingUserInfoKey(rawValue: "pipe.stage-record.bytes")!
+
+    private enum CodingKeys: String, CodingKey {
+        case format, key, stage, keyMaterial, outputs, log, metrics, startedAt, finishedAt, exitStatus, host, createdAt
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        format = try container.decode(String.self, forKey: .format)
+        key = try container.decode(Digest.self, forKey: .key)
+        stage = try container.decode(String.self, forKey: .stage)
+        if let bytes = decoder.userInfo[Self.rawRecordBytes] as? [UInt8] {
+            // Any JSON is a valid JSONValue, so once the whole document has parsed, the deferred
+            // decoding cannot fail: only the field's presence is checked here.
+            guard container.contains(.keyMaterial) else {
+                throw DecodingError.keyNotFound(CodingKeys.keyMaterial, .init(codingPath: container.codingPath,
+                                                                               debugDescription: "no keyMaterial"))
+            }
+            keyMaterialStorage = .encoded(bytes)
+        } else {
+            keyMaterialStorage = .decoded(try container.decode(JSONValue.self, forKey: .keyMaterial))
+        }
+        outputs = try container.decode([String: Digest].self, forKey: .outputs)
+        log = try container.decodeIfPresent(Digest.self, forKey: .log)
+        metrics = try container.decode([String: Double].self, forKey: .metrics)
+        startedAt = try container.decode(Date.self, forKey: .startedAt)
+        finishedAt = try container.decode(Date.self, forKey: .finishedAt)
+        exitStatus = try container.decode(Int32.self, forKey: .exitStatus)
+        host = try container.decode(String.self, forKey: .host)
+        createdAt = try container.decode(Date.self, forKey: .createdAt)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(format, forKey: .format)
+        try container.encode(key, forKey: .key)
+        try container.encode(stage, forKey: .stage)
+        try container.encode(keyMaterial, forKey: .keyMaterial)
+        try container.encode(outputs, forKey: .outputs)
+        try container.encodeIfPresent(log, forKey: .log)
+        try container.encode(metrics, forKey: .metrics)
+        try container.encode(startedAt, forKey: .startedAt)
+        try container.encode(finishedAt, forKey: .finishedAt)
+        try container.encode(exitStatus, forKey: .exitStatus)
+        try container.encode(host, forKey: .host)
+        try container.encode(createdAt, forKey: .createdAt)
+    }
+
+    public static func == (a: StageRecord, b: StageRecord) -> Bool {
+        a.format == b.format && a.key == b.key && a.stage == b.stage && a.keyMaterial == b.keyMaterial
+            && a.outputs == b.outputs && a.log == b.log && a.metrics == b.metrics && a.startedAt == b.startedAt
+            && a.finishedAt == b.finishedAt && a.exitStatus == b.exitStatus && a.host == b.host && a.createdAt == b.createdAt
+    }
+
     public var durationSeconds: Double { finishedAt.timeIntervalSince(startedAt) }
 
     /// Every object the record needs: outputs, then the log.
     public var referencedObjects: [Digest] {
         outputs.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map { outputs[$0]! } + (log.map { [$0] } ?? [])
+    }
+}
+
+/// `keyMaterial` as decoded, or still as the record file's bytes (decoded on each read: callers
+/// read it once, and only when a stage must run or a run is shown).
+private enum KeyMaterialStorage: Sendable {
+    case decoded(JSONValue)
+    case encoded([UInt8])
+
+    private struct Field: Decodable { var keyMaterial: JSONValue }
+
+    var value: JSONValue {
+        switch self {
+        case .decoded(let value): return value
+        case .encoded(let bytes):
+            // Cannot fail: the same bytes already parsed as a record with this field present.
+            return (try? StoreJSON.decoder().decode(Field.self, from: Data(bytes)).keyMaterial) ?? .null
+        }
     }
 }
 

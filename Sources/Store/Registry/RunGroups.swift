@@ -151,10 +151,8 @@ extension RunRegistry {
                 }
                 return id
             }
-            let escaped = reference.replacingOccurrences(of: "\\", with: "\\\\")
-                .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
             let matches = try String.fetchAll(db, sql: "SELECT id FROM sweeps WHERE id = ? OR id LIKE ? ESCAPE '\\' ORDER BY id LIMIT 6",
-                                              arguments: [reference, escaped + "%"])
+                                              arguments: [reference, Self.likePrefix(reference)])
             if matches.contains(reference) { return reference }
             if matches.count == 1 { return matches[0] }
             if matches.isEmpty { throw StoreError.registry("no sweep matches '\(reference)' (see `pipe runs`: sweep ids start with 's')") }

@@ -254,6 +254,13 @@ public final class RunRegistry: Sendable {
         }
     }
 
+    /// A `LIKE … ESCAPE '\\'` pattern matching ids that start with `prefix` (its `%`, `_` and `\\`
+    /// taken literally).
+    static func likePrefix(_ prefix: String) -> String {
+        prefix.replacingOccurrences(of: "\\", with: "\\\\")
+            .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
+    }
+
     /// Accepts a full id, a unique prefix, or `latest`; throws `unknownRun` / `ambiguousRun` otherwise.
     public func resolveRunID(_ reference: String) throws -> String {
         try read { db in
@@ -264,10 +271,8 @@ public final class RunRegistry: Sendable {
                 return id
             }
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM runs WHERE id = ?", arguments: [reference]) == true { return reference }
-            let escaped = reference.replacingOccurrences(of: "\\", with: "\\\\")
-                .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
             let matches = try String.fetchAll(db, sql: "SELECT id FROM runs WHERE id LIKE ? ESCAPE '\\' ORDER BY id LIMIT 6",
-                                              arguments: [escaped + "%"])
+                                              arguments: [Self.likePrefix(reference)])
             if matches.count == 1 { return matches[0] }
             if matches.isEmpty { throw StoreError.unknownRun(reference) }
             throw StoreError.ambiguousRun(prefix: reference, matches: matches)

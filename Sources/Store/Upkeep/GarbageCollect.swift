@@ -33,10 +33,9 @@ extension ArtifactStore {
         }
         var report = GCReport(dryRun: dryRun, removedRecords: [], removedObjects: [], freedBytes: 0, keptRecords: 0, keptObjects: 0)
         var live = keepObjects
-        let decoder = StoreJSON.decoder()
         for key in try allRecordKeys() {
             let path = recordPath(forKey: key)
-            let record = (try? POSIX.readFile(path)).flatMap { $0 }.flatMap { try? decoder.decode(StageRecord.self, from: Data($0)) }
+            let record = (try? POSIX.readFile(path)).flatMap { $0 }.flatMap { try? StageRecord.decode($0) }
             if keepKeys.contains(key) || isYoung(path) {
                 report.keptRecords += 1
                 if let record { live.formUnion(record.referencedObjects) }

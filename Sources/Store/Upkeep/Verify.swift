@@ -68,11 +68,10 @@ extension ArtifactStore {
         }
         // Which records reference which objects.
         var referencing: [Digest: [Digest]] = [:]
-        let decoder = StoreJSON.decoder()
         for key in try allRecordKeys() {
             let path = recordPath(forKey: key)
             guard let bytes = try? POSIX.readFile(path),
-                  let record = try? decoder.decode(StageRecord.self, from: Data(bytes)) else {
+                  let record = try? StageRecord.decode(bytes) else {
                 report.unreadableRecords.append(path)
                 continue
             }

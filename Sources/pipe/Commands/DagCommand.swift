@@ -19,6 +19,6 @@ struct DagCommand: ParsableCommand {
 
     func run() throws {
         let status = PipelineCommands.dag(.init(pipelineFile: pipeline, overrides: overrides), format: format)
-        if status != 0 { throw ExitCode(status) }
+        try exitOnFailure(status)
     }
 }

@@ -19,6 +19,6 @@ struct DiffCommand: ParsableCommand {
 
     func run() throws {
         let status = HistoryCommands.diff(store: storeOption.store, first, second, onlyChanged: onlyChanged)
-        if status != 0 { throw ExitCode(status) }
+        try exitOnFailure(status)
     }
 }

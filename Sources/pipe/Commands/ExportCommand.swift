@@ -25,6 +25,6 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         let status = ReproduceCommands.export(store: storeOption.store, run: runID, stage: stage, output: output, to: to, force: force)
-        if status != 0 { throw ExitCode(status) }
+        try exitOnFailure(status)
     }
 }

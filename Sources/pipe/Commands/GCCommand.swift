@@ -27,6 +27,6 @@ struct GCCommand: ParsableCommand {
 
     func run() throws {
         let status = UpkeepCommands.gc(store: storeOption.store, keepLast: keepLast, dryRun: dryRun, graceSeconds: grace, locks: lock)
-        if status != 0 { throw ExitCode(status) }
+        try exitOnFailure(status)
     }
 }

@@ -16,6 +16,6 @@ struct LogCommand: ParsableCommand {
 
     func run() throws {
         let status = HistoryCommands.log(store: storeOption.store, run: runID, stage: stage)
-        if status != 0 { throw ExitCode(status) }
+        try exitOnFailure(status)
     }
 }

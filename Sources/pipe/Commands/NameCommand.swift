@@ -16,6 +16,6 @@ struct NameCommand: ParsableCommand {
 
     func run() throws {
         let status = HistoryCommands.name(store: storeOption.store, run: runID, name: name)
-        if status != 0 { throw ExitCode(status) }
+        try exitOnFailure(status)
     }
 }

@@ -23,6 +23,6 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
         let status = ReportCommands.report(store: storeOption.store, run: runID, sweep: sweep, output: output)
-        if status != 0 { throw ExitCode(status) }
+        try exitOnFailure(status)
     }
 }

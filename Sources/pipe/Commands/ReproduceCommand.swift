@@ -36,6 +36,6 @@ struct ReproduceCommand: ParsableCommand {
     func run() throws {
         let status = ReproduceCommands.reproduce(store: storeOption.store, run: runID, lock: lock, variant: variant,
                                                  jobs: jobs, scratch: scratch)
-        if status != 0 { throw ExitCode(status) }
+        try exitOnFailure(status)
     }
 }

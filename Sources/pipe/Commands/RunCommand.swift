@@ -44,6 +44,6 @@ struct RunCommand: ParsableCommand {
                   executor: try executorOptions.settings()),
             sweep: .init(sweeps: sweep, rankBy: rankBy, maximize: goal.map { $0 == "max" }, ignoreFileSweep: noSweep),
             jobs: jobs, force: force, dryRun: dryRun)
-        if status != 0 { throw ExitCode(status) }
+        try exitOnFailure(status)
     }
 }

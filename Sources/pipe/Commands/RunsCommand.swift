@@ -12,6 +12,6 @@ struct RunsCommand: ParsableCommand {
 
     func run() throws {
         let status = InfoCommands.runs(store: store, limit: limit)
-        if status != 0 { throw ExitCode(status) }
+        try exitOnFailure(status)
     }
 }

@@ -14,6 +14,6 @@ struct ShowCommand: ParsableCommand {
 
     func run() throws {
         let status = InfoCommands.show(store: store, run: runID)
-        if status != 0 { throw ExitCode(status) }
+        try exitOnFailure(status)
     }
 }

@@ -13,6 +13,6 @@ struct StageProcessCommand: ParsableCommand {
 
     func run() throws {
         let status = StageProcess.main(invocationPath: invocation)
-        if status != 0 { throw ExitCode(status) }
+        try exitOnFailure(status)
     }
 }

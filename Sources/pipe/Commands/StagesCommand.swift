@@ -12,6 +12,6 @@ struct StagesCommand: ParsableCommand {
 
     func run() throws {
         let status = InfoCommands.stages(workspace: workspace)
-        if status != 0 { throw ExitCode(status) }
+        try exitOnFailure(status)
     }
 }

@@ -11,6 +11,6 @@ struct StatusCommand: ParsableCommand {
     func run() throws {
         let status = PipelineCommands.status(
             .init(pipelineFile: options.pipeline, overrides: options.overrides, store: options.store, threads: options.threads))
-        if status != 0 { throw ExitCode(status) }
+        try exitOnFailure(status)
     }
 }

@@ -16,6 +16,6 @@ struct SweepsCommand: ParsableCommand {
 
     func run() throws {
         let status = SweepHistory.list(store: storeOption.store, sweep: sweep, limit: limit)
-        if status != 0 { throw ExitCode(status) }
+        try exitOnFailure(status)
     }
 }

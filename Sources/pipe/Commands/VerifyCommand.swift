@@ -14,6 +14,6 @@ struct VerifyCommand: ParsableCommand {
 
     func run() throws {
         let status = UpkeepCommands.verify(store: storeOption.store, reportOnly: reportOnly)
-        if status != 0 { throw ExitCode(status) }
+        try exitOnFailure(status)
     }
 }
