@@ -10,8 +10,10 @@ deps:
 build: deps
 	$(SWIFT) build
 
+# The Swift runtime linked statically: start-up CPU ~11 → ~6 ms per `pipe` (and per `pipe _stage`
+# child), measured with `pipe bench runner`. System libraries (OpenBLAS, libcrypto, SQLite) stay shared.
 release: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --static-swift-stdlib
 
 test: deps
 	$(SWIFT) test
