@@ -94,7 +94,7 @@ final class StageChain {
         let start = Date()
         if !finished {
             try stage.run(context)
-            FileManager.default.createFile(atPath: marker, contents: Data())
+            _ = FileManager.default.createFile(atPath: marker, contents: Data())
         }
         for o in outputs { self.outputs[name + "." + o] = try context.outputPath(o) }
         contexts[name] = context

@@ -11,7 +11,7 @@ extension GPTModel {
     public func backward(dLogits: UnsafePointer<Float>? = nil, dValues: UnsafePointer<Float>? = nil,
                          dRewards: UnsafePointer<Float>? = nil) {
         guard let a = current else { preconditionFailure("GPTModel.backward: no forward pass to differentiate") }
-        let b = a.batch, t = a.time, c = config.channels, v = config.vocabSize, nh = config.heads
+        let b = a.batch, t = a.time, c = config.channels, nh = config.heads
         let n = b * t
         let streams = currentDropout
         let dLnf = act(a.dLn)
