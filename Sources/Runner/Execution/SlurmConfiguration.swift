@@ -1,4 +1,5 @@
 import Foundation
+import Pipeline
 
 /// Cluster-wide settings of the Slurm executor (`slurm:` in the executor config file, or
 /// `--slurm-partition` / `--slurm-flag`). Per-stage resources come from the stage's `resources:`.
@@ -46,22 +47,12 @@ public struct SlurmConfiguration: Sendable, Equatable {
     }
 }
 
-/// What one job asks Slurm for, in pipe's notation (`resources:` in a declaration or pipeline).
-public struct SlurmResources: Sendable, Equatable {
-    public var cpus: Int?
-    public var gpus: Int?
-    /// `512M`, `4G`, `1.5G`; megabytes without a unit.
-    public var mem: String?
-    /// `90s`, `30m`, `2h`, `1d`, or Slurm's `MM`, `HH:MM:SS`, `D-HH:MM`.
-    public var time: String?
+/// What one job asks Slurm for, in pipe's notation: the pipeline's own `Resources` (`resources:` in a
+/// declaration or pipeline). `mem`: `512M`, `4G`, `1.5G` (megabytes without a unit); `time`: `90s`,
+/// `30m`, `2h`, `1d`, or Slurm's `MM`, `HH:MM:SS`, `D-HH:MM`.
+public typealias SlurmResources = Resources
 
-    public init(cpus: Int? = nil, gpus: Int? = nil, mem: String? = nil, time: String? = nil) {
-        self.cpus = cpus
-        self.gpus = gpus
-        self.mem = mem
-        self.time = time
-    }
-
+extension Resources {
     /// From `StageJob.resources` (keys cpus, gpus, mem, time).
     public init(_ dictionary: [String: String]) {
         self.init(cpus: dictionary["cpus"].flatMap { Int($0) }, gpus: dictionary["gpus"].flatMap { Int($0) },
