@@ -1,6 +1,7 @@
 import Foundation
 import Hashing
 import Pipeline
+import Stages
 import Store
 
 /// What one stage of a finished run was built from and produced: its key, what went into the key
@@ -132,23 +133,8 @@ extension JSONValue {
 }
 
 enum YAMLText {
-    /// JSON string syntax, which YAML reads as a double-quoted scalar.
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F { out += String(format: "\\u%04X", scalar.value) }
-                else { out.unicodeScalars.append(scalar) }
-            }
-        }
-        return out + "\""
-    }
+    /// JSON string syntax, which YAML reads as a double-quoted scalar: the stages' JSON quoting.
+    static func quoted(_ text: String) -> String { JSONText.quoted(text) }
 
     /// Keys and values that read back unchanged without quotes.
     static func isPlainSafe(_ text: String) -> Bool {
