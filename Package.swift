@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Hashing"], exclude: ["key_golden.py"]),
         // Store tests need only Store (+ Hashing): they build without the ML and runner targets.
         .testTarget(name: "StoreTests", dependencies: ["Store", "Hashing"], exclude: ["manifest_digest.py"]),
-        .testTarget(name: "RunnerTests", dependencies: ["Runner", "PipeTestSupport"]),
+        .testTarget(name: "RunnerTests", dependencies: ["Runner", "PipeTestSupport", "Tensor"]),
         // Builds and runs the real `pipe` binary: end-to-end CLI tests.
         .testTarget(name: "EndToEndTests", dependencies: ["PipeTestSupport", "pipe"]),
         // Slurm executor: parsing and script tests always; cluster tests when a Slurm cluster answers

@@ -2,6 +2,7 @@ import Foundation
 import PipeTestSupport
 @testable import Runner
 import Stages
+import Tensor
 import Testing
 
 @Suite("Stage events and the built-in stage process")
@@ -59,5 +60,20 @@ struct StageEventsTests {
         try JSONEncoder().encode(invocation).write(to: URL(fileURLWithPath: dir + "/invocation.json"))
         #expect(StageProcess.main(invocationPath: dir + "/invocation.json") == 1)
         #expect(StageProcess.main(invocationPath: dir + "/missing.json") == 2)
+    }
+
+    @Test func stageProcessRefusesAKernelFamilyOtherThanTheKeys() throws {
+        let dir = try DirectoryStageContext.temporaryDirectory("pipe-runner-blas-core")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var invocation = StageInvocation(kind: SelfTestStage.kind, stageName: "probe", params: ["steps": .int(1)],
+                                         inputs: [:], outputs: ["out": dir + "/outs/out"], seed: 1, threads: 1,
+                                         scratchPath: dir + "/scratch", eventsPath: dir + "/events.jsonl",
+                                         blasCore: "NoSuchCore")
+        try JSONEncoder().encode(invocation).write(to: URL(fileURLWithPath: dir + "/invocation.json"))
+        #expect(StageProcess.main(invocationPath: dir + "/invocation.json") == 2)
+        #expect(!FileManager.default.fileExists(atPath: dir + "/outs/out/text.txt"), "nothing is produced under a misstated key")
+        invocation.blasCore = BLAS.coreName.uppercased()   // the family this process loaded: case does not matter
+        try JSONEncoder().encode(invocation).write(to: URL(fileURLWithPath: dir + "/invocation.json"))
+        #expect(StageProcess.main(invocationPath: dir + "/invocation.json") == 0)
     }
 }

@@ -3,6 +3,7 @@ import Hashing
 import Pipeline
 import Stages
 import Store
+import Tensor
 
 /// One execution of one stage: lays out its staging directory, runs it through an executor, checks
 /// and ingests its declared outputs and log, and commits the stage record. Runs on a worker thread.
@@ -97,7 +98,7 @@ final class StageBuild: @unchecked Sendable {
                 kind: builtin, stageName: stage.name,
                 params: Dictionary(uniqueKeysWithValues: stage.params.map { ($0.name, $0.value.stageParamValue) }),
                 inputs: inputPaths, outputs: outputPaths, seed: seed, threads: threads,
-                scratchPath: scratch, eventsPath: eventsPath)
+                scratchPath: scratch, eventsPath: eventsPath, blasCore: BLAS.coreName)
             let invocationPath = base + "/invocation.json"
             try JSONEncoder().encode(invocation).write(to: URL(fileURLWithPath: invocationPath))
             program = .builtin(invocationPath: invocationPath)

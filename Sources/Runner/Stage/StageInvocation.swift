@@ -16,9 +16,13 @@ public struct StageInvocation: Codable, Sendable, Equatable {
     public var scratchPath: String
     /// JSON-lines file the stage appends progress and metric events to.
     public var eventsPath: String
+    /// The OpenBLAS kernel family the stage key was computed for (`BLAS.coreName` of `pipe run`); the stage refuses
+    /// to run with another one, so an artifact never sits under a key that misstates how it was made.
+    public var blasCore: String?
 
     public init(kind: String, stageName: String, params: [String: StageParamValue], inputs: [String: String],
-                outputs: [String: String], seed: UInt64, threads: Int, scratchPath: String, eventsPath: String) {
+                outputs: [String: String], seed: UInt64, threads: Int, scratchPath: String, eventsPath: String,
+                blasCore: String? = nil) {
         self.kind = kind
         self.stageName = stageName
         self.params = params
@@ -28,5 +32,6 @@ public struct StageInvocation: Codable, Sendable, Equatable {
         self.threads = threads
         self.scratchPath = scratchPath
         self.eventsPath = eventsPath
+        self.blasCore = blasCore
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Stages
+import Tensor
 
 /// The child side of a built-in stage: what `pipe _stage invocation.json` does.
 public enum StageProcess {
@@ -22,6 +23,10 @@ public enum StageProcess {
         }
         guard let stage = stage(kind: invocation.kind) else {
             writeStderr("pipe _stage: \(RunnerError.unknownBuiltin(invocation.kind, known: registry.map { $0.kind }.sorted()))\n")
+            return 2
+        }
+        if let expected = invocation.blasCore, expected.lowercased() != BLAS.coreName.lowercased() {
+            writeStderr("error: stage '\(invocation.stageName)': its key was computed for OpenBLAS's \(expected) kernels but this process loaded \(BLAS.coreName) (\(BLAS.coreTypeVariable)=\(ProcessInfo.processInfo.environment[BLAS.coreTypeVariable] ?? "unset")); run it where \(expected) loads, or set \(BLAS.coreTypeVariable) the same for `pipe run` and its stages\n")
             return 2
         }
         do {

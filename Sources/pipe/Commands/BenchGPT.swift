@@ -26,11 +26,8 @@ struct BenchGPT: ParsableCommand {
     @Option(help: "BLAS threads (the targets are defined for 1).")
     var threads = 1
 
-    @Option(help: "Python with torch + transformers (default: $PIPE_TORCH_PYTHON, else the first existing of .venv-torch/, venv-torch/, ../venv-torch/ bin/python; none = compare with the figures from the notes).")
+    @Option(help: ArgumentHelp(stringLiteral: TorchReference.optionHelp))
     var torchPython: String?
-
-    /// Where `python3 -m venv … && pip install torch transformers` usually puts the reference venv.
-    static let venvCandidates = [".venv-torch/bin/python", "venv-torch/bin/python", "../venv-torch/bin/python"]
 
     @Option(help: "The PyTorch reference script.")
     var torchScript = "benchmarks/gpt/pytorch_gpt.py"
@@ -38,14 +35,13 @@ struct BenchGPT: ParsableCommand {
     func run() throws {
         BLAS.setThreads(threads)
         setenv("OPENBLAS_NUM_THREADS", "\(threads)", 1)
-        let python = torchPython ?? ProcessInfo.processInfo.environment["PIPE_TORCH_PYTHON"]
-            ?? Self.venvCandidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+        let python = TorchReference.python(option: torchPython)
         let say = { (line: String) in print(line); fflush(nil) }
-        say("pipe bench gpt — \(threads) BLAS thread(s), OpenBLAS \(BLAS.coreName); load average at start: \(loadAverage())")
+        say("pipe bench gpt — \(threads) BLAS thread(s), OpenBLAS \(BLAS.coreName); load average at start: \(TorchReference.loadAverage())")
         let (peak, peakPerCPU) = GPTBenchmark.sgemmPeak()
         say(String(format: "one-core sgemm peak (1024³, best of 30): %.1f GFLOP/s wall; median %.1f GFLOP per CPU-second", peak, peakPerCPU))
         if python == nil {
-            say("PyTorch: no --torch-python, $PIPE_TORCH_PYTHON or venv-torch found; comparing with the figures in shared/notes/pytorch-anchors.md (1 thread, idle box, NOT measured in this run)")
+            say("PyTorch: none chosen or found (--torch-python, $PIPE_TORCH_PYTHON, venv-torch); comparing with the figures in shared/notes/pytorch-anchors.md (1 thread, idle box, NOT measured in this run)")
         }
         for name in configs.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).uppercased() }) {
             guard let setup = ["S": GPTBenchmark.Setup.s, "M": GPTBenchmark.Setup.m][name] else {
@@ -138,10 +134,5 @@ struct BenchGPT: ParsableCommand {
 
     func leftPad(_ text: String, _ width: Int) -> String {
         String(repeating: " ", count: max(0, width - text.count)) + text
-    }
-
-    func loadAverage() -> String {
-        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return "unknown" }
-        return text.split(separator: " ").prefix(3).joined(separator: " ")
     }
 }

@@ -18,7 +18,7 @@ struct BenchPPO: ParsableCommand {
     @Option(help: "BLAS threads (PyTorch gets the same number).")
     var threads = 1
 
-    @Option(help: "Python with torch (default: $PIPE_TORCH_PYTHON, else /work/venv-torch/bin/python if present; none = use the reference figures).")
+    @Option(help: ArgumentHelp(stringLiteral: TorchReference.optionHelp))
     var torchPython: String?
 
     @Option(help: "The PyTorch reference script.")
@@ -28,13 +28,12 @@ struct BenchPPO: ParsableCommand {
         BLAS.setThreads(threads)
         setenv("OPENBLAS_NUM_THREADS", "\(threads)", 1)
         let say = { (line: String) in print(line); fflush(nil) }
-        say("pipe bench ppo — config S (vocab 6000, 4 layers, 4 heads, width 256), \(threads) BLAS thread(s); load average \(Self.loadAverage())")
+        say("pipe bench ppo — config S (vocab 6000, 4 layers, 4 heads, width 256), \(threads) BLAS thread(s), OpenBLAS \(BLAS.coreName); load average \(TorchReference.loadAverage())")
         say("  64 queries × 16 tokens, 16-token responses, 4 epochs × 4 minibatches of 16")
 
         let swift = try PPOBenchmark.run(steps: steps)
 
-        let python = torchPython ?? ProcessInfo.processInfo.environment["PIPE_TORCH_PYTHON"]
-            ?? (FileManager.default.isExecutableFile(atPath: "/work/venv-torch/bin/python") ? "/work/venv-torch/bin/python" : nil)
+        let python = TorchReference.python(option: torchPython)
         var torch = PPOBenchmark.Figures(generate: 0.58, score: 0.90, update: 3.91, total: 5.40)   // shared/notes/pytorch-anchors.md, 1 thread
         var measured = false
         if let python, FileManager.default.fileExists(atPath: torchScript) {
@@ -48,7 +47,7 @@ struct BenchPPO: ParsableCommand {
         say("  phase        pipe (s)   PyTorch (s)\(measured ? "" : " [reference]")   speed-up")
         for (name, a, b) in [("generate", swift.generate, torch.generate), ("score", swift.score, torch.score),
                              ("update", swift.update, torch.update), ("total", swift.total, torch.total)] {
-            say(String(format: "  %-10@ %9.3f %12.3f %12.2f×", name as NSString, a, b, b / a))
+            say("  " + name.padding(toLength: 10, withPad: " ", startingAt: 0) + String(format: " %9.3f %12.3f %12.2f×", a, b, b / a))
         }
     }
 
@@ -68,9 +67,5 @@ struct BenchPPO: ParsableCommand {
             throw ValidationError("PyTorch reference exited with \(process.terminationStatus)")
         }
         return try JSONDecoder().decode(PPOBenchmark.Figures.self, from: Data(line.utf8))
-    }
-
-    static func loadAverage() -> String {
-        (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
     }
 }

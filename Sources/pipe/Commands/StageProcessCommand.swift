@@ -1,5 +1,6 @@
 import ArgumentParser
 import Runner
+import Tensor
 
 /// `pipe _stage INVOCATION.json`: the child process that runs one built-in stage. Internal.
 struct StageProcessCommand: ParsableCommand {
@@ -12,6 +13,7 @@ struct StageProcessCommand: ParsableCommand {
     var invocation: String
 
     func run() throws {
+        do { try BLAS.checkLoadedCore() } catch { throw ValidationError(error.description) }
         let status = StageProcess.main(invocationPath: invocation)
         try exitOnFailure(status)
     }

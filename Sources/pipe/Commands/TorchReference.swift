@@ -1,0 +1,22 @@
+import Foundation
+
+/// Finds the Python that runs the PyTorch reference scripts of `pipe bench gpt|ppo` (torch and
+/// transformers installed with pip into a venv; optional, never needed by the tests).
+enum TorchReference {
+    /// Where `python3 -m venv … && pip install torch transformers` usually puts the reference venv.
+    static let venvCandidates = [".venv-torch/bin/python", "venv-torch/bin/python", "../venv-torch/bin/python"]
+
+    static let optionHelp = "Python with torch + transformers (default: $PIPE_TORCH_PYTHON, else the first existing of .venv-torch/, venv-torch/, ../venv-torch/ bin/python; 'none' = compare with the figures from the notes)."
+
+    /// `--torch-python`, else $PIPE_TORCH_PYTHON, else the first venv candidate; nil for `none` or when
+    /// nothing is found.
+    static func python(option: String?) -> String? {
+        let chosen = option ?? ProcessInfo.processInfo.environment["PIPE_TORCH_PYTHON"]
+            ?? venvCandidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+        return chosen?.lowercased() == "none" ? nil : chosen
+    }
+
+    static func loadAverage() -> String {
+        (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
+    }
+}
