@@ -38,6 +38,7 @@ struct BenchGPT: ParsableCommand {
         let python = TorchReference.python(option: torchPython)
         let say = { (line: String) in print(line); fflush(nil) }
         say("pipe bench gpt — \(threads) BLAS thread(s), OpenBLAS \(BLAS.coreName); load average at start: \(TorchReference.loadAverage())")
+        try KernelPreflight.run(say: say)
         let (peak, peakPerCPU) = GPTBenchmark.sgemmPeak()
         say(String(format: "one-core sgemm peak (1024³, best of 30): %.1f GFLOP/s wall; median %.1f GFLOP per CPU-second", peak, peakPerCPU))
         if python == nil {

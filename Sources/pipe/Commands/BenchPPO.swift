@@ -30,6 +30,7 @@ struct BenchPPO: ParsableCommand {
         let say = { (line: String) in print(line); fflush(nil) }
         say("pipe bench ppo — config S (vocab 6000, 4 layers, 4 heads, width 256), \(threads) BLAS thread(s), OpenBLAS \(BLAS.coreName); load average \(TorchReference.loadAverage())")
         say("  64 queries × 16 tokens, 16-token responses, 4 epochs × 4 minibatches of 16")
+        try KernelPreflight.run(say: say)
 
         let swift = try PPOBenchmark.run(steps: steps)
 

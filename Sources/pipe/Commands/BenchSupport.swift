@@ -1,4 +1,6 @@
+import ArgumentParser
 import Foundation
+import Tensor
 
 /// Finds the Python that runs the PyTorch reference scripts of `pipe bench gpt|ppo` (torch and
 /// transformers installed with pip into a venv; optional, never needed by the tests).
@@ -18,5 +20,18 @@ enum TorchReference {
 
     static func loadAverage() -> String {
         (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
+    }
+}
+
+/// Every ML benchmark first checks the loaded BLAS kernels against a double-precision reference, so
+/// no figure is printed for kernels that compute the wrong thing (see `KernelCheck`).
+enum KernelPreflight {
+    static func run(say: (String) -> Void) throws {
+        let check = KernelCheck.run()
+        say(String(format: "kernel check (OpenBLAS %@, %d GEMM/GEMV cases vs float64): worst relative error %.1e in %@ — %@",
+                   BLAS.coreName, check.cases, check.worstRelativeError, check.worstCase, check.passed ? "ok" : "WRONG"))
+        guard check.passed else {
+            throw ValidationError("OpenBLAS's \(BLAS.coreName) kernels compute wrong results on this CPU; choose another family with \(BLAS.coreTypeVariable) (e.g. Haswell)")
+        }
     }
 }
