@@ -30,6 +30,7 @@ import Testing
     static let tinyPPO: [String: StageParamValue] = [
         "steps": .int(4), "batch_size": .int(8), "mini_batch_size": .int(4), "ppo_epochs": .int(2),
         "response_length": .int(6), "lr": .float(1e-3), "corpus_prompts": .int(8), "checkpoint_every": .int(2),
+        "ptx_coef": .float(0.5), "ptx_batch_size": .int(2), "ptx_length": .int(16),
     ]
 
     /// Runs the chain up to `ppo` (and `evaluate` when asked).
@@ -118,5 +119,10 @@ import Testing
                                             outputs: ["model", "metrics", "checkpoint"], root: root)
         #expect(throws: StageError.self) { try PPOStage.run(ctx) }
         do { try PPOStage.run(ctx) } catch { #expect("\(error)".contains("mini_batch_size")) }
+        params["mini_batch_size"] = .int(16)
+        params["ptx_coef"] = .float(-1)
+        let negative = try DirectoryStageContext(kind: "ppo", params: params, inputs: ["policy": root, "reward": root],
+                                                 outputs: ["model", "metrics", "checkpoint"], root: root)
+        do { try PPOStage.run(negative); Issue.record("a negative ptx_coef was accepted") } catch { #expect("\(error)".contains("ptx_coef")) }
     }
 }

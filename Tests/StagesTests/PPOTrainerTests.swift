@@ -40,7 +40,7 @@ enum SyntheticReviews {
 
 @Suite struct PPOTrainerTests {
     /// SFT → RM → PPO on the synthetic world, in seconds in a debug build.
-    func runLoop(seed: UInt64, ppoSteps: Int) throws -> (sftLoss: [Float], rmAccuracy: Double, share: (before: Double, after: Double), scores: [Double], weights: [Float]) {
+    func runLoop(seed: UInt64, ppoSteps: Int, ptxCoef: Float = 0) throws -> (sftLoss: [Float], rmAccuracy: Double, share: (before: Double, after: Double), scores: [Double], weights: [Float], lmLoss: (sft: Float, policy: Float)) {
         let (docs, labels) = SyntheticReviews.documents(count: 200, seed: 1)
         var sftConfig = SFTConfig()
         sftConfig.blockSize = 16; sftConfig.batchSize = 8; sftConfig.steps = 60; sftConfig.learningRate = 1e-2
@@ -70,9 +70,19 @@ enum SyntheticReviews {
         var config = PPOConfig()
         config.batchSize = 16; config.miniBatchSize = 8; config.responseLength = 6; config.learningRate = 3e-3
         config.initKLCoef = 0.05; config.steps = ppoSteps
+        config.ptxCoef = ptxCoef; config.ptxBatchSize = 8; config.ptxLength = 16
         let prompts: [[Int32]] = [[0], [0, 3], [0, 9], [0, 2, 8]]
         let trainer = try PPOTrainer(config: config, policy: policy, reference: reference, rewardModel: rm,
                                      prompts: prompts, eos: 0, pad: 0, seed: seed)
+        let documents = try DocumentBatcher(documents: docs, separator: 0, blockSize: 16)
+        trainer.pretraining = documents
+        /// Next-token loss on fixed rows of both classes (the "held-out perplexity" of this world).
+        func lmLoss(_ model: GPTModel) -> Float {
+            let (inputs, targets) = documents.evaluationBatch(index: 0, size: 16, of: 1)
+            model.forward(TokenBatch(tokens: inputs, batch: 16, time: 16))
+            return model.crossEntropy(targets: targets, computeGradient: false)
+        }
+        let sftLM = lmLoss(sftModel)
         var probe = RandomStream(seed: 99, stream: 1)
         let before = ResponseSampler.sample(policy, queries: Array(repeating: [0], count: 32), length: 6, temperature: 1, pad: 0, random: &probe)
         var scores: [Double] = []
@@ -84,7 +94,7 @@ enum SyntheticReviews {
         probe = RandomStream(seed: 99, stream: 1)
         let after = ResponseSampler.sample(policy, queries: Array(repeating: [0], count: 32), length: 6, temperature: 1, pad: 0, random: &probe)
         return (losses, heldOut.accuracy, (SyntheticReviews.positiveShare(before), SyntheticReviews.positiveShare(after)),
-                scores, policy.parameters.array)
+                scores, policy.parameters.array, (sftLM, lmLoss(policy)))
     }
 
     @Test func sftThenRewardModelThenPPORaisesReward() throws {
@@ -94,6 +104,16 @@ enum SyntheticReviews {
         let early = r.scores.prefix(3).reduce(0, +) / 3, late = r.scores.suffix(3).reduce(0, +) / 3
         #expect(late > early, "reward \(r.scores)")
         #expect(r.share.after > r.share.before + 0.1, "positive-token share \(r.share)")
+    }
+
+    @Test func pretrainingMixHoldsTheLanguageModelNearSFT() throws {
+        // PPO-ptx: the same PPO run with a next-token loss on both classes' documents keeps the policy's
+        // loss on those documents closer to the SFT model's, and still moves towards positive tokens.
+        let plain = try runLoop(seed: 5, ppoSteps: 12), mixed = try runLoop(seed: 5, ppoSteps: 12, ptxCoef: 1)
+        #expect(plain.lmLoss.sft == mixed.lmLoss.sft)
+        #expect(plain.lmLoss.policy > plain.lmLoss.sft, "PPO alone drifts from the SFT language model \(plain.lmLoss)")
+        #expect(mixed.lmLoss.policy < plain.lmLoss.policy, "ptx \(mixed.lmLoss) vs none \(plain.lmLoss)")
+        #expect(mixed.share.after > mixed.share.before, "positive-token share \(mixed.share)")
     }
 
     @Test func sameSeedSameWeights() throws {

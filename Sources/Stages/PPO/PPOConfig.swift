@@ -25,6 +25,11 @@ public struct PPOConfig: Sendable, Codable, Equatable {
     public var truncateEOS = false
     public var missingEOSPenalty: Float = 0
     public var checkpointEvery = 10
+    /// PPO-ptx (InstructGPT): weight of a next-token loss on train-split reviews added to every
+    /// optimiser step, which holds the policy's language model (held-out perplexity) near the SFT's.
+    public var ptxCoef: Float = 0
+    public var ptxBatchSize = 8
+    public var ptxLength = 64
 
     public init() {}
 
@@ -54,6 +59,10 @@ public struct PPOConfig: Sendable, Codable, Equatable {
         truncateEOS = try p.bool("truncate_eos")
         missingEOSPenalty = try p.float("missing_eos_penalty")
         checkpointEvery = try p.int("checkpoint_every")
+        // Added in version 2; contexts built by hand without them get the declared defaults.
+        if p.values["ptx_coef"] != nil {
+            ptxCoef = try p.float("ptx_coef"); ptxBatchSize = try p.int("ptx_batch_size"); ptxLength = try p.int("ptx_length")
+        }
         try validate()
     }
 
@@ -64,6 +73,9 @@ public struct PPOConfig: Sendable, Codable, Equatable {
         guard miniBatchSize <= batchSize, batchSize % miniBatchSize == 0 else {
             throw StageError.badParam("mini_batch_size", "\(miniBatchSize) must divide batch_size \(batchSize)")
         }
+        guard ptxCoef >= 0 else { throw StageError.badParam("ptx_coef", "must be ≥ 0 (0 turns the pretraining mix off)") }
+        guard ptxBatchSize >= 1 else { throw StageError.badParam("ptx_batch_size", "must be ≥ 1") }
+        guard ptxLength >= 2 else { throw StageError.badParam("ptx_length", "must be ≥ 2 tokens") }
         guard adaptiveKL == false || target > 0 else {
             throw StageError.badParam("target", "must be > 0 with adaptive_kl (got \(target))")
         }

@@ -9,7 +9,7 @@ import Tokenizer
 /// moments, β, the RNG counter and the step; a run that finds `state.json` there continues from it.
 public enum PPOStage: BuiltinStage {
     public static let kind = "ppo"
-    public static let implementationVersion = 1
+    public static let implementationVersion = 2
 
     public static let classicPrompts = ["刚收到货，感觉", "这部电影很", "说实话，真的很", "这次购物总的来说体验很"]
 
@@ -38,6 +38,16 @@ public enum PPOStage: BuiltinStage {
         if resuming { optimizer = try policy.loadOptimizer(from: checkpointDir) }
         let trainer = try PPOTrainer(config: config, policy: policy, reference: reference, rewardModel: rewardModel,
                                      prompts: prompts, eos: eos, pad: pad, seed: context.seed, optimizer: optimizer)
+        if config.ptxCoef > 0 {
+            guard let tokensDir = try? context.inputPath("tokens") else {
+                throw StageError.badParam("ptx_coef", "the pretraining mix needs the `tokens` input (train-split reviews); wire it or set ptx_coef: 0")
+            }
+            let length = min(config.ptxLength, policy.config.maxPositions)
+            let train = try TokenFile.read(split: "train", in: tokensDir)
+            trainer.pretraining = try DocumentBatcher(documents: (0..<train.count).map { Array(train.record($0)) },
+                                                      separator: eos, blockSize: length)
+            context.log("ppo: pretraining mix ptx_coef \(config.ptxCoef) on \(train.count) train reviews, \(config.ptxBatchSize) rows × \(length) tokens per optimiser step")
+        }
         if resuming {
             let state = try PPOCheckpointState.read(statePath)
             trainer.restore(state)

@@ -22,6 +22,8 @@ public final class PPOTrainer {
     public let prompts: [[Int32]]
     public let eos: Int32
     public let pad: Int32
+    /// Rows of train-split reviews for the pretraining mix (`ptxCoef` > 0); nil = no mix.
+    public var pretraining: DocumentBatcher?
     /// Wall-clock seconds of the phases of the last step (for `pipe bench ppo` and logs; never persisted).
     public private(set) var timings = PhaseTimings()
 
@@ -111,12 +113,27 @@ public final class PPOTrainer {
                 policy.zeroGradients()
                 ResponseScoring.backward(policy, sub, temperature: config.temperature, dLogp: pl.gradient,
                                          dValues: vl.gradient.map { $0 * config.vfCoef })
+                if config.ptxCoef > 0, let pretraining {
+                    stats.pretrainingLoss += Double(addPretrainingGradient(pretraining))
+                    stats.pretrainingBatches += 1
+                }
                 clipGradientNorm(policy, maxNorm: config.gradClip)
                 optimizer.update(policy, learningRate: config.learningRate)
             }
             stats.epochsRun += 1
         }
         return stats
+    }
+
+    /// PPO-ptx: accumulates ptxCoef × ∇(next-token loss) of a batch of train-split rows into the policy's
+    /// gradients (after the PPO backward, which it must not disturb: backward accumulates). Rows are
+    /// drawn from the trainer's stream, so a resumed run draws the same ones. Returns the unscaled loss.
+    func addPretrainingGradient(_ documents: DocumentBatcher) -> Float {
+        let (inputs, targets) = documents.batch(size: config.ptxBatchSize, random: &random)
+        policy.forward(TokenBatch(tokens: inputs, batch: config.ptxBatchSize, time: documents.blockSize))
+        let loss = policy.crossEntropy(targets: targets, scale: config.ptxCoef)
+        policy.backward(dLogits: policy.logits.baseAddress!)
+        return loss / config.ptxCoef
     }
 
     /// One full PPO step; returns its metrics (TRL names).

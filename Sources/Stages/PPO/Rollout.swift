@@ -60,6 +60,8 @@ public struct UpdateStatistics: Sendable {
     public var policyLoss = 0.0, valueLoss = 0.0, clipFraction = 0.0, valueClipFraction = 0.0
     public var approxKL = 0.0, meanRatio = 0.0
     public var minibatches = 0
+    /// Pretraining-mix (PPO-ptx) cross-entropy, summed over the minibatches that had one.
+    public var pretrainingLoss = 0.0, pretrainingBatches = 0
     public var epochsRun = 0
     public var earlyStopped = false
 
@@ -77,5 +79,6 @@ public struct UpdateStatistics: Sendable {
                 ("policy/clipfrac_avg", clipFraction / n), ("val/clipfrac_avg", valueClipFraction / n),
                 ("policy/approxkl_avg", approxKL / n), ("val/ratio", meanRatio / n),
                 ("ppo/epochs", Double(epochsRun)), ("ppo/early_stopped", earlyStopped ? 1 : 0)]
+            + (pretrainingBatches > 0 ? [("loss/ptx_avg", pretrainingLoss / Double(pretrainingBatches))] : [])
     }
 }
