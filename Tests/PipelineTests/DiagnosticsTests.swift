@@ -146,6 +146,9 @@ let diagnosticCases: [DiagnosticCase] = [
     DiagnosticCase(name: "missing dep", pipeline: header + """
           a: { run: "echo > ${outs.o}", outs: [o], deps: [plott.py] }
         """, expected: "pipelines/p.yaml:4:51: error: stage 'a': dep 'plott.py' does not exist (deps are files the command reads)"),
+    DiagnosticCase(name: "missing dep of a stage whose doc says where it comes from", pipeline: header + """
+          a: { deps: [data/x.txt], doc: "copies data fetched by scripts/get.sh", run: "cp data/x.txt ${outs.o}", outs: [o] }
+        """, expected: "pipelines/p.yaml:4:15: error: stage 'a': dep 'data/x.txt' does not exist (deps are files the command reads) — the stage's doc: copies data fetched by scripts/get.sh"),
     DiagnosticCase(name: "empty file", pipeline: "\n# nothing here\n",
                    expected: "pipelines/p.yaml:1:1: error: pipeline is empty (expected name:, seed: and stages:)"),
     DiagnosticCase(name: "no stages", pipeline: "name: t\nstages: {}\n",

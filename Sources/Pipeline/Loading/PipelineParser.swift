@@ -60,6 +60,10 @@ struct PipelineParser {
         var deps: [PathEntry] = [], outs: [PathEntry] = []
         var resources: Resources?
         var outsNode: YAMLNode?
+        var doc: String?
+        // Missing deps are reported after the loop, with the stage's `doc:` (which usually says where
+        // the data comes from, e.g. "fetched by scripts/fetch-data.sh") wherever it is in the mapping.
+        var missingDeps: [(location: SourceLocation, fieldPath: String, message: String)] = []
         for (key, keyNode, value) in reader.entries(body, path: path, what: what, allowed: Self.stageKeys, sink: &sink) {
             let fieldPath = "\(path).\(key)"
             switch key {
@@ -70,7 +74,7 @@ struct PipelineParser {
                     run = (command, reader.location(value))
                     runNodes[name] = value
                 }
-            case "doc": _ = reader.string(value, path: fieldPath, what: what, sink: &sink)
+            case "doc": doc = reader.string(value, path: fieldPath, what: what, sink: &sink)
             case "inputs":
                 for (input, inputNode, ref) in reader.entries(value, path: fieldPath, what: "\(what): inputs", allowed: nil, sink: &sink) {
                     guard let text = reader.string(ref, path: "\(fieldPath).\(input)", what: "\(what): input '\(input)'", sink: &sink) else { continue }
@@ -90,7 +94,7 @@ struct PipelineParser {
             case "deps":
                 for (dep, node) in reader.strings(value, path: fieldPath, what: "\(what): deps", sink: &sink) {
                     if let problem = WorkspacePaths.problem(dep, in: workspace, kind: .dep) {
-                        sink.error(reader.location(node), fieldPath, "\(what): dep '\(dep)' \(problem)")
+                        missingDeps.append((reader.location(node), fieldPath, "\(what): dep '\(dep)' \(problem)"))
                     } else {
                         deps.append(PathEntry(path: PathName.normalise(dep), location: reader.location(node)))
                     }
@@ -110,6 +114,9 @@ struct PipelineParser {
                 resources = ResourcesParser.parse(value, path: fieldPath, what: what, reader: reader, sink: &sink)
             default: break
             }
+        }
+        for missing in missingDeps {
+            sink.error(missing.location, missing.fieldPath, missing.message + (doc.map { " — the stage's doc: \($0)" } ?? ""))
         }
         let stageBody: StageSpec.Body
         switch (uses, run) {
