@@ -2,11 +2,11 @@ import Foundation
 
 /// `judge`: trains the independent sentiment classifier on the judge split only (never the RM's data),
 /// holds out a content-hashed part of it, and writes the model with its held-out accuracy.
-/// Parameters added after version 1 (negation, nb_alpha, models) fall back to their declared defaults
+/// Parameters added after version 1 (negation, nb_alpha, models, knn_k, knn_weight, cv_folds) fall back to their declared defaults
 /// when absent, so contexts built by hand keep working.
 public enum JudgeStage: BuiltinStage {
     public static let kind = "judge"
-    public static let implementationVersion = 3
+    public static let implementationVersion = 4
 
     public struct Result: Sendable {
         public var judge: Judge
@@ -28,9 +28,15 @@ public enum JudgeStage: BuiltinStage {
         guard nbAlpha >= 0 else { throw StageError.badParam("nb_alpha", "must be ≥ 0 (0 turns the naive-Bayes scaling off)") }
         let models = p.values["models"] == nil ? 5 : try p.int("models")
         guard models >= 1 else { throw StageError.badParam("models", "must be ≥ 1") }
+        let knnK = p.values["knn_k"] == nil ? 40 : try p.int("knn_k")
+        guard knnK >= 0 else { throw StageError.badParam("knn_k", "must be ≥ 0 (0 turns the nearest-neighbour vote off), got \(knnK)") }
+        let knnWeight = p.values["knn_weight"] == nil ? 2 : try p.float("knn_weight")
+        guard knnWeight >= 0 && knnWeight.isFinite else {
+            throw StageError.badParam("knn_weight", "must be a number ≥ 0, got \(knnWeight)")
+        }
         let trainer = JudgeTrainer(features: JudgeFeatures(maxN: maxN, buckets: 1 << bucketBits, negation: negation),
                                    epochs: try p.int("epochs"), learningRate: try p.float("lr"), l2: try p.float("l2"),
-                                   nbAlpha: nbAlpha, models: models, seed: context.seed)
+                                   nbAlpha: nbAlpha, models: models, neighbours: knnK, neighbourWeight: knnWeight, seed: context.seed)
         let cvFolds = p.values["cv_folds"] == nil ? 0 : try p.int("cv_folds")
         guard cvFolds == 0 || (2...20).contains(cvFolds) else {
             throw StageError.badParam("cv_folds", "must be 0 (off) or 2…20, got \(cvFolds)")

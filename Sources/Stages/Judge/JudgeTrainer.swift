@@ -10,7 +10,8 @@ import Tensor
 /// SGD variant suited to sparse features: rare n-grams keep larger steps), seeded shuffling and lazy L2
 /// on the weights an example touches. `models` runs with different shuffle seeds are averaged: for a
 /// linear model on shared features, averaging the weights is exactly averaging the ensemble's logits.
-/// Deterministic for a given seed.
+/// With `neighbours` k > 0 the training reviews are also kept for the k-nearest-neighbour vote
+/// (`JudgeNeighbours`). Deterministic for a given seed.
 public struct JudgeTrainer: Sendable {
     public var features: JudgeFeatures
     public var epochs: Int
@@ -21,16 +22,21 @@ public struct JudgeTrainer: Sendable {
     public var nbAlpha: Float
     /// Size of the seeded ensemble.
     public var models: Int
+    /// k of the nearest-neighbour vote added to the logit (0 = none) and the vote's weight.
+    public var neighbours: Int
+    public var neighbourWeight: Float
     public var seed: UInt64
 
     public init(features: JudgeFeatures, epochs: Int, learningRate: Float, l2: Float, nbAlpha: Float = 1, models: Int = 1,
-                seed: UInt64) {
+                neighbours: Int = 0, neighbourWeight: Float = 0, seed: UInt64) {
         self.features = features
         self.epochs = epochs
         self.learningRate = learningRate
         self.l2 = l2
         self.nbAlpha = nbAlpha
         self.models = models
+        self.neighbours = neighbours
+        self.neighbourWeight = neighbourWeight
         self.seed = seed
     }
 
@@ -50,7 +56,10 @@ public struct JudgeTrainer: Sendable {
             bias += b
         }
         let scale = 1 / Float(count)
-        return Judge(features: features, ratio: ratio, weights: weights.map { $0 * scale }, bias: bias * scale)
+        let memory = neighbours > 0
+            ? JudgeNeighbours(k: neighbours, present: present, labels: examples.map(\.label), buckets: features.buckets) : nil
+        return Judge(features: features, ratio: ratio, weights: weights.map { $0 * scale }, bias: bias * scale,
+                     neighbours: memory, neighbourWeight: neighbourWeight)
     }
 
     /// ratio[k] = log((p_k/‖p‖₁) / (q_k/‖q‖₁)), p/q = alpha + number of positive/negative reviews with bucket k.
