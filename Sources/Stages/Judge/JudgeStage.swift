@@ -2,11 +2,11 @@ import Foundation
 
 /// `judge`: trains the independent sentiment classifier on the judge split only (never the RM's data),
 /// holds out a content-hashed part of it, and writes the model with its held-out accuracy.
-/// Parameters added after version 1 (negation, nb_alpha, models) fall back to their declared defaults
+/// Parameters added after version 1 (negation, nb_alpha, models, knn_k, knn_weight, cv_folds) fall back to their declared defaults
 /// when absent, so contexts built by hand keep working.
 public enum JudgeStage: BuiltinStage {
     public static let kind = "judge"
-    public static let implementationVersion = 2
+    public static let implementationVersion = 4
 
     public struct Result: Sendable {
         public var judge: Judge
@@ -28,17 +28,36 @@ public enum JudgeStage: BuiltinStage {
         guard nbAlpha >= 0 else { throw StageError.badParam("nb_alpha", "must be ≥ 0 (0 turns the naive-Bayes scaling off)") }
         let models = p.values["models"] == nil ? 5 : try p.int("models")
         guard models >= 1 else { throw StageError.badParam("models", "must be ≥ 1") }
+        let knnK = p.values["knn_k"] == nil ? 40 : try p.int("knn_k")
+        guard knnK >= 0 else { throw StageError.badParam("knn_k", "must be ≥ 0 (0 turns the nearest-neighbour vote off), got \(knnK)") }
+        let knnWeight = p.values["knn_weight"] == nil ? 2 : try p.float("knn_weight")
+        guard knnWeight >= 0 && knnWeight.isFinite else {
+            throw StageError.badParam("knn_weight", "must be a number ≥ 0, got \(knnWeight)")
+        }
         let trainer = JudgeTrainer(features: JudgeFeatures(maxN: maxN, buckets: 1 << bucketBits, negation: negation),
                                    epochs: try p.int("epochs"), learningRate: try p.float("lr"), l2: try p.float("l2"),
-                                   nbAlpha: nbAlpha, models: models, seed: context.seed)
+                                   nbAlpha: nbAlpha, models: models, neighbours: knnK, neighbourWeight: knnWeight, seed: context.seed)
+        let cvFolds = p.values["cv_folds"] == nil ? 0 : try p.int("cv_folds")
+        guard cvFolds == 0 || (2...20).contains(cvFolds) else {
+            throw StageError.badParam("cv_folds", "must be 0 (off) or 2…20, got \(cvFolds)")
+        }
         let records = try LabelledRecordFile.read(split: "judge", in: data)
         guard records.count >= 10 else { throw StageError.badInput("data", "the judge split has only \(records.count) records") }
+        var cvAccuracy: Double?
+        if cvFolds > 0 {
+            let fit = holdOut(records, fraction: holdout).fit
+            let accuracy = crossValidatedAccuracy(fit, trainer: trainer, folds: cvFolds)
+            cvAccuracy = accuracy
+            context.log("judge: \(cvFolds)-fold CV accuracy \(String(format: "%.4f", accuracy)) on the \(fit.count) training reviews")
+        }
         let result = train(records, trainer: trainer, holdoutFraction: holdout, context: context)
         try result.judge.save(directory: output)
-        let metrics = JSONText.object([
+        var fields = [
             ("heldout_accuracy", JSONText.number(result.heldOutAccuracy)), ("train_accuracy", JSONText.number(result.trainAccuracy)),
             ("heldout_records", String(result.heldOutCount)), ("train_records", String(result.trainCount)),
-        ])
+        ]
+        if let cvAccuracy { fields.append(("cv_accuracy", JSONText.number(cvAccuracy))) }
+        let metrics = JSONText.object(fields)
         try Data((metrics + "\n").utf8).write(to: URL(fileURLWithPath: output + "/metrics.json"), options: .atomic)
         context.metrics(step: trainer.epochs * trainer.models, [("judge/heldout_accuracy", result.heldOutAccuracy),
                                                ("judge/train_accuracy", result.trainAccuracy)])

@@ -3,13 +3,15 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Tensor
 
 /// Trains the judge: naive-Bayes log-count ratios from the training reviews (the feature scaling of
 /// NBSVM), then L2-regularised logistic regression on the scaled features with per-example AdaGrad (an
 /// SGD variant suited to sparse features: rare n-grams keep larger steps), seeded shuffling and lazy L2
 /// on the weights an example touches. `models` runs with different shuffle seeds are averaged: for a
 /// linear model on shared features, averaging the weights is exactly averaging the ensemble's logits.
-/// Deterministic for a given seed.
+/// With `neighbours` k > 0 the training reviews are also kept for the k-nearest-neighbour vote
+/// (`JudgeNeighbours`). Deterministic for a given seed.
 public struct JudgeTrainer: Sendable {
     public var features: JudgeFeatures
     public var epochs: Int
@@ -20,16 +22,21 @@ public struct JudgeTrainer: Sendable {
     public var nbAlpha: Float
     /// Size of the seeded ensemble.
     public var models: Int
+    /// k of the nearest-neighbour vote added to the logit (0 = none) and the vote's weight.
+    public var neighbours: Int
+    public var neighbourWeight: Float
     public var seed: UInt64
 
     public init(features: JudgeFeatures, epochs: Int, learningRate: Float, l2: Float, nbAlpha: Float = 1, models: Int = 1,
-                seed: UInt64) {
+                neighbours: Int = 0, neighbourWeight: Float = 0, seed: UInt64) {
         self.features = features
         self.epochs = epochs
         self.learningRate = learningRate
         self.l2 = l2
         self.nbAlpha = nbAlpha
         self.models = models
+        self.neighbours = neighbours
+        self.neighbourWeight = neighbourWeight
         self.seed = seed
     }
 
@@ -42,15 +49,17 @@ public struct JudgeTrainer: Sendable {
         let ys = examples.map { Float($0.label) }
         var weights = [Float](repeating: 0, count: features.buckets)
         var bias: Float = 0
-        var seeds = SplitMix64(seed: seed)
         let count = max(models, 1)
         for model in 0..<count {
-            let (w, b) = fit(xs, ys, seed: seeds.next()) { epoch, loss in onEpoch(model * max(epochs, 1) + epoch, loss) }
+            let (w, b) = fit(xs, ys, random: RandomStream(seed: seed, stream: streamID(0x4A55_4447, UInt64(model)))) { epoch, loss in onEpoch(model * max(epochs, 1) + epoch, loss) }
             for k in weights.indices { weights[k] += w[k] }
             bias += b
         }
         let scale = 1 / Float(count)
-        return Judge(features: features, ratio: ratio, weights: weights.map { $0 * scale }, bias: bias * scale)
+        let memory = neighbours > 0
+            ? JudgeNeighbours(k: neighbours, present: present, labels: examples.map(\.label), buckets: features.buckets) : nil
+        return Judge(features: features, ratio: ratio, weights: weights.map { $0 * scale }, bias: bias * scale,
+                     neighbours: memory, neighbourWeight: neighbourWeight)
     }
 
     /// ratio[k] = log((p_k/‖p‖₁) / (q_k/‖q‖₁)), p/q = alpha + number of positive/negative reviews with bucket k.
@@ -67,12 +76,12 @@ public struct JudgeTrainer: Sendable {
 
     /// One AdaGrad logistic regression; returns the average of its end-of-epoch weights (a cheap Polyak
     /// average: steadier and less over-fitted than the last iterate on noisy labels).
-    private func fit(_ xs: [(indices: [Int32], values: [Float])], _ ys: [Float], seed: UInt64,
+    private func fit(_ xs: [(indices: [Int32], values: [Float])], _ ys: [Float], random: RandomStream,
                      onEpoch: (Int, Double) -> Void) -> (weights: [Float], bias: Float) {
         var weights = [Float](repeating: 0, count: features.buckets)
         var squares = [Float](repeating: 0, count: features.buckets)
         var bias: Float = 0, biasSquares: Float = 0
-        var rng = SplitMix64(seed: seed)
+        var rng = random
         var order = Array(xs.indices)
         let eps: Float = 1e-8
         var averageWeights = [Float](repeating: 0, count: features.buckets)
@@ -80,7 +89,7 @@ public struct JudgeTrainer: Sendable {
         let epochs = max(self.epochs, 1)
         for epoch in 1...epochs {
             // Fisher–Yates with the seeded generator.
-            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, rng.nextInt(below: i + 1)) }
             var loss = 0.0
             for e in order {
                 let x = xs[e]
@@ -102,18 +111,5 @@ public struct JudgeTrainer: Sendable {
         }
         let scale = 1 / Float(epochs)
         return (averageWeights.map { $0 * scale }, averageBias * scale)
-    }
-}
-
-/// SplitMix64: small, fast, seeded; the judge's only source of randomness.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
