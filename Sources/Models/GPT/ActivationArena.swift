@@ -17,11 +17,14 @@ struct BlockActivations {
 /// allocation (llm.c's ActivationTensors). The storage only grows, so alternating batch shapes
 /// (rollout vs minibatch) reuse it without reallocating.
 struct ActivationLayout {
-    let batch: Int, time: Int, hasLogits: Bool
+    let batch: Int, time: Int
+    let logitRows: LogitRows
     let encoded: Int                 // (N, C)
     let blocks: [BlockActivations]
     let lnf, lnfMean, lnfRstd: Int   // (N, C), (N), (N)
-    let logits: Int                  // (N, V)
+    let logits: Int                  // (M, V): M = N, the selected rows, or 0 (see `LogitRows`)
+    let logitHidden: Int             // (M, C) ln_f rows of the selected logit rows (compact heads only)
+    let dLogitHidden: Int            // (M, C) their gradient in backward (compact heads only)
     let values: Int                  // (N)
     let rewards: Int                 // (B)
     // Backward scratch, reused by every block.
@@ -31,10 +34,14 @@ struct ActivationLayout {
     let attnScratch1, attnScratch2: Int      // (T, T)
     let count: Int
 
-    init(config: GPTConfig, batch: Int, time: Int, logits wantLogits: Bool) {
+    var hasLogits: Bool { logitRows != .none }
+    /// Number of logit rows M.
+    var logitRowCount: Int { logitRows.count(of: batch * time) }
+
+    init(config: GPTConfig, batch: Int, time: Int, logitRows: LogitRows) {
         self.batch = batch
         self.time = time
-        hasLogits = wantLogits
+        self.logitRows = logitRows
         let n = batch * time, c = config.channels
         var offset = 0
         func take(_ count: Int) -> Int { defer { offset += count }; return offset }
@@ -49,7 +56,10 @@ struct ActivationLayout {
         }
         self.blocks = blocks
         lnf = take(n * c); lnfMean = take(n); lnfRstd = take(n)
-        logits = take(wantLogits ? n * config.vocabSize : 0)
+        let m = logitRows.count(of: n), compact = m > 0 && logitRows != .all
+        logits = take(m * config.vocabSize)
+        logitHidden = take(compact ? m * c : 0)
+        dLogitHidden = take(compact ? m * c : 0)
         values = take(n)
         rewards = take(batch)
         dResidual = take(n * c); dLn = take(n * c); dBranch = take(n * c); dAtty = take(n * c)
@@ -58,5 +68,24 @@ struct ActivationLayout {
         dFchGelu = take(4 * n * c)
         attnScratch1 = take(time * time); attnScratch2 = take(time * time)
         count = offset
+    }
+}
+
+/// Which positions of a forward pass get LM-head logits. The tied LM head is the largest GEMM of a
+/// small model; losses that read only some positions (PPO's response tokens) select just those.
+public enum LogitRows: Sendable, Equatable {
+    /// No LM head (reward/value-only passes).
+    case none
+    /// Every position: logits [B, T, V].
+    case all
+    /// Only these flat indices b·T + t, in this order: logits [rows.count, V] (compact).
+    case only([Int])
+
+    func count(of n: Int) -> Int {
+        switch self {
+        case .none: 0
+        case .all: n
+        case .only(let rows): rows.count
+        }
     }
 }

@@ -4,8 +4,9 @@ extension GPTModel {
     /// Backpropagates caller-supplied output gradients through the last forward pass and ACCUMULATES
     /// into `gradients` (call `zeroGradients()` between optimiser steps; accumulate micro-batches).
     ///
-    /// - dLogits: [B, T, V] (may be `logits` itself, overwritten in place by a fused loss; then its rows
-    ///   may be reordered by this call); nil skips the LM head.
+    /// - dLogits: shaped as `logits` ([B, T, V], or compact [rows.count, V] after `logitRows: .only(rows)`);
+    ///   may be `logits` itself, overwritten in place by a fused loss (then its rows may be reordered by
+    ///   this call); nil skips the LM head.
     /// - dValues: [B, T] gradient of the value-head outputs; nil if unused.
     /// - dRewards: [B] gradient of the reward-head outputs; nil if unused.
     public func backward(dLogits: UnsafePointer<Float>? = nil, dValues: UnsafePointer<Float>? = nil,
@@ -99,9 +100,23 @@ extension GPTModel {
     /// zero rows in dLogits. When dLogits is the model's own logits buffer and at least a quarter of
     /// its rows are zero, the live rows are compacted to the front (in place) and only they enter
     /// the two LM-head products, the largest GEMMs of a small-vocabulary-heavy model.
+    /// After a compact forward (`.only(rows)`) the selected rows are already gathered: the products run
+    /// on them directly and dlnf is scattered back.
     private func lmHeadBackward(dLnf: UnsafeMutablePointer<Float>, dLogits: UnsafePointer<Float>, layout a: ActivationLayout) {
         let n = a.batch * a.time, c = config.channels, v = config.vocabSize
         let wte = param(layout.tokenEmbedding), dWte = grad(layout.tokenEmbedding), lnf = act(a.lnf)
+        switch a.logitRows {
+        case .none, .all:
+            break   // dLogits is [B, T, V] (a caller's buffer when the forward skipped the LM head)
+        case .only(let rows):
+            dLnf.update(repeating: 0, count: n * c)
+            let m = rows.count, dHidden = act(a.dLogitHidden)
+            sgemm(m: m, n: c, k: v, a: dLogits, lda: v, b: wte, ldb: c, c: dHidden, ldc: c)
+            sgemm(transA: true, m: v, n: c, k: m, a: dLogits, lda: v, b: act(a.logitHidden), ldb: c, beta: 1, c: dWte, ldc: c)
+            // Accumulate rather than copy: a position may be selected more than once.
+            for (i, row) in rows.enumerated() { accumulate(dLnf + row * c, dHidden + i * c, count: c) }
+            return
+        }
         var live: [Int] = []
         let ownBuffer = a.hasLogits && dLogits == UnsafePointer(act(a.logits))
         if ownBuffer {

@@ -8,11 +8,23 @@ extension GPTModel {
     /// Skip the LM head (`computeLogits: false`) for reward/value-only passes: it is the largest GEMM.
     /// `dropout: true` applies the config's dropout with fresh, seed-determined masks.
     public func forward(_ batch: TokenBatch, computeLogits: Bool = true, dropout: Bool = false) {
+        forward(batch, logitRows: computeLogits ? .all : .none, dropout: dropout)
+    }
+
+    /// As `forward(_:computeLogits:dropout:)`, with the LM head applied only at the positions `logitRows`
+    /// selects. With `.only(rows)` (flat indices b·T + t, any order) `logits` is compact [rows.count, V],
+    /// row i holding position rows[i], and `backward` takes dLogits in that same compact shape.
+    public func forward(_ batch: TokenBatch, logitRows: LogitRows, dropout: Bool = false) {
         let b = batch.batch, t = batch.time, c = config.channels, v = config.vocabSize, nh = config.heads
         let n = b * t
         precondition(b > 0 && t > 0, "forward: empty batch (\(b), \(t))")
         precondition(t <= config.maxPositions, "forward: sequence length \(t) exceeds n_positions \(config.maxPositions)")
-        let a = reserve(batch: b, time: t, logits: computeLogits)
+        if case .only(let rows) = logitRows {
+            for (i, row) in rows.enumerated() where row < 0 || row >= n {
+                preconditionFailure("forward: logit row \(row) (entry \(i)) outside 0..<\(n) for shape (\(b), \(t))")
+            }
+        }
+        let a = reserve(batch: b, time: t, logitRows: logitRows)
         current = a
 
         tokens.assign(batch.tokens)
@@ -85,9 +97,18 @@ extension GPTModel {
                          input: act(a.blocks[config.layers - 1].residual3),
                          weight: param(layout.lnfWeight), bias: param(layout.lnfBias), rows: n, channels: c,
                          epsilon: config.layerNormEpsilon)
-        if computeLogits {
-            // Tied LM head: logits = ln_f(x) · wteᵀ.
+        // Tied LM head: logits = ln_f(x) · wteᵀ.
+        switch logitRows {
+        case .none:
+            break
+        case .all:
             sgemm(transB: true, m: n, n: v, k: c, a: act(a.lnf), lda: c, b: param(layout.tokenEmbedding), ldb: c,
+                  c: act(a.logits), ldc: v)
+        case .only(let rows):
+            // Gather the selected hidden rows (kept for backward's dwte) and run one GEMM over them.
+            let hidden = act(a.logitHidden), lnf = act(a.lnf)
+            for (i, row) in rows.enumerated() { (hidden + i * c).update(from: lnf + row * c, count: c) }
+            sgemm(transB: true, m: rows.count, n: v, k: c, a: hidden, lda: c, b: param(layout.tokenEmbedding), ldb: c,
                   c: act(a.logits), ldc: v)
         }
         if let w = layout.valueWeight, let bias = layout.valueBias {
@@ -107,13 +128,16 @@ extension GPTModel {
         return a
     }
 
-    /// Logits [B, T, V] of the last forward pass. Writable: a fused loss may overwrite it with dLogits
-    /// and pass it straight back to `backward`.
+    /// Logits of the last forward pass: [B, T, V], or [rows.count, V] after `logitRows: .only(rows)`.
+    /// Writable: a fused loss may overwrite it with dLogits and pass it straight back to `backward`.
     public var logits: UnsafeMutableBufferPointer<Float> {
         let a = requireForward
-        precondition(a.hasLogits, "GPTModel.logits: the last forward ran with computeLogits: false")
-        return UnsafeMutableBufferPointer(start: act(a.logits), count: a.batch * a.time * config.vocabSize)
+        precondition(a.hasLogits, "GPTModel.logits: the last forward ran without the LM head")
+        return UnsafeMutableBufferPointer(start: act(a.logits), count: a.logitRowCount * config.vocabSize)
     }
+
+    /// Which positions the last forward pass computed logits for.
+    public var logitRows: LogitRows { requireForward.logitRows }
 
     /// Final hidden states [B, T, C] (after ln_f) of the last forward pass.
     public var hiddenStates: UnsafeBufferPointer<Float> {

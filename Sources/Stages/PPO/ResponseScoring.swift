@@ -8,6 +8,10 @@ public struct QueryResponseBatch: Sendable {
     public let batch: TokenBatch
     public let queryLength: Int
     public let responseLength: Int
+    /// `predictingPosition(row:token:)` for every (row, token), row-major [B × R]: the LM-head rows PPO reads.
+    public let predictingPositions: [Int]
+    /// The response tokens, row-major [B × R].
+    public let responseTokens: [Int32]
 
     public init(queries: [[Int32]], responses: [Int32], responseMask: [Float], responseLength R: Int, pad: Int32) {
         let p = queries.map(\.count).max() ?? 0
@@ -24,6 +28,7 @@ public struct QueryResponseBatch: Sendable {
         batch = TokenBatch(tokens: tokens, batch: queries.count, time: p + R, attentionMask: mask)
         queryLength = p
         responseLength = R
+        (predictingPositions, responseTokens) = Self.responseIndex(batch, queryLength: p, responseLength: R)
     }
 
     /// Sub-batch of the given rows (a PPO minibatch).
@@ -40,6 +45,19 @@ public struct QueryResponseBatch: Sendable {
 
     private init(batch: TokenBatch, queryLength: Int, responseLength: Int) {
         self.batch = batch; self.queryLength = queryLength; self.responseLength = responseLength
+        (predictingPositions, responseTokens) = Self.responseIndex(batch, queryLength: queryLength, responseLength: responseLength)
+    }
+
+    private static func responseIndex(_ batch: TokenBatch, queryLength p: Int, responseLength r: Int) -> ([Int], [Int32]) {
+        var positions: [Int] = [], tokens: [Int32] = []
+        positions.reserveCapacity(batch.batch * r); tokens.reserveCapacity(batch.batch * r)
+        for row in 0..<batch.batch {
+            for t in 0..<r {
+                positions.append(row * batch.time + p - 1 + t)
+                tokens.append(batch.tokens[row * batch.time + p + t])
+            }
+        }
+        return (positions, tokens)
     }
 
     /// Flat index into [B, T] of the position whose output predicts response token t of row b (and holds
@@ -66,92 +84,59 @@ public enum ResponseScoring {
         public var values: [Float]?
     }
 
-    /// Runs `model` on the batch and reads the response scores.
+    /// Runs `model` on the batch and reads the response scores. The LM head runs only at the positions
+    /// that predict response tokens (`QueryResponseBatch.predictingPositions`), so the model's logits
+    /// are compact [B × R, V] in (row, token) order.
     public static func score(_ model: GPTModel, _ qr: QueryResponseBatch, temperature: Float,
                              entropy wantEntropy: Bool) -> Scores
     {
-        model.forward(qr.batch)
-        let b = qr.batch.batch, r = qr.responseLength, v = model.config.vocabSize
-        let rows = b * r
-        var gathered = [Float](repeating: 0, count: rows * v)
-        var targets = [Int32](repeating: 0, count: rows)
-        let logits = model.logits
-        gathered.withUnsafeMutableBufferPointer { g in
-            for row in 0..<b {
-                for t in 0..<r {
-                    let src = logits.baseAddress! + qr.predictingPosition(row: row, token: t) * v
-                    (g.baseAddress! + (row * r + t) * v).update(from: src, count: v)
-                    targets[row * r + t] = qr.responseToken(row: row, token: t)
-                }
-            }
-        }
+        model.forward(qr.batch, logitRows: .only(qr.predictingPositions))
+        let rows = qr.batch.batch * qr.responseLength, v = model.config.vocabSize
+        let targets = qr.responseTokens
         var logp = [Float](repeating: 0, count: rows)
         var entropy: [Float]? = wantEntropy ? [Float](repeating: 0, count: rows) : nil
-        gathered.withUnsafeBufferPointer { g in
-            targets.withUnsafeBufferPointer { tg in
-                logp.withUnsafeMutableBufferPointer { lp in
-                    if entropy != nil {
-                        entropy!.withUnsafeMutableBufferPointer { e in
-                            tokenLogProbs(logProbs: lp.baseAddress!, entropy: e.baseAddress!, logits: g.baseAddress!,
-                                          targets: tg.baseAddress!, temperature: temperature, rows: rows, vocab: v)
-                        }
-                    } else {
-                        tokenLogProbs(logProbs: lp.baseAddress!, entropy: nil, logits: g.baseAddress!,
+        let logits = UnsafePointer(model.logits.baseAddress!)
+        targets.withUnsafeBufferPointer { tg in
+            logp.withUnsafeMutableBufferPointer { lp in
+                if entropy != nil {
+                    entropy!.withUnsafeMutableBufferPointer { e in
+                        tokenLogProbs(logProbs: lp.baseAddress!, entropy: e.baseAddress!, logits: logits,
                                       targets: tg.baseAddress!, temperature: temperature, rows: rows, vocab: v)
                     }
+                } else {
+                    tokenLogProbs(logProbs: lp.baseAddress!, entropy: nil, logits: logits,
+                                  targets: tg.baseAddress!, temperature: temperature, rows: rows, vocab: v)
                 }
             }
         }
         var values: [Float]?
         if model.config.valueHead {
             let all = model.values
-            values = (0..<rows).map { i in all[qr.predictingPosition(row: i / r, token: i % r)] }
+            values = qr.predictingPositions.map { all[$0] }
         }
         return Scores(logp: logp, entropy: entropy, values: values)
     }
 
     /// Backpropagates ∂L/∂logp [B × R] and ∂L/∂V [B × R] through the model's last forward pass (which must
-    /// be `score` on the same batch), accumulating into the model's gradients.
+    /// be `score` on the same batch), accumulating into the model's gradients. The compact logits are
+    /// overwritten in place with dLogits.
     public static func backward(_ model: GPTModel, _ qr: QueryResponseBatch, temperature: Float,
                                 dLogp: [Float], dValues: [Float]?)
     {
-        let b = qr.batch.batch, r = qr.responseLength, v = model.config.vocabSize, t = qr.batch.time
-        let logits = model.logits
-        // Gradients for the response rows go into a scratch buffer first (the kernel reads the logits),
-        // then the logits buffer becomes dLogits: zero everywhere except those rows.
-        var dRows = [Float](repeating: 0, count: b * r * v)
-        var gathered = [Float](repeating: 0, count: b * r * v)
-        var targets = [Int32](repeating: 0, count: b * r)
-        for row in 0..<b {
-            for tok in 0..<r {
-                let src = logits.baseAddress! + qr.predictingPosition(row: row, token: tok) * v
-                gathered.withUnsafeMutableBufferPointer { ($0.baseAddress! + (row * r + tok) * v).update(from: src, count: v) }
-                targets[row * r + tok] = qr.responseToken(row: row, token: tok)
-            }
+        let rows = qr.batch.batch * qr.responseLength, v = model.config.vocabSize
+        precondition(model.logitRows == .only(qr.predictingPositions),
+                     "ResponseScoring.backward: the model's last forward was not `score` on this batch")
+        precondition(dLogp.count == rows && (dValues == nil || dValues!.count == rows),
+                     "ResponseScoring.backward: gradients must have B × R = \(rows) entries")
+        let logits = model.logits.baseAddress!
+        tokenLogProbsBackward(dLogits: logits, logits: logits, targets: qr.responseTokens, dLogProbs: dLogp,
+                              dEntropy: nil, temperature: temperature, rows: rows, vocab: v)
+        guard let dValues else {
+            model.backward(dLogits: logits)
+            return
         }
-        dRows.withUnsafeMutableBufferPointer { d in
-            tokenLogProbsBackward(dLogits: d.baseAddress!, logits: gathered, targets: targets, dLogProbs: dLogp,
-                                  dEntropy: nil, temperature: temperature, rows: b * r, vocab: v)
-        }
-        logits.baseAddress!.update(repeating: 0, count: b * t * v)
-        dRows.withUnsafeBufferPointer { d in
-            for row in 0..<b {
-                for tok in 0..<r {
-                    (logits.baseAddress! + qr.predictingPosition(row: row, token: tok) * v)
-                        .update(from: d.baseAddress! + (row * r + tok) * v, count: v)
-                }
-            }
-        }
-        var dV: [Float]?
-        if let dValues {
-            var full = [Float](repeating: 0, count: b * t)
-            for i in 0..<(b * r) { full[qr.predictingPosition(row: i / r, token: i % r)] = dValues[i] }
-            dV = full
-        }
-        if let dV {
-            dV.withUnsafeBufferPointer { model.backward(dLogits: logits.baseAddress!, dValues: $0.baseAddress!) }
-        } else {
-            model.backward(dLogits: logits.baseAddress!)
-        }
+        var full = [Float](repeating: 0, count: qr.batch.batch * qr.batch.time)
+        for (i, position) in qr.predictingPositions.enumerated() { full[position] = dValues[i] }
+        full.withUnsafeBufferPointer { model.backward(dLogits: logits, dValues: $0.baseAddress!) }
     }
 }
