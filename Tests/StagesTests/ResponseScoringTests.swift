@@ -3,9 +3,10 @@ import Tensor
 import Testing
 @testable import Stages
 
-/// `ResponseScoring` runs the LM head only at the response-predicting positions (compact logits). These
-/// tests hold it to the straightforward full-logit computation: LM head at every position, gather the
-/// response rows, and scatter their gradients back into a full [B, T, V] dLogits.
+/// `ResponseScoring` runs the LM head only at the response-predicting positions (compact logits) of the
+/// batch without its last column. These tests hold it to the straightforward computation: the whole
+/// (B, P + R) batch with logits at every position, gather the response rows, and scatter their
+/// gradients back into a full [B, T, V] dLogits.
 @Suite struct ResponseScoringTests {
     static let vocab = 29
 
@@ -24,6 +25,11 @@ import Testing
         return (model, qr)
     }
 
+    /// Index into the whole (B, P + R) batch of the position that predicts response token `token`.
+    func fullPosition(_ qr: QueryResponseBatch, row: Int, token: Int) -> Int {
+        row * qr.batch.time + qr.queryLength - 1 + token
+    }
+
     /// The full-logit reference: log-probs, entropies and values read at the predicting positions.
     func fullScores(_ model: GPTModel, _ qr: QueryResponseBatch, temperature: Float) -> ResponseScoring.Scores {
         model.forward(qr.batch)
@@ -31,7 +37,7 @@ import Testing
         var gathered: [Float] = [], targets: [Int32] = [], values: [Float] = []
         for row in 0..<b {
             for t in 0..<r {
-                let at = qr.predictingPosition(row: row, token: t)
+                let at = fullPosition(qr, row: row, token: t)
                 gathered += model.logits[(at * v)..<((at + 1) * v)]
                 targets.append(qr.responseToken(row: row, token: t))
                 values.append(model.values[at])
@@ -50,7 +56,7 @@ import Testing
         var gathered: [Float] = [], targets: [Int32] = []
         for row in 0..<b {
             for tok in 0..<r {
-                let at = qr.predictingPosition(row: row, token: tok)
+                let at = fullPosition(qr, row: row, token: tok)
                 gathered += model.logits[(at * v)..<((at + 1) * v)]
                 targets.append(qr.responseToken(row: row, token: tok))
             }
@@ -61,7 +67,7 @@ import Testing
         var dLogits = [Float](repeating: 0, count: b * t * v), dV = [Float](repeating: 0, count: b * t)
         for row in 0..<b {
             for tok in 0..<r {
-                let at = qr.predictingPosition(row: row, token: tok), i = row * r + tok
+                let at = fullPosition(qr, row: row, token: tok), i = row * r + tok
                 dLogits.replaceSubrange((at * v)..<((at + 1) * v), with: dRows[(i * v)..<((i + 1) * v)])
                 dV[at] = dValues[i]
             }
@@ -132,6 +138,8 @@ import Testing
         let whole = ResponseScoring.score(model, qr, temperature: 1, entropy: false)
         let picked = [2, 0]
         let sub = qr.rows(picked)
+        #expect(sub.scoringBatch.time == qr.batch.time - 1 && sub.batch.time == qr.batch.time)
+        #expect(sub.responseTokens == picked.flatMap { row in (0..<qr.responseLength).map { qr.responseToken(row: row, token: $0) } })
         #expect(sub.predictingPositions == (0..<2).flatMap { row in (0..<qr.responseLength).map { sub.predictingPosition(row: row, token: $0) } })
         let part = ResponseScoring.score(model, sub, temperature: 1, entropy: false)
         let r = qr.responseLength

@@ -43,7 +43,20 @@ public final class AdamW: @unchecked Sendable {
         for tensor in model.layout.tensors {
             let decay = tensor.decays ? lr * weightDecay : 0
             let start = tensor.offset, end = tensor.offset + tensor.count
-            for i in start..<end {
+            // Eight lanes at a time (Swift does not vectorise this loop: the four buffers may alias),
+            // with the scalar loop's operations in the same order, so every element is bitwise the same.
+            var i = start
+            while i + 8 <= end {
+                let g = load8(grads + i), p = load8(params + i)
+                let mi = b1 * load8(mp + i) + (1 - b1) * g
+                let vi = b2 * load8(vp + i) + (1 - b2) * g * g
+                store8(mi, mp + i)
+                store8(vi, vp + i)
+                let mHat = mi * correction1, vHat = vi * correction2
+                store8(p - (lr * mHat / (vHat.squareRoot() + eps) + decay * p), params + i)
+                i += 8
+            }
+            while i < end {
                 let g = grads[i]
                 let mi = b1 * mp[i] + (1 - b1) * g
                 let vi = b2 * vp[i] + (1 - b2) * g * g
@@ -51,9 +64,18 @@ public final class AdamW: @unchecked Sendable {
                 vp[i] = vi
                 let mHat = mi * correction1, vHat = vi * correction2
                 params[i] -= lr * mHat / (vHat.squareRoot() + eps) + decay * params[i]
+                i += 1
             }
         }
     }
+}
+
+@inline(__always) private func load8(_ p: UnsafeMutablePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+@inline(__always) private func store8(_ x: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: x, as: SIMD8<Float>.self)
 }
 
 /// Scales the gradients so their global L2 norm is at most `maxNorm`; returns the norm before clipping.

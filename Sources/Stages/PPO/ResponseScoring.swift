@@ -5,7 +5,11 @@ import Tensor
 /// (B, P + R) batch. Response tokens after an EOS are masked out of attention, so the reward head reads
 /// the last real token and padding never influences real positions.
 public struct QueryResponseBatch: Sendable {
+    /// (B, P + R): what the reward model reads.
     public let batch: TokenBatch
+    /// (B, P + R − 1): `batch` without its last column. The last response token is only ever a target
+    /// (no position after it is read), so the policy and reference passes of `ResponseScoring` skip it.
+    public let scoringBatch: TokenBatch
     public let queryLength: Int
     public let responseLength: Int
     /// `predictingPosition(row:token:)` for every (row, token), row-major [B × R]: the LM-head rows PPO reads.
@@ -25,10 +29,8 @@ public struct QueryResponseBatch: Sendable {
                 mask.append(responseMask[row * R + t] > 0 ? 1 : 0)
             }
         }
-        batch = TokenBatch(tokens: tokens, batch: queries.count, time: p + R, attentionMask: mask)
-        queryLength = p
-        responseLength = R
-        (predictingPositions, responseTokens) = Self.responseIndex(batch, queryLength: p, responseLength: R)
+        self.init(batch: TokenBatch(tokens: tokens, batch: queries.count, time: p + R, attentionMask: mask),
+                  queryLength: p, responseLength: R)
     }
 
     /// Sub-batch of the given rows (a PPO minibatch).
@@ -43,27 +45,33 @@ public struct QueryResponseBatch: Sendable {
                                   queryLength: queryLength, responseLength: responseLength)
     }
 
-    private init(batch: TokenBatch, queryLength: Int, responseLength: Int) {
-        self.batch = batch; self.queryLength = queryLength; self.responseLength = responseLength
-        (predictingPositions, responseTokens) = Self.responseIndex(batch, queryLength: queryLength, responseLength: responseLength)
-    }
-
-    private static func responseIndex(_ batch: TokenBatch, queryLength p: Int, responseLength r: Int) -> ([Int], [Int32]) {
-        var positions: [Int] = [], tokens: [Int32] = []
-        positions.reserveCapacity(batch.batch * r); tokens.reserveCapacity(batch.batch * r)
-        for row in 0..<batch.batch {
-            for t in 0..<r {
-                positions.append(row * batch.time + p - 1 + t)
-                tokens.append(batch.tokens[row * batch.time + p + t])
+    private init(batch: TokenBatch, queryLength p: Int, responseLength r: Int) {
+        precondition(p >= 1 && r >= 1, "QueryResponseBatch: needs at least one query and one response token (P = \(p), R = \(r))")
+        self.batch = batch; queryLength = p; responseLength = r
+        let t = batch.time, b = batch.batch
+        var tokens: [Int32] = [], mask: [Int32] = []
+        tokens.reserveCapacity(b * (t - 1)); mask.reserveCapacity(b * (t - 1))
+        for row in 0..<b {
+            tokens += batch.tokens[(row * t)..<((row + 1) * t - 1)]
+            mask += batch.attentionMask![(row * t)..<((row + 1) * t - 1)]
+        }
+        scoringBatch = TokenBatch(tokens: tokens, batch: b, time: t - 1, attentionMask: mask)
+        var positions: [Int] = [], targets: [Int32] = []
+        positions.reserveCapacity(b * r); targets.reserveCapacity(b * r)
+        for row in 0..<b {
+            for tok in 0..<r {
+                positions.append(row * (t - 1) + p - 1 + tok)
+                targets.append(batch.tokens[row * t + p + tok])
             }
         }
-        return (positions, tokens)
+        predictingPositions = positions
+        responseTokens = targets
     }
 
-    /// Flat index into [B, T] of the position whose output predicts response token t of row b (and holds
-    /// the value of the state that emits it).
+    /// Flat index into the (B, P + R − 1) `scoringBatch` of the position whose output predicts response
+    /// token t of row b (and holds the value of the state that emits it).
     @inline(__always) public func predictingPosition(row b: Int, token t: Int) -> Int {
-        b * batch.time + queryLength - 1 + t
+        b * scoringBatch.time + queryLength - 1 + t
     }
 
     /// The response token t of row b.
@@ -90,7 +98,7 @@ public enum ResponseScoring {
     public static func score(_ model: GPTModel, _ qr: QueryResponseBatch, temperature: Float,
                              entropy wantEntropy: Bool) -> Scores
     {
-        model.forward(qr.batch, logitRows: .only(qr.predictingPositions))
+        model.forward(qr.scoringBatch, logitRows: .only(qr.predictingPositions))
         let rows = qr.batch.batch * qr.responseLength, v = model.config.vocabSize
         let targets = qr.responseTokens
         var logp = [Float](repeating: 0, count: rows)
@@ -135,7 +143,7 @@ public enum ResponseScoring {
             model.backward(dLogits: logits)
             return
         }
-        var full = [Float](repeating: 0, count: qr.batch.batch * qr.batch.time)
+        var full = [Float](repeating: 0, count: qr.scoringBatch.batch * qr.scoringBatch.time)
         for (i, position) in qr.predictingPositions.enumerated() { full[position] = dValues[i] }
         full.withUnsafeBufferPointer { model.backward(dLogits: logits, dValues: $0.baseAddress!) }
     }
