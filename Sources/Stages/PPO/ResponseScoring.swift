@@ -92,9 +92,9 @@ public enum ResponseScoring {
         public var values: [Float]?
     }
 
-    /// Runs `model` on the batch and reads the response scores. The LM head runs only at the positions
-    /// that predict response tokens (`QueryResponseBatch.predictingPositions`), so the model's logits
-    /// are compact [B × R, V] in (row, token) order.
+    /// Runs `model` on the batch and reads the response scores. The pass is compact over the positions
+    /// that predict response tokens (`QueryResponseBatch.predictingPositions`): the LM head, value head
+    /// and the last block's MLP run only there, and the logits are [B × R, V] in (row, token) order.
     public static func score(_ model: GPTModel, _ qr: QueryResponseBatch, temperature: Float,
                              entropy wantEntropy: Bool) -> Scores
     {
@@ -117,11 +117,8 @@ public enum ResponseScoring {
                 }
             }
         }
-        var values: [Float]?
-        if model.config.valueHead {
-            let all = model.values
-            values = qr.predictingPositions.map { all[$0] }
-        }
+        // The pass is compact: values are already in (row, token) order.
+        let values: [Float]? = model.config.valueHead ? Array(model.values) : nil
         return Scores(logp: logp, entropy: entropy, values: values)
     }
 
@@ -139,12 +136,10 @@ public enum ResponseScoring {
         let logits = model.logits.baseAddress!
         tokenLogProbsBackward(dLogits: logits, logits: logits, targets: qr.responseTokens, dLogProbs: dLogp,
                               dEntropy: nil, temperature: temperature, rows: rows, vocab: v)
-        guard let dValues else {
+        if let dValues {
+            dValues.withUnsafeBufferPointer { model.backward(dLogits: logits, dValues: $0.baseAddress!) }
+        } else {
             model.backward(dLogits: logits)
-            return
         }
-        var full = [Float](repeating: 0, count: qr.scoringBatch.batch * qr.scoringBatch.time)
-        for (i, position) in qr.predictingPositions.enumerated() { full[position] = dValues[i] }
-        full.withUnsafeBufferPointer { model.backward(dLogits: logits, dValues: $0.baseAddress!) }
     }
 }
