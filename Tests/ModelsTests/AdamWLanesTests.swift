@@ -36,4 +36,25 @@ import Tensor
             #expect(momentsEqual, "step \(step)")
         }
     }
+
+    /// Clipping on the fly (the scale applied as AdamW reads each gradient) gives the same bytes as
+    /// scaling the gradients first.
+    @Test(arguments: [Float(0.5), Float(1e6)])
+    func clipScaleOnTheFlyMatchesClippingFirst(maxNorm: Float) throws {
+        let first = try GPTModel(config: tinyConfig(valueHead: true), seed: 32)
+        let onTheFly = GPTModel(copying: first)
+        let adamFirst = AdamW(for: first, weightDecay: 0.1), adamOnTheFly = AdamW(for: onTheFly, weightDecay: 0.1)
+        for step in 1...2 {
+            let grads = randomFloats(first.parameterCount, seed: UInt64(50 + step), scale: 0.3)
+            for i in grads.indices { first.gradients[i] = grads[i]; onTheFly.gradients[i] = grads[i] }
+            let norm = clipGradientNorm(first, maxNorm: maxNorm)
+            adamFirst.update(first, learningRate: 0.01)
+            let clip = gradientClipScale(onTheFly, maxNorm: maxNorm)
+            #expect(clip.norm == norm)
+            #expect((clip.scale == 1) == (maxNorm > norm))
+            adamOnTheFly.update(onTheFly, learningRate: 0.01, gradientScale: clip.scale)
+            let differing = zip(first.parameters.array, onTheFly.parameters.array).filter { $0.bitPattern != $1.bitPattern }.count
+            #expect(differing == 0, "maxNorm \(maxNorm) step \(step): \(differing) parameters differ")
+        }
+    }
 }

@@ -111,8 +111,8 @@ public final class PPOTrainer {
                 policy.zeroGradients()
                 ResponseScoring.backward(policy, sub, temperature: config.temperature, dLogp: pl.gradient,
                                          dValues: vl.gradient.map { $0 * config.vfCoef })
-                clipGradientNorm(policy, maxNorm: config.gradClip)
-                optimizer.update(policy, learningRate: config.learningRate)
+                let clip = gradientClipScale(policy, maxNorm: config.gradClip)
+                optimizer.update(policy, learningRate: config.learningRate, gradientScale: clip.scale)
             }
             stats.epochsRun += 1
         }
