@@ -30,7 +30,9 @@ let package = Package(
 
         // Numerics.
         .target(name: "Tensor", dependencies: ["COpenBLAS"], swiftSettings: numericSettings),
-        .target(name: "Models", dependencies: ["Tensor"], swiftSettings: numericSettings),
+        // No errno from sqrt (IEEE results unchanged), so AdamW's square roots vectorise.
+        .target(name: "Models", dependencies: ["Tensor"],
+                swiftSettings: numericSettings + [.unsafeFlags(["-Xcc", "-fno-math-errno"])]),
         .target(name: "Tokenizer", dependencies: []),
         .target(name: "Stages", dependencies: ["Models", "Tokenizer", "Tensor", "Hashing"],
                 swiftSettings: numericSettings),

@@ -22,10 +22,13 @@
 //   model.values        [B,T]    value head (config.valueHead; TRL v_head.summary on the final hidden states)
 //   model.rewards       [B]      reward head at the last real token (config.rewardHead; `score.weight`)
 //   model.lastTokenIndices       per row, where the reward head reads
+//   model.forward(batch, logitRows: .only(rows))   // compact pass: only flat positions rows[i] = b·T + t are
+//         // read, so the last block's projection/MLP, ln_f and the heads run there alone: logits [M,V],
+//         // values [M], hiddenStates [M,C] (M = rows.count, row i = rows[i]); no rewards. PPO scoring uses it.
 //
 // Backward (ACCUMULATES into model.gradients; compose PPO/RM/SFT losses outside)
 //   model.zeroGradients()
-//   model.backward(dLogits: ptr? [B,T,V], dValues: ptr? [B,T], dRewards: ptr? [B])
+//   model.backward(dLogits: ptr? [B,T,V], dValues: ptr? [B,T], dRewards: ptr? [B])   // compact pass: [M,V], [M]
 //   SFT:  let loss = model.crossEntropy(targets: [Int32] (B·T), lossMask: [Float]?, scale: 1/k)   // mean over mask, fused
 //         model.backward(dLogits: model.logits.baseAddress)
 //   PPO:  let (logp, entropy) = model.tokenLogProbabilities(targets:, temperature:)           // [B,T] each
@@ -35,6 +38,8 @@
 // Optimiser
 //   let adam = AdamW(for: model, beta1:, beta2:, epsilon:, weightDecay:)   // decays rank ≥ 2 tensors only
 //   let norm = clipGradientNorm(model, maxNorm: 1)
+//   let clip = gradientClipScale(model, maxNorm: 1); adam.update(model, learningRate: lr, gradientScale: clip.scale)
+//                                                                          // same bytes, one pass fewer
 //   adam.update(model, learningRate: schedule.rate(at: step))              // LearningRateSchedule: warm-up + cosine
 //
 // Sampling (KV cache, left-padded prompts, deterministic given the seed)

@@ -4,27 +4,29 @@ extension GPTModel {
     /// Backpropagates caller-supplied output gradients through the last forward pass and ACCUMULATES
     /// into `gradients` (call `zeroGradients()` between optimiser steps; accumulate micro-batches).
     ///
-    /// - dLogits: [B, T, V] (may be `logits` itself, overwritten in place by a fused loss; then its rows
-    ///   may be reordered by this call); nil skips the LM head.
-    /// - dValues: [B, T] gradient of the value-head outputs; nil if unused.
-    /// - dRewards: [B] gradient of the reward-head outputs; nil if unused.
+    /// - dLogits: shaped as `logits` ([B, T, V], or compact [rows.count, V] after `logitRows: .only(rows)`);
+    ///   may be `logits` itself, overwritten in place by a fused loss (then its rows may be reordered by
+    ///   this call); nil skips the LM head.
+    /// - dValues: shaped as `values` ([B, T], or compact [rows.count]); nil if unused.
+    /// - dRewards: [B] gradient of the reward-head outputs; nil if unused (not after a compact pass).
     public func backward(dLogits: UnsafePointer<Float>? = nil, dValues: UnsafePointer<Float>? = nil,
                          dRewards: UnsafePointer<Float>? = nil) {
         guard let a = current else { preconditionFailure("GPTModel.backward: no forward pass to differentiate") }
         let b = a.batch, t = a.time, c = config.channels, nh = config.heads
-        let n = b * t
+        let n = b * t, outputRows = a.outputRows
+        let compactRows: [Int]? = if case .only(let rows) = a.logitRows { rows } else { nil }
         let streams = currentDropout
         let dLnf = act(a.dLn)
         if let dLogits {
             lmHeadBackward(dLnf: dLnf, dLogits: dLogits, layout: a)
         } else {
-            dLnf.update(repeating: 0, count: n * c)
+            dLnf.update(repeating: 0, count: outputRows * c)
         }
         if let dValues {
             guard let w = layout.valueWeight, let bias = layout.valueBias else {
                 preconditionFailure("GPTModel.backward: dValues given but the model has no value head")
             }
-            for row in 0..<n where dValues[row] != 0 {
+            for row in 0..<outputRows where dValues[row] != 0 {
                 let g = dValues[row]
                 saxpy(dLnf + row * c, param(w), alpha: g, count: c)
                 saxpy(grad(w), act(a.lnf) + row * c, alpha: g, count: c)
@@ -35,6 +37,7 @@ extension GPTModel {
             guard let w = layout.scoreWeight else {
                 preconditionFailure("GPTModel.backward: dRewards given but the model has no reward head")
             }
+            precondition(compactRows == nil, "GPTModel.backward: dRewards after a compact (logitRows: .only) pass")
             for row in 0..<b where dRewards[row] != 0 {
                 let at = row * t + lastTokenIndices[row]
                 saxpy(dLnf + at * c, param(w), alpha: dRewards[row], count: c)
@@ -42,42 +45,57 @@ extension GPTModel {
             }
         }
         let dResidual = act(a.dResidual)
-        dResidual.update(repeating: 0, count: n * c)
+        dResidual.update(repeating: 0, count: outputRows * c)
         let last = a.blocks[config.layers - 1]
         layerNormBackward(dInput: dResidual, dWeight: grad(layout.lnfWeight), dBias: grad(layout.lnfBias),
                           dOut: dLnf, input: act(last.residual3), weight: param(layout.lnfWeight),
-                          mean: act(a.lnfMean), rstd: act(a.lnfRstd), rows: n, channels: c)
+                          mean: act(a.lnfMean), rstd: act(a.lnfRstd), rows: outputRows, channels: c)
 
         let dLn = act(a.dLn), dBranch = act(a.dBranch), dAtty = act(a.dAtty), dqkv = act(a.dqkv), dFch = act(a.dFch), dFchGelu = act(a.dFchGelu)
         for l in stride(from: config.layers - 1, through: 0, by: -1) {
             let p = layout.blocks[l], s = a.blocks[l]
             let residual = l == 0 ? act(a.encoded) : act(a.blocks[l - 1].residual3)
+            // A compact pass ran the last block's projection and MLP on r compact rows (see forward).
+            let tailRows = l == config.layers - 1 ? compactRows : nil
+            let r = tailRows?.count ?? n
 
             // residual3 = residual2 + drop(c_proj(gelu(c_fc(ln_2(residual2)))))
             var dOut = UnsafePointer(dResidual)
             if let mask = streams?.mask(streams!.residual, layer: l, site: 3) {
-                dBranch.update(from: dResidual, count: n * c)
-                mask.apply(dBranch, count: n * c)
+                dBranch.update(from: dResidual, count: r * c)
+                mask.apply(dBranch, count: r * c)
                 dOut = UnsafePointer(dBranch)
             }
             linearBackward(dInput: dFchGelu, dWeight: grad(p.fcProjWeight), dBias: grad(p.fcProjBias), dOut: dOut,
-                           input: act(s.fchGelu), weight: param(p.fcProjWeight), rows: n, inChannels: 4 * c, outChannels: c)
-            geluBackward(dInput: dFch, dOut: dFchGelu, input: act(s.fch), count: 4 * n * c)
+                           input: act(s.fchGelu), weight: param(p.fcProjWeight), rows: r, inChannels: 4 * c, outChannels: c)
+            geluBackward(dInput: dFch, dOut: dFchGelu, input: act(s.fch), count: 4 * r * c)
             linearBackward(dInput: dLn, dWeight: grad(p.fcWeight), dBias: grad(p.fcBias), dOut: dFch,
-                           input: act(s.ln2), weight: param(p.fcWeight), rows: n, inChannels: c, outChannels: 4 * c)
+                           input: act(s.ln2), weight: param(p.fcWeight), rows: r, inChannels: c, outChannels: 4 * c)
             layerNormBackward(dInput: dResidual, dWeight: grad(p.ln2Weight), dBias: grad(p.ln2Bias), dOut: dLn,
                               input: act(s.residual2), weight: param(p.ln2Weight), mean: act(s.ln2Mean),
-                              rstd: act(s.ln2Rstd), rows: n, channels: c)
+                              rstd: act(s.ln2Rstd), rows: r, channels: c)
 
             // residual2 = residual + drop(c_proj(attention(c_attn(ln_1(residual)))))
             dOut = UnsafePointer(dResidual)
             if let mask = streams?.mask(streams!.residual, layer: l, site: 2) {
-                dBranch.update(from: dResidual, count: n * c)
-                mask.apply(dBranch, count: n * c)
+                dBranch.update(from: dResidual, count: r * c)
+                mask.apply(dBranch, count: r * c)
                 dOut = UnsafePointer(dBranch)
             }
-            linearBackward(dInput: dAtty, dWeight: grad(p.attnProjWeight), dBias: grad(p.attnProjBias), dOut: dOut,
-                           input: act(s.atty), weight: param(p.attnProjWeight), rows: n, inChannels: c, outChannels: c)
+            linearBackward(dInput: tailRows == nil ? dAtty : act(a.dTailAtty), dWeight: grad(p.attnProjWeight),
+                           dBias: grad(p.attnProjBias), dOut: dOut, input: act(tailRows == nil ? s.atty : a.tailAtty),
+                           weight: param(p.attnProjWeight), rows: r, inChannels: c, outChannels: c)
+            if let rows = tailRows {
+                // Back to every position: scatter the compact gradients of the attention output and of
+                // the residual stream (zero at unselected positions; repeated rows add up).
+                dAtty.update(repeating: 0, count: n * c)
+                dBranch.update(from: dResidual, count: r * c)
+                dResidual.update(repeating: 0, count: n * c)
+                for (i, row) in rows.enumerated() {
+                    accumulate(dAtty + row * c, act(a.dTailAtty) + i * c, count: c)
+                    accumulate(dResidual + row * c, dBranch + i * c, count: c)
+                }
+            }
             attentionBackward(dqkv: dqkv, dOut: dAtty, probs: act(s.probs), qkv: act(s.qkv),
                               dropout: streams?.mask(streams!.attention, layer: l, site: 1),
                               scratch1: act(a.attnScratch1), scratch2: act(a.attnScratch2),
@@ -99,9 +117,19 @@ extension GPTModel {
     /// zero rows in dLogits. When dLogits is the model's own logits buffer and at least a quarter of
     /// its rows are zero, the live rows are compacted to the front (in place) and only they enter
     /// the two LM-head products, the largest GEMMs of a small-vocabulary-heavy model.
+    /// After a compact forward (`.only(rows)`) the products run on the compact rows directly.
     private func lmHeadBackward(dLnf: UnsafeMutablePointer<Float>, dLogits: UnsafePointer<Float>, layout a: ActivationLayout) {
         let n = a.batch * a.time, c = config.channels, v = config.vocabSize
         let wte = param(layout.tokenEmbedding), dWte = grad(layout.tokenEmbedding), lnf = act(a.lnf)
+        switch a.logitRows {
+        case .none, .all:
+            break   // dLogits is [B, T, V] (a caller's buffer when the forward skipped the LM head)
+        case .only(let rows):
+            // Compact pass: ln_f's output is already compact, and so is dlnf.
+            sgemm(m: rows.count, n: c, k: v, a: dLogits, lda: v, b: wte, ldb: c, c: dLnf, ldc: c)
+            sgemm(transA: true, m: v, n: c, k: rows.count, a: dLogits, lda: v, b: lnf, ldb: c, beta: 1, c: dWte, ldc: c)
+            return
+        }
         var live: [Int] = []
         let ownBuffer = a.hasLogits && dLogits == UnsafePointer(act(a.logits))
         if ownBuffer {

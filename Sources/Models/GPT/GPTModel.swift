@@ -81,9 +81,9 @@ public final class GPTModel: @unchecked Sendable {
     }
 
     /// Lays out the activations of a (B, T) pass, growing the storage when needed.
-    func reserve(batch: Int, time: Int, logits: Bool) -> ActivationLayout {
-        if let c = current, c.batch == batch, c.time == time, c.hasLogits == logits { return c }
-        let layout = ActivationLayout(config: config, batch: batch, time: time, logits: logits)
+    func reserve(batch: Int, time: Int, logitRows: LogitRows) -> ActivationLayout {
+        if let c = current, c.batch == batch, c.time == time, c.logitRows == logitRows { return c }
+        let layout = ActivationLayout(config: config, batch: batch, time: time, logitRows: logitRows)
         if layout.count > activations.count { activations = FloatBuffer(count: layout.count) }
         return layout
     }

@@ -33,7 +33,10 @@ public final class AdamW: @unchecked Sendable {
     }
 
     /// One update of `model.parameters` from `model.gradients` with learning rate `lr`.
-    public func update(_ model: GPTModel, learningRate lr: Float) {
+    ///
+    /// `gradientScale` multiplies each gradient as it is read (`gradientClipScale`'s factor): the same
+    /// result as scaling `model.gradients` first, without a pass over them (they are left unscaled).
+    public func update(_ model: GPTModel, learningRate lr: Float, gradientScale: Float = 1) {
         precondition(m.count == model.parameterCount, "AdamW: state sized for \(m.count) parameters, model has \(model.parameterCount)")
         step += 1
         let b1 = beta1, b2 = beta2, eps = epsilon
@@ -43,25 +46,52 @@ public final class AdamW: @unchecked Sendable {
         for tensor in model.layout.tensors {
             let decay = tensor.decays ? lr * weightDecay : 0
             let start = tensor.offset, end = tensor.offset + tensor.count
-            for i in start..<end {
-                let g = grads[i]
+            // Eight lanes at a time (Swift does not vectorise this loop: the four buffers may alias),
+            // with the scalar loop's operations in the same order, so every element is bitwise the same.
+            var i = start
+            while i + 8 <= end {
+                let g = load8(grads + i) * gradientScale, p = load8(params + i)
+                let mi = b1 * load8(mp + i) + (1 - b1) * g
+                let vi = b2 * load8(vp + i) + (1 - b2) * g * g
+                store8(mi, mp + i)
+                store8(vi, vp + i)
+                let mHat = mi * correction1, vHat = vi * correction2
+                store8(p - (lr * mHat / (vHat.squareRoot() + eps) + decay * p), params + i)
+                i += 8
+            }
+            while i < end {
+                let g = grads[i] * gradientScale
                 let mi = b1 * mp[i] + (1 - b1) * g
                 let vi = b2 * vp[i] + (1 - b2) * g * g
                 mp[i] = mi
                 vp[i] = vi
                 let mHat = mi * correction1, vHat = vi * correction2
                 params[i] -= lr * mHat / (vHat.squareRoot() + eps) + decay * params[i]
+                i += 1
             }
         }
     }
 }
 
+@inline(__always) private func load8(_ p: UnsafeMutablePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+@inline(__always) private func store8(_ x: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: x, as: SIMD8<Float>.self)
+}
+
 /// Scales the gradients so their global L2 norm is at most `maxNorm`; returns the norm before clipping.
 @discardableResult
 public func clipGradientNorm(_ model: GPTModel, maxNorm: Float) -> Float {
-    let norm = Float(sumOfSquares(model.gradients.pointer, count: model.parameterCount).squareRoot())
-    if maxNorm > 0 && norm > maxNorm {
-        scale(model.gradients.pointer, by: maxNorm / (norm + 1e-6), count: model.parameterCount)
-    }
+    let (norm, factor) = gradientClipScale(model, maxNorm: maxNorm)
+    if factor != 1 { scale(model.gradients.pointer, by: factor, count: model.parameterCount) }
     return norm
+}
+
+/// The global L2 norm of the gradients and the factor `clipGradientNorm` would scale them by (1 when
+/// within `maxNorm`), for `AdamW.update(_:learningRate:gradientScale:)` to apply on the fly.
+public func gradientClipScale(_ model: GPTModel, maxNorm: Float) -> (norm: Float, scale: Float) {
+    let norm = Float(sumOfSquares(model.gradients.pointer, count: model.parameterCount).squareRoot())
+    return (norm, maxNorm > 0 && norm > maxNorm ? maxNorm / (norm + 1e-6) : 1)
 }

@@ -117,8 +117,8 @@ public final class PPOTrainer {
                     stats.pretrainingLoss += Double(addPretrainingGradient(pretraining))
                     stats.pretrainingBatches += 1
                 }
-                clipGradientNorm(policy, maxNorm: config.gradClip)
-                optimizer.update(policy, learningRate: config.learningRate)
+                let clip = gradientClipScale(policy, maxNorm: config.gradClip)
+                optimizer.update(policy, learningRate: config.learningRate, gradientScale: clip.scale)
             }
             stats.epochsRun += 1
         }

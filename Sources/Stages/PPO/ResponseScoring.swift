@@ -5,9 +5,17 @@ import Tensor
 /// (B, P + R) batch. Response tokens after an EOS are masked out of attention, so the reward head reads
 /// the last real token and padding never influences real positions.
 public struct QueryResponseBatch: Sendable {
+    /// (B, P + R): what the reward model reads.
     public let batch: TokenBatch
+    /// (B, P + R − 1): `batch` without its last column. The last response token is only ever a target
+    /// (no position after it is read), so the policy and reference passes of `ResponseScoring` skip it.
+    public let scoringBatch: TokenBatch
     public let queryLength: Int
     public let responseLength: Int
+    /// `predictingPosition(row:token:)` for every (row, token), row-major [B × R]: the LM-head rows PPO reads.
+    public let predictingPositions: [Int]
+    /// The response tokens, row-major [B × R].
+    public let responseTokens: [Int32]
 
     public init(queries: [[Int32]], responses: [Int32], responseMask: [Float], responseLength R: Int, pad: Int32) {
         let p = queries.map(\.count).max() ?? 0
@@ -21,9 +29,8 @@ public struct QueryResponseBatch: Sendable {
                 mask.append(responseMask[row * R + t] > 0 ? 1 : 0)
             }
         }
-        batch = TokenBatch(tokens: tokens, batch: queries.count, time: p + R, attentionMask: mask)
-        queryLength = p
-        responseLength = R
+        self.init(batch: TokenBatch(tokens: tokens, batch: queries.count, time: p + R, attentionMask: mask),
+                  queryLength: p, responseLength: R)
     }
 
     /// Sub-batch of the given rows (a PPO minibatch).
@@ -38,14 +45,33 @@ public struct QueryResponseBatch: Sendable {
                                   queryLength: queryLength, responseLength: responseLength)
     }
 
-    private init(batch: TokenBatch, queryLength: Int, responseLength: Int) {
-        self.batch = batch; self.queryLength = queryLength; self.responseLength = responseLength
+    private init(batch: TokenBatch, queryLength p: Int, responseLength r: Int) {
+        precondition(p >= 1 && r >= 1, "QueryResponseBatch: needs at least one query and one response token (P = \(p), R = \(r))")
+        self.batch = batch; queryLength = p; responseLength = r
+        let t = batch.time, b = batch.batch
+        var tokens: [Int32] = [], mask: [Int32] = []
+        tokens.reserveCapacity(b * (t - 1)); mask.reserveCapacity(b * (t - 1))
+        for row in 0..<b {
+            tokens += batch.tokens[(row * t)..<((row + 1) * t - 1)]
+            mask += batch.attentionMask![(row * t)..<((row + 1) * t - 1)]
+        }
+        scoringBatch = TokenBatch(tokens: tokens, batch: b, time: t - 1, attentionMask: mask)
+        var positions: [Int] = [], targets: [Int32] = []
+        positions.reserveCapacity(b * r); targets.reserveCapacity(b * r)
+        for row in 0..<b {
+            for tok in 0..<r {
+                positions.append(row * (t - 1) + p - 1 + tok)
+                targets.append(batch.tokens[row * t + p + tok])
+            }
+        }
+        predictingPositions = positions
+        responseTokens = targets
     }
 
-    /// Flat index into [B, T] of the position whose output predicts response token t of row b (and holds
-    /// the value of the state that emits it).
+    /// Flat index into the (B, P + R − 1) `scoringBatch` of the position whose output predicts response
+    /// token t of row b (and holds the value of the state that emits it).
     @inline(__always) public func predictingPosition(row b: Int, token t: Int) -> Int {
-        b * batch.time + queryLength - 1 + t
+        b * scoringBatch.time + queryLength - 1 + t
     }
 
     /// The response token t of row b.
@@ -66,92 +92,54 @@ public enum ResponseScoring {
         public var values: [Float]?
     }
 
-    /// Runs `model` on the batch and reads the response scores.
+    /// Runs `model` on the batch and reads the response scores. The pass is compact over the positions
+    /// that predict response tokens (`QueryResponseBatch.predictingPositions`): the LM head, value head
+    /// and the last block's MLP run only there, and the logits are [B × R, V] in (row, token) order.
     public static func score(_ model: GPTModel, _ qr: QueryResponseBatch, temperature: Float,
                              entropy wantEntropy: Bool) -> Scores
     {
-        model.forward(qr.batch)
-        let b = qr.batch.batch, r = qr.responseLength, v = model.config.vocabSize
-        let rows = b * r
-        var gathered = [Float](repeating: 0, count: rows * v)
-        var targets = [Int32](repeating: 0, count: rows)
-        let logits = model.logits
-        gathered.withUnsafeMutableBufferPointer { g in
-            for row in 0..<b {
-                for t in 0..<r {
-                    let src = logits.baseAddress! + qr.predictingPosition(row: row, token: t) * v
-                    (g.baseAddress! + (row * r + t) * v).update(from: src, count: v)
-                    targets[row * r + t] = qr.responseToken(row: row, token: t)
-                }
-            }
-        }
+        model.forward(qr.scoringBatch, logitRows: .only(qr.predictingPositions))
+        let rows = qr.batch.batch * qr.responseLength, v = model.config.vocabSize
+        let targets = qr.responseTokens
         var logp = [Float](repeating: 0, count: rows)
         var entropy: [Float]? = wantEntropy ? [Float](repeating: 0, count: rows) : nil
-        gathered.withUnsafeBufferPointer { g in
-            targets.withUnsafeBufferPointer { tg in
-                logp.withUnsafeMutableBufferPointer { lp in
-                    if entropy != nil {
-                        entropy!.withUnsafeMutableBufferPointer { e in
-                            tokenLogProbs(logProbs: lp.baseAddress!, entropy: e.baseAddress!, logits: g.baseAddress!,
-                                          targets: tg.baseAddress!, temperature: temperature, rows: rows, vocab: v)
-                        }
-                    } else {
-                        tokenLogProbs(logProbs: lp.baseAddress!, entropy: nil, logits: g.baseAddress!,
+        let logits = UnsafePointer(model.logits.baseAddress!)
+        targets.withUnsafeBufferPointer { tg in
+            logp.withUnsafeMutableBufferPointer { lp in
+                if entropy != nil {
+                    entropy!.withUnsafeMutableBufferPointer { e in
+                        tokenLogProbs(logProbs: lp.baseAddress!, entropy: e.baseAddress!, logits: logits,
                                       targets: tg.baseAddress!, temperature: temperature, rows: rows, vocab: v)
                     }
+                } else {
+                    tokenLogProbs(logProbs: lp.baseAddress!, entropy: nil, logits: logits,
+                                  targets: tg.baseAddress!, temperature: temperature, rows: rows, vocab: v)
                 }
             }
         }
-        var values: [Float]?
-        if model.config.valueHead {
-            let all = model.values
-            values = (0..<rows).map { i in all[qr.predictingPosition(row: i / r, token: i % r)] }
-        }
+        // The pass is compact: values are already in (row, token) order.
+        let values: [Float]? = model.config.valueHead ? Array(model.values) : nil
         return Scores(logp: logp, entropy: entropy, values: values)
     }
 
     /// Backpropagates ∂L/∂logp [B × R] and ∂L/∂V [B × R] through the model's last forward pass (which must
-    /// be `score` on the same batch), accumulating into the model's gradients.
+    /// be `score` on the same batch), accumulating into the model's gradients. The compact logits are
+    /// overwritten in place with dLogits.
     public static func backward(_ model: GPTModel, _ qr: QueryResponseBatch, temperature: Float,
                                 dLogp: [Float], dValues: [Float]?)
     {
-        let b = qr.batch.batch, r = qr.responseLength, v = model.config.vocabSize, t = qr.batch.time
-        let logits = model.logits
-        // Gradients for the response rows go into a scratch buffer first (the kernel reads the logits),
-        // then the logits buffer becomes dLogits: zero everywhere except those rows.
-        var dRows = [Float](repeating: 0, count: b * r * v)
-        var gathered = [Float](repeating: 0, count: b * r * v)
-        var targets = [Int32](repeating: 0, count: b * r)
-        for row in 0..<b {
-            for tok in 0..<r {
-                let src = logits.baseAddress! + qr.predictingPosition(row: row, token: tok) * v
-                gathered.withUnsafeMutableBufferPointer { ($0.baseAddress! + (row * r + tok) * v).update(from: src, count: v) }
-                targets[row * r + tok] = qr.responseToken(row: row, token: tok)
-            }
-        }
-        dRows.withUnsafeMutableBufferPointer { d in
-            tokenLogProbsBackward(dLogits: d.baseAddress!, logits: gathered, targets: targets, dLogProbs: dLogp,
-                                  dEntropy: nil, temperature: temperature, rows: b * r, vocab: v)
-        }
-        logits.baseAddress!.update(repeating: 0, count: b * t * v)
-        dRows.withUnsafeBufferPointer { d in
-            for row in 0..<b {
-                for tok in 0..<r {
-                    (logits.baseAddress! + qr.predictingPosition(row: row, token: tok) * v)
-                        .update(from: d.baseAddress! + (row * r + tok) * v, count: v)
-                }
-            }
-        }
-        var dV: [Float]?
+        let rows = qr.batch.batch * qr.responseLength, v = model.config.vocabSize
+        precondition(model.logitRows == .only(qr.predictingPositions),
+                     "ResponseScoring.backward: the model's last forward was not `score` on this batch")
+        precondition(dLogp.count == rows && (dValues == nil || dValues!.count == rows),
+                     "ResponseScoring.backward: gradients must have B × R = \(rows) entries")
+        let logits = model.logits.baseAddress!
+        tokenLogProbsBackward(dLogits: logits, logits: logits, targets: qr.responseTokens, dLogProbs: dLogp,
+                              dEntropy: nil, temperature: temperature, rows: rows, vocab: v)
         if let dValues {
-            var full = [Float](repeating: 0, count: b * t)
-            for i in 0..<(b * r) { full[qr.predictingPosition(row: i / r, token: i % r)] = dValues[i] }
-            dV = full
-        }
-        if let dV {
-            dV.withUnsafeBufferPointer { model.backward(dLogits: logits.baseAddress!, dValues: $0.baseAddress!) }
+            dValues.withUnsafeBufferPointer { model.backward(dLogits: logits, dValues: $0.baseAddress!) }
         } else {
-            model.backward(dLogits: logits.baseAddress!)
+            model.backward(dLogits: logits)
         }
     }
 }
