@@ -1,0 +1,30 @@
+#ifndef PIPE_CKERNELS_H
+#define PIPE_CKERNELS_H
+
+// Small-M single-precision GEMM for the KV-cached decode step (a few rows against a weight matrix).
+// Row-major throughout; no packing of the weights. Every output is summed over k in ascending order
+// with one fused multiply-add per term (the NT form: eight interleaved partial sums, combined in a fixed
+// tree), so results depend only on the inputs — never on alignment, blocking or threads.
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// 1 when the CPU has AVX2 and FMA and the OS saves YMM state; the two kernels below may only be
+/// called then (callers fall back to BLAS otherwise).
+int pipe_small_gemm_supported(void);
+
+/// Y[m, n] (+)= X[m, k] · W[k, n]. W is [in, out] (GPT-2 Conv1D layout). `accumulate` = 0 overwrites Y
+/// without reading it (NaN in Y does not leak through), 1 adds to it.
+void pipe_small_gemm_nn(long m, long n, long k, const float *x, long ldx, const float *w, long ldw,
+                        float *y, long ldy, int accumulate);
+
+/// Y[m, n] (+)= X[m, k] · W[n, k]ᵀ: W is [out, in] (the tied LM head reads the token embedding so).
+void pipe_small_gemm_nt(long m, long n, long k, const float *x, long ldx, const float *w, long ldw,
+                        float *y, long ldy, int accumulate);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
