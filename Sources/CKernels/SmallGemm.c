@@ -198,6 +198,61 @@ KERNEL void pipe_small_gemm_nt(long m, long n, long k, const float *x, long ldx,
     }
 }
 
+// ---- Single-query attention (decode): scores over the cached keys, then the weighted sum of values -----
+
+enum { KEYS_PER_PASS = 4, MIX_VECTORS = 8 };
+
+// R keys at a time (R independent FMA chains); every key's sum is the same whatever R is.
+KERNEL INLINE void scores_block(const int R, long hs, const float *q, const float *keys, long ldk, float scale,
+                                float *scores) {
+    __m256 acc[KEYS_PER_PASS];
+    for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();
+    long d = 0;
+    for (; d + 8 <= hs; d += 8) {
+        const __m256 qv = _mm256_loadu_ps(q + d);
+        for (int r = 0; r < R; r++) acc[r] = _mm256_fmadd_ps(qv, _mm256_loadu_ps(keys + r * ldk + d), acc[r]);
+    }
+    if (d < hs) {
+        const __m256i mask = first_lanes(hs - d);
+        const __m256 qv = _mm256_maskload_ps(q + d, mask);
+        for (int r = 0; r < R; r++) acc[r] = _mm256_fmadd_ps(qv, _mm256_maskload_ps(keys + r * ldk + d, mask), acc[r]);
+    }
+    for (int r = 0; r < R; r++) scores[r] = scale * lane_sum(acc[r]);
+}
+
+KERNEL static void scores_4(long hs, const float *q, const float *keys, long ldk, float scale, float *scores) {
+    scores_block(4, hs, q, keys, ldk, scale, scores);
+}
+KERNEL static void scores_1(long hs, const float *q, const float *keys, long ldk, float scale, float *scores) {
+    scores_block(1, hs, q, keys, ldk, scale, scores);
+}
+
+KERNEL void pipe_attention_scores(long count, long hs, const float *q, const float *keys, long ldk, float scale,
+                                  float *scores) {
+    long j = 0;
+    for (; j + KEYS_PER_PASS <= count; j += KEYS_PER_PASS) scores_4(hs, q, keys + j * ldk, ldk, scale, scores + j);
+    for (; j < count; j++) scores_1(hs, q, keys + j * ldk, ldk, scale, scores + j);
+}
+
+// Up to 8 vectors (64 columns) of y in registers while the values stream past; the last vector may be partial.
+KERNEL void pipe_attention_mix(long count, long hs, const float *weights, const float *values, long ldv, float *y) {
+    for (long c0 = 0; c0 < hs; c0 += MIX_VECTORS * 8) {
+        const long width = hs - c0 < MIX_VECTORS * 8 ? hs - c0 : MIX_VECTORS * 8;
+        const int vectors = (int)((width + 7) / 8);
+        const __m256i tail = first_lanes(width - (vectors - 1) * 8);
+        __m256 acc[MIX_VECTORS];
+        for (int v = 0; v < MIX_VECTORS; v++) acc[v] = _mm256_setzero_ps();
+        for (long j = 0; j < count; j++) {
+            const __m256 wj = _mm256_broadcast_ss(weights + j);
+            const float *row = values + j * ldv + c0;
+            for (int v = 0; v < vectors - 1; v++) acc[v] = _mm256_fmadd_ps(wj, _mm256_loadu_ps(row + v * 8), acc[v]);
+            acc[vectors - 1] = _mm256_fmadd_ps(wj, _mm256_maskload_ps(row + (vectors - 1) * 8, tail), acc[vectors - 1]);
+        }
+        for (int v = 0; v < vectors - 1; v++) _mm256_storeu_ps(y + c0 + v * 8, acc[v]);
+        _mm256_maskstore_ps(y + c0 + (vectors - 1) * 8, tail, acc[vectors - 1]);
+    }
+}
+
 #else  // Not x86-64: no AVX2. Callers check pipe_small_gemm_supported() and use BLAS instead; these
        // portable loops keep the same contract so the symbols stay correct if called anyway.
 
@@ -221,6 +276,23 @@ void pipe_small_gemm_nt(long m, long n, long k, const float *x, long ldx, const 
             for (long p = 0; p < k; p++) s = __builtin_fmaf(x[i * ldx + p], w[j * ldw + p], s);
             y[i * ldy + j] = accumulate ? y[i * ldy + j] + s : s;
         }
+}
+
+void pipe_attention_scores(long count, long hs, const float *q, const float *keys, long ldk, float scale,
+                           float *scores) {
+    for (long j = 0; j < count; j++) {
+        float s = 0;
+        for (long d = 0; d < hs; d++) s = __builtin_fmaf(q[d], keys[j * ldk + d], s);
+        scores[j] = scale * s;
+    }
+}
+
+void pipe_attention_mix(long count, long hs, const float *weights, const float *values, long ldv, float *y) {
+    for (long d = 0; d < hs; d++) {
+        float s = 0;
+        for (long j = 0; j < count; j++) s = __builtin_fmaf(weights[j], values[j * ldv + d], s);
+        y[d] = s;
+    }
 }
 
 #endif

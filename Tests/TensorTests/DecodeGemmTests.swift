@@ -210,3 +210,45 @@ struct DecodeGemmTests {
         }
     }
 }
+
+@Suite("Single-query attention kernels")
+struct DecodeAttentionTests {
+    static var paths: [DecodeGemm.Path] { DecodeGemm.kernelsSupported ? [.avx2FMA, .openBLAS] : [.openBLAS] }
+
+    /// Keys/values with a row stride wider than the head (a cache row), several head sizes with tails.
+    @Test(arguments: [(1, 1), (3, 7), (4, 8), (5, 16), (9, 64), (37, 13), (80, 64), (21, 72), (6, 130)])
+    func scoresAndMixMatchTheReferenceAndTheirSummationOrder(count: Int, headSize: Int) {
+        var random = RandomStream(seed: 7, stream: UInt64(count * 1000 + headSize))
+        func fill(_ n: Int) -> [Float] { (0..<n).map { _ in Float(random.nextUniform()) * 2 - 1 } }
+        let stride = headSize + 3, scale: Float = 0.37
+        let q = fill(headSize), keys = fill(count * stride), values = fill(count * stride), weights = fill(count)
+        for path in Self.paths {
+            var scores = [Float](repeating: .nan, count: count + 1), out = [Float](repeating: .nan, count: headSize + 1)
+            DecodeGemm.attentionScores(count: count, headSize: headSize, query: q, keys: keys, keyStride: stride,
+                                       scale: scale, scores: &scores, path: path)
+            DecodeGemm.attentionMix(count: count, headSize: headSize, weights: weights, values: values, valueStride: stride,
+                                    out: &out, path: path)
+            #expect(scores[count].isNaN && out[headSize].isNaN, "\(path) wrote past the end")
+            for j in 0..<count {
+                var exact = 0.0, magnitude = 0.0
+                for d in 0..<headSize { let t = Double(q[d]) * Double(keys[j * stride + d]); exact += t; magnitude += abs(t) }
+                #expect(abs(Double(scores[j]) - Double(scale) * exact) <= 2e-6 * Double(scale) * magnitude + 1e-30, "\(path) score \(j)")
+                if path == .avx2FMA {  // lanes d mod 8, fixed tree, then the scale
+                    var lanes = [Float](repeating: 0, count: 8)
+                    for d in 0..<headSize { lanes[d % 8].addProduct(q[d], keys[j * stride + d]) }
+                    let a = (0..<4).map { lanes[$0] + lanes[$0 + 4] }
+                    #expect(scores[j].bitPattern == (scale * ((a[0] + a[2]) + (a[1] + a[3]))).bitPattern, "score \(j)")
+                }
+            }
+            for d in 0..<headSize {
+                var exact = 0.0, magnitude = 0.0, ordered: Float = 0
+                for j in 0..<count {
+                    let t = Double(weights[j]) * Double(values[j * stride + d]); exact += t; magnitude += abs(t)
+                    ordered.addProduct(weights[j], values[j * stride + d])
+                }
+                #expect(abs(Double(out[d]) - exact) <= 2e-6 * magnitude + 1e-30, "\(path) out \(d)")
+                if path == .avx2FMA { #expect(out[d].bitPattern == ordered.bitPattern, "out \(d)") }
+            }
+        }
+    }
+}

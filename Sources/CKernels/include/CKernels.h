@@ -23,6 +23,15 @@ void pipe_small_gemm_nn(long m, long n, long k, const float *x, long ldx, const 
 void pipe_small_gemm_nt(long m, long n, long k, const float *x, long ldx, const float *w, long ldw,
                         float *y, long ldy, int accumulate);
 
+/// One query against `count` cached keys (rows of `hs` floats, row stride ldk):
+/// scores[j] = scale · (q · key_j), the dot product summed like one NT output above, then scaled.
+void pipe_attention_scores(long count, long hs, const float *q, const float *keys, long ldk, float scale,
+                           float *scores);
+
+/// y[0..<hs] = Σ_j weights[j] · value_j over `count` cached values (row stride ldv), summed over j in
+/// ascending order with one FMA per term, from zero.
+void pipe_attention_mix(long count, long hs, const float *weights, const float *values, long ldv, float *y);
+
 #ifdef __cplusplus
 }
 #endif

@@ -99,9 +99,11 @@ extension GPTModel {
                     if n == 1 {
                         // Decode step: one query row. Two GEMVs (no packing) beat two tiny sgemm calls,
                         // whose packing of the whole cached K/V dominates at this size.
-                        sgemv(m: keysVisible, n: hs, alpha: scale, a: kh, lda: hs, x: q, y: s)
+                        DecodeGemm.attentionScores(count: keysVisible, headSize: hs, query: q, keys: kh, keyStride: hs,
+                                                   scale: scale, scores: s, path: cache.gemmPath)
                         causalMaskedSoftmaxRow(s, row: start, length: keysVisible, mask: valid)
-                        sgemv(trans: true, m: keysVisible, n: hs, a: vh, lda: hs, x: s, y: y)
+                        DecodeGemm.attentionMix(count: keysVisible, headSize: hs, weights: s, values: vh, valueStride: hs,
+                                                out: y, path: cache.gemmPath)
                         continue
                     }
                     // scores[i, j] = q_i · k_j / √hs over the visible keys.

@@ -74,6 +74,38 @@ public enum DecodeGemm {
         }
     }
 
+    /// One query's attention scores over `count` cached keys (rows of `headSize`, row stride `keyStride`):
+    /// scores[j] = scale · (query · key_j). The OpenBLAS path is `sgemv`.
+    @inline(__always)
+    public static func attentionScores(
+        count: Int, headSize: Int, query: UnsafePointer<Float>, keys: UnsafePointer<Float>, keyStride: Int,
+        scale: Float, scores: UnsafeMutablePointer<Float>, path: Path = DecodeGemm.path
+    ) {
+        switch path {
+        case .avx2FMA:
+            precondition(kernelsSupported, "DecodeGemm: the avx2-fma-v1 kernels need a CPU with AVX2 and FMA")
+            pipe_attention_scores(count, headSize, query, keys, keyStride, scale, scores)
+        case .openBLAS:
+            sgemv(m: count, n: headSize, alpha: scale, a: keys, lda: keyStride, x: query, y: scores)
+        }
+    }
+
+    /// The attention output of one query: out[0..<headSize] = Σ_j weights[j] · value_j over `count`
+    /// cached values (row stride `valueStride`). The OpenBLAS path is a transposed `sgemv`.
+    @inline(__always)
+    public static func attentionMix(
+        count: Int, headSize: Int, weights: UnsafePointer<Float>, values: UnsafePointer<Float>, valueStride: Int,
+        out: UnsafeMutablePointer<Float>, path: Path = DecodeGemm.path
+    ) {
+        switch path {
+        case .avx2FMA:
+            precondition(kernelsSupported, "DecodeGemm: the avx2-fma-v1 kernels need a CPU with AVX2 and FMA")
+            pipe_attention_mix(count, headSize, weights, values, valueStride, out)
+        case .openBLAS:
+            sgemv(trans: true, m: count, n: headSize, a: values, lda: valueStride, x: weights, y: out)
+        }
+    }
+
     /// `linearForward` for a few rows: out[N, OC] = input[N, IC] · weight[IC, OC] + bias[OC].
     public static func linearForward(
         out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
