@@ -6,6 +6,11 @@
 #include <stdint.h>
 #include <string.h>
 
+void pipe_prefetch(const void *start, long bytes) {
+    const char *p = (const char *)start;
+    for (long offset = 0; offset < bytes; offset += 64) __builtin_prefetch(p + offset, 0, 3);
+}
+
 #if defined(__x86_64__)
 #include <cpuid.h>
 #include <immintrin.h>

@@ -32,6 +32,11 @@ void pipe_attention_scores(long count, long hs, const float *q, const float *key
 /// ascending order with one FMA per term, from zero.
 void pipe_attention_mix(long count, long hs, const float *weights, const float *values, long ldv, float *y);
 
+/// Asks the cache for the lines of [start, start + bytes) ahead of use (no effect on results). The
+/// decode step's attention reads one short cached block per head; the hardware prefetchers ramp up
+/// too late on blocks that short.
+void pipe_prefetch(const void *start, long bytes);
+
 #ifdef __cplusplus
 }
 #endif

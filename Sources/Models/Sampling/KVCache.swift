@@ -98,10 +98,14 @@ extension GPTModel {
                     let y = atty + bi * n * c + h * hs
                     if n == 1 {
                         // Decode step: one query row. Two GEMVs (no packing) beat two tiny sgemm calls,
-                        // whose packing of the whole cached K/V dominates at this size.
+                        // whose packing of the whole cached K/V dominates at this size. Each head's block
+                        // is short and cold (the weights streamed through the cache since the last step),
+                        // so its values and the next head's keys are requested ahead of use.
+                        DecodeGemm.prefetch(vh, count: keysVisible * hs)
                         DecodeGemm.attentionScores(count: keysVisible, headSize: hs, query: q, keys: kh, keyStride: hs,
                                                    scale: scale, scores: s, path: cache.gemmPath)
                         causalMaskedSoftmaxRow(s, row: start, length: keysVisible, mask: valid)
+                        if bi * nh + h + 1 < b * nh { DecodeGemm.prefetch(kh + cap * hs, count: keysVisible * hs) }
                         DecodeGemm.attentionMix(count: keysVisible, headSize: hs, weights: s, values: vh, valueStride: hs,
                                                 out: y, path: cache.gemmPath)
                         continue

@@ -106,6 +106,12 @@ public enum DecodeGemm {
         }
     }
 
+    /// Requests `count` floats from `start` into the cache ahead of use (results are unaffected).
+    @inline(__always)
+    public static func prefetch(_ start: UnsafePointer<Float>, count: Int) {
+        pipe_prefetch(start, count * MemoryLayout<Float>.stride)
+    }
+
     /// `linearForward` for a few rows: out[N, OC] = input[N, IC] · weight[IC, OC] + bias[OC].
     public static func linearForward(
         out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
