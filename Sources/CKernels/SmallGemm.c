@@ -132,7 +132,10 @@ KERNEL void pipe_small_gemm_nn(long m, long n, long k, const float *x, long ldx,
 
 // ---- NT: Y[m, n] (+)= X[m, k] · W[n, k]ᵀ --------------------------------------------------------------
 
-enum { NT_ROWS = 4, NT_COLUMNS = 3 };
+// NT_PREFETCH blocks of W rows ahead are requested while one is multiplied: W (the token embedding,
+// 6 MB for config S) arrives cold every decode step, and without the requests the multiply waits
+// on memory instead of overlapping with it.
+enum { NT_ROWS = 4, NT_COLUMNS = 3, NT_PREFETCH = 2 };
 
 // Lane sums in a fixed tree: (l0+l4, l1+l5, l2+l6, l3+l7) → pairs → one.
 KERNEL INLINE float lane_sum(__m256 v) {
@@ -196,6 +199,9 @@ KERNEL void pipe_small_gemm_nt(long m, long n, long k, const float *x, long ldx,
     // A few rows of W (a few KB) stay in L1 while every row block of X passes over them; W is read once.
     for (long j = 0; j < n; j += NT_COLUMNS) {
         const long nr = n - j < NT_COLUMNS ? n - j : NT_COLUMNS;
+        if (j + (NT_PREFETCH + 1) * NT_COLUMNS <= n)
+            for (long row = j + NT_PREFETCH * NT_COLUMNS; row < j + (NT_PREFETCH + 1) * NT_COLUMNS; row++)
+                pipe_prefetch(w + row * ldw, k * (long)sizeof(float));
         for (long i = 0; i < m; i += NT_ROWS) {
             const long mr = m - i < NT_ROWS ? m - i : NT_ROWS;
             nt_kernels[mr - 1][nr - 1](k, x + i * ldx, ldx, w + j * ldw, ldw, y + i * ldy + j, ldy, accumulate);
