@@ -49,8 +49,10 @@ enum { NN_ROWS = 6, NN_COLUMNS = 16, NN_DEPTH = 32, NN_PREFETCH = 2 };
 
 // MR rows × 16 columns over kc steps of k. MASKED: the block is the right edge (m0/m1 select the
 // columns that exist). load_y: start from Y (accumulate, or a later k block) instead of zero.
-KERNEL INLINE void nn_block(const int MR, const int MASKED, long kc, const float *x, long ldx, const float *w,
-                            long ldw, float *y, long ldy, int load_y, __m256i m0, __m256i m1) {
+// COPY: also store the W tile it reads to `tile` (16 floats per k; masked-off columns as zeros).
+KERNEL INLINE void nn_block(const int MR, const int MASKED, const int COPY, long kc, const float *x, long ldx,
+                            const float *w, long ldw, float *y, long ldy, int load_y, __m256i m0, __m256i m1,
+                            float *tile) {
     __m256 a0[NN_ROWS], a1[NN_ROWS];
     for (int i = 0; i < MR; i++) {
         if (load_y) {
@@ -65,6 +67,10 @@ KERNEL INLINE void nn_block(const int MR, const int MASKED, long kc, const float
         const float *wp = w + p * ldw;
         const __m256 w0 = MASKED ? _mm256_maskload_ps(wp, m0) : _mm256_loadu_ps(wp);
         const __m256 w1 = MASKED ? _mm256_maskload_ps(wp + 8, m1) : _mm256_loadu_ps(wp + 8);
+        if (COPY) {
+            _mm256_store_ps(tile + p * NN_COLUMNS, w0);
+            _mm256_store_ps(tile + p * NN_COLUMNS + 8, w1);
+        }
         for (int i = 0; i < MR; i++) {
             const __m256 xb = _mm256_broadcast_ss(x + i * ldx + p);
             a0[i] = _mm256_fmadd_ps(xb, w0, a0[i]);
@@ -82,21 +88,25 @@ KERNEL INLINE void nn_block(const int MR, const int MASKED, long kc, const float
     }
 }
 
-typedef void (*nn_kernel)(long, const float *, long, const float *, long, float *, long, int, __m256i, __m256i);
+typedef void (*nn_kernel)(long, const float *, long, const float *, long, float *, long, int, __m256i, __m256i,
+                          float *);
 
-#define NN_VARIANT(MR, MASKED)                                                                              \
-    KERNEL static void nn_##MR##_##MASKED(long kc, const float *x, long ldx, const float *w, long ldw,     \
-                                          float *y, long ldy, int load_y, __m256i m0, __m256i m1) {        \
-        nn_block(MR, MASKED, kc, x, ldx, w, ldw, y, ldy, load_y, m0, m1);                                  \
+#define NN_VARIANT(MR, MASKED, COPY)                                                                        \
+    KERNEL static void nn_##MR##_##MASKED##_##COPY(long kc, const float *x, long ldx, const float *w,     \
+                                                   long ldw, float *y, long ldy, int load_y, __m256i m0,  \
+                                                   __m256i m1, float *tile) {                             \
+        nn_block(MR, MASKED, COPY, kc, x, ldx, w, ldw, y, ldy, load_y, m0, m1, tile);                      \
     }
-NN_VARIANT(1, 0) NN_VARIANT(2, 0) NN_VARIANT(3, 0) NN_VARIANT(4, 0) NN_VARIANT(5, 0) NN_VARIANT(6, 0)
-NN_VARIANT(1, 1) NN_VARIANT(2, 1) NN_VARIANT(3, 1) NN_VARIANT(4, 1) NN_VARIANT(5, 1) NN_VARIANT(6, 1)
+#define NN_VARIANTS(MASKED, COPY)                                                                           \
+    NN_VARIANT(1, MASKED, COPY) NN_VARIANT(2, MASKED, COPY) NN_VARIANT(3, MASKED, COPY)                     \
+    NN_VARIANT(4, MASKED, COPY) NN_VARIANT(5, MASKED, COPY) NN_VARIANT(6, MASKED, COPY)
+NN_VARIANTS(0, 0) NN_VARIANTS(1, 0) NN_VARIANTS(0, 1) NN_VARIANTS(1, 1)
 
-// [masked][rows - 1]
-static const nn_kernel nn_kernels[2][NN_ROWS] = {
-    {nn_1_0, nn_2_0, nn_3_0, nn_4_0, nn_5_0, nn_6_0},
-    {nn_1_1, nn_2_1, nn_3_1, nn_4_1, nn_5_1, nn_6_1},
-};
+#define NN_ROW(MASKED, COPY)                                                                                \
+    {nn_1_##MASKED##_##COPY, nn_2_##MASKED##_##COPY, nn_3_##MASKED##_##COPY,                               \
+     nn_4_##MASKED##_##COPY, nn_5_##MASKED##_##COPY, nn_6_##MASKED##_##COPY}
+// [copy][masked][rows - 1]
+static const nn_kernel nn_kernels[2][2][NN_ROWS] = {{NN_ROW(0, 0), NN_ROW(1, 0)}, {NN_ROW(0, 1), NN_ROW(1, 1)}};
 
 KERNEL void pipe_small_gemm_nn(long m, long n, long k, const float *x, long ldx, const float *w, long ldw,
                                float *y, long ldy, int accumulate) {
@@ -106,6 +116,11 @@ KERNEL void pipe_small_gemm_nn(long m, long n, long k, const float *x, long ldx,
             for (long i = 0; i < m; i++) memset(y + i * ldy, 0, (size_t)n * sizeof(float));
         return;
     }
+    // The first row block of each tile also copies the tile (NN_DEPTH × 16 floats) to a contiguous
+    // buffer that the other row blocks read: with a weight row stride that is a multiple of 4 KB, the
+    // tile's lines all map to one L1 set and would be evicted between row blocks.
+    const int copy = m > NN_ROWS;
+    _Alignas(64) float tile[NN_DEPTH * NN_COLUMNS];
     // Each partial sum goes through Y as a float between k blocks, exactly what a register would hold,
     // so the blocking does not change a single bit of the result.
     for (long k0 = 0; k0 < k; k0 += NN_DEPTH) {
@@ -123,8 +138,10 @@ KERNEL void pipe_small_gemm_nn(long m, long n, long k, const float *x, long ldx,
             const __m256i m0 = first_lanes(remaining), m1 = first_lanes(remaining - 8);
             for (long i = 0; i < m; i += NN_ROWS) {
                 const long mr = m - i < NN_ROWS ? m - i : NN_ROWS;
-                nn_kernels[masked][mr - 1](kc, x + i * ldx + k0, ldx, w + k0 * ldw + j, ldw, y + i * ldy + j, ldy,
-                                           load_y, m0, m1);
+                const int first = i == 0;
+                nn_kernels[first && copy][masked][mr - 1](
+                    kc, x + i * ldx + k0, ldx, first || !copy ? w + k0 * ldw + j : tile,
+                    first || !copy ? ldw : NN_COLUMNS, y + i * ldy + j, ldy, load_y, m0, m1, tile);
             }
         }
     }
