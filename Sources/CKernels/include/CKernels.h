@@ -1,17 +1,18 @@
 #ifndef PIPE_CKERNELS_H
 #define PIPE_CKERNELS_H
 
-// Small-M single-precision GEMM for the KV-cached decode step (a few rows against a weight matrix).
-// Row-major throughout; no packing of the weights. Every output is summed over k in ascending order
-// with one fused multiply-add per term (the NT form: eight interleaved partial sums, combined in a fixed
-// tree), so results depend only on the inputs — never on alignment, blocking or threads.
+// Kernels of the KV-cached decode step: small-M single-precision GEMM (a few rows against a weight
+// matrix) and single-query attention. Row-major throughout; no packing of the weights. Every output is
+// summed over k in ascending order with one fused multiply-add per term (dot products: eight
+// interleaved partial sums, combined in a fixed tree), so results depend only on the inputs — never on
+// alignment, blocking or threads.
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/// 1 when the CPU has AVX2 and FMA and the OS saves YMM state; the two kernels below may only be
-/// called then (callers fall back to BLAS otherwise).
+/// 1 when the CPU has AVX2 and FMA and the OS saves YMM state; the GEMM and attention kernels below
+/// may only be called then (callers fall back to BLAS otherwise).
 int pipe_small_gemm_supported(void);
 
 /// Y[m, n] (+)= X[m, k] · W[k, n]. W is [in, out] (GPT-2 Conv1D layout). `accumulate` = 0 overwrites Y

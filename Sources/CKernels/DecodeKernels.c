@@ -1,6 +1,7 @@
-// Small-M GEMM for the decode step: a handful of rows (the batch) against a weight matrix that OpenBLAS
-// would pack on every call. Here W is streamed once per column block straight from its row-major
-// layout: for fixed k, 16 consecutive output columns are one 64-byte line.
+// Kernels of the KV-cached decode step. Small-M GEMM: a handful of rows (the batch) against a weight
+// matrix that OpenBLAS would pack whole on every call; here W is read in place, for fixed k 16
+// consecutive output columns being one 64-byte line. Single-query attention: scores over the cached
+// keys and the weighted sum of cached values. AVX2 + FMA, chosen at run time (pipe_small_gemm_supported).
 #include "CKernels.h"
 
 #include <stdint.h>
