@@ -5,8 +5,8 @@ import Darwin
 #endif
 import CKernels
 
-/// GEMM for a few rows against a weight matrix: the KV-cached decode step, where each of B sequences
-/// contributes one row. OpenBLAS packs the whole weight matrix on every call, which for 16 rows costs
+/// GEMM for a few rows against a weight matrix, and single-query attention: the KV-cached decode step,
+/// where each of B sequences contributes one row. OpenBLAS packs the whole weight matrix on every call, which for 16 rows costs
 /// about as much as the multiply; the AVX2 + FMA kernels in `CKernels` stream W in place instead.
 ///
 /// Deterministic: each output sums over k in ascending order with one FMA per term (the transposed
@@ -15,9 +15,10 @@ import CKernels
 /// stage key's numeric environment.
 public enum DecodeGemm {
     public enum Path: String, Sendable, CaseIterable {
-        /// The register-blocked AVX2 + FMA kernels (version 1 of their summation order).
+        /// The AVX2 + FMA decode kernels: register-blocked GEMM and single-query attention (version 1
+        /// of their summation order; bump the suffix when it changes, since it is part of stage keys).
         case avx2FMA = "avx2-fma-v1"
-        /// `cblas_sgemm` (CPUs without AVX2/FMA, or forced with `PIPE_DECODE_GEMM=openblas`).
+        /// `cblas_sgemm` / `cblas_sgemv` (CPUs without AVX2/FMA, or forced with `PIPE_DECODE_GEMM=openblas`).
         case openBLAS = "openblas"
     }
 
@@ -28,8 +29,8 @@ public enum DecodeGemm {
     /// `avx2-fma-v1`. Read once per process; stage processes inherit it with the rest of the environment.
     public static let pathVariable = "PIPE_DECODE_GEMM"
 
-    /// Whether this CPU (and OS) can run the AVX2 + FMA kernels.
-    public static var kernelsSupported: Bool { pipe_small_gemm_supported() != 0 }
+    /// Whether this CPU (and OS) can run the AVX2 + FMA kernels (CPUID is asked once: in a VM it traps).
+    public static let kernelsSupported: Bool = pipe_small_gemm_supported() != 0
 
     /// The path this process takes (see `pathVariable`).
     public static let path: Path = {
