@@ -28,8 +28,9 @@ let package = Package(
         // SHA-256 (OpenSSL libcrypto, SHA-NI) and the canonical, type-tagged key encoding.
         .target(name: "Hashing", dependencies: ["CCrypto"]),
 
-        // Numerics.
-        .target(name: "Tensor", dependencies: ["COpenBLAS"], swiftSettings: numericSettings),
+        // Numerics. CKernels: AVX2 + FMA small-batch GEMM for the decode step (runtime CPU check).
+        .target(name: "CKernels"),
+        .target(name: "Tensor", dependencies: ["COpenBLAS", "CKernels"], swiftSettings: numericSettings),
         // No errno from sqrt (IEEE results unchanged), so AdamW's square roots vectorise.
         .target(name: "Models", dependencies: ["Tensor"],
                 swiftSettings: numericSettings + [.unsafeFlags(["-Xcc", "-fno-math-errno"])]),

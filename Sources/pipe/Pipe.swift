@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Tensor
 
 /// The `pipe` command line. Thin: each subcommand parses flags and calls into Runner.
 struct Pipe: ParsableCommand {
@@ -24,6 +25,10 @@ struct Pipe: ParsableCommand {
 enum Main {
     static func main() {
         do {
+            // A bad PIPE_DECODE_GEMM is a usage error here, before any key or kernel depends on it.
+            do { _ = try DecodeGemm.resolvePath(requested: ProcessInfo.processInfo.environment[DecodeGemm.pathVariable]) } catch {
+                throw ValidationError(error.description)
+            }
             var command = try Pipe.parseAsRoot()
             try command.run()
         } catch let exit as ExitCode {

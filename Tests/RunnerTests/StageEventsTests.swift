@@ -72,7 +72,7 @@ struct StageEventsTests {
         try JSONEncoder().encode(invocation).write(to: URL(fileURLWithPath: dir + "/invocation.json"))
         #expect(StageProcess.main(invocationPath: dir + "/invocation.json") == 2)
         #expect(!FileManager.default.fileExists(atPath: dir + "/outs/out/text.txt"), "nothing is produced under a misstated key")
-        invocation.blasCore = BLAS.coreName.uppercased()   // the family this process loaded: case does not matter
+        invocation.blasCore = BLAS.kernelSignature.uppercased()   // the kernels this process runs: case does not matter
         try JSONEncoder().encode(invocation).write(to: URL(fileURLWithPath: dir + "/invocation.json"))
         #expect(StageProcess.main(invocationPath: dir + "/invocation.json") == 0)
     }

@@ -18,6 +18,8 @@ final class KVCache {
     let logits: FloatBuffer                 // (B, V)
     let selectScratch: FloatBuffer          // (V)
     let order: Int32Buffer                  // (V)
+    /// The small-batch GEMM of decode steps (tests switch it to compare the paths in one process).
+    var gemmPath = DecodeGemm.path
 
     init(config: GPTConfig, batch: Int, capacity: Int, chunk: Int) {
         self.batch = batch
@@ -57,6 +59,18 @@ extension GPTModel {
         let scale = 1 / Float(hs).squareRoot()
         let x = cache.x.pointer, ln = cache.ln.pointer, qkv = cache.qkv.pointer, atty = cache.atty.pointer
         let branch = cache.branch.pointer, fch = cache.fch.pointer, fchGelu = cache.fchGelu.pointer
+        // A decode step's few rows go through the unpacked small-batch GEMM; prefill keeps OpenBLAS.
+        let smallBatch = rows <= DecodeGemm.maxRows
+        func linear(_ out: UnsafeMutablePointer<Float>, _ input: UnsafePointer<Float>, _ weight: Int,
+                    _ bias: Int, _ ic: Int, _ oc: Int) {
+            if smallBatch {
+                DecodeGemm.linearForward(out: out, input: input, weight: param(weight), bias: param(bias),
+                                         rows: rows, inChannels: ic, outChannels: oc, path: cache.gemmPath)
+            } else {
+                linearForward(out: out, input: input, weight: param(weight), bias: param(bias),
+                              rows: rows, inChannels: ic, outChannels: oc)
+            }
+        }
         embeddingForward(out: x, tokens: cache.tokens.pointer, positions: cache.positions.pointer,
                          wte: param(layout.tokenEmbedding), wpe: param(layout.positionEmbedding), rows: rows, channels: c)
         for l in 0..<config.layers {
@@ -64,8 +78,7 @@ extension GPTModel {
             layerNormForward(out: ln, mean: cache.mean.pointer, rstd: cache.rstd.pointer, input: x,
                              weight: param(p.ln1Weight), bias: param(p.ln1Bias), rows: rows, channels: c,
                              epsilon: config.layerNormEpsilon)
-            linearForward(out: qkv, input: ln, weight: param(p.qkvWeight), bias: param(p.qkvBias),
-                          rows: rows, inChannels: c, outChannels: c3)
+            linear(qkv, ln, p.qkvWeight, p.qkvBias, c, c3)
             let keys = cache.keys[l].pointer, values = cache.values[l].pointer
             for bi in 0..<b {
                 for i in 0..<n {
@@ -85,10 +98,16 @@ extension GPTModel {
                     let y = atty + bi * n * c + h * hs
                     if n == 1 {
                         // Decode step: one query row. Two GEMVs (no packing) beat two tiny sgemm calls,
-                        // whose packing of the whole cached K/V dominates at this size.
-                        sgemv(m: keysVisible, n: hs, alpha: scale, a: kh, lda: hs, x: q, y: s)
+                        // whose packing of the whole cached K/V dominates at this size. Each head's block
+                        // is short and cold (the weights streamed through the cache since the last step),
+                        // so its values and the next head's keys are requested ahead of use.
+                        DecodeGemm.prefetch(vh, count: keysVisible * hs)
+                        DecodeGemm.attentionScores(count: keysVisible, headSize: hs, query: q, keys: kh, keyStride: hs,
+                                                   scale: scale, scores: s, path: cache.gemmPath)
                         causalMaskedSoftmaxRow(s, row: start, length: keysVisible, mask: valid)
-                        sgemv(trans: true, m: keysVisible, n: hs, a: vh, lda: hs, x: s, y: y)
+                        if bi * nh + h + 1 < b * nh { DecodeGemm.prefetch(kh + cap * hs, count: keysVisible * hs) }
+                        DecodeGemm.attentionMix(count: keysVisible, headSize: hs, weights: s, values: vh, valueStride: hs,
+                                                out: y, path: cache.gemmPath)
                         continue
                     }
                     // scores[i, j] = q_i · k_j / √hs over the visible keys.
@@ -100,17 +119,14 @@ extension GPTModel {
                     sgemm(m: n, n: hs, k: keysVisible, a: s, lda: keysVisible, b: vh, ldb: hs, c: y, ldc: c)
                 }
             }
-            linearForward(out: branch, input: atty, weight: param(p.attnProjWeight), bias: param(p.attnProjBias),
-                          rows: rows, inChannels: c, outChannels: c)
+            linear(branch, atty, p.attnProjWeight, p.attnProjBias, c, c)
             accumulate(x, branch, count: rows * c)
             layerNormForward(out: ln, mean: cache.mean.pointer, rstd: cache.rstd.pointer, input: x,
                              weight: param(p.ln2Weight), bias: param(p.ln2Bias), rows: rows, channels: c,
                              epsilon: config.layerNormEpsilon)
-            linearForward(out: fch, input: ln, weight: param(p.fcWeight), bias: param(p.fcBias),
-                          rows: rows, inChannels: c, outChannels: 4 * c)
+            linear(fch, ln, p.fcWeight, p.fcBias, c, 4 * c)
             geluForward(out: fchGelu, input: fch, count: rows * 4 * c)
-            linearForward(out: branch, input: fchGelu, weight: param(p.fcProjWeight), bias: param(p.fcProjBias),
-                          rows: rows, inChannels: 4 * c, outChannels: c)
+            linear(branch, fchGelu, p.fcProjWeight, p.fcProjBias, 4 * c, c)
             accumulate(x, branch, count: rows * c)
         }
         // Only each row's newest position needs logits.
@@ -118,7 +134,15 @@ extension GPTModel {
         layerNormForward(out: cache.last.pointer, mean: cache.mean.pointer, rstd: cache.rstd.pointer, input: cache.branch.pointer,
                          weight: param(layout.lnfWeight), bias: param(layout.lnfBias), rows: b, channels: c,
                          epsilon: config.layerNormEpsilon)
-        sgemm(transB: true, m: b, n: config.vocabSize, k: c, a: cache.last.pointer, lda: c,
-              b: param(layout.tokenEmbedding), ldb: c, c: cache.logits.pointer, ldc: config.vocabSize)
+        // Tied LM head: logits = last · wteᵀ, read in place from the live parameters (PPO changes them
+        // every step, so there is no transposed copy to keep in sync).
+        if b <= DecodeGemm.maxRows {
+            DecodeGemm.multiply(m: b, n: config.vocabSize, k: c, x: cache.last.pointer, ldx: c,
+                                w: param(layout.tokenEmbedding), ldw: c, transposedWeight: true,
+                                y: cache.logits.pointer, ldy: config.vocabSize, accumulate: false, path: cache.gemmPath)
+        } else {
+            sgemm(transB: true, m: b, n: config.vocabSize, k: c, a: cache.last.pointer, lda: c,
+                  b: param(layout.tokenEmbedding), ldb: c, c: cache.logits.pointer, ldc: config.vocabSize)
+        }
     }
 }

@@ -98,7 +98,7 @@ final class StageBuild: @unchecked Sendable {
                 kind: builtin, stageName: stage.name,
                 params: Dictionary(uniqueKeysWithValues: stage.params.map { ($0.name, $0.value.stageParamValue) }),
                 inputs: inputPaths, outputs: outputPaths, seed: seed, threads: threads,
-                scratchPath: scratch, eventsPath: eventsPath, blasCore: BLAS.coreName)
+                scratchPath: scratch, eventsPath: eventsPath, blasCore: BLAS.kernelSignature)
             let invocationPath = base + "/invocation.json"
             try JSONEncoder().encode(invocation).write(to: URL(fileURLWithPath: invocationPath))
             program = .builtin(invocationPath: invocationPath)

@@ -16,7 +16,7 @@ public struct StageInvocation: Codable, Sendable, Equatable {
     public var scratchPath: String
     /// JSON-lines file the stage appends progress and metric events to.
     public var eventsPath: String
-    /// The OpenBLAS kernel family the stage key was computed for (`BLAS.coreName` of `pipe run`); the stage refuses
+    /// The kernels the stage key was computed for (`BLAS.kernelSignature` of `pipe run`); the stage refuses
     /// to run with another one, so an artifact never sits under a key that misstates how it was made.
     public var blasCore: String?
 

@@ -25,8 +25,8 @@ public enum StageProcess {
             writeStderr("pipe _stage: \(RunnerError.unknownBuiltin(invocation.kind, known: registry.map { $0.kind }.sorted()))\n")
             return 2
         }
-        if let expected = invocation.blasCore, expected.lowercased() != BLAS.coreName.lowercased() {
-            writeStderr("error: stage '\(invocation.stageName)': its key was computed for OpenBLAS's \(expected) kernels but this process loaded \(BLAS.coreName) (\(BLAS.coreTypeVariable)=\(ProcessInfo.processInfo.environment[BLAS.coreTypeVariable] ?? "unset")); run it where \(expected) loads, or set \(BLAS.coreTypeVariable) the same for `pipe run` and its stages\n")
+        if let expected = invocation.blasCore, expected.lowercased() != BLAS.kernelSignature.lowercased() {
+            writeStderr("error: stage '\(invocation.stageName)': its key was computed for the kernels '\(expected)' but this process runs '\(BLAS.kernelSignature)' (\(BLAS.coreTypeVariable)=\(ProcessInfo.processInfo.environment[BLAS.coreTypeVariable] ?? "unset"), \(DecodeGemm.pathVariable)=\(ProcessInfo.processInfo.environment[DecodeGemm.pathVariable] ?? "unset")); run it on a node like the one `pipe run` ran on, or set both variables the same for `pipe run` and its stages\n")
             return 2
         }
         do {

@@ -1,8 +1,9 @@
 /// Checks the loaded BLAS kernels against a double-precision reference on the shapes a GPT uses
 /// (all transpose combinations, tails that are not multiples of any vector width, beta accumulation,
-/// strided views, GEMV). OpenBLAS picks its kernels per CPU at load time, and older releases are known
-/// to pick wrong ones on CPUs newer than themselves; `pipe bench gpt` runs this before timing anything
-/// so a figure never comes from kernels that compute the wrong thing.
+/// strided views, GEMV), plus the decode step's small-batch GEMM (`DecodeGemm`) when it runs. OpenBLAS
+/// picks its kernels per CPU at load time, and older releases are known to pick wrong ones on CPUs newer
+/// than themselves; `pipe bench gpt` runs this before timing anything so a figure never comes from
+/// kernels that compute the wrong thing.
 public enum KernelCheck {
     public struct Result: Sendable {
         /// Largest |C − C_ref| / (Σ_k |A_ik · B_kj| + tiny) over all checked entries.
@@ -84,6 +85,41 @@ public enum KernelCheck {
                     worst = max(worst, abs(Double(y[out]) - exact) / (magnitude + 1e-30))
                 }
                 record(worst, "sgemv \(trans ? "T" : "N") m=\(m) n=\(n)")
+            }
+        }
+        // The decode step's small-batch GEMM, when this process runs its own kernels rather than OpenBLAS.
+        if DecodeGemm.path == .avx2FMA {
+            for (m, n, k) in shapes where m <= DecodeGemm.maxRows {
+                for transposed in [false, true] {
+                    let ldx = k + 3, ldw = (transposed ? k : n) + 1, ldy = n + 2
+                    let x = fill(m * ldx), w = fill((transposed ? n : k) * ldw), y0 = fill(m * ldy)
+                    for accumulate in [false, true] {
+                        var y = y0
+                        x.withUnsafeBufferPointer { px in
+                            w.withUnsafeBufferPointer { pw in
+                                y.withUnsafeMutableBufferPointer { py in
+                                    DecodeGemm.multiply(m: m, n: n, k: k, x: px.baseAddress!, ldx: ldx, w: pw.baseAddress!, ldw: ldw,
+                                                        transposedWeight: transposed, y: py.baseAddress!, ldy: ldy,
+                                                        accumulate: accumulate, path: .avx2FMA)
+                                }
+                            }
+                        }
+                        var worst = 0.0
+                        for i in 0..<m {
+                            for j in 0..<n {
+                                let start = accumulate ? Double(y0[i * ldy + j]) : 0
+                                var exact = start, magnitude = abs(start)
+                                for p in 0..<k {
+                                    let v = Double(x[i * ldx + p]) * Double(transposed ? w[j * ldw + p] : w[p * ldw + j])
+                                    exact += v; magnitude += abs(v)
+                                }
+                                worst = max(worst, abs(Double(y[i * ldy + j]) - exact) / (magnitude + 1e-30))
+                            }
+                            for j in n..<ldy where y[i * ldy + j] != y0[i * ldy + j] { worst = .infinity }
+                        }
+                        record(worst, "decode GEMM \(transposed ? "N,T" : "N,N") m=\(m) n=\(n) k=\(k) accumulate=\(accumulate)")
+                    }
+                }
             }
         }
         return result
