@@ -1,16 +1,21 @@
-/// A binary min-heap ordered by `areInIncreasingOrder` (the smallest element is popped first).
-struct BinaryHeap<Element> {
+/// A binary min-heap ordered by `areInIncreasingOrder` (the smallest element is popped first). BPE
+/// training pops the best merge from it; the judge keeps its k nearest neighbours in one.
+public struct BinaryHeap<Element> {
     private var items: [Element] = []
     private let areInIncreasingOrder: (Element, Element) -> Bool
 
-    init(_ areInIncreasingOrder: @escaping (Element, Element) -> Bool) {
+    public init(_ areInIncreasingOrder: @escaping (Element, Element) -> Bool) {
         self.areInIncreasingOrder = areInIncreasingOrder
     }
 
-    var isEmpty: Bool { items.isEmpty }
-    var count: Int { items.count }
+    public var isEmpty: Bool { items.isEmpty }
+    public var count: Int { items.count }
+    /// The smallest element, without removing it.
+    public var top: Element? { items.first }
+    /// Every element, in heap order (not sorted).
+    public var elements: [Element] { items }
 
-    mutating func push(_ element: Element) {
+    public mutating func push(_ element: Element) {
         items.append(element)
         var child = items.count - 1
         while child > 0 {
@@ -21,7 +26,7 @@ struct BinaryHeap<Element> {
         }
     }
 
-    mutating func pop() -> Element? {
+    public mutating func pop() -> Element? {
         guard !items.isEmpty else { return nil }
         items.swapAt(0, items.count - 1)
         let top = items.removeLast()

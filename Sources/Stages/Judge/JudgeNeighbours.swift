@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Tokenizer
 
 /// The judge's memory-based half: the k nearest training reviews of a text by cosine similarity of
 /// IDF-weighted n-gram presence (the judge's own hashed features), voting with their similarities.
@@ -107,30 +108,15 @@ public struct JudgeNeighbours: Sendable {
             let sa = score[Int(a)], sb = score[Int(b)]
             return sa != sb ? sa < sb : a > b
         }
-        var heap: [Int32] = []
-        heap.reserveCapacity(k)
-        func siftDown(_ start: Int) {
-            var i = start
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var m = i
-                if l < heap.count && below(heap[l], heap[m]) { m = l }
-                if r < heap.count && below(heap[r], heap[m]) { m = r }
-                if m == i { return }
-                heap.swapAt(i, m)
-                i = m
-            }
-        }
+        var heap = BinaryHeap<Int32>(below)
         for c in candidates {
             if heap.count < k {
-                heap.append(c)
-                var i = heap.count - 1
-                while i > 0 && below(heap[i], heap[(i - 1) / 2]) { heap.swapAt(i, (i - 1) / 2); i = (i - 1) / 2 }
-            } else if below(heap[0], c) {
-                heap[0] = c
-                siftDown(0)
+                heap.push(c)
+            } else if let weakest = heap.top, below(weakest, c) {
+                _ = heap.pop()
+                heap.push(c)
             }
         }
-        return heap.sorted { below($1, $0) }
+        return heap.elements.sorted { below($1, $0) }
     }
 }
