@@ -120,8 +120,16 @@ public enum RMPairsStage: BuiltinStage {
         var pairs: [PreferencePair] = []
         let promptsPerBatch = max(1, 64 / o.k)
         let clock = ProgressClock()
+        // A prompt whose k samples all get the same judge score gives no pair; bound the attempts so a
+        // degenerate model or judge ends in an error instead of a loop that never ends.
+        var prompted = 0
+        let maxPrompts = 20 * count + 64
         while pairs.count < count {
+            guard prompted < maxPrompts else {
+                throw StageError.failed("rm-pairs samples: only \(pairs.count) of \(count) prompts gave samples the judge scored differently after \(prompted) prompts; raise k or temperature, or use strategy: labels")
+            }
             let n = min(promptsPerBatch, count - pairs.count)
+            prompted += n
             let prompts = (0..<n).map { _ in
                 ModelArtifacts.withBOS(file.record(candidates[random.nextInt(below: candidates.count)]).prefix(o.promptTokens), eos: eos)
             }
