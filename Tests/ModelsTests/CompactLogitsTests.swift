@@ -12,12 +12,7 @@ struct CompactLogitsTests {
     let mask: [Int32] = [1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1]
 
     func makeModel(dropout: Bool = false) throws -> (GPTModel, TokenBatch) {
-        var config = tinyConfig(valueHead: true, rewardHead: true)
-        if dropout {
-            config.embeddingDropout = 0.1
-            config.residualDropout = 0.2
-            config.attentionDropout = 0.15
-        }
+        let config = tinyConfig(valueHead: true, rewardHead: true, dropout: dropout)
         let model = try GPTModel(config: config, seed: 11)
         let batch = TokenBatch(tokens: randomTokens(b * t, vocab: config.vocabSize, seed: 12), batch: b, time: t,
                                attentionMask: mask)

@@ -9,12 +9,7 @@ struct ModelGradientTests {
     /// Every head, on a batch with a left-padded row, with and without dropout.
     @Test(arguments: Head.allCases, [false, true])
     func modelGradient(head: Head, dropout: Bool) throws {
-        var config = tinyConfig(valueHead: true, rewardHead: true)
-        if dropout {
-            config.embeddingDropout = 0.1
-            config.residualDropout = 0.2
-            config.attentionDropout = 0.15
-        }
+        let config = tinyConfig(valueHead: true, rewardHead: true, dropout: dropout)
         let model = try GPTModel(config: config, seed: 3)
         let b = 2, t = 6, v = config.vocabSize
         let batch = TokenBatch(tokens: randomTokens(b * t, vocab: v, seed: 1), batch: b, time: t,

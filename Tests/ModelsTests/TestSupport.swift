@@ -2,9 +2,15 @@ import Tensor
 @testable import Models
 
 /// A tiny config so every test runs in well under a second in a debug build.
-func tinyConfig(valueHead: Bool = false, rewardHead: Bool = false) -> GPTConfig {
+/// `dropout: true` turns on all three dropout sites (rates chosen to differ, so a mix-up shows).
+func tinyConfig(valueHead: Bool = false, rewardHead: Bool = false, dropout: Bool = false) -> GPTConfig {
     var c = GPTConfig(vocabSize: 13, maxPositions: 12, channels: 8, layers: 2, heads: 2, valueHead: valueHead, rewardHead: rewardHead)
     c.initializerRange = 0.3
+    if dropout {
+        c.embeddingDropout = 0.1
+        c.residualDropout = 0.2
+        c.attentionDropout = 0.15
+    }
     return c
 }
 
