@@ -30,12 +30,14 @@ let package = Package(
 
         // Numerics. CKernels: AVX2 + FMA small-batch GEMM for the decode step (runtime CPU check).
         .target(name: "CKernels"),
-        .target(name: "Tensor", dependencies: ["COpenBLAS", "CKernels"], swiftSettings: numericSettings),
+        // The one JSON string quoter of the hand-written formats (safetensors, tokenizer.json, stage JSON).
+        .target(name: "JSONQuoting", dependencies: []),
+        .target(name: "Tensor", dependencies: ["COpenBLAS", "CKernels", "JSONQuoting"], swiftSettings: numericSettings),
         // No errno from sqrt (IEEE results unchanged), so AdamW's square roots vectorise.
         .target(name: "Models", dependencies: ["Tensor"],
                 swiftSettings: numericSettings + [.unsafeFlags(["-Xcc", "-fno-math-errno"])]),
-        .target(name: "Tokenizer", dependencies: []),
-        .target(name: "Stages", dependencies: ["Models", "Tokenizer", "Tensor", "Hashing"],
+        .target(name: "Tokenizer", dependencies: ["JSONQuoting"]),
+        .target(name: "Stages", dependencies: ["Models", "Tokenizer", "Tensor", "Hashing", "JSONQuoting"],
                 swiftSettings: numericSettings),
 
         // Runner side.

@@ -1,3 +1,4 @@
+import JSONQuoting
 import Foundation
 
 /// Reading and writing `tokenizer.json` in the Hugging Face `tokenizers` format (model `BPE`,
@@ -13,7 +14,7 @@ public struct TokenizerFileError: Error, CustomStringConvertible {
 extension BPETokenizer {
     /// The `tokenizer.json` text: deterministic (vocab ordered by id, merges in rank order, one entry per line).
     public func huggingFaceJSON() -> String {
-        func q(_ s: String) -> String { jsonString(s) }
+        func q(_ s: String) -> String { tokenizerQuoted(s) }
         var lines: [String] = ["{", "  \"version\": \"1.0\",", "  \"truncation\": null,", "  \"padding\": null,"]
         let added = specialTokens.map {
             "    {\"id\": \($0.id), \"content\": \(q($0.content)), \"single_word\": false, \"lstrip\": false, "
@@ -43,10 +44,10 @@ extension BPETokenizer {
         {
           "tokenizer_class": "PreTrainedTokenizerFast",
           "add_prefix_space": false,
-          "bos_token": \(jsonString(eos)),
-          "eos_token": \(jsonString(eos)),
-          "unk_token": \(jsonString(eos)),
-          "pad_token": \(jsonString(pad)),
+          "bos_token": \(tokenizerQuoted(eos)),
+          "eos_token": \(tokenizerQuoted(eos)),
+          "unk_token": \(tokenizerQuoted(eos)),
+          "pad_token": \(tokenizerQuoted(pad)),
           "model_max_length": \(modelMaxLength)
         }
 
@@ -108,10 +109,10 @@ extension BPETokenizer {
             slots[id] = bytes
         }
         for (token, value) in vocab {
-            guard let id = (value as? NSNumber)?.intValue else { throw fail("model.vocab[\(jsonString(token))] is not an integer id") }
+            guard let id = (value as? NSNumber)?.intValue else { throw fail("model.vocab[\(tokenizerQuoted(token))] is not an integer id") }
             if specialIds.contains(Int32(id)) { try place(id, Array(token.utf8)); continue }
             guard let bytes = ByteLevel.decode(token) else {
-                throw fail("model.vocab token \(jsonString(token)) is not a byte-level string")
+                throw fail("model.vocab token \(tokenizerQuoted(token)) is not a byte-level string")
             }
             try place(id, bytes)
         }
@@ -143,21 +144,5 @@ extension BPETokenizer {
     }
 }
 
-/// A JSON string literal (control characters escaped, other text as raw UTF-8, as `tokenizers` writes).
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for scalar in s.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case let c where c.value < 0x20 || c.value == 0x7F:
-            let hex = String(c.value, radix: 16)
-            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out + "\""
-}
+/// tokenizer.json strings: JSON's required escapes plus DEL, other text as raw UTF-8.
+private func tokenizerQuoted(_ s: String) -> String { jsonQuoted(s, alsoEscape: [0x7F]) }

@@ -1,24 +1,12 @@
+import JSONQuoting
+
 /// Deterministic JSON text for the files stages write (JSONL records, metrics): keys in the order
 /// given, numbers in Swift's shortest round-trip form, strings with raw UTF-8 (only the escapes JSON
 /// requires). Foundation's encoders are avoided because their key order and number formatting vary.
 public enum JSONText {
     public static func quoted(_ s: String) -> String {
-        var out = "\""
-        out.reserveCapacity(s.utf8.count + 2)
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case let c where c.value < 0x20 || c.value == 0x7F || c.value == 0x2028 || c.value == 0x2029:
-                let hex = String(c.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        // U+2028/2029 too: valid in JSON, but line breaks to JavaScript and to line-oriented tools.
+        jsonQuoted(s, alsoEscape: [0x7F, 0x2028, 0x2029])
     }
 
     /// A JSON number; NaN and ±infinity (not representable in JSON) become `null`.

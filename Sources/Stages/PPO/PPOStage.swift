@@ -20,7 +20,10 @@ public enum PPOStage: BuiltinStage {
         let rewardDir = try context.inputPath("reward")
         let tokenizer = try ModelArtifacts.tokenizer(in: policyDir, input: "policy")
         let eos = tokenizer.endOfTextId, pad = tokenizer.padId
-        let prompts = try buildPrompts(context, tokenizer: tokenizer)
+        // The train split feeds both the corpus prompts and the pretraining mix: read it once.
+        let needsTrain = try context.params.int("corpus_prompts") > 0 || config.ptxCoef > 0
+        let train = try (needsTrain ? try? context.inputPath("tokens") : nil).map { try TokenFile.read(split: "train", in: $0) }
+        let prompts = try buildPrompts(context, tokenizer: tokenizer, train: train)
         context.log("ppo: \(prompts.count) prompts (\(try context.params.strings("prompts").count) fixed)")
 
         let checkpointDir = try context.outputPath("checkpoint")
@@ -39,11 +42,10 @@ public enum PPOStage: BuiltinStage {
         let trainer = try PPOTrainer(config: config, policy: policy, reference: reference, rewardModel: rewardModel,
                                      prompts: prompts, eos: eos, pad: pad, seed: context.seed, optimizer: optimizer)
         if config.ptxCoef > 0 {
-            guard let tokensDir = try? context.inputPath("tokens") else {
+            guard let train else {
                 throw StageError.badParam("ptx_coef", "the pretraining mix needs the `tokens` input (train-split reviews); wire it or set ptx_coef: 0")
             }
             let length = min(config.ptxLength, policy.config.maxPositions)
-            let train = try TokenFile.read(split: "train", in: tokensDir)
             trainer.pretraining = try DocumentBatcher(documents: (0..<train.count).map { Array(train.record($0)) },
                                                       separator: eos, blockSize: length)
             context.log("ppo: pretraining mix ptx_coef \(config.ptxCoef) on \(train.count) train reviews, \(config.ptxBatchSize) rows × \(length) tokens per optimiser step")
@@ -88,12 +90,11 @@ public enum PPOStage: BuiltinStage {
 
     /// The fixed prompts (the classic four by default) plus `corpus_prompts` train-split review openings
     /// of `prompt_tokens` tokens, each as `[EOS] + tokens`.
-    static func buildPrompts(_ context: StageContext, tokenizer: BPETokenizer) throws -> [[Int32]] {
+    static func buildPrompts(_ context: StageContext, tokenizer: BPETokenizer, train: TokenFile?) throws -> [[Int32]] {
         let eos = tokenizer.endOfTextId
         var prompts = try context.params.strings("prompts").map { ModelArtifacts.withBOS(tokenizer.encode($0, allowSpecial: false), eos: eos) }
         let wanted = try context.params.int("corpus_prompts"), length = try context.params.int("prompt_tokens")
-        if wanted > 0, let tokensDir = try? context.inputPath("tokens") {
-            let train = try TokenFile.read(split: "train", in: tokensDir)
+        if wanted > 0, let train {
             let eligible = (0..<train.count).filter { train.record($0).count > length }
             // Evenly spaced over the file (ordered by content hash, so effectively a random sample).
             let stride = max(1, eligible.count / max(wanted, 1))

@@ -1,3 +1,5 @@
+import JSONQuoting
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
