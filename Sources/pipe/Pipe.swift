@@ -27,7 +27,8 @@ enum Main {
         do {
             // A bad PIPE_DECODE_GEMM is a usage error here, before any key or kernel depends on it.
             do { _ = try DecodeGemm.resolvePath(requested: ProcessInfo.processInfo.environment[DecodeGemm.pathVariable]) } catch {
-                throw ValidationError(error.description)
+                FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+                Foundation.exit(2)
             }
             var command = try Pipe.parseAsRoot()
             try command.run()

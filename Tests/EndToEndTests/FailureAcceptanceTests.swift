@@ -37,6 +37,14 @@ struct FailureAcceptanceTests {
         #expect(workspace.list("artifacts/stages").count == 2)
     }
 
+    @Test func anUnknownDecodeKernelPathIsAUsageErrorNamingTheVariable() throws {
+        let workspace = try TestWorkspace("pipe-e2e-decode-path")
+        defer { workspace.remove() }
+        let result = try pipe.run(["runs"], in: workspace.root, environment: ["PIPE_DECODE_GEMM": "fast"])
+        #expect(result.status == 2, "\(result)")
+        #expect(result.stderr == "error: PIPE_DECODE_GEMM=fast: expected one of auto, avx2-fma-v1, openblas\n", "\(result)")
+    }
+
     @Test func missingDeclaredOutputFailsTheStage() throws {
         let workspace = try TestWorkspace("pipe-e2e-missing")
         defer { workspace.remove() }
