@@ -23,19 +23,15 @@ struct BenchGPT: ParsableCommand {
     @Option(help: "Timed sampling runs (16 prompts × 16 tokens → 64 new tokens).")
     var sampleRepeats = 5
 
-    @Option(help: "BLAS threads (the targets are defined for 1).")
-    var threads = 1
-
-    @Option(help: ArgumentHelp(stringLiteral: TorchReference.optionHelp))
-    var torchPython: String?
+    @OptionGroup var comparison: BenchComparisonOptions
 
     @Option(help: "The PyTorch reference script.")
     var torchScript = "benchmarks/gpt/pytorch_gpt.py"
 
     func run() throws {
-        BLAS.setThreads(threads)
-        setenv("OPENBLAS_NUM_THREADS", "\(threads)", 1)
-        let python = TorchReference.python(option: torchPython)
+        comparison.applyThreads()
+        let threads = comparison.threads
+        let python = comparison.python
         let say = { (line: String) in print(line); fflush(nil) }
         say("pipe bench gpt — \(threads) BLAS thread(s), OpenBLAS \(BLAS.coreName); load average at start: \(TorchReference.loadAverage())")
         try KernelPreflight.run(say: say)
@@ -80,11 +76,11 @@ struct BenchGPT: ParsableCommand {
     func runTorch(python: String, config: String) throws -> TorchFigures {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [torchScript, "--config", config, "--threads", "\(threads)", "--steps", "\(steps)",
+        process.arguments = [torchScript, "--config", config, "--threads", "\(comparison.threads)", "--steps", "\(steps)",
                              "--warmup", "\(warmup)", "--sample-repeats", "\(sampleRepeats)", "--json"]
         var environment = ProcessInfo.processInfo.environment
-        environment["OMP_NUM_THREADS"] = "\(threads)"
-        environment["OPENBLAS_NUM_THREADS"] = "\(threads)"
+        environment["OMP_NUM_THREADS"] = "\(comparison.threads)"
+        environment["OPENBLAS_NUM_THREADS"] = "\(comparison.threads)"
         process.environment = environment
         let output = Foundation.Pipe()  // not the `pipe` command struct
         process.standardOutput = output

@@ -15,18 +15,14 @@ struct BenchPPO: ParsableCommand {
     @Option(help: "Timed PPO steps (after one warm-up step); medians are reported.")
     var steps = 5
 
-    @Option(help: "BLAS threads (PyTorch gets the same number).")
-    var threads = 1
-
-    @Option(help: ArgumentHelp(stringLiteral: TorchReference.optionHelp))
-    var torchPython: String?
+    @OptionGroup var comparison: BenchComparisonOptions
 
     @Option(help: "The PyTorch reference script.")
     var torchScript = "benchmarks/ppo/pytorch_ppo_step.py"
 
     func run() throws {
-        BLAS.setThreads(threads)
-        setenv("OPENBLAS_NUM_THREADS", "\(threads)", 1)
+        comparison.applyThreads()
+        let threads = comparison.threads
         let say = { (line: String) in print(line); fflush(nil) }
         say("pipe bench ppo — config S (vocab 6000, 4 layers, 4 heads, width 256), \(threads) BLAS thread(s), OpenBLAS \(BLAS.coreName); load average \(TorchReference.loadAverage())")
         say("  64 queries × 16 tokens, 16-token responses, 4 epochs × 4 minibatches of 16")
@@ -34,7 +30,7 @@ struct BenchPPO: ParsableCommand {
 
         let swift = try PPOBenchmark.run(steps: steps)
 
-        let python = TorchReference.python(option: torchPython)
+        let python = comparison.python
         var torch = PPOBenchmark.Figures(generate: 0.58, score: 0.90, update: 3.91, total: 5.40)   // shared/notes/pytorch-anchors.md, 1 thread
         var measured = false
         if let python, FileManager.default.fileExists(atPath: torchScript) {

@@ -35,3 +35,21 @@ enum KernelPreflight {
         }
     }
 }
+
+/// The options every ML benchmark shares: BLAS threads (PyTorch gets the same) and the PyTorch Python.
+struct BenchComparisonOptions: ParsableArguments {
+    @Option(help: "BLAS threads; PyTorch gets the same number (the targets are defined for 1).")
+    var threads = 1
+
+    @Option(help: ArgumentHelp(stringLiteral: TorchReference.optionHelp))
+    var torchPython: String?
+
+    /// The PyTorch Python to compare with, or nil (see `TorchReference.python`).
+    var python: String? { TorchReference.python(option: torchPython) }
+
+    /// Applies the thread count to this process and to the PyTorch child it starts.
+    func applyThreads() {
+        BLAS.setThreads(threads)
+        setenv("OPENBLAS_NUM_THREADS", "\(threads)", 1)
+    }
+}
