@@ -15,8 +15,4 @@ public enum Builtins {
             EvaluateStage.self,
         ]
     }
-
-    public static func stage(named kind: String) -> (any BuiltinStage.Type)? {
-        all.first { $0.kind == kind }
-    }
 }

@@ -2,10 +2,13 @@
 struct DeclarationParser {
     let workspace: Workspace
 
-    static let topKeys = ["kind", "version", "doc", "builtin", "run", "deps", "inputs", "outputs", "params", "resources"]
+    static let topKeys = ["kind", "version", "doc", "builtin", "run", "deps", "include", "inputs", "outputs", "params", "resources"]
+    static let groupKeys = ["doc", "params"]
+    /// Fields a declaration may change on a param it takes from an `include:` group.
+    static let overrideKeys = ["default", "doc", "min", "max", "choices"]
     static let inputKeys = ["doc", "optional"]
     static let outputKeys = ["doc"]
-    static let paramKeys = ["type", "default", "doc", "min", "max", "choices"]
+    static let paramKeys = ["type", "default", "doc", "min", "max", "choices", "key"]
 
     func load(kind: String) throws(PipelineError) -> StageDeclaration {
         let path = workspace.declarationPath(kind: kind)
@@ -30,6 +33,8 @@ struct DeclarationParser {
         var inputs: [InputDeclaration] = [], outputs: [OutputDeclaration] = [], params: [ParamDeclaration] = []
         var resources = Resources()
         var kindNode: YAMLNode?
+        var ownParams: [(name: String, nameNode: YAMLNode, body: YAMLNode)] = []
+        var included: [ParamDeclaration] = []
         for (key, keyNode, value) in reader.entries(root, path: "", what: what, allowed: Self.topKeys, sink: &sink) {
             switch key {
             case "kind":
@@ -82,7 +87,17 @@ struct DeclarationParser {
             case "params":
                 for (name, nameNode, body) in reader.entries(value, path: key, what: "\(what): params", allowed: nil, sink: &sink) {
                     checkName(name, reader.location(nameNode), "params", what: "\(what): param", sink: &sink)
-                    if let param = parseParam(name, nameNode, body, reader, &sink) { params.append(param) }
+                    ownParams.append((name, nameNode, body))
+                }
+            case "include":
+                for (group, node) in reader.strings(value, path: key, what: "\(what): include", sink: &sink) {
+                    for param in loadGroup(group, node: node, reader: reader, sink: &sink) {
+                        if included.contains(where: { $0.name == param.name }) {
+                            sink.error(reader.location(node), key, "\(what): param '\(param.name)' comes from two include groups (keep one)")
+                        } else {
+                            included.append(param)
+                        }
+                    }
                 }
             case "resources":
                 resources = ResourcesParser.parse(value, path: key, what: what, reader: reader, sink: &sink)
@@ -90,6 +105,14 @@ struct DeclarationParser {
                 _ = keyNode
             }
         }
+        for (name, nameNode, body) in ownParams {
+            if let base = included.firstIndex(where: { $0.name == name }) {
+                if let param = parseOverride(of: included[base], nameNode, body, reader, &sink) { included[base] = param }
+            } else if let param = parseParam(name, nameNode, body, reader, &sink) {
+                params.append(param)
+            }
+        }
+        params += included
         let top = reader.location(root)
         if kind == nil, sink.isEmpty { sink.error(top, "kind", "\(what): missing 'kind: \(expectedKind)'") }
         if let kind, kind != expectedKind, let kindNode {
@@ -118,6 +141,82 @@ struct DeclarationParser {
                                 resources: resources, file: file)
     }
 
+    /// The params of `stages/shared/<group>.yaml` (a group of params several kinds share, declared once).
+    private func loadGroup(_ group: String, node: YAMLNode, reader: YAMLReader, sink: inout DiagnosticSink) -> [ParamDeclaration] {
+        let relative = "stages/shared/\(group).yaml"
+        guard StageNames.isValid(group), let text = FileSystem.readText(PathName.join(workspace.root, relative)) else {
+            let known = FileSystem.list(PathName.join(workspace.root, "stages/shared")).filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }
+            sink.error(reader.location(node), "include", "stage declaration: include '\(group)': cannot read \(workspace.displayPath(relative))",
+                       suggestion: Suggestion.nearest(to: group, in: known))
+            return []
+        }
+        let file = workspace.displayPath(relative)
+        let groupReader = YAMLReader(file: file, text: text)
+        let what = "param group"
+        var params: [ParamDeclaration] = []
+        do {
+            guard let root = try groupReader.compose() else { return [] }
+            for (key, _, value) in groupReader.entries(root, path: "", what: what, allowed: Self.groupKeys, sink: &sink) where key == "params" {
+                for (name, nameNode, body) in groupReader.entries(value, path: key, what: "\(what): params", allowed: nil, sink: &sink) {
+                    checkName(name, groupReader.location(nameNode), "params", what: "\(what): param", sink: &sink)
+                    if let param = parseParam(name, nameNode, body, groupReader, &sink) { params.append(param) }
+                }
+            }
+        } catch {
+            sink.append(error)
+        }
+        return params
+    }
+
+    /// A declaration's change to an included param: a new default, doc or limits; the type stays the group's.
+    private func parseOverride(of base: ParamDeclaration, _ nameNode: YAMLNode, _ body: YAMLNode, _ reader: YAMLReader,
+                               _ sink: inout DiagnosticSink) -> ParamDeclaration? {
+        let name = base.name
+        let what = "stage declaration: param '\(name)'"
+        let path = "params.\(name)"
+        var param = base
+        param.location = reader.location(nameNode)
+        let fields = reader.entries(body, path: path, what: what, allowed: Self.paramKeys, sink: &sink)
+        if let typeField = fields.first(where: { $0.key == "type" }) {
+            sink.error(reader.location(typeField.keyNode), "\(path).type",
+                       "\(what): declared by an include group as \(base.type.rawValue); drop 'type:' and give only what changes (\(Self.overrideKeys.joined(separator: ", ")))")
+            return nil
+        }
+        var defaultNode: YAMLNode?
+        for (field, _, value) in fields {
+            switch field {
+            case "default": defaultNode = value
+            case "doc": param.doc = reader.string(value, path: "\(path).doc", what: what, sink: &sink)
+            case "min": param.min = reader.number(value, path: "\(path).min", what: "\(what): min", sink: &sink)
+            case "max": param.max = reader.number(value, path: "\(path).max", what: "\(what): max", sink: &sink)
+            case "choices":
+                guard case .sequence(let items) = value else {
+                    sink.error(reader.location(value), "\(path).choices", "\(what): choices must be a list")
+                    return nil
+                }
+                param.choices = items.compactMap { item in
+                    switch ParamTyping.typed(reader.value(item), as: base.type) {
+                    case .success(let v): return v
+                    case .failure(let m): sink.error(reader.location(item), "\(path).choices", "\(what): choice: \(m.message)"); return nil
+                    }
+                }
+            default: break
+            }
+        }
+        if let defaultNode {
+            switch ParamTyping.typed(reader.value(defaultNode), as: base.type) {
+            case .success(let value): param.defaultValue = value
+            case .failure(let m):
+                sink.error(reader.location(defaultNode), "\(path).default", "\(what): default: \(m.message)")
+                return nil
+            }
+        }
+        if let problem = ParamTyping.checkLimits(param.defaultValue, param) {
+            sink.error(reader.location(defaultNode ?? nameNode), "\(path).default", "\(what): default \(problem.message)")
+        }
+        return param
+    }
+
     private func checkName(_ name: String, _ location: SourceLocation, _ path: String, what: String, sink: inout DiagnosticSink) {
         if !StageNames.isValid(name) {
             sink.error(location, "\(path).\(name)", "\(what) name '\(name)' must be letters, digits, '_' or '-'")
@@ -129,6 +228,7 @@ struct DeclarationParser {
         let what = "stage declaration: param '\(name)'"
         let path = "params.\(name)"
         var type: ParamType?, defaultNode: YAMLNode?, doc: String?, minimum: Double?, maximum: Double?, choicesNode: YAMLNode?
+        var inKey = true
         let fields = reader.entries(body, path: path, what: what, allowed: Self.paramKeys, sink: &sink)
         for (field, _, value) in fields {
             switch field {
@@ -144,6 +244,7 @@ struct DeclarationParser {
             case "min": minimum = reader.number(value, path: "\(path).min", what: "\(what): min", sink: &sink)
             case "max": maximum = reader.number(value, path: "\(path).max", what: "\(what): max", sink: &sink)
             case "choices": choicesNode = value
+            case "key": inKey = reader.bool(value, path: "\(path).key", what: "\(what): key", sink: &sink) ?? true
             default: break
             }
         }
@@ -179,7 +280,7 @@ struct DeclarationParser {
         switch ParamTyping.typed(reader.value(defaultNode), as: type) {
         case .success(let value):
             declaration = ParamDeclaration(name: name, type: type, defaultValue: value, doc: doc, min: minimum,
-                                           max: maximum, choices: choices, location: location)
+                                           max: maximum, choices: choices, inKey: inKey, location: location)
         case .failure(let m):
             sink.error(reader.location(defaultNode), "\(path).default", "\(what): default: \(m.message)")
             return nil

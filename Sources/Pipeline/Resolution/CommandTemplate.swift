@@ -161,7 +161,8 @@ extension ResolvedStage {
             }
             return KeyMaterial.Dep(path: path, digest: digest)
         }
-        return KeyMaterial(kind: kind, implementationVersion: implementationVersion, params: params,
+        return KeyMaterial(kind: kind, implementationVersion: implementationVersion,
+                           params: params.filter { !nonKeyParams.contains($0.name) },
                            inputs: inputs, command: keyCommand, deps: deps,
                            environment: environment.map { KeyMaterial.EnvironmentEntry(name: $0.key, value: $0.value) },
                            seed: seed)

@@ -71,7 +71,8 @@ public struct ParsedPipeline: Sendable {
             if case .uses(let k, _) = stage.body { kind = k } else { kind = "run" }
             resolved.append(ResolvedStage(
                 name: stage.name, kind: kind, implementation: implementation, implementationVersion: version,
-                params: params, inputs: inputs, outputs: outputsOf[stage.name] ?? [], deps: deps,
+                params: params, nonKeyParams: declaration?.params.filter { !$0.inKey }.map(\.name) ?? [],
+                inputs: inputs, outputs: outputsOf[stage.name] ?? [], deps: deps,
                 resources: (stage.resources ?? Resources()).overriding(declaration?.resources ?? Resources()),
                 location: stage.location, declarationFile: declaration?.file))
         }

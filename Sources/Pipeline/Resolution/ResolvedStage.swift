@@ -23,6 +23,8 @@ public struct ResolvedStage: Sendable, Codable, Hashable {
     public var implementationVersion: Int
     /// Sorted by name (UTF-8 byte order); defaults included.
     public var params: [ResolvedParam]
+    /// Params declared `key: false`: passed to the stage, left out of its key.
+    public var nonKeyParams: [String] = []
     /// Sorted by input name. Unbound optional inputs are absent.
     public var inputs: [InputBinding]
     /// Output names (declaration order, or the `outs:` list of a `run:` stage).

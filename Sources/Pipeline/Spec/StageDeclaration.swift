@@ -54,6 +54,9 @@ public struct ParamDeclaration: Sendable, Codable, Hashable {
     public var max: Double?
     /// Allowed values (any type; checked after typing).
     public var choices: [ParamValue]?
+    /// False for params that cannot change the outputs (`key: false`, e.g. how often to checkpoint):
+    /// the stage receives them, the stage key leaves them out.
+    public var inKey: Bool = true
     public var location: SourceLocation
 
     /// `min` as written for the param's type (`1` for an int param, `0.01` for a float), for `pipe stages`.

@@ -218,7 +218,7 @@ enum DepMaterialiser {
 
 extension ParamValue {
     /// The value as the stage process receives it.
-    var stageParamValue: StageParamValue {
+    public var stageParamValue: StageParamValue {
         switch self {
         case .int(let v): return .int(v)
         case .float(let v): return .float(v)

@@ -10,7 +10,8 @@ import Stages
 /// Optional input `source`: its files' names are listed in `out/inputs.txt`.
 public enum SelfTestStage: BuiltinStage {
     public static let kind = "pipe-selftest"
-    public static let implementationVersion = 1
+    /// Test-only: reads its params leniently (absent ones take the documented defaults).
+    public static func checkParams(_ params: StageParams) throws {}
 
     public static func run(_ context: StageContext) throws {
         let text = (try? context.params.string("text")) ?? ""

@@ -20,6 +20,10 @@ public protocol StageContext: AnyObject {
     var scratchPath: String { get }
     /// Number of BLAS threads the stage may use (default 1).
     var threads: Int { get }
+    /// A directory kept for this stage key across executions (nil: none), where training stages keep
+    /// their checkpoints so that a rerun of the same key after a kill continues; the runner removes it
+    /// when the key's result is stored.
+    var resumeDirectory: String? { get }
 
     /// Progress of the current phase: `step` of `total` (nil total = unknown), with a short message
     /// shown in the live view (e.g. "loss 2.314").
@@ -30,12 +34,18 @@ public protocol StageContext: AnyObject {
     func log(_ line: String)
 }
 
-/// A built-in stage implementation.
+extension StageContext {
+    public var resumeDirectory: String? { nil }
+}
+
+/// A built-in stage implementation. Its interface (inputs, outputs, params with defaults) and its
+/// version (part of the stage key: bump it when the output bytes change) live in `stages/<kind>.yaml`.
 public protocol BuiltinStage {
     /// Kind name as used in `stages/<kind>.yaml` (`builtin: <kind>`).
     static var kind: String { get }
-    /// Bump whenever the stage's behaviour (and so its output bytes) changes: it is part of the key.
-    static var implementationVersion: Int { get }
+    /// Reads and checks every param the stage uses, without touching inputs (so a test can hold the
+    /// params a built-in reads against those its YAML declares).
+    static func checkParams(_ params: StageParams) throws
     static func run(_ context: StageContext) throws
 }
 

@@ -9,7 +9,29 @@ import Hashing
 /// Each split is ordered by content hash, which mixes the labels without a shuffle.
 public enum PrepareStage: BuiltinStage {
     public static let kind = "prepare"
-    public static let implementationVersion = 1
+
+    /// The stage's params (docs and defaults in stages/prepare.yaml), checked.
+    struct Settings {
+        var split: ContentSplit
+        var files: [(String, Int)]
+        var minChars: Int, maxChars: Int
+
+        init(_ p: StageParams) throws {
+            split = ContentSplit(judgeFraction: try p.double("judge_fraction"), validFraction: try p.double("valid_fraction"),
+                                 testFraction: try p.double("test_fraction"))
+            for (name, value) in [("judge_fraction", split.judgeFraction), ("valid_fraction", split.validFraction),
+                                  ("test_fraction", split.testFraction)] where !(0...1).contains(value) {
+                throw StageError.badParam(name, "must be between 0 and 1, got \(value)")
+            }
+            guard split.judgeFraction + split.validFraction + split.testFraction < 1 else {
+                throw StageError.badParam("judge_fraction", "judge + valid + test fractions must leave some data for train")
+            }
+            files = [(try p.string("positive_file"), 1), (try p.string("negative_file"), 0)]
+            minChars = try p.int("min_chars"); maxChars = try p.int("max_chars")
+        }
+    }
+
+    public static func checkParams(_ params: StageParams) throws { _ = try Settings(params) }
 
     public struct Counts: Sendable, Equatable {
         public var lines = 0, empty = 0, invalidUTF8 = 0, tooShort = 0, tooLong = 0, duplicates = 0, conflicting = 0
@@ -23,19 +45,9 @@ public enum PrepareStage: BuiltinStage {
     public static func run(_ context: StageContext) throws {
         let source = try context.inputPath("source")
         let output = try context.outputPath("data")
-        let p = context.params
-        let split = ContentSplit(judgeFraction: try p.double("judge_fraction"), validFraction: try p.double("valid_fraction"),
-                                 testFraction: try p.double("test_fraction"))
-        for (name, value) in [("judge_fraction", split.judgeFraction), ("valid_fraction", split.validFraction),
-                              ("test_fraction", split.testFraction)] where !(0...1).contains(value) {
-            throw StageError.badParam(name, "must be between 0 and 1, got \(value)")
-        }
-        guard split.judgeFraction + split.validFraction + split.testFraction < 1 else {
-            throw StageError.badParam("judge_fraction", "judge + valid + test fractions must leave some data for train")
-        }
-        let files = [(try p.string("positive_file"), 1), (try p.string("negative_file"), 0)]
-        let (splits, counts) = try prepare(source: source, files: files, minChars: try p.int("min_chars"),
-                                           maxChars: try p.int("max_chars"), split: split, context: context)
+        let settings = try Settings(context.params)
+        let (splits, counts) = try prepare(source: source, files: settings.files, minChars: settings.minChars,
+                                           maxChars: settings.maxChars, split: settings.split, context: context)
         for name in LabelledRecordFile.splits {
             try LabelledRecordFile.write(splits[name] ?? [], to: output + "/" + name + ".jsonl")
         }

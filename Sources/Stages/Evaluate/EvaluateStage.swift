@@ -9,7 +9,24 @@ import Tokenizer
 /// (k1, the quantity PPO penalised); perplexity is on held-out test reviews.
 public enum EvaluateStage: BuiltinStage {
     public static let kind = "evaluate"
-    public static let implementationVersion = 1
+
+    /// The stage's params (docs and defaults in stages/evaluate.yaml).
+    struct Settings {
+        var classicPrompts: [String]
+        var heldOutPrompts: Int, promptTokens: Int, samplesPerPrompt: Int
+        var responseLength: Int, temperature: Float
+        var perplexityReviews: Int
+
+        init(_ p: StageParams) throws {
+            classicPrompts = try p.strings("classic_prompts")
+            heldOutPrompts = try p.int("prompts"); promptTokens = try p.int("prompt_tokens")
+            samplesPerPrompt = try p.int("samples_per_prompt")
+            responseLength = try p.int("response_length"); temperature = try p.float("temperature")
+            perplexityReviews = try p.int("perplexity_reviews")
+        }
+    }
+
+    public static func checkParams(_ params: StageParams) throws { _ = try Settings(params) }
 
     struct Sample {
         var promptTokens: [Int32]
@@ -45,7 +62,7 @@ public enum EvaluateStage: BuiltinStage {
 
     public static func run(_ context: StageContext) throws {
         BLAS.setThreads(context.threads)
-        let p = context.params
+        let settings = try Settings(context.params)
         let policyDir = try context.inputPath("policy"), baselineDir = try context.inputPath("baseline")
         let tokenizer = try ModelArtifacts.tokenizer(in: policyDir, input: "policy")
         let eos = tokenizer.endOfTextId, pad = tokenizer.padId
@@ -55,15 +72,15 @@ public enum EvaluateStage: BuiltinStage {
         let judgeDir = try context.inputPath("judge")
         let judge = try Judge(directory: judgeDir)
         let test = try TokenFile.read(split: "test", in: try context.inputPath("tokens"))
-        let responseLength = try p.int("response_length"), temperature = try p.float("temperature")
-        let perPrompt = try p.int("samples_per_prompt")
+        let responseLength = settings.responseLength, temperature = settings.temperature
+        let perPrompt = settings.samplesPerPrompt
 
         // Prompts: the classic ones first, then test-split openings.
-        let promptTokens = try p.int("prompt_tokens")
-        var prompts = try p.strings("classic_prompts").map { ModelArtifacts.withBOS(tokenizer.encode($0, allowSpecial: false), eos: eos) }
+        let promptTokens = settings.promptTokens
+        var prompts = settings.classicPrompts.map { ModelArtifacts.withBOS(tokenizer.encode($0, allowSpecial: false), eos: eos) }
         let classicCount = prompts.count
         let eligible = (0..<test.count).filter { test.record($0).count > promptTokens }
-        let wanted = min(try p.int("prompts"), eligible.count)
+        let wanted = min(settings.heldOutPrompts, eligible.count)
         let stride = max(1, eligible.count / max(wanted, 1))
         for k in 0..<wanted { prompts.append(ModelArtifacts.withBOS(test.record(eligible[k * stride]).prefix(promptTokens), eos: eos)) }
         let queries = prompts.flatMap { Array(repeating: $0, count: perPrompt) }
@@ -97,7 +114,7 @@ public enum EvaluateStage: BuiltinStage {
             }
             let judged = judge.positiveProbabilities(samples.map { $0.promptText + $0.responseText })
             for i in samples.indices { samples[i].judgePositive = judged[i] }
-            let ppl = try heldOutPerplexity(model, test, reviews: try p.int("perplexity_reviews"), eos: eos, pad: pad)
+            let ppl = try heldOutPerplexity(model, test, reviews: settings.perplexityReviews, eos: eos, pad: pad)
             reports.append(ModelReport(name: name, samples: samples, perplexity: ppl))
         }
 
@@ -105,8 +122,8 @@ public enum EvaluateStage: BuiltinStage {
         if let pairsDir = try? context.inputPath("pairs") {
             let pairs = try PreferencePairsFile.read(pairsDir + "/" + PreferencePairsFile.validName)
             if !pairs.isEmpty {
-                let trainer = RewardTrainer(config: RewardTrainingConfig(), model: rewardModel, pad: pad, seed: context.seed)
-                let e = trainer.evaluate(pairs)
+                // Batches of 16 pairs, as the rm stage's default batch_size scores them.
+                let e = PairScoring.evaluate(rewardModel, pairs, pad: pad, batchSize: 16)
                 top.append(("rm", JSONText.object([("pair_accuracy", JSONText.number(e.accuracy)), ("margin", JSONText.number(e.margin)),
                                                     ("pairs", String(e.pairs))])))
             }

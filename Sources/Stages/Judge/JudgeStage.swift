@@ -2,11 +2,8 @@ import Foundation
 
 /// `judge`: trains the independent sentiment classifier on the judge split only (never the RM's data),
 /// holds out a content-hashed part of it, and writes the model with its held-out accuracy.
-/// Parameters added after version 1 (negation, nb_alpha, models, knn_k, knn_weight, cv_folds) fall back to their declared defaults
-/// when absent, so contexts built by hand keep working.
 public enum JudgeStage: BuiltinStage {
     public static let kind = "judge"
-    public static let implementationVersion = 4
 
     public struct Result: Sendable {
         public var judge: Judge
@@ -14,33 +11,45 @@ public enum JudgeStage: BuiltinStage {
         public var trainAccuracy: Double, heldOutAccuracy: Double
     }
 
+    /// The stage's params (docs and defaults in stages/judge.yaml), checked.
+    struct Settings {
+        var trainer: JudgeTrainer
+        var holdout: Double
+        var cvFolds: Int
+
+        init(_ p: StageParams, seed: UInt64) throws {
+            let maxN = try p.int("ngram_max"), bucketBits = try p.int("bucket_bits")
+            guard (1...5).contains(maxN) else { throw StageError.badParam("ngram_max", "must be 1…5") }
+            guard (8...24).contains(bucketBits) else { throw StageError.badParam("bucket_bits", "must be 8…24") }
+            holdout = try p.double("holdout_fraction")
+            guard holdout > 0 && holdout < 1 else { throw StageError.badParam("holdout_fraction", "must be in (0, 1)") }
+            let nbAlpha = try p.float("nb_alpha")
+            guard nbAlpha >= 0 else { throw StageError.badParam("nb_alpha", "must be ≥ 0 (0 turns the naive-Bayes scaling off)") }
+            let models = try p.int("models")
+            guard models >= 1 else { throw StageError.badParam("models", "must be ≥ 1") }
+            let knnK = try p.int("knn_k")
+            guard knnK >= 0 else { throw StageError.badParam("knn_k", "must be ≥ 0 (0 turns the nearest-neighbour vote off), got \(knnK)") }
+            let knnWeight = try p.float("knn_weight")
+            guard knnWeight >= 0 && knnWeight.isFinite else {
+                throw StageError.badParam("knn_weight", "must be a number ≥ 0, got \(knnWeight)")
+            }
+            trainer = JudgeTrainer(features: JudgeFeatures(maxN: maxN, buckets: 1 << bucketBits, negation: try p.bool("negation")),
+                                   epochs: try p.int("epochs"), learningRate: try p.float("lr"), l2: try p.float("l2"),
+                                   nbAlpha: nbAlpha, models: models, neighbours: knnK, neighbourWeight: knnWeight, seed: seed)
+            cvFolds = try p.int("cv_folds")
+            guard cvFolds == 0 || (2...20).contains(cvFolds) else {
+                throw StageError.badParam("cv_folds", "must be 0 (off) or 2…20, got \(cvFolds)")
+            }
+        }
+    }
+
+    public static func checkParams(_ params: StageParams) throws { _ = try Settings(params, seed: 0) }
+
     public static func run(_ context: StageContext) throws {
         let data = try context.inputPath("data")
         let output = try context.outputPath("model")
-        let p = context.params
-        let maxN = try p.int("ngram_max"), bucketBits = try p.int("bucket_bits")
-        guard (1...5).contains(maxN) else { throw StageError.badParam("ngram_max", "must be 1…5") }
-        guard (8...24).contains(bucketBits) else { throw StageError.badParam("bucket_bits", "must be 8…24") }
-        let holdout = try p.double("holdout_fraction")
-        guard holdout > 0 && holdout < 1 else { throw StageError.badParam("holdout_fraction", "must be in (0, 1)") }
-        let negation = p.values["negation"] == nil ? true : try p.bool("negation")
-        let nbAlpha = p.values["nb_alpha"] == nil ? 0 : try p.float("nb_alpha")
-        guard nbAlpha >= 0 else { throw StageError.badParam("nb_alpha", "must be ≥ 0 (0 turns the naive-Bayes scaling off)") }
-        let models = p.values["models"] == nil ? 5 : try p.int("models")
-        guard models >= 1 else { throw StageError.badParam("models", "must be ≥ 1") }
-        let knnK = p.values["knn_k"] == nil ? 40 : try p.int("knn_k")
-        guard knnK >= 0 else { throw StageError.badParam("knn_k", "must be ≥ 0 (0 turns the nearest-neighbour vote off), got \(knnK)") }
-        let knnWeight = p.values["knn_weight"] == nil ? 2 : try p.float("knn_weight")
-        guard knnWeight >= 0 && knnWeight.isFinite else {
-            throw StageError.badParam("knn_weight", "must be a number ≥ 0, got \(knnWeight)")
-        }
-        let trainer = JudgeTrainer(features: JudgeFeatures(maxN: maxN, buckets: 1 << bucketBits, negation: negation),
-                                   epochs: try p.int("epochs"), learningRate: try p.float("lr"), l2: try p.float("l2"),
-                                   nbAlpha: nbAlpha, models: models, neighbours: knnK, neighbourWeight: knnWeight, seed: context.seed)
-        let cvFolds = p.values["cv_folds"] == nil ? 0 : try p.int("cv_folds")
-        guard cvFolds == 0 || (2...20).contains(cvFolds) else {
-            throw StageError.badParam("cv_folds", "must be 0 (off) or 2…20, got \(cvFolds)")
-        }
+        let settings = try Settings(context.params, seed: context.seed)
+        let trainer = settings.trainer, holdout = settings.holdout, cvFolds = settings.cvFolds
         let records = try LabelledRecordFile.read(split: "judge", in: data)
         guard records.count >= 10 else { throw StageError.badInput("data", "the judge split has only \(records.count) records") }
         var cvAccuracy: Double?

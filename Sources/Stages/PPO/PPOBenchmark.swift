@@ -13,8 +13,9 @@ public enum PPOBenchmark {
         enum CodingKeys: String, CodingKey { case generate = "generate_s", score = "score_s", update = "update_s", total = "total_s" }
     }
 
-    /// Medians over `steps` timed steps after one warm-up step.
-    public static func run(steps: Int, config base: GPTConfig = .benchmarkS) throws -> Figures {
+    /// Medians over `steps` timed steps after one warm-up step; `declared` are the ppo stage's declared
+    /// params (stages/ppo.yaml), adjusted here to the benchmark's fixed shape.
+    public static func run(steps: Int, declared: StageParams, config base: GPTConfig = .benchmarkS) throws -> Figures {
         var policyConfig = base
         policyConfig.valueHead = true
         var rewardConfig = base
@@ -24,7 +25,7 @@ public enum PPOBenchmark {
         let reward = try GPTModel(config: rewardConfig, seed: 2)
         var random = RandomStream(seed: 3, stream: 0)
         let prompts = (0..<256).map { _ in (0..<16).map { _ in Int32(random.nextInt(below: base.vocabSize)) } }
-        var config = PPOConfig()
+        var config = try PPOConfig(declared)
         config.batchSize = 64; config.miniBatchSize = 16; config.ppoEpochs = 4; config.responseLength = 16
         config.earlyStopping = false   // always all 4 epochs, as the reference loop
         config.initKLCoef = 0.05; config.adaptiveKL = false

@@ -1,44 +1,47 @@
-/// Hyper-parameters of one PPO run (the `ppo` stage's params, see stages/ppo.yaml for docs and defaults).
-public struct PPOConfig: Sendable, Codable, Equatable {
-    public var steps = 60
-    public var batchSize = 64
-    public var miniBatchSize = 16
-    public var ppoEpochs = 4
-    public var learningRate: Float = 1.41e-5
-    public var responseLength = 16
-    public var temperature: Float = 1
-    public var initKLCoef = 0.2
-    public var adaptiveKL = true
-    public var target = 6.0
-    public var horizon = 10000.0
-    public var klEstimator = "k1"
-    public var gamma: Float = 1
-    public var lambda: Float = 0.95
-    public var clipRange: Float = 0.2
-    public var clipRangeValue: Float = 0.2
-    public var vfCoef: Float = 0.1
-    public var whitenAdvantages = true
-    public var scoreScale: Float = 1
-    public var targetKL = 1.0
-    public var earlyStopping = true
-    public var gradClip: Float = 1
-    public var truncateEOS = false
-    public var missingEOSPenalty: Float = 0
-    public var checkpointEvery = 10
+/// Hyper-parameters of one PPO run (the `ppo` stage's params; docs and defaults in stages/ppo.yaml and
+/// stages/shared/optimizer.yaml). Fields are `var` so tests and benchmarks can adjust a config read from
+/// the declared defaults.
+public struct PPOConfig: Sendable, Equatable {
+    public var steps: Int
+    public var batchSize: Int
+    public var miniBatchSize: Int
+    public var ppoEpochs: Int
+    public var optimizer: OptimizerSettings
+    public var responseLength: Int
+    public var temperature: Float
+    public var initKLCoef: Double
+    public var adaptiveKL: Bool
+    public var target: Double
+    public var horizon: Double
+    public var klEstimator: String
+    public var gamma: Float
+    public var lambda: Float
+    public var clipRange: Float
+    public var clipRangeValue: Float
+    public var vfCoef: Float
+    public var whitenAdvantages: Bool
+    public var scoreScale: Float
+    public var targetKL: Double
+    public var earlyStopping: Bool
+    public var truncateEOS: Bool
+    public var missingEOSPenalty: Float
+    public var checkpointEvery: Int
     /// PPO-ptx (InstructGPT): weight of a next-token loss on train-split reviews added to every
     /// optimiser step, which holds the policy's language model (held-out perplexity) near the SFT's.
-    public var ptxCoef: Float = 0
-    public var ptxBatchSize = 8
-    public var ptxLength = 64
-
-    public init() {}
+    public var ptxCoef: Float
+    public var ptxBatchSize: Int
+    public var ptxLength: Int
+    /// Prompts: the fixed ones plus `corpusPrompts` train-split openings of `promptTokens` tokens.
+    public var classicPrompts: [String]
+    public var corpusPrompts: Int
+    public var promptTokens: Int
 
     public init(_ p: StageParams) throws {
         steps = try p.int("steps")
         batchSize = try p.int("batch_size")
         miniBatchSize = try p.int("mini_batch_size")
         ppoEpochs = try p.int("ppo_epochs")
-        learningRate = try p.float("lr")
+        optimizer = try OptimizerSettings(p)
         responseLength = try p.int("response_length")
         temperature = try p.float("temperature")
         initKLCoef = try p.double("init_kl_coef")
@@ -55,14 +58,13 @@ public struct PPOConfig: Sendable, Codable, Equatable {
         scoreScale = try p.float("score_scale")
         targetKL = try p.double("target_kl")
         earlyStopping = try p.bool("early_stopping")
-        gradClip = try p.float("grad_clip")
         truncateEOS = try p.bool("truncate_eos")
         missingEOSPenalty = try p.float("missing_eos_penalty")
         checkpointEvery = try p.int("checkpoint_every")
-        // Added in version 2; contexts built by hand without them get the declared defaults.
-        if p.values["ptx_coef"] != nil {
-            ptxCoef = try p.float("ptx_coef"); ptxBatchSize = try p.int("ptx_batch_size"); ptxLength = try p.int("ptx_length")
-        }
+        ptxCoef = try p.float("ptx_coef"); ptxBatchSize = try p.int("ptx_batch_size"); ptxLength = try p.int("ptx_length")
+        classicPrompts = try p.strings("classic_prompts")
+        corpusPrompts = try p.int("corpus_prompts")
+        promptTokens = try p.int("prompt_tokens")
         try validate()
     }
 

@@ -8,12 +8,13 @@ import Tensor
 ///
 /// The policy carries a value head on its shared trunk (TRL's `AutoModelForCausalLMWithValueHead`); the
 /// reference is a frozen copy of the initial policy; the reward model is read at the last real token.
-public final class PPOTrainer {
+public final class PPOTrainer: Trainer {
     public let config: PPOConfig
     public let policy: GPTModel
     public let reference: GPTModel
     public let rewardModel: GPTModel
     public let optimizer: AdamW
+    let schedule: LearningRateSchedule
     public var controller: KLController
     /// Drives prompt choice, sampling and minibatch shuffles; its counter is checkpointed.
     public var random: RandomStream
@@ -33,7 +34,7 @@ public final class PPOTrainer {
     }
 
     public init(config: PPOConfig, policy: GPTModel, reference: GPTModel, rewardModel: GPTModel, prompts: [[Int32]],
-                eos: Int32, pad: Int32, seed: UInt64, optimizer: AdamW? = nil) throws
+                eos: Int32, pad: Int32, seed: UInt64) throws
     {
         guard policy.config.valueHead else { throw StageError.failed("PPO policy needs a value head") }
         guard rewardModel.config.rewardHead else { throw StageError.failed("the reward model has no reward head (score.weight)") }
@@ -46,8 +47,8 @@ public final class PPOTrainer {
         self.policy = policy
         self.reference = reference
         self.rewardModel = rewardModel
-        // TRL's PPO uses Adam without weight decay; eps 1e-8 (PyTorch placement).
-        self.optimizer = optimizer ?? AdamW(for: policy, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0)
+        self.optimizer = config.optimizer.optimizer(for: policy)
+        self.schedule = config.optimizer.schedule(totalSteps: config.steps)
         self.controller = config.initialController
         self.random = RandomStream(seed: seed, stream: streamID(0x5050_4F)) // "PPO"
         self.prompts = prompts
@@ -90,10 +91,11 @@ public final class PPOTrainer {
     /// The optimisation epochs over one rollout.
     public func optimise(_ rollout: Rollout, _ qr: QueryResponseBatch, targets: RolloutTargets) -> UpdateStatistics {
         var stats = UpdateStatistics()
+        let learningRate = schedule.rate(at: step)
         let b = rollout.rows, r = rollout.length, mb = config.miniBatchSize
         epochs: for _ in 0..<config.ppoEpochs {
             var order = Array(0..<b)
-            for i in stride(from: b - 1, to: 0, by: -1) { order.swapAt(i, random.nextInt(below: i + 1)) }
+            random.shuffle(&order)
             for start in stride(from: 0, to: b, by: mb) {
                 let rows = Array(order[start..<(start + mb)])
                 func pick(_ x: [Float]) -> [Float] { rows.flatMap { x[($0 * r)..<(($0 + 1) * r)] } }
@@ -117,8 +119,7 @@ public final class PPOTrainer {
                     stats.pretrainingLoss += Double(addPretrainingGradient(pretraining))
                     stats.pretrainingBatches += 1
                 }
-                let clip = gradientClipScale(policy, maxNorm: config.gradClip)
-                optimizer.update(policy, learningRate: config.learningRate, gradientScale: clip.scale)
+                config.optimizer.apply(optimizer, to: policy, learningRate: learningRate)
             }
             stats.epochsRun += 1
         }
@@ -163,9 +164,32 @@ public final class PPOTrainer {
             ("val/num_eos_tokens", Double(rollout.hasEOS.filter { $0 }.count)),
             ("ppo/returns/mean", retMean / max(retN, 1)),
             ("ppo/val/var_explained", PPOMath.explainedVariance(values: rollout.values, returns: targets.returns, mask: rollout.mask)),
-            ("lr", Double(config.learningRate)),
+            ("lr", Double(schedule.rate(at: step - 1))),
         ]
         metrics += stats.averages
         return metrics
+    }
+}
+
+extension PPOTrainer {
+    /// The scalar part of a checkpoint (weights with the value head and AdamW moments are beside it).
+    struct State: Codable {
+        var step: Int
+        var controller: KLController
+        var randomCounter: UInt64
+    }
+
+    public func saveState(to directory: String) throws {
+        try TrainerState.saveModel(policy, optimizer: optimizer, to: directory)
+        try TrainerState.writeJSON(State(step: step, controller: controller, randomCounter: random.counter),
+                                   to: directory + "/state.json")
+    }
+
+    public func restoreState(from directory: String) throws {
+        let state = try TrainerState.readJSON(State.self, from: directory + "/state.json")
+        try TrainerState.restoreModel(policy, optimizer: optimizer, from: directory)
+        step = state.step
+        controller = state.controller
+        random = RandomStream(seed: random.generator.seed, stream: random.stream, counter: state.randomCounter)
     }
 }

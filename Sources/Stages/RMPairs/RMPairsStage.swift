@@ -12,8 +12,8 @@ import Tokenizer
 /// Training pairs come from the train split, held-out pairs from the valid split.
 public enum RMPairsStage: BuiltinStage {
     public static let kind = "rm-pairs"
-    public static let implementationVersion = 1
 
+    /// The stage's params (docs and defaults in stages/rm-pairs.yaml).
     struct Options {
         var strategy: String
         var pairs: Int
@@ -23,14 +23,19 @@ public enum RMPairsStage: BuiltinStage {
         var responseTokens: Int
         var k: Int
         var temperature: Float
+
+        init(_ p: StageParams) throws {
+            strategy = try p.string("strategy"); pairs = try p.int("pairs"); validFraction = try p.double("valid_fraction")
+            maxTokens = try p.int("max_tokens"); promptTokens = try p.int("prompt_tokens")
+            responseTokens = try p.int("response_tokens"); k = try p.int("k"); temperature = try p.float("temperature")
+        }
     }
+
+    public static func checkParams(_ params: StageParams) throws { _ = try Options(params) }
 
     public static func run(_ context: StageContext) throws {
         BLAS.setThreads(context.threads)
-        let p = context.params
-        let o = Options(strategy: try p.string("strategy"), pairs: try p.int("pairs"), validFraction: try p.double("valid_fraction"),
-                        maxTokens: try p.int("max_tokens"), promptTokens: try p.int("prompt_tokens"),
-                        responseTokens: try p.int("response_tokens"), k: try p.int("k"), temperature: try p.float("temperature"))
+        let o = try Options(context.params)
         let tokensDir = try context.inputPath("tokens")
         let validCount = max(1, Int((Double(o.pairs) * o.validFraction).rounded()))
         let trainCount = max(1, o.pairs - validCount)

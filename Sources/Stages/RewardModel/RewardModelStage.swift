@@ -6,7 +6,8 @@ import Tensor
 /// with the Bradley–Terry loss (+ optional centring); reports held-out pair accuracy and margin.
 public enum RewardModelStage: BuiltinStage {
     public static let kind = "rm"
-    public static let implementationVersion = 1
+
+    public static func checkParams(_ params: StageParams) throws { _ = try RewardTrainingConfig(params) }
 
     public static func run(_ context: StageContext) throws {
         BLAS.setThreads(context.threads)
@@ -27,28 +28,12 @@ public enum RewardModelStage: BuiltinStage {
                 throw StageError.badInput("pairs", "token id \(bad) is outside the model's vocabulary (\(model.config.vocabSize)): pairs and init come from different tokenizers")
             }
         }
-        let trainer = RewardTrainer(config: config, model: model, pad: tokenizer.padId, seed: context.seed)
+        let trainer = RewardTrainer(config: config, model: model, pad: tokenizer.padId, pairs: train, heldOut: valid, seed: context.seed)
         let metricsDir = try context.outputPath("metrics")
-        let metrics = try TrainingMetrics(directory: metricsDir, context: context)
-        let clock = ProgressClock()
-        var smoothedLoss: Double?, smoothedAccuracy: Double?
-        let total = trainer.totalSteps(pairs: train.count)
-        let evalEvery = max(1, total / 5)
-        try trainer.train(train) { step, total, result, lr in
-            guard result.loss.isFinite else { throw StageError.failed("rm: loss became \(result.loss) at step \(step) (lower lr?)") }
-            smoothedLoss = smoothedLoss.map { 0.9 * $0 + 0.1 * result.loss } ?? result.loss
-            smoothedAccuracy = smoothedAccuracy.map { 0.9 * $0 + 0.1 * result.accuracy } ?? result.accuracy
-            var values: [(String, Double)] = [("train/loss", result.loss), ("train/accuracy", result.accuracy),
-                                              ("train/margin", result.margin), ("train/lr", Double(lr))]
-            if (step % evalEvery == 0 || step == total), !valid.isEmpty {
-                let e = trainer.evaluate(valid)
-                values += [("eval/accuracy", e.accuracy), ("eval/margin", e.margin), ("eval/loss", e.loss)]
-            }
-            try metrics.record(step: step, values)
-            context.progress(phase: "train", step: step, total: total,
-                             message: "loss \(String(format: "%.3f", smoothedLoss!)) acc \(String(format: "%.2f", smoothedAccuracy!)) \(clock.eta(step: step, total: total))")
-        }
-        metrics.close()
+        let loop = try TrainingLoop(context: context, name: "rm", steps: trainer.totalSteps,
+                                    evalEvery: max(1, trainer.totalSteps / 5), checkpointEvery: config.checkpointEvery,
+                                    progress: [.init("loss", "train/loss"), .init("acc", "train/accuracy", format: "%.2f")])
+        _ = try loop.run(trainer)
         if !valid.isEmpty {
             let e = trainer.evaluate(valid)
             let json = JSONText.object([

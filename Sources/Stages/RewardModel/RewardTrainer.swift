@@ -2,115 +2,112 @@ import Foundation
 import Models
 import Tensor
 
-/// Hyper-parameters of reward-model training (the `rm` stage's params; docs in stages/rm.yaml).
+/// Hyper-parameters of reward-model training (the `rm` stage's params; docs and defaults in
+/// stages/rm.yaml and stages/shared/optimizer.yaml).
 public struct RewardTrainingConfig: Sendable, Equatable {
-    public var epochs = 1
-    public var batchSize = 16
-    public var learningRate: Float = 1e-4
-    public var warmupSteps = 20
-    public var weightDecay: Float = 0
-    public var gradClip: Float = 1
-    public var centring = 0.01
-
-    public init() {}
+    public let epochs: Int
+    public let batchSize: Int
+    public let optimizer: OptimizerSettings
+    public let centring: Double
+    public let checkpointEvery: Int
 
     public init(_ p: StageParams) throws {
-        epochs = try p.int("epochs"); batchSize = try p.int("batch_size"); learningRate = try p.float("lr")
-        warmupSteps = try p.int("warmup_steps"); weightDecay = try p.float("weight_decay")
-        gradClip = try p.float("grad_clip"); centring = try p.double("centring")
+        epochs = try p.int("epochs"); batchSize = try p.int("batch_size")
+        optimizer = try OptimizerSettings(p)
+        centring = try p.double("centring")
+        checkpointEvery = try p.int("checkpoint_every")
     }
 }
 
-/// Held-out quality of a reward model on preference pairs.
-public struct PairEvaluation: Sendable {
-    public var accuracy: Double
-    public var margin: Double
-    public var loss: Double
-    public var meanChosen: Double
-    public var meanRejected: Double
-    public var pairs: Int
-}
-
 /// Bradley–Terry training of a GPT with a reward head: chosen and rejected sequences of a minibatch go
-/// through the model as one right-padded batch; the head reads each row's last real token.
-public final class RewardTrainer {
+/// through the model as one right-padded batch; the head reads each row's last real token. Each epoch
+/// visits the pairs in a fresh shuffled order; the last partial minibatch of an epoch is dropped.
+public final class RewardTrainer: Trainer {
     public let config: RewardTrainingConfig
     public let model: GPTModel
     public let optimizer: AdamW
     public let pad: Int32
+    public let pairs: [PreferencePair]
+    public let heldOut: [PreferencePair]
+    public let totalSteps: Int
+    let stepsPerEpoch: Int
+    let schedule: LearningRateSchedule
     public var random: RandomStream
     public private(set) var step = 0
+    /// This epoch's visiting order, and the stream's counter before it was drawn (for resume).
+    var order: [Int] = []
+    var epochStartCounter: UInt64 = 0
 
-    public init(config: RewardTrainingConfig, model: GPTModel, pad: Int32, seed: UInt64) {
+    public init(config: RewardTrainingConfig, model: GPTModel, pad: Int32, pairs: [PreferencePair],
+                heldOut: [PreferencePair], seed: UInt64) {
         precondition(model.config.rewardHead, "RewardTrainer needs a model with a reward head")
         self.config = config
         self.model = model
         self.pad = pad
-        self.optimizer = AdamW(for: model, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: config.weightDecay)
+        self.pairs = pairs
+        self.heldOut = heldOut
+        self.stepsPerEpoch = max(1, pairs.count / config.batchSize)
+        self.totalSteps = config.epochs * stepsPerEpoch
+        self.schedule = config.optimizer.schedule(totalSteps: totalSteps)
+        self.optimizer = config.optimizer.optimizer(for: model)
         self.random = RandomStream(seed: seed, stream: streamID(0x524D)) // "RM"
-    }
-
-    /// Right-padded batch: row i < n is chosen[i], row n + i is rejected[i].
-    static func batch(_ pairs: ArraySlice<PreferencePair>, pad: Int32, maxLength: Int) -> TokenBatch {
-        let seqs = pairs.map { Array($0.chosen.prefix(maxLength)) } + pairs.map { Array($0.rejected.prefix(maxLength)) }
-        let t = seqs.map(\.count).max() ?? 1
-        var tokens: [Int32] = [], mask: [Int32] = []
-        for s in seqs {
-            tokens += s + Array(repeating: pad, count: t - s.count)
-            mask += Array(repeating: 1, count: s.count) + Array(repeating: 0, count: t - s.count)
-        }
-        return TokenBatch(tokens: tokens, batch: seqs.count, time: t, attentionMask: mask)
     }
 
     /// Scores of chosen and rejected sequences of the given pairs.
     public func rewards(_ pairs: ArraySlice<PreferencePair>) -> (chosen: [Float], rejected: [Float]) {
-        model.forward(Self.batch(pairs, pad: pad, maxLength: model.config.maxPositions), computeLogits: false)
-        let r = Array(model.rewards)
-        return (Array(r[0..<pairs.count]), Array(r[pairs.count...]))
+        PairScoring.rewards(model, pairs, pad: pad)
     }
 
-    /// Total optimiser steps for `pairs` training pairs.
-    public func totalSteps(pairs: Int) -> Int { config.epochs * max(1, pairs / config.batchSize) }
-
-    /// Trains over all epochs, calling `report` after each step with (step, total, loss, accuracy, margin, lr).
-    public func train(_ pairs: [PreferencePair],
-                      report: (Int, Int, BradleyTerry.Result, Float) throws -> Void) throws
-    {
-        let perEpoch = max(1, pairs.count / config.batchSize)
-        let total = totalSteps(pairs: pairs.count)
-        let schedule = LearningRateSchedule(peak: config.learningRate, minimum: config.learningRate * 0.1,
-                                            warmupSteps: config.warmupSteps, totalSteps: total)
-        for _ in 0..<config.epochs {
-            var order = Array(0..<pairs.count)
-            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, random.nextInt(below: i + 1)) }
-            for k in 0..<perEpoch {
-                let idx = order[(k * config.batchSize)..<min(order.count, (k + 1) * config.batchSize)]
-                let mbPairs = ArraySlice(idx.map { pairs[$0] })
-                let (c, r) = rewards(mbPairs)
-                let result = BradleyTerry.evaluate(chosen: c, rejected: r, centring: config.centring)
-                model.zeroGradients()
-                let dRewards = result.gradChosen + result.gradRejected
-                dRewards.withUnsafeBufferPointer { model.backward(dRewards: $0.baseAddress!) }
-                clipGradientNorm(model, maxNorm: config.gradClip)
-                let lr = schedule.rate(at: step)
-                optimizer.update(model, learningRate: lr)
-                step += 1
-                try report(step, total, result, lr)
-            }
-        }
+    func startEpoch() {
+        epochStartCounter = random.counter
+        order = Array(0..<pairs.count)
+        random.shuffle(&order)
     }
 
-    /// Accuracy, margin and loss over held-out pairs, in batches.
+    public func trainStep() throws -> [(String, Double)] {
+        let k = step % stepsPerEpoch
+        if k == 0 { startEpoch() }
+        let idx = order[(k * config.batchSize)..<min(order.count, (k + 1) * config.batchSize)]
+        let (c, r) = rewards(ArraySlice(idx.map { pairs[$0] }))
+        let result = BradleyTerry.evaluate(chosen: c, rejected: r, centring: config.centring)
+        model.zeroGradients()
+        let dRewards = result.gradChosen + result.gradRejected
+        dRewards.withUnsafeBufferPointer { model.backward(dRewards: $0.baseAddress!) }
+        let lr = schedule.rate(at: step)
+        config.optimizer.apply(optimizer, to: model, learningRate: lr)
+        step += 1
+        return [("train/loss", result.loss), ("train/accuracy", result.accuracy),
+                ("train/margin", result.margin), ("train/lr", Double(lr))]
+    }
+
+    public func evaluate() throws -> [(String, Double)] {
+        guard !heldOut.isEmpty else { return [] }
+        let e = evaluate(heldOut)
+        return [("eval/accuracy", e.accuracy), ("eval/margin", e.margin), ("eval/loss", e.loss)]
+    }
+
+    /// Accuracy, margin and loss over held-out pairs.
     public func evaluate(_ pairs: [PreferencePair]) -> PairEvaluation {
-        var chosen: [Float] = [], rejected: [Float] = []
-        for start in stride(from: 0, to: pairs.count, by: config.batchSize) {
-            let (c, r) = rewards(pairs[start..<min(pairs.count, start + config.batchSize)])
-            chosen += c; rejected += r
+        PairScoring.evaluate(model, pairs, pad: pad, batchSize: config.batchSize)
+    }
+
+    struct State: Codable { var step: Int; var randomCounter: UInt64; var epochStartCounter: UInt64 }
+
+    public func saveState(to directory: String) throws {
+        try TrainerState.saveModel(model, optimizer: optimizer, to: directory)
+        try TrainerState.writeJSON(State(step: step, randomCounter: random.counter, epochStartCounter: epochStartCounter),
+                                   to: directory + "/state.json")
+    }
+
+    public func restoreState(from directory: String) throws {
+        let state = try TrainerState.readJSON(State.self, from: directory + "/state.json")
+        try TrainerState.restoreModel(model, optimizer: optimizer, from: directory)
+        step = state.step
+        if step % stepsPerEpoch != 0 {
+            // Mid-epoch: redraw this epoch's order from where it was drawn.
+            random = RandomStream(seed: random.generator.seed, stream: random.stream, counter: state.epochStartCounter)
+            startEpoch()
         }
-        let bt = BradleyTerry.evaluate(chosen: chosen, rejected: rejected)
-        let mc = chosen.reduce(0.0) { $0 + Double($1) } / Double(chosen.count)
-        let mr = rejected.reduce(0.0) { $0 + Double($1) } / Double(rejected.count)
-        return PairEvaluation(accuracy: bt.accuracy, margin: bt.margin, loss: bt.loss, meanChosen: mc,
-                              meanRejected: mr, pairs: pairs.count)
+        random = RandomStream(seed: random.generator.seed, stream: random.stream, counter: state.randomCounter)
     }
 }

@@ -7,7 +7,6 @@ import Tokenizer
 /// train/valid loss and perplexity; writes an HF-style model directory.
 public enum SFTStage: BuiltinStage {
     public static let kind = "sft"
-    public static let implementationVersion = 1
 
     public static func run(_ context: StageContext) throws {
         BLAS.setThreads(context.threads)
@@ -45,35 +44,20 @@ public enum SFTStage: BuiltinStage {
                                  train: try DocumentBatcher(documents: trainDocs, separator: eos, blockSize: config.blockSize),
                                  valid: try validDocs.map { try DocumentBatcher(documents: $0, separator: eos, blockSize: config.blockSize) },
                                  seed: context.seed)
-        let metrics = try TrainingMetrics(directory: try context.outputPath("metrics"), context: context)
-        let clock = ProgressClock()
-        var smoothed: Double?
-        var lastValid: Double?
-        for step in 1...config.steps {
-            let (loss, lr, norm) = trainer.trainStep()
-            guard loss.isFinite else { throw StageError.failed("sft: loss became \(loss) at step \(step) (lower lr?)") }
-            smoothed = smoothed.map { 0.95 * $0 + 0.05 * Double(loss) } ?? Double(loss)
-            var values: [(String, Double)] = [("train/loss", Double(loss)), ("train/lr", Double(lr)), ("train/grad_norm", Double(norm))]
-            if step % config.evalInterval == 0 || step == config.steps, let v = trainer.validationLoss() {
-                lastValid = v
-                values += [("valid/loss", v), ("valid/perplexity", exp(v))]
-                context.log("sft step \(step): train loss \(String(format: "%.3f", smoothed!)), valid loss \(String(format: "%.3f", v)) (ppl \(String(format: "%.1f", exp(v))))")
-            }
-            try metrics.record(step: step, values)
-            context.progress(phase: "train", step: step, total: config.steps,
-                             message: "loss \(String(format: "%.3f", smoothed!)) \(clock.eta(step: step, total: config.steps))")
-        }
-        metrics.close()
-        try writeSummary(metrics.directory, trainLoss: smoothed ?? .nan, validLoss: lastValid, tokensPerSecond:
-                         Double(config.steps * config.batchSize * config.blockSize) / max(clock.elapsed, 1e-9), context: context)
+        let loop = try TrainingLoop(context: context, name: "sft", steps: config.steps, evalEvery: config.evalInterval,
+                                    checkpointEvery: config.checkpointEvery, progress: [.init("loss", "train/loss")])
+        let summary = try loop.run(trainer)
+        try writeSummary(try context.outputPath("metrics"), trainLoss: summary.smoothed("train/loss"),
+                         validLoss: summary.evaluation("valid/loss"))
+        context.log("sft: \(Int(Double(summary.stepsRun * config.batchSize * config.blockSize) / max(summary.seconds, 1e-9))) training tokens/s")
         try ModelArtifacts.save(model, tokenizer: tokenizer, to: try context.outputPath("model"))
     }
 
-    static func writeSummary(_ dir: String, trainLoss: Double, validLoss: Double?, tokensPerSecond: Double, context: StageContext) throws {
+    public static func checkParams(_ params: StageParams) throws { _ = try SFTConfig(params) }
+
+    static func writeSummary(_ dir: String, trainLoss: Double, validLoss: Double?) throws {
         var members: [(String, String)] = [("train_loss", JSONText.number(trainLoss))]
         if let v = validLoss { members += [("valid_loss", JSONText.number(v)), ("valid_perplexity", JSONText.number(exp(v)))] }
         try Data((JSONText.object(members) + "\n").utf8).write(to: URL(fileURLWithPath: dir + "/summary.json"))
-        // Throughput is machine-dependent: log only, never in the artifact.
-        context.log("sft: \(Int(tokensPerSecond)) training tokens/s")
     }
 }

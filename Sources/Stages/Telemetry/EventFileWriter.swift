@@ -18,12 +18,13 @@ public final class EventFileWriter {
     public let path: String
     private let handle: UnsafeMutablePointer<FILE>
 
-    /// Creates `directory/events.out.tfevents.0000000000.pipe` and writes the version header event.
-    public init(directory: String) throws {
+    /// Creates `directory/events.out.tfevents.0000000000.pipe` and writes the version header event;
+    /// with `append`, continues an existing file (a resumed run) instead.
+    public init(directory: String, append: Bool = false) throws {
         path = directory + "/" + Self.fileName
-        guard let h = fopen(path, "wb") else { throw StageError.failed("cannot create \(path): \(String(cString: strerror(errno)))") }
+        guard let h = fopen(path, append ? "ab" : "wb") else { throw StageError.failed("cannot create \(path): \(String(cString: strerror(errno)))") }
         handle = h
-        try writeRecord(Self.versionEvent())
+        if !append { try writeRecord(Self.versionEvent()) }
     }
 
     deinit { fclose(handle) }

@@ -5,16 +5,22 @@ import Tokenizer
 /// Face format) and encodes every split into token files (`TokenFile`).
 public enum TokeniseStage: BuiltinStage {
     public static let kind = "tokenise"
-    public static let implementationVersion = 1
+
+    /// The stage's params (docs and defaults in stages/tokenise.yaml), checked.
+    static func settings(_ p: StageParams) throws -> (vocabSize: Int, minFrequency: Int) {
+        let vocabSize = try p.int("vocab_size")
+        guard vocabSize >= 258 + 1 else { throw StageError.badParam("vocab_size", "must be at least 259 (256 bytes + 2 special tokens + 1 merge)") }
+        guard vocabSize <= 1 << 20 else { throw StageError.badParam("vocab_size", "must be at most 1048576") }
+        return (vocabSize, try p.int("min_frequency"))
+    }
+
+    public static func checkParams(_ params: StageParams) throws { _ = try settings(params) }
 
     public static func run(_ context: StageContext) throws {
         let data = try context.inputPath("data")
         let tokenizerDir = try context.outputPath("tokenizer")
         let tokensDir = try context.outputPath("tokens")
-        let vocabSize = try context.params.int("vocab_size")
-        let minFrequency = try context.params.int("min_frequency")
-        guard vocabSize >= 258 + 1 else { throw StageError.badParam("vocab_size", "must be at least 259 (256 bytes + 2 special tokens + 1 merge)") }
-        guard vocabSize <= 1 << 20 else { throw StageError.badParam("vocab_size", "must be at most 1048576") }
+        let (vocabSize, minFrequency) = try settings(context.params)
 
         var splits: [(String, [LabelledRecord])] = []
         for name in LabelledRecordFile.splits { splits.append((name, try LabelledRecordFile.read(split: name, in: data))) }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Models
+import Pipeline
+import Runner
 import Stages
 import Tensor
 
@@ -28,7 +30,8 @@ struct BenchPPO: ParsableCommand {
         say("  64 queries × 16 tokens, 16-token responses, 4 epochs × 4 minibatches of 16")
         try KernelPreflight.run(say: say)
 
-        let swift = try PPOBenchmark.run(steps: steps)
+        let declared = try DeclaredParams.defaults(kind: "ppo", workspace: Workspace(root: FileManager.default.currentDirectoryPath))
+        let swift = try PPOBenchmark.run(steps: steps, declared: declared)
 
         let python = comparison.python
         var torch = PPOBenchmark.Figures(generate: 0.58, score: 0.90, update: 3.91, total: 5.40)   // shared/notes/pytorch-anchors.md, 1 thread

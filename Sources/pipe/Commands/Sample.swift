@@ -60,7 +60,7 @@ struct Sample: ParsableCommand {
             throw ValidationError("\(model): \(error)")
         }
         let eos = tokenizer.endOfTextId
-        let prompts = prompt.isEmpty ? PPOStage.classicPrompts : prompt
+        let prompts = prompt.isEmpty ? [""] : prompt
         var queries: [[Int32]] = []
         for p in prompts {
             let ids = [eos] + tokenizer.encode(p, allowSpecial: false)

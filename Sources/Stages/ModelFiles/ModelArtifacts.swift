@@ -25,23 +25,4 @@ public enum ModelArtifacts {
 
     /// `[EOS] + tokens`: every sequence the models see starts with the separator, as in SFT training.
     public static func withBOS(_ tokens: some Sequence<Int32>, eos: Int32) -> [Int32] { [eos] + Array(tokens) }
-
-    /// Human-readable "12m 03s".
-    public static func duration(_ seconds: Double) -> String {
-        guard seconds.isFinite, seconds >= 0 else { return "?" }
-        let s = Int(seconds.rounded())
-        return s >= 60 ? "\(s / 60)m \(String(format: "%02d", s % 60))s" : "\(s)s"
-    }
-}
-
-/// Progress reporting with an ETA from the mean step time so far.
-public struct ProgressClock {
-    let start = Date()
-    public init() {}
-    public func eta(step: Int, total: Int) -> String {
-        guard step > 0 else { return "eta ?" }
-        let elapsed = Date().timeIntervalSince(start)
-        return "eta " + ModelArtifacts.duration(elapsed / Double(step) * Double(total - step))
-    }
-    public var elapsed: Double { Date().timeIntervalSince(start) }
 }

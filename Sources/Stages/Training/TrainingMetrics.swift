@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Foundation
 
 /// The per-step metrics writer every training stage uses. For each `record(step:_:)` it
 /// - appends one line to `metrics.jsonl`: `{"step":N,"<name>":value,…}` in the given order, numbers in
@@ -21,18 +22,37 @@ public final class TrainingMetrics {
     private let events: EventFileWriter
     private let context: StageContext?
 
-    /// Creates `directory` (if needed), `metrics.jsonl` and the event file.
-    public init(directory: String, context: StageContext? = nil) throws {
+    /// Creates `directory` (if needed), `metrics.jsonl` and the event file. With `continuing`, a
+    /// directory of earlier copies of both files (a checkpoint's), they start as those copies and grow.
+    public init(directory: String, context: StageContext? = nil, continuing: String? = nil) throws {
         self.directory = directory
         self.context = context
         if mkdir(directory, 0o755) != 0 && errno != EEXIST {
             throw StageError.failed("cannot create \(directory): \(String(cString: strerror(errno)))")
         }
-        guard let handle = fopen(directory + "/metrics.jsonl", "wb") else {
-            throw StageError.failed("cannot create \(directory)/metrics.jsonl: \(String(cString: strerror(errno)))")
+        if let continuing {
+            for name in [Self.fileName, EventFileWriter.fileName] {
+                try? FileManager.default.removeItem(atPath: directory + "/" + name)
+                do { try FileManager.default.copyItem(atPath: continuing + "/" + name, toPath: directory + "/" + name) } catch {
+                    throw StageError.failed("cannot continue metrics from \(continuing)/\(name): \(error.localizedDescription)")
+                }
+            }
+        }
+        guard let handle = fopen(directory + "/" + Self.fileName, continuing == nil ? "wb" : "ab") else {
+            throw StageError.failed("cannot create \(directory)/\(Self.fileName): \(String(cString: strerror(errno)))")
         }
         jsonl = handle
-        events = try EventFileWriter(directory: directory)
+        events = try EventFileWriter(directory: directory, append: continuing != nil)
+    }
+
+    public static let fileName = "metrics.jsonl"
+
+    /// Copies both files as they are now into `directory` (for a checkpoint).
+    public func snapshot(into directory: String) throws {
+        close()
+        for name in [Self.fileName, EventFileWriter.fileName] {
+            try FileManager.default.copyItem(atPath: self.directory + "/" + name, toPath: directory + "/" + name)
+        }
     }
 
     deinit { fclose(jsonl) }
