@@ -1,8 +1,12 @@
 import Foundation
+import Pipeline
+import Runner
 import Stages
 
 /// A `StageContext` for tests: inputs and outputs are plain directories, events are kept in memory.
-/// Lets a built-in stage run in-process, without the runner, on data a test generated.
+/// Lets a built-in stage run in-process, without the runner, on data a test generated. Params are the
+/// kind's declared defaults (the repository's `stages/<kind>.yaml`, read by the real loader) with the
+/// given ones overriding them; an override the declaration lacks is an error.
 public final class DirectoryStageContext: StageContext, @unchecked Sendable {
     public let kind: String
     public let stageName: String
@@ -10,6 +14,8 @@ public final class DirectoryStageContext: StageContext, @unchecked Sendable {
     public let params: StageParams
     public let scratchPath: String
     public let threads: Int
+    /// The key's resume directory (nil: no checkpoints), as the runner would give it.
+    public var resumeDirectory: String?
     private let inputs: [String: String]
     private let outputs: [String: String]
     private let lock = NSLock()
@@ -19,11 +25,12 @@ public final class DirectoryStageContext: StageContext, @unchecked Sendable {
     /// - Parameters:
     ///   - root: a fresh directory; outputs are created under `root/outputs/<name>`.
     public init(kind: String, params: [String: StageParamValue], inputs: [String: String],
-                outputs: [String], root: String, seed: UInt64 = 42, threads: Int = 1) throws {
+                outputs: [String], root: String, seed: UInt64 = 42, threads: Int = 1, resumeDirectory: String? = nil) throws {
         self.kind = kind
         self.stageName = kind
         self.seed = seed
-        self.params = StageParams(params)
+        self.params = try Self.declaredParams(kind: kind, overrides: params)
+        self.resumeDirectory = resumeDirectory
         self.inputs = inputs
         self.threads = threads
         var outs: [String: String] = [:]
@@ -65,6 +72,21 @@ public final class DirectoryStageContext: StageContext, @unchecked Sendable {
     public func series(_ name: String) -> [(step: Int, value: Double)] {
         lock.lock(); defer { lock.unlock() }
         return _metrics.filter { $0.name == name }.map { ($0.step, $0.value) }
+    }
+
+    /// The repository checkout these tests belong to (holds `stages/`).
+    public static var repositoryRoot: String {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }
+
+    /// The declared defaults of a kind with overrides; a kind without a declaration (a test-only
+    /// built-in) gets exactly the given params.
+    public static func declaredParams(kind: String, overrides: [String: StageParamValue]) throws -> StageParams {
+        let workspace = Workspace(root: repositoryRoot)
+        guard workspace.declaredKinds().contains(kind) else { return StageParams(overrides) }
+        return try DeclaredParams.defaults(kind: kind, workspace: workspace, overrides: overrides)
     }
 
     /// A fresh temporary directory for a test.

@@ -48,7 +48,7 @@ import Testing
         try c.run("rm", RewardModelStage.self, inputs: ["pairs": "pairs.pairs", "init": "sft.model"], outputs: ["model", "metrics"],
                   with: ["batch_size": .int(8), "lr": .float(2e-3), "warmup_steps": .int(2), "epochs": .int(3)])
         try c.run("ppo", PPOStage.self, inputs: ["policy": "sft.model", "reward": "rm.model", "tokens": "tokens.tokens"],
-                  outputs: ["model", "metrics", "checkpoint"], with: ppo)
+                  outputs: ["model", "metrics"], with: ppo)
         if evaluate {
             try c.run("eval", EvaluateStage.self, inputs: ["policy": "ppo.model", "baseline": "sft.model", "reward": "rm.model",
                                                            "judge": "judge.model", "tokens": "tokens.tokens", "pairs": "pairs.pairs"],
@@ -93,36 +93,58 @@ import Testing
         }
         #expect(Self.bytes(a.outputs["ppo.metrics"]! + "/metrics.jsonl") == Self.bytes(b.outputs["ppo.metrics"]! + "/metrics.jsonl"))
 
-        // Interrupted after 2 steps (a checkpoint), then rerun into the same directories: resumes at step 2
-        // and ends bit-identical to the uninterrupted run.
-        var partial = Self.tinyPPO
-        partial["steps"] = .int(2)
-        let root = try DirectoryStageContext.temporaryDirectory("pipe-ppo-resume")
-        let inputs = ["policy": a.outputs["sft.model"]!, "reward": a.outputs["rm.model"]!, "tokens": a.outputs["tokens.tokens"]!]
-        var params = try StageChain.defaults(kind: "ppo")
-        for (k, v) in partial { params[k] = v }
-        try PPOStage.run(try DirectoryStageContext(kind: "ppo", params: params, inputs: inputs, outputs: ["model", "metrics", "checkpoint"],
-                                                   root: root, seed: 7))
-        params["steps"] = .int(4)
-        let resumed = try DirectoryStageContext(kind: "ppo", params: params, inputs: inputs, outputs: ["model", "metrics", "checkpoint"],
-                                                root: root, seed: 7)
-        try PPOStage.run(resumed)
-        #expect(resumed.logLines.contains { $0.contains("resuming at step 2") })
-        #expect(Self.bytes(root + "/outputs/model/model.safetensors") == Self.bytes(a.outputs["ppo.model"]! + "/model.safetensors"))
+    }
+
+    /// A run that stops after its checkpoint at step 2 leaves the key's resume directory as a finished
+    /// run does (the last checkpoint is before the last step); a second run with that directory
+    /// resumes there and must end in the same bytes as an uninterrupted run, for each trainer.
+    @Test func resumeFromCheckpointMatchesUninterrupted() throws {
+        let corpus = try Self.corpus()
+        let a = try Self.chain(corpus: corpus, evaluate: false)
+        let cases: [(String, any BuiltinStage.Type, [String: String], [String: StageParamValue])] = [
+            ("sft", SFTStage.self, ["tokens": a.outputs["tokens.tokens"]!, "tokenizer": a.outputs["tokens.tokenizer"]!],
+             ["n_layer": .int(1), "n_head": .int(2), "n_embd": .int(32), "block_size": .int(48), "batch_size": .int(8),
+              "steps": .int(12), "lr": .float(3e-3), "warmup_steps": .int(5), "eval_interval": .int(4), "eval_batches": .int(2),
+              "checkpoint_every": .int(5)]),
+            ("rm", RewardModelStage.self, ["pairs": a.outputs["pairs.pairs"]!, "init": a.outputs["sft.model"]!],
+             ["batch_size": .int(8), "lr": .float(2e-3), "warmup_steps": .int(2), "epochs": .int(2), "checkpoint_every": .int(7)]),
+            ("ppo", PPOStage.self, ["policy": a.outputs["sft.model"]!, "reward": a.outputs["rm.model"]!, "tokens": a.outputs["tokens.tokens"]!],
+             Self.tinyPPO),
+        ]
+        for (kind, stage, inputs, params) in cases {
+            let resume = try DirectoryStageContext.temporaryDirectory("pipe-resume-\(kind)")
+            func run(_ label: String, resumeDirectory: String?) throws -> DirectoryStageContext {
+                let context = try DirectoryStageContext(kind: kind, params: params, inputs: inputs, outputs: ["model", "metrics"],
+                                                        root: try DirectoryStageContext.temporaryDirectory("pipe-\(kind)-\(label)"),
+                                                        seed: 7, resumeDirectory: resumeDirectory)
+                try stage.run(context)
+                return context
+            }
+            let plain = try run("plain", resumeDirectory: nil)
+            let first = try run("first", resumeDirectory: resume)
+            let checkpoint = try #require(ResumeCheckpoints(root: resume).latest(), "\(kind) wrote no checkpoint")
+            let second = try run("resumed", resumeDirectory: resume)
+            #expect(second.logLines.contains { $0.contains("resuming at step \(checkpoint.step)") }, "\(kind) did not resume")
+            for (output, file) in [("model", "model.safetensors"), ("metrics", "metrics.jsonl"), ("metrics", EventFileWriter.fileName)] {
+                let expected = Self.bytes(try plain.outputPath(output) + "/" + file)
+                #expect(Self.bytes(try first.outputPath(output) + "/" + file) == expected, "\(kind): \(file) differs with checkpoints on")
+                #expect(Self.bytes(try second.outputPath(output) + "/" + file) == expected,
+                        "\(kind): \(file) differs after resuming at step \(checkpoint.step)")
+            }
+        }
     }
 
     @Test func badParamsAndInputsAreClearErrors() throws {
-        var params = try StageChain.defaults(kind: "ppo")
-        params["mini_batch_size"] = .int(5)
+        var params: [String: StageParamValue] = ["mini_batch_size": .int(5)]
         let root = try DirectoryStageContext.temporaryDirectory("pipe-ppo-bad")
         let ctx = try DirectoryStageContext(kind: "ppo", params: params, inputs: ["policy": root, "reward": root],
-                                            outputs: ["model", "metrics", "checkpoint"], root: root)
+                                            outputs: ["model", "metrics"], root: root)
         #expect(throws: StageError.self) { try PPOStage.run(ctx) }
         do { try PPOStage.run(ctx) } catch { #expect("\(error)".contains("mini_batch_size")) }
         params["mini_batch_size"] = .int(16)
         params["ptx_coef"] = .float(-1)
         let negative = try DirectoryStageContext(kind: "ppo", params: params, inputs: ["policy": root, "reward": root],
-                                                 outputs: ["model", "metrics", "checkpoint"], root: root)
+                                                 outputs: ["model", "metrics"], root: root)
         do { try PPOStage.run(negative); Issue.record("a negative ptx_coef was accepted") } catch { #expect("\(error)".contains("ptx_coef")) }
     }
 }

@@ -1,3 +1,4 @@
+import PipeTestSupport
 import Models
 import Tensor
 import Testing
@@ -42,14 +43,14 @@ enum SyntheticReviews {
     /// SFT → RM → PPO on the synthetic world, in seconds in a debug build.
     func runLoop(seed: UInt64, ppoSteps: Int, ptxCoef: Float = 0) throws -> (sftLoss: [Float], rmAccuracy: Double, share: (before: Double, after: Double), scores: [Double], weights: [Float], lmLoss: (sft: Float, policy: Float)) {
         let (docs, labels) = SyntheticReviews.documents(count: 200, seed: 1)
-        var sftConfig = SFTConfig()
-        sftConfig.blockSize = 16; sftConfig.batchSize = 8; sftConfig.steps = 60; sftConfig.learningRate = 1e-2
-        sftConfig.warmupSteps = 5; sftConfig.weightDecay = 0
+        let sftConfig = try SFTConfig(DirectoryStageContext.declaredParams(kind: "sft", overrides: [
+            "block_size": .int(16), "batch_size": .int(8), "steps": .int(60), "lr": .float(1e-2),
+            "warmup_steps": .int(5), "weight_decay": .float(0)]))
         let sftModel = try GPTModel(config: SyntheticReviews.tinyConfig(), seed: seed)
         let sft = SFTTrainer(config: sftConfig, model: sftModel,
                              train: try DocumentBatcher(documents: docs, separator: 0, blockSize: 16), valid: nil, seed: seed)
         var losses: [Float] = []
-        for _ in 0..<sftConfig.steps { losses.append(sft.trainStep().loss) }
+        for _ in 0..<sftConfig.steps { losses.append(Float(try sft.trainStep()[0].1)) }
 
         // Reward model: SFT trunk + reward head, pairs = (positive doc, negative doc).
         let rm = try GPTModel(config: SyntheticReviews.tinyConfig(rewardHead: true), seed: seed)
@@ -57,20 +58,20 @@ enum SyntheticReviews {
         let pos = zip(docs, labels).filter { $0.1 == 1 }.map { [0] + $0.0 }
         let neg = zip(docs, labels).filter { $0.1 == 0 }.map { [0] + $0.0 }
         let pairs = zip(pos, neg).map { PreferencePair(chosen: $0, rejected: $1, promptLength: 0, chosenText: "", rejectedText: "") }
-        var rmConfig = RewardTrainingConfig()
-        rmConfig.batchSize = 10; rmConfig.learningRate = 3e-3; rmConfig.warmupSteps = 2; rmConfig.epochs = 2
-        let rmTrainer = RewardTrainer(config: rmConfig, model: rm, pad: 0, seed: seed)
-        try rmTrainer.train(Array(pairs.prefix(80))) { _, _, result, _ in #expect(result.loss.isFinite) }
+        let rmConfig = try RewardTrainingConfig(DirectoryStageContext.declaredParams(kind: "rm", overrides: [
+            "batch_size": .int(10), "lr": .float(3e-3), "warmup_steps": .int(2), "epochs": .int(2)]))
+        let rmTrainer = RewardTrainer(config: rmConfig, model: rm, pad: 0, pairs: Array(pairs.prefix(80)), heldOut: [], seed: seed)
+        while rmTrainer.step < rmTrainer.totalSteps { #expect(try rmTrainer.trainStep()[0].1.isFinite) }
         let heldOut = rmTrainer.evaluate(Array(pairs.suffix(20)))
 
         // PPO from the SFT model.
         let policy = try GPTModel(config: SyntheticReviews.tinyConfig(valueHead: true), seed: seed)
         ModelTransfer.copyMatchingTensors(from: sftModel, to: policy)
         let reference = GPTModel(copying: policy)
-        var config = PPOConfig()
-        config.batchSize = 16; config.miniBatchSize = 8; config.responseLength = 6; config.learningRate = 3e-3
-        config.initKLCoef = 0.05; config.steps = ppoSteps
-        config.ptxCoef = ptxCoef; config.ptxBatchSize = 8; config.ptxLength = 16
+        let config = try PPOConfig(DirectoryStageContext.declaredParams(kind: "ppo", overrides: [
+            "batch_size": .int(16), "mini_batch_size": .int(8), "response_length": .int(6), "lr": .float(3e-3),
+            "init_kl_coef": .float(0.05), "steps": .int(Int64(ppoSteps)),
+            "ptx_coef": .float(Double(ptxCoef)), "ptx_batch_size": .int(8), "ptx_length": .int(16)]))
         let prompts: [[Int32]] = [[0], [0, 3], [0, 9], [0, 2, 8]]
         let trainer = try PPOTrainer(config: config, policy: policy, reference: reference, rewardModel: rm,
                                      prompts: prompts, eos: 0, pad: 0, seed: seed)

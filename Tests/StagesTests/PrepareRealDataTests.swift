@@ -9,11 +9,10 @@ import Stages
 /// `PIPE_REAL_DATA=$PWD/data/reviews swift test -c release -Xswiftc -enable-testing --filter RealData`.
 @Suite("real data (opt-in)")
 struct PrepareRealDataTests {
-    @Test func realCorpusFigures() throws {
-        guard let source = ProcessInfo.processInfo.environment["PIPE_REAL_DATA"] else {
-            print("skipped: set PIPE_REAL_DATA to the data/reviews directory to run")
-            return
-        }
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["PIPE_REAL_DATA"] != nil,
+                   "set PIPE_REAL_DATA to the data/reviews directory to run"))
+    func realCorpusFigures() throws {
+        let source = ProcessInfo.processInfo.environment["PIPE_REAL_DATA"]!
         let root = try DirectoryStageContext.temporaryDirectory("real-data")
         defer { try? FileManager.default.removeItem(atPath: root) }
         func context(_ kind: String, _ params: [String: StageParamValue], _ inputs: [String: String], _ outputs: [String]) throws -> DirectoryStageContext {

@@ -126,7 +126,7 @@ public enum StageParamValue: Sendable, Codable, Equatable {
     }
 }
 
-public enum StageError: Error, CustomStringConvertible {
+public enum StageError: Error, Equatable, CustomStringConvertible {
     case badParam(String, String)
     case badInput(String, String)
     case failed(String)

@@ -39,8 +39,9 @@ public final class TrainingLoop {
         var lastEvaluationValues: [Double]
     }
 
-    /// One smoothing for every stage's progress line and summary: EMA with weight 0.95 on the past.
-    public static let smoothing = 0.95
+    /// One smoothing for every stage's progress line and summary: EMA with weight 0.95 on the past
+    /// (two literals: `1 - 0.95` is not 0.05 in binary, and the summary is in an artifact).
+    static let pastWeight = 0.95, newWeight = 0.05
 
     let context: StageContext
     let name: String
@@ -104,7 +105,7 @@ public final class TrainingLoop {
             try metrics.record(step: step, values)
             for field in progressFields {
                 guard let value = values.first(where: { $0.0 == field.metric })?.1 else { continue }
-                state.smoothed[field.metric] = state.smoothed[field.metric].map { Self.smoothing * $0 + (1 - Self.smoothing) * value } ?? value
+                state.smoothed[field.metric] = state.smoothed[field.metric].map { Self.pastWeight * $0 + Self.newWeight * value } ?? value
             }
             state.step = step
             let line = progressFields.compactMap { field in

@@ -1,0 +1,89 @@
+import Foundation
+import PipeTestSupport
+import Testing
+@testable import Stages
+
+/// The loop around every trainer: metric order, the non-finite guard, evaluation cadence, checkpoints.
+@Suite struct TrainingLoopTests {
+    /// A trainer whose "loss" is scripted per step; state is the step alone.
+    final class ScriptedTrainer: Trainer {
+        var step = 0
+        let losses: [Double]
+        var evaluations: [Int] = []
+        init(_ losses: [Double]) { self.losses = losses }
+        func trainStep() throws -> [(String, Double)] {
+            defer { step += 1 }
+            return [("train/loss", losses[step]), ("train/lr", 0.1)]
+        }
+        func evaluate() throws -> [(String, Double)] { evaluations.append(step); return [("valid/loss", Double(step))] }
+        func saveState(to directory: String) throws {
+            try TrainerState.writeJSON(["step": step], to: directory + "/state.json")
+        }
+        func restoreState(from directory: String) throws {
+            step = try TrainerState.readJSON([String: Int].self, from: directory + "/state.json")["step"]!
+        }
+    }
+
+    func context(_ label: String, resume: String? = nil) throws -> DirectoryStageContext {
+        try DirectoryStageContext(kind: "test-loop", params: [:], inputs: [:], outputs: ["metrics"],
+                                  root: try DirectoryStageContext.temporaryDirectory(label), resumeDirectory: resume)
+    }
+
+    @Test func recordsStepsEvaluatesOnCadenceAndSmooths() throws {
+        let c = try context("loop-basic")
+        let trainer = ScriptedTrainer([4, 3, 2, 1, 1])
+        let loop = try TrainingLoop(context: c, name: "test", steps: 5, evalEvery: 2, checkpointEvery: 0,
+                                    progress: [.init("loss", "train/loss")])
+        let summary = try loop.run(trainer)
+        #expect(trainer.evaluations == [2, 4, 5])   // every 2 steps and after the last
+        let lines = try String(contentsOfFile: try c.outputPath("metrics") + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 5)
+        #expect(lines[1] == #"{"step":2,"train/loss":3,"train/lr":0.1,"valid/loss":2}"#)
+        #expect(lines[2] == #"{"step":3,"train/loss":2,"train/lr":0.1}"#)
+        var ema = 4.0
+        for loss in [3.0, 2, 1, 1] { ema = 0.95 * ema + 0.05 * loss }
+        #expect(summary.smoothed("train/loss") == ema)
+        #expect(summary.evaluation("valid/loss") == 5)
+        #expect(c.series("train/loss").map(\.value) == [4, 3, 2, 1, 1])
+    }
+
+    @Test func aNonFiniteMetricStopsNamingItAndTheStep() throws {
+        let c = try context("loop-nan")
+        let loop = try TrainingLoop(context: c, name: "sft", steps: 4, evalEvery: nil, checkpointEvery: 0, progress: [])
+        #expect(throws: StageError.failed("sft: train/loss became nan at step 3 (lower lr?)")) {
+            _ = try loop.run(ScriptedTrainer([1, 1, .nan, 1]))
+        }
+    }
+
+    @Test func resumesFromTheLatestCheckpointWithItsMetrics() throws {
+        let resume = try DirectoryStageContext.temporaryDirectory("loop-resume")
+        let plain = try context("loop-plain")
+        _ = try TrainingLoop(context: plain, name: "t", steps: 7, evalEvery: 3, checkpointEvery: 0, progress: [.init("l", "train/loss")])
+            .run(ScriptedTrainer([7, 6, 5, 4, 3, 2, 1]))
+        let first = try context("loop-first", resume: resume)
+        _ = try TrainingLoop(context: first, name: "t", steps: 7, evalEvery: 3, checkpointEvery: 3, progress: [.init("l", "train/loss")])
+            .run(ScriptedTrainer([7, 6, 5, 4, 3, 2, 1]))
+        #expect(ResumeCheckpoints(root: resume).latest()?.step == 6)   // step 3, then 6 replaced it; none at the last step
+        let second = try context("loop-second", resume: resume)
+        let trainer = ScriptedTrainer([7, 6, 5, 4, 3, 2, 1])
+        let summary = try TrainingLoop(context: second, name: "t", steps: 7, evalEvery: 3, checkpointEvery: 3, progress: [.init("l", "train/loss")])
+            .run(trainer)
+        #expect(summary.stepsRun == 1 && trainer.evaluations == [7])
+        for file in ["metrics.jsonl", EventFileWriter.fileName] {
+            let expected = FileManager.default.contents(atPath: try plain.outputPath("metrics") + "/" + file)
+            #expect(FileManager.default.contents(atPath: try second.outputPath("metrics") + "/" + file) == expected, "\(file)")
+        }
+        #expect(second.logLines.contains("t: resuming at step 6 of 7 from \(resume)/step-000000006"))
+    }
+
+    @Test func aPartialCheckpointIsNeverTheLatest() throws {
+        let root = try DirectoryStageContext.temporaryDirectory("loop-partial")
+        let checkpoints = ResumeCheckpoints(root: root)
+        try checkpoints.write(step: 2) { try Data("a".utf8).write(to: URL(fileURLWithPath: $0 + "/x")) }
+        struct Killed: Error {}
+        #expect(throws: Killed.self) { try checkpoints.write(step: 4) { _ in throw Killed() } }
+        #expect(checkpoints.latest()?.step == 2)
+        try FileManager.default.removeItem(atPath: root + "/step-000000002")
+        #expect(checkpoints.latest() == nil)   // the pointer names a checkpoint that is gone
+    }
+}
