@@ -218,6 +218,22 @@ let diagnosticCases: [DiagnosticCase] = [
     DiagnosticCase(name: "declaration: command references an undeclared output", pipeline: header + "  a: { uses: bad }\n",
                    files: ["stages/bad.yaml": "kind: bad\nversion: 1\nrun: |\n  echo hi\n  echo > ${outs.reprot}\noutputs:\n  report: {}\n"],
                    expected: "stages/bad.yaml:5:10: error: stage declaration: '${outs.reprot}' refers to an unknown output 'reprot' (it has 'report') (did you mean '${outs.report}'?)"),
+    DiagnosticCase(name: "declaration: include of a group that does not exist", pipeline: header + "  a: { uses: bad }\n",
+                   files: ["stages/bad.yaml": "kind: bad\nversion: 1\nbuiltin: bad\ninclude: [optimiser]\n",
+                           "stages/shared/optimizer.yaml": "params:\n  lr: { type: float, default: 0.1, min: 0, doc: rate }\n"],
+                   expected: "stages/bad.yaml:4:11: error: stage declaration: include 'optimiser': cannot read stages/shared/optimiser.yaml (did you mean 'optimizer'?)"),
+    DiagnosticCase(name: "declaration: override of an included param gives a type", pipeline: header + "  a: { uses: bad }\n",
+                   files: ["stages/bad.yaml": "kind: bad\nversion: 1\nbuiltin: bad\ninclude: [optimizer]\nparams:\n  lr: { type: int, default: 1 }\n",
+                           "stages/shared/optimizer.yaml": "params:\n  lr: { type: float, default: 0.1, min: 0, doc: rate }\n"],
+                   expected: "stages/bad.yaml:6:9: error: stage declaration: param 'lr': declared by an include group as float; drop 'type:' and give only what changes (default, doc, min, max, choices)"),
+    DiagnosticCase(name: "declaration: override of an included param breaks its limit", pipeline: header + "  a: { uses: bad }\n",
+                   files: ["stages/bad.yaml": "kind: bad\nversion: 1\nbuiltin: bad\ninclude: [optimizer]\nparams:\n  lr: { default: -1 }\n",
+                           "stages/shared/optimizer.yaml": "params:\n  lr: { type: float, default: 0.1, min: 0, doc: rate }\n"],
+                   expected: "stages/bad.yaml:6:18: error: stage declaration: param 'lr': default -1.0 is below the minimum 0.0"),
+    DiagnosticCase(name: "declaration: a bad param inside an include group names the group's file", pipeline: header + "  a: { uses: bad }\n",
+                   files: ["stages/bad.yaml": "kind: bad\nversion: 1\nbuiltin: bad\ninclude: [optimizer]\n",
+                           "stages/shared/optimizer.yaml": "params:\n  lr: { type: float, default: x }\n"],
+                   expected: "stages/shared/optimizer.yaml:2:31: error: stage declaration: param 'lr': default: expected float, found string \"x\""),
 ]
 
 @Suite struct DiagnosticsTests {
