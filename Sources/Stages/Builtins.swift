@@ -2,7 +2,7 @@
 /// (`pipe _stage INVOCATION.json`); declarations live in `stages/<kind>.yaml`.
 public enum Builtins {
     /// Computed rather than stored: a global array of `any BuiltinStage.Type` is not `Sendable`
-    /// (strict concurrency), and building eight metatypes costs nothing.
+    /// (strict concurrency), and building a few metatypes costs nothing.
     public static var all: [any BuiltinStage.Type] {
         [
             PrepareStage.self,
@@ -11,6 +11,7 @@ public enum Builtins {
             SFTStage.self,
             RMPairsStage.self,
             RewardModelStage.self,
+            DPOStage.self,
             PPOStage.self,
             EvaluateStage.self,
         ]

@@ -110,6 +110,8 @@ import Testing
              ["batch_size": .int(8), "lr": .float(2e-3), "warmup_steps": .int(2), "epochs": .int(2), "checkpoint_every": .int(7)]),
             ("ppo", PPOStage.self, ["policy": a.outputs["sft.model"]!, "reward": a.outputs["rm.model"]!, "tokens": a.outputs["tokens.tokens"]!],
              Self.tinyPPO),
+            ("dpo", DPOStage.self, ["policy": a.outputs["sft.model"]!, "pairs": a.outputs["pairs.pairs"]!],
+             ["batch_size": .int(8), "epochs": .int(2), "lr": .float(1e-3), "checkpoint_every": .int(7)]),
         ]
         for (kind, stage, inputs, params) in cases {
             let resume = try DirectoryStageContext.temporaryDirectory("pipe-resume-\(kind)")

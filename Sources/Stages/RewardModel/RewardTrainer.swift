@@ -30,13 +30,10 @@ public final class RewardTrainer: Trainer {
     public let pairs: [PreferencePair]
     public let heldOut: [PreferencePair]
     public let totalSteps: Int
-    let stepsPerEpoch: Int
+    var batches: EpochBatches
     let schedule: LearningRateSchedule
     public var random: RandomStream
     public private(set) var step = 0
-    /// This epoch's visiting order, and the stream's counter before it was drawn (for resume).
-    var order: [Int] = []
-    var epochStartCounter: UInt64 = 0
 
     public init(config: RewardTrainingConfig, model: GPTModel, pad: Int32, pairs: [PreferencePair],
                 heldOut: [PreferencePair], seed: UInt64) {
@@ -46,8 +43,8 @@ public final class RewardTrainer: Trainer {
         self.pad = pad
         self.pairs = pairs
         self.heldOut = heldOut
-        self.stepsPerEpoch = max(1, pairs.count / config.batchSize)
-        self.totalSteps = config.epochs * stepsPerEpoch
+        self.batches = EpochBatches(count: pairs.count, batchSize: config.batchSize)
+        self.totalSteps = config.epochs * batches.stepsPerEpoch
         self.schedule = config.optimizer.schedule(totalSteps: totalSteps)
         self.optimizer = config.optimizer.optimizer(for: model)
         self.random = RandomStream(seed: seed, stream: streamID(0x524D)) // "RM"
@@ -58,16 +55,8 @@ public final class RewardTrainer: Trainer {
         PairScoring.rewards(model, pairs, pad: pad)
     }
 
-    func startEpoch() {
-        epochStartCounter = random.counter
-        order = Array(0..<pairs.count)
-        random.shuffle(&order)
-    }
-
     public func trainStep() throws -> [(String, Double)] {
-        let k = step % stepsPerEpoch
-        if k == 0 { startEpoch() }
-        let idx = order[(k * config.batchSize)..<min(order.count, (k + 1) * config.batchSize)]
+        let idx = batches.indices(step: step, random: &random)
         let (c, r) = rewards(ArraySlice(idx.map { pairs[$0] }))
         let result = BradleyTerry.evaluate(chosen: c, rejected: r, centring: config.centring)
         model.zeroGradients()
@@ -95,7 +84,7 @@ public final class RewardTrainer: Trainer {
 
     public func saveState(to directory: String) throws {
         try TrainerState.saveModel(model, optimizer: optimizer, to: directory)
-        try TrainerState.writeJSON(State(step: step, randomCounter: random.counter, epochStartCounter: epochStartCounter),
+        try TrainerState.writeJSON(State(step: step, randomCounter: random.counter, epochStartCounter: batches.epochStartCounter),
                                    to: directory + "/state.json")
     }
 
@@ -103,11 +92,6 @@ public final class RewardTrainer: Trainer {
         let state = try TrainerState.readJSON(State.self, from: directory + "/state.json")
         try TrainerState.restoreModel(model, optimizer: optimizer, from: directory)
         step = state.step
-        if step % stepsPerEpoch != 0 {
-            // Mid-epoch: redraw this epoch's order from where it was drawn.
-            random = RandomStream(seed: random.generator.seed, stream: random.stream, counter: state.epochStartCounter)
-            startEpoch()
-        }
-        random = RandomStream(seed: random.generator.seed, stream: random.stream, counter: state.randomCounter)
+        batches.restore(step: step, epochStartCounter: state.epochStartCounter, counter: state.randomCounter, random: &random)
     }
 }
