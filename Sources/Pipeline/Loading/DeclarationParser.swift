@@ -5,14 +5,15 @@ struct DeclarationParser {
     static let topKeys = ["kind", "version", "doc", "builtin", "run", "deps", "inputs", "outputs", "params", "resources"]
     static let inputKeys = ["doc", "optional"]
     static let outputKeys = ["doc"]
-    static let paramKeys = ["type", "default", "doc", "min", "max", "choices"]
+    static let paramKeys = ["type", "default", "doc", "min", "max", "choices", "finite"]
 
     func load(kind: String) throws(PipelineError) -> StageDeclaration {
         let path = workspace.declarationPath(kind: kind)
         let file = workspace.displayPath("stages/\(kind).yaml")
-        guard let text = FileSystem.readText(path) else {
+        guard let bytes = FileSystem.readBytes(path) else {
             throw PipelineError(location: nil, fieldPath: "", message: "cannot read stage declaration '\(file)'")
         }
+        let text = try SourceText.decode(bytes, file: file)
         return try parse(text: text, file: file, expectedKind: kind)
     }
 
@@ -120,7 +121,7 @@ struct DeclarationParser {
 
     private func checkName(_ name: String, _ location: SourceLocation, _ path: String, what: String, sink: inout DiagnosticSink) {
         if !StageNames.isValid(name) {
-            sink.error(location, "\(path).\(name)", "\(what) name '\(name)' must be letters, digits, '_' or '-'")
+            sink.error(location, "\(path).\(name)", "\(what) name '\(name)' must be ASCII letters, digits, '_' or '-'")
         }
     }
 
@@ -129,6 +130,7 @@ struct DeclarationParser {
         let what = "stage declaration: param '\(name)'"
         let path = "params.\(name)"
         var type: ParamType?, defaultNode: YAMLNode?, doc: String?, minimum: Double?, maximum: Double?, choicesNode: YAMLNode?
+        var finite = true
         let fields = reader.entries(body, path: path, what: what, allowed: Self.paramKeys, sink: &sink)
         for (field, _, value) in fields {
             switch field {
@@ -141,9 +143,14 @@ struct DeclarationParser {
                 }
             case "default": defaultNode = value
             case "doc": doc = reader.string(value, path: "\(path).doc", what: what, sink: &sink)
-            case "min": minimum = reader.number(value, path: "\(path).min", what: "\(what): min", sink: &sink)
-            case "max": maximum = reader.number(value, path: "\(path).max", what: "\(what): max", sink: &sink)
+            case "min":
+                minimum = reader.number(value, path: "\(path).min", what: "\(what): min", sink: &sink)
+                if let bound = minimum, bound.isNaN { sink.error(reader.location(value), "\(path).min", "\(what): min must be a number, not NaN"); minimum = nil }
+            case "max":
+                maximum = reader.number(value, path: "\(path).max", what: "\(what): max", sink: &sink)
+                if let bound = maximum, bound.isNaN { sink.error(reader.location(value), "\(path).max", "\(what): max must be a number, not NaN"); maximum = nil }
             case "choices": choicesNode = value
+            case "finite": finite = reader.bool(value, path: "\(path).finite", what: "\(what): finite", sink: &sink) ?? true
             default: break
             }
         }
@@ -175,11 +182,14 @@ struct DeclarationParser {
         if (minimum != nil || maximum != nil) && type != .int && type != .float {
             sink.error(location, path, "\(what): min/max apply only to int and float params")
         }
+        if !finite && type != .float {
+            sink.error(location, path, "\(what): 'finite: false' applies only to float params")
+        }
         let declaration: ParamDeclaration
         switch ParamTyping.typed(reader.value(defaultNode), as: type) {
         case .success(let value):
             declaration = ParamDeclaration(name: name, type: type, defaultValue: value, doc: doc, min: minimum,
-                                           max: maximum, choices: choices, location: location)
+                                           max: maximum, choices: choices, finite: finite, location: location)
         case .failure(let m):
             sink.error(reader.location(defaultNode), "\(path).default", "\(what): default: \(m.message)")
             return nil

@@ -54,6 +54,8 @@ public struct ParamDeclaration: Sendable, Codable, Hashable {
     public var max: Double?
     /// Allowed values (any type; checked after typing).
     public var choices: [ParamValue]?
+    /// Float params reject NaN and ±infinity unless the declaration says `finite: false`.
+    public var finite = true
     public var location: SourceLocation
 
     /// `min` as written for the param's type (`1` for an int param, `0.01` for a float), for `pipe stages`.
