@@ -13,6 +13,7 @@ import Hashing
 ///     tmp/                    staging; anything here is garbage after a crash, never a result
 ///     locks/<key>.lock        per-key `flock` locks
 ///     quarantine/             corrupt objects moved aside by `verify` (emptied by `gc`)
+///     shapes/<digest>.json    entry list and sizes of each object, checked (stat only) on a cache hit
 ///
 /// ## API for the runner (all methods are thread-safe; errors are `StoreError`)
 ///
@@ -90,7 +91,7 @@ public final class ArtifactStore: Sendable {
         self.root = rootPath
         self.warningHandler = warning
         try POSIX.makeDirectories(rootPath)
-        for sub in ["objects", "stages", "tmp", "locks", "statcache"] {
+        for sub in ["objects", "stages", "tmp", "locks", "statcache", "shapes"] {
             try POSIX.makeDirectories(rootPath + "/" + sub)
         }
         self.statCache = StatCache(path: rootPath + "/statcache/" + POSIX.hostName + ".bin")

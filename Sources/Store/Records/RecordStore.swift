@@ -38,6 +38,12 @@ extension ArtifactStore {
             warn("stage record \(path) refers to missing objects \(missing.map(\.short).joined(separator: ", ")); the stage will be rebuilt")
             return nil
         }
+        for object in record.referencedObjects {
+            if let damage = objectDamage(object) {
+                warn("object \(object.short) of stage record \(path) is damaged (\(damage)); the stage will be rebuilt (`pipe verify` checks every object)")
+                return nil
+            }
+        }
         return record
     }
 

@@ -51,7 +51,7 @@ public final class RunRegistry: Sendable {
             try Self.migrator.migrate(queue)
             database = sharedConnection ? Self.connections.insert(path, queue) : queue
         } catch {
-            throw StoreError.registry("cannot open \(path): \(error)")
+            throw StoreError.registry("cannot open \(path): \(error); if the file is damaged, `pipe verify --rebuild-registry` rebuilds it from the stage records")
         }
     }
 
@@ -129,6 +129,7 @@ public final class RunRegistry: Sendable {
                 """)
         }
         RunGroups.register(in: &migrator)  // sweeps and run names (RunGroups.swift)
+        registerHealthMigration(in: &migrator)  // runner process (RegistryHealth.swift)
         return migrator
     }
 
@@ -147,6 +148,7 @@ public final class RunRegistry: Sendable {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, arguments: [id, run.pipelinePath, run.pipelineDigest, run.name, RunStatus.running.rawValue,
                                      StoreJSON.formatDate(run.startedAt), params, commandLine, run.host])
+                try didStartRun(db, id: id)
                 return id
             }
             throw StoreError.registry("could not allocate a unique run id")
@@ -361,7 +363,10 @@ public final class RunRegistry: Sendable {
 
 extension ArtifactStore {
     /// Opens `runs.sqlite` in this store (creating and migrating it if needed). Open once per process.
+    /// Marks runs whose `pipe` died as interrupted and warns about lost history (once per process).
     public func openRegistry() throws -> RunRegistry {
-        try RunRegistry(path: registryPath, networkFilesystem: isNetworkFilesystem)
+        let registry = try RunRegistry(path: registryPath, networkFilesystem: isNetworkFilesystem)
+        checkRegistryHealth(registry)
+        return registry
     }
 }
