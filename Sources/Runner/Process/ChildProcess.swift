@@ -96,6 +96,9 @@ public struct ChildProcess: Sendable {
         }
     }
 
+    /// The watchdog's pid (tests).
+    var watchdogPID: pid_t? { watchdog?.pid }
+
     /// Where an inherited descriptor lands in the child (3: right after stdin, stdout, stderr).
     static let inheritedNumber: Int32 = 3
 
