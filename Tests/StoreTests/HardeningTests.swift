@@ -172,6 +172,30 @@ struct HardeningTests {
         #expect(try fresh.stageKeys(ofRuns: [recovered.id]) == [key.hex])
     }
 
+    /// SQLite drops a write-ahead log whose header checksum is wrong without a word; the
+    /// watermark notices the runs that went with it.
+    @Test func aDamagedWriteAheadLogIsNoticed() throws {
+        let dir = try TemporaryDirectory()
+        let store = try ArtifactStore(root: dir.path + "/store")
+        let registry = try RunRegistry(path: store.registryPath, sharedConnection: false)
+        for _ in 0..<3 {
+            _ = try registry.startRun(NewRun(pipelinePath: "p", pipelineDigest: "d", name: "n", params: .null, commandLine: []))
+        }
+        #expect(POSIX.exists(store.registryPath + "-wal"), "the runs are in the WAL (connection still open)")
+        // A copy of the store's registry files as they are now, with the WAL header damaged.
+        try FileManager.default.createDirectory(atPath: dir.path + "/copy", withIntermediateDirectories: true)
+        for name in ["runs.sqlite", "runs.sqlite-wal", "runs.watermark"] {
+            try FileManager.default.copyItem(atPath: store.root + "/" + name, toPath: dir.path + "/copy/" + name)
+        }
+        let wal = open(dir.path + "/copy/runs.sqlite-wal", O_RDWR)
+        var garbage: [UInt8] = [0xDE, 0xAD, 0xBE, 0xEF]
+        #expect(pwrite(wal, &garbage, 4, 24) == 4)  // the header's checksum
+        close(wal)
+        let damaged = try RunRegistry(path: dir.path + "/copy/runs.sqlite", sharedConnection: false)
+        let loss = try #require(try damaged.lostHistory())
+        #expect(loss.contains("has 0 runs but 3 were recorded"), "\(loss)")
+    }
+
     @Test func aRunWhoseRunnerDiedIsMarkedInterrupted() throws {
         let dir = try TemporaryDirectory()
         let store = try ArtifactStore(root: dir.path + "/store")
