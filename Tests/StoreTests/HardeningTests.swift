@@ -46,6 +46,7 @@ struct HardeningTests {
         // The rebuild ingests the same bytes: the damaged copy goes to quarantine, the fresh one in.
         for (path, text) in files { try dir.write("again/\(path)", text) }
         #expect(try store.ingest(dir.path + "/again") == object)
+        #expect(POSIX.exists(store.shapePath(object)), "the healed object has its shape again")
         #expect(store.objectDamage(object) == nil)
         #expect(store.record(forKey: key) != nil)
         #expect(try POSIX.listDirectory(store.quarantineDirectory).count == 1)

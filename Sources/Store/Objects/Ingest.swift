@@ -28,7 +28,6 @@ extension ArtifactStore {
         let manifest = try ArtifactScanner(statCache: nil).manifest(ofPath: source)
         let digest = manifest.digest
         let destination = objectPath(digest)
-        try writeShape(manifest, digest: digest)
         if POSIX.exists(destination) {
             if let damage = objectDamage(digest) {
                 // The stored copy was damaged after it was written: the fresh bytes replace it.
@@ -39,6 +38,8 @@ extension ArtifactStore {
                 return digest
             }
         }
+        // Before the object appears: an object without its shape would skip the cheap check.
+        try writeShape(manifest, digest: digest)
         var code = POSIX.rename(source, destination)
         if code == EXDEV {
             try ingestAcrossFilesystems(source: source, destination: destination)
