@@ -13,7 +13,7 @@ import Hashing
 ///     tmp/                    staging; anything here is garbage after a crash, never a result
 ///     locks/<key>.lock        per-key `flock` locks
 ///     quarantine/             corrupt objects moved aside by `verify` (emptied by `gc`)
-///     shapes/<digest>.json    entry list and sizes of each object, checked (stat only) on a cache hit
+///     shapes/<digest>         entry list and sizes of each object, checked (stat only) on a cache hit
 ///
 /// ## API for the runner (all methods are thread-safe; errors are `StoreError`)
 ///

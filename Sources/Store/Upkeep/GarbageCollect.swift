@@ -60,8 +60,8 @@ extension ArtifactStore {
         }
         if !dryRun {
             // Shapes of objects that are gone (quarantined, or a crash between writing both).
-            for name in (try? POSIX.listDirectory(shapesDirectory)) ?? [] where name.hasSuffix(".json") {
-                guard let digest = Digest(hex: String(name.dropLast(5))), !hasObject(digest),
+            for name in (try? POSIX.listDirectory(shapesDirectory)) ?? [] {
+                guard let digest = Digest(hex: name), !hasObject(digest),
                       !isYoung(shapesDirectory + "/" + name) else { continue }
                 unlink(shapesDirectory + "/" + name)
             }
