@@ -69,6 +69,24 @@ struct HardeningTests {
         #expect(store.objectDamage(object) == "file 'sub/b.txt' has 2 bytes, expected 5")
     }
 
+    @Test func shapesRoundTripAnyFileNameAndCatchAReplacedEntry() throws {
+        let dir = try TemporaryDirectory()
+        let store = try ArtifactStore(root: dir.path + "/store", warning: { _ in })
+        let (_, object) = try commitDirectory(store, dir, key: "odd", files: ["line\nbreak.txt": "x", "sp ace/é.txt": "yy", "n.txt": "z"])
+        let bytes = try #require(try POSIX.readFile(store.shapePath(object)))
+        let shape = try #require(ObjectShape(encoded: bytes))
+        #expect(shape.entries.count == 4)
+        #expect(shape.entries["line\nbreak.txt"] == .init(kind: .file, size: 1))
+        #expect(store.objectDamage(object) == nil)
+        try tamper(store, object) { root in
+            chmod(root + "/n.txt", 0o644)
+            _ = unlink(root + "/n.txt")
+            #expect(mkdir(root + "/n.txt", 0o755) == 0)
+        }
+        #expect(store.objectDamage(object) == "file 'n.txt' is no longer a file")
+        #expect(ObjectShape(encoded: Array("f 1 99:short\n".utf8)) == nil, "a truncated shape is ignored, not trusted")
+    }
+
     @Test func aHardLinkedOutputIsCopiedAndTheOutsideFileIsLeftAlone() throws {
         let dir = try TemporaryDirectory()
         let store = try ArtifactStore(root: dir.path + "/store")

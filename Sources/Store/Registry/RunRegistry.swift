@@ -305,13 +305,20 @@ public final class RunRegistry: Sendable {
     func write<T>(_ body: (Database) throws -> T) throws -> T {
         do { return try database.write(body) }
         catch let error as StoreError { throw error }
-        catch { throw StoreError.registry("\(path): \(error)") }
+        catch { throw StoreError.registry("\(path): \(error)" + Self.damageHint(error)) }
     }
 
     func read<T>(_ body: (Database) throws -> T) throws -> T {
         do { return try database.read(body) }
         catch let error as StoreError { throw error }
-        catch { throw StoreError.registry("\(path): \(error)") }
+        catch { throw StoreError.registry("\(path): \(error)" + Self.damageHint(error)) }
+    }
+
+    /// How to recover, for errors that mean the file itself is damaged.
+    static func damageHint(_ error: any Error) -> String {
+        guard let database = error as? DatabaseError,
+              database.resultCode == .SQLITE_CORRUPT || database.resultCode == .SQLITE_NOTADB else { return "" }
+        return "; the registry file is damaged: `pipe verify --rebuild-registry` rebuilds it from the stage records"
     }
 
     static func makeRunID(_ date: Date) -> String {
