@@ -229,6 +229,9 @@ struct HardeningTests {
         try registry.write { db in
             try db.execute(sql: "UPDATE runs SET runner = ? WHERE id = ?", arguments: ["\(finished.processIdentifier):1", dead])
         }
+        let runner = try registry.read { db in try String.fetchOne(db, sql: "SELECT runner FROM runs WHERE id = ?", arguments: [alive]) }
+        #expect(runner == RunnerProcess.current && runner?.hasSuffix(":?") == false, "pid and start time: \(runner ?? "nil")")
+        #expect(RunnerProcess.isAlive("\(getpid()):1") == false, "a reused pid with another start time is not the runner")
         #expect(try registry.reapAbandonedRuns() == [dead])
         #expect(try registry.run(id: dead)?.status == .interrupted)
         #expect(try registry.run(id: alive)?.status == .running, "this process is alive")

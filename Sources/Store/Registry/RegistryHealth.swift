@@ -88,7 +88,18 @@ enum RunnerProcess {
     static var current: String { "\(getpid()):\(startTime(getpid()) ?? "?")" }
 
     static func startTime(_ pid: pid_t) -> String? {
-        guard let bytes = try? POSIX.readFile("/proc/\(pid)/stat") else { return nil }
+        // /proc files report size 0: read until end of file.
+        let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1024)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            bytes += chunk[0..<n]
+        }
         let text = String(decoding: bytes, as: UTF8.self)
         // Field 2 (the command) is in parentheses and may contain spaces: count from the last ')'.
         guard let close = text.lastIndex(of: ")") else { return nil }
