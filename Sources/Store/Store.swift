@@ -72,6 +72,7 @@ public final class ArtifactStore: Sendable {
     let statCache: StatCache
     let warningHandler: @Sendable (String) -> Void
     let keyLocks = ProcessKeyLocks()
+    private let warnedMessages = MessageSet()
 
     /// Chooses the store root: an explicit `--store` value, else `$PIPE_STORE`, else `artifacts/`
     /// under the working directory. Relative paths are made absolute against `workingDirectory`.
@@ -105,6 +106,12 @@ public final class ArtifactStore: Sendable {
 
     func warn(_ message: String) { warningHandler(message) }
 
+    /// `warn`, but each distinct message only once per store instance (a run looks a record up
+    /// several times).
+    func warnOnce(_ message: String) {
+        if warnedMessages.insert(message) { warningHandler(message) }
+    }
+
     // MARK: Digests
 
     /// The artifact digest of a file or directory (see `ArtifactManifest` for the exact scheme).
@@ -128,4 +135,12 @@ public final class ArtifactStore: Sendable {
         while result.count > 1 && result.hasSuffix("/") { result.removeLast() }
         return result
     }
+}
+
+/// Messages already shown (`warnOnce`).
+final class MessageSet: @unchecked Sendable {
+    private let lock = NSLock()
+    private var messages: Set<String> = []
+    /// True when `message` was not in the set.
+    func insert(_ message: String) -> Bool { lock.lock(); defer { lock.unlock() }; return messages.insert(message).inserted }
 }

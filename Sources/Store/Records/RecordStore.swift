@@ -40,7 +40,7 @@ extension ArtifactStore {
         }
         for object in record.referencedObjects {
             if let damage = objectDamage(object) {
-                warn("object \(object.short) of stage record \(path) is damaged (\(damage)); the stage will be rebuilt (`pipe verify` checks every object)")
+                warnOnce("object \(object.short) of stage record \(path) is damaged (\(damage)); the stage will be rebuilt (`pipe verify` checks every object)")
                 return nil
             }
         }
