@@ -174,6 +174,8 @@ struct HardeningAcceptanceTests {
         let rebuild = try pipe.run(["verify", "--rebuild-registry"], in: workspace.root)
         #expect(rebuild.status == 0, "\(rebuild)")
         #expect(rebuild.stdout.contains("rebuilt the run registry from 2 stage records"), "\(rebuild)")
+        let again = try pipe.run(["verify", "--rebuild-registry"], in: workspace.root)
+        #expect(again.stdout.hasPrefix("the run registry is sound; not rebuilding it\n"), "\(again)")
         let collected = try pipe.run(["gc", "--grace", "0"], in: workspace.root)
         #expect(collected.status == 0, "\(collected)")
         #expect(workspace.list("artifacts/stages").count == 2, "the recovered run keeps every result")

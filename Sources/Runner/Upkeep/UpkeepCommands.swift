@@ -105,9 +105,13 @@ public enum UpkeepCommands {
             var registry: RunRegistry?
             var registryProblem: String?
             if rebuildRegistry {
-                let rebuilt = try store.rebuildRegistry()
-                stdout.write("rebuilt the run registry from \(rebuilt.records) stage record\(rebuilt.records == 1 ? "" : "s")"
-                             + (rebuilt.movedAside.map { " (the damaged one is kept as \($0))" } ?? "") + "\n")
+                if FileManager.default.fileExists(atPath: store.registryPath) && store.registryProblem() == nil {
+                    stdout.write("the run registry is sound; not rebuilding it\n")
+                } else {
+                    let rebuilt = try store.rebuildRegistry()
+                    stdout.write("rebuilt the run registry from \(rebuilt.records) stage record\(rebuilt.records == 1 ? "" : "s")"
+                                 + (rebuilt.movedAside.map { " (the damaged one is kept as \($0))" } ?? "") + "\n")
+                }
             }
             if FileManager.default.fileExists(atPath: store.registryPath) {
                 do {

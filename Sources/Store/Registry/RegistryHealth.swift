@@ -131,11 +131,24 @@ extension ArtifactStore {
 
     private static let checkedRegistries = OncePerPath()
 
+    /// What is wrong with `runs.sqlite` (cannot be opened, fails SQLite's page check, or lost runs
+    /// the watermark knows of); nil when it is sound or does not exist yet.
+    public func registryProblem() -> String? {
+        guard POSIX.exists(registryPath) else { return nil }
+        do {
+            let registry = try RunRegistry(path: registryPath, networkFilesystem: isNetworkFilesystem, sharedConnection: false)
+            return try registry.lostHistory(thorough: true)
+        } catch {
+            return "\(error)"
+        }
+    }
+
     /// Replaces a lost or damaged `runs.sqlite` by one rebuilt from the stage records: one run named
     /// `recovered` holding every readable record as an executed stage, so every result is kept by gc
     /// and found by `pipe show`. The old file (with its WAL) is moved aside, never deleted.
     public func rebuildRegistry() throws -> (records: Int, movedAside: String?) {
         var movedAside: String?
+        RunRegistry.forgetConnection(registryPath)
         if POSIX.exists(registryPath) {
             let aside = registryPath + ".damaged~" + String(POSIX.nowNanoseconds())
             for suffix in ["", "-wal", "-shm", "-journal"] where POSIX.exists(registryPath + suffix) {

@@ -55,6 +55,9 @@ public final class RunRegistry: Sendable {
         }
     }
 
+    /// Drops this process's kept connection to `path` (before the file is moved aside).
+    static func forgetConnection(_ path: String) { connections.remove(path) }
+
     /// This process's registry connections, by path; never closed (see the type's documentation).
     private static let connections = ConnectionTable()
 
@@ -74,6 +77,11 @@ public final class RunRegistry: Sendable {
                 return nil
             }
             return entry.queue
+        }
+
+        func remove(_ path: String) {
+            lock.lock(); defer { lock.unlock() }
+            entries[path] = nil
         }
 
         /// Keeps the first connection registered for a path (another thread may have raced us).
