@@ -9,6 +9,7 @@ import Hashing
 ///     objects/<digest>        immutable artifacts (a file or a tree), read-only, renamed in from tmp/
 ///     stages/<key>.json       stage records (`StageRecord`): key → outputs, log, metrics, timings
 ///     runs.sqlite             run registry (`RunRegistry`, GRDB): runs, stage executions, metric series
+///     runs.watermark          run count and latest run id, to notice a registry that lost history
 ///     statcache/<host>.bin    content digests memoised by (dev, inode, size, mtime ns, ctime ns)
 ///     tmp/                    staging; anything here is garbage after a crash, never a result
 ///     locks/<key>.lock        per-key `flock` locks
