@@ -47,6 +47,15 @@ extension ArtifactStore {
         return record
     }
 
+    /// The record file for `key` as written, without checking its objects (nil when absent or
+    /// unreadable; no warnings): what a stage was built from, even after its output was damaged,
+    /// quarantined or collected — for explaining why it must run again.
+    public func recordIgnoringObjects(forKey key: Digest) -> StageRecord? {
+        guard let bytes = try? POSIX.readFile(recordPath(forKey: key)), let record = try? StageRecord.decode(bytes),
+              record.key == key else { return nil }
+        return record
+    }
+
     /// True when a usable record exists (same checks as `record(forKey:)`).
     public func hasRecord(forKey key: Digest) -> Bool { record(forKey: key) != nil }
 
