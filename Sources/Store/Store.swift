@@ -9,10 +9,12 @@ import Hashing
 ///     objects/<digest>        immutable artifacts (a file or a tree), read-only, renamed in from tmp/
 ///     stages/<key>.json       stage records (`StageRecord`): key → outputs, log, metrics, timings
 ///     runs.sqlite             run registry (`RunRegistry`, GRDB): runs, stage executions, metric series
+///     runs.watermark          run count and latest run id, to notice a registry that lost history
 ///     statcache/<host>.bin    content digests memoised by (dev, inode, size, mtime ns, ctime ns)
 ///     tmp/                    staging; anything here is garbage after a crash, never a result
 ///     locks/<key>.lock        per-key `flock` locks
 ///     quarantine/             corrupt objects moved aside by `verify` (emptied by `gc`)
+///     shapes/<digest>         entry list and sizes of each object, checked (stat only) on a cache hit
 ///
 /// ## API for the runner (all methods are thread-safe; errors are `StoreError`)
 ///
@@ -71,6 +73,7 @@ public final class ArtifactStore: Sendable {
     let statCache: StatCache
     let warningHandler: @Sendable (String) -> Void
     let keyLocks = ProcessKeyLocks()
+    private let warnedMessages = MessageSet()
 
     /// Chooses the store root: an explicit `--store` value, else `$PIPE_STORE`, else `artifacts/`
     /// under the working directory. Relative paths are made absolute against `workingDirectory`.
@@ -90,7 +93,7 @@ public final class ArtifactStore: Sendable {
         self.root = rootPath
         self.warningHandler = warning
         try POSIX.makeDirectories(rootPath)
-        for sub in ["objects", "stages", "tmp", "locks", "statcache"] {
+        for sub in ["objects", "stages", "tmp", "locks", "statcache", "shapes"] {
             try POSIX.makeDirectories(rootPath + "/" + sub)
         }
         self.statCache = StatCache(path: rootPath + "/statcache/" + POSIX.hostName + ".bin")
@@ -103,6 +106,12 @@ public final class ArtifactStore: Sendable {
     }
 
     func warn(_ message: String) { warningHandler(message) }
+
+    /// `warn`, but each distinct message only once per store instance (a run looks a record up
+    /// several times).
+    func warnOnce(_ message: String) {
+        if warnedMessages.insert(message) { warningHandler(message) }
+    }
 
     // MARK: Digests
 
@@ -127,4 +136,12 @@ public final class ArtifactStore: Sendable {
         while result.count > 1 && result.hasSuffix("/") { result.removeLast() }
         return result
     }
+}
+
+/// Messages already shown (`warnOnce`).
+final class MessageSet: @unchecked Sendable {
+    private let lock = NSLock()
+    private var messages: Set<String> = []
+    /// True when `message` was not in the set.
+    func insert(_ message: String) -> Bool { lock.lock(); defer { lock.unlock() }; return messages.insert(message).inserted }
 }

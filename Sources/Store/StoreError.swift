@@ -13,6 +13,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
     /// A run id (or prefix) that matches no run, or more than one.
     case unknownRun(String)
     case ambiguousRun(prefix: String, matches: [String])
+    /// The disk (or quota) is full while writing `path`.
+    case noSpace(path: String)
 
     public var description: String {
         switch self {
@@ -28,6 +30,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
             return "store: run registry: \(message)"
         case let .unknownRun(id):
             return "store: no run matches '\(id)' (see `pipe runs`)"
+        case let .noSpace(path):
+            return "store: no space left on device while writing \(path); free some space (`pipe gc` removes old results) and run again"
         case let .ambiguousRun(prefix, matches):
             return "store: run id prefix '\(prefix)' is ambiguous: \(matches.joined(separator: ", ")); type more characters"
         }

@@ -17,6 +17,24 @@ struct DiagnosticCase: CustomTestStringConvertible, Sendable {
 
 private let header = "name: t\nseed: 1\nstages:\n"
 
+/// Ten levels of ten aliases each ("billion laughs"): expanded in full, 10^10 scalars.
+let aliasBomb: String = {
+    var text = "l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+    for level in 1...9 {
+        text += "l\(level): &l\(level) [" + Array(repeating: "*l\(level - 1)", count: 10).joined(separator: ", ") + "]\n"
+    }
+    return text + "name: *l9\nseed: 1\nstages:\n  a: { run: echo, outs: [x] }\n"
+}()
+
+/// A merge-key chain: each level merges the previous one ten times (`<<: [*m8, *m8, ...]`).
+let mergeChain: String = {
+    var text = "name: t\nseed: 1\nx-m0: &m0 { k0: 1 }\n"
+    for level in 1...9 {
+        text += "x-m\(level): &m\(level) { <<: [" + Array(repeating: "*m\(level - 1)", count: 10).joined(separator: ", ") + "], k\(level): 1 }\n"
+    }
+    return text + "stages:\n  a: { <<: *m9, run: echo, outs: [x] }\n"
+}()
+
 let diagnosticCases: [DiagnosticCase] = [
     DiagnosticCase(name: "YAML syntax: bad indentation", pipeline: """
         name: t
@@ -194,6 +212,32 @@ let diagnosticCases: [DiagnosticCase] = [
         pipelines/p.yaml:6:32: error: stage 'tok': resources.mem: '4GB' is not a size (write e.g. 512M, 4G)
         pipelines/p.yaml:6:43: error: stage 'tok': resources.time: 'soon' is not a duration (write e.g. 90s, 30m, 2h, 1d or Slurm's HH:MM:SS)
         """),
+    DiagnosticCase(name: "binary tag", pipeline: header + "  a: { run: !!binary aGVsbG8=, outs: [x] }\n",
+                   expected: "pipelines/p.yaml:4:13: error: YAML: unsupported tag '!!binary' (pipelines hold plain text, numbers, booleans, lists and mappings; remove the tag)"),
+    DiagnosticCase(name: "local tag on a mapping", pipeline: header + "  a: !thing { run: echo, outs: [x] }\n",
+                   expected: "pipelines/p.yaml:4:6: error: YAML: unsupported tag '!thing' (pipelines hold plain text, numbers, booleans, lists and mappings; remove the tag)"),
+    DiagnosticCase(name: "merge of a scalar", pipeline: header + "  a: { <<: 5, run: echo, outs: [x] }\n",
+                   expected: "pipelines/p.yaml:4:12: error: YAML: '<<' merges mappings only (write '<<: *name' or '<<: [*a, *b]' with mapping anchors)"),
+    DiagnosticCase(name: "nan below a minimum", pipeline: header + """
+          tok: { uses: tokenise }
+          sft: { uses: sft, inputs: { tokens: tok.tokens, tokenizer: tok.tokenizer }, with: { lr: .nan } }
+        """, expected: "pipelines/p.yaml:5:91: error: stage 'sft': param 'lr': nan is not a finite number (the declaration may allow it with 'finite: false')"),
+    DiagnosticCase(name: "infinite float param", pipeline: header + """
+          tok: { uses: tokenise }
+          sft: { uses: sft, inputs: { tokens: tok.tokens, tokenizer: tok.tokenizer }, with: { lr: .inf } }
+        """, expected: "pipelines/p.yaml:5:91: error: stage 'sft': param 'lr': inf is not a finite number (the declaration may allow it with 'finite: false')"),
+    DiagnosticCase(name: "nan allowed but not within bounds", pipeline: header + "  a: { uses: bad, with: { x: .nan } }\n",
+                   files: ["stages/bad.yaml": "kind: bad\nversion: 1\nrun: \"echo ${params.x} > ${outs.o}\"\noutputs: { o: {} }\nparams:\n  x: { type: float, default: 1, min: 0, finite: false }\n"],
+                   expected: "pipelines/p.yaml:4:30: error: stage 'a': param 'x': nan is not within the declared bounds"),
+    DiagnosticCase(name: "nan in an undeclared param", pipeline: header + "  a: { run: \"echo ${params.x} > ${outs.o}\", outs: [o], with: { x: .nan } }\n",
+                   expected: "pipelines/p.yaml:4:67: error: stage 'a': param 'x': nan is not a finite number (quote it to pass the text)"),
+    DiagnosticCase(name: "non-ASCII param name", pipeline: header + "  a: { run: \"echo ${params.x} > ${outs.o}\", outs: [o], with: { x: 1, λ: 2 } }\n",
+                   expected: "pipelines/p.yaml:4:70: error: stage 'a': param name 'λ' must be ASCII letters, digits, '_' or '-' (it is used in ${params.NAME})"),
+    DiagnosticCase(name: "declaration: non-ASCII param name", pipeline: header + "  a: { uses: bad }\n",
+                   files: ["stages/bad.yaml": "kind: bad\nversion: 1\nrun: \"echo > ${outs.o}\"\noutputs: { o: {} }\nparams:\n  λ: { type: int, default: 1 }\n"],
+                   expected: "stages/bad.yaml:6:3: error: stage declaration: param name 'λ' must be ASCII letters, digits, '_' or '-'"),
+    DiagnosticCase(name: "alias bomb", pipeline: aliasBomb,
+                   expected: "pipelines/p.yaml:5:45: error: YAML: alias '*l3' expands the document beyond 100000 nodes (nested aliases multiply); write the values out or nest fewer aliases"),
     DiagnosticCase(name: "declaration: kind does not match file name", pipeline: header + "  a: { uses: bad }\n",
                    files: ["stages/bad.yaml": "kind: good\nversion: 1\nbuiltin: good\n"],
                    expected: "stages/bad.yaml:1:7: error: stage declaration: kind 'good' does not match the file name (rename the file to stages/good.yaml or set kind: bad)"),
@@ -225,7 +269,7 @@ let diagnosticCases: [DiagnosticCase] = [
     DiagnosticCase(name: "declaration: override of an included param gives a type", pipeline: header + "  a: { uses: bad }\n",
                    files: ["stages/bad.yaml": "kind: bad\nversion: 1\nbuiltin: bad\ninclude: [optimizer]\nparams:\n  lr: { type: int, default: 1 }\n",
                            "stages/shared/optimizer.yaml": "params:\n  lr: { type: float, default: 0.1, min: 0, doc: rate }\n"],
-                   expected: "stages/bad.yaml:6:9: error: stage declaration: param 'lr': declared by an include group as float; drop 'type:' and give only what changes (default, doc, min, max, choices)"),
+                   expected: "stages/bad.yaml:6:9: error: stage declaration: param 'lr': declared by an include group as float; drop 'type:' and give only what changes (default, doc, min, max, choices, key, finite)"),
     DiagnosticCase(name: "declaration: override of an included param breaks its limit", pipeline: header + "  a: { uses: bad }\n",
                    files: ["stages/bad.yaml": "kind: bad\nversion: 1\nbuiltin: bad\ninclude: [optimizer]\nparams:\n  lr: { default: -1 }\n",
                            "stages/shared/optimizer.yaml": "params:\n  lr: { type: float, default: 0.1, min: 0, doc: rate }\n"],
@@ -331,6 +375,69 @@ let diagnosticCases: [DiagnosticCase] = [
         } catch {
             #expect(error.description.hasPrefix("error: no workspace for"))
         }
+    }
+
+    /// Alias bombs fail fast, before anything walks the expanded tree.
+    @Test func aliasBombFailsQuickly() throws {
+        let ws = try TempWorkspace()
+        let start = ContinuousClock.now
+        let message = ws.error(aliasBomb)
+        #expect(ContinuousClock.now - start < .seconds(2))
+        #expect(message?.contains("expands the document beyond 100000 nodes") == true)
+    }
+
+    /// Merge keys are applied once per mapping while composing, so a chain of fan-out merges is
+    /// linear; its unknown keys are then reported like any other.
+    @Test func mergeKeyChainIsMemoised() throws {
+        let ws = try TempWorkspace()
+        let start = ContinuousClock.now
+        let message = ws.error(mergeChain)
+        #expect(ContinuousClock.now - start < .seconds(2))
+        // Merged keys keep the position where they were written (in the anchored mapping).
+        var expected: [String] = []
+        for level in 0...9 {
+            expected.append("pipelines/p.yaml:\(3 + level):1: error: pipeline: unknown key 'x-m\(level)'")
+            expected.append("pipelines/p.yaml:\(3 + level):\(level == 0 ? 13 : 69): error: stage 'a': unknown key 'k\(level)'")
+        }
+        #expect(message == expected.joined(separator: "\n"))
+    }
+
+    @Test func mergeKeysStillMerge() throws {
+        let ws = try TempWorkspace()
+        let pipeline = try ws.load("""
+            name: t
+            seed: 1
+            stages:
+              tok: &base { uses: tokenise, with: { vocab_size: 64 } }
+              tok2: { <<: *base, with: { vocab_size: 128 } }
+            """)
+        #expect(pipeline.stages.count == 2)
+    }
+
+    @Test func invalidUTF8IsReportedWithItsPosition() throws {
+        let ws = try TempWorkspace()
+        var bytes = Array((header + "  a: { run: \"echo ").utf8)
+        bytes += [0xC3, 0x28]
+        bytes += Array("\", outs: [x] }\n".utf8)
+        try Data(bytes).write(to: URL(fileURLWithPath: ws.path("pipelines/p.yaml")))
+        do {
+            _ = try PipelineLoader.load(file: ws.path("pipelines/p.yaml"))
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description.replacingOccurrences(of: ws.root + "/", with: "")
+                    == "pipelines/p.yaml:4:19: error: invalid UTF-8 (byte 0xC3 at offset 42); save the file as UTF-8")
+        }
+    }
+
+    @Test func byteOrderMarkIsAccepted() throws {
+        let ws = try TempWorkspace()
+        let bytes = SourceText.byteOrderMark + Array((header + "  tok: { uses: tokenise }\n").utf8)
+        try Data(bytes).write(to: URL(fileURLWithPath: ws.path("pipelines/p.yaml")))
+        let pipeline = try PipelineLoader.load(file: ws.path("pipelines/p.yaml"))
+        #expect(pipeline.stages.map(\.name) == ["tok"])
+        let declaration = try #require(Fixtures.declarations["stages/tokenise.yaml"])
+        try Data(SourceText.byteOrderMark + Array(declaration.utf8)).write(to: URL(fileURLWithPath: ws.path("stages/tokenise.yaml")))
+        #expect(try PipelineLoader.load(file: ws.path("pipelines/p.yaml")).stages.map(\.name) == ["tok"])
     }
 
     @Test func suggestionsNeedToBeClose() {

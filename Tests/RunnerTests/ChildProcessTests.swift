@@ -30,6 +30,36 @@ struct ChildProcessTests {
         #expect(child.wait() == .signalled(SIGTERM))
     }
 
+    /// A stage that inherits its key's lock keeps the key locked while it lives, even once the
+    /// runner's own descriptor is closed (as when the runner is SIGKILLed).
+    @Test func anInheritedLockIsHeldByTheChildUntilItEnds() throws {
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let lockPath = dir + "/key.lock"
+        let runner = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        #expect(flock(runner, LOCK_EX) == 0)
+        let child = try ChildProcess.spawn(executable: "/bin/sh", arguments: ["-c", "sleep 1"], environment: ["PATH=/usr/bin:/bin"],
+                                           directory: dir, logPath: dir + "/log.txt", inheritedDescriptor: runner)
+        close(runner)  // the runner's copy is gone; only the child's remains
+        let other = open(lockPath, O_RDWR | O_CLOEXEC)
+        defer { close(other) }
+        #expect(flock(other, LOCK_EX | LOCK_NB) != 0, "the child still holds the key")
+        #expect(child.wait() == .exited(0))
+        #expect(flock(other, LOCK_EX | LOCK_NB) == 0, "released when the stage ended")
+    }
+
+    /// The watchdog is dismissed when the child ends normally: nothing is left running.
+    @Test func theWatchdogEndsWithTheChild() throws {
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let child = try ChildProcess.spawn(executable: "/bin/sh", arguments: ["-c", "exit 3"], environment: ["PATH=/usr/bin:/bin"],
+                                           directory: dir, logPath: dir + "/log.txt", dieWithParent: true)
+        let watchdog = try #require(child.watchdogPID)
+        #expect(kill(watchdog, 0) == 0)
+        #expect(child.wait() == .exited(3))
+        #expect(kill(watchdog, 0) != 0 && errno == ESRCH, "reaped, not a zombie")
+    }
+
     @Test func spawnFailureIsAnError() throws {
         #expect(throws: RunnerError.self) {
             _ = try ChildProcess.spawn(executable: "/nonexistent/tool", arguments: [], environment: [],

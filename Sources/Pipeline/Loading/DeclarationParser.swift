@@ -5,17 +5,18 @@ struct DeclarationParser {
     static let topKeys = ["kind", "version", "doc", "builtin", "run", "deps", "include", "inputs", "outputs", "params", "resources"]
     static let groupKeys = ["doc", "params"]
     /// Fields a declaration may change on a param it takes from an `include:` group.
-    static let overrideKeys = ["default", "doc", "min", "max", "choices"]
+    static let overrideKeys = ["default", "doc", "min", "max", "choices", "key", "finite"]
     static let inputKeys = ["doc", "optional"]
     static let outputKeys = ["doc"]
-    static let paramKeys = ["type", "default", "doc", "min", "max", "choices", "key"]
+    static let paramKeys = ["type", "default", "doc", "min", "max", "choices", "finite", "key"]
 
     func load(kind: String) throws(PipelineError) -> StageDeclaration {
         let path = workspace.declarationPath(kind: kind)
         let file = workspace.displayPath("stages/\(kind).yaml")
-        guard let text = FileSystem.readText(path) else {
+        guard let bytes = FileSystem.readBytes(path) else {
             throw PipelineError(location: nil, fieldPath: "", message: "cannot read stage declaration '\(file)'")
         }
+        let text = try SourceText.decode(bytes, file: file)
         return try parse(text: text, file: file, expectedKind: kind)
     }
 
@@ -200,6 +201,8 @@ struct DeclarationParser {
                     case .failure(let m): sink.error(reader.location(item), "\(path).choices", "\(what): choice: \(m.message)"); return nil
                     }
                 }
+            case "key": param.inKey = reader.bool(value, path: "\(path).key", what: "\(what): key", sink: &sink) ?? base.inKey
+            case "finite": param.finite = reader.bool(value, path: "\(path).finite", what: "\(what): finite", sink: &sink) ?? base.finite
             default: break
             }
         }
@@ -219,7 +222,7 @@ struct DeclarationParser {
 
     private func checkName(_ name: String, _ location: SourceLocation, _ path: String, what: String, sink: inout DiagnosticSink) {
         if !StageNames.isValid(name) {
-            sink.error(location, "\(path).\(name)", "\(what) name '\(name)' must be letters, digits, '_' or '-'")
+            sink.error(location, "\(path).\(name)", "\(what) name '\(name)' must be ASCII letters, digits, '_' or '-'")
         }
     }
 
@@ -229,6 +232,7 @@ struct DeclarationParser {
         let path = "params.\(name)"
         var type: ParamType?, defaultNode: YAMLNode?, doc: String?, minimum: Double?, maximum: Double?, choicesNode: YAMLNode?
         var inKey = true
+        var finite = true
         let fields = reader.entries(body, path: path, what: what, allowed: Self.paramKeys, sink: &sink)
         for (field, _, value) in fields {
             switch field {
@@ -241,10 +245,15 @@ struct DeclarationParser {
                 }
             case "default": defaultNode = value
             case "doc": doc = reader.string(value, path: "\(path).doc", what: what, sink: &sink)
-            case "min": minimum = reader.number(value, path: "\(path).min", what: "\(what): min", sink: &sink)
-            case "max": maximum = reader.number(value, path: "\(path).max", what: "\(what): max", sink: &sink)
+            case "min":
+                minimum = reader.number(value, path: "\(path).min", what: "\(what): min", sink: &sink)
+                if let bound = minimum, bound.isNaN { sink.error(reader.location(value), "\(path).min", "\(what): min must be a number, not NaN"); minimum = nil }
+            case "max":
+                maximum = reader.number(value, path: "\(path).max", what: "\(what): max", sink: &sink)
+                if let bound = maximum, bound.isNaN { sink.error(reader.location(value), "\(path).max", "\(what): max must be a number, not NaN"); maximum = nil }
             case "choices": choicesNode = value
             case "key": inKey = reader.bool(value, path: "\(path).key", what: "\(what): key", sink: &sink) ?? true
+            case "finite": finite = reader.bool(value, path: "\(path).finite", what: "\(what): finite", sink: &sink) ?? true
             default: break
             }
         }
@@ -276,11 +285,14 @@ struct DeclarationParser {
         if (minimum != nil || maximum != nil) && type != .int && type != .float {
             sink.error(location, path, "\(what): min/max apply only to int and float params")
         }
+        if !finite && type != .float {
+            sink.error(location, path, "\(what): 'finite: false' applies only to float params")
+        }
         let declaration: ParamDeclaration
         switch ParamTyping.typed(reader.value(defaultNode), as: type) {
         case .success(let value):
             declaration = ParamDeclaration(name: name, type: type, defaultValue: value, doc: doc, min: minimum,
-                                           max: maximum, choices: choices, inKey: inKey, location: location)
+                                           max: maximum, choices: choices, finite: finite, inKey: inKey, location: location)
         case .failure(let m):
             sink.error(reader.location(defaultNode), "\(path).default", "\(what): default: \(m.message)")
             return nil

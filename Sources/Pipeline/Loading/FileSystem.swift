@@ -6,7 +6,14 @@ import Darwin
 
 /// The few file-system calls loading needs, over libc (no Foundation: keeps `pipe` start-up small).
 enum FileSystem {
+    /// The file as text (a UTF-8 BOM dropped), or nil when it cannot be read or is not valid UTF-8.
+    /// Prefer `readBytes` + `SourceText.decode`, which says where the bad byte is.
     static func readText(_ path: String) -> String? {
+        readBytes(path).flatMap { try? SourceText.decode($0, file: path) }
+    }
+
+    /// The file's bytes, or nil when it cannot be read.
+    static func readBytes(_ path: String) -> [UInt8]? {
         guard let file = fopen(path, "rb") else { return nil }
         defer { fclose(file) }
         var bytes: [UInt8] = []
@@ -17,7 +24,7 @@ enum FileSystem {
             if n < chunk.count { break }
         }
         if ferror(file) != 0 { return nil }
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes
     }
 
     static func exists(_ path: String) -> Bool {

@@ -89,6 +89,12 @@ struct PipelineParser {
                 }
             case "with":
                 for (param, paramNode, paramValue) in reader.entries(value, path: fieldPath, what: "\(what): with", allowed: nil, sink: &sink) {
+                    // A name with spaces is usually text cut at a comma: resolution explains that.
+                    guard StageNames.isValid(param) || param.contains(" ") else {
+                        sink.error(reader.location(paramNode), "\(fieldPath).\(param)",
+                                   "\(what): param name '\(param)' must be ASCII letters, digits, '_' or '-' (it is used in ${params.NAME})")
+                        continue
+                    }
                     with.append((param, reader.value(paramValue), reader.location(paramNode)))
                 }
             case "deps":

@@ -9,8 +9,17 @@ struct YAMLComposer {
         case reader(problem: String, offset: Int)
         /// A key repeated in one mapping.
         case duplicateKey(String, repeat: YAMLNode.Mark, first: YAMLNode.Mark)
-        /// `*name` without a matching `&name`, or a second document.
+        /// `*name` without a matching `&name`, a second document, an unsupported tag, or aliases that
+        /// expand beyond `Limits`.
         case structure(String, YAMLNode.Mark)
+    }
+
+    /// Bounds on alias expansion (as hardened YAML loaders have): a few hundred bytes of nested
+    /// aliases ("billion laughs") would otherwise expand to gigabytes when the tree is walked.
+    /// A node counts once per place it appears after expansion; pipeline files are far below both.
+    enum Limits {
+        static let expandedNodes = 100_000
+        static let aliases = 10_000
     }
 
     /// nil for an empty document (only comments or blank).
@@ -30,6 +39,9 @@ struct YAMLComposer {
     private struct Session {
         var parser = yaml_parser_t()
         var anchors: [String: YAMLNode] = [:]
+        /// Nodes of the document so far, counting each alias as the size of what it stands for.
+        var expandedNodes = 0
+        var aliasCount = 0
 
         init() { yaml_parser_initialize(&parser) }
 
@@ -94,10 +106,15 @@ struct YAMLComposer {
                     default: style = .plain
                     }
                     if tag == "tag:yaml.org,2002:str" || tag == "!" { style = .singleQuoted }
+                    if let tag, !Self.scalarTags.contains(tag) { throw Self.unsupported(tag: tag, mark) }
                     return .scalar(.scalar(.init(string: text, style: style, mark: mark)), anchor: s.anchor.map { String(cString: $0) })
-                case YAML_SEQUENCE_START_EVENT: return .sequence(mark, e.data.sequence_start.anchor.map { String(cString: $0) })
+                case YAML_SEQUENCE_START_EVENT:
+                    let start = e.data.sequence_start
+                    if let tag = start.tag.map({ String(cString: $0) }), tag != "tag:yaml.org,2002:seq" { throw Self.unsupported(tag: tag, mark) }
+                    return .sequence(mark, start.anchor.map { String(cString: $0) })
                 case YAML_MAPPING_START_EVENT:
                     let start = e.data.mapping_start
+                    if let tag = start.tag.map({ String(cString: $0) }), tag != "tag:yaml.org,2002:map" { throw Self.unsupported(tag: tag, mark) }
                     return .mapping(mark, start.anchor.map { String(cString: $0) }, flow: start.style == YAML_FLOW_MAPPING_STYLE)
                 case YAML_ALIAS_EVENT: return .alias(String(cString: e.data.alias.anchor), mark)
                 default: return .end
@@ -105,18 +122,33 @@ struct YAMLComposer {
             }
             switch start {
             case let .scalar(node, anchor):
+                expandedNodes += 1
                 if let anchor { anchors[anchor] = node }
                 return node
             case let .alias(name, mark):
                 guard let node = anchors[name] else { throw .structure("unknown alias '*\(name)' (define it first with '&\(name)')", mark) }
+                aliasCount += 1
+                expandedNodes += node.expandedSize
+                if aliasCount > Limits.aliases {
+                    throw .structure("more than \(Limits.aliases) aliases ('*\(name)' is one too many); write the values out instead", mark)
+                }
+                if expandedNodes > Limits.expandedNodes {
+                    throw .structure("alias '*\(name)' expands the document beyond \(Limits.expandedNodes) nodes (nested aliases multiply); write the values out or nest fewer aliases", mark)
+                }
                 return node
             case let .sequence(mark, anchor):
+                expandedNodes += 1
                 var items: [YAMLNode] = []
-                while let item = try nodeOrEnd() { items.append(item) }
-                let node = YAMLNode.sequence(.init(items: items, mark: mark))
+                var size = 1
+                while let item = try nodeOrEnd() {
+                    items.append(item)
+                    size += item.expandedSize
+                }
+                let node = YAMLNode.sequence(.init(items: items, mark: mark, expandedSize: size))
                 if let anchor { anchors[anchor] = node }
                 return node
             case let .mapping(mark, anchor, flow):
+                expandedNodes += 1
                 var pairs: [(key: YAMLNode, value: YAMLNode)] = []
                 var firstMarks: [String: YAMLNode.Mark] = [:]
                 while let key = try nodeOrEnd() {
@@ -127,12 +159,57 @@ struct YAMLComposer {
                     }
                     pairs.append((key, value))
                 }
-                let node = YAMLNode.mapping(.init(pairs: pairs, mark: mark, isFlow: flow))
+                if pairs.contains(where: { Self.isMergeKey($0.key) }) { pairs = try Self.merged(pairs) }
+                let size = pairs.reduce(1) { $0 + $1.key.expandedSize + $1.value.expandedSize }
+                let node = YAMLNode.mapping(.init(pairs: pairs, mark: mark, isFlow: flow, expandedSize: size))
                 if let anchor { anchors[anchor] = node }
                 return node
             case .end:
                 return nil
             }
+        }
+
+        /// Tags a scalar may carry: they only confirm what the text already says.
+        static let scalarTags: Set<String> = ["!", "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
+                                              "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null"]
+
+        static func unsupported(tag: String, _ mark: YAMLNode.Mark) -> Failure {
+            let prefix = "tag:yaml.org,2002:"
+            let shown = tag.hasPrefix(prefix) ? "!!" + tag.dropFirst(prefix.count) : tag
+            return .structure("unsupported tag '\(shown)' (pipelines hold plain text, numbers, booleans, lists and mappings; remove the tag)", mark)
+        }
+
+        static func isMergeKey(_ node: YAMLNode) -> Bool {
+            if case .scalar(let s) = node { s.string == "<<" && s.style == .plain } else { false }
+        }
+
+        /// Applies YAML merge keys (`<<: *defaults`, `<<: [*a, *b]`) while composing: merged entries
+        /// come first, the first source wins among sources, and keys written in the mapping itself win.
+        /// Sources were merged when they were composed, so a chain of merges costs its length, not
+        /// the product of its fan-outs.
+        static func merged(_ pairs: [(key: YAMLNode, value: YAMLNode)]) throws(Failure) -> [(key: YAMLNode, value: YAMLNode)] {
+            var own: [(key: YAMLNode, value: YAMLNode)] = []
+            var merged: [(key: YAMLNode, value: YAMLNode)] = []
+            var mergedKeys = Set<String>()
+            for pair in pairs {
+                guard isMergeKey(pair.key) else { own.append(pair); continue }
+                let sources: [YAMLNode]
+                switch pair.value {
+                case .sequence(let items): sources = items.items
+                default: sources = [pair.value]
+                }
+                for source in sources {
+                    guard case .mapping(let mapping) = source else {
+                        throw .structure("'<<' merges mappings only (write '<<: *name' or '<<: [*a, *b]' with mapping anchors)", source.mark)
+                    }
+                    for entry in mapping.pairs {
+                        let name = entry.key.string ?? ""
+                        if mergedKeys.insert(name).inserted { merged.append(entry) }
+                    }
+                }
+            }
+            let ownKeys = Set(own.compactMap { $0.key.string })
+            return merged.filter { !ownKeys.contains($0.key.string ?? "") } + own
         }
     }
 }

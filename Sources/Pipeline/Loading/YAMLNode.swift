@@ -29,6 +29,8 @@ indirect enum YAMLNode: Sendable {
         var mark: Mark
         /// Written `{ a: 1, b: 2 }`: there a comma in unquoted text starts a new entry.
         var isFlow = false
+        /// Nodes in this subtree with aliases expanded (bounds alias bombs, see `YAMLComposer.Limits`).
+        var expandedSize = 1
 
         var count: Int { pairs.count }
         var isEmpty: Bool { pairs.isEmpty }
@@ -38,6 +40,7 @@ indirect enum YAMLNode: Sendable {
     struct Sequence: Sendable, Swift.Sequence {
         var items: [YAMLNode]
         var mark: Mark
+        var expandedSize = 1
 
         var count: Int { items.count }
         var isEmpty: Bool { items.isEmpty }
@@ -49,6 +52,15 @@ indirect enum YAMLNode: Sendable {
         case .scalar(let s): s.mark
         case .mapping(let m): m.mark
         case .sequence(let s): s.mark
+        }
+    }
+
+    /// Nodes in this subtree once aliases are expanded.
+    var expandedSize: Int {
+        switch self {
+        case .scalar: 1
+        case .mapping(let m): m.expandedSize
+        case .sequence(let s): s.expandedSize
         }
     }
 

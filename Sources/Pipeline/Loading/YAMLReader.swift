@@ -58,7 +58,7 @@ struct YAMLReader {
         }
         var result: [(key: String, keyNode: YAMLNode, value: YAMLNode)] = []
         result.reserveCapacity(mapping.count)
-        for (keyNode, valueNode) in Self.hasMergeKey(mapping) ? Self.mergingKeys(mapping) : mapping.map({ ($0.key, $0.value) }) {
+        for (keyNode, valueNode) in mapping {  // merge keys (`<<`) were applied by the composer
             guard case .scalar(let key) = keyNode else {
                 sink.error(location(keyNode), path, "\(what): keys must be plain names")
                 continue
@@ -84,37 +84,6 @@ struct YAMLReader {
         if key.contains(" ") { return true }
         guard inFlowMapping, case .scalar(let scalar) = value else { return false }
         return scalar.style == .plain && scalar.string.isEmpty
-    }
-
-    /// Applies YAML merge keys (`<<: *defaults`, `<<: [*a, *b]`): merged entries come first and
-    /// keys written in the mapping itself win.
-    static func hasMergeKey(_ mapping: YAMLNode.Mapping) -> Bool {
-        mapping.contains { isMerge($0.key) }
-    }
-
-    private static func isMerge(_ node: YAMLNode) -> Bool {
-        if case .scalar(let s) = node { s.string == "<<" && s.style == .plain } else { false }
-    }
-
-    static func mergingKeys(_ mapping: YAMLNode.Mapping) -> [(YAMLNode, YAMLNode)] {
-        guard hasMergeKey(mapping) else { return mapping.map { ($0.key, $0.value) } }
-        var own: [(YAMLNode, YAMLNode)] = []
-        var merged: [(YAMLNode, YAMLNode)] = []
-        for (key, value) in mapping {
-            guard isMerge(key) else { own.append((key, value)); continue }
-            let sources: [YAMLNode]
-            switch value {
-            case .sequence(let items): sources = Array(items)
-            default: sources = [value]
-            }
-            for case .mapping(let source) in sources {
-                for (k, v) in mergingKeys(source) where !merged.contains(where: { $0.0.string == k.string }) {
-                    merged.append((k, v))
-                }
-            }
-        }
-        let ownKeys = Set(own.compactMap { $0.0.string })
-        return merged.filter { !ownKeys.contains($0.0.string ?? "") } + own
     }
 
     func join(_ path: String, _ component: String) -> String { path.isEmpty ? component : path + "." + component }

@@ -24,9 +24,10 @@ public struct PipelineLoader: Sendable {
     /// Parses the file once; resolve it many times (sweep variants) with `ParsedPipeline.resolve`.
     public func parse(file: String) throws(PipelineError) -> ParsedPipeline {
         let display = Workspace.displayPath(ofFile: file)
-        guard let text = FileSystem.readText(file) else {
+        guard let bytes = FileSystem.readBytes(file) else {
             throw PipelineError(location: nil, fieldPath: "", message: "cannot read pipeline file '\(display)'")
         }
+        let text = try SourceText.decode(bytes, file: display)
         return try parse(text: text, file: display)
     }
 

@@ -54,6 +54,8 @@ public struct ParamDeclaration: Sendable, Codable, Hashable {
     public var max: Double?
     /// Allowed values (any type; checked after typing).
     public var choices: [ParamValue]?
+    /// Float params reject NaN and ±infinity unless the declaration says `finite: false`.
+    public var finite = true
     /// False for params that cannot change the outputs (`key: false`, e.g. how often to checkpoint):
     /// the stage receives them, the stage key leaves them out.
     public var inKey: Bool = true

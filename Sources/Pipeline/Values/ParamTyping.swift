@@ -15,6 +15,7 @@ enum ParamTyping {
                     guard case .scalar = item.content, let scalar = untypedScalar(item) else {
                         return .failure(Mismatch(message: "expected a list of scalars, found an item that is \(item.kindDescription)"))
                     }
+                    if let problem = nonFinite(scalar) { return .failure(problem) }
                     out.append(scalar)
                 }
                 return .success(.list(out))
@@ -48,12 +49,19 @@ enum ParamTyping {
             guard let scalar = untypedScalar(value) else {
                 return .failure(Mismatch(message: "null is not a value (give a value or remove the param)"))
             }
+            if let problem = nonFinite(scalar) { return .failure(problem) }
             return .success(scalar)
         case .sequence:
             return typed(value, as: .list)
         case .mapping:
             return .failure(Mismatch(message: "expected a scalar or a list, found a mapping"))
         }
+    }
+
+    /// Undeclared params and list items have no declaration that could allow NaN or infinity.
+    private static func nonFinite(_ value: ParamValue) -> Mismatch? {
+        guard case .float(let number) = value, !number.isFinite else { return nil }
+        return Mismatch(message: "\(value) is not a finite number (quote it to pass the text)")
     }
 
     private static func untypedScalar(_ value: YAMLValue) -> ParamValue? {
@@ -70,6 +78,14 @@ enum ParamTyping {
 
     /// Checks bounds and choices of a typed value against its declaration.
     static func checkLimits(_ value: ParamValue, _ declaration: ParamDeclaration) -> Mismatch? {
+        if case .float(let number) = value, !number.isFinite {
+            if declaration.finite {
+                return Mismatch(message: "\(value) is not a finite number (the declaration may allow it with 'finite: false')")
+            }
+            if number.isNaN, declaration.min != nil || declaration.max != nil {
+                return Mismatch(message: "nan is not within the declared bounds")
+            }
+        }
         if let number = value.numericValue {
             if let min = declaration.min, number < min {
                 return Mismatch(message: "\(value) is below the minimum \(display(min, declaration.type))")

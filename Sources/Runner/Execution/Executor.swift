@@ -21,6 +21,9 @@ public struct StageJob: Sendable {
     public var eventsPath: String
     /// Resources for batch executors (Slurm); the local executor ignores them.
     public var resources: [String: String]
+    /// The key's lock file descriptor; the local executor hands it to the stage process so the key
+    /// stays locked until every process of the stage has ended.
+    public var lockDescriptor: Int32?
 
     public init(stageName: String, program: Program, workingDirectory: String, environment: [String],
                 logPath: String, eventsPath: String, resources: [String: String] = [:]) {

@@ -32,7 +32,8 @@ public final class LocalExecutor: Executor, @unchecked Sendable {
         let child: ChildProcess
         do {
             child = try ChildProcess.spawn(executable: executable, arguments: arguments, environment: job.environment,
-                                           directory: job.workingDirectory, logPath: job.logPath)
+                                           directory: job.workingDirectory, logPath: job.logPath,
+                                           dieWithParent: true, inheritedDescriptor: job.lockDescriptor)
         } catch {
             lock.unlock()
             return .failed("\(error)")

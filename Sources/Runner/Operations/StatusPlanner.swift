@@ -124,7 +124,7 @@ struct StageBuildHistory {
               let latest = try? registry.latestExecutions(pipeline: RegistryRecorder.registryPath(of: pipelineFile)) else { return [:] }
         var result: [String: StageBuildHistory] = [:]
         for (stage, execution) in latest {
-            guard let key = Digest(hex: execution.key), let record = store.record(forKey: key) else {
+            guard let key = Digest(hex: execution.key), let record = store.recordIgnoringObjects(forKey: key) else {
                 result[stage] = StageBuildHistory(material: nil)
                 continue
             }

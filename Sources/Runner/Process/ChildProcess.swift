@@ -9,6 +9,13 @@ import Darwin
 /// and costs a few milliseconds per spawn; we wait with a plain blocking `waitpid` on a worker thread.
 public struct ChildProcess: Sendable {
     public let pid: pid_t
+    /// The guard that kills the child's process group if this process dies (see `spawn`).
+    private var watchdog: Watchdog?
+
+    init(pid: pid_t, watchdog: Watchdog? = nil) {
+        self.pid = pid
+        self.watchdog = watchdog
+    }
 
     /// How a child ended.
     public enum Termination: Sendable, Equatable, CustomStringConvertible {
@@ -29,8 +36,16 @@ public struct ChildProcess: Sendable {
     /// entries, in `directory`, stdout+stderr appended to `logPath`, stdin from /dev/null.
     /// The child gets its own process group (so Ctrl-C reaches only the scheduler, which forwards it)
     /// and default signal dispositions and an empty signal mask (the scheduler ignores SIGINT itself).
+    ///
+    /// With `dieWithParent`, a small watchdog (`/bin/sh`, in a group of its own) waits on a pipe
+    /// whose write end only this process holds: if this process dies in any way, SIGKILL included,
+    /// the pipe closes and the watchdog kills the child's whole process group, so no stage outlives
+    /// its runner. `inheritedDescriptor` is passed to the child (at a fixed number, close-on-exec
+    /// cleared): a per-key lock file descriptor, so the key stays locked while any process of the
+    /// stage is alive, even for the moment after its runner died.
     public static func spawn(executable: String, arguments: [String], environment: [String],
-                             directory: String, logPath: String) throws -> ChildProcess {
+                             directory: String, logPath: String, dieWithParent: Bool = false,
+                             inheritedDescriptor: Int32? = nil) throws -> ChildProcess {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -41,6 +56,10 @@ public struct ChildProcess: Sendable {
             throw RunnerError.spawnFailed(executable, "this C library lacks posix_spawn_file_actions_addchdir_np (glibc ≥ 2.29 needed)")
         }
         _ = addChdir(&actions, directory)
+        if let inherited = inheritedDescriptor {
+            // dup2 onto another number clears close-on-exec (dup2 onto itself might not).
+            posix_spawn_file_actions_adddup2(&actions, inherited, inherited == Self.inheritedNumber ? Self.inheritedNumber + 1 : Self.inheritedNumber)
+        }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -67,7 +86,69 @@ public struct ChildProcess: Sendable {
         guard status == 0 else {
             throw RunnerError.spawnFailed(executable, String(cString: strerror(status)))
         }
-        return ChildProcess(pid: pid)
+        guard dieWithParent else { return ChildProcess(pid: pid) }
+        do {
+            return ChildProcess(pid: pid, watchdog: try Watchdog.start(guarding: pid))
+        } catch {
+            kill(-pid, SIGKILL)
+            _ = ChildProcess(pid: pid).wait()
+            throw error
+        }
+    }
+
+    /// The watchdog's pid (tests).
+    var watchdogPID: pid_t? { watchdog?.pid }
+
+    /// Where an inherited descriptor lands in the child (3: right after stdin, stdout, stderr).
+    static let inheritedNumber: Int32 = 3
+
+    /// `/bin/sh` blocked reading a pipe that only this process can write: EOF means we died.
+    struct Watchdog: Sendable {
+        let pid: pid_t
+        let writeEnd: Int32
+
+        static func start(guarding group: pid_t) throws -> Watchdog {
+            var ends: [Int32] = [-1, -1]
+            // Close-on-exec from the start: a stage spawned by another thread must not get the write end.
+            guard let pipe2 = ChildProcess.pipe2, pipe2(&ends, O_CLOEXEC) == 0 else {
+                throw RunnerError.spawnFailed("/bin/sh", "pipe: " + String(cString: strerror(errno)))
+            }
+            var actions = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&actions)
+            defer { posix_spawn_file_actions_destroy(&actions) }
+            posix_spawn_file_actions_adddup2(&actions, ends[0], 0)
+            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+            var attributes = posix_spawnattr_t()
+            posix_spawnattr_init(&attributes)
+            defer { posix_spawnattr_destroy(&attributes) }
+            var emptyMask = sigset_t()
+            sigemptyset(&emptyMask)
+            posix_spawnattr_setsigmask(&attributes, &emptyMask)
+            posix_spawnattr_setpgroup(&attributes, 0)
+            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK))
+            // Ctrl-C and hang-ups are the runner's to handle; only EOF on stdin ends the wait.
+            let script = "trap '' INT HUP TERM QUIT; read -r _; kill -s KILL -- -\(group)"
+            let words: [String] = ["/bin/sh", "-c", script]
+            let argv = words.map { strdup($0) } + [nil]
+            defer { for pointer in argv { free(pointer) } }
+            var pid: pid_t = 0
+            let status = posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, environ)
+            close(ends[0])
+            guard status == 0 else {
+                close(ends[1])
+                throw RunnerError.spawnFailed("/bin/sh", String(cString: strerror(status)))
+            }
+            return Watchdog(pid: pid, writeEnd: ends[1])
+        }
+
+        /// The child ended normally: stop the watchdog before it could see EOF.
+        func dismiss() {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            close(writeEnd)
+        }
     }
 
     /// glibc declares `posix_spawn_file_actions_addchdir_np` only under `_GNU_SOURCE`, which Swift's
@@ -78,12 +159,20 @@ public struct ChildProcess: Sendable {
         return unsafeBitCast(symbol, to: AddChdir.self)
     }()
 
+    /// `pipe2` is declared only under `_GNU_SOURCE` too.
+    private typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32
+    private static let pipe2: Pipe2? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "pipe2") else { return nil }
+        return unsafeBitCast(symbol, to: Pipe2.self)
+    }()
+
     /// Blocks until the child ends (retrying on EINTR).
     public func wait() -> Termination {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 {
-            if errno != EINTR { return .exited(-1) }
+            if errno != EINTR { watchdog?.dismiss(); return .exited(-1) }
         }
+        watchdog?.dismiss()
         return Self.decode(status)
     }
 
@@ -93,8 +182,9 @@ public struct ChildProcess: Sendable {
         var status: Int32 = 0
         var usage = rusage()
         while wait4(pid, &status, 0, &usage) < 0 {
-            if errno != EINTR { return (.exited(-1), 0) }
+            if errno != EINTR { watchdog?.dismiss(); return (.exited(-1), 0) }
         }
+        watchdog?.dismiss()
         func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
         return (Self.decode(status), seconds(usage.ru_utime) + seconds(usage.ru_stime))
     }

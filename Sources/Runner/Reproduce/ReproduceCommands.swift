@@ -170,6 +170,11 @@ public enum ReproduceCommands {
                              + "quarantined by verify); rerun the pipeline to rebuild it\n")
                 return 1
             }
+            if let corruption = store.objectCorruption(digest) {
+                stderr.write("error: output \(stage).\(chosen) (\(digest.short)) is damaged in the store (\(corruption)); "
+                             + "run `pipe verify` to quarantine it, then rerun the pipeline to rebuild it\n")
+                return 1
+            }
             try ArtifactExport.copy(source: source, to: destination, name: chosen, force: force)
             stdout.write("exported \(stage).\(chosen) (\(digest.short)) of run \(details.run.id) to \(destination)\n")
             if let tokenizer = ArtifactExport.completeModelFolder(destination, execution: execution, store: store) {

@@ -68,14 +68,15 @@ final class StageBuild: @unchecked Sendable {
             defer { lock?.unlock() }
             if !forced, let record = store.record(forKey: key) { return .reused(record) }
             onStart()
-            return try build(store: store, executor: executor, failedLogDirectory: failedLogDirectory, onEvent: onEvent)
+            return try build(store: store, executor: executor, failedLogDirectory: failedLogDirectory,
+                             lockDescriptor: lock?.fileDescriptor, onEvent: onEvent)
         } catch {
             return .failed(reason: "\(error)", logTail: [], logPath: nil)
         }
     }
 
     private func build(store: ArtifactStore, executor: any Executor, failedLogDirectory: String,
-                       onEvent: (StageEvent) -> Void) throws -> Result {
+                       lockDescriptor: Int32?, onEvent: (StageEvent) -> Void) throws -> Result {
         let staging = try store.makeStagingDirectory(label: stage.name)
         defer { staging.remove() }
         let base = staging.path
@@ -116,9 +117,10 @@ final class StageBuild: @unchecked Sendable {
         environment["PIPE_STAGE"] = stage.name
         environment["PIPE_SEED"] = String(seed)
         environment["PIPE_SCRATCH"] = scratch
-        let job = StageJob(stageName: stage.name, program: program, workingDirectory: work,
+        var job = StageJob(stageName: stage.name, program: program, workingDirectory: work,
                            environment: environment.keys.sorted().map { "\($0)=\(environment[$0]!)" },
                            logPath: logPath, eventsPath: eventsPath, resources: stage.resources.dictionary)
+        job.lockDescriptor = lockDescriptor
         readerLock.lock(); reader = EventsFileReader(path: eventsPath); readerLock.unlock()
 
         let startedAt = Date()
@@ -130,7 +132,8 @@ final class StageBuild: @unchecked Sendable {
         case .interrupted:
             return .interrupted
         case .failed(let reason):
-            return .failed(reason: reason, logTail: LogTail.lines(of: logPath),
+            let full = store.diskFullNote().map { " — \($0)" } ?? ""
+            return .failed(reason: reason + full, logTail: LogTail.lines(of: logPath),
                            logPath: keepFailedLog(logPath, directory: failedLogDirectory))
         case .succeeded:
             break

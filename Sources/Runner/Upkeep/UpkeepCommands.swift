@@ -55,9 +55,17 @@ public enum UpkeepCommands {
         return keep
     }
 
-    public static func gc(store storeFlag: String?, keepLast: Int, dryRun: Bool, graceSeconds: Int, locks: [String]) -> Int32 {
+    public static func gc(store storeFlag: String?, keepLast: Int, dryRun: Bool, graceSeconds: Int, locks: [String],
+                          acceptLostHistory: Bool = false) -> Int32 {
         guard let (store, registry) = HistoryCommands.open(storeFlag) else { return 2 }
         do {
+            // Runs missing from the registry would make their results look unused.
+            if let loss = try registry.lostHistory(), !acceptLostHistory {
+                stderr.write("error: not collecting: the run registry lost history (\(loss)).\n"
+                             + "Rebuild it from the stage records with `pipe verify --rebuild-registry`, "
+                             + "or pass --accept-lost-history to collect anyway.\n")
+                return 2
+            }
             let keep = try keepSet(registry: registry, keepLast: keepLast, extraLocks: locks)
             let report = try store.garbageCollect(keepKeys: keep.keys, keepObjects: keep.objects, dryRun: dryRun,
                                                   grace: .seconds(graceSeconds))
@@ -85,7 +93,7 @@ public enum UpkeepCommands {
 
     /// Re-hashes every object; corrupted ones are moved to quarantine/ (unless `reportOnly`) so the
     /// stages that produced them are rebuilt by the next run. Exit 1 when something is corrupted.
-    public static func verify(store storeFlag: String?, reportOnly: Bool) -> Int32 {
+    public static func verify(store storeFlag: String?, reportOnly: Bool, rebuildRegistry: Bool = false) -> Int32 {
         let root = ArtifactStore.resolveRoot(explicit: storeFlag)
         guard FileManager.default.fileExists(atPath: root + "/objects") else {
             stderr.write("error: no artifact store at \(root) (pass --store)\n")
@@ -93,7 +101,27 @@ public enum UpkeepCommands {
         }
         do {
             let store = try ArtifactStore(root: root, cleanTemporary: false, warning: { _ in })
-            let registry = FileManager.default.fileExists(atPath: store.registryPath) ? try store.openRegistry() : nil
+            // A damaged registry must not stop the object check: report it and go on without it.
+            var registry: RunRegistry?
+            var registryProblem: String?
+            if rebuildRegistry {
+                if FileManager.default.fileExists(atPath: store.registryPath) && store.registryProblem() == nil {
+                    stdout.write("the run registry is sound; not rebuilding it\n")
+                } else {
+                    let rebuilt = try store.rebuildRegistry()
+                    stdout.write("rebuilt the run registry from \(rebuilt.records) stage record\(rebuilt.records == 1 ? "" : "s")"
+                                 + (rebuilt.movedAside.map { " (the damaged one is kept as \($0))" } ?? "") + "\n")
+                }
+            }
+            if FileManager.default.fileExists(atPath: store.registryPath) {
+                do {
+                    let opened = try store.openRegistry()
+                    registry = opened
+                    registryProblem = try opened.lostHistory(thorough: true)
+                } catch {
+                    registryProblem = "\(error)"
+                }
+            }
             let start = ContinuousClock.now
             let report = try store.verify(quarantine: !reportOnly, registry: registry)
             let elapsed = ContinuousClock.now - start
@@ -114,10 +142,21 @@ public enum UpkeepCommands {
                 }
             }
             for path in report.unreadableRecords { out += "UNREADABLE stage record \(path) (ignored by runs: that stage is rebuilt)\n" }
-            out += report.isClean ? "store is intact\n"
-                : "\(report.corrupted.count) corrupted object\(report.corrupted.count == 1 ? "" : "s"), \(report.unreadableRecords.count) unreadable record\(report.unreadableRecords.count == 1 ? "" : "s")\n"
+            for result in report.poisoned {
+                out += "POISONED stage result \(result.key.short) (stage \(result.stage)): built from corrupt object \(result.builtFrom.short); "
+                    + (result.invalidated ? "removed, the next `pipe run` rebuilds it\n" : "left in place (--report-only)\n")
+            }
+            if let registryProblem {
+                out += "REGISTRY \(registryProblem)\n  run `pipe verify --rebuild-registry` to rebuild it from the stage records in \(store.stagesDirectory)\n"
+            }
+            let clean = report.isClean && registryProblem == nil
+            out += clean ? "store is intact\n"
+                : "\(report.corrupted.count) corrupted object\(report.corrupted.count == 1 ? "" : "s"), "
+                    + "\(report.poisoned.count) result\(report.poisoned.count == 1 ? "" : "s") built from corrupt objects, "
+                    + "\(report.unreadableRecords.count) unreadable record\(report.unreadableRecords.count == 1 ? "" : "s")"
+                    + (registryProblem == nil ? "" : ", a damaged run registry") + "\n"
             stdout.write(out)
-            return report.isClean ? 0 : 1
+            return clean ? 0 : 1
         } catch {
             stderr.write("error: \(error)\n")
             return 2

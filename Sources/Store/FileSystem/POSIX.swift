@@ -132,18 +132,70 @@ enum POSIX {
         return bytes
     }
 
-    /// Writes `bytes` to a new file at `path` (must not exist), optionally fsyncing it.
+    /// Writes `bytes` to a new file at `path` (must not exist), optionally fsyncing it. On failure the
+    /// partial file is removed (a full disk must not leave empty files behind), and ENOSPC/EDQUOT is
+    /// reported as a full disk naming the path.
     static func writeNewFile(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644, sync: Bool) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw fail("create", path) }
-        defer { close(fd) }
+        guard fd >= 0 else { throw writeFailure("create", path, errno) }
+        func abandon(_ operation: String) -> StoreError {
+            let code = errno
+            close(fd)
+            unlink(path)
+            return writeFailure(operation, path, code)
+        }
         var written = 0
         while written < bytes.count {
             let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
-            if n < 0 { if errno == EINTR { continue }; throw fail("write", path) }
+            if n < 0 { if errno == EINTR { continue }; throw abandon("write") }
             written += n
         }
-        if sync && fsync(fd) != 0 && errno != EINVAL { throw fail("fsync", path) }
+        if sync && fsync(fd) != 0 && errno != EINVAL { throw abandon("fsync") }
+        if close(fd) != 0 && errno != EINTR {
+            let code = errno
+            unlink(path)
+            throw writeFailure("close", path, code)
+        }
+    }
+
+    static func writeFailure(_ operation: String, _ path: String, _ code: Int32) -> StoreError {
+        code == ENOSPC || code == EDQUOT ? .noSpace(path: path) : fail(operation, path, code)
+    }
+
+    /// Replaces `path` (a regular file) with a private copy of its bytes, so it no longer shares an
+    /// inode with a name outside the store (a hard link): sealing it read-only, or a later edit
+    /// through the other name, must touch only one of them.
+    static func replaceWithCopy(_ path: String, executable: Bool) throws {
+        let source = open(path, O_RDONLY | O_CLOEXEC)
+        guard source >= 0 else { throw fail("open", path) }
+        defer { close(source) }
+        let copy = parentDirectory(path) + "/.pipe-unlink~" + randomHex()
+        let target = open(copy, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, executable ? 0o755 : 0o644)
+        guard target >= 0 else { throw fail("create", copy) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        do {
+            while true {
+                let n = buffer.withUnsafeMutableBytes { read(source, $0.baseAddress, $0.count) }
+                if n < 0 { if errno == EINTR { continue }; throw fail("read", path) }
+                if n == 0 { break }
+                var written = 0
+                while written < n {
+                    let w = buffer.withUnsafeBytes { write(target, $0.baseAddress! + written, n - written) }
+                    if w < 0 {
+                        if errno == EINTR { continue }
+                        throw writeFailure("write", copy, errno)
+                    }
+                    written += w
+                }
+            }
+        } catch {
+            close(target)
+            unlink(copy)
+            throw error
+        }
+        close(target)
+        let code = rename(copy, path)
+        guard code == 0 else { unlink(copy); throw fail("rename", path, code) }
     }
 
     static let hostName: String = {
@@ -175,6 +227,8 @@ struct FileStatus: Sendable, Equatable {
     var mode: UInt32
     var modifiedNanoseconds: Int64
     var changedNanoseconds: Int64
+    /// Hard links to the inode (`st_nlink`): more than one means another name shares the bytes.
+    var linkCount: UInt64 = 1
 
     var fileType: UInt32 { mode & UInt32(S_IFMT) }
     var isDirectory: Bool { fileType == UInt32(S_IFDIR) }
@@ -190,6 +244,7 @@ extension FileStatus {
         inode = UInt64(info.st_ino)
         size = Int64(info.st_size)
         mode = UInt32(info.st_mode)
+        linkCount = UInt64(info.st_nlink)
         #if canImport(Glibc)
         modifiedNanoseconds = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
         changedNanoseconds = Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)

@@ -28,6 +28,13 @@ public final class KeyLock: @unchecked Sendable {
         self.key = key; self.path = path; self.descriptor = descriptor; self.table = table
     }
 
+    /// The locked descriptor (-1 once unlocked). A child process that inherits it holds the lock
+    /// as long as it lives, even if this process dies (flock locks belong to the open file).
+    public var fileDescriptor: Int32 {
+        mutex.lock(); defer { mutex.unlock() }
+        return descriptor
+    }
+
     /// Releases the lock (idempotent; also done on deinit).
     public func unlock() {
         mutex.lock(); defer { mutex.unlock() }

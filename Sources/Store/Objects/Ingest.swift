@@ -9,8 +9,8 @@ extension ArtifactStore {
 
     /// Moves a finished artifact (file or directory) into `objects/<digest>` and returns its digest.
     ///
-    /// The path is consumed: afterwards it no longer exists. Steps: make every file read-only (keeping
-    /// the owner's execute bit) and every subdirectory read-only, fsyncing files and directories →
+    /// The path is consumed: afterwards it no longer exists. Steps: replace hard-linked files by
+    /// private copies, make every file read-only (keeping the owner's execute bit) and every subdirectory read-only, fsyncing files and directories →
     /// hash → rename into objects/ → fsync objects/. If the object already exists (identical
     /// content) the new copy is discarded. A path on another filesystem is first copied into a
     /// staging directory under tmp/, so the final step is always an atomic rename: a crash at any
@@ -25,12 +25,21 @@ extension ArtifactStore {
         // Seal first: it also makes every file readable (a stage may leave write-only files), and it
         // keeps the owner's execute bit, so the digest is the same as before sealing.
         try sealTree(source, isRoot: true)
-        let digest = try ArtifactScanner(statCache: nil).manifest(ofPath: source).digest
+        let manifest = try ArtifactScanner(statCache: nil).manifest(ofPath: source)
+        let digest = manifest.digest
         let destination = objectPath(digest)
         if POSIX.exists(destination) {
-            try POSIX.removeTree(source)
-            return digest
+            if let damage = objectDamage(digest) {
+                // The stored copy was damaged after it was written: the fresh bytes replace it.
+                warn("object \(digest.short) in the store is damaged (\(damage)); replacing it with the rebuilt copy")
+                _ = try quarantine(objectNamed: digest.hex)
+            } else {
+                try POSIX.removeTree(source)
+                return digest
+            }
         }
+        // Before the object appears: an object without its shape would skip the cheap check.
+        try writeShape(manifest, digest: digest)
         var code = POSIX.rename(source, destination)
         if code == EXDEV {
             try ingestAcrossFilesystems(source: source, destination: destination)
@@ -56,6 +65,9 @@ extension ArtifactStore {
             try POSIX.fsyncPath(path, directory: true)
             if !isRoot && chmod(path, 0o555) != 0 { throw POSIX.fail("chmod", path) }
         } else if status.isRegularFile {
+            // A hard link shares its inode with a name that may lie outside the store: sealing it
+            // would make that file read-only, and writing through it would change the object.
+            if status.linkCount > 1 { try POSIX.replaceWithCopy(path, executable: status.isExecutable) }
             if chmod(path, status.isExecutable ? 0o555 : 0o444) != 0 { throw POSIX.fail("chmod", path) }
             try POSIX.fsyncPath(path, directory: false)
         }

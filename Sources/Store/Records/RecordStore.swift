@@ -38,6 +38,21 @@ extension ArtifactStore {
             warn("stage record \(path) refers to missing objects \(missing.map(\.short).joined(separator: ", ")); the stage will be rebuilt")
             return nil
         }
+        for object in record.referencedObjects {
+            if let damage = objectDamage(object) {
+                warnOnce("object \(object.short) of stage record \(path) is damaged (\(damage)); the stage will be rebuilt (`pipe verify` checks every object)")
+                return nil
+            }
+        }
+        return record
+    }
+
+    /// The record file for `key` as written, without checking its objects (nil when absent or
+    /// unreadable; no warnings): what a stage was built from, even after its output was damaged,
+    /// quarantined or collected — for explaining why it must run again.
+    public func recordIgnoringObjects(forKey key: Digest) -> StageRecord? {
+        guard let bytes = try? POSIX.readFile(recordPath(forKey: key)), let record = try? StageRecord.decode(bytes),
+              record.key == key else { return nil }
         return record
     }
 

@@ -51,9 +51,12 @@ public final class RunRegistry: Sendable {
             try Self.migrator.migrate(queue)
             database = sharedConnection ? Self.connections.insert(path, queue) : queue
         } catch {
-            throw StoreError.registry("cannot open \(path): \(error)")
+            throw StoreError.registry("cannot open \(path): \(error); if the file is damaged, `pipe verify --rebuild-registry` rebuilds it from the stage records")
         }
     }
+
+    /// Drops this process's kept connection to `path` (before the file is moved aside).
+    static func forgetConnection(_ path: String) { connections.remove(path) }
 
     /// This process's registry connections, by path; never closed (see the type's documentation).
     private static let connections = ConnectionTable()
@@ -74,6 +77,11 @@ public final class RunRegistry: Sendable {
                 return nil
             }
             return entry.queue
+        }
+
+        func remove(_ path: String) {
+            lock.lock(); defer { lock.unlock() }
+            entries[path] = nil
         }
 
         /// Keeps the first connection registered for a path (another thread may have raced us).
@@ -129,6 +137,7 @@ public final class RunRegistry: Sendable {
                 """)
         }
         RunGroups.register(in: &migrator)  // sweeps and run names (RunGroups.swift)
+        registerHealthMigration(in: &migrator)  // runner process (RegistryHealth.swift)
         return migrator
     }
 
@@ -147,6 +156,7 @@ public final class RunRegistry: Sendable {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, arguments: [id, run.pipelinePath, run.pipelineDigest, run.name, RunStatus.running.rawValue,
                                      StoreJSON.formatDate(run.startedAt), params, commandLine, run.host])
+                try didStartRun(db, id: id)
                 return id
             }
             throw StoreError.registry("could not allocate a unique run id")
@@ -303,13 +313,20 @@ public final class RunRegistry: Sendable {
     func write<T>(_ body: (Database) throws -> T) throws -> T {
         do { return try database.write(body) }
         catch let error as StoreError { throw error }
-        catch { throw StoreError.registry("\(path): \(error)") }
+        catch { throw StoreError.registry("\(path): \(error)" + Self.damageHint(error)) }
     }
 
     func read<T>(_ body: (Database) throws -> T) throws -> T {
         do { return try database.read(body) }
         catch let error as StoreError { throw error }
-        catch { throw StoreError.registry("\(path): \(error)") }
+        catch { throw StoreError.registry("\(path): \(error)" + Self.damageHint(error)) }
+    }
+
+    /// How to recover, for errors that mean the file itself is damaged.
+    static func damageHint(_ error: any Error) -> String {
+        guard let database = error as? DatabaseError,
+              database.resultCode == .SQLITE_CORRUPT || database.resultCode == .SQLITE_NOTADB else { return "" }
+        return "; the registry file is damaged: `pipe verify --rebuild-registry` rebuilds it from the stage records"
     }
 
     static func makeRunID(_ date: Date) -> String {
@@ -361,7 +378,10 @@ public final class RunRegistry: Sendable {
 
 extension ArtifactStore {
     /// Opens `runs.sqlite` in this store (creating and migrating it if needed). Open once per process.
+    /// Marks runs whose `pipe` died as interrupted and warns about lost history (once per process).
     public func openRegistry() throws -> RunRegistry {
-        try RunRegistry(path: registryPath, networkFilesystem: isNetworkFilesystem)
+        let registry = try RunRegistry(path: registryPath, networkFilesystem: isNetworkFilesystem)
+        checkRegistryHealth(registry)
+        return registry
     }
 }

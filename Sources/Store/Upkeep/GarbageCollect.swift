@@ -53,7 +53,18 @@ extension ArtifactStore {
             }
             report.removedObjects.append(digest)
             report.freedBytes += Self.diskUsage(path)
-            if !dryRun { try POSIX.removeTree(path) }
+            if !dryRun {
+                try POSIX.removeTree(path)
+                unlink(shapePath(digest))
+            }
+        }
+        if !dryRun {
+            // Shapes of objects that are gone (quarantined, or a crash between writing both).
+            for name in (try? POSIX.listDirectory(shapesDirectory)) ?? [] {
+                guard let digest = Digest(hex: name), !hasObject(digest),
+                      !isYoung(shapesDirectory + "/" + name) else { continue }
+                unlink(shapesDirectory + "/" + name)
+            }
         }
         if !dryRun {
             // Lock files of keys that no longer have a record (and that nobody holds right now).

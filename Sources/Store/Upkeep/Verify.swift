@@ -17,21 +17,34 @@ public struct VerifyReport: Sendable, Equatable {
         public var quarantinedTo: String?
     }
 
+    /// A stage result built (directly or through other results) from a corrupt object: its bytes
+    /// cannot be trusted even though they hash correctly.
+    public struct PoisonedResult: Sendable, Equatable {
+        public var key: Digest
+        public var stage: String
+        /// The corrupt (or poisoned) object it was built from.
+        public var builtFrom: Digest
+        /// True when its record was removed (the next run rebuilds it); false with quarantine off.
+        public var invalidated: Bool
+    }
+
     public var checkedObjects: Int
     public var checkedBytes: Int64
     public var corrupted: [CorruptObject]
     /// Record files that cannot be parsed (reported, left in place; reads already ignore them).
     public var unreadableRecords: [String]
+    public var poisoned: [PoisonedResult] = []
 
-    public var isClean: Bool { corrupted.isEmpty && unreadableRecords.isEmpty }
+    public var isClean: Bool { corrupted.isEmpty && unreadableRecords.isEmpty && poisoned.isEmpty }
 }
 
 extension ArtifactStore {
     public var quarantineDirectory: String { root + "/quarantine" }
 
     /// Re-hashes every object (no stat cache) and checks it against its name. A corrupted object is
-    /// moved to `quarantine/<digest>~<time>` (when `quarantine` is true), so records that name it
-    /// become absent and the next run rebuilds those stages.
+    /// moved to `quarantine/<digest>~<time>~<random>` (when `quarantine` is true), so records that
+    /// name it become absent and the next run rebuilds those stages; records of results built from
+    /// it (directly or downstream) are removed too, since their bytes came from damaged input.
     /// - Parameter registry: when given, the report names the runs affected by each corrupt object.
     public func verify(quarantine: Bool = true, registry: RunRegistry? = nil) throws -> VerifyReport {
         var report = VerifyReport(checkedObjects: 0, checkedBytes: 0, corrupted: [], unreadableRecords: [])
@@ -68,6 +81,7 @@ extension ArtifactStore {
         }
         // Which records reference which objects.
         var referencing: [Digest: [Digest]] = [:]
+        var records: [StageRecord] = []
         for key in try allRecordKeys() {
             let path = recordPath(forKey: key)
             guard let bytes = try? POSIX.readFile(path),
@@ -75,23 +89,89 @@ extension ArtifactStore {
                 report.unreadableRecords.append(path)
                 continue
             }
+            records.append(record)
             for object in record.referencedObjects { referencing[object, default: []].append(key) }
         }
         for item in bad {
             let keys = (referencing[item.digest] ?? []).sorted()
             let runs = (try? registry?.runIDs(withStageKeys: keys.map(\.hex))) ?? []
             var destination: String?
-            if quarantine {
-                try POSIX.makeDirectories(quarantineDirectory)
-                let target = quarantineDirectory + "/" + item.name + "~" + String(POSIX.nowNanoseconds() / 1_000_000_000)
-                let code = POSIX.rename(objectsDirectory + "/" + item.name, target)
-                guard code == 0 else { throw POSIX.fail("quarantine", objectsDirectory + "/" + item.name, code) }
-                destination = target
-            }
+            if quarantine { destination = try self.quarantine(objectNamed: item.name) }
             report.corrupted.append(.init(digest: item.digest, actual: item.actual, reason: item.reason,
                                           referencedByKeys: keys, affectedRuns: runs, quarantinedTo: destination))
         }
+        // Results built from a corrupt object, found now or quarantined by an earlier verify.
+        var corruptSince: [Digest: Int64] = quarantinedObjects()
+        let now = POSIX.nowNanoseconds()
+        for item in bad { corruptSince[item.digest] = now }
+        for poisoned in Self.poisonedResults(records, corruptSince: corruptSince) {
+            if quarantine { try removeRecord(forKey: poisoned.key) }
+            report.poisoned.append(.init(key: poisoned.key, stage: poisoned.stage, builtFrom: poisoned.builtFrom,
+                                         invalidated: quarantine))
+        }
         return report
+    }
+
+    /// Records whose key material names a corrupt object as an input and that were built before
+    /// it was found corrupt; their outputs are poisoned in turn (to a fixed point), so everything
+    /// downstream of the damage is found. Sorted by key.
+    static func poisonedResults(_ records: [StageRecord], corruptSince: [Digest: Int64])
+        -> [(key: Digest, stage: String, builtFrom: Digest)] {
+        var since = corruptSince
+        var found: [Digest: (stage: String, builtFrom: Digest)] = [:]
+        let inputs = records.map { inputDigests(in: $0.keyMaterial) }
+        var changed = !since.isEmpty
+        while changed {
+            changed = false
+            for (record, digests) in zip(records, inputs) where found[record.key] == nil {
+                let built = Int64(record.startedAt.timeIntervalSince1970 * 1e9)
+                guard let cause = digests.first(where: { since[$0].map { built < $0 } ?? false }), let time = since[cause] else { continue }
+                found[record.key] = (record.stage, cause)
+                for output in record.outputs.values where (since[output] ?? Int64.min) < time { since[output] = time }
+                changed = true
+            }
+        }
+        return found.keys.sorted().map { ($0, found[$0]!.stage, found[$0]!.builtFrom) }
+    }
+
+    /// Every digest named in key material (inputs, deps), sorted. The store does not interpret key
+    /// material otherwise: any string that is a digest counts.
+    static func inputDigests(in material: JSONValue) -> [Digest] {
+        var digests: Set<Digest> = []
+        func visit(_ value: JSONValue) {
+            switch value {
+            case let .string(text): if text.utf8.count == 64, let digest = Digest(hex: text) { digests.insert(digest) }
+            case let .array(items): items.forEach(visit)
+            case let .object(members): members.values.forEach(visit)
+            default: break
+            }
+        }
+        visit(material)
+        return digests.sorted()
+    }
+
+    /// Moves `objects/<name>` to `quarantine/<name>~<nanoseconds>~<random>` (a unique name: the
+    /// same digest may be quarantined twice in one second) and returns the new path.
+    func quarantine(objectNamed name: String) throws -> String {
+        try POSIX.makeDirectories(quarantineDirectory)
+        let target = quarantineDirectory + "/" + name + "~" + String(POSIX.nowNanoseconds()) + "~" + POSIX.randomHex()
+        let code = POSIX.rename(objectsDirectory + "/" + name, target)
+        guard code == 0 else { throw POSIX.fail("quarantine", objectsDirectory + "/" + name, code) }
+        if let digest = Digest(hex: name) { unlink(shapePath(digest)) }
+        return target
+    }
+
+    /// Digest → when it was quarantined (nanoseconds since 1970; older names carry seconds).
+    func quarantinedObjects() -> [Digest: Int64] {
+        guard let names = try? POSIX.listDirectory(quarantineDirectory) else { return [:] }
+        var result: [Digest: Int64] = [:]
+        for name in names {
+            let parts = name.split(separator: "~")
+            guard parts.count >= 2, let digest = Digest(hex: String(parts[0])), let stamp = Int64(parts[1]) else { continue }
+            let nanoseconds = parts.count == 2 ? stamp * 1_000_000_000 : stamp
+            result[digest] = max(result[digest] ?? Int64.min, nanoseconds)
+        }
+        return result
     }
 }
 

@@ -18,6 +18,9 @@ struct GCCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Keep anything younger than this many seconds (it may belong to a run in progress).", valueName: "seconds"))
     var grace = 3600
 
+    @Flag(help: "Collect even though the run registry lost history (results of the lost runs may be removed).")
+    var acceptLostHistory = false
+
     @OptionGroup var storeOption: StoreOption
 
     func validate() throws {
@@ -26,7 +29,8 @@ struct GCCommand: ParsableCommand {
     }
 
     func run() throws {
-        let status = UpkeepCommands.gc(store: storeOption.store, keepLast: keepLast, dryRun: dryRun, graceSeconds: grace, locks: lock)
+        let status = UpkeepCommands.gc(store: storeOption.store, keepLast: keepLast, dryRun: dryRun, graceSeconds: grace, locks: lock,
+                                        acceptLostHistory: acceptLostHistory)
         try exitOnFailure(status)
     }
 }

@@ -10,10 +10,13 @@ struct VerifyCommand: ParsableCommand {
     @Flag(help: "Report only; leave corrupted objects in place.")
     var reportOnly = false
 
+    @Flag(help: "Rebuild a lost or damaged run registry (runs.sqlite) from the stage records in stages/; the damaged file is kept beside it.")
+    var rebuildRegistry = false
+
     @OptionGroup var storeOption: StoreOption
 
     func run() throws {
-        let status = UpkeepCommands.verify(store: storeOption.store, reportOnly: reportOnly)
+        let status = UpkeepCommands.verify(store: storeOption.store, reportOnly: reportOnly, rebuildRegistry: rebuildRegistry)
         try exitOnFailure(status)
     }
 }

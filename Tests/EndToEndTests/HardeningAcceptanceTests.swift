@@ -1,0 +1,243 @@
+import Foundation
+import PipeTestSupport
+import Store
+import Testing
+
+/// Faults a hostile or unlucky user meets, through the real binary: a killed `pipe`, damage inside
+/// stored objects, hard links in outputs, a damaged run registry, a full disk.
+@Suite("pipe under faults: killed runner, damaged store, full disk")
+struct HardeningAcceptanceTests {
+    let pipe: PipeBinary
+    init() throws { pipe = try PipeBinary() }
+
+    /// True while any process is in process group `group`.
+    static func groupAlive(_ group: Int32) -> Bool { kill(-group, 0) == 0 || errno == EPERM }
+
+    static func waitFor(_ what: String, timeout: Double = 30, _ condition: () -> Bool) throws {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        while !condition() {
+            guard Date() < deadline else { throw TestSupportError("timed out waiting for \(what)") }
+            usleep(20_000)
+        }
+    }
+
+    @Test func killingPipeKillsItsStageAndTheRerunBuildsTheKeyOnceAndTheOldRunIsNotRunning() throws {
+        let workspace = try TestWorkspace("pipe-e2e-orphan")
+        defer { workspace.remove() }
+        try FileManager.default.createDirectory(atPath: workspace.path("stages"), withIntermediateDirectories: true)
+        try workspace.write("slow", "")
+        // The flag file is not a dep, so removing it leaves the key unchanged.
+        try workspace.write("pipelines/slow.yaml", """
+        name: slow
+        stages:
+          slow: { run: "echo $$ >> \(workspace.path("starts")); if [ -e \(workspace.path("slow")) ]; then sleep 60; fi; echo done > ${outs.o}", outs: [o] }
+
+        """)
+        let running = try pipe.start(["run", "pipelines/slow.yaml"], in: workspace.root)
+        try Self.waitFor("the stage to start") { ((try? workspace.read("starts")) ?? "").hasSuffix("\n") }
+        let group = try #require(Int32(try workspace.read("starts").trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(Self.groupAlive(group))
+
+        running.signal(SIGKILL)
+        _ = running.finish()
+        try Self.waitFor("the stage's process group to die", timeout: 5) { !Self.groupAlive(group) }
+
+        try FileManager.default.removeItem(atPath: workspace.path("slow"))
+        let rerun = try pipe.run(["run", "pipelines/slow.yaml"], in: workspace.root)
+        #expect(rerun.status == 0, "\(rerun)")
+        #expect(rerun.stdout.contains("slow: ran"), "\(rerun)")
+        #expect(try workspace.read("starts").split(separator: "\n").count == 2, "killed once, built once")
+
+        let runs = try pipe.run(["runs"], in: workspace.root)
+        #expect(runs.status == 0, "\(runs)")
+        #expect(!runs.stdout.contains("running"), "\(runs)")
+        #expect(runs.stdout.contains("interrupted"), "\(runs)")
+    }
+
+    static let directoryPipeline = """
+    name: dirs
+    stages:
+      data:  { run: "mkdir -p ${outs.d} && echo alpha > ${outs.d}/a.txt && echo bravo > ${outs.d}/b.txt", outs: [d] }
+      count: { run: "cat ${inputs.d}/a.txt ${inputs.d}/b.txt | wc -c > ${outs.n}", inputs: { d: data.d }, outs: [n] }
+
+    """
+
+    /// The store object of `stage`'s output `output` in the latest run.
+    static func object(_ workspace: TestWorkspace, stage: String) throws -> String {
+        for file in workspace.list("artifacts/stages") {
+            let data = try Data(contentsOf: URL(fileURLWithPath: workspace.path("artifacts/stages/" + file)))
+            let record = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+            if record?["stage"] as? String == stage, let outputs = record?["outputs"] as? [String: String], let digest = outputs.values.first {
+                return workspace.path("artifacts/objects/" + digest)
+            }
+        }
+        throw TestSupportError("no record for \(stage)")
+    }
+
+    @Test func aFileDeletedInsideADirectoryObjectIsNotACacheHitAndExportRefusesIt() throws {
+        let workspace = try TestWorkspace("pipe-e2e-dirdamage")
+        defer { workspace.remove() }
+        try FileManager.default.createDirectory(atPath: workspace.path("stages"), withIntermediateDirectories: true)
+        try workspace.write("pipelines/dirs.yaml", Self.directoryPipeline)
+        let first = try pipe.run(["run", "pipelines/dirs.yaml"], in: workspace.root)
+        #expect(first.status == 0, "\(first)")
+
+        let object = try Self.object(workspace, stage: "data")
+        chmod(object, 0o755)
+        #expect(unlink(object + "/b.txt") == 0)
+        chmod(object, 0o555)
+
+        let export = try pipe.run(["export", "latest", "data", "--to", "out"], in: workspace.root)
+        #expect(export.status == 1, "\(export)")
+        #expect(export.stderr.contains("is damaged in the store (file 'b.txt' is missing)"), "\(export)")
+        #expect(!workspace.exists("out/a.txt"), "nothing was copied")
+
+        let status = try pipe.run(["status", "pipelines/dirs.yaml"], in: workspace.root)
+        #expect(status.stdout.contains("data   must run: its last result is no longer in the store"), "\(status)")
+        #expect(status.stdout.hasSuffix("2 of 2 stages must run\n"), "\(status)")
+        let rerun = try pipe.run(["run", "pipelines/dirs.yaml"], in: workspace.root)
+        #expect(rerun.status == 0, "\(rerun)")
+        #expect(rerun.stdout.contains("data: ran"), "\(rerun)")
+        #expect(rerun.stderr.contains("is damaged (file 'b.txt' is missing); the stage will be rebuilt"), "\(rerun)")
+        #expect(FileManager.default.fileExists(atPath: object + "/b.txt"), "the rebuild restored the object")
+        let exported = try pipe.run(["export", "latest", "data", "--to", "out"], in: workspace.root)
+        #expect(exported.status == 0, "\(exported)")
+        #expect(try workspace.read("out/b.txt") == "bravo\n")
+    }
+
+    @Test func aSameSizeEditIsFoundByVerifyWhichAlsoDropsTheResultsBuiltFromIt() throws {
+        let workspace = try TestWorkspace("pipe-e2e-poison")
+        defer { workspace.remove() }
+        try FileManager.default.createDirectory(atPath: workspace.path("stages"), withIntermediateDirectories: true)
+        try workspace.write("pipelines/dirs.yaml", Self.directoryPipeline)
+        #expect(try pipe.run(["run", "pipelines/dirs.yaml"], in: workspace.root).status == 0)
+
+        let object = try Self.object(workspace, stage: "data")
+        chmod(object, 0o755)
+        chmod(object + "/a.txt", 0o644)
+        try Data("ALPHA\n".utf8).write(to: URL(fileURLWithPath: object + "/a.txt"))
+
+        let verify = try pipe.run(["verify"], in: workspace.root)
+        #expect(verify.status == 1, "\(verify)")
+        #expect(verify.stdout.contains("CORRUPT"), "\(verify)")
+        #expect(verify.stdout.contains("POISONED stage result") && verify.stdout.contains("(stage count): built from corrupt object"), "\(verify)")
+        let rerun = try pipe.run(["run", "pipelines/dirs.yaml"], in: workspace.root)
+        #expect(rerun.stdout.contains("data: ran") && rerun.stdout.contains("count: ran"), "\(rerun)")
+        let again = try pipe.run(["verify"], in: workspace.root)
+        #expect(again.status == 0, "\(again)")
+        #expect(again.stdout.hasSuffix("store is intact\n"), "\(again)")
+    }
+
+    @Test func aHardLinkInAnOutputLeavesTheOutsideFileWritableAndTheObjectPrivate() throws {
+        let workspace = try TestWorkspace("pipe-e2e-hardlink")
+        defer { workspace.remove() }
+        try FileManager.default.createDirectory(atPath: workspace.path("stages"), withIntermediateDirectories: true)
+        try workspace.write("outside.txt", "mine\n")
+        try workspace.write("pipelines/link.yaml", """
+        name: link
+        stages:
+          link: { run: "mkdir ${outs.o} && ln \(workspace.path("outside.txt")) ${outs.o}/h", outs: [o] }
+
+        """)
+        let result = try pipe.run(["run", "pipelines/link.yaml"], in: workspace.root)
+        #expect(result.status == 0, "\(result)")
+        let attributes = try FileManager.default.attributesOfItem(atPath: workspace.path("outside.txt"))
+        #expect((attributes[.posixPermissions] as? Int) == 0o644)
+        #expect((attributes[.referenceCount] as? Int) == 1)
+        try workspace.write("outside.txt", "edited\n")
+        let verify = try pipe.run(["verify"], in: workspace.root)
+        #expect(verify.status == 0, "\(verify)")
+    }
+
+    @Test func aTruncatedRegistryIsReportedGcRefusesAndVerifyRebuildsIt() throws {
+        let workspace = try TestWorkspace("pipe-e2e-registry")
+        defer { workspace.remove() }
+        try FileManager.default.createDirectory(atPath: workspace.path("stages"), withIntermediateDirectories: true)
+        try workspace.write("pipelines/dirs.yaml", Self.directoryPipeline)
+        #expect(try pipe.run(["run", "pipelines/dirs.yaml"], in: workspace.root).status == 0)
+        for suffix in ["-wal", "-shm"] { unlink(workspace.path("artifacts/runs.sqlite" + suffix)) }
+        #expect(truncate(workspace.path("artifacts/runs.sqlite"), 0) == 0)
+
+        let runs = try pipe.run(["runs"], in: workspace.root)
+        #expect(runs.stderr.contains("warning: the run registry lost history"), "\(runs)")
+        #expect(runs.stderr.contains("`pipe verify --rebuild-registry`"), "\(runs)")
+        let gc = try pipe.run(["gc", "--grace", "0"], in: workspace.root)
+        #expect(gc.status == 2, "\(gc)")
+        #expect(gc.stderr.contains("error: not collecting: the run registry lost history"), "\(gc)")
+        #expect(workspace.list("artifacts/stages").count == 2)
+
+        let verify = try pipe.run(["verify"], in: workspace.root)
+        #expect(verify.status == 1, "\(verify)")
+        #expect(verify.stdout.contains("checked 3 objects"), "every object is still checked: \(verify)")
+        #expect(verify.stdout.contains("REGISTRY "), "\(verify)")
+
+        let rebuild = try pipe.run(["verify", "--rebuild-registry"], in: workspace.root)
+        #expect(rebuild.status == 0, "\(rebuild)")
+        #expect(rebuild.stdout.contains("rebuilt the run registry from 2 stage records"), "\(rebuild)")
+        let again = try pipe.run(["verify", "--rebuild-registry"], in: workspace.root)
+        #expect(again.stdout.hasPrefix("the run registry is sound; not rebuilding it\n"), "\(again)")
+        let collected = try pipe.run(["gc", "--grace", "0"], in: workspace.root)
+        #expect(collected.status == 0, "\(collected)")
+        #expect(workspace.list("artifacts/stages").count == 2, "the recovered run keeps every result")
+    }
+
+    @Test func aGarbledRegistryDoesNotStopVerify() throws {
+        let workspace = try TestWorkspace("pipe-e2e-garbled")
+        defer { workspace.remove() }
+        try FileManager.default.createDirectory(atPath: workspace.path("stages"), withIntermediateDirectories: true)
+        try workspace.write("pipelines/dirs.yaml", Self.directoryPipeline)
+        #expect(try pipe.run(["run", "pipelines/dirs.yaml"], in: workspace.root).status == 0)
+        for suffix in ["-wal", "-shm"] { unlink(workspace.path("artifacts/runs.sqlite" + suffix)) }
+        try workspace.write("artifacts/runs.sqlite", String(repeating: "not a database ", count: 400))
+        let verify = try pipe.run(["verify"], in: workspace.root)
+        #expect(verify.status == 1, "\(verify)")
+        #expect(verify.stdout.contains("checked 3 objects"), "\(verify)")
+        #expect(verify.stdout.contains("REGISTRY store: run registry: cannot open"), "\(verify)")
+        let rebuild = try pipe.run(["verify", "--rebuild-registry"], in: workspace.root)
+        #expect(rebuild.status == 0, "\(rebuild)")
+    }
+
+    /// A store on a 1 MiB tmpfs (in a user and mount namespace, so no root is needed); skipped where
+    /// the kernel does not allow unprivileged namespaces.
+    @Test func aFullDiskIsReportedAsSuchAndTheRunEndsFailed() throws {
+        let workspace = try TestWorkspace("pipe-e2e-enospc")
+        defer { workspace.remove() }
+        try FileManager.default.createDirectory(atPath: workspace.path("stages"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: workspace.path("small"), withIntermediateDirectories: true)
+        try workspace.write("pipelines/fill.yaml", """
+        name: fill
+        stages:
+          writer: { run: "head -c 4000000 /dev/zero > ${outs.o}", outs: [o] }
+          filler: { run: "head -c 4000000 /dev/zero > ${outs.o} 2>/dev/null; true", outs: [o] }
+
+        """)
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        probe.arguments = ["-Urm", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs \(workspace.path("small"))"]
+        guard (try? probe.run()) != nil else { return }
+        probe.waitUntilExit()
+        guard probe.terminationStatus == 0 else { return }  // no unprivileged mounts here
+
+        let script = """
+        mount -t tmpfs -o size=1m tmpfs small && \
+        "$PIPE" run pipelines/fill.yaml -j 1 --store small/store > out.txt 2>&1; echo $? > status.txt; \
+        ls small/store/tmp > tmp.txt; "$PIPE" runs --store small/store > runs.txt 2>&1
+        """
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        shell.arguments = ["-Urm", "sh", "-c", script]
+        shell.currentDirectoryURL = URL(fileURLWithPath: workspace.root)
+        shell.environment = ProcessInfo.processInfo.environment.merging(["PIPE": pipe.path, "NO_COLOR": "1"]) { $1 }
+        try shell.run()
+        shell.waitUntilExit()
+        let output = try workspace.read("out.txt")
+        #expect(try workspace.read("status.txt") == "1\n", "\(output)")
+        #expect(output.contains("writer: FAILED"), "\(output)")
+        #expect(output.contains("no space left on device: the filesystem holding"), "\(output)")
+        #expect(output.contains("filler: FAILED"), "\(output)")
+        #expect(output.contains("store: no space left on device while writing"), "\(output)")
+        #expect(try workspace.read("tmp.txt") == "", "nothing is left in tmp/")
+        let runs = try workspace.read("runs.txt")
+        #expect(runs.contains("failed") && !runs.contains("running"), "\(runs)")
+    }
+}
