@@ -1,8 +1,8 @@
+import Commands
 import Foundation
-import PipeTestSupport
-import Runner
 import Store
 import Testing
+import WorkspaceTestSupport
 
 /// Failures, kills, interrupts and concurrent `pipe` processes leave the store consistent.
 @Suite("pipe run: failures, kills and concurrency")
