@@ -74,9 +74,9 @@ let package = Package(
         // Store tests need only Store (+ Hashing): they build without the ML and runner targets.
         .testTarget(name: "StoreTests", dependencies: ["Store", "Hashing"], exclude: ["manifest_digest.py"]),
         // Engine and Commands tests build without the ML targets (no OpenBLAS).
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "StageWire", "Pipeline", "Store", "Hashing", "WorkspaceTestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "StageWire", "Pipeline", "Store", "WorkspaceTestSupport"]),
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "Engine", "Pipeline", "Store", "Hashing"]),
-        .testTarget(name: "StageHostTests", dependencies: ["StageHost", "StageWire", "Stages", "Tensor", "PipeTestSupport"]),
+        .testTarget(name: "StageHostTests", dependencies: ["StageHost", "StageWire", "Tensor", "PipeTestSupport"]),
         // Builds and runs the real `pipe` binary: end-to-end CLI tests.
         .testTarget(name: "EndToEndTests", dependencies: ["WorkspaceTestSupport", "Commands", "Store", "Hashing", "pipe"]),
         // Slurm executor: parsing and script tests always; cluster tests when a Slurm cluster answers

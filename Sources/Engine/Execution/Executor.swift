@@ -43,7 +43,7 @@ public enum ExecutionOutcome: Sendable, Equatable {
     case interrupted
 }
 
-/// Runs stage processes somewhere: the local machine (`LocalExecutor`) or, later, a batch system.
+/// Runs stage processes somewhere: the local machine (`LocalExecutor`) or a Slurm cluster (`SlurmExecutor`).
 /// `execute` blocks the calling worker thread until the stage ends; `interrupt` may be called from
 /// any thread and makes every running `execute` return `.interrupted` soon.
 public protocol Executor: Sendable {

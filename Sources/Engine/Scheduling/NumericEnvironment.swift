@@ -18,7 +18,7 @@ public struct NumericEnvironment: Sendable, Equatable {
     }
 
     /// No numeric library: for runners that only run command stages (their keys leave "blas" out).
-    public static let none = NumericEnvironment(blas: "none", kernelSignature: nil)
+    public static let withoutBLAS = NumericEnvironment(blas: "none", kernelSignature: nil)
 
     public static var architecture: String {
         #if arch(x86_64)
@@ -52,5 +52,5 @@ public struct StageRuntime: Sendable, Equatable {
 
     /// Runs command stages only: every built-in stage fails to key (so none is ever filed under a
     /// key that misstates its numeric environment).
-    public static let commandsOnly = StageRuntime(builtinKinds: [], numeric: .none)
+    public static let commandsOnly = StageRuntime(builtinKinds: [], numeric: .withoutBLAS)
 }
