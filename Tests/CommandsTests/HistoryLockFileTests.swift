@@ -51,6 +51,22 @@ struct HistoryLockFileTests {
         #expect(try LockFile.read(path: directory + "/p.sweep.lock") == lock)
     }
 
+    @Test func unreadableLockFilesNameTheFileAndLine() throws {
+        let directory = NSTemporaryDirectory() + "pipe-lock-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/bad.lock"
+        for (text, expected) in [
+            ("schema: pipe.lock.v1\npipeline: p\nfile: p.yaml\nstages:\n  a: [1\n", "bad.lock:"),
+            ("schema: pipe.lock.v0\n", "not a pipe.lock.v1 lock file"),
+            ("schema: pipe.lock.v1\npipeline: p\nfile: p.yaml\nstages:\n  a:\n    kind: x\n", "bad.lock:6:5: stage a: missing kind: or key:"),
+        ] {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+            #expect(throws: RunnerError.self) { try LockFile.read(path: path) }
+            do { _ = try LockFile.read(path: path) } catch { #expect("\(error)".contains(expected), "\(error)") }
+        }
+    }
+
     @Test func pathSitsNextToThePipeline() {
         #expect(LockFile.path(forPipeline: "pipelines/sentiment.yaml") == "pipelines/sentiment.lock")
         #expect(LockFile.path(forPipeline: "/w/pipelines/smoke.yml", sweep: true) == "/w/pipelines/smoke.sweep.lock")

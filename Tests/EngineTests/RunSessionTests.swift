@@ -54,13 +54,49 @@ struct RunSessionTests {
     """
 
     func session(_ workspace: TestWorkspace, jobs: Int, executor: RecordingExecutor, display: RecordingDisplay,
-                 text: String = pipelineText) throws -> RunSession {
+                 text: String = pipelineText, runtime: StageRuntime = .commandsOnly) throws -> RunSession {
         try FileManager.default.createDirectory(atPath: workspace.path("stages"), withIntermediateDirectories: true)
         try workspace.write("pipelines/p.yaml", text)
         let pipeline = try PipelineLoader.load(file: workspace.path("pipelines/p.yaml"))
         let store = try ArtifactStore(root: workspace.path("artifacts"))
         return RunSession(pipeline: pipeline, store: store, executor: executor, display: display,
-                          options: RunOptions(jobs: jobs))
+                          options: RunOptions(jobs: jobs, runtime: runtime))
+    }
+
+    /// Built-in kinds and the numeric environment come from the runtime the executable passes in:
+    /// a kind it lacks fails when keyed (nothing starts), a kind it has is keyed with its BLAS.
+    @Test func builtinStagesAreKeyedWithTheRuntimesNumericsOrFailWithoutIt() throws {
+        let workspace = try TestWorkspace("pipe-runner-session-builtin")
+        defer { workspace.remove() }
+        try workspace.write("stages/probe.yaml", """
+        kind: probe
+        version: 1
+        doc: a built-in this test binary does not have
+        builtin: probe
+        outputs:
+          out: { doc: anything }
+
+        """)
+        let text = """
+        name: builtin
+        stages:
+          a: { run: "echo a > ${outs.x}", outs: [x] }
+          b: { uses: probe }
+
+        """
+        var executor = RecordingExecutor()
+        var report = try session(workspace, jobs: 1, executor: executor, display: RecordingDisplay(), text: text).run()
+        #expect(report.status == .failed)
+        #expect(executor.started == ["a"], "an unknown built-in never starts")
+        guard case .failed(_, let reason)? = report.outcomes["b"] else { Issue.record("\(report.outcomes)"); return }
+        #expect(reason == "no built-in stage named 'probe' in this pipe binary (none are registered)")
+        #expect(report.materials["a"]?.environment.map(\.name) == ["arch", "threads"], "commands leave BLAS out")
+
+        let runtime = StageRuntime(builtinKinds: ["probe"], numeric: NumericEnvironment(blas: "TestBLAS core=x", kernelSignature: "x"))
+        executor = RecordingExecutor()
+        report = try session(workspace, jobs: 1, executor: executor, display: RecordingDisplay(), text: text, runtime: runtime).run()
+        #expect(executor.started == ["b"], "keyed and started (the recording executor's pipe is /bin/false, so it fails)")
+        #expect(report.materials["b"]?.environment.first { $0.name == "blas" }?.value == "TestBLAS core=x")
     }
 
     @Test func independentStagesRunInParallelUpToJobs() throws {
