@@ -48,12 +48,11 @@ public struct StatusPlanner {
         var records: [String: StageRecord] = [:]
         var statuses: [StageStatus] = []
         var stateOf: [String: StageStatus.State] = [:]
-        var history: [String: StageBuildHistory]?  // opened only if some stage is not cached
+        var history: [String: KeyMaterial]?  // read only if some stage is not cached
 
-        func previousMaterial(_ stage: String) -> KeyMaterial?? {
-            if history == nil { history = StageBuildHistory.load(store: store, pipelineFile: pipelineFile) }
-            guard let entry = history?[stage] else { return .some(nil) }
-            return .some(entry.material)
+        func previousMaterial(_ stage: String) -> KeyMaterial? {
+            if history == nil { history = Self.lastMaterials(store: store, pipelineFile: pipelineFile) }
+            return history?[stage]
         }
 
         for stage in pipeline.stages {
@@ -69,11 +68,10 @@ public struct StatusPlanner {
                     }
                     var reasons: [String] = force.contains(stage.name) ? ["forced (--force \(stage.name))"] : []
                     if !force.contains(stage.name) {
-                        switch previousMaterial(stage.name) {
-                        case .some(.some(let previous)):
+                        if let previous = previousMaterial(stage.name) {
                             let changes = keyed.material.changes(from: previous, commandTemplate: stage.commandTemplate)
                             reasons += changes.isEmpty ? ["its last result is no longer in the store"] : changes
-                        default:
+                        } else {
                             reasons.append("never run")
                         }
                     }
@@ -87,12 +85,11 @@ public struct StatusPlanner {
             }
             // Below a stage that must run: name the nearest such stages, then what else changed.
             var reasons = ["runs after " + blocked.joined(separator: ", ")]
-            switch previousMaterial(stage.name) {
-            case .some(.some(let previous)):
+            if let previous = previousMaterial(stage.name) {
                 if let material = try? assumingInputsUnchanged(stage, previous: previous, upstream: records, keyer: keyer) {
                     reasons += material.changes(from: previous, commandTemplate: stage.commandTemplate)
                 }
-            default:
+            } else {
                 reasons.append("never run")
             }
             stateOf[stage.name] = .afterUpstream(blocked)
@@ -114,20 +111,15 @@ public struct StatusPlanner {
         }
         return try keyer.key(stage, upstream: standIns).material
     }
-}
 
-/// The key material of each stage's last result in runs of one pipeline file (from the registry).
-struct StageBuildHistory {
-    var material: KeyMaterial?
-
-    static func load(store: ArtifactStore, pipelineFile: String) -> [String: StageBuildHistory] {
+    /// The key material of each stage's last result in runs of one pipeline file (from the
+    /// registry), for the stages whose record is still in the store.
+    static func lastMaterials(store: ArtifactStore, pipelineFile: String) -> [String: KeyMaterial] {
         guard FileManager.default.fileExists(atPath: store.registryPath),
               let registry = try? store.openRegistry(),
               let latest = try? registry.latestExecutions(pipeline: RegistryRecorder.registryPath(of: pipelineFile)) else { return [:] }
-        var result: [String: StageBuildHistory] = [:]
-        for (stage, execution) in latest {
-            result[stage] = StageBuildHistory(material: store.material(ofKey: execution.key))
-        }
+        var result: [String: KeyMaterial] = [:]
+        for (stage, execution) in latest { result[stage] = store.material(ofKey: execution.key) }
         return result
     }
 }
