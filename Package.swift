@@ -1,8 +1,10 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Module layering (see ARCHITECTURE.md): pipe → Runner → {Pipeline, Store, Stages};
-// Stages → {Models, Tokenizer}; Models → Tensor → COpenBLAS. Pipeline and Store know nothing about ML.
+// Module layering (see ARCHITECTURE.md): pipe → {Commands, StageHost}; Commands → Engine →
+// {Pipeline, Store, StageWire}; StageHost → {StageWire, Stages}; Stages → {Models, Tokenizer} → Tensor →
+// COpenBLAS. Engine and Commands (the parent side) know nothing about ML; StageWire is the one definition
+// of the files between the scheduler and a stage process.
 
 /// Release-only optimisation flags for the numeric kernels.
 let numericSettings: [SwiftSetting] = [
@@ -43,28 +45,42 @@ let package = Package(
         // Runner side.
         .target(name: "Pipeline", dependencies: ["Hashing", .product(name: "Yams", package: "Yams")]),
         .target(name: "Store", dependencies: ["Hashing", .product(name: "GRDB", package: "GRDB.swift")]),
-        .target(name: "Runner", dependencies: ["Pipeline", "Store", "Stages"]),
+        // The invocation file and the JSON-lines events between the scheduler and a stage process.
+        .target(name: "StageWire", dependencies: []),
+        // The scheduler: keys, builds, executors (local, Slurm), sweep planning, registry recording.
+        // The numeric environment and the built-in kinds are passed in: no ML linked here.
+        .target(name: "Engine", dependencies: ["Pipeline", "Store", "StageWire", "Hashing"]),
+        // The child side of a built-in stage (`pipe _stage`).
+        .target(name: "StageHost", dependencies: ["StageWire", "Stages", "Tensor", "Pipeline"]),
+        // What the subcommands do: run wiring, live view, status, history, reproduce, reports, upkeep, benches.
+        .target(name: "Commands", dependencies: ["Engine", "Pipeline", "Store", "Hashing", "JSONQuoting"]),
         .executableTarget(name: "pipe", dependencies: [
-            "Runner", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Commands", "Engine", "StageHost", "Stages", "Models", "Tensor", "Tokenizer", "Pipeline",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        // Test doubles and helpers shared by the test targets.
-        .target(name: "PipeTestSupport", dependencies: ["Pipeline", "Store", "Runner", "Stages"]),
+        // Test doubles and helpers shared by the test targets: a directory-backed `StageContext`
+        // (stage tests), and throw-away workspaces plus the built `pipe` binary (runner and CLI tests).
+        .target(name: "PipeTestSupport", dependencies: ["Stages", "StageHost", "Pipeline"]),
+        .target(name: "WorkspaceTestSupport", dependencies: ["Commands"]),
 
         .testTarget(name: "HashingTests", dependencies: ["Hashing"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensor"], exclude: ["numpy_gpt2_reference.py", "transformers_interop.py"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
-        .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "PipeTestSupport"], exclude: ["ppo_math_reference.py"]),
+        .testTarget(name: "StagesTests", dependencies: ["Stages", "Models", "Tensor", "Tokenizer", "Pipeline", "PipeTestSupport"], exclude: ["ppo_math_reference.py"]),
         // Pipeline tests need only Pipeline (+ Hashing): they build without the ML and runner targets.
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Hashing"], exclude: ["key_golden.py"]),
         // Store tests need only Store (+ Hashing): they build without the ML and runner targets.
         .testTarget(name: "StoreTests", dependencies: ["Store", "Hashing"], exclude: ["manifest_digest.py"]),
-        .testTarget(name: "RunnerTests", dependencies: ["Runner", "PipeTestSupport", "Tensor"]),
+        // Engine and Commands tests build without the ML targets (no OpenBLAS).
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "StageWire", "Pipeline", "Store", "WorkspaceTestSupport"]),
+        .testTarget(name: "CommandsTests", dependencies: ["Commands", "Engine", "Pipeline", "Store", "Hashing"]),
+        .testTarget(name: "StageHostTests", dependencies: ["StageHost", "StageWire", "Tensor", "PipeTestSupport"]),
         // Builds and runs the real `pipe` binary: end-to-end CLI tests.
-        .testTarget(name: "EndToEndTests", dependencies: ["PipeTestSupport", "pipe"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["WorkspaceTestSupport", "Commands", "Store", "Hashing", "pipe"]),
         // Slurm executor: parsing and script tests always; cluster tests when a Slurm cluster answers
         // (scripts/slurm/start-local.sh starts a one-node one), skipped with the reason otherwise.
-        .testTarget(name: "SlurmTests", dependencies: ["Runner", "PipeTestSupport", "pipe"]),
+        .testTarget(name: "SlurmTests", dependencies: ["Engine", "Commands", "Pipeline", "Store", "WorkspaceTestSupport", "pipe"]),
     ]
 )

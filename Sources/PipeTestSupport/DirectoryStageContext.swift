@@ -1,6 +1,6 @@
 import Foundation
 import Pipeline
-import Runner
+import StageHost
 import Stages
 
 /// A `StageContext` for tests: inputs and outputs are plain directories, events are kept in memory.

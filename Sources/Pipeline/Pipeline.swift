@@ -11,11 +11,13 @@
 /// - `ParamOverride.parse("ppo.lr=3e-5") throws(PipelineError)` — one `--set`; the value is typed by the declared type.
 /// - `loader.loadSweep(file:overrides:sweeps:includeFileSweep:) -> [SweepVariant]` — the file's `sweep:` grid with
 ///   `--sweep stage.param=v1,v2` axes replacing/adding axes, then the explicit `variants:`; every variant resolved and
-///   frozen up front, duplicates collapsed; `SweepVariant.name` like `ppo.lr=3e-05,ppo.init_kl_coef=0.1` (`base` when
+///   frozen up front, duplicates collapsed (`loadSweep(parsed, …)` for a file parsed already); `SweepVariant.name` like `ppo.lr=3e-05,ppo.init_kl_coef=0.1` (`base` when
 ///   nothing is swept). `pipeline.sweep?.metric` / `.maximize` name the metric that ranks the sweep table.
-///   (The runner merges variants into one DAG with its own `Runner.SweepPlan`.)
+///   (The engine merges variants into one DAG with its own `Engine.SweepPlan`.)
 /// - `loader.parse(file:) -> ParsedPipeline`, then `parsed.resolve(overrides:declarations:)` to resolve one file many
 ///   times (a `DeclarationCache` reads each `stages/<kind>.yaml` once). Only the kinds a pipeline uses are read.
+/// - `YAMLValue.parse(text:file:)` — the same YAML reader for pipe's other YAML files (executor config, lock files).
+///   `Suggestion.nearest(to:in:)` — the one "did you mean" (OSA distance, case-insensitive).
 /// - YAML: plain scalars are typed by YAML 1.2 core rules (`2e-6`, `.2` floats; `yes` a string); anchors, aliases and
 ///   `<<` merge keys work; duplicate keys are errors.
 ///
@@ -46,7 +48,4 @@
 ///
 /// ## Benchmark
 /// - `PipelineBenchmark.measure(file:iterations:) -> Report` (best/median load+resolve time).
-public enum PipelineModule {
-    /// The key scheme this build computes.
-    public static let keyScheme = KeyMaterial.currentScheme
-}
+public enum PipelineModule {}

@@ -15,6 +15,8 @@ import Hashing
 ///     locks/<key>.lock        per-key `flock` locks
 ///     quarantine/             corrupt objects moved aside by `verify` (emptied by `gc`)
 ///     shapes/<digest>         entry list and sizes of each object, checked (stat only) on a cache hit
+///     logs/failed/<run>/      logs of stages that failed in run (or sweep) <run>: a failed stage leaves
+///                             no object (`failedLogPath(run:stage:)`; removed by `gc` with the run)
 ///
 /// ## API for the runner (all methods are thread-safe; errors are `StoreError`)
 ///
@@ -46,14 +48,13 @@ import Hashing
 ///     try registry.finishRun(id: runID, status: .succeeded)
 ///     try registry.latestExecutions(pipeline: path)   // stage name → last execution, for `pipe status`
 ///     try registry.listRuns(limit: 20); try registry.runDetails(id: registry.resolveRunID("2026"))
-///     // Upkeep (issue 5): store.verify(quarantine:registry:) re-hashes objects, quarantines corrupt
+///     // Upkeep: store.verify(quarantine:registry:) re-hashes objects, quarantines corrupt
 ///     // ones (their records then read as absent, so the next run rebuilds them);
-///     // store.garbageCollect(keepKeys:keepObjects:dryRun:grace:); store.objectsSize()
+///     // store.garbageCollect(keepKeys:keepObjects:keepFailedLogs:dryRun:grace:); store.objectsSize()
 ///     // Benchmark lines for `pipe bench`: StoreBenchmark.run(at: directory, fileSize:)
-///     // Test helpers: PipeTestSupport's StoreFixtures (flip a byte in an object, truncate a record)
 ///
 /// Exact artifact digest scheme and symlink policy: `Artifacts/ArtifactManifest.swift`. Stat cache:
-/// `Artifacts/StatCache.swift`. Shared filesystems (Slurm, issue 6): `Locks/KeyLock.swift` says what
+/// `Artifacts/StatCache.swift`. Shared filesystems (Slurm): `Locks/KeyLock.swift` says what
 /// the filesystem must support; the registry uses a rollback journal there instead of WAL.
 public final class ArtifactStore: Sendable {
     public static let environmentVariable = "PIPE_STORE"

@@ -2,18 +2,19 @@ import ArgumentParser
 import Foundation
 import Tensor
 
-/// The `pipe` command line. Thin: each subcommand parses flags and calls into Runner.
+/// The `pipe` command line. Thin: each subcommand parses flags and calls into Commands (or, for
+/// `pipe _stage`, StageHost).
 struct Pipe: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pipe",
         abstract: "Run machine-learning pipelines declaratively, with content-hashed caching.",
         subcommands: [RunCommand.self, StatusCommand.self, DagCommand.self, StagesCommand.self,
                       RunsCommand.self, ShowCommand.self,
-                      // History, reproduction, reports, store upkeep (issue 5).
+                      // History, reproduction, reports, store upkeep.
                       SweepsCommand.self, DiffCommand.self, LogCommand.self, NameCommand.self,
                       ReproduceCommand.self, ExportCommand.self,
                       ReportCommand.self, GCCommand.self, VerifyCommand.self,
-                      // Models (issue 4).
+                      // Models.
                       Sample.self,
                       BenchCommand.self, StageProcessCommand.self]
     )

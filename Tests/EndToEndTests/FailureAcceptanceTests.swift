@@ -1,8 +1,8 @@
+import Commands
 import Foundation
-import PipeTestSupport
-import Runner
 import Store
 import Testing
+import WorkspaceTestSupport
 
 /// Failures, kills, interrupts and concurrent `pipe` processes leave the store consistent.
 @Suite("pipe run: failures, kills and concurrency")
@@ -35,6 +35,15 @@ struct FailureAcceptanceTests {
         #expect(result.stdout.contains("other: ran"), "\(result)")
         #expect(result.stdout.contains("late: ran"), "\(result)")
         #expect(workspace.list("artifacts/stages").count == 2)
+
+        // The failed stage left no object, but its log is kept under the run for `pipe log`,
+        // until gc drops the run.
+        let log = try pipe.run(["log", "latest", "broken"], in: workspace.root)
+        #expect(log.status == 0 && log.stdout.contains("fatal: no GPU found"), "\(log)")
+        #expect(workspace.list("artifacts/logs/failed").count == 1)
+        let gc = try pipe.run(["gc", "--keep-last", "0", "--grace", "0"], in: workspace.root)
+        #expect(gc.status == 0 && gc.stdout.contains("failed-stage logs of 1 run"), "\(gc)")
+        #expect(workspace.list("artifacts/logs/failed").isEmpty, "\(gc)")
     }
 
     @Test func anUnknownDecodeKernelPathIsAUsageErrorNamingTheVariable() throws {

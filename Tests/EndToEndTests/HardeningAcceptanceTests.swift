@@ -1,5 +1,5 @@
 import Foundation
-import PipeTestSupport
+import WorkspaceTestSupport
 import Store
 import Testing
 

@@ -1,8 +1,8 @@
+import Commands
 import Foundation
-import PipeTestSupport
-import Runner
 import Store
 import Testing
+import WorkspaceTestSupport
 
 @Suite("pipe runs / show / diff / log / name and lock files")
 struct HistoryAcceptanceTests {

@@ -1,8 +1,8 @@
+import Commands
 import Foundation
-import PipeTestSupport
-import Runner
 import Store
 import Testing
+import WorkspaceTestSupport
 
 /// A real headless browser (Debian's chromium) renders the reports. Installed on demand where
 /// possible (root + apt-get); the tests are skipped, with a message, where it cannot be.

@@ -1,8 +1,8 @@
+import Commands
 import Foundation
-import PipeTestSupport
-import Runner
 import Store
 import Testing
+import WorkspaceTestSupport
 
 /// Issue 2's acceptance criteria, on the 6-stage command pipeline shaped like the RLHF flow
 /// (`CommandPipelineFixture`), through the real `pipe` binary. The fixture's commands append their

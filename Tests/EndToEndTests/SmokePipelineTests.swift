@@ -1,6 +1,6 @@
 import Foundation
-import PipeTestSupport
 import Testing
+import WorkspaceTestSupport
 
 /// The repository's own `pipelines/smoke.yaml` — every built-in RLHF stage at toy sizes, on a
 /// corpus its first stage generates — run through the real `pipe` binary in a copy of the workspace.

@@ -1,8 +1,8 @@
+import Commands
 import Foundation
-import PipeTestSupport
-import Runner
 import Store
 import Testing
+import WorkspaceTestSupport
 
 /// The 6-stage command pipeline with an evaluate stage that reports metrics the way a built-in does
 /// (JSON lines in `$PIPE_EVENTS`, steps 1–20) and writes `metrics` (JSON) and `samples` (JSON lines):

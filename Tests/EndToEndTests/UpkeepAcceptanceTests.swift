@@ -1,9 +1,9 @@
+import Commands
 import Foundation
 import Hashing
-import PipeTestSupport
-import Runner
 import Store
 import Testing
+import WorkspaceTestSupport
 
 @Suite("pipe verify and pipe gc")
 struct UpkeepAcceptanceTests {

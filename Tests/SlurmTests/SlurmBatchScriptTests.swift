@@ -1,7 +1,7 @@
+import Engine
 import Foundation
-import PipeTestSupport
-import Runner
 import Testing
+import WorkspaceTestSupport
 
 /// The generated sbatch arguments and batch script; the script is also run here with bash, as
 /// slurmd would run it, to check it reproduces the local executor's process. Needs no cluster.
@@ -51,7 +51,7 @@ struct SlurmBatchScriptTests {
     /// through stdout, and the exit status lands in the status file.
     @Test(arguments: [0, 7])
     func theScriptRunsTheStageProcessLikeTheLocalExecutor(exitCode: Int) throws {
-        let root = try DirectoryStageContext.temporaryDirectory("pipe-slurm-script")
+        let root = try TestWorkspace.temporaryDirectory("pipe-slurm-script")
         defer { try? FileManager.default.removeItem(atPath: root) }
         try FileManager.default.createDirectory(atPath: root + "/work", withIntermediateDirectories: true)
         let command = #"pwd; echo "value=[$ODD_VALUE]"; env | grep -c '^LEAKED=' ; echo "job=$SLURM_JOB_ID stale=[$SLURM_STALE]"; exit "# + String(exitCode)

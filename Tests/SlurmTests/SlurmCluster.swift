@@ -1,5 +1,5 @@
+import Engine
 import Foundation
-import Runner
 
 /// Whether a Slurm cluster answers for the cluster tests: one already running (`sinfo` works), or a
 /// one-node cluster that `scripts/slurm/start-local.sh` brings up within `startLimit` seconds

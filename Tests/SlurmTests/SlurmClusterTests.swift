@@ -1,9 +1,10 @@
+import Commands
+import Engine
 import Foundation
 import Pipeline
-import PipeTestSupport
-import Runner
 import Store
 import Testing
+import WorkspaceTestSupport
 
 /// Receives run events and keeps them (the cluster tests read outcomes from the report).
 final class CollectingDisplay: RunDisplay, @unchecked Sendable {
@@ -17,7 +18,7 @@ final class CollectingDisplay: RunDisplay, @unchecked Sendable {
     var all: [String] { lock.lock(); defer { lock.unlock() }; return events }
 }
 
-/// The acceptance tests of issue 6 on a real one-node Slurm cluster (see `SlurmCluster`): the
+/// The Slurm executor's acceptance tests on a real one-node Slurm cluster (see `SlurmCluster`): the
 /// command pipeline on Slurm gives the same keys and artifacts as a local run; a job killed with
 /// scancel leaves no result and a rerun resubmits only what is missing; a failing stage fails the
 /// run with its log tail shown. Serialized: they share the cluster's two cores.

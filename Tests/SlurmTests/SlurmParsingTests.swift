@@ -1,5 +1,5 @@
+import Engine
 import Foundation
-import Runner
 import Testing
 
 /// Parsing Slurm's output and mapping job ends to outcomes; needs no cluster.

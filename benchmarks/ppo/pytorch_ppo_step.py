@@ -7,7 +7,7 @@ frozen reference copy, a separate reward model (GPT trunk + scalar head on the l
 last token, GAE (gamma 1, lambda 0.95), whitened advantages -> 4 epochs x 4 minibatches of 16: forward,
 clipped PPO loss (0.2) + 0.1 x clipped value loss (0.2), backward, grad-clip 1.0, AdamW.
 
-Usage: /work/venv-torch/bin/python benchmarks/ppo/pytorch_ppo_step.py [--threads 1] [--steps 5] [--json]
+Usage: venv-torch/bin/python benchmarks/ppo/pytorch_ppo_step.py [--threads 1] [--steps 5] [--json]
 Prints per-phase medians (seconds); --json prints one JSON object (read by `pipe bench ppo`).
 """
 import argparse, json, math, os, statistics, sys, time

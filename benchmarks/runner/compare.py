@@ -474,7 +474,11 @@ def main():
     parser.add_argument("--big-only", action="store_true", help="only the 1 GiB no-op (implies --big)")
     parser.add_argument("--no-sweep", action="store_true", help="skip the sweep figures")
     parser.add_argument("--tools", default="pipe,dvc,snakemake", help="comma-separated subset (default all three)")
-    parser.add_argument("--venv", default="/work/venv-runners", help="venv holding dvc and snakemake (created if missing)")
+    default_venv = os.environ.get("PIPE_RUNNERS_VENV") or os.path.normpath(
+        os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".venv"))
+    parser.add_argument("--venv", default=default_venv,
+                        help="venv holding dvc and snakemake, created if missing (default: $PIPE_RUNNERS_VENV, "
+                             "else benchmarks/.venv in this checkout, git-ignored)")
     parser.add_argument("--no-install", action="store_true", help="don't create the venv or pip install")
     parser.add_argument("--keep", metavar="DIR", help="build the workspaces in DIR and keep them")
     parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")

@@ -1,5 +1,5 @@
 """The same 6-stage command pipeline (tokenise → sft → pairs → rm → ppo → evaluate) written three
-ways: pipe (pipeline YAML + stages/ declarations, a port of Sources/Runner/Bench/CommandPipelineFixture.swift),
+ways: pipe (pipeline YAML + stages/ declarations, a port of Sources/Commands/Bench/CommandPipelineFixture.swift),
 DVC (dvc.yaml + params.yaml) and Snakemake (Snakefile + config.yaml).
 
 Every command appends "<stage> <pid>" to $PIPE_LEDGER when that variable is set, so the benchmark

@@ -1,9 +1,9 @@
 /// "Did you mean …?": the candidate nearest to a misspelt name by edit distance.
-enum Suggestion {
+public enum Suggestion {
     /// The closest candidate within a distance that still looks like a typo (about a third of the
     /// name, at least 1, at most 3), or nil. Ties go to the earlier candidate, so pass them in a
     /// deterministic order.
-    static func nearest(to name: String, in candidates: some Sequence<String>) -> String? {
+    public static func nearest(to name: String, in candidates: some Sequence<String>) -> String? {
         let limit = min(3, max(1, name.count / 3))
         var best: (name: String, distance: Int)?
         for candidate in candidates where candidate != name {

@@ -16,10 +16,16 @@ extension PipelineLoader {
     /// params are kept once (the first).
     public func loadSweep(file: String, overrides: [ParamOverride] = [], sweeps: [String] = [],
                           includeFileSweep: Bool = true) throws(PipelineError) -> [SweepVariant] {
-        let parsed = try parse(file: file)
+        try loadSweep(parse(file: file), overrides: overrides, sweeps: sweeps, includeFileSweep: includeFileSweep)
+    }
+
+    /// The same for a file already parsed (`pipe run` parses once, then looks at its `sweep:` block
+    /// and expands it).
+    public func loadSweep(_ parsed: ParsedPipeline, overrides: [ParamOverride] = [], sweeps: [String] = [],
+                          includeFileSweep: Bool = true) throws(PipelineError) -> [SweepVariant] {
         var declarations = DeclarationCache(workspace: workspace)
         // Resolve the base once so plain errors are reported once, not once per variant.
-        _ = try parsed.resolve(overrides: overrides, declarations: &declarations)
+        let base = try parsed.resolve(overrides: overrides, declarations: &declarations)
 
         var axes = includeFileSweep ? (parsed.spec.sweep?.axes ?? []) : []
         var sink = DiagnosticSink()
@@ -55,7 +61,11 @@ extension PipelineLoader {
         for combination in combinations {
             let pipeline: ResolvedPipeline
             do {
-                pipeline = try parsed.resolve(overrides: overrides + combination, declarations: &declarations)
+                if combination.isEmpty {
+                    pipeline = base
+                } else {
+                    pipeline = try parsed.resolve(overrides: overrides + combination, declarations: &declarations)
+                }
             } catch {
                 sink.append(error)
                 continue

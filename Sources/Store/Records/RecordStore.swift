@@ -56,9 +56,6 @@ extension ArtifactStore {
         return record
     }
 
-    /// True when a usable record exists (same checks as `record(forKey:)`).
-    public func hasRecord(forKey key: Digest) -> Bool { record(forKey: key) != nil }
-
     /// Publishes a stage result: checks that every referenced object is in objects/, writes the
     /// record to tmp/, fsyncs it, renames it to `stages/<key>.json` and fsyncs stages/. Replaces an
     /// earlier record for the same key (e.g. after `--force`).

@@ -6,6 +6,8 @@ public struct GCReport: Sendable, Equatable {
     public var dryRun: Bool
     public var removedRecords: [Digest]
     public var removedObjects: [Digest]
+    /// Runs (or sweeps) whose `logs/failed/<run>/` directory was removed.
+    public var removedFailedLogs: [String] = []
     public var freedBytes: Int64
     public var keptRecords: Int
     public var keptObjects: Int
@@ -13,8 +15,9 @@ public struct GCReport: Sendable, Equatable {
 
 extension ArtifactStore {
     /// Removes stage records whose key is not in `keepKeys` and every object no kept record names
-    /// (outputs and logs) and that is not in `keepObjects`; also empties quarantine/ and removes the
-    /// unheld lock files of keys without a record.
+    /// (outputs and logs) and that is not in `keepObjects`, and the failed-stage logs of every run
+    /// not in `keepFailedLogs`; also empties quarantine/ and removes the unheld lock files of keys
+    /// without a record.
     ///
     /// Safe next to running `pipe` processes: anything younger than `grace` (records, objects) is
     /// kept, since it may belong to a run that has ingested outputs but not yet committed its record;
@@ -22,9 +25,10 @@ extension ArtifactStore {
     /// - Parameters:
     ///   - keepKeys: stage keys to keep (e.g. `registry.stageKeys(ofRuns:)` of the last N runs, plus
     ///     keys named by lock files).
+    ///   - keepFailedLogs: run (and sweep) ids whose `logs/failed/<id>/` to keep.
     ///   - dryRun: report only; delete nothing.
-    public func garbageCollect(keepKeys: Set<Digest>, keepObjects: Set<Digest> = [], dryRun: Bool,
-                               grace: Duration = .seconds(3600)) throws -> GCReport {
+    public func garbageCollect(keepKeys: Set<Digest>, keepObjects: Set<Digest> = [], keepFailedLogs: Set<String> = [],
+                               dryRun: Bool, grace: Duration = .seconds(3600)) throws -> GCReport {
         let now = POSIX.nowNanoseconds()
         let graceNanoseconds = grace.components.seconds * 1_000_000_000 + grace.components.attoseconds / 1_000_000_000
         func isYoung(_ path: String) -> Bool {
@@ -64,6 +68,15 @@ extension ArtifactStore {
                 guard let digest = Digest(hex: name), !hasObject(digest),
                       !isYoung(shapesDirectory + "/" + name) else { continue }
                 unlink(shapesDirectory + "/" + name)
+            }
+        }
+        if POSIX.exists(failedLogsDirectory) {
+            for name in try POSIX.listDirectory(failedLogsDirectory).sorted() {
+                let path = failedLogsDirectory + "/" + name
+                if keepFailedLogs.contains(name) || isYoung(path) { continue }
+                report.removedFailedLogs.append(name)
+                report.freedBytes += Self.diskUsage(path)
+                if !dryRun { try POSIX.removeTree(path) }
             }
         }
         if !dryRun {

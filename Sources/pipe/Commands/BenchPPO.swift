@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Models
 import Pipeline
-import Runner
+import StageHost
 import Stages
 import Tensor
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import Runner
+import Commands
+import Engine
 
 struct BenchRunnerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

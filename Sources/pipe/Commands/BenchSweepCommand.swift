@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import Runner
+import Commands
+import Engine
 
 struct BenchSweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

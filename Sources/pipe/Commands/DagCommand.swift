@@ -1,5 +1,6 @@
 import ArgumentParser
-import Runner
+import Commands
+import Engine
 
 extension PipelineCommands.DAGFormat: ExpressibleByArgument {}
 
@@ -18,7 +19,7 @@ struct DagCommand: ParsableCommand {
     var overrides: [String] = []
 
     func run() throws {
-        let status = PipelineCommands.dag(.init(pipelineFile: pipeline, overrides: overrides), format: format)
+        let status = PipelineCommands.dag(.init(pipelineFile: pipeline, overrides: overrides, runtime: .thisBinary), format: format)
         try exitOnFailure(status)
     }
 }

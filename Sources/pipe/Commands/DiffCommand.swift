@@ -1,5 +1,5 @@
 import ArgumentParser
-import Runner
+import Commands
 
 struct DiffCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

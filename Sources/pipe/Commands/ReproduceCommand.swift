@@ -1,5 +1,6 @@
 import ArgumentParser
-import Runner
+import Commands
+import Engine
 
 struct ReproduceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,7 +36,7 @@ struct ReproduceCommand: ParsableCommand {
 
     func run() throws {
         let status = ReproduceCommands.reproduce(store: storeOption.store, run: runID, lock: lock, variant: variant,
-                                                 jobs: jobs, scratch: scratch)
+                                                 jobs: jobs, scratch: scratch, runtime: .thisBinary)
         try exitOnFailure(status)
     }
 }

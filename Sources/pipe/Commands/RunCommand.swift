@@ -1,5 +1,6 @@
 import ArgumentParser
-import Runner
+import Commands
+import Engine
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -38,10 +39,9 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
-        // Sweeps (issue 5) hand back to PipelineCommands.run when nothing is swept.
-        let status = SweepCommands.run(
+        let status = RunCommands.run(
             .init(pipelineFile: options.pipeline, overrides: options.overrides, store: options.store, threads: options.threads,
-                  executor: try executorOptions.settings()),
+                  executor: try executorOptions.settings(), runtime: .thisBinary),
             sweep: .init(sweeps: sweep, rankBy: rankBy, maximize: goal.map { $0 == "max" }, ignoreFileSweep: noSweep),
             jobs: jobs, force: force, dryRun: dryRun)
         try exitOnFailure(status)

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Runner
+import Commands
 
 struct RunsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "runs", abstract: "List recent runs.")

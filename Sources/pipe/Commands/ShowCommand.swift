@@ -1,5 +1,5 @@
 import ArgumentParser
-import Runner
+import Commands
 
 struct ShowCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Runner
+import Commands
+import Engine
 
 /// `pipe run` flags that choose where stages run. They win over the executor config file
 /// (`--executor-config`, `$PIPE_CONFIG`, or `pipe.config.yaml`; see `ExecutorSettings`).

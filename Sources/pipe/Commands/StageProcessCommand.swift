@@ -1,5 +1,5 @@
 import ArgumentParser
-import Runner
+import StageHost
 import Tensor
 
 /// `pipe _stage INVOCATION.json`: the child process that runs one built-in stage. Internal.

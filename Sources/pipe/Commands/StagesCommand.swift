@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import Runner
+import Commands
+import Engine
 
 struct StagesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,7 +12,7 @@ struct StagesCommand: ParsableCommand {
     var workspace: String = FileManager.default.currentDirectoryPath
 
     func run() throws {
-        let status = InfoCommands.stages(workspace: workspace)
+        let status = InfoCommands.stages(workspace: workspace, builtinKinds: StageRuntime.thisBinary.builtinKinds)
         try exitOnFailure(status)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Runner
+import Commands
+import Engine
 
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -10,7 +11,8 @@ struct StatusCommand: ParsableCommand {
 
     func run() throws {
         let status = PipelineCommands.status(
-            .init(pipelineFile: options.pipeline, overrides: options.overrides, store: options.store, threads: options.threads))
+            .init(pipelineFile: options.pipeline, overrides: options.overrides, store: options.store, threads: options.threads,
+                  runtime: .thisBinary))
         try exitOnFailure(status)
     }
 }

@@ -1,0 +1,32 @@
+import Engine
+import Foundation
+import Pipeline
+
+/// Builds lock files from finished runs and writes them next to the pipeline.
+public enum LockFileWriter {
+    /// The lock entry of one (variant) pipeline from a run report; nil unless every stage has a
+    /// result. `node` maps the variant's stage names to the names the scheduler ran them under.
+    static func variant(name: String, overrides: [(target: String, value: String)], pipeline: ResolvedPipeline,
+                        report: RunReport, node: (String) -> String = { $0 }) -> LockFile.Variant? {
+        var stages: [RecordedStage] = []
+        for stage in pipeline.stages {
+            guard let material = report.materials[node(stage.name)], let record = report.records[node(stage.name)],
+                  report.outcomes[node(stage.name)]?.isAvailable == true else { return nil }
+            var recorded = RecordedStage(name: stage.name, material: material, outputs: record.outputs)
+            // Sources as the pipeline names them (a sweep runs stages under node names).
+            recorded.inputs = recorded.inputs.map { input in
+                var copy = input
+                copy.source = stage.input(input.name)?.reference ?? input.source
+                return copy
+            }
+            stages.append(recorded)
+        }
+        return LockFile.Variant(name: name, overrides: overrides, stages: stages)
+    }
+
+    static func write(_ lock: LockFile, to path: String) {
+        do { try lock.write(to: path) } catch {
+            FileHandle.standardError.write(Data("warning: could not write the lock file: \(error)\n".utf8))
+        }
+    }
+}

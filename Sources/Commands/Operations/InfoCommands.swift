@@ -1,0 +1,148 @@
+import Engine
+import Foundation
+import Hashing
+import Pipeline
+import Store
+
+/// `pipe stages`, `pipe runs`, `pipe show`: read-only listings.
+public enum InfoCommands {
+    static let stdout = TerminalOutput(fd: 1)
+    static let stderr = TerminalOutput(fd: 2)
+
+    // MARK: stages
+
+    /// Lists the kinds declared in `workspace/stages/` with their params, defaults and docs.
+    /// - Parameter builtinKinds: the built-in kinds this binary runs (`StageRuntime.builtinKinds`).
+    public static func stages(workspace root: String, builtinKinds: [String]) -> Int32 {
+        let workspace = Workspace(root: root)
+        let declarations: [StageDeclaration]
+        do { declarations = try workspace.loadAllDeclarations() } catch {
+            stderr.write(error.description + "\n")
+            return 2
+        }
+        if declarations.isEmpty {
+            stderr.write("no stage declarations in \(workspace.stagesDirectory) (one YAML per kind; see stages/README.md)\n")
+            return 2
+        }
+        var out = ""
+        for declaration in declarations {
+            let implementation: String
+            switch declaration.implementation {
+            case .builtin(let name):
+                let available = builtinKinds.contains(name)
+                implementation = "built-in \(name)" + (available ? "" : " (not in this pipe binary)")
+            case .command(let command): implementation = "command: " + command
+            }
+            out += "\(declaration.kind) (v\(declaration.version)) — \(declaration.doc ?? "")\n"
+            out += "  runs: \(implementation)\n"
+            if !declaration.inputs.isEmpty {
+                out += "  inputs:  " + declaration.inputs.map { $0.name + ($0.optional ? "?" : "") }.joined(separator: ", ") + "\n"
+            }
+            out += "  outputs: " + declaration.outputs.map(\.name).joined(separator: ", ") + "\n"
+            if !declaration.params.isEmpty {
+                out += "  params:\n"
+                let width = declaration.params.map(\.name.count).max() ?? 0
+                for param in declaration.params {
+                    let name = param.name.padding(toLength: width, withPad: " ", startingAt: 0)
+                    var line = "    \(name)  \(param.type) = \(param.defaultValue)"
+                    if let min = param.minDescription { line += ", min \(min)" }
+                    if let max = param.maxDescription { line += ", max \(max)" }
+                    if let choices = param.choices { line += ", one of " + choices.map(\.description).joined(separator: "|") }
+                    if let doc = param.doc { line += "  — " + doc }
+                    out += line + "\n"
+                }
+            }
+            out += "\n"
+        }
+        let declaredBuiltins = Set(declarations.compactMap { if case .builtin(let n) = $0.implementation { n } else { nil } })
+        let undeclared = builtinKinds.filter { !declaredBuiltins.contains($0) }.sorted()
+        if !undeclared.isEmpty {
+            out += "built-ins in this binary without a declaration here: \(undeclared.joined(separator: ", "))\n"
+        }
+        stdout.write(out)
+        return 0
+    }
+
+    // MARK: runs / show
+
+    static func registry(store: String?) -> (ArtifactStore, RunRegistry)? {
+        do {
+            let store = try ArtifactStore(root: ArtifactStore.resolveRoot(explicit: store), cleanTemporary: false)
+            return (store, try store.openRegistry())
+        } catch {
+            stderr.write("error: cannot open the run registry: \(error)\n")
+            return nil
+        }
+    }
+
+    public static func runs(store: String?, limit: Int) -> Int32 {
+        guard let (artifactStore, registry) = registry(store: store) else { return 2 }
+        do {
+            let runs = try registry.listRuns(limit: limit)
+            if runs.isEmpty { stdout.write("no runs recorded yet\n"); return 0 }
+            var out = "RUN                    STATUS       DURATION  STAGES                       PIPELINE  METRICS\n"
+            for run in runs {
+                let details = try registry.runDetails(id: run.id)
+                let ran = details.stages.filter { $0.outcome == .ran }.count
+                let cached = details.stages.filter { $0.outcome == .cached }.count
+                let failed = details.stages.filter { $0.outcome == .failed }.count
+                var counts = "\(ran) ran, \(cached) cached"
+                if failed > 0 { counts += ", \(failed) failed" }
+                let duration = run.durationSeconds.map { Format.seconds($0) } ?? "-"
+                out += run.id.padding(toLength: 22, withPad: " ", startingAt: 0) + " "
+                    + run.status.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0) + " "
+                    + duration.padding(toLength: 9, withPad: " ", startingAt: 0) + " "
+                    + counts.padding(toLength: 28, withPad: " ", startingAt: 0) + " "
+                    + Workspace.displayPath(ofFile: run.pipelinePath)
+                    + HistoryCommands.runsColumns(details, registry: registry, store: artifactStore) + "\n"
+            }
+            out += HistoryCommands.storeSizeLine(artifactStore)
+            stdout.write(out)
+            return 0
+        } catch {
+            stderr.write("error: \(error)\n")
+            return 2
+        }
+    }
+
+    public static func show(store: String?, run reference: String) -> Int32 {
+        guard let (artifactStore, registry) = registry(store: store) else { return 2 }
+        do {
+            let details = try registry.runDetails(id: registry.resolveRunReference(reference))
+            let run = details.run
+            var out = "run       \(run.id)  (\(run.status.rawValue))\n"
+            out += "pipeline  \(run.name)  \(Workspace.displayPath(ofFile: run.pipelinePath))  sha256 \(run.pipelineDigest.prefix(12))\n"
+            out += "started   \(run.startedAt)" + (run.durationSeconds.map { "  took \(Format.seconds($0))" } ?? "") + "  on \(run.host)\n"
+            out += "command   \(run.commandLine.joined(separator: " "))\n"
+            out += HistoryCommands.showExtras(run.id, registry: registry)
+            out += "stages:\n"
+            let width = details.stages.map(\.stage.count).max() ?? 0
+            for stage in details.stages {
+                var line = "  " + stage.stage.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
+                line += stage.outcome.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)
+                if !stage.key.isEmpty { line += "  key \(stage.key.prefix(12))" }
+                if let seconds = stage.durationSeconds { line += "  \(Format.seconds(seconds))" }
+                if let message = stage.message { line += "  (\(message))" }
+                out += line + "\n"
+                if let key = Digest(hex: stage.key), let record = artifactStore.record(forKey: key), stage.outcome != .failed {
+                    if let material = record.material, !material.params.isEmpty {
+                        out += "      params   " + material.params.map { "\($0.name)=\($0.value)" }.joined(separator: " ") + "\n"
+                    }
+                    for name in record.outputs.keys.sorted() {
+                        out += "      output   \(name) \(record.outputs[name]!.short)\n"
+                    }
+                }
+                if let points = details.metrics[stage.stage], !points.isEmpty {
+                    var last: [String: MetricPoint] = [:]
+                    for point in points { last[point.name] = point }
+                    out += "      metrics  " + last.keys.sorted().map { "\($0)=\(last[$0]!.value) (step \(last[$0]!.step))" }.joined(separator: " ") + "\n"
+                }
+            }
+            stdout.write(out)
+            return 0
+        } catch {
+            stderr.write("error: \(error)\n")
+            return 2
+        }
+    }
+}

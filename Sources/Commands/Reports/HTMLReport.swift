@@ -1,0 +1,246 @@
+import Engine
+import Foundation
+import Hashing
+import Pipeline
+import Store
+
+/// One self-contained HTML page (inline CSS, inline SVG, a few lines of inline script; nothing
+/// fetched) for a run or a sweep.
+struct HTMLReport {
+    private(set) var body = ""
+    let title: String
+
+    init(title: String) { self.title = title }
+
+    mutating func heading(_ text: String, level: Int = 2, id: String? = nil) {
+        body += "<h\(level)\(id.map { " id=\"\(HTML.escape($0))\"" } ?? "")>\(HTML.escape(text))</h\(level)>\n"
+    }
+
+    mutating func paragraph(_ text: String, className: String? = nil) {
+        body += "<p\(className.map { " class=\"\($0)\"" } ?? "")>\(HTML.escape(text))</p>\n"
+    }
+
+    mutating func raw(_ html: String) { body += html }
+
+    /// A table; `highlight(row)` marks a row (best variant, changed entry).
+    mutating func table(header: [String], rows: [[String]], className: String = "data", numericFrom: Int = 1,
+                        highlight: (Int) -> Bool = { _ in false }) {
+        body += "<table class=\"\(className)\"><thead><tr>" + header.map { "<th>\(HTML.escape($0))</th>" }.joined() + "</tr></thead><tbody>\n"
+        for (index, row) in rows.enumerated() {
+            body += highlight(index) ? "<tr class=\"best\">" : "<tr>"
+            for (column, cell) in row.enumerated() {
+                let numeric = column >= numericFrom && Double(cell) != nil
+                body += numeric ? "<td class=\"num\">\(HTML.escape(cell))</td>" : "<td>\(HTML.escape(cell))</td>"
+            }
+            body += "</tr>\n"
+        }
+        body += "</tbody></table>\n"
+    }
+
+    mutating func charts(_ svgs: [String]) {
+        let nonEmpty = svgs.filter { !$0.isEmpty }
+        guard !nonEmpty.isEmpty else { return }
+        body += "<div class=\"charts\">\n" + nonEmpty.map { "<figure>\($0)</figure>\n" }.joined() + "</div>\n"
+    }
+
+    /// The page. The script only adds a point counter for checks (`data-plotted-points` on body)
+    /// and a hover read-out; the charts themselves are plain SVG.
+    var html: String {
+        """
+        <!DOCTYPE html>
+        <html lang="en">
+        <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>\(HTML.escape(title))</title>
+        <style>
+        body { font: 14px/1.45 -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; margin: 24px auto; max-width: 1180px; color: #222; padding: 0 16px; }
+        h1 { font-size: 22px; margin-bottom: 4px; } h2 { font-size: 18px; margin-top: 28px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
+        h3 { font-size: 15px; margin: 18px 0 6px; } .meta { color: #555; margin: 2px 0; } code { background: #f3f3f3; padding: 1px 4px; border-radius: 3px; }
+        table.data { border-collapse: collapse; margin: 8px 0; } table.data th, table.data td { border: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
+        table.data th { background: #f5f5f5; } td.num { text-align: right; font-variant-numeric: tabular-nums; } tr.best td { background: #eef8ee; font-weight: 600; }
+        table.samples td { max-width: 520px; white-space: pre-wrap; word-break: break-word; }
+        .charts { display: flex; flex-wrap: wrap; gap: 8px; } figure { margin: 0; border: 1px solid #eee; }
+        svg .title { font-size: 13px; font-weight: 600; fill: #333; } svg .tick, svg .legend, svg .label { font-size: 11px; fill: #555; }
+        #readout { position: fixed; right: 16px; bottom: 16px; background: #333; color: #fff; padding: 4px 8px; border-radius: 4px; font-size: 12px; display: none; }
+        </style>
+        </head>
+        <body>
+        \(body)<div id="readout"></div>
+        <footer class="meta">Written by pipe. Self-contained: no network access needed.</footer>
+        <script>
+        (function () {
+          var total = 0;
+          document.querySelectorAll('polyline.series').forEach(function (line) { total += Number(line.getAttribute('data-points')) || 0; });
+          var bars = document.querySelectorAll('rect.bar').length;
+          document.body.setAttribute('data-plotted-points', String(total));
+          document.body.setAttribute('data-plotted-bars', String(bars));
+          var readout = document.getElementById('readout');
+          document.querySelectorAll('circle.pt, rect.bar').forEach(function (el) {
+            el.addEventListener('mouseenter', function () { var t = el.querySelector('title'); readout.textContent = t ? t.textContent : ''; readout.style.display = 'block'; });
+            el.addEventListener('mouseleave', function () { readout.style.display = 'none'; });
+          });
+        })();
+        </script>
+        </body>
+        </html>
+
+        """
+    }
+}
+
+/// Builds the report pages from the registry and store.
+enum ReportBuilder {
+    static func runPage(_ details: RunDetails, registry: RunRegistry, store: ArtifactStore) -> String {
+        let run = details.run
+        var page = HTMLReport(title: "pipe report: \(run.name) run \(run.id)")
+        page.heading("\(run.name) — run \(run.id)", level: 1)
+        page.paragraph("\(run.status.rawValue) · started \(StoreDate.text(run.startedAt))"
+                       + (run.durationSeconds.map { " · took \(Format.seconds($0))" } ?? "") + " · host \(run.host)", className: "meta")
+        page.paragraph("pipeline \(Workspace.displayPath(ofFile: run.pipelinePath)) · command: \(run.commandLine.joined(separator: " "))",
+                       className: "meta")
+        if let membership = try? registry.sweepMembership(runID: run.id) {
+            page.paragraph("variant \(membership.variant) of sweep \(membership.sweepID)", className: "meta")
+        }
+        let metrics = RunMetrics.load(details, registry: registry, store: store)
+        appendCurves(&page, metrics: metrics, stages: details.stages.map(\.stage))
+        appendEvaluation(&page, artifacts: ReportArtifacts.collect(details, store: store), metrics: metrics, stages: details.stages.map(\.stage))
+
+        page.heading("Stages")
+        page.table(header: ["stage", "outcome", "key", "time", "outputs"], rows: details.stages.map { execution in
+            [execution.stage, execution.outcome.rawValue, String(execution.key.prefix(12)),
+             execution.durationSeconds.map(Format.seconds) ?? "",
+             execution.outputs.keys.sorted().map { "\($0) \(execution.outputs[$0]!.short)" }.joined(separator: ", ")
+                + (execution.message.map { "  (\($0))" } ?? "")]
+        }, numericFrom: 99)
+        page.heading("Params")
+        page.table(header: ["param", "value"], rows: RunComparison.params(run.params).map { ["\($0.stage).\($0.name)", $0.value] })
+        return page.html
+    }
+
+    static func sweepPage(_ sweep: SweepInfo, registry: RunRegistry, store: ArtifactStore) throws -> String {
+        var page = HTMLReport(title: "pipe report: sweep \(sweep.id)")
+        page.heading("\(sweep.name) — sweep \(sweep.id)", level: 1)
+        page.paragraph("\(sweep.members.count) variants · started \(StoreDate.text(sweep.startedAt)) · "
+                       + "pipeline \(Workspace.displayPath(ofFile: sweep.pipelinePath))", className: "meta")
+        page.paragraph("command: \(sweep.commandLine.joined(separator: " "))", className: "meta")
+
+        var variants: [(member: SweepMember, details: RunDetails, metrics: RunMetrics)] = []
+        for member in sweep.members {
+            let details = try registry.runDetails(id: member.runID)
+            variants.append((member, details, RunMetrics.load(details, registry: registry, store: store)))
+        }
+        let stageOrder = variants.first?.details.stages.map(\.stage) ?? []
+        // Stages whose key differs between variants are the swept ones.
+        let swept = stageOrder.filter { stage in Set(variants.map { v in v.details.stages.first { $0.stage == stage }?.key ?? "" }).count > 1 }
+        let table = SweepTable(rows: variants.map { v in
+            SweepTable.Row(variant: v.member.variant, runID: v.member.runID, status: v.details.run.status.rawValue,
+                           params: v.member.overrides, metrics: v.metrics.summary)
+        }, rankBy: sweep.rankBy, maximize: sweep.maximize, stageOrder: stageOrder, sweptStages: swept)
+
+        page.heading("Variants" + (sweep.rankBy.map { ", best first by \($0) (\(sweep.maximize ? "higher" : "lower") is better)" } ?? ""))
+        let paramColumns = variants.first?.member.overrides.map(\.target) ?? []
+        let columns = table.metricColumns
+        let ranked = table.ranked
+        page.table(header: ["#"] + paramColumns + columns + ["run", "status"], rows: ranked.enumerated().map { position, row in
+            [String(position + 1)] + paramColumns.map { target in row.params.first { $0.target == target }?.value ?? "-" }
+                + columns.map { MetricReference.value($0, in: row.metrics, stageOrder: stageOrder).map(MetricFormat.value) ?? "-" }
+                + [row.runID, row.status]
+        }, highlight: { $0 == 0 && sweep.rankBy != nil })
+
+        page.heading("Comparison")
+        var comparison: [String] = []
+        for column in columns {
+            let bars = ranked.compactMap { row in
+                MetricReference.value(column, in: row.metrics, stageOrder: stageOrder).map {
+                    (label: row.variant, value: $0, colour: variants.firstIndex { $0.member.runID == row.runID } ?? 0)
+                }
+            }
+            comparison.append(SVGChart.bars(title: column, bars: bars))
+        }
+        page.charts(comparison)
+        // Curves of the swept stages, one line per variant.
+        var overlays: [String] = []
+        for stage in stageOrder where swept.contains(stage) {
+            let names = Set(variants.flatMap { $0.metrics.series[stage]?.keys.map { $0 } ?? [] }).sorted { $0.utf8Precedes($1) }
+            for name in names {
+                let series = variants.enumerated().compactMap { index, v -> SVGChart.Series? in
+                    guard let points = v.metrics.series[stage]?[name], points.count >= 2 else { return nil }
+                    return SVGChart.Series(name: v.member.variant, points: points.map { (Double($0.step), $0.value) }, colour: index)
+                }
+                if !series.isEmpty { overlays.append(SVGChart.lines(title: "\(stage) · \(name)", series: series)) }
+            }
+        }
+        if !overlays.isEmpty { page.heading("Training curves per variant", level: 3); page.charts(overlays) }
+        // Shared stages' curves once.
+        if let first = variants.first {
+            let shared = stageOrder.filter { !swept.contains($0) }
+            var sharedMetrics = first.metrics
+            sharedMetrics.series = sharedMetrics.series.filter { shared.contains($0.key) }
+            appendCurves(&page, metrics: sharedMetrics, stages: shared, heading: "Shared stages (run once for every variant)")
+        }
+        for v in ranked.prefix(1) {
+            if let details = variants.first(where: { $0.member.runID == v.runID })?.details {
+                let artifacts = ReportArtifacts.collect(details, store: store)
+                if !artifacts.samples.isEmpty || !artifacts.evaluations.isEmpty {
+                    page.heading("Best variant: \(v.variant)")
+                    appendEvaluation(&page, artifacts: artifacts, metrics: RunMetrics(series: [:], summary: [:]), stages: stageOrder)
+                }
+            }
+        }
+        return page.html
+    }
+
+    /// One chart per metric series with at least two points, grouped by stage.
+    static func appendCurves(_ page: inout HTMLReport, metrics: RunMetrics, stages: [String], heading: String = "Training curves") {
+        var charts: [(stage: String, svg: String)] = []
+        for stage in stages {
+            guard let series = metrics.series[stage] else { continue }
+            for name in series.keys.sorted(by: { $0.utf8Precedes($1) }) where series[name]!.count >= 2 {
+                let points = series[name]!.map { (x: Double($0.step), y: $0.value) }
+                charts.append((stage, SVGChart.lines(title: "\(stage) · \(name)", series: [SVGChart.Series(name: "\(stage).\(name)", points: points)])))
+            }
+        }
+        guard !charts.isEmpty else { return }
+        page.heading(heading)
+        for stage in stages where charts.contains(where: { $0.stage == stage }) {
+            page.heading(stage, level: 3)
+            page.charts(charts.filter { $0.stage == stage }.map(\.svg))
+        }
+    }
+
+    static func appendEvaluation(_ page: inout HTMLReport, artifacts: ReportArtifacts, metrics: RunMetrics, stages: [String]) {
+        let finals = metrics.flattened
+        if !artifacts.evaluations.isEmpty || !finals.isEmpty {
+            page.heading("Evaluation")
+            for table in artifacts.evaluations {
+                page.heading("\(table.stage): \(table.source)", level: 3)
+                page.table(header: ["metric", "value"], rows: table.rows.map { [$0.key, $0.value] })
+            }
+            if !finals.isEmpty {
+                page.heading("Final metric values (last step of each series)", level: 3)
+                page.table(header: ["metric", "value"], rows: finals.map { [$0.name, MetricFormat.value($0.value)] })
+            }
+        }
+        for samples in artifacts.samples {
+            page.heading("Samples: \(samples.source)" + (samples.total > samples.rows.count ? " (first \(samples.rows.count) of \(samples.total))" : ""))
+            page.table(header: samples.columns, rows: samples.rows, className: "data samples", numericFrom: 0)
+        }
+        if !artifacts.eventDirectories.isEmpty {
+            page.heading("TensorBoard")
+            page.paragraph("The stages also wrote TensorBoard event files; view them with:")
+            for (stage, path) in artifacts.eventDirectories { page.raw("<p><code>tensorboard --logdir \(HTML.escape(path))</code> (\(HTML.escape(stage)))</p>\n") }
+        }
+    }
+}
+
+enum StoreDate {
+    /// `2026-11-22 02:04:58 UTC`
+    static func text(_ date: Date) -> String {
+        var seconds = time_t(date.timeIntervalSince1970)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return String(format: "%04d-%02d-%02d %02d:%02d:%02d UTC", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+                      parts.tm_hour, parts.tm_min, parts.tm_sec)
+    }
+}

@@ -1,0 +1,209 @@
+import Engine
+import Foundation
+import Hashing
+import Pipeline
+import Store
+
+/// `pipe run PIPELINE [--sweep stage.param=a,b …]`. One path for a plain run and a sweep: a plain
+/// run is a sweep of one variant. Parse once → plan (every variant resolved and frozen, merged into
+/// one DAG so shared upstream stages run once) → key, build and ingest (`RunSession`) → record (one
+/// registry run per variant, a sweep row when swept, the lock file). A sweep ends with its ranked table.
+public enum RunCommands {
+    public struct SweepOptions: Sendable {
+        public var sweeps: [String]
+        /// Overrides the file's `sweep: {metric: …}`.
+        public var rankBy: String?
+        /// Overrides the file's `sweep: {goal: …}` (true = larger is better).
+        public var maximize: Bool?
+        /// Run only the base pipeline even if the file has a `sweep:` block.
+        public var ignoreFileSweep: Bool
+
+        public init(sweeps: [String] = [], rankBy: String? = nil, maximize: Bool? = nil, ignoreFileSweep: Bool = false) {
+            self.sweeps = sweeps; self.rankBy = rankBy; self.maximize = maximize; self.ignoreFileSweep = ignoreFileSweep
+        }
+    }
+
+    static let stdout = TerminalOutput(fd: 1)
+    static let stderr = TerminalOutput(fd: 2)
+
+    /// The plan of one `pipe run`: its variants merged, and whether it is a sweep.
+    struct Planned {
+        var plan: SweepPlan
+        /// Nil for a plain run.
+        var ranking: RunRecording.SweepRanking?
+        var isSweep: Bool { ranking != nil }
+    }
+
+    /// Parses the file once and plans its variants; prints the diagnostic and returns nil on errors.
+    static func plan(_ common: PipelineCommands.Common, sweep: SweepOptions) -> Planned? {
+        let variants: [SweepVariant]
+        let fileSweep: SweepSpec?
+        do {
+            let loader = PipelineLoader(workspace: try Workspace.locate(pipelineFile: common.pipelineFile))
+            let parsed = try loader.parse(file: common.pipelineFile)
+            fileSweep = sweep.ignoreFileSweep ? nil : parsed.spec.sweep
+            variants = try loader.loadSweep(parsed, overrides: common.parsedOverrides(), sweeps: sweep.sweeps,
+                                            includeFileSweep: !sweep.ignoreFileSweep)
+        } catch {
+            stderr.write(error.description + "\n")
+            return nil
+        }
+        let plan: SweepPlan
+        do { plan = try SweepPlan(variants: variants) } catch {
+            stderr.write("error: cannot merge the sweep's variants: \(error)\n")
+            return nil
+        }
+        let swept = !sweep.sweeps.isEmpty || fileSweep.map { !$0.axes.isEmpty || !$0.variants.isEmpty } == true
+        let ranking = swept ? RunRecording.SweepRanking(rankBy: sweep.rankBy ?? fileSweep?.metric,
+                                                        maximize: sweep.maximize ?? fileSweep?.maximize ?? true) : nil
+        return Planned(plan: plan, ranking: ranking)
+    }
+
+    public static func run(_ common: PipelineCommands.Common, sweep: SweepOptions, jobs: Int?, force: [String], dryRun: Bool,
+                           liveView: Bool? = nil) -> Int32 {
+        guard let planned = plan(common, sweep: sweep) else { return 2 }
+        let plan = planned.plan
+        let stageNames = plan.variants[0].pipeline.stages.map(\.name)
+        for name in force where !stageNames.contains(name) {
+            let hint = Suggestion.nearest(to: name, in: stageNames).map { " (did you mean '\($0)'?)" } ?? ""
+            stderr.write("error: --force \(name): no stage named '\(name)' in \(common.pipelineFile)\(hint); stages: \(stageNames.joined(separator: ", "))\n")
+            return 2
+        }
+        guard let store = PipelineCommands.openStore(common) else { return 2 }
+        let colour = PipelineCommands.useColour
+        if planned.isSweep {
+            stdout.write("sweep: \(plan.variants.count) variant\(plan.variants.count == 1 ? "" : "s"), "
+                         + "\(plan.nodes.count) distinct stage\(plan.nodes.count == 1 ? "" : "s") "
+                         + "(\(plan.variants.count * stageNames.count) without sharing)"
+                         + (plan.labelAxes.map { "; swept stages show as stage[" + $0.joined(separator: ",") + "]" } ?? "") + "\n")
+        }
+        if dryRun {
+            stdout.write(StatusFormatter.text(dryRunStatuses(plan, common: common, store: store, force: Set(force)),
+                                              pipeline: plan.pipeline, dryRun: true, colour: colour))
+            return 0
+        }
+
+        var rerun = ["pipe", "run", ShellQuote.quote(common.pipelineFile)]
+        for text in common.overrides { rerun += ["--set", ShellQuote.quote(text)] }
+        for text in sweep.sweeps { rerun += ["--sweep", ShellQuote.quote(text)] }
+        if let store = common.store { rerun += ["--store", ShellQuote.quote(store)] }
+        if common.threads != 1 { rerun += ["--threads", String(common.threads)] }
+        if common.executor.kind != .local { rerun += ["--executor", common.executor.kind.rawValue] }
+        let forcedNodes = Set(plan.nodes.filter { force.contains($0.stage) }.map(\.name))
+        let options = RunOptions(jobs: jobs ?? common.executor.defaultJobs, force: forcedNodes, threads: common.threads,
+                                 runtime: common.runtime, rerunCommand: rerun.joined(separator: " "))
+
+        let recording = RunRecording.start(store: store, plan: plan, pipelineFile: common.pipelineFile, sweep: planned.ranking)
+        let label = recording?.label ?? (planned.isSweep ? "unrecorded-sweep" : "unrecorded")
+        let report = execute(plan.pipeline, store: store, executor: common.executor.makeExecutor(runLabel: label),
+                             options: options, recorder: recording, runLabel: label, liveView: liveView,
+                             summaryID: recording?.label ?? (planned.isSweep ? "(unrecorded sweep)" : "(unrecorded)"))
+        let statuses = plan.variants.indices.map { plan.status(ofVariant: $0, in: report) }
+        recording?.finish(statuses)
+
+        if planned.isSweep { stdout.write(sweepTable(planned, statuses: statuses, recording: recording, report: report, colour: colour)) }
+        writeLockFile(plan, isSweep: planned.isSweep, pipelineFile: common.pipelineFile, report: report)
+        return report.status.exitCode
+    }
+
+    /// Runs a pipeline with a live view (or plain log), Ctrl-C stopping it cleanly, and the summary
+    /// line at the end. `pipe run` and `pipe reproduce` both run through here.
+    static func execute(_ pipeline: ResolvedPipeline, store: ArtifactStore, executor: any Executor, options: RunOptions,
+                        recorder: (any RunRecorder)?, runLabel: String, liveView: Bool?, summaryID: String?) -> RunReport {
+        let display: any RunDisplay = (liveView ?? stdout.isTerminal && ProcessInfo.processInfo.environment["TERM"] != "dumb")
+            ? TerminalLiveView(output: stdout) : PlainEventLog(output: stdout)
+        let session = RunSession(pipeline: pipeline, store: store, executor: executor, display: display,
+                                 options: options, recorder: recorder, runLabel: runLabel)
+        let signals = InterruptSignals()
+        signals.install { [session] _ in session.interrupt() }
+        let report = session.run()
+        signals.uninstall()
+        if let summaryID {
+            let count = { (predicate: (StageResult) -> Bool) in report.outcomes.values.filter(predicate).count }
+            display.handle(.runFinished(RunSummary(
+                runID: summaryID,
+                ran: count { if case .ran = $0 { true } else { false } },
+                cached: count { switch $0 { case .cached, .reused: true; default: false } },
+                failed: count { if case .failed = $0 { true } else { false } },
+                skipped: count { if case .skipped = $0 { true } else { false } },
+                interrupted: report.status == .interrupted,
+                seconds: report.finishedAt.timeIntervalSince(report.startedAt))))
+        }
+        display.close()
+        return report
+    }
+
+    /// After a successful run: `<pipeline>.lock` (`<pipeline>.sweep.lock` for a sweep, every variant).
+    /// Problems are warnings: the run succeeded.
+    static func writeLockFile(_ plan: SweepPlan, isSweep: Bool, pipelineFile: String, report: RunReport) {
+        guard report.status == .succeeded else { return }
+        let variants = plan.variants.indices.compactMap { v in
+            LockFileWriter.variant(name: plan.variants[v].name, overrides: plan.overrideTexts(ofVariant: v),
+                                   pipeline: plan.variants[v].pipeline, report: report, node: { plan.nodeOf[v][$0] ?? $0 })
+        }
+        guard variants.count == plan.variants.count else { return }
+        LockFileWriter.write(LockFile(pipeline: plan.pipeline.name, file: URL(fileURLWithPath: pipelineFile).lastPathComponent,
+                                      variants: variants, isSweep: isSweep),
+                             to: LockFile.path(forPipeline: pipelineFile, sweep: isSweep))
+    }
+
+    /// The ranked table printed at the end of a sweep.
+    static func sweepTable(_ planned: Planned, statuses: [RunStatus], recording: RunRecording?, report: RunReport,
+                           colour: Bool) -> String {
+        let plan = planned.plan
+        let rankBy = planned.ranking?.rankBy, maximize = planned.ranking?.maximize ?? true
+        let table = SweepTable(
+            rows: plan.variants.indices.map { v in
+                SweepTable.Row(variant: plan.variants[v].name, runID: recording?.runIDs[v] ?? "-", status: statuses[v].rawValue,
+                               params: plan.overrideTexts(ofVariant: v), metrics: metrics(ofVariant: v, plan: plan, report: report))
+            },
+            rankBy: rankBy, maximize: maximize, stageOrder: plan.variants[0].pipeline.stages.map(\.name),
+            sweptStages: sweptStages(plan))
+        var out = "\n" + (rankBy.map { "ranked by \($0) (\(maximize ? "higher" : "lower") is better)\n" } ?? "")
+        out += table.text(colour: colour)
+        if let id = recording?.sweepID { out += "sweep \(id): pipe report --sweep \(id)\n" }
+        return out
+    }
+
+    /// One line per node. Each variant is planned under its own stage names (so "why it must run"
+    /// compares with that stage's last result), and a node takes the plan of its first variant.
+    static func dryRunStatuses(_ plan: SweepPlan, common: PipelineCommands.Common, store: ArtifactStore,
+                               force: Set<String>) -> [StageStatus] {
+        let perVariant = plan.variants.map { variant in
+            StatusPlanner(pipeline: variant.pipeline, pipelineFile: common.pipelineFile, store: store,
+                          runtime: common.runtime, threads: common.threads).plan(force: force)
+        }
+        return plan.nodes.compactMap { node in
+            guard var status = perVariant[node.variants[0]].first(where: { $0.stage == node.stage }) else { return nil }
+            let v = node.variants[0]
+            status.stage = node.name
+            if case .afterUpstream(let blocked) = status.state { status.state = .afterUpstream(blocked.map { plan.nodeOf[v][$0] ?? $0 }) }
+            status.reasons = status.reasons.map { reason in
+                guard reason.hasPrefix("runs after ") else { return reason }
+                return "runs after " + reason.dropFirst("runs after ".count).split(separator: ",")
+                    .map { name in plan.nodeOf[v][name.trimmingCharacters(in: .whitespaces)] ?? String(name) }.joined(separator: ", ")
+            }
+            return status
+        }
+    }
+
+    /// Stage → metric → last value for one variant: series reported in this run, else the summary
+    /// kept in the stage record (cached stages).
+    static func metrics(ofVariant v: Int, plan: SweepPlan, report: RunReport) -> [String: [String: Double]] {
+        var result: [String: [String: Double]] = [:]
+        for (stage, node) in plan.nodeOf[v] {
+            var values: [String: Double] = [:]
+            for point in report.metrics[node] ?? [] { values[point.name] = point.value }
+            if values.isEmpty { values = report.records[node]?.metrics ?? [:] }
+            if !values.isEmpty { result[stage] = values }
+        }
+        return result
+    }
+
+    /// Stages with more than one node: the ones the sweep varies (directly or through an input).
+    static func sweptStages(_ plan: SweepPlan) -> [String] {
+        var counts: [String: Int] = [:]
+        for node in plan.nodes { counts[node.stage, default: 0] += 1 }
+        return counts.filter { $0.value > 1 }.keys.sorted { $0.utf8Precedes($1) }
+    }
+}

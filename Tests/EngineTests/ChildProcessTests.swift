@@ -1,0 +1,97 @@
+@testable import Engine
+import Foundation
+import Testing
+import WorkspaceTestSupport
+
+@Suite("ChildProcess and LocalExecutor")
+struct ChildProcessTests {
+    func scratch() throws -> String { try TestWorkspace.temporaryDirectory("pipe-runner-child") }
+
+    @Test func capturesStdoutAndStderrRunsInTheDirectoryAndReportsTheExitStatus() throws {
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let log = dir + "/log.txt"
+        let child = try ChildProcess.spawn(executable: "/bin/sh", arguments: ["-c", "pwd; echo oops >&2; exit 7"],
+                                           environment: ["PATH=/usr/bin:/bin"], directory: dir, logPath: log)
+        #expect(child.wait() == .exited(7))
+        let text = try String(contentsOfFile: log, encoding: .utf8)
+        #expect(text.contains(URL(fileURLWithPath: dir).resolvingSymlinksInPath().path) || text.contains(dir))
+        #expect(text.contains("oops"))
+    }
+
+    @Test func childGetsItsOwnProcessGroupAndDefaultSignals() throws {
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let log = dir + "/log.txt"
+        let child = try ChildProcess.spawn(executable: "/bin/sh", arguments: ["-c", "sleep 30 & wait"],
+                                           environment: ["PATH=/usr/bin:/bin"], directory: dir, logPath: log)
+        #expect(getpgid(child.pid) == child.pid)
+        child.signalGroup(SIGTERM)
+        #expect(child.wait() == .signalled(SIGTERM))
+    }
+
+    /// A stage that inherits its key's lock keeps the key locked while it lives, even once the
+    /// runner's own descriptor is closed (as when the runner is SIGKILLed).
+    @Test func anInheritedLockIsHeldByTheChildUntilItEnds() throws {
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let lockPath = dir + "/key.lock"
+        let runner = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        #expect(flock(runner, LOCK_EX) == 0)
+        let child = try ChildProcess.spawn(executable: "/bin/sh", arguments: ["-c", "sleep 1"], environment: ["PATH=/usr/bin:/bin"],
+                                           directory: dir, logPath: dir + "/log.txt", inheritedDescriptor: runner)
+        close(runner)  // the runner's copy is gone; only the child's remains
+        let other = open(lockPath, O_RDWR | O_CLOEXEC)
+        defer { close(other) }
+        #expect(flock(other, LOCK_EX | LOCK_NB) != 0, "the child still holds the key")
+        #expect(child.wait() == .exited(0))
+        #expect(flock(other, LOCK_EX | LOCK_NB) == 0, "released when the stage ended")
+    }
+
+    /// The watchdog is dismissed when the child ends normally: nothing is left running.
+    @Test func theWatchdogEndsWithTheChild() throws {
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let child = try ChildProcess.spawn(executable: "/bin/sh", arguments: ["-c", "exit 3"], environment: ["PATH=/usr/bin:/bin"],
+                                           directory: dir, logPath: dir + "/log.txt", dieWithParent: true)
+        let watchdog = try #require(child.watchdogPID)
+        #expect(kill(watchdog, 0) == 0)
+        #expect(child.wait() == .exited(3))
+        #expect(kill(watchdog, 0) != 0 && errno == ESRCH, "reaped, not a zombie")
+    }
+
+    @Test func spawnFailureIsAnError() throws {
+        #expect(throws: RunnerError.self) {
+            _ = try ChildProcess.spawn(executable: "/nonexistent/tool", arguments: [], environment: [],
+                                       directory: "/", logPath: "/dev/null")
+        }
+    }
+
+    @Test func localExecutorInterruptStopsRunningStages() throws {
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let executor = LocalExecutor(pipeExecutable: "/bin/false", gracePeriod: .milliseconds(500))
+        let job = StageJob(stageName: "slow", program: .command("trap '' TERM; sleep 20"), workingDirectory: dir,
+                           environment: ["PATH=/usr/bin:/bin"], logPath: dir + "/log.txt", eventsPath: dir + "/events.jsonl")
+        let start = ContinuousClock.now
+        let stopper = Thread { usleep(300_000); executor.interrupt() }
+        stopper.start()
+        // The shell ignores SIGTERM, so this also checks the SIGKILL after the grace period.
+        #expect(executor.execute(job) == .interrupted)
+        #expect(ContinuousClock.now - start < .seconds(10))
+        #expect(executor.execute(job) == .interrupted, "nothing new starts after an interrupt")
+    }
+
+    @Test func localExecutorReportsFailures() throws {
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let executor = LocalExecutor(pipeExecutable: "/bin/false")
+        func job(_ command: String) -> StageJob {
+            StageJob(stageName: "s", program: .command(command), workingDirectory: dir, environment: ["PATH=/usr/bin:/bin"],
+                     logPath: dir + "/log.txt", eventsPath: dir + "/events.jsonl")
+        }
+        #expect(executor.execute(job("true")) == .succeeded)
+        #expect(executor.execute(job("exit 3")) == .failed("exited with status 3"))
+        #expect(executor.execute(job("kill -9 $$")) == .failed("was killed by signal 9 (SIGKILL)"))
+    }
+}
