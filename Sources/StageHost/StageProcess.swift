@@ -75,6 +75,7 @@ final class EventStageContext: StageContext, @unchecked Sendable {
     var params: StageParams { StageParams(invocation.params.mapValues(\.stageParamValue)) }
     var scratchPath: String { invocation.scratchPath }
     var threads: Int { invocation.threads }
+    var resumeDirectory: String? { invocation.resumeDirectory }
 
     func inputPath(_ name: String) throws -> String {
         guard let path = invocation.inputs[name] else {

@@ -18,10 +18,12 @@ public struct StageInvocation: Codable, Sendable, Equatable {
     /// The kernels the stage key was computed for (`BLAS.kernelSignature` of `pipe run`); the stage refuses
     /// to run with another one, so an artifact never sits under a key that misstates how it was made.
     public var blasCore: String?
+    /// Directory kept for this key across executions, for a training stage's checkpoints (nil: none).
+    public var resumeDirectory: String?
 
     public init(kind: String, stageName: String, params: [String: Param], inputs: [String: String],
                 outputs: [String: String], seed: UInt64, threads: Int, scratchPath: String, eventsPath: String,
-                blasCore: String? = nil) {
+                blasCore: String? = nil, resumeDirectory: String? = nil) {
         self.kind = kind
         self.stageName = stageName
         self.params = params
@@ -32,6 +34,7 @@ public struct StageInvocation: Codable, Sendable, Equatable {
         self.scratchPath = scratchPath
         self.eventsPath = eventsPath
         self.blasCore = blasCore
+        self.resumeDirectory = resumeDirectory
     }
 }
 

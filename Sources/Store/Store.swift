@@ -14,6 +14,8 @@ import Hashing
 ///     tmp/                    staging; anything here is garbage after a crash, never a result
 ///     locks/<key>.lock        per-key `flock` locks
 ///     quarantine/             corrupt objects moved aside by `verify` (emptied by `gc`)
+///     resume/<key>/           checkpoints of an unfinished training stage, so a rerun of the key continues
+///                             (removed when the key's result is committed; `gc` removes stale ones)
 ///     shapes/<digest>         entry list and sizes of each object, checked (stat only) on a cache hit
 ///     logs/failed/<run>/      logs of stages that failed in run (or sweep) <run>: a failed stage leaves
 ///                             no object (`failedLogPath(run:stage:)`; removed by `gc` with the run)

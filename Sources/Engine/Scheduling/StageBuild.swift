@@ -93,6 +93,8 @@ final class StageBuild: @unchecked Sendable {
 
         var outputPaths: [String: String] = [:]
         for name in stage.outputs { outputPaths[name] = outs + "/" + name }
+        // Kept across executions of this key (we hold its lock): a killed training stage continues.
+        let resume = try store.resumeDirectory(forKey: key)
 
         let program: StageJob.Program
         switch stage.implementation {
@@ -101,7 +103,7 @@ final class StageBuild: @unchecked Sendable {
                 kind: builtin, stageName: stage.name,
                 params: Dictionary(uniqueKeysWithValues: stage.params.map { ($0.name, $0.value.invocationParam) }),
                 inputs: inputPaths, outputs: outputPaths, seed: seed, threads: threads,
-                scratchPath: scratch, eventsPath: eventsPath, blasCore: kernelSignature)
+                scratchPath: scratch, eventsPath: eventsPath, blasCore: kernelSignature, resumeDirectory: resume)
             let invocationPath = base + "/invocation.json"
             try JSONEncoder().encode(invocation).write(to: URL(fileURLWithPath: invocationPath))
             program = .builtin(invocationPath: invocationPath)
@@ -119,6 +121,7 @@ final class StageBuild: @unchecked Sendable {
         environment["PIPE_STAGE"] = stage.name
         environment["PIPE_SEED"] = String(seed)
         environment["PIPE_SCRATCH"] = scratch
+        environment["PIPE_RESUME"] = resume
         var job = StageJob(stageName: stage.name, program: program, workingDirectory: work,
                            environment: environment.keys.sorted().map { "\($0)=\(environment[$0]!)" },
                            logPath: logPath, eventsPath: eventsPath, resources: stage.resources.dictionary)
@@ -155,6 +158,7 @@ final class StageBuild: @unchecked Sendable {
                                  log: logDigest, metrics: summary, startedAt: startedAt, finishedAt: finishedAt,
                                  exitStatus: 0)
         try store.commit(record)
+        store.removeResumeDirectory(forKey: key)
         return .built(record)
     }
 

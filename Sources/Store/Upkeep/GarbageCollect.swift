@@ -8,6 +8,8 @@ public struct GCReport: Sendable, Equatable {
     public var removedObjects: [Digest]
     /// Runs (or sweeps) whose `logs/failed/<run>/` directory was removed.
     public var removedFailedLogs: [String] = []
+    /// Keys whose `resume/<key>/` checkpoints were removed (finished, or abandoned past `keepResume`).
+    public var removedResume: [Digest] = []
     public var freedBytes: Int64
     public var keptRecords: Int
     public var keptObjects: Int
@@ -28,7 +30,8 @@ extension ArtifactStore {
     ///   - keepFailedLogs: run (and sweep) ids whose `logs/failed/<id>/` to keep.
     ///   - dryRun: report only; delete nothing.
     public func garbageCollect(keepKeys: Set<Digest>, keepObjects: Set<Digest> = [], keepFailedLogs: Set<String> = [],
-                               dryRun: Bool, grace: Duration = .seconds(3600)) throws -> GCReport {
+                               dryRun: Bool, grace: Duration = .seconds(3600),
+                               keepResume: Duration = .seconds(7 * 24 * 3600)) throws -> GCReport {
         let now = POSIX.nowNanoseconds()
         let graceNanoseconds = grace.components.seconds * 1_000_000_000 + grace.components.attoseconds / 1_000_000_000
         func isYoung(_ path: String) -> Bool {
@@ -78,6 +81,20 @@ extension ArtifactStore {
                 report.freedBytes += Self.diskUsage(path)
                 if !dryRun { try POSIX.removeTree(path) }
             }
+        }
+        // Checkpoints of finished keys go; those of unfinished keys stay for `keepResume` after their
+        // last checkpoint (a rerun continues from them), unless a stage is using them right now.
+        let resumeNanoseconds = keepResume.components.seconds * 1_000_000_000
+        for key in resumeKeys() {
+            let path = resumePath(forKey: key)
+            let finished = POSIX.exists(recordPath(forKey: key))
+            let modified = (try? POSIX.status(path)).map { max($0.modifiedNanoseconds, $0.changedNanoseconds) } ?? now
+            guard finished || now - modified >= resumeNanoseconds else { continue }
+            guard let lock = try? tryLock(key: key) else { continue }   // in use by a running stage
+            report.removedResume.append(key)
+            report.freedBytes += Self.diskUsage(path)
+            if !dryRun { try? POSIX.removeTree(path) }
+            lock.unlock()
         }
         if !dryRun {
             // Lock files of keys that no longer have a record (and that nobody holds right now).
