@@ -93,10 +93,11 @@ public struct GPTConfig: Sendable, Equatable, Codable {
         for (name, value) in [("vocab_size", vocabSize), ("n_positions", maxPositions), ("n_embd", channels), ("n_layer", layers)] {
             try check(value <= limit, name, "\(value) is beyond the supported \(limit)")
         }
+        // Far beyond any machine, and enough to keep every offset of the parameter layout inside Int.
         let parameters = estimatedParameterCount
-        try check(parameters <= Double(1 << 40), "n_embd",
+        try check(parameters < 0x1p56, "n_embd",
                   "\(channels) with vocab_size \(vocabSize), n_positions \(maxPositions) and n_layer \(layers) means "
-                      + "\(parameters.rounded()) parameters, far beyond any machine's memory")
+                      + "\(parameters) parameters, far beyond any machine's memory")
         try check(layerNormEpsilon > 0, "layer_norm_epsilon", "must be positive, got \(layerNormEpsilon)")
         for (name, p) in [("embd_pdrop", embeddingDropout), ("resid_pdrop", residualDropout), ("attn_pdrop", attentionDropout)] {
             try check(p >= 0 && p < 1, name, "must be in [0, 1), got \(p)")
