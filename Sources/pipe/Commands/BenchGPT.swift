@@ -71,6 +71,9 @@ struct BenchGPT: ParsableCommand {
         static let anchors: [String: TorchFigures] = [
             "S": TorchFigures(train: Figure(tokens_per_s: 1784), generate: Figure(tokens_per_s: 922), loop: Figure(tokens_per_s: 1131), peak_rss_mib: 721),
             "M": TorchFigures(train: Figure(tokens_per_s: 435), generate: Figure(tokens_per_s: 419), loop: Figure(tokens_per_s: 470), peak_rss_mib: 1312),
+            // Measured on a loaded box: compare the per-CPU-second rows (see anchors.md).
+            "L": TorchFigures(train: Figure(tokens_per_s: 64, tokens_per_cpu_s: 135), generate: Figure(tokens_per_s: 44, tokens_per_cpu_s: 102),
+                              loop: Figure(tokens_per_s: 44, tokens_per_cpu_s: 112), peak_rss_mib: 2976),
         ]
     }
 
