@@ -17,7 +17,7 @@ struct Sample: ParsableCommand {
     @Argument(help: "Model directory, e.g. an sft or ppo `model` artifact, or an exported HF GPT-2 folder.")
     var model: String
 
-    @Option(name: .shortAndLong, help: "Prompt text (repeat for several prompts). Default: the classic four.")
+    @Option(name: .shortAndLong, help: "Prompt text (repeat for several prompts). Default: one empty prompt (unconditional samples).")
     var prompt: [String] = []
 
     @Option(name: .short, help: "Samples per prompt.")
@@ -76,7 +76,7 @@ struct Sample: ParsableCommand {
             throw ModelError(description: "\(model): the tokenizer's \(what) token id \(id) is outside the model's vocabulary "
                 + "(vocab_size \(vocabulary) in config.json) — the tokenizer does not belong to this model")
         }
-        let prompts = prompt.isEmpty ? PPOStage.classicPrompts : prompt
+        let prompts = prompt.isEmpty ? [""] : prompt
         var queries: [[Int32]] = []
         for p in prompts {
             let ids = [eos] + tokenizer.encode(p, allowSpecial: false)
