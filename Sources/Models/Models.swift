@@ -6,11 +6,12 @@
 //   var config = GPTConfig(vocabSize:maxPositions:channels:layers:heads:valueHead:rewardHead:)
 //   let model = try GPTModel(config: config, seed: 1)           // deterministic init (Philox)
 //   let reference = GPTModel(copying: policy)                    // frozen PPO reference
-//   reference.copyParameters(from: policy)
 //   try model.save(to: dir, optimizer: adam?)                    // config.json + model.safetensors (+ optimizer.safetensors)
 //   let model = try GPTModel.load(from: dir, valueHead: true, rewardHead: false, seed: s)
-//                          // HF GPT-2 with/without `transformer.`; heads in the file are loaded, requested missing
-//                          // heads are initialised from `seed`; F32 only; untied lm_head rejected
+//                          // any HF GPT-2 folder: single or sharded safetensors, with/without `transformer.`,
+//                          // F32/F16/BF16/F64 → Float32, tied or untied lm_head, gelu_new or gelu; shapes checked
+//                          // against config.json and the headers before allocating; heads in the file are loaded,
+//                          // requested missing heads are initialised from `seed`
 //   let adam = try model.loadOptimizer(from: dir)                // AdamW m, v, step (nil if none saved)
 //
 // Forward (activations stay in the model's arena until the next forward)
@@ -31,8 +32,8 @@
 //   model.backward(dLogits: ptr? [B,T,V], dValues: ptr? [B,T], dRewards: ptr? [B])   // compact pass: [M,V], [M]
 //   SFT:  let loss = model.crossEntropy(targets: [Int32] (B·T), lossMask: [Float]?, scale: 1/k)   // mean over mask, fused
 //         model.backward(dLogits: model.logits.baseAddress)
-//   PPO:  let (logp, entropy) = model.tokenLogProbabilities(targets:, temperature:)           // [B,T] each
-//         model.logProbabilityBackward(targets:, dLogProbs:, dEntropy:, temperature:)         // logits ← dLogits
+//   PPO:  forward(batch, logitRows: .only(responseRows)), then the Tensor kernels tokenLogProbs /
+//         tokenLogProbsBackward on model.logits (Stages/PPO/ResponseScoring), then
 //         model.backward(dLogits: model.logits.baseAddress, dValues: dV)
 //
 // Optimiser
@@ -48,6 +49,6 @@
 //   g.tokens [B, steps], g.logProbs [B, steps] (under the full softmax(logits/temperature)), g.lengths [B]
 //   (row b, step s uses uniform(seed, stream b, counter s): vary the seed per rollout)
 //
-// Benchmark: GPTBenchmark.run(.s / .m) — `pipe bench gpt` (Sources/pipe/Commands/BenchGPT.swift).
+// Benchmark: GPTBenchmark.run(.s / .m / .l) — `pipe bench gpt` (Sources/pipe/Commands/BenchGPT.swift).
 // Numerics: Float32; every matrix product is cblas_sgemm/sgemv; reductions use 8 SIMD lanes in a fixed
 // order, so results are bitwise reproducible for a given binary, BLAS and thread count.

@@ -34,12 +34,18 @@ struct TransformersInteropTests {
         zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
     }
 
-    @Test(.enabled(if: python != nil, "set PIPE_TORCH_PYTHON to a Python with torch + transformers to run"))
-    func ourCheckpointLoadsInTransformers() throws {
+    /// Also with an untied LM head and the exact GELU (a model loaded from such a folder exports as one).
+    @Test(.enabled(if: python != nil, "set PIPE_TORCH_PYTHON to a Python with torch + transformers to run"),
+          arguments: [false, true])
+    func ourCheckpointLoadsInTransformers(untiedExactGELU: Bool) throws {
         let dir = temporaryDirectory("to-hf")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var config = GPTConfig(vocabSize: 31, maxPositions: 16, channels: 12, layers: 2, heads: 3, valueHead: true, rewardHead: true)
         config.initializerRange = 0.2
+        if untiedExactGELU {
+            config.tieWordEmbeddings = false
+            config.activation = .geluExact
+        }
         let model = try GPTModel(config: config, seed: 5)
         for t in model.layout.tensors where t.count == 12 || t.name.hasSuffix(".bias") {  // non-trivial gains and biases
             Philox(seed: 9).fillNormal(model.parameters.pointer + t.offset, count: t.count, mean: 0.5, std: 0.3, stream: UInt64(t.offset))
@@ -66,21 +72,45 @@ struct TransformersInteropTests {
         #expect(maxDifference(ours, theirs) < 1e-4)
     }
 
-    @Test(.enabled(if: python != nil, "set PIPE_TORCH_PYTHON to a Python with torch + transformers to run"))
-    func transformersCheckpointLoadsHere() throws {
-        let dir = temporaryDirectory("from-hf")
+    static let convertScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../scripts/convert-to-safetensors.py").standardized.path
+
+    /// Folders `save_pretrained` writes — tied, untied, sharded (several shards + index.json), F16, BF16,
+    /// exact gelu, and a pytorch_model.bin-only folder converted by scripts/convert-to-safetensors.py —
+    /// load here and give transformers' logits within 1e-4 (half-precision weights: within rounding of
+    /// the same F32 computation on the rounded weights).
+    @Test(.enabled(if: python != nil, "set PIPE_TORCH_PYTHON to a Python with torch + transformers to run"),
+          arguments: ["tied", "untied", "sharded", "f16", "bf16", "gelu", "bin"])
+    func transformersCheckpointLoadsHere(variant: String) throws {
+        let dir = temporaryDirectory("from-hf-\(variant)")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try runPython(["export", dir])
+        try runPython(["export", dir, variant])
+        if variant == "bin" {
+            #expect { try GPTModel.load(from: dir) } throws: { "\($0)".contains("has pytorch_model.bin but no model.safetensors") }
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: Self.python!)
+            p.arguments = [Self.convertScript, dir]
+            try p.run()
+            p.waitUntilExit()
+            try #require(p.terminationStatus == 0, "convert-to-safetensors.py failed")
+        }
+        if variant == "sharded" {
+            #expect(FileManager.default.fileExists(atPath: dir + "/model.safetensors.index.json"))
+            #expect(!FileManager.default.fileExists(atPath: dir + "/model.safetensors"))
+        }
         let model = try GPTModel.load(from: dir)
         #expect(model.config.vocabSize == 29 && model.config.layers == 2 && model.config.heads == 3)
+        #expect(model.config.tieWordEmbeddings == (variant != "untied"))
+        #expect(model.config.activation == (variant == "gelu" ? .geluExact : .geluTanh))
         let batch = TokenBatch.leftPadded([[3, 1, 4, 1, 5, 9, 2, 6], [2, 7, 1, 8, 2]], padToken: 0)
         model.forward(batch)
         let reference = try transformersOutputs(dir, batch)
         let mask = batch.attentionMask!, v = 29
+        try #require(reference.count == batch.batch * batch.time * v)
         var worst: Float = 0
         for i in 0..<(batch.batch * batch.time) where mask[i] != 0 {
             for j in 0..<v { worst = max(worst, abs(model.logits[i * v + j] - reference[i * v + j])) }
         }
-        #expect(worst < 1e-4)
+        #expect(worst < 1e-4, "\(variant): worst logit difference \(worst)")
     }
 }

@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """transformers interoperability check for pipe's GPT checkpoints (needs torch + transformers).
 
-  transformers_interop.py export OUT_DIR          write a random GPT2LMHeadModel with save_pretrained
-                                                  (safetensors; tied lm_head omitted as usual)
+  transformers_interop.py export OUT_DIR [VARIANT] write a random GPT2LMHeadModel with save_pretrained.
+      VARIANT: tied (default; safetensors, tied lm_head omitted as usual), untied (tie_word_embeddings
+      False, its own lm_head), sharded (max_shard_size small enough for several shards + index.json),
+      f16 / bf16 (weights saved in half precision), gelu (activation_function "gelu", the erf form),
+      bin (only pytorch_model.bin + config.json, as old hub folders; for scripts/convert-to-safetensors.py)
   transformers_interop.py logits MODEL_DIR IN OUT  load MODEL_DIR with from_pretrained, run the tokens
                                                   of IN ({"tokens": [[...]], "mask": [[...]]}) and write
                                                   float32 logits [B, T, V]
@@ -10,22 +13,33 @@ For `logits`, a directory holding `score.weight` is also loaded as GPT2ForSequen
 scores [B] are appended; `v_head.summary.*` (TRL) is applied by hand and appended as values [B, T].
 """
 import json
+import os
 import sys
 
 import torch
 from transformers import GPT2Config, GPT2ForSequenceClassification, GPT2LMHeadModel
 
 
-def export(out):
+def export(out, variant="tied"):
     torch.manual_seed(0)
     config = GPT2Config(vocab_size=29, n_positions=16, n_embd=12, n_layer=2, n_head=3,
-                        resid_pdrop=0, embd_pdrop=0, attn_pdrop=0, bos_token_id=None, eos_token_id=None)
+                        resid_pdrop=0, embd_pdrop=0, attn_pdrop=0, bos_token_id=None, eos_token_id=None,
+                        tie_word_embeddings=(variant != "untied"),
+                        activation_function="gelu" if variant == "gelu" else "gelu_new")
     model = GPT2LMHeadModel(config)
-    with torch.no_grad():  # non-trivial biases and LayerNorm gains
+    with torch.no_grad():  # non-trivial biases and LayerNorm gains; an untied head unlike wte
         for name, p in model.named_parameters():
             if p.dim() == 1:
                 p.normal_(0, 0.3)
-    model.save_pretrained(out, safe_serialization=True)
+        if variant == "untied":
+            model.lm_head.weight.normal_(0, 0.5)
+    if variant == "bin":
+        config.save_pretrained(out)
+        torch.save(model.state_dict(), f"{out}/pytorch_model.bin")
+        return
+    if variant in ("f16", "bf16"):
+        model = model.to(torch.float16 if variant == "f16" else torch.bfloat16)
+    model.save_pretrained(out, max_shard_size="6KB" if variant == "sharded" else "5GB")
 
 
 def logits(directory, inp, out):
@@ -33,18 +47,20 @@ def logits(directory, inp, out):
     tokens = torch.tensor(request["tokens"])
     mask = torch.tensor(request["mask"])
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
-    model = GPT2LMHeadModel.from_pretrained(directory, attn_implementation="eager").eval()
+    model = GPT2LMHeadModel.from_pretrained(directory, attn_implementation="eager", dtype=torch.float32).eval()
     outputs = []
     with torch.no_grad():
         result = model(tokens, attention_mask=mask, position_ids=positions, output_hidden_states=True)
         outputs.append(result.logits.flatten())
         from safetensors.torch import load_file
-        state = load_file(f"{directory}/model.safetensors")
+        single = f"{directory}/model.safetensors"
+        state = load_file(single) if os.path.exists(single) else {}
         if "v_head.summary.weight" in state:
             hidden = result.hidden_states[-1]
             outputs.append((hidden @ state["v_head.summary.weight"].T + state["v_head.summary.bias"]).flatten())
         if "score.weight" in state:
-            rm = GPT2ForSequenceClassification.from_pretrained(directory, num_labels=1, attn_implementation="eager").eval()
+            rm = GPT2ForSequenceClassification.from_pretrained(directory, num_labels=1, attn_implementation="eager",
+                                                               dtype=torch.float32).eval()
             rm.config.pad_token_id = -1  # the last non-pad token is found from the mask below
             hidden = rm.transformer(tokens, attention_mask=mask, position_ids=positions).last_hidden_state
             last = torch.tensor([max(i for i in range(tokens.shape[1]) if mask[b, i] == 1) for b in range(tokens.shape[0])])
@@ -53,4 +69,4 @@ def logits(directory, inp, out):
 
 
 if __name__ == "__main__":
-    {"export": lambda: export(sys.argv[2]), "logits": lambda: logits(*sys.argv[2:5])}[sys.argv[1]]()
+    {"export": lambda: export(*sys.argv[2:4]), "logits": lambda: logits(*sys.argv[2:5])}[sys.argv[1]]()

@@ -71,6 +71,22 @@ struct LayerGradientTests {
         }
     }
 
+    /// The erf GELU (transformers' "gelu") against its double-precision form and derivative.
+    @Test func geluExact() {
+        let n = 40
+        let x = FloatBuffer(randomFloats(n, seed: 19, scale: 5)), upstream = randomFloats(n, seed: 20)
+        let out = FloatBuffer(count: n), dx = FloatBuffer(upstream)
+        geluExactForward(out: out.pointer, input: x.pointer, count: n)
+        geluExactBackward(dInput: dx.pointer, dOut: dx.pointer, input: x.pointer, count: n)
+        func geluDouble(_ x: Double) -> Double { 0.5 * x * (1 + erfDouble(x / 2.0.squareRoot())) }
+        for i in 0..<n {
+            let xi = Double(x[i]), h = 1e-5
+            let reference = (geluDouble(xi + h) - geluDouble(xi - h)) / (2 * h) * Double(upstream[i])
+            #expect(abs(Double(dx[i]) - reference) < 1e-5 * max(1, abs(reference)), "GELU' at \(xi)")
+            #expect(abs(Double(out[i]) - geluDouble(xi)) < 1e-5 * max(1, abs(xi)))
+        }
+    }
+
     @Test func embedding() {
         let n = 5, c = 4, v = 6, p = 7
         let tokens: [Int32] = [1, 3, 1, 5, 0], positions: [Int32] = [0, 1, 2, 0, 6]

@@ -11,3 +11,4 @@ extension Double {
 }
 
 func tanhDouble(_ x: Double) -> Double { tanh(x) }
+func erfDouble(_ x: Double) -> Double { erf(x) }

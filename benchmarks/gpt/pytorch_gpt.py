@@ -5,8 +5,8 @@
 
 Measures (CPU, fp32, dropout 0):
   train     own nanoGPT-style model: forward + cross-entropy + backward + AdamW(lr 3e-4, betas (0.9, 0.95),
-            weight decay 0.1, for-loop implementation), zero_grad(set_to_none=True), random tokens at full
-            context; `warmup` steps then the median of `steps`.
+            weight decay 0.1, for-loop implementation), zero_grad(set_to_none=True), random tokens at the config's
+            context (block_size; L: context 128 of 1,024 positions); `warmup` steps then the median of `steps`.
   generate  transformers GPT2LMHeadModel.generate(do_sample=True, top_k=0, top_p=1.0, temperature=1.0,
             max_new_tokens=64, min_new_tokens=64, use_cache=True): 16 prompts x 16 tokens.
   loop      own model, hand-written KV-cache loop (preallocated cache, prefill, then 1-token steps,
@@ -26,6 +26,8 @@ import time
 CONFIGS = {
     "S": dict(vocab_size=6000, n_layer=4, n_head=4, n_embd=256, block_size=128, batch=16),
     "M": dict(vocab_size=6000, n_layer=6, n_head=8, n_embd=512, block_size=256, batch=8),
+    # The shape of uer/gpt2-chinese-cluecorpussmall (1,024 positions), trained at context 128.
+    "L": dict(vocab_size=21128, n_layer=12, n_head=12, n_embd=768, block_size=1024, batch=8, context=128),
 }
 
 
@@ -135,7 +137,7 @@ def main():
     torch.manual_seed(0)
     result = dict(config=args.config, threads=args.threads, torch=torch.__version__)
     what = set(args.what.split(","))
-    B, T, V = c["batch"], c["block_size"], c["vocab_size"]
+    B, T, V = c["batch"], c.get("context", c["block_size"]), c["vocab_size"]
     model = GPT(c)
     result["parameters"] = sum(p.numel() for p in model.parameters())
     if "train" in what:
@@ -162,7 +164,7 @@ def main():
         from transformers import GPT2Config, GPT2LMHeadModel
         import transformers
         result["transformers"] = transformers.__version__
-        hf = GPT2LMHeadModel(GPT2Config(vocab_size=V, n_positions=T, n_embd=c["n_embd"], n_layer=c["n_layer"],
+        hf = GPT2LMHeadModel(GPT2Config(vocab_size=V, n_positions=c["block_size"], n_embd=c["n_embd"], n_layer=c["n_layer"],
                                         n_head=c["n_head"], resid_pdrop=0, embd_pdrop=0, attn_pdrop=0, bos_token_id=None, eos_token_id=None,
                                         attn_implementation="sdpa")).eval()
         mask = torch.ones_like(prompt)

@@ -3,8 +3,8 @@ import Tensor
 
 /// Measures training and sampling throughput of the Swift GPT (what `pipe bench gpt` prints).
 ///
-/// Conventions match benchmarks/gpt/pytorch_gpt.py and shared/notes/pytorch-anchors.md: random tokens at
-/// full context, fwd + cross-entropy + bwd + AdamW(lr 3e-4, betas 0.9/0.95, wd 0.1) per step, a few
+/// Conventions match benchmarks/gpt/pytorch_gpt.py (and benchmarks/gpt/anchors.md): random tokens at
+/// the setup's context length, fwd + cross-entropy + bwd + AdamW(lr 3e-4, betas 0.9/0.95, wd 0.1) per step, a few
 /// warm-up steps then the median; sampling 16 prompts × 16 tokens → 64 new tokens, temperature 1,
 /// full-distribution multinomial, rate = new tokens / wall time of the whole call (prefill included).
 public enum GPTBenchmark {
@@ -12,13 +12,19 @@ public enum GPTBenchmark {
         public var name: String
         public var config: GPTConfig
         public var batch: Int
-        public init(name: String, config: GPTConfig, batch: Int) {
+        /// Training sequence length T (≤ n_positions).
+        public var time: Int
+        public init(name: String, config: GPTConfig, batch: Int, time: Int? = nil) {
             self.name = name
             self.config = config
             self.batch = batch
+            self.time = time ?? config.maxPositions
         }
         public static let s = Setup(name: "S", config: .benchmarkS, batch: 16)
         public static let m = Setup(name: "M", config: .benchmarkM, batch: 8)
+        /// The classic demo's pretrained model shape (1,024 positions) trained at context 128, batch 8.
+        public static let l = Setup(name: "L", config: .benchmarkL, batch: 8, time: 128)
+        public static let all = [s, m, l]
     }
 
     public struct Timing: Sendable {
@@ -41,7 +47,7 @@ public enum GPTBenchmark {
         public var peakRSSMiB: Double
     }
 
-    /// Training FLOPs per token: 6 × matmul parameters (blocks' 12·C² + tied head V·C) + attention 12·L·T·C.
+    /// Training FLOPs per token: 6 × matmul parameters (blocks' 12·C² + LM head V·C) + attention 12·L·T·C.
     public static func trainFLOPsPerToken(_ c: GPTConfig, time t: Int) -> Double {
         let matmul = 12.0 * Double(c.channels * c.channels * c.layers) + Double(c.vocabSize * c.channels)
         return 6 * matmul + 12 * Double(c.layers * t * c.channels)
@@ -49,7 +55,7 @@ public enum GPTBenchmark {
 
     public static func run(_ setup: Setup, trainSteps: Int = 10, warmup: Int = 2, sampleRepeats: Int = 5,
                            log: (String) -> Void = { _ in }) throws -> Result {
-        let c = setup.config, b = setup.batch, t = c.maxPositions
+        let c = setup.config, b = setup.batch, t = setup.time
         let model = try GPTModel(config: c, seed: 1)
         let adam = AdamW(for: model, beta1: 0.9, beta2: 0.95, epsilon: 1e-8, weightDecay: 0.1)
         let rng = Philox(seed: 2)

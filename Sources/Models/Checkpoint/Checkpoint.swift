@@ -2,7 +2,7 @@ import Foundation
 import Tensor
 
 /// HF-compatible checkpoints: `config.json` + `model.safetensors` in GPT2LMHeadModel's state-dict names
-/// (Conv1D weights [in, out], `lm_head.weight` omitted because it is tied to `transformer.wte.weight`,
+/// (Conv1D weights [in, out], `lm_head.weight` omitted when it is tied to `transformer.wte.weight`,
 /// as `save_pretrained` does), heads as `v_head.summary.{weight,bias}` (TRL) and `score.weight`
 /// (GPT2ForSequenceClassification); optionally `optimizer.safetensors` with the AdamW moments
 /// (`exp_avg.<name>`, `exp_avg_sq.<name>`) and step, so training can resume bit-exactly.
@@ -43,66 +43,101 @@ extension GPTModel {
         }
     }
 
-    /// Loads a checkpoint written by `save` or by transformers (GPT2LMHeadModel / GPT2Model /
-    /// GPT2ForSequenceClassification / TRL value-head models; names with or without the
-    /// `transformer.` prefix). Heads found in the file are loaded; `valueHead`/`rewardHead` add a
-    /// freshly initialised head (from `seed`) when the file has none. Causal-mask buffers
-    /// (`attn.bias`, `attn.masked_bias`) are ignored; an untied `lm_head.weight` is rejected.
+    /// Loads a checkpoint written by `save` or by transformers' `save_pretrained` (GPT2LMHeadModel,
+    /// GPT2Model, GPT2ForSequenceClassification, TRL value-head models): `config.json` plus
+    /// `model.safetensors` or sharded weights (`model.safetensors.index.json`); names with or without the
+    /// `transformer.` prefix; F32, F16, BF16 or F64 (converted to Float32); tied or untied LM head (an
+    /// `lm_head.weight` that differs from wte is kept as its own head). Heads found in the file are
+    /// loaded; `valueHead`/`rewardHead` add a freshly initialised head (from `seed`) when the file has
+    /// none. Other tensors (causal-mask buffers, heads pipe does not use) are ignored.
+    ///
+    /// Every shape and dtype is checked against config.json and the safetensors headers before the
+    /// model is allocated, and the model must fit in memory; errors name the file and what to fix.
     public static func load(from directory: String, valueHead: Bool = false, rewardHead: Bool = false,
                             seed: UInt64 = 0) throws -> GPTModel {
         let configPath = directory + "/" + Checkpoint.configFile
-        guard let data = FileManager.default.contents(atPath: configPath) else {
-            throw CheckpointError(file: configPath, message: "cannot read (is this a checkpoint directory?)")
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw CheckpointError(file: directory, message: "not a directory (expected a model folder with config.json and model.safetensors)")
         }
-        var config = try HFConfigJSON.decode(data, file: configPath)
-        let weightsPath = directory + "/" + Checkpoint.weightsFile
-        let file = try SafetensorsFile(path: weightsPath)
+        var config = try HFConfigJSON.decode(CheckpointWeights.readJSONFile(configPath), file: configPath)
+        var weights = try CheckpointWeights.open(directory: directory)
+        config.valueHead = valueHead || weights["v_head.summary.weight"] != nil
+        config.rewardHead = rewardHead || weights["score.weight"] != nil
+        try decideLMHead(&config, &weights, configPath: configPath)
+        do { try config.validate() } catch { throw CheckpointError(file: configPath, message: error.description) }
 
-        // Canonical name of every stored tensor (adds the `transformer.` prefix where missing).
-        var stored: [String: String] = [:]
-        for name in file.names {
-            if name.hasSuffix(".attn.bias") || name.hasSuffix(".attn.masked_bias") { continue }
-            let canonical = name.hasPrefix("transformer.") || name.hasPrefix("v_head.") || name.hasPrefix("score.")
-                || name.hasPrefix("lm_head.") ? name : "transformer." + name
-            if stored[canonical] != nil {
-                throw CheckpointError(file: weightsPath, message: "tensor '\(canonical)' stored twice (with and without the transformer. prefix)")
-            }
-            stored[canonical] = name
+        let layout = ParameterLayout(config)
+        let newHeads = Set(layout.tensors.map(\.name).filter { name in
+            (name.hasPrefix("v_head.") && weights["v_head.summary.weight"] == nil) || (name == "score.weight" && weights["score.weight"] == nil)
+        })
+        try checkShapes(layout, weights, config: config, newHeads: newHeads)
+
+        let model: GPTModel
+        do {
+            model = try GPTModel(config: config, seed: seed, initializing: { newHeads.contains($0) })
+        } catch {
+            throw CheckpointError(file: configPath, message: error.description)
         }
-        config.valueHead = valueHead || stored["v_head.summary.weight"] != nil
-        config.rewardHead = rewardHead || stored["score.weight"] != nil
-        let model = try GPTModel(config: config, seed: seed)
-        var used = Set<String>()
-        for t in model.layout.tensors {
-            guard let name = stored[t.name] else {
-                let isNewHead = (t.name.hasPrefix("v_head.") && stored["v_head.summary.weight"] == nil)
-                    || (t.name == "score.weight")
-                if isNewHead { continue }
-                throw CheckpointError(file: weightsPath, message: "missing tensor '\(t.name)' (shape \(t.shape)) required by config.json")
-            }
-            let info = try file.info(name)
-            guard info.shape == t.shape || (info.shape.reduce(1, *) == t.count && t.name == "v_head.summary.bias") else {
-                throw CheckpointError(file: weightsPath, message: "tensor '\(name)' has shape \(info.shape), expected \(t.shape) from config.json")
-            }
-            guard info.dtype == .f32 else {
-                throw CheckpointError(file: weightsPath, message: "tensor '\(name)' is \(info.dtype.rawValue); only F32 checkpoints are supported (convert with model.float())")
-            }
-            try file.copyFloats(name, into: UnsafeMutableBufferPointer(start: model.parameters.pointer + t.offset, count: t.count))
-            used.insert(t.name)
-        }
-        if let lmHead = stored["lm_head.weight"] {
-            let head = try file.floats(lmHead)
-            let wte = model.parameter("transformer.wte.weight")!
-            guard head.count == wte.count, zip(head, wte).allSatisfy({ $0 == $1 }) else {
-                throw CheckpointError(file: weightsPath, message: "lm_head.weight differs from transformer.wte.weight; untied LM heads are not supported")
-            }
-            used.insert("lm_head.weight")
-        }
-        let unknown = stored.keys.filter { !used.contains($0) }.sorted()
-        if !unknown.isEmpty {
-            throw CheckpointError(file: weightsPath, message: "unexpected tensors \(unknown.prefix(5).joined(separator: ", ")) — not a GPT-2 checkpoint this loader understands")
+        for t in layout.tensors where !newHeads.contains(t.name) {
+            try weights.read(weights[t.name]!, into: UnsafeMutableBufferPointer(start: model.parameters.pointer + t.offset, count: t.count))
         }
         return model
+    }
+
+    /// Tied or untied LM head: config.json's `tie_word_embeddings: false` unties it; a stored
+    /// `lm_head.weight` that differs from wte does too (it was trained as its own matrix). A file that
+    /// stores only `lm_head.weight` of a tied model gives wte.
+    private static func decideLMHead(_ config: inout GPTConfig, _ weights: inout CheckpointWeights, configPath: String) throws {
+        let wteName = "transformer.wte.weight"
+        guard let head = weights["lm_head.weight"] else { return }
+        guard config.tieWordEmbeddings else { return }
+        guard let wte = weights[wteName] else {
+            var entries = weights.entries
+            entries[wteName] = head
+            entries["lm_head.weight"] = nil
+            weights = CheckpointWeights(entries: entries, source: weights.source)
+            return
+        }
+        if try !weights.sameValues(head, wte) { config.tieWordEmbeddings = false }
+    }
+
+    /// Every tensor the config needs is stored, with the config's shape and a floating-point dtype;
+    /// stored layers beyond n_layer mean the config does not describe these weights.
+    private static func checkShapes(_ layout: ParameterLayout, _ weights: CheckpointWeights, config: GPTConfig,
+                                    newHeads: Set<String>) throws {
+        let source = weights.source
+        let dimensions = "vocab_size \(config.vocabSize), n_positions \(config.maxPositions), n_embd \(config.channels), n_layer \(config.layers)"
+        var missing: [String] = []
+        for t in layout.tensors where !newHeads.contains(t.name) {
+            guard let entry = weights[t.name] else {
+                missing.append("\(t.name) \(t.shape)")
+                continue
+            }
+            let shape = entry.info.shape
+            let scalarBias = t.name == "v_head.summary.bias" && entry.info.elementCount == 1
+            guard shape == t.shape || scalarBias else {
+                throw CheckpointError(file: entry.reader.file, message: "tensor '\(entry.storedName)' has shape \(shape), but config.json "
+                    + "(\(dimensions)) needs \(t.shape) — the config does not describe these weights")
+            }
+            guard SafetensorsReader.isFloatingPoint(entry.info.dtype) else {
+                throw CheckpointError(file: entry.reader.file, message: "tensor '\(entry.storedName)' is \(entry.info.dtype.rawValue); "
+                    + "model weights must be F32, F16, BF16 or F64")
+            }
+        }
+        if !missing.isEmpty {
+            let untied = config.tieWordEmbeddings ? "" : " (config.json sets tie_word_embeddings false, so lm_head.weight is needed)"
+            throw CheckpointError(file: source, message: "missing tensor\(missing.count == 1 ? "" : "s") "
+                + missing.prefix(8).map { "'\($0)'" }.joined(separator: ", ") + (missing.count > 8 ? " and \(missing.count - 8) more" : "")
+                + " required by config.json (\(dimensions))" + untied)
+        }
+        for name in weights.entries.keys.sorted() where name.hasPrefix("transformer.h.") {
+            let index = name.dropFirst("transformer.h.".count).prefix { $0.isNumber }
+            if let layer = Int(index), layer >= config.layers {
+                throw CheckpointError(file: weights[name]!.reader.file, message: "tensor '\(weights[name]!.storedName)' belongs to layer "
+                    + "\(layer), but config.json says n_layer \(config.layers) — the config does not describe these weights")
+            }
+        }
     }
 
     /// Loads optimizer.safetensors written by `save(to:optimizer:)`; nil when the directory has none.

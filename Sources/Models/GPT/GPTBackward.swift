@@ -68,7 +68,7 @@ extension GPTModel {
             }
             linearBackward(dInput: dFchGelu, dWeight: grad(p.fcProjWeight), dBias: grad(p.fcProjBias), dOut: dOut,
                            input: act(s.fchGelu), weight: param(p.fcProjWeight), rows: r, inChannels: 4 * c, outChannels: c)
-            geluBackward(dInput: dFch, dOut: dFchGelu, input: act(s.fch), count: 4 * r * c)
+            config.activation.backward(dInput: dFch, dOut: dFchGelu, input: act(s.fch), count: 4 * r * c)
             linearBackward(dInput: dLn, dWeight: grad(p.fcWeight), dBias: grad(p.fcBias), dOut: dFch,
                            input: act(s.ln2), weight: param(p.fcWeight), rows: r, inChannels: c, outChannels: 4 * c)
             layerNormBackward(dInput: dResidual, dWeight: grad(p.ln2Weight), dBias: grad(p.ln2Bias), dOut: dLn,
@@ -111,7 +111,7 @@ extension GPTModel {
                           tokens: tokens.pointer, positions: positions.pointer, rows: n, channels: c)
     }
 
-    /// logits = lnf · wteᵀ  ⇒  dlnf = dLogits · wte ; dwte += dLogitsᵀ · lnf.
+    /// logits = lnf · Wᵀ  ⇒  dlnf = dLogits · W ; dW += dLogitsᵀ · lnf  (W = wte when tied, else lm_head).
     ///
     /// Losses that only touch some positions (PPO's response tokens, SFT's completion mask) leave
     /// zero rows in dLogits. When dLogits is the model's own logits buffer and at least a quarter of
@@ -120,7 +120,7 @@ extension GPTModel {
     /// After a compact forward (`.only(rows)`) the products run on the compact rows directly.
     private func lmHeadBackward(dLnf: UnsafeMutablePointer<Float>, dLogits: UnsafePointer<Float>, layout a: ActivationLayout) {
         let n = a.batch * a.time, c = config.channels, v = config.vocabSize
-        let wte = param(layout.tokenEmbedding), dWte = grad(layout.tokenEmbedding), lnf = act(a.lnf)
+        let wte = param(layout.lmHead), dWte = grad(layout.lmHead), lnf = act(a.lnf)
         switch a.logitRows {
         case .none, .all:
             break   // dLogits is [B, T, V] (a caller's buffer when the forward skipped the LM head)

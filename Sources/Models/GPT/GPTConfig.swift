@@ -1,5 +1,38 @@
+import Tensor
+
 /// Hyper-parameters of a GPT-2 model (names follow llm.c; `config.json` keys in brackets).
 public struct GPTConfig: Sendable, Equatable, Codable {
+    /// The MLP's nonlinearity [activation_function].
+    public enum Activation: String, Sendable, Equatable, Codable {
+        /// tanh approximation, GPT-2's own ("gelu_new"; also "gelu_pytorch_tanh", "gelu_fast").
+        case geluTanh = "gelu_new"
+        /// erf form, PyTorch's default ("gelu"; also "gelu_python").
+        case geluExact = "gelu"
+
+        /// The activation a transformers `activation_function` name denotes, or nil when unsupported.
+        public init?(huggingFaceName name: String) {
+            switch name {
+            case "gelu_new", "gelu_pytorch_tanh", "gelu_fast": self = .geluTanh
+            case "gelu", "gelu_python": self = .geluExact
+            default: return nil
+            }
+        }
+
+        func forward(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count: Int) {
+            switch self {
+            case .geluTanh: geluForward(out: out, input: input, count: count)
+            case .geluExact: geluExactForward(out: out, input: input, count: count)
+            }
+        }
+
+        func backward(dInput: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>, input: UnsafePointer<Float>, count: Int) {
+            switch self {
+            case .geluTanh: geluBackward(dInput: dInput, dOut: dOut, input: input, count: count)
+            case .geluExact: geluExactBackward(dInput: dInput, dOut: dOut, input: input, count: count)
+            }
+        }
+    }
+
     /// V [vocab_size]
     public var vocabSize: Int
     /// Largest sequence length, rows of the position table [n_positions]
@@ -10,6 +43,11 @@ public struct GPTConfig: Sendable, Equatable, Codable {
     public var layers: Int
     /// NH [n_head]
     public var heads: Int
+    /// [activation_function]
+    public var activation: Activation = .geluTanh
+    /// The LM head is the token embedding (true, GPT-2's default) or its own `lm_head.weight` [V, C]
+    /// [tie_word_embeddings].
+    public var tieWordEmbeddings = true
     /// [layer_norm_epsilon]
     public var layerNormEpsilon: Float = 1e-5
     /// Std of the normal initialisation [initializer_range].
@@ -49,16 +87,38 @@ public struct GPTConfig: Sendable, Equatable, Codable {
         try check(heads > 0, "n_head", "must be positive, got \(heads)")
         try check(channels > 0 && channels % heads == 0, "n_embd",
                   "must be a positive multiple of n_head (\(heads)), got \(channels)")
+        // Bound every size before anything multiplies them (layouts, memory checks): no overflow, and a
+        // clear error for a config that could never be allocated.
+        let limit = 1 << 24
+        for (name, value) in [("vocab_size", vocabSize), ("n_positions", maxPositions), ("n_embd", channels), ("n_layer", layers)] {
+            try check(value <= limit, name, "\(value) is beyond the supported \(limit)")
+        }
+        // Far beyond any machine, and enough to keep every offset of the parameter layout inside Int.
+        let parameters = estimatedParameterCount
+        try check(parameters < 0x1p56, "n_embd",
+                  "\(channels) with vocab_size \(vocabSize), n_positions \(maxPositions) and n_layer \(layers) means "
+                      + "\(parameters) parameters, far beyond any machine's memory")
         try check(layerNormEpsilon > 0, "layer_norm_epsilon", "must be positive, got \(layerNormEpsilon)")
         for (name, p) in [("embd_pdrop", embeddingDropout), ("resid_pdrop", residualDropout), ("attn_pdrop", attentionDropout)] {
             try check(p >= 0 && p < 1, name, "must be in [0, 1), got \(p)")
         }
     }
 
+    /// Parameter count in floating point (no overflow for any input): embeddings, blocks, ln_f, an
+    /// untied LM head and the value/reward heads.
+    public var estimatedParameterCount: Double {
+        let v = Double(vocabSize), p = Double(maxPositions), c = Double(channels), l = Double(layers)
+        return v * c + p * c + l * (12 * c * c + 13 * c) + 2 * c + (tieWordEmbeddings ? 0 : v * c)
+            + (valueHead ? c + 1 : 0) + (rewardHead ? c : 0)
+    }
+
     /// Config S of the benchmark (4.7 M parameters).
     public static let benchmarkS = GPTConfig(vocabSize: 6000, maxPositions: 128, channels: 256, layers: 4, heads: 4)
     /// Config M of the benchmark (22.1 M parameters).
     public static let benchmarkM = GPTConfig(vocabSize: 6000, maxPositions: 256, channels: 512, layers: 6, heads: 8)
+    /// Config L of the benchmark: the shape of the classic Chinese demo's pretrained GPT-2
+    /// (uer/gpt2-chinese-cluecorpussmall: 12 × 768, 12 heads, 1,024 positions, vocabulary 21,128; 102 M parameters).
+    public static let benchmarkL = GPTConfig(vocabSize: 21128, maxPositions: 1024, channels: 768, layers: 12, heads: 12)
 }
 
 public struct GPTConfigError: Error, CustomStringConvertible, Equatable {

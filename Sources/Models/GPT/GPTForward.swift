@@ -103,7 +103,7 @@ extension GPTModel {
                              epsilon: config.layerNormEpsilon)
             linearForward(out: act(s.fch), input: act(s.ln2), weight: param(p.fcWeight), bias: param(p.fcBias),
                           rows: r, inChannels: c, outChannels: 4 * c)
-            geluForward(out: act(s.fchGelu), input: act(s.fch), count: 4 * r * c)
+            config.activation.forward(out: act(s.fchGelu), input: act(s.fch), count: 4 * r * c)
             linearForward(out: branch, input: act(s.fchGelu), weight: param(p.fcProjWeight), bias: param(p.fcProjBias),
                           rows: r, inChannels: 4 * c, outChannels: c)
             streams?.mask(streams!.residual, layer: l, site: 3)?.apply(branch, count: r * c)
@@ -114,9 +114,9 @@ extension GPTModel {
                          input: act(a.blocks[config.layers - 1].residual3),
                          weight: param(layout.lnfWeight), bias: param(layout.lnfBias), rows: outputRows, channels: c,
                          epsilon: config.layerNormEpsilon)
-        // Tied LM head: logits = ln_f(x) · wteᵀ (over the compact rows after `.only`).
+        // LM head: logits = ln_f(x) · Wᵀ, W = wte when tied (over the compact rows after `.only`).
         if logitRows != .none {
-            sgemm(transB: true, m: outputRows, n: v, k: c, a: act(a.lnf), lda: c, b: param(layout.tokenEmbedding), ldb: c,
+            sgemm(transB: true, m: outputRows, n: v, k: c, a: act(a.lnf), lda: c, b: param(layout.lmHead), ldb: c,
                   c: act(a.logits), ldc: v)
         }
         if let w = layout.valueWeight, let bias = layout.valueBias {

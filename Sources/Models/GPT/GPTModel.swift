@@ -28,8 +28,16 @@ public final class GPTModel: @unchecked Sendable {
     /// A freshly initialised model: N(0, initializer_range) weights and embeddings, residual
     /// projections (`c_proj`) scaled by 1/√(2L) as in GPT-2, zero biases, unit LayerNorm gains.
     /// Tensor i draws from Philox stream i of `seed`, so adding a head does not change the trunk.
-    public init(config: GPTConfig, seed: UInt64) throws(GPTConfigError) {
+    /// Throws when the config is inconsistent or its weights and gradients would not fit in memory.
+    public convenience init(config: GPTConfig, seed: UInt64) throws(GPTConfigError) {
+        try self.init(config: config, seed: seed, initializing: { _ in true })
+    }
+
+    /// As `init(config:seed:)`, initialising only the tensors `initializing` selects (the others stay
+    /// zero): a checkpoint loader fills the rest from the file and initialises only new heads.
+    init(config: GPTConfig, seed: UInt64, initializing: (String) -> Bool) throws(GPTConfigError) {
         try config.validate()
+        try MemoryBudget.check(config)
         self.config = config
         layout = ParameterLayout(config)
         parameters = FloatBuffer(count: layout.count)
@@ -37,7 +45,7 @@ public final class GPTModel: @unchecked Sendable {
         dropoutSeed = streamID(seed, 0xD20F)
         let rng = Philox(seed: seed)
         let residualScale = 1 / Float(2 * config.layers).squareRoot()
-        for (i, t) in layout.tensors.enumerated() {
+        for (i, t) in layout.tensors.enumerated() where initializing(t.name) {
             let p = parameters.pointer + t.offset
             if t.name.hasSuffix("ln_1.weight") || t.name.hasSuffix("ln_2.weight") || t.name.hasSuffix("ln_f.weight") {
                 p.update(repeating: 1, count: t.count)
@@ -58,16 +66,7 @@ public final class GPTModel: @unchecked Sendable {
         dropoutSeed = other.dropoutSeed
     }
 
-    /// Copies all parameters from a model with the same config (e.g. refresh a reference copy).
-    public func copyParameters(from other: GPTModel) {
-        precondition(other.config == config, "copyParameters: configs differ")
-        parameters.copy(from: other.parameters)
-    }
-
     public var parameterCount: Int { layout.count }
-
-    /// Parameters excluding the heads (the tied LM head is the token embedding, counted once).
-    public var trunkParameterCount: Int { layout.lnfBias + config.channels }
 
     public func zeroGradients() { gradients.zero() }
 

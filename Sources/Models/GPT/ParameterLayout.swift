@@ -24,10 +24,12 @@ public struct BlockParameters: Sendable {
 public struct ParameterLayout: Sendable {
     public let tensors: [ParameterTensor]
     public let count: Int
-    public let tokenEmbedding: Int      // wte (V, C), also the tied LM head
+    public let tokenEmbedding: Int      // wte (V, C)
     public let positionEmbedding: Int   // wpe (maxT, C)
     public let blocks: [BlockParameters]
     public let lnfWeight, lnfBias: Int  // (C)
+    /// The LM head (V, C): `tokenEmbedding` when tied, else `lm_head.weight`.
+    public let lmHead: Int
     public let valueWeight, valueBias: Int?  // (1, C), (1)
     public let scoreWeight: Int?        // (1, C)
 
@@ -57,6 +59,7 @@ public struct ParameterLayout: Sendable {
         self.blocks = blocks
         lnfWeight = add("transformer.ln_f.weight", [c])
         lnfBias = add("transformer.ln_f.bias", [c])
+        lmHead = config.tieWordEmbeddings ? tokenEmbedding : add("lm_head.weight", [config.vocabSize, c])
         if config.valueHead {
             valueWeight = add("v_head.summary.weight", [1, c])
             valueBias = add("v_head.summary.bias", [1])

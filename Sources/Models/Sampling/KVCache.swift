@@ -125,7 +125,7 @@ extension GPTModel {
                              weight: param(p.ln2Weight), bias: param(p.ln2Bias), rows: rows, channels: c,
                              epsilon: config.layerNormEpsilon)
             linear(fch, ln, p.fcWeight, p.fcBias, c, 4 * c)
-            geluForward(out: fchGelu, input: fch, count: rows * 4 * c)
+            config.activation.forward(out: fchGelu, input: fch, count: rows * 4 * c)
             linear(branch, fchGelu, p.fcProjWeight, p.fcProjBias, 4 * c, c)
             accumulate(x, branch, count: rows * c)
         }
@@ -134,15 +134,15 @@ extension GPTModel {
         layerNormForward(out: cache.last.pointer, mean: cache.mean.pointer, rstd: cache.rstd.pointer, input: cache.branch.pointer,
                          weight: param(layout.lnfWeight), bias: param(layout.lnfBias), rows: b, channels: c,
                          epsilon: config.layerNormEpsilon)
-        // Tied LM head: logits = last · wteᵀ, read in place from the live parameters (PPO changes them
+        // LM head: logits = last · Wᵀ (W = wte when tied), read in place from the live parameters (PPO changes them
         // every step, so there is no transposed copy to keep in sync).
         if b <= DecodeGemm.maxRows {
             DecodeGemm.multiply(m: b, n: config.vocabSize, k: c, x: cache.last.pointer, ldx: c,
-                                w: param(layout.tokenEmbedding), ldw: c, transposedWeight: true,
+                                w: param(layout.lmHead), ldw: c, transposedWeight: true,
                                 y: cache.logits.pointer, ldy: config.vocabSize, accumulate: false, path: cache.gemmPath)
         } else {
             sgemm(transB: true, m: b, n: config.vocabSize, k: c, a: cache.last.pointer, lda: c,
-                  b: param(layout.tokenEmbedding), ldb: c, c: cache.logits.pointer, ldc: config.vocabSize)
+                  b: param(layout.lmHead), ldb: c, c: cache.logits.pointer, ldc: config.vocabSize)
         }
     }
 }

@@ -28,42 +28,4 @@ extension GPTModel {
         }
         return Float(loss)
     }
-
-    /// Log-probabilities [B, T] of `targets` under softmax(logits / temperature) of the last forward, and
-    /// the per-position entropy [B, T] of that distribution.
-    public func tokenLogProbabilities(targets: [Int32], temperature: Float = 1) -> (logProbs: [Float], entropy: [Float]) {
-        let out = logits
-        let n = targets.count, v = config.vocabSize
-        precondition(out.count == n * v, "tokenLogProbabilities: \(n) targets for \(out.count / v) positions")
-        var lp = [Float](repeating: 0, count: n), ent = [Float](repeating: 0, count: n)
-        targets.withUnsafeBufferPointer { t in
-            lp.withUnsafeMutableBufferPointer { l in
-                ent.withUnsafeMutableBufferPointer { e in
-                    tokenLogProbs(logProbs: l.baseAddress!, entropy: e.baseAddress!, logits: out.baseAddress!,
-                                  targets: t.baseAddress!, temperature: temperature, rows: n, vocab: v)
-                }
-            }
-        }
-        return (lp, ent)
-    }
-
-    /// Turns upstream gradients of per-token log-probs (and optionally entropies) into dLogits,
-    /// OVERWRITING `logits`; then call `backward(dLogits: logits.baseAddress, …)`. This is the PPO
-    /// policy-loss path: compute the loss from `tokenLogProbabilities`, differentiate it by hand to
-    /// dLoss/dlogp, pass that here. Positions with zero gradients contribute nothing.
-    public func logProbabilityBackward(targets: [Int32], dLogProbs: [Float], dEntropy: [Float]? = nil, temperature: Float = 1) {
-        let out = logits
-        let n = targets.count, v = config.vocabSize
-        precondition(out.count == n * v && dLogProbs.count == n && (dEntropy == nil || dEntropy!.count == n),
-                     "logProbabilityBackward: sizes do not match the last forward (\(out.count / v) positions)")
-        targets.withUnsafeBufferPointer { t in
-            dLogProbs.withUnsafeBufferPointer { g in
-                let run = { (e: UnsafePointer<Float>?) in
-                    tokenLogProbsBackward(dLogits: out.baseAddress!, logits: out.baseAddress!, targets: t.baseAddress!,
-                                          dLogProbs: g.baseAddress!, dEntropy: e, temperature: temperature, rows: n, vocab: v)
-                }
-                if let dEntropy { dEntropy.withUnsafeBufferPointer { run($0.baseAddress!) } } else { run(nil) }
-            }
-        }
-    }
 }

@@ -28,8 +28,3 @@ public func sumOfSquares(_ x: UnsafePointer<Float>, count: Int) -> Double {
     return total
 }
 
-/// y += alpha · x (a plain loop: for short vectors it beats the BLAS call overhead).
-@inlinable @inline(__always)
-public func axpy(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, alpha: Float, count: Int) {
-    for i in 0..<count { y[i] += alpha * x[i] }
-}

@@ -93,13 +93,3 @@ public func tokenLogProbsBackward(
         d[Int(targets[row])] += gl * invT
     }
 }
-
-/// In-place numerically stable softmax of each of N rows of V values.
-public func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows n: Int, columns v: Int) {
-    for row in 0..<n {
-        let z = x + row * v
-        let sum = expShiftedSum(out: z, z, shift: vectorMax(z, count: v), count: v)
-        let inv = 1 / sum
-        for j in 0..<v { z[j] *= inv }
-    }
-}

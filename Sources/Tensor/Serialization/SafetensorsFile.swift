@@ -81,7 +81,7 @@ public final class SafetensorsFile: @unchecked Sendable {
         self.init(file: file, metadata: metadata, tensors: tensors, data: data)
     }
 
-    private static func parseHeader(_ header: UnsafeRawBufferPointer, dataSize: Int,
+    static func parseHeader(_ header: UnsafeRawBufferPointer, dataSize: Int,
                                     file: String) throws(SafetensorsError) -> ([String: String], [SafetensorsTensorInfo]) {
         guard header.first == UInt8(ascii: "{") else {
             throw SafetensorsError(kind: .headerNotJSON, file: file, message: "header JSON at byte 8: header does not start with '{'")
@@ -152,7 +152,7 @@ public final class SafetensorsFile: @unchecked Sendable {
 
     // MARK: Validation
 
-    private static func headerLength(_ bytes: [UInt8], fileSize: Int, file: String) throws(SafetensorsError) -> Int {
+    static func headerLength(_ bytes: [UInt8], fileSize: Int, file: String) throws(SafetensorsError) -> Int {
         guard bytes.count >= 8, fileSize >= 8 else {
             throw SafetensorsError(kind: .tooShort, file: file,
                                    message: "\(fileSize) bytes is too short for the 8-byte header length")

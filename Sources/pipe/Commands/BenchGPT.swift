@@ -3,15 +3,16 @@ import Foundation
 import Models
 import Tensor
 
-/// `pipe bench gpt`: training and sampling throughput of the Swift GPT on configs S and M, side by side
+/// `pipe bench gpt`: training and sampling throughput of the Swift GPT on configs S, M and L, side by side
 /// with PyTorch on the same machine in the same run (benchmarks/gpt/pytorch_gpt.py, when a Python with
-/// torch + transformers is available), plus the one-core sgemm peak and peak memory.
+/// torch + transformers is available), plus the one-core sgemm peak and peak memory. Without PyTorch it
+/// compares with the figures recorded in benchmarks/gpt/anchors.md (not measured in the run).
 struct BenchGPT: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gpt",
-        abstract: "GPT training/sampling throughput vs PyTorch (configs S and M, one BLAS thread).")
+        abstract: "GPT training/sampling throughput vs PyTorch (configs S, M, L; one BLAS thread).")
 
-    @Option(help: "Configs to run, comma-separated (S, M).")
+    @Option(help: "Configs to run, comma-separated: S (4.7 M parameters), M (22 M), L (102 M, the uer/gpt2-chinese-cluecorpussmall shape).")
     var configs = "S,M"
 
     @Option(help: "Timed training steps per config (after warm-up; the median is reported).")
@@ -38,11 +39,11 @@ struct BenchGPT: ParsableCommand {
         let (peak, peakPerCPU) = GPTBenchmark.sgemmPeak()
         say(String(format: "one-core sgemm peak (1024³, best of 30): %.1f GFLOP/s wall; median %.1f GFLOP per CPU-second", peak, peakPerCPU))
         if python == nil {
-            say("PyTorch: none chosen or found (--torch-python, $PIPE_TORCH_PYTHON, venv-torch); comparing with the figures in shared/notes/pytorch-anchors.md (1 thread, idle box, NOT measured in this run)")
+            say("PyTorch: none chosen or found; comparing with the figures recorded in benchmarks/gpt/anchors.md (1 thread, NOT measured in this run). Run with --torch-python PYTHON (torch + transformers) to compare side by side.")
         }
         for name in configs.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces).uppercased() }) {
-            guard let setup = ["S": GPTBenchmark.Setup.s, "M": GPTBenchmark.Setup.m][name] else {
-                throw ValidationError("unknown config '\(name)' in --configs (use S, M)")
+            guard let setup = GPTBenchmark.Setup.all.first(where: { $0.name == name }) else {
+                throw ValidationError("unknown config '\(name)' in --configs (use S, M, L)")
             }
             let swift = try GPTBenchmark.run(setup, trainSteps: steps, warmup: warmup, sampleRepeats: sampleRepeats) { say("  " + $0) }
             var torch: TorchFigures?
@@ -50,7 +51,7 @@ struct BenchGPT: ParsableCommand {
                 say("  \(name): running PyTorch (\(python) \(torchScript))")
                 torch = try runTorch(python: python, config: name)
             }
-            report(swift, torch: torch ?? TorchFigures.anchors[name]!, measured: torch != nil, peak: peak,
+            report(swift, torch: torch ?? TorchFigures.anchors[name], measured: torch != nil, peak: peak,
                    peakPerCPU: peakPerCPU, setup: setup, say: say)
         }
     }
@@ -66,10 +67,13 @@ struct BenchGPT: ParsableCommand {
         var peak_rss_mib: Double?
         var torch: String?
 
-        /// shared/notes/pytorch-anchors.md, 1 thread, idle box (own nanoGPT loop / HF generate / own KV loop).
+        /// benchmarks/gpt/anchors.md, 1 thread (own nanoGPT loop / HF generate / own KV loop).
         static let anchors: [String: TorchFigures] = [
             "S": TorchFigures(train: Figure(tokens_per_s: 1784), generate: Figure(tokens_per_s: 922), loop: Figure(tokens_per_s: 1131), peak_rss_mib: 721),
             "M": TorchFigures(train: Figure(tokens_per_s: 435), generate: Figure(tokens_per_s: 419), loop: Figure(tokens_per_s: 470), peak_rss_mib: 1312),
+            // Measured on a loaded box: compare the per-CPU-second rows (see anchors.md).
+            "L": TorchFigures(train: Figure(tokens_per_s: 64, tokens_per_cpu_s: 135), generate: Figure(tokens_per_s: 44, tokens_per_cpu_s: 102),
+                              loop: Figure(tokens_per_s: 44, tokens_per_cpu_s: 112), peak_rss_mib: 2976),
         ]
     }
 
@@ -96,31 +100,36 @@ struct BenchGPT: ParsableCommand {
         return try JSONDecoder().decode(TorchFigures.self, from: Data(line.utf8))
     }
 
-    func report(_ s: GPTBenchmark.Result, torch t: TorchFigures, measured: Bool, peak: Double, peakPerCPU: Double,
+    func report(_ s: GPTBenchmark.Result, torch: TorchFigures?, measured: Bool, peak: Double, peakPerCPU: Double,
                 setup: GPTBenchmark.Setup,
                 say: (String) -> Void) {
-        let label = measured ? "PyTorch \(t.torch ?? "")" : "PyTorch (notes)"
+        let label = torch == nil ? "PyTorch (none)" : measured ? "PyTorch \(torch?.torch ?? "")" : "PyTorch (anchors.md)"
         func ratio(_ a: Double, _ b: Double?) -> String { b.map { String(format: "%.2f×", a / $0) } ?? "–" }
-        let trainCPU = Double(setup.batch * setup.config.maxPositions) / s.trainStep.cpuMedian
+        let trainCPU = Double(setup.batch * setup.time) / s.trainStep.cpuMedian
         let sampleCPU = 1024 / s.sample.cpuMedian
         say("")
-        say("config \(s.setup): \(s.parameters) parameters, batch \(setup.batch) × context \(setup.config.maxPositions)")
+        say("config \(s.setup): \(s.parameters) parameters, batch \(setup.batch) × context \(setup.time)")
         func row(_ what: String, _ swift: String, _ torch: String, _ r: String) {
             say("  " + what.padding(toLength: 36, withPad: " ", startingAt: 0) + leftPad(swift, 10) + leftPad(torch, 20) + leftPad(r, 14))
         }
-        func f0(_ x: Double) -> String { String(format: "%.0f", x) }
+        func f0(_ x: Double?) -> String { x.map { String(format: "%.0f", $0) } ?? "–" }
         row("", "Swift", label, "ratio")
-        row("training tokens/s", f0(s.trainTokensPerSecond), f0(t.train.tokens_per_s), ratio(s.trainTokensPerSecond, t.train.tokens_per_s))
-        if let cpu = t.train.tokens_per_cpu_s {
+        row("training tokens/s", f0(s.trainTokensPerSecond), f0(torch?.train.tokens_per_s), ratio(s.trainTokensPerSecond, torch?.train.tokens_per_s))
+        if let cpu = torch?.train.tokens_per_cpu_s {
             row("training tokens per CPU-second", f0(trainCPU), f0(cpu), ratio(trainCPU, cpu))
         }
-        row("sampling new tokens/s vs generate", f0(s.sampleTokensPerSecond), f0(t.generate.tokens_per_s), ratio(s.sampleTokensPerSecond, t.generate.tokens_per_s))
-        row("sampling new tokens/s vs own loop", f0(s.sampleTokensPerSecond), f0(t.loop.tokens_per_s), ratio(s.sampleTokensPerSecond, t.loop.tokens_per_s))
-        if let g = t.generate.tokens_per_cpu_s, let l = t.loop.tokens_per_cpu_s {
+        row("sampling new tokens/s vs generate", f0(s.sampleTokensPerSecond), f0(torch?.generate.tokens_per_s),
+            ratio(s.sampleTokensPerSecond, torch?.generate.tokens_per_s))
+        row("sampling new tokens/s vs own loop", f0(s.sampleTokensPerSecond), f0(torch?.loop.tokens_per_s),
+            ratio(s.sampleTokensPerSecond, torch?.loop.tokens_per_s))
+        if let g = torch?.generate.tokens_per_cpu_s, let l = torch?.loop.tokens_per_cpu_s {
             row("sampling per CPU-s (gen / loop)", f0(sampleCPU), "\(f0(g)) / \(f0(l))", "\(ratio(sampleCPU, g)) / \(ratio(sampleCPU, l))")
         }
-        row("peak RSS MiB", f0(s.peakRSSMiB), t.peak_rss_mib.map(f0) ?? "–", "")
-        let flopsPerStep = GPTBenchmark.trainFLOPsPerToken(setup.config, time: setup.config.maxPositions) * Double(setup.batch * setup.config.maxPositions)
+        row("peak RSS MiB", f0(s.peakRSSMiB), f0(torch?.peak_rss_mib), "")
+        if torch == nil {
+            say("  (no PyTorch figures for config \(s.setup) in benchmarks/gpt/anchors.md: run with --torch-python to compare)")
+        }
+        let flopsPerStep = GPTBenchmark.trainFLOPsPerToken(setup.config, time: setup.time) * Double(setup.batch * setup.time)
         say(String(format: "  training: %.3f s/step (min %.3f, max %.3f), %.1f GFLOP/s = %.0f%% of the sgemm peak; CPU share %.2f;"
                    + " per CPU-second %.1f GFLOP = %.0f%% of the sgemm's", s.trainStep.median, s.trainStep.min, s.trainStep.max,
                    s.trainGFLOPs, 100 * s.trainGFLOPs / peak, s.trainStep.cpuShare, flopsPerStep / s.trainStep.cpuMedian / 1e9,

@@ -8,7 +8,7 @@ enum TorchReference {
     /// Where `python3 -m venv … && pip install torch transformers` usually puts the reference venv.
     static let venvCandidates = [".venv-torch/bin/python", "venv-torch/bin/python", "../venv-torch/bin/python"]
 
-    static let optionHelp = "Python with torch + transformers (default: $PIPE_TORCH_PYTHON, else the first existing of .venv-torch/, venv-torch/, ../venv-torch/ bin/python; 'none' = compare with the figures from the notes)."
+    static let optionHelp = "Python with torch + transformers (default: $PIPE_TORCH_PYTHON, else the first existing of .venv-torch/, venv-torch/, ../venv-torch/ bin/python; 'none' = compare with the figures recorded in benchmarks/gpt/anchors.md)."
 
     /// `--torch-python`, else $PIPE_TORCH_PYTHON, else the first venv candidate; nil for `none` or when
     /// nothing is found.

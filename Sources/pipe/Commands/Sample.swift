@@ -6,7 +6,9 @@ import Tensor
 import Tokenizer
 
 /// `pipe sample MODEL --prompt 这部电影很`: generations from any model artifact directory (sft, rm's
-/// backbone, ppo: config.json + model.safetensors + tokenizer.json), like a predict.py script.
+/// backbone, ppo) or HF GPT-2 folder (config.json + model.safetensors or sharded weights + tokenizer.json),
+/// like a predict.py script. A model that cannot be used is one `error:` line and exit status 2 (no
+/// usage text: the command line was fine, the folder is not).
 struct Sample: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sample",
@@ -15,7 +17,7 @@ struct Sample: ParsableCommand {
     @Argument(help: "Model directory, e.g. an sft or ppo `model` artifact, or an exported HF GPT-2 folder.")
     var model: String
 
-    @Option(name: .shortAndLong, help: "Prompt text (repeat for several prompts). Default: the classic four.")
+    @Option(name: .shortAndLong, help: "Prompt text (repeat for several prompts). Default: one empty prompt (unconditional samples).")
     var prompt: [String] = []
 
     @Option(name: .short, help: "Samples per prompt.")
@@ -49,23 +51,41 @@ struct Sample: ParsableCommand {
         guard topP > 0 && topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
     }
 
+    /// A model folder that cannot be sampled from; the message names the file and the problem.
+    struct ModelError: Error, CustomStringConvertible {
+        let description: String
+    }
+
     func run() throws {
-        BLAS.setThreads(1)
-        let tokenizer: BPETokenizer
-        let gpt: GPTModel
         do {
-            tokenizer = try BPETokenizer(contentsOf: model)
-            gpt = try GPTModel.load(from: model)
-        } catch {
-            throw ValidationError("\(model): \(error)")
+            try sample()
+        } catch let error as ModelError {
+            FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+            throw ExitCode(2)
         }
-        let eos = tokenizer.endOfTextId
+    }
+
+    func sample() throws {
+        BLAS.setThreads(1)
+        let gpt: GPTModel
+        do { gpt = try GPTModel.load(from: model) } catch { throw ModelError(description: "\(error)") }
+        let tokenizer: BPETokenizer
+        do { tokenizer = try BPETokenizer(contentsOf: model) } catch { throw ModelError(description: "\(model): \(error)") }
+        let eos = tokenizer.endOfTextId, vocabulary = gpt.config.vocabSize
+        for (what, id) in [("end-of-text", eos), ("padding", tokenizer.padId)] where Int(id) >= vocabulary {
+            throw ModelError(description: "\(model): the tokenizer's \(what) token id \(id) is outside the model's vocabulary "
+                + "(vocab_size \(vocabulary) in config.json) — the tokenizer does not belong to this model")
+        }
         let prompts = prompt.isEmpty ? [""] : prompt
         var queries: [[Int32]] = []
         for p in prompts {
             let ids = [eos] + tokenizer.encode(p, allowSpecial: false)
+            if let outside = ids.first(where: { Int($0) >= vocabulary }) {
+                throw ModelError(description: "\(model): prompt '\(p)' encodes to token id \(outside), outside the model's vocabulary "
+                    + "(vocab_size \(vocabulary) in config.json) — the tokenizer does not belong to this model")
+            }
             guard ids.count + maxNewTokens <= gpt.config.maxPositions else {
-                throw ValidationError("prompt '\(p)' (\(ids.count) tokens) + --max-new-tokens \(maxNewTokens) exceeds the model's n_positions \(gpt.config.maxPositions)")
+                throw ModelError(description: "prompt '\(p)' (\(ids.count) tokens) + --max-new-tokens \(maxNewTokens) exceeds the model's n_positions \(gpt.config.maxPositions)")
             }
             queries += Array(repeating: ids, count: n)
         }

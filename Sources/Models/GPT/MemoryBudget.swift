@@ -1,0 +1,39 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// Refuses a model whose weights and gradients alone would not fit in this machine's memory, with a
+/// message instead of an allocation failure (an abort) or a machine driven into swap.
+enum MemoryBudget {
+    /// Bytes a model of `config` allocates before any forward pass: parameters and gradients, Float32.
+    static func modelBytes(_ config: GPTConfig) -> Double { 8 * config.estimatedParameterCount }
+
+    /// Memory that can be allocated now: Linux's MemAvailable, else the physical memory.
+    static func availableBytes() -> Double {
+        #if os(Linux)
+        if let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
+           let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
+           let kib = Double(line.split(separator: " ").dropFirst().first ?? "") {
+            return kib * 1024
+        }
+        #endif
+        return Double(sysconf(Int32(_SC_PHYS_PAGES))) * Double(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+    static func check(_ config: GPTConfig) throws(GPTConfigError) {
+        let needed = modelBytes(config), available = availableBytes()
+        guard needed <= available else {
+            throw GPTConfigError(field: "n_embd", message: "\(config.channels) with vocab_size \(config.vocabSize), n_positions "
+                + "\(config.maxPositions) and n_layer \(config.layers) needs \(gigabytes(needed)) GB for weights and "
+                + "gradients, more than the \(gigabytes(available)) GB of memory available")
+        }
+    }
+
+    static func gigabytes(_ bytes: Double) -> String {
+        let tenths = (bytes / 1e8).rounded()
+        return tenths < 1e15 ? "\(Int(tenths) / 10).\(Int(tenths) % 10)" : "\(bytes / 1e9)"
+    }
+}

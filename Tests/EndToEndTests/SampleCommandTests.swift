@@ -1,0 +1,99 @@
+import Foundation
+import Models
+import WorkspaceTestSupport
+import Stages
+import Tensor
+import Testing
+import Tokenizer
+
+/// `pipe sample` on HF-style model folders: it samples from good ones, and every broken one is a single
+/// `error:` line with exit status 2, quickly, with no usage text and no crash.
+@Suite("pipe sample: model folders")
+struct SampleCommandTests {
+    let pipe: PipeBinary
+    init() throws { pipe = try PipeBinary() }
+
+    /// A byte-level tokenizer (256 bytes + `<|endoftext|>`) and a tiny model over its vocabulary.
+    static func writeModel(to dir: String, vocabulary: Int = 257) throws -> GPTModel {
+        let tokenizer = BPETokenizer(tokenBytes: (0..<256).map { [UInt8($0)] } + [Array("<|endoftext|>".utf8)], merges: [],
+                                     specialTokens: [("<|endoftext|>", 256)])
+        var config = GPTConfig(vocabSize: vocabulary, maxPositions: 64, channels: 16, layers: 2, heads: 2)
+        config.initializerRange = 0.2
+        let model = try GPTModel(config: config, seed: 3)
+        try ModelArtifacts.save(model, tokenizer: tokenizer, to: dir)
+        return model
+    }
+
+    func sample(_ dir: String, in workspace: TestWorkspace) throws -> PipeBinary.Result {
+        try pipe.run(["sample", dir, "-p", "ab", "-n", "1", "--max-new-tokens", "4", "--greedy"], in: workspace.root)
+    }
+
+    @Test func samplesFromShardedHalfPrecisionFolders() throws {
+        let workspace = try TestWorkspace("pipe-e2e-sample")
+        defer { workspace.remove() }
+        let dir = workspace.path("model")
+        let model = try Self.writeModel(to: dir)
+        let reference = try sample(dir, in: workspace)
+        #expect(reference.status == 0 && reference.stdout.contains("1. ab"), "\(reference)")
+        // The same weights in two F16 shards without the `transformer.` prefix sample too.
+        try FileManager.default.removeItem(atPath: dir + "/model.safetensors")
+        var map: [String] = []
+        for (i, t) in model.layout.tensors.enumerated() {
+            let file = "model-0000\(i % 2 + 1)-of-00002.safetensors"
+            map.append("\"\(t.name.replacingOccurrences(of: "transformer.", with: ""))\": \"\(file)\"")
+        }
+        for shard in 0..<2 {
+            let tensors = model.layout.tensors.enumerated().filter { $0.offset % 2 == shard }.map { _, t in
+                SafetensorsTensor(name: t.name.replacingOccurrences(of: "transformer.", with: ""), shape: t.shape,
+                                  floats: UnsafeBufferPointer(start: model.parameters.pointer + t.offset, count: t.count), storedAs: .f16)
+            }
+            try Safetensors.write(tensors, to: dir + "/model-0000\(shard + 1)-of-00002.safetensors")
+        }
+        try workspace.write("model/model.safetensors.index.json", "{\"weight_map\": {\(map.joined(separator: ", "))}}")
+        let sharded = try sample(dir, in: workspace)
+        #expect(sharded.status == 0 && sharded.stdout.contains("1. ab"), "\(sharded)")
+    }
+
+    @Test func everyModelErrorIsOneLineWithoutUsage() throws {
+        let workspace = try TestWorkspace("pipe-e2e-sample-bad")
+        defer { workspace.remove() }
+        let dir = workspace.path("model")
+        func expectOneLine(_ contains: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+            let start = ContinuousClock.now
+            let result = try sample(dir, in: workspace)
+            #expect(result.status == 2, "\(result)", sourceLocation: sourceLocation)
+            #expect(result.stderr.hasPrefix("error: ") && result.stderr.hasSuffix("\n"), "\(result)", sourceLocation: sourceLocation)
+            #expect(result.stderr.split(separator: "\n").count == 1, "\(result)", sourceLocation: sourceLocation)
+            #expect(result.stderr.contains(contains), "\(result)", sourceLocation: sourceLocation)
+            #expect(!result.stderr.contains("Usage") && !result.stdout.contains("Usage"), "\(result)", sourceLocation: sourceLocation)
+            #expect(ContinuousClock.now - start < .seconds(20), sourceLocation: sourceLocation)
+        }
+        func setConfig(_ key: String, _ value: String) throws {
+            let path = dir + "/config.json"
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            let edited = text.replacingOccurrences(of: "\"\(key)\": [^,\\n]*", with: "\"\(key)\": \(value)", options: .regularExpression)
+            try edited.write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        _ = try Self.writeModel(to: dir)
+        try setConfig("n_embd", "1048576")
+        try expectOneLine("model.safetensors: tensor 'transformer.wte.weight' has shape [257, 16], but config.json")
+        try setConfig("n_embd", "2048")
+        try expectOneLine("needs [257, 2048] — the config does not describe these weights")
+        try setConfig("n_embd", "16")
+        try setConfig("activation_function", "\"swish\"")
+        try expectOneLine("config.json: activation_function swish is not supported")
+        try setConfig("activation_function", "\"gelu_new\"")
+        try workspace.write("model/model.safetensors", "short")
+        try expectOneLine("model.safetensors: invalid safetensors file:")
+        try FileManager.default.removeItem(atPath: dir + "/model.safetensors")
+        try workspace.write("model/pytorch_model.bin", "pickle")
+        try expectOneLine("has pytorch_model.bin but no model.safetensors; convert it first: python scripts/convert-to-safetensors.py")
+        try FileManager.default.removeItem(atPath: dir)
+        try expectOneLine("model: not a directory")
+        // A model whose vocabulary is smaller than its tokenizer's.
+        _ = try Self.writeModel(to: dir, vocabulary: 200)
+        try expectOneLine("token id 256 is outside the model's vocabulary (vocab_size 200 in config.json)")
+        try FileManager.default.removeItem(atPath: dir + "/tokenizer.json")
+        try expectOneLine("tokenizer.json")
+    }
+}
