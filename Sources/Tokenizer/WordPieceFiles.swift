@@ -177,6 +177,8 @@ extension WordPieceTokenizer {
         for (i, t) in vocabulary.enumerated() { idOf[t] = Int32(i) }
         var added: [AddedToken] = []
         for (role, name) in settings.names.all {
+            // bos/eos are resolved (and a missing one reported) by PretrainedTokenizer, which also takes overrides.
+            if role == "bos_token" || role == "eos_token", idOf[name] == nil { continue }
             guard let id = idOf[name] else {
                 throw TokenizerFileError(file: vocabFile, message: "\(role) \(quoted(name)) is not in the vocabulary (fix the token in tokenizer_config.json or add it to vocab.txt)")
             }
