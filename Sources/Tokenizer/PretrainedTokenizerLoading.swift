@@ -43,6 +43,17 @@ extension PretrainedTokenizer {
             let type = (root["model"] as? [String: Any])?["type"] as? String
             switch type {
             case "BPE":
+                // GPT-2's byte-level BPE only: settings that change the algorithm are refused, not ignored.
+                let model = root["model"] as? [String: Any] ?? [:]
+                for key in ["continuing_subword_prefix", "end_of_word_suffix"] where !JSONFields.isNull(model[key]) && model[key] as? String != "" {
+                    throw TokenizerFileError(file: file, message: "model.\(key) must be empty or null (only GPT-2-style byte-level BPE is supported)")
+                }
+                if JSONFields.bool(model["byte_fallback"]) == true {
+                    throw TokenizerFileError(file: file, message: "model.byte_fallback is not supported (only GPT-2-style byte-level BPE)")
+                }
+                if let dropout = model["dropout"] as? NSNumber, !JSONFields.isBool(dropout), dropout.doubleValue != 0 {
+                    throw TokenizerFileError(file: file, message: "model.dropout must be null (BPE dropout would make encodings random)")
+                }
                 let bpe = try BPETokenizer(huggingFaceJSON: JSONFields.escapingByteOrderMarks(data), file: file)
                 return try PretrainedTokenizer(model: .byteLevelBPE(bpe), names: roleNames(bpeDefaults(bpe)), source: directory)
             case "WordPiece":

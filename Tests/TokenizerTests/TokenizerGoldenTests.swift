@@ -74,6 +74,8 @@ struct TokenizerGoldenTests {
     @Test func bareVocabularyFolder() throws { try Self.check(Self.goldens, folder: "wordpiece-cased-vocab", golden: "wordpiece-cased") }
     /// A GPT-2-style byte-level BPE trained by `tokenizers` (its own tokenizer.json).
     @Test func byteLevelBPETrainedByTokenizers() throws { try Self.check(Self.goldens, folder: "bpe", golden: "bpe") }
+    /// The same BPE in GPT-2's own layout, as `transformers`' GPT2TokenizerFast saves it.
+    @Test func gpt2LayoutSavedByTransformers() throws { try Self.check(Self.goldens, folder: "gpt2-transformers", golden: "bpe") }
 
     /// Opt-in: set PIPE_TOKENIZERS_PYTHON to a Python with `tokenizers` (a venv); the generator then
     /// writes fresh random strings (seed PIPE_TOKENIZERS_SEED or the day) plus every Unicode code point,

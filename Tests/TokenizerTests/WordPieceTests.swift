@@ -174,6 +174,8 @@ struct WordPieceTests {
             (["tokenizer.json": tokenizerJSON(added: #"{"id": 1}"#)], "added_tokens must be a list"),
             (["tokenizer.json": tokenizerJSON().replacingOccurrences(of: #""normalizer": null"#, with: #""normalizer": {"type": "NFKC"}"#)], #"normalizer is "NFKC""#),
             (["tokenizer.json": tokenizerJSON().replacingOccurrences(of: "BertPreTokenizer", with: "Whitespace")], #"pre_tokenizer is "Whitespace""#),
+            (["tokenizer.json": #"{"model": {"type": "BPE", "end_of_word_suffix": "</w>", "vocab": {}, "merges": []}}"#], "model.end_of_word_suffix must be empty"),
+            (["tokenizer.json": #"{"model": {"type": "BPE", "dropout": 0.1, "vocab": {}, "merges": []}}"#], "model.dropout must be null"),
             (["vocab.txt": ""], "vocab.txt: the vocabulary is empty"),
             (["vocab.txt": "[UNK]\na\nb\na\n"], "vocab.txt: line 4 repeats the token \"a\" of line 2"),
             (["vocab.txt": "a\nb\n"], #"unk_token "[UNK]" is not in the vocabulary"#),

@@ -14,6 +14,9 @@ Written into the output folder:
   wordpiece-uncased/tokenizer.json    lowercase=True (so accents are stripped: NFD, drop Mn)
   wordpiece-nocjk/tokenizer.json      handle_chinese_chars=False, strip_accents=True, no decoder cleanup
   bpe/tokenizer.json                  GPT-2-style byte-level BPE trained by `tokenizers` on generated text
+  gpt2-transformers/                  that BPE as `transformers`' GPT2TokenizerFast saves it (GPT-2's own
+                                      layout: tokenizer.json, vocab.json, merges.txt, configs); skipped
+                                      when `transformers` is not installed
   strings.jsonl                       one JSON string per line
   <name>.golden.jsonl                 per string: {"ids": [...], "decoded": "..."} ("decoded" omitted when it
                                       equals the string; "skip" added when decode(skip_special_tokens=True)
@@ -232,6 +235,22 @@ def main():
         write_jsonl(os.path.join(args.out, f"{name}.golden.jsonl"), goldens(tok, strings))
         write_jsonl(os.path.join(args.out, f"{name}.special.jsonl"),
                     [{"ids": tok.encode(s, add_special_tokens=True).ids} for s in strings[:50]])
+    gpt2_layout(tokenizers_by_name["bpe"], os.path.join(args.out, "gpt2-transformers"))
+
+
+def gpt2_layout(bpe, out):
+    """Saves the BPE through transformers' GPT2TokenizerFast (from vocab.json + merges.txt, as GPT-2 ships)."""
+    try:
+        from transformers import GPT2TokenizerFast
+    except ImportError:
+        print("transformers not installed: gpt2-transformers/ not written")
+        return
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        bpe.model.save(tmp)  # vocab.json + merges.txt
+        fast = GPT2TokenizerFast.from_pretrained(tmp)
+        assert len(fast) == bpe.get_vocab_size(), "transformers did not read vocab.json/merges.txt"
+        fast.save_pretrained(out)
 
 
 if __name__ == "__main__":
