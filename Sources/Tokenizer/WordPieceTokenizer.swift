@@ -41,6 +41,9 @@ public struct WordPieceTokenizer: Sendable {
     let normalizedMatcher: AddedTokenMatcher
     /// id → added token index (ids past the vocabulary, or added tokens overriding a vocabulary id).
     let addedById: [Int32: Int]
+    /// What decoding shows for each added token: its normalised form when it is matched normalised
+    /// (`tokenizers` decodes "iPhone" added to an uncased tokenizer as "iphone").
+    let addedTokenDecoded: [String]
     let isSpecialId: [Bool]
 
     public enum ConfigurationError: Error, Equatable, CustomStringConvertible {
@@ -111,12 +114,14 @@ public struct WordPieceTokenizer: Sendable {
             guard bytes.count >= prefixBytes.count, bytes.starts(with: prefixBytes) else { return nil }
             return (Array(bytes[prefixBytes.count...]), Int32(id))
         })
-        rawMatcher = AddedTokenMatcher(addedTokens.filter { !$0.normalized }.map { (Self.scalars($0.content), $0) })
-        normalizedMatcher = AddedTokenMatcher(addedTokens.filter(\.normalized).map { token in
+        let forms: [[UInt32]] = addedTokens.map { token in
             var normalized: [UInt32] = []
-            if let normalizer { normalizer.normalize(Self.scalars(token.content), into: &normalized) } else { normalized = Self.scalars(token.content) }
-            return (normalized, token)
-        })
+            if token.normalized, let normalizer { normalizer.normalize(Self.scalars(token.content), into: &normalized) } else { normalized = Self.scalars(token.content) }
+            return normalized
+        }
+        addedTokenDecoded = forms.map { String(String.UnicodeScalarView($0.compactMap(Unicode.Scalar.init))) }
+        rawMatcher = AddedTokenMatcher(zip(forms, addedTokens).filter { !$0.1.normalized }.map { ($0.0, $0.1) })
+        normalizedMatcher = AddedTokenMatcher(zip(forms, addedTokens).filter { $0.1.normalized }.map { ($0.0, $0.1) })
     }
 
     static func scalars(_ s: String) -> [UInt32] { s.unicodeScalars.map(\.value) }
@@ -241,9 +246,12 @@ public struct WordPieceTokenizer: Sendable {
     public func decode(_ ids: some Sequence<Int32>, skipSpecial: Bool = false) -> String {
         var tokens: [String] = []
         for id in ids {
-            guard let token = token(of: id) else { continue }
             if skipSpecial && isSpecial(id) { continue }
-            tokens.append(token)
+            if let index = addedById[id] {
+                tokens.append(addedTokenDecoded[index])
+            } else if id >= 0 && Int(id) < vocabulary.count {
+                tokens.append(vocabulary[Int(id)])
+            }
         }
         guard let decoder else { return tokens.joined(separator: " ") }
         // Bytes, not Characters: the prefix test and the clean-up replacements of `tokenizers` are byte-wise.

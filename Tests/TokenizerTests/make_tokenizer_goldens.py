@@ -13,6 +13,9 @@ Written into the output folder:
   wordpiece-cased-vocab/              the same tokenizer as a bare vocab.txt + tokenizer_config.json
   wordpiece-uncased/tokenizer.json    lowercase=True (so accents are stripped: NFD, drop Mn)
   wordpiece-nocjk/tokenizer.json      handle_chinese_chars=False, strip_accents=True, no decoder cleanup
+  wordpiece-added/tokenizer.json      uncased, plus added tokens past the vocabulary: normalised ("iPhone",
+                                      "新词"), single-word ("ok"), and [MASK] with lstrip/rstrip (goldens for
+                                      the first 800 strings only, to keep the fixtures small)
   bpe/tokenizer.json                  GPT-2-style byte-level BPE trained by `tokenizers` on generated text
   gpt2-transformers/                  that BPE as `transformers`' GPT2TokenizerFast saves it (GPT-2's own
                                       layout: tokenizer.json, vocab.json, merges.txt, configs); skipped
@@ -28,7 +31,7 @@ import json
 import os
 import random
 
-from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+from tokenizers import AddedToken, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 
 SPECIALS = ["[PAD]"] + [f"[unused{i}]" for i in range(1, 6)] + ["[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 COMMON_HAN = (
@@ -86,6 +89,14 @@ def wordpiece_tokenizer(vocab, lowercase, chinese, strip, cleanup=True):
     tok.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
                                                        special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
     tok.add_special_tokens(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
+    return tok
+
+
+def wordpiece_with_added_tokens(vocab):
+    tok = wordpiece_tokenizer(vocab, lowercase=True, chinese=True, strip=None)
+    tok.add_tokens([AddedToken("iPhone", normalized=True), AddedToken("新词", normalized=True),
+                    AddedToken("ok", single_word=True, normalized=True), AddedToken("<eod>", normalized=False)])
+    tok.add_special_tokens([AddedToken("[MASK]", lstrip=True, rstrip=True, normalized=False, special=True)])
     return tok
 
 
@@ -151,7 +162,7 @@ FIXED = [
     "a\u0301\u0316 o\u0316\u0301", "\x00\x01\x7f\u200b\ufeff\ufffd", "x\u00a0y\u3000z\u2028w", "play playing played",
     "unbelievable", "##ing ## #", "do not . , ! ? ' s", "a . b , c ! d ? e ' f", "don ' t it ' s we ' ve",
     "한국어 안녕하세요", "こんにちは カタカナ", "สวัสดี مرحبا नमस्ते", "…—¿¡«»〈〉\u2e50〜", "   leading and trailing   ",
-    "\n\n\n", "1,000,000.00", "e-mail: a@b.c", "C++ & C#", "中文,English;混合.", "👨‍👩‍👧🇨🇳❤️",
+    "\n\n\n", "iPhone 新词 ok okay [MASK] x  [MASK]  y<eod>z", "1,000,000.00", "e-mail: a@b.c", "C++ & C#", "中文,English;混合.", "👨‍👩‍👧🇨🇳❤️",
 ]
 
 
@@ -213,7 +224,9 @@ def main():
         "wordpiece-uncased": wordpiece_tokenizer(vocab, lowercase=True, chinese=True, strip=None),
         "wordpiece-nocjk": wordpiece_tokenizer(vocab, lowercase=False, chinese=False, strip=True, cleanup=False),
         "bpe": bpe_tokenizer(random.Random(args.seed)),
+        "wordpiece-added": wordpiece_with_added_tokens(vocab),
     }
+    limits = {"wordpiece-added": 800}
     # The cased tokenizer once more as BERT's bare vocab.txt + tokenizer_config.json (no tokenizer.json).
     bare = os.path.join(args.out, "wordpiece-cased-vocab")
     os.makedirs(bare, exist_ok=True)
@@ -232,7 +245,7 @@ def main():
     for name, tok in tokenizers_by_name.items():
         os.makedirs(os.path.join(args.out, name), exist_ok=True)
         tok.save(os.path.join(args.out, name, "tokenizer.json"), pretty=False)
-        write_jsonl(os.path.join(args.out, f"{name}.golden.jsonl"), goldens(tok, strings))
+        write_jsonl(os.path.join(args.out, f"{name}.golden.jsonl"), goldens(tok, strings[:limits.get(name, len(strings))]))
         write_jsonl(os.path.join(args.out, f"{name}.special.jsonl"),
                     [{"ids": tok.encode(s, add_special_tokens=True).ids} for s in strings[:50]])
     gpt2_layout(tokenizers_by_name["bpe"], os.path.join(args.out, "gpt2-transformers"))
