@@ -163,6 +163,7 @@ FIXED = [
     "unbelievable", "##ing ## #", "do not . , ! ? ' s", "a . b , c ! d ? e ' f", "don ' t it ' s we ' ve",
     "한국어 안녕하세요", "こんにちは カタカナ", "สวัสดี مرحبا नमस्ते", "…—¿¡«»〈〉\u2e50〜", "   leading and trailing   ",
     "\n\n\n", "iPhone 新词 ok okay [MASK] x  [MASK]  y<eod>z", "1,000,000.00", "e-mail: a@b.c", "C++ & C#", "中文,English;混合.", "👨‍👩‍👧🇨🇳❤️",
+    "<|endoftext|>\u200d🙏नमस्ते", "\u0600<|endoftext|>\u0301", "[SEP]\u0301[CLS]\u200d",
 ]
 
 
