@@ -83,6 +83,13 @@ extension PretrainedTokenizer {
             settings.stripAccents = try flag("strip_accents")
             settings.neverSplit = (config["never_split"] as? [Any])?.compactMap { $0 as? String } ?? []
             settings.names = try roleNames(.bert)
+            // BERT's default [SEP]/[PAD]/[CLS]/[MASK] only where the vocabulary has them; a role the
+            // config names explicitly must exist (checked when the tokenizer is built).
+            let vocabularySet = Set(vocabulary)
+            for key in ["sep_token", "pad_token", "cls_token", "mask_token"]
+            where !config.keys.contains(key) && !specialMap.keys.contains(key) && endOfText != settings.names[key] && pad != settings.names[key] {
+                if let token = settings.names[key], !vocabularySet.contains(token) { settings.names[key] = nil }
+            }
             let added = try addedTokensDecoder(config, file: configFile) + addedTokensFile(directory)
             let wp = try WordPieceTokenizer(vocabulary: vocabulary, settings: settings, vocabFile: file, extraAddedTokens: added)
             return try PretrainedTokenizer(model: .wordPiece(wp), names: settings.names, source: directory)

@@ -179,6 +179,7 @@ struct WordPieceTests {
             (["vocab.txt": ""], "vocab.txt: the vocabulary is empty"),
             (["vocab.txt": "[UNK]\na\nb\na\n"], "vocab.txt: line 4 repeats the token \"a\" of line 2"),
             (["vocab.txt": "a\nb\n"], #"unk_token "[UNK]" is not in the vocabulary"#),
+            (["vocab.txt": "[UNK]\n[SEP]\n", "tokenizer_config.json": #"{"mask_token": "[MASK]"}"#], #"mask_token "[MASK]" is not in the vocabulary"#),
             (["vocab.txt": "[UNK]\n[CLS]\n[SEP]\n[PAD]\n[MASK]\n", "tokenizer_config.json": #"{"do_lower_case": "yes"}"#], "tokenizer_config.json: do_lower_case must be true or false"),
             (["vocab.txt": "[UNK]\n[CLS]\n[SEP]\n[PAD]\n[MASK]\n", "tokenizer_config.json": #"{"eos_token": 7}"#], "tokenizer_config.json: eos_token must be"),
             (["vocab.txt": "[UNK]\n[CLS]\n[SEP]\n[PAD]\n[MASK]\n", "tokenizer_config.json": "{"], "tokenizer_config.json: not valid JSON"),
@@ -205,6 +206,17 @@ struct WordPieceTests {
         try Data([0x5B, 0x55, 0x4E, 0x4B, 0x5D, 0x0A, 0xFF, 0xFE, 0x0A]).write(to: URL(fileURLWithPath: dir + "/vocab.txt"))
         #expect(throws: TokenizerFileError.self) { try PretrainedTokenizer.load(directory: dir) }
         #expect(throws: TokenizerFileError.self) { try PretrainedTokenizer.load(directory: dir + "/missing") }
+    }
+
+    /// A vocab.txt without some of BERT's default special tokens still loads; those roles are unset.
+    @Test func bareVocabularyWithoutDefaultSpecials() throws {
+        let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Self.write(dir, "vocab.txt", "[UNK]\n[SEP]\n好\n看\n")
+        let tokenizer = try PretrainedTokenizer.load(directory: dir)
+        #expect(tokenizer.names.mask == nil && tokenizer.names.cls == nil && tokenizer.names.pad == "[SEP]")
+        #expect(tokenizer.endOfTextId == 1 && tokenizer.padId == 1 && tokenizer.beginOfTextId == 1)
+        #expect(tokenizer.encode("好看[SEP]") == [2, 3, 1])
     }
 
     /// Opt-in (PIPE_TOKENIZERS_PYTHON with `transformers` installed): a WordPiece folder saved by pipe
