@@ -71,6 +71,9 @@ extension WordPieceTokenizer {
         } catch let error as ConfigurationError {
             throw fail("\(error)")
         }
+        if let bad = (post.prefix + post.suffix).first(where: { Int($0) >= vocabSize }) {
+            throw fail("post_processor uses id \(bad), outside the vocabulary of \(vocabSize) tokens")
+        }
     }
 
     private static func string(_ object: [String: Any], _ key: String, default value: String,
