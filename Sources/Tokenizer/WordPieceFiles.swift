@@ -178,16 +178,18 @@ extension WordPieceTokenizer {
     public init(vocabulary: [String], settings: BertSettings, vocabFile: String, extraAddedTokens: [AddedToken] = []) throws {
         var idOf: [String: Int32] = [:]
         for (i, t) in vocabulary.enumerated() { idOf[t] = Int32(i) }
+        // Tokens listed with their flags (added_tokens_decoder, added_tokens.json) first; then each named
+        // role not among them becomes a special token of the vocabulary.
         var added: [AddedToken] = []
-        for (role, name) in settings.names.all {
+        for token in extraAddedTokens where !added.contains(where: { $0.content == token.content }) { added.append(token) }
+        for (role, name) in settings.names.all where !added.contains(where: { $0.content == name }) {
             // bos/eos are resolved (and a missing one reported) by PretrainedTokenizer, which also takes overrides.
             if role == "bos_token" || role == "eos_token", idOf[name] == nil { continue }
             guard let id = idOf[name] else {
                 throw TokenizerFileError(file: vocabFile, message: "\(role) \(quoted(name)) is not in the vocabulary (fix the token in tokenizer_config.json or add it to vocab.txt)")
             }
-            if !added.contains(where: { $0.content == name }) { added.append(AddedToken(id: id, content: name, special: true)) }
+            added.append(AddedToken(id: id, content: name, special: true))
         }
-        for token in extraAddedTokens where !added.contains(where: { $0.content == token.content }) { added.append(token) }
         added.sort { $0.id < $1.id }
         var post = PostProcessor()
         if let cls = settings.names.cls.flatMap({ idOf[$0] }), let sep = settings.names.sep.flatMap({ idOf[$0] }) {

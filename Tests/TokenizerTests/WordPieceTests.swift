@@ -221,6 +221,22 @@ struct WordPieceTests {
         #expect(tokenizer.encode("好看[SEP]") == [2, 3, 1])
     }
 
+    /// `added_tokens_decoder` (what newer `transformers` write) adds tokens past vocab.txt with their flags.
+    @Test func addedTokensDecoderOfTheConfig() throws {
+        let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Self.write(dir, "vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n好\n看\n")
+        try Self.write(dir, "tokenizer_config.json", #"""
+            {"do_lower_case": false, "eos_token": "<eod>", "added_tokens_decoder": {
+              "4": {"content": "[MASK]", "lstrip": true, "rstrip": false, "normalized": false, "single_word": false, "special": true},
+              "7": {"content": "<eod>", "lstrip": false, "rstrip": false, "normalized": false, "single_word": false, "special": true}}}
+            """#)
+        let tokenizer = try PretrainedTokenizer.load(directory: dir)
+        #expect(tokenizer.vocabSize == 8 && tokenizer.endOfTextId == 7)
+        #expect(tokenizer.encode("好 [MASK]看<eod>") == [5, 4, 6, 7])
+        #expect(tokenizer.decode([5, 4, 6, 7], skipSpecial: true) == "好 看")
+    }
+
     /// Opt-in (PIPE_TOKENIZERS_PYTHON with `transformers` installed): a WordPiece folder saved by pipe
     /// with the demo's `eos_token: [PAD]` loads in `AutoTokenizer` with the same ids and special tokens.
     @Test func transformersLoadsWhatPipeSaves() throws {
