@@ -76,6 +76,8 @@ struct TokenizerGoldenTests {
     @Test func bareVocabularyFolder() throws { try Self.check(Self.goldens, folder: "wordpiece-cased-vocab", golden: "wordpiece-cased") }
     /// A GPT-2-style byte-level BPE trained by `tokenizers` (its own tokenizer.json).
     @Test func byteLevelBPETrainedByTokenizers() throws { try Self.check(Self.goldens, folder: "bpe", golden: "bpe") }
+    /// The bare vocab.txt folder as `transformers` saves it after `AutoTokenizer.from_pretrained`.
+    @Test func bertFolderSavedByTransformers() throws { try Self.check(Self.goldens, folder: "bert-transformers", golden: "wordpiece-cased") }
     /// The same BPE in GPT-2's own layout, as `transformers`' GPT2TokenizerFast saves it.
     @Test func gpt2LayoutSavedByTransformers() throws { try Self.check(Self.goldens, folder: "gpt2-transformers", golden: "bpe") }
 

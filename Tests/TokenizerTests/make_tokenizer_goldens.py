@@ -20,6 +20,8 @@ Written into the output folder:
   gpt2-transformers/                  that BPE as `transformers`' GPT2TokenizerFast saves it (GPT-2's own
                                       layout: tokenizer.json, vocab.json, merges.txt, configs); skipped
                                       when `transformers` is not installed
+  bert-transformers/                  wordpiece-cased-vocab loaded by AutoTokenizer (checked to encode like
+                                      wordpiece-cased) and saved by `transformers` (skipped without it)
   strings.jsonl                       one JSON string per line
   <name>.golden.jsonl                 per string: {"ids": [...], "decoded": "..."} ("decoded" omitted when it
                                       equals the string; "skip" added when decode(skip_special_tokens=True)
@@ -250,6 +252,21 @@ def main():
         write_jsonl(os.path.join(args.out, f"{name}.special.jsonl"),
                     [{"ids": tok.encode(s, add_special_tokens=True).ids} for s in strings[:50]])
     gpt2_layout(tokenizers_by_name["bpe"], os.path.join(args.out, "gpt2-transformers"))
+    bert_layout(bare, tokenizers_by_name["wordpiece-cased"], strings, os.path.join(args.out, "bert-transformers"))
+
+
+def bert_layout(bare, reference, strings, out):
+    """Loads the bare vocab.txt folder with transformers' AutoTokenizer (as a user loads the Chinese GPT-2),
+    checks it encodes like `reference`, and saves it the way transformers does."""
+    try:
+        from transformers import AutoTokenizer
+    except ImportError:
+        print("transformers not installed: bert-transformers/ not written")
+        return
+    tok = AutoTokenizer.from_pretrained(bare)
+    for s in strings:
+        assert tok(s, add_special_tokens=False)["input_ids"] == reference.encode(s, add_special_tokens=False).ids, s
+    tok.save_pretrained(out)
 
 
 def gpt2_layout(bpe, out):
