@@ -92,7 +92,13 @@ public struct WordPieceTokenizer: Sendable {
             addedById[token.id] = index
             total = max(total, id + 1)
         }
-        for id in vocabulary.count..<total where addedById[Int32(id)] == nil { throw ConfigurationError.idGap(id) }
+        // Ids past the vocabulary must continue it without gaps (checked on the sorted ids, so a hostile
+        // id like 2e9 is reported instead of allocating for it).
+        var expected = vocabulary.count
+        for id in addedById.keys.map(Int.init).filter({ $0 >= vocabulary.count }).sorted() {
+            guard id == expected else { throw ConfigurationError.idGap(expected) }
+            expected += 1
+        }
         var isSpecial = [Bool](repeating: false, count: total)
         for token in addedTokens where token.special { isSpecial[Int(token.id)] = true }
 

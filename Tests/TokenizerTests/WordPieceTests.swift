@@ -171,6 +171,7 @@ struct WordPieceTests {
             (["tokenizer.json": tokenizerJSON(added: #"[{"id": 1, "content": "[X]", "special": true}]"#)], #"added token "[X]" claims id 1"#),
             (["tokenizer.json": tokenizerJSON(added: #"[{"id": 5, "content": "[X]", "special": true}]"#)], "no token has id 2"),
             (["tokenizer.json": tokenizerJSON(added: #"[{"id": -1, "content": "[X]"}]"#)], "negative id"),
+            (["tokenizer.json": tokenizerJSON(added: #"[{"id": 2000000000, "content": "[X]"}]"#)], "no token has id 2"),
             (["tokenizer.json": tokenizerJSON(added: #"{"id": 1}"#)], "added_tokens must be a list"),
             (["tokenizer.json": tokenizerJSON().replacingOccurrences(of: #""normalizer": null"#, with: #""normalizer": {"type": "NFKC"}"#)], #"normalizer is "NFKC""#),
             (["tokenizer.json": tokenizerJSON().replacingOccurrences(of: "BertPreTokenizer", with: "Whitespace")], #"pre_tokenizer is "Whitespace""#),
