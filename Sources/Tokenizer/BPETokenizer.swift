@@ -72,22 +72,25 @@ public struct BPETokenizer: Sendable, Equatable {
     /// `allowSpecial`, otherwise it is encoded as ordinary text.
     public func encode(_ text: String, allowSpecial: Bool = true) -> [Int32] {
         var ids: [Int32] = []
-        var rest = Substring(text)
+        // Special tokens are found among Unicode scalars, not Characters: "<|endoftext|>" followed by a
+        // joiner or combining mark is still the token (as in `tokenizers`, which matches bytes).
+        var rest = Substring(text).unicodeScalars
         while !rest.isEmpty {
-            var cut = rest.endIndex
+            var cut = rest.endIndex, foundEnd = rest.endIndex
             var found: SpecialToken?
             if allowSpecial {
-                for s in specialTokens {
-                    if let r = rest.firstRange(of: s.content), r.lowerBound < cut || (r.lowerBound == cut && s.content.count > (found?.content.count ?? 0)) {
+                for s in specialTokens where !s.content.isEmpty {
+                    if let r = rest.firstRange(of: s.content.unicodeScalars), r.lowerBound < cut || (r.lowerBound == cut && r.upperBound > foundEnd) {
                         cut = r.lowerBound
+                        foundEnd = r.upperBound
                         found = s
                     }
                 }
             }
-            for piece in PreTokenizer.split(String(rest[rest.startIndex..<cut])) { encodePiece(piece, into: &ids) }
+            for piece in PreTokenizer.split(String(Substring(rest[rest.startIndex..<cut]))) { encodePiece(piece, into: &ids) }
             guard let special = found else { break }
             ids.append(special.id)
-            rest = rest[rest.index(cut, offsetBy: special.content.count)...]
+            rest = rest[foundEnd...]
         }
         return ids
     }

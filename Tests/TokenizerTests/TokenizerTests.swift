@@ -63,6 +63,10 @@ struct TokenizerTests {
         #expect(tok.decode(ids) == "好<|endoftext|>")
         #expect(tok.decode(ids, skipSpecial: true) == "好")
         #expect(!tok.encode("好<|endoftext|>", allowSpecial: false).contains(tok.endOfTextId))
+        // Matched among scalars: a joiner or combining mark after the token does not hide it.
+        #expect(tok.encode("<|endoftext|>\u{200D}👍").first == tok.endOfTextId)
+        #expect(tok.encode("\u{600}<|endoftext|>\u{301}").contains(tok.endOfTextId))
+        #expect(tok.decode(tok.encode("<|endoftext|>\u{200D}👍")) == "<|endoftext|>\u{200D}👍")
     }
 
     @Test func trainingIsDeterministicAndOrderIndependent() {

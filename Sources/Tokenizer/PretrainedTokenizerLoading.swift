@@ -1,0 +1,176 @@
+import Foundation
+
+extension PretrainedTokenizer {
+    /// Loads the tokenizer of a model folder, whichever of these it holds (first match wins):
+    /// - `tokenizer.json` with a BPE model and ByteLevel pre-tokenizer (GPT-2, pipe's own);
+    /// - `tokenizer.json` with a WordPiece model (`BertTokenizerFast`);
+    /// - `vocab.txt` (BERT), configured by `tokenizer_config.json` (`do_lower_case`,
+    ///   `tokenize_chinese_chars`, `strip_accents`, special tokens) as `transformers` would;
+    /// - `vocab.json` + `merges.txt` (GPT-2's slow-tokenizer files).
+    /// Role names come from `tokenizer_config.json`, then `special_tokens_map.json`; `endOfText` and
+    /// `pad` override them (see the type's documentation for the defaults).
+    public static func load(directory: String, endOfText: String? = nil, pad: String? = nil) throws -> PretrainedTokenizer {
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        guard fm.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw TokenizerFileError(file: directory, message: "not a directory (expected a model folder with tokenizer files)")
+        }
+        func path(_ name: String) -> String { directory + "/" + name }
+        func exists(_ name: String) -> Bool { fm.fileExists(atPath: path(name)) }
+        func read(_ name: String) throws -> Data {
+            guard let data = fm.contents(atPath: path(name)) else {
+                throw TokenizerFileError(file: path(name), message: "cannot read the file")
+            }
+            return data
+        }
+        var config: [String: Any] = [:]
+        if exists("tokenizer_config.json") { config = try JSONFields.object(read("tokenizer_config.json"), file: path("tokenizer_config.json")) }
+        var specialMap: [String: Any] = [:]
+        if exists("special_tokens_map.json") { specialMap = try JSONFields.object(read("special_tokens_map.json"), file: path("special_tokens_map.json")) }
+        func roleNames(_ defaults: SpecialTokenNames) throws -> SpecialTokenNames {
+            var names = defaults
+            try names.read(config, file: path("tokenizer_config.json"))
+            try names.read(specialMap, file: path("special_tokens_map.json"))
+            if let endOfText { names.eos = endOfText }
+            if let pad { names.pad = pad }
+            return names
+        }
+
+        if exists("tokenizer.json") {
+            let file = path("tokenizer.json")
+            let data = try read("tokenizer.json")
+            let root = try JSONFields.object(data, file: file)
+            let type = (root["model"] as? [String: Any])?["type"] as? String
+            switch type {
+            case "BPE":
+                // GPT-2's byte-level BPE only: settings that change the algorithm are refused, not ignored.
+                let model = root["model"] as? [String: Any] ?? [:]
+                for key in ["continuing_subword_prefix", "end_of_word_suffix"] where !JSONFields.isNull(model[key]) && model[key] as? String != "" {
+                    throw TokenizerFileError(file: file, message: "model.\(key) must be empty or null (only GPT-2-style byte-level BPE is supported)")
+                }
+                if JSONFields.bool(model["byte_fallback"]) == true {
+                    throw TokenizerFileError(file: file, message: "model.byte_fallback is not supported (only GPT-2-style byte-level BPE)")
+                }
+                if let dropout = model["dropout"] as? NSNumber, !JSONFields.isBool(dropout), dropout.doubleValue != 0 {
+                    throw TokenizerFileError(file: file, message: "model.dropout must be null (BPE dropout would make encodings random)")
+                }
+                let bpe = try BPETokenizer(huggingFaceJSON: JSONFields.escapingByteOrderMarks(data), file: file)
+                return try PretrainedTokenizer(model: .byteLevelBPE(bpe), names: roleNames(bpeDefaults(bpe)), source: directory)
+            case "WordPiece":
+                let wp = try WordPieceTokenizer(tokenizerJSON: root, file: file)
+                // BERT's role names where the tokenizer has those tokens; the config may rename them.
+                var defaults = SpecialTokenNames(unk: wp.unkToken)
+                for key in ["sep_token", "pad_token", "cls_token", "mask_token"] {
+                    if let t = SpecialTokenNames.bert[key], wp.id(of: t) != nil { defaults[key] = t }
+                }
+                return try PretrainedTokenizer(model: .wordPiece(wp), names: roleNames(defaults), source: directory)
+            default:
+                throw TokenizerFileError(file: file, message: "model.type is \(type.map(quoted) ?? "missing"); supported: \"BPE\" (byte-level) and \"WordPiece\"")
+            }
+        }
+        if exists("vocab.txt") {
+            let file = path("vocab.txt")
+            let vocabulary = try WordPieceTokenizer.vocabularyLines(read("vocab.txt"), file: file)
+            var settings = WordPieceTokenizer.BertSettings()
+            let configFile = path("tokenizer_config.json")
+            func flag(_ key: String) throws -> Bool? {
+                guard config.keys.contains(key), !JSONFields.isNull(config[key]) else { return nil }
+                guard let b = JSONFields.bool(config[key]) else { throw TokenizerFileError(file: configFile, message: "\(key) must be true or false") }
+                return b
+            }
+            settings.doLowerCase = try flag("do_lower_case") ?? true
+            settings.tokenizeChineseChars = try flag("tokenize_chinese_chars") ?? true
+            settings.stripAccents = try flag("strip_accents")
+            settings.neverSplit = (config["never_split"] as? [Any])?.compactMap { $0 as? String } ?? []
+            settings.names = try roleNames(.bert)
+            // BERT's default [SEP]/[PAD]/[CLS]/[MASK] only where the vocabulary has them; a role the
+            // config names explicitly must exist (checked when the tokenizer is built).
+            let vocabularySet = Set(vocabulary)
+            for key in ["sep_token", "pad_token", "cls_token", "mask_token"]
+            where !config.keys.contains(key) && !specialMap.keys.contains(key) && endOfText != settings.names[key] && pad != settings.names[key] {
+                if let token = settings.names[key], !vocabularySet.contains(token) { settings.names[key] = nil }
+            }
+            let added = try addedTokensDecoder(config, file: configFile) + addedTokensFile(directory)
+            let wp = try WordPieceTokenizer(vocabulary: vocabulary, settings: settings, vocabFile: file, extraAddedTokens: added)
+            return try PretrainedTokenizer(model: .wordPiece(wp), names: settings.names, source: directory)
+        }
+        if exists("vocab.json") && exists("merges.txt") {
+            let bpe = try bpeFromSlowFiles(directory, config: config, specialMap: specialMap)
+            return try PretrainedTokenizer(model: .byteLevelBPE(bpe), names: roleNames(bpeDefaults(bpe)), source: directory)
+        }
+        throw TokenizerFileError(file: directory, message: "no tokenizer found (expected tokenizer.json, vocab.txt, or vocab.json + merges.txt)")
+    }
+
+    /// GPT-2's defaults: `<|endoftext|>` as bos, eos and unk when the vocabulary has it.
+    static func bpeDefaults(_ bpe: BPETokenizer) -> SpecialTokenNames {
+        guard bpe.specialId(BPETokenizer.endOfText) != nil else { return SpecialTokenNames() }
+        let e = BPETokenizer.endOfText
+        return SpecialTokenNames(bos: e, eos: e, unk: e)
+    }
+
+    /// `added_tokens_decoder` of `tokenizer_config.json`: {"id": {"content": …, "special": …, …}}.
+    static func addedTokensDecoder(_ config: [String: Any], file: String) throws -> [AddedToken] {
+        guard let decoder = config["added_tokens_decoder"], !JSONFields.isNull(decoder) else { return [] }
+        guard let entries = decoder as? [String: Any] else { throw TokenizerFileError(file: file, message: "added_tokens_decoder must be an object") }
+        return try entries.keys.sorted().map { key in
+            guard let id = Int32(key), id >= 0, let t = entries[key] as? [String: Any], let content = t["content"] as? String else {
+                throw TokenizerFileError(file: file, message: "added_tokens_decoder[\(quoted(key))] needs a non-negative integer key and a \"content\" string")
+            }
+            let special = JSONFields.bool(t["special"]) ?? false
+            return AddedToken(id: id, content: content, special: special, singleWord: JSONFields.bool(t["single_word"]) ?? false,
+                              lstrip: JSONFields.bool(t["lstrip"]) ?? false, rstrip: JSONFields.bool(t["rstrip"]) ?? false,
+                              normalized: JSONFields.bool(t["normalized"]) ?? !special)
+        }
+    }
+
+    /// `added_tokens.json` of older `transformers` ({"token": id}): ordinary added tokens.
+    static func addedTokensFile(_ directory: String) throws -> [AddedToken] {
+        let file = directory + "/added_tokens.json"
+        guard let data = FileManager.default.contents(atPath: file) else { return [] }
+        let object = try JSONFields.object(data, file: file)
+        return try object.keys.sorted().map { token in
+            guard let id = JSONFields.int(object[token]), id >= 0 else {
+                throw TokenizerFileError(file: file, message: "\(quoted(token)) must map to a non-negative integer id")
+            }
+            return AddedToken(id: Int32(id), content: token, special: false)
+        }
+    }
+
+    /// GPT-2's `vocab.json` + `merges.txt`, assembled into the `tokenizer.json` `transformers` would
+    /// convert them to (ByteLevel, special tokens of the config as added tokens).
+    static func bpeFromSlowFiles(_ directory: String, config: [String: Any], specialMap: [String: Any]) throws -> BPETokenizer {
+        let vocabFile = directory + "/vocab.json", mergesFile = directory + "/merges.txt"
+        guard let vocabData = FileManager.default.contents(atPath: vocabFile) else {
+            throw TokenizerFileError(file: vocabFile, message: "cannot read the file")
+        }
+        let vocab = try JSONFields.object(vocabData, file: vocabFile)
+        guard let mergesData = FileManager.default.contents(atPath: mergesFile), let mergesText = String(data: mergesData, encoding: .utf8) else {
+            throw TokenizerFileError(file: mergesFile, message: "cannot read the file as UTF-8 text")
+        }
+        var merges: [[String]] = []
+        for (i, line) in mergesText.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let l = line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
+            if l.isEmpty || (i == 0 && l.hasPrefix("#version")) { continue }
+            let parts = l.split(separator: " ", omittingEmptySubsequences: false)
+            guard parts.count == 2 else { throw TokenizerFileError(file: mergesFile, message: "line \(i + 1) must be two tokens separated by one space") }
+            merges.append(parts.map(String.init))
+        }
+        var names = SpecialTokenNames()
+        if vocab[BPETokenizer.endOfText] != nil { names = SpecialTokenNames(bos: BPETokenizer.endOfText, eos: BPETokenizer.endOfText, unk: BPETokenizer.endOfText) }
+        try names.read(config, file: directory + "/tokenizer_config.json")
+        try names.read(specialMap, file: directory + "/special_tokens_map.json")
+        var added: [[String: Any]] = []
+        var seen = Set<String>()
+        for (_, token) in names.all where seen.insert(token).inserted {
+            guard let id = JSONFields.int(vocab[token]) else { continue }
+            added.append(["id": id, "content": token, "special": true])
+        }
+        let root: [String: Any] = [
+            "added_tokens": added, "normalizer": NSNull(),
+            "pre_tokenizer": ["type": "ByteLevel", "add_prefix_space": false, "use_regex": true],
+            "model": ["type": "BPE", "vocab": vocab, "merges": merges],
+        ]
+        let data = try JSONSerialization.data(withJSONObject: root)
+        return try BPETokenizer(huggingFaceJSON: data, file: vocabFile)
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import Testing
+@testable import Tokenizer
+
+/// Goldens written by the `tokenizers` package (make_tokenizer_goldens.py): pipe must encode and
+/// decode every string exactly as it does.
+@Suite("Tokenizer goldens")
+struct TokenizerGoldenTests {
+    static let goldens = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Goldens").path
+
+    struct Golden {
+        var ids: [Int32]
+        var decoded: String?
+        var skip: String?
+    }
+
+    static func lines(_ path: String) throws -> [Any] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        return try data.split(separator: UInt8(ascii: "\n")).map {
+            try JSONSerialization.jsonObject(with: JSONFields.escapingByteOrderMarks(Data($0)), options: .fragmentsAllowed)
+        }
+    }
+
+    static func strings(_ dir: String) throws -> [String] { try lines(dir + "/strings.jsonl").compactMap { $0 as? String } }
+
+    static func golden(_ dir: String, _ name: String, kind: String = "golden") throws -> [Golden] {
+        try lines("\(dir)/\(name).\(kind).jsonl").map { line in
+            let o = line as? [String: Any] ?? [:]
+            return Golden(ids: (o["ids"] as? [NSNumber] ?? []).map(\.int32Value), decoded: o["decoded"] as? String, skip: o["skip"] as? String)
+        }
+    }
+
+    /// Compares encode/decode on every string; returns the mismatches (string index and what differed).
+    static func mismatches(_ tokenizer: PretrainedTokenizer, strings: [String], goldens: [Golden]) -> [String] {
+        var out: [String] = []
+        for (i, (text, golden)) in zip(strings, goldens).enumerated() {
+            let ids = tokenizer.encode(text, allowSpecial: true)
+            if ids != golden.ids {
+                out.append("#\(i) \(quoted(text)): ids \(ids) ≠ \(golden.ids)")
+                continue
+            }
+            let decoded = golden.decoded ?? text
+            let mine = tokenizer.decode(golden.ids, skipSpecial: false)
+            if mine != decoded { out.append("#\(i) \(quoted(text)): decoded \(quoted(mine)) ≠ \(quoted(decoded))") }
+            let skipped = tokenizer.decode(golden.ids, skipSpecial: true)
+            if skipped != golden.skip ?? decoded { out.append("#\(i) \(quoted(text)): skip-special decoded \(quoted(skipped)) ≠ \(quoted(golden.skip ?? decoded))") }
+        }
+        return out
+    }
+
+    /// Runs one golden set: the tokenizer in `dir/folder` against `dir/name.golden.jsonl`.
+    static func check(_ dir: String, folder: String, golden name: String) throws {
+        let strings = try strings(dir)
+        let goldens = try golden(dir, name)
+        #expect(goldens.count >= 800 && goldens.count <= strings.count)  // one per string (fewer for wordpiece-added)
+        let tokenizer = try PretrainedTokenizer.load(directory: dir + "/" + folder)
+        let bad = mismatches(tokenizer, strings: strings, goldens: goldens)
+        #expect(bad.isEmpty, "\(folder): \(bad.count) of \(goldens.count) strings differ from `tokenizers`, e.g.\n\(bad.prefix(8).joined(separator: "\n"))")
+        // add_special_tokens=True: the post-processor's ids around the plain ones.
+        let special = try golden(dir, name, kind: "special")
+        if case let .wordPiece(wp) = tokenizer.model {
+            for (text, g) in zip(strings, special) { #expect(wp.encode(text, addSpecialTokens: true) == g.ids, "\(quoted(text))") }
+        } else {
+            for (text, g) in zip(strings, special) { #expect(tokenizer.encode(text) == g.ids, "\(quoted(text))") }
+        }
+    }
+
+    @Test func thousandsOfStrings() throws { #expect(try Self.strings(Self.goldens).count >= 2000) }
+
+    @Test func wordPieceCasedLikeTheChineseGPT2() throws { try Self.check(Self.goldens, folder: "wordpiece-cased", golden: "wordpiece-cased") }
+    @Test func wordPieceUncasedStripsAccents() throws { try Self.check(Self.goldens, folder: "wordpiece-uncased", golden: "wordpiece-uncased") }
+    @Test func wordPieceWithoutChineseSplitting() throws { try Self.check(Self.goldens, folder: "wordpiece-nocjk", golden: "wordpiece-nocjk") }
+    /// Added tokens: normalised ones matched after lower-casing, single-word, lstrip/rstrip, ids past the vocabulary.
+    @Test func wordPieceWithAddedTokens() throws { try Self.check(Self.goldens, folder: "wordpiece-added", golden: "wordpiece-added") }
+    /// BERT's bare vocab.txt + tokenizer_config.json encodes like the equivalent tokenizer.json.
+    @Test func bareVocabularyFolder() throws { try Self.check(Self.goldens, folder: "wordpiece-cased-vocab", golden: "wordpiece-cased") }
+    /// A GPT-2-style byte-level BPE trained by `tokenizers` (its own tokenizer.json).
+    @Test func byteLevelBPETrainedByTokenizers() throws { try Self.check(Self.goldens, folder: "bpe", golden: "bpe") }
+    /// The bare vocab.txt folder as `transformers` saves it after `AutoTokenizer.from_pretrained`.
+    @Test func bertFolderSavedByTransformers() throws { try Self.check(Self.goldens, folder: "bert-transformers", golden: "wordpiece-cased") }
+    /// The same BPE in GPT-2's own layout, as `transformers`' GPT2TokenizerFast saves it.
+    @Test func gpt2LayoutSavedByTransformers() throws { try Self.check(Self.goldens, folder: "gpt2-transformers", golden: "bpe") }
+
+    /// Opt-in: set PIPE_TOKENIZERS_PYTHON to a Python with `tokenizers` (a venv); the generator then
+    /// writes fresh random strings (seed PIPE_TOKENIZERS_SEED or the day) plus every Unicode code point,
+    /// with the package's encodings, and all of them must match.
+    @Test func matchesTheTokenizersPackageLive() throws {
+        guard let python = ProcessInfo.processInfo.environment["PIPE_TOKENIZERS_PYTHON"] else {
+            print("skipped: set PIPE_TOKENIZERS_PYTHON to a Python with the `tokenizers` package")
+            return
+        }
+        let seed = ProcessInfo.processInfo.environment["PIPE_TOKENIZERS_SEED"].flatMap(Int.init) ?? Int(Date().timeIntervalSince1970 / 86_400)
+        let dir = NSTemporaryDirectory() + "tokenizer-live-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("make_tokenizer_goldens.py").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [script, "--out", dir, "--seed", String(seed), "--count", "5000", "--all-code-points"]
+        try process.run()
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0, "the generator failed (status \(process.terminationStatus))")
+        print("live tokenizers comparison, seed \(seed)")
+        for name in ["wordpiece-cased", "wordpiece-uncased", "wordpiece-nocjk", "wordpiece-added", "bpe"] {
+            try Self.check(dir, folder: name, golden: name)
+        }
+        try Self.check(dir, folder: "wordpiece-cased-vocab", golden: "wordpiece-cased")
+    }
+}
