@@ -5,14 +5,14 @@ import Tokenizer
 /// The model directories the RLHF stages exchange: HF-style `config.json` + `model.safetensors` +
 /// `tokenizer.json` (+ `tokenizer_config.json`), so every model artifact is self-contained.
 public enum ModelArtifacts {
-    public static func save(_ model: GPTModel, tokenizer: BPETokenizer, to directory: String) throws {
+    public static func save(_ model: GPTModel, tokenizer: PretrainedTokenizer, to directory: String) throws {
         try model.save(to: directory)
         try tokenizer.save(directory: directory, modelMaxLength: model.config.maxPositions)
     }
 
-    public static func tokenizer(in directory: String, input: String) throws -> BPETokenizer {
-        do { return try BPETokenizer(contentsOf: directory) } catch {
-            throw StageError.badInput(input, "\(error) — expected a model directory written by sft, rm or ppo")
+    public static func tokenizer(in directory: String, input: String) throws -> PretrainedTokenizer {
+        do { return try PretrainedTokenizer.load(directory: directory) } catch {
+            throw StageError.badInput(input, "\(error) — expected a model folder with tokenizer.json, or vocab.txt (+ tokenizer_config.json), or vocab.json + merges.txt")
         }
     }
 

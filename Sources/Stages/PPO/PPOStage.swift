@@ -61,7 +61,7 @@ public enum PPOStage: BuiltinStage {
 
     /// The fixed prompts (the classic four by default) plus `corpus_prompts` train-split review openings
     /// of `prompt_tokens` tokens, each as `[EOS] + tokens`.
-    static func buildPrompts(_ config: PPOConfig, tokenizer: BPETokenizer, train: TokenFile?) throws -> [[Int32]] {
+    static func buildPrompts(_ config: PPOConfig, tokenizer: PretrainedTokenizer, train: TokenFile?) throws -> [[Int32]] {
         let eos = tokenizer.endOfTextId
         var prompts = config.classicPrompts.map { ModelArtifacts.withBOS(tokenizer.encode($0, allowSpecial: false), eos: eos) }
         let wanted = config.corpusPrompts, length = config.promptTokens

@@ -71,13 +71,13 @@ public enum RMPairsStage: BuiltinStage {
     }
 
     /// The labels strategy decodes pair text with a tokenizer: the model input's, else the tokenise output's.
-    static func tokenizerForLabels(_ context: StageContext) throws -> BPETokenizer {
+    static func tokenizerForLabels(_ context: StageContext) throws -> PretrainedTokenizer {
         if let dir = try? context.inputPath("model") { return try ModelArtifacts.tokenizer(in: dir, input: "model") }
         if let dir = try? context.inputPath("tokenizer") { return try ModelArtifacts.tokenizer(in: dir, input: "tokenizer") }
         throw StageError.badInput("model", "the labels strategy needs the SFT `model` (or a `tokenizer`) input to decode pair text and find <|endoftext|>")
     }
 
-    static func labelPairs(_ file: TokenFile, count: Int, _ o: Options, eos: Int32, tokenizer: BPETokenizer,
+    static func labelPairs(_ file: TokenFile, count: Int, _ o: Options, eos: Int32, tokenizer: PretrainedTokenizer,
                            randomCut: Bool, random: inout RandomStream) throws -> [PreferencePair]
     {
         // Length buckets of 8 tokens (capped at maxTokens): a pair's two reviews come from the same bucket.
@@ -116,7 +116,7 @@ public enum RMPairsStage: BuiltinStage {
         return pairs
     }
 
-    static func samplePairs(_ file: TokenFile, count: Int, _ o: Options, model: GPTModel, tokenizer: BPETokenizer,
+    static func samplePairs(_ file: TokenFile, count: Int, _ o: Options, model: GPTModel, tokenizer: PretrainedTokenizer,
                             judge: Judge, context: StageContext, random: inout RandomStream) throws -> [PreferencePair]
     {
         let eos = tokenizer.endOfTextId, pad = tokenizer.padId

@@ -69,8 +69,8 @@ struct Sample: ParsableCommand {
         BLAS.setThreads(1)
         let gpt: GPTModel
         do { gpt = try GPTModel.load(from: model) } catch { throw ModelError(description: "\(error)") }
-        let tokenizer: BPETokenizer
-        do { tokenizer = try BPETokenizer(contentsOf: model) } catch { throw ModelError(description: "\(model): \(error)") }
+        let tokenizer: PretrainedTokenizer
+        do { tokenizer = try PretrainedTokenizer.load(directory: model) } catch { throw ModelError(description: "\(model): \(error)") }
         let eos = tokenizer.endOfTextId, vocabulary = gpt.config.vocabSize
         for (what, id) in [("end-of-text", eos), ("padding", tokenizer.padId)] where Int(id) >= vocabulary {
             throw ModelError(description: "\(model): the tokenizer's \(what) token id \(id) is outside the model's vocabulary "
