@@ -20,7 +20,7 @@ struct SampleCommandTests {
         var config = GPTConfig(vocabSize: vocabulary, maxPositions: 64, channels: 16, layers: 2, heads: 2)
         config.initializerRange = 0.2
         let model = try GPTModel(config: config, seed: 3)
-        try ModelArtifacts.save(model, tokenizer: tokenizer, to: dir)
+        try ModelArtifacts.save(model, tokenizer: PretrainedTokenizer(tokenizer), to: dir)
         return model
     }
 
