@@ -12,6 +12,7 @@ public enum Builtins {
             RMPairsStage.self,
             RewardModelStage.self,
             PPOStage.self,
+            GRPOStage.self,
             EvaluateStage.self,
         ]
     }
