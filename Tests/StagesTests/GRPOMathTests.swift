@@ -42,9 +42,13 @@ import Testing
 
     /// Ratio 1 (one iteration), β = 0: the per-token loss is −A, so each type is a weighted sum by hand.
     /// Rows: A = (1, −1), masks (1, 1) and (1, 0).
-    @Test(arguments: [(GRPOLossType.dapo, -1.0 / 3, [-1.0 / 3, -1.0 / 3, 1.0 / 3, 0]),
-                      (GRPOLossType.grpo, 0.0, [-0.25, -0.25, 0.5, 0]),
-                      (GRPOLossType.drGRPO, -0.25, [-0.25, -0.25, 0.25, 0])])
+    static let byHand: [(GRPOLossType, Double, [Double])] = [
+        (.dapo, -1.0 / 3, [-1.0 / 3, -1.0 / 3, 1.0 / 3, 0]),
+        (.grpo, 0, [-0.25, -0.25, 0.5, 0]),
+        (.drGRPO, -0.25, [-0.25, -0.25, 0.25, 0]),
+    ]
+
+    @Test(arguments: byHand)
     func lossTypesByHand(type: GRPOLossType, loss: Double, gradient: [Double]) {
         let logp: [Float] = [-1, -2, -0.5, -3]
         let r = GRPOMath.loss(logp: logp, oldLogp: logp, refLogp: nil, advantages: [1, -1], mask: [1, 1, 1, 0], length: 2,
@@ -98,8 +102,19 @@ import Testing
 
     static let referenceScript = DirectoryStageContext.repositoryRoot + "/Tests/StagesTests/grpo_math_reference.py"
 
+    /// What grpo_math_reference.py prints.
+    struct NumpyReference: Decodable, Sendable {
+        struct LossCase: Decodable, Sendable { var loss: Double; var gradient: [Double] }
+        var advantages: [String: [Double]]
+        var loss: [String: LossCase]
+        var kl, clipLow, clipHigh, rewardMean, rewardStd: Double
+        enum CodingKeys: String, CodingKey {
+            case advantages, loss, kl, clipLow = "clip_low", clipHigh = "clip_high", rewardMean = "reward_mean", rewardStd = "reward_std"
+        }
+    }
+
     /// The numpy reference's output, or nil when no python3 with numpy is on the PATH.
-    static let reference: [String: Any]? = {
+    static let reference: NumpyReference? = {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", referenceScript]
@@ -110,7 +125,7 @@ import Testing
         let data = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else { return nil }
-        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+        return try? JSONDecoder().decode(NumpyReference.self, from: data)
     }()
 
     // The fixed inputs of grpo_math_reference.py.
@@ -134,14 +149,15 @@ import Testing
 
     @Test(.enabled(if: reference != nil, "needs python3 with numpy on the PATH to run grpo_math_reference.py"))
     func advantagesMatchNumpy() throws {
-        let expected = try #require(Self.reference?["advantages"] as? [String: [Double]])
+        let reference = try #require(Self.reference)
+        let expected = reference.advantages
         for baseline in GroupAdvantage.allCases {
             for scaling in RewardScaling.allCases {
                 let key = baseline.rawValue + "/" + scaling.rawValue
                 let got = GRPOMath.advantages(rewards: Self.rewards, groupSize: Self.g, baseline: baseline, scaling: scaling)
                 expectClose(got.advantages, try #require(expected[key], "numpy lacks \(key)"), tolerance: 1e-5, key)
-                #expect(abs(got.rewardMean - (Self.reference!["reward_mean"] as! Double)) < 1e-6)
-                #expect(abs(got.rewardStd - (Self.reference!["reward_std"] as! Double)) < 1e-6)
+                #expect(abs(got.rewardMean - reference.rewardMean) < 1e-6)
+                #expect(abs(got.rewardStd - reference.rewardStd) < 1e-6)
                 #expect(abs(got.fractionZeroStd - 1.0 / 3) < 1e-12)
             }
         }
@@ -151,19 +167,19 @@ import Testing
           arguments: GRPOLossType.allCases)
     func lossAndGradientMatchNumpy(type: GRPOLossType) throws {
         let reference = try #require(Self.reference)
-        let expected = try #require((reference["loss"] as? [String: [String: Any]])?[type.rawValue])
+        let expected = try #require(reference.loss[type.rawValue], "numpy lacks \(type.rawValue)")
         let advantages = GRPOMath.advantages(rewards: Self.rewards, groupSize: Self.g, baseline: .grpo, scaling: .group).advantages
         let old = zip(Self.logp, Self.offsets).map { $0 - $1 }
         let ref = zip(Self.logp, Self.refOffsets).map { $0 + $1 }
         let got = GRPOMath.loss(logp: Self.logp, oldLogp: old, refLogp: ref, advantages: advantages, mask: Self.mask,
                                 length: Self.t, lossType: type, epsilonLow: 0.2, epsilonHigh: 0.28, beta: 0.04,
                                 maxCompletionLength: Self.t)
-        let loss = try #require(expected["loss"] as? Double)
+        let loss = expected.loss
         #expect(abs(got.loss - loss) < 1e-5 * max(1, abs(loss)), "\(type): \(got.loss) vs \(loss)")
-        expectClose(got.gradient, try #require(expected["gradient"] as? [Double]), tolerance: 2e-5, "\(type) gradient")
-        #expect(abs(got.kl! - (reference["kl"] as! Double)) < 1e-5)
-        #expect(abs(got.clipLow - (reference["clip_low"] as! Double)) < 1e-12)
-        #expect(abs(got.clipHigh - (reference["clip_high"] as! Double)) < 1e-12)
+        expectClose(got.gradient, expected.gradient, tolerance: 2e-5, "\(type) gradient")
+        #expect(abs(got.kl! - reference.kl) < 1e-5)
+        #expect(abs(got.clipLow - reference.clipLow) < 1e-12)
+        #expect(abs(got.clipHigh - reference.clipHigh) < 1e-12)
         #expect(got.clipLow > 0 && got.clipHigh > 0, "the fixture should clip on both sides")
     }
 }
