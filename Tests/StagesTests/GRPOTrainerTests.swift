@@ -61,9 +61,10 @@ import Testing
 
     func expectRewardRises(_ r: (rewards: [Double], share: (before: Double, after: Double), weights: [Float], metrics: [[(String, Double)]]),
                            _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
-        let early = r.rewards.prefix(3).reduce(0, +) / 3, late = r.rewards.suffix(3).reduce(0, +) / 3
-        #expect(late > early + 0.5, "\(what): reward \(r.rewards)", sourceLocation: sourceLocation)
-        #expect(r.share.after > r.share.before + 0.1, "\(what): positive-token share \(r.share)", sourceLocation: sourceLocation)
+        // Step 1 scores the SFT policy's samples; the RM's scale here is about −0.1 (mixed) to 0.75 (all positive).
+        let start = r.rewards[0], late = r.rewards.suffix(3).reduce(0, +) / 3
+        #expect(late > start + 0.3, "\(what): reward \(r.rewards)", sourceLocation: sourceLocation)
+        #expect(r.share.after > r.share.before + 0.3, "\(what): positive-token share \(r.share)", sourceLocation: sourceLocation)
     }
 
     @Test func grpoRaisesTheMeanReward() throws {
