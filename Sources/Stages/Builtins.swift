@@ -13,6 +13,7 @@ public enum Builtins {
             RewardModelStage.self,
             DPOStage.self,
             PPOStage.self,
+            GRPOStage.self,
             EvaluateStage.self,
         ]
     }

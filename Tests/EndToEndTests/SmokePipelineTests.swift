@@ -29,11 +29,11 @@ struct SmokePipelineTests {
 
         let first = try pipe.run(["run", "pipelines/smoke.yaml"], in: workspace.root)
         #expect(first.status == 0, "\(first)")
-        #expect(first.output.contains("11 ran, 0 cached"), "\(first)")
+        #expect(first.output.contains("13 ran, 0 cached"), "\(first)")
 
         let second = try pipe.run(["run", "pipelines/smoke.yaml"], in: workspace.root)
         #expect(second.status == 0, "\(second)")
-        #expect(second.output.contains("0 ran, 11 cached"), "\(second)")
+        #expect(second.output.contains("0 ran, 13 cached"), "\(second)")
 
         // The evaluation report compares SFT and PPO with finite, in-range figures.
         let export = try pipe.run(["export", "latest", "eval", "--to", workspace.path("eval")], in: workspace.root)
@@ -56,7 +56,7 @@ struct SmokePipelineTests {
         // cache in fresh processes gives the same bytes.
         let reproduce = try pipe.run(["reproduce", "latest"], in: workspace.root)
         #expect(reproduce.status == 0, "\(reproduce)")
-        #expect(reproduce.stdout.contains("all 11 stages reproduced bit for bit"), "\(reproduce)")
+        #expect(reproduce.stdout.contains("all 13 stages reproduced bit for bit"), "\(reproduce)")
     }
 
     @Test func changingAPPOParamRerunsOnlyPPOAndEvaluate() throws {
@@ -69,6 +69,6 @@ struct SmokePipelineTests {
 
         let rerun = try pipe.run(["run", "pipelines/smoke.yaml", "--set", "ppo.init_kl_coef=0.1"], in: workspace.root)
         #expect(rerun.status == 0, "\(rerun)")
-        #expect(rerun.output.contains("2 ran, 9 cached"), "\(rerun)")
+        #expect(rerun.output.contains("2 ran, 11 cached"), "\(rerun)")
     }
 }

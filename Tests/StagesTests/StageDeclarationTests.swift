@@ -42,7 +42,7 @@ import Testing
     }
 
     @Test func trainingStagesShareTheOptimiserParams() throws {
-        for kind in ["sft", "rm", "ppo"] {
+        for kind in ["sft", "rm", "ppo", "grpo"] {
             let names = Set(try workspace.loadDeclaration(kind: kind).params.map(\.name))
             for shared in ["lr", "min_lr_ratio", "warmup_steps", "weight_decay", "beta1", "beta2", "adam_epsilon", "grad_clip", "checkpoint_every"] {
                 #expect(names.contains(shared), "\(kind) lacks the optimiser param '\(shared)'")

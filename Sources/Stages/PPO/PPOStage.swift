@@ -21,7 +21,8 @@ public enum PPOStage: BuiltinStage {
         // The train split feeds both the corpus prompts and the pretraining mix: read it once.
         let needsTrain = config.corpusPrompts > 0 || config.ptxCoef > 0
         let train = try (needsTrain ? try? context.inputPath("tokens") : nil).map { try TokenFile.read(split: "train", in: $0) }
-        let prompts = try buildPrompts(config, tokenizer: tokenizer, train: train)
+        let prompts = try PromptSet.build(fixed: config.classicPrompts, corpusPrompts: config.corpusPrompts,
+                                          promptTokens: config.promptTokens, tokenizer: tokenizer, train: train)
         context.log("ppo: \(prompts.count) prompts (\(config.classicPrompts.count) fixed)")
 
         let policy = try ModelArtifacts.load(policyDir, input: "policy", valueHead: true, seed: context.seed)
@@ -57,23 +58,5 @@ public enum PPOStage: BuiltinStage {
         do { lm = try GPTModel(config: lmConfig, seed: context.seed) } catch { throw StageError.failed("\(error)") }
         ModelTransfer.copyMatchingTensors(from: policy, to: lm)
         try ModelArtifacts.save(lm, tokenizer: tokenizer, to: try context.outputPath("model"))
-    }
-
-    /// The fixed prompts (the classic four by default) plus `corpus_prompts` train-split review openings
-    /// of `prompt_tokens` tokens, each as `[EOS] + tokens`.
-    static func buildPrompts(_ config: PPOConfig, tokenizer: PretrainedTokenizer, train: TokenFile?) throws -> [[Int32]] {
-        let eos = tokenizer.endOfTextId
-        var prompts = config.classicPrompts.map { ModelArtifacts.withBOS(tokenizer.encode($0, allowSpecial: false), eos: eos) }
-        let wanted = config.corpusPrompts, length = config.promptTokens
-        if wanted > 0, let train {
-            let eligible = (0..<train.count).filter { train.record($0).count > length }
-            // Evenly spaced over the file (ordered by content hash, so effectively a random sample).
-            let stride = max(1, eligible.count / max(wanted, 1))
-            for k in 0..<min(wanted, eligible.count) {
-                prompts.append(ModelArtifacts.withBOS(train.record(eligible[k * stride]).prefix(length), eos: eos))
-            }
-        }
-        guard !prompts.isEmpty else { throw StageError.badParam("classic_prompts", "no prompts: give `classic_prompts` or wire `tokens` with corpus_prompts > 0") }
-        return prompts
     }
 }

@@ -1,0 +1,56 @@
+import Foundation
+import Models
+import Tensor
+import Tokenizer
+
+/// `grpo`: critic-free RL of the SFT policy against the reward model with group-relative advantages
+/// (`advantage: grpo`) or the leave-one-out baseline (`advantage: rloo`). The frozen reference is a copy
+/// of the starting policy and exists only when β > 0. Resumable through the training loop.
+public enum GRPOStage: BuiltinStage {
+    public static let kind = "grpo"
+
+    public static func checkParams(_ params: StageParams) throws { _ = try GRPOConfig(params) }
+
+    public static func run(_ context: StageContext) throws {
+        BLAS.setThreads(context.threads)
+        let (trainer, tokenizer) = try makeTrainer(context)
+        let config = trainer.config
+        let loop = try TrainingLoop(context: context, name: kind, steps: config.steps, evalEvery: nil,
+                                    checkpointEvery: config.checkpointEvery,
+                                    progress: [.init("reward", "reward"), .init("zero-std", "frac_reward_zero_std", format: "%.2f")]
+                                        + (config.beta > 0 ? [.init("kl", "kl", format: "%.4f")] : []),
+                                    hint: "lower lr or raise beta?")
+        _ = try loop.run(trainer)
+        try ModelArtifacts.save(trainer.policy, tokenizer: tokenizer, to: try context.outputPath("model"))
+    }
+
+    /// Reads the inputs and builds the trainer: the policy, the reference only when β > 0, the reward
+    /// model behind a `RewardSource`, and the prompts.
+    static func makeTrainer(_ context: StageContext) throws -> (GRPOTrainer, PretrainedTokenizer) {
+        let config = try GRPOConfig(context.params)
+        let policyDir = try context.inputPath("policy")
+        let rewardDir = try context.inputPath("reward")
+        let tokenizer = try ModelArtifacts.tokenizer(in: policyDir, input: "policy")
+        let eos = tokenizer.endOfTextId, pad = tokenizer.padId
+        let train = try (config.corpusPrompts > 0 ? try? context.inputPath("tokens") : nil).map { try TokenFile.read(split: "train", in: $0) }
+        let prompts = try PromptSet.build(fixed: config.classicPrompts, corpusPrompts: config.corpusPrompts,
+                                          promptTokens: config.promptTokens, tokenizer: tokenizer, train: train)
+        context.log("grpo: \(prompts.count) prompts (\(config.classicPrompts.count) fixed), \(config.promptsPerStep) × \(config.numGenerations) completions per step, advantage \(config.advantage.rawValue), loss \(config.lossType.rawValue)")
+
+        let policy = try ModelArtifacts.load(policyDir, input: "policy", seed: context.seed)
+        let reference: GPTModel? = config.beta > 0 ? GPTModel(copying: policy) : nil
+        if reference == nil { context.log("grpo: beta 0 — no reference model") }
+        let rewardModel = try ModelArtifacts.load(rewardDir, input: "reward", rewardHead: true)
+        guard rewardModel.config.vocabSize == policy.config.vocabSize else {
+            throw StageError.badInput("reward", "vocabulary \(rewardModel.config.vocabSize) differs from the policy's \(policy.config.vocabSize)")
+        }
+        let longest = (prompts.map(\.count).max() ?? 0) + config.responseLength
+        guard longest <= rewardModel.config.maxPositions else {
+            throw StageError.badParam("response_length", "prompt + response (\(longest) tokens) exceeds the reward model's n_positions (\(rewardModel.config.maxPositions))")
+        }
+        let trainer = try GRPOTrainer(config: config, policy: policy, reference: reference,
+                                      reward: try RewardModelSource(model: rewardModel, pad: pad),
+                                      prompts: prompts, eos: eos, pad: pad, seed: context.seed)
+        return (trainer, tokenizer)
+    }
+}
