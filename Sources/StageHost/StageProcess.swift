@@ -72,7 +72,7 @@ final class EventStageContext: StageContext, @unchecked Sendable {
     var kind: String { invocation.kind }
     var stageName: String { invocation.stageName }
     var seed: UInt64 { invocation.seed }
-    var params: StageParams { StageParams(invocation.params.mapValues(\.stageParamValue)) }
+    var params: StageParams { StageParams(invocation.params) }
     var scratchPath: String { invocation.scratchPath }
     var threads: Int { invocation.threads }
     var resumeDirectory: String? { invocation.resumeDirectory }
@@ -122,18 +122,5 @@ final class EventStageContext: StageContext, @unchecked Sendable {
 
     func log(_ line: String) {
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
-    }
-}
-
-extension StageInvocation.Param {
-    /// The value as the stage reads it.
-    var stageParamValue: StageParamValue {
-        switch self {
-        case .int(let v): return .int(v)
-        case .float(let v): return .float(v)
-        case .string(let v): return .string(v)
-        case .bool(let v): return .bool(v)
-        case .list(let items): return .list(items.map(\.stageParamValue))
-        }
     }
 }

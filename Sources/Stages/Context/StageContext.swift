@@ -1,3 +1,5 @@
+import StageWire
+
 /// What a built-in stage sees of the runner. Stages never import Runner, Pipeline or Store.
 ///
 /// A stage reads its inputs (read-only paths to artifact files or directories), writes each of its
@@ -97,34 +99,9 @@ public struct StageParams: Sendable, Codable, Equatable {
     }
 }
 
-/// A param value as passed to a stage process (JSON-friendly).
-public enum StageParamValue: Sendable, Codable, Equatable {
-    case int(Int64)
-    case float(Double)
-    case string(String)
-    case bool(Bool)
-    case list([StageParamValue])
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if let b = try? c.decode(Bool.self) { self = .bool(b); return }
-        if let i = try? c.decode(Int64.self) { self = .int(i); return }
-        if let d = try? c.decode(Double.self) { self = .float(d); return }
-        if let s = try? c.decode(String.self) { self = .string(s); return }
-        self = .list(try c.decode([StageParamValue].self))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        switch self {
-        case .int(let v): try c.encode(v)
-        case .float(let v): try c.encode(v)
-        case .string(let v): try c.encode(v)
-        case .bool(let v): try c.encode(v)
-        case .list(let v): try c.encode(v)
-        }
-    }
-}
+/// A param value as passed to a stage process (JSON-friendly): the invocation file's own type, so the
+/// child reads params exactly as the scheduler wrote them.
+public typealias StageParamValue = StageInvocation.Param
 
 public enum StageError: Error, Equatable, CustomStringConvertible {
     case badParam(String, String)

@@ -190,18 +190,11 @@ public final class DPOTrainer: Trainer {
         return result.metrics.map { ("eval/" + $0.0, $0.1) }
     }
 
-    struct State: Codable { var step: Int; var randomCounter: UInt64; var epochStartCounter: UInt64 }
-
     public func saveState(to directory: String) throws {
-        try TrainerState.saveModel(policy, optimizer: optimizer, to: directory)
-        try TrainerState.writeJSON(State(step: step, randomCounter: random.counter, epochStartCounter: batches.epochStartCounter),
-                                   to: directory + "/state.json")
+        try TrainerState.saveEpochTrainer(policy, optimizer: optimizer, step: step, random: random, batches: batches, to: directory)
     }
 
     public func restoreState(from directory: String) throws {
-        let state = try TrainerState.readJSON(State.self, from: directory + "/state.json")
-        try TrainerState.restoreModel(policy, optimizer: optimizer, from: directory)
-        step = state.step
-        batches.restore(step: step, epochStartCounter: state.epochStartCounter, counter: state.randomCounter, random: &random)
+        step = try TrainerState.restoreEpochTrainer(policy, optimizer: optimizer, random: &random, batches: &batches, from: directory)
     }
 }

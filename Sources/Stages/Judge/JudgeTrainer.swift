@@ -88,8 +88,7 @@ public struct JudgeTrainer: Sendable {
         var averageBias: Float = 0
         let epochs = max(self.epochs, 1)
         for epoch in 1...epochs {
-            // Fisher–Yates with the seeded generator.
-            for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, rng.nextInt(below: i + 1)) }
+            rng.shuffle(&order)
             var loss = 0.0
             for e in order {
                 let x = xs[e]

@@ -80,18 +80,11 @@ public final class RewardTrainer: Trainer {
         PairScoring.evaluate(model, pairs, pad: pad, batchSize: config.batchSize)
     }
 
-    struct State: Codable { var step: Int; var randomCounter: UInt64; var epochStartCounter: UInt64 }
-
     public func saveState(to directory: String) throws {
-        try TrainerState.saveModel(model, optimizer: optimizer, to: directory)
-        try TrainerState.writeJSON(State(step: step, randomCounter: random.counter, epochStartCounter: batches.epochStartCounter),
-                                   to: directory + "/state.json")
+        try TrainerState.saveEpochTrainer(model, optimizer: optimizer, step: step, random: random, batches: batches, to: directory)
     }
 
     public func restoreState(from directory: String) throws {
-        let state = try TrainerState.readJSON(State.self, from: directory + "/state.json")
-        try TrainerState.restoreModel(model, optimizer: optimizer, from: directory)
-        step = state.step
-        batches.restore(step: step, epochStartCounter: state.epochStartCounter, counter: state.randomCounter, random: &random)
+        step = try TrainerState.restoreEpochTrainer(model, optimizer: optimizer, random: &random, batches: &batches, from: directory)
     }
 }

@@ -1,3 +1,4 @@
+import Models
 import Tensor
 
 /// Minibatch indices over a fixed set of examples, epoch after epoch: each epoch visits them in a fresh
@@ -38,5 +39,27 @@ public struct EpochBatches: Sendable {
         epochStartCounter = random.counter
         order = Array(0..<count)
         random.shuffle(&order)
+    }
+}
+
+extension TrainerState {
+    /// The scalar state of a trainer that walks `EpochBatches`: its step and the two stream counters.
+    struct EpochPosition: Codable { var step: Int; var randomCounter: UInt64; var epochStartCounter: UInt64 }
+
+    /// Checkpoint of a model trained on epochs of shuffled minibatches (rm, dpo).
+    static func saveEpochTrainer(_ model: GPTModel, optimizer: AdamW, step: Int, random: RandomStream,
+                                 batches: EpochBatches, to directory: String) throws {
+        try saveModel(model, optimizer: optimizer, to: directory)
+        try writeJSON(EpochPosition(step: step, randomCounter: random.counter, epochStartCounter: batches.epochStartCounter),
+                      to: directory + "/state.json")
+    }
+
+    /// Restores what `saveEpochTrainer` wrote; returns the step.
+    static func restoreEpochTrainer(_ model: GPTModel, optimizer: AdamW, random: inout RandomStream,
+                                    batches: inout EpochBatches, from directory: String) throws -> Int {
+        let position = try readJSON(EpochPosition.self, from: directory + "/state.json")
+        try restoreModel(model, optimizer: optimizer, from: directory)
+        batches.restore(step: position.step, epochStartCounter: position.epochStartCounter, counter: position.randomCounter, random: &random)
+        return position.step
     }
 }
