@@ -54,6 +54,24 @@ import Testing
         #expect(onlyCommandLine.map(\.name) == ["ppo.lr=1e-05", "ppo.lr=2e-05"])
     }
 
+    /// `seed` sweeps the pipeline's seed: every stage gets it, so every key differs per seed, and
+    /// `--set seed=` moves the base. RL outcomes move with the seed: this is how arms get ≥ 3 draws.
+    @Test func theSeedIsSweepableAndSettable() throws {
+        let ws = try TempWorkspace()
+        let (loader, file) = try loader(ws, Fixtures.rlhf + "\nsweep:\n  seed: [1, 2]\n")
+        let variants = try loader.loadSweep(file: file, sweeps: ["ppo.lr=1e-5,2e-5"])
+        #expect(variants.map(\.name) == ["seed=1,ppo.lr=1e-05", "seed=1,ppo.lr=2e-05", "seed=2,ppo.lr=1e-05", "seed=2,ppo.lr=2e-05"])
+        #expect(variants.map(\.pipeline.seed) == [1, 1, 2, 2])
+        #expect(variants.allSatisfy { v in v.pipeline.stages.allSatisfy { $0.seed == v.pipeline.seed } })
+        let fromCommandLine = try loader.loadSweep(file: file, sweeps: ["seed=7,8"])
+        #expect(fromCommandLine.map(\.name) == ["seed=7", "seed=8"])
+        let set = try loader.loadSweep(file: file, overrides: [try ParamOverride.parse("seed=5")], includeFileSweep: false)
+        #expect(set.map(\.pipeline.seed) == [5])
+        #expect(throws: PipelineError.self) {
+            _ = try loader.loadSweep(file: file, overrides: [try ParamOverride.parse("seed=-1")], includeFileSweep: false)
+        }
+    }
+
     @Test func noSweepIsOneBaseVariantAndDuplicatesCollapse() throws {
         let ws = try TempWorkspace()
         let (loader, file) = try loader(ws, Fixtures.rlhf)

@@ -222,7 +222,7 @@ public final class RunSession: @unchecked Sendable {
     private func startWorker(_ i: Int, keyed: StageKeyer.Keyed, forced: Bool) {
         let stage = pipeline.stages[i]
         let execution = StageBuild(stage: stage, key: keyed.key, material: keyed.material, inputPaths: keyed.inputPaths,
-                                   workspaceRoot: pipeline.workspace.root, seed: pipeline.seed, threads: options.threads,
+                                   workspaceRoot: pipeline.workspace.root, seed: stage.seed, threads: options.threads,
                                    kernelSignature: options.runtime.numeric.kernelSignature)
         let thread = Thread { [self] in
             var started = Date()

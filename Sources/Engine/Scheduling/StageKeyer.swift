@@ -53,7 +53,7 @@ struct StageKeyer: Sendable {
         }
         let environment = stage.commandTemplate == nil ? builtinEnvironment : commandEnvironment
         let material = stage.keyMaterial(inputDigests: inputDigests, depDigests: depDigests,
-                                         environment: environment, seed: pipeline.seed)
+                                         environment: environment, seed: stage.seed)
         return Keyed(material: material, key: material.key, inputPaths: inputPaths)
     }
 }

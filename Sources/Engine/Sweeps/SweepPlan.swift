@@ -95,10 +95,7 @@ public struct SweepPlan: Sendable {
         var byStage: [String: [Int]] = [:]
         for (i, node) in nodes.enumerated() { byStage[node.stage, default: []].append(i) }
         let values = variants.map { variant in
-            variant.overrides.map { o in
-                (target: "\(o.stage).\(o.param)",
-                 value: variant.pipeline.stage(named: o.stage)?.param(o.param)?.description ?? o.value.description)
-            }
+            variant.overrides.map { resolvedText(of: $0, in: variant.pipeline) }
         }
         var labels: [Int: [(target: String, value: String)]] = [:]
         for (_, members) in byStage where members.count > 1 {
@@ -148,8 +145,7 @@ extension SweepPlan {
         let variant = variants[v]
         var result: [(target: String, value: String)] = []
         for o in variant.overrides {
-            let target = "\(o.stage).\(o.param)"
-            let value = variant.pipeline.stage(named: o.stage)?.param(o.param)?.description ?? o.value.description
+            let (target, value) = resolvedText(of: o, in: variant.pipeline)
             if let i = result.firstIndex(where: { $0.target == target }) { result[i].value = value } else { result.append((target, value)) }
         }
         return result

@@ -33,6 +33,8 @@ public struct ParamOverride: Sendable, CustomStringConvertible {
 
     /// `stage.param` → its two parts.
     static func splitTarget(_ target: String, origin: String, example: String) throws(PipelineError) -> (String, String) {
+        // The pipeline's own seed: `--set seed=7`, `--sweep seed=1,2,3` (a stage-less target).
+        if target == "seed" { return ("", "seed") }
         let parts = target.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
             throw PipelineError(location: nil, fieldPath: origin, message: "\(origin): '\(target)' is not stage.param (e.g. \(example))")

@@ -35,7 +35,16 @@ public struct ParsedPipeline: Sendable {
         }
 
         var overridesByStage: [String: [ParamOverride]] = [:]
+        var seed = spec.seed
         for override in overrides {
+            if override.stage.isEmpty && override.param == "seed" {
+                switch ParamTyping.typed(override.value, as: .int) {
+                case .success(.int(let value)) where value >= 0: seed = UInt64(value)
+                default:
+                    sink.error(override.location, override.origin, "\(Self.prefix(override))seed must be an integer ≥ 0, not \(override.value)")
+                }
+                continue
+            }
             guard stageNames.contains(override.stage) else {
                 sink.error(override.location, override.origin, "\(Self.prefix(override))unknown stage '\(override.stage)'",
                            suggestion: Suggestion.nearest(to: override.stage, in: stageNames))
@@ -89,8 +98,9 @@ public struct ParsedPipeline: Sendable {
             throw PipelineError(location: edge.valueLocation, fieldPath: "stages.\(consumer.name).inputs.\(edge.name)",
                                 message: "cycle between stages: \(cycle.joined(separator: " → "))")
         }
+        for i in resolved.indices { resolved[i].seed = seed }
         let byName = Dictionary(uniqueKeysWithValues: resolved.map { ($0.name, $0) })
-        return ResolvedPipeline(name: spec.name, file: spec.file, workspace: workspace, seed: spec.seed,
+        return ResolvedPipeline(name: spec.name, file: spec.file, workspace: workspace, seed: seed,
                                 stages: graph.topologicalOrder.map { byName[$0]! }, graph: graph,
                                 overrides: overrides, sweep: spec.sweep)
     }
@@ -182,6 +192,11 @@ public struct ParsedPipeline: Sendable {
         }
         var reportedTargets = Set<String>()
         for override in overrides {
+            if override.stage.isEmpty && override.param == "seed" {
+                if case .success(.int(let value)) = ParamTyping.typed(override.value, as: .int), value >= 0 { continue }
+                sink.error(override.location, "sweep.seed", "sweep: seed must be an integer ≥ 0, not \(override.value)")
+                continue
+            }
             guard let stage = spec.stages.first(where: { $0.name == override.stage }) else {
                 if reportedTargets.insert(override.stage).inserted {
                     sink.error(override.location, "sweep", "sweep: unknown stage '\(override.stage)'",

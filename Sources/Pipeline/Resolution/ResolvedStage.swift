@@ -36,6 +36,8 @@ public struct ResolvedStage: Sendable, Codable, Hashable {
     public var location: SourceLocation
     /// The declaration file (`stages/ppo.yaml`), nil for inline `run:` stages.
     public var declarationFile: String?
+    /// The pipeline's seed (after `--set seed=` or a seed sweep): in the key, and given to the stage.
+    public var seed: UInt64 = 0
 
     public func param(_ name: String) -> ParamValue? {
         params.first { $0.name == name }?.value

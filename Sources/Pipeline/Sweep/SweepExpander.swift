@@ -57,7 +57,7 @@ extension PipelineLoader {
         if combinations.isEmpty { combinations = [[]] }
 
         var variants: [SweepVariant] = []
-        var seen = Set<[ResolvedStage]>()
+        var seen = Set<[ResolvedStage]>()   // stages carry the seed
         for combination in combinations {
             let pipeline: ResolvedPipeline
             do {
@@ -111,10 +111,21 @@ extension PipelineLoader {
         guard !overrides.isEmpty else { return "base" }
         var parts: [String] = []
         for o in overrides {
-            let typed = pipeline.stage(named: o.stage)?.param(o.param)?.description ?? o.value.description
-            let part = "\(o.stage).\(o.param)=\(typed)"
-            if let i = parts.firstIndex(where: { $0.hasPrefix("\(o.stage).\(o.param)=") }) { parts[i] = part } else { parts.append(part) }
+            let (target, value) = resolvedText(of: o, in: pipeline)
+            let part = target + "=" + value
+            if let i = parts.firstIndex(where: { $0.hasPrefix(target + "=") }) { parts[i] = part } else { parts.append(part) }
         }
         return parts.joined(separator: ",")
     }
+}
+
+extension ParamOverride {
+    /// `ppo.lr`, or `seed` for the pipeline's seed.
+    public var target: String { stage.isEmpty ? param : "\(stage).\(param)" }
+}
+
+/// An override's target and its value as `pipeline` resolved it (typed, canonical display form).
+public func resolvedText(of o: ParamOverride, in pipeline: ResolvedPipeline) -> (target: String, value: String) {
+    if o.stage.isEmpty { return (o.target, String(pipeline.seed)) }
+    return (o.target, pipeline.stage(named: o.stage)?.param(o.param)?.description ?? o.value.description)
 }

@@ -3,6 +3,7 @@
 ///     sweep:
 ///       ppo.lr: [1.41e-5, 3e-5]          # grid axes: stage.param → values
 ///       ppo.init_kl_coef: [0.1, 0.2]
+///       seed: [1, 2, 3]                   # the pipeline's seed: every variant at each seed
 ///       variants:                         # explicit variants, added after the grid
 ///         - { ppo.lr: 1e-4, ppo.steps: 10 }
 ///       metric: eval/reward               # ranks the sweep table
@@ -40,10 +41,17 @@ enum SweepParser {
                     }
                     if !overrides.isEmpty { spec.variants.append(overrides) }
                 }
+            case "seed":
+                guard case .sequence(let items) = value, !items.isEmpty else {
+                    sink.error(reader.location(value), path, "sweep: 'seed' needs a non-empty list of seeds, e.g. seed: [1, 2, 3]")
+                    continue
+                }
+                spec.axes.append(SweepSpec.Axis(stage: "", param: "seed", values: items.map { reader.value($0) },
+                                                location: reader.location(keyNode), origin: nil))
             default:
                 guard key.contains(".") else {
                     sink.error(reader.location(keyNode), path,
-                               "sweep: unknown key '\(key)' (use stage.param: [values], variants:, metric: or goal:)",
+                               "sweep: unknown key '\(key)' (use stage.param: [values], seed: [values], variants:, metric: or goal:)",
                                suggestion: Suggestion.nearest(to: key, in: reservedKeys))
                     continue
                 }
