@@ -120,6 +120,11 @@ public struct SlurmBatchScript: Sendable, Equatable {
             "while IFS= read -r name; do slurm_env+=(\"$name=${!name}\"); done < <(compgen -e | grep '^SLURM_')",
             "/usr/bin/env -i \\",
         ]
+        if requeue != nil {
+            // Before the stage starts: Slurm's USR1 may come at any time, and untrapped it ends bash.
+            // (A trapped signal is reset to its default in the stage process by exec.)
+            lines.insert(contentsOf: ["usr1=0", "trap 'usr1=1' USR1"], at: 5)
+        }
         var environment = job.environment.filter { !$0.hasPrefix("SLURM_") && !$0.hasPrefix(markerVariable + "=") }
         if let requeue { environment.append(markerVariable + "=" + requeue.markerPath) }
         for entry in environment {
@@ -137,8 +142,6 @@ public struct SlurmBatchScript: Sendable, Equatable {
         lines += [
             "child=$!",
             "marker=\(q(requeue.markerPath))",
-            "usr1=0",
-            "trap 'usr1=1' USR1",
             "while :; do",
             "  wait \"$child\"",
             "  status=$?",
