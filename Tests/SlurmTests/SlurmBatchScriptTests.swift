@@ -178,15 +178,19 @@ struct SlurmBatchScriptTests {
         #expect(log.contains("pipe: job 4243 nears its time limit: checkpointed, requeueing"), "\(log)")
     }
 
-    /// A stage that ends while the script waits for its checkpoint is not requeued: its status is recorded.
-    @Test func aStageThatEndsInsteadOfCheckpointingIsNotRequeued() throws {
+    /// A stage that ends while the script waits for its checkpoint is not requeued, nor is one that
+    /// writes no checkpoint in time (it would start over): the stage runs on and its status is recorded.
+    @Test(arguments: [1.5, 7])
+    func aStageThatDoesNotCheckpointIsNotRequeued(seconds: Double) throws {
         let root = try TestWorkspace.temporaryDirectory("pipe-slurm-requeue-end")
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let stage = try Self.fakeStage(in: root, onUSR1: "", seconds: 1.5)
+        let stage = try Self.fakeStage(in: root, onUSR1: "", seconds: seconds)  // the wait for the marker is 5 s
         let (termination, batch) = try Self.runSignalled(root: root, stage: stage, bin: try Self.fakeScontrol(in: root))
         #expect(termination == .exited(0))
         #expect(try String(contentsOfFile: batch.statusPath, encoding: .utf8) == "0\n")
         #expect(!FileManager.default.fileExists(atPath: root + "/scontrol.log"), "no requeue")
-        #expect(try String(contentsOfFile: root + "/log.txt", encoding: .utf8).contains("stage done"))
+        let log = try String(contentsOfFile: root + "/log.txt", encoding: .utf8)
+        #expect(log.contains("stage done"))
+        #expect(log.contains("the stage wrote no checkpoint in 5 s: not requeued") == (seconds > 5), "\(log)")
     }
 }

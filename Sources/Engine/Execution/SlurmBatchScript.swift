@@ -15,7 +15,8 @@ import Pipeline
 ///
 /// With `SlurmConfiguration.requeue`, Slurm sends USR1 to the script `requeueSignal` seconds before the
 /// time limit. The script forwards it to the stage process, waits (bounded) for the stage to write its
-/// checkpoint and the marker, then runs `scontrol requeue` on its own job and writes no exit status:
+/// checkpoint and the marker, then runs `scontrol requeue` on its own job and writes no exit status
+/// (a stage that writes no marker in time is not requeued: it would start over, maybe forever):
 /// the job pends again, reruns this script from the start, and the stage resumes from the checkpoint.
 /// `pipe run` keeps following the same job id through REQUEUED and PENDING. Command stages are
 /// submitted with `--no-requeue`: they cannot checkpoint, and USR1 would end them.
@@ -153,13 +154,16 @@ public struct SlurmBatchScript: Sendable, Equatable {
             "    deadline=$((SECONDS + \(requeue.checkpointWait)))",
             "    while [ ! -e \"$marker\" ] && kill -0 \"$child\" 2>/dev/null && [ \"$SECONDS\" -lt \"$deadline\" ]; do sleep 0.2; done",
             "    # A stage that ended meanwhile is not requeued: its status is what `wait` gives next.",
-            "    if kill -0 \"$child\" 2>/dev/null; then",
-            "      echo \"pipe: job $SLURM_JOB_ID nears its time limit: $( [ -e \"$marker\" ] && echo checkpointed || echo 'no checkpoint in \(requeue.checkpointWait) s'), requeueing\"",
+            "    # Nor is one that wrote no checkpoint: it would start over, and might forever.",
+            "    if [ -e \"$marker\" ] && kill -0 \"$child\" 2>/dev/null; then",
+            "      echo \"pipe: job $SLURM_JOB_ID nears its time limit: checkpointed, requeueing\"",
             "      if \(q(requeue.scontrol)) requeue \"$SLURM_JOB_ID\"; then",
             "        # Slurm now ends this attempt (and the stage) and queues the job again.",
             "        while :; do sleep 1; done",
             "      fi",
             "      echo \"pipe: scontrol requeue failed; the stage runs on until the time limit\" >&2",
+            "    elif kill -0 \"$child\" 2>/dev/null; then",
+            "      echo \"pipe: job $SLURM_JOB_ID nears its time limit, but the stage wrote no checkpoint in \(requeue.checkpointWait) s: not requeued\" >&2",
             "    fi",
             "    usr1=0  # (a second USR1 during all this is the same request)",
             "    continue  # bash keeps an ended child's status for the next `wait`",

@@ -9,7 +9,8 @@ import StageWire
 /// until its job has ended. The batch script's exit-status file is the ground truth of how the
 /// stage's program ended (see `SlurmBatchScript`); Slurm's state explains the rest (cancelled,
 /// time limit, node failure, out of memory). The scheduler commits outputs only after
-/// `.succeeded`, so a killed job leaves no result.
+/// `.succeeded`, so a killed job leaves no result. A job that requeues itself (see `SlurmBatchScript`)
+/// or that Slurm requeues keeps its id and is followed through REQUEUED and PENDING until it ends.
 public final class SlurmExecutor: Executor, @unchecked Sendable {
     public let name = "slurm"
     public let pipeExecutable: String
