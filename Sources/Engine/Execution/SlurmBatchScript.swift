@@ -95,7 +95,7 @@ public struct SlurmBatchScript: Sendable, Equatable {
     /// How the script checkpoints and requeues its job on USR1.
     struct Requeue {
         var markerPath: String
-        /// Seconds to wait for the stage's marker before requeueing anyway.
+        /// Seconds to wait for the stage's marker; without it the job is not requeued.
         var checkpointWait: Int
         var scontrol: String
     }

@@ -26,8 +26,8 @@ public struct SlurmConfiguration: Sendable, Equatable {
     /// stage for a checkpoint and requeues itself, and the requeued job resumes from that checkpoint.
     /// false: `--no-requeue` (a job killed at its limit fails; the next `pipe run` resumes it).
     public var requeue: Bool
-    /// Seconds before the time limit at which Slurm signals the job (Slurm may signal up to a minute
-    /// early: it checks time limits on its own tick).
+    /// Seconds before the time limit at which Slurm signals the job. slurmctld checks time limits on
+    /// a ~30 s tick, so the signal can come that much earlier or later than asked.
     public var requeueSignal: Int
 
     public struct StageOverride: Sendable, Equatable {
