@@ -188,6 +188,7 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
                 }
                 continue
             }
+            endedAt = nil  // (a requeueable job that looked ended is queued again)
             if let entry, entry.isHopeless {
                 hopelessSince = hopelessSince ?? Date()
                 if Date().timeIntervalSince(hopelessSince!) > hopelessPendingLimit {
