@@ -33,6 +33,8 @@ public enum StageProcess {
             writeStderr("error: stage '\(invocation.stageName)': its key was computed for the kernels '\(expected)' but this process runs '\(BLAS.kernelSignature)' (\(BLAS.coreTypeVariable)=\(ProcessInfo.processInfo.environment[BLAS.coreTypeVariable] ?? "unset"), \(DecodeGemm.pathVariable)=\(ProcessInfo.processInfo.environment[DecodeGemm.pathVariable] ?? "unset")); run it on a node like the one `pipe run` ran on, or set both variables the same for `pipe run` and its stages\n")
             return 2
         }
+        // Before anything else: USR1 (a Slurm job nearing its limit) must never end the stage.
+        CheckpointRequest.shared.installSignalHandler()
         do {
             let context = try EventStageContext(invocation)
             try stage.run(context)
@@ -63,10 +65,25 @@ final class EventStageContext: StageContext, @unchecked Sendable {
     init(_ invocation: StageInvocation) throws {
         self.invocation = invocation
         events = try EventsFileWriter(path: invocation.eventsPath)
-        try FileManager.default.createDirectory(atPath: invocation.scratchPath, withIntermediateDirectories: true)
-        for path in invocation.outputs.values {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        // Start clean: a requeued Slurm job runs again in the staging directory of its first attempt,
+        // which may have left partial outputs and scratch files (the log and events are appended to).
+        for path in [invocation.scratchPath] + invocation.outputs.keys.sorted().compactMap({ invocation.outputs[$0] }) {
+            try Self.emptyDirectory(path)
         }
+    }
+
+    /// Creates `path` as an empty directory, removing what a previous attempt left in it.
+    static func emptyDirectory(_ path: String) throws {
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        if fm.fileExists(atPath: path, isDirectory: &isDirectory) {
+            if isDirectory.boolValue {
+                for name in try fm.contentsOfDirectory(atPath: path) { try fm.removeItem(atPath: path + "/" + name) }
+                return
+            }
+            try fm.removeItem(atPath: path)
+        }
+        try fm.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
 
     var kind: String { invocation.kind }

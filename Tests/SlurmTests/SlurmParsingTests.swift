@@ -65,6 +65,16 @@ struct SlurmParsingTests {
         #expect(SlurmJobInfo.parse("slurm_load_jobs error: Invalid job id specified") == nil)
     }
 
+    @Test func scontrolShowJobSaysWhetherAndHowOftenTheJobWasRequeued() throws {
+        #expect(try #require(SlurmJobInfo.parse(Self.failedJob)).requeue == false)
+        let requeued = try #require(SlurmJobInfo.parse("JobId=9 JobState=PENDING Reason=BeginTime Requeue=1 Restarts=2 ExitCode=0:0"))
+        #expect(requeued.state == .pending && requeued.requeue && requeued.restarts == 2)
+        #expect(!requeued.state.isTerminal, "a requeued job is followed on")
+        #expect(SlurmJobState("PREEMPTED").mayBeRequeued && SlurmJobState("NODE_FAIL").mayBeRequeued)
+        #expect(!SlurmJobState("TIMEOUT").mayBeRequeued && !SlurmJobState("CANCELLED").mayBeRequeued)
+        #expect(SlurmJobState("REQUEUED") == .requeued && !SlurmJobState("REQUEUED").hasStarted)
+    }
+
     @Test func outcomesSayWhatHappenedInSlurmTerms() {
         let none = SlurmResources()
         func message(_ outcome: ExecutionOutcome) -> String {
@@ -140,6 +150,10 @@ struct SlurmParsingTests {
         #expect(settings.slurm.stageOverrides["ppo"] == .init(partition: "gpu", flags: ["--gres=gpu:1"]))
         #expect(settings.slurm.pollInterval == 0.5)
         #expect(settings.defaultJobs == 200)
+        #expect(settings.slurm.requeue && settings.slurm.requeueSignal == 60, "requeue before the limit by default")
+        let requeue = try ExecutorSettings.parse("slurm:\n  requeue: true\n  requeue_signal: 40\n", file: "pipe.config.yaml")
+        #expect(requeue.slurm.requeue && requeue.slurm.requeueSignal == 40)
+        #expect(try !ExecutorSettings.parse("slurm:\n  requeue: false\n", file: "pipe.config.yaml").slurm.requeue)
         let empty = try ExecutorSettings.parse("", file: "empty.yaml")
         #expect(empty.kind == .local && empty.defaultJobs == nil, "local keeps the cores / threads default for -j")
     }
@@ -149,6 +163,9 @@ struct SlurmParsingTests {
         ("slurm:\n  partion: debug\n", "pipe.config.yaml:2:3: unknown field 'partion' in slurm"),
         ("slurm:\n  defaults: { time: soon }\n", "pipe.config.yaml:2:21: slurm.defaults.time: resources.time 'soon' is not a duration"),
         ("slurm:\n  flags: [qos=short]\n", "pipe.config.yaml:2:11: slurm.flags: 'qos=short' is not an sbatch flag"),
+        ("slurm:\n  requeue: maybe\n", "pipe.config.yaml:2:12: slurm.requeue must be true or false"),
+        ("slurm:\n  requeue_signal: 5\n", "pipe.config.yaml:2:19: slurm.requeue_signal must be a whole number of seconds from 10"),
+        ("slurm:\n  requeue_signal: 1m\n", "pipe.config.yaml:2:19: slurm.requeue_signal must be a whole number of seconds from 10"),
     ])
     func configFileErrorsNameFileLineAndField(text: String, expected: String) {
         do {

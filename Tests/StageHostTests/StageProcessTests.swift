@@ -51,4 +51,25 @@ struct StageProcessTests {
         try JSONEncoder().encode(invocation).write(to: URL(fileURLWithPath: dir + "/invocation.json"))
         #expect(StageProcess.main(invocationPath: dir + "/invocation.json") == 0)
     }
+
+    /// A requeued Slurm job runs the stage again in its first attempt's staging directory: outputs and
+    /// scratch start empty, while the events file is appended to.
+    @Test func aRerunInTheSameStagingStartsWithEmptyOutputsAndAppendsEvents() throws {
+        let dir = try DirectoryStageContext.temporaryDirectory("pipe-runner-requeued")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let invocation = StageInvocation(kind: SelfTestStage.kind, stageName: "probe", params: ["steps": .int(2)],
+                                         inputs: [:], outputs: ["out": dir + "/outs/out"], seed: 1, threads: 1,
+                                         scratchPath: dir + "/scratch", eventsPath: dir + "/events.jsonl")
+        try JSONEncoder().encode(invocation).write(to: URL(fileURLWithPath: dir + "/invocation.json"))
+        #expect(StageProcess.main(invocationPath: dir + "/invocation.json") == 0)
+        let firstEvents = EventsFileReader(path: dir + "/events.jsonl").readNew().count
+        // What a killed first attempt may leave behind.
+        for leftover in ["outs/out/partial.bin", "scratch/tmp.bin"] {
+            try Data("stale".utf8).write(to: URL(fileURLWithPath: dir + "/" + leftover))
+        }
+        #expect(StageProcess.main(invocationPath: dir + "/invocation.json") == 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/outs/out") == ["text.txt"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/scratch").isEmpty)
+        #expect(EventsFileReader(path: dir + "/events.jsonl").readNew().count == 2 * firstEvents, "events are appended")
+    }
 }

@@ -87,3 +87,74 @@ import Testing
         #expect(checkpoints.latest() == nil)   // the pointer names a checkpoint that is gone
     }
 }
+
+extension TrainingLoopTests {
+    /// A trainer that requests a checkpoint (as SIGUSR1 does) during one step.
+    final class RequestingTrainer: Trainer {
+        let inner: ScriptedTrainer
+        let request: CheckpointRequest
+        let atStep: Int
+        var step: Int { inner.step }
+        init(_ losses: [Double], request: CheckpointRequest, atStep: Int) {
+            inner = ScriptedTrainer(losses); self.request = request; self.atStep = atStep
+        }
+        func trainStep() throws -> [(String, Double)] {
+            if inner.step + 1 == atStep { request.request() }
+            return try inner.trainStep()
+        }
+        func evaluate() throws -> [(String, Double)] { try inner.evaluate() }
+        func saveState(to directory: String) throws { try inner.saveState(to: directory) }
+        func restoreState(from directory: String) throws { try inner.restoreState(from: directory) }
+    }
+
+    /// A requested checkpoint is written at the end of the step it came in, off the `checkpointEvery`
+    /// grid, the marker says so, training goes on, and resuming from it gives the uninterrupted bytes.
+    @Test func aRequestedCheckpointIsWrittenOffTheGridAndMarked() throws {
+        let losses: [Double] = [7, 6, 5, 4, 3, 2, 1]
+        let plain = try context("loop-request-plain")
+        _ = try TrainingLoop(context: plain, name: "t", steps: 7, evalEvery: 3, checkpointEvery: 0, progress: [.init("l", "train/loss")])
+            .run(ScriptedTrainer(losses))
+
+        let resume = try DirectoryStageContext.temporaryDirectory("loop-request-resume")
+        let marker = try DirectoryStageContext.temporaryDirectory("loop-request-marker") + "/checkpointed"
+        let request = CheckpointRequest(markerPath: marker)
+        let first = try context("loop-request-first", resume: resume)
+        let loop = try TrainingLoop(context: first, name: "t", steps: 7, evalEvery: 3, checkpointEvery: 4, progress: [.init("l", "train/loss")])
+        loop.checkpointRequest = request
+        let requesting = RequestingTrainer(losses, request: request, atStep: 5)
+        // The attempt is killed right after the marker (here: a copy of the resume directory as it was then).
+        let snapshot = try DirectoryStageContext.temporaryDirectory("loop-request-snapshot")
+        let summary = try loop.run(requesting)
+        #expect(summary.stepsRun == 7, "training goes on after the checkpoint")
+        #expect(try String(contentsOfFile: marker, encoding: .utf8) == "step 5\n")
+        #expect(ResumeCheckpoints(root: resume).latest()?.step == 5, "step 4 on the grid, then 5 on request")
+        #expect(first.logLines.contains("t: checkpoint at step 5 on request (SIGUSR1)"))
+        #expect(!request.take(), "the request was taken")
+        try FileManager.default.removeItem(atPath: snapshot)
+        try FileManager.default.copyItem(atPath: resume, toPath: snapshot)
+
+        let second = try context("loop-request-second", resume: snapshot)
+        let resumed = ScriptedTrainer(losses)
+        let rest = try TrainingLoop(context: second, name: "t", steps: 7, evalEvery: 3, checkpointEvery: 4, progress: [.init("l", "train/loss")])
+            .run(resumed)
+        #expect(rest.stepsRun == 2 && resumed.evaluations == [6, 7])
+        for file in ["metrics.jsonl", EventFileWriter.fileName] {
+            let expected = FileManager.default.contents(atPath: try plain.outputPath("metrics") + "/" + file)
+            #expect(FileManager.default.contents(atPath: try second.outputPath("metrics") + "/" + file) == expected, "\(file)")
+        }
+    }
+
+    /// A request during the last step writes nothing: there is nothing left to resume, and the marker
+    /// would have the job requeued while it is finishing.
+    @Test func aRequestInTheLastStepIsLeftAlone() throws {
+        let resume = try DirectoryStageContext.temporaryDirectory("loop-request-last")
+        let marker = resume + "-marker"
+        let request = CheckpointRequest(markerPath: marker)
+        let loop = try TrainingLoop(context: try context("loop-request-last-run", resume: resume), name: "t", steps: 3,
+                                    evalEvery: nil, checkpointEvery: 0, progress: [])
+        loop.checkpointRequest = request
+        _ = try loop.run(RequestingTrainer([3, 2, 1], request: request, atStep: 3))
+        #expect(ResumeCheckpoints(root: resume).latest() == nil)
+        #expect(!FileManager.default.fileExists(atPath: marker))
+    }
+}

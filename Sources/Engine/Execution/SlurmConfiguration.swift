@@ -22,6 +22,13 @@ public struct SlurmConfiguration: Sendable, Equatable {
     public var statusFileGrace: Double
     /// Directory holding sbatch/squeue/scontrol/scancel; nil: search `PATH`.
     public var binDirectory: String?
+    /// Submit with `--requeue --signal=B:USR1@<requeueSignal>`: before its time limit the job asks the
+    /// stage for a checkpoint and requeues itself, and the requeued job resumes from that checkpoint.
+    /// false: `--no-requeue` (a job killed at its limit fails; the next `pipe run` resumes it).
+    public var requeue: Bool
+    /// Seconds before the time limit at which Slurm signals the job. slurmctld checks time limits on
+    /// a ~30 s tick, so the signal can come that much earlier or later than asked.
+    public var requeueSignal: Int
 
     public struct StageOverride: Sendable, Equatable {
         public var partition: String?
@@ -35,7 +42,8 @@ public struct SlurmConfiguration: Sendable, Equatable {
 
     public init(partition: String? = nil, account: String? = nil, flags: [String] = [],
                 defaults: SlurmResources = SlurmResources(), stageOverrides: [String: StageOverride] = [:],
-                pollInterval: Double = 0.25, statusFileGrace: Double = 30, binDirectory: String? = nil) {
+                pollInterval: Double = 0.25, statusFileGrace: Double = 30, binDirectory: String? = nil,
+                requeue: Bool = true, requeueSignal: Int = 60) {
         self.partition = partition
         self.account = account
         self.flags = flags
@@ -44,6 +52,8 @@ public struct SlurmConfiguration: Sendable, Equatable {
         self.pollInterval = pollInterval
         self.statusFileGrace = statusFileGrace
         self.binDirectory = binDirectory
+        self.requeue = requeue
+        self.requeueSignal = requeueSignal
     }
 }
 

@@ -9,7 +9,8 @@ import StageWire
 /// until its job has ended. The batch script's exit-status file is the ground truth of how the
 /// stage's program ended (see `SlurmBatchScript`); Slurm's state explains the rest (cancelled,
 /// time limit, node failure, out of memory). The scheduler commits outputs only after
-/// `.succeeded`, so a killed job leaves no result.
+/// `.succeeded`, so a killed job leaves no result. A job that requeues itself (see `SlurmBatchScript`)
+/// or that Slurm requeues keeps its id and is followed through REQUEUED and PENDING until it ends.
 public final class SlurmExecutor: Executor, @unchecked Sendable {
     public let name = "slurm"
     public let pipeExecutable: String
@@ -50,6 +51,8 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
     /// How long a job may pend for a reason that never clears (`SlurmQueueEntry.isHopeless`)
     /// before pipe cancels it and fails the stage.
     public var hopelessPendingLimit: Double = 10
+    /// How long a requeueable job may stay PREEMPTED or NODE_FAIL before pipe takes it as ended.
+    public var requeueGrace: Double = 10
 
     public init(configuration: SlurmConfiguration = SlurmConfiguration(), runLabel: String,
                 pipeExecutable: String = LocalExecutor.currentExecutable()) {
@@ -143,6 +146,13 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
             }
             // Live view: the job's state until its program starts reporting for itself.
             // (Written only until the job starts: after that the stage process owns the file.)
+            // Requeued (checkpointed before its time limit, preempted, node failure): the same job
+            // id runs again; follow it as a fresh job.
+            if let entry, announcedStart, !entry.state.hasStarted {
+                events?.append(.progress(phase: "slurm", step: 0, total: nil, message: "slurm job \(jobID) requeued"))
+                announcedStart = false
+                announced = nil
+            }
             if let entry, !announcedStart {
                 let note = Self.note(entry)
                 if note != announced {
@@ -162,15 +172,23 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
                 // whether a signal came from scancel or a time limit). Slurm ended but no status
                 // file: give a shared filesystem time to show it.
                 // (FAILED needs no long wait: scontrol's ExitCode says the same as the file would.)
+                // A requeueable job preempted or on a failed node: give Slurm time to requeue it.
                 let grace: Double = exitStatus != nil ? (slurmEnded ? 0 : 3)
-                    : (entry?.state == .completed || gone ? configuration.statusFileGrace : 2)
+                    : (entry?.state == .completed || gone ? configuration.statusFileGrace
+                       : (batch.requeues && entry?.state.mayBeRequeued == true ? requeueGrace : 2))
                 if waited >= grace {
                     let info = commands.show(jobID)
+                    if exitStatus == nil, batch.requeues, let info, !info.state.isTerminal {
+                        // squeue lagged behind a requeue: Slurm will run the job again.
+                        endedAt = nil
+                        continue
+                    }
                     return SlurmOutcome.outcome(jobID: jobID, exitStatus: exitStatus, state: entry?.state, info: info,
                                                 resources: batch.resources)
                 }
                 continue
             }
+            endedAt = nil  // (a requeueable job that looked ended is queued again)
             if let entry, entry.isHopeless {
                 hopelessSince = hopelessSince ?? Date()
                 if Date().timeIntervalSince(hopelessSince!) > hopelessPendingLimit {

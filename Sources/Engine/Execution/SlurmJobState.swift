@@ -39,6 +39,10 @@ public enum SlurmJobState: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// A state Slurm leaves again by itself when the job may be requeued (`Requeue=1`): with
+    /// PreemptMode=REQUEUE or a node failure, squeue can show it for a moment before REQUEUED/PENDING.
+    public var mayBeRequeued: Bool { self == .preempted || self == .nodeFail }
+
     /// Has the job's program started (so a `RUNNING` note belongs in the live view)?
     public var hasStarted: Bool {
         switch self {
@@ -122,6 +126,10 @@ public struct SlurmJobInfo: Sendable, Equatable {
     public var exitSignal: Int32?
     public var nodes: String?
     public var timeLimit: String?
+    /// `Requeue=1`: Slurm may run the job again (requeue on preemption or node failure, `scontrol requeue`).
+    public var requeue: Bool = false
+    /// `Restarts=`: how many times the job was requeued.
+    public var restarts: Int = 0
 
     /// Parses `KEY=value KEY=value …` (one job; `-o` puts it on one line). Values never contain
     /// spaces in the fields read here, except `JobState` which is followed by `Reason=`.
@@ -141,6 +149,8 @@ public struct SlurmJobInfo: Sendable, Equatable {
         }
         if let nodes = fields["NodeList"], nodes != "(null)" { info.nodes = nodes }
         info.timeLimit = fields["TimeLimit"]
+        info.requeue = fields["Requeue"] == "1"
+        info.restarts = fields["Restarts"].flatMap { Int($0) } ?? 0
         return info
     }
 }

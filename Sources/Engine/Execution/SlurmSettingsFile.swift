@@ -17,6 +17,8 @@ import Pipeline
 ///       poll_interval: 0.25        # seconds between squeue polls
 ///       status_file_grace: 30      # seconds to wait for a finished job's exit-status file (NFS caching)
 ///       bin_dir: /opt/slurm/bin    # where sbatch & co. live (default: PATH)
+///       requeue: true              # checkpoint and requeue before the time limit (false: --no-requeue)
+///       requeue_signal: 60         # seconds before the time limit that the job is signalled (USR1)
 public struct ExecutorSettings: Sendable, Equatable {
     public enum Kind: String, Sendable, CaseIterable { case local, slurm }
 
@@ -87,7 +89,8 @@ public struct ExecutorSettings: Sendable, Equatable {
 
     private static func parseSlurm(_ node: YAMLValue, into settings: inout ExecutorSettings, reader: SettingsReader) throws {
         var configuration = SlurmConfiguration()
-        let allowed = ["partition", "account", "flags", "defaults", "stages", "max_jobs", "poll_interval", "status_file_grace", "bin_dir"]
+        let allowed = ["partition", "account", "flags", "defaults", "stages", "max_jobs", "poll_interval", "status_file_grace", "bin_dir",
+                       "requeue", "requeue_signal"]
         for (key, value) in try reader.mapping(node, "slurm", allowed: allowed) {
             let field = "slurm.\(key)"
             switch key {
@@ -102,6 +105,18 @@ public struct ExecutorSettings: Sendable, Equatable {
                 settings.slurmMaxJobs = count
             case "poll_interval": configuration.pollInterval = try reader.seconds(value, field, minimum: 0.05)
             case "status_file_grace": configuration.statusFileGrace = try reader.seconds(value, field, minimum: 0)
+            case "requeue":
+                switch try reader.string(value, field) {
+                case "true": configuration.requeue = true
+                case "false": configuration.requeue = false
+                default: throw reader.error(value, "\(field) must be true or false")
+                }
+            case "requeue_signal":
+                // Slurm accepts 0…65535 seconds; below 10 leaves no time to write a checkpoint.
+                guard let seconds = Int(try reader.string(value, field)), seconds >= 10, seconds <= 65535 else {
+                    throw reader.error(value, "\(field) must be a whole number of seconds from 10 to 65535 (time before the limit to checkpoint and requeue)")
+                }
+                configuration.requeueSignal = seconds
             case "defaults":
                 for (name, item) in try reader.mapping(value, field, allowed: ["cpus", "gpus", "mem", "time"]) {
                     let path = "\(field).\(name)"

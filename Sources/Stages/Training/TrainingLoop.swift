@@ -4,7 +4,8 @@ import Foundation
 /// (plus held-out metrics every `evalEvery` steps and after the last) to `metrics.jsonl` and TensorBoard,
 /// stops on the first non-finite metric naming it and the step, shows smoothed progress with an ETA, and
 /// every `checkpointEvery` steps writes a checkpoint into the key's resume directory, from which a rerun
-/// of the same key after a kill continues to the same bytes.
+/// of the same key after a kill continues to the same bytes. A `CheckpointRequest` (SIGUSR1) adds a
+/// checkpoint at the end of the step it arrives in.
 public final class TrainingLoop {
     /// A value shown in the progress line: `label` then the metric's exponential moving average.
     public struct ProgressField: Sendable {
@@ -51,6 +52,8 @@ public final class TrainingLoop {
     let progressFields: [ProgressField]
     let hint: String
     let metricsDirectory: String
+    /// Where an off-grid checkpoint request comes from (the process's SIGUSR1 flag by default).
+    public var checkpointRequest: CheckpointRequest = .shared
 
     /// - Parameters:
     ///   - name: the stage kind, for messages ("sft: train/loss became nan at step 12").
@@ -118,7 +121,10 @@ public final class TrainingLoop {
                     .map { "\($0) \(String(format: "%.4g", $1))" }.joined(separator: ", ")
                 context.log("\(name) step \(step)/\(steps): \(line)\(held)")
             }
-            if let checkpoints, checkpointEvery > 0, step % checkpointEvery == 0, step < steps {
+            // A requested checkpoint (SIGUSR1 before a Slurm time limit) is taken at the end of the
+            // step it arrived in; after the last step there is nothing left to resume.
+            let requested = step < steps && checkpointRequest.take()
+            if let checkpoints, step < steps, requested || (checkpointEvery > 0 && step % checkpointEvery == 0) {
                 try checkpoints.write(step: step) { directory in
                     try FileManager.default.createDirectory(atPath: directory + "/trainer", withIntermediateDirectories: true)
                     try trainer.saveState(to: directory + "/trainer")
@@ -126,6 +132,11 @@ public final class TrainingLoop {
                     try metrics.snapshot(into: directory + "/metrics")
                     try TrainerState.writeJSON(state, to: directory + "/loop.json")
                 }
+            }
+            if requested {
+                context.log("\(name): " + (checkpoints == nil ? "checkpoint requested at step \(step), but this execution has no resume directory"
+                                                                : "checkpoint at step \(step) on request (SIGUSR1)"))
+                try checkpointRequest.acknowledge(step: step)
             }
         }
         metrics.close()
