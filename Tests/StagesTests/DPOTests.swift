@@ -60,11 +60,8 @@ import Testing
     /// Pairs of the synthetic world: a positive document over a negative one, each after the [EOS] prompt.
     static func pairs(count: Int, seed: UInt64) -> [CompletionPair] {
         let (docs, labels) = SyntheticReviews.documents(count: 2 * count, seed: seed)
-        let pos = zip(docs, labels).filter { $0.1 == 1 }.map { [0] + $0.0 }
-        let neg = zip(docs, labels).filter { $0.1 == 0 }.map { [0] + $0.0 }
-        return zip(pos, neg).compactMap {
-            CompletionPair(PreferencePair(chosen: $0, rejected: $1, promptLength: 1, chosenText: "", rejectedText: ""), maxLength: 32)
-        }
+        // The [EOS] each document starts with is the prompt (a pair's prompt is at least one token).
+        return SyntheticReviews.preferencePairs(docs, labels).compactMap { CompletionPair($0, maxLength: 32) }
     }
 
     /// An SFT model of both classes (so DPO has something to move).

@@ -17,16 +17,10 @@ import Testing
         let trainer = SFTTrainer(config: sftConfig, model: sft,
                                  train: try DocumentBatcher(documents: docs, separator: 0, blockSize: 16), valid: nil, seed: seed)
         for _ in 0..<sftConfig.steps { _ = try trainer.trainStep() }
-        let rm = try GPTModel(config: SyntheticReviews.tinyConfig(rewardHead: true), seed: seed)
-        ModelTransfer.copyMatchingTensors(from: sft, to: rm)
-        let pos = zip(docs, labels).filter { $0.1 == 1 }.map { [0] + $0.0 }
-        let neg = zip(docs, labels).filter { $0.1 == 0 }.map { [0] + $0.0 }
-        let pairs = zip(pos, neg).map { PreferencePair(chosen: $0, rejected: $1, promptLength: 0, chosenText: "", rejectedText: "") }
-        let rmConfig = try RewardTrainingConfig(DirectoryStageContext.declaredParams(kind: "rm", overrides: [
-            "batch_size": .int(10), "lr": .float(3e-3), "warmup_steps": .int(2), "epochs": .int(2)]))
-        let rmTrainer = RewardTrainer(config: rmConfig, model: rm, pad: 0, pairs: Array(pairs.prefix(80)), heldOut: [], seed: seed)
+        let pairs = SyntheticReviews.preferencePairs(docs, labels)
+        let rmTrainer = try SyntheticReviews.rewardTrainer(from: sft, pairs: Array(pairs.prefix(80)), seed: seed)
         while rmTrainer.step < rmTrainer.totalSteps { _ = try rmTrainer.trainStep() }
-        return (sft, rm)
+        return (sft, rmTrainer.model)
     }
 
     static let prompts: [[Int32]] = [[0], [0, 3], [0, 9], [0, 2, 8]]

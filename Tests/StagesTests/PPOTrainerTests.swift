@@ -33,6 +33,22 @@ enum SyntheticReviews {
         return c
     }
 
+    /// Pairs of a positive document over a negative one, each after the [EOS] token.
+    static func preferencePairs(_ docs: [[Int32]], _ labels: [Int]) -> [PreferencePair] {
+        let pos = zip(docs, labels).filter { $0.1 == 1 }.map { [0] + $0.0 }
+        let neg = zip(docs, labels).filter { $0.1 == 0 }.map { [0] + $0.0 }
+        return zip(pos, neg).map { PreferencePair(chosen: $0, rejected: $1, promptLength: 0, chosenText: "", rejectedText: "") }
+    }
+
+    /// A reward model on the SFT model's trunk, ready to train on `pairs`.
+    static func rewardTrainer(from sft: GPTModel, pairs: [PreferencePair], seed: UInt64) throws -> RewardTrainer {
+        let rm = try GPTModel(config: tinyConfig(rewardHead: true), seed: seed)
+        ModelTransfer.copyMatchingTensors(from: sft, to: rm)
+        let config = try RewardTrainingConfig(DirectoryStageContext.declaredParams(kind: "rm", overrides: [
+            "batch_size": .int(10), "lr": .float(3e-3), "warmup_steps": .int(2), "epochs": .int(2)]))
+        return RewardTrainer(config: config, model: rm, pad: 0, pairs: pairs, heldOut: [], seed: seed)
+    }
+
     /// Fraction of sampled response tokens that are positive-pool tokens.
     static func positiveShare(_ responses: [Int32]) -> Double {
         Double(responses.filter { positive.contains($0) }.count) / Double(responses.count)
@@ -53,14 +69,9 @@ enum SyntheticReviews {
         for _ in 0..<sftConfig.steps { losses.append(Float(try sft.trainStep()[0].1)) }
 
         // Reward model: SFT trunk + reward head, pairs = (positive doc, negative doc).
-        let rm = try GPTModel(config: SyntheticReviews.tinyConfig(rewardHead: true), seed: seed)
-        ModelTransfer.copyMatchingTensors(from: sftModel, to: rm)
-        let pos = zip(docs, labels).filter { $0.1 == 1 }.map { [0] + $0.0 }
-        let neg = zip(docs, labels).filter { $0.1 == 0 }.map { [0] + $0.0 }
-        let pairs = zip(pos, neg).map { PreferencePair(chosen: $0, rejected: $1, promptLength: 0, chosenText: "", rejectedText: "") }
-        let rmConfig = try RewardTrainingConfig(DirectoryStageContext.declaredParams(kind: "rm", overrides: [
-            "batch_size": .int(10), "lr": .float(3e-3), "warmup_steps": .int(2), "epochs": .int(2)]))
-        let rmTrainer = RewardTrainer(config: rmConfig, model: rm, pad: 0, pairs: Array(pairs.prefix(80)), heldOut: [], seed: seed)
+        let pairs = SyntheticReviews.preferencePairs(docs, labels)
+        let rmTrainer = try SyntheticReviews.rewardTrainer(from: sftModel, pairs: Array(pairs.prefix(80)), seed: seed)
+        let rm = rmTrainer.model
         while rmTrainer.step < rmTrainer.totalSteps { #expect(try rmTrainer.trainStep()[0].1.isFinite) }
         let heldOut = rmTrainer.evaluate(Array(pairs.suffix(20)))
 

@@ -34,14 +34,14 @@ struct BenchPPO: ParsableCommand {
         let swift = try PPOBenchmark.run(steps: steps, declared: declared)
 
         let python = comparison.python
-        var torch = PPOBenchmark.Figures(generate: 0.58, score: 0.90, update: 3.91, total: 5.40)   // shared/notes/pytorch-anchors.md, 1 thread
+        var torch = PPOBenchmark.Figures(generate: 0.58, score: 0.90, update: 3.91, total: 5.40)   // benchmarks/gpt/anchors.md, 1 thread
         var measured = false
         if let python, FileManager.default.fileExists(atPath: torchScript) {
             say("  running PyTorch: \(python) \(torchScript) --threads \(threads) --steps \(steps)")
             if let t = try? Self.runTorch(python: python, script: torchScript, threads: threads, steps: steps) { torch = t; measured = true }
             else { say("  PyTorch run failed; using the reference figures") }
         } else {
-            say("  no PyTorch found (--torch-python); comparing with the figures in shared/notes/pytorch-anchors.md (NOT measured now)")
+            say("  no PyTorch found (--torch-python); comparing with the figures in benchmarks/gpt/anchors.md (NOT measured now; run with --torch-python to compare)")
         }
         say("")
         say("  phase        pipe (s)   PyTorch (s)\(measured ? "" : " [reference]")   speed-up")
