@@ -26,18 +26,19 @@ public struct SFTConfig: Sendable, Equatable {
     }
 }
 
-/// Next-token training of a GPT on packed, document-aligned rows (see `DocumentBatcher`).
+/// Next-token training of a GPT on packed documents (`DocumentBatcher`) or on prompt → completion
+/// examples with the loss on the completion (`ExampleBatcher`).
 public final class SFTTrainer: Trainer {
     public let config: SFTConfig
     public let model: GPTModel
     public let optimizer: AdamW
     public let schedule: LearningRateSchedule
-    public let train: DocumentBatcher
-    public let valid: DocumentBatcher?
+    public let train: any LanguageModelBatches
+    public let valid: (any LanguageModelBatches)?
     public var random: RandomStream
     public private(set) var step = 0
 
-    public init(config: SFTConfig, model: GPTModel, train: DocumentBatcher, valid: DocumentBatcher?, seed: UInt64) {
+    public init(config: SFTConfig, model: GPTModel, train: any LanguageModelBatches, valid: (any LanguageModelBatches)?, seed: UInt64) {
         self.config = config
         self.model = model
         self.optimizer = config.optimizer.optimizer(for: model)
@@ -48,9 +49,9 @@ public final class SFTTrainer: Trainer {
     }
 
     public func trainStep() throws -> [(String, Double)] {
-        let (inputs, targets) = train.batch(size: config.batchSize, random: &random)
-        model.forward(TokenBatch(tokens: inputs, batch: config.batchSize, time: config.blockSize))
-        let loss = model.crossEntropy(targets: targets)
+        let batch = train.batch(size: config.batchSize, random: &random)
+        model.forward(TokenBatch(tokens: batch.inputs, batch: config.batchSize, time: config.blockSize))
+        let loss = model.crossEntropy(targets: batch.targets, lossMask: batch.lossMask)
         model.zeroGradients()
         model.backward(dLogits: model.logits.baseAddress!)
         let lr = schedule.rate(at: step)
@@ -69,9 +70,9 @@ public final class SFTTrainer: Trainer {
         guard let valid else { return nil }
         var total = 0.0
         for i in 0..<config.evalBatches {
-            let (inputs, targets) = valid.evaluationBatch(index: i, size: config.batchSize, of: config.evalBatches)
-            model.forward(TokenBatch(tokens: inputs, batch: config.batchSize, time: config.blockSize))
-            total += Double(model.crossEntropy(targets: targets, computeGradient: false))
+            let batch = valid.evaluationBatch(index: i, size: config.batchSize, of: config.evalBatches)
+            model.forward(TokenBatch(tokens: batch.inputs, batch: config.batchSize, time: config.blockSize))
+            total += Double(model.crossEntropy(targets: batch.targets, lossMask: batch.lossMask, computeGradient: false))
         }
         return total / Double(config.evalBatches)
     }
