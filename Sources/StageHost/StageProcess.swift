@@ -101,6 +101,8 @@ final class EventStageContext: StageContext, @unchecked Sendable {
         return path
     }
 
+    func inputSource(_ name: String) -> String? { invocation.inputSources?[name] }
+
     func outputPath(_ name: String) throws -> String {
         guard let path = invocation.outputs[name] else {
             throw StageError.failed("output '\(name)' is not declared (outputs: \(invocation.outputs.keys.sorted().joined(separator: ", ")))")

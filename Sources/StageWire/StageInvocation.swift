@@ -20,10 +20,13 @@ public struct StageInvocation: Codable, Sendable, Equatable {
     public var blasCore: String?
     /// Directory kept for this key across executions, for a training stage's checkpoints (nil: none).
     public var resumeDirectory: String?
+    /// Input name → where it came from, for messages: `stage.output`, or the workspace path of a
+    /// path input (`data/alpaca.json`). Not part of the key. Nil in older invocation files.
+    public var inputSources: [String: String]?
 
     public init(kind: String, stageName: String, params: [String: Param], inputs: [String: String],
                 outputs: [String: String], seed: UInt64, threads: Int, scratchPath: String, eventsPath: String,
-                blasCore: String? = nil, resumeDirectory: String? = nil) {
+                blasCore: String? = nil, resumeDirectory: String? = nil, inputSources: [String: String]? = nil) {
         self.kind = kind
         self.stageName = stageName
         self.params = params
@@ -35,6 +38,7 @@ public struct StageInvocation: Codable, Sendable, Equatable {
         self.eventsPath = eventsPath
         self.blasCore = blasCore
         self.resumeDirectory = resumeDirectory
+        self.inputSources = inputSources
     }
 }
 

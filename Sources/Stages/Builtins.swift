@@ -6,6 +6,7 @@ public enum Builtins {
     public static var all: [any BuiltinStage.Type] {
         [
             PrepareStage.self,
+            DatasetStage.self,
             TokeniseStage.self,
             JudgeStage.self,
             SFTStage.self,

@@ -16,6 +16,9 @@ public protocol StageContext: AnyObject {
     var params: StageParams { get }
     /// Path of a named input artifact (a file or a directory, read-only). Throws if undeclared.
     func inputPath(_ name: String) throws -> String
+    /// Where a named input came from, for messages: `stage.output`, or a workspace path
+    /// (`data/alpaca.json`) for a path input. Nil when unknown.
+    func inputSource(_ name: String) -> String?
     /// Path where the named output must be written (a directory the stage creates content in).
     func outputPath(_ name: String) throws -> String
     /// Scratch directory private to this execution, deleted afterwards.
@@ -38,6 +41,7 @@ public protocol StageContext: AnyObject {
 
 extension StageContext {
     public var resumeDirectory: String? { nil }
+    public func inputSource(_ name: String) -> String? { nil }
 }
 
 /// A built-in stage implementation. Its interface (inputs, outputs, params with defaults) and its

@@ -1,0 +1,262 @@
+import Foundation
+import Hashing
+
+/// Imports source files into a dataset artifact: reads rows as a stream, maps and normalises them
+/// into records, drops invalid rows (or fails on the first), assigns splits by content hash, and
+/// writes `<split>.jsonl` (sorted by content hash, de-duplicated), `dataset.json` and `stats.json`.
+///
+/// Memory does not grow with the source: rows are processed one at a time and spilled to hash
+/// buckets in `scratch` (`SplitBuckets`), which are sorted one bucket at a time.
+public enum DatasetImport {
+    /// One file to read.
+    struct SourceFile {
+        var path: String
+        /// As messages and `dataset.json` name it (relative to the source input).
+        var relative: String
+        var format: SourceFileFormat
+    }
+
+    /// - Parameters:
+    ///   - source: the `source` input, a file or a directory.
+    ///   - sourceName: how messages name the source (e.g. `data/reviews`); nil: its path.
+    public static func run(source: String, sourceName: String? = nil, settings: DatasetSettings, output: String,
+                           scratch: String, log: (String) -> Void = { _ in },
+                           progress: (Int, Int) -> Void = { _, _ in }) throws -> DatasetStats {
+        let files = try sourceFiles(source: source, sourceName: sourceName, settings: settings)
+        let totalBytes = files.reduce(0) { $0 + fileSize($1.path) }
+        let buckets = SplitBuckets(directory: scratch, splits: settings.splitNames, sourceBytes: totalBytes)
+        var stats = DatasetStats()
+        var format: RowFormat?
+        var mapper: RowMapper?
+        var fieldNames = Set<String>()
+        var sources: [DatasetManifest.Source] = []
+        let collapse = settings.collapseWhitespace
+        let normalise: (String) -> String = { collapse ? TextNormalizer.normalize($0) : Self.keepLines($0) }
+        let mainFields = mainFieldNames(settings)
+
+        for (fileIndex, file) in files.enumerated() {
+            sources.append(DatasetManifest.Source(path: file.relative, digest: try sha256(ofFile: file.path)))
+            let reader = try SourceRowReader(path: file.path, display: file.displayName(sourceName: sourceName, source: source),
+                                             format: file.format)
+            while let (place, result) = try reader.next() {
+                stats.rows += 1
+                var records: [DatasetRecord] = []
+                do throws(RowError) {
+                    switch try result.get() {
+                    case .line(let raw, let label):
+                        let text = normalise(raw)
+                        if text.isEmpty { stats.filtered["empty", default: 0] += 1; continue }
+                        records = [label.map { .labelled(LabelledRecord(text: text, label: $0)) } ?? .text(text)]
+                        if format == nil { format = .columns }
+                    case .json(let value):
+                        if mapper == nil {
+                            let resolved = settings.resolvedFormat(firstRow: value)
+                            format = resolved
+                            mapper = RowMapper(kind: settings.kind, format: resolved, columns: settings.columns, normalise: normalise)
+                        }
+                        records = try mapper!.records(value)
+                    }
+                } catch {
+                    guard settings.skipInvalid else {
+                        throw StageError.failed("\(place): \(error.message) (" + (error.hint.map { $0 + ", or " } ?? "")
+                            + "set skip_invalid: true to skip such rows)")
+                    }
+                    stats.invalid[error.reason, default: 0] += 1
+                    continue
+                }
+                for record in records {
+                    stats.records += 1
+                    let lengths = mainTexts(record, settings: settings).map(\.count)
+                    if lengths.contains(where: { $0 < settings.minChars }) { stats.filtered["too_short", default: 0] += 1; continue }
+                    if settings.maxChars > 0, lengths.contains(where: { $0 > settings.maxChars }) {
+                        stats.filtered["too_long", default: 0] += 1; continue
+                    }
+                    fieldNames.formUnion(record.fields.keys)
+                    let line = record.jsonLine
+                    try buckets.add(split: settings.split(ofKey: splitKey(record)), orderKey: orderKey(record, line: line),
+                                    lengths: lengths, line: line)
+                }
+            }
+            progress(fileIndex + 1, files.count)
+        }
+
+        var manifestSplits: [(name: String, count: Int)] = []
+        var lengthTotals = Array(repeating: (min: Int.max, sum: 0, max: 0), count: mainFields.count)
+        for split in settings.splitNames {
+            let outcome = try buckets.finish(split: split, to: output + "/" + split + ".jsonl", fieldCount: mainFields.count)
+            manifestSplits.append((split, outcome.kept))
+            stats.splits[split] = outcome.kept
+            stats.kept += outcome.kept
+            stats.duplicates += outcome.duplicates
+            stats.conflictingLabels += outcome.conflicting
+            for k in 0..<mainFields.count {
+                lengthTotals[k] = (min(lengthTotals[k].min, outcome.lengths[k].min), lengthTotals[k].sum + outcome.lengths[k].sum,
+                                   max(lengthTotals[k].max, outcome.lengths[k].max))
+            }
+        }
+        if stats.kept > 0 {
+            for (k, name) in mainFields.enumerated() {
+                let mean = (Double(lengthTotals[k].sum) / Double(stats.kept) * 100).rounded() / 100
+                stats.lengths[name] = [Double(lengthTotals[k].min), mean, Double(lengthTotals[k].max)]
+            }
+        }
+        stats.format = (format ?? (settings.format == .auto ? .columns : settings.format)).rawValue
+        let manifest = DatasetManifest(kind: settings.kind, splits: manifestSplits, fields: Array(fieldNames), sources: sources)
+        try Data(manifest.json.utf8).write(to: URL(fileURLWithPath: output + "/" + DatasetManifest.fileName), options: .atomic)
+        try Data(stats.json.utf8).write(to: URL(fileURLWithPath: output + "/stats.json"), options: .atomic)
+        return stats
+    }
+
+    // MARK: Sources
+
+    /// The files of the source input, in UTF-8 order of their names: a single file, or the
+    /// `.jsonl`/`.json` files of a directory (plus `.txt` files for `text`, and the positive and
+    /// negative files for `labelled`).
+    static func sourceFiles(source: String, sourceName: String?, settings: DatasetSettings) throws -> [SourceFile] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory) else {
+            throw StageError.badInput("source", "\(sourceName ?? source) does not exist")
+        }
+        if !isDirectory.boolValue {
+            let name = sourceName.map { ($0 as NSString).lastPathComponent } ?? (source as NSString).lastPathComponent
+            return [SourceFile(path: source, relative: name, format: try fileFormat(path: source, name: name, settings: settings))]
+        }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: source)) ?? []
+        var files: [SourceFile] = []
+        for name in names.sorted(by: { $0.utf8Precedes($1) }) {
+            let path = source + "/" + name
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else { continue }
+            let format: SourceFileFormat
+            if settings.kind == .labelled && name == settings.positiveFile { format = .textLines(label: 1) }
+            else if settings.kind == .labelled && name == settings.negativeFile { format = .textLines(label: 0) }
+            else if name.hasSuffix(".jsonl") { format = .jsonLines }
+            else if name.hasSuffix(".json") { format = .jsonArray }
+            else if name.hasSuffix(".txt"), settings.kind == .text { format = .textLines(label: nil) }
+            else { continue }
+            files.append(SourceFile(path: path, relative: name, format: format))
+        }
+        guard !files.isEmpty else {
+            let labelled = settings.kind == .labelled ? " or \(settings.positiveFile) / \(settings.negativeFile)" : ""
+            let text = settings.kind == .text ? ", .txt" : ""
+            throw StageError.badInput("source", "no .jsonl, .json\(text) files\(labelled) in \(sourceName ?? source)")
+        }
+        return files
+    }
+
+    /// A single file's format: by its extension, else by its first byte (`[`: JSON array, `{`: JSON lines).
+    static func fileFormat(path: String, name: String, settings: DatasetSettings) throws -> SourceFileFormat {
+        if name.hasSuffix(".jsonl") { return .jsonLines }
+        if name.hasSuffix(".json") { return .jsonArray }
+        if name.hasSuffix(".txt") {
+            switch settings.kind {
+            case .text: return .textLines(label: nil)
+            case .labelled where name == settings.positiveFile: return .textLines(label: 1)
+            case .labelled where name == settings.negativeFile: return .textLines(label: 0)
+            default: break
+            }
+        }
+        let handle = FileHandle(forReadingAtPath: path)
+        let head = (try? handle?.read(upToCount: 4096)) ?? nil
+        try? handle?.close()
+        let first = head?.first { ![0x20, 0x09, 0x0A, 0x0D, 0xEF, 0xBB, 0xBF].contains($0) }
+        switch first {
+        case UInt8(ascii: "[")?: return .jsonArray
+        case UInt8(ascii: "{")?: return .jsonLines
+        default:
+            if settings.kind == .text { return .textLines(label: nil) }
+            throw StageError.badInput("source", "\(name): not JSON lines or a JSON array (name the file .jsonl or .json)")
+        }
+    }
+
+    // MARK: Records
+
+    /// The text fields `min_chars`, `max_chars` and the length stats look at.
+    static func mainFieldNames(_ settings: DatasetSettings) -> [String] {
+        switch settings.kind {
+        case .text, .labelled: return ["text"]
+        case .promptCompletion: return ["completion"]
+        case .preference: return ["chosen", "rejected"]
+        case .prompt: return [settings.columns.prompt]
+        }
+    }
+
+    static func mainTexts(_ record: DatasetRecord, settings: DatasetSettings) -> [String] {
+        switch record {
+        case .text(let s): return [s]
+        case .labelled(let r): return [r.text]
+        case .promptCompletion(let r): return [r.completion]
+        case .preference(let r): return [r.chosen, r.rejected]
+        case .prompt(let fields): return [fields[settings.columns.prompt]?.text ?? ""]
+        }
+    }
+
+    /// What decides a record's split: its text, or its prompt side, so that every completion or
+    /// pair of one prompt lands in the same split.
+    static func splitKey(_ record: DatasetRecord) -> String {
+        switch record {
+        case .text(let s): return s
+        case .labelled(let r): return r.text
+        case .promptCompletion(let r):
+            return DatasetRecord.fieldsJSON(r.fields) + (r.messages.map { "[" + $0.map(\.json).joined(separator: ",") + "]" } ?? "")
+        case .preference(let r): return DatasetRecord.fieldsJSON(r.fields)
+        case .prompt(let fields): return DatasetRecord.fieldsJSON(fields)
+        }
+    }
+
+    /// What decides a record's position and its duplicates: a labelled record's text (the same
+    /// text with two labels is dropped as conflicting, as prepare does), else the whole record.
+    static func orderKey(_ record: DatasetRecord, line: String) -> String {
+        if case .labelled(let r) = record { return r.text }
+        return line
+    }
+
+    /// Light normalisation for texts whose line breaks matter (code, lists, dialogue): NFC, CRLF →
+    /// LF, control and invisible format characters removed (tab and newline kept), trailing spaces
+    /// of each line and blank lines at both ends trimmed.
+    static func keepLines(_ text: String) -> String {
+        var out = String.UnicodeScalarView()
+        for scalar in text.precomposedStringWithCanonicalMapping.unicodeScalars {
+            if scalar == "\n" || scalar == "\t" { out.append(scalar); continue }
+            if scalar == "\r" { continue }
+            switch scalar.properties.generalCategory {
+            case .control, .format, .surrogate, .unassigned: continue
+            default: out.append(scalar)
+            }
+        }
+        let lines = String(out).split(separator: "\n", omittingEmptySubsequences: false).map { line -> Substring in
+            var line = line
+            while let last = line.last, last.isWhitespace { line.removeLast() }
+            return line
+        }
+        var first = 0, last = lines.count
+        while first < last, lines[first].allSatisfy(\.isWhitespace) { first += 1 }
+        while last > first, lines[last - 1].allSatisfy(\.isWhitespace) { last -= 1 }
+        // Leading spaces of the first line carry no meaning once the text stands alone.
+        var result = lines[first..<last].joined(separator: "\n")
+        while let c = result.first, c == " " || c == "\t" { result.removeFirst() }
+        return result
+    }
+
+    static func fileSize(_ path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
+    }
+
+    static func sha256(ofFile path: String) throws -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw StageError.failed("\(path): cannot read") }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            chunk.withUnsafeBytes { hasher.update($0) }
+        }
+        return hasher.finalize().hex
+    }
+}
+
+extension DatasetImport.SourceFile {
+    /// The file as messages name it: under the source's name when known (`data/prefs/a.jsonl`).
+    func displayName(sourceName: String?, source: String) -> String {
+        guard path != source else { return sourceName ?? path }
+        return (sourceName ?? source) + "/" + relative
+    }
+}

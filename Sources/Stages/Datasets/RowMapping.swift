@@ -1,0 +1,251 @@
+/// The shape of the source rows a `dataset` stage reads (`format` param).
+public enum RowFormat: String, Sendable, CaseIterable {
+    /// Detect from the first row (`DatasetSettings.detect`).
+    case auto
+    /// The kind's own columns: text; text + label; prompt + completion; prompt + chosen + rejected; prompt.
+    case columns
+    /// `{instruction, input, output}` (input optional): prompt-completion.
+    case alpaca
+    /// `{messages: [{role, content}]}`, the last turn from the assistant: prompt-completion.
+    case chat
+    /// `{chosen, rejected}` sharing their prompt as a common prefix: preference.
+    case implicit
+    /// `{instruction, input, output: [chosen, rejected]}`: preference.
+    case chatglm
+    /// `{prompt, responses: [best, ..., worst]}`, expanded to every ordered pair: preference.
+    case ranked
+
+    /// The formats a kind accepts besides `auto`.
+    static func accepted(by kind: DatasetKind) -> [RowFormat] {
+        switch kind {
+        case .text, .labelled, .prompt: return [.columns]
+        case .promptCompletion: return [.columns, .alpaca, .chat]
+        case .preference: return [.columns, .implicit, .chatglm, .ranked]
+        }
+    }
+}
+
+/// Why a source row cannot become a record: `reason` is the stats.json counter, `message` the
+/// error text after the `file:line: ` prefix, `hint` how to fix the data or the params.
+public struct RowError: Error, Equatable {
+    public var reason: String
+    public var message: String
+    public var hint: String?
+
+    public init(reason: String, message: String, hint: String? = nil) {
+        self.reason = reason
+        self.message = message
+        self.hint = hint
+    }
+}
+
+/// The column names a `dataset` stage maps (params `*_column`).
+public struct ColumnMap: Sendable, Equatable {
+    public var text = "text", label = "label", prompt = "prompt", completion = "completion"
+    public var chosen = "chosen", rejected = "rejected", messages = "messages", responses = "responses"
+    public var instruction = "instruction", input = "input", output = "output"
+    /// Empty: no margin.
+    public var margin = ""
+
+    public init() {}
+}
+
+/// Turns one source row (a JSON object) into records of a kind, normalising text.
+struct RowMapper {
+    let kind: DatasetKind
+    let format: RowFormat
+    let columns: ColumnMap
+    let normalise: (String) -> String
+
+    /// The records of one row (a ranked row gives one per ordered pair; every other row one).
+    func records(_ row: JSONValue) throws(RowError) -> [DatasetRecord] {
+        guard case .object(let members) = row else {
+            throw RowError(reason: "not_an_object", message: "expected a JSON object, found \(row.typeName)")
+        }
+        switch (kind, format) {
+        case (.text, _):
+            return [.text(try text(members, columns.text, param: "text_column"))]
+        case (.labelled, _):
+            let label = try self.label(members)
+            return [.labelled(LabelledRecord(text: try text(members, columns.text, param: "text_column"), label: label))]
+        case (.prompt, _):
+            _ = try string(members, columns.prompt, param: "prompt_column")
+            return [.prompt(fields: try fields(members, excluding: []))]
+        case (.promptCompletion, .alpaca):
+            _ = try string(members, columns.instruction, param: "instruction_column")
+            var fields = try self.fields(members, excluding: [columns.output])
+            if value(members, columns.input) == nil { fields[columns.input] = .string("") }
+            else { _ = try string(members, columns.input, param: "input_column") }
+            return [.promptCompletion(PromptCompletionRecord(fields: fields, completion: try text(members, columns.output, param: "output_column")))]
+        case (.promptCompletion, .chat):
+            let (turns, last) = try chat(members)
+            return [.promptCompletion(PromptCompletionRecord(fields: try fields(members, excluding: [columns.messages]),
+                                                       messages: turns, completion: last))]
+        case (.promptCompletion, _):
+            _ = try string(members, columns.prompt, param: "prompt_column")
+            return [.promptCompletion(PromptCompletionRecord(fields: try fields(members, excluding: [columns.completion]),
+                                                       completion: try text(members, columns.completion, param: "completion_column")))]
+        case (.preference, .ranked):
+            _ = try string(members, columns.prompt, param: "prompt_column")
+            let fields = try self.fields(members, excluding: [columns.responses])
+            return try pairs(try responses(members, columns.responses, param: "responses_column"), fields: fields, margin: nil)
+        case (.preference, .chatglm):
+            _ = try string(members, columns.instruction, param: "instruction_column")
+            var fields = try self.fields(members, excluding: [columns.output, columns.margin])
+            if value(members, columns.input) == nil { fields[columns.input] = .string("") }
+            else { _ = try string(members, columns.input, param: "input_column") }
+            return try pairs(try responses(members, columns.output, param: "output_column"), fields: fields, margin: try margin(members))
+        case (.preference, .implicit):
+            let chosen = try text(members, columns.chosen, param: "chosen_column")
+            let rejected = try text(members, columns.rejected, param: "rejected_column")
+            guard chosen != rejected else {
+                throw RowError(reason: "identical_responses", message: "field \"\(columns.chosen)\": the same text as \"\(columns.rejected)\" (a pair needs two different responses)")
+            }
+            let (prompt, chosenRest, rejectedRest) = Self.extractPrompt(chosen: chosen, rejected: rejected)
+            guard !chosenRest.isEmpty, !rejectedRest.isEmpty else {
+                let field = chosenRest.isEmpty ? columns.chosen : columns.rejected
+                throw RowError(reason: "empty_field", message: "field \"\(field)\": nothing left after the prompt shared with the other response (one response is a prefix of the other)")
+            }
+            var fields = try self.fields(members, excluding: [columns.chosen, columns.rejected, columns.margin])
+            fields["prompt"] = .string(prompt)
+            return [.preference(PreferenceRecord(fields: fields, chosen: chosenRest, rejected: rejectedRest, margin: try margin(members)))]
+        case (.preference, _):
+            _ = try string(members, columns.prompt, param: "prompt_column")
+            let chosen = try text(members, columns.chosen, param: "chosen_column")
+            let rejected = try text(members, columns.rejected, param: "rejected_column")
+            guard chosen != rejected else {
+                throw RowError(reason: "identical_responses", message: "field \"\(columns.chosen)\": the same text as \"\(columns.rejected)\" (a pair needs two different responses)")
+            }
+            let fields = try self.fields(members, excluding: [columns.chosen, columns.rejected, columns.margin])
+            return [.preference(PreferenceRecord(fields: fields, chosen: chosen, rejected: rejected, margin: try margin(members)))]
+        }
+    }
+
+    /// TRL's `extract_prompt` for strings: the longest common prefix is the prompt, moved back by one
+    /// character when it ends just after a space (so the responses keep their leading space).
+    static func extractPrompt(chosen: String, rejected: String) -> (prompt: String, chosen: String, rejected: String) {
+        let a = Array(chosen), b = Array(rejected)
+        var index = 0
+        while index < min(a.count, b.count), a[index] == b[index] { index += 1 }
+        if index > 0, index < min(a.count, b.count), a[index - 1] == " " { index -= 1 }
+        return (String(a[..<index]), String(a[index...]), String(b[index...]))
+    }
+
+    // MARK: Columns
+
+    private func value(_ members: [JSONMember], _ name: String) -> JSONValue? {
+        guard let v = members.first(where: { $0.key == name })?.value else { return nil }
+        if case .null = v { return nil }
+        return v
+    }
+
+    private func missing(_ name: String, param: String) -> RowError {
+        RowError(reason: "missing_field", message: "field \"\(name)\": missing", hint: "map another column with \(param)")
+    }
+
+    private func wrongType(_ name: String, expected: String, found: JSONValue, param: String) -> RowError {
+        RowError(reason: "wrong_type", message: "field \"\(name)\": expected \(expected), found \(found.typeName)",
+                 hint: "map another column with \(param)")
+    }
+
+    /// A mapped string column, normalised.
+    private func string(_ members: [JSONMember], _ name: String, param: String) throws(RowError) -> String {
+        guard let v = value(members, name) else { throw missing(name, param: param) }
+        guard case .string(let s) = v else { throw wrongType(name, expected: "a string", found: v, param: param) }
+        return normalise(s)
+    }
+
+    /// A mapped string column that must not be empty after normalisation (a text or a response).
+    private func text(_ members: [JSONMember], _ name: String, param: String) throws(RowError) -> String {
+        let s = try string(members, name, param: param)
+        guard !s.isEmpty else { throw RowError(reason: "empty_field", message: "field \"\(name)\": empty") }
+        return s
+    }
+
+    private func label(_ members: [JSONMember]) throws(RowError) -> Int {
+        guard let v = value(members, columns.label) else { throw missing(columns.label, param: "label_column") }
+        switch v {
+        case .number(let x) where x == 0 || x == 1: return Int(x)
+        case .bool(let b): return b ? 1 : 0
+        case .number: throw RowError(reason: "bad_label", message: "field \"\(columns.label)\": expected 0 or 1, found \(JSONText.number({ if case .number(let x) = v { return x }; return 0 }()))")
+        default: throw wrongType(columns.label, expected: "0 or 1", found: v, param: "label_column")
+        }
+    }
+
+    private func margin(_ members: [JSONMember]) throws(RowError) -> Double? {
+        guard !columns.margin.isEmpty else { return nil }
+        guard let v = value(members, columns.margin) else { throw missing(columns.margin, param: "margin_column") }
+        guard case .number(let x) = v else { throw wrongType(columns.margin, expected: "a number", found: v, param: "margin_column") }
+        return x
+    }
+
+    /// A list of at least two distinct non-empty responses, best first.
+    private func responses(_ members: [JSONMember], _ name: String, param: String) throws(RowError) -> [String] {
+        guard let v = value(members, name) else { throw missing(name, param: param) }
+        guard case .array(let items) = v else { throw wrongType(name, expected: "a list of responses (best first)", found: v, param: param) }
+        var responses: [String] = []
+        for (i, item) in items.enumerated() {
+            guard case .string(let s) = item else {
+                throw RowError(reason: "wrong_type", message: "field \"\(name)\": item \(i): expected a string, found \(item.typeName)")
+            }
+            let text = normalise(s)
+            guard !text.isEmpty else { throw RowError(reason: "empty_field", message: "field \"\(name)\": item \(i): empty") }
+            guard !responses.contains(text) else {
+                throw RowError(reason: "identical_responses", message: "field \"\(name)\": item \(i) repeats an earlier response")
+            }
+            responses.append(text)
+        }
+        guard responses.count >= 2 else {
+            throw RowError(reason: "too_few_responses", message: "field \"\(name)\": \(responses.count) response\(responses.count == 1 ? "" : "s"), a preference needs at least 2 (best first)")
+        }
+        return responses
+    }
+
+    /// Every ordered pair of a best-first list: response i is preferred to response j for i < j.
+    private func pairs(_ responses: [String], fields: [String: FieldValue], margin: Double?) throws(RowError) -> [DatasetRecord] {
+        var records: [DatasetRecord] = []
+        for i in 0..<responses.count {
+            for j in (i + 1)..<responses.count {
+                records.append(.preference(PreferenceRecord(fields: fields, chosen: responses[i], rejected: responses[j], margin: margin)))
+            }
+        }
+        return records
+    }
+
+    /// Earlier turns and the final assistant reply of a chat row.
+    private func chat(_ members: [JSONMember]) throws(RowError) -> ([ChatMessage], String) {
+        let name = columns.messages
+        guard let v = value(members, name) else { throw missing(name, param: "messages_column") }
+        guard case .array(let items) = v else { throw wrongType(name, expected: "a list of {role, content} messages", found: v, param: "messages_column") }
+        var turns: [ChatMessage] = []
+        for (i, item) in items.enumerated() {
+            guard case .string(let role)? = item["role"], case .string(let content)? = item["content"] else {
+                throw RowError(reason: "bad_message", message: "field \"\(name)\": message \(i): expected {\"role\": string, \"content\": string}")
+            }
+            turns.append(ChatMessage(role: normalise(role), content: normalise(content)))
+        }
+        guard let last = turns.last, last.role == "assistant" else {
+            throw RowError(reason: "bad_message", message: "field \"\(name)\": the last message must be from \"assistant\" (it is the completion to learn)")
+        }
+        guard turns.count >= 2 else {
+            throw RowError(reason: "bad_message", message: "field \"\(name)\": no message before the assistant's reply (nothing to prompt with)")
+        }
+        guard !last.content.isEmpty else { throw RowError(reason: "empty_field", message: "field \"\(name)\": the assistant's reply is empty") }
+        return (Array(turns.dropLast()), last.content)
+    }
+
+    /// The row's other columns as fields (strings normalised). Values that are not strings,
+    /// numbers, booleans or lists of strings are left out; `dropped` counts them by column.
+    private func fields(_ members: [JSONMember], excluding: [String]) throws(RowError) -> [String: FieldValue] {
+        var fields: [String: FieldValue] = [:]
+        for member in members where !excluding.contains(member.key) {
+            switch FieldValue(member.value) {
+            case .string(let s)?: fields[member.key] = .string(normalise(s))
+            case .strings(let items)?: fields[member.key] = .strings(items.map(normalise))
+            case let other?: fields[member.key] = other
+            case nil: continue
+            }
+        }
+        return fields
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import PipeTestSupport
+import Testing
+@testable import Stages
+
+@Suite("dataset artifact format")
+struct DatasetFormatTests {
+    @Test func recordLinesAreCanonical() {
+        #expect(DatasetRecord.text("a\"b").jsonLine == #"{"text":"a\"b"}"#)
+        #expect(DatasetRecord.labelled(LabelledRecord(text: "好", label: 1)).jsonLine == #"{"label":1,"text":"好"}"#)
+        let pc = DatasetRecord.promptCompletion(PromptCompletionRecord(
+            fields: ["instruction": .string("Add"), "input": .string("1 2"), "n": .number(3), "ok": .bool(true), "tags": .strings(["x", "y"])],
+            completion: "3"))
+        #expect(pc.jsonLine == #"{"completion":"3","fields":{"input":"1 2","instruction":"Add","n":3,"ok":true,"tags":["x","y"]}}"#)
+        let chat = DatasetRecord.promptCompletion(PromptCompletionRecord(
+            fields: [:], messages: [ChatMessage(role: "user", content: "hi")], completion: "hello"))
+        #expect(chat.jsonLine == #"{"completion":"hello","fields":{},"messages":[{"content":"hi","role":"user"}]}"#)
+        let pair = DatasetRecord.preference(PreferenceRecord(fields: ["prompt": .string("p")], chosen: "a", rejected: "b", margin: 0.5))
+        #expect(pair.jsonLine == #"{"chosen":"a","fields":{"prompt":"p"},"margin":0.5,"rejected":"b"}"#)
+        #expect(DatasetRecord.prompt(fields: ["prompt": .string("p"), "answer": .number(4)]).jsonLine
+            == #"{"fields":{"answer":4,"prompt":"p"}}"#)
+    }
+
+    @Test func manifestRoundTrips() throws {
+        let manifest = DatasetManifest(kind: .preference, splits: [("train", 9), ("judge", 2), ("test", 1)],
+                                       fields: ["prompt", "category"], sources: [.init(path: "a.jsonl", digest: "ab")])
+        #expect(manifest.json == #"{"fields":["category","prompt"],"format":"pipe.dataset/1","kind":"preference","# +
+            #""sources":[{"digest":"ab","path":"a.jsonl"}],"splits":{"judge":2,"test":1,"train":9}}"# + "\n")
+        #expect(try DatasetManifest.parse(Array(manifest.json.utf8), file: "d.json") == manifest)
+        #expect(throws: StageError.failed("d.json: format \"x\" is not pipe.dataset/1 (is the input a dataset stage's `data` output?)")) {
+            try DatasetManifest.parse(Array(#"{"format":"x"}"#.utf8), file: "d.json")
+        }
+    }
+
+    @Test func writerAndReaderRoundTrip() throws {
+        let dir = try DirectoryStageContext.temporaryDirectory("dataset-format")
+        let records: [DatasetRecord] = [
+            .promptCompletion(PromptCompletionRecord(fields: ["prompt": .string("p1")], completion: "c1")),
+            .promptCompletion(PromptCompletionRecord(fields: [:], messages: [ChatMessage(role: "system", content: "s"),
+                                                                      ChatMessage(role: "user", content: "u")], completion: "c2")),
+        ]
+        try DatasetWriter.write(kind: .promptCompletion, splits: ["train": records, "test": []], to: dir)
+        let reader = try DatasetReader(directory: dir)
+        #expect(reader.kind == .promptCompletion)
+        #expect(reader.splits == ["test", "train"])
+        #expect(reader.manifest.fields == ["prompt"])
+        #expect(try reader.records(in: "train") == records)
+        #expect(try reader.records(in: "test").isEmpty)
+        #expect(throws: StageError.failed("\(dir): the dataset has no split 'valid' (it has 'test', 'train')")) {
+            try reader.records(in: "valid")
+        }
+        try "{\"completion\":1,\"fields\":{}}\n".write(toFile: dir + "/test.jsonl", atomically: true, encoding: .utf8)
+        #expect(throws: StageError.failed("\(dir)/test.jsonl:1: expected a string \"completion\"")) { try reader.records(in: "test") }
+        #expect(throws: StageError.badInput("prompts", "dataset kind 'prompt-completion' cannot be used here (expected 'prompt'; set `kind:` on the dataset stage)")) {
+            try reader.require([.prompt], input: "prompts")
+        }
+    }
+
+    @Test func jsonParser() throws {
+        #expect(try JSONParser.parse(Array(#" {"a": [1, -2.5e1, true, null, "x\u00e9\ud83d\ude00\n"]} "#.utf8))
+            == .object([JSONMember("a", .array([.number(1), .number(-25), .bool(true), .null, .string("xé😀\n")]))]))
+        func failure(_ text: String) -> JSONSyntaxError? {
+            do { _ = try JSONParser.parse(Array(text.utf8)); return nil } catch { return error }
+        }
+        #expect(failure(#"{"a":1,"a":2}"#) == JSONSyntaxError(offset: 7, message: #"duplicate key "a""#))
+        #expect(failure(#"{"a":01}"#) == JSONSyntaxError(offset: 5, message: "invalid number (leading zero)"))
+        #expect(failure(#"{"a":"x}"#) == JSONSyntaxError(offset: 5, message: "unterminated string"))
+        #expect(failure(#"[1,]"#) == JSONSyntaxError(offset: 3, message: "unexpected character ']' (expected a value)"))
+        #expect(failure(#"{"a":1} x"#) == JSONSyntaxError(offset: 8, message: "unexpected text after the JSON value"))
+        #expect(failure(#"["\ud800"]"#) == JSONSyntaxError(offset: 8, message: #"unpaired surrogate \uD800 in a string"#))
+    }
+
+    @Test func lineReaderStreamsLongLinesAndCRLF() throws {
+        let dir = try DirectoryStageContext.temporaryDirectory("line-reader")
+        let long = String(repeating: "x", count: 100)
+        try ("a\r\n\n" + long + "\nlast").write(toFile: dir + "/f", atomically: true, encoding: .utf8)
+        let reader = try LineReader(path: dir + "/f", chunkSize: 16)
+        var lines: [(Int, Int, String)] = []
+        while let line = try reader.nextLine({ String(decoding: $0, as: UTF8.self) }) {
+            lines.append((reader.lineNumber, reader.lineOffset, line))
+        }
+        #expect(lines.map(\.2) == ["a", "", long, "last"])
+        #expect(lines.map(\.0) == [1, 2, 3, 4])
+        #expect(lines.map(\.1) == [0, 3, 4, 105])
+    }
+}
