@@ -1,23 +1,58 @@
 import Tokenizer
 
-/// The prompts an RL stage (ppo, grpo) samples from: the fixed ones, then `corpusPrompts` openings of
-/// `promptTokens` tokens from the train split, each as `[EOS] + tokens`.
-public enum PromptSet {
+/// The prompts an RL stage (ppo, grpo) samples from, each as `[EOS] + tokens`: the fixed ones and the
+/// records of a prompt dataset, both through the prompt template (a fixed prompt is the field `prompt`),
+/// then `corpusPrompts` openings of `promptTokens` tokens from the train split's token file. `fields`
+/// keeps each prompt's dataset columns for rewards that check against them (an answer, a category).
+public struct PromptSet: Sendable {
+    public var tokens: [[Int32]] = []
+    public var fields: [[String: FieldValue]] = []
+
     public static func build(fixed: [String], corpusPrompts wanted: Int, promptTokens length: Int,
-                             tokenizer: PretrainedTokenizer, train: TokenFile?) throws -> [[Int32]] {
-        let eos = tokenizer.endOfTextId
-        var prompts = fixed.map { ModelArtifacts.withBOS(tokenizer.encode($0, allowSpecial: false), eos: eos) }
+                             records: TemplatedRecords, train: TokenFile?, dataset: DatasetReader? = nil,
+                             split: String = "train", maxTokens: Int) throws -> PromptSet {
+        let eos = records.tokenizer.endOfTextId
+        var set = PromptSet()
+        func add(_ prompt: [Int32], _ fields: [String: FieldValue]) {
+            // Long prompts keep their end (where the question is) within the model's window.
+            set.tokens.append(ModelArtifacts.withBOS(prompt.suffix(max(1, maxTokens - 1)), eos: eos))
+            set.fields.append(fields)
+        }
+        for text in fixed {
+            let fields: [String: FieldValue] = ["prompt": .string(text)]
+            add(try TemplatedRecords.located("classic_prompts") { try records.promptTokens(.prompt(fields: fields)) }, fields)
+        }
+        if let dataset {
+            try dataset.require([.prompt, .promptCompletion, .preference], input: "prompts")
+            var index = 0
+            try dataset.forEachRecord(in: split) { record in
+                index += 1
+                add(try TemplatedRecords.located("\(split).jsonl record \(index)") { try records.promptTokens(record) }, record.fields)
+            }
+        }
         if wanted > 0, let train {
             let eligible = (0..<train.count).filter { train.record($0).count > length }
             // Evenly spaced over the file (ordered by content hash, so effectively a random sample).
             let stride = max(1, eligible.count / max(wanted, 1))
-            for k in 0..<min(wanted, eligible.count) {
-                prompts.append(ModelArtifacts.withBOS(train.record(eligible[k * stride]).prefix(length), eos: eos))
-            }
+            for k in 0..<min(wanted, eligible.count) { add(Array(train.record(eligible[k * stride]).prefix(length)), [:]) }
         }
-        guard !prompts.isEmpty else {
-            throw StageError.badParam("classic_prompts", "no prompts: give `classic_prompts` or wire `tokens` with corpus_prompts > 0")
+        guard !set.tokens.isEmpty else {
+            throw StageError.badParam("classic_prompts", "no prompts: give `classic_prompts`, wire a `prompts` dataset, or wire `tokens` with corpus_prompts > 0")
         }
-        return prompts
+        return set
+    }
+
+    /// The prompts of an RL stage from its inputs: the template (its `template` param, else the one
+    /// stored with the policy), the optional `prompts` dataset's train split, and the corpus openings.
+    public static func forStage(_ context: StageContext, fixed: [String], corpusPrompts: Int, promptTokens: Int,
+                                tokenizer: PretrainedTokenizer, policyDir: String, train: TokenFile?,
+                                maxTokens: Int) throws -> (PromptSet, PromptTemplate) {
+        let template = try TemplateFile.resolve(context.params, storedWith: policyDir)
+        let dataset = try (try? context.inputPath("prompts")).map { try DatasetReader(directory: $0) }
+        let set = try build(fixed: fixed, corpusPrompts: corpusPrompts, promptTokens: promptTokens,
+                            records: TemplatedRecords(template: template, tokenizer: tokenizer), train: train,
+                            dataset: dataset, maxTokens: maxTokens)
+        if dataset != nil { context.log("\(context.kind): template \(JSONText.quoted(template.text))") }
+        return (set, template)
     }
 }

@@ -53,6 +53,7 @@ public enum DPOStage: BuiltinStage {
         if !evaluation.isEmpty {
             try Data((JSONText.object(evaluation) + "\n").utf8).write(to: URL(fileURLWithPath: try context.outputPath("metrics") + "/eval.json"))
         }
-        try ModelArtifacts.save(policy, tokenizer: tokenizer, to: try context.outputPath("model"))
+        // The policy keeps the template it was trained with (the pairs were rendered through it).
+        try ModelArtifacts.save(policy, tokenizer: tokenizer, template: try TemplateFile.load(from: policyDir), to: try context.outputPath("model"))
     }
 }

@@ -47,6 +47,7 @@ public struct GRPOConfig: Sendable, Equatable {
         truncateEOS = try p.bool("truncate_eos")
         checkpointEvery = try p.int("checkpoint_every")
         classicPrompts = try p.strings("classic_prompts")
+        _ = try TemplateFile.resolve(p, storedWith: nil)  // checks template, chat_roles, chat_separator
         corpusPrompts = try p.int("corpus_prompts")
         promptTokens = try p.int("prompt_tokens")
         try validate()

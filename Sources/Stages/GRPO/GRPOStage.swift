@@ -13,7 +13,7 @@ public enum GRPOStage: BuiltinStage {
 
     public static func run(_ context: StageContext) throws {
         BLAS.setThreads(context.threads)
-        let (trainer, tokenizer) = try makeTrainer(context)
+        let (trainer, tokenizer, template) = try makeTrainer(context)
         let config = trainer.config
         let loop = try TrainingLoop(context: context, name: kind, steps: config.steps, evalEvery: nil,
                                     checkpointEvery: config.checkpointEvery,
@@ -21,23 +21,25 @@ public enum GRPOStage: BuiltinStage {
                                         + (config.beta > 0 ? [.init("kl", "kl", format: "%.4f")] : []),
                                     hint: "lower lr or raise beta?")
         _ = try loop.run(trainer)
-        try ModelArtifacts.save(trainer.policy, tokenizer: tokenizer, to: try context.outputPath("model"))
+        try ModelArtifacts.save(trainer.policy, tokenizer: tokenizer, template: template, to: try context.outputPath("model"))
     }
 
     /// Reads the inputs and builds the trainer: the policy, the reference only when β > 0, the reward
     /// model behind a `RewardSource`, and the prompts.
-    static func makeTrainer(_ context: StageContext) throws -> (GRPOTrainer, PretrainedTokenizer) {
+    static func makeTrainer(_ context: StageContext) throws -> (GRPOTrainer, PretrainedTokenizer, PromptTemplate) {
         let config = try GRPOConfig(context.params)
         let policyDir = try context.inputPath("policy")
         let rewardDir = try context.inputPath("reward")
         let tokenizer = try ModelArtifacts.tokenizer(in: policyDir, input: "policy")
         let eos = tokenizer.endOfTextId, pad = tokenizer.padId
         let train = try (config.corpusPrompts > 0 ? try? context.inputPath("tokens") : nil).map { try TokenFile.read(split: "train", in: $0) }
-        let prompts = try PromptSet.build(fixed: config.classicPrompts, corpusPrompts: config.corpusPrompts,
-                                          promptTokens: config.promptTokens, tokenizer: tokenizer, train: train)
+        let policy = try ModelArtifacts.load(policyDir, input: "policy", seed: context.seed)
+        let (promptSet, template) = try PromptSet.forStage(
+            context, fixed: config.classicPrompts, corpusPrompts: config.corpusPrompts, promptTokens: config.promptTokens,
+            tokenizer: tokenizer, policyDir: policyDir, train: train, maxTokens: policy.config.maxPositions - config.responseLength)
+        let prompts = promptSet.tokens
         context.log("grpo: \(prompts.count) prompts (\(config.classicPrompts.count) fixed), \(config.promptsPerStep) × \(config.numGenerations) completions per step, advantage \(config.advantage.rawValue), loss \(config.lossType.rawValue)")
 
-        let policy = try ModelArtifacts.load(policyDir, input: "policy", seed: context.seed)
         let reference: GPTModel? = config.beta > 0 ? GPTModel(copying: policy) : nil
         if reference == nil { context.log("grpo: beta 0 — no reference model") }
         let rewardModel = try ModelArtifacts.load(rewardDir, input: "reward", rewardHead: true)
@@ -51,6 +53,6 @@ public enum GRPOStage: BuiltinStage {
         let trainer = try GRPOTrainer(config: config, policy: policy, reference: reference,
                                       reward: try RewardModelSource(model: rewardModel, pad: pad),
                                       prompts: prompts, eos: eos, pad: pad, seed: context.seed)
-        return (trainer, tokenizer)
+        return (trainer, tokenizer, template)
     }
 }

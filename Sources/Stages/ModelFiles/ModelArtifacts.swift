@@ -5,9 +5,11 @@ import Tokenizer
 /// The model directories the RLHF stages exchange: HF-style `config.json` + `model.safetensors` +
 /// `tokenizer.json` (+ `tokenizer_config.json`), so every model artifact is self-contained.
 public enum ModelArtifacts {
-    public static func save(_ model: GPTModel, tokenizer: PretrainedTokenizer, to directory: String) throws {
+    public static func save(_ model: GPTModel, tokenizer: PretrainedTokenizer, template: PromptTemplate? = nil,
+                            to directory: String) throws {
         try model.save(to: directory)
         try tokenizer.save(directory: directory, modelMaxLength: model.config.maxPositions)
+        if let template { try TemplateFile.save(template, to: directory) }
     }
 
     public static func tokenizer(in directory: String, input: String) throws -> PretrainedTokenizer {

@@ -63,6 +63,7 @@ public struct PPOConfig: Sendable, Equatable {
         checkpointEvery = try p.int("checkpoint_every")
         ptxCoef = try p.float("ptx_coef"); ptxBatchSize = try p.int("ptx_batch_size"); ptxLength = try p.int("ptx_length")
         classicPrompts = try p.strings("classic_prompts")
+        _ = try TemplateFile.resolve(p, storedWith: nil)  // checks template, chat_roles, chat_separator
         corpusPrompts = try p.int("corpus_prompts")
         promptTokens = try p.int("prompt_tokens")
         try validate()

@@ -21,11 +21,13 @@ public enum PPOStage: BuiltinStage {
         // The train split feeds both the corpus prompts and the pretraining mix: read it once.
         let needsTrain = config.corpusPrompts > 0 || config.ptxCoef > 0
         let train = try (needsTrain ? try? context.inputPath("tokens") : nil).map { try TokenFile.read(split: "train", in: $0) }
-        let prompts = try PromptSet.build(fixed: config.classicPrompts, corpusPrompts: config.corpusPrompts,
-                                          promptTokens: config.promptTokens, tokenizer: tokenizer, train: train)
+        let policy = try ModelArtifacts.load(policyDir, input: "policy", valueHead: true, seed: context.seed)
+        let (promptSet, template) = try PromptSet.forStage(
+            context, fixed: config.classicPrompts, corpusPrompts: config.corpusPrompts, promptTokens: config.promptTokens,
+            tokenizer: tokenizer, policyDir: policyDir, train: train, maxTokens: policy.config.maxPositions - config.responseLength)
+        let prompts = promptSet.tokens
         context.log("ppo: \(prompts.count) prompts (\(config.classicPrompts.count) fixed)")
 
-        let policy = try ModelArtifacts.load(policyDir, input: "policy", valueHead: true, seed: context.seed)
         ModelTransfer.zero(policy, tensorsWithPrefix: "v_head.")
         let reference = try ModelArtifacts.load(policyDir, input: "policy")
         let rewardModel = try ModelArtifacts.load(rewardDir, input: "reward", rewardHead: true)
@@ -57,6 +59,6 @@ public enum PPOStage: BuiltinStage {
         let lm: GPTModel
         do { lm = try GPTModel(config: lmConfig, seed: context.seed) } catch { throw StageError.failed("\(error)") }
         ModelTransfer.copyMatchingTensors(from: policy, to: lm)
-        try ModelArtifacts.save(lm, tokenizer: tokenizer, to: try context.outputPath("model"))
+        try ModelArtifacts.save(lm, tokenizer: tokenizer, template: template, to: try context.outputPath("model"))
     }
 }

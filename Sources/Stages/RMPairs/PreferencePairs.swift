@@ -12,19 +12,22 @@ public struct PreferencePair: Codable, Sendable, Equatable {
     /// Annotator scores when the pair came from judged samples (nil for labels).
     public var chosenScore: Double?
     public var rejectedScore: Double?
+    /// How much better chosen is (a preference dataset's margin column); nil: no margin in the loss.
+    public var margin: Double?
 
     enum CodingKeys: String, CodingKey {
         case chosen, rejected
         case promptLength = "prompt_length"
         case chosenText = "chosen_text", rejectedText = "rejected_text"
         case chosenScore = "chosen_score", rejectedScore = "rejected_score"
+        case margin
     }
 
     public init(chosen: [Int32], rejected: [Int32], promptLength: Int, chosenText: String, rejectedText: String,
-                chosenScore: Double? = nil, rejectedScore: Double? = nil) {
+                chosenScore: Double? = nil, rejectedScore: Double? = nil, margin: Double? = nil) {
         self.chosen = chosen; self.rejected = rejected; self.promptLength = promptLength
         self.chosenText = chosenText; self.rejectedText = rejectedText
-        self.chosenScore = chosenScore; self.rejectedScore = rejectedScore
+        self.chosenScore = chosenScore; self.rejectedScore = rejectedScore; self.margin = margin
     }
 }
 

@@ -9,6 +9,8 @@ import Tokenizer
 ///   (PPO scores prompt + 16 tokens), not length; held-out pairs keep the first max_tokens tokens.
 /// - `samples`: the SFT model writes k continuations of a review opening, the judge scores them; best vs
 ///   worst becomes a pair (the RM then learns the judge's preferences on the policy's own distribution).
+/// - `dataset`: a preference dataset's records through the prompt template: [EOS] + prompt + chosen vs
+///   [EOS] + prompt + rejected, with the record's margin.
 /// Training pairs come from the train split, held-out pairs from the valid split.
 public enum RMPairsStage: BuiltinStage {
     public static let kind = "rm-pairs"
@@ -25,6 +27,7 @@ public enum RMPairsStage: BuiltinStage {
         var temperature: Float
 
         init(_ p: StageParams) throws {
+            _ = try TemplateFile.resolve(p, storedWith: nil)
             strategy = try p.string("strategy"); pairs = try p.int("pairs"); validFraction = try p.double("valid_fraction")
             maxTokens = try p.int("max_tokens"); promptTokens = try p.int("prompt_tokens")
             responseTokens = try p.int("response_tokens"); k = try p.int("k"); temperature = try p.float("temperature")
@@ -36,6 +39,7 @@ public enum RMPairsStage: BuiltinStage {
     public static func run(_ context: StageContext) throws {
         BLAS.setThreads(context.threads)
         let o = try Options(context.params)
+        if o.strategy == "dataset" { return try datasetPairs(context, o) }
         let tokensDir = try context.inputPath("tokens")
         let validCount = max(1, Int((Double(o.pairs) * o.validFraction).rounded()))
         let trainCount = max(1, o.pairs - validCount)
@@ -62,12 +66,59 @@ public enum RMPairsStage: BuiltinStage {
             valid = try samplePairs(try TokenFile.read(split: "valid", in: tokensDir), count: validCount, o, model: model,
                                     tokenizer: tokenizer, judge: judge, context: context, random: &random)
         default:
-            throw StageError.badParam("strategy", "'\(o.strategy)' is not one of labels, samples")
+            throw StageError.badParam("strategy", "'\(o.strategy)' is not one of labels, samples, dataset")
         }
         let out = try context.outputPath("pairs")
         try PreferencePairsFile.write(train, to: out + "/" + PreferencePairsFile.trainName)
         try PreferencePairsFile.write(valid, to: out + "/" + PreferencePairsFile.validName)
         context.log("rm-pairs (\(o.strategy)): \(train.count) training pairs, \(valid.count) held-out pairs")
+    }
+
+    /// The dataset strategy: every record of the train and valid splits of a preference dataset, the
+    /// prompt rendered through the template (the `model` input's stored one unless `template` is set),
+    /// kept to max_tokens by dropping the oldest prompt tokens after the BOS, so responses survive.
+    static func datasetPairs(_ context: StageContext, _ o: Options) throws {
+        guard let dataDir = try? context.inputPath("data") else {
+            throw StageError.badInput("data", "strategy 'dataset' needs the `data` input: a preference dataset")
+        }
+        let modelDir = try? context.inputPath("model")
+        let tokenizer = try tokenizerForLabels(context)
+        let records = TemplatedRecords(template: try TemplateFile.resolve(context.params, storedWith: modelDir), tokenizer: tokenizer)
+        let dataset = try DatasetReader(directory: dataDir)
+        try dataset.require([.preference], input: "data")
+        let eos = tokenizer.endOfTextId
+        func pairs(_ split: String) throws -> [PreferencePair] {
+            guard dataset.splits.contains(split) else { return [] }
+            var out: [PreferencePair] = [], index = 0
+            try dataset.forEachRecord(in: split) { record in
+                index += 1
+                guard case .preference(let r) = record else { return }
+                let prompt = try TemplatedRecords.located("\(split).jsonl record \(index)") { try records.promptTokens(record) }
+                func sequence(_ response: String) -> (tokens: [Int32], promptLength: Int) {
+                    var tokens = [eos] + prompt + tokenizer.encode(response, allowSpecial: false)
+                    var promptLength = 1 + prompt.count
+                    if tokens.count > o.maxTokens {
+                        let drop = tokens.count - o.maxTokens
+                        tokens.removeSubrange(1...drop)
+                        promptLength = max(1, promptLength - drop)
+                    }
+                    return (tokens, promptLength)
+                }
+                let chosen = sequence(r.chosen), rejected = sequence(r.rejected)
+                guard chosen.tokens != rejected.tokens else { return }
+                out.append(PreferencePair(chosen: chosen.tokens, rejected: rejected.tokens,
+                                          promptLength: min(chosen.promptLength, rejected.promptLength),
+                                          chosenText: tokenizer.decode(chosen.tokens, skipSpecial: true),
+                                          rejectedText: tokenizer.decode(rejected.tokens, skipSpecial: true), margin: r.margin))
+            }
+            return out
+        }
+        let train = try pairs("train"), valid = try pairs("valid")
+        guard !train.isEmpty else { throw StageError.badInput("data", "the train split gives no pair (empty, or chosen equals rejected after max_tokens)") }
+        let out = try context.outputPath("pairs")
+        try PreferencePairsFile.write(train, to: out + "/" + PreferencePairsFile.trainName)
+        try PreferencePairsFile.write(valid, to: out + "/" + PreferencePairsFile.validName)
+        context.log("rm-pairs (dataset, template \(JSONText.quoted(records.template.text))): \(train.count) training pairs, \(valid.count) held-out pairs")
     }
 
     /// The labels strategy decodes pair text with a tokenizer: the model input's, else the tokenise output's.

@@ -57,8 +57,10 @@ public final class RewardTrainer: Trainer {
 
     public func trainStep() throws -> [(String, Double)] {
         let idx = batches.indices(step: step, random: &random)
-        let (c, r) = rewards(ArraySlice(idx.map { pairs[$0] }))
-        let result = BradleyTerry.evaluate(chosen: c, rejected: r, centring: config.centring)
+        let batch = idx.map { pairs[$0] }
+        let (c, r) = rewards(ArraySlice(batch))
+        let margins = batch.contains { $0.margin != nil } ? batch.map { $0.margin ?? 0 } : nil
+        let result = BradleyTerry.evaluate(chosen: c, rejected: r, margins: margins, centring: config.centring)
         model.zeroGradients()
         let dRewards = result.gradChosen + result.gradRejected
         dRewards.withUnsafeBufferPointer { model.backward(dRewards: $0.baseAddress!) }

@@ -13,6 +13,8 @@ public struct SFTConfig: Sendable, Equatable {
     public let evalInterval: Int
     public let evalBatches: Int
     public let checkpointEvery: Int
+    /// Prompt-completion data: also learn the prompt tokens; cut long rows at their start; pack rows.
+    public let trainOnPrompt: Bool, keepEnd: Bool, packing: Bool
 
     public init(_ p: StageParams) throws {
         layers = try p.int("n_layer"); heads = try p.int("n_head"); channels = try p.int("n_embd")
@@ -20,6 +22,9 @@ public struct SFTConfig: Sendable, Equatable {
         optimizer = try OptimizerSettings(p)
         evalInterval = try p.int("eval_interval"); evalBatches = try p.int("eval_batches")
         checkpointEvery = try p.int("checkpoint_every")
+        trainOnPrompt = try p.bool("train_on_prompt"); packing = try p.bool("packing")
+        keepEnd = try p.string("truncation") == "keep_end"
+        _ = try TemplateFile.resolve(p, storedWith: nil)
         guard channels % heads == 0 else {
             throw StageError.badParam("n_embd", "\(channels) must be a multiple of n_head (\(heads))")
         }

@@ -1,8 +1,9 @@
 import Foundation
 import Tokenizer
 
-/// `tokenise`: trains a byte-level BPE on the train split only, writes it as `tokenizer.json` (Hugging
-/// Face format) and encodes every split into token files (`TokenFile`).
+/// `tokenise`: trains a byte-level BPE on the train split only (the text of any dataset kind), writes it
+/// as `tokenizer.json` (Hugging Face format) and encodes the documents of every split into token files
+/// (`TokenFile`).
 public enum TokeniseStage: BuiltinStage {
     public static let kind = "tokenise"
 
@@ -23,9 +24,8 @@ public enum TokeniseStage: BuiltinStage {
         let tokensDir = try context.outputPath("tokens")
         let (vocabSize, minFrequency, eosToken) = try settings(context.params)
 
-        var splits: [(String, [LabelledRecord])] = []
-        for name in LabelledRecordFile.splits { splits.append((name, try LabelledRecordFile.read(split: name, in: data))) }
-        let train = splits.first { $0.0 == "train" }!.1
+        let source = try TokeniseSource(directory: data)
+        let train = source.trainingTexts
         guard !train.isEmpty else { throw StageError.badInput("data", "the train split is empty") }
 
         let tokenizer: PretrainedTokenizer
@@ -37,11 +37,11 @@ public enum TokeniseStage: BuiltinStage {
             context.log("tokenise: using the tokenizer of \(pretrained) (vocab \(tokenizer.vocabSize), end of text id \(tokenizer.endOfTextId)); vocab_size and min_frequency are not used")
         } else {
             if eosToken != nil { throw StageError.badParam("eos_token", "applies to a `pretrained` tokenizer; a trained BPE ends texts with <|endoftext|>") }
-            context.progress(phase: "train BPE", step: 0, total: nil, message: "\(train.count) reviews → vocab \(vocabSize)")
+            context.progress(phase: "train BPE", step: 0, total: nil, message: "\(train.count) texts → vocab \(vocabSize)")
             let start = DispatchTime.now().uptimeNanoseconds
-            let bpe = BPETrainer(vocabSize: vocabSize, minFrequency: minFrequency).train(train.map(\.text))
+            let bpe = BPETrainer(vocabSize: vocabSize, minFrequency: minFrequency).train(train)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            context.log("tokenise: trained BPE on \(train.count) train reviews in \(String(format: "%.2f", seconds)) s: "
+            context.log("tokenise: trained BPE on \(train.count) train texts in \(String(format: "%.2f", seconds)) s: "
                 + "vocab \(bpe.vocabSize), \(bpe.merges.count) merges")
             if bpe.vocabSize < vocabSize {
                 context.log("tokenise: stopped at vocab \(bpe.vocabSize) < \(vocabSize): no pair occurs \(minFrequency)+ times")
@@ -51,8 +51,10 @@ public enum TokeniseStage: BuiltinStage {
         try tokenizer.save(directory: tokenizerDir)
 
         var summary: [(String, String)] = []
-        for (i, (name, records)) in splits.enumerated() {
-            context.progress(phase: "encode", step: i, total: splits.count, message: name)
+        // Token files hold documents (text and labelled data); prompt, completion and preference
+        // records are tokenised by the stages that read them, through the prompt template.
+        for (i, (name, records)) in source.documentSplits.enumerated() {
+            context.progress(phase: "encode", step: i, total: source.documentSplits.count, message: name)
             let encoded = records.map { tokenizer.encode($0.text, allowSpecial: false) }
             let file = TokenFile(vocabSize: tokenizer.vocabSize, records: encoded, labels: records.map { UInt8($0.label) })
             try file.write(to: tokensDir + "/" + name + ".tok")
@@ -66,5 +68,37 @@ public enum TokeniseStage: BuiltinStage {
             ("pad_id", String(tokenizer.padId)), ("splits", JSONText.object(summary)),
         ])
         try Data((manifest + "\n").utf8).write(to: URL(fileURLWithPath: tokensDir + "/tokens.json"), options: .atomic)
+    }
+}
+
+/// What `tokenise` reads: `prepare`'s labelled splits, or a dataset artifact of any kind.
+struct TokeniseSource {
+    /// Every text of the train split, in file order: what the BPE trains on.
+    var trainingTexts: [String] = []
+    /// Splits of documents (text and labelled data; a text record is labelled 0) for token files.
+    var documentSplits: [(String, [LabelledRecord])] = []
+
+    init(directory: String) throws {
+        guard FileManager.default.fileExists(atPath: directory + "/" + DatasetManifest.fileName) else {
+            for name in LabelledRecordFile.splits {
+                documentSplits.append((name, try LabelledRecordFile.read(split: name, in: directory)))
+            }
+            trainingTexts = documentSplits.first { $0.0 == "train" }?.1.map(\.text) ?? []
+            return
+        }
+        let dataset = try DatasetReader(directory: directory)
+        guard dataset.splits.contains("train") else { throw StageError.badInput("data", "the dataset has no train split") }
+        for split in dataset.splits {
+            var documents: [LabelledRecord] = []
+            try dataset.forEachRecord(in: split) { record in
+                if split == "train" { trainingTexts += record.texts }
+                switch record {
+                case .text(let text): documents.append(LabelledRecord(text: text, label: 0))
+                case .labelled(let r): documents.append(r)
+                default: break
+                }
+            }
+            if dataset.kind == .text || dataset.kind == .labelled { documentSplits.append((split, documents)) }
+        }
     }
 }
