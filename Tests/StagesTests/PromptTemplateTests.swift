@@ -19,10 +19,10 @@ final class PromptTemplateTests: XCTestCase {
 
     func testChatMessagesEndWithTheAssistantMarker() throws {
         let t = try PromptTemplate("{messages}", roles: ["user": "U: ", "assistant": "A: "], separator: "\n")
-        let turns = [ChatTurn(role: "user", content: "hi"), ChatTurn(role: "assistant", content: "hello"),
-                     ChatTurn(role: "user", content: "bye?")]
+        let turns = [ChatMessage(role: "user", content: "hi"), ChatMessage(role: "assistant", content: "hello"),
+                     ChatMessage(role: "user", content: "bye?")]
         XCTAssertEqual(try t.render(fields: [:], messages: turns), "U: hi\nA: hello\nU: bye?\nA: ")
-        XCTAssertThrowsError(try t.render(fields: [:], messages: [ChatTurn(role: "tool", content: "x")])) {
+        XCTAssertThrowsError(try t.render(fields: [:], messages: [ChatMessage(role: "tool", content: "x")])) {
             XCTAssertEqual("\($0)", "template: chat role `tool` has no marker (known: assistant, user); add it to chat_roles")
         }
     }

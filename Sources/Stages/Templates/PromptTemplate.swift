@@ -66,13 +66,13 @@ public struct PromptTemplate: Sendable, Equatable {
     }
 
     /// Renders one record. A field the template names but the record lacks is an error naming it.
-    public func render(fields: [String: String], messages: [ChatTurn] = []) throws -> String {
+    public func render(fields: [String: String], messages: [ChatMessage] = []) throws -> String {
         var out = ""
         try render(segments, fields: fields, messages: messages, into: &out)
         return out
     }
 
-    private func render(_ segments: [Segment], fields: [String: String], messages: [ChatTurn], into out: inout String) throws {
+    private func render(_ segments: [Segment], fields: [String: String], messages: [ChatMessage], into out: inout String) throws {
         for segment in segments {
             switch segment {
             case let .literal(s): out += s
@@ -153,13 +153,6 @@ public struct PromptTemplate: Sendable, Equatable {
             return name
         }
     }
-}
-
-/// One turn of a chat record.
-public struct ChatTurn: Sendable, Equatable, Codable {
-    public let role: String
-    public let content: String
-    public init(role: String, content: String) { self.role = role; self.content = content }
 }
 
 public enum TemplateError: Error, Equatable, CustomStringConvertible {

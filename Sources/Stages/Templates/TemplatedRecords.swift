@@ -18,7 +18,7 @@ public struct TemplatedRecords: Sendable {
         case .text, .labelled:
             throw StageError.failed("\(record.kind.rawValue) records have no prompt (use a prompt, prompt-completion or preference dataset)")
         case .promptCompletion(let r):
-            return try template.render(fields: Self.texts(r.fields), messages: (r.messages ?? []).map { ChatTurn(role: $0.role, content: $0.content) })
+            return try template.render(fields: Self.texts(r.fields), messages: r.messages ?? [])
         case .preference(let r):
             return try template.render(fields: Self.texts(r.fields))
         case .prompt(let fields):
