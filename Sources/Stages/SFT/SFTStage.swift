@@ -9,7 +9,7 @@ public enum SFTStage: BuiltinStage {
     public static let kind = "sft"
 
     public static func run(_ context: StageContext) throws {
-        BLAS.setThreads(context.threads)
+        let pool = WorkerPool(threads: context.threads)
         let config = try SFTConfig(context.params)
         let tokensDir = try context.inputPath("tokens")
         let tokenizer = try ModelArtifacts.tokenizer(in: try context.inputPath("tokenizer"), input: "tokenizer")
@@ -43,7 +43,7 @@ public enum SFTStage: BuiltinStage {
         let trainer = SFTTrainer(config: config, model: model,
                                  train: try DocumentBatcher(documents: trainDocs, separator: eos, blockSize: config.blockSize),
                                  valid: try validDocs.map { try DocumentBatcher(documents: $0, separator: eos, blockSize: config.blockSize) },
-                                 seed: context.seed)
+                                 seed: context.seed, pool: pool)
         let loop = try TrainingLoop(context: context, name: "sft", steps: config.steps, evalEvery: config.evalInterval,
                                     checkpointEvery: config.checkpointEvery, progress: [.init("loss", "train/loss")])
         let summary = try loop.run(trainer)
