@@ -44,7 +44,7 @@ public final class ModelReplicas: @unchecked Sendable {
     /// many shards there are. Results in shard order. It overwrites the activations of replicas
     /// 0..<threads: call it between complete forward/backward phases, never inside one.
     public func stream<Result>(shards count: Int, _ body: (Int, GPTModel) -> Result) -> [Result] {
-        for worker in 0..<min(pool.threads, count) { _ = replica(worker) }
+        _ = replica(pool.threads - 1)   // any worker may take any shard
         let replicas = self.replicas
         var results = [Result?](repeating: nil, count: count)
         results.withUnsafeMutableBufferPointer { out in

@@ -34,7 +34,6 @@ public enum RMPairsStage: BuiltinStage {
     public static func checkParams(_ params: StageParams) throws { _ = try Options(params) }
 
     public static func run(_ context: StageContext) throws {
-        BLAS.setThreads(context.threads)
         let o = try Options(context.params)
         let tokensDir = try context.inputPath("tokens")
         let validCount = max(1, Int((Double(o.pairs) * o.validFraction).rounded()))
@@ -54,7 +53,7 @@ public enum RMPairsStage: BuiltinStage {
             guard let modelDir = try? context.inputPath("model"), let judgeDir = try? context.inputPath("judge") else {
                 throw StageError.badInput("model", "strategy 'samples' needs both the `model` (SFT) and `judge` inputs wired")
             }
-            let model = try ModelArtifacts.load(modelDir, input: "model")
+            let model = ModelReplicas(try ModelArtifacts.load(modelDir, input: "model"), pool: WorkerPool(threads: context.threads))
             let tokenizer = try ModelArtifacts.tokenizer(in: modelDir, input: "model")
             let judge = try Judge(directory: judgeDir)
             train = try samplePairs(try TokenFile.read(split: "train", in: tokensDir), count: trainCount, o, model: model,
@@ -116,7 +115,7 @@ public enum RMPairsStage: BuiltinStage {
         return pairs
     }
 
-    static func samplePairs(_ file: TokenFile, count: Int, _ o: Options, model: GPTModel, tokenizer: PretrainedTokenizer,
+    static func samplePairs(_ file: TokenFile, count: Int, _ o: Options, model: ModelReplicas, tokenizer: PretrainedTokenizer,
                             judge: Judge, context: StageContext, random: inout RandomStream) throws -> [PreferencePair]
     {
         let eos = tokenizer.endOfTextId, pad = tokenizer.padId
