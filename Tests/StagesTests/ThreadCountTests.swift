@@ -71,6 +71,38 @@ import Testing
         }
     }
 
+    /// DPO (live reference, held-out evaluation) and GRPO (β > 0: reference pass; two minibatches).
+    func runPreferenceTrainers(threads: Int) throws -> [[Float]] {
+        let pool = WorkerPool(threads: threads)
+        let policy = try DPOTrainerTests.sftModel(seed: 3)
+        let all = DPOTrainerTests.pairs(count: 30, seed: 11)
+        let dpo = try DPOTrainer(config: try DPOTrainerTests.config(["batch_size": .int(10), "precompute_ref": .bool(false)]),
+                                 policy: policy, reference: GPTModel(copying: policy), pairs: Array(all.prefix(20)),
+                                 heldOut: Array(all.suffix(7)), pad: 0, seed: 1, pool: pool)
+        var dpoMetrics: [Double] = []
+        for _ in 0..<2 { dpoMetrics += try dpo.trainStep().map(\.1) }
+        dpoMetrics += try dpo.evaluate().map(\.1)
+
+        let reward = try GPTModel(config: SyntheticReviews.tinyConfig(rewardHead: true), seed: 5)
+        let grpoPolicy = try DPOTrainerTests.sftModel(seed: 4)
+        let config = try GRPOConfig(DirectoryStageContext.declaredParams(kind: "grpo", overrides: [
+            "prompts_per_step": .int(5), "num_generations": .int(4), "response_length": .int(5), "lr": .float(3e-3),
+            "steps": .int(2), "beta": .float(0.04), "num_mini_batches": .int(2)]))
+        let grpo = try GRPOTrainer(config: config, policy: grpoPolicy, reference: GPTModel(copying: grpoPolicy),
+                                   reward: try RewardModelSource(model: reward, pad: 0), prompts: GRPOTrainerTests.prompts,
+                                   eos: 0, pad: 0, seed: 2, pool: pool)
+        var grpoMetrics: [Double] = []
+        for _ in 0..<2 { grpoMetrics += try grpo.trainStep().map(\.1) }
+        return [policy.parameters.array, dpoMetrics.map(Float.init), grpoPolicy.parameters.array, grpoMetrics.map(Float.init)]
+    }
+
+    @Test func dpoAndGRPOGiveTheSameBytesForAnyThreadCount() throws {
+        let one = try runPreferenceTrainers(threads: 1)
+        for threads in Self.threadCounts.dropFirst() {
+            #expect(try runPreferenceTrainers(threads: threads) == one, "\(threads) threads")
+        }
+    }
+
     @Test func shardedRewardGradientsMatchTheWholeBatch() throws {
         // The per-shard passes and the minibatch-wide loss add up to the unsharded gradient.
         let (docs, labels) = SyntheticReviews.documents(count: 40, seed: 3)
