@@ -12,7 +12,7 @@
 ///   worker thread takes the key's lock, re-checks the record, runs, ingests, commits (`StageBuild`).
 ///   Failed → dependents skipped, independent branches continue. `RunOptions`: jobs, force, threads,
 ///   runtime, rerun command.
-/// - `StatusPlanner(pipeline:pipelineFile:store:runtime:threads:).plan() -> [StageStatus]`: cached /
+/// - `StatusPlanner(pipeline:pipelineFile:store:runtime:).plan() -> [StageStatus]`: cached /
 ///   must run + reasons (`KeyMaterial.changes(from:)` against the stage's last recorded material).
 /// - `RunRecording.start(store:plan:pipelineFile:sweep:)`: one registry run per variant (`RegistryRecorder`),
 ///   a sweep row when swept; `StageRecord.material` reads a record's key material back.

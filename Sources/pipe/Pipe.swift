@@ -61,10 +61,10 @@ struct PipelineOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Artifact store directory (default: $PIPE_STORE, else ./artifacts).", valueName: "dir"))
     var store: String?
 
-    @Option(help: "BLAS/OpenMP threads per stage (OPENBLAS_NUM_THREADS); part of the stage key.")
-    var threads: Int = 1
+    @Option(help: "The most threads one stage may use (default: the scheduler shares out every core). Results do not depend on it.")
+    var threads: Int?
 
     func validate() throws {
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 }

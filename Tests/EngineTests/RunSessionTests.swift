@@ -15,9 +15,13 @@ final class RecordingExecutor: Executor, @unchecked Sendable {
     private(set) var started: [String] = []
     private var current = 0
     private(set) var maxConcurrent = 0
+    /// Stage name → the threads the scheduler gave it (`PIPE_THREADS`).
+    private(set) var threads: [String: Int] = [:]
 
     func execute(_ job: StageJob) -> ExecutionOutcome {
-        lock.lock(); started.append(job.stageName); current += 1; maxConcurrent = max(maxConcurrent, current); lock.unlock()
+        let given = job.environment.first { $0.hasPrefix("PIPE_THREADS=") }.flatMap { Int($0.dropFirst("PIPE_THREADS=".count)) }
+        lock.lock(); started.append(job.stageName); current += 1; maxConcurrent = max(maxConcurrent, current)
+        threads[job.stageName] = given; lock.unlock()
         defer { lock.lock(); current -= 1; lock.unlock() }
         return local.execute(job)
     }
@@ -54,13 +58,39 @@ struct RunSessionTests {
     """
 
     func session(_ workspace: TestWorkspace, jobs: Int, executor: RecordingExecutor, display: RecordingDisplay,
-                 text: String = pipelineText, runtime: StageRuntime = .commandsOnly) throws -> RunSession {
+                 text: String = pipelineText, runtime: StageRuntime = .commandsOnly,
+                 threads: Int? = nil, cores: Int? = nil) throws -> RunSession {
         try FileManager.default.createDirectory(atPath: workspace.path("stages"), withIntermediateDirectories: true)
         try workspace.write("pipelines/p.yaml", text)
         let pipeline = try PipelineLoader.load(file: workspace.path("pipelines/p.yaml"))
         let store = try ArtifactStore(root: workspace.path("artifacts"))
         return RunSession(pipeline: pipeline, store: store, executor: executor, display: display,
-                          options: RunOptions(jobs: jobs, runtime: runtime))
+                          options: RunOptions(jobs: jobs, threads: threads, cores: cores, runtime: runtime))
+    }
+
+    /// Cores are shared out when stages start: two stages ready together split them, the stage that
+    /// runs alone gets them all, `--threads` caps a stage; and the thread count is not in any key, so
+    /// a run with other thread settings finds everything cached.
+    @Test func readyStagesShareTheCoresAndThreadsStayOutOfTheKey() throws {
+        let workspace = try TestWorkspace("pipe-runner-session-threads")
+        defer { workspace.remove() }
+        var executor = RecordingExecutor()
+        let report = try session(workspace, jobs: 4, executor: executor, display: RecordingDisplay(), cores: 4).run()
+        #expect(report.status == .succeeded)
+        #expect(executor.threads == ["a": 2, "b": 2, "join": 4])
+
+        executor = RecordingExecutor()
+        let display = RecordingDisplay()
+        let again = try session(workspace, jobs: 1, executor: executor, display: display, threads: 1, cores: 2).run()
+        #expect(executor.started.isEmpty && display.lines.filter { $0.hasPrefix("cached") }.count == 3)
+        #expect(again.records.mapValues(\.key) == report.records.mapValues(\.key))
+
+        let options = RunOptions(threads: 3, cores: 4)
+        #expect(options.jobs == 4, "one stage per core by default")
+        #expect(options.threadsPerStage(starting: 1, busy: 0) == 3, "--threads caps a stage")
+        #expect(options.threadsPerStage(starting: 2, busy: 0) == 2)
+        #expect(options.threadsPerStage(starting: 3, busy: 2) == 1, "at least one thread each")
+        #expect(RunOptions(cores: 8).threadsPerStage(starting: 1, busy: 0) == 8, "a lone stage gets every core")
     }
 
     /// Built-in kinds and the numeric environment come from the runtime the executable passes in:
@@ -90,7 +120,7 @@ struct RunSessionTests {
         #expect(executor.started == ["a"], "an unknown built-in never starts")
         guard case .failed(_, let reason)? = report.outcomes["b"] else { Issue.record("\(report.outcomes)"); return }
         #expect(reason == "no built-in stage named 'probe' in this pipe binary (none are registered)")
-        #expect(report.materials["a"]?.environment.map(\.name) == ["arch", "threads"], "commands leave BLAS out")
+        #expect(report.materials["a"]?.environment.map(\.name) == ["arch"], "commands leave BLAS out; threads are never key material")
 
         let runtime = StageRuntime(builtinKinds: ["probe"], numeric: NumericEnvironment(blas: "TestBLAS core=x", kernelSignature: "x"))
         executor = RecordingExecutor()

@@ -8,7 +8,7 @@ import WorkspaceTestSupport
 @Suite("Slurm: batch script generation")
 struct SlurmBatchScriptTests {
     static func job(in directory: String, program: StageJob.Program = .command("echo hi"),
-                    resources: [String: String] = [:], environment: [String] = ["PATH=/usr/bin:/bin", "OPENBLAS_NUM_THREADS=2"]) -> StageJob {
+                    resources: [String: String] = [:], environment: [String] = ["PATH=/usr/bin:/bin", "PIPE_THREADS=2"]) -> StageJob {
         StageJob(stageName: "ppo", program: program, workingDirectory: directory + "/work", environment: environment,
                  logPath: directory + "/log.txt", eventsPath: directory + "/events.jsonl", resources: resources)
     }

@@ -155,7 +155,7 @@ struct SlurmParsingTests {
         #expect(requeue.slurm.requeue && requeue.slurm.requeueSignal == 40)
         #expect(try !ExecutorSettings.parse("slurm:\n  requeue: false\n", file: "pipe.config.yaml").slurm.requeue)
         let empty = try ExecutorSettings.parse("", file: "empty.yaml")
-        #expect(empty.kind == .local && empty.defaultJobs == nil, "local keeps the cores / threads default for -j")
+        #expect(empty.kind == .local && empty.defaultJobs == nil, "local keeps the one-stage-per-core default for -j")
     }
 
     @Test(arguments: [

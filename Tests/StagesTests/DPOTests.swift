@@ -91,11 +91,11 @@ import Testing
         let pairs = Array(Self.pairs(count: 6, seed: 9).prefix(4))
         let trainer = try DPOTrainer(config: try Self.config(["loss_type": .string(kind), "label_smoothing": .float(0.1), "batch_size": .int(4)]),
                                      policy: policy, reference: reference, pairs: pairs, heldOut: [], pad: 0, seed: 1)
-        let references = DPOTrainer.sums(reference, pairs, pad: 0, batchSize: 4)
+        let references = DPOTrainer.sums(ModelReplicas(reference, pool: WorkerPool(threads: 1)), pairs, pad: 0, batchSize: 4)
         _ = trainer.lossAndGradients(pairs, references: references)
         let analytic = policy.gradients.array
         func loss() -> Double {
-            let sums = DPOTrainer.sums(policy, pairs, pad: 0, batchSize: 4)
+            let sums = DPOTrainer.sums(ModelReplicas(policy, pool: WorkerPool(threads: 1)), pairs, pad: 0, batchSize: 4)
             let input = pairs.indices.map { i in
                 DPOLoss.Pair(policyChosen: sums[i].0, policyRejected: sums[i].1, referenceChosen: references[i].0,
                              referenceRejected: references[i].1, chosenTokens: pairs[i].chosen.count, rejectedTokens: pairs[i].rejected.count)

@@ -108,3 +108,20 @@ import Testing
         }
     }
 }
+
+extension InstructionChainTests {
+    /// Masked prompt-completion SFT is sharded like document SFT: the same bytes for any thread count.
+    @Test func promptCompletionSFTGivesTheSameBytesForAnyThreadCount() throws {
+        let data = try Self.dataset(.promptCompletion, ["train": Self.instructions(40)])
+        var models: [Data] = []
+        for threads in [1, 3] {
+            let c = StageChain(root: try DirectoryStageContext.temporaryDirectory("pipe-instruct-threads"), seed: 5, threads: threads)
+            try c.run("tokens", TokeniseStage.self, inputs: ["data": data], outputs: ["tokenizer", "tokens"], with: ["vocab_size": .int(280)])
+            try c.run("sft", SFTStage.self, inputs: ["data": data, "tokenizer": "tokens.tokenizer"], outputs: ["model", "metrics"],
+                      with: ["n_layer": .int(1), "n_head": .int(2), "n_embd": .int(16), "block_size": .int(24), "batch_size": .int(12),
+                             "steps": .int(4), "warmup_steps": .int(1), "template": .string(Self.template)])
+            models.append(FileManager.default.contents(atPath: c.outputs["sft.model"]! + "/model.safetensors") ?? Data())
+        }
+        #expect(!models[0].isEmpty && models[0] == models[1])
+    }
+}

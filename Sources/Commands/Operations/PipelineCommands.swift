@@ -13,13 +13,14 @@ public enum PipelineCommands {
         public var pipelineFile: String
         public var overrides: [String]
         public var store: String?
-        public var threads: Int
+        /// `--threads`: the most threads one stage gets (nil: as many as the scheduler can give).
+        public var threads: Int?
         /// Where stages run (`--executor`, the executor config file): local processes or Slurm jobs.
         public var executor: ExecutorSettings
         /// The built-in kinds and numeric environment of this binary (keys depend on them).
         public var runtime: StageRuntime
 
-        public init(pipelineFile: String, overrides: [String] = [], store: String? = nil, threads: Int = 1,
+        public init(pipelineFile: String, overrides: [String] = [], store: String? = nil, threads: Int? = nil,
                     executor: ExecutorSettings = ExecutorSettings(), runtime: StageRuntime) {
             self.pipelineFile = pipelineFile
             self.overrides = overrides
@@ -64,7 +65,7 @@ public enum PipelineCommands {
     public static func status(_ common: Common) -> Int32 {
         guard let pipeline = load(common), let store = openStore(common) else { return 2 }
         let statuses = StatusPlanner(pipeline: pipeline, pipelineFile: common.pipelineFile, store: store,
-                                     runtime: common.runtime, threads: common.threads).plan()
+                                     runtime: common.runtime).plan()
         stdout.write(StatusFormatter.text(statuses, pipeline: pipeline, dryRun: false, colour: useColour))
         return 0
     }

@@ -77,8 +77,8 @@ public enum ReproduceCommands {
         }
 
         stdout.write("reproducing \(target.label): \(pipeline.stages.count) stages of \(pipeline.name) without the cache "
-                     + "(threads \(target.threads)) into \(staging == nil ? scratchRoot : "a scratch store")\n")
-        let options = RunOptions(jobs: jobs, threads: target.threads, runtime: runtime, rerunCommand: "pipe reproduce")
+                     + "into \(staging == nil ? scratchRoot : "a scratch store")\n")
+        let options = RunOptions(jobs: jobs, runtime: runtime, rerunCommand: "pipe reproduce")
         let report = RunCommands.execute(pipeline, store: scratchStore, executor: LocalExecutor(), options: options,
                                          recorder: nil, runLabel: "reproduce", liveView: liveView, summaryID: nil)
         if report.status == .interrupted {

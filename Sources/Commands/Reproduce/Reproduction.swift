@@ -14,16 +14,13 @@ struct ReproductionTarget {
     var stages: [String: RecordedStage]
     /// Stages whose key material is no longer known (only key and outputs were recorded).
     var withoutMaterial: Set<String>
-    var threads: Int
 
     static func fromRun(_ details: RunDetails, store: ArtifactStore) -> ReproductionTarget {
         var stages: [String: RecordedStage] = [:]
         var withoutMaterial = Set<String>()
-        var threads = 1
         for execution in details.stages where !execution.outputs.isEmpty {
             if let material = store.material(ofKey: execution.key) {
                 stages[execution.stage] = RecordedStage(name: execution.stage, material: material, outputs: execution.outputs)
-                if let value = material.environment.first(where: { $0.name == "threads" }).flatMap({ Int($0.value) }) { threads = value }
             } else {
                 stages[execution.stage] = RecordedStage(
                     name: execution.stage, kind: "", version: 0, key: execution.key, params: [], command: nil, deps: [], inputs: [],
@@ -34,7 +31,7 @@ struct ReproductionTarget {
         }
         let overrides = RunComparison.params(details.run.params).map { "\($0.stage).\($0.name)=" + Self.yaml(details.run.params, $0.stage, $0.name) }
         return ReproductionTarget(label: "run \(details.run.id)", pipelineFile: details.run.pipelinePath, overrides: overrides,
-                                  stages: stages, withoutMaterial: withoutMaterial, threads: threads)
+                                  stages: stages, withoutMaterial: withoutMaterial)
     }
 
     private static func yaml(_ params: JSONValue, _ stage: String, _ name: String) -> String {
@@ -57,16 +54,14 @@ struct ReproductionTarget {
         }
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         var stages: [String: RecordedStage] = [:]
-        var threads = 1
         var overrides: [String] = []
         for stage in variant.stages {
             stages[stage.name] = stage
             overrides += stage.params.map { "\(stage.name).\($0.name)=\($0.value)" }
-            if let value = stage.environment.first(where: { $0.name == "threads" }).flatMap({ Int($0.value) }) { threads = value }
         }
         return ReproductionTarget(label: "lock \(path)" + (lock.isSweep ? " (variant \(variant.name))" : ""),
                                   pipelineFile: directory + "/" + lock.file, overrides: overrides, stages: stages,
-                                  withoutMaterial: [], threads: threads)
+                                  withoutMaterial: [])
     }
 }
 
@@ -79,7 +74,7 @@ struct StageVerdict {
         case nondeterministic
         /// The key changed because the stage's definition changed (params, command, deps, version, seed).
         case definitionChanged
-        /// The key changed because the numeric environment differs (threads, BLAS, arch).
+        /// The key changed because the numeric environment differs (BLAS, arch; threads in old records).
         case environmentChanged
         /// The key changed only because an input differs: a consequence of an earlier divergence.
         case inputsDiffer

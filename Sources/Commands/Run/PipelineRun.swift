@@ -87,10 +87,13 @@ public enum RunCommands {
         for text in common.overrides { rerun += ["--set", ShellQuote.quote(text)] }
         for text in sweep.sweeps { rerun += ["--sweep", ShellQuote.quote(text)] }
         if let store = common.store { rerun += ["--store", ShellQuote.quote(store)] }
-        if common.threads != 1 { rerun += ["--threads", String(common.threads)] }
+        if let threads = common.threads { rerun += ["--threads", String(threads)] }
         if common.executor.kind != .local { rerun += ["--executor", common.executor.kind.rawValue] }
         let forcedNodes = Set(plan.nodes.filter { force.contains($0.stage) }.map(\.name))
-        let options = RunOptions(jobs: jobs ?? common.executor.defaultJobs, force: forcedNodes, threads: common.threads,
+        // A cluster's cores are not this machine's: there each job gets --threads (default 1).
+        let local = common.executor.kind == .local
+        let options = RunOptions(jobs: jobs ?? common.executor.defaultJobs, force: forcedNodes,
+                                 threads: local ? common.threads : (common.threads ?? 1), cores: local ? nil : Int(Int32.max),
                                  runtime: common.runtime, rerunCommand: rerun.joined(separator: " "))
 
         let recording = RunRecording.start(store: store, plan: plan, pipelineFile: common.pipelineFile, sweep: planned.ranking)
@@ -171,7 +174,7 @@ public enum RunCommands {
                                force: Set<String>) -> [StageStatus] {
         let perVariant = plan.variants.map { variant in
             StatusPlanner(pipeline: variant.pipeline, pipelineFile: common.pipelineFile, store: store,
-                          runtime: common.runtime, threads: common.threads).plan(force: force)
+                          runtime: common.runtime).plan(force: force)
         }
         return plan.nodes.compactMap { node in
             guard var status = perVariant[node.variants[0]].first(where: { $0.stage == node.stage }) else { return nil }

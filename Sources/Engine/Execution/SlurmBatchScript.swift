@@ -44,9 +44,9 @@ public struct SlurmBatchScript: Sendable, Equatable {
         statusPath = directory + "/" + Self.statusName
         jobName = Self.jobName(run: runLabel, stage: job.stageName)
 
-        // Cores: as many as the stage's BLAS threads unless the stage says otherwise.
-        let threads = job.environment.first { $0.hasPrefix("OPENBLAS_NUM_THREADS=") }
-            .flatMap { Int($0.dropFirst("OPENBLAS_NUM_THREADS=".count)) }
+        // Cores: as many as the stage's threads unless the stage says otherwise.
+        let threads = job.environment.first { $0.hasPrefix("PIPE_THREADS=") }
+            .flatMap { Int($0.dropFirst("PIPE_THREADS=".count)) }
         var requested = SlurmResources(job.resources).overriding(configuration.defaults)
         if requested.cpus == nil { requested.cpus = max(1, threads ?? 1) }
         resources = requested

@@ -33,18 +33,16 @@ public struct StatusPlanner {
     let pipelineFile: String
     let store: ArtifactStore
     let runtime: StageRuntime
-    let threads: Int
 
-    public init(pipeline: ResolvedPipeline, pipelineFile: String, store: ArtifactStore, runtime: StageRuntime, threads: Int = 1) {
+    public init(pipeline: ResolvedPipeline, pipelineFile: String, store: ArtifactStore, runtime: StageRuntime) {
         self.pipeline = pipeline
         self.pipelineFile = pipelineFile
         self.store = store
         self.runtime = runtime
-        self.threads = threads
     }
 
     public func plan(force: Set<String> = []) -> [StageStatus] {
-        let keyer = StageKeyer(pipeline: pipeline, store: store, runtime: runtime, threads: threads)
+        let keyer = StageKeyer(pipeline: pipeline, store: store, runtime: runtime)
         var records: [String: StageRecord] = [:]
         var statuses: [StageStatus] = []
         var stateOf: [String: StageStatus.State] = [:]

@@ -1,8 +1,10 @@
 /// The part of the machine that changes a stage's output bytes, hashed into every key: CPU
 /// architecture, BLAS build and kernel (DYNAMIC_ARCH picks per-CPU kernels whose rounding differs,
-/// and the decode step's small-batch GEMM differs from OpenBLAS's in the last bits), and the BLAS
-/// thread count (multi-threaded reductions change summation order). The "blas" entry carries the
-/// kernels because command stages, which bring their own numeric libraries, drop that entry.
+/// and the decode step's small-batch GEMM differs from OpenBLAS's in the last bits). The "blas" entry
+/// carries the kernels because command stages, which bring their own numeric libraries, drop that entry.
+/// The thread count is not in it: built-ins split work into shards fixed by their params and reduce
+/// in shard order, so any number of threads gives the same bytes, and the scheduler hands a stage
+/// whatever cores are free.
 ///
 /// The engine links no numeric library: the executable describes the one its stages run on
 /// (`StageHost.HostNumerics`) and passes it in through `StageRuntime`.
@@ -31,8 +33,8 @@ public struct NumericEnvironment: Sendable, Equatable {
     }
 
     /// The key's environment entries for built-in stages (`forCommand`: without "blas").
-    public func entries(threads: Int, forCommand: Bool = false) -> [String: String] {
-        var entries = ["arch": Self.architecture, "threads": String(threads)]
+    public func entries(forCommand: Bool = false) -> [String: String] {
+        var entries = ["arch": Self.architecture]
         if !forCommand { entries["blas"] = blas }
         return entries
     }

@@ -3,31 +3,36 @@ import Store
 
 /// How to run a pipeline (`pipe run` flags).
 public struct RunOptions: Sendable {
-    /// Stages run at once. Default: one per core divided by BLAS threads per stage (see `defaultJobs`).
+    /// Stages run at once. Default: one per core (see `defaultJobs`).
     public var jobs: Int
     /// Stage names to rebuild even when their key is cached.
     public var force: Set<String>
-    /// BLAS/OpenMP threads per stage (`OPENBLAS_NUM_THREADS`); part of the numeric environment.
-    public var threads: Int
+    /// The most threads one stage gets (nil: no limit but the cores). Not key material: built-ins
+    /// give the same bytes for any thread count.
+    public var threads: Int?
+    /// Cores handed out to running stages (default: this machine's).
+    public var cores: Int
     /// The built-in kinds and numeric environment of the binary that runs built-in stages.
     public var runtime: StageRuntime
     /// The `pipe run …` command line to print under a failed stage.
     public var rerunCommand: String
 
-    public init(jobs: Int? = nil, force: Set<String> = [], threads: Int = 1, runtime: StageRuntime = .commandsOnly,
-                rerunCommand: String = "pipe run") {
-        self.threads = max(1, threads)
-        self.jobs = max(1, jobs ?? Self.defaultJobs(threads: max(1, threads)))
+    public init(jobs: Int? = nil, force: Set<String> = [], threads: Int? = nil, cores: Int? = nil,
+                runtime: StageRuntime = .commandsOnly, rerunCommand: String = "pipe run") {
+        self.threads = threads.map { max(1, $0) }
+        self.cores = max(1, cores ?? ProcessInfo.processInfo.activeProcessorCount)
+        self.jobs = max(1, jobs ?? self.cores)
         self.force = force
         self.runtime = runtime
         self.rerunCommand = rerunCommand
     }
 
-    /// Stages are single-threaded by default (`OPENBLAS_NUM_THREADS=1`), so one stage per core keeps
-    /// every core busy without oversubscribing them (OpenBLAS threads spin-wait and collapse when
-    /// cores are shared). With `--threads N`, cores / N stages.
-    public static func defaultJobs(threads: Int) -> Int {
-        max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, threads))
+    /// Threads for each of `starting` stages that start together while running stages hold `busy`
+    /// threads: an equal share of the free cores (at least 1, at most `threads`). One ready stage of
+    /// a chain gets every core; a sweep's many ready stages split them.
+    public func threadsPerStage(starting: Int, busy: Int) -> Int {
+        let share = max(1, (cores - busy) / max(1, starting))
+        return min(share, threads ?? share)
     }
 }
 

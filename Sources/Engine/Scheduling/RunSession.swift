@@ -66,7 +66,7 @@ public final class RunSession: @unchecked Sendable {
         self.display = display
         self.options = options
         self.recorder = recorder
-        self.keyer = StageKeyer(pipeline: pipeline, store: store, runtime: options.runtime, threads: options.threads)
+        self.keyer = StageKeyer(pipeline: pipeline, store: store, runtime: options.runtime)
         self.runLabel = runLabel
     }
 
@@ -97,6 +97,8 @@ public final class RunSession: @unchecked Sendable {
         var materials: [String: KeyMaterial] = [:]
         var metrics: [String: [(step: Int, name: String, value: Double)]] = [:]
         var runningCount = 0
+        /// Threads held by running stages (index → threads), for handing out the free cores.
+        var threadsHeld: [Int: Int] = [:]
         var interrupted = false
 
         display.handle(.planned(stages: stages.map(\.name), executor: executor.name))
@@ -144,6 +146,7 @@ public final class RunSession: @unchecked Sendable {
             mailbox.unlock()
             for completion in done {
                 runningCount -= 1
+                threadsHeld[completion.index] = nil
                 let stage = stages[completion.index]
                 let seconds = completion.finished.timeIntervalSince(completion.started)
                 let key = keyed[completion.index]?.key
@@ -169,6 +172,7 @@ public final class RunSession: @unchecked Sendable {
             }
             // 2. Start what is ready, in pipeline order.
             if !interrupted {
+                var starting: [Int] = []
                 var position = 0
                 while position < ready.count {
                     let i = ready[position]
@@ -194,10 +198,16 @@ public final class RunSession: @unchecked Sendable {
                         }
                         display.handle(.queued(stage: stage.name))
                     }
-                    if runningCount >= options.jobs { break }
+                    if runningCount + starting.count >= options.jobs { break }
                     ready.remove(at: position)
+                    starting.append(i)
+                }
+                // The stages starting now share the cores that running stages leave free.
+                let threads = options.threadsPerStage(starting: starting.count, busy: threadsHeld.values.reduce(0, +))
+                for i in starting {
                     runningCount += 1
-                    startWorker(i, keyed: keyed[i]!, forced: options.force.contains(stage.name))
+                    threadsHeld[i] = threads
+                    startWorker(i, keyed: keyed[i]!, forced: options.force.contains(stages[i].name), threads: threads)
                 }
             }
             if runningCount == 0 && (ready.isEmpty || interrupted) { break }
@@ -219,10 +229,10 @@ public final class RunSession: @unchecked Sendable {
 
     private var finishedExecutions: [String: StageBuild] = [:]
 
-    private func startWorker(_ i: Int, keyed: StageKeyer.Keyed, forced: Bool) {
+    private func startWorker(_ i: Int, keyed: StageKeyer.Keyed, forced: Bool, threads: Int) {
         let stage = pipeline.stages[i]
         let execution = StageBuild(stage: stage, key: keyed.key, material: keyed.material, inputPaths: keyed.inputPaths,
-                                   workspaceRoot: pipeline.workspace.root, seed: stage.seed, threads: options.threads,
+                                   workspaceRoot: pipeline.workspace.root, seed: stage.seed, threads: threads,
                                    kernelSignature: options.runtime.numeric.kernelSignature)
         let thread = Thread { [self] in
             var started = Date()

@@ -115,8 +115,11 @@ final class StageBuild: @unchecked Sendable {
         }
 
         var environment = ProcessInfo.processInfo.environment
-        environment["OPENBLAS_NUM_THREADS"] = String(threads)
-        environment["OMP_NUM_THREADS"] = String(threads)
+        // Built-ins run their own pool of `threads` workers, each with a single-threaded BLAS.
+        let blasThreads = stage.commandTemplate == nil ? 1 : threads
+        environment["OPENBLAS_NUM_THREADS"] = String(blasThreads)
+        environment["OMP_NUM_THREADS"] = String(blasThreads)
+        environment["PIPE_THREADS"] = String(threads)
         environment["PIPE_EVENTS"] = eventsPath
         environment["PIPE_STAGE"] = stage.name
         environment["PIPE_SEED"] = String(seed)

@@ -8,18 +8,16 @@ struct StageKeyer: Sendable {
     let pipeline: ResolvedPipeline
     let store: ArtifactStore
     let runtime: StageRuntime
-    let threads: Int
     private let builtinEnvironment: [String: String]
     private let commandEnvironment: [String: String]
 
-    init(pipeline: ResolvedPipeline, store: ArtifactStore, runtime: StageRuntime, threads: Int) {
+    init(pipeline: ResolvedPipeline, store: ArtifactStore, runtime: StageRuntime) {
         self.pipeline = pipeline
         self.store = store
         self.runtime = runtime
-        self.threads = threads
-        builtinEnvironment = runtime.numeric.entries(threads: threads)
-        // A command brings its own numeric libraries; what pipe controls is the machine and threads.
-        commandEnvironment = runtime.numeric.entries(threads: threads, forCommand: true)
+        builtinEnvironment = runtime.numeric.entries()
+        // A command brings its own numeric libraries; what pipe controls is the machine.
+        commandEnvironment = runtime.numeric.entries(forCommand: true)
     }
 
     struct Keyed: Sendable {

@@ -8,7 +8,8 @@ public final class GPTModel: @unchecked Sendable {
     public let config: GPTConfig
     public let layout: ParameterLayout
     public let parameters: FloatBuffer
-    public let gradients: FloatBuffer
+    /// Where `backward` accumulates. A shard replica's buffer is swapped per shard (see `ModelReplicas`).
+    public internal(set) var gradients: FloatBuffer
     /// Seed of the dropout masks; forward passes with dropout draw fresh streams from a counter.
     public var dropoutSeed: UInt64
     /// Number of forward passes that used dropout so far (the dropout stream counter).
@@ -63,6 +64,16 @@ public final class GPTModel: @unchecked Sendable {
         parameters = FloatBuffer(count: layout.count)
         parameters.copy(from: other.parameters)
         gradients = FloatBuffer(count: layout.count)
+        dropoutSeed = other.dropoutSeed
+    }
+
+    /// A replica for data-parallel work: the SAME parameter buffer as `other` (updates show at once), its
+    /// own activation arena, KV cache and an empty gradient buffer (bound per shard by `ModelReplicas`).
+    init(replicaOf other: GPTModel) {
+        config = other.config
+        layout = other.layout
+        parameters = other.parameters
+        gradients = FloatBuffer(count: 0)
         dropoutSeed = other.dropoutSeed
     }
 

@@ -7,7 +7,9 @@ extension GPTModel {
     /// and positions count real tokens only, so a row's continuation does not depend on its padding.
     /// One prefill pass over the prompts, then one cached single-token step per new token.
     /// Deterministic given `options.seed`. Requires (real prompt length + maxNewTokens) ≤ n_positions.
-    public func generate(prompts: TokenBatch, options: SamplingOptions) -> Generation {
+    /// `firstRow` is the batch's first row within a larger batch cut into blocks: row b draws from
+    /// stream firstRow + b, so a block samples as the same rows of the whole batch would.
+    public func generate(prompts: TokenBatch, options: SamplingOptions, firstRow: Int = 0) -> Generation {
         let b = prompts.batch, tp = prompts.time, v = config.vocabSize
         precondition(options.maxNewTokens >= 0, "generate: maxNewTokens must be ≥ 0")
         precondition(options.temperature > 0, "generate: temperature must be > 0 (use greedy: true for argmax)")
@@ -55,7 +57,7 @@ extension GPTModel {
             let suppress = step < options.minNewTokens ? options.eosTokenID : nil
             for bi in 0..<b where !finished[bi] {
                 let (token, lp) = selector.select(
-                    logits: cache.logits.pointer + bi * v, uniform: rng.uniformDouble(stream: UInt64(bi), index: UInt64(step)),
+                    logits: cache.logits.pointer + bi * v, uniform: rng.uniformDouble(stream: UInt64(firstRow + bi), index: UInt64(step)),
                     suppress: suppress, scratch: cache.selectScratch.pointer, order: cache.order.pointer)
                 tokens[bi * options.maxNewTokens + step] = token
                 logProbs[bi * options.maxNewTokens + step] = lp

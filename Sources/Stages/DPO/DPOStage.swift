@@ -11,7 +11,7 @@ public enum DPOStage: BuiltinStage {
     public static func checkParams(_ params: StageParams) throws { _ = try DPOConfig(params) }
 
     public static func run(_ context: StageContext) throws {
-        BLAS.setThreads(context.threads)
+        let pool = WorkerPool(threads: context.threads)
         let config = try DPOConfig(context.params)
         let policyDir = try context.inputPath("policy")
         let pairsDir = try context.inputPath("pairs")
@@ -43,7 +43,7 @@ public enum DPOStage: BuiltinStage {
         }
         context.log("dpo: \(train.count) training pairs, \(valid.count) held out; loss \(config.lossType.rawValue), β \(config.beta)")
         let trainer = try DPOTrainer(config: config, policy: policy, reference: reference, pairs: train, heldOut: valid,
-                                     pad: tokenizer.padId, seed: context.seed)
+                                     pad: tokenizer.padId, seed: context.seed, pool: pool)
         let loop = try TrainingLoop(context: context, name: "dpo", steps: trainer.totalSteps,
                                     evalEvery: max(1, trainer.totalSteps / 5), checkpointEvery: config.checkpointEvery,
                                     progress: [.init("loss", "train/loss"), .init("acc", "train/rewards/accuracies", format: "%.2f"),

@@ -59,10 +59,12 @@ public struct CompletionPair: Sendable, Equatable {
 /// DPO: for a minibatch of pairs, the chosen and rejected sequences go through the policy as one batch
 /// (queries left-padded, completions right-padded), their completion log-probs are summed, and the loss
 /// of `DPOLoss` is backpropagated through them. Reference log-probs are computed once up front
-/// (`precompute_ref`) or per minibatch from the frozen reference model.
+/// (`precompute_ref`) or per minibatch from the frozen reference model. The passes run in row shards
+/// of the minibatch's batch on the pool's threads (`ModelReplicas`).
 public final class DPOTrainer: Trainer {
     public let config: DPOConfig
     public let policy: GPTModel
+    let policyReplicas: ModelReplicas
     public let optimizer: AdamW
     public let pairs: [CompletionPair]
     public let heldOut: [CompletionPair]
@@ -71,7 +73,7 @@ public final class DPOTrainer: Trainer {
     var batches: EpochBatches
     let schedule: LearningRateSchedule
     /// The frozen reference when its log-probs are not precomputed.
-    let reference: GPTModel?
+    let reference: ModelReplicas?
     /// Reference (chosen, rejected) completion log-prob sums per pair, when precomputed.
     var referenceLogps: [(Double, Double)]?
     var heldOutReferenceLogps: [(Double, Double)]
@@ -79,10 +81,12 @@ public final class DPOTrainer: Trainer {
     public private(set) var step = 0
 
     public init(config: DPOConfig, policy: GPTModel, reference: GPTModel, pairs: [CompletionPair], heldOut: [CompletionPair],
-                pad: Int32, seed: UInt64) throws {
+                pad: Int32, seed: UInt64, pool: WorkerPool = WorkerPool(threads: 1)) throws {
         guard !pairs.isEmpty else { throw StageError.failed("dpo: no training pairs") }
         self.config = config
         self.policy = policy
+        policyReplicas = ModelReplicas(policy, pool: pool)
+        let reference = ModelReplicas(reference, pool: pool)
         self.pairs = pairs
         self.heldOut = heldOut
         self.pad = pad
@@ -126,12 +130,12 @@ public final class DPOTrainer: Trainer {
     }
 
     /// (chosen, rejected) completion log-prob sums of `model` over `pairs`, `batchSize` pairs a pass.
-    static func sums(_ model: GPTModel, _ pairs: [CompletionPair], pad: Int32, batchSize: Int) -> [(Double, Double)] {
+    static func sums(_ model: ModelReplicas, _ pairs: [CompletionPair], pad: Int32, batchSize: Int) -> [(Double, Double)] {
         var result: [(Double, Double)] = []
         for start in stride(from: 0, to: pairs.count, by: batchSize) {
             let slice = Array(pairs[start..<min(pairs.count, start + batchSize)])
             let (qr, mask) = batch(slice, pad: pad)
-            let scores = ResponseScoring.score(model, qr, temperature: 1, entropy: false)
+            let scores = model.scoreResponses(qr, temperature: 1, entropy: false)
             let s = rowSums(scores.logp, mask: mask, rows: 2 * slice.count)
             for i in slice.indices { result.append((s[i], s[slice.count + i])) }
         }
@@ -157,7 +161,7 @@ public final class DPOTrainer: Trainer {
     /// The loss of a minibatch with its gradient accumulated into the policy's (zeroed first).
     func lossAndGradients(_ slice: [CompletionPair], references: [(Double, Double)]) -> DPOLoss.Result {
         let (qr, mask) = Self.batch(slice, pad: pad)
-        let scores = ResponseScoring.score(policy, qr, temperature: 1, entropy: false)
+        let scores = policyReplicas.scoreResponses(qr, temperature: 1, entropy: false, forBackward: true)
         let rows = 2 * slice.count, r = qr.responseLength
         let sums = Self.rowSums(scores.logp, mask: mask, rows: rows)
         let input = slice.indices.map { i in
@@ -172,15 +176,14 @@ public final class DPOTrainer: Trainer {
             let g = Float(row < slice.count ? result.gradChosen[row] : result.gradRejected[row - slice.count])
             for t in 0..<r where mask[row * r + t] > 0 { dLogp[row * r + t] = g }
         }
-        policy.zeroGradients()
-        ResponseScoring.backward(policy, qr, temperature: 1, dLogp: dLogp, dValues: nil)
+        policyReplicas.backwardResponses(qr, temperature: 1, dLogp: dLogp, dValues: nil)
         return result
     }
 
     /// Implicit-reward pair accuracy, margin and loss on the held-out pairs.
     public func evaluate() throws -> [(String, Double)] {
         guard !heldOut.isEmpty else { return [] }
-        let sums = Self.sums(policy, heldOut, pad: pad, batchSize: config.batchSize)
+        let sums = Self.sums(policyReplicas, heldOut, pad: pad, batchSize: config.batchSize)
         let input = heldOut.indices.map { i in
             DPOLoss.Pair(policyChosen: sums[i].0, policyRejected: sums[i].1,
                          referenceChosen: heldOutReferenceLogps[i].0, referenceRejected: heldOutReferenceLogps[i].1,

@@ -61,7 +61,7 @@ public enum EvaluateStage: BuiltinStage {
     }
 
     public static func run(_ context: StageContext) throws {
-        BLAS.setThreads(context.threads)
+        let pool = WorkerPool(threads: context.threads)
         let settings = try Settings(context.params)
         let policyDir = try context.inputPath("policy"), baselineDir = try context.inputPath("baseline")
         let tokenizer = try ModelArtifacts.tokenizer(in: policyDir, input: "policy")
@@ -69,6 +69,7 @@ public enum EvaluateStage: BuiltinStage {
         let policy = try ModelArtifacts.load(policyDir, input: "policy")
         let baseline = try ModelArtifacts.load(baselineDir, input: "baseline")
         let rewardModel = try ModelArtifacts.load(try context.inputPath("reward"), input: "reward", rewardHead: true)
+        let baselineReplicas = ModelReplicas(baseline, pool: pool), rewardReplicas = ModelReplicas(rewardModel, pool: pool)
         let judgeDir = try context.inputPath("judge")
         let judge = try Judge(directory: judgeDir)
         let test = try TokenFile.read(split: "test", in: try context.inputPath("tokens"))
@@ -86,7 +87,7 @@ public enum EvaluateStage: BuiltinStage {
         let queries = prompts.flatMap { Array(repeating: $0, count: perPrompt) }
 
         var reports: [ModelReport] = []
-        for (name, model) in [("sft", baseline), ("ppo", policy)] {
+        for (name, model) in [("sft", baselineReplicas), ("ppo", ModelReplicas(policy, pool: pool))] {
             context.progress(phase: "sample \(name)", step: reports.count, total: 2, message: "")
             // Same seed for both models: paired samples (common random numbers).
             var random = RandomStream(seed: context.seed, stream: streamID(0x4556_414C)) // "EVAL"
@@ -97,10 +98,9 @@ public enum EvaluateStage: BuiltinStage {
                                                        pad: pad, random: &random)
                 let mask = [Float](repeating: 1, count: responses.count)
                 let qr = QueryResponseBatch(queries: chunk, responses: responses, responseMask: mask, responseLength: responseLength, pad: pad)
-                let own = ResponseScoring.score(model, qr, temperature: temperature, entropy: false)
-                let ref = ResponseScoring.score(baseline, qr, temperature: temperature, entropy: false)
-                rewardModel.forward(qr.batch, computeLogits: false)
-                let rewards = Array(rewardModel.rewards)
+                let own = model.scoreResponses(qr, temperature: temperature, entropy: false)
+                let ref = baselineReplicas.scoreResponses(qr, temperature: temperature, entropy: false)
+                let rewards = rewardReplicas.rewards(qr.batch)
                 for (i, q) in chunk.enumerated() {
                     let r = Array(responses[(i * responseLength)..<((i + 1) * responseLength)])
                     var s = Sample(promptTokens: q, responseTokens: r, promptText: tokenizer.decode(q, skipSpecial: true),
@@ -114,7 +114,7 @@ public enum EvaluateStage: BuiltinStage {
             }
             let judged = judge.positiveProbabilities(samples.map { $0.promptText + $0.responseText })
             for i in samples.indices { samples[i].judgePositive = judged[i] }
-            let ppl = try heldOutPerplexity(model, test, reviews: settings.perplexityReviews, eos: eos, pad: pad)
+            let ppl = try heldOutPerplexity(model.model, test, reviews: settings.perplexityReviews, eos: eos, pad: pad)
             reports.append(ModelReport(name: name, samples: samples, perplexity: ppl))
         }
 
@@ -122,8 +122,8 @@ public enum EvaluateStage: BuiltinStage {
         if let pairsDir = try? context.inputPath("pairs") {
             let pairs = try PreferencePairsFile.read(pairsDir + "/" + PreferencePairsFile.validName)
             if !pairs.isEmpty {
-                // Batches of 16 pairs, as the rm stage's default batch_size scores them.
-                let e = PairScoring.evaluate(rewardModel, pairs, pad: pad, batchSize: 16)
+                // In the shards the rm stage scores its held-out pairs in.
+                let e = PairScoring.evaluate(rewardReplicas, pairs, pad: pad)
                 top.append(("rm", JSONText.object([("pair_accuracy", JSONText.number(e.accuracy)), ("margin", JSONText.number(e.margin)),
                                                     ("pairs", String(e.pairs))])))
             }

@@ -9,8 +9,8 @@ public enum GRPOBenchmark {
     public typealias Figures = PPOBenchmark.Figures
 
     /// Medians over `steps` timed steps after one warm-up step; `declared` are the grpo stage's declared
-    /// params (stages/grpo.yaml), set here to the benchmark's fixed shape.
-    public static func run(steps: Int, declared: StageParams, config base: GPTConfig = .benchmarkS) throws -> Figures {
+    /// params (stages/grpo.yaml), set here to the benchmark's fixed shape; `threads` workers.
+    public static func run(steps: Int, declared: StageParams, config base: GPTConfig = .benchmarkS, threads: Int = 1) throws -> Figures {
         var rewardConfig = base
         rewardConfig.rewardHead = true
         let policy = try GPTModel(config: base, seed: 1)
@@ -22,7 +22,8 @@ public enum GRPOBenchmark {
         config.promptsPerStep = 16; config.numGenerations = 8; config.responseLength = 16
         config.numIterations = 1; config.numMiniBatches = 1; config.beta = 0.04; config.truncateEOS = false
         let trainer = try GRPOTrainer(config: config, policy: policy, reference: reference,
-                                      reward: try RewardModelSource(model: reward, pad: 0), prompts: prompts, eos: 0, pad: 0, seed: 4)
+                                      reward: try RewardModelSource(model: reward, pad: 0), prompts: prompts, eos: 0, pad: 0, seed: 4,
+                                      pool: WorkerPool(threads: threads))
         _ = try trainer.trainStep()   // warm-up: allocations, arena growth
         var samples: [GRPOTrainer.PhaseTimings] = []
         for _ in 0..<steps {

@@ -12,7 +12,6 @@ public enum GRPOStage: BuiltinStage {
     public static func checkParams(_ params: StageParams) throws { _ = try GRPOConfig(params) }
 
     public static func run(_ context: StageContext) throws {
-        BLAS.setThreads(context.threads)
         let (trainer, tokenizer, template) = try makeTrainer(context)
         let config = trainer.config
         let loop = try TrainingLoop(context: context, name: kind, steps: config.steps, evalEvery: nil,
@@ -52,7 +51,8 @@ public enum GRPOStage: BuiltinStage {
         }
         let trainer = try GRPOTrainer(config: config, policy: policy, reference: reference,
                                       reward: try RewardModelSource(model: rewardModel, pad: pad),
-                                      prompts: prompts, eos: eos, pad: pad, seed: context.seed)
+                                      prompts: prompts, eos: eos, pad: pad, seed: context.seed,
+                                      pool: WorkerPool(threads: context.threads))
         return (trainer, tokenizer, template)
     }
 }

@@ -6,12 +6,14 @@ import Tensor
 /// draws `promptsPerStep` prompts, samples `numGenerations` completions of each (batched KV-cache
 /// generation), scores them with the reward source, turns the rewards into advantages within each
 /// group, and runs `numIterations` passes of `numMiniBatches` optimiser steps on the token-level clipped
-/// surrogate plus β·k3 KL to the frozen reference (no reference at all when β = 0).
+/// surrogate plus β·k3 KL to the frozen reference (no reference at all when β = 0). Generation,
+/// scoring and the update run in fixed row blocks and shards on the pool's threads (`ModelReplicas`).
 public final class GRPOTrainer: Trainer {
     public let config: GRPOConfig
     public let policy: GPTModel
     /// The frozen reference; nil exactly when β = 0.
     public let reference: GPTModel?
+    let policyReplicas: ModelReplicas, referenceReplicas: ModelReplicas?
     public let reward: RewardSource
     public let optimizer: AdamW
     let schedule: LearningRateSchedule
@@ -31,7 +33,7 @@ public final class GRPOTrainer: Trainer {
     }
 
     public init(config: GRPOConfig, policy: GPTModel, reference: GPTModel?, reward: RewardSource, prompts: [[Int32]],
-                eos: Int32, pad: Int32, seed: UInt64) throws
+                eos: Int32, pad: Int32, seed: UInt64, pool: WorkerPool = WorkerPool(threads: 1)) throws
     {
         guard !prompts.isEmpty else { throw StageError.failed("no prompts to sample from") }
         guard (config.beta > 0) == (reference != nil) else {
@@ -44,6 +46,8 @@ public final class GRPOTrainer: Trainer {
         self.config = config
         self.policy = policy
         self.reference = reference
+        policyReplicas = ModelReplicas(policy, pool: pool)
+        referenceReplicas = reference.map { ModelReplicas($0, pool: pool) }
         self.reward = reward
         self.optimizer = config.optimizer.optimizer(for: policy)
         self.schedule = config.optimizer.schedule(totalSteps: config.steps)
@@ -67,7 +71,7 @@ public final class GRPOTrainer: Trainer {
         let chosen = (0..<config.promptsPerStep).map { _ in prompts[random.nextInt(below: prompts.count)] }
         let queries = chosen.flatMap { Array(repeating: $0, count: g) }
         let t0 = DispatchTime.now().uptimeNanoseconds
-        let responses = ResponseSampler.sample(policy, queries: queries, length: r, temperature: config.temperature,
+        let responses = ResponseSampler.sample(policyReplicas, queries: queries, length: r, temperature: config.temperature,
                                                pad: pad, eos: config.truncateEOS ? eos : nil, random: &random)
         let t1 = DispatchTime.now().uptimeNanoseconds
         var mask = [Float](repeating: 1, count: queries.count * r)
@@ -101,8 +105,8 @@ public final class GRPOTrainer: Trainer {
         let qr = generation.batch, r = config.responseLength, rows = qr.batch.batch
         let learningRate = schedule.rate(at: step)
         let t0 = DispatchTime.now().uptimeNanoseconds
-        let old = config.needsOldLogProbs ? ResponseScoring.score(policy, qr, temperature: config.temperature, entropy: false).logp : nil
-        let ref = reference.map { ResponseScoring.score($0, qr, temperature: config.temperature, entropy: false).logp }
+        let old = config.needsOldLogProbs ? policyReplicas.scoreResponses(qr, temperature: config.temperature, entropy: false).logp : nil
+        let ref = referenceReplicas.map { $0.scoreResponses(qr, temperature: config.temperature, entropy: false).logp }
         var stats = UpdateStatistics()
         stats.scoreSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         let size = rows / config.numMiniBatches
@@ -115,7 +119,8 @@ public final class GRPOTrainer: Trainer {
                 func pick(_ x: [Float]) -> [Float] { whole ? x : picked.flatMap { x[($0 * r)..<(($0 + 1) * r)] } }
                 let sub = whole ? qr : qr.rows(picked)
                 let mask = pick(generation.mask)
-                let now = ResponseScoring.score(policy, sub, temperature: config.temperature, entropy: iteration == 0)
+                let now = policyReplicas.scoreResponses(sub, temperature: config.temperature, entropy: iteration == 0,
+                                                        forBackward: true)
                 if let entropy = now.entropy {
                     for i in entropy.indices where mask[i] > 0 { stats.entropySum += Double(entropy[i]); stats.entropyTokens += 1 }
                 }
@@ -123,8 +128,7 @@ public final class GRPOTrainer: Trainer {
                                          advantages: picked.map { generation.advantages.advantages[$0] }, mask: mask,
                                          length: r, lossType: config.lossType, epsilonLow: config.epsilon,
                                          epsilonHigh: config.epsilonHigh, beta: config.beta, maxCompletionLength: r)
-                policy.zeroGradients()
-                ResponseScoring.backward(policy, sub, temperature: config.temperature, dLogp: loss.gradient, dValues: nil)
+                policyReplicas.backwardResponses(sub, temperature: config.temperature, dLogp: loss.gradient, dValues: nil)
                 let norm = config.optimizer.apply(optimizer, to: policy, learningRate: learningRate)
                 stats.loss += loss.loss; stats.kl += loss.kl ?? 0
                 stats.clipLow += loss.clipLow; stats.clipHigh += loss.clipHigh; stats.clipRegion += loss.clipRegion

@@ -14,8 +14,9 @@ public enum PPOBenchmark {
     }
 
     /// Medians over `steps` timed steps after one warm-up step; `declared` are the ppo stage's declared
-    /// params (stages/ppo.yaml), adjusted here to the benchmark's fixed shape.
-    public static func run(steps: Int, declared: StageParams, config base: GPTConfig = .benchmarkS) throws -> Figures {
+    /// params (stages/ppo.yaml), adjusted here to the benchmark's fixed shape; `threads` workers, as a
+    /// stage given that many threads runs (the same bytes for any number).
+    public static func run(steps: Int, declared: StageParams, config base: GPTConfig = .benchmarkS, threads: Int = 1) throws -> Figures {
         var policyConfig = base
         policyConfig.valueHead = true
         var rewardConfig = base
@@ -30,7 +31,7 @@ public enum PPOBenchmark {
         config.earlyStopping = false   // always all 4 epochs, as the reference loop
         config.initKLCoef = 0.05; config.adaptiveKL = false
         let trainer = try PPOTrainer(config: config, policy: policy, reference: reference, rewardModel: reward,
-                                     prompts: prompts, eos: 0, pad: 0, seed: 4)
+                                     prompts: prompts, eos: 0, pad: 0, seed: 4, pool: WorkerPool(threads: threads))
         _ = try trainer.trainStep()   // warm-up: allocations, arena growth
         var samples: [PPOTrainer.PhaseTimings] = []
         for _ in 0..<steps {

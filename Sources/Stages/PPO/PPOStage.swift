@@ -12,7 +12,7 @@ public enum PPOStage: BuiltinStage {
     public static func checkParams(_ params: StageParams) throws { _ = try PPOConfig(params) }
 
     public static func run(_ context: StageContext) throws {
-        BLAS.setThreads(context.threads)
+        let pool = WorkerPool(threads: context.threads)
         let config = try PPOConfig(context.params)
         let policyDir = try context.inputPath("policy")
         let rewardDir = try context.inputPath("reward")
@@ -35,7 +35,7 @@ public enum PPOStage: BuiltinStage {
             throw StageError.badInput("reward", "vocabulary \(rewardModel.config.vocabSize) differs from the policy's \(policy.config.vocabSize)")
         }
         let trainer = try PPOTrainer(config: config, policy: policy, reference: reference, rewardModel: rewardModel,
-                                     prompts: prompts, eos: eos, pad: pad, seed: context.seed)
+                                     prompts: prompts, eos: eos, pad: pad, seed: context.seed, pool: pool)
         if config.ptxCoef > 0 {
             guard let train else {
                 throw StageError.badParam("ptx_coef", "the pretraining mix needs the `tokens` input (train-split reviews); wire it or set ptx_coef: 0")

@@ -8,11 +8,15 @@ import Tensor
 ///
 /// The policy carries a value head on its shared trunk (TRL's `AutoModelForCausalLMWithValueHead`); the
 /// reference is a frozen copy of the initial policy; the reward model is read at the last real token.
+///
+/// Generation, scoring and the update run in fixed row blocks and shards on the pool's threads
+/// (`ModelReplicas`), so a step's bytes do not depend on the number of threads.
 public final class PPOTrainer: Trainer {
     public let config: PPOConfig
     public let policy: GPTModel
     public let reference: GPTModel
     public let rewardModel: GPTModel
+    let policyReplicas: ModelReplicas, referenceReplicas: ModelReplicas, rewardReplicas: ModelReplicas
     public let optimizer: AdamW
     let schedule: LearningRateSchedule
     public var controller: KLController
@@ -34,7 +38,7 @@ public final class PPOTrainer: Trainer {
     }
 
     public init(config: PPOConfig, policy: GPTModel, reference: GPTModel, rewardModel: GPTModel, prompts: [[Int32]],
-                eos: Int32, pad: Int32, seed: UInt64) throws
+                eos: Int32, pad: Int32, seed: UInt64, pool: WorkerPool = WorkerPool(threads: 1)) throws
     {
         guard policy.config.valueHead else { throw StageError.failed("PPO policy needs a value head") }
         guard rewardModel.config.rewardHead else { throw StageError.failed("the reward model has no reward head (score.weight)") }
@@ -47,6 +51,9 @@ public final class PPOTrainer: Trainer {
         self.policy = policy
         self.reference = reference
         self.rewardModel = rewardModel
+        policyReplicas = ModelReplicas(policy, pool: pool)
+        referenceReplicas = ModelReplicas(reference, pool: pool)
+        rewardReplicas = ModelReplicas(rewardModel, pool: pool)
         self.optimizer = config.optimizer.optimizer(for: policy)
         self.schedule = config.optimizer.schedule(totalSteps: config.steps)
         self.controller = config.initialController
@@ -61,7 +68,7 @@ public final class PPOTrainer: Trainer {
         let b = config.batchSize, r = config.responseLength
         let queries = (0..<b).map { _ in prompts[random.nextInt(below: prompts.count)] }
         let t0 = DispatchTime.now().uptimeNanoseconds
-        let responses = ResponseSampler.sample(policy, queries: queries, length: r, temperature: config.temperature,
+        let responses = ResponseSampler.sample(policyReplicas, queries: queries, length: r, temperature: config.temperature,
                                                pad: pad, eos: config.truncateEOS ? eos : nil, random: &random)
         let t1 = DispatchTime.now().uptimeNanoseconds
         defer { timings.generate = Double(t1 - t0) / 1e9; timings.score = Double(DispatchTime.now().uptimeNanoseconds - t1) / 1e9 }
@@ -71,10 +78,9 @@ public final class PPOTrainer: Trainer {
             (mask, hasEOS) = PPOMath.truncationMask(responses: responses, eos: eos, length: r)
         }
         let qr = QueryResponseBatch(queries: queries, responses: responses, responseMask: mask, responseLength: r, pad: pad)
-        let scored = ResponseScoring.score(policy, qr, temperature: config.temperature, entropy: true)
-        let refScored = ResponseScoring.score(reference, qr, temperature: config.temperature, entropy: false)
-        rewardModel.forward(qr.batch, computeLogits: false)
-        let raw = Array(rewardModel.rewards)
+        let scored = policyReplicas.scoreResponses(qr, temperature: config.temperature, entropy: true)
+        let refScored = referenceReplicas.scoreResponses(qr, temperature: config.temperature, entropy: false)
+        let raw = rewardReplicas.rewards(qr.batch)
         var scores = raw.map { $0 * config.scoreScale }
         if config.truncateEOS && config.missingEOSPenalty > 0 {
             for i in 0..<b where !hasEOS[i] { scores[i] -= config.missingEOSPenalty }
@@ -101,7 +107,7 @@ public final class PPOTrainer: Trainer {
                 func pick(_ x: [Float]) -> [Float] { rows.flatMap { x[($0 * r)..<(($0 + 1) * r)] } }
                 let sub = qr.rows(rows)
                 let mask = pick(rollout.mask)
-                let now = ResponseScoring.score(policy, sub, temperature: config.temperature, entropy: false)
+                let now = policyReplicas.scoreResponses(sub, temperature: config.temperature, entropy: false, forBackward: true)
                 let pl = PPOMath.policyLoss(newLogp: now.logp, oldLogp: pick(rollout.logp), advantages: pick(targets.advantages),
                                             mask: mask, clipRange: config.clipRange)
                 if config.earlyStopping && pl.policyKL > 1.5 * config.targetKL {
@@ -112,9 +118,8 @@ public final class PPOTrainer: Trainer {
                 let vl = PPOMath.valueLoss(newValues: now.values!, oldValues: pick(rollout.values), returns: pick(targets.returns),
                                            mask: mask, clipRange: config.clipRangeValue)
                 stats.add(policy: pl, value: vl)
-                policy.zeroGradients()
-                ResponseScoring.backward(policy, sub, temperature: config.temperature, dLogp: pl.gradient,
-                                         dValues: vl.gradient.map { $0 * config.vfCoef })
+                policyReplicas.backwardResponses(sub, temperature: config.temperature, dLogp: pl.gradient,
+                                                 dValues: vl.gradient.map { $0 * config.vfCoef })
                 if config.ptxCoef > 0, let pretraining {
                     stats.pretrainingLoss += Double(addPretrainingGradient(pretraining))
                     stats.pretrainingBatches += 1
@@ -131,9 +136,9 @@ public final class PPOTrainer: Trainer {
     /// drawn from the trainer's stream, so a resumed run draws the same ones. Returns the unscaled loss.
     func addPretrainingGradient(_ documents: DocumentBatcher) -> Float {
         let (inputs, targets) = documents.batch(size: config.ptxBatchSize, random: &random)
-        policy.forward(TokenBatch(tokens: inputs, batch: config.ptxBatchSize, time: documents.blockSize))
-        let loss = policy.crossEntropy(targets: targets, scale: config.ptxCoef)
-        policy.backward(dLogits: policy.logits.baseAddress!)
+        let loss = policyReplicas.languageModelLoss(inputs: inputs, targets: targets, rows: config.ptxBatchSize,
+                                                    time: documents.blockSize, scale: config.ptxCoef, gradient: true,
+                                                    adding: true)
         return loss / config.ptxCoef
     }
 

@@ -37,7 +37,6 @@ public enum RMPairsStage: BuiltinStage {
     public static func checkParams(_ params: StageParams) throws { _ = try Options(params) }
 
     public static func run(_ context: StageContext) throws {
-        BLAS.setThreads(context.threads)
         let o = try Options(context.params)
         if o.strategy == "dataset" { return try datasetPairs(context, o) }
         let tokensDir = try context.inputPath("tokens")
@@ -58,7 +57,7 @@ public enum RMPairsStage: BuiltinStage {
             guard let modelDir = try? context.inputPath("model"), let judgeDir = try? context.inputPath("judge") else {
                 throw StageError.badInput("model", "strategy 'samples' needs both the `model` (SFT) and `judge` inputs wired")
             }
-            let model = try ModelArtifacts.load(modelDir, input: "model")
+            let model = ModelReplicas(try ModelArtifacts.load(modelDir, input: "model"), pool: WorkerPool(threads: context.threads))
             let tokenizer = try ModelArtifacts.tokenizer(in: modelDir, input: "model")
             let judge = try Judge(directory: judgeDir)
             train = try samplePairs(try TokenFile.read(split: "train", in: tokensDir), count: trainCount, o, model: model,
@@ -167,7 +166,7 @@ public enum RMPairsStage: BuiltinStage {
         return pairs
     }
 
-    static func samplePairs(_ file: TokenFile, count: Int, _ o: Options, model: GPTModel, tokenizer: PretrainedTokenizer,
+    static func samplePairs(_ file: TokenFile, count: Int, _ o: Options, model: ModelReplicas, tokenizer: PretrainedTokenizer,
                             judge: Judge, context: StageContext, random: inout RandomStream) throws -> [PreferencePair]
     {
         let eos = tokenizer.endOfTextId, pad = tokenizer.padId

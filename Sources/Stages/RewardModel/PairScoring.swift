@@ -32,13 +32,19 @@ public enum PairScoring {
         return (Array(r[0..<pairs.count]), Array(r[pairs.count...]))
     }
 
-    /// Accuracy, margin and loss over `pairs`, scored `batchSize` pairs at a time.
-    public static func evaluate(_ model: GPTModel, _ pairs: [PreferencePair], pad: Int32, batchSize: Int) -> PairEvaluation {
-        var chosen: [Float] = [], rejected: [Float] = []
-        for start in stride(from: 0, to: pairs.count, by: batchSize) {
-            let (c, r) = rewards(model, pairs[start..<min(pairs.count, start + batchSize)], pad: pad)
-            chosen += c; rejected += r
+    /// Scores of every pair, in shards of `RowShards.trainingRows` pairs on the replicas' pool (the
+    /// shards a training minibatch would have, so a pair scores the same in training and evaluation).
+    public static func rewards(_ replicas: ModelReplicas, _ pairs: [PreferencePair], pad: Int32) -> (chosen: [Float], rejected: [Float]) {
+        let shards = RowShards.ranges(rows: pairs.count, size: RowShards.trainingRows)
+        let scores = replicas.stream(shards: shards.count) { shard, replica in
+            rewards(replica, pairs[shards[shard]], pad: pad)
         }
+        return (scores.flatMap(\.chosen), scores.flatMap(\.rejected))
+    }
+
+    /// Accuracy, margin and loss over `pairs`.
+    public static func evaluate(_ replicas: ModelReplicas, _ pairs: [PreferencePair], pad: Int32) -> PairEvaluation {
+        let (chosen, rejected) = rewards(replicas, pairs, pad: pad)
         let bt = BradleyTerry.evaluate(chosen: chosen, rejected: rejected)
         let mc = chosen.reduce(0.0) { $0 + Double($1) } / Double(chosen.count)
         let mr = rejected.reduce(0.0) { $0 + Double($1) } / Double(rejected.count)

@@ -10,7 +10,7 @@ public enum RewardModelStage: BuiltinStage {
     public static func checkParams(_ params: StageParams) throws { _ = try RewardTrainingConfig(params) }
 
     public static func run(_ context: StageContext) throws {
-        BLAS.setThreads(context.threads)
+        let pool = WorkerPool(threads: context.threads)
         let config = try RewardTrainingConfig(context.params)
         let pairsDir = try context.inputPath("pairs")
         let initDir = try context.inputPath("init")
@@ -28,7 +28,7 @@ public enum RewardModelStage: BuiltinStage {
                 throw StageError.badInput("pairs", "token id \(bad) is outside the model's vocabulary (\(model.config.vocabSize)): pairs and init come from different tokenizers")
             }
         }
-        let trainer = RewardTrainer(config: config, model: model, pad: tokenizer.padId, pairs: train, heldOut: valid, seed: context.seed)
+        let trainer = RewardTrainer(config: config, model: model, pad: tokenizer.padId, pairs: train, heldOut: valid, seed: context.seed, pool: pool)
         let metricsDir = try context.outputPath("metrics")
         let loop = try TrainingLoop(context: context, name: "rm", steps: trainer.totalSteps,
                                     evalEvery: max(1, trainer.totalSteps / 5), checkpointEvery: config.checkpointEvery,

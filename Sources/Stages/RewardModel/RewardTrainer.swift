@@ -22,9 +22,12 @@ public struct RewardTrainingConfig: Sendable, Equatable {
 /// Bradley–Terry training of a GPT with a reward head: chosen and rejected sequences of a minibatch go
 /// through the model as one right-padded batch; the head reads each row's last real token. Each epoch
 /// visits the pairs in a fresh shuffled order; the last partial minibatch of an epoch is dropped.
+/// A minibatch runs in shards of `RowShards.trainingRows` pairs on the pool's threads: every shard's
+/// forward, the loss over the whole minibatch, every shard's backward, gradients summed in shard order.
 public final class RewardTrainer: Trainer {
     public let config: RewardTrainingConfig
     public let model: GPTModel
+    let replicas: ModelReplicas
     public let optimizer: AdamW
     public let pad: Int32
     public let pairs: [PreferencePair]
@@ -36,10 +39,11 @@ public final class RewardTrainer: Trainer {
     public private(set) var step = 0
 
     public init(config: RewardTrainingConfig, model: GPTModel, pad: Int32, pairs: [PreferencePair],
-                heldOut: [PreferencePair], seed: UInt64) {
+                heldOut: [PreferencePair], seed: UInt64, pool: WorkerPool = WorkerPool(threads: 1)) {
         precondition(model.config.rewardHead, "RewardTrainer needs a model with a reward head")
         self.config = config
         self.model = model
+        self.replicas = ModelReplicas(model, pool: pool)
         self.pad = pad
         self.pairs = pairs
         self.heldOut = heldOut
@@ -52,18 +56,24 @@ public final class RewardTrainer: Trainer {
 
     /// Scores of chosen and rejected sequences of the given pairs.
     public func rewards(_ pairs: ArraySlice<PreferencePair>) -> (chosen: [Float], rejected: [Float]) {
-        PairScoring.rewards(model, pairs, pad: pad)
+        PairScoring.rewards(replicas, Array(pairs), pad: pad)
     }
 
     public func trainStep() throws -> [(String, Double)] {
-        let idx = batches.indices(step: step, random: &random)
-        let batch = idx.map { pairs[$0] }
-        let (c, r) = rewards(ArraySlice(batch))
+        let batch = batches.indices(step: step, random: &random).map { pairs[$0] }
+        let shards = RowShards.ranges(rows: batch.count, size: RowShards.trainingRows)
+        // Forward every shard on its own replica (kept for the backward below).
+        let scores = replicas.map(shards: shards.count) { shard, replica in
+            PairScoring.rewards(replica, batch[shards[shard]], pad: pad)
+        }
         let margins = batch.contains { $0.margin != nil } ? batch.map { $0.margin ?? 0 } : nil
-        let result = BradleyTerry.evaluate(chosen: c, rejected: r, margins: margins, centring: config.centring)
-        model.zeroGradients()
-        let dRewards = result.gradChosen + result.gradRejected
-        dRewards.withUnsafeBufferPointer { model.backward(dRewards: $0.baseAddress!) }
+        let result = BradleyTerry.evaluate(chosen: scores.flatMap(\.chosen), rejected: scores.flatMap(\.rejected),
+                                           margins: margins, centring: config.centring)
+        replicas.accumulateGradients(shards: shards.count) { shard, replica in
+            let rows = shards[shard]
+            let dRewards = Array(result.gradChosen[rows]) + Array(result.gradRejected[rows])
+            dRewards.withUnsafeBufferPointer { replica.backward(dRewards: $0.baseAddress!) }
+        }
         let lr = schedule.rate(at: step)
         config.optimizer.apply(optimizer, to: model, learningRate: lr)
         step += 1
@@ -79,7 +89,7 @@ public final class RewardTrainer: Trainer {
 
     /// Accuracy, margin and loss over held-out pairs.
     public func evaluate(_ pairs: [PreferencePair]) -> PairEvaluation {
-        PairScoring.evaluate(model, pairs, pad: pad, batchSize: config.batchSize)
+        PairScoring.evaluate(replicas, pairs, pad: pad)
     }
 
     public func saveState(to directory: String) throws {

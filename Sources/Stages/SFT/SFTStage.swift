@@ -9,7 +9,7 @@ public enum SFTStage: BuiltinStage {
     public static let kind = "sft"
 
     public static func run(_ context: StageContext) throws {
-        BLAS.setThreads(context.threads)
+        let pool = WorkerPool(threads: context.threads)
         let config = try SFTConfig(context.params)
         let tokenizer = try ModelArtifacts.tokenizer(in: try context.inputPath("tokenizer"), input: "tokenizer")
         let eos = tokenizer.endOfTextId
@@ -35,7 +35,7 @@ public enum SFTStage: BuiltinStage {
             context.log("sft: new GPT \(config.layers)L \(config.heads)H \(config.channels)C, vocab \(c.vocabSize), \(model.parameterCount) parameters")
         }
 
-        let trainer = SFTTrainer(config: config, model: model, train: train, valid: valid, seed: context.seed)
+        let trainer = SFTTrainer(config: config, model: model, train: train, valid: valid, seed: context.seed, pool: pool)
         let loop = try TrainingLoop(context: context, name: "sft", steps: config.steps, evalEvery: config.evalInterval,
                                     checkpointEvery: config.checkpointEvery, progress: [.init("loss", "train/loss")])
         let summary = try loop.run(trainer)

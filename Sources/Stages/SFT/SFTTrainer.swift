@@ -32,10 +32,12 @@ public struct SFTConfig: Sendable, Equatable {
 }
 
 /// Next-token training of a GPT on packed documents (`DocumentBatcher`) or on prompt → completion
-/// examples with the loss on the completion (`ExampleBatcher`).
+/// examples with the loss on the completion (`ExampleBatcher`). Each batch runs in fixed row shards on
+/// the pool's threads (`ModelReplicas`): the same bytes for any thread count.
 public final class SFTTrainer: Trainer {
     public let config: SFTConfig
     public let model: GPTModel
+    let replicas: ModelReplicas
     public let optimizer: AdamW
     public let schedule: LearningRateSchedule
     public let train: any LanguageModelBatches
@@ -43,9 +45,11 @@ public final class SFTTrainer: Trainer {
     public var random: RandomStream
     public private(set) var step = 0
 
-    public init(config: SFTConfig, model: GPTModel, train: any LanguageModelBatches, valid: (any LanguageModelBatches)?, seed: UInt64) {
+    public init(config: SFTConfig, model: GPTModel, train: any LanguageModelBatches, valid: (any LanguageModelBatches)?,
+                seed: UInt64, pool: WorkerPool = WorkerPool(threads: 1)) {
         self.config = config
         self.model = model
+        self.replicas = ModelReplicas(model, pool: pool)
         self.optimizer = config.optimizer.optimizer(for: model)
         self.schedule = config.optimizer.schedule(totalSteps: config.steps)
         self.train = train
@@ -55,10 +59,8 @@ public final class SFTTrainer: Trainer {
 
     public func trainStep() throws -> [(String, Double)] {
         let batch = train.batch(size: config.batchSize, random: &random)
-        model.forward(TokenBatch(tokens: batch.inputs, batch: config.batchSize, time: config.blockSize))
-        let loss = model.crossEntropy(targets: batch.targets, lossMask: batch.lossMask)
-        model.zeroGradients()
-        model.backward(dLogits: model.logits.baseAddress!)
+        let loss = replicas.languageModelLoss(inputs: batch.inputs, targets: batch.targets, lossMask: batch.lossMask,
+                                              rows: config.batchSize, time: config.blockSize, gradient: true)
         let lr = schedule.rate(at: step)
         let norm = config.optimizer.apply(optimizer, to: model, learningRate: lr)
         step += 1
@@ -76,8 +78,8 @@ public final class SFTTrainer: Trainer {
         var total = 0.0
         for i in 0..<config.evalBatches {
             let batch = valid.evaluationBatch(index: i, size: config.batchSize, of: config.evalBatches)
-            model.forward(TokenBatch(tokens: batch.inputs, batch: config.batchSize, time: config.blockSize))
-            total += Double(model.crossEntropy(targets: batch.targets, lossMask: batch.lossMask, computeGradient: false))
+            total += Double(replicas.languageModelLoss(inputs: batch.inputs, targets: batch.targets, lossMask: batch.lossMask,
+                                                       rows: config.batchSize, time: config.blockSize, gradient: false))
         }
         return total / Double(config.evalBatches)
     }

@@ -26,12 +26,12 @@ struct BenchGRPO: ParsableCommand {
         comparison.applyThreads()
         let threads = comparison.threads
         let say = { (line: String) in print(line); fflush(nil) }
-        say("pipe bench grpo — config S (vocab 6000, 4 layers, 4 heads, width 256), \(threads) BLAS thread(s), OpenBLAS \(BLAS.coreName); load average \(TorchReference.loadAverage())")
+        say("pipe bench grpo — config S (vocab 6000, 4 layers, 4 heads, width 256), \(threads) worker thread(s) of one BLAS thread each, OpenBLAS \(BLAS.coreName); load average \(TorchReference.loadAverage())")
         say("  16 prompts × 16 tokens, G = 8 completions of 16 tokens (128 rows), β 0.04, loss dapo, one optimiser step")
         try KernelPreflight.run(say: say)
 
         let declared = try DeclaredParams.defaults(kind: "grpo", workspace: Workspace(root: FileManager.default.currentDirectoryPath))
-        let swift = try GRPOBenchmark.run(steps: steps, declared: declared)
+        let swift = try GRPOBenchmark.run(steps: steps, declared: declared, threads: threads)
 
         var trl: GRPOBenchmark.Figures?
         if let python = comparison.python, FileManager.default.fileExists(atPath: trlScript) {

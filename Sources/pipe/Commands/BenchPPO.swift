@@ -26,12 +26,12 @@ struct BenchPPO: ParsableCommand {
         comparison.applyThreads()
         let threads = comparison.threads
         let say = { (line: String) in print(line); fflush(nil) }
-        say("pipe bench ppo — config S (vocab 6000, 4 layers, 4 heads, width 256), \(threads) BLAS thread(s), OpenBLAS \(BLAS.coreName); load average \(TorchReference.loadAverage())")
+        say("pipe bench ppo — config S (vocab 6000, 4 layers, 4 heads, width 256), \(threads) worker thread(s) of one BLAS thread each, OpenBLAS \(BLAS.coreName); load average \(TorchReference.loadAverage())")
         say("  64 queries × 16 tokens, 16-token responses, 4 epochs × 4 minibatches of 16")
         try KernelPreflight.run(say: say)
 
         let declared = try DeclaredParams.defaults(kind: "ppo", workspace: Workspace(root: FileManager.default.currentDirectoryPath))
-        let swift = try PPOBenchmark.run(steps: steps, declared: declared)
+        let swift = try PPOBenchmark.run(steps: steps, declared: declared, threads: threads)
 
         let python = comparison.python
         var torch = PPOBenchmark.Figures(generate: 0.58, score: 0.90, update: 3.91, total: 5.40)   // benchmarks/gpt/anchors.md, 1 thread

@@ -38,7 +38,7 @@ enum KernelPreflight {
 
 /// The options every ML benchmark shares: BLAS threads (PyTorch gets the same) and the PyTorch Python.
 struct BenchComparisonOptions: ParsableArguments {
-    @Option(help: "BLAS threads; PyTorch gets the same number (the targets are defined for 1).")
+    @Option(help: "Threads (pipe: worker threads, one BLAS thread each, in ppo/grpo; BLAS threads in gpt); PyTorch gets the same number.")
     var threads = 1
 
     @Option(help: ArgumentHelp(stringLiteral: TorchReference.optionHelp))

@@ -12,7 +12,7 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup(title: "Executor") var executorOptions: ExecutorOptions
 
-    @Option(name: .customShort("j"), help: ArgumentHelp("Stages run at once (default: cores / --threads).", valueName: "n"))
+    @Option(name: .customShort("j"), help: ArgumentHelp("Stages run at once (default: one per core; running stages share the cores).", valueName: "n"))
     var jobs: Int?
 
     @Option(help: ArgumentHelp("Rerun STAGE even if cached (repeatable).", valueName: "stage"))

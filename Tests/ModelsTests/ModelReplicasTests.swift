@@ -1,0 +1,92 @@
+import Testing
+import Tensor
+@testable import Models
+
+@Suite struct ModelReplicasTests {
+    static let threadCounts = [1, 2, 3, 8]
+
+    /// Runs a sharded next-token step (forward, loss, backward per 4-row shard) with `threads` workers
+    /// and returns the summed gradients and the loss.
+    func shardedGradients(threads: Int, rows: Int = 11, time: Int = 10) throws -> (gradients: [Float], loss: Float) {
+        let model = try GPTModel(config: tinyConfig(), seed: 4)
+        let replicas = ModelReplicas(model, pool: WorkerPool(threads: threads))
+        let tokens = randomTokens(rows * time, vocab: 13, seed: 8), targets = randomTokens(rows * time, vocab: 13, seed: 9)
+        let shards = RowShards.ranges(rows: rows, size: RowShards.trainingRows)
+        let losses = replicas.accumulateGradients(shards: shards.count) { shard, replica in
+            let span = (shards[shard].lowerBound * time)..<(shards[shard].upperBound * time)
+            replica.forward(TokenBatch(tokens: Array(tokens[span]), batch: shards[shard].count, time: time))
+            let loss = replica.crossEntropy(targets: Array(targets[span]), normalizer: Float(rows * time))
+            replica.backward(dLogits: replica.logits.baseAddress!)
+            return loss
+        }
+        return (model.gradients.array, losses.reduce(0, +))
+    }
+
+    @Test func gradientsAreTheSameBytesForAnyThreadCount() throws {
+        let one = try shardedGradients(threads: 1)
+        for threads in Self.threadCounts.dropFirst() {
+            let other = try shardedGradients(threads: threads)
+            #expect(other.gradients == one.gradients, "\(threads) threads")
+            #expect(other.loss == one.loss, "\(threads) threads")
+        }
+    }
+
+    @Test func shardedGradientsMatchTheWholeBatch() throws {
+        // Same numbers as one pass over the whole batch, up to summation order.
+        let rows = 11, time = 10
+        let (sharded, loss) = try shardedGradients(threads: 2, rows: rows, time: time)
+        let model = try GPTModel(config: tinyConfig(), seed: 4)
+        model.forward(TokenBatch(tokens: randomTokens(rows * time, vocab: 13, seed: 8), batch: rows, time: time))
+        let whole = model.crossEntropy(targets: randomTokens(rows * time, vocab: 13, seed: 9))
+        model.zeroGradients()
+        model.backward(dLogits: model.logits.baseAddress!)
+        #expect(abs(loss - whole) < 1e-5 * abs(whole))
+        let reference = model.gradients.array
+        let scale = reference.map(abs).max()!
+        for i in reference.indices { #expect(abs(sharded[i] - reference[i]) <= 1e-5 * scale, "gradient \(i)") }
+    }
+
+    @Test func addingKeepsWhatTheGradientsHeld() throws {
+        let model = try GPTModel(config: tinyConfig(), seed: 4)
+        let replicas = ModelReplicas(model, pool: WorkerPool(threads: 2))
+        for i in 0..<model.parameterCount { model.gradients[i] = 1 }
+        replicas.accumulateGradients(shards: 3, adding: true) { shard, replica in
+            for i in 0..<replica.parameterCount { replica.gradients[i] = Float(shard + 1) }
+        }
+        #expect(model.gradients.array.allSatisfy { $0 == 7 })
+        replicas.accumulateGradients(shards: 2) { _, replica in
+            for i in 0..<replica.parameterCount { replica.gradients[i] = 0.5 }
+        }
+        #expect(model.gradients.array.allSatisfy { $0 == 1 })
+    }
+
+    @Test func blockGenerationIsTheSameForAnyThreadCount() throws {
+        let model = try GPTModel(config: tinyConfig(), seed: 6)
+        // 37 prompts of 1–4 tokens: three blocks of 16, 16 and 5 rows, each padded on its own.
+        let prompts = (0..<37).map { i in randomTokens(1 + i % 4, vocab: 13, seed: UInt64(100 + i)) }
+        var options = SamplingOptions(maxNewTokens: 6, eosTokenID: 3, seed: 12)
+        options.temperature = 0.9
+        func run(_ threads: Int) -> Generation {
+            ModelReplicas(model, pool: WorkerPool(threads: threads)).generate(prompts: prompts, options: options)
+        }
+        let one = run(1)
+        #expect(one.batch == 37 && one.tokens.count == 37 * one.steps)
+        for threads in Self.threadCounts.dropFirst() { #expect(run(threads) == one, "\(threads) threads") }
+        // A block samples as the same rows of one batch would (stream = row index).
+        let block = Array(prompts[16..<32])
+        let alone = model.generate(prompts: TokenBatch.leftPadded(block, padToken: 0), options: options, firstRow: 16)
+        for (i, b) in (16..<32).enumerated() { #expect(Array(alone.row(i)) == Array(one.row(b)), "row \(b)") }
+    }
+
+    @Test func poolRunsEveryTaskOnceAndReturnsAfterAll() {
+        let pool = WorkerPool(threads: 3)
+        for count in [0, 1, 2, 7, 64] {
+            var hits = [Int](repeating: 0, count: count)
+            hits.withUnsafeMutableBufferPointer { h in
+                let p = h.baseAddress
+                pool.run(tasks: count) { task in p![task] += 1 }
+            }
+            #expect(hits == [Int](repeating: 1, count: count))
+        }
+    }
+}
