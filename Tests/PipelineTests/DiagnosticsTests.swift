@@ -167,6 +167,30 @@ let diagnosticCases: [DiagnosticCase] = [
     DiagnosticCase(name: "missing dep of a stage whose doc says where it comes from", pipeline: header + """
           a: { deps: [data/x.txt], doc: "copies data fetched by scripts/get.sh", run: "cp data/x.txt ${outs.o}", outs: [o] }
         """, expected: "pipelines/p.yaml:4:15: error: stage 'a': dep 'data/x.txt' does not exist (deps are files the command reads) — the stage's doc: copies data fetched by scripts/get.sh"),
+    DiagnosticCase(name: "path input that does not exist", pipeline: header + """
+          a: { run: "cat ${inputs.src} > ${outs.o}", inputs: { src: ./data/missing.jsonl }, outs: [o] }
+        """, expected: "pipelines/p.yaml:4:61: error: stage 'a': input 'src': path './data/missing.jsonl' does not exist (a path input names a file or directory in the workspace, relative to its root)"),
+    DiagnosticCase(name: "path input escaping the workspace", pipeline: header + """
+          a: { run: "cat ${inputs.src} > ${outs.o}", inputs: { src: ../outside.jsonl }, outs: [o] }
+        """, expected: "pipelines/p.yaml:4:61: error: stage 'a': input 'src': path '../outside.jsonl' escapes the workspace (remove '../')"),
+    DiagnosticCase(name: "absolute path input", pipeline: header + """
+          a: { run: "cat ${inputs.src} > ${outs.o}", inputs: { src: /etc/hostname }, outs: [o] }
+        """, expected: "pipelines/p.yaml:4:61: error: stage 'a': input 'src': path '/etc/hostname' is an absolute path (use a path relative to the workspace root WS)"),
+    DiagnosticCase(name: "path input that is a symlink loop", pipeline: header + """
+          a: { run: "cat ${inputs.src} > ${outs.o}", inputs: { src: ./loop/x.jsonl }, outs: [o] }
+        """, symlinkOutside: "loop", symlinkTarget: "loop",
+        expected: "pipelines/p.yaml:4:61: error: stage 'a': input 'src': path './loop/x.jsonl' is a symlink loop (fix or remove the link)"),
+    DiagnosticCase(name: "path input through a symlink leading outside", pipeline: header + """
+          a: { run: "cat ${inputs.src} > ${outs.o}", inputs: { src: ./evil }, outs: [o] }
+        """, symlinkOutside: "evil", symlinkTarget: "/etc/hostname",
+        expected: "pipelines/p.yaml:4:61: error: stage 'a': input 'src': path './evil' leads outside the workspace through a symlink (to /etc/hostname)"),
+    DiagnosticCase(name: "workspace path without ./", pipeline: header + """
+          a: { run: "cat ${inputs.src} > ${outs.o}", inputs: { src: data/x.jsonl }, outs: [o] }
+        """, expected: "pipelines/p.yaml:4:61: error: stage 'a': input 'src': 'data/x.jsonl' is not a 'stage.output' reference (a workspace path starts with './': './data/x.jsonl')"),
+    DiagnosticCase(name: "path input for an undeclared input", pipeline: header + """
+          tok: { uses: tokenise, inputs: { sorce: ./data/x.jsonl } }
+        """, files: ["data/x.jsonl": "{}\n"],
+        expected: "pipelines/p.yaml:4:43: error: stage 'tok': unknown input 'sorce' (it takes 'corpus')"),
     DiagnosticCase(name: "empty file", pipeline: "\n# nothing here\n",
                    expected: "pipelines/p.yaml:1:1: error: pipeline is empty (expected name:, seed: and stages:)"),
     DiagnosticCase(name: "no stages", pipeline: "name: t\nstages: {}\n",

@@ -90,6 +90,7 @@ final class StageBuild: @unchecked Sendable {
         _ = FileManager.default.createFile(atPath: eventsPath, contents: nil)
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         try DepMaterialiser.materialise(stage.deps, from: workspaceRoot, into: work)
+        try PathInputs.materialise(stage, material: material, from: workspaceRoot, into: store)
 
         var outputPaths: [String: String] = [:]
         for name in stage.outputs { outputPaths[name] = outs + "/" + name }
@@ -103,7 +104,9 @@ final class StageBuild: @unchecked Sendable {
                 kind: builtin, stageName: stage.name,
                 params: Dictionary(uniqueKeysWithValues: stage.params.map { ($0.name, $0.value.invocationParam) }),
                 inputs: inputPaths, outputs: outputPaths, seed: seed, threads: threads,
-                scratchPath: scratch, eventsPath: eventsPath, blasCore: kernelSignature, resumeDirectory: resume)
+                scratchPath: scratch, eventsPath: eventsPath, blasCore: kernelSignature, resumeDirectory: resume,
+                inputSources: Dictionary(uniqueKeysWithValues: stage.inputs.map { ($0.name, $0.reference) }
+                    + stage.pathInputs.map { ($0.name, $0.path) }))
             let invocationPath = base + "/invocation.json"
             try JSONEncoder().encode(invocation).write(to: URL(fileURLWithPath: invocationPath))
             program = .builtin(invocationPath: invocationPath)

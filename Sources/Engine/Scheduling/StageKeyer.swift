@@ -41,6 +41,17 @@ struct StageKeyer: Sendable {
             inputDigests[binding.name] = digest
             inputPaths[binding.name] = store.objectPath(digest)
         }
+        for input in stage.pathInputs {
+            // Hashed like an artifact (through the stat cache); the stage reads the store's copy,
+            // which StageBuild ingests before running (`PathInputs.materialise`).
+            do {
+                let digest = try store.digest(ofPath: pipeline.workspace.root + "/" + input.path)
+                inputDigests[input.name] = digest
+                inputPaths[input.name] = store.objectPath(digest)
+            } catch {
+                throw RunnerError.io("stage '\(stage.name)': cannot read input '\(input.name)' (\(input.reference)): \(error)")
+            }
+        }
         var depDigests: [String: Digest] = [:]
         for dep in stage.deps {
             do {

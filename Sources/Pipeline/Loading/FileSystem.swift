@@ -44,6 +44,13 @@ enum FileSystem {
         return String(cString: resolved)
     }
 
+    /// Whether resolving the path runs into a symlink loop (ELOOP).
+    static func isSymlinkLoop(_ path: String) -> Bool {
+        guard let resolved = realpath(path, nil) else { return errno == ELOOP }
+        free(resolved)
+        return false
+    }
+
     static func currentDirectory() -> String {
         guard let cwd = getcwd(nil, 0) else { return "." }
         defer { free(cwd) }

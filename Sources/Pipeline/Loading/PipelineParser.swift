@@ -56,6 +56,7 @@ struct PipelineParser {
         }
         var uses: (String, SourceLocation)?, run: (String, SourceLocation)?
         var inputs: [InputReference] = []
+        var pathInputs: [PathInput] = []
         var with: [(name: String, value: YAMLValue, location: SourceLocation)] = []
         var deps: [PathEntry] = [], outs: [PathEntry] = []
         var resources: Resources?
@@ -78,10 +79,19 @@ struct PipelineParser {
             case "inputs":
                 for (input, inputNode, ref) in reader.entries(value, path: fieldPath, what: "\(what): inputs", allowed: nil, sink: &sink) {
                     guard let text = reader.string(ref, path: "\(fieldPath).\(input)", what: "\(what): input '\(input)'", sink: &sink) else { continue }
+                    if Self.isWorkspacePath(text) {
+                        if let problem = WorkspacePaths.problem(text, in: workspace, kind: .input) {
+                            sink.error(reader.location(ref), "\(fieldPath).\(input)", "\(what): input '\(input)': path '\(text)' \(problem)")
+                        } else {
+                            pathInputs.append(PathInput(name: input, path: PathName.normalise(text), location: reader.location(ref)))
+                        }
+                        continue
+                    }
                     let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
-                    guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                    guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, !parts[0].contains("/") else {
+                        let hint = text.contains("/") ? " (a workspace path starts with './': './\(text)')" : ""
                         sink.error(reader.location(ref), "\(fieldPath).\(input)",
-                                   "\(what): input '\(input)': '\(text)' is not a 'stage.output' reference")
+                                   "\(what): input '\(input)': '\(text)' is not a 'stage.output' reference\(hint)")
                         continue
                     }
                     inputs.append(InputReference(name: input, stage: String(parts[0]), output: String(parts[1]),
@@ -144,7 +154,13 @@ struct PipelineParser {
             sink.error(location, path, "\(what): needs 'uses: <kind>' or 'run: \"<command>\"'")
             return nil
         }
-        return StageSpec(name: name, location: location, body: stageBody, inputs: inputs, with: with,
+        return StageSpec(name: name, location: location, body: stageBody, inputs: inputs, pathInputs: pathInputs, with: with,
                          deps: deps, outs: outs, resources: resources)
+    }
+
+    /// An input value naming a workspace path rather than a `stage.output`: it starts with `./`,
+    /// `../` or `/` (stage names cannot, so the two never collide; `../` and `/` are then rejected).
+    static func isWorkspacePath(_ text: String) -> Bool {
+        text == "." || text == ".." || text.hasPrefix("./") || text.hasPrefix("../") || text.hasPrefix("/")
     }
 }

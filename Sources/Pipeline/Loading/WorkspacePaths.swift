@@ -1,6 +1,6 @@
-/// Checks that `deps:` and `outs:` paths stay inside the workspace.
+/// Checks that `deps:`, `outs:` and path `inputs:` stay inside the workspace.
 enum WorkspacePaths {
-    enum Kind { case dep, out }
+    enum Kind { case dep, out, input }
 
     /// Why `path` is not acceptable, or nil. Deps must exist; outs need not (they are produced),
     /// but an existing prefix must not be a symlink leading out of the workspace.
@@ -14,6 +14,12 @@ enum WorkspacePaths {
         let root = FileSystem.realPath(workspace.root) ?? workspace.root
         let full = PathName.join(workspace.root, normalised)
         switch kind {
+        case .input:
+            if FileSystem.isSymlinkLoop(full) { return "is a symlink loop (fix or remove the link)" }
+            guard let real = FileSystem.realPath(full) else {
+                return "does not exist (a path input names a file or directory in the workspace, relative to its root)"
+            }
+            if PathName.relative(real, to: root) == nil { return "leads outside the workspace through a symlink (to \(real))" }
         case .dep:
             guard let real = FileSystem.realPath(full) else { return "does not exist (deps are files the command reads)" }
             if PathName.relative(real, to: root) == nil { return "leads outside the workspace through a symlink (to \(real))" }

@@ -154,6 +154,12 @@ extension ResolvedStage {
                 preconditionFailure("stage '\(name)': no digest given for input '\(binding.name)'")
             }
             return KeyMaterial.Input(name: binding.name, digest: digest, source: binding.reference)
+        } + pathInputs.map { input -> KeyMaterial.Input in
+            guard let digest = inputDigests[input.name] else {
+                preconditionFailure("stage '\(name)': no digest given for input '\(input.name)'")
+            }
+            // Only the content is hashed: the same bytes at another path give the same key.
+            return KeyMaterial.Input(name: input.name, digest: digest, source: input.reference)
         }
         let deps = self.deps.map { path -> KeyMaterial.Dep in
             guard let digest = depDigests[path] else {

@@ -60,6 +60,7 @@ public struct ParsedPipeline: Sendable {
             let declaration = declarationOf[stage.name]
             let params = resolveParams(stage, declaration, overridesByStage[stage.name] ?? [], &sink)
             let inputs = resolveInputs(stage, declaration, stageNames: stageNames, outputsOf: outputsOf, &sink)
+            let pathInputs = resolvePathInputs(stage, declaration, &sink)
             upstreamOf[stage.name] = inputs.map(\.stage)
             let implementation: Implementation, version: Int
             if let declaration {
@@ -68,7 +69,7 @@ public struct ParsedPipeline: Sendable {
                 (implementation, version) = (.command(command), 1)
                 if let node = runNodes[stage.name] {
                     validateCommand(CommandTemplate(command), node: node, reader: reader, params: stage.with.map(\.name),
-                                    inputs: stage.inputs.map(\.name), outs: stage.outs.map(\.path),
+                                    inputs: stage.inputs.map(\.name) + stage.pathInputs.map(\.name), outs: stage.outs.map(\.path),
                                     context: "stage '\(stage.name)'", path: "stages.\(stage.name).run", sink: &sink)
                 }
             } else {
@@ -81,7 +82,7 @@ public struct ParsedPipeline: Sendable {
             resolved.append(ResolvedStage(
                 name: stage.name, kind: kind, implementation: implementation, implementationVersion: version,
                 params: params, nonKeyParams: declaration?.params.filter { !$0.inKey }.map(\.name) ?? [],
-                inputs: inputs, outputs: outputsOf[stage.name] ?? [], deps: deps,
+                inputs: inputs, pathInputs: pathInputs, outputs: outputsOf[stage.name] ?? [], deps: deps,
                 resources: (stage.resources ?? Resources()).overriding(declaration?.resources ?? Resources()),
                 location: stage.location, declarationFile: declaration?.file))
         }
@@ -260,10 +261,28 @@ public struct ParsedPipeline: Sendable {
             }
             bindings.append(InputBinding(name: input.name, stage: input.stage, output: input.output, location: input.valueLocation))
         }
-        for declared in declaration?.inputs ?? [] where !declared.optional && !stage.inputs.contains(where: { $0.name == declared.name }) {
+        for declared in declaration?.inputs ?? [] where !declared.optional && !stage.inputs.contains(where: { $0.name == declared.name })
+            && !stage.pathInputs.contains(where: { $0.name == declared.name }) {
             sink.error(stage.location, "stages.\(stage.name).inputs",
                        "\(what): missing required input '\(declared.name)' (wire it as inputs: { \(declared.name): <stage>.<output> })")
         }
         return bindings.sorted { $0.name.utf8Precedes($1.name) }
+    }
+
+    /// Workspace-path inputs checked against the declaration (the parser already checked the paths).
+    private func resolvePathInputs(_ stage: StageSpec, _ declaration: StageDeclaration?, _ sink: inout DiagnosticSink) -> [PathInput] {
+        var result: [PathInput] = []
+        for input in stage.pathInputs {
+            if let declaration, declaration.input(input.name) == nil {
+                let names = declaration.inputs.map(\.name)
+                let known = names.isEmpty ? "kind '\(declaration.kind)' takes no inputs" : "it takes " + names.map { "'\($0)'" }.joined(separator: ", ")
+                sink.error(input.location, "stages.\(stage.name).inputs.\(input.name)",
+                           "stage '\(stage.name)': unknown input '\(input.name)' (\(known))",
+                           suggestion: Suggestion.nearest(to: input.name, in: names))
+                continue
+            }
+            result.append(input)
+        }
+        return result.sorted { $0.name.utf8Precedes($1.name) }
     }
 }

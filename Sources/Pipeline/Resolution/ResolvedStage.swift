@@ -27,6 +27,8 @@ public struct ResolvedStage: Sendable, Codable, Hashable {
     public var nonKeyParams: [String] = []
     /// Sorted by input name. Unbound optional inputs are absent.
     public var inputs: [InputBinding]
+    /// Inputs given as workspace paths, sorted by input name (names never repeat those of `inputs`).
+    public var pathInputs: [PathInput] = []
     /// Output names (declaration order, or the `outs:` list of a `run:` stage).
     public var outputs: [String]
     /// Workspace-relative files the command reads: the declaration's deps, then the stage's.

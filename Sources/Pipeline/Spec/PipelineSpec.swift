@@ -24,6 +24,8 @@ public struct StageSpec: Sendable {
     public var body: Body
     /// `inputs: {name: stage.output}` in file order.
     public var inputs: [InputReference]
+    /// `inputs: {name: ./workspace/path}` in file order.
+    public var pathInputs: [PathInput] = []
     /// `with:` params in file order, untyped until resolution.
     public var with: [(name: String, value: YAMLValue, location: SourceLocation)]
     public var deps: [PathEntry]
@@ -42,6 +44,25 @@ public struct InputReference: Sendable, Hashable {
     public var valueLocation: SourceLocation
 
     public var reference: String { "\(stage).\(output)" }
+}
+
+/// An input given as a workspace file or directory (`source: ./data/reviews`), hashed by content
+/// like an artifact and passed to the stage as a read-only copy in the store.
+public struct PathInput: Sendable, Codable, Hashable {
+    public var name: String
+    /// Workspace-relative and normalised (`data/reviews`, no leading `./`).
+    public var path: String
+    /// Position of the path value.
+    public var location: SourceLocation
+
+    public init(name: String, path: String, location: SourceLocation) {
+        self.name = name
+        self.path = path
+        self.location = location
+    }
+
+    /// How the pipeline file writes it (`./data/reviews`): the input's source in key material.
+    public var reference: String { "./" + path }
 }
 
 /// A workspace-relative path in `deps:` or `outs:`.

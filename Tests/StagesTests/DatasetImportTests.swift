@@ -1,0 +1,252 @@
+import Foundation
+import PipeTestSupport
+import Hashing
+import Testing
+@testable import Stages
+
+/// Imports small generated files of every supported shape and checks the records.
+enum DatasetFixture {
+    /// Writes `files` (name → text) into a fresh folder and returns it.
+    static func folder(_ files: [String: String]) throws -> String {
+        let dir = try DirectoryStageContext.temporaryDirectory("dataset-source")
+        for (name, text) in files { try text.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8) }
+        return dir
+    }
+
+    static func settings(_ params: [String: StageParamValue]) throws -> DatasetSettings {
+        try DatasetSettings(DirectoryStageContext.declaredParams(kind: "dataset", overrides: params))
+    }
+
+    /// Imports `source` (a file or folder), named `name` in messages; returns the reader and stats.
+    static func importing(_ source: String, name: String, _ params: [String: StageParamValue]) throws -> (DatasetReader, DatasetStats) {
+        let root = try DirectoryStageContext.temporaryDirectory("dataset-out")
+        try FileManager.default.createDirectory(atPath: root + "/data", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: root + "/scratch", withIntermediateDirectories: true)
+        let stats = try DatasetImport.run(source: source, sourceName: name, settings: try settings(params),
+                                          output: root + "/data", scratch: root + "/scratch")
+        return (try DatasetReader(directory: root + "/data"), stats)
+    }
+
+    /// Imports one file written with `text`.
+    static func importing(file name: String, _ text: String, _ params: [String: StageParamValue]) throws -> (DatasetReader, DatasetStats) {
+        let dir = try folder([(name as NSString).lastPathComponent: text])
+        return try importing(dir + "/" + (name as NSString).lastPathComponent, name: name, params)
+    }
+
+    /// All records of every split, ordered by their JSON line (split assignment aside).
+    static func allRecords(_ reader: DatasetReader) throws -> [DatasetRecord] {
+        try reader.splits.flatMap { try reader.records(in: $0) }.sorted { $0.jsonLine < $1.jsonLine }
+    }
+
+    static let noHoldOut: [String: StageParamValue] = ["valid_fraction": .float(0), "test_fraction": .float(0)]
+
+    static func params(_ extra: [String: StageParamValue]) -> [String: StageParamValue] {
+        noHoldOut.merging(extra) { $1 }
+    }
+}
+
+@Suite("dataset stage: shapes")
+struct DatasetShapeTests {
+    @Test func alpacaJSONArray() throws {
+        let text = """
+            [
+              {"instruction": "Add the numbers.", "input": "2 3", "output": "5"},
+              {"instruction": "Say  hi.\\r\\n", "output": "Hi!\\n\\nHow are you?  ", "category": "greeting", "id": 7}
+            ]
+            """
+        let (reader, stats) = try DatasetFixture.importing(file: "data/alpaca.json", text, DatasetFixture.params([:]))
+        #expect(reader.kind == .promptCompletion)
+        #expect(stats.format == "alpaca")
+        #expect(try DatasetFixture.allRecords(reader) == [
+            .promptCompletion(PromptCompletionRecord(fields: ["instruction": .string("Add the numbers."), "input": .string("2 3")], completion: "5")),
+            .promptCompletion(PromptCompletionRecord(fields: ["category": .string("greeting"), "id": .number(7), "input": .string(""),
+                                                             "instruction": .string("Say  hi.")], completion: "Hi!\n\nHow are you?")),
+        ])
+        #expect(reader.manifest.fields == ["category", "id", "input", "instruction"])
+        #expect(reader.manifest.sources.map(\.path) == ["alpaca.json"])
+        #expect(reader.manifest.sources[0].digest == SHA256.hash(Array(text.utf8)).hex)
+    }
+
+    @Test func promptCompletionJSONL() throws {
+        let text = #"{"prompt": "Q: 1+1?", "completion": "2"}"# + "\n\n" + #"{"prompt": "Q: 2+2?", "completion": "4"}"# + "\n"
+        let (reader, stats) = try DatasetFixture.importing(file: "pc.jsonl", text, DatasetFixture.params([:]))
+        #expect(stats.format == "columns")
+        #expect(stats.rows == 2)
+        #expect(try DatasetFixture.allRecords(reader) == [
+            .promptCompletion(PromptCompletionRecord(fields: ["prompt": .string("Q: 1+1?")], completion: "2")),
+            .promptCompletion(PromptCompletionRecord(fields: ["prompt": .string("Q: 2+2?")], completion: "4")),
+        ])
+    }
+
+    @Test func chatMessages() throws {
+        let text = #"{"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello."}]}"#
+        let (reader, stats) = try DatasetFixture.importing(file: "chat.jsonl", text, DatasetFixture.params([:]))
+        #expect(stats.format == "chat")
+        #expect(try DatasetFixture.allRecords(reader) == [
+            .promptCompletion(PromptCompletionRecord(fields: [:], messages: [ChatMessage(role: "system", content: "Be brief."),
+                                                                            ChatMessage(role: "user", content: "Hi")], completion: "Hello.")),
+        ])
+        #expect(try reader.records(in: "train").first?.jsonLine
+            == #"{"completion":"Hello.","fields":{},"messages":[{"content":"Be brief.","role":"system"},{"content":"Hi","role":"user"}]}"#)
+    }
+
+    @Test func explicitPreferenceWithMargin() throws {
+        let text = #"{"prompt": "P", "chosen": "good", "rejected": "bad", "score": 1.5, "topic": "t"}"#
+        let (reader, _) = try DatasetFixture.importing(file: "p.jsonl", text,
+                                                       DatasetFixture.params(["kind": .string("preference"), "margin_column": .string("score")]))
+        #expect(try DatasetFixture.allRecords(reader) == [
+            .preference(PreferenceRecord(fields: ["prompt": .string("P"), "topic": .string("t")], chosen: "good", rejected: "bad", margin: 1.5)),
+        ])
+    }
+
+    @Test func implicitPreferenceSplitsTheCommonPrefix() throws {
+        let text = #"{"chosen": "Human: hi there Assistant: hello friend", "rejected": "Human: hi there Assistant: go away"}"#
+        let (reader, stats) = try DatasetFixture.importing(file: "p.jsonl", text, DatasetFixture.params(["kind": .string("preference")]))
+        #expect(stats.format == "implicit")
+        // As TRL's extract_prompt: the prefix ends before the space that precedes the first difference.
+        #expect(try DatasetFixture.allRecords(reader) == [
+            .preference(PreferenceRecord(fields: ["prompt": .string("Human: hi there Assistant:")], chosen: " hello friend", rejected: " go away")),
+        ])
+        #expect(RowMapper.extractPrompt(chosen: "abc", rejected: "abd") == ("ab", "c", "d"))
+    }
+
+    @Test func chatGLMPairs() throws {
+        let text = #"[{"instruction": "写一句评价", "input": "", "output": ["很好看", "很难看"]}]"#
+        let (reader, stats) = try DatasetFixture.importing(file: "glm.json", text, DatasetFixture.params(["kind": .string("preference")]))
+        #expect(stats.format == "chatglm")
+        #expect(try DatasetFixture.allRecords(reader) == [
+            .preference(PreferenceRecord(fields: ["input": .string(""), "instruction": .string("写一句评价")], chosen: "很好看", rejected: "很难看")),
+        ])
+    }
+
+    @Test func rankedListsExpandToEveryOrderedPairInOneSplit() throws {
+        var lines: [String] = []
+        for p in 0..<40 { lines.append(#"{"prompt": "p\#(p)", "ranking": ["a\#(p)", "b\#(p)", "c\#(p)"]}"#) }
+        let (reader, stats) = try DatasetFixture.importing(file: "ranked.jsonl", lines.joined(separator: "\n"),
+            ["kind": .string("preference"), "format": .string("ranked"), "responses_column": .string("ranking"),
+             "valid_fraction": .float(0.3), "test_fraction": .float(0.3)])
+        #expect(stats.records == 120)
+        #expect(stats.kept == 120)
+        var splitOfPrompt: [String: Set<String>] = [:]
+        var pairsOfPrompt: [String: [[String]]] = [:]
+        for split in reader.splits {
+            for record in try reader.records(in: split) {
+                guard case .preference(let pair) = record, case .string(let prompt)? = pair.fields["prompt"] else { Issue.record("not a pair"); continue }
+                splitOfPrompt[prompt, default: []].insert(split)
+                pairsOfPrompt[prompt, default: []].append([pair.chosen, pair.rejected])
+            }
+        }
+        #expect(splitOfPrompt.values.allSatisfy { $0.count == 1 })
+        #expect(Set(splitOfPrompt.values.map { $0.first! }) == ["train", "valid", "test"])
+        #expect(Set(pairsOfPrompt["p3"] ?? []) == [["a3", "b3"], ["a3", "c3"], ["b3", "c3"]])
+    }
+
+    @Test func promptSetKeepsEveryColumn() throws {
+        let text = #"{"prompt": "2+2=", "answer": 4, "ok": true, "tags": ["math", "easy"], "meta": {"x": 1}}"#
+        let (reader, _) = try DatasetFixture.importing(file: "prompts.jsonl", text, DatasetFixture.params(["kind": .string("prompt")]))
+        #expect(try DatasetFixture.allRecords(reader) == [
+            .prompt(fields: ["answer": .number(4), "ok": .bool(true), "prompt": .string("2+2="), "tags": .strings(["math", "easy"])]),
+        ])
+    }
+
+    @Test func plainTextFromJSONLAndTextFiles() throws {
+        let dir = try DatasetFixture.folder(["a.jsonl": #"{"content": "第一行"}"# + "\n", "b.txt": "第二行\n\n第三  行\n", "ignored.csv": "x"])
+        let (reader, stats) = try DatasetFixture.importing(dir, name: "corpus",
+                                                           DatasetFixture.params(["kind": .string("text"), "text_column": .string("content")]))
+        #expect(try DatasetFixture.allRecords(reader) == [.text("第一行"), .text("第三 行"), .text("第二行")])
+        #expect(stats.filtered["empty"] == 1)
+        #expect(reader.manifest.sources.map(\.path) == ["a.jsonl", "b.txt"])
+    }
+
+    @Test func labelledMatchesPrepare() throws {
+        let source = try ReviewCorpus.writeSource(count: 300, extraPositive: ["  重复的评论  ", "两边都有的评论"], extraNegative: ["两边都有的评论", "短"])
+        let (reader, stats) = try DatasetFixture.importing(source, name: "data/reviews", [
+            "kind": .string("labelled"), "extra_splits": .list([.string("judge:0.25")]), "min_chars": .int(4), "max_chars": .int(1000)])
+        let (prepared, counts) = try PrepareStage.prepare(source: source, files: [("pos.txt", 1), ("neg.txt", 0)], minChars: 4, maxChars: 1000,
+                                                          split: ContentSplit(judgeFraction: 0.25, validFraction: 0.05, testFraction: 0.05))
+        for split in ["train", "valid", "test", "judge"] {
+            #expect(try reader.records(in: split) == prepared[split]!.map { DatasetRecord.labelled($0) }, "split \(split)")
+            // tokenise and judge read the files unchanged.
+            #expect(try LabelledRecordFile.read(split: split, in: reader.directory) == prepared[split]!)
+        }
+        #expect(stats.duplicates == counts.duplicates)
+        #expect(stats.conflictingLabels == counts.conflicting)
+        #expect(stats.filtered["too_short"] == counts.tooShort)
+    }
+
+    @Test func labelledFromJSONWithBooleanLabels() throws {
+        let text = #"{"sentence": "great", "positive": true}"# + "\n" + #"{"sentence": "awful", "positive": 0}"#
+        let (reader, _) = try DatasetFixture.importing(file: "l.jsonl", text, DatasetFixture.params([
+            "kind": .string("labelled"), "text_column": .string("sentence"), "label_column": .string("positive")]))
+        #expect(try DatasetFixture.allRecords(reader) == [.labelled(LabelledRecord(text: "awful", label: 0)),
+                                                          .labelled(LabelledRecord(text: "great", label: 1))])
+    }
+}
+
+@Suite("dataset stage: splits, order, duplicates, stats")
+struct DatasetSplitTests {
+    static func alpacaRows(_ range: Range<Int>) -> [String] {
+        range.map { #"{"instruction": "Task \#($0)", "input": "", "output": "Answer \#($0)"}"# }
+    }
+
+    @Test func addingRowsNeverMovesExistingRows() throws {
+        let params = ["valid_fraction": StageParamValue.float(0.2), "test_fraction": .float(0.2),
+                      "extra_splits": .list([.string("judge:0.2")])]
+        let (small, _) = try DatasetFixture.importing(file: "a.jsonl", Self.alpacaRows(0..<200).joined(separator: "\n"), params)
+        let (large, _) = try DatasetFixture.importing(file: "a.jsonl", Self.alpacaRows(0..<400).joined(separator: "\n"), params)
+        for split in ["train", "valid", "test", "judge"] {
+            let before = try small.records(in: split).map(\.jsonLine)
+            let after = try large.records(in: split).map(\.jsonLine)
+            #expect(!before.isEmpty)
+            #expect(Set(before).isSubset(of: Set(after)), "split \(split)")
+            // Order by content hash: the old records keep their relative order.
+            #expect(after.filter { Set(before).contains($0) } == before)
+        }
+        #expect(small.splits == ["judge", "test", "train", "valid"])
+    }
+
+    @Test func duplicatesAfterNormalisationAreRemovedAndStatsCounted() throws {
+        let rows = Self.alpacaRows(0..<30) + [#"{"instruction": "Task 3", "input": "", "output": "Answer 3  "}"#,
+                                              #"{"instruction": "Task\u00a03", "input": "", "output": "Answer 3"}"#,
+                                              #"{"instruction": "Short", "output": "x"}"#]
+        let (reader, stats) = try DatasetFixture.importing(file: "a.jsonl", rows.joined(separator: "\n"),
+                                                           DatasetFixture.params(["min_chars": .int(3)]))
+        #expect(stats.rows == 33)
+        #expect(stats.records == 33)
+        #expect(stats.duplicates == 1)      // "Answer 3  " trims to a copy; U+00A0 is kept under whitespace: keep
+        #expect(stats.filtered["too_short"] == 1)
+        #expect(stats.kept == 31)
+        #expect(try reader.records(in: "train").count == 31)
+        let statsText = try String(contentsOfFile: reader.directory + "/stats.json", encoding: .utf8)
+        #expect(statsText == #"{"conflicting_labels":0,"duplicates":1,"filtered":{"empty":0,"too_long":0,"too_short":1},"format":"alpaca","invalid":{},"kept":31,"lengths":{"completion":{"max":9,"mean":8.65,"min":8}},"records":33,"rows":33,"splits":{"test":0,"train":31,"valid":0}}"# + "\n")
+    }
+
+    @Test func outputIsDeterministicAndIndependentOfFileOrderWithinRows() throws {
+        let rows = Self.alpacaRows(0..<100)
+        let (a, _) = try DatasetFixture.importing(file: "a.jsonl", rows.joined(separator: "\n"), [:])
+        let (b, _) = try DatasetFixture.importing(file: "a.jsonl", rows.reversed().joined(separator: "\n"), [:])
+        for split in a.splits {
+            #expect(try Data(contentsOf: URL(fileURLWithPath: a.directory + "/\(split).jsonl"))
+                == Data(contentsOf: URL(fileURLWithPath: b.directory + "/\(split).jsonl")))
+        }
+    }
+
+    @Test func streamingThroughManyBucketsGivesTheSameBytes() throws {
+        // Above 8 MiB of source the import spills to several buckets; the result must not change.
+        let rows = Self.alpacaRows(0..<300) + Self.alpacaRows(0..<10)
+        let root = try DirectoryStageContext.temporaryDirectory("buckets")
+        let settings = try DatasetFixture.settings([:])
+        let one = SplitBuckets(directory: root, splits: settings.splitNames, sourceBytes: 0)
+        try FileManager.default.createDirectory(atPath: root + "/many", withIntermediateDirectories: true)
+        let many = SplitBuckets(directory: root + "/many", splits: settings.splitNames, sourceBytes: 100 << 20)
+        for line in rows {
+            for buckets in [one, many] { try buckets.add(split: "train", orderKey: line, lengths: [1], line: line) }
+        }
+        _ = try one.finish(split: "train", to: root + "/one.jsonl", fieldCount: 1)
+        _ = try many.finish(split: "train", to: root + "/many.jsonl", fieldCount: 1)
+        let oneBytes = try Data(contentsOf: URL(fileURLWithPath: root + "/one.jsonl"))
+        #expect(oneBytes == (try Data(contentsOf: URL(fileURLWithPath: root + "/many.jsonl"))))
+        #expect(oneBytes.split(separator: 0x0A).count == 300)
+        #expect(FileManager.default.subpaths(atPath: root + "/many")?.isEmpty == true)
+    }
+}
