@@ -54,6 +54,28 @@ struct SampleCommandTests {
         #expect(sharded.status == 0 && sharded.stdout.contains("1. ab"), "\(sharded)")
     }
 
+    /// A model trained with a template is prompted through it: `--prompt` fills `{prompt}`, `--field`
+    /// the other fields, `--raw` skips it; the same greedy tokens as prompting the rendered text raw.
+    @Test func promptsGoThroughTheModelsTemplate() throws {
+        let workspace = try TestWorkspace("pipe-e2e-sample-template")
+        defer { workspace.remove() }
+        let dir = workspace.path("model")
+        _ = try Self.writeModel(to: dir)
+        try TemplateFile.save(try PromptTemplate("Q: {prompt}{#input} ({input}){/input}\nA: "), to: dir)
+        let templated = try pipe.run(["sample", dir, "-p", "ab", "--field", "input=cd", "-n", "1", "--max-new-tokens", "4", "--greedy"],
+                                     in: workspace.root)
+        #expect(templated.status == 0, "\(templated)")
+        #expect(templated.stdout.hasPrefix("Q: ab (cd)\nA: \n"), "\(templated.stdout)")
+        let raw = try pipe.run(["sample", dir, "--raw", "-p", "Q: ab (cd)\nA: ", "-n", "1", "--max-new-tokens", "4", "--greedy"],
+                               in: workspace.root)
+        #expect(raw.status == 0 && raw.stdout == templated.stdout, "raw \(raw.stdout) vs templated \(templated.stdout)")
+        let missing = try PromptTemplate("{instruction}")
+        try TemplateFile.save(missing, to: dir)
+        let bad = try pipe.run(["sample", dir, "-p", "ab"], in: workspace.root)
+        #expect(bad.status == 2)
+        #expect(bad.stderr == "error: \(dir)/prompt_template.json: template: the record has no field `instruction` (its fields: prompt); map a column to it in the dataset stage or change the template\n", "\(bad)")
+    }
+
     @Test func everyModelErrorIsOneLineWithoutUsage() throws {
         let workspace = try TestWorkspace("pipe-e2e-sample-bad")
         defer { workspace.remove() }

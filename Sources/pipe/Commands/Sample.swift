@@ -20,6 +20,12 @@ struct Sample: ParsableCommand {
     @Option(name: .shortAndLong, help: "Prompt text (repeat for several prompts). Default: one empty prompt (unconditional samples).")
     var prompt: [String] = []
 
+    @Option(name: .customLong("field"), help: ArgumentHelp("A template field as name=value (repeat), e.g. --field instruction=… --field input=…; with the model's prompt_template.json.", valueName: "name=value"))
+    var fields: [String] = []
+
+    @Flag(help: "Ignore the model's prompt_template.json: encode each --prompt as it is.")
+    var raw = false
+
     @Option(name: .short, help: "Samples per prompt.")
     var n = 3
 
@@ -76,16 +82,41 @@ struct Sample: ParsableCommand {
             throw ModelError(description: "\(model): the tokenizer's \(what) token id \(id) is outside the model's vocabulary "
                 + "(vocab_size \(vocabulary) in config.json) — the tokenizer does not belong to this model")
         }
-        let prompts = prompt.isEmpty ? [""] : prompt
+        // The template the model was trained with renders each prompt (as the field `prompt`, beside the
+        // --field values) exactly as the training stages did.
+        let template: PromptTemplate?
+        do { template = raw ? nil : try TemplateFile.load(from: model) } catch { throw ModelError(description: "\(error)") }
+        var extra: [String: FieldValue] = [:]
+        for field in fields {
+            guard let eq = field.firstIndex(of: "="), eq != field.startIndex else {
+                throw ValidationError("--field '\(field)' is not name=value")
+            }
+            extra[String(field[..<eq])] = .string(String(field[field.index(after: eq)...]))
+        }
+        if template == nil, !extra.isEmpty {
+            throw ModelError(description: "\(model): --field needs a prompt template, and the folder has no prompt_template.json")
+        }
+        var prompts = prompt.isEmpty ? [""] : prompt
         var queries: [[Int32]] = []
-        for p in prompts {
-            let ids = [eos] + tokenizer.encode(p, allowSpecial: false)
+        for (index, p) in prompts.enumerated() {
+            var ids = [eos]
+            if let template {
+                var record = extra
+                if !p.isEmpty || record["prompt"] == nil { record["prompt"] = .string(p) }
+                let rendered = TemplatedRecords(template: template, tokenizer: tokenizer)
+                do {
+                    prompts[index] = try rendered.promptText(.prompt(fields: record))
+                    ids += try rendered.promptTokens(.prompt(fields: record))
+                } catch { throw ModelError(description: "\(model)/\(TemplateFile.name): \(error)") }
+            } else {
+                ids += tokenizer.encode(p, allowSpecial: false)
+            }
             if let outside = ids.first(where: { Int($0) >= vocabulary }) {
-                throw ModelError(description: "\(model): prompt '\(p)' encodes to token id \(outside), outside the model's vocabulary "
+                throw ModelError(description: "\(model): prompt '\(prompts[index])' encodes to token id \(outside), outside the model's vocabulary "
                     + "(vocab_size \(vocabulary) in config.json) — the tokenizer does not belong to this model")
             }
             guard ids.count + maxNewTokens <= gpt.config.maxPositions else {
-                throw ModelError(description: "prompt '\(p)' (\(ids.count) tokens) + --max-new-tokens \(maxNewTokens) exceeds the model's n_positions \(gpt.config.maxPositions)")
+                throw ModelError(description: "prompt '\(prompts[index])' (\(ids.count) tokens) + --max-new-tokens \(maxNewTokens) exceeds the model's n_positions \(gpt.config.maxPositions)")
             }
             queries += Array(repeating: ids, count: n)
         }
