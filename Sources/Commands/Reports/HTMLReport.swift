@@ -97,7 +97,7 @@ enum ReportBuilder {
         page.heading("\(run.name) — run \(run.id)", level: 1)
         page.paragraph("\(run.status.rawValue) · started \(StoreDate.text(run.startedAt))"
                        + (run.durationSeconds.map { " · took \(Format.seconds($0))" } ?? "") + " · host \(run.host)", className: "meta")
-        page.paragraph("pipeline \(Workspace.displayPath(ofFile: run.pipelinePath)) · command: \(run.commandLine.joined(separator: " "))",
+        page.paragraph("pipeline \(RunPaths.display(run.pipelinePath)) · command: \(run.commandLine.joined(separator: " "))",
                        className: "meta")
         if let membership = try? registry.sweepMembership(runID: run.id) {
             page.paragraph("variant \(membership.variant) of sweep \(membership.sweepID)", className: "meta")
@@ -122,7 +122,7 @@ enum ReportBuilder {
         var page = HTMLReport(title: "pipe report: sweep \(sweep.id)")
         page.heading("\(sweep.name) — sweep \(sweep.id)", level: 1)
         page.paragraph("\(sweep.members.count) variants · started \(StoreDate.text(sweep.startedAt)) · "
-                       + "pipeline \(Workspace.displayPath(ofFile: sweep.pipelinePath))", className: "meta")
+                       + "pipeline \(RunPaths.display(sweep.pipelinePath))", className: "meta")
         page.paragraph("command: \(sweep.commandLine.joined(separator: " "))", className: "meta")
 
         var variants: [(member: SweepMember, details: RunDetails, metrics: RunMetrics)] = []
@@ -161,9 +161,19 @@ enum ReportBuilder {
         page.charts(comparison)
         // Curves of the swept stages, one line per variant.
         var overlays: [String] = []
+        var sameEverywhere: [String] = []
         for stage in stageOrder where swept.contains(stage) {
             let names = Set(variants.flatMap { $0.metrics.series[stage]?.keys.map { $0 } ?? [] }).sorted { $0.utf8Precedes($1) }
             for name in names {
+                let curves = variants.compactMap { v -> [MetricPoint]? in
+                    guard let points = v.metrics.series[stage]?[name], points.count >= 2 else { return nil }
+                    return points
+                }
+                let levels = curves.map(constantValue)
+                if !curves.isEmpty, let level = levels[0], levels.allSatisfy({ $0 == level || ($0?.isNaN == true && level.isNaN) }) {
+                    sameEverywhere.append("\(stage) · \(name) = \(MetricFormat.value(level))")
+                    continue
+                }
                 let series = variants.enumerated().compactMap { index, v -> SVGChart.Series? in
                     guard let points = v.metrics.series[stage]?[name], points.count >= 2 else { return nil }
                     return SVGChart.Series(name: v.member.variant, points: points.map { (Double($0.step), $0.value) }, colour: index)
@@ -171,7 +181,9 @@ enum ReportBuilder {
                 if !series.isEmpty { overlays.append(SVGChart.lines(title: "\(stage) · \(name)", series: series)) }
             }
         }
-        if !overlays.isEmpty { page.heading("Training curves per variant", level: 3); page.charts(overlays) }
+        if !overlays.isEmpty || !sameEverywhere.isEmpty { page.heading("Training curves per variant", level: 3) }
+        if !sameEverywhere.isEmpty { page.paragraph("constant in every variant: " + sameEverywhere.joined(separator: ", "), className: "constant") }
+        if !overlays.isEmpty { page.charts(overlays) }
         // Shared stages' curves once.
         if let first = variants.first {
             let shared = stageOrder.filter { !swept.contains($0) }
@@ -191,22 +203,35 @@ enum ReportBuilder {
         return page.html
     }
 
-    /// One chart per metric series with at least two points, grouped by stage.
+    /// One chart per metric series with at least two points, grouped by stage; series that never
+    /// change are folded into one line of text per stage instead of a flat chart each.
     static func appendCurves(_ page: inout HTMLReport, metrics: RunMetrics, stages: [String], heading: String = "Training curves") {
         var charts: [(stage: String, svg: String)] = []
+        var constants: [String: [String]] = [:]
         for stage in stages {
             guard let series = metrics.series[stage] else { continue }
             for name in series.keys.sorted(by: { $0.utf8Precedes($1) }) where series[name]!.count >= 2 {
+                if let value = constantValue(series[name]!) {
+                    constants[stage, default: []].append("\(name) = \(MetricFormat.value(value))")
+                    continue
+                }
                 let points = series[name]!.map { (x: Double($0.step), y: $0.value) }
                 charts.append((stage, SVGChart.lines(title: "\(stage) · \(name)", series: [SVGChart.Series(name: "\(stage).\(name)", points: points)])))
             }
         }
-        guard !charts.isEmpty else { return }
+        guard !charts.isEmpty || !constants.isEmpty else { return }
         page.heading(heading)
-        for stage in stages where charts.contains(where: { $0.stage == stage }) {
+        for stage in stages where charts.contains(where: { $0.stage == stage }) || constants[stage] != nil {
             page.heading(stage, level: 3)
+            if let folded = constants[stage] { page.paragraph("constant: " + folded.joined(separator: ", "), className: "constant") }
             page.charts(charts.filter { $0.stage == stage }.map(\.svg))
         }
+    }
+
+    /// The value every point of a series has, or nil when it changes (NaN counts as one value).
+    static func constantValue(_ points: [MetricPoint]) -> Double? {
+        guard let first = points.first?.value else { return nil }
+        return points.allSatisfy { $0.value == first || ($0.value.isNaN && first.isNaN) } ? first : nil
     }
 
     static func appendEvaluation(_ page: inout HTMLReport, artifacts: ReportArtifacts, metrics: RunMetrics, stages: [String]) {
@@ -215,11 +240,23 @@ enum ReportBuilder {
             page.heading("Evaluation")
             for table in artifacts.evaluations {
                 page.heading("\(table.stage): \(table.source)", level: 3)
-                page.table(header: ["metric", "value"], rows: table.rows.map { [$0.key, $0.value] })
+                appendPaired(&page, table.rows)
             }
             if !finals.isEmpty {
                 page.heading("Final metric values (last step of each series)", level: 3)
-                page.table(header: ["metric", "value"], rows: finals.map { [$0.name, MetricFormat.value($0.value)] })
+                // Per stage, so that a stage's `sft/…` and `ppo/…` metrics pair up.
+                var rest: [[String]] = []
+                for stage in stages + metrics.summary.keys.sorted().filter({ !stages.contains($0) }) {
+                    guard let values = metrics.summary[stage] else { continue }
+                    let entries = values.keys.sorted { $0.utf8Precedes($1) }.map { (key: $0, value: MetricFormat.value(values[$0]!)) }
+                    if let paired = SideBySide.pair(entries) {
+                        appendSideBySide(&page, paired, caption: stage)
+                        rest += paired.rest.map { ["\(stage).\($0.key)", $0.value] }
+                    } else {
+                        rest += entries.map { ["\(stage).\($0.key)", $0.value] }
+                    }
+                }
+                if !rest.isEmpty { page.table(header: ["metric", "value"], rows: rest) }
             }
         }
         for samples in artifacts.samples {
@@ -231,6 +268,24 @@ enum ReportBuilder {
             page.paragraph("The stages also wrote TensorBoard event files; view them with:")
             for (stage, path) in artifacts.eventDirectories { page.raw("<p><code>tensorboard --logdir \(HTML.escape(path))</code> (\(HTML.escape(stage)))</p>\n") }
         }
+    }
+
+    /// An evaluation file's entries: a baseline and a trained model side by side when it has both,
+    /// then the other entries as a list.
+    static func appendPaired(_ page: inout HTMLReport, _ rows: [(key: String, value: String)]) {
+        guard let paired = SideBySide.pair(rows) else {
+            page.table(header: ["metric", "value"], rows: rows.map { [$0.key, $0.value] })
+            return
+        }
+        appendSideBySide(&page, paired, caption: nil)
+        if !paired.rest.isEmpty { page.table(header: ["metric", "value"], rows: paired.rest.map { [$0.key, $0.value] }) }
+    }
+
+    static func appendSideBySide(_ page: inout HTMLReport, _ paired: SideBySide, caption: String?) {
+        let prefix = caption.map { "\($0): " } ?? ""
+        page.paragraph("\(prefix)\(paired.baseline) (baseline) and \(paired.trained) (trained) side by side", className: "meta")
+        page.table(header: ["metric", paired.baseline, paired.trained, "\(paired.trained) − \(paired.baseline)"],
+                   rows: paired.rows.map { [$0.metric, $0.baseline, $0.trained, $0.difference] }, className: "data paired")
     }
 }
 
