@@ -33,3 +33,35 @@ struct FormattingTests {
         #expect(summary.line == "run r1 failed: 2 ran, 4 cached, 1 failed, 1 skipped in 1.5s")
     }
 }
+
+@Suite("Baseline and trained model side by side")
+struct SideBySideTests {
+    @Test func pairsTheBaselineWithTheTrainedGroup() throws {
+        let paired = try #require(SideBySide.pair([
+            (key: "sft.reward", value: "0.25"), (key: "sft.perplexity", value: "30"),
+            (key: "ppo.reward", value: "0.75"), (key: "ppo.kl", value: "1.5"),
+            (key: "rm.accuracy", value: "0.8"), (key: "comparison", value: "x"),
+        ]))
+        #expect(paired.baseline == "sft" && paired.trained == "ppo")
+        #expect(paired.rows == [
+            SideBySide.Row(metric: "reward", baseline: "0.25", trained: "0.75", difference: "+0.5"),
+            SideBySide.Row(metric: "perplexity", baseline: "30", trained: "-", difference: ""),
+            SideBySide.Row(metric: "kl", baseline: "-", trained: "1.5", difference: ""),
+        ])
+        #expect(paired.rest.map(\.key) == ["rm.accuracy", "comparison"])
+    }
+
+    @Test func slashNamesPairAndUnrelatedGroupsDoNot() {
+        let paired = SideBySide.pair([(key: "baseline/loss", value: "2"), (key: "policy/loss", value: "1.5")])
+        #expect(paired?.rows == [SideBySide.Row(metric: "loss", baseline: "2", trained: "1.5", difference: "-0.5")])
+        #expect(SideBySide.pair([(key: "sft.a", value: "1"), (key: "ppo.b", value: "2")]) == nil)
+        #expect(SideBySide.pair([(key: "train.loss", value: "1"), (key: "eval.loss", value: "2")]) == nil)
+    }
+
+    @Test func diffChangeHasItsSignAndRelativeSize() {
+        #expect(RunComparison.change(4, 6) == (absolute: "+2", relative: "+50.0%"))
+        #expect(RunComparison.change(0.8, 0.6).absolute == "-0.2")
+        #expect(RunComparison.change(0, 1) == (absolute: "+1", relative: ""))
+        #expect(RunComparison.change(nil, 1) == (absolute: "", relative: ""))
+    }
+}

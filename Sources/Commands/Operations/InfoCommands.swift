@@ -39,6 +39,9 @@ public enum InfoCommands {
                 out += "  inputs:  " + declaration.inputs.map { $0.name + ($0.optional ? "?" : "") }.joined(separator: ", ") + "\n"
             }
             out += "  outputs: " + declaration.outputs.map(\.name).joined(separator: ", ") + "\n"
+            if !declaration.metrics.isEmpty {
+                out += "  metrics: " + declaration.metrics.map(\.path).joined(separator: ", ") + "\n"
+            }
             if !declaration.params.isEmpty {
                 out += "  params:\n"
                 let width = declaration.params.map(\.name.count).max() ?? 0
