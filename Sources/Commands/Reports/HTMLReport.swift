@@ -104,7 +104,8 @@ enum ReportBuilder {
         }
         let metrics = RunMetrics.load(details, registry: registry, store: store)
         appendCurves(&page, metrics: metrics, stages: details.stages.map(\.stage))
-        appendEvaluation(&page, artifacts: ReportArtifacts.collect(details, store: store), metrics: metrics, stages: details.stages.map(\.stage))
+        appendEvaluation(&page, artifacts: ReportArtifacts.collect(details, store: store), metrics: metrics, stages: details.stages.map(\.stage),
+                         inputSources: inputSources(details, store: store))
 
         page.heading("Stages")
         page.table(header: ["stage", "outcome", "key", "time", "outputs"], rows: details.stages.map { execution in
@@ -196,7 +197,8 @@ enum ReportBuilder {
                 let artifacts = ReportArtifacts.collect(details, store: store)
                 if !artifacts.samples.isEmpty || !artifacts.evaluations.isEmpty {
                     page.heading("Best variant: \(v.variant)")
-                    appendEvaluation(&page, artifacts: artifacts, metrics: RunMetrics(series: [:], summary: [:]), stages: stageOrder)
+                    appendEvaluation(&page, artifacts: artifacts, metrics: RunMetrics(series: [:], summary: [:]), stages: stageOrder,
+                                     inputSources: inputSources(details, store: store))
                 }
             }
         }
@@ -232,60 +234,6 @@ enum ReportBuilder {
     static func constantValue(_ points: [MetricPoint]) -> Double? {
         guard let first = points.first?.value else { return nil }
         return points.allSatisfy { $0.value == first || ($0.value.isNaN && first.isNaN) } ? first : nil
-    }
-
-    static func appendEvaluation(_ page: inout HTMLReport, artifacts: ReportArtifacts, metrics: RunMetrics, stages: [String]) {
-        let finals = metrics.flattened
-        if !artifacts.evaluations.isEmpty || !finals.isEmpty {
-            page.heading("Evaluation")
-            for table in artifacts.evaluations {
-                page.heading("\(table.stage): \(table.source)", level: 3)
-                appendPaired(&page, table.rows)
-            }
-            if !finals.isEmpty {
-                page.heading("Final metric values (last step of each series)", level: 3)
-                // Per stage, so that a stage's `sft/…` and `ppo/…` metrics pair up.
-                var rest: [[String]] = []
-                for stage in stages + metrics.summary.keys.sorted().filter({ !stages.contains($0) }) {
-                    guard let values = metrics.summary[stage] else { continue }
-                    let entries = values.keys.sorted { $0.utf8Precedes($1) }.map { (key: $0, value: MetricFormat.value(values[$0]!)) }
-                    if let paired = SideBySide.pair(entries) {
-                        appendSideBySide(&page, paired, caption: stage)
-                        rest += paired.rest.map { ["\(stage).\($0.key)", $0.value] }
-                    } else {
-                        rest += entries.map { ["\(stage).\($0.key)", $0.value] }
-                    }
-                }
-                if !rest.isEmpty { page.table(header: ["metric", "value"], rows: rest) }
-            }
-        }
-        for samples in artifacts.samples {
-            page.heading("Samples: \(samples.source)" + (samples.total > samples.rows.count ? " (first \(samples.rows.count) of \(samples.total))" : ""))
-            page.table(header: samples.columns, rows: samples.rows, className: "data samples", numericFrom: 0)
-        }
-        if !artifacts.eventDirectories.isEmpty {
-            page.heading("TensorBoard")
-            page.paragraph("The stages also wrote TensorBoard event files; view them with:")
-            for (stage, path) in artifacts.eventDirectories { page.raw("<p><code>tensorboard --logdir \(HTML.escape(path))</code> (\(HTML.escape(stage)))</p>\n") }
-        }
-    }
-
-    /// An evaluation file's entries: a baseline and a trained model side by side when it has both,
-    /// then the other entries as a list.
-    static func appendPaired(_ page: inout HTMLReport, _ rows: [(key: String, value: String)]) {
-        guard let paired = SideBySide.pair(rows) else {
-            page.table(header: ["metric", "value"], rows: rows.map { [$0.key, $0.value] })
-            return
-        }
-        appendSideBySide(&page, paired, caption: nil)
-        if !paired.rest.isEmpty { page.table(header: ["metric", "value"], rows: paired.rest.map { [$0.key, $0.value] }) }
-    }
-
-    static func appendSideBySide(_ page: inout HTMLReport, _ paired: SideBySide, caption: String?) {
-        let prefix = caption.map { "\($0): " } ?? ""
-        page.paragraph("\(prefix)\(paired.baseline) (baseline) and \(paired.trained) (trained) side by side", className: "meta")
-        page.table(header: ["metric", paired.baseline, paired.trained, "\(paired.trained) − \(paired.baseline)"],
-                   rows: paired.rows.map { [$0.metric, $0.baseline, $0.trained, $0.difference] }, className: "data paired")
     }
 }
 
