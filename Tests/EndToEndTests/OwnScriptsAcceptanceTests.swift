@@ -118,6 +118,24 @@ struct OwnScriptsAcceptanceTests {
         #expect(details.stages.map(\.outcome) == [.failed, .failed])
     }
 
+    @Test func metricsDeclaredAfterTheStageWasCachedAreReadFromItsStoredOutput() throws {
+        let pipeline = #"""
+            name: late
+            seed: 1
+            stages:
+              a: { run: "echo '{\"score\": 7}' > ${outs.m.json}", outs: [m.json] }
+
+            """#
+        let workspace = try Self.workspace("pipe-own-late-metrics", pipeline: pipeline)
+        defer { workspace.remove() }
+        #expect(try pipe.run(["run", "pipelines/p.yaml"], in: workspace.root).status == 0)
+        try workspace.write("pipelines/p.yaml", pipeline.replacingOccurrences(of: "outs: [m.json] }", with: "outs: [m.json], metrics: [m.json] }"))
+        let again = try pipe.run(["run", "pipelines/p.yaml"], in: workspace.root)
+        #expect(again.stdout.contains("0 ran, 1 cached"), "\(again)")
+        let runs = try pipe.run(["runs"], in: workspace.root)
+        #expect(runs.stdout.split(separator: "\n").filter { $0.contains("a.score=7") }.count == 1, "\(runs)")
+    }
+
     @Test func diffShowsTheChangedParamAndMetricsNotTheEqualOnes() throws {
         let workspace = try Self.workspace("pipe-own-diff", pipeline: #"""
             name: diffs
