@@ -6,16 +6,11 @@ import Store
 /// ran: nested keys are flattened to `a.b.c`, numbers become metrics, anything else is left out with
 /// a note for the stage log. A missing, unreadable or malformed file fails the stage, naming it.
 enum DeclaredMetrics {
-    struct Reading: Equatable {
+    struct Reading {
         /// Sorted by name (UTF-8 byte order); a name in two files keeps the later file's value.
         var values: [(name: String, value: Double)]
         /// One line per value left out (`note: metrics.json: ignored 'tag' (string "v2", not a number)`).
         var notes: [String]
-
-        static func == (a: Reading, b: Reading) -> Bool {
-            a.notes == b.notes && a.values.map(\.name) == b.values.map(\.name)
-                && zip(a.values, b.values).allSatisfy { $0.value == $1.value }
-        }
     }
 
     /// A metrics file is a handful of named numbers; larger files are a mistake (series go through
@@ -23,7 +18,7 @@ enum DeclaredMetrics {
     static let maxFileBytes = 16 << 20
 
     /// A metrics file's tree, reduced to what matters here.
-    indirect enum Node {
+    enum Node {
         case number(Double)
         /// Not a number: what it is, for the note.
         case other(String)
@@ -116,7 +111,7 @@ enum DeclaredMetrics {
             do {
                 return .success(try JSONDecoder().decode(JSONNode.self, from: data).node)
             } catch {
-                _ = error  // Foundation's decoding errors say only "not valid JSON": jsonProblem says where
+                // Foundation's decoding error says only "not valid JSON": jsonProblem says where.
                 return .failure(DeclaredMetricsError("is not valid JSON: \(jsonProblem(data))"))
             }
         case .yaml:
