@@ -65,3 +65,41 @@ struct SideBySideTests {
         #expect(RunComparison.change(nil, 1) == (absolute: "", relative: ""))
     }
 }
+
+@Suite("pipe diff text")
+struct RunComparisonTextTests {
+    typealias Row = RunComparison.Row
+
+    @Test func onlyDifferencesByDefaultWithColumnsThatFitAndLongValuesBelow() {
+        let long = "[" + Array(repeating: "\"a prompt that is long\"", count: 4).joined(separator: ", ") + "]"
+        let longer = long.replacingOccurrences(of: "long", with: "longer")
+        let comparison = RunComparison(rows: [
+            Row(section: "params", name: "ppo.lr", a: "1.41e-05", b: "3e-05"),
+            Row(section: "params", name: "ppo.steps", a: "100", b: "100"),
+            Row(section: "params", name: "eval.prompts", a: long, b: longer),
+            Row(section: "stages", name: "sft key", a: "3f2a9c1d2e3f cached", b: "3f2a9c1d2e3f ran", same: true),
+            Row(section: "metrics", name: "eval.score", a: "0.1", b: "0.15", same: false, valueA: 0.1, valueB: 0.15),
+            Row(section: "metrics", name: "eval.loss", a: "2", b: "2", same: true, valueA: 2, valueB: 2),
+        ])
+        let text = comparison.text(all: false, colour: false)
+        let expected = [
+            "PARAMS          A         B",
+            "  ppo.lr        1.41e-05    3e-05",   // numbers right-aligned
+            "  eval.prompts  (below)   (below)",
+            "  eval.prompts:",
+            "    A  " + long,
+            "    B  " + longer,
+            "",
+            "METRICS       A    B     B − A  relative",
+            "  eval.score  0.1  0.15  +0.05  +50.0%",
+            "",
+            "3 of 6 entries differ (--all shows every entry)",
+            "",
+        ].joined(separator: "\n")
+        #expect(text == expected, "\n\(text)")
+        let all = comparison.text(all: true, colour: false)
+        #expect(all.contains("  ppo.lr        1.41e-05    3e-05  *\n") && all.contains("  ppo.steps          100      100\n"), "\(all)")
+        #expect(all.contains("  sft key  3f2a9c1d2e3f cached  3f2a9c1d2e3f ran\n"), "\(all)")
+        #expect(all.hasSuffix("3 of 6 entries differ\n"))
+    }
+}

@@ -118,6 +118,33 @@ struct OwnScriptsAcceptanceTests {
         #expect(details.stages.map(\.outcome) == [.failed, .failed])
     }
 
+    @Test func aCommandKindDeclaresItsMetricsFilesInItsDeclaration() throws {
+        let workspace = try Self.workspace("pipe-own-kind-metrics", pipeline: """
+            name: kinds
+            seed: 1
+            stages:
+              s: { uses: scorer, with: { bleu: 0.25 } }
+
+            """, files: ["stages/scorer.yaml": """
+            kind: scorer
+            version: 1
+            doc: writes a YAML scores file inside its report directory
+            run: "mkdir -p ${outs.report} && printf 'bleu: ${params.bleu}\\nnested:\\n  rouge: 2e-1\\n' > ${outs.report}/scores.yaml"
+            outputs: { report: { doc: scores } }
+            metrics: [report/scores.yaml]
+            params:
+              bleu: { type: float, default: 0.5, doc: the score to write }
+
+            """])
+        defer { workspace.remove() }
+        let run = try pipe.run(["run", "pipelines/p.yaml"], in: workspace.root)
+        #expect(run.status == 0, "\(run)")
+        let runs = try pipe.run(["runs"], in: workspace.root)
+        #expect(runs.stdout.contains("s.bleu=0.25 s.nested.rouge=0.2"), "\(runs)")
+        let stages = try pipe.run(["stages"], in: workspace.root)
+        #expect(stages.stdout.contains("  metrics: report/scores.yaml\n"), "\(stages)")
+    }
+
     @Test func metricsDeclaredAfterTheStageWasCachedAreReadFromItsStoredOutput() throws {
         let pipeline = #"""
             name: late

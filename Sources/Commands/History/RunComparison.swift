@@ -24,6 +24,8 @@ struct RunComparison {
 
     let rows: [Row]
 
+    init(rows: [Row]) { self.rows = rows }
+
     init(_ a: RunDetails, _ b: RunDetails, registry: RunRegistry, store: ArtifactStore) {
         var rows: [Row] = []
         let stageOrder = Self.union(a.stages.map(\.stage), b.stages.map(\.stage))
