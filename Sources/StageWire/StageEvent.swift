@@ -1,6 +1,7 @@
 /// One line of a stage's events file (JSON lines, appended by the stage process, tailed by the
 /// scheduler). Command stages may append these too: the file's path is in `$PIPE_EVENTS`, e.g.
-/// `echo '{"type":"progress","step":3,"total":10,"message":"epoch 3"}' >> "$PIPE_EVENTS"`.
+/// `echo '{"type":"progress","step":3,"total":10,"message":"epoch 3"}' >> "$PIPE_EVENTS"`
+/// (README.md, "`$PIPE_EVENTS`: progress and per-step series", documents the format for users).
 public struct StageEvent: Codable, Sendable, Equatable {
     public enum Kind: String, Codable, Sendable { case progress, metrics, log }
 

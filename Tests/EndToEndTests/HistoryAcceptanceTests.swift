@@ -31,7 +31,7 @@ struct HistoryAcceptanceTests {
         #expect(show.status == 0, "\(show)")
         #expect(show.stdout.contains("ppo") && show.stdout.contains("ran") && show.stdout.contains("cached"), "\(show)")
 
-        let diff = try pipe.run(["diff", ids[0], ids[1]], in: workspace.root)
+        let diff = try pipe.run(["diff", ids[0], ids[1], "--all"], in: workspace.root)
         #expect(diff.status == 0, "\(diff)")
         let lines = diff.stdout.split(separator: "\n").map(String.init)
         let lr = lines.first { $0.contains("ppo.lr") }
@@ -40,8 +40,10 @@ struct HistoryAcceptanceTests {
         #expect(kl?.hasSuffix("*") == false, "unchanged param marked changed: \(diff)")
         #expect(lines.first { $0.contains("eval.score") }?.hasSuffix("*") == true, "\(diff)")
         #expect(lines.first { $0.contains("tokens key") }?.hasSuffix("*") == false, "\(diff)")
-        let onlyChanged = try pipe.run(["diff", ids[0], ids[1], "--only-changed"], in: workspace.root)
-        #expect(!onlyChanged.stdout.contains("ppo.init_kl_coef"), "\(onlyChanged)")
+        for arguments in [["diff", ids[0], ids[1]], ["diff", ids[0], ids[1], "--only-changed"]] {
+            let onlyChanged = try pipe.run(arguments, in: workspace.root)
+            #expect(onlyChanged.stdout.contains("ppo.lr") && !onlyChanged.stdout.contains("ppo.init_kl_coef"), "\(onlyChanged)")
+        }
 
         let log = try pipe.run(["log", ids[1], "eval"], in: workspace.root)
         #expect(log.status == 0, "\(log)")

@@ -154,6 +154,24 @@ import Testing
         #expect(ShellQuote.quote("a/b-c.d") == "a/b-c.d")
     }
 
+    @Test func metricsFilesAreLocatedInTheirOutputs() throws {
+        let ws = try TempWorkspace(Fixtures.declarations.merging([
+            "stages/scorer.yaml": "kind: scorer\nversion: 1\nrun: \"echo > ${outs.report}\"\noutputs: { report: {} }\nmetrics: [report/metrics.yaml]\n",
+        ]) { $1 })
+        let p = try ws.load("""
+            stages:
+              a: { run: "echo > ${outs.m.json}", outs: [m.json, results, results/deep], metrics: [m.json, results/deep/x.JSON, ./results/y.yml] }
+              s: { uses: scorer }
+            """)
+        let a = try #require(p.stage(named: "a"))
+        #expect(a.metricsFiles.map(\.path) == ["m.json", "results/deep/x.JSON", "results/y.yml"])
+        #expect(a.metricsFiles.map(\.output) == ["m.json", "results/deep", "results"])
+        #expect(a.metricsFiles.map(\.format) == [.json, .json, .yaml])
+        #expect(a.metricsFiles.map(\.commandReference) == ["${outs.m.json}", "${outs.results/deep}/x.JSON", "${outs.results}/y.yml"])
+        let s = try #require(p.stage(named: "s"))
+        #expect(s.metricsFiles.map(\.commandReference) == ["${outs.report}/metrics.yaml"])
+    }
+
     @Test func topologicalOrderIsStableAndFollowsFileOrderOnTies() throws {
         let ws = try TempWorkspace()
         let p = try ws.load("""

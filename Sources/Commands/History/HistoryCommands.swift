@@ -30,33 +30,17 @@ public enum HistoryCommands {
 
     // MARK: diff
 
-    public static func diff(store: String?, _ first: String, _ second: String, onlyChanged: Bool) -> Int32 {
+    /// `pipe diff A B`: what differs between two runs (params, stage keys and outputs, metrics with
+    /// the change B − A); with `all`, every entry, the changed ones marked `*`.
+    public static func diff(store: String?, _ first: String, _ second: String, all: Bool) -> Int32 {
         guard let (artifactStore, registry) = open(store) else { return 2 }
         do {
             let a = try registry.runDetails(id: registry.resolveRunReference(first))
             let b = try registry.runDetails(id: registry.resolveRunReference(second))
-            let rows = RunComparison(a, b, registry: registry, store: artifactStore).rows
-            let shown = onlyChanged ? rows.filter(\.changed) : rows
-            var out = "A = \(a.run.id) (\(a.run.status.rawValue))  \(Workspace.displayPath(ofFile: a.run.pipelinePath))\n"
-            out += "B = \(b.run.id) (\(b.run.status.rawValue))  \(Workspace.displayPath(ofFile: b.run.pipelinePath))\n\n"
-            var section = ""
-            var table: [[String]] = []
-            var flags: [Bool] = []
-            for row in shown {
-                if row.section != section {
-                    section = row.section
-                    table.append([section.uppercased(), "", "", ""]); flags.append(false)
-                }
-                table.append(["  " + row.name, row.a ?? "-", row.b ?? "-", row.changed ? "*" : ""]); flags.append(row.changed)
-            }
-            if table.isEmpty {
-                out += "no differences\n"
-            } else {
-                out += TextTable.render(header: ["", "A", "B", ""], rows: table, colour: useColour,
-                                        highlight: { r, _ in flags[r] })
-            }
-            let changed = rows.filter(\.changed).count
-            out += "\(changed) of \(rows.count) entr\(rows.count == 1 ? "y" : "ies") differ\(changed == 1 ? "s" : "")\n"
+            let comparison = RunComparison(a, b, registry: registry, store: artifactStore)
+            var out = "A = \(a.run.id) (\(a.run.status.rawValue))  \(RunPaths.display(a.run.pipelinePath))\n"
+            out += "B = \(b.run.id) (\(b.run.status.rawValue))  \(RunPaths.display(b.run.pipelinePath))\n\n"
+            out += comparison.text(all: all, colour: useColour)
             stdout.write(out)
             return 0
         } catch {
@@ -157,78 +141,5 @@ public enum HistoryCommands {
             out += "names     \(names.joined(separator: ", "))\n"
         }
         return out
-    }
-}
-
-/// Two runs side by side: params, stage keys and outputs, metrics.
-struct RunComparison {
-    struct Row {
-        var section: String
-        var name: String
-        var a: String?
-        var b: String?
-        /// Whether the entries count as equal when the texts carry more than the compared value.
-        var same: Bool?
-        var changed: Bool { same.map { !$0 } ?? (a != b) }
-    }
-
-    let rows: [Row]
-
-    init(_ a: RunDetails, _ b: RunDetails, registry: RunRegistry, store: ArtifactStore) {
-        var rows: [Row] = []
-        let stageOrder = Self.union(a.stages.map(\.stage), b.stages.map(\.stage))
-        let paramsA = Self.params(a.run.params), paramsB = Self.params(b.run.params)
-        for stage in Self.union(stageOrder, Self.union(paramsA.map(\.stage), paramsB.map(\.stage))) {
-            let names = Self.union(paramsA.filter { $0.stage == stage }.map(\.name), paramsB.filter { $0.stage == stage }.map(\.name))
-            for name in names.sorted(by: { $0.utf8Precedes($1) }) {
-                rows.append(Row(section: "params", name: "\(stage).\(name)",
-                                a: paramsA.first { $0.stage == stage && $0.name == name }?.value,
-                                b: paramsB.first { $0.stage == stage && $0.name == name }?.value))
-            }
-        }
-        for stage in stageOrder {
-            let ea = a.stages.first { $0.stage == stage }, eb = b.stages.first { $0.stage == stage }
-            // A stage cached in one run and ran in the other is the same result when the keys agree.
-            rows.append(Row(section: "stages", name: "\(stage) key", a: ea.map { Self.keyText($0) }, b: eb.map { Self.keyText($0) },
-                            same: ea?.key == eb?.key))
-            for output in Self.union((ea?.outputs.keys).map { Array($0) } ?? [], (eb?.outputs.keys).map { Array($0) } ?? []).sorted(by: { $0.utf8Precedes($1) }) {
-                rows.append(Row(section: "stages", name: "\(stage).\(output)", a: ea?.outputs[output]?.short, b: eb?.outputs[output]?.short))
-            }
-        }
-        let metricsA = RunMetrics.load(a, registry: registry, store: store).summary
-        let metricsB = RunMetrics.load(b, registry: registry, store: store).summary
-        for stage in Self.union(stageOrder, Self.union(Array(metricsA.keys).sorted(), Array(metricsB.keys).sorted())) {
-            let names = Self.union(Array(metricsA[stage]?.keys ?? [:].keys), Array(metricsB[stage]?.keys ?? [:].keys))
-            for name in names.sorted(by: { $0.utf8Precedes($1) }) {
-                rows.append(Row(section: "metrics", name: "\(stage).\(name)",
-                                a: metricsA[stage]?[name].map(MetricFormat.value), b: metricsB[stage]?[name].map(MetricFormat.value)))
-            }
-        }
-        self.rows = rows
-    }
-
-    static func keyText(_ execution: StageExecution) -> String {
-        (execution.key.isEmpty ? "-" : String(execution.key.prefix(12))) + " " + execution.outcome.rawValue
-    }
-
-    /// Runs record params as `{stage: {param: value}}`.
-    static func params(_ value: JSONValue) -> [(stage: String, name: String, value: String)] {
-        guard case .object(let stages) = value else { return [] }
-        var result: [(stage: String, name: String, value: String)] = []
-        for stage in stages.keys.sorted(by: { $0.utf8Precedes($1) }) {
-            guard case .object(let params) = stages[stage]! else { continue }
-            for name in params.keys.sorted(by: { $0.utf8Precedes($1) }) {
-                let text: String
-                if case .string(let s) = params[name]! { text = s } else { text = params[name]!.yamlText }
-                result.append((stage, name, text))
-            }
-        }
-        return result
-    }
-
-    /// `first`, then the elements of `second` not in it, keeping order.
-    static func union(_ first: [String], _ second: [String]) -> [String] {
-        var seen = Set(first)
-        return first + second.filter { seen.insert($0).inserted }
     }
 }

@@ -39,6 +39,9 @@ public enum InfoCommands {
                 out += "  inputs:  " + declaration.inputs.map { $0.name + ($0.optional ? "?" : "") }.joined(separator: ", ") + "\n"
             }
             out += "  outputs: " + declaration.outputs.map(\.name).joined(separator: ", ") + "\n"
+            if !declaration.metrics.isEmpty {
+                out += "  metrics: " + declaration.metrics.map(\.path).joined(separator: ", ") + "\n"
+            }
             if !declaration.params.isEmpty {
                 out += "  params:\n"
                 let width = declaration.params.map(\.name.count).max() ?? 0
@@ -80,7 +83,7 @@ public enum InfoCommands {
         do {
             let runs = try registry.listRuns(limit: limit)
             if runs.isEmpty { stdout.write("no runs recorded yet\n"); return 0 }
-            var out = "RUN                    STATUS       DURATION  STAGES                       PIPELINE  METRICS\n"
+            var lines: [(fixed: String, pipeline: String, rest: String)] = []
             for run in runs {
                 let details = try registry.runDetails(id: run.id)
                 let ran = details.stages.filter { $0.outcome == .ran }.count
@@ -89,12 +92,20 @@ public enum InfoCommands {
                 var counts = "\(ran) ran, \(cached) cached"
                 if failed > 0 { counts += ", \(failed) failed" }
                 let duration = run.durationSeconds.map { Format.seconds($0) } ?? "-"
-                out += run.id.padding(toLength: 22, withPad: " ", startingAt: 0) + " "
+                let fixed = run.id.padding(toLength: 22, withPad: " ", startingAt: 0) + " "
                     + run.status.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0) + " "
                     + duration.padding(toLength: 9, withPad: " ", startingAt: 0) + " "
                     + counts.padding(toLength: 28, withPad: " ", startingAt: 0) + " "
-                    + Workspace.displayPath(ofFile: run.pipelinePath)
-                    + HistoryCommands.runsColumns(details, registry: registry, store: artifactStore) + "\n"
+                lines.append((fixed, RunPaths.display(run.pipelinePath),
+                              HistoryCommands.runsColumns(details, registry: registry, store: artifactStore)))
+            }
+            // The pipeline column is as wide as its longest path, so the metrics line up.
+            let width = max("PIPELINE".count, lines.map(\.pipeline.count).max() ?? 0)
+            var out = "RUN                    STATUS       DURATION  STAGES                       "
+                + "PIPELINE".padding(toLength: width, withPad: " ", startingAt: 0) + "  METRICS\n"
+            for line in lines {
+                let row = line.fixed + line.pipeline.padding(toLength: width, withPad: " ", startingAt: 0) + line.rest
+                out += String(row.reversed().drop { $0 == " " }.reversed()) + "\n"
             }
             out += HistoryCommands.storeSizeLine(artifactStore)
             stdout.write(out)
@@ -111,7 +122,7 @@ public enum InfoCommands {
             let details = try registry.runDetails(id: registry.resolveRunReference(reference))
             let run = details.run
             var out = "run       \(run.id)  (\(run.status.rawValue))\n"
-            out += "pipeline  \(run.name)  \(Workspace.displayPath(ofFile: run.pipelinePath))  sha256 \(run.pipelineDigest.prefix(12))\n"
+            out += "pipeline  \(run.name)  \(RunPaths.display(run.pipelinePath))  sha256 \(run.pipelineDigest.prefix(12))\n"
             out += "started   \(run.startedAt)" + (run.durationSeconds.map { "  took \(Format.seconds($0))" } ?? "") + "  on \(run.host)\n"
             out += "command   \(run.commandLine.joined(separator: " "))\n"
             out += HistoryCommands.showExtras(run.id, registry: registry)

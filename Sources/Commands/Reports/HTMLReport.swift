@@ -97,14 +97,15 @@ enum ReportBuilder {
         page.heading("\(run.name) — run \(run.id)", level: 1)
         page.paragraph("\(run.status.rawValue) · started \(StoreDate.text(run.startedAt))"
                        + (run.durationSeconds.map { " · took \(Format.seconds($0))" } ?? "") + " · host \(run.host)", className: "meta")
-        page.paragraph("pipeline \(Workspace.displayPath(ofFile: run.pipelinePath)) · command: \(run.commandLine.joined(separator: " "))",
+        page.paragraph("pipeline \(RunPaths.display(run.pipelinePath)) · command: \(run.commandLine.joined(separator: " "))",
                        className: "meta")
         if let membership = try? registry.sweepMembership(runID: run.id) {
             page.paragraph("variant \(membership.variant) of sweep \(membership.sweepID)", className: "meta")
         }
         let metrics = RunMetrics.load(details, registry: registry, store: store)
         appendCurves(&page, metrics: metrics, stages: details.stages.map(\.stage))
-        appendEvaluation(&page, artifacts: ReportArtifacts.collect(details, store: store), metrics: metrics, stages: details.stages.map(\.stage))
+        appendEvaluation(&page, artifacts: ReportArtifacts.collect(details, store: store), metrics: metrics, stages: details.stages.map(\.stage),
+                         inputSources: inputSources(details, store: store))
 
         page.heading("Stages")
         page.table(header: ["stage", "outcome", "key", "time", "outputs"], rows: details.stages.map { execution in
@@ -122,7 +123,7 @@ enum ReportBuilder {
         var page = HTMLReport(title: "pipe report: sweep \(sweep.id)")
         page.heading("\(sweep.name) — sweep \(sweep.id)", level: 1)
         page.paragraph("\(sweep.members.count) variants · started \(StoreDate.text(sweep.startedAt)) · "
-                       + "pipeline \(Workspace.displayPath(ofFile: sweep.pipelinePath))", className: "meta")
+                       + "pipeline \(RunPaths.display(sweep.pipelinePath))", className: "meta")
         page.paragraph("command: \(sweep.commandLine.joined(separator: " "))", className: "meta")
 
         var variants: [(member: SweepMember, details: RunDetails, metrics: RunMetrics)] = []
@@ -161,9 +162,19 @@ enum ReportBuilder {
         page.charts(comparison)
         // Curves of the swept stages, one line per variant.
         var overlays: [String] = []
+        var sameEverywhere: [String] = []
         for stage in stageOrder where swept.contains(stage) {
             let names = Set(variants.flatMap { $0.metrics.series[stage]?.keys.map { $0 } ?? [] }).sorted { $0.utf8Precedes($1) }
             for name in names {
+                let curves = variants.compactMap { v -> [MetricPoint]? in
+                    guard let points = v.metrics.series[stage]?[name], points.count >= 2 else { return nil }
+                    return points
+                }
+                let levels = curves.map(constantValue)
+                if !curves.isEmpty, let level = levels[0], levels.allSatisfy({ $0 == level || ($0?.isNaN == true && level.isNaN) }) {
+                    sameEverywhere.append("\(stage) · \(name) = \(MetricFormat.value(level))")
+                    continue
+                }
                 let series = variants.enumerated().compactMap { index, v -> SVGChart.Series? in
                     guard let points = v.metrics.series[stage]?[name], points.count >= 2 else { return nil }
                     return SVGChart.Series(name: v.member.variant, points: points.map { (Double($0.step), $0.value) }, colour: index)
@@ -171,7 +182,9 @@ enum ReportBuilder {
                 if !series.isEmpty { overlays.append(SVGChart.lines(title: "\(stage) · \(name)", series: series)) }
             }
         }
-        if !overlays.isEmpty { page.heading("Training curves per variant", level: 3); page.charts(overlays) }
+        if !overlays.isEmpty || !sameEverywhere.isEmpty { page.heading("Training curves per variant", level: 3) }
+        if !sameEverywhere.isEmpty { page.paragraph("constant in every variant: " + sameEverywhere.joined(separator: ", "), className: "constant") }
+        if !overlays.isEmpty { page.charts(overlays) }
         // Shared stages' curves once.
         if let first = variants.first {
             let shared = stageOrder.filter { !swept.contains($0) }
@@ -184,53 +197,43 @@ enum ReportBuilder {
                 let artifacts = ReportArtifacts.collect(details, store: store)
                 if !artifacts.samples.isEmpty || !artifacts.evaluations.isEmpty {
                     page.heading("Best variant: \(v.variant)")
-                    appendEvaluation(&page, artifacts: artifacts, metrics: RunMetrics(series: [:], summary: [:]), stages: stageOrder)
+                    appendEvaluation(&page, artifacts: artifacts, metrics: RunMetrics(series: [:], summary: [:]), stages: stageOrder,
+                                     inputSources: inputSources(details, store: store))
                 }
             }
         }
         return page.html
     }
 
-    /// One chart per metric series with at least two points, grouped by stage.
+    /// One chart per metric series with at least two points, grouped by stage; series that never
+    /// change are folded into one line of text per stage instead of a flat chart each.
     static func appendCurves(_ page: inout HTMLReport, metrics: RunMetrics, stages: [String], heading: String = "Training curves") {
         var charts: [(stage: String, svg: String)] = []
+        var constants: [String: [String]] = [:]
         for stage in stages {
             guard let series = metrics.series[stage] else { continue }
             for name in series.keys.sorted(by: { $0.utf8Precedes($1) }) where series[name]!.count >= 2 {
+                if let value = constantValue(series[name]!) {
+                    constants[stage, default: []].append("\(name) = \(MetricFormat.value(value))")
+                    continue
+                }
                 let points = series[name]!.map { (x: Double($0.step), y: $0.value) }
                 charts.append((stage, SVGChart.lines(title: "\(stage) · \(name)", series: [SVGChart.Series(name: "\(stage).\(name)", points: points)])))
             }
         }
-        guard !charts.isEmpty else { return }
+        guard !charts.isEmpty || !constants.isEmpty else { return }
         page.heading(heading)
-        for stage in stages where charts.contains(where: { $0.stage == stage }) {
+        for stage in stages where charts.contains(where: { $0.stage == stage }) || constants[stage] != nil {
             page.heading(stage, level: 3)
+            if let folded = constants[stage] { page.paragraph("constant: " + folded.joined(separator: ", "), className: "constant") }
             page.charts(charts.filter { $0.stage == stage }.map(\.svg))
         }
     }
 
-    static func appendEvaluation(_ page: inout HTMLReport, artifacts: ReportArtifacts, metrics: RunMetrics, stages: [String]) {
-        let finals = metrics.flattened
-        if !artifacts.evaluations.isEmpty || !finals.isEmpty {
-            page.heading("Evaluation")
-            for table in artifacts.evaluations {
-                page.heading("\(table.stage): \(table.source)", level: 3)
-                page.table(header: ["metric", "value"], rows: table.rows.map { [$0.key, $0.value] })
-            }
-            if !finals.isEmpty {
-                page.heading("Final metric values (last step of each series)", level: 3)
-                page.table(header: ["metric", "value"], rows: finals.map { [$0.name, MetricFormat.value($0.value)] })
-            }
-        }
-        for samples in artifacts.samples {
-            page.heading("Samples: \(samples.source)" + (samples.total > samples.rows.count ? " (first \(samples.rows.count) of \(samples.total))" : ""))
-            page.table(header: samples.columns, rows: samples.rows, className: "data samples", numericFrom: 0)
-        }
-        if !artifacts.eventDirectories.isEmpty {
-            page.heading("TensorBoard")
-            page.paragraph("The stages also wrote TensorBoard event files; view them with:")
-            for (stage, path) in artifacts.eventDirectories { page.raw("<p><code>tensorboard --logdir \(HTML.escape(path))</code> (\(HTML.escape(stage)))</p>\n") }
-        }
+    /// The value every point of a series has, or nil when it changes (NaN counts as one value).
+    static func constantValue(_ points: [MetricPoint]) -> Double? {
+        guard let first = points.first?.value else { return nil }
+        return points.allSatisfy { $0.value == first || ($0.value.isNaN && first.isNaN) } ? first : nil
     }
 }
 

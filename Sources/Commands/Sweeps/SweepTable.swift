@@ -122,7 +122,7 @@ public enum SweepHistory {
                 if sweeps.isEmpty { stdout.write("no sweeps recorded yet\n"); return 0 }
                 let rows = sweeps.map { sweep in
                     [sweep.id, String(sweep.members.count), sweep.rankBy ?? "-", StoreDate.text(sweep.startedAt),
-                     Workspace.displayPath(ofFile: sweep.pipelinePath)]
+                     RunPaths.display(sweep.pipelinePath)]
                 }
                 stdout.write(TextTable.render(header: ["SWEEP", "VARIANTS", "RANKED BY", "STARTED", "PIPELINE"], rows: rows,
                                               colour: HistoryCommands.useColour))
@@ -142,7 +142,7 @@ public enum SweepHistory {
             }
             let table = SweepTable(rows: rows, rankBy: sweep.rankBy, maximize: sweep.maximize, stageOrder: stageOrder,
                                    sweptStages: stageOrder.filter { (keys[$0]?.count ?? 0) > 1 })
-            var out = "sweep \(sweep.id) of \(Workspace.displayPath(ofFile: sweep.pipelinePath)), \(StoreDate.text(sweep.startedAt))\n"
+            var out = "sweep \(sweep.id) of \(RunPaths.display(sweep.pipelinePath)), \(StoreDate.text(sweep.startedAt))\n"
             out += sweep.rankBy.map { "ranked by \($0) (\(sweep.maximize ? "higher" : "lower") is better)\n" } ?? ""
             stdout.write(out + table.text(colour: HistoryCommands.useColour))
             return 0

@@ -52,8 +52,12 @@ public final class RegistryRecorder: RunRecorder, @unchecked Sendable {
             case .interrupted: return (startedAt == nil ? .skipped : .failed, "interrupted", nil)
             }
         }()
-        let outputs = !outcome.isAvailable ? [:]
-            : (record?.outputs ?? outcome.key.flatMap { store.record(forKey: $0)?.outputs } ?? [:])
+        let stored = !outcome.isAvailable ? nil : (record ?? outcome.key.flatMap { store.record(forKey: $0) })
+        let outputs = stored?.outputs ?? [:]
+        var metrics = metrics
+        if metrics.isEmpty, !stage.metricsFiles.isEmpty, let stored {
+            metrics = DeclaredMetrics.missingFromRecord(stage, record: stored, store: store)
+        }
         let execution = Store.StageExecution(runID: runID, stage: stage.name, key: outcome.key?.hex ?? "",
                                              outcome: registryOutcome, startedAt: startedAt, finishedAt: finishedAt,
                                              exitStatus: exitStatus, outputs: outputs, message: message)

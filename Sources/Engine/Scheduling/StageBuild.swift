@@ -155,6 +155,14 @@ final class StageBuild: @unchecked Sendable {
             return .failed(reason: reason, logTail: LogTail.lines(of: logPath),
                            logPath: store.keepFailedLog(logPath, run: runLabel, stage: stage.name))
         }
+        if !stage.metricsFiles.isEmpty {
+            switch recordDeclaredMetrics(outputPaths: outputPaths, logPath: logPath) {
+            case .success: break
+            case .failure(let problem):
+                return .failed(reason: problem.description, logTail: LogTail.lines(of: logPath),
+                               logPath: store.keepFailedLog(logPath, run: runLabel, stage: stage.name))
+            }
+        }
         var outputs: [String: Digest] = [:]
         for name in stage.outputs { outputs[name] = try store.ingest(outputPaths[name]!) }
         let logDigest = try store.ingest(logPath)
@@ -166,6 +174,25 @@ final class StageBuild: @unchecked Sendable {
         try store.commit(record)
         store.removeResumeDirectory(forKey: key)
         return .built(record)
+    }
+
+    /// Adds the numbers of the stage's declared metrics files to its metrics, at the last step it
+    /// reported through events (0 if none), after them; what was left out is noted in the log.
+    private func recordDeclaredMetrics(outputPaths: [String: String], logPath: String) -> Swift.Result<Void, DeclaredMetricsError> {
+        switch DeclaredMetrics.read(stage, outputPaths: outputPaths) {
+        case .failure(let problem): return .failure(problem)
+        case .success(let reading):
+            if !reading.notes.isEmpty, let log = FileHandle(forWritingAtPath: logPath) {
+                _ = try? log.seekToEnd()
+                try? log.write(contentsOf: Data(reading.notes.map { $0 + "\n" }.joined().utf8))
+                try? log.close()
+            }
+            readerLock.lock()
+            let step = metrics.map(\.step).max() ?? 0
+            metrics += reading.values.map { (step: step, name: $0.name, value: $0.value) }
+            readerLock.unlock()
+            return .success(())
+        }
     }
 
     /// Reads new events (called by the live-view ticker while running, and once at the end).

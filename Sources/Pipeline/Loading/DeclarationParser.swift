@@ -2,7 +2,7 @@
 struct DeclarationParser {
     let workspace: Workspace
 
-    static let topKeys = ["kind", "version", "doc", "builtin", "run", "deps", "include", "inputs", "outputs", "params", "resources"]
+    static let topKeys = ["kind", "version", "doc", "builtin", "run", "deps", "include", "inputs", "outputs", "metrics", "params", "resources"]
     static let groupKeys = ["doc", "params"]
     /// Fields a declaration may change on a param it takes from an `include:` group.
     static let overrideKeys = ["default", "doc", "min", "max", "choices", "key", "finite"]
@@ -34,6 +34,8 @@ struct DeclarationParser {
         var inputs: [InputDeclaration] = [], outputs: [OutputDeclaration] = [], params: [ParamDeclaration] = []
         var resources = Resources()
         var kindNode: YAMLNode?
+        var metricsKey: YAMLNode?
+        var metricsEntries: [(String, YAMLNode)] = []
         var ownParams: [(name: String, nameNode: YAMLNode, body: YAMLNode)] = []
         var included: [ParamDeclaration] = []
         for (key, keyNode, value) in reader.entries(root, path: "", what: what, allowed: Self.topKeys, sink: &sink) {
@@ -100,6 +102,9 @@ struct DeclarationParser {
                         }
                     }
                 }
+            case "metrics":
+                metricsKey = keyNode
+                metricsEntries = reader.strings(value, path: key, what: "\(what): metrics", sink: &sink)
             case "resources":
                 resources = ResourcesParser.parse(value, path: key, what: what, reader: reader, sink: &sink)
             default:
@@ -122,10 +127,18 @@ struct DeclarationParser {
         }
         if version == nil, sink.isEmpty { sink.error(top, "version", "\(what): missing 'version:' (the implementation version, e.g. version: 1)") }
         let implementation: Implementation
+        var metrics: [MetricsFile] = []
         switch (builtin, command) {
-        case (let name?, nil): implementation = .builtin(name)
+        case (let name?, nil):
+            implementation = .builtin(name)
+            if let metricsKey {
+                sink.error(reader.location(metricsKey), "metrics",
+                           "\(what): 'metrics:' is only for 'run:' declarations (built-in '\(name)' reports its own metrics)")
+            }
         case (nil, let (text, node)?):
             implementation = .command(text)
+            metrics = MetricsDeclaration.validate(metricsEntries, outputs: outputs.map(\.name), outputsField: "outputs",
+                                                  reader: reader, what: what, path: "metrics", sink: &sink)
             validateCommand(CommandTemplate(text), node: node, reader: reader, params: params.map(\.name),
                             inputs: inputs.map(\.name), outs: outputs.map(\.name),
                             context: what, path: "run", sink: &sink)
@@ -138,7 +151,7 @@ struct DeclarationParser {
         }
         try sink.check()
         return StageDeclaration(kind: expectedKind, version: Int(version ?? 0), doc: doc, implementation: implementation,
-                                deps: deps, inputs: inputs, outputs: outputs, params: params,
+                                deps: deps, inputs: inputs, outputs: outputs, metrics: metrics, params: params,
                                 resources: resources, file: file)
     }
 

@@ -4,7 +4,7 @@ struct PipelineParser {
     let workspace: Workspace
 
     static let topKeys = ["name", "doc", "seed", "stages", "sweep"]
-    static let stageKeys = ["uses", "run", "doc", "inputs", "with", "deps", "outs", "resources"]
+    static let stageKeys = ["uses", "run", "doc", "inputs", "with", "deps", "outs", "metrics", "resources"]
 
     func parse(text: String, file: String) throws(PipelineError) -> (PipelineSpec, [String: YAMLNode], YAMLReader) {
         let reader = YAMLReader(file: file, text: text)
@@ -61,6 +61,8 @@ struct PipelineParser {
         var deps: [PathEntry] = [], outs: [PathEntry] = []
         var resources: Resources?
         var outsNode: YAMLNode?
+        var metricsNode: YAMLNode?
+        var metricsEntries: [(String, YAMLNode)] = []
         var doc: String?
         // Missing deps are reported after the loop, with the stage's `doc:` (which usually says where
         // the data comes from, e.g. "fetched by scripts/fetch-data.sh") wherever it is in the mapping.
@@ -126,6 +128,9 @@ struct PipelineParser {
                         outs.append(PathEntry(path: PathName.normalise(out), location: reader.location(node)))
                     }
                 }
+            case "metrics":
+                metricsNode = keyNode
+                metricsEntries = reader.strings(value, path: fieldPath, what: "\(what): metrics", sink: &sink)
             case "resources":
                 resources = ResourcesParser.parse(value, path: fieldPath, what: what, reader: reader, sink: &sink)
             default: break
@@ -135,6 +140,7 @@ struct PipelineParser {
             sink.error(missing.location, missing.fieldPath, missing.message + (doc.map { " — the stage's doc: \($0)" } ?? ""))
         }
         let stageBody: StageSpec.Body
+        var metrics: [MetricsFile] = []
         switch (uses, run) {
         case let ((kind, at)?, nil):
             stageBody = .uses(kind: kind, location: at)
@@ -142,11 +148,17 @@ struct PipelineParser {
                 sink.error(reader.location(outsNode), "\(path).outs",
                            "\(what): 'outs:' is only for 'run:' stages (kind '\(kind)' declares its outputs in stages/\(kind).yaml)")
             }
+            if let metricsNode {
+                sink.error(reader.location(metricsNode), "\(path).metrics",
+                           "\(what): 'metrics:' is only for 'run:' stages (a command kind declares its metrics files in stages/\(kind).yaml; a built-in reports its own)")
+            }
         case let (nil, (command, at)?):
             stageBody = .run(command: command, location: at)
             if outs.isEmpty, outsNode == nil {
                 sink.error(location, path, "\(what): a 'run:' stage needs 'outs:' (the outputs its command writes, e.g. outs: [result])")
             }
+            metrics = MetricsDeclaration.validate(metricsEntries, outputs: outs.map(\.path), outputsField: "outs", reader: reader,
+                                                  what: what, path: "\(path).metrics", sink: &sink)
         case (_?, _?):
             sink.error(location, path, "\(what): has both 'uses:' and 'run:' (keep one)")
             return nil
@@ -155,7 +167,7 @@ struct PipelineParser {
             return nil
         }
         return StageSpec(name: name, location: location, body: stageBody, inputs: inputs, pathInputs: pathInputs, with: with,
-                         deps: deps, outs: outs, resources: resources)
+                         deps: deps, outs: outs, metrics: metrics, resources: resources)
     }
 
     /// An input value naming a workspace path rather than a `stage.output`: it starts with `./`,

@@ -42,6 +42,20 @@ public struct Workspace: Sendable, Hashable {
         return PathName.relative(absolute, to: PathName.normalise(FileSystem.currentDirectory())) ?? absolute
     }
 
+    /// A recorded pipeline file's path relative to its workspace (`pipelines/sentiment.yaml`), the
+    /// same whichever directory it is shown from; nil for a relative path or when no directory
+    /// above the file holds `stages/`.
+    public static func pathInWorkspace(ofFile path: String) -> String? {
+        guard path.hasPrefix("/") else { return nil }
+        let file = PathName.normalise(path)
+        var directory = PathName.directory(of: file)
+        while true {
+            if FileSystem.isDirectory(PathName.join(directory, "stages")) { return PathName.relative(file, to: directory) }
+            if directory == "/" { return nil }
+            directory = PathName.directory(of: directory)
+        }
+    }
+
     public func declarationPath(kind: String) -> String { PathName.join(stagesDirectory, kind + ".yaml") }
 
     /// Kinds with a declaration file (`stages/*.yaml`), sorted.

@@ -19,3 +19,19 @@ extension YAMLValue {
         mappingEntries?.first { $0.key == key }?.value
     }
 }
+
+extension YAMLValue {
+    /// The number a plain scalar holds by YAML 1.2 core rules (`3`, `2e-6`, `.5`, `.nan`); nil for
+    /// anything else (quoted text, bools, null, lists, mappings).
+    public var number: Double? {
+        guard case .scalar(let text, plain: true) = content else { return nil }
+        switch YAMLScalar.classify(text) {
+        case .int(let value): return Double(value)
+        case .float(let value): return value
+        default: return nil
+        }
+    }
+
+    /// What the value is, for messages: `string "abc"`, `bool true`, `null`, `a list`, `a mapping`.
+    public var kindNoun: String { kindDescription }
+}

@@ -82,7 +82,8 @@ public struct ParsedPipeline: Sendable {
             resolved.append(ResolvedStage(
                 name: stage.name, kind: kind, implementation: implementation, implementationVersion: version,
                 params: params, nonKeyParams: declaration?.params.filter { !$0.inKey }.map(\.name) ?? [],
-                inputs: inputs, pathInputs: pathInputs, outputs: outputsOf[stage.name] ?? [], deps: deps,
+                inputs: inputs, pathInputs: pathInputs, outputs: outputsOf[stage.name] ?? [],
+                metricsFiles: (declaration?.metrics ?? []) + stage.metrics, deps: deps,
                 resources: (stage.resources ?? Resources()).overriding(declaration?.resources ?? Resources()),
                 location: stage.location, declarationFile: declaration?.file))
         }

@@ -31,6 +31,9 @@ public struct ResolvedStage: Sendable, Codable, Hashable {
     public var pathInputs: [PathInput] = []
     /// Output names (declaration order, or the `outs:` list of a `run:` stage).
     public var outputs: [String]
+    /// Command stages: JSON/YAML files among the outputs whose numbers are recorded as the stage's
+    /// metrics once the command ran (the declaration's, then the pipeline stage's).
+    public var metricsFiles: [MetricsFile] = []
     /// Workspace-relative files the command reads: the declaration's deps, then the stage's.
     public var deps: [String]
     public var resources: Resources

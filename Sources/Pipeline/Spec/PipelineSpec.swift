@@ -30,6 +30,8 @@ public struct StageSpec: Sendable {
     public var with: [(name: String, value: YAMLValue, location: SourceLocation)]
     public var deps: [PathEntry]
     public var outs: [PathEntry]
+    /// `metrics:` files of a `run:` stage, each among its `outs` (or inside one).
+    public var metrics: [MetricsFile] = []
     public var resources: Resources?
 }
 

@@ -78,6 +78,8 @@ public struct StageDeclaration: Sendable, Codable, Hashable {
     public var deps: [String]
     public var inputs: [InputDeclaration]
     public var outputs: [OutputDeclaration]
+    /// `metrics:` files of a `run:` declaration, each among its outputs (or inside one).
+    public var metrics: [MetricsFile] = []
     /// In file order (`pipe stages` prints them so); the resolved stage sorts by name.
     public var params: [ParamDeclaration]
     public var resources: Resources
