@@ -29,7 +29,7 @@ public enum PPOBenchmark {
         config.batchSize = 64; config.miniBatchSize = 16; config.ppoEpochs = 4; config.responseLength = 16
         config.earlyStopping = false   // always all 4 epochs, as the reference loop
         config.initKLCoef = 0.05; config.adaptiveKL = false
-        let trainer = try PPOTrainer(config: config, policy: policy, reference: reference, rewardModel: reward,
+        let trainer = try PPOTrainer(config: config, policy: policy, reference: reference, reward: try RewardScorer.model(reward, pad: 0),
                                      prompts: prompts, eos: 0, pad: 0, seed: 4)
         _ = try trainer.trainStep()   // warm-up: allocations, arena growth
         var samples: [PPOTrainer.PhaseTimings] = []
