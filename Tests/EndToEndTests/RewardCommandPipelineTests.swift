@@ -69,7 +69,7 @@ struct RewardCommandPipelineTests {
       sft:
         uses: sft
         inputs: { tokens: tokens.tokens, tokenizer: tokens.tokenizer }
-        with: { n_layer: 1, n_head: 2, n_embd: 16, block_size: 32, batch_size: 8, steps: 20, lr: 3e-3, eval_interval: 20, eval_batches: 1 }
+        with: { n_layer: 1, n_head: 2, n_embd: 16, block_size: 48, batch_size: 8, steps: 20, lr: 3e-3, eval_interval: 20, eval_batches: 1 }
       ppo:
         uses: ppo
         inputs: { policy: sft.model, scorer: scorer.dir, tokens: tokens.tokens }
