@@ -37,7 +37,7 @@ import Testing
         let config = try GRPOConfig(DirectoryStageContext.declaredParams(kind: "grpo", overrides: params))
         let policy = GPTModel(copying: sft)
         let trainer = try GRPOTrainer(config: config, policy: policy, reference: config.beta > 0 ? GPTModel(copying: sft) : nil,
-                                      reward: try RewardModelSource(model: rm, pad: 0), prompts: Self.prompts,
+                                      reward: try RewardScorer.model(rm, pad: 0), prompts: Self.prompts,
                                       eos: 0, pad: 0, seed: seed)
         var probe = RandomStream(seed: 99, stream: 1)
         let before = ResponseSampler.sample(policy, queries: Array(repeating: [0], count: 32), length: 6, temperature: 1, pad: 0, random: &probe)
@@ -91,7 +91,7 @@ import Testing
         let (sft, rm) = try Self.sftAndReward(seed: 2)
         let zero = try GRPOConfig(DirectoryStageContext.declaredParams(kind: "grpo", overrides: ["beta": .float(0)]))
         let positive = try GRPOConfig(DirectoryStageContext.declaredParams(kind: "grpo", overrides: [:]))
-        let source = try RewardModelSource(model: rm, pad: 0)
+        let source = try RewardScorer.model(rm, pad: 0)
         #expect(throws: StageError.self) {
             try GRPOTrainer(config: positive, policy: GPTModel(copying: sft), reference: nil, reward: source, prompts: Self.prompts, eos: 0, pad: 0, seed: 1)
         }

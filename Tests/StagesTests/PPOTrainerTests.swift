@@ -84,7 +84,7 @@ enum SyntheticReviews {
             "init_kl_coef": .float(0.05), "steps": .int(Int64(ppoSteps)),
             "ptx_coef": .float(Double(ptxCoef)), "ptx_batch_size": .int(8), "ptx_length": .int(16)]))
         let prompts: [[Int32]] = [[0], [0, 3], [0, 9], [0, 2, 8]]
-        let trainer = try PPOTrainer(config: config, policy: policy, reference: reference, rewardModel: rm,
+        let trainer = try PPOTrainer(config: config, policy: policy, reference: reference, reward: try RewardScorer.model(rm, pad: 0),
                                      prompts: prompts, eos: 0, pad: 0, seed: seed)
         let documents = try DocumentBatcher(documents: docs, separator: 0, blockSize: 16)
         trainer.pretraining = documents

@@ -45,7 +45,8 @@ import Testing
         let ppoConfig = try PPOConfig(DirectoryStageContext.declaredParams(kind: "ppo", overrides: [
             "batch_size": .int(20), "mini_batch_size": .int(10), "response_length": .int(5), "lr": .float(3e-3),
             "steps": .int(2), "ptx_coef": .float(0.5), "ptx_batch_size": .int(6), "ptx_length": .int(12)]))
-        let ppo = try PPOTrainer(config: ppoConfig, policy: policy, reference: GPTModel(copying: policy), rewardModel: rm,
+        let ppo = try PPOTrainer(config: ppoConfig, policy: policy, reference: GPTModel(copying: policy),
+                                 reward: try RewardScorer.model(rm, pad: 0, pool: pool),
                                  prompts: [[0], [0, 3], [0, 9, 4], [0, 2, 8, 8]], eos: 0, pad: 0, seed: 2, pool: pool)
         ppo.pretraining = try DocumentBatcher(documents: docs, separator: 0, blockSize: 12)
         var ppoMetrics: [Double] = []
@@ -89,7 +90,7 @@ import Testing
             "prompts_per_step": .int(5), "num_generations": .int(4), "response_length": .int(5), "lr": .float(3e-3),
             "steps": .int(2), "beta": .float(0.04), "num_mini_batches": .int(2)]))
         let grpo = try GRPOTrainer(config: config, policy: grpoPolicy, reference: GPTModel(copying: grpoPolicy),
-                                   reward: try RewardModelSource(model: reward, pad: 0), prompts: GRPOTrainerTests.prompts,
+                                   reward: try RewardScorer.model(reward, pad: 0, pool: pool), prompts: GRPOTrainerTests.prompts,
                                    eos: 0, pad: 0, seed: 2, pool: pool)
         var grpoMetrics: [Double] = []
         for _ in 0..<2 { grpoMetrics += try grpo.trainStep().map(\.1) }

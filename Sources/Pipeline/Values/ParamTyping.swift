@@ -16,7 +16,7 @@ enum ParamTyping {
                         return .failure(Mismatch(message: "expected a list of scalars, found an item that is \(item.kindDescription)"))
                     }
                     if let problem = nonFinite(scalar) { return .failure(problem) }
-                    out.append(scalar)
+                    out.append(wholeNumbersAsInts(scalar))
                 }
                 return .success(.list(out))
             default:
@@ -56,6 +56,13 @@ enum ParamTyping {
         case .mapping:
             return .failure(Mismatch(message: "expected a scalar or a list, found a mapping"))
         }
+    }
+
+    /// A list item has no declared type, so `1.0` and `1` must be one value: the run registry keeps
+    /// params as JSON, which writes `1.0` as `1`, and a list read back from it must give the same key.
+    private static func wholeNumbersAsInts(_ value: ParamValue) -> ParamValue {
+        guard case .float(let number) = value, number == number.rounded(), abs(number) < 9.0e15 else { return value }
+        return .int(Int64(number))
     }
 
     /// Undeclared params and list items have no declaration that could allow NaN or infinity.

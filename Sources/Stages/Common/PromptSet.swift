@@ -42,6 +42,26 @@ public struct PromptSet: Sendable {
         return set
     }
 
+    /// Every field any prompt carries, sorted: the columns rewards may read.
+    public var columnNames: [String] { Set(fields.flatMap(\.keys)).sorted() }
+
+    /// The fields as reward columns, one value per prompt (null where a prompt lacks the field).
+    public var rewardColumns: [String: [RewardJSON]] {
+        var columns: [String: [RewardJSON]] = [:]
+        for name in columnNames {
+            columns[name] = fields.map { row in
+                switch row[name] {
+                case .string(let s)?: .string(s)
+                case .number(let x)?: .number(x)
+                case .bool(let b)?: .bool(b)
+                case .strings(let items)?: .array(items.map(RewardJSON.string))
+                case nil: .null
+                }
+            }
+        }
+        return columns
+    }
+
     /// The prompts of an RL stage from its inputs: the template (its `template` param, else the one
     /// stored with the policy), the optional `prompts` dataset's train split, and the corpus openings.
     public static func forStage(_ context: StageContext, fixed: [String], corpusPrompts: Int, promptTokens: Int,

@@ -5,8 +5,9 @@ import Tokenizer
 
 /// `evaluate`: SFT baseline vs the policy on held-out prompts (the classic four + test-split openings).
 /// Both models answer the same prompts with the same sampling seeds; each answer is scored by the reward
-/// model (proxy) and the judge (gold); KL(π‖ref) is Σ_t log π − log π_ref over the policy's own samples
-/// (k1, the quantity PPO penalised); perplexity is on held-out test reviews.
+/// sources (proxy; the reward model by default, reported as `rm_reward_mean`) and the judge (gold);
+/// KL(π‖ref) is Σ_t log π − log π_ref over the policy's own samples (k1, the quantity PPO penalised);
+/// perplexity is on held-out test reviews.
 public enum EvaluateStage: BuiltinStage {
     public static let kind = "evaluate"
 
@@ -26,7 +27,10 @@ public enum EvaluateStage: BuiltinStage {
         }
     }
 
-    public static func checkParams(_ params: StageParams) throws { _ = try Settings(params) }
+    public static func checkParams(_ params: StageParams) throws {
+        _ = try Settings(params)
+        _ = try RewardSettings(params)
+    }
 
     struct Sample {
         var promptTokens: [Int32]
@@ -34,6 +38,8 @@ public enum EvaluateStage: BuiltinStage {
         var promptText: String
         var responseText: String
         var rmReward: Double = 0
+        /// Each reward source's own reward, in source order (kept when there are several).
+        var sourceRewards: [Double] = []
         var judgePositive: Double = 0
         var klToReference: Double = 0
     }
@@ -42,11 +48,17 @@ public enum EvaluateStage: BuiltinStage {
         var name: String
         var samples: [Sample]
         var perplexity: Double
+        /// The reward sources' names when there are several (their means are reported), else empty.
+        var sourceNames: [String] = []
+        func sourceMean(_ k: Int) -> Double { samples.reduce(0.0) { $0 + $1.sourceRewards[k] } / Double(samples.count) }
         var members: [(String, String)] {
             let n = Double(samples.count)
             func mean(_ f: (Sample) -> Double) -> Double { samples.reduce(0.0) { $0 + f($1) } / n }
             let chars = samples.map { Array($0.responseText) }
-            return [
+            let sources: [(String, String)] = sourceNames.isEmpty ? [] : [
+                ("reward_sources", JSONText.object(sourceNames.indices.map { (sourceNames[$0], JSONText.number(sourceMean($0))) })),
+            ]
+            return sources + [
                 ("rm_reward_mean", JSONText.number(mean(\.rmReward))),
                 ("judge_positive_rate", JSONText.number(mean { $0.judgePositive > 0.5 ? 1 : 0 })),
                 ("judge_score_mean", JSONText.number(mean(\.judgePositive))),
@@ -68,8 +80,14 @@ public enum EvaluateStage: BuiltinStage {
         let eos = tokenizer.endOfTextId, pad = tokenizer.padId
         let policy = try ModelArtifacts.load(policyDir, input: "policy")
         let baseline = try ModelArtifacts.load(baselineDir, input: "baseline")
-        let rewardModel = try ModelArtifacts.load(try context.inputPath("reward"), input: "reward", rewardHead: true)
-        let baselineReplicas = ModelReplicas(baseline, pool: pool), rewardReplicas = ModelReplicas(rewardModel, pool: pool)
+        // The prompts carry no dataset columns yet (fixed prompts and test-split openings).
+        let scorer = try RewardScorer.forStage(try RewardSettings(context.params), context: context, policy: policy,
+                                               tokenizer: tokenizer, columns: [], pool: pool)
+        defer { scorer.close() }
+        let rewardModel = scorer.sources.components.lazy.compactMap { ($0.source as? RewardModelSource)?.model }.first
+        let severalSources = scorer.sources.components.count > 1
+        var rewardFlags: [(String, Double)] = []
+        let baselineReplicas = ModelReplicas(baseline, pool: pool)
         let judgeDir = try context.inputPath("judge")
         let judge = try Judge(directory: judgeDir)
         let test = try TokenFile.read(split: "test", in: try context.inputPath("tokens"))
@@ -100,12 +118,17 @@ public enum EvaluateStage: BuiltinStage {
                 let qr = QueryResponseBatch(queries: chunk, responses: responses, responseMask: mask, responseLength: responseLength, pad: pad)
                 let own = model.scoreResponses(qr, temperature: temperature, entropy: false)
                 let ref = baselineReplicas.scoreResponses(qr, temperature: temperature, entropy: false)
-                let rewards = rewardReplicas.rewards(qr.batch)
+                let rows = chunk.indices.map { Array(responses[($0 * responseLength)..<(($0 + 1) * responseLength)]) }
+                let promptTexts = chunk.map { tokenizer.decode($0, skipSpecial: true) }
+                let responseTexts = rows.map { tokenizer.decode($0, skipSpecial: true) }
+                let scored = try scorer.score(RewardRequest(prompts: promptTexts, completions: responseTexts,
+                                                            tokens: .init(queries: chunk, responses: rows, assembled: qr)))
+                rewardFlags += scored.metrics.filter { $0.0.hasSuffix("/nondeterministic") }
                 for (i, q) in chunk.enumerated() {
-                    let r = Array(responses[(i * responseLength)..<((i + 1) * responseLength)])
-                    var s = Sample(promptTokens: q, responseTokens: r, promptText: tokenizer.decode(q, skipSpecial: true),
-                                   responseText: tokenizer.decode(r, skipSpecial: true))
-                    s.rmReward = Double(rewards[i])
+                    let r = rows[i]
+                    var s = Sample(promptTokens: q, responseTokens: r, promptText: promptTexts[i], responseText: responseTexts[i])
+                    s.rmReward = Double(scored.rewards[i])
+                    if severalSources { s.sourceRewards = scored.components.map { Double($0.rewards[i]) } }
                     var kl = 0.0
                     for t in 0..<responseLength { kl += Double(own.logp[i * responseLength + t] - ref.logp[i * responseLength + t]) }
                     s.klToReference = kl
@@ -115,11 +138,13 @@ public enum EvaluateStage: BuiltinStage {
             let judged = judge.positiveProbabilities(samples.map { $0.promptText + $0.responseText })
             for i in samples.indices { samples[i].judgePositive = judged[i] }
             let ppl = try heldOutPerplexity(model.model, test, reviews: settings.perplexityReviews, eos: eos, pad: pad)
-            reports.append(ModelReport(name: name, samples: samples, perplexity: ppl))
+            reports.append(ModelReport(name: name, samples: samples, perplexity: ppl,
+                                       sourceNames: severalSources ? scorer.sources.components.map(\.name) : []))
         }
 
         var top: [(String, String)] = reports.map { ($0.name, JSONText.object($0.members)) }
-        if let pairsDir = try? context.inputPath("pairs") {
+        if let pairsDir = try? context.inputPath("pairs"), let rewardModel {
+            let rewardReplicas = ModelReplicas(rewardModel, pool: pool)
             let pairs = try PreferencePairsFile.read(pairsDir + "/" + PreferencePairsFile.validName)
             if !pairs.isEmpty {
                 // In the shards the rm stage scores its held-out pairs in.
@@ -163,7 +188,10 @@ public enum EvaluateStage: BuiltinStage {
             summary += [("\(r.name)/rm_reward_mean", mean(r, \.rmReward)), ("\(r.name)/judge_positive_rate", mean(r) { $0.judgePositive > 0.5 ? 1 : 0 }),
                         ("\(r.name)/kl_to_reference_nats", mean(r, \.klToReference)), ("\(r.name)/heldout_perplexity", r.perplexity)]
         }
-        context.metrics(step: 0, summary)
+        for r in reports where !r.sourceNames.isEmpty {
+            summary += r.sourceNames.indices.map { ("\(r.name)/rewards/\(r.sourceNames[$0])/mean", r.sourceMean($0)) }
+        }
+        context.metrics(step: 0, summary + rewardFlags)
         context.log(table(sft, ppo, classic: classicCount * perPrompt))
     }
 

@@ -22,8 +22,8 @@ public enum GRPOBenchmark {
         config.promptsPerStep = 16; config.numGenerations = 8; config.responseLength = 16
         config.numIterations = 1; config.numMiniBatches = 1; config.beta = 0.04; config.truncateEOS = false
         let trainer = try GRPOTrainer(config: config, policy: policy, reference: reference,
-                                      reward: try RewardModelSource(model: reward, pad: 0), prompts: prompts, eos: 0, pad: 0, seed: 4,
-                                      pool: WorkerPool(threads: threads))
+                                      reward: try RewardScorer.model(reward, pad: 0, pool: WorkerPool(threads: threads)),
+                                      prompts: prompts, eos: 0, pad: 0, seed: 4, pool: WorkerPool(threads: threads))
         _ = try trainer.trainStep()   // warm-up: allocations, arena growth
         var samples: [GRPOTrainer.PhaseTimings] = []
         for _ in 0..<steps {

@@ -9,7 +9,10 @@ import Tokenizer
 public enum GRPOStage: BuiltinStage {
     public static let kind = "grpo"
 
-    public static func checkParams(_ params: StageParams) throws { _ = try GRPOConfig(params) }
+    public static func checkParams(_ params: StageParams) throws {
+        _ = try GRPOConfig(params)
+        _ = try RewardSettings(params)
+    }
 
     public static func run(_ context: StageContext) throws {
         let (trainer, tokenizer, template) = try makeTrainer(context)
@@ -19,16 +22,17 @@ public enum GRPOStage: BuiltinStage {
                                     progress: [.init("reward", "reward"), .init("zero-std", "frac_reward_zero_std", format: "%.2f")]
                                         + (config.beta > 0 ? [.init("kl", "kl", format: "%.4f")] : []),
                                     hint: "lower lr or raise beta?")
+        defer { trainer.reward.close() }
         _ = try loop.run(trainer)
         try ModelArtifacts.save(trainer.policy, tokenizer: tokenizer, template: template, to: try context.outputPath("model"))
     }
 
     /// Reads the inputs and builds the trainer: the policy, the reference only when β > 0, the reward
-    /// model behind a `RewardSource`, and the prompts.
+    /// sources, and the prompts.
     static func makeTrainer(_ context: StageContext) throws -> (GRPOTrainer, PretrainedTokenizer, PromptTemplate) {
         let config = try GRPOConfig(context.params)
+        let rewardSettings = try RewardSettings(context.params)
         let policyDir = try context.inputPath("policy")
-        let rewardDir = try context.inputPath("reward")
         let tokenizer = try ModelArtifacts.tokenizer(in: policyDir, input: "policy")
         let eos = tokenizer.endOfTextId, pad = tokenizer.padId
         let train = try (config.corpusPrompts > 0 ? try? context.inputPath("tokens") : nil).map { try TokenFile.read(split: "train", in: $0) }
@@ -41,18 +45,23 @@ public enum GRPOStage: BuiltinStage {
 
         let reference: GPTModel? = config.beta > 0 ? GPTModel(copying: policy) : nil
         if reference == nil { context.log("grpo: beta 0 — no reference model") }
-        let rewardModel = try ModelArtifacts.load(rewardDir, input: "reward", rewardHead: true)
-        guard rewardModel.config.vocabSize == policy.config.vocabSize else {
-            throw StageError.badInput("reward", "vocabulary \(rewardModel.config.vocabSize) differs from the policy's \(policy.config.vocabSize)")
-        }
+        let pool = WorkerPool(threads: context.threads)
+        let reward = try RewardScorer.forStage(rewardSettings, context: context, policy: policy, tokenizer: tokenizer,
+                                               columns: promptSet.columnNames, pool: pool)
         let longest = (prompts.map(\.count).max() ?? 0) + config.responseLength
-        guard longest <= rewardModel.config.maxPositions else {
-            throw StageError.badParam("response_length", "prompt + response (\(longest) tokens) exceeds the reward model's n_positions (\(rewardModel.config.maxPositions))")
+        for component in reward.sources.components {
+            guard let model = (component.source as? RewardModelSource)?.model, longest > model.config.maxPositions else { continue }
+            reward.close()
+            throw StageError.badParam("response_length", "prompt + response (\(longest) tokens) exceeds the reward model's n_positions (\(model.config.maxPositions))")
         }
-        let trainer = try GRPOTrainer(config: config, policy: policy, reference: reference,
-                                      reward: try RewardModelSource(model: rewardModel, pad: pad),
-                                      prompts: prompts, eos: eos, pad: pad, seed: context.seed,
-                                      pool: WorkerPool(threads: context.threads))
-        return (trainer, tokenizer, template)
+        do {
+            let trainer = try GRPOTrainer(config: config, policy: policy, reference: reference, reward: reward,
+                                          prompts: prompts, promptColumns: promptSet.rewardColumns, eos: eos, pad: pad,
+                                          seed: context.seed, pool: pool)
+            return (trainer, tokenizer, template)
+        } catch {
+            reward.close()
+            throw error
+        }
     }
 }

@@ -14,7 +14,9 @@ public final class GRPOTrainer: Trainer {
     /// The frozen reference; nil exactly when β = 0.
     public let reference: GPTModel?
     let policyReplicas: ModelReplicas, referenceReplicas: ModelReplicas?
-    public let reward: RewardSource
+    public let reward: RewardScorer
+    /// Extra dataset columns of each prompt (parallel to `prompts`), passed to the reward sources.
+    public let promptColumns: [String: [RewardJSON]]
     public let optimizer: AdamW
     let schedule: LearningRateSchedule
     /// Drives prompt choice, sampling and minibatch shuffles; its counter is checkpointed.
@@ -32,10 +34,14 @@ public final class GRPOTrainer: Trainer {
         public var total: Double { generate + score + update }
     }
 
-    public init(config: GRPOConfig, policy: GPTModel, reference: GPTModel?, reward: RewardSource, prompts: [[Int32]],
-                eos: Int32, pad: Int32, seed: UInt64, pool: WorkerPool = WorkerPool(threads: 1)) throws
+    public init(config: GRPOConfig, policy: GPTModel, reference: GPTModel?, reward: RewardScorer, prompts: [[Int32]],
+                promptColumns: [String: [RewardJSON]] = [:], eos: Int32, pad: Int32, seed: UInt64,
+                pool: WorkerPool = WorkerPool(threads: 1)) throws
     {
         guard !prompts.isEmpty else { throw StageError.failed("no prompts to sample from") }
+        for name in promptColumns.keys.sorted() where promptColumns[name]!.count != prompts.count {
+            throw StageError.failed("prompt column '\(name)' has \(promptColumns[name]!.count) values for \(prompts.count) prompts")
+        }
         guard (config.beta > 0) == (reference != nil) else {
             throw StageError.failed(config.beta > 0 ? "beta \(config.beta) > 0 needs a reference model" : "beta 0 takes no reference model")
         }
@@ -49,6 +55,7 @@ public final class GRPOTrainer: Trainer {
         policyReplicas = ModelReplicas(policy, pool: pool)
         referenceReplicas = reference.map { ModelReplicas($0, pool: pool) }
         self.reward = reward
+        self.promptColumns = promptColumns
         self.optimizer = config.optimizer.optimizer(for: policy)
         self.schedule = config.optimizer.schedule(totalSteps: config.steps)
         self.random = RandomStream(seed: seed, stream: streamID(0x4752_504F)) // "GRPO"
@@ -63,13 +70,15 @@ public final class GRPOTrainer: Trainer {
         public var mask: [Float]
         public var rewards: [Float]
         public var advantages: GRPOMath.Advantages
+        /// The reward sources' metrics of the batch.
+        public var rewardMetrics: [(String, Double)]
     }
 
     /// Samples the groups and scores them.
     public func generate() throws -> Generation {
         let g = config.numGenerations, r = config.responseLength
-        let chosen = (0..<config.promptsPerStep).map { _ in prompts[random.nextInt(below: prompts.count)] }
-        let queries = chosen.flatMap { Array(repeating: $0, count: g) }
+        let chosen = (0..<config.promptsPerStep).map { _ in random.nextInt(below: prompts.count) }
+        let queries = chosen.flatMap { Array(repeating: prompts[$0], count: g) }
         let t0 = DispatchTime.now().uptimeNanoseconds
         let responses = ResponseSampler.sample(policyReplicas, queries: queries, length: r, temperature: config.temperature,
                                                pad: pad, eos: config.truncateEOS ? eos : nil, random: &random)
@@ -78,17 +87,17 @@ public final class GRPOTrainer: Trainer {
         if config.truncateEOS { mask = PPOMath.truncationMask(responses: responses, eos: eos, length: r).mask }
         let qr = QueryResponseBatch(queries: queries, responses: responses, responseMask: mask, responseLength: r, pad: pad)
         let rows = (0..<queries.count).map { row in (0..<r).filter { mask[row * r + $0] > 0 }.map { responses[row * r + $0] } }
-        let rewards = try reward.score(queries: queries, responses: rows)
-        guard rewards.count == queries.count else {
-            throw StageError.failed("the reward source gave \(rewards.count) rewards for \(queries.count) completions")
+        // The reward model packs the EOS-cut rows itself (no assembled batch), as it always has here.
+        let columns = promptColumns.mapValues { values in chosen.flatMap { Array(repeating: values[$0], count: g) } }
+        let scored: RewardScorer.Scored
+        do { scored = try reward.score(queries: queries, responses: rows, columns: columns) } catch {
+            throw StageError.failed("step \(step + 1): \(error)")
         }
-        if let bad = rewards.firstIndex(where: { !$0.isFinite }) {
-            throw StageError.failed("the reward source gave \(rewards[bad]) for completion \(bad) at step \(step + 1)")
-        }
+        let rewards = scored.rewards
         let advantages = GRPOMath.advantages(rewards: rewards, groupSize: g, baseline: config.advantage, scaling: config.scaleRewards)
         timings.generate = Double(t1 - t0) / 1e9
         timings.score = Double(DispatchTime.now().uptimeNanoseconds - t1) / 1e9
-        return Generation(batch: qr, mask: mask, rewards: rewards, advantages: advantages)
+        return Generation(batch: qr, mask: mask, rewards: rewards, advantages: advantages, rewardMetrics: scored.metrics)
     }
 
     /// Running sums over the optimiser steps of one generation batch.
@@ -166,6 +175,7 @@ public final class GRPOTrainer: Trainer {
             ("grad_norm", stats.gradNorm / n),
             ("lr", Double(schedule.rate(at: step - 1))),
         ]
+        metrics += generation.rewardMetrics
         return metrics
     }
 }

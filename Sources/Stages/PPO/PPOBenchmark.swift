@@ -30,8 +30,10 @@ public enum PPOBenchmark {
         config.batchSize = 64; config.miniBatchSize = 16; config.ppoEpochs = 4; config.responseLength = 16
         config.earlyStopping = false   // always all 4 epochs, as the reference loop
         config.initKLCoef = 0.05; config.adaptiveKL = false
-        let trainer = try PPOTrainer(config: config, policy: policy, reference: reference, rewardModel: reward,
-                                     prompts: prompts, eos: 0, pad: 0, seed: 4, pool: WorkerPool(threads: threads))
+        let pool = WorkerPool(threads: threads)
+        let trainer = try PPOTrainer(config: config, policy: policy, reference: reference,
+                                     reward: try RewardScorer.model(reward, pad: 0, pool: pool),
+                                     prompts: prompts, eos: 0, pad: 0, seed: 4, pool: pool)
         _ = try trainer.trainStep()   // warm-up: allocations, arena growth
         var samples: [PPOTrainer.PhaseTimings] = []
         for _ in 0..<steps {

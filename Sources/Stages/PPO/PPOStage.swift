@@ -4,18 +4,22 @@ import Tensor
 import Tokenizer
 
 /// `ppo`: the classic RLHF sentiment recipe. Policy and frozen reference start from the SFT model; the
-/// reward model scores `[EOS] + prompt + response` at its last token. Resumable through the training
-/// loop: a rerun of the same key after a kill continues from the last checkpoint.
+/// reward comes from the stage's reward sources (by default the reward model, scoring
+/// `[EOS] + prompt + response` at its last token). Resumable through the training loop: a rerun of the
+/// same key after a kill continues from the last checkpoint.
 public enum PPOStage: BuiltinStage {
     public static let kind = "ppo"
 
-    public static func checkParams(_ params: StageParams) throws { _ = try PPOConfig(params) }
+    public static func checkParams(_ params: StageParams) throws {
+        _ = try PPOConfig(params)
+        _ = try RewardSettings(params)
+    }
 
     public static func run(_ context: StageContext) throws {
         let pool = WorkerPool(threads: context.threads)
         let config = try PPOConfig(context.params)
+        let rewardSettings = try RewardSettings(context.params)
         let policyDir = try context.inputPath("policy")
-        let rewardDir = try context.inputPath("reward")
         let tokenizer = try ModelArtifacts.tokenizer(in: policyDir, input: "policy")
         let eos = tokenizer.endOfTextId, pad = tokenizer.padId
         // The train split feeds both the corpus prompts and the pretraining mix: read it once.
@@ -30,12 +34,12 @@ public enum PPOStage: BuiltinStage {
 
         ModelTransfer.zero(policy, tensorsWithPrefix: "v_head.")
         let reference = try ModelArtifacts.load(policyDir, input: "policy")
-        let rewardModel = try ModelArtifacts.load(rewardDir, input: "reward", rewardHead: true)
-        guard rewardModel.config.vocabSize == policy.config.vocabSize else {
-            throw StageError.badInput("reward", "vocabulary \(rewardModel.config.vocabSize) differs from the policy's \(policy.config.vocabSize)")
-        }
-        let trainer = try PPOTrainer(config: config, policy: policy, reference: reference, rewardModel: rewardModel,
-                                     prompts: prompts, eos: eos, pad: pad, seed: context.seed, pool: pool)
+        let reward = try RewardScorer.forStage(rewardSettings, context: context, policy: policy, tokenizer: tokenizer,
+                                               columns: promptSet.columnNames, pool: pool)
+        defer { reward.close() }
+        let trainer = try PPOTrainer(config: config, policy: policy, reference: reference, reward: reward,
+                                     prompts: prompts, promptColumns: promptSet.rewardColumns, eos: eos, pad: pad,
+                                     seed: context.seed, pool: pool)
         if config.ptxCoef > 0 {
             guard let train else {
                 throw StageError.badParam("ptx_coef", "the pretraining mix needs the `tokens` input (train-split reviews); wire it or set ptx_coef: 0")

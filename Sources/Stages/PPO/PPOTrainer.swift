@@ -7,7 +7,8 @@ import Tensor
 /// passes of clipped policy + value losses over shuffled minibatches, and the KL controller update.
 ///
 /// The policy carries a value head on its shared trunk (TRL's `AutoModelForCausalLMWithValueHead`); the
-/// reference is a frozen copy of the initial policy; the reward model is read at the last real token.
+/// reference is a frozen copy of the initial policy; the reward comes from the stage's reward sources
+/// (a reward model read at the last real token by default).
 ///
 /// Generation, scoring and the update run in fixed row blocks and shards on the pool's threads
 /// (`ModelReplicas`), so a step's bytes do not depend on the number of threads.
@@ -15,8 +16,8 @@ public final class PPOTrainer: Trainer {
     public let config: PPOConfig
     public let policy: GPTModel
     public let reference: GPTModel
-    public let rewardModel: GPTModel
-    let policyReplicas: ModelReplicas, referenceReplicas: ModelReplicas, rewardReplicas: ModelReplicas
+    public let reward: RewardScorer
+    let policyReplicas: ModelReplicas, referenceReplicas: ModelReplicas
     public let optimizer: AdamW
     let schedule: LearningRateSchedule
     public var controller: KLController
@@ -37,23 +38,36 @@ public final class PPOTrainer: Trainer {
         public var total: Double { generate + score + update }
     }
 
-    public init(config: PPOConfig, policy: GPTModel, reference: GPTModel, rewardModel: GPTModel, prompts: [[Int32]],
-                eos: Int32, pad: Int32, seed: UInt64, pool: WorkerPool = WorkerPool(threads: 1)) throws
+    /// Extra dataset columns of each prompt (parallel to `prompts`), passed to the reward sources.
+    public let promptColumns: [String: [RewardJSON]]
+
+    public init(config: PPOConfig, policy: GPTModel, reference: GPTModel, reward: RewardScorer, prompts: [[Int32]],
+                promptColumns: [String: [RewardJSON]] = [:], eos: Int32, pad: Int32, seed: UInt64,
+                pool: WorkerPool = WorkerPool(threads: 1)) throws
     {
         guard policy.config.valueHead else { throw StageError.failed("PPO policy needs a value head") }
-        guard rewardModel.config.rewardHead else { throw StageError.failed("the reward model has no reward head (score.weight)") }
         guard !prompts.isEmpty else { throw StageError.failed("no prompts to sample from") }
+        for name in promptColumns.keys.sorted() where promptColumns[name]!.count != prompts.count {
+            let values = promptColumns[name]!
+            throw StageError.failed("prompt column '\(name)' has \(values.count) values for \(prompts.count) prompts")
+        }
         let longest = prompts.map(\.count).max()! + config.responseLength
-        guard longest <= policy.config.maxPositions, longest <= rewardModel.config.maxPositions else {
+        guard longest <= policy.config.maxPositions else {
             throw StageError.badParam("response_length", "prompt (\(longest - config.responseLength) tokens) + response (\(config.responseLength)) exceeds the model's n_positions (\(policy.config.maxPositions))")
+        }
+        for component in reward.sources.components {
+            guard let model = (component.source as? RewardModelSource)?.model else { continue }
+            guard longest <= model.config.maxPositions else {
+                throw StageError.badParam("response_length", "prompt (\(longest - config.responseLength) tokens) + response (\(config.responseLength)) exceeds the reward model's n_positions (\(model.config.maxPositions))")
+            }
         }
         self.config = config
         self.policy = policy
         self.reference = reference
-        self.rewardModel = rewardModel
+        self.reward = reward
+        self.promptColumns = promptColumns
         policyReplicas = ModelReplicas(policy, pool: pool)
         referenceReplicas = ModelReplicas(reference, pool: pool)
-        rewardReplicas = ModelReplicas(rewardModel, pool: pool)
         self.optimizer = config.optimizer.optimizer(for: policy)
         self.schedule = config.optimizer.schedule(totalSteps: config.steps)
         self.controller = config.initialController
@@ -63,10 +77,12 @@ public final class PPOTrainer: Trainer {
         self.pad = pad
     }
 
-    /// Samples queries, generates responses and scores them with policy, reference and reward model.
-    public func rollout() throws -> (Rollout, QueryResponseBatch, entropy: Double) {
+    /// Samples queries, generates responses and scores them with policy, reference and the reward
+    /// sources; also returns the reward sources' metrics of the batch.
+    public func rollout() throws -> (Rollout, QueryResponseBatch, entropy: Double, rewardMetrics: [(String, Double)]) {
         let b = config.batchSize, r = config.responseLength
-        let queries = (0..<b).map { _ in prompts[random.nextInt(below: prompts.count)] }
+        let picked = (0..<b).map { _ in random.nextInt(below: prompts.count) }
+        let queries = picked.map { prompts[$0] }
         let t0 = DispatchTime.now().uptimeNanoseconds
         let responses = ResponseSampler.sample(policyReplicas, queries: queries, length: r, temperature: config.temperature,
                                                pad: pad, eos: config.truncateEOS ? eos : nil, random: &random)
@@ -80,7 +96,10 @@ public final class PPOTrainer: Trainer {
         let qr = QueryResponseBatch(queries: queries, responses: responses, responseMask: mask, responseLength: r, pad: pad)
         let scored = policyReplicas.scoreResponses(qr, temperature: config.temperature, entropy: true)
         let refScored = referenceReplicas.scoreResponses(qr, temperature: config.temperature, entropy: false)
-        let raw = rewardReplicas.rewards(qr.batch)
+        let rows = (0..<b).map { row in (0..<r).filter { mask[row * r + $0] > 0 }.map { responses[row * r + $0] } }
+        let scoredRewards = try reward.score(queries: queries, responses: rows, assembled: qr,
+                                             columns: promptColumns.mapValues { values in picked.map { values[$0] } })
+        let raw = scoredRewards.rewards
         var scores = raw.map { $0 * config.scoreScale }
         if config.truncateEOS && config.missingEOSPenalty > 0 {
             for i in 0..<b where !hasEOS[i] { scores[i] -= config.missingEOSPenalty }
@@ -91,7 +110,7 @@ public final class PPOTrainer: Trainer {
                               logp: scored.logp, refLogp: refScored.logp, values: scored.values!,
                               scores: scores, rawScores: raw, hasEOS: hasEOS)
         // Entropy per response (Σ over tokens), as TRL's objective/entropy.
-        return (rollout, qr, entropySum / Double(b))
+        return (rollout, qr, entropySum / Double(b), scoredRewards.metrics)
     }
 
     /// The optimisation epochs over one rollout.
@@ -144,7 +163,7 @@ public final class PPOTrainer: Trainer {
 
     /// One full PPO step; returns its metrics (TRL names).
     public func trainStep() throws -> [(String, Double)] {
-        let (rollout, qr, entropy) = try rollout()
+        let (rollout, qr, entropy, rewardMetrics) = try rollout()
         let beta = controller.value
         let targets = try RolloutMath.targets(rollout, beta: beta, estimator: config.estimator, gamma: config.gamma,
                                               lambda: config.lambda, whiten: config.whitenAdvantages)
@@ -172,6 +191,7 @@ public final class PPOTrainer: Trainer {
             ("lr", Double(schedule.rate(at: step - 1))),
         ]
         metrics += stats.averages
+        metrics += rewardMetrics
         return metrics
     }
 }

@@ -96,7 +96,7 @@ public enum ScalingBenchmark {
             ppo.earlyStopping = false
             ppo.initKLCoef = 0.05; ppo.adaptiveKL = false
             let trainer = try PPOTrainer(config: ppo, policy: policy, reference: GPTModel(copying: policy),
-                                         rewardModel: try GPTModel(config: rewardConfig, seed: 2),
+                                         reward: try RewardScorer.model(try GPTModel(config: rewardConfig, seed: 2), pad: 0, pool: pool),
                                          prompts: (0..<256).map { _ in tokens(16) }, eos: 0, pad: 0, seed: 4, pool: pool)
             return (trainer, "64 queries × 16 tokens, 16-token responses, 4 epochs × 4 minibatches of 16")
         }

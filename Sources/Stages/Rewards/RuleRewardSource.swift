@@ -1,0 +1,114 @@
+import Foundation
+
+/// Built-in scorers of the completion text, each a reward source of its own name:
+///
+/// | name                 | reward                                                                 |
+/// |----------------------|------------------------------------------------------------------------|
+/// | `exact_match`        | 1 when the completion equals the row's `reward_column` value, else 0    |
+/// | `contains`           | 1 when the completion contains the column value, else 0                 |
+/// | `regex`              | 1 when `reward_pattern` (or, when empty, the column value) matches anywhere in the completion |
+/// | `f1`                 | SQuAD-style token-overlap F1 against the column value                   |
+/// | `rouge_l`            | ROUGE-L F1 (longest common subsequence) against the column value        |
+/// | `length_penalty`     | −\|tokens − reward_target_length\| / reward_target_length               |
+/// | `repetition_penalty` | −(fraction of repeated `reward_repetition_ngram`-grams)                 |
+///
+/// With `reward_normalize` the completion and the reference are normalised first (NFKC, lower case,
+/// punctuation dropped, whitespace collapsed: `TextOverlap.normalize`). Tokens are words, with each CJK
+/// character a token (`TextOverlap.tokens`): Chinese is compared character by character.
+public final class RuleRewardSource: RewardSource {
+    public enum Rule: String, Sendable, CaseIterable {
+        case exactMatch = "exact_match", contains, regex, f1, rougeL = "rouge_l"
+        case lengthPenalty = "length_penalty", repetitionPenalty = "repetition_penalty"
+
+        /// Whether the rule reads the `reward_column` of each row.
+        func needsColumn(pattern: String) -> Bool {
+            switch self {
+            case .exactMatch, .contains, .f1, .rougeL: return true
+            case .regex: return pattern.isEmpty
+            case .lengthPenalty, .repetitionPenalty: return false
+            }
+        }
+    }
+
+    public let rule: Rule
+    public let column: String
+    public let normalizeText: Bool
+    public let targetLength: Int
+    public let ngram: Int
+    /// The fixed pattern of `regex` (nil: the column gives one per row).
+    let fixedPattern: NSRegularExpression?
+
+    public var name: String { rule.rawValue }
+    public var deterministicByConstruction: Bool { true }
+
+    public init(rule: Rule, column: String, pattern: String = "", normalize: Bool = true, targetLength: Int = 16, ngram: Int = 2) throws {
+        self.rule = rule
+        self.column = column
+        self.normalizeText = normalize
+        self.targetLength = targetLength
+        self.ngram = ngram
+        if rule == .regex && !pattern.isEmpty {
+            do { fixedPattern = try NSRegularExpression(pattern: pattern) } catch {
+                throw StageError.badParam("reward_pattern", "'\(pattern)' is not a valid regular expression (ICU syntax): \(error.localizedDescription)")
+            }
+        } else {
+            fixedPattern = nil
+        }
+        guard targetLength >= 1 else { throw StageError.badParam("reward_target_length", "must be ≥ 1") }
+        guard ngram >= 1 else { throw StageError.badParam("reward_repetition_ngram", "must be ≥ 1") }
+    }
+
+    /// Whether this rule reads the `reward_column` of each row.
+    public var needsColumn: Bool { rule.needsColumn(pattern: fixedPattern?.pattern ?? "") }
+
+    public func score(_ request: RewardRequest) throws -> [Float] {
+        var references: [RewardJSON] = []
+        if needsColumn {
+            guard let values = request.columns[column] else {
+                let have = request.columnNames
+                throw StageError.badParam("reward_column", "rule '\(rule.rawValue)' reads the column '\(column)', which the prompts do not carry (\(have.isEmpty ? "they carry no columns" : "columns: " + have.joined(separator: ", ")))")
+            }
+            guard values.count == request.count else {
+                throw StageError.failed("rule '\(rule.rawValue)': column '\(column)' has \(values.count) values for \(request.count) rows")
+            }
+            references = values
+        }
+        var rewards: [Float] = []
+        rewards.reserveCapacity(request.count)
+        for (row, completion) in request.completions.enumerated() {
+            let reference = needsColumn ? references[row].plainText : ""
+            rewards.append(Float(try score(completion: completion, reference: reference, row: row)))
+        }
+        return rewards
+    }
+
+    func score(completion: String, reference: String, row: Int) throws -> Double {
+        let text = normalizeText ? TextOverlap.normalize(completion) : completion
+        let target = normalizeText ? TextOverlap.normalize(reference) : reference
+        switch rule {
+        case .exactMatch:
+            return text == target ? 1 : 0
+        case .contains:
+            return !target.isEmpty && text.contains(target) ? 1 : 0
+        case .regex:
+            let expression: NSRegularExpression
+            if let fixedPattern { expression = fixedPattern } else {
+                do { expression = try NSRegularExpression(pattern: reference) } catch {
+                    throw StageError.failed("rule 'regex': row \(row)'s '\(column)' value '\(reference)' is not a valid regular expression: \(error.localizedDescription)")
+                }
+            }
+            // The raw completion: a pattern may rely on case or punctuation.
+            let range = NSRange(completion.startIndex..<completion.endIndex, in: completion)
+            return expression.firstMatch(in: completion, range: range) != nil ? 1 : 0
+        case .f1:
+            return TextOverlap.f1(TextOverlap.tokens(text), TextOverlap.tokens(target))
+        case .rougeL:
+            return TextOverlap.rougeL(TextOverlap.tokens(text), TextOverlap.tokens(target))
+        case .lengthPenalty:
+            let length = TextOverlap.tokens(text).count
+            return -Double(abs(length - targetLength)) / Double(targetLength)
+        case .repetitionPenalty:
+            return -TextOverlap.repetition(TextOverlap.tokens(text), n: ngram)
+        }
+    }
+}
