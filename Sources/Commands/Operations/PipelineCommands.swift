@@ -100,6 +100,7 @@ enum StatusFormatter {
             let (label, tint): (String, String)
             switch status.state {
             case .cached(let key): (label, tint) = ("cached       " + key.short, ANSI.green)
+            case .cachedRemote(let key): (label, tint) = ("cached (remote) " + key.short, ANSI.cyan)
             case .mustRun: (label, tint) = (dryRun ? "would run" : "must run", ANSI.yellow); toRun += 1
             case .afterUpstream: (label, tint) = (dryRun ? "would run" : "must run", ANSI.yellow); toRun += 1
             case .error: (label, tint) = ("error", ANSI.red); toRun += 1
@@ -108,8 +109,9 @@ enum StatusFormatter {
             let line = "\(name)  \(label)\(reasons)"
             out += (colour ? tint + line + ANSI.reset : line) + "\n"
         }
+        let remote = statuses.filter { if case .cachedRemote = $0.state { true } else { false } }.count
         if toRun == 0 {
-            out += "\(pipeline.name): all \(statuses.count) stages cached\n"
+            out += "\(pipeline.name): all \(statuses.count) stages cached" + (remote > 0 ? " (\(remote) on the remote)" : "") + "\n"
         } else {
             out += "\(pipeline.name): \(toRun) of \(statuses.count) stage\(statuses.count == 1 ? "" : "s") \(dryRun ? "would run (dry run: nothing was run)" : "must run")\n"
         }

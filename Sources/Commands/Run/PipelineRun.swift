@@ -126,6 +126,7 @@ public enum RunCommands {
                 cached: count { switch $0 { case .cached, .reused: true; default: false } },
                 failed: count { if case .failed = $0 { true } else { false } },
                 skipped: count { if case .skipped = $0 { true } else { false } },
+                pulled: count { if case .pulled = $0 { true } else { false } },
                 interrupted: report.status == .interrupted,
                 seconds: report.finishedAt.timeIntervalSince(report.startedAt))))
         }

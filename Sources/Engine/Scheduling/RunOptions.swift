@@ -13,9 +13,13 @@ public struct RunOptions: Sendable {
     public var runtime: StageRuntime
     /// The `pipe run …` command line to print under a failed stage.
     public var rerunCommand: String
+    /// Read-through cache (`--remote`): a stage missing locally is downloaded from here when the
+    /// remote has its key, instead of run.
+    public var remote: (any Remote)?
 
     public init(jobs: Int? = nil, force: Set<String> = [], threads: Int = 1, runtime: StageRuntime = .commandsOnly,
-                rerunCommand: String = "pipe run") {
+                rerunCommand: String = "pipe run", remote: (any Remote)? = nil) {
+        self.remote = remote
         self.threads = max(1, threads)
         self.jobs = max(1, jobs ?? Self.defaultJobs(threads: max(1, threads)))
         self.force = force

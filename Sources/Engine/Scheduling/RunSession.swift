@@ -156,6 +156,9 @@ public final class RunSession: @unchecked Sendable {
                 case .reused(let record):
                     display.handle(.finished(stage: stage.name, seconds: seconds, reused: true))
                     settle(completion.index, .reused(key: record.key), record: record)
+                case .pulled(let record, let bytes):
+                    display.handle(.pulled(stage: stage.name, seconds: seconds, bytes: bytes))
+                    settle(completion.index, .pulled(key: record.key, seconds: seconds, bytes: bytes), record: record)
                 case .failed(let reason, let logTail, let logPath):
                     var rerun = options.rerunCommand
                     if let logPath { rerun += "\n    full log: \(logPath)" }
@@ -226,12 +229,13 @@ public final class RunSession: @unchecked Sendable {
                                    kernelSignature: options.runtime.numeric.kernelSignature)
         let thread = Thread { [self] in
             var started = Date()
-            let result = execution.run(store: store, executor: executor, runLabel: runLabel, forced: forced,
+            let result = execution.run(store: store, executor: executor, runLabel: runLabel, forced: forced, remote: options.remote,
                                        isInterrupted: { [self] in
                                            mailbox.lock(); defer { mailbox.unlock() }
                                            return interruptRequested
                                        },
                                        onWaiting: { [display] holder in display.handle(.waiting(stage: stage.name, holder: holder)) },
+                                       onWarning: { [display] message in display.handle(.warning(stage: stage.name, message: message)) },
                                        onStart: {
                                            started = Date()
                                            mailbox.lock(); running[i] = execution; mailbox.unlock()
