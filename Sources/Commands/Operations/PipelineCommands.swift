@@ -61,10 +61,17 @@ public enum PipelineCommands {
 
     // MARK: status
 
-    public static func status(_ common: Common) -> Int32 {
+    /// - Parameter remote: `--remote NAME|URL|PATH`: stages missing locally but on the remote show
+    ///   as "cached (remote)".
+    public static func status(_ common: Common, remote remoteFlag: String? = nil) -> Int32 {
         guard let pipeline = load(common), let store = openStore(common) else { return 2 }
+        var remote: (any Remote)?
+        if let remoteFlag {
+            guard let resolved = RemoteCommands.resolve(remoteFlag, settings: common.executor) else { return 2 }
+            remote = resolved
+        }
         let statuses = StatusPlanner(pipeline: pipeline, pipelineFile: common.pipelineFile, store: store,
-                                     runtime: common.runtime, threads: common.threads).plan()
+                                     runtime: common.runtime, threads: common.threads, remote: remote).plan()
         stdout.write(StatusFormatter.text(statuses, pipeline: pipeline, dryRun: false, colour: useColour))
         return 0
     }
