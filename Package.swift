@@ -79,7 +79,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "Hashing"], exclude: ["manifest_digest.py"]),
         // Remote caches: filesystem remote always; a real nginx WebDAV server on 127.0.0.1 when nginx is
         // installed (skipped with the reason otherwise); a fault-injecting server (python3).
-        .testTarget(name: "RemoteTests", dependencies: ["Store", "RemoteHTTP", "Hashing"]),
+        .testTarget(name: "RemoteTests", dependencies: ["Store", "RemoteHTTP", "Hashing"], exclude: ["fault_server.py"]),
         // Engine and Commands tests build without the ML targets (no OpenBLAS).
         .testTarget(name: "EngineTests", dependencies: ["Engine", "StageWire", "Pipeline", "Store", "WorkspaceTestSupport"]),
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "Engine", "Pipeline", "Store", "Hashing"]),

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A tiny WebDAV-ish file server for pipe's remote-cache tests, with faults injected on request.
 
-    python3 fault_server.py ROOT        # prints the port it listens on (127.0.0.1), then serves
+    python3 fault_server.py ROOT        # prints "PORT PID" (it listens on 127.0.0.1), then serves
 
 Serves GET/HEAD/PUT (written to a temporary name, then renamed: atomic)/MOVE/MKCOL/DELETE under
 ROOT. `PUT /_faults` with JSON {"status": 500, "count": 2} answers the next 2 requests with 500;
@@ -164,5 +164,5 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-print(server.server_address[1], flush=True)
+print(server.server_address[1], os.getpid(), flush=True)
 server.serve_forever()
