@@ -85,7 +85,7 @@ struct RemoteAcceptanceTests {
         // A changed PPO param: upstream stages come from the remote, only ppo and eval run; --push shares them.
         let (changed, ran) = try run(workspace, ["run", Self.pipeline, "--store", "third", "--remote", "nas", "--push", "--set", "ppo.lr=3e-5"])
         #expect(changed.status == 0, "\(changed)")
-        #expect(ran == ["ppo", "eval"], "executed \(ran)")
+        #expect(ran == ["ppo", "evaluate"], "executed \(ran)")
         #expect(changed.stdout.contains("pushed 6 stage results to nas"), "\(changed)")
         let (fourth, none) = try run(workspace, ["run", Self.pipeline, "--store", "fourth", "--remote", "nas", "--set", "ppo.lr=3e-5"])
         #expect(fourth.status == 0 && none.isEmpty, "\(fourth) executed \(none)")
@@ -166,6 +166,6 @@ struct RemoteAcceptanceTests {
         try workspace.write("pipe.config.yaml", "remotes:\n  team: { url: http://h/p, token: abc }\n")
         let secret = try pipe.run(["push"], in: workspace.root)
         #expect(secret.status == 2)
-        #expect(secret.stderr.contains("pipe.config.yaml:2:27: remotes.team.token: secrets never go in pipe.config.yaml"), "\(secret)")
+        #expect(secret.stderr.contains("pipe.config.yaml:2:28: remotes.team.token: secrets never go in pipe.config.yaml"), "\(secret)")
     }
 }
