@@ -99,6 +99,10 @@ public final class HTTPBlobs: RemoteBlobs, @unchecked Sendable {
                     try request("MOVE", temporary, headers: [("Destination", absoluteURL(path)), ("Overwrite", "T")])
                 }
             } catch {
+                // A MOVE whose answer was lost and that was retried finds its source gone: if the
+                // file is in place, the move happened (and names are content addresses or records
+                // whose objects are all there, so whichever writer's copy is there is right).
+                if (try? size(of: path)) != nil, (try? size(of: temporary)) == nil { return }
                 _ = try? request("DELETE", temporary, missingIsAnswer: true)
                 throw error
             }

@@ -167,5 +167,14 @@ struct RemoteAcceptanceTests {
         let secret = try pipe.run(["push"], in: workspace.root)
         #expect(secret.status == 2)
         #expect(secret.stderr.contains("pipe.config.yaml:2:28: remotes.team.token: secrets never go in pipe.config.yaml"), "\(secret)")
+
+        // A remote that is down: one warning, then the run builds everything itself.
+        try workspace.write("pipe.config.yaml", "remotes:\n  down: { url: http://127.0.0.1:9/pipe, retries: 1 }\n")
+        let (down, ledger) = try run(workspace, ["run", Self.pipeline, "--remote", "down"])
+        #expect(down.status == 0 && ledger.count == 6, "\(down) executed \(ledger)")
+        #expect(down.stdout.components(separatedBy: "warning: ").count == 2, "one warning: \(down)")
+        #expect(down.stdout.contains("tokens: warning: remote http://127.0.0.1:9/pipe: stages/"), "\(down)")
+        #expect(down.stdout.contains("GET failed after 2 attempts: cannot connect to 127.0.0.1:9"), "\(down)")
+        #expect(down.stdout.contains("running it here instead (and not asking the remote again in this run)"), "\(down)")
     }
 }

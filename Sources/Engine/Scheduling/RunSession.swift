@@ -221,6 +221,23 @@ public final class RunSession: @unchecked Sendable {
     }
 
     private var finishedExecutions: [String: StageBuild] = [:]
+    /// Set when the remote cache could not be reached: later stages stop asking it (each attempt
+    /// would wait through the retries again) and simply run.
+    private var remoteUnavailable = false
+
+    private var usableRemote: (any Remote)? {
+        mailbox.lock(); defer { mailbox.unlock() }
+        return remoteUnavailable ? nil : options.remote
+    }
+
+    private func remoteFailed(_ error: any Error, stage: String) {
+        var message = "\(error); running it here instead"
+        if case .unavailable = error as? RemoteError {
+            mailbox.lock(); remoteUnavailable = true; mailbox.unlock()
+            message += " (and not asking the remote again in this run)"
+        }
+        display.handle(.warning(stage: stage, message: message))
+    }
 
     private func startWorker(_ i: Int, keyed: StageKeyer.Keyed, forced: Bool) {
         let stage = pipeline.stages[i]
@@ -229,13 +246,13 @@ public final class RunSession: @unchecked Sendable {
                                    kernelSignature: options.runtime.numeric.kernelSignature)
         let thread = Thread { [self] in
             var started = Date()
-            let result = execution.run(store: store, executor: executor, runLabel: runLabel, forced: forced, remote: options.remote,
+            let result = execution.run(store: store, executor: executor, runLabel: runLabel, forced: forced, remote: usableRemote,
                                        isInterrupted: { [self] in
                                            mailbox.lock(); defer { mailbox.unlock() }
                                            return interruptRequested
                                        },
                                        onWaiting: { [display] holder in display.handle(.waiting(stage: stage.name, holder: holder)) },
-                                       onWarning: { [display] message in display.handle(.warning(stage: stage.name, message: message)) },
+                                       onRemoteFailure: { [self] error in remoteFailed(error, stage: stage.name) },
                                        onStart: {
                                            started = Date()
                                            mailbox.lock(); running[i] = execution; mailbox.unlock()

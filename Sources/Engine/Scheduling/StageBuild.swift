@@ -57,10 +57,10 @@ final class StageBuild: @unchecked Sendable {
     /// While another process holds the key's lock, polls (so an interrupt is noticed) and reports
     /// who holds it through `onWaiting`.
     /// With a `remote`, a key missing locally is first looked up there and downloaded (under the
-    /// key's lock); a remote that fails is reported through `onWarning` and the stage runs locally.
+    /// key's lock); a remote that fails is reported through `onRemoteFailure` and the stage runs locally.
     func run(store: ArtifactStore, executor: any Executor, runLabel: String, forced: Bool, remote: (any Remote)? = nil,
              isInterrupted: () -> Bool = { false }, onWaiting: (String) -> Void = { _ in },
-             onWarning: (String) -> Void = { _ in },
+             onRemoteFailure: (any Error) -> Void = { _ in },
              onStart: () -> Void, onEvent: (StageEvent) -> Void) -> Result {
         do {
             var lock = try store.tryLock(key: key)
@@ -81,7 +81,7 @@ final class StageBuild: @unchecked Sendable {
                         return .pulled(record, bytes: progress.tally.bytesMoved)
                     }
                 } catch {
-                    onWarning("\(error); running it here instead")
+                    onRemoteFailure(error)
                 }
             }
             onStart()
