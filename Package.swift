@@ -47,7 +47,10 @@ let package = Package(
         .target(name: "Store", dependencies: ["Hashing", .product(name: "GRDB", package: "GRDB.swift")]),
         // Remote caches over HTTP(S): the `RemoteBlobs` transport for nginx WebDAV / bazel-remote-style
         // servers. The remote protocol and layout live in Store; Engine never sees HTTP.
-        .target(name: "RemoteHTTP", dependencies: ["Store"]),
+        // https:// goes through URLSession (FoundationNetworking → libcurl; Debian: libcurl4-openssl-dev,
+        // named here so the --static-swift-stdlib release link finds it).
+        .target(name: "RemoteHTTP", dependencies: ["Store"],
+                linkerSettings: [.linkedLibrary("curl", .when(platforms: [.linux]))]),
         // The invocation file and the JSON-lines events between the scheduler and a stage process.
         .target(name: "StageWire", dependencies: []),
         // The scheduler: keys, builds, executors (local, Slurm), sweep planning, registry recording.

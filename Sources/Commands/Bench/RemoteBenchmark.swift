@@ -14,7 +14,10 @@ import Store
 /// - lookup overhead: a no-op `pipe run` with and without `--remote` (local hits never ask the remote),
 ///   and the cost of one remote miss (the lookup a stage missing locally pays).
 public enum RemoteBenchmark {
-    public static func run(pipeExecutable: String, megabytes: Int = 100, repetitions: Int = 3, output: (String) -> Void) throws {
+    /// - Parameter fromStore: push and pull a copy of this store's results (e.g. a flagship run's)
+    ///   instead of the synthetic ones; the store itself is only read.
+    public static func run(pipeExecutable: String, megabytes: Int = 100, repetitions: Int = 3, fromStore: String? = nil,
+                           output: (String) -> Void) throws {
         let base = NSTemporaryDirectory() + "pipe-bench-remote-\(getpid())"
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
         defer { try? POSIXRemove.tree(base) }
@@ -29,8 +32,19 @@ public enum RemoteBenchmark {
         output("pipe bench remote: nginx WebDAV at \(nginx.url) (uploads: PUT to tmp/ + MOVE), load average " + RunnerBenchmark.loadAverage())
 
         // 1. Push and pull ~megabytes MiB in-process.
-        let source = try ArtifactStore(root: base + "/source")
-        let keys = try makeResults(in: source, totalBytes: Int64(megabytes) << 20)
+        let keys: [Digest]
+        let source: ArtifactStore
+        if let fromStore {
+            try FileManager.default.createDirectory(atPath: base + "/source", withIntermediateDirectories: true)
+            for part in ["objects", "stages"] { try FileManager.default.copyItem(atPath: fromStore + "/" + part, toPath: base + "/source/" + part) }
+            source = try ArtifactStore(root: base + "/source")
+            keys = try source.allRecordKeys().filter { source.record(forKey: $0) != nil }
+            output("results: a copy of the \(keys.count) intact stage results in \(fromStore)")
+        } else {
+            source = try ArtifactStore(root: base + "/source")
+            keys = try makeResults(in: source, totalBytes: Int64(megabytes) << 20)
+            output("results: 6 synthetic stage results shaped like the flagship's (~\(megabytes) MiB)")
+        }
         var pushSeconds: [Double] = [], pullSeconds: [Double] = [], skipSeconds: [Double] = []
         var moved: Int64 = 0
         for round in 0..<max(1, repetitions) {

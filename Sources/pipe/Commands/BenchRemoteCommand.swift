@@ -14,8 +14,11 @@ struct BenchRemoteCommand: ParsableCommand {
     @Option(help: "Timed runs per figure (the median is reported).")
     var repetitions = 3
 
+    @Option(help: ArgumentHelp("Push and pull a copy of this store's results (e.g. a flagship run) instead of synthetic ones.", valueName: "dir"))
+    var fromStore: String?
+
     func run() throws {
         try RemoteBenchmark.run(pipeExecutable: LocalExecutor.currentExecutable(), megabytes: max(3, megabytes),
-                                repetitions: max(1, repetitions)) { line in print(line); fflush(nil) }
+                                repetitions: max(1, repetitions), fromStore: fromStore) { line in print(line); fflush(nil) }
     }
 }
