@@ -34,13 +34,15 @@ final class HTTPConnection {
     /// Bytes received but not yet consumed.
     private var pending: [UInt8] = []
     private var pendingStart = 0
+    /// One receive buffer per connection (not per `recv`): bodies stream through it.
+    private let receiveBuffer = UnsafeMutableRawPointer.allocate(byteCount: HTTPConnection.chunk, alignment: 4096)
     private static let chunk = 1 << 20
 
     init(host: String, port: Int, timeout: Double) {
         self.host = host; self.port = port; self.timeout = timeout
     }
 
-    deinit { disconnect() }
+    deinit { disconnect(); receiveBuffer.deallocate() }
 
     var isConnected: Bool { socketDescriptor >= 0 }
 
@@ -153,16 +155,34 @@ final class HTTPConnection {
     /// Receives more bytes into `pending`; false at end of stream.
     private func fill() throws -> Bool {
         if pendingStart > 0 && pendingStart == pending.count { pending.removeAll(keepingCapacity: true); pendingStart = 0 }
-        var buffer = [UInt8](repeating: 0, count: Self.chunk)
+        let n = try receive()
+        if n == 0 { return false }
+        pending.append(contentsOf: UnsafeRawBufferPointer(start: receiveBuffer, count: n))
+        return true
+    }
+
+    /// One `recv` into `receiveBuffer`; 0 at end of stream.
+    private func receive() throws -> Int {
         while true {
-            let n = buffer.withUnsafeMutableBytes { recv(socketDescriptor, $0.baseAddress, $0.count, 0) }
+            let n = recv(socketDescriptor, receiveBuffer, Self.chunk, 0)
             if n < 0 {
                 if errno == EINTR { continue }
                 throw HTTPTransportFailure(description: errno == EAGAIN ? "timed out after \(timeout)s waiting for the server" : "receive failed: \(String(cString: strerror(errno)))")
             }
-            if n == 0 { return false }
-            pending.append(contentsOf: buffer[0..<n])
-            return true
+            return n
+        }
+    }
+
+    /// Writes all of `count` bytes at `base` to `fd`.
+    private static func writeAll(_ fd: Int32, _ base: UnsafeRawPointer, _ count: Int, path: String) throws {
+        var written = 0
+        while written < count {
+            let n = write(fd, base + written, count - written)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw LocalFileFailure(description: "cannot write \(path): \(String(cString: strerror(errno)))", noSpace: errno == ENOSPC)
+            }
+            written += n
         }
     }
 
@@ -218,14 +238,7 @@ final class HTTPConnection {
         defer { if fd >= 0 { close(fd) } }
         func consume(_ count: Int) throws {
             if fd >= 0 {
-                var written = 0
-                try pending.withUnsafeBytes { raw in
-                    while written < count {
-                        let n = write(fd, raw.baseAddress! + pendingStart + written, count - written)
-                        if n < 0 { if errno == EINTR { continue }; throw LocalFileFailure(description: "cannot write \(path!): \(String(cString: strerror(errno)))", noSpace: errno == ENOSPC) }
-                        written += n
-                    }
-                }
+                try pending.withUnsafeBytes { raw in try Self.writeAll(fd, raw.baseAddress! + pendingStart, count, path: path!) }
             } else if keepInMemory {
                 memory.append(contentsOf: pending[pendingStart..<(pendingStart + count)])
             }
@@ -233,6 +246,21 @@ final class HTTPConnection {
         }
         func copy(_ length: Int64) throws {
             var remaining = length
+            var writtenToFile: Int64 = 0, flushedUpTo: Int64 = 0
+            // Large bodies to a file skip `pending`: straight from the receive buffer to the file.
+            while remaining > 0 && available == 0 && fd >= 0 {
+                let n = try receive()
+                if n == 0 { throw HTTPTransportFailure(description: "short body: the server sent \(length - remaining) of \(length) bytes") }
+                let take = min(n, Int(remaining))
+                try Self.writeAll(fd, receiveBuffer, take, path: path!)
+                writtenToFile += Int64(take)
+                if writtenToFile - flushedUpTo >= WriteBack.interval {
+                    WriteBack.start(fd, offset: flushedUpTo, count: writtenToFile - flushedUpTo)
+                    flushedUpTo = writtenToFile
+                }
+                if take < n { pending.append(contentsOf: UnsafeRawBufferPointer(start: receiveBuffer + take, count: n - take)) }
+                remaining -= Int64(take)
+            }
             while remaining > 0 {
                 if available == 0, try !fill() {
                     throw HTTPTransportFailure(description: "short body: the server sent \(length - remaining) of \(length) bytes")
@@ -273,4 +301,22 @@ final class HTTPConnection {
 struct LocalFileFailure: Error, CustomStringConvertible {
     var description: String
     var noSpace = false
+}
+
+/// Starts writeback of bytes just written (`sync_file_range(…, SYNC_FILE_RANGE_WRITE)`, looked up at
+/// run time: Swift's Glibc module does not export it), so the fsync when the download is ingested
+/// finds most of the file already on disk instead of writing it all then. A no-op where missing.
+enum WriteBack {
+    static let interval: Int64 = 8 << 20
+    private typealias Function = @convention(c) (Int32, Int64, Int64, UInt32) -> Int32
+    private static let function: Function? = {
+        #if os(Linux)
+        guard let symbol = dlsym(nil, "sync_file_range") else { return nil }
+        return unsafeBitCast(symbol, to: Function.self)
+        #else
+        return nil
+        #endif
+    }()
+    /// SYNC_FILE_RANGE_WRITE: start writeback, do not wait for it.
+    static func start(_ fd: Int32, offset: Int64, count: Int64) { _ = function?(fd, offset, count, 2) }
 }

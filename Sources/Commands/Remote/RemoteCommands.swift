@@ -97,21 +97,23 @@ public enum RemoteCommands {
         }
         let progress = makeProgress(verb: "pulling", to: remote.name, stages: keys.count)
         let started = ContinuousClock.now
-        var failures: [String] = []
-        for (stage, key) in keys {
+        let failures = FailureList()
+        // Several results at once: transfers overlap each other's fsyncs and round trips.
+        try? RemoteParallel.forEach(keys.map { KeyedStage(stage: $0.stage, key: $0.key) }, width: 4) { item in
             do {
-                if try remote.pull(key: key, into: store, progress: progress) == nil {
-                    failures.append("\(stage) (\(key.short)): remote \(remote.name) does not have this result (push it from the store that built it)")
+                if try remote.pull(key: item.key, into: store, progress: progress) == nil {
+                    failures.add(item.stage, key: item.key, "remote \(remote.name) does not have this result (push it from the store that built it)")
                 }
             } catch {
-                failures.append("\(stage) (\(key.short)): \(error)")
+                failures.add(item.stage, key: item.key, "\(error)")
             }
         }
         finishProgress()
         let seconds = (ContinuousClock.now - started).seconds
-        stdout.write(summary(verb: "pulled", to: "from", remote: remote.name, stages: keys.count - failures.count, tally: progress.tally, seconds: seconds))
-        for failure in failures { stderr.write("error: pull \(failure)\n") }
-        return failures.isEmpty ? 0 : 1
+        let failed = failures.sorted(inOrderOf: keys.map(\.key))
+        stdout.write(summary(verb: "pulled", to: "from", remote: remote.name, stages: keys.count - failed.count, tally: progress.tally, seconds: seconds))
+        for failure in failed { stderr.write("error: pull \(failure)\n") }
+        return failed.isEmpty ? 0 : 1
     }
 
     // MARK: Helpers
@@ -171,6 +173,22 @@ public enum RemoteCommands {
         return "\(verb) \(stages) stage result\(stages == 1 ? "" : "s") \(preposition) \(remote) in \(Format.seconds(seconds)): "
             + "\(Format.bytes(tally.bytesMoved)) moved (\(tally.filesMoved) file\(tally.filesMoved == 1 ? "" : "s")\(rate)), "
             + "\(Format.bytes(tally.bytesSkipped)) skipped (already there)\n"
+    }
+
+    struct KeyedStage: Sendable { var stage: String; var key: Digest }
+
+    /// Failures collected from parallel pulls, reported in the order the keys were asked for.
+    final class FailureList: @unchecked Sendable {
+        private let lock = NSLock()
+        private var items: [(key: Digest, text: String)] = []
+        func add(_ stage: String, key: Digest, _ reason: String) {
+            lock.lock(); items.append((key, "\(stage) (\(key.short)): \(reason)")); lock.unlock()
+        }
+        func sorted(inOrderOf keys: [Digest]) -> [String] {
+            lock.lock(); defer { lock.unlock() }
+            let position = Dictionary(keys.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { first, _ in first })
+            return items.sorted { (position[$0.key] ?? 0) < (position[$1.key] ?? 0) }.map(\.text)
+        }
     }
 
     /// Limits progress redraws to ~10 a second.

@@ -1,3 +1,4 @@
+import Foundation
 import Hashing
 
 /// A shared cache of stage results on another machine: objects by digest and stage records by
@@ -30,6 +31,40 @@ public protocol Remote: Sendable {
     func putRun(_ run: RemoteRun) throws
 }
 
+/// Runs `body` over `items` on up to `width` threads; rethrows the first error (in item order).
+public enum RemoteParallel {
+    public static func forEach<T: Sendable>(_ items: [T], width: Int, _ body: @Sendable (T) throws -> Void) throws {
+        guard items.count > 1, width > 1 else { for item in items { try body(item) }; return }
+        let errors = ErrorSlots(count: items.count)
+        let next = Counter()
+        DispatchQueue.concurrentPerform(iterations: min(width, items.count)) { _ in
+            while let index = next.take(below: items.count) {
+                do { try body(items[index]) } catch { errors.set(index, error) }
+            }
+        }
+        if let error = errors.first { throw error }
+    }
+
+    private final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = 0
+        func take(below limit: Int) -> Int? {
+            lock.lock(); defer { lock.unlock() }
+            guard value < limit else { return nil }
+            value += 1
+            return value - 1
+        }
+    }
+
+    private final class ErrorSlots: @unchecked Sendable {
+        private let lock = NSLock()
+        private var slots: [(any Error)?]
+        init(count: Int) { slots = Array(repeating: nil, count: count) }
+        func set(_ index: Int, _ error: any Error) { lock.lock(); slots[index] = error; lock.unlock() }
+        var first: (any Error)? { lock.lock(); defer { lock.unlock() }; return slots.compactMap { $0 }.first }
+    }
+}
+
 extension Remote {
     /// Makes the result for `key` local: its record from the remote, then every object it names,
     /// then the record is committed to the store. Nil when the remote does not have the key.
@@ -39,7 +74,8 @@ extension Remote {
             return local
         }
         guard let record = try getRecord(key) else { return nil }
-        for object in record.referencedObjects { try getObject(object, into: store, progress: progress) }
+        // Objects in parallel: one object's fsyncs overlap another's transfer.
+        try RemoteParallel.forEach(record.referencedObjects, width: 4) { try getObject($0, into: store, progress: progress) }
         do { try store.commit(record) } catch {
             throw RemoteError.local(remote: name, reason: "cannot commit the pulled record \(key.short): \(error)")
         }
