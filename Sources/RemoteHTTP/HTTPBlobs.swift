@@ -2,8 +2,8 @@ import Foundation
 import Store
 
 /// A remote on an HTTP server speaking plain GET/HEAD/PUT: an nginx WebDAV location (uploads go to
-/// `tmp/` and are MOVEd into place) or a bazel-remote-style server whose PUT to a content address is
-/// itself atomic (`upload: put`). `http://` goes over `HTTPConnection` (keep-alive, pooled);
+/// `tmp/` and are MOVEd into place) or any server whose PUT writes a file atomically (`upload: put`;
+/// nginx's does: it receives the body into a temporary file and renames it). `http://` goes over `HTTPConnection` (keep-alive, pooled);
 /// `https://` over URLSession where this platform has it (see `HTTPSExchange`).
 ///
 /// Retries: connection errors, timeouts, short bodies and 5xx are retried with exponential back-off
@@ -13,7 +13,7 @@ public final class HTTPBlobs: RemoteBlobs, @unchecked Sendable {
     public enum UploadMode: String, Sendable, CaseIterable {
         /// PUT to `tmp/<unique>`, then WebDAV MOVE to the final name.
         case move
-        /// PUT straight to the final name (the server must write atomically: nginx and bazel-remote do).
+        /// PUT straight to the final name (the server must write atomically, as nginx does).
         case put
     }
 

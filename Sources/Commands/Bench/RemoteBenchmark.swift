@@ -67,8 +67,26 @@ public enum RemoteBenchmark {
         func rate(_ samples: [Double]) -> String {
             String(format: "%7.1f MB/s  (median %.3f s for %.1f MB, n=%d)", mb / median(samples), median(samples), mb, samples.count)
         }
+        // What any pull must do locally, without a network: copy the bytes into staging and ingest
+        // them (seal, fsync, hash, rename) — the store's durability floor for a pull.
+        var floorSeconds: [Double] = []
+        for round in 0..<max(1, repetitions) {
+            let target = try ArtifactStore(root: base + "/floor-\(round)")
+            floorSeconds.append(try seconds {
+                try RemoteParallel.forEach(keys, width: 4) { key in
+                    for object in source.record(forKey: key)?.referencedObjects ?? [] {
+                        let staging = try target.makeStagingDirectory(label: "floor")
+                        defer { staging.remove() }
+                        try FileManager.default.copyItem(atPath: source.objectPath(object), toPath: staging.path + "/copy")
+                        _ = try target.ingest(staging.path + "/copy")
+                    }
+                }
+            })
+            try? POSIXRemove.tree(base + "/floor-\(round)")
+        }
         output("remote.push                   " + rate(pushSeconds) + verdict(mb / median(pushSeconds)))
         output("remote.pull                   " + rate(pullSeconds) + verdict(mb / median(pullSeconds)))
+        output("store.copy+ingest (no network)" + rate(floorSeconds) + "   the local floor of any pull: copy, fsync, hash, rename")
         output(String(format: "remote.push-again (all there) %7.1f ms  (%d stage results, one HEAD each)", median(skipSeconds) * 1000, keys.count))
 
         // 2. Read-through into empty stores, spawning the binary.

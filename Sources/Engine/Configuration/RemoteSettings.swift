@@ -5,7 +5,7 @@ import Pipeline
 ///
 ///     remotes:
 ///       team:
-///         url: http://cache.lan:8080/pipe   # nginx WebDAV location (or https://, bazel-remote style)
+///         url: http://cache.lan:8080/pipe   # nginx WebDAV location (or https://)
 ///         auth_env: PIPE_CACHE_TOKEN         # environment variable holding the token (never the token)
 ///         auth: bearer                       # or basic (the variable holds user:password)
 ///         upload: move                       # PUT to tmp/ then MOVE (WebDAV); put: PUT in place

@@ -2,7 +2,7 @@ import Hashing
 
 /// The transport under a remote cache: named files in a flat namespace of relative paths
 /// (`cas/<sha256>`, `objects/<digest>`, `stages/<key>.json`, `runs/<id>.json`). A filesystem path, an
-/// HTTP(S) server (nginx WebDAV, bazel-remote style) — and later S3 — implement this; everything above
+/// HTTP(S) server (nginx WebDAV, or any server with atomic PUT) — and later S3 — implement this; everything above
 /// it (layout, verification, ordering) is `ContentAddressedRemote`, shared by all transports.
 ///
 /// Contract for implementations:
