@@ -121,7 +121,7 @@ struct RemoteAcceptanceTests {
         try workspace.write("pipelines/big.yaml", """
         name: big
         stages:
-          big: { run: "head -c 300000000 /dev/urandom > ${outs.blob}", outs: [blob] }
+          big: { run: "head -c 120000000 /dev/urandom > ${outs.blob}", outs: [blob] }
           small: { run: "wc -c < ${inputs.blob} > ${outs.size}", inputs: { blob: big.blob }, outs: [size] }
 
         """)
