@@ -45,6 +45,12 @@ let package = Package(
         // Runner side.
         .target(name: "Pipeline", dependencies: ["Hashing", .product(name: "Yams", package: "Yams")]),
         .target(name: "Store", dependencies: ["Hashing", .product(name: "GRDB", package: "GRDB.swift")]),
+        // Remote caches over HTTP(S): the `RemoteBlobs` transport for nginx WebDAV / bazel-remote-style
+        // servers. The remote protocol and layout live in Store; Engine never sees HTTP.
+        // https:// goes through URLSession (FoundationNetworking → libcurl; Debian: libcurl4-openssl-dev,
+        // named here so the --static-swift-stdlib release link finds it).
+        .target(name: "RemoteHTTP", dependencies: ["Store"],
+                linkerSettings: [.linkedLibrary("curl", .when(platforms: [.linux]))]),
         // The invocation file and the JSON-lines events between the scheduler and a stage process.
         .target(name: "StageWire", dependencies: []),
         // The scheduler: keys, builds, executors (local, Slurm), sweep planning, registry recording.
@@ -53,7 +59,7 @@ let package = Package(
         // The child side of a built-in stage (`pipe _stage`).
         .target(name: "StageHost", dependencies: ["StageWire", "Stages", "Tensor", "Pipeline"]),
         // What the subcommands do: run wiring, live view, status, history, reproduce, reports, upkeep, benches.
-        .target(name: "Commands", dependencies: ["Engine", "Pipeline", "Store", "Hashing", "JSONQuoting"]),
+        .target(name: "Commands", dependencies: ["Engine", "Pipeline", "Store", "RemoteHTTP", "Hashing", "JSONQuoting"]),
         .executableTarget(name: "pipe", dependencies: [
             "Commands", "Engine", "StageHost", "Stages", "Models", "Tensor", "Tokenizer", "Pipeline",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -74,6 +80,9 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Hashing"], exclude: ["key_golden.py"]),
         // Store tests need only Store (+ Hashing): they build without the ML and runner targets.
         .testTarget(name: "StoreTests", dependencies: ["Store", "Hashing"], exclude: ["manifest_digest.py"]),
+        // Remote caches: filesystem remote always; a real nginx WebDAV server on 127.0.0.1 when nginx is
+        // installed (skipped with the reason otherwise); a fault-injecting server (python3).
+        .testTarget(name: "RemoteTests", dependencies: ["Store", "RemoteHTTP", "Hashing"], exclude: ["fault_server.py"]),
         // Engine and Commands tests build without the ML targets (no OpenBLAS).
         .testTarget(name: "EngineTests", dependencies: ["Engine", "StageWire", "Pipeline", "Store", "WorkspaceTestSupport"]),
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "Engine", "Pipeline", "Store", "Hashing"]),

@@ -17,6 +17,11 @@
 /// - `RunRecording.start(store:plan:pipelineFile:sweep:)`: one registry run per variant (`RegistryRecorder`),
 ///   a sweep row when swept; `StageRecord.material` reads a record's key material back.
 ///
+/// - Read-through: with `RunOptions.remote`, a worker that finds a key missing locally (under its lock)
+///   pulls it from the remote cache instead of running the stage (`StageResult.pulled`,
+///   `RunEvent.pulled`); a remote that fails is a warning and the stage runs. `RemoteSettings` parses
+///   `remotes:` of pipe.config.yaml.
+///
 /// ## Executors (`Execution/`)
 /// - `protocol Executor { name; pipeExecutable; execute(StageJob) -> ExecutionOutcome; interrupt() }`.
 ///   `execute` blocks a worker thread until the stage ends. `StageJob` = program (`.builtin(invocationPath)`

@@ -55,6 +55,10 @@ import Hashing
 ///     // store.garbageCollect(keepKeys:keepObjects:keepFailedLogs:dryRun:grace:); store.objectsSize()
 ///     // Benchmark lines for `pipe bench`: StoreBenchmark.run(at: directory, fileSize:)
 ///
+/// Remote caches (`Remote/`): `Remote` moves records by key and objects by digest between this store
+/// and another machine, over a `RemoteBlobs` transport (`FilesystemBlobs` here; HTTP in RemoteHTTP);
+/// `ContentAddressedRemote` holds the layout, the upload order and the download verification.
+///
 /// Exact artifact digest scheme and symlink policy: `Artifacts/ArtifactManifest.swift`. Stat cache:
 /// `Artifacts/StatCache.swift`. Shared filesystems (Slurm): `Locks/KeyLock.swift` says what
 /// the filesystem must support; the registry uses a rollback journal there instead of WAL.

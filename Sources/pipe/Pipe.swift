@@ -14,6 +14,8 @@ struct Pipe: ParsableCommand {
                       SweepsCommand.self, DiffCommand.self, LogCommand.self, NameCommand.self,
                       ReproduceCommand.self, ExportCommand.self,
                       ReportCommand.self, GCCommand.self, VerifyCommand.self,
+                      // Sharing results through a remote cache.
+                      PushCommand.self, PullCommand.self,
                       // Models.
                       Sample.self,
                       BenchCommand.self, StageProcessCommand.self]

@@ -21,6 +21,9 @@ public final class PlainEventLog: RunDisplay, @unchecked Sendable {
         case .planned(let stages, let executor):
             emit("planning \(stages.count) stage\(stages.count == 1 ? "" : "s") (executor: \(executor))")
         case .cached(let stage): emit("\(stage): cached")
+        case .pulled(let stage, let seconds, let bytes):
+            emit("\(stage): pulled from the remote cache (\(Format.bytes(bytes)) in \(Format.seconds(seconds)))")
+        case .warning(let stage, let message): emit("\(stage): warning: \(message)")
         case .queued: break
         case .waiting(let stage, let holder): emit("\(stage): waiting for \(holder), which is building the same key")
         case .started(let stage):

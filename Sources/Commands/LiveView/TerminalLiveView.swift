@@ -18,6 +18,7 @@ public final class TerminalLiveView: RunDisplay, @unchecked Sendable {
         case lockedBy(String)
         case running(since: ContinuousClock.Instant, step: Int?, total: Int?, message: String)
         case done(seconds: Double, reused: Bool)
+        case pulled(seconds: Double, bytes: Int64)
         case failed(seconds: Double, reason: String)
         case skipped(String)
         case interrupted
@@ -48,6 +49,10 @@ public final class TerminalLiveView: RunDisplay, @unchecked Sendable {
             output.write(ANSI.hideCursor)
             startTicker()
         case .cached(let stage): states[stage] = .cached
+        case .pulled(let stage, let seconds, let bytes): states[stage] = .pulled(seconds: seconds, bytes: bytes)
+        case .warning(let stage, let message):
+            eraseBlock()
+            output.write(ANSI.yellow + "! \(stage): " + ANSI.reset + message + "\n")
         case .queued(let stage): states[stage] = .queued
         case .waiting(let stage, let holder): states[stage] = .lockedBy(holder)
         case .started(let stage): states[stage] = .running(since: .now, step: nil, total: nil, message: "")
@@ -142,6 +147,8 @@ public final class TerminalLiveView: RunDisplay, @unchecked Sendable {
             (symbol, colour, detail) = (String(Self.spinner[frame % Self.spinner.count]), ANSI.cyan, parts.joined(separator: "  "))
         case .done(let seconds, let reused):
             (symbol, colour, detail) = ("✓", ANSI.green, reused ? "built by another pipe process" : "ran in \(Format.seconds(seconds))")
+        case .pulled(let seconds, let bytes):
+            (symbol, colour, detail) = ("✓", ANSI.cyan, "pulled \(Format.bytes(bytes)) from the remote in \(Format.seconds(seconds))")
         case .failed(let seconds, let reason): (symbol, colour, detail) = ("✗", ANSI.red, "failed after \(Format.seconds(seconds)): \(reason)")
         case .skipped(let because): (symbol, colour, detail) = ("-", ANSI.yellow, "skipped (\(because))")
         case .interrupted: (symbol, colour, detail) = ("!", ANSI.yellow, "interrupted")

@@ -62,10 +62,17 @@ public enum PipelineCommands {
 
     // MARK: status
 
-    public static func status(_ common: Common) -> Int32 {
+    /// - Parameter remote: `--remote NAME|URL|PATH`: stages missing locally but on the remote show
+    ///   as "cached (remote)".
+    public static func status(_ common: Common, remote remoteFlag: String? = nil) -> Int32 {
         guard let pipeline = load(common), let store = openStore(common) else { return 2 }
+        var remote: (any Remote)?
+        if let remoteFlag {
+            guard let resolved = RemoteCommands.resolve(remoteFlag, settings: common.executor) else { return 2 }
+            remote = resolved
+        }
         let statuses = StatusPlanner(pipeline: pipeline, pipelineFile: common.pipelineFile, store: store,
-                                     runtime: common.runtime).plan()
+                                     runtime: common.runtime, remote: remote).plan()
         stdout.write(StatusFormatter.text(statuses, pipeline: pipeline, dryRun: false, colour: useColour))
         return 0
     }
@@ -101,6 +108,7 @@ enum StatusFormatter {
             let (label, tint): (String, String)
             switch status.state {
             case .cached(let key): (label, tint) = ("cached       " + key.short, ANSI.green)
+            case .cachedRemote(let key): (label, tint) = ("cached (remote) " + key.short, ANSI.cyan)
             case .mustRun: (label, tint) = (dryRun ? "would run" : "must run", ANSI.yellow); toRun += 1
             case .afterUpstream: (label, tint) = (dryRun ? "would run" : "must run", ANSI.yellow); toRun += 1
             case .error: (label, tint) = ("error", ANSI.red); toRun += 1
@@ -109,8 +117,9 @@ enum StatusFormatter {
             let line = "\(name)  \(label)\(reasons)"
             out += (colour ? tint + line + ANSI.reset : line) + "\n"
         }
+        let remote = statuses.filter { if case .cachedRemote = $0.state { true } else { false } }.count
         if toRun == 0 {
-            out += "\(pipeline.name): all \(statuses.count) stages cached\n"
+            out += "\(pipeline.name): all \(statuses.count) stages cached" + (remote > 0 ? " (\(remote) on the remote)" : "") + "\n"
         } else {
             out += "\(pipeline.name): \(toRun) of \(statuses.count) stage\(statuses.count == 1 ? "" : "s") \(dryRun ? "would run (dry run: nothing was run)" : "must run")\n"
         }

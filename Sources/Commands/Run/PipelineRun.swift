@@ -59,8 +59,13 @@ public enum RunCommands {
         return Planned(plan: plan, ranking: ranking)
     }
 
+    /// - Parameters:
+    ///   - remote: `--remote NAME|URL|PATH`: stages missing locally are downloaded from this remote
+    ///     cache when it has their key (read-through).
+    ///   - push: `--push`: afterwards, upload every result of the run the remote lacks (write-through;
+    ///     the remote is `remote`, else the config file's default).
     public static func run(_ common: PipelineCommands.Common, sweep: SweepOptions, jobs: Int?, force: [String], dryRun: Bool,
-                           liveView: Bool? = nil) -> Int32 {
+                           liveView: Bool? = nil, remote remoteFlag: String? = nil, push: Bool = false) -> Int32 {
         guard let planned = plan(common, sweep: sweep) else { return 2 }
         let plan = planned.plan
         let stageNames = plan.variants[0].pipeline.stages.map(\.name)
@@ -70,6 +75,11 @@ public enum RunCommands {
             return 2
         }
         guard let store = PipelineCommands.openStore(common) else { return 2 }
+        var remote: (any Remote)?
+        if remoteFlag != nil || push {
+            guard let resolved = RemoteCommands.resolve(remoteFlag, settings: common.executor) else { return 2 }
+            remote = resolved
+        }
         let colour = PipelineCommands.useColour
         if planned.isSweep {
             stdout.write("sweep: \(plan.variants.count) variant\(plan.variants.count == 1 ? "" : "s"), "
@@ -78,7 +88,8 @@ public enum RunCommands {
                          + (plan.labelAxes.map { "; swept stages show as stage[" + $0.joined(separator: ",") + "]" } ?? "") + "\n")
         }
         if dryRun {
-            stdout.write(StatusFormatter.text(dryRunStatuses(plan, common: common, store: store, force: Set(force)),
+            stdout.write(StatusFormatter.text(dryRunStatuses(plan, common: common, store: store, force: Set(force),
+                                                             remote: remoteFlag == nil ? nil : remote),
                                               pipeline: plan.pipeline, dryRun: true, colour: colour))
             return 0
         }
@@ -89,12 +100,14 @@ public enum RunCommands {
         if let store = common.store { rerun += ["--store", ShellQuote.quote(store)] }
         if let threads = common.threads { rerun += ["--threads", String(threads)] }
         if common.executor.kind != .local { rerun += ["--executor", common.executor.kind.rawValue] }
+        if let remoteFlag { rerun += ["--remote", ShellQuote.quote(remoteFlag)] }
         let forcedNodes = Set(plan.nodes.filter { force.contains($0.stage) }.map(\.name))
         // A cluster's cores are not this machine's: there each job gets --threads (default 1).
         let local = common.executor.kind == .local
         let options = RunOptions(jobs: jobs ?? common.executor.defaultJobs, force: forcedNodes,
                                  threads: local ? common.threads : (common.threads ?? 1), cores: local ? nil : Int(Int32.max),
-                                 runtime: common.runtime, rerunCommand: rerun.joined(separator: " "))
+                                 runtime: common.runtime, rerunCommand: rerun.joined(separator: " "),
+                                 remote: remoteFlag == nil ? nil : remote)
 
         let recording = RunRecording.start(store: store, plan: plan, pipelineFile: common.pipelineFile, sweep: planned.ranking)
         let label = recording?.label ?? (planned.isSweep ? "unrecorded-sweep" : "unrecorded")
@@ -106,6 +119,11 @@ public enum RunCommands {
 
         if planned.isSweep { stdout.write(sweepTable(planned, statuses: statuses, recording: recording, report: report, colour: colour)) }
         writeLockFile(plan, isSweep: planned.isSweep, pipelineFile: common.pipelineFile, report: report)
+        if push, let remote {
+            let pushed = pushResults(report, remote: remote, store: store, runID: planned.isSweep ? nil : recording?.runIDs.first,
+                                     pipeline: plan.pipeline.name)
+            if !pushed && report.status == .succeeded { return 1 }
+        }
         return report.status.exitCode
     }
 
@@ -129,11 +147,33 @@ public enum RunCommands {
                 cached: count { switch $0 { case .cached, .reused: true; default: false } },
                 failed: count { if case .failed = $0 { true } else { false } },
                 skipped: count { if case .skipped = $0 { true } else { false } },
+                pulled: count { if case .pulled = $0 { true } else { false } },
                 interrupted: report.status == .interrupted,
                 seconds: report.finishedAt.timeIntervalSince(report.startedAt))))
         }
         display.close()
         return report
+    }
+
+    /// `--push`: every available result of the run (ran, pulled or cached), then the run's key list
+    /// so `pipe pull RUN` finds it. False when something could not be pushed (reported).
+    static func pushResults(_ report: RunReport, remote: any Remote, store: ArtifactStore, runID: String?, pipeline: String) -> Bool {
+        let names = report.records.keys.sorted { $0.utf8Precedes($1) }
+        let progress = TransferProgress()
+        let started = ContinuousClock.now
+        var failures: [String] = []
+        for name in names {
+            guard let record = report.records[name] else { continue }
+            do { try remote.putRecord(record.key, from: store, progress: progress) } catch { failures.append("\(name): \(error)") }
+        }
+        if let runID, failures.isEmpty, report.status == .succeeded {
+            let stages = names.compactMap { name in report.records[name].map { RemoteRun.Stage(stage: name, key: $0.key) } }
+            do { try remote.putRun(RemoteRun(run: runID, pipeline: pipeline, stages: stages)) } catch { failures.append("run \(runID): \(error)") }
+        }
+        stdout.write(RemoteCommands.summary(verb: "pushed", to: "to", remote: remote.name, stages: names.count - failures.count,
+                                            tally: progress.tally, seconds: (ContinuousClock.now - started).seconds))
+        for failure in failures { stderr.write("error: push \(failure)\n") }
+        return failures.isEmpty
     }
 
     /// After a successful run: `<pipeline>.lock` (`<pipeline>.sweep.lock` for a sweep, every variant).
@@ -171,10 +211,10 @@ public enum RunCommands {
     /// One line per node. Each variant is planned under its own stage names (so "why it must run"
     /// compares with that stage's last result), and a node takes the plan of its first variant.
     static func dryRunStatuses(_ plan: SweepPlan, common: PipelineCommands.Common, store: ArtifactStore,
-                               force: Set<String>) -> [StageStatus] {
+                               force: Set<String>, remote: (any Remote)? = nil) -> [StageStatus] {
         let perVariant = plan.variants.map { variant in
             StatusPlanner(pipeline: variant.pipeline, pipelineFile: common.pipelineFile, store: store,
-                          runtime: common.runtime).plan(force: force)
+                          runtime: common.runtime, remote: remote).plan(force: force)
         }
         return plan.nodes.compactMap { node in
             guard var status = perVariant[node.variants[0]].first(where: { $0.stage == node.stage }) else { return nil }

@@ -19,6 +19,9 @@ import Pipeline
 ///       bin_dir: /opt/slurm/bin    # where sbatch & co. live (default: PATH)
 ///       requeue: true              # checkpoint and requeue before the time limit (false: --no-requeue)
 ///       requeue_signal: 60         # seconds before the time limit that the job is signalled (USR1)
+///     remotes:                     # shared caches (see `RemoteSettings`)
+///       team: { url: http://cache.lan:8080/pipe, auth_env: PIPE_CACHE_TOKEN, default: true }
+///       nas:  { path: /mnt/nas/pipe-cache }
 public struct ExecutorSettings: Sendable, Equatable {
     public enum Kind: String, Sendable, CaseIterable { case local, slurm }
 
@@ -29,6 +32,8 @@ public struct ExecutorSettings: Sendable, Equatable {
     public var slurmMaxJobs: Int = 64
     /// The config file that was read, if any.
     public var file: String?
+    /// Remote caches (`remotes:`), for `pipe push`/`pull` and `pipe run --remote`.
+    public var remotes = RemoteSettings()
 
     public static let defaultFileName = "pipe.config.yaml"
 
@@ -72,7 +77,7 @@ public struct ExecutorSettings: Sendable, Equatable {
         }
         guard let root else { return settings }
         let reader = SettingsReader(file: file)
-        for (key, value) in try reader.mapping(root, "the file", allowed: ["executor", "slurm"]) {
+        for (key, value) in try reader.mapping(root, "the file", allowed: ["executor", "slurm", "remotes"]) {
             switch key {
             case "executor":
                 let name = try reader.string(value, "executor")
@@ -80,6 +85,8 @@ public struct ExecutorSettings: Sendable, Equatable {
                     throw reader.error(value, "executor: '\(name)' is not an executor (use local or slurm)")
                 }
                 settings.kind = kind
+            case "remotes":
+                settings.remotes = try RemoteSettings.parse(value, reader: reader)
             default:
                 try parseSlurm(value, into: &settings, reader: reader)
             }
@@ -152,7 +159,7 @@ public struct ExecutorSettings: Sendable, Equatable {
 }
 
 /// Typed access to the config file's YAML with errors that name the file, line and field.
-private struct SettingsReader {
+struct SettingsReader {
     let file: String
 
     func error(_ node: YAMLValue, _ message: String) -> RunnerError {

@@ -8,6 +8,8 @@ public struct StageStatus: Sendable {
     public enum State: Sendable, Equatable {
         /// Key in the store.
         case cached(Digest)
+        /// Key not in the store but in the remote cache (`--remote`): a run would download it.
+        case cachedRemote(Digest)
         /// Key known and not in the store.
         case mustRun(Digest)
         /// Cannot be keyed before these upstream stages have run.
@@ -33,8 +35,13 @@ public struct StatusPlanner {
     let pipelineFile: String
     let store: ArtifactStore
     let runtime: StageRuntime
+    /// Looked up for keys missing locally (one small record download each), so stages below a
+    /// remote hit can be keyed too.
+    let remote: (any Remote)?
 
-    public init(pipeline: ResolvedPipeline, pipelineFile: String, store: ArtifactStore, runtime: StageRuntime) {
+    public init(pipeline: ResolvedPipeline, pipelineFile: String, store: ArtifactStore, runtime: StageRuntime,
+                remote: (any Remote)? = nil) {
+        self.remote = remote
         self.pipeline = pipeline
         self.pipelineFile = pipelineFile
         self.store = store
@@ -65,6 +72,18 @@ public struct StatusPlanner {
                         continue
                     }
                     var reasons: [String] = force.contains(stage.name) ? ["forced (--force \(stage.name))"] : []
+                    if !force.contains(stage.name), let remote {
+                        do {
+                            if let record = try remote.getRecord(keyed.key) {
+                                records[stage.name] = record
+                                stateOf[stage.name] = .cachedRemote(keyed.key)
+                                statuses.append(StageStatus(stage: stage.name, state: .cachedRemote(keyed.key), reasons: []))
+                                continue
+                            }
+                        } catch {
+                            reasons.append("remote lookup failed: \(error)")
+                        }
+                    }
                     if !force.contains(stage.name) {
                         if let previous = previousMaterial(stage.name) {
                             let changes = keyed.material.changes(from: previous, commandTemplate: stage.commandTemplate)

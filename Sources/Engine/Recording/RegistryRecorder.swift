@@ -46,6 +46,7 @@ public final class RegistryRecorder: RunRecorder, @unchecked Sendable {
             switch outcome {
             case .cached: return (.cached, nil, nil)
             case .ran: return (.ran, nil, 0)
+            case .pulled: return (.cached, "pulled from the remote cache", nil)
             case .reused: return (.cached, "built by another pipe process while this run waited for the key's lock", nil)
             case .failed(_, let reason): return (.failed, reason, nil)
             case .skipped(let because): return (.skipped, because, nil)

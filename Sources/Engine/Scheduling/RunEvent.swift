@@ -13,6 +13,11 @@ public enum RunEvent: Sendable {
     case started(stage: String)
     /// A progress event from the running stage.
     case progress(stage: String, step: Int, total: Int?, message: String)
+    /// Downloaded from the remote cache instead of run (`bytes` moved; 0 when everything was local).
+    case pulled(stage: String, seconds: Double, bytes: Int64)
+    /// Something the user should know that does not fail the stage (e.g. the remote was unusable,
+    /// so the stage runs locally).
+    case warning(stage: String, message: String)
     /// Ran and committed. `reused` when another process built the same key meanwhile.
     case finished(stage: String, seconds: Double, reused: Bool)
     case failed(stage: String, seconds: Double, reason: String, logTail: [String], rerunCommand: String)
@@ -28,10 +33,13 @@ public struct RunSummary: Sendable, Equatable {
     public var cached: Int
     public var failed: Int
     public var skipped: Int
+    /// Downloaded from the remote cache (`pipe run --remote`).
+    public var pulled: Int
     public var interrupted: Bool
     public var seconds: Double
 
-    public init(runID: String, ran: Int, cached: Int, failed: Int, skipped: Int, interrupted: Bool, seconds: Double) {
+    public init(runID: String, ran: Int, cached: Int, failed: Int, skipped: Int, pulled: Int = 0, interrupted: Bool, seconds: Double) {
+        self.pulled = pulled
         self.runID = runID
         self.ran = ran
         self.cached = cached

@@ -16,9 +16,13 @@ public struct RunOptions: Sendable {
     public var runtime: StageRuntime
     /// The `pipe run …` command line to print under a failed stage.
     public var rerunCommand: String
+    /// Read-through cache (`--remote`): a stage missing locally is downloaded from here when the
+    /// remote has its key, instead of run.
+    public var remote: (any Remote)?
 
     public init(jobs: Int? = nil, force: Set<String> = [], threads: Int? = nil, cores: Int? = nil,
-                runtime: StageRuntime = .commandsOnly, rerunCommand: String = "pipe run") {
+                runtime: StageRuntime = .commandsOnly, rerunCommand: String = "pipe run", remote: (any Remote)? = nil) {
+        self.remote = remote
         self.threads = threads.map { max(1, $0) }
         self.cores = max(1, cores ?? ProcessInfo.processInfo.activeProcessorCount)
         self.jobs = max(1, jobs ?? self.cores)

@@ -159,6 +159,9 @@ public final class RunSession: @unchecked Sendable {
                 case .reused(let record):
                     display.handle(.finished(stage: stage.name, seconds: seconds, reused: true))
                     settle(completion.index, .reused(key: record.key), record: record)
+                case .pulled(let record, let bytes):
+                    display.handle(.pulled(stage: stage.name, seconds: seconds, bytes: bytes))
+                    settle(completion.index, .pulled(key: record.key, seconds: seconds, bytes: bytes), record: record)
                 case .failed(let reason, let logTail, let logPath):
                     var rerun = options.rerunCommand
                     if let logPath { rerun += "\n    full log: \(logPath)" }
@@ -228,6 +231,23 @@ public final class RunSession: @unchecked Sendable {
     }
 
     private var finishedExecutions: [String: StageBuild] = [:]
+    /// Set when the remote cache could not be reached: later stages stop asking it (each attempt
+    /// would wait through the retries again) and simply run.
+    private var remoteUnavailable = false
+
+    private var usableRemote: (any Remote)? {
+        mailbox.lock(); defer { mailbox.unlock() }
+        return remoteUnavailable ? nil : options.remote
+    }
+
+    private func remoteFailed(_ error: any Error, stage: String) {
+        var message = "\(error); running it here instead"
+        if case .unavailable = error as? RemoteError {
+            mailbox.lock(); remoteUnavailable = true; mailbox.unlock()
+            message += " (and not asking the remote again in this run)"
+        }
+        display.handle(.warning(stage: stage, message: message))
+    }
 
     private func startWorker(_ i: Int, keyed: StageKeyer.Keyed, forced: Bool, threads: Int) {
         let stage = pipeline.stages[i]
@@ -236,12 +256,13 @@ public final class RunSession: @unchecked Sendable {
                                    kernelSignature: options.runtime.numeric.kernelSignature)
         let thread = Thread { [self] in
             var started = Date()
-            let result = execution.run(store: store, executor: executor, runLabel: runLabel, forced: forced,
+            let result = execution.run(store: store, executor: executor, runLabel: runLabel, forced: forced, remote: usableRemote,
                                        isInterrupted: { [self] in
                                            mailbox.lock(); defer { mailbox.unlock() }
                                            return interruptRequested
                                        },
                                        onWaiting: { [display] holder in display.handle(.waiting(stage: stage.name, holder: holder)) },
+                                       onRemoteFailure: { [self] error in remoteFailed(error, stage: stage.name) },
                                        onStart: {
                                            started = Date()
                                            mailbox.lock(); running[i] = execution; mailbox.unlock()

@@ -46,6 +46,8 @@ final class StageBuild: @unchecked Sendable {
         case built(StageRecord)
         /// Another process committed the key while we waited for its lock.
         case reused(StageRecord)
+        /// Downloaded from the remote cache (bytes moved).
+        case pulled(StageRecord, bytes: Int64)
         case failed(reason: String, logTail: [String], logPath: String?)
         case interrupted
     }
@@ -54,8 +56,11 @@ final class StageBuild: @unchecked Sendable {
     /// With `forced`, an existing record is not reused: the stage runs and its record is replaced.
     /// While another process holds the key's lock, polls (so an interrupt is noticed) and reports
     /// who holds it through `onWaiting`.
-    func run(store: ArtifactStore, executor: any Executor, runLabel: String, forced: Bool,
+    /// With a `remote`, a key missing locally is first looked up there and downloaded (under the
+    /// key's lock); a remote that fails is reported through `onRemoteFailure` and the stage runs locally.
+    func run(store: ArtifactStore, executor: any Executor, runLabel: String, forced: Bool, remote: (any Remote)? = nil,
              isInterrupted: () -> Bool = { false }, onWaiting: (String) -> Void = { _ in },
+             onRemoteFailure: (any Error) -> Void = { _ in },
              onStart: () -> Void, onEvent: (StageEvent) -> Void) -> Result {
         do {
             var lock = try store.tryLock(key: key)
@@ -69,6 +74,16 @@ final class StageBuild: @unchecked Sendable {
             }
             defer { lock?.unlock() }
             if !forced, let record = store.record(forKey: key) { return .reused(record) }
+            if !forced, let remote {
+                let progress = TransferProgress()
+                do {
+                    if let record = try remote.pull(key: key, into: store, progress: progress) {
+                        return .pulled(record, bytes: progress.tally.bytesMoved)
+                    }
+                } catch {
+                    onRemoteFailure(error)
+                }
+            }
             onStart()
             return try build(store: store, executor: executor, runLabel: runLabel,
                              lockDescriptor: lock?.fileDescriptor, onEvent: onEvent)

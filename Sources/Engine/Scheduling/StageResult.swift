@@ -8,6 +8,8 @@ public enum StageResult: Sendable, Equatable {
     case ran(key: Digest, seconds: Double)
     /// Another process committed the key while this one waited for the key's lock.
     case reused(key: Digest)
+    /// Not in the local store; downloaded from the remote cache (`pipe run --remote`) instead of run.
+    case pulled(key: Digest, seconds: Double, bytes: Int64)
     case failed(key: Digest?, reason: String)
     /// Not run because an upstream stage failed.
     case skipped(because: String)
@@ -15,7 +17,7 @@ public enum StageResult: Sendable, Equatable {
 
     public var key: Digest? {
         switch self {
-        case .cached(let key), .ran(let key, _), .reused(let key): return key
+        case .cached(let key), .ran(let key, _), .reused(let key), .pulled(let key, _, _): return key
         case .failed(let key, _), .interrupted(let key): return key
         case .skipped: return nil
         }
@@ -24,7 +26,7 @@ public enum StageResult: Sendable, Equatable {
     /// The stage's outputs exist in the store after this outcome.
     public var isAvailable: Bool {
         switch self {
-        case .cached, .ran, .reused: return true
+        case .cached, .ran, .reused, .pulled: return true
         default: return false
         }
     }

@@ -17,6 +17,12 @@ extension ArtifactStore {
     /// point leaves either no object or a complete one, never a partial object.
     @discardableResult
     public func ingest(_ path: String) throws -> Digest {
+        try ingest(path, check: nil)
+    }
+
+    /// `ingest`, with `check` called on the sealed tree's manifest before anything moves (it may
+    /// throw to refuse the artifact; the path is then left where it is).
+    func ingest(_ path: String, check: ((ArtifactManifest) throws -> Void)?) throws -> Digest {
         let source = Self.absolute(path, base: FileManager.default.currentDirectoryPath)
         guard let status = try POSIX.status(source) else { throw StoreError.missingArtifact(path: source) }
         if status.isSymlink {
@@ -26,6 +32,7 @@ extension ArtifactStore {
         // keeps the owner's execute bit, so the digest is the same as before sealing.
         try sealTree(source, isRoot: true)
         let manifest = try ArtifactScanner(statCache: nil).manifest(ofPath: source)
+        try check?(manifest)
         let digest = manifest.digest
         let destination = objectPath(digest)
         if POSIX.exists(destination) {

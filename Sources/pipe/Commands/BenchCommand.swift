@@ -5,7 +5,8 @@ import ArgumentParser
 /// with its default options.
 struct BenchCommand: ParsableCommand {
     static let benchmarks: [any ParsableCommand.Type] = [
-        BenchRunnerCommand.self, BenchSweepCommand.self, BenchGPT.self, BenchPPO.self, BenchGRPO.self, BenchDPO.self, BenchScaling.self,
+        BenchRunnerCommand.self, BenchSweepCommand.self, BenchRemoteCommand.self, BenchGPT.self, BenchPPO.self, BenchGRPO.self,
+        BenchDPO.self, BenchScaling.self,
     ]
 
     static let configuration = CommandConfiguration(

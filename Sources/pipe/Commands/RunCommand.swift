@@ -33,6 +33,12 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Run only the base pipeline, ignoring the file's sweep: block.")
     var noSweep = false
 
+    @Option(help: ArgumentHelp("Read through this remote cache: a stage missing locally whose key the remote has is downloaded instead of run (a name from remotes: in the config file, an http(s):// URL or a directory).", valueName: "name|url|path"))
+    var remote: String?
+
+    @Flag(help: "After the run, push its results to the remote (--remote, else the config file's default remote).")
+    var push = false
+
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("-j must be at least 1") }
         if let goal, goal != "max" && goal != "min" { throw ValidationError("--goal must be max or min, not '\(goal)'") }
@@ -43,7 +49,7 @@ struct RunCommand: ParsableCommand {
             .init(pipelineFile: options.pipeline, overrides: options.overrides, store: options.store, threads: options.threads,
                   executor: try executorOptions.settings(), runtime: .thisBinary),
             sweep: .init(sweeps: sweep, rankBy: rankBy, maximize: goal.map { $0 == "max" }, ignoreFileSweep: noSweep),
-            jobs: jobs, force: force, dryRun: dryRun)
+            jobs: jobs, force: force, dryRun: dryRun, remote: remote, push: push)
         try exitOnFailure(status)
     }
 }

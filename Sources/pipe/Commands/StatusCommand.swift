@@ -9,10 +9,20 @@ struct StatusCommand: ParsableCommand {
 
     @OptionGroup var options: PipelineOptions
 
+    @Option(help: ArgumentHelp("Also look up stages missing locally in this remote cache (shown as cached (remote)).", valueName: "name|url|path"))
+    var remote: String?
+
+    @Option(help: ArgumentHelp("Config file naming the remotes (default: $PIPE_CONFIG, else ./pipe.config.yaml if present).", valueName: "file"))
+    var config: String?
+
     func run() throws {
+        var settings = ExecutorSettings()
+        if remote != nil {
+            do { settings = try ExecutorSettings.load(explicit: config) } catch { throw ValidationError("\(error)") }
+        }
         let status = PipelineCommands.status(
             .init(pipelineFile: options.pipeline, overrides: options.overrides, store: options.store, threads: options.threads,
-                  runtime: .thisBinary))
+                  executor: settings, runtime: .thisBinary), remote: remote)
         try exitOnFailure(status)
     }
 }

@@ -1,0 +1,208 @@
+import Foundation
+import Store
+
+/// A remote on an HTTP server speaking plain GET/HEAD/PUT: an nginx WebDAV location (uploads go to
+/// `tmp/` and are MOVEd into place) or any server whose PUT writes a file atomically (`upload: put`;
+/// nginx's does: it receives the body into a temporary file and renames it). `http://` goes over `HTTPConnection` (keep-alive, pooled);
+/// `https://` over URLSession where this platform has it (see `HTTPSExchange`).
+///
+/// Retries: connection errors, timeouts, short bodies and 5xx are retried with exponential back-off
+/// (`retries` more attempts, 0.2 s doubling); 4xx are not (404 means "missing"). A 404/409 on upload
+/// creates the collections (MKCOL) once and tries again.
+public final class HTTPBlobs: RemoteBlobs, @unchecked Sendable {
+    public enum UploadMode: String, Sendable, CaseIterable {
+        /// PUT to `tmp/<unique>`, then WebDAV MOVE to the final name.
+        case move
+        /// PUT straight to the final name (the server must write atomically, as nginx does).
+        case put
+    }
+
+    public let location: String
+    let scheme: String
+    let host: String
+    let port: Int
+    /// URL path of the remote root, without a trailing slash ("" for the server root).
+    let basePath: String
+    let authorization: String?
+    let uploadMode: UploadMode
+    let retries: Int
+    let timeout: Double
+    let firstBackoff: Double
+
+    private let poolLock = NSLock()
+    private var idle: [HTTPConnection] = []
+    private var collectionsMade = false
+
+    /// - Parameter authorization: the full `Authorization` header value (built by the caller from an
+    ///   environment variable), or nil.
+    public init(url: String, authorization: String?, uploadMode: UploadMode = .move, retries: Int = 3,
+                timeout: Double = 30, firstBackoff: Double = 0.2) throws {
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
+              scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty else {
+            throw RemoteError.local(remote: url, reason: "'\(url)' is not an http:// or https:// URL")
+        }
+        self.location = url
+        self.scheme = scheme
+        self.host = host
+        self.port = components.port ?? (scheme == "https" ? 443 : 80)
+        var path = components.percentEncodedPath
+        while path.hasSuffix("/") { path.removeLast() }
+        self.basePath = path
+        self.authorization = authorization
+        self.uploadMode = uploadMode
+        self.retries = max(0, retries)
+        self.timeout = timeout
+        self.firstBackoff = firstBackoff
+        if scheme == "https" && !HTTPSExchange.isAvailable {
+            throw RemoteError.local(remote: url, reason: "https:// remotes need FoundationNetworking (libcurl), which this build of pipe lacks; use an http:// URL on a trusted network or a filesystem remote")
+        }
+    }
+
+    func target(_ path: String) -> String { basePath + "/" + path }
+    func absoluteURL(_ path: String) -> String { "\(scheme)://\(host):\(port)" + target(path) }
+
+    // MARK: RemoteBlobs
+
+    public func size(of path: String) throws -> Int64? {
+        let response = try request("HEAD", path, missingIsAnswer: true)
+        guard response.status != 404 else { return nil }
+        return Int64(response.headers["content-length"] ?? "") ?? 0
+    }
+
+    public func read(_ path: String) throws -> [UInt8]? {
+        let response = try request("GET", path, missingIsAnswer: true)
+        return response.status == 404 ? nil : response.body
+    }
+
+    public func download(_ path: String, to localFile: String, expectedSize: Int64?) throws -> Bool {
+        let response = try request("GET", path, missingIsAnswer: true, sink: .file(localFile), beforeAttempt: { unlink(localFile) })
+        return response.status != 404
+    }
+
+    public func upload(file localFile: String, size: Int64, to path: String) throws {
+        try place(path, body: .file(path: localFile, size: size))
+    }
+
+    public func upload(bytes: [UInt8], to path: String) throws {
+        try place(path, body: .bytes(bytes))
+    }
+
+    private func place(_ path: String, body: HTTPConnection.Body) throws {
+        switch uploadMode {
+        case .put:
+            try withCollections(path) { try request("PUT", path, body: body) }
+        case .move:
+            let temporary = "tmp/" + Self.uniqueName()
+            try withCollections(temporary) { try request("PUT", temporary, body: body) }
+            do {
+                try withCollections(path) {
+                    try request("MOVE", temporary, headers: [("Destination", absoluteURL(path)), ("Overwrite", "T")])
+                }
+            } catch {
+                // A MOVE whose answer was lost and that was retried finds its source gone: if the
+                // file is in place, the move happened (and names are content addresses or records
+                // whose objects are all there, so whichever writer's copy is there is right).
+                if (try? size(of: path)) != nil, (try? size(of: temporary)) == nil { return }
+                _ = try? request("DELETE", temporary, missingIsAnswer: true)
+                throw error
+            }
+        }
+    }
+
+    /// Runs `body`; on 404/409 (a missing parent collection) makes the collections once and retries.
+    private func withCollections(_ path: String, _ body: () throws -> HTTPResponse) throws {
+        do { _ = try body() } catch let failure as MissingCollection {
+            _ = failure
+            makeCollections()
+            _ = try body()
+        }
+    }
+
+    private func makeCollections() {
+        poolLock.lock(); let done = collectionsMade; collectionsMade = true; poolLock.unlock()
+        guard !done else { return }
+        var prefix = ""
+        for component in basePath.split(separator: "/") {
+            prefix += "/" + component
+            _ = try? rawExchange("MKCOL", prefix + "/", headers: [], body: .none, sink: .discard)
+        }
+        for collection in RemoteLayout.collections {
+            _ = try? rawExchange("MKCOL", target(collection) + "/", headers: [], body: .none, sink: .discard)
+        }
+    }
+
+    static func uniqueName() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let random = (0..<12).map { _ in String(generator.next() % 16, radix: 16) }.joined()
+        return "\(ProcessInfo.processInfo.hostName.replacingOccurrences(of: "/", with: "_"))~\(getpid())~\(random)"
+    }
+
+    // MARK: Requests with retries
+
+    private struct MissingCollection: Error {}
+
+    @discardableResult
+    private func request(_ method: String, _ path: String, headers: [(String, String)] = [], body: HTTPConnection.Body = .none,
+                         missingIsAnswer: Bool = false, sink: HTTPConnection.Sink = .memory,
+                         beforeAttempt: () -> Void = {}) throws -> HTTPResponse {
+        var delay = firstBackoff
+        var lastProblem = ""
+        for attempt in 0...retries {
+            if attempt > 0 { usleep(UInt32(delay * 1_000_000)); delay *= 2 }
+            beforeAttempt()
+            let response: HTTPResponse
+            do {
+                response = try rawExchange(method, target(path), headers: headers, body: body, sink: sink)
+            } catch let failure as HTTPTransportFailure {
+                lastProblem = failure.description
+                continue
+            } catch let failure as LocalFileFailure {
+                throw RemoteError.local(remote: location, reason: failure.description + (failure.noSpace ? " (the local disk is full)" : ""))
+            }
+            let status = response.status
+            if (200..<300).contains(status) { return response }
+            if status == 404 && missingIsAnswer { return response }
+            if (status == 404 || status == 409) && (method == "PUT" || method == "MOVE") && !collectionsReady { throw MissingCollection() }
+            let text = "HTTP \(status) \(response.reason)"
+            switch status {
+            case 507:
+                throw RemoteError.full(remote: location, path: path, reason: "\(text) from \(method)")
+            case 401, 403:
+                throw RemoteError.refused(remote: location, path: path, reason: "\(method) was refused (\(text)); " + (authorization == nil
+                    ? "the server wants credentials: name an environment variable holding them with auth_env in pipe.config.yaml"
+                    : "check the credentials in the environment variable named by auth_env"))
+            case 405, 501:
+                throw RemoteError.refused(remote: location, path: path, reason: "the server does not allow \(method) (\(text)); for nginx: dav_methods PUT DELETE MKCOL COPY MOVE; or use upload: put")
+            case 413:
+                throw RemoteError.refused(remote: location, path: path, reason: "the server refused the upload as too large (\(text)); for nginx: client_max_body_size 0;")
+            case 500..<600:
+                lastProblem = text + (method == "PUT" || method == "MOVE" ? " (a full disk on the server also shows as 500)" : "")
+                continue
+            default:
+                throw RemoteError.refused(remote: location, path: path, reason: "\(method) failed: \(text)")
+            }
+        }
+        throw RemoteError.unavailable(remote: location, path: path, reason: "\(method) failed after \(retries + 1) attempt\(retries == 0 ? "" : "s"): \(lastProblem)")
+    }
+
+    private var collectionsReady: Bool { poolLock.lock(); defer { poolLock.unlock() }; return collectionsMade }
+
+    /// One exchange on a pooled connection (https: URLSession).
+    private func rawExchange(_ method: String, _ target: String, headers: [(String, String)], body: HTTPConnection.Body,
+                             sink: HTTPConnection.Sink) throws -> HTTPResponse {
+        var all = headers
+        if let authorization { all.append(("Authorization", authorization)) }
+        if scheme == "https" {
+            return try HTTPSExchange.perform(method: method, url: "https://\(host):\(port)" + target, headers: all, body: body,
+                                             sink: sink, timeout: timeout)
+        }
+        poolLock.lock()
+        let connection = idle.popLast() ?? HTTPConnection(host: host, port: port, timeout: timeout)
+        poolLock.unlock()
+        let response = try connection.exchange(method: method, target: target, headers: all, body: body, sink: sink)
+        if connection.isConnected {
+            poolLock.lock(); idle.append(connection); poolLock.unlock()
+        }
+        return response
+    }
+}
