@@ -74,6 +74,18 @@ import Testing
                          "response_length": .int(4), "classic_prompts": .list([]), "corpus_prompts": .int(0), "ptx_coef": .float(0)])
         #expect(c.contexts["ppo"]!.logLines.contains { $0.contains("ppo: 6 prompts (0 fixed)") })
         #expect(try TemplateFile.load(from: c.outputs["ppo.model"]!)?.text == Self.template)
+
+        // Evaluate on the held-out prompts of a dataset (no token files, no judge): the policy's
+        // template renders them, the completions of a prompt-completion set give the perplexity.
+        try c.run("eval", EvaluateStage.self, inputs: ["policy": "ppo.model", "baseline": "sft.model", "reward": "rm.model", "prompts": instruct],
+                  outputs: ["report"], with: ["prompts_split": .string("valid"), "prompts": .int(4), "samples_per_prompt": .int(1),
+                                              "response_length": .int(4), "classic_prompts": .list([])])
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: c.outputs["eval.report"]! + "/metrics.json"))) as! [String: Any]
+        let ppo = report["ppo"] as! [String: Any], comparison = report["comparison"] as! [String: Any]
+        #expect(ppo["judge_positive_rate"] == nil && ppo["heldout_perplexity"] != nil, "\(ppo)")
+        #expect((comparison["rm_win_rate"] as! Double) >= 0 && (comparison["heldout_prompts"] as! Int) == 4, "\(comparison)")
+        let samples = try String(contentsOfFile: c.outputs["eval.report"]! + "/samples.jsonl", encoding: .utf8)
+        #expect(samples.contains("问：判断情感"), "\(samples.prefix(300))")
     }
 
     @Test func textDatasetsPretrainAsPackedDocuments() throws {

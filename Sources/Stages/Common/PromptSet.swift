@@ -10,7 +10,7 @@ public struct PromptSet: Sendable {
 
     public static func build(fixed: [String], corpusPrompts wanted: Int, promptTokens length: Int,
                              records: TemplatedRecords, train: TokenFile?, dataset: DatasetReader? = nil,
-                             split: String = "train", maxTokens: Int) throws -> PromptSet {
+                             split: String = "train", datasetLimit: Int = .max, maxTokens: Int) throws -> PromptSet {
         let eos = records.tokenizer.endOfTextId
         var set = PromptSet()
         func add(_ prompt: [Int32], _ fields: [String: FieldValue]) {
@@ -24,9 +24,14 @@ public struct PromptSet: Sendable {
         }
         if let dataset {
             try dataset.require([.prompt, .promptCompletion, .preference], input: "prompts")
-            var index = 0
+            // At most datasetLimit records, evenly spaced over the split (ordered by content hash).
+            let count = dataset.manifest.count(of: split) ?? 0
+            let stride = max(1, count / max(min(datasetLimit, count), 1))
+            var index = 0, taken = 0
             try dataset.forEachRecord(in: split) { record in
                 index += 1
+                guard (index - 1) % stride == 0, taken < datasetLimit else { return }
+                taken += 1
                 add(try TemplatedRecords.located("\(split).jsonl record \(index)") { try records.promptTokens(record) }, record.fields)
             }
         }

@@ -3,11 +3,13 @@ import Models
 import Tensor
 import Tokenizer
 
-/// `evaluate`: SFT baseline vs the policy on held-out prompts (the classic four + test-split openings).
-/// Both models answer the same prompts with the same sampling seeds; each answer is scored by the reward
-/// sources (proxy; the reward model by default, reported as `rm_reward_mean`) and the judge (gold);
-/// KL(π‖ref) is Σ_t log π − log π_ref over the policy's own samples (k1, the quantity PPO penalised);
-/// perplexity is on held-out test reviews.
+/// `evaluate`: SFT baseline vs the policy on held-out prompts (the classic ones, the test split of a
+/// prompt dataset through the policy's template, test-split openings of the token files). Both models
+/// answer the same prompts with the same sampling seeds; each answer is scored by the reward sources
+/// (proxy; the reward model by default, reported as `rm_reward_mean`, with the policy's win rate over
+/// the baseline's paired answer) and the judge (gold, when wired); KL(π‖ref) is Σ_t log π − log π_ref
+/// over the policy's own samples (k1, the quantity PPO penalised); perplexity is on held-out test
+/// reviews (token files) or on the held-out completions of a prompt-completion dataset.
 public enum EvaluateStage: BuiltinStage {
     public static let kind = "evaluate"
 
@@ -17,8 +19,11 @@ public enum EvaluateStage: BuiltinStage {
         var heldOutPrompts: Int, promptTokens: Int, samplesPerPrompt: Int
         var responseLength: Int, temperature: Float
         var perplexityReviews: Int
+        var promptsSplit: String
 
         init(_ p: StageParams) throws {
+            promptsSplit = try p.string("prompts_split")
+            _ = try TemplateFile.resolve(p, storedWith: nil)
             classicPrompts = try p.strings("classic_prompts")
             heldOutPrompts = try p.int("prompts"); promptTokens = try p.int("prompt_tokens")
             samplesPerPrompt = try p.int("samples_per_prompt")
@@ -47,7 +52,9 @@ public enum EvaluateStage: BuiltinStage {
     struct ModelReport {
         var name: String
         var samples: [Sample]
-        var perplexity: Double
+        /// Held-out perplexity; nil when neither token files nor completions were given.
+        var perplexity: Double?
+        var judged: Bool
         /// The reward sources' names when there are several (their means are reported), else empty.
         var sourceNames: [String] = []
         func sourceMean(_ k: Int) -> Double { samples.reduce(0.0) { $0 + $1.sourceRewards[k] } / Double(samples.count) }
@@ -58,12 +65,13 @@ public enum EvaluateStage: BuiltinStage {
             let sources: [(String, String)] = sourceNames.isEmpty ? [] : [
                 ("reward_sources", JSONText.object(sourceNames.indices.map { (sourceNames[$0], JSONText.number(sourceMean($0))) })),
             ]
-            return sources + [
-                ("rm_reward_mean", JSONText.number(mean(\.rmReward))),
+            let judge: [(String, String)] = judged ? [
                 ("judge_positive_rate", JSONText.number(mean { $0.judgePositive > 0.5 ? 1 : 0 })),
                 ("judge_score_mean", JSONText.number(mean(\.judgePositive))),
+            ] : []
+            return sources + [("rm_reward_mean", JSONText.number(mean(\.rmReward)))] + judge + [
                 ("kl_to_reference_nats", JSONText.number(mean(\.klToReference))),
-                ("heldout_perplexity", JSONText.number(perplexity)),
+            ] + (perplexity.map { [("heldout_perplexity", JSONText.number($0))] } ?? []) + [
                 ("distinct_1", JSONText.number(TextStatistics.distinct(chars, n: 1))),
                 ("distinct_2", JSONText.number(TextStatistics.distinct(chars, n: 2))),
                 ("response_chars_mean", JSONText.number(mean { Double($0.responseText.count) })),
@@ -80,29 +88,32 @@ public enum EvaluateStage: BuiltinStage {
         let eos = tokenizer.endOfTextId, pad = tokenizer.padId
         let policy = try ModelArtifacts.load(policyDir, input: "policy")
         let baseline = try ModelArtifacts.load(baselineDir, input: "baseline")
-        // The prompts carry no dataset columns yet (fixed prompts and test-split openings).
+        let test = try (try? context.inputPath("tokens")).map { try TokenFile.read(split: "test", in: $0) }
+        let dataset = try (try? context.inputPath("prompts")).map { try DatasetReader(directory: $0) }
+        let responseLength = settings.responseLength, temperature = settings.temperature
+        let perPrompt = settings.samplesPerPrompt
+        // Prompts: the classic ones first, then the dataset's held-out prompts, then test-split openings.
+        let template = try TemplateFile.resolve(context.params, storedWith: policyDir)
+        let promptSet = try PromptSet.build(
+            fixed: settings.classicPrompts, corpusPrompts: settings.heldOutPrompts, promptTokens: settings.promptTokens,
+            records: TemplatedRecords(template: template, tokenizer: tokenizer), train: test, dataset: dataset,
+            split: settings.promptsSplit, datasetLimit: settings.heldOutPrompts, maxTokens: policy.config.maxPositions - responseLength)
+        let prompts = promptSet.tokens
+        let classicCount = settings.classicPrompts.count
+        let queries = prompts.flatMap { Array(repeating: $0, count: perPrompt) }
+        let columns = promptSet.rewardColumns.mapValues { values in values.flatMap { Array(repeating: $0, count: perPrompt) } }
+
         let scorer = try RewardScorer.forStage(try RewardSettings(context.params), context: context, policy: policy,
-                                               tokenizer: tokenizer, columns: [], pool: pool)
+                                               tokenizer: tokenizer, columns: promptSet.columnNames, pool: pool)
         defer { scorer.close() }
         let rewardModel = scorer.sources.components.lazy.compactMap { ($0.source as? RewardModelSource)?.model }.first
         let severalSources = scorer.sources.components.count > 1
         var rewardFlags: [(String, Double)] = []
         let baselineReplicas = ModelReplicas(baseline, pool: pool)
-        let judgeDir = try context.inputPath("judge")
-        let judge = try Judge(directory: judgeDir)
-        let test = try TokenFile.read(split: "test", in: try context.inputPath("tokens"))
-        let responseLength = settings.responseLength, temperature = settings.temperature
-        let perPrompt = settings.samplesPerPrompt
-
-        // Prompts: the classic ones first, then test-split openings.
-        let promptTokens = settings.promptTokens
-        var prompts = settings.classicPrompts.map { ModelArtifacts.withBOS(tokenizer.encode($0, allowSpecial: false), eos: eos) }
-        let classicCount = prompts.count
-        let eligible = (0..<test.count).filter { test.record($0).count > promptTokens }
-        let wanted = min(settings.heldOutPrompts, eligible.count)
-        let stride = max(1, eligible.count / max(wanted, 1))
-        for k in 0..<wanted { prompts.append(ModelArtifacts.withBOS(test.record(eligible[k * stride]).prefix(promptTokens), eos: eos)) }
-        let queries = prompts.flatMap { Array(repeating: $0, count: perPrompt) }
+        let judgeDir = try? context.inputPath("judge")
+        let judge = try judgeDir.map { try Judge(directory: $0) }
+        let completions = try dataset.flatMap { try heldOutCompletions($0, split: settings.promptsSplit, template: template,
+                                                                           tokenizer: tokenizer, limit: settings.perplexityReviews) }
 
         var reports: [ModelReport] = []
         for (name, model) in [("sft", baselineReplicas), ("ppo", ModelReplicas(policy, pool: pool))] {
@@ -121,8 +132,10 @@ public enum EvaluateStage: BuiltinStage {
                 let rows = chunk.indices.map { Array(responses[($0 * responseLength)..<(($0 + 1) * responseLength)]) }
                 let promptTexts = chunk.map { tokenizer.decode($0, skipSpecial: true) }
                 let responseTexts = rows.map { tokenizer.decode($0, skipSpecial: true) }
-                let scored = try scorer.score(RewardRequest(prompts: promptTexts, completions: responseTexts,
-                                                            tokens: .init(queries: chunk, responses: rows, assembled: qr)))
+                let scored = try scorer.score(RewardRequest(
+                    prompts: promptTexts, completions: responseTexts,
+                    columns: columns.mapValues { Array($0[start..<(start + chunk.count)]) },
+                    tokens: .init(queries: chunk, responses: rows, assembled: qr)))
                 rewardFlags += scored.metrics.filter { $0.0.hasSuffix("/nondeterministic") }
                 for (i, q) in chunk.enumerated() {
                     let r = rows[i]
@@ -135,10 +148,19 @@ public enum EvaluateStage: BuiltinStage {
                     samples.append(s)
                 }
             }
-            let judged = judge.positiveProbabilities(samples.map { $0.promptText + $0.responseText })
-            for i in samples.indices { samples[i].judgePositive = judged[i] }
-            let ppl = try heldOutPerplexity(model.model, test, reviews: settings.perplexityReviews, eos: eos, pad: pad)
-            reports.append(ModelReport(name: name, samples: samples, perplexity: ppl,
+            if let judge {
+                let judged = judge.positiveProbabilities(samples.map { $0.promptText + $0.responseText })
+                for i in samples.indices { samples[i].judgePositive = judged[i] }
+            }
+            let ppl: Double?
+            if let test {
+                ppl = try heldOutPerplexity(model.model, test, reviews: settings.perplexityReviews, eos: eos, pad: pad)
+            } else if let completions, !completions.isEmpty {
+                ppl = try completionPerplexity(model.model, completions, eos: eos, pad: pad)
+            } else {
+                ppl = nil
+            }
+            reports.append(ModelReport(name: name, samples: samples, perplexity: ppl, judged: judge != nil,
                                        sourceNames: severalSources ? scorer.sources.components.map(\.name) : []))
         }
 
@@ -153,7 +175,7 @@ public enum EvaluateStage: BuiltinStage {
                                                     ("pairs", String(e.pairs))])))
             }
         }
-        if let data = FileManager.default.contents(atPath: judgeDir + "/metrics.json"),
+        if let judgeDir, let data = FileManager.default.contents(atPath: judgeDir + "/metrics.json"),
            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
            let accuracy = (object["heldout_accuracy"] as? NSNumber)?.doubleValue {
             top.append(("judge", JSONText.object([("heldout_accuracy", JSONText.number(accuracy))])))
@@ -161,13 +183,15 @@ public enum EvaluateStage: BuiltinStage {
         let (sft, ppo) = (reports[0], reports[1])
         func mean(_ r: ModelReport, _ f: (Sample) -> Double) -> Double { r.samples.reduce(0.0) { $0 + f($1) } / Double(r.samples.count) }
         let rateGain = mean(ppo) { $0.judgePositive > 0.5 ? 1 : 0 } - mean(sft) { $0.judgePositive > 0.5 ? 1 : 0 }
-        top.append(("comparison", JSONText.object([
-            ("judge_positive_rate_gain", JSONText.number(rateGain)),
-            ("rm_reward_gain", JSONText.number(mean(ppo, \.rmReward) - mean(sft, \.rmReward))),
-            ("perplexity_ratio", JSONText.number(ppo.perplexity / sft.perplexity)),
-            ("classic_prompts", String(classicCount)), ("heldout_prompts", String(prompts.count - classicCount)),
-            ("samples_per_prompt", String(perPrompt)),
-        ])))
+        // The policy's answer against the baseline's paired answer (same prompt, same random numbers).
+        let wins = zip(ppo.samples, sft.samples).reduce(0.0) { $0 + ($1.0.rmReward > $1.1.rmReward ? 1 : $1.0.rmReward == $1.1.rmReward ? 0.5 : 0) }
+        var comparison: [(String, String)] = judge == nil ? [] : [("judge_positive_rate_gain", JSONText.number(rateGain))]
+        comparison += [("rm_reward_gain", JSONText.number(mean(ppo, \.rmReward) - mean(sft, \.rmReward))),
+                       ("rm_win_rate", JSONText.number(wins / Double(max(ppo.samples.count, 1))))]
+        if let a = ppo.perplexity, let b = sft.perplexity { comparison.append(("perplexity_ratio", JSONText.number(a / b))) }
+        comparison += [("classic_prompts", String(classicCount)), ("heldout_prompts", String(prompts.count - classicCount)),
+                       ("samples_per_prompt", String(perPrompt))]
+        top.append(("comparison", JSONText.object(comparison)))
         let out = try context.outputPath("report")
         try Data((JSONText.object(top) + "\n").utf8).write(to: URL(fileURLWithPath: out + "/metrics.json"))
 
@@ -185,9 +209,12 @@ public enum EvaluateStage: BuiltinStage {
 
         var summary: [(String, Double)] = []
         for r in reports {
-            summary += [("\(r.name)/rm_reward_mean", mean(r, \.rmReward)), ("\(r.name)/judge_positive_rate", mean(r) { $0.judgePositive > 0.5 ? 1 : 0 }),
-                        ("\(r.name)/kl_to_reference_nats", mean(r, \.klToReference)), ("\(r.name)/heldout_perplexity", r.perplexity)]
+            summary += [("\(r.name)/rm_reward_mean", mean(r, \.rmReward))]
+            if r.judged { summary.append(("\(r.name)/judge_positive_rate", mean(r) { $0.judgePositive > 0.5 ? 1 : 0 })) }
+            summary.append(("\(r.name)/kl_to_reference_nats", mean(r, \.klToReference)))
+            if let p = r.perplexity { summary.append(("\(r.name)/heldout_perplexity", p)) }
         }
+        summary.append(("comparison/rm_win_rate", wins / Double(max(ppo.samples.count, 1))))
         for r in reports where !r.sourceNames.isEmpty {
             summary += r.sourceNames.indices.map { ("\(r.name)/rewards/\(r.sourceNames[$0])/mean", r.sourceMean($0)) }
         }
@@ -225,9 +252,11 @@ public enum EvaluateStage: BuiltinStage {
         func mean(_ r: ModelReport, _ g: (Sample) -> Double) -> Double { r.samples.reduce(0.0) { $0 + g($1) } / Double(r.samples.count) }
         var s = "evaluate: metric                      sft        ppo\n"
         s += "  rm reward (proxy)              \(f(mean(sft, \.rmReward)))   \(f(mean(ppo, \.rmReward)))\n"
-        s += "  judge positive rate (gold)     \(f(mean(sft) { $0.judgePositive > 0.5 ? 1 : 0 }))   \(f(mean(ppo) { $0.judgePositive > 0.5 ? 1 : 0 }))\n"
+        if sft.judged {
+            s += "  judge positive rate (gold)     \(f(mean(sft) { $0.judgePositive > 0.5 ? 1 : 0 }))   \(f(mean(ppo) { $0.judgePositive > 0.5 ? 1 : 0 }))\n"
+        }
         s += "  KL to reference (nats/resp.)   \(f(mean(sft, \.klToReference)))   \(f(mean(ppo, \.klToReference)))\n"
-        s += "  held-out perplexity            \(f(sft.perplexity))   \(f(ppo.perplexity))\n"
+        if let a = sft.perplexity, let b = ppo.perplexity { s += "  held-out perplexity            \(f(a))   \(f(b))\n" }
         s += "samples (classic prompts):\n"
         for i in 0..<min(classic, sft.samples.count) {
             s += "  [\(sft.samples[i].promptText)] sft: \(sft.samples[i].responseText) | ppo: \(ppo.samples[i].responseText)\n"
