@@ -61,11 +61,13 @@ public enum PipelineCommands {
 
     // MARK: status
 
-    public static func status(_ common: Common) -> Int32 {
-        guard let pipeline = load(common), let store = openStore(common) else { return 2 }
-        let statuses = StatusPlanner(pipeline: pipeline, pipelineFile: common.pipelineFile, store: store,
-                                     runtime: common.runtime, threads: common.threads).plan()
-        stdout.write(StatusFormatter.text(statuses, pipeline: pipeline, dryRun: false, colour: useColour))
+    /// Plans exactly as `pipe run` does (the file's `sweep:` block and `--sweep` axes merged into one
+    /// DAG, shared stages once) and prints each node's state.
+    public static func status(_ common: Common, sweep: RunCommands.SweepOptions = .init()) -> Int32 {
+        guard let planned = RunCommands.plan(common, sweep: sweep), let store = openStore(common) else { return 2 }
+        if planned.isSweep { stdout.write(RunCommands.sweepHeader(planned.plan)) }
+        let statuses = RunCommands.dryRunStatuses(planned.plan, common: common, store: store, force: [])
+        stdout.write(StatusFormatter.text(statuses, pipeline: planned.plan.pipeline, dryRun: false, colour: useColour))
         return 0
     }
 

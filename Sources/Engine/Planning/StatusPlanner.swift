@@ -34,13 +34,18 @@ public struct StatusPlanner {
     let store: ArtifactStore
     let runtime: StageRuntime
     let threads: Int
+    /// Stage name in `pipeline` → its name in the pipeline file, where they differ (a sweep's merged
+    /// pipeline names nodes `ppo[3e-05]`; the registry knows them as `ppo`).
+    let fileStageNames: [String: String]
 
-    public init(pipeline: ResolvedPipeline, pipelineFile: String, store: ArtifactStore, runtime: StageRuntime, threads: Int = 1) {
+    public init(pipeline: ResolvedPipeline, pipelineFile: String, store: ArtifactStore, runtime: StageRuntime, threads: Int = 1,
+                fileStageNames: [String: String] = [:]) {
         self.pipeline = pipeline
         self.pipelineFile = pipelineFile
         self.store = store
         self.runtime = runtime
         self.threads = threads
+        self.fileStageNames = fileStageNames
     }
 
     public func plan(force: Set<String> = []) -> [StageStatus] {
@@ -52,7 +57,7 @@ public struct StatusPlanner {
 
         func previousMaterial(_ stage: String) -> KeyMaterial? {
             if history == nil { history = Self.lastMaterials(store: store, pipelineFile: pipelineFile) }
-            return history?[stage]
+            return history?[fileStageNames[stage] ?? stage]
         }
 
         for stage in pipeline.stages {
