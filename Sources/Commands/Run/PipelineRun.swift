@@ -141,9 +141,11 @@ public enum RunCommands {
     /// Problems are warnings: the run succeeded.
     static func writeLockFile(_ plan: SweepPlan, isSweep: Bool, pipelineFile: String, report: RunReport) {
         guard report.status == .succeeded else { return }
+        var recorded: [String: RecordedStage] = [:]
         let variants = plan.variants.indices.compactMap { v in
             LockFileWriter.variant(name: plan.variants[v].name, overrides: plan.overrideTexts(ofVariant: v),
-                                   pipeline: plan.variants[v].pipeline, report: report, node: { plan.nodeOf[v][$0] ?? $0 })
+                                   pipeline: plan.variants[v].pipeline, report: report, node: { plan.nodeOf[v][$0] ?? $0 },
+                                   recorded: &recorded)
         }
         guard variants.count == plan.variants.count else { return }
         LockFileWriter.write(LockFile(pipeline: plan.pipeline.name, file: URL(fileURLWithPath: pipelineFile).lastPathComponent,
