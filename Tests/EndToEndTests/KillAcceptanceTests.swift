@@ -66,9 +66,8 @@ struct KillAcceptanceTests {
         return entry[(outs + 1)...].prefix { $0.hasPrefix("      ") }.map { $0.trimmingCharacters(in: .whitespaces) }
     }
 
-    static func seconds(_ body: () throws -> Void) rethrows -> Double {
-        let start = ContinuousClock.now
-        try body()
+    /// Seconds since `start`.
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
         let elapsed = ContinuousClock.now - start
         return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     }
@@ -78,10 +77,15 @@ struct KillAcceptanceTests {
         let reference = try Self.workspace()
         defer { reference.remove() }
         #expect(try pipe.run(["run", "pipelines/kill-up.yaml"], in: reference.root).status == 0)
-        var sftSeconds = 0.0, ppoSeconds = 0.0
-        sftSeconds = try Self.seconds { #expect(try pipe.run(["run", "pipelines/kill-sft.yaml"], in: reference.root).status == 0) }
+        var start = ContinuousClock.now
+        let sft = try pipe.run(["run", "pipelines/kill-sft.yaml"], in: reference.root)
+        let sftSeconds = Self.seconds(since: start)
+        #expect(sft.status == 0, "\(sft)")
         #expect(try pipe.run(["run", "pipelines/kill-rm.yaml"], in: reference.root).status == 0)
-        ppoSeconds = try Self.seconds { #expect(try pipe.run(["run", "pipelines/kill-ppo.yaml"], in: reference.root).status == 0) }
+        start = ContinuousClock.now
+        let ppo = try pipe.run(["run", "pipelines/kill-ppo.yaml"], in: reference.root)
+        let ppoSeconds = Self.seconds(since: start)
+        #expect(ppo.status == 0, "\(ppo)")
 
         let workspace = try Self.workspace()
         defer { workspace.remove() }
