@@ -20,7 +20,7 @@ struct KillAcceptanceTests {
           sft:
             uses: sft
             inputs: { tokens: tokens.tokens, tokenizer: tokens.tokenizer }
-            with: { n_layer: 1, n_head: 2, n_embd: 32, block_size: 32, batch_size: 4, steps: 60, lr: 3e-3,
+            with: { n_layer: 1, n_head: 2, n_embd: 32, block_size: 48, batch_size: 4, steps: 60, lr: 3e-3,
                     warmup_steps: 5, eval_interval: 30, eval_batches: 2, checkpoint_every: 10 }
 
         """),
