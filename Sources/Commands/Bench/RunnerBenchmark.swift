@@ -52,7 +52,6 @@ public enum RunnerBenchmark {
         defer { if directory == nil { try? FileManager.default.removeItem(atPath: base) } }
 
         output("pipe bench runner: \(pipeExecutable)")
-        output("workspace: 6-stage command pipeline (tokenise → sft → pairs → rm → ppo → evaluate), \(repetitions) timed runs each")
         output("wall = spawn to exit of the real binary; cpu = its user+system time (robust when other jobs share the cores)")
         output("load average at start: " + loadAverage())
         if scalingOnly {
@@ -61,6 +60,7 @@ public enum RunnerBenchmark {
             return
         }
 
+        output("workspace: 6-stage command pipeline (tokenise → sft → pairs → rm → ppo → evaluate), \(repetitions) timed runs each")
         let small = base + "/ws"
         try CommandPipelineFixture.write(into: small)
         let pipeline = CommandPipelineFixture.pipelineFile
