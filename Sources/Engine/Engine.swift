@@ -14,8 +14,10 @@
 ///   runtime, rerun command.
 /// - `StatusPlanner(pipeline:pipelineFile:store:runtime:).plan() -> [StageStatus]`: cached /
 ///   must run + reasons (`KeyMaterial.changes(from:)` against the stage's last recorded material).
-/// - `RunRecording.start(store:plan:pipelineFile:sweep:)`: one registry run per variant (`RegistryRecorder`),
-///   a sweep row when swept; `StageRecord.material` reads a record's key material back.
+/// - `RunRecording.start(store:plan:pipelineFile:sweep:)`: one registry run per variant (rows built by
+///   `RegistryRecorder`), a sweep row when swept, all in one transaction; stage results batched, the
+///   runs closed in one transaction; a heartbeat while the run lasts. `StageRecord.material` reads a
+///   record's key material back.
 ///
 /// - Read-through: with `RunOptions.remote`, a worker that finds a key missing locally (under its lock)
 ///   pulls it from the remote cache instead of running the stage (`StageResult.pulled`,
@@ -28,8 +30,8 @@
 ///   → `pipe _stage <path>`, or `.command(sh)`), working dir, full environment, log path, events path,
 ///   resources. Everything lives in the stage's staging dir under the store's tmp/, so a batch
 ///   executor on a shared filesystem sees the same files.
-/// - `LocalExecutor`: posix_spawn (`ChildProcess`), own process group, stdout+stderr → log, SIGTERM then
-///   SIGKILL on interrupt. `SlurmExecutor`: one sbatch job per stage; `ExecutorSettings` reads `pipe.config.yaml`.
+/// - `LocalExecutor`: posix_spawn (`ChildProcess`) into the process group of a watchdog started first
+///   (it kills the group when the runner dies), stdout+stderr → log, SIGTERM then SIGKILL on interrupt. `SlurmExecutor`: one sbatch job per stage; `ExecutorSettings` reads `pipe.config.yaml`.
 ///
 /// ## Display
 /// - `RunDisplay` receives `RunEvent`s; the terminal implementations live in Commands.

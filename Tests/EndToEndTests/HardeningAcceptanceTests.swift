@@ -35,8 +35,9 @@ struct HardeningAcceptanceTests {
         """)
         let running = try pipe.start(["run", "pipelines/slow.yaml"], in: workspace.root)
         try Self.waitFor("the stage to start") { ((try? workspace.read("starts")) ?? "").hasSuffix("\n") }
-        let group = try #require(Int32(try workspace.read("starts").trimmingCharacters(in: .whitespacesAndNewlines)))
-        #expect(Self.groupAlive(group))
+        let stage = try #require(Int32(try workspace.read("starts").trimmingCharacters(in: .whitespacesAndNewlines)))
+        let group = getpgid(stage)  // the stage runs in its watchdog's process group
+        #expect(group > 0 && Self.groupAlive(group))
 
         running.signal(SIGKILL)
         _ = running.finish()

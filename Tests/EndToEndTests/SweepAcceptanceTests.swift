@@ -181,6 +181,29 @@ struct SweepAcceptanceTests {
         #expect(result.stdout.contains("param init_kl_coef changed 0.2 → 0.3"), "\(result)")
     }
 
+    /// `pipe status --sweep` plans like `pipe run`: the merged DAG, shared stages once, each node's
+    /// reason; after the sweep has run, every node is cached.
+    @Test func statusOfASweepPlansLikeRun() throws {
+        let workspace = try HistoryFixture.workspace("pipe-sweep-status")
+        defer { workspace.remove() }
+        #expect(try pipe.run(["run", HistoryFixture.pipeline], in: workspace.root).status == 0)
+        let sweep = ["--sweep", "ppo.init_kl_coef=0.2,0.3"]
+        let status = try pipe.run(["status", HistoryFixture.pipeline] + sweep, in: workspace.root)
+        #expect(status.status == 0, "\(status)")
+        #expect(status.stdout.contains("sweep: 2 variants, 8 distinct stages (12 without sharing)"), "\(status)")
+        #expect(status.stdout.contains("2 of 8 stages must run"), "\(status)")
+        #expect(status.stdout.contains("param init_kl_coef changed 0.2 → 0.3"), "\(status)")
+        let dryRun = try pipe.run(["run", HistoryFixture.pipeline, "--dry-run"] + sweep, in: workspace.root)
+        let names = { (text: String) in text.split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) } }
+        #expect(names(status.stdout) == names(dryRun.stdout), "status and run --dry-run list the same nodes\n\(status)\n\(dryRun)")
+
+        #expect(try pipe.run(["run", HistoryFixture.pipeline] + sweep, in: workspace.root).status == 0)
+        let after = try pipe.run(["status", HistoryFixture.pipeline] + sweep, in: workspace.root)
+        #expect(after.stdout.contains("all 8 stages cached"), "\(after)")
+        let bad = try pipe.run(["status", HistoryFixture.pipeline, "--sweep", "ppo.lrr=1,2"], in: workspace.root)
+        #expect(bad.status == 2 && bad.stderr.contains("lrr"), "\(bad)")
+    }
+
     @Test func badSweepAxisIsAUsageError() throws {
         let workspace = try HistoryFixture.workspace("pipe-sweep-bad")
         defer { workspace.remove() }

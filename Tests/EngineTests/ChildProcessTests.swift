@@ -60,6 +60,46 @@ struct ChildProcessTests {
         #expect(kill(watchdog, 0) != 0 && errno == ESRCH, "reaped, not a zombie")
     }
 
+    /// The watchdog exists before the stage: the stage is spawned into the watchdog's process group,
+    /// so there is no moment at which a runner's death could leave it unguarded. When the runner
+    /// dies (here: its end of the pipe closes), the whole group dies, grandchildren included.
+    @Test func theStageJoinsItsWatchdogsGroupAndDiesWithTheRunner() throws {
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let child = try ChildProcess.spawn(executable: "/bin/sh", arguments: ["-c", "sleep 60 & echo $! > grandchild; wait"],
+                                           environment: ["PATH=/usr/bin:/bin"], directory: dir, logPath: dir + "/log.txt",
+                                           dieWithParent: true)
+        let watchdog = try #require(child.watchdogPID)
+        #expect(child.group == watchdog)
+        #expect(getpgid(child.pid) == watchdog, "spawned straight into the watchdog's group")
+        let deadline = Date(timeIntervalSinceNow: 10)
+        while (try? String(contentsOfFile: dir + "/grandchild", encoding: .utf8))?.hasSuffix("\n") != true && Date() < deadline { usleep(10_000) }
+        let grandchild = try #require(Int32((try String(contentsOfFile: dir + "/grandchild", encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(getpgid(grandchild) == watchdog)
+
+        close(try #require(child.watchdogWriteEnd))  // what the kernel does when the runner dies
+        #expect(child.wait() == .signalled(SIGKILL))
+        while kill(grandchild, 0) == 0 && Date() < deadline { usleep(10_000) }
+        #expect(kill(grandchild, 0) != 0, "the grandchild died with the group")
+    }
+
+    /// SIGTERM to the group (an interrupt) reaches the stage but not its watchdog.
+    @Test func anInterruptSignalsTheStageNotItsWatchdog() throws {
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let child = try ChildProcess.spawn(executable: "/bin/sh", arguments: ["-c", "sleep 30 & wait"], environment: ["PATH=/usr/bin:/bin"],
+                                           directory: dir, logPath: dir + "/log.txt", dieWithParent: true)
+        let watchdog = try #require(child.watchdogPID)
+        usleep(100_000)
+        child.signalGroup(SIGTERM)
+        var status: Int32 = 0
+        while waitpid(child.pid, &status, 0) < 0 && errno == EINTR {}
+        #expect(ChildProcess.decode(status) == .signalled(SIGTERM))
+        #expect(kill(watchdog, 0) == 0, "the watchdog ignores SIGTERM")
+        _ = child.wait()  // the child is already reaped: this only dismisses the watchdog
+        #expect(kill(watchdog, 0) != 0 && errno == ESRCH)
+    }
+
     @Test func spawnFailureIsAnError() throws {
         #expect(throws: RunnerError.self) {
             _ = try ChildProcess.spawn(executable: "/nonexistent/tool", arguments: [], environment: [],

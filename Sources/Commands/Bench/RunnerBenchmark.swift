@@ -5,7 +5,8 @@ import Store
 /// `pipe bench runner`: how fast pipe decides that nothing needs to run, measured by spawning the
 /// real binary like a user would. Builds a temp workspace with the 6-stage command pipeline
 /// (`CommandPipelineFixture`), runs it once, then times no-op `pipe run`, `pipe status`, `pipe dag`
-/// (start-up + parse floor) and a no-op run whose first stage depends on a 1 GiB file.
+/// (start-up + parse floor), a no-op run whose first stage depends on a 1 GiB file, and the
+/// stage-count scaling table (`RunnerScalingBenchmark`: 12 to 1,028 stages).
 public enum RunnerBenchmark {
     public struct Figure: Sendable {
         public var name: String
@@ -44,16 +45,22 @@ public enum RunnerBenchmark {
     ///   - bigInputBytes: size of the large-input file (1 GiB by default; 0 skips that figure).
     public static func run(pipeExecutable: String, directory: String? = nil, repetitions: Int = 25,
                            bigInputBytes: Int64 = 1 << 30, includeStore: Bool = true,
+                           scalingRepetitions: Int = 5, scalingOnly: Bool = false,
                            output: (String) -> Void) throws {
         let base = directory ?? (NSTemporaryDirectory() + "pipe-bench-runner-\(getpid())")
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
         defer { if directory == nil { try? FileManager.default.removeItem(atPath: base) } }
 
         output("pipe bench runner: \(pipeExecutable)")
-        output("workspace: 6-stage command pipeline (tokenise → sft → pairs → rm → ppo → evaluate), \(repetitions) timed runs each")
         output("wall = spawn to exit of the real binary; cpu = its user+system time (robust when other jobs share the cores)")
         output("load average at start: " + loadAverage())
+        if scalingOnly {
+            _ = try RunnerScalingBenchmark.run(pipeExecutable: pipeExecutable, base: base, repetitions: scalingRepetitions, output: output)
+            output("load average at end: " + loadAverage())
+            return
+        }
 
+        output("workspace: 6-stage command pipeline (tokenise → sft → pairs → rm → ppo → evaluate), \(repetitions) timed runs each")
         let small = base + "/ws"
         try CommandPipelineFixture.write(into: small)
         let pipeline = CommandPipelineFixture.pipelineFile
@@ -90,6 +97,9 @@ public enum RunnerBenchmark {
             try measure("noop-run-1GiB-input", ["run", pipeline], in: big, target: 0.060)
         }
 
+        if scalingRepetitions > 0 {
+            _ = try RunnerScalingBenchmark.run(pipeExecutable: pipeExecutable, base: base, repetitions: scalingRepetitions, output: output)
+        }
         output("load average at end: " + loadAverage())
         if includeStore {
             output("store figures (StoreBenchmark):")

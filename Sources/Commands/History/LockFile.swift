@@ -58,6 +58,8 @@ public struct LockFile: Sendable, Equatable {
         out += "pipeline: \(YAMLText.key(pipeline))\n"
         out += "file: \(YAMLText.key(file))\n"
         if isSweep {
+            // Variants share most stages: each distinct stage is rendered once.
+            var rendered = RenderedStages(indent: "    ")
             out += "variants:\n"
             for variant in variants {
                 out += "  \(YAMLText.key(variant.name)):\n"
@@ -65,7 +67,8 @@ public struct LockFile: Sendable, Equatable {
                     out += "    overrides:\n"
                     for (target, value) in variant.overrides { out += "      \(YAMLText.key(target)): \(value)\n" }
                 }
-                out += Self.stagesText(variant.stages, indent: "    ")
+                out += "    stages:" + (variant.stages.isEmpty ? " {}" : "") + "\n"
+                for stage in variant.stages { out += rendered.text(of: stage) }
             }
         } else {
             out += Self.stagesText(variants.first?.stages ?? [], indent: "")
@@ -75,34 +78,52 @@ public struct LockFile: Sendable, Equatable {
 
     static func stagesText(_ stages: [RecordedStage], indent: String) -> String {
         var out = indent + "stages:" + (stages.isEmpty ? " {}" : "") + "\n"
+        for stage in stages { out += stageText(stage, indent: indent) }
+        return out
+    }
+
+    /// One entry of a `stages:` mapping at `indent`.
+    static func stageText(_ stage: RecordedStage, indent: String) -> String {
         let i1 = indent + "  ", i2 = i1 + "  ", i3 = i2 + "  "
         func map(_ name: String, _ pairs: [(String, String)]) -> String {
             guard !pairs.isEmpty else { return "\(i2)\(name): {}\n" }
             return "\(i2)\(name):\n" + pairs.map { "\(i3)\(YAMLText.key($0.0)): \($0.1)\n" }.joined()
         }
-        for stage in stages {
-            out += "\(i1)\(YAMLText.key(stage.name)):\n"
-            out += "\(i2)kind: \(YAMLText.key(stage.kind))\n"
-            out += "\(i2)version: \(stage.version)\n"
-            out += "\(i2)key: \(stage.key)\n"
-            out += "\(i2)seed: \(stage.seed)\n"
-            out += map("params", stage.params.map { ($0.name, $0.value) })
-            if let command = stage.command { out += "\(i2)command: \(YAMLText.quoted(command))\n" }
-            out += map("deps", stage.deps.map { ($0.path, $0.digest) })
-            if stage.inputs.isEmpty {
-                out += "\(i2)inputs: {}\n"
-            } else {
-                out += "\(i2)inputs:\n"
-                for input in stage.inputs {
-                    out += "\(i3)\(YAMLText.key(input.name)):\n"
-                    out += "\(i3)  from: \(YAMLText.key(input.source))\n"
-                    out += "\(i3)  digest: \(input.digest)\n"
-                }
+        var out = "\(i1)\(YAMLText.key(stage.name)):\n"
+        out += "\(i2)kind: \(YAMLText.key(stage.kind))\n"
+        out += "\(i2)version: \(stage.version)\n"
+        out += "\(i2)key: \(stage.key)\n"
+        out += "\(i2)seed: \(stage.seed)\n"
+        out += map("params", stage.params.map { ($0.name, $0.value) })
+        if let command = stage.command { out += "\(i2)command: \(YAMLText.quoted(command))\n" }
+        out += map("deps", stage.deps.map { ($0.path, $0.digest) })
+        if stage.inputs.isEmpty {
+            out += "\(i2)inputs: {}\n"
+        } else {
+            out += "\(i2)inputs:\n"
+            for input in stage.inputs {
+                out += "\(i3)\(YAMLText.key(input.name)):\n"
+                out += "\(i3)  from: \(YAMLText.key(input.source))\n"
+                out += "\(i3)  digest: \(input.digest)\n"
             }
-            out += map("environment", stage.environment.map { ($0.name, YAMLText.quoted($0.value)) })
-            out += map("outs", stage.outputs.map { ($0.name, $0.digest) })
         }
+        out += map("environment", stage.environment.map { ($0.name, YAMLText.quoted($0.value)) })
+        out += map("outs", stage.outputs.map { ($0.name, $0.digest) })
         return out
+    }
+
+    /// Stage entries rendered so far, by stage name and key (checked equal before reuse).
+    private struct RenderedStages {
+        let indent: String
+        var entries: [String: (stage: RecordedStage, text: String)] = [:]
+
+        mutating func text(of stage: RecordedStage) -> String {
+            let id = stage.name + "\u{0}" + stage.key
+            if let entry = entries[id], entry.stage == stage { return entry.text }
+            let text = LockFile.stageText(stage, indent: indent)
+            entries[id] = (stage, text)
+            return text
+        }
     }
 
     /// Writes atomically (temp file + rename) and only when the bytes change, so an unchanged

@@ -6,10 +6,16 @@ import Pipeline
 public enum LockFileWriter {
     /// The lock entry of one (variant) pipeline from a run report; nil unless every stage has a
     /// result. `node` maps the variant's stage names to the names the scheduler ran them under.
+    /// `recorded` keeps the entries built so far by node name: a sweep's variants share most nodes.
     static func variant(name: String, overrides: [(target: String, value: String)], pipeline: ResolvedPipeline,
-                        report: RunReport, node: (String) -> String = { $0 }) -> LockFile.Variant? {
+                        report: RunReport, node: (String) -> String = { $0 },
+                        recorded cache: inout [String: RecordedStage]) -> LockFile.Variant? {
         var stages: [RecordedStage] = []
         for stage in pipeline.stages {
+            if let known = cache[node(stage.name)] {
+                stages.append(known)
+                continue
+            }
             guard let material = report.materials[node(stage.name)], let record = report.records[node(stage.name)],
                   report.outcomes[node(stage.name)]?.isAvailable == true else { return nil }
             var recorded = RecordedStage(name: stage.name, material: material, outputs: record.outputs)
@@ -19,6 +25,7 @@ public enum LockFileWriter {
                 copy.source = stage.input(input.name)?.reference ?? input.source
                 return copy
             }
+            cache[node(stage.name)] = recorded
             stages.append(recorded)
         }
         return LockFile.Variant(name: name, overrides: overrides, stages: stages)

@@ -62,18 +62,20 @@ public enum PipelineCommands {
 
     // MARK: status
 
+    /// Plans exactly as `pipe run` does (the file's `sweep:` block and `--sweep` axes merged into one
+    /// DAG, shared stages once) and prints each node's state.
     /// - Parameter remote: `--remote NAME|URL|PATH`: stages missing locally but on the remote show
     ///   as "cached (remote)".
-    public static func status(_ common: Common, remote remoteFlag: String? = nil) -> Int32 {
-        guard let pipeline = load(common), let store = openStore(common) else { return 2 }
+    public static func status(_ common: Common, sweep: RunCommands.SweepOptions = .init(), remote remoteFlag: String? = nil) -> Int32 {
+        guard let planned = RunCommands.plan(common, sweep: sweep), let store = openStore(common) else { return 2 }
         var remote: (any Remote)?
         if let remoteFlag {
             guard let resolved = RemoteCommands.resolve(remoteFlag, settings: common.executor) else { return 2 }
             remote = resolved
         }
-        let statuses = StatusPlanner(pipeline: pipeline, pipelineFile: common.pipelineFile, store: store,
-                                     runtime: common.runtime, remote: remote).plan()
-        stdout.write(StatusFormatter.text(statuses, pipeline: pipeline, dryRun: false, colour: useColour))
+        if planned.isSweep { stdout.write(RunCommands.sweepHeader(planned.plan)) }
+        let statuses = RunCommands.dryRunStatuses(planned.plan, common: common, store: store, force: [], remote: remote)
+        stdout.write(StatusFormatter.text(statuses, pipeline: planned.plan.pipeline, dryRun: false, colour: useColour))
         return 0
     }
 

@@ -81,12 +81,7 @@ public enum RunCommands {
             remote = resolved
         }
         let colour = PipelineCommands.useColour
-        if planned.isSweep {
-            stdout.write("sweep: \(plan.variants.count) variant\(plan.variants.count == 1 ? "" : "s"), "
-                         + "\(plan.nodes.count) distinct stage\(plan.nodes.count == 1 ? "" : "s") "
-                         + "(\(plan.variants.count * stageNames.count) without sharing)"
-                         + (plan.labelAxes.map { "; swept stages show as stage[" + $0.joined(separator: ",") + "]" } ?? "") + "\n")
-        }
+        if planned.isSweep { stdout.write(sweepHeader(plan)) }
         if dryRun {
             stdout.write(StatusFormatter.text(dryRunStatuses(plan, common: common, store: store, force: Set(force),
                                                              remote: remoteFlag == nil ? nil : remote),
@@ -125,6 +120,15 @@ public enum RunCommands {
             if !pushed && report.status == .succeeded { return 1 }
         }
         return report.status.exitCode
+    }
+
+    /// `sweep: 4 variants, 12 distinct stages (24 without sharing)…`, printed before a sweep's plan.
+    static func sweepHeader(_ plan: SweepPlan) -> String {
+        let stageCount = plan.variants[0].pipeline.stages.count
+        return "sweep: \(plan.variants.count) variant\(plan.variants.count == 1 ? "" : "s"), "
+            + "\(plan.nodes.count) distinct stage\(plan.nodes.count == 1 ? "" : "s") "
+            + "(\(plan.variants.count * stageCount) without sharing)"
+            + (plan.labelAxes.map { "; swept stages show as stage[" + $0.joined(separator: ",") + "]" } ?? "") + "\n"
     }
 
     /// Runs a pipeline with a live view (or plain log), Ctrl-C stopping it cleanly, and the summary
@@ -180,9 +184,11 @@ public enum RunCommands {
     /// Problems are warnings: the run succeeded.
     static func writeLockFile(_ plan: SweepPlan, isSweep: Bool, pipelineFile: String, report: RunReport) {
         guard report.status == .succeeded else { return }
+        var recorded: [String: RecordedStage] = [:]
         let variants = plan.variants.indices.compactMap { v in
             LockFileWriter.variant(name: plan.variants[v].name, overrides: plan.overrideTexts(ofVariant: v),
-                                   pipeline: plan.variants[v].pipeline, report: report, node: { plan.nodeOf[v][$0] ?? $0 })
+                                   pipeline: plan.variants[v].pipeline, report: report, node: { plan.nodeOf[v][$0] ?? $0 },
+                                   recorded: &recorded)
         }
         guard variants.count == plan.variants.count else { return }
         LockFileWriter.write(LockFile(pipeline: plan.pipeline.name, file: URL(fileURLWithPath: pipelineFile).lastPathComponent,
@@ -208,26 +214,22 @@ public enum RunCommands {
         return out
     }
 
-    /// One line per node. Each variant is planned under its own stage names (so "why it must run"
-    /// compares with that stage's last result), and a node takes the plan of its first variant.
+    /// One line per node: the merged pipeline planned once (shared stages keyed once), each node's
+    /// "why it must run" compared with the last result of its stage in the pipeline file.
     static func dryRunStatuses(_ plan: SweepPlan, common: PipelineCommands.Common, store: ArtifactStore,
                                force: Set<String>, remote: (any Remote)? = nil) -> [StageStatus] {
-        let perVariant = plan.variants.map { variant in
-            StatusPlanner(pipeline: variant.pipeline, pipelineFile: common.pipelineFile, store: store,
-                          runtime: common.runtime, remote: remote).plan(force: force)
+        let forcedNodes = Set(plan.nodes.filter { force.contains($0.stage) }.map(\.name))
+        var fileStageNames: [String: String] = [:]
+        for node in plan.nodes where node.name != node.stage { fileStageNames[node.name] = node.stage }
+        var statuses = StatusPlanner(pipeline: plan.pipeline, pipelineFile: common.pipelineFile, store: store,
+                                     runtime: common.runtime, fileStageNames: fileStageNames, remote: remote)
+            .plan(force: forcedNodes)
+        for i in statuses.indices {
+            guard let stage = fileStageNames[statuses[i].stage] else { continue }
+            // `--force ppo` forces every node of ppo; say so in the name the user typed.
+            statuses[i].reasons = statuses[i].reasons.map { $0 == "forced (--force \(statuses[i].stage))" ? "forced (--force \(stage))" : $0 }
         }
-        return plan.nodes.compactMap { node in
-            guard var status = perVariant[node.variants[0]].first(where: { $0.stage == node.stage }) else { return nil }
-            let v = node.variants[0]
-            status.stage = node.name
-            if case .afterUpstream(let blocked) = status.state { status.state = .afterUpstream(blocked.map { plan.nodeOf[v][$0] ?? $0 }) }
-            status.reasons = status.reasons.map { reason in
-                guard reason.hasPrefix("runs after ") else { return reason }
-                return "runs after " + reason.dropFirst("runs after ".count).split(separator: ",")
-                    .map { name in plan.nodeOf[v][name.trimmingCharacters(in: .whitespaces)] ?? String(name) }.joined(separator: ", ")
-            }
-            return status
-        }
+        return statuses
     }
 
     /// Stage → metric → last value for one variant: series reported in this run, else the summary

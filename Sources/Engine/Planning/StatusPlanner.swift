@@ -38,14 +38,18 @@ public struct StatusPlanner {
     /// Looked up for keys missing locally (one small record download each), so stages below a
     /// remote hit can be keyed too.
     let remote: (any Remote)?
+    /// Stage name in `pipeline` → its name in the pipeline file, where they differ (a sweep's merged
+    /// pipeline names nodes `ppo[3e-05]`; the registry knows them as `ppo`).
+    let fileStageNames: [String: String]
 
     public init(pipeline: ResolvedPipeline, pipelineFile: String, store: ArtifactStore, runtime: StageRuntime,
-                remote: (any Remote)? = nil) {
+                fileStageNames: [String: String] = [:], remote: (any Remote)? = nil) {
         self.remote = remote
         self.pipeline = pipeline
         self.pipelineFile = pipelineFile
         self.store = store
         self.runtime = runtime
+        self.fileStageNames = fileStageNames
     }
 
     public func plan(force: Set<String> = []) -> [StageStatus] {
@@ -57,7 +61,7 @@ public struct StatusPlanner {
 
         func previousMaterial(_ stage: String) -> KeyMaterial? {
             if history == nil { history = Self.lastMaterials(store: store, pipelineFile: pipelineFile) }
-            return history?[stage]
+            return history?[fileStageNames[stage] ?? stage]
         }
 
         for stage in pipeline.stages {

@@ -4,16 +4,19 @@ import Glibc
 import Darwin
 #endif
 
-/// A child process started with `posix_spawn` in its own process group, with stdout and stderr
+/// A child process started with `posix_spawn` in a process group of its own (or its watchdog's), with stdout and stderr
 /// appended to one log file. Foundation's `Process` is avoided: it needs a run loop for termination
 /// and costs a few milliseconds per spawn; we wait with a plain blocking `waitpid` on a worker thread.
 public struct ChildProcess: Sendable {
     public let pid: pid_t
+    /// The child's process group: its own pid, or with a watchdog the watchdog's (see `spawn`).
+    public let group: pid_t
     /// The guard that kills the child's process group if this process dies (see `spawn`).
     private var watchdog: Watchdog?
 
-    init(pid: pid_t, watchdog: Watchdog? = nil) {
+    init(pid: pid_t, group: pid_t? = nil, watchdog: Watchdog? = nil) {
         self.pid = pid
+        self.group = group ?? pid
         self.watchdog = watchdog
     }
 
@@ -37,15 +40,37 @@ public struct ChildProcess: Sendable {
     /// The child gets its own process group (so Ctrl-C reaches only the scheduler, which forwards it)
     /// and default signal dispositions and an empty signal mask (the scheduler ignores SIGINT itself).
     ///
-    /// With `dieWithParent`, a small watchdog (`/bin/sh`, in a group of its own) waits on a pipe
-    /// whose write end only this process holds: if this process dies in any way, SIGKILL included,
-    /// the pipe closes and the watchdog kills the child's whole process group, so no stage outlives
-    /// its runner. `inheritedDescriptor` is passed to the child (at a fixed number, close-on-exec
+    /// With `dieWithParent`, a small watchdog (`/bin/sh`, leading a process group of its own) is
+    /// started first; it waits on a pipe whose write end only this process holds, and the child is
+    /// spawned into the watchdog's group. If this process dies in any way, SIGKILL included, the pipe
+    /// closes and the watchdog kills its whole group, the child and everything it started. Because
+    /// the watchdog exists before the child, there is no moment at which a child runs unguarded: a
+    /// runner killed between the two spawns leaves a watchdog that kills only itself. `inheritedDescriptor` is passed to the child (at a fixed number, close-on-exec
     /// cleared): a per-key lock file descriptor, so the key stays locked while any process of the
     /// stage is alive, even for the moment after its runner died.
     public static func spawn(executable: String, arguments: [String], environment: [String],
                              directory: String, logPath: String, dieWithParent: Bool = false,
                              inheritedDescriptor: Int32? = nil) throws -> ChildProcess {
+        guard dieWithParent else {
+            let pid = try spawnProcess(executable: executable, arguments: arguments, environment: environment, directory: directory,
+                                       logPath: logPath, group: 0, inheritedDescriptor: inheritedDescriptor)
+            return ChildProcess(pid: pid)
+        }
+        let watchdog = try Watchdog.start()
+        do {
+            let pid = try spawnProcess(executable: executable, arguments: arguments, environment: environment, directory: directory,
+                                       logPath: logPath, group: watchdog.pid, inheritedDescriptor: inheritedDescriptor)
+            return ChildProcess(pid: pid, group: watchdog.pid, watchdog: watchdog)
+        } catch {
+            watchdog.dismiss()
+            throw error
+        }
+    }
+
+    /// posix_spawn with the child's file actions and signal set-up, in process group `group` (0: a
+    /// new group led by the child). Returns its pid.
+    private static func spawnProcess(executable: String, arguments: [String], environment: [String], directory: String,
+                                     logPath: String, group: pid_t, inheritedDescriptor: Int32?) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -71,7 +96,7 @@ public struct ChildProcess: Sendable {
         sigemptyset(&emptyMask)
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setpgroup(&attributes, group)
         posix_spawnattr_setflags(&attributes,
                                  Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
@@ -86,28 +111,24 @@ public struct ChildProcess: Sendable {
         guard status == 0 else {
             throw RunnerError.spawnFailed(executable, String(cString: strerror(status)))
         }
-        guard dieWithParent else { return ChildProcess(pid: pid) }
-        do {
-            return ChildProcess(pid: pid, watchdog: try Watchdog.start(guarding: pid))
-        } catch {
-            kill(-pid, SIGKILL)
-            _ = ChildProcess(pid: pid).wait()
-            throw error
-        }
+        return pid
     }
 
     /// The watchdog's pid (tests).
     var watchdogPID: pid_t? { watchdog?.pid }
+    /// This process's end of the watchdog's pipe (tests close it to play the runner's death).
+    var watchdogWriteEnd: Int32? { watchdog?.writeEnd }
 
     /// Where an inherited descriptor lands in the child (3: right after stdin, stdout, stderr).
     static let inheritedNumber: Int32 = 3
 
-    /// `/bin/sh` blocked reading a pipe that only this process can write: EOF means we died.
+    /// `/bin/sh` blocked reading a pipe that only this process can write: EOF means we died, and it
+    /// kills its own process group, which the guarded child joins.
     struct Watchdog: Sendable {
         let pid: pid_t
         let writeEnd: Int32
 
-        static func start(guarding group: pid_t) throws -> Watchdog {
+        static func start() throws -> Watchdog {
             var ends: [Int32] = [-1, -1]
             // Close-on-exec from the start: a stage spawned by another thread must not get the write end.
             guard let pipe2 = ChildProcess.pipe2, pipe2(&ends, O_CLOEXEC) == 0 else {
@@ -128,7 +149,7 @@ public struct ChildProcess: Sendable {
             posix_spawnattr_setpgroup(&attributes, 0)
             posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK))
             // Ctrl-C and hang-ups are the runner's to handle; only EOF on stdin ends the wait.
-            let script = "trap '' INT HUP TERM QUIT; read -r _; kill -s KILL -- -\(group)"
+            let script = "trap '' INT HUP TERM QUIT; read -r _; kill -s KILL -- -$$"
             let words: [String] = ["/bin/sh", "-c", script]
             let argv = words.map { strdup($0) } + [nil]
             defer { for pointer in argv { free(pointer) } }
@@ -189,9 +210,10 @@ public struct ChildProcess: Sendable {
         return (Self.decode(status), seconds(usage.ru_utime) + seconds(usage.ru_stime))
     }
 
-    /// Sends `signal` to the child's whole process group (the shell and everything it started).
+    /// Sends `signal` to the child's whole process group (the shell and everything it started; the
+    /// watchdog in it ignores everything but SIGKILL).
     public func signalGroup(_ signal: Int32) {
-        if kill(-pid, signal) != 0 { kill(pid, signal) }
+        if kill(-group, signal) != 0 { kill(pid, signal) }
     }
 
     static func decode(_ status: Int32) -> Termination {

@@ -2,10 +2,16 @@ import Foundation
 import Pipeline
 import Store
 
-/// Records a planned run in the registry: one run per variant (through `RegistryRecorder`), and for
-/// a sweep a sweep row grouping them. Receives the merged scheduler's stage results and fans them out
-/// to the variants using each node (a plain run is the one-variant case: nodes are its stages).
-/// Registry problems are warnings: the run still goes ahead.
+/// Records a planned run in the registry: one run per variant, and for a sweep a sweep row grouping
+/// them. Receives the merged scheduler's stage results and fans them out to the variants using each
+/// node (a plain run is the one-variant case: nodes are its stages). Registry problems are warnings:
+/// the run still goes ahead.
+///
+/// Transactions: one opens every run (and the sweep), stage results are written in batches (a
+/// result waits up to `flushDelay` for the ones after it), one closes every run. A no-op rerun of a
+/// 512-variant sweep thus costs a few transactions, not one per variant and stage. While the run
+/// lasts its heartbeat moves every `heartbeatInterval`, so another host can tell a live run from
+/// one whose `pipe` died (see `RunRegistry.reapAbandonedRuns`).
 public final class RunRecording: RunRecorder, @unchecked Sendable {
     /// How a sweep is ranked (recorded with its sweep row).
     public struct SweepRanking: Sendable {
@@ -18,58 +24,65 @@ public final class RunRecording: RunRecorder, @unchecked Sendable {
         }
     }
 
+    /// How long a stage result waits to be written together with the ones that follow it.
+    static let flushDelay = 0.1
+    /// How often a live run's heartbeat moves (well inside `RunRegistry.abandonedLease`).
+    public static let heartbeatInterval = 30.0
+
     /// The sweep's id; nil for a plain run.
     public let sweepID: String?
     /// One run per variant, in variant order.
     public let runIDs: [String]
-    private let recorders: [RegistryRecorder]
+    private let registry: RunRegistry
     private let plan: SweepPlan
     private let store: ArtifactStore
 
     /// What names this run's failed-stage logs and Slurm jobs: the sweep id, else the run id.
     public var label: String { sweepID ?? runIDs[0] }
 
-    private init(sweepID: String?, recorders: [RegistryRecorder], plan: SweepPlan, store: ArtifactStore) {
+    /// Registry writes happen on their own serial queue: the scheduler calls `stageFinished` on its
+    /// coordinating thread, which must not wait for SQLite before starting the stages that just
+    /// became ready.
+    private let writes = DispatchQueue(label: "pipe.run.recording")
+    private let lock = NSLock()
+    private var pending = RunRegistry.Batch()
+    private var flushScheduled = false
+    private var warned = false
+    private var heartbeat: Ticker?
+
+    private init(sweepID: String?, runIDs: [String], registry: RunRegistry, plan: SweepPlan, store: ArtifactStore) {
         self.sweepID = sweepID
-        self.recorders = recorders
-        self.runIDs = recorders.map(\.runID)
+        self.runIDs = runIDs
+        self.registry = registry
         self.plan = plan
         self.store = store
     }
 
-    /// Starts the run rows (and the sweep row when `sweep` is given); nil after a warning when the
-    /// registry cannot be written.
+    /// Starts the run rows (and the sweep row when `sweep` is given) in one transaction; nil after a
+    /// warning when the registry cannot be written.
     public static func start(store: ArtifactStore, plan: SweepPlan, pipelineFile: String,
                              sweep: SweepRanking?) -> RunRecording? {
         do {
             let registry = try store.openRegistry()
-            var sweepID: String?
-            if let sweep {
-                sweepID = try registry.startSweep(NewSweep(pipelinePath: RegistryRecorder.registryPath(of: pipelineFile),
-                                                           name: plan.pipeline.name, rankBy: sweep.rankBy,
-                                                           maximize: sweep.maximize, commandLine: CommandLine.arguments))
+            let digest = RegistryRecorder.digest(ofPipelineFile: pipelineFile)
+            let runs = plan.variants.map { variant in
+                RegistryRecorder.newRun(pipeline: variant.pipeline, pipelineFile: pipelineFile, pipelineDigest: digest,
+                                        commandLine: CommandLine.arguments)
             }
-            var recorders: [RegistryRecorder] = []
-            for (position, variant) in plan.variants.enumerated() {
-                let recorder = try RegistryRecorder(registry: registry, store: store, pipeline: variant.pipeline,
-                                                    pipelineFile: pipelineFile, commandLine: CommandLine.arguments)
-                if let sweepID {
-                    try registry.addSweepMember(sweepID: sweepID, SweepMember(runID: recorder.runID, variant: variant.name,
-                                                                             position: position, overrides: plan.overrideTexts(ofVariant: position)))
-                }
-                recorders.append(recorder)
+            let sweepRow = sweep.map {
+                NewSweep(pipelinePath: RegistryRecorder.registryPath(of: pipelineFile), name: plan.pipeline.name,
+                         rankBy: $0.rankBy, maximize: $0.maximize, commandLine: CommandLine.arguments)
             }
-            return RunRecording(sweepID: sweepID, recorders: recorders, plan: plan, store: store)
+            let members = sweep == nil ? [] : plan.variants.indices.map { (variant: plan.variants[$0].name, overrides: plan.overrideTexts(ofVariant: $0)) }
+            let (sweepID, runIDs) = try registry.startRuns(runs, sweep: sweepRow, members: members)
+            let recording = RunRecording(sweepID: sweepID, runIDs: runIDs, registry: registry, plan: plan, store: store)
+            recording.startHeartbeat()
+            return recording
         } catch {
             FileHandle.standardError.write(Data("warning: the \(sweep == nil ? "run" : "sweep") will not be recorded: \(error)\n".utf8))
             return nil
         }
     }
-
-    /// Registry writes happen on their own serial queue: the scheduler calls this on its
-    /// coordinating thread, and a shared stage fans out to every variant's run (up to two SQLite
-    /// transactions each), which must not delay starting the stages that just became ready.
-    private let writes = DispatchQueue(label: "pipe.run.recording")
 
     public func stageFinished(_ stage: ResolvedStage, outcome: StageResult, startedAt: Date?, finishedAt: Date?,
                               metrics: [(step: Int, name: String, value: Double)]) {
@@ -78,13 +91,30 @@ public final class RunRecording: RunRecorder, @unchecked Sendable {
 
     public func stageFinished(_ stage: ResolvedStage, outcome: StageResult, record: StageRecord?, startedAt: Date?,
                               finishedAt: Date?, metrics: [(step: Int, name: String, value: Double)]) {
-        writes.async { [self] in
-            for (v, original) in plan.uses(ofNode: stage.name) {
-                recorders[v].stageFinished(original, outcome: outcome, record: record, startedAt: startedAt,
-                                           finishedAt: finishedAt, metrics: metrics)
-                if case .failed = outcome, let sweepID { copyFailedLog(sweepID: sweepID, node: stage.name, runID: runIDs[v], stage: original.name) }
+        guard let node = plan.node(named: stage.name) else { return }
+        let stored = !outcome.isAvailable ? nil : (record ?? outcome.key.flatMap { store.record(forKey: $0) })
+        let outputs = stored?.outputs ?? [:]
+        var metrics = metrics
+        // A cached stage whose record predates its `metrics:` declaration: read the declared files.
+        if metrics.isEmpty, !stage.metricsFiles.isEmpty, let stored {
+            metrics = DeclaredMetrics.missingFromRecord(stage, record: stored, store: store)
+        }
+        let points = metrics.map { MetricPoint(step: $0.step, name: $0.name, value: $0.value) }
+        lock.lock()
+        for v in node.variants {
+            pending.executions.append(RegistryRecorder.execution(runID: runIDs[v], stage: node.stage, outcome: outcome,
+                                                                 outputs: outputs, startedAt: startedAt, finishedAt: finishedAt))
+            if !points.isEmpty { pending.metrics.append((runIDs[v], node.stage, points)) }
+        }
+        let schedule = !flushScheduled
+        flushScheduled = true
+        lock.unlock()
+        if case .failed = outcome, let sweepID {
+            writes.async { [self] in
+                for v in node.variants { copyFailedLog(sweepID: sweepID, node: stage.name, runID: runIDs[v], stage: node.stage) }
             }
         }
+        if schedule { writes.asyncAfter(deadline: .now() + Self.flushDelay) { [self] in write(takePending()) } }
     }
 
     /// The scheduler keeps a sweep's failed stage's log under the sweep's label
@@ -96,9 +126,46 @@ public final class RunRecording: RunRecorder, @unchecked Sendable {
         store.keepFailedLog(source, run: runID, stage: stage)
     }
 
-    /// Waits for the queued stage records, then closes every variant's run.
+    /// Writes what is pending and closes every variant's run, in one transaction.
     public func finish(_ statuses: [RunStatus]) {
-        writes.sync {}
-        for (recorder, status) in zip(recorders, statuses) { recorder.finish(status) }
+        heartbeat?.stop()
+        writes.sync {
+            var batch = takePending()
+            let now = Date()
+            batch.finished = zip(runIDs, statuses).map { ($0, $1, now) }
+            write(batch)
+        }
+    }
+
+    private func takePending() -> RunRegistry.Batch {
+        lock.lock(); defer { lock.unlock() }
+        let batch = pending
+        pending = RunRegistry.Batch()
+        flushScheduled = false
+        return batch
+    }
+
+    private func startHeartbeat() {
+        let ticker = Ticker(interval: Self.heartbeatInterval) { [weak self] in
+            guard let self else { return }
+            writes.async { [self] in
+                var batch = RunRegistry.Batch()
+                batch.heartbeats = runIDs
+                write(batch)
+            }
+        }
+        heartbeat = ticker
+        ticker.start()
+    }
+
+    /// On the writes queue. Failures are reported once.
+    private func write(_ batch: RunRegistry.Batch) {
+        do { try registry.record(batch) } catch {
+            lock.lock()
+            let first = !warned
+            warned = true
+            lock.unlock()
+            if first { FileHandle.standardError.write(Data("warning: could not record the run in \(registry.path): \(error)\n".utf8)) }
+        }
     }
 }

@@ -31,6 +31,8 @@ public struct SweepPlan: Sendable {
     public let nodeOf: [[String: String]]
     /// When node labels list only values (`ppo[3e-05,0.1]`): the swept params, in label order.
     public let labelAxes: [String]?
+    /// Node name → position in `nodes`.
+    private let positionOfNode: [String: Int]
 
     public init(variants: [SweepVariant]) throws {
         precondition(!variants.isEmpty, "a sweep has at least one variant")
@@ -84,7 +86,11 @@ public struct SweepPlan: Sendable {
         self.nodes = nodes
         self.nodeOf = nodeOf
         self.pipeline = merged
+        positionOfNode = Dictionary(uniqueKeysWithValues: nodes.enumerated().map { ($0.element.name, $0.offset) })
     }
+
+    /// The node named `name` in the merged pipeline.
+    public func node(named name: String) -> Node? { positionOfNode[name].map { nodes[$0] } }
 
     /// Nodes of a stage that has several get `stage[label]`, the label being the swept values common
     /// to every variant using the node (`ppo[ppo.lr=3e-05]`, `pairs[pairs.count=12]`). When such
@@ -133,7 +139,7 @@ public struct SweepPlan: Sendable {
 
     /// The variant's stage for a merged-pipeline stage name, for each variant using that node.
     public func uses(ofNode name: String) -> [(variant: Int, stage: ResolvedStage)] {
-        guard let node = nodes.first(where: { $0.name == name }) else { return [] }
+        guard let node = node(named: name) else { return [] }
         return node.variants.compactMap { v in variants[v].pipeline.stage(named: node.stage).map { (v, $0) } }
     }
 }

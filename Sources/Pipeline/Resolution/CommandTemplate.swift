@@ -27,30 +27,33 @@ public struct CommandTemplate: Sendable, Hashable {
     public let template: String
     public let pieces: [Piece]
 
+    /// Parsed once per stage keyed, so it works on UTF-8 bytes (`$`, `{`, `.` and `}` are ASCII)
+    /// and counts scalars only for the offsets.
     public init(_ template: String) {
         self.template = template
         var pieces: [Piece] = []
-        let scalars = Array(template.unicodeScalars)
-        var literal = String.UnicodeScalarView()
+        let bytes = Array(template.utf8)
+        var literalStart = 0
         var i = 0
-        while i < scalars.count {
-            if scalars[i] == "$", i + 1 < scalars.count, scalars[i + 1] == "{",
-               let close = scalars[(i + 2)...].firstIndex(of: "}") {
-                let inner = String(String.UnicodeScalarView(scalars[(i + 2)..<close]))
-                if let dot = inner.firstIndex(of: "."), Self.isIdentifier(inner[..<dot]) {
-                    if !literal.isEmpty { pieces.append(.literal(String(literal))); literal = .init() }
-                    let text = String(String.UnicodeScalarView(scalars[i...close]))
-                    pieces.append(.reference(Reference(namespace: String(inner[..<dot]),
-                                                       name: String(inner[inner.index(after: dot)...]),
-                                                       offset: i, text: text)))
-                    i = close + 1
-                    continue
-                }
+        var scalarOffset = 0
+        func text(_ range: Range<Int>) -> String { String(decoding: bytes[range], as: UTF8.self) }
+        while i < bytes.count {
+            if bytes[i] == UInt8(ascii: "$"), i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "{"),
+               let close = bytes[(i + 2)...].firstIndex(of: UInt8(ascii: "}")),
+               let dot = bytes[(i + 2)..<close].firstIndex(of: UInt8(ascii: ".")),
+               Self.isIdentifier(bytes[(i + 2)..<dot]) {
+                if literalStart < i { pieces.append(.literal(text(literalStart..<i))) }
+                pieces.append(.reference(Reference(namespace: text((i + 2)..<dot), name: text((dot + 1)..<close),
+                                                   offset: scalarOffset, text: text(i..<(close + 1)))))
+                for byte in bytes[i...close] where byte & 0xC0 != 0x80 { scalarOffset += 1 }
+                i = close + 1
+                literalStart = i
+                continue
             }
-            literal.append(scalars[i])
+            if bytes[i] & 0xC0 != 0x80 { scalarOffset += 1 }
             i += 1
         }
-        if !literal.isEmpty { pieces.append(.literal(String(literal))) }
+        if literalStart < bytes.count { pieces.append(.literal(text(literalStart..<bytes.count))) }
         self.pieces = pieces
     }
 
@@ -75,9 +78,16 @@ public struct CommandTemplate: Sendable, Hashable {
         return out
     }
 
-    private static func isIdentifier(_ s: Substring) -> Bool {
-        guard let first = s.unicodeScalars.first, first == "_" || first.properties.isAlphabetic else { return false }
-        return s.unicodeScalars.allSatisfy { $0 == "_" || $0.properties.isAlphabetic || ("0"..."9").contains($0) }
+    private static func isIdentifier(_ bytes: ArraySlice<UInt8>) -> Bool {
+        guard let first = bytes.first else { return false }
+        if bytes.allSatisfy({ $0 < 0x80 }) {
+            func letter(_ b: UInt8) -> Bool { (b | 0x20) >= UInt8(ascii: "a") && (b | 0x20) <= UInt8(ascii: "z") }
+            guard first == UInt8(ascii: "_") || letter(first) else { return false }
+            return bytes.allSatisfy { $0 == UInt8(ascii: "_") || letter($0) || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) }
+        }
+        let scalars = String(decoding: bytes, as: UTF8.self).unicodeScalars
+        guard let head = scalars.first, head == "_" || head.properties.isAlphabetic else { return false }
+        return scalars.allSatisfy { $0 == "_" || $0.properties.isAlphabetic || ("0"..."9").contains($0) }
     }
 }
 

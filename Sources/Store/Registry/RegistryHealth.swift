@@ -12,19 +12,38 @@ import GRDB
 /// Each run also records its runner as `pid:start-time` (start time from /proc, so a reused pid is
 /// not mistaken for the runner). A `running` run whose runner on this host is gone was killed
 /// (SIGKILL, OOM, power loss) and is marked `interrupted` when the registry is opened.
+///
+/// A runner on another host (a shared store on NFS) cannot be asked: instead the live runner moves
+/// the run's `heartbeat_at` every `RunRecording.heartbeatInterval` (30 s), and a `running` run from
+/// another host whose last heartbeat (or start, before its first) is older than `abandonedLease`
+/// (5 min) is marked `interrupted` too. The lease is long against the beat so that clock skew
+/// between hosts of up to a few minutes does no harm; a run marked by mistake (a runner that was
+/// only cut off) shows `running` again at its next heartbeat, and its final status overwrites either.
 extension RunRegistry {
     static func registerHealthMigration(in migrator: inout DatabaseMigrator) {
         migrator.registerMigration("v3-runner-process") { db in
             try db.execute(sql: "ALTER TABLE runs ADD COLUMN runner TEXT")
         }
+        migrator.registerMigration("v4-runner-heartbeat") { db in
+            try db.execute(sql: "ALTER TABLE runs ADD COLUMN heartbeat_at TEXT")
+        }
     }
+
+    /// A `running` run from another host whose heartbeat is older than this is taken for abandoned.
+    public static let abandonedLease: TimeInterval = 300
 
     public var watermarkPath: String { POSIX.parentDirectory(path) + "/runs.watermark" }
 
     /// Called inside `startRun`'s transaction: records this process as the runner and moves the
     /// watermark (inside the write lock, so concurrent runners never lower it).
     func didStartRun(_ db: Database, id: String) throws {
-        try db.execute(sql: "UPDATE runs SET runner = ? WHERE id = ?", arguments: [RunnerProcess.current, id])
+        try db.execute(sql: "UPDATE runs SET runner = ?, heartbeat_at = started_at WHERE id = ?", arguments: [RunnerProcess.current, id])
+        try moveWatermark(db, lastRun: id)
+    }
+
+    /// Records the run count and `id` as the latest run in the watermark (inside the write
+    /// transaction, so concurrent runners never lower it).
+    func moveWatermark(_ db: Database, lastRun id: String) throws {
         let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM runs") ?? 0
         let temporary = watermarkPath + "~\(getpid())~\(POSIX.randomHex())"
         // Best effort: a missing watermark only disables the loss check.
@@ -60,17 +79,23 @@ extension RunRegistry {
             + ": history was lost (a truncated or damaged file, or a damaged write-ahead log)"
     }
 
-    /// Marks `running` runs whose runner process on this host has died as `interrupted`; returns their ids.
+    /// Marks as `interrupted` the `running` runs whose runner process on this host has died, and those
+    /// from another host whose heartbeat is older than `lease`; returns their ids.
     @discardableResult
-    public func reapAbandonedRuns(now: Date = Date()) throws -> [String] {
+    public func reapAbandonedRuns(now: Date = Date(), lease: TimeInterval = RunRegistry.abandonedLease) throws -> [String] {
         let host = POSIX.hostName
         let candidates = try read { db in
-            try Row.fetchAll(db, sql: "SELECT id, host, runner FROM runs WHERE status = 'running' AND runner IS NOT NULL")
+            try Row.fetchAll(db, sql: "SELECT id, host, runner, started_at, heartbeat_at FROM runs WHERE status = 'running'")
         }
         var dead: [String] = []
         for row in candidates {
-            let runHost: String = row["host"], runner: String = row["runner"], id: String = row["id"]
-            if runHost == host && !RunnerProcess.isAlive(runner) { dead.append(id) }
+            let runHost: String = row["host"], runner: String? = row["runner"], id: String = row["id"]
+            if runHost == host {
+                if let runner, !RunnerProcess.isAlive(runner) { dead.append(id) }
+            } else if let lastSign = Self.date(row["heartbeat_at"]) ?? Self.date(row["started_at"]),
+                      now.timeIntervalSince(lastSign) > lease {
+                dead.append(id)
+            }
         }
         guard !dead.isEmpty else { return [] }
         try write { db in
@@ -123,7 +148,10 @@ extension ArtifactStore {
     func checkRegistryHealth(_ registry: RunRegistry) {
         guard Self.checkedRegistries.firstTime(registry.path) else { return }
         let reaped = (try? registry.reapAbandonedRuns()) ?? []
-        for id in reaped { warn("run \(id) was left running by a `pipe` process that no longer exists; marked interrupted") }
+        for id in reaped {
+            warn("run \(id) was left running by a `pipe` process that is gone (ended on this host, or silent for over "
+                 + "\(Int(RunRegistry.abandonedLease / 60)) minutes on another); marked interrupted")
+        }
         if let loss = try? registry.lostHistory() {
             warn("the run registry lost history: \(loss); `pipe verify --rebuild-registry` rebuilds it from the stage records, and `pipe gc` refuses to collect until then")
         }

@@ -93,19 +93,22 @@ extension RunRegistry {
     /// Inserts a sweep (no members yet) and returns its id.
     public func startSweep(_ sweep: NewSweep) throws -> String {
         let commandLine = try Self.compactJSON(JSONValue.array(sweep.commandLine.map { .string($0) }))
-        return try write { db in
-            for _ in 0..<16 {
-                let id = "s" + Self.makeRunID(sweep.startedAt)
-                if try Bool.fetchOne(db, sql: "SELECT 1 FROM sweeps WHERE id = ?", arguments: [id]) == true { continue }
-                try db.execute(sql: """
-                    INSERT INTO sweeps (id, pipeline_path, name, rank_by, maximize, command_line, started_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [id, sweep.pipelinePath, sweep.name, sweep.rankBy, sweep.maximize ? 1 : 0,
-                                     commandLine, StoreJSON.formatDate(sweep.startedAt)])
-                return id
-            }
-            throw StoreError.registry("could not allocate a unique sweep id")
+        return try write { db in try Self.insertSweep(db, sweep, commandLine: commandLine) }
+    }
+
+    /// Inserts the sweep row with a fresh id (inside the caller's transaction).
+    static func insertSweep(_ db: Database, _ sweep: NewSweep, commandLine: String) throws -> String {
+        for _ in 0..<16 {
+            let id = "s" + Self.makeRunID(sweep.startedAt)
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM sweeps WHERE id = ?", arguments: [id]) == true { continue }
+            try db.execute(sql: """
+                INSERT INTO sweeps (id, pipeline_path, name, rank_by, maximize, command_line, started_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [id, sweep.pipelinePath, sweep.name, sweep.rankBy, sweep.maximize ? 1 : 0,
+                                 commandLine, StoreJSON.formatDate(sweep.startedAt)])
+            return id
         }
+        throw StoreError.registry("could not allocate a unique sweep id")
     }
 
     public func addSweepMember(sweepID: String, _ member: SweepMember) throws {

@@ -1,0 +1,130 @@
+import Foundation
+import GRDB
+import Hashing
+
+/// Writing many registry rows in one transaction. A sweep's `pipe run` records one run per variant,
+/// a sweep member each, and every stage result once per variant using it: one transaction per row
+/// made a no-op rerun of a 512-variant sweep spend most of its time in SQLite (parsing statements,
+/// committing). A run now opens with one transaction (`startRuns`), records stage results in batches
+/// (`record(_:)`, a handful per run) and closes with one.
+extension RunRegistry {
+    /// Stage results, metric series, heartbeats and final statuses to record together.
+    public struct Batch: Sendable {
+        public var executions: [StageExecution] = []
+        public var metrics: [(runID: String, stage: String, points: [MetricPoint])] = []
+        /// Runs whose heartbeat moves to `now` (see `RegistryHealth`: a run whose heartbeat is older
+        /// than the lease is taken for abandoned).
+        public var heartbeats: [String] = []
+        public var finished: [(runID: String, status: RunStatus, finishedAt: Date)] = []
+
+        public init() {}
+
+        public var isEmpty: Bool { executions.isEmpty && metrics.isEmpty && heartbeats.isEmpty && finished.isEmpty }
+    }
+
+    /// Inserts `runs` (status `running`, this process as their runner) and, with `sweep`, the sweep
+    /// row with one member per run (`members[i]` describes `runs[i]`), in one transaction.
+    /// Returns the sweep id (nil without `sweep`) and the run ids in order.
+    public func startRuns(_ runs: [NewRun], sweep: NewSweep? = nil,
+                          members: [(variant: String, overrides: [(target: String, value: String)])] = []) throws
+        -> (sweepID: String?, runIDs: [String]) {
+        precondition(sweep == nil || members.count == runs.count, "one sweep member per run")
+        let runner = RunnerProcess.current
+        let encoded = try runs.map { run in
+            (params: try run.params.compactText(),
+             commandLine: try JSONValue.array(run.commandLine.map { .string($0) }).compactText())
+        }
+        let memberOverrides = try members.map { member in
+            try JSONValue.array(member.overrides.map { .array([.string($0.target), .string($0.value)]) }).compactText()
+        }
+        let sweepCommandLine = try sweep.map { try Self.compactJSON(JSONValue.array($0.commandLine.map { .string($0) })) }
+        return try write { db in
+            var sweepID: String?
+            if let sweep, let sweepCommandLine {
+                sweepID = try Self.insertSweep(db, sweep, commandLine: sweepCommandLine)
+            }
+            let exists = try db.cachedStatement(sql: "SELECT 1 FROM runs WHERE id = ?")
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO runs (id, pipeline_path, pipeline_digest, name, status, started_at, params, command_line, host,
+                                  runner, heartbeat_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            let member = try db.cachedStatement(sql: """
+                INSERT OR REPLACE INTO sweep_runs (sweep_id, run_id, variant, position, overrides) VALUES (?, ?, ?, ?, ?)
+                """)
+            var ids: [String] = []
+            var taken = Set<String>()
+            for (position, run) in runs.enumerated() {
+                var id: String?
+                for _ in 0..<16 {
+                    let candidate = Self.makeRunID(run.startedAt)
+                    if taken.contains(candidate) { continue }
+                    if try Bool.fetchOne(exists, arguments: [candidate]) == true { continue }
+                    id = candidate
+                    break
+                }
+                guard let id else { throw StoreError.registry("could not allocate a unique run id") }
+                taken.insert(id)
+                let started = StoreJSON.formatDate(run.startedAt)
+                try insert.execute(arguments: [id, run.pipelinePath, run.pipelineDigest, run.name, RunStatus.running.rawValue,
+                                               started, encoded[position].params, encoded[position].commandLine, run.host,
+                                               runner, started])
+                if let sweepID {
+                    try member.execute(arguments: [sweepID, id, members[position].variant, position, memberOverrides[position]])
+                }
+                ids.append(id)
+            }
+            if let last = ids.last { try moveWatermark(db, lastRun: last) }
+            return (sweepID, ids)
+        }
+    }
+
+    /// Records a batch in one transaction. Each run's stage executions get consecutive sequence
+    /// numbers after the run's last one, in batch order.
+    public func record(_ batch: Batch, now: Date = Date()) throws {
+        guard !batch.isEmpty else { return }
+        var outputs: [String] = []
+        for execution in batch.executions {
+            outputs.append(try JSONValue.object(execution.outputs.mapValues { .string($0.hex) }).compactText())
+        }
+        try write { db in
+            var nextSeq: [String: Int] = [:]
+            let lastSeq = try db.cachedStatement(sql: "SELECT COALESCE(MAX(seq), 0) FROM stage_executions WHERE run_id = ?")
+            let insert = try db.cachedStatement(sql: """
+                INSERT OR REPLACE INTO stage_executions
+                    (run_id, stage, stage_key, outcome, started_at, finished_at, exit_status, outputs, message, seq)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            for (execution, outputs) in zip(batch.executions, outputs) {
+                var seq: Int
+                if let next = nextSeq[execution.runID] { seq = next } else {
+                    seq = (try Int.fetchOne(lastSeq, arguments: [execution.runID]) ?? 0) + 1
+                }
+                nextSeq[execution.runID] = seq + 1
+                try insert.execute(arguments: [execution.runID, execution.stage, execution.key, execution.outcome.rawValue,
+                                               execution.startedAt.map(StoreJSON.formatDate),
+                                               execution.finishedAt.map(StoreJSON.formatDate),
+                                               execution.exitStatus.map { Int($0) }, outputs, execution.message, seq])
+            }
+            let metric = try db.cachedStatement(sql: "INSERT INTO metrics (run_id, stage, step, name, value) VALUES (?, ?, ?, ?, ?)")
+            for series in batch.metrics {
+                for point in series.points {
+                    try metric.execute(arguments: [series.runID, series.stage, point.step, point.name, point.value])
+                }
+            }
+            let stamp = StoreJSON.formatDate(now)
+            // Only the live runner beats, before it finishes its runs: a run taken for abandoned while
+            // its runner was merely cut off from the store shows `running` again.
+            let heartbeat = try db.cachedStatement(sql: """
+                UPDATE runs SET heartbeat_at = ?, status = 'running', finished_at = NULL
+                WHERE id = ? AND status IN ('running', 'interrupted')
+                """)
+            for id in batch.heartbeats { try heartbeat.execute(arguments: [stamp, id]) }
+            let finish = try db.cachedStatement(sql: "UPDATE runs SET status = ?, finished_at = ?, heartbeat_at = ? WHERE id = ?")
+            for (id, status, finishedAt) in batch.finished {
+                try finish.execute(arguments: [status.rawValue, StoreJSON.formatDate(finishedAt), stamp, id])
+                if db.changesCount == 0 { throw StoreError.unknownRun(id) }
+            }
+        }
+    }
+}
