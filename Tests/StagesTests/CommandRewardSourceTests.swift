@@ -143,6 +143,21 @@ let python3Available: Bool = {
         s.close() // idempotent
     }
 
+    /// A scorer whose answer drifts from call to call is asked twice on the first batch and flagged.
+    @Test func driftingScorerIsFlaggedOnTheFirstBatch() throws {
+        let log = Log()
+        let (s, dir) = try source("i=0; while read l; do i=$((i+1)); echo \"{\\\"rewards\\\": [$i, 1]}\"; done", log: log)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let scorer = RewardScorer(sources: try WeightedRewardSource([.init(weight: 1, source: s)]), decode: { _ in "" }, log: log.append)
+        defer { scorer.close() }
+        let first = try scorer.score(Self.request)
+        #expect(first.rewards == [1, 1])
+        #expect(first.metrics.count == 1 && first.metrics[0] == ("rewards/command/nondeterministic", 1))
+        #expect(log.lines.contains { $0.contains("warning: reward source 'command' gave different rewards for the same batch asked twice (1 of 2 rows differ, by up to 1.0)") },
+                "\(log.lines)")
+        #expect(try scorer.score(Self.request).rewards == [3, 1], "asked twice on the first batch only")
+    }
+
     /// Round-trip overhead of one batch of 64 (prompt, completion) rows through a Python scorer that
     /// answers zeros: the price of the JSON-lines interface itself.
     @Test(.enabled(if: python3Available, "needs python3 on the PATH"))
