@@ -133,13 +133,14 @@ let python3Available: Bool = {
         let dir = try TestDirectory.make("close")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let log = Log()
-        let (s, scratch) = try source("while read l; do echo '{\"rewards\": [0, 0]}'; done; echo bye >&2", log: log)
+        let (s, scratch) = try source("while read l; do echo '{\"rewards\": [0, 0]}'; done; printf 'step 1\\rstep 2\\r\\n' >&2; echo bye >&2", log: log)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         _ = try s.score(Self.request)
         let started = Date()
         s.close()
         #expect(Date().timeIntervalSince(started) < 2)
-        #expect(log.lines.last == "reward command stderr: bye", "\(log.lines)")
+        #expect(Array(log.lines.suffix(3)) == ["reward command stderr: step 1", "reward command stderr: step 2", "reward command stderr: bye"],
+                "carriage returns end lines, empty ones are dropped: \(log.lines)")
         s.close() // idempotent
     }
 
