@@ -17,13 +17,13 @@ public enum GRPOStage: BuiltinStage {
     public static func run(_ context: StageContext) throws {
         BLAS.setThreads(context.threads)
         let (trainer, tokenizer) = try makeTrainer(context)
+        defer { trainer.reward.close() }
         let config = trainer.config
         let loop = try TrainingLoop(context: context, name: kind, steps: config.steps, evalEvery: nil,
                                     checkpointEvery: config.checkpointEvery,
                                     progress: [.init("reward", "reward"), .init("zero-std", "frac_reward_zero_std", format: "%.2f")]
                                         + (config.beta > 0 ? [.init("kl", "kl", format: "%.4f")] : []),
                                     hint: "lower lr or raise beta?")
-        defer { trainer.reward.close() }
         _ = try loop.run(trainer)
         try ModelArtifacts.save(trainer.policy, tokenizer: tokenizer, to: try context.outputPath("model"))
     }
