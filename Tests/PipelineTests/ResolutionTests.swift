@@ -91,6 +91,17 @@ import Testing
         #expect(p.overrides.count == 5)
     }
 
+    /// List items have no declared type: `1.0` and `1` are one value (the registry's JSON, which
+    /// writes `1.0` as `1`, must give the same key when a run is reproduced from it).
+    @Test func wholeNumbersInListsAreInts() throws {
+        let ws = try TempWorkspace()
+        let written = try ws.load(Fixtures.rlhf, overrides: ["ppo.prompts_list=[1.0, 0.5, -2.0, 1e3, x]"])
+        let recorded = try ws.load(Fixtures.rlhf, overrides: ["ppo.prompts_list=[1, 0.5, -2, 1000, x]"])
+        let list = try #require(written.stage(named: "ppo")).param("prompts_list")
+        #expect(list == .list([.int(1), .float(0.5), .int(-2), .int(1000), .string("x")]))
+        #expect(list == (try #require(recorded.stage(named: "ppo")).param("prompts_list")))
+    }
+
     @Test func inlineRunStagesTypeParamsAsYAMLGivesThem() throws {
         let ws = try TempWorkspace()
         let p = try ws.load("""

@@ -133,14 +133,30 @@ let python3Available: Bool = {
         let dir = try TestDirectory.make("close")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let log = Log()
-        let (s, scratch) = try source("while read l; do echo '{\"rewards\": [0, 0]}'; done; echo bye >&2", log: log)
+        let (s, scratch) = try source("while read l; do echo '{\"rewards\": [0, 0]}'; done; printf 'step 1\\rstep 2\\r\\n' >&2; echo bye >&2", log: log)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         _ = try s.score(Self.request)
         let started = Date()
         s.close()
         #expect(Date().timeIntervalSince(started) < 2)
-        #expect(log.lines.last == "reward command stderr: bye", "\(log.lines)")
+        #expect(Array(log.lines.suffix(3)) == ["reward command stderr: step 1", "reward command stderr: step 2", "reward command stderr: bye"],
+                "carriage returns end lines, empty ones are dropped: \(log.lines)")
         s.close() // idempotent
+    }
+
+    /// A scorer whose answer drifts from call to call is asked twice on the first batch and flagged.
+    @Test func driftingScorerIsFlaggedOnTheFirstBatch() throws {
+        let log = Log()
+        let (s, dir) = try source("i=0; while read l; do i=$((i+1)); echo \"{\\\"rewards\\\": [$i, 1]}\"; done", log: log)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let scorer = RewardScorer(sources: try WeightedRewardSource([.init(weight: 1, source: s)]), decode: { _ in "" }, log: log.append)
+        defer { scorer.close() }
+        let first = try scorer.score(Self.request)
+        #expect(first.rewards == [1, 1])
+        #expect(first.metrics.count == 1 && first.metrics[0] == ("rewards/command/nondeterministic", 1))
+        #expect(log.lines.contains { $0.contains("warning: reward source 'command' gave different rewards for the same batch asked twice (1 of 2 rows differ, by up to 1.0)") },
+                "\(log.lines)")
+        #expect(try scorer.score(Self.request).rewards == [3, 1], "asked twice on the first batch only")
     }
 
     /// Round-trip overhead of one batch of 64 (prompt, completion) rows through a Python scorer that

@@ -165,6 +165,9 @@ public enum EvaluateStage: BuiltinStage {
         }
 
         var top: [(String, String)] = reports.map { ($0.name, JSONText.object($0.members)) }
+        if (try? context.inputPath("pairs")) != nil && rewardModel == nil {
+            context.log("note: the `pairs` input is wired but reward_sources does not list 'model': no RM pair accuracy")
+        }
         if let pairsDir = try? context.inputPath("pairs"), let rewardModel {
             let rewardReplicas = ModelReplicas(rewardModel, pool: pool)
             let pairs = try PreferencePairsFile.read(pairsDir + "/" + PreferencePairsFile.validName)

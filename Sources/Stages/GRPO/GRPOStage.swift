@@ -16,13 +16,13 @@ public enum GRPOStage: BuiltinStage {
 
     public static func run(_ context: StageContext) throws {
         let (trainer, tokenizer, template) = try makeTrainer(context)
+        defer { trainer.reward.close() }
         let config = trainer.config
         let loop = try TrainingLoop(context: context, name: kind, steps: config.steps, evalEvery: nil,
                                     checkpointEvery: config.checkpointEvery,
                                     progress: [.init("reward", "reward"), .init("zero-std", "frac_reward_zero_std", format: "%.2f")]
                                         + (config.beta > 0 ? [.init("kl", "kl", format: "%.4f")] : []),
                                     hint: "lower lr or raise beta?")
-        defer { trainer.reward.close() }
         _ = try loop.run(trainer)
         try ModelArtifacts.save(trainer.policy, tokenizer: tokenizer, template: template, to: try context.outputPath("model"))
     }

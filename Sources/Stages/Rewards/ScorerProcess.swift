@@ -148,12 +148,13 @@ final class ScorerProcess {
         }
     }
 
-    /// Forwards complete stderr lines to the log and keeps the last ones.
+    /// Forwards complete stderr lines to the log and keeps the last ones. A carriage return ends a
+    /// line too (progress bars redraw with it); empty lines are dropped.
     private func readStderr() {
         if !drain(stderrFD, into: &stderrPartial) { stderrOpen = false }
-        while let newline = stderrPartial.firstIndex(of: 0x0A) {
-            emitStderr(String(decoding: stderrPartial[..<newline], as: UTF8.self))
-            stderrPartial.removeSubrange(...newline)
+        while let end = stderrPartial.firstIndex(where: { $0 == 0x0A || $0 == 0x0D }) {
+            if end > 0 { emitStderr(String(decoding: stderrPartial[..<end], as: UTF8.self)) }
+            stderrPartial.removeSubrange(...end)
         }
         if !stderrOpen && !stderrPartial.isEmpty {
             emitStderr(String(decoding: stderrPartial, as: UTF8.self))
