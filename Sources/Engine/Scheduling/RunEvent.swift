@@ -11,6 +11,8 @@ public enum RunEvent: Sendable {
     /// Another pipe process (`holder`, "pid@host") is building the same key; this one waits for it.
     case waiting(stage: String, holder: String)
     case started(stage: String)
+    /// The threads a starting stage was given (its share of the free cores), right after `started`.
+    case threads(stage: String, count: Int)
     /// A progress event from the running stage.
     case progress(stage: String, step: Int, total: Int?, message: String)
     /// Ran and committed. `reused` when another process built the same key meanwhile.
