@@ -74,7 +74,7 @@ public final class RewardTrainer: Trainer {
             dRewards.withUnsafeBufferPointer { replica.backward(dRewards: $0.baseAddress!) }
         }
         let lr = schedule.rate(at: step)
-        config.optimizer.apply(optimizer, to: model, learningRate: lr)
+        config.optimizer.apply(optimizer, to: model, learningRate: lr, pool: replicas.pool)
         step += 1
         return [("train/loss", result.loss), ("train/accuracy", result.accuracy),
                 ("train/margin", result.margin), ("train/lr", Double(lr))]
