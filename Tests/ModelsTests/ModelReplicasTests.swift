@@ -78,6 +78,15 @@ import Tensor
         for (i, b) in (16..<32).enumerated() { #expect(Array(alone.row(i)) == Array(one.row(b)), "row \(b)") }
     }
 
+    @Test func trainingShardsDependOnTheBatchAloneAndStayFew() {
+        #expect(RowShards.training(rows: 10) == [0..<4, 4..<8, 8..<10])
+        #expect(RowShards.training(rows: 16).count == 4)
+        #expect(RowShards.training(rows: 64) == (0..<8).map { ($0 * 8)..<($0 * 8 + 8) })
+        let large = RowShards.training(rows: 100)
+        #expect(large.count == 8 && large.first == 0..<13 && large.last == 91..<100)
+        #expect(RowShards.training(rows: 0).isEmpty)
+    }
+
     @Test func poolRunsEveryTaskOnceAndReturnsAfterAll() {
         let pool = WorkerPool(threads: 3)
         for count in [0, 1, 2, 7, 64] {

@@ -28,7 +28,8 @@ public final class PlainEventLog: RunDisplay, @unchecked Sendable {
         case .waiting(let stage, let holder): emit("\(stage): waiting for \(holder), which is building the same key")
         case .started(let stage):
             lastProgress[stage] = ContinuousClock.now
-            emit("\(stage): started")
+        case .threads(let stage, let count):
+            emit("\(stage): started on \(count) thread\(count == 1 ? "" : "s")")
         case .progress(let stage, let step, let total, let message):
             let now = ContinuousClock.now
             if let last = lastProgress[stage], now - last < progressInterval { return }

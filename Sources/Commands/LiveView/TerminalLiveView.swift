@@ -28,6 +28,8 @@ public final class TerminalLiveView: RunDisplay, @unchecked Sendable {
     private let lock = NSLock()
     private var order: [String] = []
     private var states: [String: State] = [:]
+    /// Threads each started stage was given.
+    private var threads: [String: Int] = [:]
     private var executor = "local"
     private var drawnLines = 0
     private var frame = 0
@@ -56,6 +58,7 @@ public final class TerminalLiveView: RunDisplay, @unchecked Sendable {
         case .queued(let stage): states[stage] = .queued
         case .waiting(let stage, let holder): states[stage] = .lockedBy(holder)
         case .started(let stage): states[stage] = .running(since: .now, step: nil, total: nil, message: "")
+        case .threads(let stage, let count): threads[stage] = count
         case .progress(let stage, let step, let total, let message):
             if case .running(let since, _, _, _) = states[stage] {
                 states[stage] = .running(since: since, step: step, total: total, message: message)
@@ -137,6 +140,7 @@ public final class TerminalLiveView: RunDisplay, @unchecked Sendable {
         case .running(let since, let step, let total, let message):
             let elapsed = Self.clock(ContinuousClock.now - since)
             var parts = [elapsed]
+            if let count = threads[stage] { parts.append("\(count) thr") }
             if let step, let total, total > 0 {
                 parts.append(Self.bar(Double(step) / Double(total), width: 20))
                 parts.append("\(step)/\(total)")

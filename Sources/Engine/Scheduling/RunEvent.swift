@@ -11,6 +11,8 @@ public enum RunEvent: Sendable {
     /// Another pipe process (`holder`, "pid@host") is building the same key; this one waits for it.
     case waiting(stage: String, holder: String)
     case started(stage: String)
+    /// The threads a starting stage was given (its share of the free cores), right after `started`.
+    case threads(stage: String, count: Int)
     /// A progress event from the running stage.
     case progress(stage: String, step: Int, total: Int?, message: String)
     /// Downloaded from the remote cache instead of run (`bytes` moved; 0 when everything was local).

@@ -267,6 +267,7 @@ public final class RunSession: @unchecked Sendable {
                                            started = Date()
                                            mailbox.lock(); running[i] = execution; mailbox.unlock()
                                            display.handle(.started(stage: stage.name))
+                                           display.handle(.threads(stage: stage.name, count: threads))
                                        },
                                        onEvent: { [display] event in Self.forward(event, stage: stage.name, to: display) })
             mailbox.lock()

@@ -95,10 +95,20 @@ public final class ModelReplicas: @unchecked Sendable {
 /// Fixed row shards of a batch. Their size is a constant of the numerics (changing one changes the
 /// bytes of every stage that uses it: bump those stages' versions), never derived from the threads.
 public enum RowShards {
-    /// Rows per training shard (sequences of SFT, pairs of the reward model, rows of a PPO minibatch).
+    /// Rows per shard (sequences of SFT, pairs of the reward model, rows of a PPO minibatch) at least.
     public static let trainingRows = 4
+    /// Most shards of one backward pass: each holds a gradient buffer the size of the model until the
+    /// shards are summed, so larger batches get larger shards instead of more.
+    public static let maxGradientShards = 8
     /// Rows per block of batched generation (each block has its own KV cache and padding).
     public static let samplingRows = 16
+
+    /// The shards of a batch of `rows` that is differentiated: `trainingRows` rows each, or more when
+    /// that would give more than `maxGradientShards` shards. A function of the batch size alone.
+    public static func training(rows: Int) -> [Range<Int>] {
+        let size = max(trainingRows, (rows + maxGradientShards - 1) / maxGradientShards)
+        return ranges(rows: rows, size: size)
+    }
 
     /// Consecutive row ranges of `size` rows (the last may be shorter) covering 0..<rows.
     public static func ranges(rows: Int, size: Int) -> [Range<Int>] {

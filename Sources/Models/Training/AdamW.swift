@@ -36,16 +36,28 @@ public final class AdamW: @unchecked Sendable {
     ///
     /// `gradientScale` multiplies each gradient as it is read (`gradientClipScale`'s factor): the same
     /// result as scaling `model.gradients` first, without a pass over them (they are left unscaled).
-    public func update(_ model: GPTModel, learningRate lr: Float, gradientScale: Float = 1) {
+    /// With a `pool`, fixed element ranges update in parallel: each element's arithmetic is the same,
+    /// so the bytes are too.
+    public func update(_ model: GPTModel, learningRate lr: Float, gradientScale: Float = 1, pool: WorkerPool? = nil) {
         precondition(m.count == model.parameterCount, "AdamW: state sized for \(m.count) parameters, model has \(model.parameterCount)")
         step += 1
         let b1 = beta1, b2 = beta2, eps = epsilon
         let correction1 = 1 / (1 - Float(pow(Double(b1), Double(step))))
         let correction2 = 1 / (1 - Float(pow(Double(b2), Double(step))))
         let params = model.parameters.pointer, grads = model.gradients.pointer, mp = m.pointer, vp = v.pointer
+        // (tensor, range) pieces of at most `chunk` elements.
+        let chunk = 1 << 16
+        var pieces: [(decays: Bool, start: Int, end: Int)] = []
         for tensor in model.layout.tensors {
-            let decay = tensor.decays ? lr * weightDecay : 0
-            let start = tensor.offset, end = tensor.offset + tensor.count
+            for start in stride(from: tensor.offset, to: tensor.offset + tensor.count, by: chunk) {
+                pieces.append((tensor.decays, start, min(start + chunk, tensor.offset + tensor.count)))
+            }
+        }
+        let weightDecay = self.weightDecay
+        func run(_ index: Int) {
+            let piece = pieces[index]
+            let decay = piece.decays ? lr * weightDecay : 0
+            let start = piece.start, end = piece.end
             // Eight lanes at a time (Swift does not vectorise this loop: the four buffers may alias),
             // with the scalar loop's operations in the same order, so every element is bitwise the same.
             var i = start
@@ -70,6 +82,7 @@ public final class AdamW: @unchecked Sendable {
                 i += 1
             }
         }
+        if let pool { pool.run(tasks: pieces.count, run) } else { for index in pieces.indices { run(index) } }
     }
 }
 

@@ -153,7 +153,7 @@ public final class DPOTrainer: Trainer {
         }
         let result = lossAndGradients(slice, references: references)
         let lr = schedule.rate(at: step)
-        let norm = config.optimizer.apply(optimizer, to: policy, learningRate: lr)
+        let norm = config.optimizer.apply(optimizer, to: policy, learningRate: lr, pool: policyReplicas.pool)
         step += 1
         return result.metrics.map { ("train/" + $0.0, $0.1) } + [("train/lr", Double(lr)), ("train/grad_norm", Double(norm))]
     }

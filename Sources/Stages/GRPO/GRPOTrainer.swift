@@ -138,7 +138,7 @@ public final class GRPOTrainer: Trainer {
                                          length: r, lossType: config.lossType, epsilonLow: config.epsilon,
                                          epsilonHigh: config.epsilonHigh, beta: config.beta, maxCompletionLength: r)
                 policyReplicas.backwardResponses(sub, temperature: config.temperature, dLogp: loss.gradient, dValues: nil)
-                let norm = config.optimizer.apply(optimizer, to: policy, learningRate: learningRate)
+                let norm = config.optimizer.apply(optimizer, to: policy, learningRate: learningRate, pool: policyReplicas.pool)
                 stats.loss += loss.loss; stats.kl += loss.kl ?? 0
                 stats.clipLow += loss.clipLow; stats.clipHigh += loss.clipHigh; stats.clipRegion += loss.clipRegion
                 stats.gradNorm += Double(norm)

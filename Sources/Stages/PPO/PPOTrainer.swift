@@ -143,7 +143,7 @@ public final class PPOTrainer: Trainer {
                     stats.pretrainingLoss += Double(addPretrainingGradient(pretraining))
                     stats.pretrainingBatches += 1
                 }
-                config.optimizer.apply(optimizer, to: policy, learningRate: learningRate)
+                config.optimizer.apply(optimizer, to: policy, learningRate: learningRate, pool: policyReplicas.pool)
             }
             stats.epochsRun += 1
         }

@@ -17,6 +17,8 @@ public enum ScalingBenchmark {
         /// Thread count → median seconds per step.
         public var seconds: [Int: Double]
         public var shape: String
+        /// Whether every thread count ended with bitwise the same weights (it must).
+        public var sameBytes: Bool
     }
 
     /// The model shapes: the `pipe bench gpt` configs (S: 4.7 M parameters, M: 22 M).
@@ -32,11 +34,11 @@ public enum ScalingBenchmark {
     public static func run(_ workload: Workload, config name: String, threads: [Int], steps: Int,
                            declared: [String: StageParams], log: (String) -> Void = { _ in }) throws -> Row {
         guard let config = model(name) else { throw StageError.failed("unknown config \(name) (use S or M)") }
-        var trainers: [(threads: Int, trainer: Trainer)] = []
+        var trainers: [(threads: Int, trainer: Trainer, model: GPTModel)] = []
         var shape = ""
         for count in threads {
-            let (trainer, description) = try make(workload, config: config, threads: count, declared: declared)
-            trainers.append((count, trainer))
+            let (trainer, model, description) = try make(workload, config: config, threads: count, declared: declared)
+            trainers.append((count, trainer, model))
             shape = description
         }
         log("\(workload.rawValue) \(name): \(shape); 1 warm-up + \(steps) timed steps per thread count, interleaved")
@@ -51,11 +53,13 @@ public enum ScalingBenchmark {
         }
         var seconds: [Int: Double] = [:]
         for (i, entry) in trainers.enumerated() { seconds[entry.threads] = PPOBenchmark.median(times[i]) }
-        return Row(workload: workload, config: name.uppercased(), seconds: seconds, shape: shape)
+        let reference = trainers[0].model.parameters.buffer
+        let same = trainers.allSatisfy { $0.model.parameters.buffer.elementsEqual(reference) { $0.bitPattern == $1.bitPattern } }
+        return Row(workload: workload, config: name.uppercased(), seconds: seconds, shape: shape, sameBytes: same)
     }
 
     static func make(_ workload: Workload, config: GPTConfig, threads: Int,
-                     declared: [String: StageParams]) throws -> (Trainer, String) {
+                     declared: [String: StageParams]) throws -> (Trainer, GPTModel, String) {
         func params(_ kind: String, _ overrides: [String: StageParamValue]) throws -> StageParams {
             guard var p = declared[kind] else { throw StageError.failed("no declared params for \(kind)") }
             for (name, value) in overrides { p.values[name] = value }
@@ -75,7 +79,7 @@ public enum ScalingBenchmark {
             let trainer = SFTTrainer(config: sft, model: model,
                                      train: try DocumentBatcher(documents: documents, separator: 0, blockSize: time),
                                      valid: nil, seed: 2, pool: pool)
-            return (trainer, "\(rows) × \(time) tokens per step")
+            return (trainer, model, "\(rows) × \(time) tokens per step")
         case .rm:
             var rewardConfig = config
             rewardConfig.rewardHead = true
@@ -85,7 +89,7 @@ public enum ScalingBenchmark {
             let rm = try RewardTrainingConfig(params("rm", ["batch_size": .int(16), "warmup_steps": .int(0)]))
             let trainer = RewardTrainer(config: rm, model: try GPTModel(config: rewardConfig, seed: 1), pad: 0, pairs: pairs,
                                         heldOut: [], seed: 2, pool: pool)
-            return (trainer, "16 pairs × 2 × \(time / 2) tokens per step")
+            return (trainer, trainer.model, "16 pairs × 2 × \(time / 2) tokens per step")
         case .ppo:
             var policyConfig = config, rewardConfig = config
             policyConfig.valueHead = true
@@ -98,7 +102,7 @@ public enum ScalingBenchmark {
             let trainer = try PPOTrainer(config: ppo, policy: policy, reference: GPTModel(copying: policy),
                                          reward: try RewardScorer.model(try GPTModel(config: rewardConfig, seed: 2), pad: 0, pool: pool),
                                          prompts: (0..<256).map { _ in tokens(16) }, eos: 0, pad: 0, seed: 4, pool: pool)
-            return (trainer, "64 queries × 16 tokens, 16-token responses, 4 epochs × 4 minibatches of 16")
+            return (trainer, policy, "64 queries × 16 tokens, 16-token responses, 4 epochs × 4 minibatches of 16")
         }
     }
 }

@@ -3,13 +3,14 @@ import Tensor
 
 extension ModelReplicas {
     /// Mean next-token cross-entropy of a (rows × time) batch over the positions `lossMask` counts (all
-    /// without one), computed in `RowShards.trainingRows`-row shards, times `scale`. With `gradient`, the gradient of that loss is summed over the shards into
+    /// without one), computed in the shards of `RowShards.training(rows:)`, times `scale`. With
+    /// `gradient`, the gradient of that loss is summed over the shards into
     /// `model.gradients` (added to what it holds when `adding`, as the PPO pretraining mix does).
     public func languageModelLoss(inputs: [Int32], targets: [Int32], lossMask: [Float]? = nil, rows: Int, time: Int,
                                   scale: Float = 1, gradient: Bool, adding: Bool = false) -> Float {
         precondition(inputs.count == rows * time && targets.count == rows * time,
                      "languageModelLoss: \(inputs.count) inputs and \(targets.count) targets for \(rows) × \(time)")
-        let shards = RowShards.ranges(rows: rows, size: RowShards.trainingRows)
+        let shards = RowShards.training(rows: rows)
         // The whole batch's count divides every shard, so the shards add up to the batch's mean.
         let normalizer = lossMask.map { $0.reduce(0, +) } ?? Float(rows * time)
         func shardLoss(_ shard: Int, _ replica: GPTModel) -> Float {

@@ -2,13 +2,15 @@ import Models
 import Tensor
 
 extension ModelReplicas {
-    /// `ResponseScoring.score` over the rows of `qr` in shards of `RowShards.trainingRows` rows, in
-    /// parallel; the scores come back in row order, as one pass would give them. With
-    /// `forBackward`, shard i stays on replica i for `backwardResponses` on the same batch; without,
-    /// the pass streams through the workers' replicas (scoring a whole rollout).
+    /// `ResponseScoring.score` over the rows of `qr` in row shards, in parallel; the scores come back
+    /// in row order, as one pass would give them. With `forBackward`, the shards are those of
+    /// `RowShards.training(rows:)` and shard i stays on replica i for `backwardResponses` on the same
+    /// batch; without, `RowShards.trainingRows`-row shards stream through the workers' replicas
+    /// (scoring a whole rollout).
     public func scoreResponses(_ qr: QueryResponseBatch, temperature: Float, entropy: Bool,
                                forBackward: Bool = false) -> ResponseScoring.Scores {
-        let shards = Self.responseShards(qr)
+        let shards = forBackward ? RowShards.training(rows: qr.batch.batch)
+                                 : RowShards.ranges(rows: qr.batch.batch, size: RowShards.trainingRows)
         func score(_ shard: Int, _ replica: GPTModel) -> ResponseScoring.Scores {
             ResponseScoring.score(replica, qr.rows(Array(shards[shard])), temperature: temperature, entropy: entropy)
         }
@@ -21,7 +23,7 @@ extension ModelReplicas {
     /// `ResponseScoring.backward` of ∂L/∂logp and ∂L/∂V ([B × R], row order) through the last
     /// `scoreResponses(qr, …, forBackward: true)`; the model's gradients become the shards' sum.
     public func backwardResponses(_ qr: QueryResponseBatch, temperature: Float, dLogp: [Float], dValues: [Float]?) {
-        let shards = Self.responseShards(qr), r = qr.responseLength
+        let shards = RowShards.training(rows: qr.batch.batch), r = qr.responseLength
         precondition(dLogp.count == qr.batch.batch * r && (dValues == nil || dValues!.count == dLogp.count),
                      "backwardResponses: gradients must have B × R = \(qr.batch.batch * r) entries")
         accumulateGradients(shards: shards.count) { shard, replica in
@@ -43,9 +45,5 @@ extension ModelReplicas {
                             computeLogits: false)
             return Array(replica.rewards)
         }.flatMap { $0 }
-    }
-
-    static func responseShards(_ qr: QueryResponseBatch) -> [Range<Int>] {
-        RowShards.ranges(rows: qr.batch.batch, size: RowShards.trainingRows)
     }
 }

@@ -33,7 +33,7 @@ public enum PairScoring {
     }
 
     /// Scores of every pair, in shards of `RowShards.trainingRows` pairs on the replicas' pool (the
-    /// shards a training minibatch would have, so a pair scores the same in training and evaluation).
+    /// shards a training minibatch of up to 32 pairs has).
     public static func rewards(_ replicas: ModelReplicas, _ pairs: [PreferencePair], pad: Int32) -> (chosen: [Float], rejected: [Float]) {
         let shards = RowShards.ranges(rows: pairs.count, size: RowShards.trainingRows)
         let scores = replicas.stream(shards: shards.count) { shard, replica in

@@ -22,7 +22,7 @@ public struct RewardTrainingConfig: Sendable, Equatable {
 /// Bradley–Terry training of a GPT with a reward head: chosen and rejected sequences of a minibatch go
 /// through the model as one right-padded batch; the head reads each row's last real token. Each epoch
 /// visits the pairs in a fresh shuffled order; the last partial minibatch of an epoch is dropped.
-/// A minibatch runs in shards of `RowShards.trainingRows` pairs on the pool's threads: every shard's
+/// A minibatch runs in shards of `RowShards.training(rows:)` pairs on the pool's threads: every shard's
 /// forward, the loss over the whole minibatch, every shard's backward, gradients summed in shard order.
 public final class RewardTrainer: Trainer {
     public let config: RewardTrainingConfig
@@ -61,7 +61,7 @@ public final class RewardTrainer: Trainer {
 
     public func trainStep() throws -> [(String, Double)] {
         let batch = batches.indices(step: step, random: &random).map { pairs[$0] }
-        let shards = RowShards.ranges(rows: batch.count, size: RowShards.trainingRows)
+        let shards = RowShards.training(rows: batch.count)
         // Forward every shard on its own replica (kept for the backward below).
         let scores = replicas.map(shards: shards.count) { shard, replica in
             PairScoring.rewards(replica, batch[shards[shard]], pad: pad)
@@ -75,7 +75,7 @@ public final class RewardTrainer: Trainer {
             dRewards.withUnsafeBufferPointer { replica.backward(dRewards: $0.baseAddress!) }
         }
         let lr = schedule.rate(at: step)
-        config.optimizer.apply(optimizer, to: model, learningRate: lr)
+        config.optimizer.apply(optimizer, to: model, learningRate: lr, pool: replicas.pool)
         step += 1
         return [("train/loss", result.loss), ("train/accuracy", result.accuracy),
                 ("train/margin", result.margin), ("train/lr", Double(lr))]

@@ -62,7 +62,7 @@ public final class SFTTrainer: Trainer {
         let loss = replicas.languageModelLoss(inputs: batch.inputs, targets: batch.targets, lossMask: batch.lossMask,
                                               rows: config.batchSize, time: config.blockSize, gradient: true)
         let lr = schedule.rate(at: step)
-        let norm = config.optimizer.apply(optimizer, to: model, learningRate: lr)
+        let norm = config.optimizer.apply(optimizer, to: model, learningRate: lr, pool: replicas.pool)
         step += 1
         return [("train/loss", Double(loss)), ("train/lr", Double(lr)), ("train/grad_norm", Double(norm))]
     }

@@ -36,12 +36,12 @@ public struct OptimizerSettings: Sendable, Equatable {
                              warmupSteps: warmupSteps, totalSteps: totalSteps)
     }
 
-    /// Clips the accumulated gradients (as AdamW reads them) and applies one update; returns the
-    /// gradient norm before clipping.
+    /// Clips the accumulated gradients (as AdamW reads them) and applies one update (on the pool's
+    /// threads when given: the same bytes); returns the gradient norm before clipping.
     @discardableResult
-    public func apply(_ optimizer: AdamW, to model: GPTModel, learningRate: Float) -> Float {
+    public func apply(_ optimizer: AdamW, to model: GPTModel, learningRate: Float, pool: WorkerPool? = nil) -> Float {
         let clip = gradientClipScale(model, maxNorm: gradClip)
-        optimizer.update(model, learningRate: learningRate, gradientScale: clip.scale)
+        optimizer.update(model, learningRate: learningRate, gradientScale: clip.scale, pool: pool)
         return clip.norm
     }
 }

@@ -58,15 +58,18 @@ struct BenchScaling: ParsableCommand {
         say("")
         func right(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
         say("  step       config" + counts.map { right("\($0) thr (s)", 13) }.joined()
-            + counts.dropFirst().map { right("speed-up ×\($0)", 14) }.joined())
+            + counts.dropFirst().map { right("speed-up ×\($0)", 14) }.joined() + "  same bytes")
         for row in rows {
             let base = row.seconds[counts[0]] ?? .nan
             var line = "  " + row.workload.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)
                 + " " + row.config.padding(toLength: 6, withPad: " ", startingAt: 0)
             for n in counts { line += String(format: " %12.3f", row.seconds[n] ?? .nan) }
             for n in counts.dropFirst() { line += String(format: " %12.2f×", base / (row.seconds[n] ?? .nan)) }
-            say(line)
+            say(line + (row.sameBytes ? "  yes" : "  NO"))
         }
         say("  load average at end: \(TorchReference.loadAverage())")
+        if rows.contains(where: { !$0.sameBytes }) {
+            throw ValidationError("the thread counts ended with different weights: threads changed the bytes")
+        }
     }
 }
