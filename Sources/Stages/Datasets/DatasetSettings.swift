@@ -112,7 +112,7 @@ public struct DatasetSettings: Sendable {
         return "train"
     }
 
-    /// The format of the rows, `auto` resolved from the first row's columns:
+    /// The format of a file's rows, `auto` resolved from its first row's columns:
     /// prompt-completion: `messages_column` → chat; `instruction_column` and `output_column` → alpaca; else columns.
     /// preference: `responses_column` → ranked; `instruction_column` with a list in `output_column` → chatglm;
     /// `prompt_column` → columns (explicit); else implicit. Other kinds: columns.

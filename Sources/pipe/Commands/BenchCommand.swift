@@ -5,7 +5,7 @@ import ArgumentParser
 /// with its default options.
 struct BenchCommand: ParsableCommand {
     static let benchmarks: [any ParsableCommand.Type] = [
-        BenchRunnerCommand.self, BenchSweepCommand.self, BenchGPT.self, BenchPPO.self, BenchGRPO.self,
+        BenchRunnerCommand.self, BenchSweepCommand.self, BenchGPT.self, BenchPPO.self, BenchGRPO.self, BenchDataset.self,
     ]
 
     static let configuration = CommandConfiguration(
