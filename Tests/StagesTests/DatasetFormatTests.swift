@@ -124,3 +124,21 @@ struct TextCleanerTests {
         }
     }
 }
+
+@Suite("dataset JSON bytes")
+struct JSONBytesTests {
+    @Test func quotingMatchesJSONText() {
+        for text in ["", "plain", "quote \" and \\ back", "line\nfeed\r\ttab", "\u{0}\u{1F}\u{7F}", "\u{2028}\u{2029}",
+                     "中文，😀", "\u{80}\u{9F}", "e\u{301}"] {
+            var out: [UInt8] = []
+            JSONBytes.appendQuoted(text, to: &out)
+            #expect(String(decoding: out, as: UTF8.self) == JSONText.quoted(text), "\(Array(text.unicodeScalars))")
+        }
+        let settings = try? DatasetSettings(DirectoryStageContext.declaredParams(kind: "dataset", overrides: [:]))
+        for key in ["a", "中文", "{\"prompt\":\"x\"}"] {
+            let u = ContentSplit.unitHash(key, salt: "pipe.split.v1")
+            let expected = u < 0.05 ? "valid" : u < 0.10 ? "test" : "train"
+            #expect(settings?.split(ofKey: key) == expected)
+        }
+    }
+}

@@ -264,7 +264,7 @@ struct DatasetSplitTests {
         try FileManager.default.createDirectory(atPath: root + "/many", withIntermediateDirectories: true)
         let many = SplitBuckets(directory: root + "/many", splits: settings.splitNames, sourceBytes: 100 << 20)
         for line in rows {
-            for buckets in [one, many] { try buckets.add(split: "train", orderKey: line, lengths: [1], line: line) }
+            for buckets in [one, many] { try buckets.add(split: "train", orderKey: Array(line.utf8), lengths: [1], line: Array(line.utf8)) }
         }
         _ = try one.finish(split: "train", to: root + "/one.jsonl", fieldCount: 1)
         _ = try many.finish(split: "train", to: root + "/many.jsonl", fieldCount: 1)

@@ -74,7 +74,7 @@ public enum DatasetImport {
                         stats.filtered["too_long", default: 0] += 1; continue
                     }
                     fieldNames.formUnion(record.fields.keys)
-                    let line = record.jsonLine
+                    let line = record.jsonBytes
                     try buckets.add(split: settings.split(ofKey: splitKey(record)), orderKey: orderKey(record, line: line),
                                     lengths: lengths, line: line)
                 }
@@ -196,21 +196,24 @@ public enum DatasetImport {
 
     /// What decides a record's split: its text, or its prompt side, so that every completion or
     /// pair of one prompt lands in the same split.
-    static func splitKey(_ record: DatasetRecord) -> String {
+    static func splitKey(_ record: DatasetRecord) -> [UInt8] {
+        var key: [UInt8] = []
         switch record {
-        case .text(let s): return s
-        case .labelled(let r): return r.text
+        case .text(let s): key.append(contentsOf: s.utf8)
+        case .labelled(let r): key.append(contentsOf: r.text.utf8)
         case .promptCompletion(let r):
-            return DatasetRecord.fieldsJSON(r.fields) + (r.messages.map { "[" + $0.map(\.json).joined(separator: ",") + "]" } ?? "")
-        case .preference(let r): return DatasetRecord.fieldsJSON(r.fields)
-        case .prompt(let fields): return DatasetRecord.fieldsJSON(fields)
+            DatasetRecord.appendFields(r.fields, to: &key)
+            if let messages = r.messages { DatasetRecord.appendMessages(messages, to: &key) }
+        case .preference(let r): DatasetRecord.appendFields(r.fields, to: &key)
+        case .prompt(let fields): DatasetRecord.appendFields(fields, to: &key)
         }
+        return key
     }
 
     /// What decides a record's position and its duplicates: a labelled record's text (the same
     /// text with two labels is dropped as conflicting, as prepare does), else the whole record.
-    static func orderKey(_ record: DatasetRecord, line: String) -> String {
-        if case .labelled(let r) = record { return r.text }
+    static func orderKey(_ record: DatasetRecord, line: [UInt8]) -> [UInt8] {
+        if case .labelled(let r) = record { return Array(r.text.utf8) }
         return line
     }
 

@@ -38,62 +38,101 @@ final class TextCleaner {
 
     /// NFC (canonical composition only, never NFKC).
     func composed(_ text: String) -> String {
-        text.unicodeScalars.allSatisfy { Self.isAlwaysNFC($0.value) } ? text : text.precomposedStringWithCanonicalMapping
+        var needsNFC = false
+        Self.forEachScalar(text) { value, _, _ in
+            if value >= 0x80, !Self.isAlwaysNFC(value) { needsNFC = true }
+        }
+        return needsNFC ? text.precomposedStringWithCanonicalMapping : text
+    }
+
+    /// Calls `body(scalar value, first byte index, byte count)` for each scalar of a string's UTF-8.
+    private static func forEachScalar(_ text: String, _ body: (UInt32, Int, Int) -> Void) {
+        var text = text
+        text.withUTF8 { bytes in
+            var i = 0
+            while i < bytes.count {
+                let b = UInt32(bytes[i])
+                let length = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4
+                var value: UInt32
+                switch length {
+                case 1: value = b
+                case 2: value = (b & 0x1F) << 6 | UInt32(bytes[i + 1] & 0x3F)
+                case 3: value = (b & 0x0F) << 12 | UInt32(bytes[i + 1] & 0x3F) << 6 | UInt32(bytes[i + 2] & 0x3F)
+                default: value = (b & 0x07) << 18 | UInt32(bytes[i + 1] & 0x3F) << 12 | UInt32(bytes[i + 2] & 0x3F) << 6 | UInt32(bytes[i + 3] & 0x3F)
+                }
+                body(value, i, length)
+                i += length
+            }
+        }
+    }
+
+    private func scalarClass(_ value: UInt32) -> ScalarClass {
+        if value < 0x10000, let known = ScalarClass(rawValue: classes[Int(value)]), known != .unknown { return known }
+        guard let scalar = Unicode.Scalar(value) else { return .drop }
+        return scalarClass(scalar)
     }
 
     /// `TextNormalizer.normalize`: NFC; control and format characters removed; every whitespace run
     /// one ASCII space; trimmed.
     func collapse(_ text: String) -> String {
-        var out = String.UnicodeScalarView()
+        let text = composed(text)
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count)
         var pendingSpace = false
-        for scalar in composed(text).unicodeScalars {
-            switch scalarClass(scalar) {
+        let utf8 = Array(text.utf8)
+        Self.forEachScalar(text) { value, start, length in
+            switch scalarClass(value) {
             case .whitespace: pendingSpace = !out.isEmpty
-            case .drop, .unknown: continue
+            case .drop, .unknown: return
             case .keep:
-                if pendingSpace { out.append(" "); pendingSpace = false }
-                out.append(scalar)
+                if pendingSpace { out.append(0x20); pendingSpace = false }
+                out.append(contentsOf: utf8[start..<(start + length)])
             }
         }
-        return String(out)
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// For texts whose line breaks matter (code, lists, dialogue): NFC; CRLF → LF; control and
     /// format characters removed (tab and newline kept); trailing whitespace of each line, blank
     /// lines at both ends and the first line's indentation trimmed.
     func keepLines(_ text: String) -> String {
-        var lines: [String.UnicodeScalarView] = []
-        var line = String.UnicodeScalarView()
-        var trailing = 0  // whitespace scalars at the end of `line`
-        func endLine() {
-            line.removeLast(trailing)
-            lines.append(line)
-            line = String.UnicodeScalarView()
-            trailing = 0
-        }
-        for scalar in composed(text).unicodeScalars {
-            if scalar == "\n" { endLine(); continue }
-            if scalar == "\t" { line.append(scalar); trailing += 1; continue }
-            switch scalarClass(scalar) {
-            case .whitespace:
-                if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) { continue }  // \r, \v, \f, NEL
-                line.append(scalar); trailing += 1
-            case .drop, .unknown: continue
-            case .keep: line.append(scalar); trailing = 0
+        let text = composed(text)
+        let utf8 = Array(text.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(utf8.count)
+        var started = false   // a kept non-whitespace scalar was seen (leading blank lines and indentation skipped)
+        var trailing = 0      // bytes of whitespace at the end of the current line
+        Self.forEachScalar(text) { value, start, length in
+            if value == 0x0A {
+                guard started else { return }
+                out.removeLast(trailing)
+                trailing = 0
+                out.append(0x0A)
+                return
             }
+            let isWhitespace: Bool
+            if value == 0x09 {
+                isWhitespace = true
+            } else {
+                switch scalarClass(value) {
+                case .whitespace:
+                    if value < 0x20 || (0x7F...0x9F).contains(value) { return }  // \r, \v, \f, NEL
+                    isWhitespace = true
+                case .drop, .unknown: return
+                case .keep: isWhitespace = false
+                }
+            }
+            if isWhitespace {
+                guard started else { return }
+                trailing += length
+            } else {
+                started = true
+                trailing = 0
+            }
+            out.append(contentsOf: utf8[start..<(start + length)])
         }
-        endLine()
-        var first = 0, last = lines.count
-        while first < last, lines[first].isEmpty { first += 1 }
-        while last > first, lines[last - 1].isEmpty { last -= 1 }
-        guard first < last else { return "" }
-        var head = lines[first]
-        while let c = head.first, scalarClass(c) == .whitespace || c == "\t" { head.removeFirst() }
-        var result = String.UnicodeScalarView(head)
-        for i in (first + 1)..<last {
-            result.append("\n")
-            result.append(contentsOf: lines[i])
-        }
-        return String(result)
+        out.removeLast(trailing)
+        while out.last == 0x0A { out.removeLast() }
+        return String(decoding: out, as: UTF8.self)
     }
 }
