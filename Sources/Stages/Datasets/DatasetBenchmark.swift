@@ -12,6 +12,8 @@ public enum DatasetBenchmark {
         /// Resident set just before the import, MiB.
         public var baselineMiB: Double?
         public var kept: Int
+        /// CPU seconds (user + system) of the import: the figure that does not depend on the machine's load.
+        public var cpuSeconds: Double
     }
 
     /// Writes `rows` Alpaca rows of about `rowBytes` bytes each (mixed English and Chinese text,
@@ -60,14 +62,16 @@ public enum DatasetBenchmark {
             let megabytes = Double(DatasetImport.fileSize(source)) / 1e6
             let baseline = MemoryProbe.residentMiB()
             MemoryProbe.resetPeak()
+            let cpuStart = MemoryProbe.cpuSeconds()
             let start = DispatchTime.now().uptimeNanoseconds
             let stats = try DatasetImport.run(source: source, sourceName: (source as NSString).lastPathComponent,
                                               settings: settings, output: output, scratch: scratch)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let cpu = MemoryProbe.cpuSeconds() - cpuStart
             let figure = Figures(rows: rows, megabytes: megabytes, seconds: seconds, peakMiB: MemoryProbe.peakMiB(),
-                                 baselineMiB: baseline, kept: stats.kept)
-            say(String(format: "  %8d rows  %7.1f MB  %7.2f s  %8.1f rows/s  peak RSS %@ (before: %@)  kept %d",
-                       rows, megabytes, seconds, Double(rows) / seconds,
+                                 baselineMiB: baseline, kept: stats.kept, cpuSeconds: cpu)
+            say(String(format: "  %8d rows  %7.1f MB  %7.2f s wall  %7.2f s CPU  %8.0f rows/CPU-s  peak RSS %@ (before: %@)  kept %d",
+                       rows, megabytes, seconds, cpu, Double(rows) / cpu,
                        figure.peakMiB.map { String(format: "%.1f MiB", $0) } ?? "n/a",
                        figure.baselineMiB.map { String(format: "%.1f MiB", $0) } ?? "n/a", stats.kept))
             figures.append(figure)
@@ -86,6 +90,13 @@ enum MemoryProbe {
     }
 
     static func peakMiB() -> Double? { status("VmHWM") }
+
+    /// User + system CPU seconds of this process so far.
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(0 /* RUSAGE_SELF */, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
     static func residentMiB() -> Double? { status("VmRSS") }
 
     private static func status(_ field: String) -> Double? {

@@ -21,6 +21,6 @@ struct BenchDataset: ParsableCommand {
         let settings = try DatasetSettings(declared)
         say("pipe bench dataset — prompt-completion (alpaca), valid/test 5% each, whitespace keep; files in \(directory)")
         _ = try DatasetBenchmark.run(directory: directory,
-                                     sizes: [(100_000, 300), (10_000, 1_000), (100_000, 1_000)], settings: settings, say: say)
+                                     sizes: [(100_000, 300), (10_000, 1_200), (100_000, 1_200)], settings: settings, say: say)
     }
 }
