@@ -84,3 +84,61 @@ struct DatasetFormatTests {
         #expect(lines.map(\.1) == [0, 3, 4, 105])
     }
 }
+
+@Suite("dataset text cleaning")
+struct TextCleanerTests {
+    static let samples = [
+        "  这部电影\u{3000}很好看，\t推荐！\r\n", "\u{FEFF}zero\u{200B}width", "e\u{301}", "ＡＢＣ，１２３", "Å\u{212B}", "가\u{11A8}",
+        "\u{F900}豈", "か\u{3099}", "a\u{0085}b\u{00A0}c", "tab\there\nnew  line ", "\u{2000}em\u{2001}", "x\u{10FFFF}y\u{E0001}z",
+        "naïve café 😀 \u{1F1FA}\u{1F1F8}", "", " \n\t ", "ä\u{0323}", "\u{0958}", "\u{0340}",
+    ]
+
+    @Test func collapseIsExactlyTextNormalizer() {
+        let cleaner = TextCleaner()
+        for sample in Self.samples + Self.samples.reversed() {
+            #expect(cleaner.collapse(sample) == TextNormalizer.normalize(sample), "\(sample.unicodeScalars.map { String($0.value, radix: 16) })")
+        }
+    }
+
+    @Test func keepLinesKeepsLineBreaks() {
+        let cleaner = TextCleaner()
+        #expect(cleaner.keepLines("\r\n\n  def f():\r\n      return 1  \r\n\n\n") == "def f():\n      return 1")
+        #expect(cleaner.keepLines("a\u{200B}b\u{3000}\nc\u{0085}") == "ab\nc")
+        #expect(cleaner.keepLines("e\u{301}\tx") == "\u{E9}\tx")
+        #expect(cleaner.keepLines(" \n \t\n") == "")
+        #expect(cleaner.keepLines("one\n\n\ntwo") == "one\n\n\ntwo")
+    }
+
+    @Test func alwaysNFCBlocksReallyAreNFC() {
+        for range in [0x0000...0x02FF, 0x2010...0x206F, 0x3000...0x3029, 0x3030...0x3098, 0x309B...0x30FF, 0xAC00...0xD7A3, 0xFF00...0xFFEF] {
+            for v in range {
+                guard let scalar = Unicode.Scalar(UInt32(v)) else { continue }
+                #expect(TextCleaner.isAlwaysNFC(scalar.value))
+                #expect(scalar.properties.canonicalCombiningClass.rawValue == 0, "U+\(String(v, radix: 16))")
+                let alone = String(Character(scalar))
+                #expect(alone.precomposedStringWithCanonicalMapping.unicodeScalars.map(\.value) == [scalar.value], "U+\(String(v, radix: 16))")
+                // Never the second half of a composition: after a letter it stays as it is.
+                let pair = "a" + alone
+                #expect(pair.precomposedStringWithCanonicalMapping.unicodeScalars.map(\.value) == [0x61, scalar.value], "U+\(String(v, radix: 16))")
+            }
+        }
+    }
+}
+
+@Suite("dataset JSON bytes")
+struct JSONBytesTests {
+    @Test func quotingMatchesJSONText() {
+        for text in ["", "plain", "quote \" and \\ back", "line\nfeed\r\ttab", "\u{0}\u{1F}\u{7F}", "\u{2028}\u{2029}",
+                     "中文，😀", "\u{80}\u{9F}", "e\u{301}"] {
+            var out: [UInt8] = []
+            JSONBytes.appendQuoted(text, to: &out)
+            #expect(String(decoding: out, as: UTF8.self) == JSONText.quoted(text), "\(Array(text.unicodeScalars))")
+        }
+        let settings = try? DatasetSettings(DirectoryStageContext.declaredParams(kind: "dataset", overrides: [:]))
+        for key in ["a", "中文", "{\"prompt\":\"x\"}"] {
+            let u = ContentSplit.unitHash(key, salt: "pipe.split.v1")
+            let expected = u < 0.05 ? "valid" : u < 0.10 ? "test" : "train"
+            #expect(settings?.split(ofKey: key) == expected)
+        }
+    }
+}

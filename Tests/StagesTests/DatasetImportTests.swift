@@ -78,6 +78,15 @@ struct DatasetShapeTests {
         ])
     }
 
+    @Test func byteOrderMarksAndCRLFAreAccepted() throws {
+        let row = #"{"prompt": "p", "completion": "c"}"#
+        let (reader, _) = try DatasetFixture.importing(file: "bom.jsonl", "\u{FEFF}" + row + "\r\n" + row.replacingOccurrences(of: "p\"", with: "q\"") + "\r\n",
+                                                       DatasetFixture.params([:]))
+        #expect(try reader.records(in: "train").count == 2)
+        let (array, _) = try DatasetFixture.importing(file: "bom.json", "\u{FEFF}[\r\n" + row + "\r\n]\r\n", DatasetFixture.params([:]))
+        #expect(try array.records(in: "train").count == 1)
+    }
+
     @Test func chatMessages() throws {
         let text = #"{"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello."}]}"#
         let (reader, stats) = try DatasetFixture.importing(file: "chat.jsonl", text, DatasetFixture.params([:]))
@@ -183,6 +192,21 @@ struct DatasetShapeTests {
     }
 }
 
+@Suite("dataset stage: the built-in")
+struct DatasetStageRunTests {
+    @Test func runsThroughAStageContextAndLogsItsCounts() throws {
+        let source = try DatasetFixture.folder(["a.jsonl": (0..<20).map { #"{"prompt": "p\#($0)", "completion": "c\#($0)"}"# }.joined(separator: "\n")])
+        let root = try DirectoryStageContext.temporaryDirectory("dataset-stage")
+        let context = try DirectoryStageContext(kind: "dataset", params: ["test_fraction": .float(0.2)], inputs: ["source": source],
+                                                outputs: ["data"], root: root)
+        try DatasetStage.run(context)
+        let reader = try DatasetReader(directory: try context.outputPath("data"))
+        #expect(reader.manifest.splits.map(\.count).reduce(0, +) == 20)
+        #expect(reader.splits == ["test", "train", "valid"])
+        #expect(context.logLines.contains { $0.hasPrefix("dataset: prompt-completion (columns): 20 rows → 20 records → 20 kept (") })
+    }
+}
+
 @Suite("dataset stage: splits, order, duplicates, stats")
 struct DatasetSplitTests {
     static func alpacaRows(_ range: Range<Int>) -> [String] {
@@ -240,7 +264,7 @@ struct DatasetSplitTests {
         try FileManager.default.createDirectory(atPath: root + "/many", withIntermediateDirectories: true)
         let many = SplitBuckets(directory: root + "/many", splits: settings.splitNames, sourceBytes: 100 << 20)
         for line in rows {
-            for buckets in [one, many] { try buckets.add(split: "train", orderKey: line, lengths: [1], line: line) }
+            for buckets in [one, many] { try buckets.add(split: "train", orderKey: Array(line.utf8), lengths: [1], line: Array(line.utf8)) }
         }
         _ = try one.finish(split: "train", to: root + "/one.jsonl", fieldCount: 1)
         _ = try many.finish(split: "train", to: root + "/many.jsonl", fieldCount: 1)

@@ -24,8 +24,9 @@ public enum DAGRendering {
         func label(_ name: String) -> String {
             let stage = stages[position[name]!]
             var text = "\(stage.name) (\(stage.kind))"
-            if !stage.inputs.isEmpty {
-                text += "  ← " + stage.inputs.map { "\($0.name): \($0.reference)" }.joined(separator: ", ")
+            let inputs = stage.inputs.map { ($0.name, $0.reference) } + stage.pathInputs.map { ($0.name, $0.reference) }
+            if !inputs.isEmpty {
+                text += "  ← " + inputs.sorted { $0.0.utf8Precedes($1.0) }.map { "\($0.0): \($0.1)" }.joined(separator: ", ")
             }
             return text
         }

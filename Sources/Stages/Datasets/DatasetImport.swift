@@ -26,16 +26,18 @@ public enum DatasetImport {
         let totalBytes = files.reduce(0) { $0 + fileSize($1.path) }
         let buckets = SplitBuckets(directory: scratch, splits: settings.splitNames, sourceBytes: totalBytes)
         var stats = DatasetStats()
-        var format: RowFormat?
-        var mapper: RowMapper?
+        // With `format: auto`, each file's shape is detected from its first row.
+        var formatsUsed = Set<String>()
         var fieldNames = Set<String>()
         var sources: [DatasetManifest.Source] = []
+        let cleaner = TextCleaner()
         let collapse = settings.collapseWhitespace
-        let normalise: (String) -> String = { collapse ? TextNormalizer.normalize($0) : Self.keepLines($0) }
+        let normalise: (String) -> String = { collapse ? cleaner.collapse($0) : cleaner.keepLines($0) }
         let mainFields = mainFieldNames(settings)
 
         for (fileIndex, file) in files.enumerated() {
             sources.append(DatasetManifest.Source(path: file.relative, digest: try sha256(ofFile: file.path)))
+            var mapper: RowMapper?
             let reader = try SourceRowReader(path: file.path, display: file.displayName(sourceName: sourceName, source: source),
                                              format: file.format)
             while let (place, result) = try reader.next() {
@@ -47,11 +49,11 @@ public enum DatasetImport {
                         let text = normalise(raw)
                         if text.isEmpty { stats.filtered["empty", default: 0] += 1; continue }
                         records = [label.map { .labelled(LabelledRecord(text: text, label: $0)) } ?? .text(text)]
-                        if format == nil { format = .columns }
+                        formatsUsed.insert(RowFormat.columns.rawValue)
                     case .json(let value):
                         if mapper == nil {
                             let resolved = settings.resolvedFormat(firstRow: value)
-                            format = resolved
+                            formatsUsed.insert(resolved.rawValue)
                             mapper = RowMapper(kind: settings.kind, format: resolved, columns: settings.columns, normalise: normalise)
                         }
                         records = try mapper!.records(value)
@@ -72,7 +74,7 @@ public enum DatasetImport {
                         stats.filtered["too_long", default: 0] += 1; continue
                     }
                     fieldNames.formUnion(record.fields.keys)
-                    let line = record.jsonLine
+                    let line = record.jsonBytes
                     try buckets.add(split: settings.split(ofKey: splitKey(record)), orderKey: orderKey(record, line: line),
                                     lengths: lengths, line: line)
                 }
@@ -100,7 +102,8 @@ public enum DatasetImport {
                 stats.lengths[name] = [Double(lengthTotals[k].min), mean, Double(lengthTotals[k].max)]
             }
         }
-        stats.format = (format ?? (settings.format == .auto ? .columns : settings.format)).rawValue
+        stats.format = formatsUsed.isEmpty ? (settings.format == .auto ? RowFormat.columns.rawValue : settings.format.rawValue)
+            : formatsUsed.sorted().joined(separator: "+")
         let manifest = DatasetManifest(kind: settings.kind, splits: manifestSplits, fields: Array(fieldNames), sources: sources)
         try Data(manifest.json.utf8).write(to: URL(fileURLWithPath: output + "/" + DatasetManifest.fileName), options: .atomic)
         try Data(stats.json.utf8).write(to: URL(fileURLWithPath: output + "/stats.json"), options: .atomic)
@@ -193,49 +196,25 @@ public enum DatasetImport {
 
     /// What decides a record's split: its text, or its prompt side, so that every completion or
     /// pair of one prompt lands in the same split.
-    static func splitKey(_ record: DatasetRecord) -> String {
+    static func splitKey(_ record: DatasetRecord) -> [UInt8] {
+        var key: [UInt8] = []
         switch record {
-        case .text(let s): return s
-        case .labelled(let r): return r.text
+        case .text(let s): key.append(contentsOf: s.utf8)
+        case .labelled(let r): key.append(contentsOf: r.text.utf8)
         case .promptCompletion(let r):
-            return DatasetRecord.fieldsJSON(r.fields) + (r.messages.map { "[" + $0.map(\.json).joined(separator: ",") + "]" } ?? "")
-        case .preference(let r): return DatasetRecord.fieldsJSON(r.fields)
-        case .prompt(let fields): return DatasetRecord.fieldsJSON(fields)
+            DatasetRecord.appendFields(r.fields, to: &key)
+            if let messages = r.messages { DatasetRecord.appendMessages(messages, to: &key) }
+        case .preference(let r): DatasetRecord.appendFields(r.fields, to: &key)
+        case .prompt(let fields): DatasetRecord.appendFields(fields, to: &key)
         }
+        return key
     }
 
     /// What decides a record's position and its duplicates: a labelled record's text (the same
     /// text with two labels is dropped as conflicting, as prepare does), else the whole record.
-    static func orderKey(_ record: DatasetRecord, line: String) -> String {
-        if case .labelled(let r) = record { return r.text }
+    static func orderKey(_ record: DatasetRecord, line: [UInt8]) -> [UInt8] {
+        if case .labelled(let r) = record { return Array(r.text.utf8) }
         return line
-    }
-
-    /// Light normalisation for texts whose line breaks matter (code, lists, dialogue): NFC, CRLF →
-    /// LF, control and invisible format characters removed (tab and newline kept), trailing spaces
-    /// of each line and blank lines at both ends trimmed.
-    static func keepLines(_ text: String) -> String {
-        var out = String.UnicodeScalarView()
-        for scalar in text.precomposedStringWithCanonicalMapping.unicodeScalars {
-            if scalar == "\n" || scalar == "\t" { out.append(scalar); continue }
-            if scalar == "\r" { continue }
-            switch scalar.properties.generalCategory {
-            case .control, .format, .surrogate, .unassigned: continue
-            default: out.append(scalar)
-            }
-        }
-        let lines = String(out).split(separator: "\n", omittingEmptySubsequences: false).map { line -> Substring in
-            var line = line
-            while let last = line.last, last.isWhitespace { line.removeLast() }
-            return line
-        }
-        var first = 0, last = lines.count
-        while first < last, lines[first].allSatisfy(\.isWhitespace) { first += 1 }
-        while last > first, lines[last - 1].allSatisfy(\.isWhitespace) { last -= 1 }
-        // Leading spaces of the first line carry no meaning once the text stands alone.
-        var result = lines[first..<last].joined(separator: "\n")
-        while let c = result.first, c == " " || c == "\t" { result.removeFirst() }
-        return result
     }
 
     static func fileSize(_ path: String) -> Int {

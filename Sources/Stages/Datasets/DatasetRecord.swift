@@ -49,7 +49,11 @@ public struct ChatMessage: Sendable, Equatable {
         self.content = content
     }
 
-    var json: String { JSONText.object([("content", JSONText.quoted(content)), ("role", JSONText.quoted(role))]) }
+    var json: String {
+        var out: [UInt8] = []
+        appendJSON(to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
 }
 
 /// A prompt and the completion to learn. Chat data keeps the earlier turns in `messages` (the
@@ -131,29 +135,13 @@ public enum DatasetRecord: Sendable, Equatable {
     }
 
     /// The record as one canonical JSON line (keys sorted, no trailing newline).
-    public var jsonLine: String {
-        switch self {
-        case .text(let s):
-            return JSONText.object([("text", JSONText.quoted(s))])
-        case .labelled(let r):
-            return JSONText.object([("label", String(r.label)), ("text", JSONText.quoted(r.text))])
-        case .promptCompletion(let r):
-            var members = [("completion", JSONText.quoted(r.completion)), ("fields", Self.fieldsJSON(r.fields))]
-            if let messages = r.messages { members.append(("messages", "[" + messages.map(\.json).joined(separator: ",") + "]")) }
-            return JSONText.object(members)
-        case .preference(let r):
-            var members = [("chosen", JSONText.quoted(r.chosen)), ("fields", Self.fieldsJSON(r.fields))]
-            if let margin = r.margin { members.append(("margin", JSONText.number(margin))) }
-            members.append(("rejected", JSONText.quoted(r.rejected)))
-            return JSONText.object(members)
-        case .prompt(let fields):
-            return JSONText.object([("fields", Self.fieldsJSON(fields))])
-        }
-    }
+    public var jsonLine: String { String(decoding: jsonBytes, as: UTF8.self) }
 
     /// A fields map as canonical JSON (keys in UTF-8 byte order).
     public static func fieldsJSON(_ fields: [String: FieldValue]) -> String {
-        JSONText.object(fields.keys.sorted { $0.utf8Precedes($1) }.map { ($0, fields[$0]!.json) })
+        var out: [UInt8] = []
+        appendFields(fields, to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 }
 

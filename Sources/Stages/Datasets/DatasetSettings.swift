@@ -1,3 +1,5 @@
+import Hashing
+
 /// The `dataset` stage's params (docs and defaults in stages/dataset.yaml), checked.
 public struct DatasetSettings: Sendable {
     public var kind: DatasetKind
@@ -102,8 +104,15 @@ public struct DatasetSettings: Sendable {
     /// The split of a record, from the hash of its prompt side (`ContentSplit.unitHash`, salt
     /// "pipe.split.v1", as prepare): extra splits, valid and test take their shares of the hash line
     /// in that order, train the rest. With `extra_splits: [judge:F]` this is exactly prepare's split.
-    public func split(ofKey key: String) -> String {
-        let u = ContentSplit.unitHash(key, salt: "pipe.split.v1")
+    public func split(ofKey key: String) -> String { split(ofKey: Array(key.utf8)) }
+
+    /// `split(ofKey:)` of a key's UTF-8 bytes (the same number as `ContentSplit.unitHash`).
+    func split(ofKey key: [UInt8]) -> String {
+        var hasher = SHA256()
+        hasher.update(Self.splitSalt)
+        key.withUnsafeBytes { hasher.update($0) }
+        let x = hasher.finalize().bytes.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        let u = Double(x >> 11) / Double(1 << 53)
         var edge = 0.0
         for (name, fraction) in splitFractions {
             edge += fraction
@@ -112,7 +121,9 @@ public struct DatasetSettings: Sendable {
         return "train"
     }
 
-    /// The format of the rows, `auto` resolved from the first row's columns:
+    private static let splitSalt = Array("pipe.split.v1\n".utf8)
+
+    /// The format of a file's rows, `auto` resolved from its first row's columns:
     /// prompt-completion: `messages_column` → chat; `instruction_column` and `output_column` → alpaca; else columns.
     /// preference: `responses_column` → ranked; `instruction_column` with a list in `output_column` → chatglm;
     /// `prompt_column` → columns (explicit); else implicit. Other kinds: columns.

@@ -49,7 +49,10 @@ final class SourceRowReader {
         case .jsonLines:
             while true {
                 // nil: end of file; .some(nil): a blank line, skipped.
-                guard let parsed = try lines.nextLine({ bytes -> Result<SourceRow, RowError>? in
+                guard let parsed = try lines.nextLine({ line -> Result<SourceRow, RowError>? in
+                    // A UTF-8 byte-order mark before the first row is allowed.
+                    let hasBOM = lines.lineNumber == 1 && line.count >= 3 && line[0] == 0xEF && line[1] == 0xBB && line[2] == 0xBF
+                    let bytes = hasBOM ? UnsafeBufferPointer(rebasing: line[3...]) : line
                     if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return nil }
                     do throws(JSONSyntaxError) {
                         return .success(.json(try JSONParser.parse(bytes)))

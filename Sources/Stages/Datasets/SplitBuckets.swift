@@ -43,20 +43,27 @@ final class SplitBuckets {
     }
 
     private var bucketCount: Int { 1 << bits }
+    private static let orderSalt = Array("pipe.order.v1\n".utf8)
 
     private func path(split: Int, bucket: Int) -> String { directory + "/\(splits[split]).\(bucket).bucket" }
 
     /// Adds a record: `orderKey` decides its position (and duplicates), `lengths` feed the stats.
-    func add(split: String, orderKey: String, lengths: [Int], line: String) throws {
+    func add(split: String, orderKey: [UInt8], lengths: [Int], line: [UInt8]) throws {
         guard let s = splits.firstIndex(of: split) else { throw StageError.failed("internal: unknown split \(split)") }
-        let digest = SHA256.hash("pipe.order.v1\n" + orderKey)
-        let bucket = bits == 0 ? 0 : Int(digest.bytes[0]) >> (8 - bits)
+        var hasher = SHA256()
+        hasher.update(Self.orderSalt)
+        orderKey.withUnsafeBytes { hasher.update($0) }
+        let digest = hasher.finalize().bytes
+        let bucket = bits == 0 ? 0 : Int(digest[0]) >> (8 - bits)
         let slot = s << bits | bucket
-        buffers[slot].append(contentsOf: digest.hex.utf8)
+        JSONBytes.appendHex(digest, to: &buffers[slot])
         buffers[slot].append(0x09)
-        buffers[slot].append(contentsOf: lengths.map(String.init).joined(separator: ",").utf8)
+        for (i, n) in lengths.enumerated() {
+            if i > 0 { buffers[slot].append(UInt8(ascii: ",")) }
+            buffers[slot].append(contentsOf: String(n).utf8)
+        }
         buffers[slot].append(0x09)
-        buffers[slot].append(contentsOf: line.utf8)
+        buffers[slot].append(contentsOf: line)
         buffers[slot].append(0x0A)
         if buffers[slot].count >= flushSize { try flush(slot) }
     }
