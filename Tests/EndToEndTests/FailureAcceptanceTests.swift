@@ -100,7 +100,7 @@ struct FailureAcceptanceTests {
         let running = try pipe.start(["run", CommandPipelineFixture.pipelineFile], in: workspace.root,
                                      environment: workspace.ledgerEnvironment)
         let shell = try Self.waitForPPO(workspace)
-        #expect(kill(-shell, SIGKILL) == 0)  // the stage's whole process group
+        #expect(kill(-getpgid(shell), SIGKILL) == 0)  // the stage's whole process group (with its watchdog)
         let result = running.finish()
         #expect(result.status == 1, "\(result)")
         #expect(result.stdout.contains("ppo: FAILED"), "\(result)")

@@ -70,4 +70,26 @@ struct UpkeepTests {
         #expect(store.record(forKey: dropKey) == nil)
         #expect(store.hasObject(keepObject) && store.record(forKey: keepKey) != nil, "gc never deletes what a kept key needs")
     }
+
+    /// A kept record keeps the objects it read (an upstream output whose own record went, the store's
+    /// copy of a workspace-path input), so `pipe reproduce` of a kept run still finds its inputs.
+    @Test func gcKeepsTheInputsAKeptRecordRead() throws {
+        let dir = try TemporaryDirectory()
+        let store = try ArtifactStore(root: dir.path + "/store")
+        try dir.write("input.txt", "a workspace file")
+        let input = try store.ingest(dir.path + "/input.txt")
+        try dir.write("out/data.txt", "result")
+        let out = try store.ingest(dir.path + "/out")
+        let key = SHA256.hash("downstream")
+        let material: JSONValue = .object(["inputs": .array([.object(["digest": .string(input.hex), "name": .string("source"),
+                                                                        "source": .string("./input.txt")])])])
+        try store.commit(StageRecord(key: key, stage: "downstream", keyMaterial: material, outputs: ["out": out],
+                                     startedAt: Date(), finishedAt: Date()))
+        #expect(try store.record(forKey: key)?.inputObjects == [input])
+        let report = try store.garbageCollect(keepKeys: [key], dryRun: false, grace: .zero)
+        #expect(report.removedObjects.isEmpty)
+        #expect(store.hasObject(input) && store.hasObject(out))
+        let dropped = try store.garbageCollect(keepKeys: [], dryRun: false, grace: .zero)
+        #expect(Set(dropped.removedObjects) == [input, out])
+    }
 }

@@ -118,6 +118,16 @@ public struct StageRecord: Codable, Sendable, Equatable {
     public var referencedObjects: [Digest] {
         outputs.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.map { outputs[$0]! } + (log.map { [$0] } ?? [])
     }
+
+    /// The objects the stage read (its key material's input digests: upstream outputs and the copies
+    /// of workspace-path inputs), which `gc` keeps with the record so that `reproduce` can rerun it.
+    public var inputObjects: [Digest] {
+        guard case .object(let material) = keyMaterial, case .array(let inputs)? = material["inputs"] else { return [] }
+        return inputs.compactMap { input in
+            guard case .object(let fields) = input, case .string(let hex)? = fields["digest"] else { return nil }
+            return Digest(hex: hex)
+        }
+    }
 }
 
 /// `keyMaterial` as decoded, or still as the record file's bytes (decoded on each read: callers

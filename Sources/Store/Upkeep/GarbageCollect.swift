@@ -17,7 +17,7 @@ public struct GCReport: Sendable, Equatable {
 
 extension ArtifactStore {
     /// Removes stage records whose key is not in `keepKeys` and every object no kept record names
-    /// (outputs and logs) and that is not in `keepObjects`, and the failed-stage logs of every run
+    /// (outputs, logs and the inputs it read) and that is not in `keepObjects`, and the failed-stage logs of every run
     /// not in `keepFailedLogs`; also empties quarantine/ and removes the unheld lock files of keys
     /// without a record.
     ///
@@ -45,7 +45,7 @@ extension ArtifactStore {
             let record = (try? POSIX.readFile(path)).flatMap { $0 }.flatMap { try? StageRecord.decode($0) }
             if keepKeys.contains(key) || isYoung(path) {
                 report.keptRecords += 1
-                if let record { live.formUnion(record.referencedObjects) }
+                if let record { live.formUnion(record.referencedObjects); live.formUnion(record.inputObjects) }
             } else {
                 report.removedRecords.append(key)
                 if !dryRun { try removeRecord(forKey: key) }
