@@ -19,7 +19,8 @@ struct SlurmRequeueFollowTests {
             "sbatch": "echo 77\n",
             "squeue": """
             n=$(cat \(root)/count 2>/dev/null || echo 0); total=$(wc -l < \(root)/states)
-            [ "$n" -lt "$total" ] && echo $((n + 1)) > \(root)/count
+            # Replaced atomically: scontrol must never read a truncated count (it would print every line).
+            [ "$n" -lt "$total" ] && echo $((n + 1)) > \(root)/count.tmp && mv \(root)/count.tmp \(root)/count
             line=$(sed -n "$(( n < total ? n + 1 : total ))p" \(root)/states)
             state=${line%% *}
             [ "$state" = COMPLETED ] && echo 0 > \(statusPath)
