@@ -112,8 +112,11 @@ public enum EvaluateStage: BuiltinStage {
         let baselineReplicas = ModelReplicas(baseline, pool: pool)
         let judgeDir = try? context.inputPath("judge")
         let judge = try judgeDir.map { try Judge(directory: $0) }
-        let completions = try dataset.flatMap { try heldOutCompletions($0, split: settings.promptsSplit, template: template,
-                                                                           tokenizer: tokenizer, limit: settings.perplexityReviews) }
+        // Token files are the perplexity set when wired; only without them are completions read.
+        let completions = test != nil ? nil : try dataset.flatMap {
+            try heldOutCompletions($0, split: settings.promptsSplit, template: template, tokenizer: tokenizer,
+                                   limit: settings.perplexityReviews)
+        }
 
         var reports: [ModelReport] = []
         for (name, model) in [("sft", baselineReplicas), ("ppo", ModelReplicas(policy, pool: pool))] {
