@@ -5,7 +5,6 @@ public enum Builtins {
     /// (strict concurrency), and building a few metatypes costs nothing.
     public static var all: [any BuiltinStage.Type] {
         [
-            PrepareStage.self,
             DatasetStage.self,
             TokeniseStage.self,
             JudgeStage.self,

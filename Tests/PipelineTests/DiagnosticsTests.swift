@@ -194,7 +194,7 @@ let diagnosticCases: [DiagnosticCase] = [
     DiagnosticCase(name: "empty file", pipeline: "\n# nothing here\n",
                    expected: "pipelines/p.yaml:1:1: error: pipeline is empty (expected name:, seed: and stages:)"),
     DiagnosticCase(name: "no stages", pipeline: "name: t\nstages: {}\n",
-                   expected: "pipelines/p.yaml:2:9: error: pipeline has no stages (add a 'stages:' mapping, e.g. stages: { data: { uses: prepare } })"),
+                   expected: "pipelines/p.yaml:2:9: error: pipeline has no stages (add a 'stages:' mapping, e.g. stages: { data: { uses: dataset } })"),
     DiagnosticCase(name: "unknown top-level key", pipeline: "name: t\nsed: 3\nstages:\n  a: { uses: tokenise }\n",
                    expected: "pipelines/p.yaml:2:1: error: pipeline: unknown key 'sed' (did you mean 'seed'?)"),
     DiagnosticCase(name: "unknown stage key", pipeline: header + """

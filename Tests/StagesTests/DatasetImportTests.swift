@@ -167,20 +167,31 @@ struct DatasetShapeTests {
         #expect(reader.manifest.sources.map(\.path) == ["a.jsonl", "b.txt"])
     }
 
-    @Test func labelledMatchesPrepare() throws {
-        let source = try ReviewCorpus.writeSource(count: 300, extraPositive: ["  重复的评论  ", "两边都有的评论"], extraNegative: ["两边都有的评论", "短"])
+    @Test func labelledDropsCopiesConflictsAndShortReviews() throws {
+        let source = try ReviewCorpus.writeSource(count: 300, extraPositive: ["重复的好评很好", "重复的好评很好", "  重复的好评很好 ", "两边都有", "", "短"],
+                                                  extraNegative: ["两边都有", "bad\u{FF}"])
         let (reader, stats) = try DatasetFixture.importing(source, name: "data/reviews", [
             "kind": .string("labelled"), "extra_splits": .list([.string("judge:0.25")]), "min_chars": .int(4), "max_chars": .int(1000)])
-        let (prepared, counts) = try PrepareStage.prepare(source: source, files: [("pos.txt", 1), ("neg.txt", 0)], minChars: 4, maxChars: 1000,
-                                                          split: ContentSplit(judgeFraction: 0.25, validFraction: 0.05, testFraction: 0.05))
-        for split in ["train", "valid", "test", "judge"] {
-            #expect(try reader.records(in: split) == prepared[split]!.map { DatasetRecord.labelled($0) }, "split \(split)")
-            // tokenise and judge read the files unchanged.
-            #expect(try LabelledRecordFile.read(split: split, in: reader.directory) == prepared[split]!)
+        var all: [LabelledRecord] = []
+        var sizes: [String: Int] = [:]
+        for split in LabelledRecordFile.splits {
+            // tokenise and judge read the labelled splits as LabelledRecordFile.
+            let records = try LabelledRecordFile.read(split: split, in: reader.directory)
+            #expect(try reader.records(in: split) == records.map { DatasetRecord.labelled($0) }, "split \(split)")
+            sizes[split] = records.count
+            all += records
         }
-        #expect(stats.duplicates == counts.duplicates)
-        #expect(stats.conflictingLabels == counts.conflicting)
-        #expect(stats.filtered["too_short"] == counts.tooShort)
+        let texts = all.map(\.text)
+        #expect(Set(texts).count == texts.count)                       // no duplicates across or within splits
+        #expect(texts.filter { $0 == "重复的好评很好" }.count == 1)
+        #expect(!texts.contains("两边都有"))                             // conflicting labels dropped
+        #expect(!texts.contains("短") && !texts.contains(""))
+        #expect(texts.contains("badÿ"))                                 // U+00FF is valid UTF-8: a normal review
+        #expect(sizes["train"]! > sizes["judge"]! && sizes["judge"]! > sizes["valid"]!)
+        #expect(all.contains { $0.label == 1 } && all.contains { $0.label == 0 })
+        #expect(stats.conflictingLabels == 2)
+        #expect(stats.filtered["too_short"] == 1)
+        #expect(stats.filtered["empty"] == 1)
     }
 
     @Test func labelledFromJSONWithBooleanLabels() throws {

@@ -3,7 +3,7 @@ import PipeTestSupport
 import Testing
 @testable import Stages
 
-/// prepare → tokenise → sft → rm-pairs → rm → grpo, in-process on the generated corpus of
+/// dataset (labelled) → tokenise → sft → rm-pairs → rm → grpo, in-process on the generated corpus of
 /// `PPOStageChainTests`, with tiny sizes.
 @Suite(.serialized) struct GRPOStageChainTests {
     static let tinyGRPO: [String: StageParamValue] = [
@@ -17,7 +17,8 @@ import Testing
     /// The shared stages up to the reward model.
     static func upstream(corpus: String, seed: UInt64 = 7) throws -> StageChain {
         let c = StageChain(root: try DirectoryStageContext.temporaryDirectory("pipe-grpo-chain"), seed: seed)
-        try c.run("data", PrepareStage.self, inputs: ["source": corpus], outputs: ["data"])
+        try c.run("data", DatasetStage.self, inputs: ["source": corpus], outputs: ["data"],
+                  with: PPOStageChainTests.labelled)
         try c.run("tokens", TokeniseStage.self, inputs: ["data": "data.data"], outputs: ["tokenizer", "tokens"],
                   with: ["vocab_size": .int(500)])
         try c.run("sft", SFTStage.self, inputs: ["tokens": "tokens.tokens", "tokenizer": "tokens.tokenizer"], outputs: ["model", "metrics"],

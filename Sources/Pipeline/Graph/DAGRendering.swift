@@ -3,7 +3,7 @@ public enum DAGRendering {
     /// An indented tree in topological order. A stage with several producers hangs under the last
     /// of them (so it appears after everything it needs); its label lists every input it reads.
     ///
-    ///     data (prepare)
+    ///     data (dataset)
     ///     └── tokens (tokenise)  ← corpus: data.train
     ///         └── sft (sft)  ← tokens: tokens.tokens, tokenizer: tokens.tokenizer
     public static func text(_ pipeline: ResolvedPipeline) -> String {

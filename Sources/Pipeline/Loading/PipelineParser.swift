@@ -38,7 +38,7 @@ struct PipelineParser {
         }
         if stages.isEmpty, sink.isEmpty {
             let at = stagesNode.map { reader.location($0) } ?? reader.location(root)
-            sink.error(at, "stages", "pipeline has no stages (add a 'stages:' mapping, e.g. stages: { data: { uses: prepare } })")
+            sink.error(at, "stages", "pipeline has no stages (add a 'stages:' mapping, e.g. stages: { data: { uses: dataset } })")
         }
         var sweep: SweepSpec?
         if let sweepNode { sweep = SweepParser.parse(sweepNode, reader: reader, sink: &sink) }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// One labelled review: the unit the prepare stage writes and the tokenise and judge stages read.
+/// One labelled review: the unit a labelled dataset holds and the tokenise and judge stages read.
 public struct LabelledRecord: Sendable, Equatable {
     public var text: String
     /// 1 = positive, 0 = negative.
@@ -14,7 +14,7 @@ public struct LabelledRecord: Sendable, Equatable {
 
 /// JSON-lines files of labelled records: `{"text":"…","label":1}` per line, UTF-8, `\n`-terminated.
 public enum LabelledRecordFile {
-    /// The four splits the prepare stage writes, as `<split>.jsonl` in its `data` output.
+    /// The four splits of a labelled dataset with a judge split, as `<split>.jsonl` in its `data` output.
     public static let splits = ["train", "valid", "test", "judge"]
 
     public static func write(_ records: [LabelledRecord], to path: String) throws {
@@ -26,7 +26,7 @@ public enum LabelledRecordFile {
     /// Reads a JSONL file, naming the file and line of any malformed record.
     public static func read(_ path: String) throws -> [LabelledRecord] {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw StageError.failed("\(path): cannot read (is the input the prepare stage's `data` output?)")
+            throw StageError.failed("\(path): cannot read (is the input a labelled dataset's `data` output?)")
         }
         var records: [LabelledRecord] = []
         var lineNumber = 0
@@ -43,7 +43,7 @@ public enum LabelledRecordFile {
         return records
     }
 
-    /// The records of one split in a prepare `data` directory.
+    /// The records of one split in a labelled dataset's `data` directory.
     public static func read(split: String, in directory: String) throws -> [LabelledRecord] {
         try read(directory + "/" + split + ".jsonl")
     }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The text normalisation applied to every review (prepare stage) and every prompt (ppo, evaluate,
+/// The text normalisation applied to every imported text (dataset stage) and every prompt (ppo, evaluate,
 /// `pipe sample`), so prompts tokenise like the training text.
 ///
 /// - Unicode NFC (canonical composition only). Not NFKC: compatibility mapping would turn full-width

