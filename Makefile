@@ -2,7 +2,7 @@
 SWIFT ?= swift
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: deps build release test demo smoke data bench clean
+.PHONY: deps build release test demo smoke data bench clean declarations
 
 deps:
 	@scripts/install-deps.sh
@@ -32,6 +32,11 @@ smoke: release
 
 bench: release
 	.build/release/pipe bench all
+
+# After editing stages/*.yaml: refresh the copy of the built-in declarations the binary carries
+# (a test fails while it is stale).
+declarations:
+	python3 scripts/embed-declarations.py
 
 clean:
 	rm -rf .build

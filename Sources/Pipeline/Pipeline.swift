@@ -4,7 +4,7 @@
 /// light node tree from libyaml events, ~2× faster than `Yams.compose` and with the position of a repeated key).
 ///
 /// ## Loading
-/// - `Workspace.locate(pipelineFile:) throws(PipelineError) -> Workspace` — walks up to the directory holding `stages/`.
+/// - `Workspace.locate(pipelineFile:) throws(PipelineError) -> Workspace` — the nearest directory holding `stages/` or `pipe.config.yaml`, else the file's own.
 ///   `workspace.declaredKinds()`, `loadDeclaration(kind:)`, `loadAllDeclarations()` (for `pipe stages`) → `StageDeclaration`.
 /// - `PipelineLoader(workspace:).load(file:overrides:) throws(PipelineError) -> ResolvedPipeline`
 ///   (or `PipelineLoader.load(file:overrides:)`, which locates the workspace).

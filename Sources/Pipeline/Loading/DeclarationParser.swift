@@ -11,9 +11,10 @@ struct DeclarationParser {
     static let paramKeys = ["type", "default", "doc", "min", "max", "choices", "finite", "key"]
 
     func load(kind: String) throws(PipelineError) -> StageDeclaration {
-        let path = workspace.declarationPath(kind: kind)
-        let file = workspace.displayPath("stages/\(kind).yaml")
-        guard let bytes = FileSystem.readBytes(path) else {
+        guard let (read, file) = workspace.declarationFile(kind + ".yaml") else {
+            throw PipelineError(location: nil, fieldPath: "", message: "no stage declaration '\(workspace.displayPath("stages/\(kind).yaml"))'")
+        }
+        guard let bytes = read else {
             throw PipelineError(location: nil, fieldPath: "", message: "cannot read stage declaration '\(file)'")
         }
         let text = try SourceText.decode(bytes, file: file)
@@ -158,13 +159,12 @@ struct DeclarationParser {
     /// The params of `stages/shared/<group>.yaml` (a group of params several kinds share, declared once).
     private func loadGroup(_ group: String, node: YAMLNode, reader: YAMLReader, sink: inout DiagnosticSink) -> [ParamDeclaration] {
         let relative = "stages/shared/\(group).yaml"
-        guard StageNames.isValid(group), let text = FileSystem.readText(PathName.join(workspace.root, relative)) else {
-            let known = FileSystem.list(PathName.join(workspace.root, "stages/shared")).filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }
+        guard StageNames.isValid(group), let (bytes, file) = workspace.declarationFile("shared/\(group).yaml"),
+              let bytes, let text = String(validating: bytes, as: UTF8.self) else {
             sink.error(reader.location(node), "include", "stage declaration: include '\(group)': cannot read \(workspace.displayPath(relative))",
-                       suggestion: Suggestion.nearest(to: group, in: known))
+                       suggestion: Suggestion.nearest(to: group, in: workspace.sharedGroups()))
             return []
         }
-        let file = workspace.displayPath(relative)
         let groupReader = YAMLReader(file: file, text: text)
         let what = "param group"
         var params: [ParamDeclaration] = []

@@ -1,4 +1,4 @@
-/// The directory that holds `stages/`: pipelines and their `deps`/`outs` live inside it.
+/// The directory a pipeline's paths are relative to (its `deps`, `./` inputs, own `stages/`).
 public struct Workspace: Sendable, Hashable {
     /// Absolute, normalised path.
     public let root: String
@@ -14,20 +14,27 @@ public struct Workspace: Sendable, Hashable {
 
     public var stagesDirectory: String { PathName.join(root, "stages") }
 
-    /// Walks up from the pipeline file's directory to the first directory containing `stages/`.
+    /// The pipeline file's workspace: the nearest directory at or above the file's own that holds
+    /// `stages/` or `pipe.config.yaml`, else the file's directory (the built-in kinds need no `stages/`:
+    /// pipe carries their declarations).
     public static func locate(pipelineFile: String) throws(PipelineError) -> Workspace {
         let file = PathName.absolute(pipelineFile)
         guard FileSystem.exists(file) else {
             throw PipelineError(location: nil, fieldPath: "", message: "pipeline file '\(pipelineFile)' not found")
         }
+        return Workspace(root: root(forFile: file))
+    }
+
+    /// The workspace root of an absolute file path (see `locate`).
+    static func root(forFile file: String) -> String {
         var directory = PathName.directory(of: file)
         while true {
-            if FileSystem.isDirectory(PathName.join(directory, "stages")) { return Workspace(root: directory) }
-            if directory == "/" { break }
+            if FileSystem.isDirectory(PathName.join(directory, "stages")) || FileSystem.exists(PathName.join(directory, "pipe.config.yaml")) {
+                return directory
+            }
+            if directory == "/" { return PathName.directory(of: file) }
             directory = PathName.directory(of: directory)
         }
-        throw PipelineError(location: nil, fieldPath: "",
-                            message: "no workspace for '\(pipelineFile)': no 'stages/' directory in its directory or any parent (create stages/ next to pipelines/)")
     }
 
     /// A workspace path as shown to the user (`stages/ppo.yaml`, or `../ws/stages/ppo.yaml`).
@@ -43,26 +50,43 @@ public struct Workspace: Sendable, Hashable {
     }
 
     /// A recorded pipeline file's path relative to its workspace (`pipelines/sentiment.yaml`), the
-    /// same whichever directory it is shown from; nil for a relative path or when no directory
-    /// above the file holds `stages/`.
+    /// same whichever directory it is shown from; nil for a relative path.
     public static func pathInWorkspace(ofFile path: String) -> String? {
         guard path.hasPrefix("/") else { return nil }
         let file = PathName.normalise(path)
-        var directory = PathName.directory(of: file)
-        while true {
-            if FileSystem.isDirectory(PathName.join(directory, "stages")) { return PathName.relative(file, to: directory) }
-            if directory == "/" { return nil }
-            directory = PathName.directory(of: directory)
-        }
+        return PathName.relative(file, to: root(forFile: file))
     }
 
     public func declarationPath(kind: String) -> String { PathName.join(stagesDirectory, kind + ".yaml") }
 
-    /// Kinds with a declaration file (`stages/*.yaml`), sorted.
+    /// A file under `stages/` (`ppo.yaml`, `shared/reward.yaml`): the workspace's own when it exists,
+    /// else the copy of a built-in declaration that pipe carries; `file` names it in diagnostics.
+    func declarationFile(_ relativePath: String) -> (bytes: [UInt8]?, file: String)? {
+        let path = PathName.join(stagesDirectory, relativePath)
+        if FileSystem.exists(path) { return (FileSystem.readBytes(path), displayPath("stages/" + relativePath)) }
+        guard let text = BuiltinDeclarations.files[relativePath] else { return nil }
+        return (Array(text.utf8), "stages/\(relativePath) (built into pipe)")
+    }
+
+    /// Whether `kind` has a declaration: a workspace file or a built-in one.
+    public func hasDeclaration(kind: String) -> Bool {
+        FileSystem.exists(declarationPath(kind: kind)) || BuiltinDeclarations.files[kind + ".yaml"] != nil
+    }
+
+    /// Kinds with a declaration (`stages/*.yaml` of the workspace and the built-in kinds), sorted.
     public func declaredKinds() -> [String] {
-        FileSystem.list(stagesDirectory).compactMap { name in
+        let own = FileSystem.list(stagesDirectory).compactMap { name in
             name.hasSuffix(".yaml") && name.count > 5 ? String(name.dropLast(5)) : nil
-        }.sorted { $0.utf8Precedes($1) }
+        }
+        let builtin = BuiltinDeclarations.files.keys.filter { !$0.contains("/") }.map { String($0.dropLast(5)) }
+        return Set(own + builtin).sorted { $0.utf8Precedes($1) }
+    }
+
+    /// Names of the shared param groups (`stages/shared/*.yaml` and the built-in ones), sorted.
+    func sharedGroups() -> [String] {
+        let own = FileSystem.list(PathName.join(stagesDirectory, "shared")).filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }
+        let builtin = BuiltinDeclarations.files.keys.filter { $0.hasPrefix("shared/") }.map { String($0.dropFirst(7).dropLast(5)) }
+        return Set(own + builtin).sorted { $0.utf8Precedes($1) }
     }
 
     /// Loads and validates `stages/<kind>.yaml`.

@@ -45,10 +45,10 @@ public struct DeclarationCache: Sendable {
 
     public init(workspace: Workspace) { self.workspace = workspace }
 
-    /// nil when the kind has no declaration file.
+    /// nil when the kind has no declaration (no workspace file, not built in).
     mutating func declaration(_ kind: String) -> Result<StageDeclaration, PipelineError>? {
         if let hit = loaded[kind] { return hit }
-        guard StageNames.isValid(kind), FileSystem.exists(workspace.declarationPath(kind: kind)) else { return nil }
+        guard StageNames.isValid(kind), workspace.hasDeclaration(kind: kind) else { return nil }
         let result: Result<StageDeclaration, PipelineError>
         do { result = .success(try workspace.loadDeclaration(kind: kind)) } catch { result = .failure(error) }
         loaded[kind] = result
