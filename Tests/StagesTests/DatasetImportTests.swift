@@ -2,6 +2,7 @@ import Foundation
 import PipeTestSupport
 import Hashing
 import Testing
+import Tokenizer
 @testable import Stages
 
 /// Imports small generated files of every supported shape and checks the records.
@@ -97,6 +98,64 @@ struct DatasetShapeTests {
         ])
         #expect(try reader.records(in: "train").first?.jsonLine
             == #"{"completion":"Hello.","fields":{},"messages":[{"content":"Be brief.","role":"system"},{"content":"Hi","role":"user"}]}"#)
+    }
+
+    // TRL's conversational shapes: columns holding [{role, content}, ...] lists.
+    static let user = #"{"role": "user", "content": "What color is the sky?"}"#
+    static func assistant(_ text: String) -> String { #"{"role": "assistant", "content": "\#(text)"}"# }
+
+    @Test func conversationalImplicitPreferenceSharesItsLeadingTurns() throws {
+        let text = #"{"chosen": [\#(Self.user), \#(Self.assistant("Blue."))], "rejected": [\#(Self.user), \#(Self.assistant("Green."))], "score": 3}"#
+        let (reader, stats) = try DatasetFixture.importing(file: "p.jsonl", text, DatasetFixture.params(["kind": .string("preference")]))
+        #expect(stats.format == "implicit")
+        #expect(try DatasetFixture.allRecords(reader) == [.preference(PreferenceRecord(
+            fields: ["score": .number(3)], messages: [ChatMessage(role: "user", content: "What color is the sky?")], chosen: "Blue.", rejected: "Green."))])
+        #expect(try reader.records(in: "train").first?.jsonLine
+            == #"{"chosen":"Blue.","fields":{"score":3},"messages":[{"content":"What color is the sky?","role":"user"}],"rejected":"Green."}"#)
+    }
+
+    @Test func conversationalExplicitPreferencePromptCompletionAndPrompt() throws {
+        let turns = [ChatMessage(role: "user", content: "What color is the sky?")]
+        let pref = #"{"prompt": [\#(Self.user)], "chosen": [\#(Self.assistant("Blue."))], "rejected": [\#(Self.assistant("Green."))]}"#
+        let (p, _) = try DatasetFixture.importing(file: "p.jsonl", pref, DatasetFixture.params(["kind": .string("preference")]))
+        #expect(try DatasetFixture.allRecords(p) == [.preference(PreferenceRecord(fields: [:], messages: turns, chosen: "Blue.", rejected: "Green."))])
+        let pc = #"{"prompt": [\#(Self.user)], "completion": [\#(Self.assistant("Blue."))]}"#
+        let (c, _) = try DatasetFixture.importing(file: "c.jsonl", pc, DatasetFixture.params([:]))
+        #expect(try DatasetFixture.allRecords(c) == [.promptCompletion(PromptCompletionRecord(fields: [:], messages: turns, completion: "Blue."))])
+        let prompt = #"{"prompt": [\#(Self.user)], "answer": "blue"}"#
+        let (q, _) = try DatasetFixture.importing(file: "q.jsonl", prompt, DatasetFixture.params(["kind": .string("prompt")]))
+        #expect(try DatasetFixture.allRecords(q) == [.prompt(fields: ["answer": .string("blue")], messages: turns)])
+        #expect(try q.records(in: "train").first?.jsonLine == #"{"fields":{"answer":"blue"},"messages":[{"content":"What color is the sky?","role":"user"}]}"#)
+    }
+
+    @Test func conversationalRowsWithTheWrongTurnsAreExactErrors() throws {
+        let cases: [(String, String, String)] = [
+            ("preference", #"{"chosen": [\#(Self.user), \#(Self.assistant("A")), \#(Self.user)], "rejected": [\#(Self.user), \#(Self.assistant("B"))]}"#,
+             #"p.jsonl:1: field "chosen": after the 1 turn shared with the other response, expected one non-empty assistant turn, found 2 turns"#),
+            ("preference", #"{"prompt": [\#(Self.user)], "chosen": [\#(Self.user), \#(Self.assistant("A"))], "rejected": "B"}"#,
+             #"p.jsonl:1: field "chosen": expected one assistant turn, found 2 messages from "user", "assistant""#),
+            ("prompt-completion", #"{"prompt": [\#(Self.user), \#(Self.assistant("A"))], "completion": "B"}"#,
+             #"p.jsonl:1: field "prompt": the prompt ends with an assistant turn (the response belongs in its own column)"#),
+            ("prompt", #"{"prompt": [{"role": "user"}]}"#,
+             #"p.jsonl:1: field "prompt": message 0: expected {"role": string, "content": string}"#),
+        ]
+        for (kind, row, message) in cases {
+            do {
+                _ = try DatasetFixture.importing(file: "p.jsonl", row, DatasetFixture.params(["kind": .string(kind)]))
+                Issue.record("expected an error for \(row)")
+            } catch {
+                #expect("\(error)".contains(message), "\(error)")
+            }
+        }
+    }
+
+    @Test func chatRecordsRenderTheirTurnsUnderTheDefaultTemplate() throws {
+        let tokenizer = PretrainedTokenizer(BPETrainer(vocabSize: 300, minFrequency: 1).train(["What color is the sky? Blue."]))
+        let record = DatasetRecord.prompt(fields: ["answer": .string("blue")], messages: [ChatMessage(role: "user", content: "What color is the sky?")])
+        let plain = TemplatedRecords(template: .plain, tokenizer: tokenizer)
+        #expect(try plain.promptText(record) == "Human: What color is the sky?\nAssistant: ")
+        let own = TemplatedRecords(template: try PromptTemplate("Q ({answer}): {messages}", roles: ["user": "U: ", "assistant": "A: "]), tokenizer: tokenizer)
+        #expect(try own.promptText(record) == "Q (blue): U: What color is the sky?\nA: ")
     }
 
     @Test func explicitPreferenceWithMargin() throws {

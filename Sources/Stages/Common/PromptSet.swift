@@ -21,7 +21,7 @@ public struct PromptSet: Sendable {
         for text in fixed {
             // Rendered as the field `prompt`; a fixed prompt carries no dataset columns for rewards.
             let fields: [String: FieldValue] = ["prompt": .string(text)]
-            add(try TemplatedRecords.located("classic_prompts") { try records.promptTokens(.prompt(fields: fields)) }, [:])
+            add(try TemplatedRecords.located("classic_prompts") { try records.promptTokens(.prompt(fields: fields, messages: nil)) }, [:])
         }
         if let dataset {
             try dataset.require([.prompt, .promptCompletion, .preference], input: "prompts")

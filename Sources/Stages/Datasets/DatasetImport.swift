@@ -190,7 +190,8 @@ public enum DatasetImport {
         case .labelled(let r): return [r.text]
         case .promptCompletion(let r): return [r.completion]
         case .preference(let r): return [r.chosen, r.rejected]
-        case .prompt(let fields): return [fields[settings.columns.prompt]?.text ?? ""]
+        case .prompt(let fields, let messages):
+            return [fields[settings.columns.prompt]?.text ?? messages?.last?.content ?? ""]
         }
     }
 
@@ -204,8 +205,12 @@ public enum DatasetImport {
         case .promptCompletion(let r):
             DatasetRecord.appendFields(r.fields, to: &key)
             if let messages = r.messages { DatasetRecord.appendMessages(messages, to: &key) }
-        case .preference(let r): DatasetRecord.appendFields(r.fields, to: &key)
-        case .prompt(let fields): DatasetRecord.appendFields(fields, to: &key)
+        case .preference(let r):
+            DatasetRecord.appendFields(r.fields, to: &key)
+            if let messages = r.messages { DatasetRecord.appendMessages(messages, to: &key) }
+        case .prompt(let fields, let messages):
+            DatasetRecord.appendFields(fields, to: &key)
+            if let messages { DatasetRecord.appendMessages(messages, to: &key) }
         }
         return key
     }

@@ -61,6 +61,16 @@ public struct DatasetReader: Sendable {
             guard case .string(let s)? = value[key] else { throw StageError.failed("\(place): expected a string \"\(key)\"") }
             return s
         }
+        func messages() throws -> [ChatMessage]? {
+            guard let raw = value["messages"] else { return nil }
+            guard case .array(let items) = raw else { throw StageError.failed("\(place): expected an array \"messages\"") }
+            return try items.map { item in
+                guard case .string(let role)? = item["role"], case .string(let content)? = item["content"] else {
+                    throw StageError.failed("\(place): each message needs \"role\" and \"content\" strings")
+                }
+                return ChatMessage(role: role, content: content)
+            }
+        }
         func fields() throws -> [String: FieldValue] {
             guard case .object(let members)? = value["fields"] else { throw StageError.failed("\(place): expected an object \"fields\"") }
             var result: [String: FieldValue] = [:]
@@ -81,27 +91,17 @@ public struct DatasetReader: Sendable {
             }
             return .labelled(LabelledRecord(text: try string("text"), label: Int(label)))
         case .promptCompletion:
-            var messages: [ChatMessage]?
-            if let raw = value["messages"] {
-                guard case .array(let items) = raw else { throw StageError.failed("\(place): expected an array \"messages\"") }
-                messages = try items.map { item in
-                    guard case .string(let role)? = item["role"], case .string(let content)? = item["content"] else {
-                        throw StageError.failed("\(place): each message needs \"role\" and \"content\" strings")
-                    }
-                    return ChatMessage(role: role, content: content)
-                }
-            }
-            return .promptCompletion(PromptCompletionRecord(fields: try fields(), messages: messages, completion: try string("completion")))
+            return .promptCompletion(PromptCompletionRecord(fields: try fields(), messages: try messages(), completion: try string("completion")))
         case .preference:
             var margin: Double?
             if let raw = value["margin"] {
                 guard case .number(let x) = raw else { throw StageError.failed("\(place): expected a number \"margin\"") }
                 margin = x
             }
-            return .preference(PreferenceRecord(fields: try fields(), chosen: try string("chosen"),
+            return .preference(PreferenceRecord(fields: try fields(), messages: try messages(), chosen: try string("chosen"),
                                               rejected: try string("rejected"), margin: margin))
         case .prompt:
-            return .prompt(fields: try fields())
+            return .prompt(fields: try fields(), messages: try messages())
         }
     }
 }

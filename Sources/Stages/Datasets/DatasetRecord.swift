@@ -71,29 +71,34 @@ public struct PromptCompletionRecord: Sendable, Equatable {
     }
 }
 
-/// A prompt with a better (`chosen`) and a worse (`rejected`) response.
+/// A prompt with a better (`chosen`) and a worse (`rejected`) response. Conversational data keeps
+/// the prompt's chat turns in `messages` (the responses are the assistant's next turn).
 public struct PreferenceRecord: Sendable, Equatable {
     public var fields: [String: FieldValue]
+    /// The prompt's chat turns; nil for non-chat data.
+    public var messages: [ChatMessage]?
     public var chosen: String
     public var rejected: String
     /// How much better chosen is, when the source has a margin column.
     public var margin: Double?
 
-    public init(fields: [String: FieldValue], chosen: String, rejected: String, margin: Double? = nil) {
+    public init(fields: [String: FieldValue], messages: [ChatMessage]? = nil, chosen: String, rejected: String, margin: Double? = nil) {
         self.fields = fields
+        self.messages = messages
         self.chosen = chosen
         self.rejected = rejected
         self.margin = margin
     }
 }
 
-/// One record of a dataset artifact; the case matches the dataset's kind.
+/// One record of a dataset artifact; the case matches the dataset's kind. A conversational prompt
+/// (TRL's `[{role, content}, ...]`) is kept as chat turns in `messages`.
 public enum DatasetRecord: Sendable, Equatable {
     case text(String)
     case labelled(LabelledRecord)
     case promptCompletion(PromptCompletionRecord)
     case preference(PreferenceRecord)
-    case prompt(fields: [String: FieldValue])
+    case prompt(fields: [String: FieldValue], messages: [ChatMessage]? = nil)
 
     public var kind: DatasetKind {
         switch self {
@@ -111,7 +116,17 @@ public enum DatasetRecord: Sendable, Equatable {
         case .text, .labelled: return [:]
         case .promptCompletion(let r): return r.fields
         case .preference(let r): return r.fields
-        case .prompt(let fields): return fields
+        case .prompt(let fields, _): return fields
+        }
+    }
+
+    /// The prompt's chat turns (nil for non-chat records).
+    public var messages: [ChatMessage]? {
+        switch self {
+        case .text, .labelled: return nil
+        case .promptCompletion(let r): return r.messages
+        case .preference(let r): return r.messages
+        case .prompt(_, let messages): return messages
         }
     }
 
@@ -129,8 +144,8 @@ public enum DatasetRecord: Sendable, Equatable {
         case .text(let s): return [s]
         case .labelled(let r): return [r.text]
         case .promptCompletion(let r): return fieldTexts + (r.messages ?? []).map(\.content) + [r.completion]
-        case .preference(let r): return fieldTexts + [r.chosen, r.rejected]
-        case .prompt: return fieldTexts
+        case .preference(let r): return fieldTexts + (r.messages ?? []).map(\.content) + [r.chosen, r.rejected]
+        case .prompt(_, let messages): return fieldTexts + (messages ?? []).map(\.content)
         }
     }
 

@@ -118,10 +118,18 @@ extension DatasetRecord {
                 out.append(UInt8(ascii: ","))
                 JSONBytes.appendKey("margin", to: &out); JSONBytes.append(JSONText.number(margin), to: &out)
             }
+            if let messages = r.messages {
+                out.append(UInt8(ascii: ","))
+                JSONBytes.appendKey("messages", to: &out); Self.appendMessages(messages, to: &out)
+            }
             out.append(UInt8(ascii: ","))
             JSONBytes.appendKey("rejected", to: &out); JSONBytes.appendQuoted(r.rejected, to: &out)
-        case .prompt(let fields):
+        case .prompt(let fields, let messages):
             JSONBytes.appendKey("fields", to: &out); Self.appendFields(fields, to: &out)
+            if let messages {
+                out.append(UInt8(ascii: ","))
+                JSONBytes.appendKey("messages", to: &out); Self.appendMessages(messages, to: &out)
+            }
         }
         out.append(UInt8(ascii: "}"))
     }

@@ -69,6 +69,9 @@ struct RowMapper {
             let label = try self.label(members)
             return [.labelled(LabelledRecord(text: try text(members, columns.text, param: "text_column"), label: label))]
         case (.prompt, _):
+            if let turns = try promptTurns(members) {
+                return [.prompt(fields: try fields(members, excluding: [columns.prompt]), messages: turns)]
+            }
             _ = try string(members, columns.prompt, param: "prompt_column")
             return [.prompt(fields: try fields(members, excluding: []))]
         case (.promptCompletion, .alpaca):
@@ -82,9 +85,11 @@ struct RowMapper {
             return [.promptCompletion(PromptCompletionRecord(fields: try fields(members, excluding: [columns.messages]),
                                                        messages: turns, completion: last))]
         case (.promptCompletion, _):
-            _ = try string(members, columns.prompt, param: "prompt_column")
-            return [.promptCompletion(PromptCompletionRecord(fields: try fields(members, excluding: [columns.completion]),
-                                                       completion: try text(members, columns.completion, param: "completion_column")))]
+            let turns = try promptTurns(members)
+            if turns == nil { _ = try string(members, columns.prompt, param: "prompt_column") }
+            let excluded = turns == nil ? [columns.completion] : [columns.prompt, columns.completion]
+            return [.promptCompletion(PromptCompletionRecord(fields: try fields(members, excluding: excluded), messages: turns,
+                                                       completion: try response(members, columns.completion, param: "completion_column")))]
         case (.preference, .ranked):
             _ = try string(members, columns.prompt, param: "prompt_column")
             let fields = try self.fields(members, excluding: [columns.responses])
@@ -96,6 +101,9 @@ struct RowMapper {
             else { _ = try string(members, columns.input, param: "input_column") }
             return try pairs(try responses(members, columns.output, param: "output_column"), fields: fields, margin: try margin(members))
         case (.preference, .implicit):
+            if let chosenTurns = try turns(members, columns.chosen), let rejectedTurns = try turns(members, columns.rejected) {
+                return [try implicitChat(members, chosenTurns, rejectedTurns)]
+            }
             let chosen = try text(members, columns.chosen, param: "chosen_column")
             let rejected = try text(members, columns.rejected, param: "rejected_column")
             guard chosen != rejected else {
@@ -110,14 +118,15 @@ struct RowMapper {
             fields["prompt"] = .string(prompt)
             return [.preference(PreferenceRecord(fields: fields, chosen: chosenRest, rejected: rejectedRest, margin: try margin(members)))]
         case (.preference, _):
-            _ = try string(members, columns.prompt, param: "prompt_column")
-            let chosen = try text(members, columns.chosen, param: "chosen_column")
-            let rejected = try text(members, columns.rejected, param: "rejected_column")
+            let turns = try promptTurns(members)
+            if turns == nil { _ = try string(members, columns.prompt, param: "prompt_column") }
+            let chosen = try response(members, columns.chosen, param: "chosen_column")
+            let rejected = try response(members, columns.rejected, param: "rejected_column")
             guard chosen != rejected else {
                 throw RowError(reason: "identical_responses", message: "field \"\(columns.chosen)\": the same text as \"\(columns.rejected)\" (a pair needs two different responses)")
             }
-            let fields = try self.fields(members, excluding: [columns.chosen, columns.rejected, columns.margin])
-            return [.preference(PreferenceRecord(fields: fields, chosen: chosen, rejected: rejected, margin: try margin(members)))]
+            let fields = try self.fields(members, excluding: [columns.chosen, columns.rejected, columns.margin] + (turns == nil ? [] : [columns.prompt]))
+            return [.preference(PreferenceRecord(fields: fields, messages: turns, chosen: chosen, rejected: rejected, margin: try margin(members)))]
         }
     }
 
@@ -210,6 +219,59 @@ struct RowMapper {
             }
         }
         return records
+    }
+
+    // MARK: Conversational columns (TRL: a column holding `[{"role": …, "content": …}, ...]`)
+
+    /// The chat turns of a column, or nil when it does not hold a list of messages.
+    private func turns(_ members: [JSONMember], _ name: String) throws(RowError) -> [ChatMessage]? {
+        guard let v = value(members, name), case .array(let items) = v, case .object? = items.first else { return nil }
+        var turns: [ChatMessage] = []
+        for (i, item) in items.enumerated() {
+            guard case .string(let role)? = item["role"], case .string(let content)? = item["content"] else {
+                throw RowError(reason: "bad_message", message: "field \"\(name)\": message \(i): expected {\"role\": string, \"content\": string}")
+            }
+            turns.append(ChatMessage(role: normalise(role), content: normalise(content)))
+        }
+        return turns
+    }
+
+    /// A conversational prompt column: its turns (nil when the prompt is not a list of messages).
+    private func promptTurns(_ members: [JSONMember]) throws(RowError) -> [ChatMessage]? {
+        guard let turns = try turns(members, columns.prompt) else { return nil }
+        if let last = turns.last, last.role == "assistant" {
+            throw RowError(reason: "bad_message", message: "field \"\(columns.prompt)\": the prompt ends with an assistant turn (the response belongs in its own column)")
+        }
+        return turns
+    }
+
+    /// A response column: a string, or one assistant turn (`[{"role": "assistant", "content": …}]`).
+    private func response(_ members: [JSONMember], _ name: String, param: String) throws(RowError) -> String {
+        guard let turns = try turns(members, name) else { return try text(members, name, param: param) }
+        guard turns.count == 1, turns[0].role == "assistant" else {
+            throw RowError(reason: "bad_message", message: "field \"\(name)\": expected one assistant turn, found \(turns.count) message\(turns.count == 1 ? "" : "s") from \(turns.map { "\"\($0.role)\"" }.joined(separator: ", "))")
+        }
+        guard !turns[0].content.isEmpty else { throw RowError(reason: "empty_field", message: "field \"\(name)\": the assistant's reply is empty") }
+        return turns[0].content
+    }
+
+    /// TRL's implicit conversational pair: two whole conversations whose common leading turns are the
+    /// prompt; what follows in each must be one assistant turn.
+    private func implicitChat(_ members: [JSONMember], _ chosen: [ChatMessage], _ rejected: [ChatMessage]) throws(RowError) -> DatasetRecord {
+        var shared = 0
+        while shared < min(chosen.count, rejected.count), chosen[shared] == rejected[shared] { shared += 1 }
+        for (name, turns) in [(columns.chosen, chosen), (columns.rejected, rejected)] {
+            let rest = turns[shared...]
+            guard rest.count == 1, rest.first!.role == "assistant", !rest.first!.content.isEmpty else {
+                throw RowError(reason: "bad_message", message: "field \"\(name)\": after the \(shared) turn\(shared == 1 ? "" : "s") shared with the other response, expected one non-empty assistant turn, found \(rest.count) turn\(rest.count == 1 ? "" : "s")")
+            }
+        }
+        guard shared > 0 else {
+            throw RowError(reason: "bad_message", message: "field \"\(columns.chosen)\": no turn shared with \"\(columns.rejected)\" (nothing to prompt with)")
+        }
+        let fields = try self.fields(members, excluding: [columns.chosen, columns.rejected, columns.margin])
+        return .preference(PreferenceRecord(fields: fields, messages: Array(chosen[..<shared]), chosen: chosen[shared].content,
+                                            rejected: rejected[shared].content, margin: try margin(members)))
     }
 
     /// Earlier turns and the final assistant reply of a chat row.

@@ -24,6 +24,19 @@ public struct PromptTemplate: Sendable, Equatable {
     /// The template that uses a record's `prompt` field as it is.
     public static let plain = try! PromptTemplate("{prompt}")
 
+    /// `{messages}` with this template's role markers and separator: how a chat record renders under
+    /// the default template.
+    public var chat: PromptTemplate {
+        PromptTemplate(text: "{messages}", roles: roles, separator: separator, segments: [.messages])
+    }
+
+    private init(text: String, roles: [String: String], separator: String, segments: [Segment]) {
+        self.text = text
+        self.roles = roles
+        self.separator = separator
+        self.segments = segments
+    }
+
     public init(_ text: String, roles: [String: String] = PromptTemplate.defaultRoles, separator: String = "\n") throws {
         self.text = text
         self.roles = roles

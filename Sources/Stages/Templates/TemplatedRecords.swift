@@ -12,18 +12,18 @@ public struct TemplatedRecords: Sendable {
         self.tokenizer = tokenizer
     }
 
-    /// The prompt text of a record: its fields (and chat turns) through the template.
+    /// The prompt text of a record: its fields (and chat turns) through the template. A chat record
+    /// has no `prompt` field: under the default template `{prompt}` it renders its turns (`{messages}`).
     public func promptText(_ record: DatasetRecord) throws -> String {
-        switch record {
-        case .text, .labelled:
+        if record.kind == .text || record.kind == .labelled {
             throw StageError.failed("\(record.kind.rawValue) records have no prompt (use a prompt, prompt-completion or preference dataset)")
-        case .promptCompletion(let r):
-            return try template.render(fields: Self.texts(r.fields), messages: r.messages ?? [])
-        case .preference(let r):
-            return try template.render(fields: Self.texts(r.fields))
-        case .prompt(let fields):
-            return try template.render(fields: Self.texts(fields))
         }
+        let fields = Self.texts(record.fields)
+        guard let messages = record.messages else { return try template.render(fields: fields) }
+        if template.text == PromptTemplate.plain.text && fields["prompt"] == nil {
+            return try template.chat.render(fields: fields, messages: messages)
+        }
+        return try template.render(fields: fields, messages: messages)
     }
 
     public func promptTokens(_ record: DatasetRecord) throws -> [Int32] {
