@@ -110,6 +110,21 @@ private let goldenPipeline = """
         #expect(ppoKey(a).params.map(\.name) == ["adaptive_kl", "init_kl_coef", "lr", "prompts_list", "steps", "strategy"])
     }
 
+    @Test func aParamAddedWithKeyUnlessDefaultKeepsExistingKeys() throws {
+        // The kind gains a param whose default does what the kind did before: no key moves until it is set.
+        let grown = goldenPPO + "\n  gold_every: { type: int, default: 0, key: unless_default }\n"
+        let before = try load().stage(named: "ppo")!
+        let after = try load(declarations: ["stages/ppo.yaml": grown]).stage(named: "ppo")!
+        let written = try load(overrides: ["ppo.gold_every=0"], declarations: ["stages/ppo.yaml": grown]).stage(named: "ppo")!
+        let set = try load(overrides: ["ppo.gold_every=5"], declarations: ["stages/ppo.yaml": grown]).stage(named: "ppo")!
+        #expect(ppoKey(after).key == ppoKey(before).key)
+        #expect(ppoKey(written).key == ppoKey(before).key)
+        #expect(ppoKey(set).key != ppoKey(before).key)
+        #expect(ppoKey(set).params.contains { $0.name == "gold_every" })
+        // The stage still receives the param.
+        #expect(after.params.contains { $0.name == "gold_every" })
+    }
+
     @Test func stageNameAndInputSourceAreNotInTheKey() throws {
         let renamed = goldenPipeline.replacingOccurrences(of: "  ppo:\n", with: "  policy_opt:\n")
             .replacingOccurrences(of: "ppo.model", with: "policy_opt.model")

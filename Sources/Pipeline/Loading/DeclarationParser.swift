@@ -214,7 +214,10 @@ struct DeclarationParser {
                     case .failure(let m): sink.error(reader.location(item), "\(path).choices", "\(what): choice: \(m.message)"); return nil
                     }
                 }
-            case "key": param.inKey = reader.bool(value, path: "\(path).key", what: "\(what): key", sink: &sink) ?? base.inKey
+            case "key":
+                if let rule = keyRule(value, path: "\(path).key", what: "\(what): key", reader: reader, sink: &sink) {
+                    (param.inKey, param.keyUnlessDefault) = rule
+                }
             case "finite": param.finite = reader.bool(value, path: "\(path).finite", what: "\(what): finite", sink: &sink) ?? base.finite
             default: break
             }
@@ -239,12 +242,24 @@ struct DeclarationParser {
         }
     }
 
+    /// `key:` true (the default), false (never in the key) or unless_default (in the key only when
+    /// set to something other than the default).
+    private func keyRule(_ node: YAMLNode, path: String, what: String, reader: YAMLReader,
+                         sink: inout DiagnosticSink) -> (inKey: Bool, unlessDefault: Bool)? {
+        if case .scalar(let s) = node, s.style == .plain {
+            if s.string == "unless_default" { return (true, true) }
+            if case .bool(let v) = YAMLScalar.classify(s.string) { return (v, false) }
+        }
+        sink.error(reader.location(node), path, "\(what): expected true, false or unless_default, found \(reader.value(node).kindDescription)")
+        return nil
+    }
+
     private func parseParam(_ name: String, _ nameNode: YAMLNode, _ body: YAMLNode, _ reader: YAMLReader,
                             _ sink: inout DiagnosticSink) -> ParamDeclaration? {
         let what = "stage declaration: param '\(name)'"
         let path = "params.\(name)"
         var type: ParamType?, defaultNode: YAMLNode?, doc: String?, minimum: Double?, maximum: Double?, choicesNode: YAMLNode?
-        var inKey = true
+        var inKey = true, keyUnlessDefault = false
         var finite = true
         let fields = reader.entries(body, path: path, what: what, allowed: Self.paramKeys, sink: &sink)
         for (field, _, value) in fields {
@@ -265,7 +280,10 @@ struct DeclarationParser {
                 maximum = reader.number(value, path: "\(path).max", what: "\(what): max", sink: &sink)
                 if let bound = maximum, bound.isNaN { sink.error(reader.location(value), "\(path).max", "\(what): max must be a number, not NaN"); maximum = nil }
             case "choices": choicesNode = value
-            case "key": inKey = reader.bool(value, path: "\(path).key", what: "\(what): key", sink: &sink) ?? true
+            case "key":
+                if let rule = keyRule(value, path: "\(path).key", what: "\(what): key", reader: reader, sink: &sink) {
+                    (inKey, keyUnlessDefault) = rule
+                }
             case "finite": finite = reader.bool(value, path: "\(path).finite", what: "\(what): finite", sink: &sink) ?? true
             default: break
             }
@@ -305,7 +323,8 @@ struct DeclarationParser {
         switch ParamTyping.typed(reader.value(defaultNode), as: type) {
         case .success(let value):
             declaration = ParamDeclaration(name: name, type: type, defaultValue: value, doc: doc, min: minimum,
-                                           max: maximum, choices: choices, finite: finite, inKey: inKey, location: location)
+                                           max: maximum, choices: choices, finite: finite, inKey: inKey,
+                                           keyUnlessDefault: keyUnlessDefault, location: location)
         case .failure(let m):
             sink.error(reader.location(defaultNode), "\(path).default", "\(what): default: \(m.message)")
             return nil

@@ -6,6 +6,14 @@ public struct ParsedPipeline: Sendable {
     let runNodes: [String: YAMLNode]
     let reader: YAMLReader
 
+    /// Params left out of the stage key: `key: false`, and `key: unless_default` ones at their default.
+    static func nonKeyParams(_ declaration: StageDeclaration?, _ params: [ResolvedParam]) -> [String] {
+        guard let declaration else { return [] }
+        return declaration.params.filter { p in
+            !p.inKey || (p.keyUnlessDefault && params.first { $0.name == p.name }?.value == p.defaultValue)
+        }.map(\.name)
+    }
+
     public func resolve(overrides: [ParamOverride], declarations: inout DeclarationCache) throws(PipelineError) -> ResolvedPipeline {
         var sink = DiagnosticSink()
         let stageNames = spec.stages.map(\.name)
@@ -81,7 +89,7 @@ public struct ParsedPipeline: Sendable {
             if case .uses(let k, _) = stage.body { kind = k } else { kind = "run" }
             resolved.append(ResolvedStage(
                 name: stage.name, kind: kind, implementation: implementation, implementationVersion: version,
-                params: params, nonKeyParams: declaration?.params.filter { !$0.inKey }.map(\.name) ?? [],
+                params: params, nonKeyParams: Self.nonKeyParams(declaration, params),
                 inputs: inputs, pathInputs: pathInputs, outputs: outputsOf[stage.name] ?? [],
                 metricsFiles: (declaration?.metrics ?? []) + stage.metrics, deps: deps,
                 resources: (stage.resources ?? Resources()).overriding(declaration?.resources ?? Resources()),

@@ -59,6 +59,9 @@ public struct ParamDeclaration: Sendable, Codable, Hashable {
     /// False for params that cannot change the outputs (`key: false`, e.g. how often to checkpoint):
     /// the stage receives them, the stage key leaves them out.
     public var inKey: Bool = true
+    /// `key: unless_default`: in the key only when set to something other than its default, so a
+    /// param added to a kind without changing what its default does keeps every existing key.
+    public var keyUnlessDefault = false
     public var location: SourceLocation
 
     /// `min` as written for the param's type (`1` for an int param, `0.01` for a float), for `pipe stages`.
