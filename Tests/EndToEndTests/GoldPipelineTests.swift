@@ -56,12 +56,12 @@ struct GoldPipelineTests {
       sft:
         uses: sft
         inputs: { tokens: tokens.tokens, tokenizer: tokens.tokenizer }
-        with: { n_layer: 1, n_head: 2, n_embd: 32, block_size: 48, batch_size: 8, steps: 40, lr: 3e-3, warmup_steps: 5,
+        with: { n_layer: 1, n_head: 2, n_embd: 32, block_size: 48, batch_size: 8, steps: 30, lr: 3e-3, warmup_steps: 5,
                 eval_interval: 20, eval_batches: 1 }
       ppo:
         uses: ppo
         inputs: { policy: sft.model, scorer: proxy.dir, tokens: tokens.tokens }
-        with: { steps: 30, batch_size: 16, mini_batch_size: 8, ppo_epochs: 2, response_length: 8, lr: 3e-3, corpus_prompts: 16,
+        with: { steps: 15, batch_size: 16, mini_batch_size: 8, ppo_epochs: 2, response_length: 8, lr: 3e-3, corpus_prompts: 16,
                 init_kl_coef: 0.01, adaptive_kl: false,
                 reward_sources: [command], reward_command: "python3 ${inputs.scorer}/praise_count.py",
                 gold_sources: [repetition_penalty], gold_repetition_ngram: 1, gold_every: 5, gold_prompts: 32 }
@@ -94,10 +94,10 @@ struct GoldPipelineTests {
             try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
         }
         let gold = lines.filter { $0["gold/score"] != nil }
-        #expect(gold.compactMap { $0["step"] as? Int } == [0, 5, 10, 15, 20, 25, 30], "\(gold)")
+        #expect(gold.compactMap { $0["step"] as? Int } == [0, 5, 10, 15], "\(gold)")
         func values(_ key: String) -> [Double] { gold.compactMap { $0[key] as? Double } }
         let proxy = values("gold/proxy"), score = values("gold/score"), kl = values("gold/kl")
-        #expect(proxy.count == 7 && score.count == 7 && kl.count == 7)
+        #expect(proxy.count == 4 && score.count == 4 && kl.count == 4)
         // Proxy up, gold down, the policy moved away from SFT: the over-optimisation the gold scorer is for.
         #expect(proxy.last! - proxy.first! > 0.2, "proxy \(proxy)")
         #expect(score.last! - score.first! < -0.2, "gold \(score)")
@@ -113,11 +113,11 @@ struct GoldPipelineTests {
         #expect(headline.lowerBound < goldChart.lowerBound && goldChart.lowerBound < curves.lowerBound)
         #expect(html.contains("class=\"gold-verdict\" data-stage=\"ppo\" data-overoptimised=\"true\""), "no over-optimisation verdict")
         for series in ["proxy reward (gold/proxy)", "gold score (gold/score)", "KL to SFT, nats (gold/kl)"] {
-            #expect(html.contains("data-series=\"\(series)\" data-points=\"7\""), "\(series) not plotted with 7 points")
+            #expect(html.contains("data-series=\"\(series)\" data-points=\"4\""), "\(series) not plotted with 4 points")
         }
-        #expect(html.contains("data-series=\"KL to SFT, nats (gold/kl)\" data-points=\"7\" data-axis=\"right\""))
-        // Headline rows: the evaluation's SFT vs PPO, and the gold set's step 0 vs step 30.
-        #expect(html.contains("ppo (held-out gold set during training)") && html.contains("ppo (step 30)"))
+        #expect(html.contains("data-series=\"KL to SFT, nats (gold/kl)\" data-points=\"4\" data-axis=\"right\""))
+        // Headline rows: the evaluation's SFT vs PPO, and the gold set's step 0 vs step 15.
+        #expect(html.contains("ppo (held-out gold set during training)") && html.contains("ppo (step 15)"))
         #expect(html.contains("eval (evaluation: sft.model vs ppo.model)"))
         // The judge's ensemble models are separate lines, not one saw-tooth.
         #expect(html.contains("judge · judge/train_loss, one line per model"))

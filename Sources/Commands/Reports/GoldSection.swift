@@ -57,7 +57,7 @@ extension ReportBuilder {
                                          series: line("gold/proxy", "proxy reward (gold/proxy)", colour: 0)
                                              + line("gold/score", "gold score (gold/score)", colour: 2),
                                          rightSeries: line("gold/kl", "KL to SFT, nats (gold/kl)", colour: 1),
-                                         leftLabel: "reward", rightLabel: "KL"))
+                                         leftLabel: "reward (proxy, gold)", rightLabel: "KL (nats)"))
             if let trend = goldTrend(stage: stage, series: series) { trends.append(trend) }
         }
         guard !charts.isEmpty else { return }

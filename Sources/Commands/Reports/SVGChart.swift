@@ -39,10 +39,14 @@ enum SVGChart {
         let rightRange = rightPoints.isEmpty ? nil : paddedRange(rightPoints.map(\.y), pad: true)
         let leftTicks = leftRange.map { ticks($0.0, $0.1) } ?? []
         let rightTicks = rightRange.map { ticks($0.0, $0.1) } ?? []
-        let xTicks = ticks(x0, x1)
-        // Room for the widest y label, and for half the last x label (it is centred on the frame's edge).
+        // x is a step or an epoch: whole-number ticks only.
+        let xTicks = ticks(x0, x1, minimumStep: 1)
+        // Room for the widest y label (and the axis's name beside it), and for half the last x label
+        // (it is centred on the frame's edge).
         let halfLastX = Double((xTicks.last.map(TickFormat.short) ?? "").count) * tickCharacterWidth / 2 + 2
-        let frame = Frame(left: margin(leftTicks, minimum: 40), right: max(rightTicks.isEmpty ? 12 : margin(rightTicks, minimum: 34), halfLastX))
+        let nameWidth = 16.0
+        let frame = Frame(left: margin(leftTicks, minimum: 40) + (leftLabel == nil ? 0 : nameWidth),
+                          right: max(rightTicks.isEmpty ? 12 : margin(rightTicks, minimum: 34) + (rightLabel == nil ? 0 : nameWidth), halfLastX))
         func px(_ x: Double) -> Double { frame.left + (x - x0) / (x1 - x0) * frame.plotWidth }
         func py(_ y: Double, _ range: (Double, Double)) -> Double { top + (1 - (y - range.0) / (range.1 - range.0)) * frame.plotHeight }
 
@@ -137,8 +141,10 @@ enum SVGChart {
             }
         }
         if let label {
-            let x = onRight ? width - 4 : 4.0
-            svg += "<text x=\"\(fmt(x))\" y=\"\(fmt(top - 4))\" text-anchor=\"\(onRight ? "end" : "start")\" class=\"label\">\(HTML.escape(label))</text>\n"
+            // The axis's name, turned along the axis, outside its tick labels.
+            let x = onRight ? width - 6 : 12.0, y = top + (height - top - bottom) / 2
+            svg += "<text x=\"\(fmt(x))\" y=\"\(fmt(y))\" text-anchor=\"middle\" transform=\"rotate(\(onRight ? 90 : -90) \(fmt(x)) \(fmt(y)))\" "
+                + "class=\"label axis-name\">\(HTML.escape(label))</text>\n"
         }
         return svg
     }
@@ -164,12 +170,13 @@ enum SVGChart {
     }
 
     /// About five round tick values (1, 2 or 5 × 10ⁿ apart) inside [low, high].
-    static func ticks(_ low: Double, _ high: Double) -> [Double] {
+    /// - Parameter minimumStep: the smallest spacing allowed (1 for steps and epochs).
+    static func ticks(_ low: Double, _ high: Double, minimumStep: Double = 0) -> [Double] {
         let span = high - low
         guard span > 0, span.isFinite else { return [low] }
         let raw = span / 5
         let magnitude = pow(10, floor(log10(raw)))
-        let step = [1.0, 2.0, 5.0, 10.0].map { $0 * magnitude }.first { $0 >= raw } ?? raw
+        let step = max(minimumStep, [1.0, 2.0, 5.0, 10.0].map { $0 * magnitude }.first { $0 >= raw } ?? raw)
         var tick = ceil(low / step) * step
         var result: [Double] = []
         while tick <= high + step * 1e-9 && result.count < 12 {
