@@ -126,6 +126,16 @@ struct GoldPipelineTests {
         let ticks = try Self.tickLabels(html)
         #expect(!ticks.isEmpty)
         #expect(ticks.allSatisfy { $0.range(of: #"^-?\d+\.\d{3}e[-+]\d\d$"#, options: .regularExpression) == nil }, "\(ticks)")
+
+        // Bad gold params: caught before anything runs (declared types and bounds), or when ppo starts.
+        for (override, message) in [
+            ("ppo.gold_every=0", "error: --set ppo.gold_every=0: stage 'ppo': param 'gold_every': 0 is below the minimum 1"),
+            ("ppo.gold_sourcs=[f1]", "error: --set ppo.gold_sourcs=[f1]: stage 'ppo': unknown param 'gold_sourcs' (did you mean 'gold_sources'?)"),
+            ("ppo.gold_sources=[command]", "error: stage 'ppo' (ppo) failed: param 'gold_command': gold_sources lists 'command' but gold_command is empty: give the scorer's command line, e.g. \"python3 ${inputs.gold_scorer}/score.py\""),
+        ] {
+            let bad = try pipe.run(["run", "pipelines/gold.yaml", "--set", override], in: workspace.root)
+            #expect(bad.status != 0 && bad.output.contains(message), "\(override): \(bad)")
+        }
     }
 
     /// The text of every `class="tick"` label.
