@@ -127,6 +127,18 @@ struct GoldPipelineTests {
         #expect(!ticks.isEmpty)
         #expect(ticks.allSatisfy { $0.range(of: #"^-?\d+\.\d{3}e[-+]\d\d$"#, options: .regularExpression) == nil }, "\(ticks)")
 
+        // A sweep over the learning rate: its report says which variant over-optimised (the cached
+        // variant is the run above; only lr 3e-4 trains).
+        try workspace.write("pipelines/gold-sweep.yaml", Self.pipeline.replacingOccurrences(of: "name: gold\n", with: "name: gold-sweep\n")
+                            + "sweep:\n  ppo.lr: [3e-3, 3e-4]\n")
+        let sweep = try pipe.run(["run", "pipelines/gold-sweep.yaml"], in: workspace.root)
+        #expect(sweep.status == 0, "\(sweep)")
+        let sweepReport = try pipe.run(["report", "--sweep", "latest", "--output", workspace.path("sweep.html")], in: workspace.root)
+        #expect(sweepReport.status == 0, "\(sweepReport)")
+        let sweepHTML = try workspace.read("sweep.html")
+        #expect(sweepHTML.contains("data-variant=\"ppo.lr=0.003\" data-stage=\"ppo\" data-overoptimised=\"true\""), "\(sweepHTML.count)")
+        #expect(sweepHTML.contains("data-variant=\"ppo.lr=0.0003\" data-stage=\"ppo\" data-overoptimised=\"false\""))
+
         // Bad gold params: caught before anything runs (declared types and bounds), or when ppo starts.
         for (override, message) in [
             ("ppo.gold_every=0", "error: --set ppo.gold_every=0: stage 'ppo': param 'gold_every': 0 is below the minimum 1"),

@@ -187,6 +187,19 @@ enum ReportBuilder {
                 if !series.isEmpty { overlays.append(SVGChart.lines(title: "\(stage) · \(name)", series: series)) }
             }
         }
+        // Which variants over-optimised their proxy (gold measured during training).
+        let trends = variants.flatMap { v in
+            stageOrder.filter(swept.contains).compactMap { stage in
+                v.metrics.series[stage].flatMap { goldTrend(stage: stage, series: $0) }.map { (v.member.variant, $0) }
+            }
+        }
+        if !trends.isEmpty {
+            page.heading("Gold vs proxy per variant", level: 3)
+            for (variant, trend) in trends {
+                page.raw("<p class=\"gold-verdict\" data-variant=\"\(HTML.escape(variant))\" data-stage=\"\(HTML.escape(trend.stage))\" "
+                         + "data-overoptimised=\"\(trend.overOptimised)\">" + HTML.escape("\(variant) · \(trend.sentence)") + "</p>\n")
+            }
+        }
         if !overlays.isEmpty || !sameEverywhere.isEmpty { page.heading("Training curves per variant", level: 3) }
         if !sameEverywhere.isEmpty { page.paragraph("constant in every variant: " + sameEverywhere.joined(separator: ", "), className: "constant") }
         if !overlays.isEmpty { page.charts(overlays) }
