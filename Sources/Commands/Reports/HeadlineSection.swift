@@ -14,10 +14,13 @@ extension ReportBuilder {
         var trained: String
         /// proxy, gold, KL, perplexity: (baseline, trained) values as text, "-" when not measured.
         var values: [(baseline: String, trained: String)]
+        /// trained − baseline per column, with its sign ("" when either is not a number).
+        var changes: [String]
 
         static func == (a: Headline, b: Headline) -> Bool {
             a.source == b.source && a.baseline == b.baseline && a.trained == b.trained
                 && a.values.map(\.baseline) == b.values.map(\.baseline) && a.values.map(\.trained) == b.values.map(\.trained)
+                && a.changes == b.changes
         }
     }
 
@@ -41,17 +44,21 @@ extension ReportBuilder {
             let sources = inputSources[table.stage] ?? [:]
             let models = [sources["baseline"], sources["policy"]].compactMap { $0 }
             result.append(Headline(source: "\(table.stage) (evaluation\(models.count == 2 ? ": " + models.joined(separator: " vs ") : ""))",
-                                   baseline: paired.baseline, trained: paired.trained, values: values))
+                                   baseline: paired.baseline, trained: paired.trained, values: values,
+                                   changes: values.map { SideBySide.difference($0.baseline, $0.trained) }))
         }
         for stage in stages {
             guard let series = metrics.series[stage], let gold = series["gold/score"], let first = gold.first, let last = gold.last,
                   first.step == 0, last.step > 0 else { continue }
-            let values = ["gold/proxy", "gold/score", "gold/kl"].map { name -> (baseline: String, trained: String) in
-                guard let points = series[name], let a = points.first, let b = points.last, a.step == 0 else { return ("-", "-") }
-                return (MetricFormat.value(a.value), MetricFormat.value(b.value))
-            } + [("-", "-")]
+            let ends = ["gold/proxy", "gold/score", "gold/kl"].map { name -> (Double, Double)? in
+                guard let points = series[name], let a = points.first, let b = points.last, a.step == 0 else { return nil }
+                return (a.value, b.value)
+            }
+            // The change from the unrounded values, as the gold chart's sentence gives it.
             result.append(Headline(source: "\(stage) (held-out gold set during training)",
-                                   baseline: "SFT (step 0)", trained: "\(stage) (step \(last.step))", values: values))
+                                   baseline: "SFT (step 0)", trained: "\(stage) (step \(last.step))",
+                                   values: ends.map { $0.map { (MetricFormat.value($0.0), MetricFormat.value($0.1)) } ?? ("-", "-") } + [("-", "-")],
+                                   changes: ends.map { $0.map { (($0.1 - $0.0) > 0 ? "+" : "") + MetricFormat.value($0.1 - $0.0) } ?? "" } + [""]))
         }
         return result
     }
@@ -64,7 +71,7 @@ extension ReportBuilder {
         for h in headlines {
             rows.append([h.source, h.baseline] + h.values.map(\.baseline))
             rows.append(["", h.trained] + h.values.map(\.trained))
-            rows.append(["", "change"] + h.values.map { SideBySide.difference($0.baseline, $0.trained) })
+            rows.append(["", "change"] + h.changes)
         }
         page.table(header: ["measured by", "model"] + headlineColumns, rows: rows, className: "data headline", numericFrom: 2)
         page.paragraph("proxy = the reward the policy is trained on; gold = the independent scorer (the evaluate stage's judge, "
