@@ -103,9 +103,14 @@ enum ReportBuilder {
             page.paragraph("variant \(membership.variant) of sweep \(membership.sweepID)", className: "meta")
         }
         let metrics = RunMetrics.load(details, registry: registry, store: store)
-        appendCurves(&page, metrics: metrics, stages: details.stages.map(\.stage))
-        appendEvaluation(&page, artifacts: ReportArtifacts.collect(details, store: store), metrics: metrics, stages: details.stages.map(\.stage),
-                         inputSources: inputSources(details, store: store))
+        let stages = details.stages.map(\.stage)
+        let artifacts = ReportArtifacts.collect(details, store: store)
+        let sources = inputSources(details, store: store)
+        // What the run achieved first, then how it got there.
+        appendHeadline(&page, headlines(artifacts: artifacts, metrics: metrics, stages: stages, inputSources: sources))
+        appendGoldVersusProxy(&page, metrics: metrics, stages: stages)
+        appendCurves(&page, metrics: metrics, stages: stages, segments: SeriesSegments.layouts(details, store: store))
+        appendEvaluation(&page, artifacts: artifacts, metrics: metrics, stages: stages, inputSources: sources)
 
         page.heading("Stages")
         page.table(header: ["stage", "outcome", "key", "time", "outputs"], rows: details.stages.map { execution in
@@ -182,6 +187,19 @@ enum ReportBuilder {
                 if !series.isEmpty { overlays.append(SVGChart.lines(title: "\(stage) · \(name)", series: series)) }
             }
         }
+        // Which variants over-optimised their proxy (gold measured during training).
+        let trends = variants.flatMap { v in
+            stageOrder.filter(swept.contains).compactMap { stage in
+                v.metrics.series[stage].flatMap { goldTrend(stage: stage, series: $0) }.map { (v.member.variant, $0) }
+            }
+        }
+        if !trends.isEmpty {
+            page.heading("Gold vs proxy per variant", level: 3)
+            for (variant, trend) in trends {
+                page.raw("<p class=\"gold-verdict\" data-variant=\"\(HTML.escape(variant))\" data-stage=\"\(HTML.escape(trend.stage))\" "
+                         + "data-overoptimised=\"\(trend.overOptimised)\">" + HTML.escape("\(variant) · \(trend.sentence)") + "</p>\n")
+            }
+        }
         if !overlays.isEmpty || !sameEverywhere.isEmpty { page.heading("Training curves per variant", level: 3) }
         if !sameEverywhere.isEmpty { page.paragraph("constant in every variant: " + sameEverywhere.joined(separator: ", "), className: "constant") }
         if !overlays.isEmpty { page.charts(overlays) }
@@ -207,14 +225,25 @@ enum ReportBuilder {
 
     /// One chart per metric series with at least two points, grouped by stage; series that never
     /// change are folded into one line of text per stage instead of a flat chart each.
-    static func appendCurves(_ page: inout HTMLReport, metrics: RunMetrics, stages: [String], heading: String = "Training curves") {
+    /// - Parameter segments: stage → a series that restarts (the judge's ensemble models), drawn as
+    ///   one line per run.
+    static func appendCurves(_ page: inout HTMLReport, metrics: RunMetrics, stages: [String], heading: String = "Training curves",
+                             segments: [String: SeriesSegments.Layout] = [:]) {
         var charts: [(stage: String, svg: String)] = []
         var constants: [String: [String]] = [:]
         for stage in stages {
             guard let series = metrics.series[stage] else { continue }
-            for name in series.keys.sorted(by: { $0.utf8Precedes($1) }) where series[name]!.count >= 2 {
+            // The gold chart already shows these three together.
+            let shownTogether = series["gold/score"].map { $0.count >= 2 } == true ? Set(goldChartMetrics) : []
+            for name in series.keys.sorted(by: { $0.utf8Precedes($1) }) where series[name]!.count >= 2 && !shownTogether.contains(name) {
                 if let value = constantValue(series[name]!) {
                     constants[stage, default: []].append("\(name) = \(MetricFormat.value(value))")
+                    continue
+                }
+                if let layout = segments[stage], layout.metric == name, let runs = SeriesSegments.split(series[name]!, layout) {
+                    let lines = runs.enumerated().map { SVGChart.Series(name: "\(layout.unit) \($0.offset + 1)", points: $0.element) }
+                    charts.append((stage, SVGChart.lines(title: "\(stage) · \(name), one line per \(layout.unit)", series: lines,
+                                                         xLabel: "epoch of each \(layout.unit)")))
                     continue
                 }
                 let points = series[name]!.map { (x: Double($0.step), y: $0.value) }

@@ -14,35 +14,74 @@ enum SVGChart {
 
     static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]
     static let width = 520.0, height = 250.0
-    static let left = 58.0, right = 12.0, top = 26.0, bottom = 34.0
+    static let top = 26.0, bottom = 34.0
+    /// Width of one character of the 11 px tick font (DejaVu Sans digits are 7 px at 11 px; a little
+    /// more for safety), for margins that fit the widest tick label.
+    static let tickCharacterWidth = 7.0
 
-    /// A line chart of one or more series against step.
-    static func lines(title: String, series: [Series], xLabel: String = "step") -> String {
-        let all = series.flatMap(\.points).filter { $0.y.isFinite }
-        guard !all.isEmpty else { return "" }
-        let (x0, x1) = paddedRange(all.map(\.x), pad: false)
-        let (y0, y1) = paddedRange(all.map(\.y), pad: true)
-        let plotW = width - left - right, plotH = height - top - bottom
-        func px(_ x: Double) -> Double { left + (x - x0) / (x1 - x0) * plotW }
-        func py(_ y: Double) -> Double { top + (1 - (y - y0) / (y1 - y0)) * plotH }
+    /// The plot area inside a chart: margins sized to the tick labels, so none is clipped.
+    struct Frame {
+        var left: Double
+        var right: Double
+        var plotWidth: Double { width - left - right }
+        var plotHeight: Double { height - top - bottom }
+    }
 
-        let legendHeight = series.count > 1 ? Double(series.count) * 15 + 6 : 0
-        var svg = open(title: title, height: height + legendHeight)
-        svg += axes(x0: x0, x1: x1, y0: y0, y1: y1, px: px, py: py, xLabel: xLabel)
-        for (index, line) in series.enumerated() {
+    /// A line chart of one or more series against step. `rightSeries`, when given, are drawn against
+    /// a second y-axis on the right (a quantity in other units, e.g. KL beside rewards).
+    static func lines(title: String, series: [Series], rightSeries: [Series] = [], xLabel: String = "step",
+                      leftLabel: String? = nil, rightLabel: String? = nil) -> String {
+        let leftPoints = series.flatMap(\.points).filter { $0.y.isFinite }
+        let rightPoints = rightSeries.flatMap(\.points).filter { $0.y.isFinite }
+        guard !leftPoints.isEmpty || !rightPoints.isEmpty else { return "" }
+        let (x0, x1) = paddedRange((leftPoints + rightPoints).map(\.x), pad: false)
+        let leftRange = leftPoints.isEmpty ? nil : paddedRange(leftPoints.map(\.y), pad: true)
+        let rightRange = rightPoints.isEmpty ? nil : paddedRange(rightPoints.map(\.y), pad: true)
+        let leftTicks = leftRange.map { ticks($0.0, $0.1) } ?? []
+        let rightTicks = rightRange.map { ticks($0.0, $0.1) } ?? []
+        // x is a step or an epoch: whole-number ticks only.
+        let xTicks = ticks(x0, x1, minimumStep: 1)
+        // Room for the widest y label (and the axis's name beside it), and for half the last x label
+        // (it is centred on the frame's edge).
+        let halfLastX = Double((xTicks.last.map(TickFormat.short) ?? "").count) * tickCharacterWidth / 2 + 2
+        let nameWidth = 16.0
+        let frame = Frame(left: margin(leftTicks, minimum: 40) + (leftLabel == nil ? 0 : nameWidth),
+                          right: max(rightTicks.isEmpty ? 12 : margin(rightTicks, minimum: 34) + (rightLabel == nil ? 0 : nameWidth), halfLastX))
+        func px(_ x: Double) -> Double { frame.left + (x - x0) / (x1 - x0) * frame.plotWidth }
+        func py(_ y: Double, _ range: (Double, Double)) -> Double { top + (1 - (y - range.0) / (range.1 - range.0)) * frame.plotHeight }
+
+        let all = series.map { ($0, false) } + rightSeries.map { ($0, true) }
+        let legendHeight = all.count > 1 ? Double(all.count) * 15 + 6 : 0
+        var svg = open(title: title, height: height + legendHeight, frame: frame)
+        svg += axes(frame: frame, xTicks: xTicks, px: px, xLabel: xLabel)
+        if let leftRange { svg += yAxis(frame: frame, ticks: leftTicks, y: { py($0, leftRange) }, onRight: false, label: leftLabel) }
+        if let rightRange { svg += yAxis(frame: frame, ticks: rightTicks, y: { py($0, rightRange) }, onRight: true, label: rightLabel) }
+        for (index, (line, onRight)) in all.enumerated() {
+            guard let range = onRight ? rightRange : leftRange else { continue }
             let colour = palette[(line.colour ?? index) % palette.count]
             let finite = line.points.filter { $0.y.isFinite }
-            let coordinates = finite.map { "\(fmt(px($0.x))),\(fmt(py($0.y)))" }.joined(separator: " ")
+            let coordinates = finite.map { "\(fmt(px($0.x))),\(fmt(py($0.y, range)))" }.joined(separator: " ")
             svg += "<polyline class=\"series\" data-series=\"\(HTML.escape(line.name))\" data-points=\"\(finite.count)\" "
+                + (onRight ? "data-axis=\"right\" stroke-dasharray=\"5 3\" " : "")
                 + "fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.8\" points=\"\(coordinates)\"/>\n"
             let showDots = finite.count <= 120
             for point in finite {
-                svg += "<circle class=\"pt\" cx=\"\(fmt(px(point.x)))\" cy=\"\(fmt(py(point.y)))\" r=\"\(showDots ? 2.4 : 0.01)\" "
+                svg += "<circle class=\"pt\" cx=\"\(fmt(px(point.x)))\" cy=\"\(fmt(py(point.y, range)))\" r=\"\(showDots ? 2.4 : 0.01)\" "
                     + "fill=\"\(colour)\" data-x=\"\(fmt(point.x))\" data-y=\"\(point.y)\"><title>\(HTML.escape(line.name)) step \(fmt(point.x)): \(MetricFormat.value(point.y))</title></circle>\n"
             }
         }
-        if series.count > 1 { svg += legend(series.enumerated().map { ($0.element.name, $0.element.colour ?? $0.offset) }) }
+        if all.count > 1 {
+            svg += legend(all.enumerated().map { index, entry in
+                (entry.0.name + (entry.1 ? " (right axis, dashed)" : ""), entry.0.colour ?? index)
+            }, frame: frame)
+        }
         return svg + "</svg>\n"
+    }
+
+    /// A margin that fits the widest of `ticks`' labels.
+    static func margin(_ ticks: [Double], minimum: Double) -> Double {
+        let widest = ticks.map { TickFormat.short($0).count }.max() ?? 0
+        return max(minimum, Double(widest) * tickCharacterWidth + 12)
     }
 
     /// A horizontal bar chart (one bar per label), e.g. a sweep's ranking metric per variant.
@@ -53,7 +92,7 @@ enum SVGChart {
         let chartHeight = top + Double(finite.count) * (barHeight + 6) + 20
         let low = min(0, finite.map(\.value).min()!), high = max(0, finite.map(\.value).max()!)
         let span = high - low == 0 ? 1 : high - low
-        let plotW = width + 140 - labelWidth - right - 60
+        let plotW = width + 140 - labelWidth - 12 - 60
         func px(_ v: Double) -> Double { labelWidth + (v - low) / span * plotW }
         var svg = "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(fmt(width + 140))\" height=\"\(fmt(chartHeight))\" "
             + "viewBox=\"0 0 \(fmt(width + 140)) \(fmt(chartHeight))\" role=\"img\" aria-label=\"\(HTML.escape(title))\">\n"
@@ -70,37 +109,54 @@ enum SVGChart {
         return svg + "</svg>\n"
     }
 
-    private static func open(title: String, height: Double) -> String {
+    private static func open(title: String, height: Double, frame: Frame) -> String {
         "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(fmt(width))\" height=\"\(fmt(height))\" "
             + "viewBox=\"0 0 \(fmt(width)) \(fmt(height))\" role=\"img\" aria-label=\"\(HTML.escape(title))\">\n"
-            + "<text x=\"\(fmt(left))\" y=\"16\" class=\"title\">\(HTML.escape(title))</text>\n"
+            + "<text x=\"\(fmt(min(frame.left, 58)))\" y=\"16\" class=\"title\">\(HTML.escape(title))</text>\n"
     }
 
-    private static func axes(x0: Double, x1: Double, y0: Double, y1: Double, px: (Double) -> Double, py: (Double) -> Double,
-                             xLabel: String) -> String {
-        var svg = "<rect x=\"\(fmt(left))\" y=\"\(fmt(top))\" width=\"\(fmt(width - left - right))\" height=\"\(fmt(height - top - bottom))\" fill=\"#fafafa\" stroke=\"#ccc\"/>\n"
-        for tick in ticks(y0, y1) {
-            let y = py(tick)
-            svg += "<line x1=\"\(fmt(left))\" y1=\"\(fmt(y))\" x2=\"\(fmt(width - right))\" y2=\"\(fmt(y))\" stroke=\"#e4e4e4\"/>\n"
-            svg += "<text x=\"\(fmt(left - 5))\" y=\"\(fmt(y + 4))\" text-anchor=\"end\" class=\"tick\">\(MetricFormat.value(tick))</text>\n"
-        }
-        for tick in ticks(x0, x1) {
+    /// The frame and the x-axis with its ticks.
+    private static func axes(frame: Frame, xTicks: [Double], px: (Double) -> Double, xLabel: String) -> String {
+        var svg = "<rect x=\"\(fmt(frame.left))\" y=\"\(fmt(top))\" width=\"\(fmt(frame.plotWidth))\" height=\"\(fmt(frame.plotHeight))\" fill=\"#fafafa\" stroke=\"#ccc\"/>\n"
+        for tick in xTicks {
             let x = px(tick)
             svg += "<line x1=\"\(fmt(x))\" y1=\"\(fmt(height - bottom))\" x2=\"\(fmt(x))\" y2=\"\(fmt(height - bottom + 4))\" stroke=\"#999\"/>\n"
-            svg += "<text x=\"\(fmt(x))\" y=\"\(fmt(height - bottom + 16))\" text-anchor=\"middle\" class=\"tick\">\(MetricFormat.value(tick))</text>\n"
+            svg += "<text x=\"\(fmt(x))\" y=\"\(fmt(height - bottom + 16))\" text-anchor=\"middle\" class=\"tick\">\(TickFormat.short(tick))</text>\n"
         }
-        svg += "<text x=\"\(fmt(width - right))\" y=\"\(fmt(height - 4))\" text-anchor=\"end\" class=\"tick\">\(HTML.escape(xLabel))</text>\n"
+        svg += "<text x=\"\(fmt(width - frame.right))\" y=\"\(fmt(height - 4))\" text-anchor=\"end\" class=\"tick\">\(HTML.escape(xLabel))</text>\n"
+        return svg
+    }
+
+    /// A y-axis's grid lines (left axis only) and tick labels, outside the frame on its side.
+    private static func yAxis(frame: Frame, ticks: [Double], y: (Double) -> Double, onRight: Bool, label: String?) -> String {
+        var svg = ""
+        for tick in ticks {
+            let ty = y(tick)
+            if onRight {
+                svg += "<line x1=\"\(fmt(width - frame.right))\" y1=\"\(fmt(ty))\" x2=\"\(fmt(width - frame.right + 4))\" y2=\"\(fmt(ty))\" stroke=\"#999\"/>\n"
+                svg += "<text x=\"\(fmt(width - frame.right + 6))\" y=\"\(fmt(ty + 4))\" text-anchor=\"start\" class=\"tick axis-right\">\(TickFormat.short(tick))</text>\n"
+            } else {
+                svg += "<line x1=\"\(fmt(frame.left))\" y1=\"\(fmt(ty))\" x2=\"\(fmt(width - frame.right))\" y2=\"\(fmt(ty))\" stroke=\"#e4e4e4\"/>\n"
+                svg += "<text x=\"\(fmt(frame.left - 5))\" y=\"\(fmt(ty + 4))\" text-anchor=\"end\" class=\"tick\">\(TickFormat.short(tick))</text>\n"
+            }
+        }
+        if let label {
+            // The axis's name, turned along the axis, outside its tick labels.
+            let x = onRight ? width - 6 : 12.0, y = top + (height - top - bottom) / 2
+            svg += "<text x=\"\(fmt(x))\" y=\"\(fmt(y))\" text-anchor=\"middle\" transform=\"rotate(\(onRight ? 90 : -90) \(fmt(x)) \(fmt(y)))\" "
+                + "class=\"label axis-name\">\(HTML.escape(label))</text>\n"
+        }
         return svg
     }
 
     /// One entry per line, under the plot.
-    private static func legend(_ entries: [(name: String, colour: Int)]) -> String {
+    private static func legend(_ entries: [(name: String, colour: Int)], frame: Frame) -> String {
         var svg = ""
         for (row, entry) in entries.enumerated() {
             let y = height + 6 + Double(row) * 15
             let text = entry.name.count > 80 ? String(entry.name.prefix(79)) + "…" : entry.name
-            svg += "<rect x=\"\(fmt(left))\" y=\"\(fmt(y - 4))\" width=\"14\" height=\"3\" fill=\"\(palette[entry.colour % palette.count])\"/>"
-            svg += "<text x=\"\(fmt(left + 18))\" y=\"\(fmt(y))\" class=\"legend\">\(HTML.escape(text))</text>\n"
+            svg += "<rect x=\"\(fmt(frame.left))\" y=\"\(fmt(y - 4))\" width=\"14\" height=\"3\" fill=\"\(palette[entry.colour % palette.count])\"/>"
+            svg += "<text x=\"\(fmt(frame.left + 18))\" y=\"\(fmt(y))\" class=\"legend\">\(HTML.escape(text))</text>\n"
         }
         return svg
     }
@@ -114,12 +170,13 @@ enum SVGChart {
     }
 
     /// About five round tick values (1, 2 or 5 × 10ⁿ apart) inside [low, high].
-    static func ticks(_ low: Double, _ high: Double) -> [Double] {
+    /// - Parameter minimumStep: the smallest spacing allowed (1 for steps and epochs).
+    static func ticks(_ low: Double, _ high: Double, minimumStep: Double = 0) -> [Double] {
         let span = high - low
         guard span > 0, span.isFinite else { return [low] }
         let raw = span / 5
         let magnitude = pow(10, floor(log10(raw)))
-        let step = [1.0, 2.0, 5.0, 10.0].map { $0 * magnitude }.first { $0 >= raw } ?? raw
+        let step = max(minimumStep, [1.0, 2.0, 5.0, 10.0].map { $0 * magnitude }.first { $0 >= raw } ?? raw)
         var tick = ceil(low / step) * step
         var result: [Double] = []
         while tick <= high + step * 1e-9 && result.count < 12 {

@@ -12,13 +12,22 @@ public enum GRPOStage: BuiltinStage {
     public static func checkParams(_ params: StageParams) throws {
         _ = try GRPOConfig(params)
         _ = try RewardSettings(params)
+        _ = try GoldSettings(params)
     }
 
     public static func run(_ context: StageContext) throws {
         let (trainer, tokenizer, template) = try makeTrainer(context)
         defer { trainer.reward.close() }
         let config = trainer.config
-        let loop = try TrainingLoop(context: context, name: kind, steps: config.steps, evalEvery: nil,
+        let pool = trainer.policyReplicas.pool
+        if let gold = try GoldSettings(context.params).evaluator(
+            context: context, proxy: trainer.reward, policy: trainer.policy, tokenizer: tokenizer, template: template,
+            fixed: config.classicPrompts, promptTokens: config.promptTokens, responseLength: config.responseLength,
+            temperature: config.temperature, stopToken: config.truncateEOS ? trainer.eos : nil, pool: pool) {
+            trainer.measureGold(gold, pool: pool)
+        }
+        defer { trainer.gold?.close() }
+        let loop = try TrainingLoop(context: context, name: kind, steps: config.steps, evalEvery: trainer.gold?.every,
                                     checkpointEvery: config.checkpointEvery,
                                     progress: [.init("reward", "reward"), .init("zero-std", "frac_reward_zero_std", format: "%.2f")]
                                         + (config.beta > 0 ? [.init("kl", "kl", format: "%.4f")] : []),

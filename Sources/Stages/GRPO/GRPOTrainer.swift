@@ -26,6 +26,10 @@ public final class GRPOTrainer: Trainer {
     public let prompts: [[Int32]]
     public let eos: Int32
     public let pad: Int32
+    /// The gold scorer, measured on held-out prompts every `gold.every` steps; never in the gradient.
+    public var gold: GoldEvaluator?
+    /// The frozen model `gold/kl` is measured against: the reference, or (β = 0) a copy made for it.
+    var goldReference: ModelReplicas?
     /// Wall-clock seconds of the phases of the last step (for benchmarks and logs; never persisted).
     public private(set) var timings = PhaseTimings()
 
@@ -181,6 +185,22 @@ public final class GRPOTrainer: Trainer {
 }
 
 extension GRPOTrainer {
+    /// Turns on the gold measurement; without a reference (β = 0) it keeps a frozen copy of the
+    /// starting policy for `gold/kl`.
+    public func measureGold(_ evaluator: GoldEvaluator, pool: WorkerPool) {
+        gold = evaluator
+        goldReference = referenceReplicas ?? ModelReplicas(GPTModel(copying: policy), pool: pool)
+    }
+
+    /// The gold metrics of the current policy (empty without a gold scorer).
+    public func evaluate() throws -> [(String, Double)] {
+        guard let gold, let goldReference else { return [] }
+        return try gold.evaluate(policy: policyReplicas, reference: goldReference)
+    }
+
+    /// The SFT policy's gold metrics, as step 0.
+    public func initialEvaluation() throws -> [(String, Double)] { try evaluate() }
+
     /// The scalar part of a checkpoint (weights and AdamW moments are beside it).
     struct State: Codable {
         var step: Int

@@ -13,12 +13,14 @@ public enum PPOStage: BuiltinStage {
     public static func checkParams(_ params: StageParams) throws {
         _ = try PPOConfig(params)
         _ = try RewardSettings(params)
+        _ = try GoldSettings(params)
     }
 
     public static func run(_ context: StageContext) throws {
         let pool = WorkerPool(threads: context.threads)
         let config = try PPOConfig(context.params)
         let rewardSettings = try RewardSettings(context.params)
+        let goldSettings = try GoldSettings(context.params)
         let policyDir = try context.inputPath("policy")
         let tokenizer = try ModelArtifacts.tokenizer(in: policyDir, input: "policy")
         let eos = tokenizer.endOfTextId, pad = tokenizer.padId
@@ -40,6 +42,11 @@ public enum PPOStage: BuiltinStage {
         let trainer = try PPOTrainer(config: config, policy: policy, reference: reference, reward: reward,
                                      prompts: prompts, promptColumns: promptSet.rewardColumns, eos: eos, pad: pad,
                                      seed: context.seed, pool: pool)
+        trainer.gold = try goldSettings.evaluator(
+            context: context, proxy: reward, policy: policy, tokenizer: tokenizer, template: template, fixed: config.classicPrompts,
+            promptTokens: config.promptTokens, responseLength: config.responseLength, temperature: config.temperature,
+            stopToken: config.truncateEOS ? eos : nil, pool: pool)
+        defer { trainer.gold?.close() }
         if config.ptxCoef > 0 {
             guard let train else {
                 throw StageError.badParam("ptx_coef", "the pretraining mix needs the `tokens` input (train-split reviews); wire it or set ptx_coef: 0")
@@ -50,7 +57,7 @@ public enum PPOStage: BuiltinStage {
             context.log("ppo: pretraining mix ptx_coef \(config.ptxCoef) on \(train.count) train reviews, \(config.ptxBatchSize) rows × \(length) tokens per optimiser step")
         }
 
-        let loop = try TrainingLoop(context: context, name: "ppo", steps: config.steps, evalEvery: nil,
+        let loop = try TrainingLoop(context: context, name: "ppo", steps: config.steps, evalEvery: trainer.gold?.every,
                                     checkpointEvery: config.checkpointEvery,
                                     progress: [.init("score", "objective/scores"), .init("kl", "objective/kl", format: "%.2f"),
                                                .init("β", "objective/kl_coef")],

@@ -30,6 +30,8 @@ public final class PPOTrainer: Trainer {
     public let pad: Int32
     /// Rows of train-split reviews for the pretraining mix (`ptxCoef` > 0); nil = no mix.
     public var pretraining: DocumentBatcher?
+    /// The gold scorer, measured on held-out prompts every `gold.every` steps; never in the gradient.
+    public var gold: GoldEvaluator?
     /// Wall-clock seconds of the phases of the last step (for `pipe bench ppo` and logs; never persisted).
     public private(set) var timings = PhaseTimings()
 
@@ -197,6 +199,14 @@ public final class PPOTrainer: Trainer {
 }
 
 extension PPOTrainer {
+    /// The gold metrics of the current policy (empty without a gold scorer).
+    public func evaluate() throws -> [(String, Double)] {
+        try gold?.evaluate(policy: policyReplicas, reference: referenceReplicas) ?? []
+    }
+
+    /// The SFT policy's gold metrics, as step 0.
+    public func initialEvaluation() throws -> [(String, Double)] { try evaluate() }
+
     /// The scalar part of a checkpoint (weights with the value head and AdamW moments are beside it).
     struct State: Codable {
         var step: Int

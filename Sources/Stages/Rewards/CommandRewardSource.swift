@@ -20,9 +20,12 @@ public final class CommandRewardSource: RewardSource {
     ///   - directory: the working directory (the stage's scratch directory).
     ///   - timeout: seconds allowed for each answer (the first includes the program's start-up).
     ///   - log: the stage log; stderr lines arrive here as they come.
+    ///   - param, scorerInput: the param and the input this source comes from (the gold scorer's are
+    ///     `gold_command` and `gold_scorer`), for messages and for the `${inputs.<scorerInput>}` reference.
     public init(command template: String, scorer: String?, directory: String, timeout: Double,
-                name: String = "command", log: @escaping (String) -> Void) throws {
-        let command = try Self.expand(template, scorer: scorer)
+                name: String = "command", param: String = "reward_command", scorerInput: String = "scorer",
+                log: @escaping (String) -> Void) throws {
+        let command = try Self.expand(template, scorer: scorer, param: param, input: scorerInput)
         var environment = ProcessInfo.processInfo.environment
         if let scorer { environment["PIPE_SCORER"] = scorer }
         let entries = environment.keys.sorted().map { "\($0)=\(environment[$0]!)" }
@@ -52,24 +55,24 @@ public final class CommandRewardSource: RewardSource {
 
     deinit { process.close(grace: 1) }
 
-    /// Expands `${inputs.scorer}`; any other `${a.b}` reference is an error (the shell would fail on it
-    /// with a less helpful message).
-    static func expand(_ template: String, scorer: String?) throws -> String {
+    /// Expands `${inputs.scorer}` (`${inputs.<input>}`); any other `${a.b}` reference is an error (the
+    /// shell would fail on it with a less helpful message).
+    static func expand(_ template: String, scorer: String?, param: String = "reward_command", input: String = "scorer") throws -> String {
         guard !template.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw StageError.badParam("reward_command", "empty: give the scorer's command line, e.g. \"python3 ${inputs.scorer}/score.py\"")
+            throw StageError.badParam(param, "empty: give the scorer's command line, e.g. \"python3 ${inputs.\(input)}/score.py\"")
         }
         var out = "", rest = template[...]
         while let start = rest.range(of: "${") {
             out += rest[..<start.lowerBound]
             guard let end = rest[start.upperBound...].firstIndex(of: "}") else { out += rest[start.lowerBound...]; rest = ""; break }
             let reference = String(rest[start.upperBound..<end])
-            if reference == "inputs.scorer" {
+            if reference == "inputs." + input {
                 guard let scorer else {
-                    throw StageError.badParam("reward_command", "uses ${inputs.scorer} but the stage's `scorer` input is not wired (inputs: { scorer: <stage>.<output> })")
+                    throw StageError.badParam(param, "uses ${inputs.\(input)} but the stage's `\(input)` input is not wired (inputs: { \(input): <stage>.<output> })")
                 }
                 out += "'" + scorer.replacingOccurrences(of: "'", with: "'\\''") + "'"
             } else if reference.contains(".") {
-                throw StageError.badParam("reward_command", "unknown reference '${\(reference)}': only ${inputs.scorer} expands here")
+                throw StageError.badParam(param, "unknown reference '${\(reference)}': only ${inputs.\(input)} expands here")
             } else {
                 out += "${" + reference + "}"  // a shell variable such as ${HOME}
             }

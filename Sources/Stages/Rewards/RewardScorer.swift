@@ -36,13 +36,26 @@ public final class RewardScorer {
     /// at EOS when the trainer truncates), `assembled` the batch the caller built for its own passes.
     public func score(queries: [[Int32]], responses: [[Int32]], assembled: QueryResponseBatch? = nil,
                       columns: [String: [RewardJSON]] = [:]) throws -> Scored {
+        try score(request(queries: queries, responses: responses, assembled: assembled, columns: columns))
+    }
+
+    /// The combined reward of each token row, without the first-batch reproducibility check or any
+    /// metrics: for side evaluations (the gold set's proxy reward) that must not change what the
+    /// training batches log.
+    public func rewards(queries: [[Int32]], responses: [[Int32]], assembled: QueryResponseBatch? = nil,
+                        columns: [String: [RewardJSON]] = [:]) throws -> [Float] {
+        let request = self.request(queries: queries, responses: responses, assembled: assembled, columns: columns)
+        return sources.combine(try sources.scoreComponents(request), rows: request.count)
+    }
+
+    func request(queries: [[Int32]], responses: [[Int32]], assembled: QueryResponseBatch?,
+                 columns: [String: [RewardJSON]]) -> RewardRequest {
         // Sources that read only token ids (the reward model) need no text: skip decoding for them.
         let text = sources.needsText
-        let request = RewardRequest(prompts: text ? queries.map(decode) : Array(repeating: "", count: queries.count),
-                                    completions: text ? responses.map(decode) : Array(repeating: "", count: responses.count),
-                                    columns: columns,
-                                    tokens: .init(queries: queries, responses: responses, assembled: assembled))
-        return try score(request)
+        return RewardRequest(prompts: text ? queries.map(decode) : Array(repeating: "", count: queries.count),
+                             completions: text ? responses.map(decode) : Array(repeating: "", count: responses.count),
+                             columns: columns,
+                             tokens: .init(queries: queries, responses: responses, assembled: assembled))
     }
 
     public func score(_ request: RewardRequest) throws -> Scored {

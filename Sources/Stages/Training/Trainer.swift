@@ -9,6 +9,9 @@ public protocol Trainer: AnyObject {
     /// Held-out metrics, appended to the step's metrics on evaluation steps (empty: nothing held out).
     /// Must not change any state that later steps read.
     func evaluate() throws -> [(String, Double)]
+    /// Metrics of the untrained model, recorded as step 0 before the first step of a fresh run (empty:
+    /// no step-0 record). Must not change any state that later steps read.
+    func initialEvaluation() throws -> [(String, Double)]
     /// Writes into `directory` everything a bit-identical continuation needs: weights, optimiser
     /// moments, RNG counters, data position, step.
     func saveState(to directory: String) throws
@@ -18,4 +21,5 @@ public protocol Trainer: AnyObject {
 
 extension Trainer {
     public func evaluate() throws -> [(String, Double)] { [] }
+    public func initialEvaluation() throws -> [(String, Double)] { [] }
 }

@@ -88,6 +88,16 @@ public final class TrainingLoop {
         } else {
             metrics = try TrainingMetrics(directory: metricsDirectory, context: context)
         }
+        if trainer.step == 0 {
+            let initial = try trainer.initialEvaluation()
+            if !initial.isEmpty {
+                if let (metric, value) = initial.first(where: { !$0.1.isFinite }) {
+                    throw StageError.failed("\(name): \(metric) is \(value) before the first step")
+                }
+                try metrics.record(step: 0, initial)
+                context.log("\(name) step 0 (before training): " + initial.map { "\($0) \(String(format: "%.4g", $1))" }.joined(separator: ", "))
+            }
+        }
         let first = state.step
         let clock = ProgressClock()
         let logEvery = max(1, steps / 10)
