@@ -50,7 +50,7 @@ struct GoldPipelineTests {
         run: "mkdir -p ${outs.dir} && cp scorers/praise_count.py ${outs.dir}/"
         deps: [scorers/praise_count.py]
         outs: [dir]
-      data:   { uses: prepare, inputs: { source: corpus.dir } }
+      data:   { uses: dataset, inputs: { source: corpus.dir }, with: { kind: labelled, extra_splits: ["judge:0.45"], min_chars: 4 } }
       tokens: { uses: tokenise, inputs: { data: data.data }, with: { vocab_size: 300 } }
       judge:  { uses: judge, inputs: { data: data.data }, with: { bucket_bits: 10, models: 3, epochs: 2, knn_k: 0 } }
       sft:

@@ -6,10 +6,11 @@ import Testing
 /// The gold scorer of ppo and grpo: measured on held-out prompts every `gold_every` steps (and at step 0
 /// and after the last), logged as gold/*, and never able to change what is trained.
 @Suite(.serialized) struct GoldScorerTests {
-    /// prepare → tokenise → sft on the generated corpus of `PPOStageChainTests`.
+    /// dataset (labelled) → tokenise → sft on the generated corpus of `PPOStageChainTests`.
     static func upstream() throws -> StageChain {
         let c = StageChain(root: try DirectoryStageContext.temporaryDirectory("pipe-gold-chain"), seed: 7)
-        try c.run("data", PrepareStage.self, inputs: ["source": try PPOStageChainTests.corpus()], outputs: ["data"])
+        try c.run("data", DatasetStage.self, inputs: ["source": try PPOStageChainTests.corpus()], outputs: ["data"],
+                  with: PPOStageChainTests.labelled)
         try c.run("tokens", TokeniseStage.self, inputs: ["data": "data.data"], outputs: ["tokenizer", "tokens"],
                   with: ["vocab_size": .int(500)])
         try c.run("sft", SFTStage.self, inputs: ["tokens": "tokens.tokens", "tokenizer": "tokens.tokenizer"], outputs: ["model", "metrics"],

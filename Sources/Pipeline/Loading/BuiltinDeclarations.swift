@@ -100,11 +100,13 @@ kind: grpo
 version: 2
 doc: Critic-free RL of the SFT policy against the reward sources (a reward model by default) with group-relative advantages (GRPO) or the leave-one-out baseline (RLOO, `advantage rloo`), token-level clipped surrogate and a k3 KL term to the frozen SFT reference (TRL GRPOTrainer semantics).
 builtin: grpo
-include: [optimizer, classic-prompts, template, reward]
+include: [optimizer, classic-prompts, template, reward, gold]
 inputs:
   policy: { doc: "SFT model to start from; also the frozen KL reference when beta > 0" }
   reward: { doc: "reward model that scores query + response at its last token: the `model` reward source; needed when reward_sources lists model", optional: true }
   scorer: { doc: "the scorer's files for a `command` reward source (${inputs.scorer} in reward_command); their digest is in the stage key", optional: true }
+  gold_reward: { doc: "a reward model for a `model` gold source (gold_sources lists model): measured on held-out prompts, never in the gradient", optional: true }
+  gold_scorer: { doc: "the gold scorer's files for a `command` gold source (${inputs.gold_scorer} in gold_command); their digest is in the stage key", optional: true }
   prompts: { doc: "a prompt dataset (or the prompts of a prompt-completion or preference dataset): its train split through the prompt template, beside the classic prompts; its columns reach the reward sources", optional: true }
   tokens: { doc: "token files of the splits; train-split review openings become extra prompts", optional: true }
 outputs:
@@ -163,11 +165,13 @@ kind: ppo
 version: 4
 doc: PPO fine-tuning of the SFT policy against the reward sources (a reward model by default), with a per-token KL penalty to the frozen SFT reference (classic TRL sentiment recipe).
 builtin: ppo
-include: [optimizer, classic-prompts, template, reward]
+include: [optimizer, classic-prompts, template, reward, gold]
 inputs:
   policy: { doc: "SFT model to start from; also the frozen KL reference" }
   reward: { doc: "reward model that scores query + response: the `model` reward source; needed when reward_sources lists model", optional: true }
   scorer: { doc: "the scorer's files for a `command` reward source (${inputs.scorer} in reward_command); their digest is in the stage key", optional: true }
+  gold_reward: { doc: "a reward model for a `model` gold source (gold_sources lists model): measured on held-out prompts, never in the gradient", optional: true }
+  gold_scorer: { doc: "the gold scorer's files for a `command` gold source (${inputs.gold_scorer} in gold_command); their digest is in the stage key", optional: true }
   prompts: { doc: "a prompt dataset (or the prompts of a prompt-completion or preference dataset): its train split through the prompt template, beside the classic prompts; its columns reach the reward sources", optional: true }
   tokens: { doc: "token files of the splits; train-split review openings become extra prompts", optional: true }
 outputs:
@@ -310,6 +314,31 @@ resources: { cpus: 1, mem: 2G, time: 10m }
 doc: fixed prompts of the classic Chinese review demo.
 params:
   classic_prompts: { type: list, default: ["刚收到货，感觉", "这部电影很", "说实话，真的很", "这次购物总的来说体验很"], doc: "fixed prompts always used (the classic demo's four)" }
+
+"""#,
+        "shared/gold.yaml": #"""
+# The gold scorer of the RL stages (ppo, grpo): any reward source, never in the gradient, measured every
+# gold_every steps (and after the last, and before the first) on a fixed held-out prompt set, so that
+# over-optimisation (proxy reward up, gold score down) shows while training runs. The source params
+# mirror stages/shared/reward.yaml under the prefix gold_; an empty gold_sources turns it off. Every param
+# is in a stage's key only when set (key: unless_default): a stage without gold keeps its old key.
+doc: gold scorer - any reward source, measured on held-out prompts during training, never in the gradient.
+params:
+  gold_sources:     { type: list,   default: [], key: unless_default, doc: "gold scorer sources, summed with gold_weights (as reward_sources: model = the `gold_reward` input, command, http, exact_match, contains, regex, f1, rouge_l, length_penalty, repetition_penalty); empty = no gold scorer" }
+  gold_weights:     { type: list,   default: [], key: unless_default, doc: "one weight per gold source, in order (empty: 1 each)" }
+  gold_every:       { type: int,    default: 10, min: 1, key: unless_default, doc: "steps between gold evaluations (also one before the first step and one after the last)" }
+  gold_prompts:     { type: int,    default: 64, min: 1, key: unless_default, doc: "held-out prompts in the gold set, one completion each (cycled when the split has fewer)" }
+  gold_split:       { type: string, default: valid, key: unless_default, doc: "split the gold prompts come from: the `prompts` dataset's records, else openings of the `tokens` files (prompt_tokens long); without either, the fixed classic prompts" }
+  gold_command:     { type: string, default: "", key: unless_default, doc: "command gold source, as reward_command; ${inputs.gold_scorer} expands to the `gold_scorer` input's path" }
+  gold_url:         { type: string, default: "", key: unless_default, doc: "http gold source, as reward_url" }
+  gold_http_format: { type: string, default: openrlhf, choices: [openrlhf, pipe], key: unless_default, doc: "http gold request body, as reward_http_format" }
+  gold_timeout:     { type: float,  default: 180, min: 0.001, key: false, doc: "seconds a command or http gold source may take per batch" }
+  gold_retries:     { type: int,    default: 5,   min: 0, key: false, doc: "http gold source: retries, as reward_retries" }
+  gold_column:      { type: string, default: reference, key: unless_default, doc: "dataset column the gold rules compare against (and the http gold source's labels)" }
+  gold_pattern:     { type: string, default: "", key: unless_default, doc: "regex gold rule: the pattern (empty = the row's gold_column value)" }
+  gold_normalize:   { type: bool,   default: true, key: unless_default, doc: "gold rules compare normalised text, as reward_normalize" }
+  gold_target_length: { type: int,  default: 16, min: 1, key: unless_default, doc: "length_penalty gold rule: the target length" }
+  gold_repetition_ngram: { type: int, default: 2, min: 1, key: unless_default, doc: "repetition_penalty gold rule: the n-gram size" }
 
 """#,
         "shared/optimizer.yaml": #"""
