@@ -87,7 +87,7 @@ let package = Package(
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "Engine", "Pipeline", "Store", "Hashing"]),
         .testTarget(name: "StageHostTests", dependencies: ["StageHost", "StageWire", "Tensor", "PipeTestSupport"]),
         // Builds and runs the real `pipe` binary: end-to-end CLI tests.
-        .testTarget(name: "EndToEndTests", dependencies: ["WorkspaceTestSupport", "Commands", "Store", "Hashing", "Models", "Stages", "Tensor", "Tokenizer", "pipe"],
+        .testTarget(name: "EndToEndTests", dependencies: ["WorkspaceTestSupport", "Commands", "Store", "RemoteHTTP", "Hashing", "Models", "Stages", "Tensor", "Tokenizer", "pipe"],
                     exclude: ["transformers_roundtrip.py"]),
         // Slurm executor: parsing and script tests always; cluster tests when a Slurm cluster answers
         // (scripts/slurm/start-local.sh starts a one-node one), skipped with the reason otherwise.
