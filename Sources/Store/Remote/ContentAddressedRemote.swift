@@ -181,7 +181,7 @@ public struct ContentAddressedRemote: Remote {
         var size: Int64
         var executable: Bool
         var local: String
-        /// "the file" or "file 'path'", for messages.
+        /// "its content" (a single-file object) or "file 'path'", for messages.
         var label: String
     }
 
@@ -189,7 +189,7 @@ public struct ContentAddressedRemote: Remote {
     private func prepare(_ manifest: ArtifactManifest, digest: Digest, at root: String) throws -> [FileDownload] {
         switch manifest.root {
         case let .file(size, sha, executable):
-            return [FileDownload(object: digest, sha: sha, size: size, executable: executable, local: root, label: "the file")]
+            return [FileDownload(object: digest, sha: sha, size: size, executable: executable, local: root, label: "its content")]
         case let .tree(entries):
             guard mkdir(root, 0o755) == 0 else { throw POSIX.fail("mkdir", root) }
             var files: [FileDownload] = []
@@ -211,7 +211,7 @@ public struct ContentAddressedRemote: Remote {
     /// makes it durable (its fsync overlaps the other transfers).
     private func fetch(_ file: FileDownload) throws {
         guard let got = try blobs.download(RemoteLayout.content(file.sha), to: file.local, expectedSize: file.size) else {
-            throw RemoteError.missing(remote: name, what: "\(file.label) of object \(file.object.short) (content \(file.sha.short))",
+            throw RemoteError.missing(remote: name, what: "\(file.label == "its content" ? "the file" : file.label) of object \(file.object.short) (content \(file.sha.short))",
                                       hint: "its manifest lists it, so the remote lost it after the push; push the run again")
         }
         guard got.size == file.size, got.sha256 == file.sha else {
