@@ -60,7 +60,7 @@ public final class LocalNginx: @unchecked Sendable {
         let listen = tls.map { "listen 127.0.0.1:\(port) ssl;\n        ssl_certificate \($0.certificate);\n        ssl_certificate_key \($0.key);" }
             ?? "listen 127.0.0.1:\(port);"
         let config = """
-        \(module)\(user)worker_processes 1;
+        \(module)\(user)worker_processes auto;
         daemon off;
         pid \(directory)/nginx.pid;
         error_log \(directory)/logs/error.log warn;
