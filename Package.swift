@@ -26,6 +26,7 @@ let package = Package(
         // System libraries (Debian: libopenblas-dev, libssl-dev).
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CTLS", pkgConfig: "libssl", providers: [.apt(["libssl-dev"])]),
 
         // SHA-256 (OpenSSL libcrypto, SHA-NI) and the canonical, type-tagged key encoding.
         .target(name: "Hashing", dependencies: ["CCrypto"]),
@@ -47,10 +48,8 @@ let package = Package(
         .target(name: "Store", dependencies: ["Hashing", .product(name: "GRDB", package: "GRDB.swift")]),
         // Remote caches over HTTP(S): the `RemoteBlobs` transport for nginx WebDAV / bazel-remote-style
         // servers. The remote protocol and layout live in Store; Engine never sees HTTP.
-        // https:// goes through URLSession (FoundationNetworking → libcurl; Debian: libcurl4-openssl-dev,
-        // named here so the --static-swift-stdlib release link finds it).
-        .target(name: "RemoteHTTP", dependencies: ["Store"],
-                linkerSettings: [.linkedLibrary("curl", .when(platforms: [.linux]))]),
+        // https:// goes through OpenSSL's libssl (CTLS), over the same keep-alive connections as http://.
+        .target(name: "RemoteHTTP", dependencies: ["Store", "CTLS"]),
         // The invocation file and the JSON-lines events between the scheduler and a stage process.
         .target(name: "StageWire", dependencies: []),
         // The scheduler: keys, builds, executors (local, Slurm), sweep planning, registry recording.
@@ -88,7 +87,7 @@ let package = Package(
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "Engine", "Pipeline", "Store", "Hashing"]),
         .testTarget(name: "StageHostTests", dependencies: ["StageHost", "StageWire", "Tensor", "PipeTestSupport"]),
         // Builds and runs the real `pipe` binary: end-to-end CLI tests.
-        .testTarget(name: "EndToEndTests", dependencies: ["WorkspaceTestSupport", "Commands", "Store", "Hashing", "Models", "Stages", "Tensor", "Tokenizer", "pipe"],
+        .testTarget(name: "EndToEndTests", dependencies: ["WorkspaceTestSupport", "Commands", "Store", "RemoteHTTP", "Hashing", "Models", "Stages", "Tensor", "Tokenizer", "pipe"],
                     exclude: ["transformers_roundtrip.py"]),
         // Slurm executor: parsing and script tests always; cluster tests when a Slurm cluster answers
         // (scripts/slurm/start-local.sh starts a one-node one), skipped with the reason otherwise.

@@ -3,8 +3,8 @@ import Store
 
 /// A remote on an HTTP server speaking plain GET/HEAD/PUT: an nginx WebDAV location (uploads go to
 /// `tmp/` and are MOVEd into place) or any server whose PUT writes a file atomically (`upload: put`;
-/// nginx's does: it receives the body into a temporary file and renames it). `http://` goes over `HTTPConnection` (keep-alive, pooled);
-/// `https://` over URLSession where this platform has it (see `HTTPSExchange`).
+/// nginx's does: it receives the body into a temporary file and renames it). Both `http://` and
+/// `https://` go over `HTTPConnection` (keep-alive, pooled; https through OpenSSL, see `TLSContext`).
 ///
 /// Retries: connection errors, timeouts, short bodies and 5xx are retried with exponential back-off
 /// (`retries` more attempts, 0.2 s doubling); 4xx are not (404 means "missing"). A 404/409 on upload
@@ -28,15 +28,20 @@ public final class HTTPBlobs: RemoteBlobs, @unchecked Sendable {
     let retries: Int
     let timeout: Double
     let firstBackoff: Double
+    /// Set for https:// (peer verification always on; `caFile` adds a trusted CA).
+    let tls: TLSContext?
 
     private let poolLock = NSLock()
     private var idle: [HTTPConnection] = []
     private var collectionsMade = false
 
-    /// - Parameter authorization: the full `Authorization` header value (built by the caller from an
-    ///   environment variable), or nil.
+    /// - Parameters:
+    ///   - authorization: the full `Authorization` header value (built by the caller from an
+    ///     environment variable), or nil.
+    ///   - caFile: for https://, a PEM file of CA certificates trusted in addition to the system's
+    ///     (a private CA, or the server's self-signed certificate).
     public init(url: String, authorization: String?, uploadMode: UploadMode = .move, retries: Int = 3,
-                timeout: Double = 30, firstBackoff: Double = 0.2) throws {
+                timeout: Double = 30, firstBackoff: Double = 0.2, caFile: String? = nil) throws {
         guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
               scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty else {
             throw RemoteError.local(remote: url, reason: "'\(url)' is not an http:// or https:// URL")
@@ -53,8 +58,15 @@ public final class HTTPBlobs: RemoteBlobs, @unchecked Sendable {
         self.retries = max(0, retries)
         self.timeout = timeout
         self.firstBackoff = firstBackoff
-        if scheme == "https" && !HTTPSExchange.isAvailable {
-            throw RemoteError.local(remote: url, reason: "https:// remotes need FoundationNetworking (libcurl), which this build of pipe lacks; use an http:// URL on a trusted network or a filesystem remote")
+        if scheme == "https" {
+            do { tls = try TLSContext(caFile: caFile) } catch {
+                throw RemoteError.local(remote: url, reason: error.description)
+            }
+        } else {
+            if let caFile {
+                throw RemoteError.local(remote: url, reason: "ca_file (\(caFile)) applies to https:// remotes only; this one is http://")
+            }
+            tls = nil
         }
     }
 
@@ -74,9 +86,13 @@ public final class HTTPBlobs: RemoteBlobs, @unchecked Sendable {
         return response.status == 404 ? nil : response.body
     }
 
-    public func download(_ path: String, to localFile: String, expectedSize: Int64?) throws -> Bool {
+    public func download(_ path: String, to localFile: String, expectedSize: Int64?) throws -> DownloadedFile? {
         let response = try request("GET", path, missingIsAnswer: true, sink: .file(localFile), beforeAttempt: { unlink(localFile) })
-        return response.status != 404
+        guard response.status != 404 else { return nil }
+        guard let file = response.file else {
+            throw RemoteError.local(remote: location, reason: "GET \(path) answered \(response.status) without a body")
+        }
+        return file
     }
 
     public func upload(file localFile: String, size: Int64, to path: String) throws {
@@ -85,6 +101,30 @@ public final class HTTPBlobs: RemoteBlobs, @unchecked Sendable {
 
     public func upload(bytes: [UInt8], to path: String) throws {
         try place(path, body: .bytes(bytes))
+    }
+
+    /// WebDAV PROPFIND (Depth: 1); nil when the server does not allow it (nginx without dav_ext).
+    public func list(_ directory: String) throws -> RemoteListing? {
+        let response: HTTPResponse
+        do {
+            response = try request("PROPFIND", directory + "/", headers: [("Depth", "1")], missingIsAnswer: true)
+        } catch let error as RemoteError {
+            if case let .refused(_, _, reason) = error, reason.contains("does not allow PROPFIND") { return nil }
+            throw error
+        }
+        let now = response.headers["date"].flatMap(WebDAVListing.parseDate) ?? Date()
+        guard response.status != 404 else { return RemoteListing(files: [], now: now) }
+        guard response.status == 207 else {
+            throw RemoteError.refused(remote: location, path: directory + "/", reason: "PROPFIND answered HTTP \(response.status) \(response.reason), not a WebDAV listing (207)")
+        }
+        guard let files = WebDAVListing.files(in: String(decoding: response.body, as: UTF8.self)) else {
+            throw RemoteError.corrupt(remote: location, what: "the listing of \(directory)/", reason: "the PROPFIND answer is not a WebDAV multistatus with sizes and dates")
+        }
+        return RemoteListing(files: files, now: now)
+    }
+
+    public func remove(_ path: String) throws {
+        try request("DELETE", path, missingIsAnswer: true)
     }
 
     private func place(_ path: String, body: HTTPConnection.Body) throws {
@@ -158,6 +198,8 @@ public final class HTTPBlobs: RemoteBlobs, @unchecked Sendable {
                 continue
             } catch let failure as LocalFileFailure {
                 throw RemoteError.local(remote: location, reason: failure.description + (failure.noSpace ? " (the local disk is full)" : ""))
+            } catch let failure as TLSVerificationFailure {
+                throw RemoteError.refused(remote: location, path: path, reason: failure.description)
             }
             let status = response.status
             if (200..<300).contains(status) { return response }
@@ -187,17 +229,13 @@ public final class HTTPBlobs: RemoteBlobs, @unchecked Sendable {
 
     private var collectionsReady: Bool { poolLock.lock(); defer { poolLock.unlock() }; return collectionsMade }
 
-    /// One exchange on a pooled connection (https: URLSession).
+    /// One exchange on a pooled keep-alive connection.
     private func rawExchange(_ method: String, _ target: String, headers: [(String, String)], body: HTTPConnection.Body,
                              sink: HTTPConnection.Sink) throws -> HTTPResponse {
         var all = headers
         if let authorization { all.append(("Authorization", authorization)) }
-        if scheme == "https" {
-            return try HTTPSExchange.perform(method: method, url: "https://\(host):\(port)" + target, headers: all, body: body,
-                                             sink: sink, timeout: timeout)
-        }
         poolLock.lock()
-        let connection = idle.popLast() ?? HTTPConnection(host: host, port: port, timeout: timeout)
+        let connection = idle.popLast() ?? HTTPConnection(host: host, port: port, timeout: timeout, tls: tls)
         poolLock.unlock()
         let response = try connection.exchange(method: method, target: target, headers: all, body: body, sink: sink)
         if connection.isConnected {

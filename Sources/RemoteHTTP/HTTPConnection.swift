@@ -1,4 +1,6 @@
+import CTLS
 import Foundation
+import Store
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -16,6 +18,8 @@ struct HTTPResponse {
     var reason: String
     var headers: [String: String]
     var body: [UInt8]
+    /// What was written to the file sink (size and SHA-256, hashed while streaming).
+    var file: DownloadedFile? = nil
 }
 
 /// A keep-alive HTTP/1.1 connection over a TCP socket (plain `http://`). Small on purpose: request
@@ -30,7 +34,10 @@ final class HTTPConnection {
     let host: String
     let port: Int
     let timeout: Double
+    /// Set for `https://`: every byte then goes through `ssl`.
+    let tls: TLSContext?
     private var socketDescriptor: Int32 = -1
+    private var ssl: OpaquePointer?
     /// Bytes received but not yet consumed.
     private var pending: [UInt8] = []
     private var pendingStart = 0
@@ -38,8 +45,8 @@ final class HTTPConnection {
     private let receiveBuffer = UnsafeMutableRawPointer.allocate(byteCount: HTTPConnection.chunk, alignment: 4096)
     private static let chunk = 1 << 20
 
-    init(host: String, port: Int, timeout: Double) {
-        self.host = host; self.port = port; self.timeout = timeout
+    init(host: String, port: Int, timeout: Double, tls: TLSContext? = nil) {
+        self.host = host; self.port = port; self.timeout = timeout; self.tls = tls
     }
 
     deinit { disconnect(); receiveBuffer.deallocate() }
@@ -47,6 +54,8 @@ final class HTTPConnection {
     var isConnected: Bool { socketDescriptor >= 0 }
 
     func disconnect() {
+        if let ssl { SSL_free(ssl) }
+        ssl = nil
         if socketDescriptor >= 0 { close(socketDescriptor) }
         socketDescriptor = -1
         pending = []; pendingStart = 0
@@ -78,6 +87,9 @@ final class HTTPConnection {
                 var one: Int32 = 1
                 setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
                 if connect(fd, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0 {
+                    if let tls {
+                        do { ssl = try tls.connect(fd: fd, host: host) } catch { close(fd); throw error }
+                    }
                     socketDescriptor = fd
                     return
                 }
@@ -117,7 +129,7 @@ final class HTTPConnection {
     private func sendAll(_ bytes: [UInt8]) throws {
         var sent = 0
         while sent < bytes.count {
-            let n = bytes.withUnsafeBytes { send(socketDescriptor, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
+            let n = bytes.withUnsafeBytes { transmit($0.baseAddress! + sent, $0.count - sent) }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw HTTPTransportFailure(description: errno == EAGAIN ? "timed out sending after \(timeout)s" : "send failed: \(String(cString: strerror(errno)))")
@@ -139,7 +151,7 @@ final class HTTPConnection {
             if n == 0 { throw LocalFileFailure(description: "\(path) shrank while it was uploaded") }
             var sent = 0
             while sent < n {
-                let w = send(socketDescriptor, buffer + sent, n - sent, Int32(MSG_NOSIGNAL))
+                let w = transmit(buffer + sent, n - sent)
                 if w < 0 {
                     if errno == EINTR { continue }
                     throw HTTPTransportFailure(description: errno == EAGAIN ? "timed out sending after \(timeout)s" : "send failed: \(String(cString: strerror(errno)))")
@@ -147,6 +159,36 @@ final class HTTPConnection {
                 sent += w
             }
             remaining -= Int64(n)
+        }
+    }
+
+    /// `send` (plain) or `SSL_write` (https), with errno set on failure like `send`'s.
+    private func transmit(_ base: UnsafeRawPointer, _ count: Int) -> Int {
+        guard let ssl else { return send(socketDescriptor, base, count, Int32(MSG_NOSIGNAL)) }
+        let n = SSL_write(ssl, base, Int32(min(count, Int(Int32.max))))
+        if n > 0 { return Int(n) }
+        Self.setErrno(ssl, n)
+        return -1
+    }
+
+    /// `recv` (plain) or `SSL_read` (https): bytes read, 0 at end of stream, -1 with errno set.
+    private func collect(_ base: UnsafeMutableRawPointer, _ count: Int) -> Int {
+        guard let ssl else { return recv(socketDescriptor, base, count, 0) }
+        let n = SSL_read(ssl, base, Int32(min(count, Int(Int32.max))))
+        if n > 0 { return Int(n) }
+        let code = SSL_get_error(ssl, n)
+        if code == SSL_ERROR_ZERO_RETURN || (code == SSL_ERROR_SYSCALL && errno == 0) { return 0 }
+        Self.setErrno(ssl, n)
+        return -1
+    }
+
+    /// Maps a failed TLS read or write onto errno: a socket timeout stays EAGAIN, TLS errors are EPROTO.
+    private static func setErrno(_ ssl: OpaquePointer, _ result: Int32) {
+        let code = SSL_get_error(ssl, result)
+        switch code {
+        case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE: errno = EAGAIN
+        case SSL_ERROR_SYSCALL: if errno == 0 { errno = ECONNRESET }
+        default: ERR_clear_error(); errno = EPROTO
         }
     }
 
@@ -164,25 +206,12 @@ final class HTTPConnection {
     /// One `recv` into `receiveBuffer`; 0 at end of stream.
     private func receive() throws -> Int {
         while true {
-            let n = recv(socketDescriptor, receiveBuffer, Self.chunk, 0)
+            let n = collect(receiveBuffer, Self.chunk)
             if n < 0 {
                 if errno == EINTR { continue }
                 throw HTTPTransportFailure(description: errno == EAGAIN ? "timed out after \(timeout)s waiting for the server" : "receive failed: \(String(cString: strerror(errno)))")
             }
             return n
-        }
-    }
-
-    /// Writes all of `count` bytes at `base` to `fd`.
-    private static func writeAll(_ fd: Int32, _ base: UnsafeRawPointer, _ count: Int, path: String) throws {
-        var written = 0
-        while written < count {
-            let n = write(fd, base + written, count - written)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw LocalFileFailure(description: "cannot write \(path): \(String(cString: strerror(errno)))", noSpace: errno == ENOSPC)
-            }
-            written += n
         }
     }
 
@@ -221,24 +250,30 @@ final class HTTPConnection {
             let hasBody = method != "HEAD" && status != 204 && status != 304
             let toFile: String? = if case .file(let path) = sink, (200..<300).contains(status) { path } else { nil }
             let keep = !(200..<300).contains(status) || { if case .memory = sink { true } else { false } }()
-            if hasBody { response.body = try readBody(headers: headers, toFile: toFile, keepInMemory: keep) }
+            if hasBody { (response.body, response.file) = try readBody(headers: headers, toFile: toFile, keepInMemory: keep) }
             if headers["connection"]?.lowercased() == "close" { disconnect() }
             return response
         }
     }
 
-    /// Reads the body (Content-Length, chunked, or to end of stream) into memory, a new file, or nowhere.
-    private func readBody(headers: [String: String], toFile path: String?, keepInMemory: Bool) throws -> [UInt8] {
+    /// Reads the body (Content-Length, chunked, or to end of stream) into memory, a new file (hashed
+    /// as it is written), or nowhere.
+    private func readBody(headers: [String: String], toFile path: String?, keepInMemory: Bool) throws -> (body: [UInt8], file: DownloadedFile?) {
         var memory: [UInt8] = []
-        var fd: Int32 = -1
+        var writer: HashingFileWriter?
         if let path {
-            fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { throw LocalFileFailure(description: "cannot create \(path): \(String(cString: strerror(errno)))") }
+            do { writer = try HashingFileWriter(path: path) } catch let failure as HashingFileWriter.Failure {
+                throw LocalFileFailure(description: failure.description, noSpace: failure.noSpace)
+            }
         }
-        defer { if fd >= 0 { close(fd) } }
+        func store(_ base: UnsafeRawPointer, _ count: Int) throws {
+            do { try writer?.write(base, count: count) } catch let failure as HashingFileWriter.Failure {
+                throw LocalFileFailure(description: failure.description, noSpace: failure.noSpace)
+            }
+        }
         func consume(_ count: Int) throws {
-            if fd >= 0 {
-                try pending.withUnsafeBytes { raw in try Self.writeAll(fd, raw.baseAddress! + pendingStart, count, path: path!) }
+            if writer != nil {
+                try pending.withUnsafeBytes { raw in try store(raw.baseAddress! + pendingStart, count) }
             } else if keepInMemory {
                 memory.append(contentsOf: pending[pendingStart..<(pendingStart + count)])
             }
@@ -246,18 +281,12 @@ final class HTTPConnection {
         }
         func copy(_ length: Int64) throws {
             var remaining = length
-            var writtenToFile: Int64 = 0, flushedUpTo: Int64 = 0
             // Large bodies to a file skip `pending`: straight from the receive buffer to the file.
-            while remaining > 0 && available == 0 && fd >= 0 {
+            while remaining > 0 && available == 0 && writer != nil {
                 let n = try receive()
                 if n == 0 { throw HTTPTransportFailure(description: "short body: the server sent \(length - remaining) of \(length) bytes") }
                 let take = min(n, Int(remaining))
-                try Self.writeAll(fd, receiveBuffer, take, path: path!)
-                writtenToFile += Int64(take)
-                if writtenToFile - flushedUpTo >= WriteBack.interval {
-                    WriteBack.start(fd, offset: flushedUpTo, count: writtenToFile - flushedUpTo)
-                    flushedUpTo = writtenToFile
-                }
+                try store(receiveBuffer, take)
                 if take < n { pending.append(contentsOf: UnsafeRawBufferPointer(start: receiveBuffer + take, count: n - take)) }
                 remaining -= Int64(take)
             }
@@ -293,7 +322,10 @@ final class HTTPConnection {
             }
             disconnect()
         }
-        return memory
+        guard let writer else { return (memory, nil) }
+        do { return (memory, try writer.finish(sync: false)) } catch let failure as HashingFileWriter.Failure {
+            throw LocalFileFailure(description: failure.description, noSpace: failure.noSpace)
+        }
     }
 }
 
@@ -301,22 +333,4 @@ final class HTTPConnection {
 struct LocalFileFailure: Error, CustomStringConvertible {
     var description: String
     var noSpace = false
-}
-
-/// Starts writeback of bytes just written (`sync_file_range(…, SYNC_FILE_RANGE_WRITE)`, looked up at
-/// run time: Swift's Glibc module does not export it), so the fsync when the download is ingested
-/// finds most of the file already on disk instead of writing it all then. A no-op where missing.
-enum WriteBack {
-    static let interval: Int64 = 8 << 20
-    private typealias Function = @convention(c) (Int32, Int64, Int64, UInt32) -> Int32
-    private static let function: Function? = {
-        #if os(Linux)
-        guard let symbol = dlsym(nil, "sync_file_range") else { return nil }
-        return unsafeBitCast(symbol, to: Function.self)
-        #else
-        return nil
-        #endif
-    }()
-    /// SYNC_FILE_RANGE_WRITE: start writeback, do not wait for it.
-    static func start(_ fd: Int32, offset: Int64, count: Int64) { _ = function?(fd, offset, count, 2) }
 }

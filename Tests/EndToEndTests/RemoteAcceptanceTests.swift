@@ -1,6 +1,7 @@
 import Commands
 import Foundation
 import Hashing
+import RemoteHTTP
 import Store
 import Testing
 import WorkspaceTestSupport
@@ -146,11 +147,53 @@ struct RemoteAcceptanceTests {
             let bytes = try Data(contentsOf: URL(fileURLWithPath: workspace.path("remote/cas/" + name)))
             #expect(SHA256.hash([UInt8](bytes)).hex == name, "cas/\(name) is partial")
         }
+        // The partial upload in tmp/ is garbage for `pipe gc --remote` (young, so only with --grace 0).
+        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? []
+        #expect(!leftovers.isEmpty, "the killed push left its partial upload in tmp/")
+        let young = try pipe.run(["gc", "--remote", "nas"], in: workspace.root)
+        #expect(young.status == 0 && young.stdout.contains("removed 0 abandoned uploads from tmp/"), "\(young)")
+        #expect(young.stdout.contains("kept \(leftovers.count) younger upload"), "\(young)")
+        let collected = try pipe.run(["gc", "--remote", "nas", "--grace", "0"], in: workspace.root)
+        #expect(collected.status == 0 && collected.stdout.contains("removed \(leftovers.count) abandoned upload"), "\(collected)")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? []).isEmpty)
         // The push can simply be run again, and the result pulls intact.
         let again = try pipe.run(["push", "--all"], in: workspace.root)
         #expect(again.status == 0, "\(again)")
         let (pulled, _) = try run(workspace, ["run", "pipelines/big.yaml", "--store", "fresh", "--remote", "nas"])
         #expect(pulled.stdout.contains("0 ran, 0 cached, 2 pulled"), "\(pulled)")
+    }
+
+    @Test func readThroughOverHTTPSTrustsAPrivateCAOnlyWhenTold() throws {
+        let workspace = try workspace("pipe-remote-https")
+        defer { workspace.remove() }
+        try FileManager.default.createDirectory(atPath: workspace.path("certs"), withIntermediateDirectories: true)
+        guard case .success(let certificate) = LocalNginx.makeSelfSignedCertificate(in: workspace.path("certs")) else {
+            print("skipped: openssl cannot make a certificate"); return
+        }
+        let server: LocalNginx
+        switch LocalNginx.start(in: workspace.path("nginx"), tls: certificate) {
+        case .failure(let skip): print("skipped: \(skip)"); return
+        case .success(let started): server = started
+        }
+        defer { server.stop() }
+        try workspace.write("pipe.config.yaml", "remotes:\n  team: { url: \(server.url), ca_file: certs/server.crt, default: true }\n")
+        #expect(try run(workspace, ["run", Self.pipeline]).0.status == 0)
+        let push = try pipe.run(["push"], in: workspace.root)
+        #expect(push.status == 0 && push.stdout.contains("pushed 6 stage results to team (https://127.0.0.1:"), "\(push)")
+        let (pulled, ledger) = try run(workspace, ["run", Self.pipeline, "--store", "fresh", "--remote", "team"])
+        #expect(pulled.status == 0 && ledger.isEmpty, "\(pulled) executed \(ledger)")
+        #expect(pulled.stdout.contains("0 ran, 0 cached, 6 pulled"), "\(pulled)")
+
+        // The URL alone: the self-signed certificate is refused, naming the remote and the fix.
+        let runID = try #require(push.stdout.components(separatedBy: "pipe pull ").dropFirst().first?.split(separator: " ").first.map(String.init))
+        let refused = try pipe.run(["pull", runID, "--remote", server.url, "--store", "other"], in: workspace.root)
+        #expect(refused.status == 1, "\(refused)")
+        #expect(refused.stderr.contains("remote \(server.url): runs/\(runID).json: the server's TLS certificate was not accepted (self-signed certificate)"), "\(refused)")
+        #expect(refused.stderr.contains("give its PEM file with ca_file: in the remote's settings (or PIPE_REMOTE_CA_FILE)"), "\(refused)")
+        // ...and accepted with PIPE_REMOTE_CA_FILE.
+        let trusted = try pipe.run(["pull", runID, "--remote", server.url, "--store", "other"], in: workspace.root,
+                                   environment: ["PIPE_REMOTE_CA_FILE": certificate.certificate])
+        #expect(trusted.status == 0 && trusted.stdout.contains("pulled 6 stage results from \(server.url)"), "\(trusted)")
     }
 
     @Test func remoteProblemsAreUsageErrorsThatSayWhatToDo() throws {

@@ -1,4 +1,5 @@
 @testable import Engine
+import Foundation
 import Testing
 
 /// `remotes:` in pipe.config.yaml: what parses, and the exact diagnostics (file:line:col) for what does not.
@@ -27,6 +28,17 @@ struct RemoteSettingsTests {
         #expect(try ExecutorSettings.parse("executor: local\n", file: "x.yaml").remotes.entries.isEmpty)
     }
 
+    @Test func caFileIsResolvedAgainstTheConfigFilesDirectory() throws {
+        let directory = FileManager.default.temporaryDirectory.path + "/pipe-ca-file-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory + "/certs", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        FileManager.default.createFile(atPath: directory + "/certs/ca.pem", contents: Data("pem".utf8))
+        let text = "remotes:\n  team: { url: https://cache.lan/pipe, ca_file: certs/ca.pem }\n"
+        let team = try #require(try ExecutorSettings.parse(text, file: directory + "/pipe.config.yaml").remotes.entry(named: "team"))
+        #expect(team.caFile == directory + "/certs/ca.pem")
+        #expect(try ExecutorSettings.parse("remotes:\n  team: { url: https://h/p }\n", file: "x.yaml").remotes.entry(named: "team")?.caFile == nil)
+    }
+
     @Test(arguments: [
         ("remotes:\n  team: { url: http://h/p, token: abc123 }\n",
          "pipe.config.yaml:2:28: remotes.team.token: secrets never go in pipe.config.yaml; put the credential in an environment variable and name it with auth_env: VARIABLE"),
@@ -39,7 +51,7 @@ struct RemoteSettingsTests {
         ("remotes:\n  team: { auth_env: TOKEN }\n",
          "pipe.config.yaml:2:9: remotes.team needs url: (an HTTP server) or path: (a mounted directory)"),
         ("remotes:\n  team: { url: http://h/p, defualt: true }\n",
-         "pipe.config.yaml:2:28: unknown field 'defualt' in remotes.team (did you mean 'default'? known: url, path, auth_env, auth, upload, retries, timeout, default)"),
+         "pipe.config.yaml:2:28: unknown field 'defualt' in remotes.team (did you mean 'default'? known: url, path, auth_env, auth, upload, retries, timeout, ca_file, default)"),
         ("remotes:\n  a: { path: /x, default: true }\n  b: { path: /y, default: true }\n",
          "pipe.config.yaml:3:27: remotes.b.default: only one remote can be the default (line 2 already sets one)"),
         ("remotes:\n  team: { url: http://h/p, upload: post }\n",
@@ -48,6 +60,10 @@ struct RemoteSettingsTests {
          "pipe.config.yaml:2:37: remotes.team.retries must be a whole number from 0 to 20"),
         ("remotes:\n  nas: { path: /x, auth_env: TOKEN }\n",
          "pipe.config.yaml:2:8: remotes.nas: auth_env applies to url remotes only"),
+        ("remotes:\n  team: { url: https://h/p, ca_file: no-such-ca.pem }\n",
+         "pipe.config.yaml:2:38: remotes.team.ca_file: no-such-ca.pem does not exist or cannot be read (give the PEM file of the CA that signed the server's certificate, relative to this file or absolute)"),
+        ("remotes:\n  team: { url: http://h/p, ca_file: /dev/null }\n",
+         "pipe.config.yaml:2:9: remotes.team: ca_file applies to https:// remotes only"),
         ("remotes:\n  team: http://h/p\n",
          "pipe.config.yaml:2:9: remotes.team must be a mapping, e.g. { url: http://host:8080/pipe } or { path: /mnt/cache }"),
         ("remotes:\n  9lives: { path: /x }\n",

@@ -23,7 +23,7 @@ final class FailingBlobs: RemoteBlobs, @unchecked Sendable {
 
     func size(of path: String) throws -> Int64? { try inner.size(of: path) }
     func read(_ path: String) throws -> [UInt8]? { try inner.read(path) }
-    func download(_ path: String, to localFile: String, expectedSize: Int64?) throws -> Bool {
+    func download(_ path: String, to localFile: String, expectedSize: Int64?) throws -> DownloadedFile? {
         try inner.download(path, to: localFile, expectedSize: expectedSize)
     }
     func upload(file localFile: String, size: Int64, to path: String) throws { try spend(); try inner.upload(file: localFile, size: size, to: path) }

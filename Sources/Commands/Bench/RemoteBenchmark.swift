@@ -46,20 +46,25 @@ public enum RemoteBenchmark {
             output("results: 6 synthetic stage results shaped like the flagship's (~\(megabytes) MiB)")
         }
         var pushSeconds: [Double] = [], pullSeconds: [Double] = [], skipSeconds: [Double] = []
+        var pushCPU: [Double] = [], pullCPU: [Double] = []
         var moved: Int64 = 0
         for round in 0..<max(1, repetitions) {
             try? POSIXRemove.tree(nginx.remoteRoot)
             try FileManager.default.createDirectory(atPath: nginx.remoteRoot, withIntermediateDirectories: true)
             let remote = ContentAddressedRemote(name: "bench", blobs: try HTTPBlobs(url: nginx.url, authorization: nil))
             let pushed = TransferProgress()
+            let pushStart = processCPUSeconds()
             pushSeconds.append(try seconds { for key in keys { try remote.putRecord(key, from: source, progress: pushed) } })
+            pushCPU.append(processCPUSeconds() - pushStart)
             moved = pushed.tally.bytesMoved
             skipSeconds.append(try seconds { for key in keys { try remote.putRecord(key, from: source, progress: TransferProgress()) } })
             let target = try ArtifactStore(root: base + "/pull-\(round)")
             let pulled = TransferProgress()
+            let pullStart = processCPUSeconds()
             pullSeconds.append(try seconds {
                 try RemoteParallel.forEach(keys, width: 4) { key in _ = try remote.pull(key: key, into: target, progress: pulled) }
             })
+            pullCPU.append(processCPUSeconds() - pullStart)
             guard pulled.tally.bytesMoved >= moved else { throw RunnerError.io("bench: pulled \(pulled.tally.bytesMoved) of \(moved) bytes") }
             try? POSIXRemove.tree(base + "/pull-\(round)")
         }
@@ -84,8 +89,10 @@ public enum RemoteBenchmark {
             })
             try? POSIXRemove.tree(base + "/floor-\(round)")
         }
-        output("remote.push                   " + rate(pushSeconds) + verdict(mb / median(pushSeconds)))
-        output("remote.pull                   " + rate(pullSeconds) + verdict(mb / median(pullSeconds)))
+        output("remote.push                   " + rate(pushSeconds) + verdict(mb / median(pushSeconds))
+               + String(format: "; pipe's cpu %.3f s", median(pushCPU)))
+        output("remote.pull                   " + rate(pullSeconds) + verdict(mb / median(pullSeconds))
+               + String(format: "; pipe's cpu %.3f s (hashed while streaming, %d transfers at once)", median(pullCPU), TransferSlots.defaultWidth))
         output("store.copy+ingest (no network)" + rate(floorSeconds) + "   the local floor of any pull: copy, fsync, hash, rename")
         output(String(format: "remote.push-again (all there) %7.1f ms  (%d stage results, one HEAD each)", median(skipSeconds) * 1000, keys.count))
 
@@ -136,6 +143,13 @@ public enum RemoteBenchmark {
         let missSeconds = try seconds { for i in 0..<misses { _ = try client.getRecord(SHA256.hash("absent \(i)")) } }
         output(String(format: "remote.miss-lookup            %7.1f µs per stage missing locally (GET of its record → 404, keep-alive; n=%d)",
                       missSeconds / Double(misses) * 1e6, misses))
+    }
+
+    /// User + system CPU seconds of this process so far (all threads).
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(0 /* RUSAGE_SELF */, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 
     static func verdict(_ rate: Double) -> String { rate >= 200 ? "   target ≥ 200 MB/s: met" : "   target ≥ 200 MB/s: MISSED" }

@@ -116,6 +116,38 @@ public enum RemoteCommands {
         return failed.isEmpty ? 0 : 1
     }
 
+    /// `pipe gc --remote`: removes uploads that killed pushes left in the remote's tmp/ (and, with
+    /// `orphans`, manifests and content nothing names), all older than `graceSeconds`.
+    /// Exit status: 0 ok, 1 the remote failed or cannot list, 2 usage.
+    public static func gc(remote flag: String, settings: ExecutorSettings, graceSeconds: Int, orphans: Bool, dryRun: Bool) -> Int32 {
+        guard let resolved = resolve(flag, settings: settings) else { return 2 }
+        guard let remote = resolved as? ContentAddressedRemote else {
+            stderr.write("error: remote \(resolved.name) does not support garbage collection\n")
+            return 2
+        }
+        do {
+            let report = try remote.collectGarbage(olderThan: Double(graceSeconds), orphans: orphans, dryRun: dryRun)
+            let verb = dryRun ? "would remove" : "removed"
+            func count(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
+            var out = "remote \(remote.name): \(verb) " + count(report.temporary.count, "abandoned upload") + " from tmp/"
+            if orphans {
+                out += ", " + count(report.orphanObjects.count, "unreferenced object manifest") + " and " + count(report.orphanContents.count, "unreferenced content file")
+            }
+            out += " (\(Format.bytes(report.bytes))), all older than \(graceSeconds)s"
+            if report.youngTemporary > 0 { out += "; kept " + count(report.youngTemporary, "younger upload") + " in tmp/ (may be in flight)" }
+            out += "\n"
+            if dryRun {
+                for file in (report.temporary.map { "tmp/" + $0.name } + report.orphanObjects.map { "objects/" + $0.name }
+                             + report.orphanContents.map { "cas/" + $0.name }).prefix(20) { out += "  \(file)\n" }
+            }
+            stdout.write(out)
+            return 0
+        } catch {
+            stderr.write("error: \(error)\n")
+            return 1
+        }
+    }
+
     // MARK: Helpers
 
     static func resolve(_ flag: String?, settings: ExecutorSettings) -> (any Remote)? {

@@ -6,6 +6,9 @@ import Store
 
 /// Turns `--remote NAME|URL|PATH` (or the config file's default remote) into a `Remote`.
 public enum RemoteResolver {
+    /// Environment variable naming a PEM CA file for https:// remotes without ca_file:.
+    public static let caFileVariable = "PIPE_REMOTE_CA_FILE"
+
     /// - Parameters:
     ///   - flag: a remote name from `remotes:`, an http(s):// URL, or a directory path; nil: the default remote.
     ///   - environment: where `auth_env` variables are read.
@@ -65,8 +68,13 @@ public enum RemoteResolver {
                     authorization = "Basic " + Data(secret.utf8).base64EncodedString()
                 }
             }
+            // ca_file from the config; else PIPE_REMOTE_CA_FILE for any https:// remote (e.g. a URL on the command line).
+            var caFile = entry.caFile
+            if caFile == nil, url.lowercased().hasPrefix("https://"), let variable = environment[caFileVariable], !variable.isEmpty {
+                caFile = variable
+            }
             let blobs = try HTTPBlobs(url: url, authorization: authorization, uploadMode: HTTPBlobs.UploadMode(rawValue: entry.upload) ?? .move,
-                                      retries: entry.retries, timeout: entry.timeout)
+                                      retries: entry.retries, timeout: entry.timeout, caFile: caFile)
             return ContentAddressedRemote(name: entry.name == url ? url : "\(entry.name) (\(url))", blobs: blobs)
         }
     }

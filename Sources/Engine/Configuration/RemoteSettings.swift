@@ -8,6 +8,7 @@ import Pipeline
 ///         url: http://cache.lan:8080/pipe   # nginx WebDAV location (or https://)
 ///         auth_env: PIPE_CACHE_TOKEN         # environment variable holding the token (never the token)
 ///         auth: bearer                       # or basic (the variable holds user:password)
+///         ca_file: certs/team-ca.pem         # https: also trust this CA (PEM; relative to this file)
 ///         upload: move                       # PUT to tmp/ then MOVE (WebDAV); put: PUT in place
 ///         retries: 3                         # extra attempts on 5xx, timeouts, connection errors
 ///         timeout: 30                        # seconds without progress before an attempt fails
@@ -30,6 +31,8 @@ public struct RemoteSettings: Sendable, Equatable {
         public var upload: String = "move"
         public var retries: Int = 3
         public var timeout: Double = 30
+        /// https only: a PEM file of CAs trusted besides the system's (absolute path).
+        public var caFile: String?
         public var isDefault = false
 
         public init(name: String, location: Location) { self.name = name; self.location = location }
@@ -44,7 +47,7 @@ public struct RemoteSettings: Sendable, Equatable {
 
     public func entry(named name: String) -> Entry? { entries.first { $0.name == name } }
 
-    static let fields = ["url", "path", "auth_env", "auth", "upload", "retries", "timeout", "default"]
+    static let fields = ["url", "path", "auth_env", "auth", "upload", "retries", "timeout", "ca_file", "default"]
     /// Fields people write when they mean auth_env: refused with a pointer to it.
     static let secretFields = ["token", "password", "secret", "bearer", "credentials", "user", "username"]
 
@@ -100,6 +103,14 @@ public struct RemoteSettings: Sendable, Equatable {
                     }
                     entry.retries = count
                 case "timeout": entry.timeout = try reader.seconds(value, field, minimum: 0.1)
+                case "ca_file":
+                    let text = try reader.string(value, field)
+                    let base = (reader.file as NSString).deletingLastPathComponent
+                    let absolute = text.hasPrefix("/") ? text : (base.isEmpty ? text : base + "/" + text)
+                    guard FileManager.default.isReadableFile(atPath: absolute) else {
+                        throw reader.error(value, "\(field): \(absolute) does not exist or cannot be read (give the PEM file of the CA that signed the server's certificate, relative to this file or absolute)")
+                    }
+                    entry.caFile = absolute
                 default:
                     switch try reader.string(value, field) {
                     case "true":
@@ -121,6 +132,9 @@ public struct RemoteSettings: Sendable, Equatable {
             }
             if case .path = entry.location, entry.authEnv != nil {
                 throw reader.error(item, "\(path): auth_env applies to url remotes only")
+            }
+            if entry.caFile != nil, case .url(let url) = entry.location, !url.lowercased().hasPrefix("https://") {
+                throw reader.error(item, "\(path): ca_file applies to https:// remotes only")
             }
             settings.entries.append(entry)
         }

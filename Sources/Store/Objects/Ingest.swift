@@ -65,10 +65,11 @@ extension ArtifactStore {
 
     /// Read-only permissions and fsync, bottom-up. The root directory stays writable until after the
     /// rename (moving a directory to a new parent needs write permission on it to update "..").
-    private func sealTree(_ path: String, isRoot: Bool) throws {
+    /// `syncFiles: false` when every file was fsynced already (a verified download).
+    func sealTree(_ path: String, isRoot: Bool, syncFiles: Bool = true) throws {
         guard let status = try POSIX.status(path) else { return }
         if status.isDirectory {
-            for name in try POSIX.listDirectory(path) { try sealTree(path + "/" + name, isRoot: false) }
+            for name in try POSIX.listDirectory(path) { try sealTree(path + "/" + name, isRoot: false, syncFiles: syncFiles) }
             try POSIX.fsyncPath(path, directory: true)
             if !isRoot && chmod(path, 0o555) != 0 { throw POSIX.fail("chmod", path) }
         } else if status.isRegularFile {
@@ -76,7 +77,7 @@ extension ArtifactStore {
             // would make that file read-only, and writing through it would change the object.
             if status.linkCount > 1 { try POSIX.replaceWithCopy(path, executable: status.isExecutable) }
             if chmod(path, status.isExecutable ? 0o555 : 0o444) != 0 { throw POSIX.fail("chmod", path) }
-            try POSIX.fsyncPath(path, directory: false)
+            if syncFiles { try POSIX.fsyncPath(path, directory: false) }
         }
         // Symlinks: permissions are meaningless; their parent's fsync records them.
     }

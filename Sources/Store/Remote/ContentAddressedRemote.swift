@@ -15,10 +15,13 @@ import Hashing
 public struct ContentAddressedRemote: Remote {
     public let name: String
     public let blobs: any RemoteBlobs
+    /// Bounds the file transfers in flight through this remote, however many pulls run at once.
+    public let transfers: TransferSlots
 
-    public init(name: String, blobs: any RemoteBlobs) {
+    public init(name: String, blobs: any RemoteBlobs, transferWidth: Int = TransferSlots.defaultWidth) {
         self.name = name
         self.blobs = blobs
+        self.transfers = TransferSlots(width: transferWidth)
     }
 
     // MARK: Records
@@ -97,29 +100,61 @@ public struct ContentAddressedRemote: Remote {
     }
 
     public func getObject(_ digest: Digest, into store: ArtifactStore, progress: TransferProgress) throws {
-        if store.hasObject(digest) && store.objectDamage(digest) == nil {
-            let size = (try? store.manifest(ofPath: store.objectPath(digest)).totalSize) ?? 0
-            progress.update { $0.objectsSkipped += 1; $0.bytesSkipped += size }
-            return
+        try getObjects([digest], into: store, progress: progress)
+    }
+
+    /// Downloads several objects: their files on up to `transfers.width` connections at once, each
+    /// hashed as it streams into staging, checked against the manifest, fsynced; then each object is
+    /// sealed and renamed into the store (no second read), and objects/ is fsynced once for all.
+    public func getObjects(_ digests: [Digest], into store: ArtifactStore, progress: TransferProgress) throws {
+        var wanted: [Digest] = []
+        for digest in digests where !wanted.contains(digest) {
+            if store.hasObject(digest) && store.objectDamage(digest) == nil {
+                let size = (try? store.manifest(ofPath: store.objectPath(digest)).totalSize) ?? 0
+                progress.update { $0.objectsSkipped += 1; $0.bytesSkipped += size }
+            } else {
+                wanted.append(digest)
+            }
         }
-        let manifest = try fetchManifest(digest)
-        let staging: StagingDirectory
-        do { staging = try store.makeStagingDirectory(label: "pull-" + digest.short) } catch {
-            throw RemoteError.local(remote: name, reason: "cannot stage a download: \(error)")
+        guard !wanted.isEmpty else { return }
+        let objects = wanted
+        let manifests = ResultSlots<ArtifactManifest>(count: wanted.count)
+        try RemoteParallel.forEach(Array(wanted.indices), width: transfers.width) { index in
+            manifests.set(index, try fetchManifest(objects[index]))
         }
-        defer { staging.remove() }
-        let root = staging.path + "/object"
-        do {
-            try materialise(manifest, digest: digest, at: root, progress: progress)
-            try store.ingestDownloaded(root, expected: manifest, digest: digest)
-        } catch let error as RemoteError {
-            throw error
-        } catch let mismatch as DownloadMismatch {
-            throw RemoteError.corrupt(remote: name, what: "object \(digest.short)", reason: mismatch.reason)
-        } catch {
-            throw RemoteError.local(remote: name, reason: "cannot add object \(digest.short) to the store: \(error)")
+        var stagings: [StagingDirectory] = []
+        defer { for staging in stagings { staging.remove() } }
+        var downloads: [FileDownload] = []
+        var roots: [String] = []
+        for (index, digest) in wanted.enumerated() {
+            let staging: StagingDirectory
+            do { staging = try store.makeStagingDirectory(label: "pull-" + digest.short) } catch {
+                throw RemoteError.local(remote: name, reason: "cannot stage a download: \(error)")
+            }
+            stagings.append(staging)
+            let root = staging.path + "/object"
+            roots.append(root)
+            do { downloads += try prepare(manifests.value(index), digest: digest, at: root) } catch {
+                throw RemoteError.local(remote: name, reason: "cannot stage object \(digest.short): \(error)")
+            }
         }
-        progress.update { $0.objectsMoved += 1 }
+        try RemoteParallel.forEach(downloads, width: transfers.width) { file in
+            try transfers.run { try fetch(file) }
+            progress.update { $0.filesMoved += 1; $0.bytesMoved += file.size }
+        }
+        for (index, digest) in wanted.enumerated() {
+            let manifest = manifests.value(index)
+            do {
+                try Self.makeSymlinks(manifest, at: roots[index])
+                try store.ingestVerified(roots[index], manifest: manifest, digest: digest, syncObjectsDirectory: false)
+            } catch {
+                throw RemoteError.local(remote: name, reason: "cannot add object \(digest.short) to the store: \(error)")
+            }
+            progress.update { $0.objectsMoved += 1 }
+        }
+        do { try store.syncObjectsDirectory() } catch {
+            throw RemoteError.local(remote: name, reason: "cannot make the pulled objects durable: \(error)")
+        }
     }
 
     /// The object's manifest, trusted only if it hashes to `digest`.
@@ -139,35 +174,64 @@ public struct ContentAddressedRemote: Remote {
         }
     }
 
-    /// Downloads every file of `manifest` into a new tree at `root` (directories first, symlinks last).
-    private func materialise(_ manifest: ArtifactManifest, digest: Digest, at root: String, progress: TransferProgress) throws {
-        func fetch(_ sha: Digest, size: Int64, executable: Bool, to local: String, label: String) throws {
-            guard try blobs.download(RemoteLayout.content(sha), to: local, expectedSize: size) else {
-                throw RemoteError.missing(remote: name, what: "\(label) of object \(digest.short) (content \(sha.short))",
-                                          hint: "its manifest lists it, so the remote lost it after the push; push the run again")
-            }
-            if executable { chmod(local, 0o755) }
-            progress.update { $0.filesMoved += 1; $0.bytesMoved += size }
-        }
+    /// One file of an object to download into staging.
+    struct FileDownload: Sendable {
+        var object: Digest
+        var sha: Digest
+        var size: Int64
+        var executable: Bool
+        var local: String
+        /// "its content" (a single-file object) or "file 'path'", for messages.
+        var label: String
+    }
+
+    /// Creates the directories of `manifest` under `root` and lists its files to download.
+    private func prepare(_ manifest: ArtifactManifest, digest: Digest, at root: String) throws -> [FileDownload] {
         switch manifest.root {
         case let .file(size, sha, executable):
-            try fetch(sha, size: size, executable: executable, to: root, label: "the file")
+            return [FileDownload(object: digest, sha: sha, size: size, executable: executable, local: root, label: "its content")]
         case let .tree(entries):
             guard mkdir(root, 0o755) == 0 else { throw POSIX.fail("mkdir", root) }
-            var links: [(String, String)] = []
+            var files: [FileDownload] = []
             for entry in entries {
                 switch entry {
                 case let .directory(path):
                     guard mkdir(root + "/" + path, 0o755) == 0 else { throw POSIX.fail("mkdir", root + "/" + path) }
                 case let .file(path, size, sha, executable):
-                    try fetch(sha, size: size, executable: executable, to: root + "/" + path, label: "file '\(path)'")
-                case let .symlink(path, target):
-                    links.append((path, target))
+                    files.append(FileDownload(object: digest, sha: sha, size: size, executable: executable, local: root + "/" + path, label: "file '\(path)'"))
+                case .symlink:
+                    break
                 }
             }
-            for (path, target) in links where symlink(target, root + "/" + path) != 0 {
-                throw POSIX.fail("symlink", root + "/" + path)
-            }
+            return files
+        }
+    }
+
+    /// Downloads one file, refuses it unless its streamed hash and size are the manifest's, and
+    /// makes it durable (its fsync overlaps the other transfers).
+    private func fetch(_ file: FileDownload) throws {
+        guard let got = try blobs.download(RemoteLayout.content(file.sha), to: file.local, expectedSize: file.size) else {
+            throw RemoteError.missing(remote: name, what: "\(file.label == "its content" ? "the file" : file.label) of object \(file.object.short) (content \(file.sha.short))",
+                                      hint: "its manifest lists it, so the remote lost it after the push; push the run again")
+        }
+        guard got.size == file.size, got.sha256 == file.sha else {
+            unlink(file.local)
+            throw RemoteError.corrupt(remote: name, what: "object \(file.object.short)",
+                                      reason: "\(file.label) arrived as \(got.size) bytes hashing to \(got.sha256.short), expected \(file.size) bytes hashing to \(file.sha.short)")
+        }
+        do {
+            if file.executable && chmod(file.local, 0o755) != 0 { throw POSIX.fail("chmod", file.local) }
+            try POSIX.fsyncPath(file.local, directory: false)
+        } catch {
+            throw RemoteError.local(remote: name, reason: "cannot store \(file.label) of object \(file.object.short): \(error)")
+        }
+    }
+
+    /// Symlinks last: nothing is ever written through one.
+    private static func makeSymlinks(_ manifest: ArtifactManifest, at root: String) throws {
+        guard case let .tree(entries) = manifest.root else { return }
+        for case let .symlink(path, target) in entries where symlink(target, root + "/" + path) != 0 {
+            throw POSIX.fail("symlink", root + "/" + path)
         }
     }
 

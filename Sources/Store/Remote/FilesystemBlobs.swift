@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Foundation
 
 /// A remote on a mounted path (NAS, shared disk). Uploads are written under `tmp/`, fsynced and
 /// renamed into place, so a killed push leaves at most a stray file in `tmp/`, never a partial file
@@ -40,11 +41,10 @@ public struct FilesystemBlobs: RemoteBlobs {
         try wrap(path) { try POSIX.readFile(full(path)) }
     }
 
-    public func download(_ path: String, to localFile: String, expectedSize: Int64?) throws -> Bool {
+    public func download(_ path: String, to localFile: String, expectedSize: Int64?) throws -> DownloadedFile? {
         try wrap(path) {
-            guard POSIX.exists(full(path)) else { return false }
-            _ = try POSIX.copyFile(from: full(path), to: localFile, sync: false)
-            return true
+            guard POSIX.exists(full(path)) else { return nil }
+            return try POSIX.copyFileHashing(from: full(path), to: localFile)
         }
     }
 
@@ -54,6 +54,26 @@ public struct FilesystemBlobs: RemoteBlobs {
 
     public func upload(bytes: [UInt8], to path: String) throws {
         try place(path) { temporary in try POSIX.writeNewFile(temporary, bytes, sync: true) }
+    }
+
+    public func list(_ directory: String) throws -> RemoteListing? {
+        try wrap(directory) {
+            let now = Date()
+            guard POSIX.exists(full(directory)) else { return RemoteListing(files: [], now: now) }
+            var files: [RemoteFile] = []
+            for name in try POSIX.listDirectory(full(directory)).sorted() {
+                guard let status = try POSIX.status(full(directory) + "/" + name), status.isRegularFile else { continue }
+                files.append(RemoteFile(name: name, size: status.size,
+                                        modified: Date(timeIntervalSince1970: Double(status.modifiedNanoseconds) / 1e9)))
+            }
+            return RemoteListing(files: files, now: now)
+        }
+    }
+
+    public func remove(_ path: String) throws {
+        try wrap(path) {
+            if unlink(full(path)) != 0 && errno != ENOENT { throw POSIX.fail("unlink", full(path)) }
+        }
     }
 
     /// Writes through `write` to a fresh name in tmp/, then renames it to `path`.

@@ -1,3 +1,4 @@
+import Foundation
 import Hashing
 
 /// The transport under a remote cache: named files in a flat namespace of relative paths
@@ -17,13 +18,43 @@ public protocol RemoteBlobs: Sendable {
     func size(of path: String) throws -> Int64?
     /// The whole file at `path` in memory (small files: manifests, records), or nil when missing.
     func read(_ path: String) throws -> [UInt8]?
-    /// Writes the file at `path` into `localFile` (created; must not exist). False when missing.
-    /// `expectedSize` lets the transport report a short body as such.
-    func download(_ path: String, to localFile: String, expectedSize: Int64?) throws -> Bool
+    /// Writes the file at `path` into `localFile` (created; must not exist; not fsynced) and returns
+    /// the size and SHA-256 of the bytes written, hashed as they streamed in (no second read). Nil
+    /// when missing. `expectedSize` lets the transport report a short body as such.
+    func download(_ path: String, to localFile: String, expectedSize: Int64?) throws -> DownloadedFile?
     /// Uploads `localFile` so that it appears at `path` atomically.
     func upload(file localFile: String, size: Int64, to path: String) throws
     /// Uploads `bytes` so that they appear at `path` atomically.
     func upload(bytes: [UInt8], to path: String) throws
+    /// The files directly in `directory` (e.g. "tmp"), with the remote's clock; nil when this
+    /// transport cannot list (an HTTP server without PROPFIND). A missing directory lists empty.
+    func list(_ directory: String) throws -> RemoteListing?
+    /// Deletes the file at `path`; a missing file is not an error.
+    func remove(_ path: String) throws
+}
+
+extension RemoteBlobs {
+    public func list(_ directory: String) throws -> RemoteListing? { nil }
+    public func remove(_ path: String) throws {
+        throw RemoteError.refused(remote: location, path: path, reason: "this transport cannot delete files")
+    }
+}
+
+/// One file on a remote, from a listing.
+public struct RemoteFile: Sendable, Equatable {
+    public var name: String
+    public var size: Int64
+    /// Last modification, by the remote's clock.
+    public var modified: Date
+    public init(name: String, size: Int64, modified: Date) { self.name = name; self.size = size; self.modified = modified }
+}
+
+/// A directory listing and the remote's time when it was taken (ages are measured on the remote's
+/// clock, so a skewed local clock cannot make a young upload look old).
+public struct RemoteListing: Sendable, Equatable {
+    public var files: [RemoteFile]
+    public var now: Date
+    public init(files: [RemoteFile], now: Date) { self.files = files; self.now = now }
 }
 
 /// The remote layout (relative paths), shared by every transport.
