@@ -38,6 +38,20 @@ public struct RunOptions: Sendable {
         let share = max(1, (cores - busy) / max(1, starting))
         return min(share, threads ?? share)
     }
+
+    /// Threads for each of `stages` stages (in pipeline order) that share the cores left by stages
+    /// holding `busy` threads they cannot give back: equal shares, the remainder to the first ones;
+    /// at least 1 each, at most `threads`. The sum never exceeds the free cores unless there are
+    /// more stages than free cores (each still needs one).
+    public func coreShares(stages: Int, busy: Int) -> [Int] {
+        guard stages > 0 else { return [] }
+        let free = max(0, cores - busy)
+        let base = free / stages, extra = free % stages
+        return (0..<stages).map { position in
+            let share = max(1, base + (position < extra ? 1 : 0))
+            return min(share, threads ?? share)
+        }
+    }
 }
 
 extension RunStatus {
