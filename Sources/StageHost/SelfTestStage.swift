@@ -7,7 +7,8 @@ import Stages
 ///
 /// Params: `text` (string, written to `out/text.txt`), `steps` (int, progress steps reported),
 /// `sleep_ms` (int, pause per step), `fail` (bool, throw after the steps), `pool_tasks` (int: tasks
-/// run on the stage's worker pool each step; the log's last line lists the thread counts it ran on).
+/// run on the stage's worker pool each step, reported as the metric `selftest/threads`; the log's
+/// last line lists the thread counts the pool ran on).
 /// Optional input `source`: its files' names are listed in `out/inputs.txt`.
 public enum SelfTestStage: BuiltinStage {
     public static let kind = "pipe-selftest"
@@ -25,7 +26,9 @@ public enum SelfTestStage: BuiltinStage {
             if sleepMilliseconds > 0 { usleep(UInt32(sleepMilliseconds) * 1000) }
             if poolTasks > 0 { pool.run(tasks: poolTasks) { _ in } }
             context.progress(phase: "work", step: step, total: steps, message: "step \(step)")
-            context.metrics(step: step, [("selftest/value", Double(step) * 0.5)])
+            var values = [("selftest/value", Double(step) * 0.5)]
+            if poolTasks > 0 { values.append(("selftest/threads", Double(pool.threads))) }
+            context.metrics(step: step, values)
         }
         context.log("selftest wrote \(text.utf8.count) bytes")
         if poolTasks > 0 { context.log("selftest pool threads: " + pool.threadHistory.map(String.init).joined(separator: " ")) }

@@ -85,4 +85,17 @@ final class ScriptedBudget: ThreadBudgetSource, @unchecked Sendable {
             #expect(workers.allSatisfy { $0 >= 0 && $0 < count }, "round \(round): \(count) workers")
         }
     }
+
+    /// The pool's block sums give `sumOfSquares`'s Double bit for bit (gradient norms, clipping).
+    @Test func pooledSumOfSquaresIsTheSameDoubleForAnyThreadCount() {
+        for count in [0, 1, 4095, 4096, 4097, 300_001] {
+            var random = RandomStream(seed: 3, stream: UInt64(count))
+            let values = (0...count).map { _ in Float(random.nextInt(below: 2001) - 1000) * 1.37e-3 }   // one spare: never empty
+            let reference = values.withUnsafeBufferPointer { Tensor.sumOfSquares($0.baseAddress!, count: count) }
+            for threads in [1, 2, 3, 8] {
+                let pooled = values.withUnsafeBufferPointer { WorkerPool(threads: threads).sumOfSquares($0.baseAddress!, count: count) }
+                #expect(pooled.bitPattern == reference.bitPattern, "\(count) values, \(threads) threads")
+            }
+        }
+    }
 }
