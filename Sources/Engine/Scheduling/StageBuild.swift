@@ -13,6 +13,7 @@ import Store
 ///     outs/<name>         declared outputs (`${outs.NAME}`; built-ins get a directory each)
 ///     scratch/            built-in scratch space
 ///     invocation.json     built-ins: what `pipe _stage` runs
+///     threads             built-ins on local cores: the threads they may use now (`ThreadBudgetFile`)
 ///     events.jsonl        progress and metric events (JSON lines, `$PIPE_EVENTS`)
 ///     log.txt             stdout + stderr; becomes the stage's log artifact
 final class StageBuild: @unchecked Sendable {
