@@ -92,6 +92,7 @@ final class EventStageContext: StageContext, @unchecked Sendable {
     var params: StageParams { StageParams(invocation.params) }
     var scratchPath: String { invocation.scratchPath }
     var threads: Int { invocation.threads }
+    var threadBudgetPath: String? { invocation.threadBudgetPath }
     var resumeDirectory: String? { invocation.resumeDirectory }
 
     func inputPath(_ name: String) throws -> String {

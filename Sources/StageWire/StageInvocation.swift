@@ -23,10 +23,14 @@ public struct StageInvocation: Codable, Sendable, Equatable {
     /// Input name → where it came from, for messages: `stage.output`, or the workspace path of a
     /// path input (`data/alpaca.json`). Not part of the key. Nil in older invocation files.
     public var inputSources: [String: String]?
+    /// The runner's `ThreadBudgetFile` for this execution: the threads the stage may use now, which
+    /// change while it runs (nil: `threads` for the whole run, e.g. on a Slurm allocation).
+    public var threadBudgetPath: String?
 
     public init(kind: String, stageName: String, params: [String: Param], inputs: [String: String],
                 outputs: [String: String], seed: UInt64, threads: Int, scratchPath: String, eventsPath: String,
-                blasCore: String? = nil, resumeDirectory: String? = nil, inputSources: [String: String]? = nil) {
+                blasCore: String? = nil, resumeDirectory: String? = nil, inputSources: [String: String]? = nil,
+                threadBudgetPath: String? = nil) {
         self.kind = kind
         self.stageName = stageName
         self.params = params
@@ -39,6 +43,7 @@ public struct StageInvocation: Codable, Sendable, Equatable {
         self.blasCore = blasCore
         self.resumeDirectory = resumeDirectory
         self.inputSources = inputSources
+        self.threadBudgetPath = threadBudgetPath
     }
 }
 

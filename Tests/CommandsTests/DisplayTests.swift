@@ -47,6 +47,21 @@ struct DisplayTests {
         #expect(lines.last?.hasSuffix("run r failed: 0 ran, 1 cached, 1 failed in 3.3s") == true)
     }
 
+    @Test func plainLogSaysWhenARunningStageGetsMoreOrFewerThreads() {
+        let text = capture { output in
+            let log = PlainEventLog(output: output)
+            log.handle(.started(stage: "sft"))
+            log.handle(.threads(stage: "sft", count: 1))
+            log.handle(.threads(stage: "sft", count: 2))
+            log.handle(.threads(stage: "judge", count: 1))
+        }
+        let lines = text.split(separator: "\n").map(String.init)
+        #expect(lines.count == 3)
+        #expect(lines[0].hasSuffix("] sft: started on 1 thread"))
+        #expect(lines[1].hasSuffix("] sft: now on 2 threads (was 1)"))
+        #expect(lines[2].hasSuffix("] judge: started on 1 thread"))
+    }
+
     @Test func liveViewRedrawsOneLinePerStageInPlace() {
         let text = capture { output in
             let view = TerminalLiveView(output: output)

@@ -87,10 +87,10 @@ struct RunSessionTests {
 
         let options = RunOptions(threads: 3, cores: 4)
         #expect(options.jobs == 4, "one stage per core by default")
-        #expect(options.threadsPerStage(starting: 1, busy: 0) == 3, "--threads caps a stage")
-        #expect(options.threadsPerStage(starting: 2, busy: 0) == 2)
-        #expect(options.threadsPerStage(starting: 3, busy: 2) == 1, "at least one thread each")
-        #expect(RunOptions(cores: 8).threadsPerStage(starting: 1, busy: 0) == 8, "a lone stage gets every core")
+        #expect(options.coreShares(stages: 1, busy: 0) == [3], "--threads caps a stage")
+        #expect(options.coreShares(stages: 2, busy: 0) == [2, 2])
+        #expect(options.coreShares(stages: 3, busy: 2) == [1, 1, 1], "at least one thread each")
+        #expect(RunOptions(cores: 8).coreShares(stages: 1, busy: 0) == [8], "a lone stage gets every core")
     }
 
     /// Built-in kinds and the numeric environment come from the runtime the executable passes in:

@@ -1,3 +1,4 @@
+import Foundation
 import PipeTestSupport
 import Models
 import Tensor
@@ -16,8 +17,10 @@ import Testing
         var ppoWeights: [Float], ppoMetrics: [Double]
     }
 
-    func run(threads: Int) throws -> Outcome {
-        let pool = WorkerPool(threads: threads)
+    func run(threads: Int) throws -> Outcome { try run(pool: WorkerPool(threads: threads)) }
+
+    /// SFT, the reward model and PPO on `pool`, calling `afterStep` after every training step.
+    func run(pool: WorkerPool, afterStep: () -> Void = {}) throws -> Outcome {
         let (docs, labels) = SyntheticReviews.documents(count: 120, seed: 1)
         let sftConfig = try SFTConfig(DirectoryStageContext.declaredParams(kind: "sft", overrides: [
             "block_size": .int(12), "batch_size": .int(10), "steps": .int(3), "lr": .float(1e-2), "eval_batches": .int(2)]))
@@ -27,7 +30,7 @@ import Testing
                              valid: try DocumentBatcher(documents: Array(docs.suffix(20)), separator: 0, blockSize: 12),
                              seed: 2, pool: pool)
         var sftMetrics: [Double] = []
-        for _ in 0..<sftConfig.steps { sftMetrics += try sft.trainStep().map(\.1) }
+        for _ in 0..<sftConfig.steps { sftMetrics += try sft.trainStep().map(\.1); afterStep() }
 
         let pairs = SyntheticReviews.preferencePairs(docs, labels)
         let rm = try GPTModel(config: SyntheticReviews.tinyConfig(rewardHead: true), seed: 2)
@@ -37,7 +40,7 @@ import Testing
         let rmTrainer = RewardTrainer(config: rmConfig, model: rm, pad: 0, pairs: Array(pairs.prefix(30)),
                                       heldOut: Array(pairs.suffix(9)), seed: 2, pool: pool)
         var rmMetrics: [Double] = []
-        while rmTrainer.step < rmTrainer.totalSteps { rmMetrics += try rmTrainer.trainStep().map(\.1) }
+        while rmTrainer.step < rmTrainer.totalSteps { rmMetrics += try rmTrainer.trainStep().map(\.1); afterStep() }
         let heldOut = rmTrainer.evaluate(Array(pairs.suffix(9)))
 
         let policy = try GPTModel(config: SyntheticReviews.tinyConfig(valueHead: true), seed: 2)
@@ -50,7 +53,7 @@ import Testing
                                  prompts: [[0], [0, 3], [0, 9, 4], [0, 2, 8, 8]], eos: 0, pad: 0, seed: 2, pool: pool)
         ppo.pretraining = try DocumentBatcher(documents: docs, separator: 0, blockSize: 12)
         var ppoMetrics: [Double] = []
-        for _ in 0..<ppoConfig.steps { ppoMetrics += try ppo.trainStep().map(\.1) }
+        for _ in 0..<ppoConfig.steps { ppoMetrics += try ppo.trainStep().map(\.1); afterStep() }
 
         return Outcome(sftWeights: sftModel.parameters.array, sftMetrics: sftMetrics, validLoss: sft.validationLoss(),
                        rmWeights: rm.parameters.array, rmMetrics: rmMetrics, heldOutAccuracy: heldOut.accuracy,
@@ -70,6 +73,27 @@ import Testing
             #expect(other.ppoWeights == one.ppoWeights, "ppo weights, \(threads) threads")
             #expect(other.ppoMetrics == one.ppoMetrics, "ppo metrics, \(threads) threads")
         }
+    }
+
+    /// The runner moves cores between running stages: the stage's pool follows its budget file, here
+    /// rewritten after every step (1 → 2 → 1 → 3 → …), and gives the bytes of a fixed pool.
+    @Test func aBudgetThatChangesBetweenStepsGivesTheBytesOfAFixedPool() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pipe-elastic-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = directory + "/threads"
+        try "1\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let schedule = [2, 1, 3, 1, 2, 8]
+        var steps = 0
+        let pool = WorkerPool.following(budgetFile: file, threads: 1, interval: .zero)
+        let elastic = try run(pool: pool) {
+            try? "\(schedule[steps % schedule.count])\n".write(toFile: file, atomically: true, encoding: .utf8)
+            steps += 1
+        }
+        #expect(Array(pool.threadHistory.prefix(4)) == [1, 2, 1, 3], "the pool took up every new budget")
+        #expect(pool.threadHistory.count > 6)
+        let fixed = try run(threads: 2)
+        #expect(elastic == fixed, "the same weights and metrics as a fixed pool")
     }
 
     /// DPO (live reference, held-out evaluation) and GRPO (β > 0: reference pass; two minibatches).

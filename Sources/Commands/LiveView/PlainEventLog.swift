@@ -8,6 +8,8 @@ public final class PlainEventLog: RunDisplay, @unchecked Sendable {
     private let lock = NSLock()
     /// Last progress line printed per stage, to print progress at most every few seconds.
     private var lastProgress: [String: ContinuousClock.Instant] = [:]
+    /// Threads per running stage as last printed (the scheduler moves cores between running stages).
+    private var threads: [String: Int] = [:]
     private let progressInterval: Duration
 
     public init(output: TerminalOutput = TerminalOutput(), progressInterval: Duration = .seconds(5)) {
@@ -29,7 +31,13 @@ public final class PlainEventLog: RunDisplay, @unchecked Sendable {
         case .started(let stage):
             lastProgress[stage] = ContinuousClock.now
         case .threads(let stage, let count):
-            emit("\(stage): started on \(count) thread\(count == 1 ? "" : "s")")
+            let plural = count == 1 ? "" : "s"
+            if let before = threads[stage] {
+                emit("\(stage): now on \(count) thread\(plural) (was \(before))")
+            } else {
+                emit("\(stage): started on \(count) thread\(plural)")
+            }
+            threads[stage] = count
         case .progress(let stage, let step, let total, let message):
             let now = ContinuousClock.now
             if let last = lastProgress[stage], now - last < progressInterval { return }

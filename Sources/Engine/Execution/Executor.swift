@@ -56,4 +56,11 @@ public protocol Executor: Sendable {
     var pipeExecutable: String { get }
     func execute(_ job: StageJob) -> ExecutionOutcome
     func interrupt()
+    /// Whether stages run on this machine's cores, which the scheduler may then move between running
+    /// built-ins (a batch executor's stages keep the CPUs they were allocated).
+    var sharesCores: Bool { get }
+}
+
+extension Executor {
+    public var sharesCores: Bool { false }
 }

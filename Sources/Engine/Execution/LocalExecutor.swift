@@ -3,6 +3,7 @@ import Foundation
 /// Runs each stage as a child process of this `pipe` process, in its own process group.
 public final class LocalExecutor: Executor, @unchecked Sendable {
     public let name = "local"
+    public let sharesCores = true
     public let pipeExecutable: String
     /// How long children get after SIGTERM before SIGKILL on interrupt.
     public let gracePeriod: Duration

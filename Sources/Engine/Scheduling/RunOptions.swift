@@ -31,12 +31,18 @@ public struct RunOptions: Sendable {
         self.rerunCommand = rerunCommand
     }
 
-    /// Threads for each of `starting` stages that start together while running stages hold `busy`
-    /// threads: an equal share of the free cores (at least 1, at most `threads`). One ready stage of
-    /// a chain gets every core; a sweep's many ready stages split them.
-    public func threadsPerStage(starting: Int, busy: Int) -> Int {
-        let share = max(1, (cores - busy) / max(1, starting))
-        return min(share, threads ?? share)
+    /// Threads for each of `stages` stages (in pipeline order) that share the cores left by stages
+    /// holding `busy` threads they cannot give back: equal shares, the remainder to the first ones;
+    /// at least 1 each, at most `threads`. The sum never exceeds the free cores unless there are
+    /// more stages than free cores (each still needs one).
+    public func coreShares(stages: Int, busy: Int) -> [Int] {
+        guard stages > 0 else { return [] }
+        let free = max(0, cores - busy)
+        let base = free / stages, extra = free % stages
+        return (0..<stages).map { position in
+            let share = max(1, base + (position < extra ? 1 : 0))
+            return min(share, threads ?? share)
+        }
     }
 }
 

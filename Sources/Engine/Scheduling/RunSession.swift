@@ -97,8 +97,8 @@ public final class RunSession: @unchecked Sendable {
         var materials: [String: KeyMaterial] = [:]
         var metrics: [String: [(step: Int, name: String, value: Double)]] = [:]
         var runningCount = 0
-        /// Threads held by running stages (index → threads), for handing out the free cores.
-        var threadsHeld: [Int: Int] = [:]
+        /// The thread grants of running stages (index → grant), for sharing out the cores.
+        var grants: [Int: StageThreadGrant] = [:]
         var interrupted = false
 
         display.handle(.planned(stages: stages.map(\.name), executor: executor.name))
@@ -146,7 +146,7 @@ public final class RunSession: @unchecked Sendable {
             mailbox.unlock()
             for completion in done {
                 runningCount -= 1
-                threadsHeld[completion.index] = nil
+                grants[completion.index] = nil
                 let stage = stages[completion.index]
                 let seconds = completion.finished.timeIntervalSince(completion.started)
                 let key = keyed[completion.index]?.key
@@ -205,12 +205,18 @@ public final class RunSession: @unchecked Sendable {
                     ready.remove(at: position)
                     starting.append(i)
                 }
-                // The stages starting now share the cores that running stages leave free.
-                let threads = options.threadsPerStage(starting: starting.count, busy: threadsHeld.values.reduce(0, +))
-                for i in starting {
+                // The stages starting now and the running built-ins that follow their grant share the
+                // cores the others hold fixed: a stage that finishes leaves its cores to those still
+                // running, a stage that starts takes its fair share back. Lowered grants go out first.
+                let participants = (grants.filter { $0.value.isElastic }.map(\.key) + starting).sorted()
+                let busy = grants.values.filter { !$0.isElastic }.map(\.threads).reduce(0, +)
+                let shares = zip(participants, options.coreShares(stages: participants.count, busy: busy))
+                for (i, share) in shares.sorted(by: { $0.1 < $1.1 }) { grants[i]?.change(to: share) }
+                for (i, share) in shares where grants[i] == nil {
                     runningCount += 1
-                    threadsHeld[i] = threads
-                    startWorker(i, keyed: keyed[i]!, forced: options.force.contains(stages[i].name), threads: threads)
+                    let grant = StageThreadGrant(threads: share, isElastic: StageThreadGrant.isElastic(stages[i], executor: executor))
+                    grants[i] = grant
+                    startWorker(i, keyed: keyed[i]!, forced: options.force.contains(stages[i].name), grant: grant)
                 }
             }
             if runningCount == 0 && (ready.isEmpty || interrupted) { break }
@@ -249,10 +255,10 @@ public final class RunSession: @unchecked Sendable {
         display.handle(.warning(stage: stage, message: message))
     }
 
-    private func startWorker(_ i: Int, keyed: StageKeyer.Keyed, forced: Bool, threads: Int) {
+    private func startWorker(_ i: Int, keyed: StageKeyer.Keyed, forced: Bool, grant: StageThreadGrant) {
         let stage = pipeline.stages[i]
         let execution = StageBuild(stage: stage, key: keyed.key, material: keyed.material, inputPaths: keyed.inputPaths,
-                                   workspaceRoot: pipeline.workspace.root, seed: stage.seed, threads: threads,
+                                   workspaceRoot: pipeline.workspace.root, seed: stage.seed, grant: grant,
                                    kernelSignature: options.runtime.numeric.kernelSignature)
         let thread = Thread { [self] in
             var started = Date()
@@ -267,7 +273,7 @@ public final class RunSession: @unchecked Sendable {
                                            started = Date()
                                            mailbox.lock(); running[i] = execution; mailbox.unlock()
                                            display.handle(.started(stage: stage.name))
-                                           display.handle(.threads(stage: stage.name, count: threads))
+                                           grant.started { [display] count in display.handle(.threads(stage: stage.name, count: count)) }
                                        },
                                        onEvent: { [display] event in Self.forward(event, stage: stage.name, to: display) })
             mailbox.lock()

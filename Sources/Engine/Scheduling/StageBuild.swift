@@ -13,6 +13,7 @@ import Store
 ///     outs/<name>         declared outputs (`${outs.NAME}`; built-ins get a directory each)
 ///     scratch/            built-in scratch space
 ///     invocation.json     built-ins: what `pipe _stage` runs
+///     threads             built-ins on local cores: the threads they may use now (`ThreadBudgetFile`)
 ///     events.jsonl        progress and metric events (JSON lines, `$PIPE_EVENTS`)
 ///     log.txt             stdout + stderr; becomes the stage's log artifact
 final class StageBuild: @unchecked Sendable {
@@ -22,7 +23,8 @@ final class StageBuild: @unchecked Sendable {
     let inputPaths: [String: String]
     let workspaceRoot: String
     let seed: UInt64
-    let threads: Int
+    /// The threads the stage may use (changing while an elastic built-in runs).
+    let grant: StageThreadGrant
     /// The kernels the key was computed for; the stage process checks it runs the same.
     let kernelSignature: String?
 
@@ -31,14 +33,14 @@ final class StageBuild: @unchecked Sendable {
     private let readerLock = NSLock()
 
     init(stage: ResolvedStage, key: Digest, material: KeyMaterial, inputPaths: [String: String],
-         workspaceRoot: String, seed: UInt64, threads: Int, kernelSignature: String?) {
+         workspaceRoot: String, seed: UInt64, grant: StageThreadGrant, kernelSignature: String?) {
         self.stage = stage
         self.key = key
         self.material = material
         self.inputPaths = inputPaths
         self.workspaceRoot = workspaceRoot
         self.seed = seed
-        self.threads = threads
+        self.grant = grant
         self.kernelSignature = kernelSignature
     }
 
@@ -111,6 +113,9 @@ final class StageBuild: @unchecked Sendable {
         for name in stage.outputs { outputPaths[name] = outs + "/" + name }
         // Kept across executions of this key (we hold its lock): a killed training stage continues.
         let resume = try store.resumeDirectory(forKey: key)
+        let threadBudgetPath = try grant.attach(directory: base)
+        defer { grant.detach() }
+        let threads = grant.threads
 
         let program: StageJob.Program
         switch stage.implementation {
@@ -121,7 +126,8 @@ final class StageBuild: @unchecked Sendable {
                 inputs: inputPaths, outputs: outputPaths, seed: seed, threads: threads,
                 scratchPath: scratch, eventsPath: eventsPath, blasCore: kernelSignature, resumeDirectory: resume,
                 inputSources: Dictionary(uniqueKeysWithValues: stage.inputs.map { ($0.name, $0.reference) }
-                    + stage.pathInputs.map { ($0.name, $0.path) }))
+                    + stage.pathInputs.map { ($0.name, $0.path) }),
+                threadBudgetPath: threadBudgetPath)
             let invocationPath = base + "/invocation.json"
             try JSONEncoder().encode(invocation).write(to: URL(fileURLWithPath: invocationPath))
             program = .builtin(invocationPath: invocationPath)

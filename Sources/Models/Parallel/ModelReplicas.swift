@@ -44,12 +44,13 @@ public final class ModelReplicas: @unchecked Sendable {
     /// many shards there are. Results in shard order. It overwrites the activations of replicas
     /// 0..<threads: call it between complete forward/backward phases, never inside one.
     public func stream<Result>(shards count: Int, _ body: (Int, GPTModel) -> Result) -> [Result] {
-        _ = replica(pool.threads - 1)   // any worker may take any shard
+        // The worker count is fixed here for the call: any worker may take any shard.
+        _ = replica(pool.adoptBudget() - 1)
         let replicas = self.replicas
         var results = [Result?](repeating: nil, count: count)
         results.withUnsafeMutableBufferPointer { out in
             let slots = out.baseAddress!
-            pool.run(tasks: count) { shard, worker in slots[shard] = body(shard, replicas[worker]) }
+            pool.run(tasks: count, adoptingBudget: false) { shard, worker in slots[shard] = body(shard, replicas[worker]) }
         }
         return results.map { $0! }
     }

@@ -103,8 +103,11 @@ public func clipGradientNorm(_ model: GPTModel, maxNorm: Float) -> Float {
 }
 
 /// The global L2 norm of the gradients and the factor `clipGradientNorm` would scale them by (1 when
-/// within `maxNorm`), for `AdamW.update(_:learningRate:gradientScale:)` to apply on the fly.
-public func gradientClipScale(_ model: GPTModel, maxNorm: Float) -> (norm: Float, scale: Float) {
-    let norm = Float(sumOfSquares(model.gradients.pointer, count: model.parameterCount).squareRoot())
+/// within `maxNorm`), for `AdamW.update(_:learningRate:gradientScale:)` to apply on the fly. With a
+/// `pool`, the norm's block sums run on its threads (the same bytes).
+public func gradientClipScale(_ model: GPTModel, maxNorm: Float, pool: WorkerPool? = nil) -> (norm: Float, scale: Float) {
+    let gradients = UnsafePointer(model.gradients.pointer), count = model.parameterCount
+    let squares = pool.map { $0.sumOfSquares(gradients, count: count) } ?? sumOfSquares(gradients, count: count)
+    let norm = Float(squares.squareRoot())
     return (norm, maxNorm > 0 && norm > maxNorm ? maxNorm / (norm + 1e-6) : 1)
 }

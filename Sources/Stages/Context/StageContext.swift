@@ -23,8 +23,11 @@ public protocol StageContext: AnyObject {
     func outputPath(_ name: String) throws -> String
     /// Scratch directory private to this execution, deleted afterwards.
     var scratchPath: String { get }
-    /// Number of BLAS threads the stage may use (default 1).
+    /// Number of BLAS threads the stage may use (default 1): at the start; see `threadBudgetPath`.
     var threads: Int { get }
+    /// The runner's thread budget file (`ThreadBudgetFile`) when the stage's share of the cores may
+    /// change while it runs; `workerPool()` follows it. Nil: `threads` throughout.
+    var threadBudgetPath: String? { get }
     /// A directory kept for this stage key across executions (nil: none), where training stages keep
     /// their checkpoints so that a rerun of the same key after a kill continues; the runner removes it
     /// when the key's result is stored.
@@ -41,6 +44,7 @@ public protocol StageContext: AnyObject {
 
 extension StageContext {
     public var resumeDirectory: String? { nil }
+    public var threadBudgetPath: String? { nil }
     public func inputSource(_ name: String) -> String? { nil }
 }
 

@@ -11,7 +11,7 @@ public enum DPOStage: BuiltinStage {
     public static func checkParams(_ params: StageParams) throws { _ = try DPOConfig(params) }
 
     public static func run(_ context: StageContext) throws {
-        let pool = WorkerPool(threads: context.threads)
+        let pool = context.workerPool()
         let config = try DPOConfig(context.params)
         let policyDir = try context.inputPath("policy")
         let pairsDir = try context.inputPath("pairs")

@@ -81,7 +81,7 @@ public enum EvaluateStage: BuiltinStage {
     }
 
     public static func run(_ context: StageContext) throws {
-        let pool = WorkerPool(threads: context.threads)
+        let pool = context.workerPool()
         let settings = try Settings(context.params)
         let policyDir = try context.inputPath("policy"), baselineDir = try context.inputPath("baseline")
         let tokenizer = try ModelArtifacts.tokenizer(in: policyDir, input: "policy")

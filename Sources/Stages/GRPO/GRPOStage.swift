@@ -54,7 +54,7 @@ public enum GRPOStage: BuiltinStage {
 
         let reference: GPTModel? = config.beta > 0 ? GPTModel(copying: policy) : nil
         if reference == nil { context.log("grpo: beta 0 — no reference model") }
-        let pool = WorkerPool(threads: context.threads)
+        let pool = context.workerPool()
         let reward = try RewardScorer.forStage(rewardSettings, context: context, policy: policy, tokenizer: tokenizer,
                                                columns: promptSet.columnNames, pool: pool)
         let longest = (prompts.map(\.count).max() ?? 0) + config.responseLength

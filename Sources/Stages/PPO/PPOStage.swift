@@ -17,7 +17,7 @@ public enum PPOStage: BuiltinStage {
     }
 
     public static func run(_ context: StageContext) throws {
-        let pool = WorkerPool(threads: context.threads)
+        let pool = context.workerPool()
         let config = try PPOConfig(context.params)
         let rewardSettings = try RewardSettings(context.params)
         let goldSettings = try GoldSettings(context.params)

@@ -57,7 +57,7 @@ public enum RMPairsStage: BuiltinStage {
             guard let modelDir = try? context.inputPath("model"), let judgeDir = try? context.inputPath("judge") else {
                 throw StageError.badInput("model", "strategy 'samples' needs both the `model` (SFT) and `judge` inputs wired")
             }
-            let model = ModelReplicas(try ModelArtifacts.load(modelDir, input: "model"), pool: WorkerPool(threads: context.threads))
+            let model = ModelReplicas(try ModelArtifacts.load(modelDir, input: "model"), pool: context.workerPool())
             let tokenizer = try ModelArtifacts.tokenizer(in: modelDir, input: "model")
             let judge = try Judge(directory: judgeDir)
             train = try samplePairs(try TokenFile.read(split: "train", in: tokensDir), count: trainCount, o, model: model,

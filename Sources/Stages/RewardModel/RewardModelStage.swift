@@ -10,7 +10,7 @@ public enum RewardModelStage: BuiltinStage {
     public static func checkParams(_ params: StageParams) throws { _ = try RewardTrainingConfig(params) }
 
     public static func run(_ context: StageContext) throws {
-        let pool = WorkerPool(threads: context.threads)
+        let pool = context.workerPool()
         let config = try RewardTrainingConfig(context.params)
         let pairsDir = try context.inputPath("pairs")
         let initDir = try context.inputPath("init")

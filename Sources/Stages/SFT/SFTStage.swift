@@ -9,7 +9,7 @@ public enum SFTStage: BuiltinStage {
     public static let kind = "sft"
 
     public static func run(_ context: StageContext) throws {
-        let pool = WorkerPool(threads: context.threads)
+        let pool = context.workerPool()
         let config = try SFTConfig(context.params)
         let tokenizer = try ModelArtifacts.tokenizer(in: try context.inputPath("tokenizer"), input: "tokenizer")
         let eos = tokenizer.endOfTextId

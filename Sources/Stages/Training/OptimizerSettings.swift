@@ -40,7 +40,7 @@ public struct OptimizerSettings: Sendable, Equatable {
     /// threads when given: the same bytes); returns the gradient norm before clipping.
     @discardableResult
     public func apply(_ optimizer: AdamW, to model: GPTModel, learningRate: Float, pool: WorkerPool? = nil) -> Float {
-        let clip = gradientClipScale(model, maxNorm: gradClip)
+        let clip = gradientClipScale(model, maxNorm: gradClip, pool: pool)
         optimizer.update(model, learningRate: learningRate, gradientScale: clip.scale, pool: pool)
         return clip.norm
     }

@@ -13,11 +13,15 @@ public func scale(_ out: UnsafeMutablePointer<Float>, by s: Float, count: Int) {
     for i in 0..<count { out[i] *= s }
 }
 
-/// Σ x² in Double (for global gradient norms, where Float accumulation over millions of terms drifts).
+/// Elements per Float partial sum of `sumOfSquares` (its blocks may be summed on several threads).
+public let sumOfSquaresBlock = 4096
+
+/// Σ x² in Double (for global gradient norms, where Float accumulation over millions of terms drifts):
+/// Float partial sums of `sumOfSquaresBlock` elements, added in order in Double.
 public func sumOfSquares(_ x: UnsafePointer<Float>, count: Int) -> Double {
     var total: Double = 0
     var i = 0
-    let block = 4096
+    let block = sumOfSquaresBlock
     while i < count {
         let end = min(count, i + block)
         var partial: Float = 0
