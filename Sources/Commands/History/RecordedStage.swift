@@ -144,9 +144,16 @@ enum YAMLText {
     /// Keys and values that read back unchanged without quotes.
     static func isPlainSafe(_ text: String) -> Bool {
         guard let first = text.unicodeScalars.first, !text.hasSuffix(" ") else { return false }
-        guard CharacterSet.alphanumerics.contains(first) || first == "_" || first == "/" else { return false }
-        return text.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "_-./@+".unicodeScalars.contains($0) }
+        guard isAlphanumeric(first) || first == "_" || first == "/" else { return false }
+        return text.unicodeScalars.allSatisfy { isAlphanumeric($0) || "_-./@+".unicodeScalars.contains($0) }
             && !["true", "false", "null", "yes", "no", "on", "off", "~"].contains(text.lowercased())
+    }
+
+    /// `CharacterSet.alphanumerics`, answered without it for ASCII (a lock file of a large sweep
+    /// asks this for every character of every key it writes).
+    private static func isAlphanumeric(_ scalar: Unicode.Scalar) -> Bool {
+        guard scalar.isASCII else { return CharacterSet.alphanumerics.contains(scalar) }
+        return (scalar >= "a" && scalar <= "z") || (scalar >= "A" && scalar <= "Z") || (scalar >= "0" && scalar <= "9")
     }
 
     static func key(_ text: String) -> String { isPlainSafe(text) ? text : quoted(text) }
