@@ -34,11 +34,13 @@ public struct RecordedStage: Sendable, Equatable {
     /// Output name → digest (hex), sorted by name.
     public var outputs: [(name: String, digest: String)]
 
-    public init(name: String, material: KeyMaterial, outputs: [String: Digest]) {
+    /// - Parameter key: the material's key when the caller already has it (a run report does):
+    ///   computing it again hashes the whole material.
+    public init(name: String, material: KeyMaterial, outputs: [String: Digest], key knownKey: Digest? = nil) {
         self.name = name
         kind = material.kind
         version = material.implementationVersion
-        key = material.key.hex
+        key = (knownKey ?? material.key).hex
         params = material.params.map { ($0.name, $0.value.yamlText) }
         command = material.command
         deps = material.deps.map { ($0.path, $0.digest.hex) }

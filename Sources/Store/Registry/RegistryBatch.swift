@@ -44,7 +44,7 @@ extension RunRegistry {
             try JSONValue.array(member.overrides.map { .array([.string($0.target), .string($0.value)]) }).compactText()
         }
         let sweepCommandLine = try sweep.map { try Self.compactJSON(JSONValue.array($0.commandLine.map { .string($0) })) }
-        return try write { db in
+        let started = try write { db -> (sweepID: String?, runIDs: [String]) in
             var sweepID: String?
             if let sweep, let sweepCommandLine {
                 sweepID = try Self.insertSweep(db, sweep, commandLine: sweepCommandLine)
@@ -86,6 +86,8 @@ extension RunRegistry {
             if let last = ids.last { try moveWatermark(db, lastRun: last) }
             return (sweepID, ids)
         }
+        startedRunSequences.set(Dictionary(uniqueKeysWithValues: started.runIDs.map { ($0, 1) }))  // new runs: no executions yet
+        return started
     }
 
     /// Records a batch in one transaction. Each run's stage executions get consecutive sequence
@@ -102,8 +104,9 @@ extension RunRegistry {
             previous = (execution.outputs, text)
             outputs.append(text)
         }
-        try write { db in
-            var nextSeq: [String: Int] = [:]
+        let known = startedRunSequences.values(for: Set(batch.executions.map(\.runID)))
+        let recorded = try write { db -> [String: Int] in
+            var nextSeq = known
             let lastSeq = try db.cachedStatement(sql: "SELECT COALESCE(MAX(seq), 0) FROM stage_executions WHERE run_id = ?")
             try RawStatement.with(db, """
                 INSERT OR REPLACE INTO stage_executions
@@ -136,13 +139,45 @@ extension RunRegistry {
                 WHERE id = ? AND status IN ('running', 'interrupted')
                 """)
             for id in batch.heartbeats { try heartbeat.execute(arguments: [stamp, id]) }
-            guard !batch.finished.isEmpty else { return }
-            try RawStatement.with(db, "UPDATE runs SET status = ?, finished_at = ?, heartbeat_at = ? WHERE id = ?") { finish in
-                for (id, status, finishedAt) in batch.finished {
-                    let changed = try finish.run([.text(status.rawValue), .text(StoreJSON.formatDate(finishedAt)), .text(stamp), .text(id)])
-                    if changed == 0 { throw StoreError.unknownRun(id) }
+            if !batch.finished.isEmpty {
+                try RawStatement.with(db, "UPDATE runs SET status = ?, finished_at = ?, heartbeat_at = ? WHERE id = ?") { finish in
+                    for (id, status, finishedAt) in batch.finished {
+                        let changed = try finish.run([.text(status.rawValue), .text(StoreJSON.formatDate(finishedAt)), .text(stamp), .text(id)])
+                        if changed == 0 { throw StoreError.unknownRun(id) }
+                    }
                 }
             }
+            return nextSeq
         }
+        startedRunSequences.update(recorded)
+    }
+}
+
+/// Run id → next stage-execution sequence number, for runs whose executions only this process
+/// writes (thread-safe).
+final class SequenceMemo: @unchecked Sendable {
+    private let lock = NSLock()
+    private var next: [String: Int] = [:]
+
+    func set(_ values: [String: Int]) {
+        lock.lock(); defer { lock.unlock() }
+        next.merge(values) { $1 }
+    }
+
+    /// The known numbers of `runs` (runs not started here are absent).
+    func values(for runs: Set<String>) -> [String: Int] {
+        lock.lock(); defer { lock.unlock() }
+        return next.filter { runs.contains($0.key) }
+    }
+
+    /// Takes the numbers after a committed batch, for the runs already known.
+    func update(_ values: [String: Int]) {
+        lock.lock(); defer { lock.unlock() }
+        for (run, value) in values where next[run] != nil { next[run] = value }
+    }
+
+    func forget(_ run: String) {
+        lock.lock(); defer { lock.unlock() }
+        next[run] = nil
     }
 }
