@@ -11,6 +11,7 @@ import Hashing
 ///     runs.sqlite             run registry (`RunRegistry`, GRDB): runs, stage executions, metric series
 ///     runs.watermark          run count and latest run id, to notice a registry that lost history
 ///     statcache/<host>.bin    content digests memoised by (dev, inode, size, mtime ns, ctime ns)
+///     statcache/<host>.records  stage records as read, memoised by their file's status (`RecordIndex`)
 ///     tmp/                    staging; anything here is garbage after a crash, never a result
 ///     locks/<key>.lock        per-key `flock` locks
 ///     quarantine/             corrupt objects moved aside by `verify` (emptied by `gc`)
@@ -27,6 +28,7 @@ import Hashing
 ///     let d = try store.digest(ofPath: "data/reviews")                 // file or directory
 ///     // Building a key (never hold a lock you don't need; there is no global lock):
 ///     if let record = store.record(forKey: key) { /* cached: use record.outputs */ }
+///     store.saveRecordIndex()   // after many lookups: later processes answer them with a stat each
 ///     try store.withLock(key: key) {                                    // or lock(key:) / tryLock(key:)
 ///         if let record = store.record(forKey: key) { return record }   // someone else built it
 ///         let staging = try store.makeStagingDirectory(label: stageName) // tmp/<host>~<pid>~<rand>~<label>
@@ -78,6 +80,7 @@ public final class ArtifactStore: Sendable {
     public let isNetworkFilesystem: Bool
 
     let statCache: StatCache
+    let recordIndex: RecordIndex
     let warningHandler: @Sendable (String) -> Void
     let keyLocks = ProcessKeyLocks()
     private let warnedMessages = MessageSet()
@@ -104,6 +107,7 @@ public final class ArtifactStore: Sendable {
             try POSIX.makeDirectories(rootPath + "/" + sub)
         }
         self.statCache = StatCache(path: rootPath + "/statcache/" + POSIX.hostName + ".bin")
+        self.recordIndex = RecordIndex(path: rootPath + "/statcache/" + POSIX.hostName + ".records")
         self.isNetworkFilesystem = FilesystemKind.isNetwork(path: rootPath)
         if cleanTemporary { cleanStaleStaging() }
     }

@@ -1,7 +1,7 @@
 @testable import Engine
 import Foundation
 import Pipeline
-import Store
+@testable import Store
 import Testing
 import WorkspaceTestSupport
 
@@ -151,6 +151,30 @@ struct RunSessionTests {
         #expect(executor.started.isEmpty)
         #expect(display.lines == ["cached a", "cached b", "cached join"])
         #expect(report.outcomes.values.allSatisfy { if case .cached = $0 { true } else { false } })
+    }
+
+    /// The session that reads the records saves them to the record index; the next one takes every
+    /// hit from it (a stat, no record read) and reports the very same records.
+    @Test func aNoOpRunAfterTheIndexIsSavedGetsTheSameRecordsFromIt() throws {
+        let workspace = try TestWorkspace("pipe-runner-session-index")
+        defer { workspace.remove() }
+        _ = try session(workspace, jobs: 2, executor: RecordingExecutor(), display: RecordingDisplay()).run()
+        usleep(300_000)  // records younger than the racy window are not indexed
+        let second = try session(workspace, jobs: 2, executor: RecordingExecutor(), display: RecordingDisplay()).run()
+        let indexFiles = try FileManager.default.contentsOfDirectory(atPath: workspace.path("artifacts/statcache")).filter { $0.hasSuffix(".records") }
+        #expect(indexFiles.count == 1, "saved at the end of the run")
+        let executor = RecordingExecutor(), display = RecordingDisplay()
+        let store = try ArtifactStore(root: workspace.path("artifacts"))
+        for (name, record) in second.records {
+            let path = store.recordPath(forKey: record.key)
+            let status = try #require(try POSIX.status(path, followSymlinks: true))
+            #expect(store.recordIndex.lookup(record.key, identity: RecordIndex.Identity(status), recordPath: path) != nil, "\(name) indexed")
+        }
+        let third = try session(workspace, jobs: 2, executor: executor, display: display).run()
+        #expect(executor.started.isEmpty)
+        #expect(display.lines == ["cached a", "cached b", "cached join"])
+        #expect(third.records.count == 3)
+        for (name, record) in second.records { #expect(third.records[name] == record) }
     }
 
     @Test func failureSkipsDependentsButNotIndependentStages() throws {

@@ -55,6 +55,25 @@ struct RegistryBatchTests {
         #expect(throws: StoreError.self) { try registry.record(unknown) }
     }
 
+    /// Sequence numbers of runs started here are remembered between batches; a row written through
+    /// the single-row API in between is still ordered before the next batch's rows.
+    @Test func sequenceNumbersStayInOrderAcrossBatchesAndSingleRows() throws {
+        let dir = try TemporaryDirectory()
+        let store = try ArtifactStore(root: dir.path + "/store")
+        let registry = try store.openRegistry()
+        let (_, ids) = try registry.startRuns([newRun("a"), newRun("b")])
+        var first = RunRegistry.Batch()
+        for id in ids { first.executions.append(StageExecution(runID: id, stage: "tokens", key: "k1", outcome: .cached)) }
+        try registry.record(first)
+        try registry.recordStageExecution(StageExecution(runID: ids[0], stage: "sft", key: "k2", outcome: .ran, exitStatus: 0))
+        var second = RunRegistry.Batch()
+        for id in ids { second.executions.append(StageExecution(runID: id, stage: "eval", key: "k3", outcome: .cached)) }
+        try registry.record(second)
+        let reader = try RunRegistry(path: store.registryPath, sharedConnection: false)
+        #expect(try reader.runDetails(id: ids[0]).stages.map(\.stage) == ["tokens", "sft", "eval"])
+        #expect(try reader.runDetails(id: ids[1]).stages.map(\.stage) == ["tokens", "eval"])
+    }
+
     func runAsIfFromHost(_ registry: RunRegistry, _ host: String, heartbeat: Date?, startedAt: Date) throws -> String {
         let id = try registry.startRun(NewRun(pipelinePath: "p", pipelineDigest: "d", name: "n", params: .null, commandLine: [],
                                               startedAt: startedAt, host: host))

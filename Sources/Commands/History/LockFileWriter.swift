@@ -18,7 +18,8 @@ public enum LockFileWriter {
             }
             guard let material = report.materials[node(stage.name)], let record = report.records[node(stage.name)],
                   report.outcomes[node(stage.name)]?.isAvailable == true else { return nil }
-            var recorded = RecordedStage(name: stage.name, material: material, outputs: record.outputs)
+            // The record is the result of this material's key (the scheduler looked it up by that key).
+            var recorded = RecordedStage(name: stage.name, material: material, outputs: record.outputs, key: record.key)
             // Sources as the pipeline names them (a sweep runs stages under node names).
             recorded.inputs = recorded.inputs.map { input in
                 var copy = input

@@ -34,11 +34,13 @@ public struct RecordedStage: Sendable, Equatable {
     /// Output name → digest (hex), sorted by name.
     public var outputs: [(name: String, digest: String)]
 
-    public init(name: String, material: KeyMaterial, outputs: [String: Digest]) {
+    /// - Parameter key: the material's key when the caller already has it (a run report does):
+    ///   computing it again hashes the whole material.
+    public init(name: String, material: KeyMaterial, outputs: [String: Digest], key knownKey: Digest? = nil) {
         self.name = name
         kind = material.kind
         version = material.implementationVersion
-        key = material.key.hex
+        key = (knownKey ?? material.key).hex
         params = material.params.map { ($0.name, $0.value.yamlText) }
         command = material.command
         deps = material.deps.map { ($0.path, $0.digest.hex) }
@@ -57,12 +59,12 @@ public struct RecordedStage: Sendable, Equatable {
     }
 
     public static func == (a: RecordedStage, b: RecordedStage) -> Bool {
+        // Element by element, without copying the lists (a sweep's lock file compares thousands).
         a.name == b.name && a.kind == b.kind && a.version == b.version && a.key == b.key
-            && a.params.map(\.name) == b.params.map(\.name) && a.params.map(\.value) == b.params.map(\.value)
-            && a.command == b.command && a.deps.map(\.path) == b.deps.map(\.path) && a.deps.map(\.digest) == b.deps.map(\.digest)
-            && a.inputs == b.inputs && a.environment.map(\.name) == b.environment.map(\.name)
-            && a.environment.map(\.value) == b.environment.map(\.value) && a.seed == b.seed
-            && a.outputs.map(\.name) == b.outputs.map(\.name) && a.outputs.map(\.digest) == b.outputs.map(\.digest)
+            && a.params.elementsEqual(b.params) { $0.name == $1.name && $0.value == $1.value }
+            && a.command == b.command && a.deps.elementsEqual(b.deps) { $0.path == $1.path && $0.digest == $1.digest }
+            && a.inputs == b.inputs && a.environment.elementsEqual(b.environment) { $0.name == $1.name && $0.value == $1.value }
+            && a.seed == b.seed && a.outputs.elementsEqual(b.outputs) { $0.name == $1.name && $0.digest == $1.digest }
     }
 
     public func output(_ name: String) -> String? { outputs.first { $0.name == name }?.digest }
@@ -137,16 +139,48 @@ enum YAMLText {
     /// JSON string syntax, which YAML reads as a double-quoted scalar. Besides JSON's escapes: DEL,
     /// the C1 controls and U+FEFF (not printable in YAML, so a YAML reader rejects them raw), and
     /// U+2028/2029 (line breaks to many tools).
-    static func quoted(_ text: String) -> String { jsonQuoted(text, alsoEscape: yamlEscapes) }
+    static func quoted(_ text: String) -> String {
+        asciiQuoted(text) ?? jsonQuoted(text, alsoEscape: yamlEscapes)
+    }
+
+    /// `quoted` for pure ASCII text, byte by byte (a sweep's lock file quotes a command per stage);
+    /// nil for anything else. The same bytes as `jsonQuoted(_:alsoEscape: yamlEscapes)`.
+    private static func asciiQuoted(_ text: String) -> String? {
+        var out: [UInt8] = [UInt8(ascii: "\"")]
+        out.reserveCapacity(text.utf8.count + 8)
+        let hex = Array("0123456789abcdef".utf8)
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
+            case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+            case 0x0A: out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+            case 0x0D: out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+            case 0x09: out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+            case 0..<0x20, 0x7F:  // controls, and DEL (one of `yamlEscapes`)
+                out += Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
+            case 0x80...: return nil
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+        return String(decoding: out, as: UTF8.self)
+    }
 
     static let yamlEscapes: Set<UInt32> = Set(0x7F...0x9F).union([0x2028, 0x2029, 0xFEFF])
 
     /// Keys and values that read back unchanged without quotes.
     static func isPlainSafe(_ text: String) -> Bool {
         guard let first = text.unicodeScalars.first, !text.hasSuffix(" ") else { return false }
-        guard CharacterSet.alphanumerics.contains(first) || first == "_" || first == "/" else { return false }
-        return text.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "_-./@+".unicodeScalars.contains($0) }
+        guard isAlphanumeric(first) || first == "_" || first == "/" else { return false }
+        return text.unicodeScalars.allSatisfy { isAlphanumeric($0) || "_-./@+".unicodeScalars.contains($0) }
             && !["true", "false", "null", "yes", "no", "on", "off", "~"].contains(text.lowercased())
+    }
+
+    /// `CharacterSet.alphanumerics`, answered without it for ASCII (a lock file of a large sweep
+    /// asks this for every character of every key it writes).
+    private static func isAlphanumeric(_ scalar: Unicode.Scalar) -> Bool {
+        guard scalar.isASCII else { return CharacterSet.alphanumerics.contains(scalar) }
+        return (scalar >= "a" && scalar <= "z") || (scalar >= "A" && scalar <= "Z") || (scalar >= "0" && scalar <= "9")
     }
 
     static func key(_ text: String) -> String { isPlainSafe(text) ? text : quoted(text) }

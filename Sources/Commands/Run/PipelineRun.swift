@@ -66,7 +66,9 @@ public enum RunCommands {
     ///     the remote is `remote`, else the config file's default).
     public static func run(_ common: PipelineCommands.Common, sweep: SweepOptions, jobs: Int?, force: [String], dryRun: Bool,
                            liveView: Bool? = nil, remote remoteFlag: String? = nil, push: Bool = false) -> Int32 {
-        guard let planned = plan(common, sweep: sweep) else { return 2 }
+        let profile = RunProfile.shared
+        defer { profile.report() }
+        guard let planned = profile.measure("plan (parse, resolve variants, merge)", { Self.plan(common, sweep: sweep) }) else { return 2 }
         let plan = planned.plan
         let stageNames = plan.variants[0].pipeline.stages.map(\.name)
         for name in force where !stageNames.contains(name) {
@@ -74,7 +76,7 @@ public enum RunCommands {
             stderr.write("error: --force \(name): no stage named '\(name)' in \(common.pipelineFile)\(hint); stages: \(stageNames.joined(separator: ", "))\n")
             return 2
         }
-        guard let store = PipelineCommands.openStore(common) else { return 2 }
+        guard let store = profile.measure("open store", { PipelineCommands.openStore(common) }) else { return 2 }
         var remote: (any Remote)?
         if remoteFlag != nil || push {
             guard let resolved = RemoteCommands.resolve(remoteFlag, settings: common.executor) else { return 2 }
@@ -104,16 +106,24 @@ public enum RunCommands {
                                  runtime: common.runtime, rerunCommand: rerun.joined(separator: " "),
                                  remote: remoteFlag == nil ? nil : remote)
 
-        let recording = RunRecording.start(store: store, plan: plan, pipelineFile: common.pipelineFile, sweep: planned.ranking)
+        let recording = profile.measure("registry: start runs") {
+            RunRecording.start(store: store, plan: plan, pipelineFile: common.pipelineFile, sweep: planned.ranking)
+        }
         let label = recording?.label ?? (planned.isSweep ? "unrecorded-sweep" : "unrecorded")
-        let report = execute(plan.pipeline, store: store, executor: common.executor.makeExecutor(runLabel: label),
-                             options: options, recorder: recording, runLabel: label, liveView: liveView,
-                             summaryID: recording?.label ?? (planned.isSweep ? "(unrecorded sweep)" : "(unrecorded)"))
+        let report = profile.measure("run (schedule, key, look up, display)") {
+            execute(plan.pipeline, store: store, executor: common.executor.makeExecutor(runLabel: label),
+                    options: options, recorder: recording, runLabel: label, liveView: liveView,
+                    summaryID: recording?.label ?? (planned.isSweep ? "(unrecorded sweep)" : "(unrecorded)"))
+        }
         let statuses = plan.variants.indices.map { plan.status(ofVariant: $0, in: report) }
-        recording?.finish(statuses)
+        profile.measure("registry: finish (waits for writes)") { recording?.finish(statuses) }
 
-        if planned.isSweep { stdout.write(sweepTable(planned, statuses: statuses, recording: recording, report: report, colour: colour)) }
-        writeLockFile(plan, isSweep: planned.isSweep, pipelineFile: common.pipelineFile, report: report)
+        if planned.isSweep {
+            profile.measure("sweep table") {
+                stdout.write(sweepTable(planned, statuses: statuses, recording: recording, report: report, colour: colour))
+            }
+        }
+        profile.measure("lock file") { writeLockFile(plan, isSweep: planned.isSweep, pipelineFile: common.pipelineFile, report: report) }
         if push, let remote {
             let pushed = pushResults(report, remote: remote, store: store, runID: planned.isSweep ? nil : recording?.runIDs.first,
                                      pipeline: plan.pipeline.name)

@@ -116,6 +116,7 @@ public struct StatusPlanner {
             stateOf[stage.name] = .afterUpstream(blocked)
             statuses.append(StageStatus(stage: stage.name, state: .afterUpstream(blocked), reasons: reasons))
         }
+        store.saveRecordIndex()
         return statuses
     }
 

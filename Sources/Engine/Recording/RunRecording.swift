@@ -160,7 +160,7 @@ public final class RunRecording: RunRecorder, @unchecked Sendable {
 
     /// On the writes queue. Failures are reported once.
     private func write(_ batch: RunRegistry.Batch) {
-        do { try registry.record(batch) } catch {
+        do { try RunProfile.shared.measure("registry: write a batch (writer thread)") { try registry.record(batch) } } catch {
             lock.lock()
             let first = !warned
             warned = true

@@ -50,6 +50,7 @@ public final class RunSession: @unchecked Sendable {
     let options: RunOptions
     weak var recorder: (any RunRecorder)?
     private let keyer: StageKeyer
+    private let profile = RunProfile.shared
     /// Names this run's failed-stage logs (`logs/failed/<runLabel>/`).
     private let runLabel: String
 
@@ -182,7 +183,7 @@ public final class RunSession: @unchecked Sendable {
                     let stage = stages[i]
                     if keyed[i] == nil {
                         do {
-                            let keyedStage = try keyer.key(stage, upstream: records)
+                            let keyedStage = try profile.measure("run: key stages") { try keyer.key(stage, upstream: records) }
                             keyed[i] = keyedStage
                             materials[stage.name] = keyedStage.material
                         } catch {
@@ -192,7 +193,8 @@ public final class RunSession: @unchecked Sendable {
                             continue
                         }
                         let key = keyed[i]!.key
-                        if !options.force.contains(stage.name), let record = store.record(forKey: key) {
+                        if !options.force.contains(stage.name),
+                           let record = profile.measure("run: look up records", { store.record(forKey: key) }) {
                             ready.remove(at: position)
                             display.handle(.cached(stage: stage.name))
                             settle(i, .cached(key: key), record: record)
@@ -230,6 +232,7 @@ public final class RunSession: @unchecked Sendable {
             outcomes[stage.name] = outcome
             recorder?.stageFinished(stage, outcome: outcome, startedAt: nil, finishedAt: nil, metrics: [])
         }
+        profile.measure("run: save record index") { store.saveRecordIndex() }
         let failed = outcomes.values.contains { if case .failed = $0 { true } else { false } }
         let status: RunStatus = interrupted ? .interrupted : (failed ? .failed : .succeeded)
         return RunReport(status: status, outcomes: outcomes, materials: materials, metrics: metrics,

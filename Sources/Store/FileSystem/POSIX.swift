@@ -112,6 +112,11 @@ enum POSIX {
     }
 
     static func readFile(_ path: String) throws -> [UInt8]? {
+        try readFileAndStatus(path)?.bytes
+    }
+
+    /// The file's bytes and the status of the file they were read from (nil when it does not exist).
+    static func readFileAndStatus(_ path: String) throws -> (bytes: [UInt8], status: FileStatus)? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             if errno == ENOENT { return nil }
@@ -129,7 +134,7 @@ enum POSIX {
             filled += n
         }
         if filled < bytes.count { bytes.removeLast(bytes.count - filled) }
-        return bytes
+        return (bytes, FileStatus(info))
     }
 
     /// Writes `bytes` to a new file at `path` (must not exist), optionally fsyncing it. On failure the

@@ -74,7 +74,12 @@ struct ObjectShape: Sendable, Equatable {
 
     /// What differs between `path` and this shape (the first problem found), nil when it matches.
     func damage(at path: String) -> String? {
-        guard let status = try? POSIX.status(path) else { return "it is missing" }
+        damage(at: path, status: (try? POSIX.status(path)) ?? nil)
+    }
+
+    /// The same with the object's `lstat` already taken (nil: it is missing).
+    func damage(at path: String, status: FileStatus?) -> String? {
+        guard let status else { return "it is missing" }
         if let root = entries[""] {
             guard status.isRegularFile else { return "it is no longer a file" }
             return status.size == root.size ? nil : "it has \(status.size) bytes, expected \(root.size)"
@@ -145,7 +150,17 @@ extension ArtifactStore {
     /// A cheap check of an object against the shape recorded at ingest (stat calls only): nil when
     /// it matches or when no shape was recorded (objects from older stores), else what is wrong.
     public func objectDamage(_ digest: Digest) -> String? {
-        guard let bytes = try? POSIX.readFile(shapePath(digest)), let shape = ObjectShape(encoded: bytes) else { return nil }
+        objectDamage(digest, shapeBytes: shapeFileBytes(digest))
+    }
+
+    /// The bytes of the object's shape file; nil when none was recorded (or it cannot be read).
+    func shapeFileBytes(_ digest: Digest) -> [UInt8]? { (try? POSIX.readFile(shapePath(digest))) ?? nil }
+
+    /// `objectDamage` with the shape file already read (`shapeBytes`) and optionally the object's
+    /// `lstat` taken (`status`; `.some(nil)` means it is missing).
+    func objectDamage(_ digest: Digest, shapeBytes: [UInt8]?, status: FileStatus?? = .none) -> String? {
+        guard let shapeBytes, let shape = ObjectShape(encoded: shapeBytes) else { return nil }
+        if let status { return shape.damage(at: objectPath(digest), status: status) }
         return shape.damage(at: objectPath(digest))
     }
 

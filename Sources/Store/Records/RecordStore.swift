@@ -8,12 +8,27 @@ extension ArtifactStore {
     /// truncated or corrupt JSON, a different key inside, or objects missing (e.g. quarantined by
     /// `verify`) — is reported through the warning handler and treated as absent, so the stage is
     /// simply rebuilt; it never crashes the caller.
+    ///
+    /// A record read before, whose file is unchanged since, comes from the record index (a `stat`
+    /// instead of a read and a JSON decode); its objects are checked on every call either way.
     public func record(forKey key: Digest) -> StageRecord? {
         let path = recordPath(forKey: key)
-        let bytes: [UInt8]
+        let status: FileStatus
         do {
-            guard let read = try POSIX.readFile(path) else { return nil }
-            bytes = read
+            guard let found = try POSIX.status(path, followSymlinks: true) else { return nil }
+            status = found
+        } catch {
+            warn("cannot read stage record \(path): \(error); rebuilding that stage")
+            return nil
+        }
+        if let entry = recordIndex.lookup(key, identity: RecordIndex.Identity(status), recordPath: path) {
+            return checkedObjects(of: entry.record, path: path, shapes: entry.shapes)
+        }
+        let bytes: [UInt8]
+        let readStatus: FileStatus
+        do {
+            guard let read = try POSIX.readFileAndStatus(path) else { return nil }
+            (bytes, readStatus) = read
         } catch {
             warn("cannot read stage record \(path): \(error); rebuilding that stage")
             return nil
@@ -33,18 +48,54 @@ extension ArtifactStore {
             warn("ignoring stage record \(path): it describes key \(record.key.hex); the stage will be rebuilt")
             return nil
         }
-        let missing = record.referencedObjects.filter { !hasObject($0) }
+        let shapes = record.referencedObjects.map { object -> (object: Digest, shape: RecordIndex.ShapeMemo) in
+            guard let bytes = shapeFileBytes(object) else { return (object, .unrecorded) }
+            return (object, .recorded(bytes))
+        }
+        guard let checked = checkedObjects(of: record, path: path, shapes: shapes) else { return nil }
+        let indexed = shapes.map { memo -> (object: Digest, shape: RecordIndex.ShapeMemo) in
+            // A large shape (a directory of many files) stays in shapes/ only; `.unrecorded` reads it there.
+            if case .recorded(let bytes) = memo.shape, bytes.count > RecordIndex.maxShapeBytes { return (memo.object, .unrecorded) }
+            return memo
+        }
+        recordIndex.insert(record, status: readStatus, shapes: indexed)
+        return checked
+    }
+
+    /// The record when every object it names is present and matches its shape (one `lstat` per
+    /// entry); nil after a warning otherwise. `shapes` are the objects' recorded shapes, in
+    /// `referencedObjects` order (`.unrecorded`: read shapes/ now).
+    private func checkedObjects(of record: StageRecord, path: String,
+                                shapes: [(object: Digest, shape: RecordIndex.ShapeMemo)]) -> StageRecord? {
+        let objects = record.referencedObjects
+        let statuses = objects.map { (try? POSIX.status(objectPath($0))) ?? nil }
+        let missing = zip(objects, statuses).filter { $0.1 == nil }.map(\.0)
         guard missing.isEmpty else {
             warn("stage record \(path) refers to missing objects \(missing.map(\.short).joined(separator: ", ")); the stage will be rebuilt")
             return nil
         }
-        for object in record.referencedObjects {
-            if let damage = objectDamage(object) {
+        for (object, status) in zip(objects, statuses) {
+            let memo = shapes.first { $0.object == object }?.shape ?? .unrecorded
+            let damage: String?
+            switch memo {
+            case .recorded(let bytes): damage = objectDamage(object, shapeBytes: bytes, status: .some(status))
+            case .unrecorded: damage = objectDamage(object, shapeBytes: shapeFileBytes(object), status: .some(status))
+            }
+            if let damage {
                 warnOnce("object \(object.short) of stage record \(path) is damaged (\(damage)); the stage will be rebuilt (`pipe verify` checks every object)")
                 return nil
             }
         }
         return record
+    }
+
+    /// Saves what `record(forKey:)` learnt to the record index (merging with other processes'
+    /// entries), so the next process answers those lookups with a `stat`. Failure is a warning:
+    /// the index is only a shortcut.
+    public func saveRecordIndex() {
+        guard recordIndex.hasUnsavedEntries else { return }
+        do { try recordIndex.save(temporaryDirectory: temporaryDirectory) }
+        catch { warn("could not save the record index (\(error)); stage records will be read again next time") }
     }
 
     /// The record file for `key` as written, without checking its objects (nil when absent or

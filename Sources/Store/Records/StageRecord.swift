@@ -51,6 +51,25 @@ public struct StageRecord: Codable, Sendable, Equatable {
         self.createdAt = createdAt
     }
 
+    /// A record as `RecordIndex` keeps it: every field but the key material, which is read from the
+    /// record file at `keyMaterialFile` if asked for (a cache hit never asks).
+    init(indexedKey key: Digest, format: String, stage: String, keyMaterialFile: String, outputs: [String: Digest],
+         log: Digest?, metrics: [String: Double], startedAt: Date, finishedAt: Date, exitStatus: Int32, host: String,
+         createdAt: Date) {
+        self.format = format
+        self.key = key
+        self.stage = stage
+        self.keyMaterialStorage = .recordFile(keyMaterialFile, key: key)
+        self.outputs = outputs
+        self.log = log
+        self.metrics = metrics
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.exitStatus = exitStatus
+        self.host = host
+        self.createdAt = createdAt
+    }
+
     /// Decodes a record file's bytes, leaving `keyMaterial` encoded until it is read.
     public static func decode(_ bytes: [UInt8]) throws -> StageRecord {
         let decoder = StoreJSON.decoder()
@@ -135,8 +154,11 @@ public struct StageRecord: Codable, Sendable, Equatable {
 private enum KeyMaterialStorage: Sendable {
     case decoded(JSONValue)
     case encoded([UInt8])
+    /// Not read yet: the record file for `key` (an index hit). Every record of a key holds the same
+    /// material (the key is its hash), so a file replaced meanwhile still gives the right value.
+    case recordFile(String, key: Digest)
 
-    private struct Field: Decodable { var keyMaterial: JSONValue }
+    private struct Field: Decodable { var key: Digest; var keyMaterial: JSONValue }
 
     var value: JSONValue {
         switch self {
@@ -144,6 +166,11 @@ private enum KeyMaterialStorage: Sendable {
         case .encoded(let bytes):
             // Cannot fail: the same bytes already parsed as a record with this field present.
             return (try? StoreJSON.decoder().decode(Field.self, from: Data(bytes)).keyMaterial) ?? .null
+        case .recordFile(let path, let key):
+            // The record was validated when indexed; a file gone since (gc) reads as no material.
+            guard let bytes = (try? POSIX.readFile(path)) ?? nil,
+                  let field = try? StoreJSON.decoder().decode(Field.self, from: Data(bytes)), field.key == key else { return .null }
+            return field.keyMaterial
         }
     }
 }

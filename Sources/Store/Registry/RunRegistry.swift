@@ -20,6 +20,9 @@ import Hashing
 public final class RunRegistry: Sendable {
     public let path: String
     private let database: DatabaseQueue
+    /// Next stage-execution sequence number of the runs this instance started (`startRuns`), so
+    /// recording a sweep's batches does not ask SQLite for each run's last one every time.
+    let startedRunSequences = SequenceMemo()
 
     /// - Parameter sharedConnection: reuse this process's open connection to `path` (default); pass
     ///   false for a private connection (tests simulating several processes).
@@ -173,6 +176,7 @@ public final class RunRegistry: Sendable {
 
     /// Records (or replaces) what happened to one stage in a run.
     public func recordStageExecution(_ execution: StageExecution) throws {
+        startedRunSequences.forget(execution.runID)
         let outputs = try Self.compactJSON(JSONValue.object(execution.outputs.mapValues { .string($0.hex) }))
         try write { db in
             let seq = try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) + 1 FROM stage_executions WHERE run_id = ?",

@@ -1,0 +1,322 @@
+import Foundation
+import Hashing
+
+/// `statcache/<host>.records`: what `record(forKey:)` learnt from each stage record file, so a cache
+/// hit costs a `stat` of the record and of its objects instead of reading, JSON-decoding and
+/// checking the file (a no-op rerun of a 1,000-stage sweep did that 1,000 times).
+///
+/// Only a shortcut, like the stat cache: an entry is used only while the record file has the same
+/// (device, inode, size, mtime ns, ctime ns) as when it was read, so a record replaced (`--force`,
+/// a pull), removed (`gc`, quarantine) or edited is read again. Records are published by renaming a
+/// new file, so a replacement always changes the inode; files modified within the racy window
+/// before they were read are not indexed (see `StatCache`). The objects a record names are still
+/// checked on every hit, against the shapes kept in the entry (`ObjectShape`: one `lstat` per entry
+/// of the object, no reading of shapes/).
+///
+/// Format: magic `PIPERIX1`, entry count (u64), then entries sorted by key: key (32 bytes), the
+/// record file's identity and the time the entry was added (6 × u64), payload length (u32), payload
+/// (`encodePayload`), and 8 bytes of SHA-256 over everything before them, checked when the entry is
+/// used (a damaged entry is a miss). One `read` opens it; entries are decoded only when looked up.
+/// Concurrent `pipe` processes merge on save; a lost entry only costs one slow read.
+final class RecordIndex: @unchecked Sendable {
+    /// The record file's identity when it was read.
+    struct Identity: Equatable {
+        var device: UInt64, inode: UInt64, size: Int64, modified: Int64, changed: Int64
+
+        init(_ status: FileStatus) {
+            device = status.device; inode = status.inode; size = status.size
+            modified = status.modifiedNanoseconds; changed = status.changedNanoseconds
+        }
+
+        init(device: UInt64, inode: UInt64, size: Int64, modified: Int64, changed: Int64) {
+            self.device = device; self.inode = inode; self.size = size; self.modified = modified; self.changed = changed
+        }
+    }
+
+    /// The shape of one referenced object as it was when the entry was made.
+    enum ShapeMemo: Equatable {
+        /// No shape file then (an object from an older store): look again on each hit.
+        case unrecorded
+        /// The shape file's bytes.
+        case recorded([UInt8])
+    }
+
+    /// A record as the index keeps it: everything but the key material (read from the record file
+    /// if asked for), and the shapes of the objects it names.
+    struct Entry {
+        var record: StageRecord
+        var shapes: [(object: Digest, shape: ShapeMemo)]
+    }
+
+    static let magic = Array("PIPERIX1".utf8)
+    static let headerSize = 16
+    /// Key, identity (5 × u64), added-at (u64), payload length (u32).
+    static let fixedSize = 32 + 48 + 4
+    static let checkSize = 8
+    static let maxEntries = 200_000
+    /// A shape larger than this (a directory object with many files) is not copied into the index;
+    /// the hit reads shapes/ for it as before.
+    static let maxShapeBytes = 16 << 10
+
+    let path: String
+    private let lock = NSLock()
+    private var loaded = false
+    /// The index file as read, and where each key's entry starts in it.
+    private var disk: [UInt8] = []
+    private var diskEntries: [Digest: Int] = [:]
+    /// Entries this process learnt (encoded), not yet saved.
+    private var added: [Digest: [UInt8]] = [:]
+    /// Keys whose entry on disk no longer matched its record file (dropped on save).
+    private var stale: Set<Digest> = []
+    private var unsaved = false
+
+    init(path: String) { self.path = path }
+
+    /// The entry for `key` if it was made from a record file with exactly this identity.
+    func lookup(_ key: Digest, identity: Identity, recordPath: String) -> Entry? {
+        lock.lock(); defer { lock.unlock() }
+        loadIfNeeded()
+        if let bytes = added[key] {
+            return bytes.withUnsafeBytes { Self.decode($0, at: 0, key: key, identity: identity, recordPath: recordPath) }
+        }
+        guard let at = diskEntries[key] else { return nil }
+        let entry = disk.withUnsafeBytes { Self.decode($0, at: at, key: key, identity: identity, recordPath: recordPath) }
+        if entry == nil { stale.insert(key) }
+        return entry
+    }
+
+    /// Remembers a record read from a file with `status`, unless the file is too new to trust its
+    /// timestamps (the same racy window as the stat cache).
+    func insert(_ record: StageRecord, status: FileStatus, shapes: [(object: Digest, shape: ShapeMemo)],
+                now: Int64 = POSIX.nowNanoseconds()) {
+        let newest = max(status.modifiedNanoseconds, status.changedNanoseconds)
+        guard now - newest >= StatCache.racyWindow(status) else { return }
+        let bytes = Self.encode(record, identity: Identity(status), addedAt: now / 1_000_000_000, shapes: shapes)
+        lock.lock(); defer { lock.unlock() }
+        added[record.key] = bytes
+        stale.remove(record.key)
+        unsaved = true
+    }
+
+    var hasUnsavedEntries: Bool {
+        lock.lock(); defer { lock.unlock() }
+        return unsaved
+    }
+
+    /// Merges this process's entries into the file on disk (written to a temporary name, renamed).
+    func save(temporaryDirectory: String) throws {
+        lock.lock(); defer { lock.unlock() }
+        guard unsaved else { return }
+        var merged: [Digest: ArraySlice<UInt8>] = [:]
+        if let current = (try? POSIX.readFile(path)) ?? nil, let offsets = Self.entryOffsets(current) {
+            for (key, at) in offsets where !stale.contains(key) {
+                merged[key] = current[at..<(at + Self.entryLength(current, at))]
+            }
+        }
+        for (key, bytes) in added { merged[key] = bytes[...] }
+        var keys = merged.keys.sorted()
+        if keys.count > Self.maxEntries {
+            // Keep the most recently added entries.
+            let addedAt = { (key: Digest) in merged[key]!.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 72, as: UInt64.self)) } }
+            keys = Array(keys.sorted { (addedAt($0), $0) > (addedAt($1), $1) }.prefix(Self.maxEntries)).sorted()
+        }
+        var out = Self.magic
+        Self.appendU64(&out, UInt64(keys.count))
+        for key in keys { out += merged[key]! }
+        let temporary = temporaryDirectory + "/records~\(POSIX.hostName)~\(getpid())~\(POSIX.randomHex()).tmp"
+        try POSIX.makeDirectories(POSIX.parentDirectory(path))
+        try POSIX.writeNewFile(temporary, out, sync: false)
+        let code = POSIX.rename(temporary, path)
+        if code != 0 {
+            unlink(temporary)
+            throw POSIX.fail("rename", path, code)
+        }
+        disk = out
+        diskEntries = Self.entryOffsets(out) ?? [:]
+        added = [:]
+        stale = []
+        unsaved = false
+    }
+
+    private func loadIfNeeded() {
+        guard !loaded else { return }
+        loaded = true
+        if let bytes = (try? POSIX.readFile(path)) ?? nil, let offsets = Self.entryOffsets(bytes) {
+            disk = bytes
+            diskEntries = offsets
+        }
+    }
+
+    // MARK: Format
+
+    /// Where each entry starts, when the file is well formed (magic, count and lengths add up).
+    static func entryOffsets(_ bytes: [UInt8]) -> [Digest: Int]? {
+        guard bytes.count >= headerSize, bytes[0..<8].elementsEqual(magic) else { return nil }
+        let count = readU64(bytes, 8)
+        guard count <= UInt64(maxEntries) * 2 else { return nil }
+        var offsets: [Digest: Int] = [:]
+        offsets.reserveCapacity(Int(count))
+        var at = headerSize
+        for _ in 0..<Int(count) {
+            guard at + fixedSize + checkSize <= bytes.count else { return nil }
+            let length = entryLength(bytes, at)
+            guard length <= bytes.count - at else { return nil }
+            offsets[Digest(bytes: Array(bytes[at..<(at + 32)]))] = at
+            at += length
+        }
+        return at == bytes.count ? offsets : nil
+    }
+
+    /// Total length of the entry starting at `at` (fixed part, payload, check).
+    static func entryLength(_ bytes: [UInt8], _ at: Int) -> Int {
+        fixedSize + Int(bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: at + 80, as: UInt32.self)) }) + checkSize
+    }
+
+    static func encode(_ record: StageRecord, identity: Identity, addedAt: Int64,
+                       shapes: [(object: Digest, shape: ShapeMemo)]) -> [UInt8] {
+        var out = record.key.bytes
+        for value in [identity.device, identity.inode, UInt64(bitPattern: identity.size), UInt64(bitPattern: identity.modified),
+                      UInt64(bitPattern: identity.changed), UInt64(bitPattern: addedAt)] {
+            appendU64(&out, value)
+        }
+        let payload = encodePayload(record, shapes: shapes)
+        appendU32(&out, UInt32(payload.count))
+        out += payload
+        out += SHA256.hash(out).bytes.prefix(checkSize)
+        return out
+    }
+
+    /// format, stage, outputs (sorted by name), log, metrics (sorted by name), started, finished,
+    /// created (a `Date`'s own Double), exit status, host, shapes. Strings are u32 length + UTF-8.
+    static func encodePayload(_ record: StageRecord, shapes: [(object: Digest, shape: ShapeMemo)]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(512)
+        appendString(&out, record.format)
+        appendString(&out, record.stage)
+        let outputNames = record.outputs.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        appendU32(&out, UInt32(outputNames.count))
+        for name in outputNames {
+            appendString(&out, name)
+            out += record.outputs[name]!.bytes
+        }
+        if let log = record.log { out.append(1); out += log.bytes } else { out.append(0) }
+        let metricNames = record.metrics.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        appendU32(&out, UInt32(metricNames.count))
+        for name in metricNames {
+            appendString(&out, name)
+            appendU64(&out, record.metrics[name]!.bitPattern)
+        }
+        for date in [record.startedAt, record.finishedAt, record.createdAt] {
+            appendU64(&out, date.timeIntervalSinceReferenceDate.bitPattern)
+        }
+        appendU32(&out, UInt32(bitPattern: record.exitStatus))
+        appendString(&out, record.host)
+        appendU32(&out, UInt32(shapes.count))
+        for (object, shape) in shapes {
+            out += object.bytes
+            switch shape {
+            case .unrecorded: out.append(0)
+            case .recorded(let bytes): out.append(1); appendU32(&out, UInt32(bytes.count)); out += bytes
+            }
+        }
+        return out
+    }
+
+    /// The entry at `at` when its key and identity match and its check holds; nil otherwise.
+    static func decode(_ bytes: UnsafeRawBufferPointer, at: Int, key: Digest, identity: Identity, recordPath: String) -> Entry? {
+        var reader = Reader(bytes: bytes, position: at)
+        guard let keyBytes = reader.take(32), keyBytes.elementsEqual(key.bytes),
+              let device = reader.u64(), let inode = reader.u64(), let size = reader.u64(), let modified = reader.u64(),
+              let changed = reader.u64(), reader.u64() != nil, let length = reader.u32() else { return nil }
+        guard Identity(device: device, inode: inode, size: Int64(bitPattern: size), modified: Int64(bitPattern: modified),
+                       changed: Int64(bitPattern: changed)) == identity else { return nil }
+        let payloadEnd = reader.position + Int(length)
+        guard payloadEnd + checkSize <= bytes.count else { return nil }
+        let check = SHA256.hash(UnsafeRawBufferPointer(rebasing: bytes[at..<payloadEnd])).bytes.prefix(checkSize)
+        guard check.elementsEqual(bytes[payloadEnd..<(payloadEnd + checkSize)]) else { return nil }
+        return decodePayload(&reader, end: payloadEnd, key: key, recordPath: recordPath)
+    }
+
+    private static func decodePayload(_ reader: inout Reader, end: Int, key: Digest, recordPath: String) -> Entry? {
+        guard let format = reader.string(), let stage = reader.string(), let outputCount = reader.u32() else { return nil }
+        var outputs: [String: Digest] = [:]
+        for _ in 0..<outputCount {
+            guard let name = reader.string(), let digest = reader.digest() else { return nil }
+            outputs[name] = digest
+        }
+        guard let hasLog = reader.u8() else { return nil }
+        var log: Digest?
+        if hasLog == 1 { guard let digest = reader.digest() else { return nil }; log = digest }
+        guard let metricCount = reader.u32() else { return nil }
+        var metrics: [String: Double] = [:]
+        for _ in 0..<metricCount {
+            guard let name = reader.string(), let bits = reader.u64() else { return nil }
+            metrics[name] = Double(bitPattern: bits)
+        }
+        guard let started = reader.u64(), let finished = reader.u64(), let created = reader.u64(),
+              let exitStatus = reader.u32(), let host = reader.string(), let shapeCount = reader.u32() else { return nil }
+        var shapes: [(object: Digest, shape: ShapeMemo)] = []
+        for _ in 0..<shapeCount {
+            guard let object = reader.digest(), let kind = reader.u8() else { return nil }
+            if kind == 1 {
+                guard let count = reader.u32(), let bytes = reader.take(Int(count)) else { return nil }
+                shapes.append((object, .recorded(Array(bytes))))
+            } else {
+                shapes.append((object, .unrecorded))
+            }
+        }
+        guard reader.position == end else { return nil }
+        let record = StageRecord(indexedKey: key, format: format, stage: stage, keyMaterialFile: recordPath, outputs: outputs,
+                                 log: log, metrics: metrics,
+                                 startedAt: Date(timeIntervalSinceReferenceDate: Double(bitPattern: started)),
+                                 finishedAt: Date(timeIntervalSinceReferenceDate: Double(bitPattern: finished)),
+                                 exitStatus: Int32(bitPattern: exitStatus), host: host,
+                                 createdAt: Date(timeIntervalSinceReferenceDate: Double(bitPattern: created)))
+        return Entry(record: record, shapes: shapes)
+    }
+
+    /// Bounds-checked little-endian reads.
+    private struct Reader {
+        let bytes: UnsafeRawBufferPointer
+        var position: Int
+
+        mutating func take(_ count: Int) -> Slice<UnsafeRawBufferPointer>? {
+            guard count >= 0, count <= bytes.count - position else { return nil }
+            defer { position += count }
+            return bytes[position..<(position + count)]
+        }
+        mutating func u8() -> UInt8? { take(1).map { $0.first! } }
+        mutating func u32() -> UInt32? {
+            guard 4 <= bytes.count - position else { return nil }
+            defer { position += 4 }
+            return UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: position, as: UInt32.self))
+        }
+        mutating func u64() -> UInt64? {
+            guard 8 <= bytes.count - position else { return nil }
+            defer { position += 8 }
+            return UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: position, as: UInt64.self))
+        }
+        mutating func digest() -> Digest? { take(32).map { Digest(bytes: Array($0)) } }
+        mutating func string() -> String? {
+            guard let count = u32(), let raw = take(Int(count)) else { return nil }
+            return String(validating: raw, as: UTF8.self)
+        }
+    }
+
+    private static func appendString(_ out: inout [UInt8], _ text: String) {
+        appendU32(&out, UInt32(text.utf8.count))
+        out += text.utf8
+    }
+
+    private static func appendU32(_ out: inout [UInt8], _ value: UInt32) {
+        withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) }
+    }
+
+    private static func appendU64(_ out: inout [UInt8], _ value: UInt64) {
+        withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) }
+    }
+
+    private static func readU64(_ bytes: [UInt8], _ at: Int) -> UInt64 {
+        bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: at, as: UInt64.self)) }
+    }
+}
