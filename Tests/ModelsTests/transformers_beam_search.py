@@ -14,6 +14,13 @@ import torch
 from transformers import GPT2LMHeadModel
 
 
+def log_likelihood(model, prompt, generated):
+    with torch.no_grad():
+        logits = model(torch.tensor([prompt + generated])).logits[0]
+    log_probs = torch.log_softmax(logits[len(prompt) - 1 : -1], dim=-1)
+    return log_probs[torch.arange(len(generated)), torch.tensor(generated)].sum().item()
+
+
 def main(directory, request_path, out_path):
     request = json.load(open(request_path))
     model = GPT2LMHeadModel.from_pretrained(directory, attn_implementation="eager", dtype=torch.float32).eval()
@@ -31,10 +38,14 @@ def main(directory, request_path, out_path):
                     min_new_tokens=run["min_new_tokens"], eos_token_id=eos, pad_token_id=0, bos_token_id=None,
                     return_dict_in_generate=True, output_scores=True)
             hypotheses = []
-            for sequence, score in zip(out.sequences.tolist(), out.sequences_scores.tolist()):
+            # num_beams=1 is greedy search, which reports no sequence scores: score the answer by a forward pass.
+            scores = out.sequences_scores.tolist() if run["num_beams"] > 1 else [None] * len(out.sequences)
+            for sequence, score in zip(out.sequences.tolist(), scores):
                 generated = sequence[len(prompt):]
                 if eos is not None and eos in generated:  # padding after EOS is EOS or pad: cut after the first
                     generated = generated[: generated.index(eos) + 1]
+                if score is None:
+                    score = log_likelihood(model, prompt, generated) / len(generated) ** run["length_penalty"]
                 hypotheses.append({"tokens": generated, "score": score})
             per_prompt.append(hypotheses)
         runs.append(per_prompt)

@@ -24,7 +24,9 @@ extension EvaluateStage {
     /// metrics.json `decodings`: {name: {settings…, sft: {…}, ppo: {…}, comparison: {…}}} in the listed order.
     static func decodingsJSON(_ decodings: [EvaluationDecoding], _ reports: [[ModelReport]]) -> String {
         JSONText.object(decodings.indices.map { d in
-            let (sft, ppo) = (reports[d][0], reports[d][1])
+            // Perplexity does not depend on the decoding: it stays with the headline figures only.
+            var (sft, ppo) = (reports[d][0], reports[d][1])
+            sft.perplexity = nil; ppo.perplexity = nil
             return (decodings[d].name, JSONText.object(decodings[d].settings + [
                 ("sft", JSONText.object(sft.members)), ("ppo", JSONText.object(ppo.members)),
                 ("comparison", JSONText.object(gains(sft, ppo).map { ($0.0, JSONText.number($0.1)) })),

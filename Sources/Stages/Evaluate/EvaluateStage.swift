@@ -9,7 +9,8 @@ import Tokenizer
 /// (proxy; the reward model by default, reported as `rm_reward_mean`, with the policy's win rate over
 /// the baseline's paired answer) and the judge (gold, when wired); KL(π‖ref) is Σ_t log π − log π_ref
 /// over the policy's own samples (k1, the quantity PPO penalised); perplexity is on held-out test
-/// reviews (token files) or on the held-out completions of a prompt-completion dataset.
+/// reviews (token files) or on the held-out completions of a prompt-completion dataset. `decodings`
+/// repeats the answers and their figures per decoding (sampling, greedy, beam search), side by side.
 public enum EvaluateStage: BuiltinStage {
     public static let kind = "evaluate"
 
@@ -23,7 +24,7 @@ public enum EvaluateStage: BuiltinStage {
         /// The `decodings` param as listed (the first is the headline) and parsed.
         var decodingNames: [String]
         var decodings: [EvaluationDecoding]
-        var stopAtEOS: Bool
+        var truncateEOS: Bool
 
         init(_ p: StageParams) throws {
             promptsSplit = try p.string("prompts_split")
@@ -36,7 +37,7 @@ public enum EvaluateStage: BuiltinStage {
             decodingNames = try p.strings("decodings")
             decodings = try EvaluationDecoding.parse(decodingNames, perPrompt: samplesPerPrompt, temperature: temperature,
                                                      numBeams: try p.int("num_beams"), lengthPenalty: try p.float("length_penalty"))
-            stopAtEOS = try p.bool("stop_at_eos")
+            truncateEOS = try p.bool("truncate_eos")
         }
 
         /// Only `sample`, as before decodings could be chosen: metrics.json and samples.jsonl carry no
@@ -141,7 +142,7 @@ public enum EvaluateStage: BuiltinStage {
                 var flags: [(String, Double)] = []
                 var samples = try answers(model, decoding, prompts: prompts, columns: promptSet.rewardColumns,
                                           baseline: baselineReplicas, scorer: scorer, tokenizer: tokenizer,
-                                          length: responseLength, pad: pad, eos: settings.stopAtEOS ? eos : nil,
+                                          length: responseLength, pad: pad, eos: settings.truncateEOS ? eos : nil,
                                           seed: context.seed, rewardFlags: &flags)
                 if d == 0 { rewardFlags += flags }
                 if let judge {

@@ -7,7 +7,7 @@ import Tokenizer
 
 /// `pipe sample MODEL --prompt 这部电影很`: generations from any model artifact directory (sft, rm's
 /// backbone, ppo) or HF GPT-2 folder (config.json + model.safetensors or sharded weights + tokenizer.json),
-/// like a predict.py script. A model that cannot be used is one `error:` line and exit status 2 (no
+/// like a predict.py script: sampling (temperature, top-k, top-p), greedy, or beam search (--num-beams). A model that cannot be used is one `error:` line and exit status 2 (no
 /// usage text: the command line was fine, the folder is not).
 struct Sample: ParsableCommand {
     static let configuration = CommandConfiguration(
