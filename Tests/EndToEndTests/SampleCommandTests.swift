@@ -76,6 +76,53 @@ struct SampleCommandTests {
         #expect(bad.stderr == "error: \(dir)/prompt_template.json: template: the record has no field `instruction` (its fields: prompt); map a column to it in the dataset stage or change the template\n", "\(bad)")
     }
 
+    /// `--num-beams N --length-penalty X` prints the N best hypotheses of beam search, best first, as the
+    /// library's beam search finds them; one beam is greedy decoding; sampling flags are refused with beams.
+    @Test func beamSearchPrintsTheBestHypotheses() throws {
+        let workspace = try TestWorkspace("pipe-e2e-sample-beam")
+        defer { workspace.remove() }
+        let dir = workspace.path("model")
+        let model = try Self.writeModel(to: dir)
+        let tokenizer = try PretrainedTokenizer.load(directory: dir)
+        let result = try pipe.run(["sample", dir, "-p", "ab", "-p", "c", "--num-beams", "3", "-n", "2", "--length-penalty", "0.5",
+                                   "--max-new-tokens", "6"], in: workspace.root)
+        #expect(result.status == 0, "\(result)")
+        let eos = tokenizer.endOfTextId
+        let prompts = ["ab", "c"]
+        let expected = model.beamSearch(prompts: prompts.map { [eos] + tokenizer.encode($0, allowSpecial: false) }, options: BeamSearchOptions(
+            maxNewTokens: 6, numBeams: 3, lengthPenalty: 0.5, numReturnSequences: 2, eosTokenID: eos))
+        var lines = ""
+        for (i, text) in prompts.enumerated() {
+            lines += text + "\n"
+            for (k, h) in expected.hypotheses[i].enumerated() {
+                #expect(h.score == h.logProb / Float(pow(Double(h.tokens.count), 0.5)))
+                lines += "  \(k + 1). \(text)\(tokenizer.decode(h.tokens, skipSpecial: true))   "
+                    + "[\(h.tokens.count) tokens, log p \(String(format: "%.1f", h.logProb)), score \(String(format: "%.3f", h.score))]\n"
+            }
+            #expect(expected.hypotheses[i][0].score >= expected.hypotheses[i][1].score)
+        }
+        #expect(result.stdout == lines)
+
+        // One beam: the greedy answer.
+        let one = try pipe.run(["sample", dir, "-p", "ab", "--num-beams", "1", "--max-new-tokens", "6"], in: workspace.root)
+        let greedy = try pipe.run(["sample", dir, "-p", "ab", "-n", "1", "--greedy", "--max-new-tokens", "6"], in: workspace.root)
+        func answer(_ r: PipeBinary.Result) -> Substring? { r.stdout.split(separator: "\n").dropFirst().first?.split(separator: "[").first }
+        #expect(one.status == 0 && greedy.status == 0 && answer(one) != nil && answer(one) == answer(greedy), "\(one.stdout) vs \(greedy.stdout)")
+
+        for (arguments, message) in [
+            (["--num-beams", "2", "--top-k", "5"], "--top-k is a sampling option; beam search (--num-beams) does not sample"),
+            (["--num-beams", "2", "-n", "3"], "-n 3 asks for more hypotheses than --num-beams 2 keeps"),
+            (["--length-penalty", "2"], "--length-penalty and --early-stopping apply to beam search only; add --num-beams N"),
+            (["--num-beams", "2", "--early-stopping", "sometimes"], "--early-stopping must be false, true or never"),
+            (["--num-beams", "0"], "--num-beams must be at least 1"),
+        ] {
+            let bad = try pipe.run(["sample", dir, "-p", "ab"] + arguments, in: workspace.root)
+            #expect(bad.status != 0 && bad.stderr.contains(message), "\(arguments): \(bad)")
+        }
+        let tooMany = try pipe.run(["sample", dir, "-p", "ab", "--num-beams", "300"], in: workspace.root)
+        #expect(tooMany.status == 2 && tooMany.stderr == "error: --num-beams 300 exceeds the model's vocabulary (vocab_size 257 in config.json)\n", "\(tooMany)")
+    }
+
     @Test func everyModelErrorIsOneLineWithoutUsage() throws {
         let workspace = try TestWorkspace("pipe-e2e-sample-bad")
         defer { workspace.remove() }

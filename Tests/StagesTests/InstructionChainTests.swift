@@ -86,6 +86,64 @@ import Testing
         #expect((comparison["rm_win_rate"] as! Double) >= 0 && (comparison["heldout_prompts"] as! Int) == 4, "\(comparison)")
         let samples = try String(contentsOfFile: c.outputs["eval.report"]! + "/samples.jsonl", encoding: .utf8)
         #expect(samples.contains("问：判断情感"), "\(samples.prefix(300))")
+        try evaluateDecodings(c, prompts: instruct)
+    }
+
+    /// `decodings: [sample, greedy, beam]` adds a section per decoding and leaves the headline (sample)
+    /// bytes as they are without it; greedy and beam answer once per prompt; bad lists are refused by name.
+    func evaluateDecodings(_ c: StageChain, prompts instruct: String) throws {
+        let base: [String: StageParamValue] = ["prompts_split": .string("valid"), "prompts": .int(4), "samples_per_prompt": .int(2),
+                                               "response_length": .int(4), "classic_prompts": .list([])]
+        let inputs = ["policy": "ppo.model", "baseline": "sft.model", "reward": "rm.model", "prompts": instruct]
+        func metrics(_ name: String) throws -> (text: String, json: [String: Any]) {
+            let data = try Data(contentsOf: URL(fileURLWithPath: c.outputs["\(name).report"]! + "/metrics.json"))
+            return (String(decoding: data, as: UTF8.self), try JSONSerialization.jsonObject(with: data) as! [String: Any])
+        }
+        try c.run("evalSample", EvaluateStage.self, inputs: inputs, outputs: ["report"], with: base)
+        let compared = try c.run("evalAll", EvaluateStage.self, inputs: inputs, outputs: ["report"], with: base.merging([
+            "decodings": .list([.string("sample"), .string("greedy"), .string("beam")]), "num_beams": .int(3)]) { $1 })
+        let (plain, all) = (try metrics("evalSample"), try metrics("evalAll"))
+        // The headline figures are the same bytes; the decodings follow them.
+        #expect(plain.text.hasSuffix("}\n") && all.text.hasPrefix(String(plain.text.dropLast(2)) + ",\"decodings\":{\"sample\":{"), "\(all.text)")
+        #expect(plain.json["decodings"] == nil)
+        let decodings = try #require(all.json.json("decodings"))
+        for name in ["sample", "greedy", "beam"] {
+            let d = try #require(decodings.json(name), "\(name)")
+            let expectedSamples = name == "sample" ? 8 : 4
+            #expect(d.json("sft")?["samples"] as? Int == expectedSamples && d.json("ppo")?["samples"] as? Int == expectedSamples, "\(name): \(d)")
+            #expect((d.json("comparison")?["rm_win_rate"] as? Double) != nil)
+            #expect(d.json("ppo")?["heldout_perplexity"] == nil)
+        }
+        #expect(decodings.json("beam")?["num_beams"] as? Int == 3 && decodings.json("sample")?["samples_per_prompt"] as? Int == 2)
+        // The sample section repeats the headline's figures.
+        #expect(decodings.json("sample")?.json("ppo")?["rm_reward_mean"] as? Double == all.json.json("ppo")?["rm_reward_mean"] as? Double)
+        let log = compared.logLines.joined(separator: "\n")
+        #expect(log.contains("decodings (sft → ppo)") && log.contains("  beam (3 beams, lp 1)") && log.contains("  greedy "), "\(log)")
+        #expect(compared.series("decoding/beam/ppo/rm_reward_mean").count == 1)
+        // samples.jsonl: each headline row as before, then the other decodings' answers to its prompt.
+        let plainRows = try String(contentsOfFile: c.outputs["evalSample.report"]! + "/samples.jsonl", encoding: .utf8).split(separator: "\n")
+        let allRows = try String(contentsOfFile: c.outputs["evalAll.report"]! + "/samples.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(plainRows.count == 8 && allRows.count == 8)
+        for (a, b) in zip(plainRows, allRows) {
+            #expect(b.hasPrefix(a.dropLast() + ",\"sft_greedy\":") && b.contains("\"ppo_beam\":") && b.contains("\"sft_beam_rm\":"), "\(b)")
+        }
+        let greedyRows = allRows.map { row in (try? JSONSerialization.jsonObject(with: Data(row.utf8)) as? [String: Any])?["sft_greedy"] as? String }
+        #expect(greedyRows[0] != nil && greedyRows[0] == greedyRows[1], "both draws of a prompt sit next to its one greedy answer")
+
+        // Beam first, answers ending at EOS: the headline is beam search.
+        try c.run("evalBeam", EvaluateStage.self, inputs: inputs, outputs: ["report"], with: base.merging([
+            "decodings": .list([.string("beam"), .string("greedy")]), "truncate_eos": .bool(true), "length_penalty": .float(0.5)]) { $1 })
+        let beam = try metrics("evalBeam")
+        #expect(beam.json.json("ppo")?["samples"] as? Int == 4 && beam.json.json("comparison")?["samples_per_prompt"] as? Int == 1, "\(beam.text)")
+        #expect(beam.json.json("decodings")?.json("beam")?["length_penalty"] as? Double == 0.5)
+
+        for (list, message) in [([StageParamValue.string("sample"), .string("sample")], "'sample' is listed twice; list each decoding once"),
+                                ([.string("nucleus")], "unknown decoding 'nucleus'; use sample, greedy or beam"),
+                                ([], "list at least one of sample, greedy, beam")] {
+            #expect(throws: StageError.badParam("decodings", message)) {
+                try c.run("evalBad", EvaluateStage.self, inputs: inputs, outputs: ["report"], with: base.merging(["decodings": .list(list)]) { $1 })
+            }
+        }
     }
 
     @Test func textDatasetsPretrainAsPackedDocuments() throws {
@@ -136,4 +194,8 @@ extension InstructionChainTests {
         }
         #expect(!models[0].isEmpty && models[0] == models[1])
     }
+}
+
+private extension Dictionary where Key == String, Value == Any {
+    func json(_ key: String) -> [String: Any]? { self[key] as? [String: Any] }
 }

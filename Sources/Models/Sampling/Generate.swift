@@ -23,26 +23,7 @@ extension GPTModel {
         for token in prompts.tokens where token < 0 || Int(token) >= v {
             preconditionFailure("generate: prompt token \(token) outside vocabulary 0..<\(v)")
         }
-        let capacity = tp + options.maxNewTokens
-        let cache: KVCache
-        if let existing = kvCache, existing.fits(batch: b, capacity: capacity, chunk: tp), existing.capacity == capacity {
-            cache = existing
-        } else {
-            cache = KVCache(config: config, batch: b, capacity: capacity, chunk: max(tp, 1))
-            kvCache = cache
-        }
-        // Prefill.
-        for bi in 0..<b {
-            var next: Int32 = 0
-            for t in 0..<tp {
-                let real = mask[bi * tp + t] != 0
-                cache.tokens[bi * tp + t] = prompts.tokens[bi * tp + t]
-                cache.positions[bi * tp + t] = real ? next : 0
-                cache.keyValid[bi * capacity + t] = real ? 1 : 0
-                if real { next += 1 }
-            }
-            for t in tp..<capacity { cache.keyValid[bi * capacity + t] = 1 }
-        }
+        let cache = prefilledCache(prompts, mask: mask, capacity: tp + options.maxNewTokens)
         var generation = Generation(batch: b, steps: 0, tokens: [], logProbs: [], lengths: [Int](repeating: 0, count: b))
         if options.maxNewTokens == 0 || tp == 0 { return generation }
         forwardIncremental(cache, start: 0, n: tp)
@@ -79,5 +60,33 @@ extension GPTModel {
             logProbs: (0..<b).flatMap { logProbs[$0 * options.maxNewTokens ..< $0 * options.maxNewTokens + steps] },
             lengths: generation.lengths)
         return generation
+    }
+}
+
+extension GPTModel {
+    /// The model's KV cache (reused when its shape fits, else replaced) for `prompts` with `capacity`
+    /// slots per row, their tokens, positions (real tokens only) and key mask written; the prefill
+    /// forward pass is the caller's.
+    func prefilledCache(_ prompts: TokenBatch, mask: [Int32], capacity: Int) -> KVCache {
+        let b = prompts.batch, tp = prompts.time
+        let cache: KVCache
+        if let existing = kvCache, existing.fits(batch: b, capacity: capacity, chunk: tp), existing.capacity == capacity {
+            cache = existing
+        } else {
+            cache = KVCache(config: config, batch: b, capacity: capacity, chunk: max(tp, 1))
+            kvCache = cache
+        }
+        for bi in 0..<b {
+            var next: Int32 = 0
+            for t in 0..<tp {
+                let real = mask[bi * tp + t] != 0
+                cache.tokens[bi * tp + t] = prompts.tokens[bi * tp + t]
+                cache.positions[bi * tp + t] = real ? next : 0
+                cache.keyValid[bi * capacity + t] = real ? 1 : 0
+                if real { next += 1 }
+            }
+            for t in tp..<capacity { cache.keyValid[bi * capacity + t] = 1 }
+        }
+        return cache
     }
 }

@@ -4,7 +4,7 @@ import Tensor
 /// of an incremental forward pass over `chunk` new positions per row. Allocated once per shape and
 /// reused by later `generate` calls.
 final class KVCache {
-    let batch: Int, capacity: Int, chunk: Int
+    let batch: Int, capacity: Int, chunk: Int, heads: Int
     let keys: [FloatBuffer]     // per layer (B, NH, capacity, hs)
     let values: [FloatBuffer]   // per layer (B, NH, capacity, hs)
     let keyValid: Int32Buffer   // (B, capacity) 1 = attendable
@@ -25,6 +25,7 @@ final class KVCache {
         self.batch = batch
         self.capacity = capacity
         self.chunk = chunk
+        self.heads = config.heads
         let c = config.channels, rows = batch * chunk
         keys = (0..<config.layers).map { _ in FloatBuffer(count: batch * capacity * c) }
         values = (0..<config.layers).map { _ in FloatBuffer(count: batch * capacity * c) }
@@ -46,6 +47,42 @@ final class KVCache {
 
     func fits(batch: Int, capacity: Int, chunk: Int) -> Bool {
         batch == self.batch && capacity <= self.capacity && chunk <= self.chunk
+    }
+
+    /// One layer's keys (or values) of the rows `reorderRows` copies from; grown on first use.
+    private var reorderScratch: FloatBuffer?
+
+    /// Row d takes row `sources[d]`'s keys, values and key mask in slots 0..<filled (beam search: each new
+    /// beam continues the cache of the beam it extends). Slots from `filled` on are written before read.
+    func reorderRows(_ sources: [Int], filled: Int) {
+        precondition(sources.count == batch && sources.allSatisfy { $0 >= 0 && $0 < batch }, "reorderRows: bad row map")
+        let moved = (0..<batch).filter { sources[$0] != $0 }
+        guard !moved.isEmpty else { return }
+        let copied = Array(Set(moved.map { sources[$0] })).sorted()
+        let slotOf = Dictionary(uniqueKeysWithValues: copied.enumerated().map { ($1, $0) })
+        let blockFloats = keys[0].count / (batch * heads * capacity)   // head size
+        let span = filled * blockFloats   // one head's filled slots
+        if reorderScratch == nil { reorderScratch = FloatBuffer(count: keys[0].count) }
+        let scratch = reorderScratch!.pointer
+        func headBlock(_ base: UnsafeMutablePointer<Float>, row: Int, head: Int) -> UnsafeMutablePointer<Float> {
+            base + (row * heads + head) * capacity * blockFloats
+        }
+        for buffer in keys + values {
+            let base = buffer.pointer
+            // Snapshot every source first: a row may be both read (by another beam) and overwritten.
+            for (slot, row) in copied.enumerated() {
+                for h in 0..<heads { (scratch + (slot * heads + h) * span).update(from: headBlock(base, row: row, head: h), count: span) }
+            }
+            for row in moved {
+                let slot = slotOf[sources[row]]!
+                for h in 0..<heads { headBlock(base, row: row, head: h).update(from: scratch + (slot * heads + h) * span, count: span) }
+            }
+        }
+        let mask = keyValid.pointer
+        let maskRows = copied.map { Array(UnsafeBufferPointer(start: mask + $0 * capacity, count: filled)) }
+        for row in moved {
+            maskRows[slotOf[sources[row]]!].withUnsafeBufferPointer { (mask + row * capacity).update(from: $0.baseAddress!, count: filled) }
+        }
     }
 }
 

@@ -9,7 +9,8 @@ import Tokenizer
 /// (proxy; the reward model by default, reported as `rm_reward_mean`, with the policy's win rate over
 /// the baseline's paired answer) and the judge (gold, when wired); KL(π‖ref) is Σ_t log π − log π_ref
 /// over the policy's own samples (k1, the quantity PPO penalised); perplexity is on held-out test
-/// reviews (token files) or on the held-out completions of a prompt-completion dataset.
+/// reviews (token files) or on the held-out completions of a prompt-completion dataset. `decodings`
+/// repeats the answers and their figures per decoding (sampling, greedy, beam search), side by side.
 public enum EvaluateStage: BuiltinStage {
     public static let kind = "evaluate"
 
@@ -20,6 +21,10 @@ public enum EvaluateStage: BuiltinStage {
         var responseLength: Int, temperature: Float
         var perplexityReviews: Int
         var promptsSplit: String
+        /// The `decodings` param as listed (the first is the headline) and parsed.
+        var decodingNames: [String]
+        var decodings: [EvaluationDecoding]
+        var truncateEOS: Bool
 
         init(_ p: StageParams) throws {
             promptsSplit = try p.string("prompts_split")
@@ -29,7 +34,15 @@ public enum EvaluateStage: BuiltinStage {
             samplesPerPrompt = try p.int("samples_per_prompt")
             responseLength = try p.int("response_length"); temperature = try p.float("temperature")
             perplexityReviews = try p.int("perplexity_reviews")
+            decodingNames = try p.strings("decodings")
+            decodings = try EvaluationDecoding.parse(decodingNames, perPrompt: samplesPerPrompt, temperature: temperature,
+                                                     numBeams: try p.int("num_beams"), lengthPenalty: try p.float("length_penalty"))
+            truncateEOS = try p.bool("truncate_eos")
         }
+
+        /// Only `sample`, as before decodings could be chosen: metrics.json and samples.jsonl carry no
+        /// per-decoding sections.
+        var onlyDefaultDecoding: Bool { decodingNames == ["sample"] }
     }
 
     public static func checkParams(_ params: StageParams) throws {
@@ -90,8 +103,11 @@ public enum EvaluateStage: BuiltinStage {
         let baseline = try ModelArtifacts.load(baselineDir, input: "baseline")
         let test = try (try? context.inputPath("tokens")).map { try TokenFile.read(split: "test", in: $0) }
         let dataset = try (try? context.inputPath("prompts")).map { try DatasetReader(directory: $0) }
-        let responseLength = settings.responseLength, temperature = settings.temperature
-        let perPrompt = settings.samplesPerPrompt
+        let responseLength = settings.responseLength
+        let decodings = settings.decodings, perPrompt = decodings[0].perPrompt
+        for case .beam(let beams, _) in decodings where beams > policy.config.vocabSize {
+            throw StageError.badParam("num_beams", "\(beams) beams exceed the policy's vocabulary (\(policy.config.vocabSize) tokens)")
+        }
         // Prompts: the classic ones first, then the dataset's held-out prompts, then test-split openings.
         let template = try TemplateFile.resolve(context.params, storedWith: policyDir)
         let promptSet = try PromptSet.build(
@@ -100,8 +116,7 @@ public enum EvaluateStage: BuiltinStage {
             split: settings.promptsSplit, datasetLimit: settings.heldOutPrompts, maxTokens: policy.config.maxPositions - responseLength)
         let prompts = promptSet.tokens
         let classicCount = settings.classicPrompts.count
-        let queries = prompts.flatMap { Array(repeating: $0, count: perPrompt) }
-        let columns = promptSet.rewardColumns.mapValues { values in values.flatMap { Array(repeating: $0, count: perPrompt) } }
+        if prompts.contains(where: \.isEmpty) { throw StageError.badInput("prompts", "a held-out prompt encodes to no tokens") }
 
         let scorer = try RewardScorer.forStage(try RewardSettings(context.params), context: context, policy: policy,
                                                tokenizer: tokenizer, columns: promptSet.columnNames, pool: pool)
@@ -118,56 +133,34 @@ public enum EvaluateStage: BuiltinStage {
                                    limit: settings.perplexityReviews)
         }
 
-        var reports: [ModelReport] = []
-        for (name, model) in [("sft", baselineReplicas), ("ppo", ModelReplicas(policy, pool: pool))] {
-            context.progress(phase: "sample \(name)", step: reports.count, total: 2, message: "")
-            // Same seed for both models: paired samples (common random numbers).
-            var random = RandomStream(seed: context.seed, stream: streamID(0x4556_414C)) // "EVAL"
-            var samples: [Sample] = []
-            for start in Swift.stride(from: 0, to: queries.count, by: 64) {
-                let chunk = Array(queries[start..<min(queries.count, start + 64)])
-                let responses = ResponseSampler.sample(model, queries: chunk, length: responseLength, temperature: temperature,
-                                                       pad: pad, random: &random)
-                let mask = [Float](repeating: 1, count: responses.count)
-                let qr = QueryResponseBatch(queries: chunk, responses: responses, responseMask: mask, responseLength: responseLength, pad: pad)
-                let own = model.scoreResponses(qr, temperature: temperature, entropy: false)
-                let ref = baselineReplicas.scoreResponses(qr, temperature: temperature, entropy: false)
-                let rows = chunk.indices.map { Array(responses[($0 * responseLength)..<(($0 + 1) * responseLength)]) }
-                let promptTexts = chunk.map { tokenizer.decode($0, skipSpecial: true) }
-                let responseTexts = rows.map { tokenizer.decode($0, skipSpecial: true) }
-                let scored = try scorer.score(RewardRequest(
-                    prompts: promptTexts, completions: responseTexts,
-                    columns: columns.mapValues { Array($0[start..<(start + chunk.count)]) },
-                    tokens: .init(queries: chunk, responses: rows, assembled: qr)))
-                rewardFlags += scored.metrics.filter { $0.0.hasSuffix("/nondeterministic") }
-                for (i, q) in chunk.enumerated() {
-                    let r = rows[i]
-                    var s = Sample(promptTokens: q, responseTokens: r, promptText: promptTexts[i], responseText: responseTexts[i])
-                    s.rmReward = Double(scored.rewards[i])
-                    if severalSources { s.sourceRewards = scored.components.map { Double($0.rewards[i]) } }
-                    var kl = 0.0
-                    for t in 0..<responseLength { kl += Double(own.logp[i * responseLength + t] - ref.logp[i * responseLength + t]) }
-                    s.klToReference = kl
-                    samples.append(s)
+        // reports[d] = [sft, ppo] answering with decodings[d]; decodings[0] is the headline.
+        var reports: [[ModelReport]] = decodings.map { _ in [] }
+        let models = [("sft", baselineReplicas), ("ppo", ModelReplicas(policy, pool: pool))]
+        for (m, (name, model)) in models.enumerated() {
+            for (d, decoding) in decodings.enumerated() {
+                context.progress(phase: "\(decoding.name) \(name)", step: m * decodings.count + d, total: 2 * decodings.count, message: "")
+                var flags: [(String, Double)] = []
+                var samples = try answers(model, decoding, prompts: prompts, columns: promptSet.rewardColumns,
+                                          baseline: baselineReplicas, scorer: scorer, tokenizer: tokenizer,
+                                          length: responseLength, pad: pad, eos: settings.truncateEOS ? eos : nil,
+                                          seed: context.seed, rewardFlags: &flags)
+                if d == 0 { rewardFlags += flags }
+                if let judge {
+                    let judged = judge.positiveProbabilities(samples.map { $0.promptText + $0.responseText })
+                    for i in samples.indices { samples[i].judgePositive = judged[i] }
                 }
+                reports[d].append(ModelReport(name: name, samples: samples, perplexity: nil, judged: judge != nil,
+                                              sourceNames: severalSources ? scorer.sources.components.map(\.name) : []))
             }
-            if let judge {
-                let judged = judge.positiveProbabilities(samples.map { $0.promptText + $0.responseText })
-                for i in samples.indices { samples[i].judgePositive = judged[i] }
-            }
-            let ppl: Double?
+            // Perplexity does not depend on the decoding: the headline carries it.
             if let test {
-                ppl = try heldOutPerplexity(model.model, test, reviews: settings.perplexityReviews, eos: eos, pad: pad)
+                reports[0][m].perplexity = try heldOutPerplexity(model.model, test, reviews: settings.perplexityReviews, eos: eos, pad: pad)
             } else if let completions, !completions.isEmpty {
-                ppl = try completionPerplexity(model.model, completions, eos: eos, pad: pad)
-            } else {
-                ppl = nil
+                reports[0][m].perplexity = try completionPerplexity(model.model, completions, eos: eos, pad: pad)
             }
-            reports.append(ModelReport(name: name, samples: samples, perplexity: ppl, judged: judge != nil,
-                                       sourceNames: severalSources ? scorer.sources.components.map(\.name) : []))
         }
 
-        var top: [(String, String)] = reports.map { ($0.name, JSONText.object($0.members)) }
+        var top: [(String, String)] = reports[0].map { ($0.name, JSONText.object($0.members)) }
         if (try? context.inputPath("pairs")) != nil && rewardModel == nil {
             context.log("note: the `pairs` input is wired but reward_sources does not list 'model': no RM pair accuracy")
         }
@@ -186,7 +179,7 @@ public enum EvaluateStage: BuiltinStage {
            let accuracy = (object["heldout_accuracy"] as? NSNumber)?.doubleValue {
             top.append(("judge", JSONText.object([("heldout_accuracy", JSONText.number(accuracy))])))
         }
-        let (sft, ppo) = (reports[0], reports[1])
+        let (sft, ppo) = (reports[0][0], reports[0][1])
         func mean(_ r: ModelReport, _ f: (Sample) -> Double) -> Double { r.samples.reduce(0.0) { $0 + f($1) } / Double(r.samples.count) }
         let rateGain = mean(ppo) { $0.judgePositive > 0.5 ? 1 : 0 } - mean(sft) { $0.judgePositive > 0.5 ? 1 : 0 }
         // The policy's answer against the baseline's paired answer (same prompt, same random numbers).
@@ -198,6 +191,7 @@ public enum EvaluateStage: BuiltinStage {
         comparison += [("classic_prompts", String(classicCount)), ("heldout_prompts", String(prompts.count - classicCount)),
                        ("samples_per_prompt", String(perPrompt))]
         top.append(("comparison", JSONText.object(comparison)))
+        if !settings.onlyDefaultDecoding { top.append(("decodings", decodingsJSON(decodings, reports))) }
         let out = try context.outputPath("report")
         try Data((JSONText.object(top) + "\n").utf8).write(to: URL(fileURLWithPath: out + "/metrics.json"))
 
@@ -209,23 +203,25 @@ public enum EvaluateStage: BuiltinStage {
                 ("sft", JSONText.quoted(a.responseText)), ("sft_rm", JSONText.number(a.rmReward)), ("sft_judge", JSONText.number(a.judgePositive)),
                 ("ppo", JSONText.quoted(b.responseText)), ("ppo_rm", JSONText.number(b.rmReward)), ("ppo_judge", JSONText.number(b.judgePositive)),
                 ("ppo_kl", JSONText.number(b.klToReference)),
-            ]) + "\n"
+            ] + (settings.onlyDefaultDecoding ? [] : otherDecodingFields(row: i, decodings, reports))) + "\n"
         }
         try Data(lines.utf8).write(to: URL(fileURLWithPath: out + "/samples.jsonl"))
 
         var summary: [(String, Double)] = []
-        for r in reports {
+        for r in reports[0] {
             summary += [("\(r.name)/rm_reward_mean", mean(r, \.rmReward))]
             if r.judged { summary.append(("\(r.name)/judge_positive_rate", mean(r) { $0.judgePositive > 0.5 ? 1 : 0 })) }
             summary.append(("\(r.name)/kl_to_reference_nats", mean(r, \.klToReference)))
             if let p = r.perplexity { summary.append(("\(r.name)/heldout_perplexity", p)) }
         }
         summary.append(("comparison/rm_win_rate", wins / Double(max(ppo.samples.count, 1))))
-        for r in reports where !r.sourceNames.isEmpty {
+        for r in reports[0] where !r.sourceNames.isEmpty {
             summary += r.sourceNames.indices.map { ("\(r.name)/rewards/\(r.sourceNames[$0])/mean", r.sourceMean($0)) }
         }
+        if !settings.onlyDefaultDecoding { summary += decodingMetrics(decodings, reports) }
         context.metrics(step: 0, summary + rewardFlags)
         context.log(table(sft, ppo, classic: classicCount * perPrompt))
+        if !settings.onlyDefaultDecoding { context.log(decodingsTable(decodings, reports)) }
     }
 
     /// exp(mean NLL) over the first `reviews` test reviews, each as `[EOS] + review` cut to n_positions.

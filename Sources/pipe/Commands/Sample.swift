@@ -7,7 +7,7 @@ import Tokenizer
 
 /// `pipe sample MODEL --prompt 这部电影很`: generations from any model artifact directory (sft, rm's
 /// backbone, ppo) or HF GPT-2 folder (config.json + model.safetensors or sharded weights + tokenizer.json),
-/// like a predict.py script. A model that cannot be used is one `error:` line and exit status 2 (no
+/// like a predict.py script: sampling (temperature, top-k, top-p), greedy, or beam search (--num-beams). A model that cannot be used is one `error:` line and exit status 2 (no
 /// usage text: the command line was fine, the folder is not).
 struct Sample: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,8 +26,8 @@ struct Sample: ParsableCommand {
     @Flag(help: "Ignore the model's prompt_template.json: encode each --prompt as it is.")
     var raw = false
 
-    @Option(name: .short, help: "Samples per prompt.")
-    var n = 3
+    @Option(name: .short, help: "Samples per prompt (default 3); with --num-beams, the best hypotheses printed per prompt (default 1).")
+    var n: Int?
 
     @Option(help: "New tokens per sample.")
     var maxNewTokens = 32
@@ -50,11 +50,37 @@ struct Sample: ParsableCommand {
     @Option(help: "Seed of the sampler.")
     var seed: UInt64 = 0
 
+    @Option(help: "Beam search with this many beams instead of sampling (deterministic, as transformers' num_beams).")
+    var numBeams: Int?
+
+    @Option(help: "Beam search: hypotheses score Σ log p / length^X (> 0 favours longer ones).")
+    var lengthPenalty: Float = 1
+
+    @Option(help: ArgumentHelp("Beam search: when to stop, as transformers' early_stopping: false (stop once no running beam can beat the finished ones), true (once --num-beams hypotheses have finished), never.", valueName: "false|true|never"))
+    var earlyStopping = "false"
+
     func validate() throws {
-        guard n >= 1 else { throw ValidationError("-n must be at least 1") }
+        if let n { guard n >= 1 else { throw ValidationError("-n must be at least 1") } }
         guard maxNewTokens >= 1 else { throw ValidationError("--max-new-tokens must be at least 1") }
         guard temperature > 0 else { throw ValidationError("--temperature must be > 0") }
         guard topP > 0 && topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
+        guard BeamStopping(rawValue: earlyStopping) != nil else {
+            throw ValidationError("--early-stopping must be false, true or never (got '\(earlyStopping)')")
+        }
+        guard lengthPenalty.isFinite else { throw ValidationError("--length-penalty must be a finite number") }
+        if let numBeams {
+            guard numBeams >= 1 else { throw ValidationError("--num-beams must be at least 1") }
+            if let n, n > numBeams {
+                throw ValidationError("-n \(n) asks for more hypotheses than --num-beams \(numBeams) keeps; use -n ≤ \(numBeams)")
+            }
+            // Beam search is deterministic: sampling controls would be silently ignored.
+            let sampling = [("--greedy", greedy), ("--temperature", temperature != 1), ("--top-k", topK != 0), ("--top-p", topP != 1)]
+            if let (flag, _) = sampling.first(where: { $0.1 }) {
+                throw ValidationError("\(flag) is a sampling option; beam search (--num-beams) does not sample — drop one of them")
+            }
+        } else if lengthPenalty != 1 || earlyStopping != "false" {
+            throw ValidationError("--length-penalty and --early-stopping apply to beam search only; add --num-beams N")
+        }
     }
 
     /// A model folder that cannot be sampled from; the message names the file and the problem.
@@ -118,8 +144,28 @@ struct Sample: ParsableCommand {
             guard ids.count + maxNewTokens <= gpt.config.maxPositions else {
                 throw ModelError(description: "prompt '\(prompts[index])' (\(ids.count) tokens) + --max-new-tokens \(maxNewTokens) exceeds the model's n_positions \(gpt.config.maxPositions)")
             }
-            queries += Array(repeating: ids, count: n)
+            queries.append(ids)
         }
+        if let numBeams {
+            guard numBeams <= vocabulary else {
+                throw ModelError(description: "--num-beams \(numBeams) exceeds the model's vocabulary (vocab_size \(vocabulary) in config.json)")
+            }
+            let count = n ?? 1
+            let result = gpt.beamSearch(prompts: queries, options: BeamSearchOptions(
+                maxNewTokens: maxNewTokens, numBeams: numBeams, lengthPenalty: lengthPenalty,
+                earlyStopping: BeamStopping(rawValue: earlyStopping) ?? .heuristic, numReturnSequences: count,
+                eosTokenID: noStop ? nil : eos))
+            for (i, text) in prompts.enumerated() {
+                print("\(text)")
+                for (k, h) in result.hypotheses[i].enumerated() {
+                    print("  \(k + 1). \(text)\(tokenizer.decode(h.tokens, skipSpecial: true))   "
+                        + "[\(h.tokens.count) tokens, log p \(String(format: "%.1f", h.logProb)), score \(String(format: "%.3f", h.score))]")
+                }
+            }
+            return
+        }
+        let n = self.n ?? 3
+        queries = queries.flatMap { Array(repeating: $0, count: n) }
         var options = SamplingOptions(maxNewTokens: maxNewTokens)
         options.temperature = temperature
         options.topK = topK
