@@ -92,6 +92,10 @@ params:
   response_length: { type: int,   default: 16,  min: 1, doc: "tokens generated per response" }
   temperature:     { type: float, default: 1.0, min: 0.01, doc: "sampling temperature" }
   perplexity_reviews: { type: int, default: 400, min: 1, doc: "held-out reviews (or completions) for perplexity" }
+  decodings:       { type: list,  default: [sample], key: unless_default, doc: "how both models answer, each a full set of figures: sample (samples_per_prompt draws at temperature), greedy (argmax), beam (num_beams, length_penalty; as transformers' beam search); the first is the headline (top of metrics.json, the summary table), all are compared under `decodings` in metrics.json, in the log and in samples.jsonl" }
+  num_beams:       { type: int,   default: 4,   min: 1, key: unless_default, doc: "beam decoding: beams per prompt (its best hypothesis is the answer)" }
+  length_penalty:  { type: float, default: 1.0, key: unless_default, doc: "beam decoding: hypotheses score sum log p / length^length_penalty (> 0 favours longer answers; needs truncate_eos to matter)" }
+  truncate_eos:    { type: bool,  default: false, key: unless_default, doc: "every decoding ends an answer at its first end-of-text token (kept; the padding after it is masked out of every score), as ppo's truncate_eos; false = response_length tokens" }
 resources: { cpus: 2, mem: 4G, time: 20m }
 
 """#,
