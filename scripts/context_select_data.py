@@ -64,6 +64,7 @@ def prompt(rng, names, items):
     listed, used = [], set()
 
     def draw(tag):
+        # names[tag] holds at least 2 × items titles (checked in main), so a fresh one is always there.
         while True:
             title = pick(rng, names[tag])
             if title not in used:
@@ -109,11 +110,12 @@ def main(news, sft_dir, preference_dir, prompts_dir, sft_count=4000, preference_
 
     def fresh():
         # Prompts are unique across the three files, so held-out prompts are never trained on.
-        while True:
+        for _ in range(1000):
             made = prompt(rng, names, items)
             if made[0] not in seen:
                 seen.add(made[0])
                 return made
+        sys.exit(f"{news}: too few titles for {sft_count + preference_count + prompt_count} different prompts; lower the counts")
 
     sft, preference, prompts = [], [], []
     for _ in range(sft_count):
