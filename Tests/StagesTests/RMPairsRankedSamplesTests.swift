@@ -112,10 +112,9 @@ import Testing
     @Test func answersNoScorerTellsApartEndInAnErrorNotALoop() throws {
         let (c, data) = try Self.upstream()
         var constant = Self.ranked
-        // Near-greedy sampling gives k identical answers: every scorer ties them, no prompt gives a pair.
-        constant["reward_sources"] = .list([.string("length_penalty")])
-        constant["reward_target_length"] = .int(1)
-        constant["temperature"] = .float(0.01)
+        // A pattern that matches nothing scores every answer 0: all tie, no prompt gives a pair.
+        constant["reward_sources"] = .list([.string("regex")])
+        constant["reward_pattern"] = .string(#"[^\s\S]"#)
         do {
             try c.run("tied", RMPairsStage.self, inputs: ["data": data, "model": "sft.model"], outputs: ["pairs"], with: constant)
             Issue.record("tied answers produced pairs")
