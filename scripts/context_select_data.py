@@ -4,8 +4,9 @@ deterministically from People's Daily January 1998 (scripts/fetch-data.sh; words
 
   context_select_data.py NEWS_FILE SFT_DIR PREFERENCE_DIR PROMPTS_DIR [SFT PREFERENCE PROMPTS [ITEMS]]
 
-The titles are the corpus's proper names with the category its tags give them: 人名 (nr; a surname
-and a given name tagged nr in a row are one name), 地名 (ns), 机构 (nt). A prompt lists ITEMS titles
+The titles are the corpus's most frequent proper names (PER_CATEGORY of each) with the category its
+tags give them: 人名 (nr; a surname and a given name tagged nr in a row are one name), 地名 (ns),
+机构 (nt). A prompt lists ITEMS titles
 (default 5), each with its category, and asks for a title of one category, which one or two of the
 listed titles have:
 
@@ -34,11 +35,14 @@ import sys
 
 CATEGORIES = [("nr", "人名"), ("ns", "地名"), ("nt", "机构")]
 SEED = 1998
+# Titles per category: the most frequent names, so a small model's BPE keeps each whole (one or two
+# tokens) and the task is choosing by category, not spelling out rare names.
+PER_CATEGORY = 20
 
 
 def titles(path):
-    """Proper names by category tag, each list sorted (set order would differ between runs)."""
-    found = {tag: set() for tag, _ in CATEGORIES}
+    """The PER_CATEGORY most frequent proper names of each category tag, sorted (ties by name)."""
+    found = {tag: {} for tag, _ in CATEGORIES}
     for raw in open(path, encoding="utf-8"):
         words = [w.rsplit("/", 1) for w in raw.split()]
         words = [w if len(w) == 2 else [w[0], ""] for w in words]
@@ -48,9 +52,10 @@ def titles(path):
             if tag == "nr" and i + 1 < len(words) and words[i + 1][1] == "nr":
                 word, i = word + words[i + 1][0], i + 1
             if tag in found and 2 <= len(word) <= 6 and all("\u4e00" <= c <= "\u9fff" for c in word):
-                found[tag].add(word)
+                found[tag][word] = found[tag].get(word, 0) + 1
             i += 1
-    return {tag: sorted(names) for tag, names in found.items()}
+    top = {tag: sorted(counts, key=lambda w: (-counts[w], w))[:PER_CATEGORY] for tag, counts in found.items()}
+    return {tag: sorted(names) for tag, names in top.items()}
 
 
 def pick(rng, items):
