@@ -27,9 +27,9 @@ struct ContextSelectPipelineTests {
 
     static let tiny = [
         "tokens.vocab_size=400",
-        "sft.n_layer=1", "sft.n_head=2", "sft.n_embd=32", "sft.steps=60", "sft.lr=3e-3", "sft.warmup_steps=5", "sft.eval_interval=30",
+        "sft.n_layer=1", "sft.n_head=2", "sft.n_embd=32", "sft.steps=120", "sft.lr=3e-3", "sft.warmup_steps=5", "sft.eval_interval=30",
         "sft.eval_batches=1", "sft.batch_size=8",
-        "pairs.pairs=16", "pairs.k=8", "rm.batch_size=8", "rm.warmup_steps=1",
+        "pairs.pairs=8", "pairs.k=8", "rm.batch_size=8", "rm.warmup_steps=1",
         "ppo.steps=2", "ppo.batch_size=8", "ppo.mini_batch_size=4", "ppo.ppo_epochs=1",
         "ppo-rule.steps=2", "ppo-rule.batch_size=8", "ppo-rule.mini_batch_size=4", "ppo-rule.ppo_epochs=1",
         "eval.prompts=6", "eval.samples_per_prompt=1", "eval-rule.prompts=6", "eval-rule.samples_per_prompt=1",
