@@ -218,26 +218,40 @@ resources: { cpus: 2, mem: 4G, time: 60m }
         "rm-pairs.yaml": #"""
 kind: rm-pairs
 version: 2
-doc: Builds preference pairs for reward-model and DPO training, from sentiment labels, from judged SFT samples, or from a preference dataset through the prompt template.
+doc: Builds preference pairs for reward-model and DPO training, from sentiment labels, from judged SFT samples, from a preference dataset through the prompt template, or from SFT answers ranked by any reward source.
 builtin: rm-pairs
-include: [template]
+include: [template, reward]
 inputs:
   tokens: { doc: "token files of the splits (tokenise output); labels strategy pairs train-split reviews (labels and samples strategies)", optional: true }
-  data:   { doc: "a preference dataset (dataset strategy)", optional: true }
-  model:  { doc: "SFT model that writes the candidates (samples strategy); its tokenizer and stored template (labels and dataset strategies)", optional: true }
+  data:   { doc: "a preference dataset (dataset strategy); a prompt, prompt-completion or preference dataset whose prompts the model answers, their columns reaching the reward sources (ranked_samples: train split → pairs, valid → held out)", optional: true }
+  model:  { doc: "SFT model that writes the candidates (samples and ranked_samples strategies); its tokenizer and stored template (all strategies)", optional: true }
   tokenizer: { doc: "tokenizer folder when no model is wired (labels and dataset strategies)", optional: true }
   judge:  { doc: "judge model that scores the candidates (samples strategy)", optional: true }
+  reward: { doc: "reward model for the `model` reward source (ranked_samples strategy with reward_sources: [model])", optional: true }
+  scorer: { doc: "the scorer's files for a `command` reward source (ranked_samples strategy)", optional: true }
 outputs:
   pairs: { doc: "pairs.jsonl (train) and pairs-valid.jsonl (held out) of chosen/rejected token ids and text" }
 params:
-  strategy:        { type: string, default: labels, choices: [labels, samples, dataset], doc: "labels: positive vs negative review; samples: best vs worst of k judged SFT continuations; dataset: the records of a preference dataset (train → pairs, valid → held out; pairs and valid_fraction unused)" }
+  strategy:        { type: string, default: labels, choices: [labels, samples, dataset, ranked_samples], doc: "labels: positive vs negative review; samples: best vs worst of k judged SFT continuations; dataset: the records of a preference dataset (train → pairs, valid → held out; pairs and valid_fraction unused); ranked_samples: best vs worst of k SFT answers to the `data` prompts, ranked by the reward sources (reward_sources: a rule, model = the `reward` input, command, http, ...)" }
   pairs:           { type: int,   default: 4000, min: 2, doc: "number of pairs to build" }
   valid_fraction:  { type: float, default: 0.1,  min: 0, max: 0.5, doc: "fraction of pairs held out for accuracy" }
   max_tokens:      { type: int,   default: 48,   min: 4, doc: "truncate reviews / prompt+response to this many tokens (dataset strategy: the oldest prompt tokens go first)" }
   prompt_tokens:   { type: int,   default: 4,    min: 1, doc: "samples strategy - review-opening length used as prompt" }
-  response_tokens: { type: int,   default: 16,   min: 1, doc: "samples strategy - tokens per continuation" }
-  k:               { type: int,   default: 4,    min: 2, doc: "samples strategy - continuations per prompt" }
-  temperature:     { type: float, default: 1.0,  min: 0.01, doc: "samples strategy - sampling temperature" }
+  response_tokens: { type: int,   default: 16,   min: 1, doc: "samples and ranked_samples strategies - tokens per continuation (ranked_samples: an answer ends at its first EOS)" }
+  k:               { type: int,   default: 4,    min: 2, doc: "samples and ranked_samples strategies - continuations per prompt" }
+  temperature:     { type: float, default: 1.0,  min: 0.01, doc: "samples and ranked_samples strategies - sampling temperature" }
+  # The reward group (ranked_samples) joined this kind later: its params are in the key only when set,
+  # so the other strategies keep their keys.
+  reward_sources:          { key: unless_default }
+  reward_weights:          { key: unless_default }
+  reward_command:          { key: unless_default }
+  reward_url:              { key: unless_default }
+  reward_http_format:      { key: unless_default }
+  reward_column:           { key: unless_default }
+  reward_pattern:          { key: unless_default }
+  reward_normalize:        { key: unless_default }
+  reward_target_length:    { key: unless_default }
+  reward_repetition_ngram: { key: unless_default }
 resources: { cpus: 1, mem: 2G, time: 20m }
 
 """#,
@@ -368,7 +382,7 @@ params:
 # rewards/<name>/mean and rewards/<name>/std. See stages/README.md ("Reward sources").
 doc: reward sources - a reward model, a scorer command (JSON lines), an HTTP endpoint, built-in rules, or a weighted sum of these.
 params:
-  reward_sources:   { type: list,   default: [model], doc: "sources, summed with reward_weights: model (the `reward` input), command, http, exact_match, contains, regex, f1, rouge_l, length_penalty, repetition_penalty" }
+  reward_sources:   { type: list,   default: [model], doc: "sources, summed with reward_weights: model (the `reward` input), command, http, exact_match, contains, regex, f1, rouge_l, length_penalty, repetition_penalty, set_membership" }
   reward_weights:   { type: list,   default: [], doc: "one weight per source, in order (empty: 1 each)" }
   reward_command:   { type: string, default: "", doc: "command source: a long-lived scorer run with /bin/sh -c in the scratch directory; ${inputs.scorer} expands to the `scorer` input's path. One JSON line per batch on stdin, {\"prompts\",\"completions\",\"columns\"}; one line back, {\"rewards\": [...]}" }
   reward_url:       { type: string, default: "", doc: "http source: http:// URL that takes one POST per batch and answers {\"rewards\": [...]}" }
@@ -376,7 +390,7 @@ params:
   reward_timeout:   { type: float,  default: 180, min: 0.001, key: false, doc: "seconds a command or http source may take per batch (the command's first answer includes its start-up); a command past it is killed" }
   reward_retries:   { type: int,    default: 5,   min: 0, key: false, doc: "http source: retries after a connection error, timeout, cut-off answer or 5xx status (back-off 0.25 s doubling, at most 4 s)" }
   reward_column:    { type: string, default: reference, doc: "dataset column the rules compare against (and the http source's labels)" }
-  reward_pattern:   { type: string, default: "", doc: "regex rule: the pattern (ICU syntax) searched in each completion; empty = the row's reward_column value is the pattern" }
+  reward_pattern:   { type: string, default: "", doc: "regex rule: the pattern (ICU syntax) searched in each completion; empty = the row's reward_column value is the pattern. set_membership: the answer is the pattern's first match (its first capture group when it has one); empty = the whole completion" }
   reward_normalize: { type: bool,   default: true, doc: "rules compare NFKC-folded, lower-cased text without punctuation, whitespace collapsed" }
   reward_target_length: { type: int, default: 16, min: 1, doc: "length_penalty: −|tokens − target| / target, tokens being words with each CJK character one token" }
   reward_repetition_ngram: { type: int, default: 2, min: 1, doc: "repetition_penalty: −(fraction of this size's n-grams that repeat an earlier one)" }

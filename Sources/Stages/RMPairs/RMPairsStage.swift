@@ -11,6 +11,8 @@ import Tokenizer
 ///   worst becomes a pair (the RM then learns the judge's preferences on the policy's own distribution).
 /// - `dataset`: a preference dataset's records through the prompt template: [EOS] + prompt + chosen vs
 ///   [EOS] + prompt + rejected, with the record's margin.
+/// - `ranked_samples`: the SFT model answers a dataset's prompts k times, the reward sources rank the
+///   answers, best vs worst becomes a pair (`RankedSamplePairs`).
 /// Training pairs come from the train split, held-out pairs from the valid split.
 public enum RMPairsStage: BuiltinStage {
     public static let kind = "rm-pairs"
@@ -34,11 +36,15 @@ public enum RMPairsStage: BuiltinStage {
         }
     }
 
-    public static func checkParams(_ params: StageParams) throws { _ = try Options(params) }
+    public static func checkParams(_ params: StageParams) throws {
+        _ = try Options(params)
+        _ = try RewardSettings(params)
+    }
 
     public static func run(_ context: StageContext) throws {
         let o = try Options(context.params)
         if o.strategy == "dataset" { return try datasetPairs(context, o) }
+        if o.strategy == "ranked_samples" { return try RankedSamplePairs.run(context, o) }
         let tokensDir = try context.inputPath("tokens")
         let validCount = max(1, Int((Double(o.pairs) * o.validFraction).rounded()))
         let trainCount = max(1, o.pairs - validCount)
@@ -65,7 +71,7 @@ public enum RMPairsStage: BuiltinStage {
             valid = try samplePairs(try TokenFile.read(split: "valid", in: tokensDir), count: validCount, o, model: model,
                                     tokenizer: tokenizer, judge: judge, context: context, random: &random)
         default:
-            throw StageError.badParam("strategy", "'\(o.strategy)' is not one of labels, samples, dataset")
+            throw StageError.badParam("strategy", "'\(o.strategy)' is not one of labels, samples, dataset, ranked_samples")
         }
         let out = try context.outputPath("pairs")
         try PreferencePairsFile.write(train, to: out + "/" + PreferencePairsFile.trainName)

@@ -11,6 +11,13 @@ import Foundation
 /// | `rouge_l`            | ROUGE-L F1 (longest common subsequence) against the column value        |
 /// | `length_penalty`     | −\|tokens − reward_target_length\| / reward_target_length               |
 /// | `repetition_penalty` | −(fraction of repeated `reward_repetition_ngram`-grams)                 |
+/// | `set_membership`     | +1 when the answer is one of the column's values (a list, or one string), else −1 |
+///
+/// `set_membership` scores as the ChatGLM RLHF project does (+1 for an answer that is in the context
+/// and of the asked category, −1 otherwise): the column lists every right answer. The answer is the
+/// whole completion, or, with `reward_pattern`, the pattern's first match in it (its first capture
+/// group when it has one): a sampler that runs on past the answer's end then costs nothing, and a
+/// completion the pattern does not match scores −1.
 ///
 /// With `reward_normalize` the completion and the reference are normalised first (NFKC, lower case,
 /// punctuation dropped, whitespace collapsed: `TextOverlap.normalize`). Tokens are words, with each CJK
@@ -19,11 +26,12 @@ public final class RuleRewardSource: RewardSource {
     public enum Rule: String, Sendable, CaseIterable {
         case exactMatch = "exact_match", contains, regex, f1, rougeL = "rouge_l"
         case lengthPenalty = "length_penalty", repetitionPenalty = "repetition_penalty"
+        case setMembership = "set_membership"
 
         /// Whether the rule reads the `reward_column` of each row.
         func needsColumn(pattern: String) -> Bool {
             switch self {
-            case .exactMatch, .contains, .f1, .rougeL: return true
+            case .exactMatch, .contains, .f1, .rougeL, .setMembership: return true
             case .regex: return pattern.isEmpty
             case .lengthPenalty, .repetitionPenalty: return false
             }
@@ -35,7 +43,8 @@ public final class RuleRewardSource: RewardSource {
     public let normalizeText: Bool
     public let targetLength: Int
     public let ngram: Int
-    /// The fixed pattern of `regex` (nil: the column gives one per row).
+    /// The fixed pattern of `regex` (nil: the column gives one per row), or the answer extractor of
+    /// `set_membership` (nil: the whole completion is the answer).
     let fixedPattern: NSRegularExpression?
 
     public var name: String { rule.rawValue }
@@ -47,7 +56,7 @@ public final class RuleRewardSource: RewardSource {
         self.normalizeText = normalize
         self.targetLength = targetLength
         self.ngram = ngram
-        if rule == .regex && !pattern.isEmpty {
+        if (rule == .regex || rule == .setMembership) && !pattern.isEmpty {
             do { fixedPattern = try NSRegularExpression(pattern: pattern) } catch {
                 throw StageError.badParam("reward_pattern", "'\(pattern)' is not a valid regular expression (ICU syntax): \(error.localizedDescription)")
             }
@@ -76,6 +85,10 @@ public final class RuleRewardSource: RewardSource {
         var rewards: [Float] = []
         rewards.reserveCapacity(request.count)
         for (row, completion) in request.completions.enumerated() {
+            if rule == .setMembership {
+                rewards.append(try membership(completion: completion, answers: references[row], row: row))
+                continue
+            }
             let reference = needsColumn ? references[row].plainText : ""
             rewards.append(Float(try score(completion: completion, reference: reference, row: row)))
         }
@@ -109,6 +122,36 @@ public final class RuleRewardSource: RewardSource {
             return -Double(abs(length - targetLength)) / Double(targetLength)
         case .repetitionPenalty:
             return -TextOverlap.repetition(TextOverlap.tokens(text), n: ngram)
+        case .setMembership:
+            return Double(try membership(completion: completion, answers: .string(reference), row: row))
         }
+    }
+
+    /// `set_membership`: +1 when the completion's answer is one of `answers`, else −1.
+    func membership(completion: String, answers: RewardJSON, row: Int) throws -> Float {
+        let members: [String]
+        switch answers {
+        case .string(let s): members = [s]
+        case .array(let items):
+            members = try items.map {
+                guard case .string(let s) = $0 else {
+                    throw StageError.failed("rule 'set_membership': row \(row)'s '\(column)' value holds \($0.text), not a string; the column must be a list of strings (the right answers) or one string")
+                }
+                return s
+            }
+        default:
+            throw StageError.failed("rule 'set_membership': row \(row)'s '\(column)' value is \(answers.text), not a list of strings (the right answers) or one string")
+        }
+        var answer = completion
+        if let fixedPattern {
+            let range = NSRange(completion.startIndex..<completion.endIndex, in: completion)
+            guard let match = fixedPattern.firstMatch(in: completion, range: range) else { return -1 }
+            let group = fixedPattern.numberOfCaptureGroups > 0 ? match.range(at: 1) : match.range
+            guard let found = Range(group, in: completion) else { return -1 }
+            answer = String(completion[found])
+        }
+        let key = normalizeText ? TextOverlap.normalize(answer) : answer
+        guard !key.isEmpty else { return -1 }
+        return members.contains { (normalizeText ? TextOverlap.normalize($0) : $0) == key } ? 1 : -1
     }
 }
