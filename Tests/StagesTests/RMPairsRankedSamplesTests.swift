@@ -68,6 +68,35 @@ import Testing
         #expect(c.contexts["pairs"]!.logLines.contains { $0.contains("ranked by rouge_l") }, "\(c.contexts["pairs"]!.logLines)")
     }
 
+    /// The flagship's "online-ish" DPO arm: SFT answers to review openings (the `tokens` input, no
+    /// dataset), ranked by the reward model, best vs worst → DPO.
+    @Test func documentOpeningsRankedByTheRewardModelFeedDPO() throws {
+        let c = StageChain(root: try DirectoryStageContext.temporaryDirectory("pipe-ranked-openings"), seed: 7)
+        try c.run("data", DatasetStage.self, inputs: ["source": try PPOStageChainTests.corpus(reviews: 120)], outputs: ["data"],
+                  with: PPOStageChainTests.labelled)
+        try c.run("tokens", TokeniseStage.self, inputs: ["data": "data.data"], outputs: ["tokenizer", "tokens"], with: ["vocab_size": .int(400)])
+        try c.run("sft", SFTStage.self, inputs: ["tokens": "tokens.tokens", "tokenizer": "tokens.tokenizer"], outputs: ["model", "metrics"],
+                  with: ["n_layer": .int(1), "n_head": .int(2), "n_embd": .int(32), "block_size": .int(48), "batch_size": .int(8),
+                         "steps": .int(20), "lr": .float(3e-3), "warmup_steps": .int(2), "eval_interval": .int(20), "eval_batches": .int(1)])
+        try c.run("labelPairs", RMPairsStage.self, inputs: ["tokens": "tokens.tokens", "model": "sft.model"], outputs: ["pairs"],
+                  with: ["pairs": .int(48), "max_tokens": .int(32)])
+        try c.run("rm", RewardModelStage.self, inputs: ["pairs": "labelPairs.pairs", "init": "sft.model"], outputs: ["model", "metrics"],
+                  with: ["batch_size": .int(8), "lr": .float(2e-3), "warmup_steps": .int(1), "epochs": .int(1)])
+        try c.run("pairs", RMPairsStage.self, inputs: ["tokens": "tokens.tokens", "model": "sft.model", "reward": "rm.model"], outputs: ["pairs"],
+                  with: ["strategy": .string("ranked_samples"), "pairs": .int(16), "valid_fraction": .float(0.25), "k": .int(3),
+                         "prompt_tokens": .int(3), "response_tokens": .int(6), "reward_sources": .list([.string("model")])])
+        let (train, valid) = try Self.pairs(c, "pairs")
+        #expect(train.count == 12 && valid.count == 4)
+        for pair in train + valid {
+            #expect(pair.promptLength == 4)   // the separator and a 3-token opening
+            #expect(Array(pair.chosen.prefix(pair.promptLength)) == Array(pair.rejected.prefix(pair.promptLength)))
+            #expect(try #require(pair.chosenScore) > (try #require(pair.rejectedScore)))
+        }
+        try c.run("dpo", DPOStage.self, inputs: ["policy": "sft.model", "pairs": "pairs.pairs"], outputs: ["model", "metrics"],
+                  with: ["batch_size": .int(4), "epochs": .int(1), "lr": .float(1e-3), "warmup_steps": .int(1)])
+        #expect(!c.contexts["dpo"]!.series("train/rewards/accuracies").isEmpty)
+    }
+
     @Test func sameSeedSameBytesForAnyThreadCount() throws {
         var files: [Data] = []
         let (c, data) = try Self.upstream()

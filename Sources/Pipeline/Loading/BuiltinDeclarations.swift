@@ -222,7 +222,7 @@ doc: Builds preference pairs for reward-model and DPO training, from sentiment l
 builtin: rm-pairs
 include: [template, reward]
 inputs:
-  tokens: { doc: "token files of the splits (tokenise output); labels strategy pairs train-split reviews (labels and samples strategies)", optional: true }
+  tokens: { doc: "token files of the splits (tokenise output): train-split reviews (labels strategy), their openings as prompts (samples strategy, and ranked_samples without `data`)", optional: true }
   data:   { doc: "a preference dataset (dataset strategy); a prompt, prompt-completion or preference dataset whose prompts the model answers, their columns reaching the reward sources (ranked_samples: train split → pairs, valid → held out)", optional: true }
   model:  { doc: "SFT model that writes the candidates (samples and ranked_samples strategies); its tokenizer and stored template (all strategies)", optional: true }
   tokenizer: { doc: "tokenizer folder when no model is wired (labels and dataset strategies)", optional: true }

@@ -21,11 +21,13 @@ enum RankedSamplePairs {
         guard let modelDir = try? context.inputPath("model") else {
             throw StageError.badInput("model", "strategy 'ranked_samples' needs the `model` input: the SFT model that writes the answers")
         }
-        guard let dataDir = try? context.inputPath("data") else {
-            throw StageError.badInput("data", "strategy 'ranked_samples' needs the `data` input: a dataset whose prompts (and columns, for rules) the model answers")
+        // Prompts: a dataset's records, else openings (prompt_tokens long) of the token files' documents.
+        let dataDir = try? context.inputPath("data"), tokensDir = try? context.inputPath("tokens")
+        guard dataDir != nil || tokensDir != nil else {
+            throw StageError.badInput("data", "strategy 'ranked_samples' needs the `data` input (a dataset whose prompts, and columns for rules, the model answers) or the `tokens` input (document openings as prompts)")
         }
-        let dataset = try DatasetReader(directory: dataDir)
-        try dataset.require([.prompt, .promptCompletion, .preference], input: "data")
+        let dataset = try dataDir.map { try DatasetReader(directory: $0) }
+        try dataset?.require([.prompt, .promptCompletion, .preference], input: "data")
         let model = try ModelArtifacts.load(modelDir, input: "model")
         let tokenizer = try ModelArtifacts.tokenizer(in: modelDir, input: "model")
         let template = try TemplateFile.resolve(context.params, storedWith: modelDir)
@@ -35,12 +37,18 @@ enum RankedSamplePairs {
             throw StageError.badParam("response_tokens", "\(o.responseTokens) tokens leave no room for a prompt in the model's \(model.config.maxPositions) positions")
         }
         func prompts(_ split: String) throws -> PromptSet? {
-            guard (dataset.manifest.count(of: split) ?? 0) > 0 else { return nil }
-            return try PromptSet.build(fixed: [], corpusPrompts: 0, promptTokens: 1, records: records, train: nil,
-                                       dataset: dataset, split: split, maxTokens: maxPrompt)
+            if let dataset {
+                guard (dataset.manifest.count(of: split) ?? 0) > 0 else { return nil }
+                return try PromptSet.build(fixed: [], corpusPrompts: 0, promptTokens: 1, records: records, train: nil,
+                                           dataset: dataset, split: split, maxTokens: maxPrompt)
+            }
+            let documents = try TokenFile.read(split: split, in: tokensDir!)
+            guard documents.count > 0 else { return nil }
+            return try PromptSet.build(fixed: [], corpusPrompts: documents.count, promptTokens: o.promptTokens, records: records,
+                                       train: documents, maxTokens: maxPrompt)
         }
         guard let train = try prompts("train") else {
-            throw StageError.badInput("data", "the dataset's train split is empty: no prompts to answer")
+            throw StageError.badInput(dataset == nil ? "tokens" : "data", "the train split is empty: no prompts to answer")
         }
         let valid = try prompts("valid")
         let validCount = valid == nil ? 0 : max(1, Int((Double(o.pairs) * o.validFraction).rounded()))
