@@ -89,6 +89,18 @@ public struct BPETokenizer: Sendable, Equatable {
         return ids
     }
 
+    /// `encode(text, allowSpecial: false)`, remembering encoded pieces in `cache` (for many texts).
+    public func encodeOrdinary(_ text: String, cache: inout BPEPieceCache) -> [Int32] {
+        var ids: [Int32] = []
+        var text = text
+        text.withUTF8 { bytes in
+            PreTokenizer.forEachPiece(bytes) { start, end in
+                cache.append(UnsafeBufferPointer(rebasing: bytes[start..<end]), to: &ids) { encodePiece($0, into: &$1) }
+            }
+        }
+        return ids
+    }
+
     /// Token ids of ordinary text (no special tokens): BPE on each pre-tokenizer piece.
     func encodeOrdinary(_ text: String, into ids: inout [Int32]) {
         var text = text

@@ -35,16 +35,14 @@ public enum PreTokenizer {
 
     /// The pieces of `text`, in order; their concatenation is `text`.
     public static func split(_ text: String) -> [Substring] {
-        var pieces: [Substring] = []
+        var bounds: [(start: Int, end: Int)] = []
+        var utf8Text = text
+        utf8Text.withUTF8 { bytes in forEachPiece(bytes) { bounds.append(($0, $1)) } }
         let utf8 = text.utf8
-        var text = text
-        text.withUTF8 { bytes in
-            forEachPiece(bytes) { start, end in
-                let lower = utf8.index(utf8.startIndex, offsetBy: start), upper = utf8.index(utf8.startIndex, offsetBy: end)
-                pieces.append(Substring(text.unicodeScalars[lower..<upper]))
-            }
+        return bounds.map { start, end in
+            let lower = utf8.index(utf8.startIndex, offsetBy: start), upper = utf8.index(utf8.startIndex, offsetBy: end)
+            return Substring(text.unicodeScalars[lower..<upper])
         }
-        return pieces
     }
 
     /// Calls `body(start, end)` with the byte range of each piece of the valid UTF-8 `bytes`, in order.

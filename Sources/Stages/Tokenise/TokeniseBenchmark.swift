@@ -26,6 +26,7 @@ public enum TokeniseBenchmark {
         public var datasetDigest: String
         public var tokenizerDigest: String
         public var tokensDigest: String
+        public var megabytes: Double
         public var totalSeconds: Double { importTiming.seconds + trainTiming.seconds + encodeTiming.seconds }
     }
 
@@ -39,11 +40,11 @@ public enum TokeniseBenchmark {
 
     /// Imports `source` (generated if missing), trains a BPE of `vocabSize` on its train split and encodes
     /// every split, with a pool of `threads` workers.
-    public static func run(directory: String, rows: Int, rowBytes: Int, vocabSize: Int, minFrequency: Int, threads: Int,
-                           settings: DatasetSettings) throws -> Figures {
-        let source = directory + "/alpaca-\(rows)x\(rowBytes).jsonl"
+    public static func run(directory: String, rows: Int, rowBytes: Int, spacedChinese: Bool, vocabSize: Int, minFrequency: Int,
+                           threads: Int, settings: DatasetSettings) throws -> Figures {
+        let source = directory + "/alpaca-\(rows)x\(rowBytes)" + (spacedChinese ? "" : "-unspaced") + ".jsonl"
         if !FileManager.default.fileExists(atPath: source) {
-            try DatasetBenchmark.writeAlpacaRows(path: source, rows: rows, rowBytes: rowBytes)
+            try DatasetBenchmark.writeAlpacaRows(path: source, rows: rows, rowBytes: rowBytes, spacedChinese: spacedChinese)
         }
         let output = directory + "/tokenise-dataset-\(threads)", scratch = directory + "/tokenise-scratch-\(threads)"
         for path in [output, scratch] {
@@ -55,7 +56,7 @@ public enum TokeniseBenchmark {
 
         let (_, importTiming) = try timed {
             try DatasetImport.run(source: source, sourceName: (source as NSString).lastPathComponent, settings: settings,
-                                  output: output, scratch: scratch)
+                                  output: output, scratch: scratch, pool: pool)
         }
         var datasetBytes: [UInt8] = []
         for name in try FileManager.default.contentsOfDirectory(atPath: output).sorted() {
@@ -88,6 +89,6 @@ public enum TokeniseBenchmark {
         return Figures(threads: pool.threads, importTiming: importTiming, trainTiming: trainTiming, encodeTiming: encodeTiming,
                        trainingTexts: texts.count, encodedTexts: allTexts.count, tokens: encoded.reduce(0) { $0 + $1.count },
                        datasetDigest: SHA256.hash(datasetBytes).hex, tokenizerDigest: SHA256.hash(tokenizerBytes).hex,
-                       tokensDigest: SHA256.hash(tokenBytes).hex)
+                       tokensDigest: SHA256.hash(tokenBytes).hex, megabytes: Double(DatasetImport.fileSize(source)) / 1e6)
     }
 }

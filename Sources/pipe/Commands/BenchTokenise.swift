@@ -21,6 +21,9 @@ struct BenchTokenise: ParsableCommand {
     @Option(help: "Approximate bytes of text per row (430: a 43 MB file at 100k rows).")
     var rowBytes = 430
 
+    @Option(help: "Chinese words: unspaced (written together as Chinese is: long pre-tokenizer pieces, the hard case for BPE training) or spaced (as `pipe bench dataset` writes them).")
+    var chinese = "unspaced"
+
     @Option(help: "BPE vocabulary size (the instruction pipeline's).")
     var vocabSize = 6000
 
@@ -38,18 +41,19 @@ struct BenchTokenise: ParsableCommand {
             }
             return n
         }
+        guard chinese == "unspaced" || chinese == "spaced" else { throw ValidationError("--chinese: use unspaced or spaced, not '\(chinese)'") }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let declared = try DeclaredParams.defaults(kind: "dataset", workspace: Workspace(root: FileManager.default.currentDirectoryPath))
         let settings = try DatasetSettings(declared)
         let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "n/a"
-        say("pipe bench tokenise — \(rows) generated Alpaca rows (~\(rowBytes) B each), prompt-completion import, BPE vocab \(vocabSize), "
+        say("pipe bench tokenise — \(rows) generated Alpaca rows (~\(rowBytes) B each, Chinese \(chinese)), prompt-completion import, BPE vocab \(vocabSize), "
             + "min_frequency 2; \(ProcessInfo.processInfo.activeProcessorCount) cores, load average at start: \(load); files in \(directory)")
         var first: TokeniseBenchmark.Figures?
         for count in counts {
-            let f = try TokeniseBenchmark.run(directory: directory, rows: rows, rowBytes: rowBytes, vocabSize: vocabSize,
+            let f = try TokeniseBenchmark.run(directory: directory, rows: rows, rowBytes: rowBytes, spacedChinese: chinese == "spaced", vocabSize: vocabSize,
                                               minFrequency: 2, threads: count, settings: settings)
             func phase(_ t: TokeniseBenchmark.Timing) -> String { String(format: "%6.2f s (%6.2f s CPU)", t.seconds, t.cpuSeconds) }
-            say("  \(f.threads) thread(s): import \(phase(f.importTiming))  train \(phase(f.trainTiming)) on \(f.trainingTexts) texts  "
+            say("  \(f.threads) thread(s), \(String(format: "%.1f", f.megabytes)) MB: import \(phase(f.importTiming))  train \(phase(f.trainTiming)) on \(f.trainingTexts) texts  "
                 + "encode \(phase(f.encodeTiming)) \(f.encodedTexts) texts → \(f.tokens) tokens")
             say(String(format: "    total %.2f s (target < 10 s: %@)", f.totalSeconds, f.totalSeconds < 10 ? "met" : "NOT met")
                 + "  dataset \(f.datasetDigest.prefix(12))  tokenizer \(f.tokenizerDigest.prefix(12))  tokens \(f.tokensDigest.prefix(12))")
