@@ -132,7 +132,7 @@ public struct BPETokenizer: Sendable, Equatable {
                 symbols[best] = m.result
                 for k in (best + 1)..<(count - 1) {
                     symbols[k] = symbols[k + 1]
-                    ranks[k] = ranks[k + 1]
+                    if k + 1 < count - 1 { ranks[k] = ranks[k + 1] }  // pair k + 1 exists
                 }
                 count -= 1
                 if best > 0 { ranks[best - 1] = rank(best - 1) }
