@@ -22,7 +22,7 @@ public struct BPETokenizer: Sendable, Equatable {
     /// Id of each byte's single-byte token.
     let byteIds: [Int32]
     /// (left, right) → (rank, result).
-    let mergeTable: [UInt64: (rank: Int32, result: Int32)]
+    let mergeTable: MergeTable
     let isSpecial: [Bool]
 
     public init(tokenBytes: [[UInt8]], merges: [Merge], specialTokens: [(String, Int32)]) {
@@ -37,18 +37,12 @@ public struct BPETokenizer: Sendable, Equatable {
             byteIds[Int(bytes[0])] = Int32(id)
         }
         self.byteIds = byteIds
-        var table: [UInt64: (rank: Int32, result: Int32)] = [:]
-        for (rank, m) in merges.enumerated() where table[Self.key(m.left, m.right)] == nil {
-            table[Self.key(m.left, m.right)] = (Int32(rank), m.result)
-        }
-        mergeTable = table
+        mergeTable = MergeTable(merges)
     }
 
     public static func == (a: BPETokenizer, b: BPETokenizer) -> Bool {
         a.tokenBytes == b.tokenBytes && a.merges == b.merges && a.specialTokens == b.specialTokens
     }
-
-    static func key(_ a: Int32, _ b: Int32) -> UInt64 { UInt64(UInt32(a)) << 32 | UInt64(UInt32(b)) }
 
     public var vocabSize: Int { tokenBytes.count }
 
@@ -87,7 +81,7 @@ public struct BPETokenizer: Sendable, Equatable {
                     }
                 }
             }
-            for piece in PreTokenizer.split(String(Substring(rest[rest.startIndex..<cut]))) { encodePiece(piece, into: &ids) }
+            encodeOrdinary(String(Substring(rest[rest.startIndex..<cut])), into: &ids)
             guard let special = found else { break }
             ids.append(special.id)
             rest = rest[foundEnd...]
@@ -95,31 +89,81 @@ public struct BPETokenizer: Sendable, Equatable {
         return ids
     }
 
+    /// `encode(text, allowSpecial: false)`, remembering encoded pieces in `cache` (for many texts).
+    public func encodeOrdinary(_ text: String, cache: inout BPEPieceCache) -> [Int32] {
+        var ids: [Int32] = []
+        var text = text
+        text.withUTF8 { bytes in
+            PreTokenizer.forEachPiece(bytes) { start, end in
+                cache.append(UnsafeBufferPointer(rebasing: bytes[start..<end]), to: &ids) { encodePiece($0, into: &$1) }
+            }
+        }
+        return ids
+    }
+
+    /// Token ids of ordinary text (no special tokens): BPE on each pre-tokenizer piece.
+    func encodeOrdinary(_ text: String, into ids: inout [Int32]) {
+        var text = text
+        text.withUTF8 { bytes in
+            PreTokenizer.forEachPiece(bytes) { start, end in encodePiece(UnsafeBufferPointer(rebasing: bytes[start..<end]), into: &ids) }
+        }
+    }
+
     /// BPE on one pre-tokenizer piece: repeatedly merge the adjacent pair with the lowest rank
-    /// (leftmost first among equal ranks), using a heap over a linked list of symbols — O(n log n).
-    func encodePiece(_ piece: Substring, into ids: inout [Int32]) {
-        let bytes = Array(piece.utf8)
-        var symbols = bytes.map { byteIds[Int($0)] }
+    /// (leftmost first among equal ranks). Short pieces keep the rank of each adjacent pair in a
+    /// scratch array and scan it (no allocation); long ones use a heap over a linked list — O(n log n).
+    func encodePiece(_ piece: UnsafeBufferPointer<UInt8>, into ids: inout [Int32]) {
+        let n = piece.count
+        if n == 0 { return }
+        if n == 1 { ids.append(byteIds[Int(piece[0])]); return }
+        if n > 48 { encodeLongPiece(piece, into: &ids); return }
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: 2 * n) { scratch in
+            let symbols = UnsafeMutableBufferPointer(rebasing: scratch[0..<n])
+            // ranks[k]: rank of the merge of symbols k and k + 1 (Int32.max: none).
+            let ranks = UnsafeMutableBufferPointer(rebasing: scratch[n..<(2 * n)])
+            for k in 0..<n { symbols[k] = byteIds[Int(piece[k])] }
+            func rank(_ k: Int) -> Int32 { mergeTable.lookup(symbols[k], symbols[k + 1])?.rank ?? Int32.max }
+            var count = n
+            for k in 0..<(count - 1) { ranks[k] = rank(k) }
+            while count > 1 {
+                var best = 0
+                for k in 1..<(count - 1) where ranks[k] < ranks[best] { best = k }
+                guard ranks[best] != Int32.max, let m = mergeTable.lookup(symbols[best], symbols[best + 1]) else { break }
+                symbols[best] = m.result
+                for k in (best + 1)..<(count - 1) {
+                    symbols[k] = symbols[k + 1]
+                    if k + 1 < count - 1 { ranks[k] = ranks[k + 1] }  // pair k + 1 exists
+                }
+                count -= 1
+                if best > 0 { ranks[best - 1] = rank(best - 1) }
+                if best < count - 1 { ranks[best] = rank(best) }
+            }
+            for k in 0..<count { ids.append(symbols[k]) }
+        }
+    }
+
+    /// `encodePiece` for long pieces: a heap of (rank, position) over a linked list of symbols.
+    private func encodeLongPiece(_ piece: UnsafeBufferPointer<UInt8>, into ids: inout [Int32]) {
+        var symbols = piece.map { byteIds[Int($0)] }
         let n = symbols.count
-        if n == 1 { ids.append(symbols[0]); return }
         var next = Array(1...n)            // n = none
         var prev = Array(-1..<(n - 1))     // -1 = none
         var alive = [Bool](repeating: true, count: n)
         var heap = BinaryHeap<(rank: Int32, position: Int)> { $0.rank != $1.rank ? $0.rank < $1.rank : $0.position < $1.position }
         for i in 0..<(n - 1) {
-            if let m = mergeTable[Self.key(symbols[i], symbols[i + 1])] { heap.push((m.rank, i)) }
+            if let m = mergeTable.lookup(symbols[i], symbols[i + 1]) { heap.push((m.rank, i)) }
         }
         while let top = heap.pop() {
             let i = top.position
             guard alive[i], next[i] < n else { continue }
             let j = next[i]
-            guard let m = mergeTable[Self.key(symbols[i], symbols[j])], m.rank == top.rank else { continue }
+            guard let m = mergeTable.lookup(symbols[i], symbols[j]), m.rank == top.rank else { continue }
             symbols[i] = m.result
             alive[j] = false
             next[i] = next[j]
             if next[j] < n { prev[next[j]] = i }
-            if prev[i] >= 0, let l = mergeTable[Self.key(symbols[prev[i]], symbols[i])] { heap.push((l.rank, prev[i])) }
-            if next[i] < n, let r = mergeTable[Self.key(symbols[i], symbols[next[i]])] { heap.push((r.rank, i)) }
+            if prev[i] >= 0, let l = mergeTable.lookup(symbols[prev[i]], symbols[i]) { heap.push((l.rank, prev[i])) }
+            if next[i] < n, let r = mergeTable.lookup(symbols[i], symbols[next[i]]) { heap.push((r.rank, i)) }
         }
         var i = 0
         while i < n { ids.append(symbols[i]); i = next[i] }

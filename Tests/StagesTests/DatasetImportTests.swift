@@ -1,6 +1,7 @@
 import Foundation
-import PipeTestSupport
 import Hashing
+import Models
+import PipeTestSupport
 import Testing
 import Tokenizer
 @testable import Stages
@@ -342,5 +343,46 @@ struct DatasetSplitTests {
         #expect(oneBytes == (try Data(contentsOf: URL(fileURLWithPath: root + "/many.jsonl"))))
         #expect(oneBytes.split(separator: 0x0A).count == 300)
         #expect(FileManager.default.subpaths(atPath: root + "/many")?.isEmpty == true)
+    }
+
+    /// Rows are parsed, mapped and hashed on the pool in fixed batches and added in row order: the
+    /// same files at any thread count, and the same first bad row in the error.
+    @Test func importGivesTheSameBytesForAnyThreadCount() throws {
+        // More rows than one batch, with duplicates and rows that normalise differently.
+        let rows = Self.alpacaRows(0..<2300) + Self.alpacaRows(0..<40) + ["{\"instruction\": \"  spaced\\t out \", \"output\": \"x\\n\\n y \"}"]
+        let dir = try DatasetFixture.folder(["rows.jsonl": rows.joined(separator: "\n") + "\n"])
+        var outputs: [[String: Data]] = []
+        for threads in [1, 2, 3] {
+            let root = try DirectoryStageContext.temporaryDirectory("dataset-threads")
+            for sub in ["data", "scratch"] { try FileManager.default.createDirectory(atPath: root + "/" + sub, withIntermediateDirectories: true) }
+            let stats = try DatasetImport.run(source: dir + "/rows.jsonl", sourceName: "rows.jsonl", settings: try DatasetFixture.settings([:]),
+                                              output: root + "/data", scratch: root + "/scratch", pool: WorkerPool(threads: threads))
+            #expect(stats.rows == 2341 && stats.duplicates == 40)
+            var files: [String: Data] = [:]
+            for name in try FileManager.default.contentsOfDirectory(atPath: root + "/data") {
+                files[name] = try Data(contentsOf: URL(fileURLWithPath: root + "/data/" + name))
+            }
+            outputs.append(files)
+        }
+        #expect(outputs[0].count >= 5)
+        #expect(outputs[1] == outputs[0] && outputs[2] == outputs[0])
+
+        // A bad row in the second batch (and a later one): the error names the first, at any thread count.
+        let bad = Self.alpacaRows(0..<2100) + ["{\"instruction\": 7, \"output\": \"x\"}"] + Self.alpacaRows(0..<5) + ["not json"]
+        let badDir = try DatasetFixture.folder(["bad.jsonl": bad.joined(separator: "\n") + "\n"])
+        var messages: [String] = []
+        for threads in [1, 2] {
+            let root = try DirectoryStageContext.temporaryDirectory("dataset-threads-bad")
+            for sub in ["data", "scratch"] { try FileManager.default.createDirectory(atPath: root + "/" + sub, withIntermediateDirectories: true) }
+            do {
+                _ = try DatasetImport.run(source: badDir + "/bad.jsonl", sourceName: "bad.jsonl", settings: try DatasetFixture.settings([:]),
+                                          output: root + "/data", scratch: root + "/scratch", pool: WorkerPool(threads: threads))
+                Issue.record("a bad row was accepted")
+            } catch {
+                messages.append("\(error)")
+            }
+        }
+        #expect(messages.count == 2 && messages[0] == messages[1])
+        #expect(messages.first?.contains("bad.jsonl:2101") == true, "\(messages)")
     }
 }

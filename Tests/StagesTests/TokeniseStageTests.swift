@@ -1,4 +1,5 @@
 import Foundation
+import Models
 import PipeTestSupport
 import Testing
 import Tokenizer
@@ -6,10 +7,10 @@ import Tokenizer
 
 @Suite("tokenise stage")
 struct TokeniseStageTests {
-    static func run(data: String, vocab: Int = 400) throws -> DirectoryStageContext {
+    static func run(data: String, vocab: Int = 400, threads: Int = 1) throws -> DirectoryStageContext {
         let root = try DirectoryStageContext.temporaryDirectory("tokenise")
         let context = try DirectoryStageContext(kind: "tokenise", params: ["vocab_size": .int(Int64(vocab)), "min_frequency": .int(2)],
-                                                inputs: ["data": data], outputs: ["tokenizer", "tokens"], root: root)
+                                                inputs: ["data": data], outputs: ["tokenizer", "tokens"], root: root, threads: threads)
         try TokeniseStage.run(context)
         return context
     }
@@ -32,6 +33,32 @@ struct TokeniseStageTests {
         }
         let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: try context.outputPath("tokens") + "/tokens.json"))) as! [String: Any]
         #expect(manifest["eos_id"] as? Int == 256 && manifest["pad_id"] as? Int == 257)
+    }
+
+    /// Word counting and encoding run in fixed shards on the worker pool: the same tokenizer and the same
+    /// ids at any thread count (small shards here, so several threads get work).
+    @Test func trainingAndEncodingGiveTheSameBytesForAnyThreadCount() throws {
+        let data = try ReviewCorpus.prepared(count: 300)
+        let texts = try LabelledRecordFile.read(split: "train", in: data).map(\.text) + ["", "长长的没有标点的中文句子一直写下去", "it's   done\n"]
+        var outcomes: [(BPETokenizer, [[Int32]])] = []
+        for threads in [1, 2, 3] {
+            let pool = WorkerPool(threads: threads)
+            let words = TokeniseStage.countWords(texts, pool: pool, textsPerShard: 7)
+            let bpe = BPETrainer(vocabSize: 500, minFrequency: 2).train(words: words)
+            outcomes.append((bpe, TokeniseStage.encodeAll(texts, with: PretrainedTokenizer(bpe), pool: pool, textsPerShard: 5)))
+        }
+        let serial = BPETrainer(vocabSize: 500, minFrequency: 2).train(texts)
+        #expect(serial.merges.count > 100)
+        for (bpe, ids) in outcomes {
+            #expect(bpe == serial)
+            #expect(ids == texts.map { serial.encode($0, allowSpecial: false) })
+        }
+        // The stage's files too, with its own thread count.
+        let one = try Self.run(data: data, threads: 1), two = try Self.run(data: data, threads: 2)
+        for (output, file) in [("tokenizer", "tokenizer.json"), ("tokens", "train.tok"), ("tokens", "tokens.json")] {
+            #expect(FileManager.default.contents(atPath: try one.outputPath(output) + "/" + file)
+                == FileManager.default.contents(atPath: try two.outputPath(output) + "/" + file))
+        }
     }
 
     @Test func deterministicOutputs() throws {

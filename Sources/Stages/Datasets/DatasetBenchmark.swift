@@ -17,8 +17,10 @@ public enum DatasetBenchmark {
     }
 
     /// Writes `rows` Alpaca rows of about `rowBytes` bytes each (mixed English and Chinese text,
-    /// deterministic in `seed`), streaming, so the generator itself needs little memory.
-    public static func writeAlpacaRows(path: String, rows: Int, rowBytes: Int, seed: UInt64 = 1) throws {
+    /// deterministic in `seed`), streaming, so the generator itself needs little memory. With
+    /// `spacedChinese` false, Chinese words that follow each other are written without a space, as
+    /// Chinese is: each run is then one long pre-tokenizer piece (the hard case for BPE training).
+    public static func writeAlpacaRows(path: String, rows: Int, rowBytes: Int, seed: UInt64 = 1, spacedChinese: Bool = true) throws {
         let writer = try BufferedFileWriter(path: path)
         var state = seed
         func next(_ n: Int) -> Int {
@@ -27,11 +29,16 @@ public enum DatasetBenchmark {
         }
         let words = ["the", "model", "review", "answer", "quickly", "explain", "data", "pipeline", "这本书", "很好看",
                      "质量不错", "推荐", "number", "list", "café", "naïve", "step", "because", "however", "result"]
+        func isChinese(_ word: String) -> Bool { word.unicodeScalars.first.map { $0.value >= 0x4E00 } ?? false }
         func text(_ chars: Int) -> String {
             var s = ""
+            var previous = ""
             while s.utf8.count < chars {
-                s += words[next(words.count)]
+                let word = words[next(words.count)]
+                if !spacedChinese && isChinese(word) && isChinese(previous) && s.last == " " { s.removeLast() }
+                s += word
                 s += next(12) == 0 ? "\n" : " "
+                previous = word
             }
             return s
         }

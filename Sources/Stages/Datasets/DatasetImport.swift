@@ -1,5 +1,6 @@
 import Foundation
 import Hashing
+import Models
 
 /// Imports source files into a dataset artifact: reads rows as a stream, maps and normalises them
 /// into records, drops invalid rows (or fails on the first), assigns splits by content hash, and
@@ -16,69 +17,112 @@ public enum DatasetImport {
         var format: SourceFileFormat
     }
 
+    /// Rows read before a batch is parsed, mapped and hashed on the pool, and rows per task: fixed (so
+    /// the work is the same at any thread count) and small (so memory stays flat).
+    static let batchRows = 2048
+    static let rowsPerTask = 128
+
+    /// A record made ready on a worker: everything `SplitBuckets` needs, computed off the main thread.
+    struct PreparedRecord {
+        var lengths: [Int]
+        var fieldNames: [String]
+        var line: [UInt8]
+        var split: String
+        var orderDigest: [UInt8]
+    }
+
+    /// A row after parsing and mapping.
+    enum PreparedRow {
+        case failure(RowError)
+        /// A text line that normalised to nothing.
+        case emptyLine
+        case records([PreparedRecord], fromTextLine: Bool)
+    }
+
     /// - Parameters:
     ///   - source: the `source` input, a file or a directory.
     ///   - sourceName: how messages name the source (e.g. `data/reviews`); nil: its path.
+    ///   - pool: workers that parse, map and hash rows (batch by batch, added in row order: the same
+    ///     bytes at any thread count); nil: this thread only.
     public static func run(source: String, sourceName: String? = nil, settings: DatasetSettings, output: String,
-                           scratch: String, log: (String) -> Void = { _ in },
+                           scratch: String, pool: WorkerPool? = nil, log: (String) -> Void = { _ in },
                            progress: (Int, Int) -> Void = { _, _ in }) throws -> DatasetStats {
         let files = try sourceFiles(source: source, sourceName: sourceName, settings: settings)
         let totalBytes = files.reduce(0) { $0 + fileSize($1.path) }
         let buckets = SplitBuckets(directory: scratch, splits: settings.splitNames, sourceBytes: totalBytes)
+        let pool = pool ?? WorkerPool(threads: 1)
         var stats = DatasetStats()
         // With `format: auto`, each file's shape is detected from its first row.
         var formatsUsed = Set<String>()
         var fieldNames = Set<String>()
         var sources: [DatasetManifest.Source] = []
-        let cleaner = TextCleaner()
+        // One cleaner per worker: its scalar-class cache is not shared between threads.
+        let cleaners = (0..<pool.threads).map { _ in TextCleaner() }
         let collapse = settings.collapseWhitespace
-        let normalise: (String) -> String = { collapse ? cleaner.collapse($0) : cleaner.keepLines($0) }
         let mainFields = mainFieldNames(settings)
 
         for (fileIndex, file) in files.enumerated() {
             sources.append(DatasetManifest.Source(path: file.relative, digest: try sha256(ofFile: file.path)))
-            var mapper: RowMapper?
+            var format: RowFormat?
             let reader = try SourceRowReader(path: file.path, display: file.displayName(sourceName: sourceName, source: source),
                                              format: file.format)
-            while let (place, result) = try reader.next() {
-                stats.rows += 1
-                var records: [DatasetRecord] = []
-                do throws(RowError) {
-                    switch try result.get() {
-                    case .line(let raw, let label):
-                        let text = normalise(raw)
-                        if text.isEmpty { stats.filtered["empty", default: 0] += 1; continue }
-                        records = [label.map { .labelled(LabelledRecord(text: text, label: $0)) } ?? .text(text)]
-                        formatsUsed.insert(RowFormat.columns.rawValue)
-                    case .json(let value):
-                        if mapper == nil {
-                            let resolved = settings.resolvedFormat(firstRow: value)
-                            formatsUsed.insert(resolved.rawValue)
-                            mapper = RowMapper(kind: settings.kind, format: resolved, columns: settings.columns, normalise: normalise)
+            var batch: [(place: RowPlace, raw: RawRow)] = []
+            batch.reserveCapacity(batchRows)
+
+            func process() throws {
+                let parsed = parallelMap(batch.count, pool: pool) { i, _ in batch[i].raw.parsed() }
+                if format == nil {
+                    for result in parsed {
+                        if case .success(.json(let value)) = result {
+                            format = settings.resolvedFormat(firstRow: value)
+                            formatsUsed.insert(format!.rawValue)
+                            break
                         }
-                        records = try mapper!.records(value)
                     }
-                } catch {
-                    guard settings.skipInvalid else {
-                        throw StageError.failed("\(place): \(error.message) (" + (error.hint.map { $0 + ", or " } ?? "")
-                            + "set skip_invalid: true to skip such rows)")
-                    }
-                    stats.invalid[error.reason, default: 0] += 1
-                    continue
                 }
-                for record in records {
-                    stats.records += 1
-                    let lengths = mainTexts(record, settings: settings).map(\.count)
-                    if lengths.contains(where: { $0 < settings.minChars }) { stats.filtered["too_short", default: 0] += 1; continue }
-                    if settings.maxChars > 0, lengths.contains(where: { $0 > settings.maxChars }) {
-                        stats.filtered["too_long", default: 0] += 1; continue
-                    }
-                    fieldNames.formUnion(record.fields.keys)
-                    let line = record.jsonBytes
-                    try buckets.add(split: settings.split(ofKey: splitKey(record)), orderKey: orderKey(record, line: line),
-                                    lengths: lengths, line: line)
+                let prepared = parallelMap(batch.count, pool: pool) { i, worker -> PreparedRow in
+                    let cleaner = cleaners[worker]
+                    let normalise: (String) -> String = { collapse ? cleaner.collapse($0) : cleaner.keepLines($0) }
+                    return prepare(parsed[i], format: format, normalise: normalise, settings: settings)
                 }
+                for (i, row) in prepared.enumerated() {
+                    stats.rows += 1
+                    switch row {
+                    case .failure(let error):
+                        guard settings.skipInvalid else {
+                            throw StageError.failed("\(batch[i].place): \(error.message) (" + (error.hint.map { $0 + ", or " } ?? "")
+                                + "set skip_invalid: true to skip such rows)")
+                        }
+                        stats.invalid[error.reason, default: 0] += 1
+                    case .emptyLine:
+                        stats.filtered["empty", default: 0] += 1
+                    case .records(let records, let fromTextLine):
+                        if fromTextLine { formatsUsed.insert(RowFormat.columns.rawValue) }
+                        for record in records {
+                            stats.records += 1
+                            if record.lengths.contains(where: { $0 < settings.minChars }) { stats.filtered["too_short", default: 0] += 1; continue }
+                            if settings.maxChars > 0, record.lengths.contains(where: { $0 > settings.maxChars }) {
+                                stats.filtered["too_long", default: 0] += 1; continue
+                            }
+                            fieldNames.formUnion(record.fieldNames)
+                            try buckets.add(split: record.split, orderDigest: record.orderDigest, lengths: record.lengths, line: record.line)
+                        }
+                    }
+                }
+                batch.removeAll(keepingCapacity: true)
             }
+
+            while true {
+                let row: (RowPlace, RawRow)?
+                do { row = try reader.next() } catch {
+                    try process()  // a bad row before a file-level problem is reported first, as it comes first
+                    throw error
+                }
+                guard let row else { break }
+                batch.append((row.0, row.1))
+                if batch.count == batchRows { try process() }
+            }
+            try process()
             progress(fileIndex + 1, files.count)
         }
 
@@ -175,6 +219,46 @@ public enum DatasetImport {
     // MARK: Records
 
     /// The text fields `min_chars`, `max_chars` and the length stats look at.
+    /// `body(i, worker)` for i in 0..<count on the pool in tasks of `rowsPerTask`, results in index order.
+    static func parallelMap<T>(_ count: Int, pool: WorkerPool, _ body: (Int, Int) -> T) -> [T] {
+        var results = [T?](repeating: nil, count: count)
+        results.withUnsafeMutableBufferPointer { out in
+            let slots = out.baseAddress!
+            pool.run(tasks: (count + rowsPerTask - 1) / rowsPerTask) { task, worker in
+                for i in (task * rowsPerTask)..<min(count, (task + 1) * rowsPerTask) { slots[i] = body(i, worker) }
+            }
+        }
+        return results.map { $0! }
+    }
+
+    /// A parsed row mapped to records (normalised), each serialised and hashed: pure, any thread.
+    static func prepare(_ parsed: Result<SourceRow, RowError>, format: RowFormat?, normalise: @escaping (String) -> String,
+                        settings: DatasetSettings) -> PreparedRow {
+        var records: [DatasetRecord] = []
+        var fromTextLine = false
+        switch parsed {
+        case .failure(let error): return .failure(error)
+        case .success(.line(let raw, let label)):
+            let text = normalise(raw)
+            if text.isEmpty { return .emptyLine }
+            records = [label.map { .labelled(LabelledRecord(text: text, label: $0)) } ?? .text(text)]
+            fromTextLine = true
+        case .success(.json(let value)):
+            guard let format else { return .failure(RowError(reason: "internal", message: "no row format")) }
+            do throws(RowError) {
+                records = try RowMapper(kind: settings.kind, format: format, columns: settings.columns, normalise: normalise).records(value)
+            } catch {
+                return .failure(error)
+            }
+        }
+        return .records(records.map { record in
+            let line = record.jsonBytes
+            return PreparedRecord(lengths: mainTexts(record, settings: settings).map(\.count), fieldNames: Array(record.fields.keys),
+                                  line: line, split: settings.split(ofKey: splitKey(record)),
+                                  orderDigest: SplitBuckets.orderDigest(orderKey(record, line: line)))
+        }, fromTextLine: fromTextLine)
+    }
+
     static func mainFieldNames(_ settings: DatasetSettings) -> [String] {
         switch settings.kind {
         case .text, .labelled: return ["text"]

@@ -1,3 +1,5 @@
+import Models
+
 /// `dataset`: JSONL / JSON-array files (or labelled text files) from a workspace path or an upstream
 /// output → a normalised dataset artifact (`DatasetManifest`, `<split>.jsonl`, `stats.json`).
 ///
@@ -14,7 +16,7 @@ public enum DatasetStage: BuiltinStage {
         let settings = try DatasetSettings(context.params)
         let stats = try DatasetImport.run(
             source: source, sourceName: context.inputSource("source"), settings: settings, output: output,
-            scratch: context.scratchPath, log: context.log,
+            scratch: context.scratchPath, pool: WorkerPool(threads: context.threads), log: context.log,
             progress: { done, total in context.progress(phase: "import", step: done, total: total, message: "\(done)/\(total) files") })
         let splits = settings.splitNames.map { "\($0) \(stats.splits[$0] ?? 0)" }.joined(separator: ", ")
         let invalid = stats.invalid.keys.sorted().map { "\($0) \(stats.invalid[$0]!)" }.joined(separator: ", ")

@@ -16,6 +16,26 @@ enum SourceRow {
     case line(String, label: Int?)
 }
 
+/// A row as read: JSON text still to parse, or a row that needs no parsing (a text line, an error).
+enum RawRow {
+    /// JSON text; `firstColumn` 1 for a JSONL line (errors name the column), nil for an array element.
+    case json(bytes: [UInt8], firstColumn: Int?)
+    case ready(Result<SourceRow, RowError>)
+
+    /// The row parsed: a pure function of the bytes, so rows may be parsed on any thread.
+    func parsed() -> Result<SourceRow, RowError> {
+        switch self {
+        case .ready(let result): return result
+        case .json(let bytes, let firstColumn):
+            do throws(JSONSyntaxError) {
+                return .success(.json(try JSONParser.parse(bytes)))
+            } catch {
+                return .failure(SourceRowReader.malformed(error, in: bytes, firstColumn: firstColumn))
+            }
+        }
+    }
+}
+
 /// How a source file is read.
 enum SourceFileFormat: Equatable {
     case jsonLines
@@ -42,33 +62,29 @@ final class SourceRowReader {
         self.lines = try LineReader(path: path)
     }
 
-    /// The next row with its place, a row-level error (the caller skips or fails), or nil at the end.
-    /// File-level problems (an unterminated array) throw `StageError`.
-    func next() throws -> (RowPlace, Result<SourceRow, RowError>)? {
+    /// The next row with its place, as read (JSON still to parse: `RawRow.parsed`, which may run on any
+    /// thread), or nil at the end. File-level problems (an unterminated array) throw `StageError`.
+    func next() throws -> (RowPlace, RawRow)? {
         switch format {
         case .jsonLines:
             while true {
                 // nil: end of file; .some(nil): a blank line, skipped.
-                guard let parsed = try lines.nextLine({ line -> Result<SourceRow, RowError>? in
+                guard let raw = try lines.nextLine({ line -> RawRow? in
                     // A UTF-8 byte-order mark before the first row is allowed.
                     let hasBOM = lines.lineNumber == 1 && line.count >= 3 && line[0] == 0xEF && line[1] == 0xBB && line[2] == 0xBF
                     let bytes = hasBOM ? UnsafeBufferPointer(rebasing: line[3...]) : line
                     if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return nil }
-                    do throws(JSONSyntaxError) {
-                        return .success(.json(try JSONParser.parse(bytes)))
-                    } catch {
-                        return .failure(Self.malformed(error, in: bytes, firstColumn: 1))
-                    }
+                    return .json(bytes: Array(bytes), firstColumn: 1)
                 }) else { return nil }
-                if let result = parsed { return (RowPlace(file: display, line: lines.lineNumber), result) }
+                if let raw { return (RowPlace(file: display, line: lines.lineNumber), raw) }
             }
         case .textLines(let label):
-            return try lines.nextLine { bytes -> (RowPlace, Result<SourceRow, RowError>) in
+            return try lines.nextLine { bytes -> (RowPlace, RawRow) in
                 let place = RowPlace(file: display, line: lines.lineNumber)
                 guard let text = String(validating: bytes, as: UTF8.self) else {
-                    return (place, .failure(RowError(reason: "invalid_utf8", message: "not valid UTF-8", hint: "re-encode the file as UTF-8")))
+                    return (place, .ready(.failure(RowError(reason: "invalid_utf8", message: "not valid UTF-8", hint: "re-encode the file as UTF-8"))))
                 }
-                return (place, .success(.line(text, label: label)))
+                return (place, .ready(.success(.line(text, label: label))))
             }
         case .jsonArray:
             while pendingElements.isEmpty {
@@ -83,12 +99,7 @@ final class SourceRowReader {
                 }
             }
             let element = pendingElements.removeFirst()
-            let place = RowPlace(file: display, line: element.line, element: element.index)
-            do throws(JSONSyntaxError) {
-                return (place, .success(.json(try JSONParser.parse(element.bytes))))
-            } catch {
-                return (place, .failure(Self.malformed(error, in: element.bytes[...], firstColumn: nil)))
-            }
+            return (RowPlace(file: display, line: element.line, element: element.index), .json(bytes: element.bytes, firstColumn: nil))
         }
     }
 

@@ -49,11 +49,20 @@ final class SplitBuckets {
 
     /// Adds a record: `orderKey` decides its position (and duplicates), `lengths` feed the stats.
     func add(split: String, orderKey: [UInt8], lengths: [Int], line: [UInt8]) throws {
-        guard let s = splits.firstIndex(of: split) else { throw StageError.failed("internal: unknown split \(split)") }
+        try add(split: split, orderDigest: Self.orderDigest(orderKey), lengths: lengths, line: line)
+    }
+
+    /// The digest that orders a record (`orderKey`'s salted SHA-256): pure, so it may be computed on any thread.
+    static func orderDigest(_ orderKey: [UInt8]) -> [UInt8] {
         var hasher = SHA256()
-        hasher.update(Self.orderSalt)
+        hasher.update(orderSalt)
         orderKey.withUnsafeBytes { hasher.update($0) }
-        let digest = hasher.finalize().bytes
+        return hasher.finalize().bytes
+    }
+
+    /// `add` with the order digest already computed.
+    func add(split: String, orderDigest digest: [UInt8], lengths: [Int], line: [UInt8]) throws {
+        guard let s = splits.firstIndex(of: split) else { throw StageError.failed("internal: unknown split \(split)") }
         let bucket = bits == 0 ? 0 : Int(digest[0]) >> (8 - bits)
         let slot = s << bits | bucket
         JSONBytes.appendHex(digest, to: &buffers[slot])

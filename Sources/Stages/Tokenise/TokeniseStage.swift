@@ -1,4 +1,5 @@
 import Foundation
+import Models
 import Tokenizer
 
 /// `tokenise`: trains a byte-level BPE on the train split only (the text of any dataset kind), writes it
@@ -25,6 +26,7 @@ public enum TokeniseStage: BuiltinStage {
         let (vocabSize, minFrequency, eosToken) = try settings(context.params)
 
         let source = try TokeniseSource(directory: data)
+        let pool = WorkerPool(threads: context.threads)
         let train = source.trainingTexts
         guard !train.isEmpty else { throw StageError.badInput("data", "the train split is empty") }
 
@@ -39,7 +41,7 @@ public enum TokeniseStage: BuiltinStage {
             if eosToken != nil { throw StageError.badParam("eos_token", "applies to a `pretrained` tokenizer; a trained BPE ends texts with <|endoftext|>") }
             context.progress(phase: "train BPE", step: 0, total: nil, message: "\(train.count) texts → vocab \(vocabSize)")
             let start = DispatchTime.now().uptimeNanoseconds
-            let bpe = BPETrainer(vocabSize: vocabSize, minFrequency: minFrequency).train(train)
+            let bpe = trainBPE(train, vocabSize: vocabSize, minFrequency: minFrequency, pool: pool)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             context.log("tokenise: trained BPE on \(train.count) train texts in \(String(format: "%.2f", seconds)) s: "
                 + "vocab \(bpe.vocabSize), \(bpe.merges.count) merges")
@@ -55,7 +57,7 @@ public enum TokeniseStage: BuiltinStage {
         // records are tokenised by the stages that read them, through the prompt template.
         for (i, (name, records)) in source.documentSplits.enumerated() {
             context.progress(phase: "encode", step: i, total: source.documentSplits.count, message: name)
-            let encoded = records.map { tokenizer.encode($0.text, allowSpecial: false) }
+            let encoded = encodeAll(records.map(\.text), with: tokenizer, pool: pool)
             let file = TokenFile(vocabSize: tokenizer.vocabSize, records: encoded, labels: records.map { UInt8($0.label) })
             try file.write(to: tokensDir + "/" + name + ".tok")
             let chars = records.reduce(0) { $0 + $1.text.count }
@@ -68,6 +70,53 @@ public enum TokeniseStage: BuiltinStage {
             ("pad_id", String(tokenizer.padId)), ("splits", JSONText.object(summary)),
         ])
         try Data((manifest + "\n").utf8).write(to: URL(fileURLWithPath: tokensDir + "/tokens.json"), options: .atomic)
+    }
+
+    /// The BPE that `tokenise` trains on `texts`; `pool` only changes the time, never the result.
+    static func trainBPE(_ texts: [String], vocabSize: Int, minFrequency: Int, pool: WorkerPool) -> BPETokenizer {
+        BPETrainer(vocabSize: vocabSize, minFrequency: minFrequency).train(words: countWords(texts, pool: pool))
+    }
+
+    /// Texts per shard of word counting and encoding: fixed, so the shards are the same at any thread count.
+    static let textsPerShard = 2048
+
+    /// The words of `texts`, counted shard by shard in parallel and added up in shard order: the same
+    /// words in the same order as one pass, at any thread count.
+    static func countWords(_ texts: [String], pool: WorkerPool, textsPerShard: Int = Self.textsPerShard) -> BPEWordCounts {
+        let shards = (texts.count + textsPerShard - 1) / textsPerShard
+        var counted = [BPEWordCounts?](repeating: nil, count: shards)
+        counted.withUnsafeMutableBufferPointer { out in
+            let slots = out.baseAddress!
+            pool.run(tasks: shards) { shard in
+                var words = BPEWordCounts()
+                words.add(texts: texts[(shard * textsPerShard)..<min(texts.count, (shard + 1) * textsPerShard)])
+                slots[shard] = words
+            }
+        }
+        guard var words = counted.first ?? nil else { return BPEWordCounts() }
+        for shard in counted.dropFirst() { if let shard { words.add(shard) } }
+        return words
+    }
+
+    /// Token ids of each text (special-token text encoded as ordinary text), in order; the same at any
+    /// thread count (each text is encoded on its own).
+    static func encodeAll(_ texts: [String], with tokenizer: PretrainedTokenizer, pool: WorkerPool,
+                          textsPerShard: Int = Self.textsPerShard) -> [[Int32]] {
+        let shards = (texts.count + textsPerShard - 1) / textsPerShard
+        var encoded = [[Int32]](repeating: [], count: texts.count)
+        encoded.withUnsafeMutableBufferPointer { out in
+            let slots = out.baseAddress!
+            pool.run(tasks: shards) { shard in
+                let range = (shard * textsPerShard)..<min(texts.count, (shard + 1) * textsPerShard)
+                if case .byteLevelBPE(let bpe) = tokenizer.model {
+                    var cache = BPEPieceCache()
+                    for i in range { slots[i] = bpe.encodeOrdinary(texts[i], cache: &cache) }
+                } else {
+                    for i in range { slots[i] = tokenizer.encode(texts[i], allowSpecial: false) }
+                }
+            }
+        }
+        return encoded
     }
 }
 

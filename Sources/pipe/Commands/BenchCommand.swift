@@ -6,7 +6,7 @@ import ArgumentParser
 struct BenchCommand: ParsableCommand {
     static let benchmarks: [any ParsableCommand.Type] = [
         BenchRunnerCommand.self, BenchSweepCommand.self, BenchRemoteCommand.self, BenchGPT.self, BenchPPO.self, BenchGRPO.self,
-        BenchDPO.self, BenchDataset.self, BenchScaling.self,
+        BenchDPO.self, BenchDataset.self, BenchTokenise.self, BenchScaling.self,
     ]
 
     static let configuration = CommandConfiguration(
