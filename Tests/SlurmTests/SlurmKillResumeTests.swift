@@ -4,10 +4,10 @@ import Testing
 import WorkspaceTestSupport
 
 /// SFT and PPO running as Slurm jobs, each stopped 10 times at random points of its training, in
-/// turn by `scancel` (SIGTERM, then SIGKILL after KillWait), by `scancel --full --signal=KILL` (no
-/// grace, as a node crash) and by `scontrol requeue` (a preemption: Slurm ends the attempt and runs
-/// the same job again, and `pipe run` follows it). After a cancel the run fails and is run again;
-/// after a requeue it goes on by itself. Each key ends in the bytes of an uninterrupted local run,
+/// turn by `scancel` (SIGTERM, then SIGKILL after KillWait), by SIGKILL to the stage process inside
+/// its job (no grace, as the OOM killer or a crash) and by `scontrol requeue` (a preemption: Slurm
+/// ends the attempt and runs the same job again, and `pipe run` follows it). After a cancel or a
+/// crash the run fails and is run again; after a requeue it goes on by itself. Each key ends in the bytes of an uninterrupted local run,
 /// and its work ledger shows that no resume redid more than one checkpoint interval.
 @Suite("Slurm: training stages killed as Slurm jobs resume to the uninterrupted bytes", .serialized,
        .enabled(if: SlurmCluster.isUp, "no Slurm cluster: start one with scripts/slurm/start-local.sh (as root); the reason is printed above"))
@@ -104,14 +104,31 @@ struct SlurmKillResumeTests {
     }
 
     enum Kill: CaseIterable, CustomStringConvertible {
-        case cancel, cancelWithSIGKILL, requeue
+        case cancel, stageSIGKILL, requeue
         var description: String {
             switch self {
             case .cancel: "scancel"
-            case .cancelWithSIGKILL: "scancel --full --signal=KILL"
+            case .stageSIGKILL: "SIGKILL to the stage in its job"
             case .requeue: "scontrol requeue"
             }
         }
+    }
+
+    /// Pids of built-in stage processes (`pipe _stage …`) whose resume directory is in `workspace`.
+    static func stageProcesses(in workspace: TestWorkspace) -> [Int32] {
+        let resume = Array(("PIPE_RESUME=" + workspace.path("artifacts/resume/")).utf8)
+        let pids = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { Int32($0) }
+        return pids.filter { pid in
+            let arguments = read("/proc/\(pid)/cmdline").split(separator: 0)
+            guard arguments.count >= 2, Array(arguments[1]) == Array("_stage".utf8) else { return false }
+            return read("/proc/\(pid)/environ").split(separator: 0).contains { Array($0).starts(with: resume) }
+        }
+    }
+
+    static func read(_ path: String) -> [UInt8] {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return [] }
+        defer { try? handle.close() }
+        return [UInt8]((try? handle.readToEnd()) ?? Data())
     }
 
     @Test func sftAndPPOKilledTenTimesEachAsSlurmJobsEndInTheUninterruptedBytes() throws {
@@ -135,7 +152,8 @@ struct SlurmKillResumeTests {
                 continue
             }
             try killTrials(stage, workspace: workspace, random: &random)
-            let expected = try Self.lockedOutputs(reference, pipeline: stage.name, stage: stage.name)
+            // (The reference ran the whole chain: its lock file is kill-ppo.lock.)
+            let expected = try Self.lockedOutputs(reference, pipeline: "ppo", stage: stage.name)
             #expect(!expected.isEmpty)
             #expect(try Self.lockedOutputs(workspace, pipeline: stage.name, stage: stage.name) == expected,
                     "\(stage.name) after 10 Slurm kills has other bytes than the uninterrupted local run")
@@ -189,9 +207,10 @@ struct SlurmKillResumeTests {
             switch kill {
             case .cancel:
                 #expect(SlurmCommands().cancel([job]))
-            case .cancelWithSIGKILL:
-                let output = try SlurmCommands().run("scancel", ["--full", "--signal=KILL", job])
-                #expect(output.succeeded, "\(output.text)")
+            case .stageSIGKILL:
+                let stages = Self.stageProcesses(in: workspace)
+                #expect(stages.count == 1, "\(stage.name) trial \(trial): one stage process of job \(job): \(stages)")
+                for pid in stages { Glibc.kill(pid, SIGKILL) }
             case .requeue:
                 let output = try SlurmCommands().run("scontrol", ["requeue", job])
                 #expect(output.succeeded, "\(output.text)")
