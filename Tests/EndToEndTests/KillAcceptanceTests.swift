@@ -95,9 +95,9 @@ struct KillAcceptanceTests {
         monitor.start()
         defer { monitor.stop() }
         var random = SplitMix64(seed: 0x6B696C6C)
-        try killTrials(stage: "sft", pipeline: "sft", within: sftSeconds, checkpointEvery: 10, workspace: workspace, random: &random)
+        try killTrials(stage: "sft", pipeline: "sft", within: sftSeconds, checkpointEvery: 10, workspace: workspace, reference: reference, random: &random)
         #expect(try pipe.run(["run", "pipelines/kill-rm.yaml"], in: workspace.root).status == 0)
-        try killTrials(stage: "ppo", pipeline: "ppo", within: ppoSeconds, checkpointEvery: 2, workspace: workspace, random: &random)
+        try killTrials(stage: "ppo", pipeline: "ppo", within: ppoSeconds, checkpointEvery: 2, workspace: workspace, reference: reference, random: &random)
         monitor.stop()
         #expect(monitor.concurrentSightings.isEmpty, "two stage processes of one key at once: \(monitor.concurrentSightings.prefix(3))")
         #expect(monitor.samples > 100, "the monitor looked at the process table \(monitor.samples) times")
@@ -117,10 +117,12 @@ struct KillAcceptanceTests {
     /// (in its resume directory until the key completes) shows no resume that redid more than
     /// `checkpointEvery` steps; so does the completing execution's log line.
     func killTrials(stage: String, pipeline: String, within seconds: Double, checkpointEvery: Int, workspace: TestWorkspace,
-                    random: inout SplitMix64) throws {
+                    reference: TestWorkspace, random: inout SplitMix64) throws {
         var markers: [String] = []
         var delays: [Double] = []
         var mostRedone = 0, resumes = 0
+        // The stage's key (the same in the reference run): its resume directory holds the ledger.
+        let key = try Self.lockedKey(reference, pipeline: pipeline, stage: stage)
         for trial in 0..<10 {
             let marker = "kill-\(stage)-\(trial)-\(getpid())"
             markers.append(marker)
@@ -132,7 +134,7 @@ struct KillAcceptanceTests {
             running.signal(SIGKILL)
             _ = running.finish()
             // Racing the next trial's execution is harmless: the ledger is append-only.
-            let tally = WorkLedger.tally(Self.workLedger(workspace))
+            let tally = WorkLedger.tally(WorkLedger(root: workspace.path("artifacts/resume/" + key)).executions())
             mostRedone = max(mostRedone, tally.mostRedoneAtOnce)
             resumes = max(resumes, tally.executions - 1)
         }
@@ -157,13 +159,13 @@ struct KillAcceptanceTests {
               + "up to \(resumes) resumes of one key seen")
     }
 
-    /// The executions in the work ledger of the key being trained, if one is there.
-    static func workLedger(_ workspace: TestWorkspace) -> [WorkLedger.Execution] {
-        for key in workspace.list("artifacts/resume") {
-            let executions = WorkLedger(root: workspace.path("artifacts/resume/" + key)).executions()
-            if !executions.isEmpty { return executions }
+    /// The `key:` of `stage` in a pipeline's lock file.
+    static func lockedKey(_ workspace: TestWorkspace, pipeline: String, stage: String) throws -> String {
+        let parts = try workspace.read("pipelines/kill-\(pipeline).lock").components(separatedBy: "\n  \(stage):\n")
+        guard parts.count == 2, let line = parts[1].split(separator: "\n").first(where: { $0.hasPrefix("    key: ") }) else {
+            throw TestSupportError("no key for \(stage) in kill-\(pipeline).lock")
         }
-        return []
+        return String(line.dropFirst("    key: ".count))
     }
 }
 
