@@ -1,4 +1,5 @@
 import Foundation
+import Stages
 import Testing
 import WorkspaceTestSupport
 
@@ -6,8 +7,8 @@ import WorkspaceTestSupport
 /// (10 trials each, the next run started at once beside the dying one). After every kill: no process
 /// of the killed run survives it (stage, watchdog, anything the stage started); at no moment do two
 /// stage processes of one key run at once; after the trials `pipe verify` finds the store intact (no
-/// half-written output became a result), and the run completes with the bytes of a run that was
-/// never interrupted.
+/// half-written output became a result), the run completes with the bytes of a run that was never
+/// interrupted, and no resume redid more than one checkpoint interval (the key's work ledger).
 @Suite("pipe run killed at random moments", .serialized)
 struct KillAcceptanceTests {
     let pipe: PipeBinary
@@ -94,9 +95,9 @@ struct KillAcceptanceTests {
         monitor.start()
         defer { monitor.stop() }
         var random = SplitMix64(seed: 0x6B696C6C)
-        try killTrials(stage: "sft", pipeline: "sft", within: sftSeconds, workspace: workspace, random: &random)
+        try killTrials(stage: "sft", pipeline: "sft", within: sftSeconds, checkpointEvery: 10, workspace: workspace, reference: reference, random: &random)
         #expect(try pipe.run(["run", "pipelines/kill-rm.yaml"], in: workspace.root).status == 0)
-        try killTrials(stage: "ppo", pipeline: "ppo", within: ppoSeconds, workspace: workspace, random: &random)
+        try killTrials(stage: "ppo", pipeline: "ppo", within: ppoSeconds, checkpointEvery: 2, workspace: workspace, reference: reference, random: &random)
         monitor.stop()
         #expect(monitor.concurrentSightings.isEmpty, "two stage processes of one key at once: \(monitor.concurrentSightings.prefix(3))")
         #expect(monitor.samples > 100, "the monitor looked at the process table \(monitor.samples) times")
@@ -112,11 +113,16 @@ struct KillAcceptanceTests {
     /// Ten runs of `kill-<pipeline>.yaml --force <stage>` (so each one executes the stage, resuming
     /// from the last checkpoint when one is there), each SIGKILLed after a uniformly random delay in
     /// [0, 1.2 × an uninterrupted run]; the next starts at once. Then: every killed run's processes
-    /// are gone, the store verifies, and a plain run completes.
-    func killTrials(stage: String, pipeline: String, within seconds: Double, workspace: TestWorkspace,
-                    random: inout SplitMix64) throws {
+    /// are gone, the store verifies, and a plain run completes. After every kill the key's work ledger
+    /// (in its resume directory until the key completes) shows no resume that redid more than
+    /// `checkpointEvery` steps; so does the completing execution's log line.
+    func killTrials(stage: String, pipeline: String, within seconds: Double, checkpointEvery: Int, workspace: TestWorkspace,
+                    reference: TestWorkspace, random: inout SplitMix64) throws {
         var markers: [String] = []
         var delays: [Double] = []
+        var mostRedone = 0, resumes = 0
+        // The stage's key (the same in the reference run): its resume directory holds the ledger.
+        let key = try Self.lockedKey(reference, pipeline: pipeline, stage: stage)
         for trial in 0..<10 {
             let marker = "kill-\(stage)-\(trial)-\(getpid())"
             markers.append(marker)
@@ -127,6 +133,10 @@ struct KillAcceptanceTests {
             usleep(UInt32(delay * 1e6))
             running.signal(SIGKILL)
             _ = running.finish()
+            // Racing the next trial's execution is harmless: the ledger is append-only.
+            let tally = WorkLedger.tally(WorkLedger(root: workspace.path("artifacts/resume/" + key)).executions())
+            mostRedone = max(mostRedone, tally.mostRedoneAtOnce)
+            resumes = max(resumes, tally.executions - 1)
         }
         // Every killed run's processes end (the watchdog kills its stage's group the moment its runner dies).
         for marker in markers {
@@ -139,6 +149,23 @@ struct KillAcceptanceTests {
                 "\(stage): after kills at \(delays.map { String(format: "%.2f", $0) }) s: \(verify)")
         let last = try pipe.run(["run", "pipelines/kill-\(pipeline).yaml"], in: workspace.root)
         #expect(last.status == 0, "\(last)")
+        let log = try pipe.run(["log", "latest", stage], in: workspace.root).stdout
+        if let work = log.firstMatch(of: /executions of this key ran \d+ steps for \d+: \d+ redone after interruptions, at most (\d+) at one resume/) {
+            mostRedone = max(mostRedone, Int(work.1) ?? .max)
+        }
+        #expect(mostRedone <= checkpointEvery, "\(stage): a resume redid \(mostRedone) steps, over the interval \(checkpointEvery)")
+        // Figures for the report: swift test --filter KillAcceptanceTests 2>&1 | grep 'kill work figures'
+        print("kill work figures: \(stage): at most \(mostRedone) steps redone at one resume (checkpoint every \(checkpointEvery)), "
+              + "up to \(resumes) resumes of one key seen")
+    }
+
+    /// The `key:` of `stage` in a pipeline's lock file.
+    static func lockedKey(_ workspace: TestWorkspace, pipeline: String, stage: String) throws -> String {
+        let parts = try workspace.read("pipelines/kill-\(pipeline).lock").components(separatedBy: "\n  \(stage):\n")
+        guard parts.count == 2, let line = parts[1].split(separator: "\n").first(where: { $0.hasPrefix("    key: ") }) else {
+            throw TestSupportError("no key for \(stage) in kill-\(pipeline).lock")
+        }
+        return String(line.dropFirst("    key: ".count))
     }
 }
 

@@ -57,6 +57,9 @@ struct ResumeAcceptanceTests {
         let log = try pipe.run(["log", "latest", "sft"], in: workspace.root)
         #expect(log.stdout.contains("sft: resuming at step \(killedAfter[1]) of 400"), "\(log)")
         #expect(log.stdout.contains("sft: \(400 - killedAfter[1]) steps in"), "the rerun only did the steps after the checkpoint: \(log)")
+        // All the work of the key: each kill cost at most the steps since its last checkpoint.
+        let work = try #require(log.stdout.firstMatch(of: /sft: 3 executions of this key ran (\d+) steps for 400: (\d+) redone after interruptions, at most (\d+) at one resume \(checkpoint every 20\)/), "\(log)")
+        #expect(Int(work.3)! <= 20 && Int(work.1)! == 400 + Int(work.2)!, "\(work.0)")
         #expect(workspace.list("artifacts/resume").isEmpty, "the finished key's checkpoints are removed")
 
         for (label, ws) in [("reference", reference), ("resumed", workspace)] {

@@ -167,7 +167,10 @@ struct HFCheckpointTests {
         try editConfig(dir, ["vocab_size": "13"])
         try reset()
         try editConfig(dir, ["n_layer": "3"])
-        expectError("\(weights): missing tensors 'transformer.h.2.ln_1.weight [8]', 'transformer.h.2.ln_1.bias [8]', 'transformer.h.2.attn.c_attn.weight [8, 24]', 'transformer.h.2.attn.c_attn.bias [24]', 'transformer.h.2.attn.c_proj.weight [8, 8]', 'transformer.h.2.attn.c_proj.bias [8]', 'transformer.h.2.ln_2.weight [8]', 'transformer.h.2.ln_2.bias [8]' and 4 more required by config.json (\(dims), n_embd 8, n_layer 3)")
+        expectError("\(weights): config.json says n_layer 3, but the file stores 2 layers (none of layer 2's tensors, e.g. 'transformer.h.2.ln_1.weight') — the config does not describe these weights")
+        // Found before a million layers' tensors are listed (that took minutes and gigabytes).
+        try editConfig(dir, ["n_layer": "1000000"])
+        expectError("\(weights): config.json says n_layer 1000000, but the file stores 2 layers (none of layer 2's tensors, e.g. 'transformer.h.2.ln_1.weight') — the config does not describe these weights")
         try editConfig(dir, ["n_layer": "1"])
         expectError("\(weights): tensor 'transformer.h.1.attn.c_attn.bias' belongs to layer 1, but config.json says n_layer 1 — the config does not describe these weights")
         try editConfig(dir, ["n_layer": "2", "tie_word_embeddings": "false"])

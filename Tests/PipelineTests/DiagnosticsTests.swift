@@ -426,6 +426,23 @@ let diagnosticCases: [DiagnosticCase] = [
         #expect(message?.contains("expands the document beyond 100000 nodes") == true)
     }
 
+    /// A few aliases of one long string repeat as much text as a bomb repeats nodes: bounded too, with
+    /// the error at the alias that crosses the limit (before, 5,000 aliases of a 1 MB string in a
+    /// 1 MB file ran for minutes).
+    @Test func aliasesRepeatingLongTextFailQuickly() throws {
+        let ws = try TempWorkspace()
+        let long = String(repeating: "x", count: 200_000)
+        let list = Array(repeating: "*s", count: 5000).joined(separator: ", ")
+        let start = ContinuousClock.now
+        let message = ws.error(header + "  a:\n    run: \"echo > ${outs.o}\"\n    outs: [o]\n    with:\n      s: &s \"\(long)\"\n      l: [\(list)]\n")
+        #expect(ContinuousClock.now - start < .seconds(2))
+        // The sixth alias takes the repeated text past 1,000,000 bytes: 11 + 5 × 4 columns in.
+        #expect(message == "pipelines/p.yaml:9:31: error: YAML: alias '*s' makes aliases repeat more than 1000000 bytes of text "
+                + "(it stands for 200000); alias shorter values or fewer times", "\(message ?? "no error")")
+        // Below the limit, aliases of long text still load.
+        #expect(ws.error(header + "  a:\n    run: \"echo > ${outs.o}\"\n    outs: [o]\n    with:\n      s: &s \"\(long)\"\n      l: [*s, *s]\n") == nil)
+    }
+
     /// Merge keys are applied once per mapping while composing, so a chain of fan-out merges is
     /// linear; its unknown keys are then reported like any other.
     @Test func mergeKeyChainIsMemoised() throws {

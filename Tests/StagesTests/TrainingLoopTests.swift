@@ -74,6 +74,23 @@ import Testing
             #expect(FileManager.default.contents(atPath: try second.outputPath("metrics") + "/" + file) == expected, "\(file)")
         }
         #expect(second.logLines.contains("t: resuming at step 6 of 7 from \(resume)/step-000000006"))
+        // The first execution ran all 7 steps (its checkpoint at 6 stayed); the second redid step 7.
+        #expect(second.logLines.contains("t: 2 executions of this key ran 8 steps for 7: 1 redone after interruptions, "
+                                         + "at most 1 at one resume (checkpoint every 3)"), "\(second.logLines)")
+        #expect(!first.logLines.contains { $0.contains("executions of this key") }, "one execution: no work line")
+    }
+
+    /// Executions killed after their last checkpoint: the steps past it are counted once as run and
+    /// again when redone; a line torn by the kill is left out.
+    @Test func theWorkLedgerCountsRedoneSteps() throws {
+        let text = "start 0\n1\n2\n3\n4\n5\nstart 3\n4\n5\n6\n7\nstart 6\n7\n8\n9\n1"
+        let executions = WorkLedger.parse(text)
+        #expect(executions == [.init(start: 0, reached: 5), .init(start: 3, reached: 7), .init(start: 6, reached: 9)])
+        let tally = WorkLedger.tally(executions)
+        #expect(tally == WorkLedger.Tally(executions: 3, stepsRun: 12, redone: 3, mostRedoneAtOnce: 2))
+        // A resume killed before it caught up redoes only what it ran.
+        #expect(WorkLedger.tally(WorkLedger.parse("start 0\n1\n2\n3\nstart 0\n1\nstart 0\n1\n2\n3\n4\n")).redone == 4)
+        #expect(WorkLedger.parse("").isEmpty && WorkLedger.parse("7\n").isEmpty)
     }
 
     @Test func aPartialCheckpointIsNeverTheLatest() throws {

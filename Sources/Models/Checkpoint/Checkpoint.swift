@@ -66,6 +66,7 @@ extension GPTModel {
         config.rewardHead = rewardHead || weights["score.weight"] != nil
         try decideLMHead(&config, &weights, configPath: configPath)
         do { try config.validate() } catch { throw CheckpointError(file: configPath, message: error.description) }
+        try checkStoredLayers(weights, config: config)
 
         let layout = ParameterLayout(config)
         let newHeads = Set(layout.tensors.map(\.name).filter { name in
@@ -100,6 +101,19 @@ extension GPTModel {
             return
         }
         if try !weights.sameValues(head, wte) { config.tieWordEmbeddings = false }
+    }
+
+    /// Every layer the config counts has tensors in the file: checked before the layout is built, which
+    /// for a config.json with `n_layer: 1000000` would name a million layers' tensors (minutes, gigabytes).
+    private static func checkStoredLayers(_ weights: CheckpointWeights, config: GPTConfig) throws {
+        var stored = Set<Int>()
+        for name in weights.entries.keys where name.hasPrefix("transformer.h.") {
+            if let layer = Int(name.dropFirst("transformer.h.".count).prefix { $0.isNumber }) { stored.insert(layer) }
+        }
+        guard config.layers > stored.count, let absent = (0..<config.layers).first(where: { !stored.contains($0) }) else { return }
+        throw CheckpointError(file: weights.source, message: "config.json says n_layer \(config.layers), but the file stores "
+            + (stored.isEmpty ? "no layers" : "\(stored.count) layer\(stored.count == 1 ? "" : "s")") + " (none of layer \(absent)'s tensors, "
+            + "e.g. 'transformer.h.\(absent).ln_1.weight') — the config does not describe these weights")
     }
 
     /// Every tensor the config needs is stored, with the config's shape and a floating-point dtype;

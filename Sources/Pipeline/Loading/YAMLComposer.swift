@@ -16,10 +16,13 @@ struct YAMLComposer {
 
     /// Bounds on alias expansion (as hardened YAML loaders have): a few hundred bytes of nested
     /// aliases ("billion laughs") would otherwise expand to gigabytes when the tree is walked.
-    /// A node counts once per place it appears after expansion; pipeline files are far below both.
+    /// A node counts once per place it appears after expansion, and so does the text an alias
+    /// repeats (a few aliases of one long string are as costly as many nodes); pipeline files are far
+    /// below all three.
     enum Limits {
         static let expandedNodes = 100_000
         static let aliases = 10_000
+        static let aliasedBytes = 1_000_000
     }
 
     /// nil for an empty document (only comments or blank).
@@ -42,6 +45,8 @@ struct YAMLComposer {
         /// Nodes of the document so far, counting each alias as the size of what it stands for.
         var expandedNodes = 0
         var aliasCount = 0
+        /// Bytes of scalar text that aliases have repeated so far.
+        var aliasedBytes = 0
 
         init() { yaml_parser_initialize(&parser) }
 
@@ -129,22 +134,27 @@ struct YAMLComposer {
                 guard let node = anchors[name] else { throw .structure("unknown alias '*\(name)' (define it first with '&\(name)')", mark) }
                 aliasCount += 1
                 expandedNodes += node.expandedSize
+                aliasedBytes += node.expandedBytes
                 if aliasCount > Limits.aliases {
                     throw .structure("more than \(Limits.aliases) aliases ('*\(name)' is one too many); write the values out instead", mark)
                 }
                 if expandedNodes > Limits.expandedNodes {
                     throw .structure("alias '*\(name)' expands the document beyond \(Limits.expandedNodes) nodes (nested aliases multiply); write the values out or nest fewer aliases", mark)
                 }
+                if aliasedBytes > Limits.aliasedBytes {
+                    throw .structure("alias '*\(name)' makes aliases repeat more than \(Limits.aliasedBytes) bytes of text (it stands for \(node.expandedBytes)); alias shorter values or fewer times", mark)
+                }
                 return node
             case let .sequence(mark, anchor):
                 expandedNodes += 1
                 var items: [YAMLNode] = []
-                var size = 1
+                var size = 1, bytes = 0
                 while let item = try nodeOrEnd() {
                     items.append(item)
                     size += item.expandedSize
+                    bytes += item.expandedBytes
                 }
-                let node = YAMLNode.sequence(.init(items: items, mark: mark, expandedSize: size))
+                let node = YAMLNode.sequence(.init(items: items, mark: mark, expandedSize: size, expandedBytes: bytes))
                 if let anchor { anchors[anchor] = node }
                 return node
             case let .mapping(mark, anchor, flow):
@@ -161,7 +171,8 @@ struct YAMLComposer {
                 }
                 if pairs.contains(where: { Self.isMergeKey($0.key) }) { pairs = try Self.merged(pairs) }
                 let size = pairs.reduce(1) { $0 + $1.key.expandedSize + $1.value.expandedSize }
-                let node = YAMLNode.mapping(.init(pairs: pairs, mark: mark, isFlow: flow, expandedSize: size))
+                let bytes = pairs.reduce(0) { $0 + $1.key.expandedBytes + $1.value.expandedBytes }
+                let node = YAMLNode.mapping(.init(pairs: pairs, mark: mark, isFlow: flow, expandedSize: size, expandedBytes: bytes))
                 if let anchor { anchors[anchor] = node }
                 return node
             case .end:

@@ -31,6 +31,8 @@ indirect enum YAMLNode: Sendable {
         var isFlow = false
         /// Nodes in this subtree with aliases expanded (bounds alias bombs, see `YAMLComposer.Limits`).
         var expandedSize = 1
+        /// Bytes of scalar text in this subtree with aliases expanded.
+        var expandedBytes = 0
 
         var count: Int { pairs.count }
         var isEmpty: Bool { pairs.isEmpty }
@@ -41,6 +43,7 @@ indirect enum YAMLNode: Sendable {
         var items: [YAMLNode]
         var mark: Mark
         var expandedSize = 1
+        var expandedBytes = 0
 
         var count: Int { items.count }
         var isEmpty: Bool { items.isEmpty }
@@ -61,6 +64,15 @@ indirect enum YAMLNode: Sendable {
         case .scalar: 1
         case .mapping(let m): m.expandedSize
         case .sequence(let s): s.expandedSize
+        }
+    }
+
+    /// Bytes of scalar text in this subtree once aliases are expanded.
+    var expandedBytes: Int {
+        switch self {
+        case .scalar(let s): s.string.utf8.count
+        case .mapping(let m): m.expandedBytes
+        case .sequence(let s): s.expandedBytes
         }
     }
 

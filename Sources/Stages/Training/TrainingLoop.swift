@@ -5,7 +5,8 @@ import Foundation
 /// stops on the first non-finite metric naming it and the step, shows smoothed progress with an ETA, and
 /// every `checkpointEvery` steps writes a checkpoint into the key's resume directory, from which a rerun
 /// of the same key after a kill continues to the same bytes. A `CheckpointRequest` (SIGUSR1) adds a
-/// checkpoint at the end of the step it arrives in.
+/// checkpoint at the end of the step it arrives in. A `WorkLedger` beside the checkpoints records every
+/// execution's steps, so the one that completes a resumed key logs how much work was redone.
 public final class TrainingLoop {
     /// A value shown in the progress line: `label` then the metric's exponential moving average.
     public struct ProgressField: Sendable {
@@ -99,11 +100,15 @@ public final class TrainingLoop {
             }
         }
         let first = state.step
+        var ledger = context.resumeDirectory.map(WorkLedger.init(root:))
+        ledger?.begin(at: first)
+        defer { ledger?.close() }
         let clock = ProgressClock()
         let logEvery = max(1, steps / 10)
         while trainer.step < steps {
             var values = try trainer.trainStep()
             let step = trainer.step
+            ledger?.finished(step: step)
             if let every = evalEvery, step % every == 0 || step == steps {
                 let evaluation = try trainer.evaluate()
                 if !evaluation.isEmpty {
@@ -152,6 +157,12 @@ public final class TrainingLoop {
         metrics.close()
         let seconds = clock.elapsed
         context.log("\(name): \(state.step - first) steps in \(ProgressClock.duration(seconds))")
+        if let executions = ledger?.executions(), executions.count > 1 {
+            let tally = WorkLedger.tally(executions)
+            context.log("\(name): \(tally.executions) executions of this key ran \(tally.stepsRun) steps for \(steps): "
+                        + "\(tally.redone) redone after interruptions, at most \(tally.mostRedoneAtOnce) at one resume "
+                        + "(checkpoint every \(checkpointEvery))")
+        }
         return Summary(smoothed: state.smoothed,
                        lastEvaluation: Array(zip(state.lastEvaluationNames, state.lastEvaluationValues)),
                        stepsRun: state.step - first, seconds: seconds)

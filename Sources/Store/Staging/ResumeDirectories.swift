@@ -1,3 +1,4 @@
+import Foundation
 import Hashing
 
 /// `resume/<key>/`: a directory kept for one stage key across executions, where a training stage keeps
@@ -17,10 +18,16 @@ extension ArtifactStore {
         return path
     }
 
-    /// Removes the key's resume directory (after its result is committed).
+    /// Removes the key's resume directory (after its result is committed). It is renamed into tmp/
+    /// first, so a kill part-way through leaves the directory whole or gone, never a checkpoint
+    /// pointer without its checkpoint or a work ledger without the checkpoints it counts on (what
+    /// is left in tmp/ is cleaned like dead staging).
     public func removeResumeDirectory(forKey key: Digest) {
         let path = resumePath(forKey: key)
-        if POSIX.exists(path) { try? POSIX.removeTree(path) }
+        guard POSIX.exists(path) else { return }
+        let host = POSIX.hostName.replacingOccurrences(of: "~", with: "_")
+        let doomed = temporaryDirectory + "/\(host)~\(getpid())~\(POSIX.randomHex())~resume-done"
+        try? POSIX.removeTree(POSIX.rename(path, doomed) == 0 ? doomed : path)
     }
 
     /// Keys that have a resume directory.
