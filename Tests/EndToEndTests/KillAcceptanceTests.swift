@@ -91,7 +91,7 @@ struct KillAcceptanceTests {
         let workspace = try Self.workspace()
         defer { workspace.remove() }
         #expect(try pipe.run(["run", "pipelines/kill-up.yaml"], in: workspace.root).status == 0)
-        let monitor = StageProcessMonitor()
+        let monitor = StageProcessMonitor(within: workspace.root)
         monitor.start()
         defer { monitor.stop() }
         var random = SplitMix64(seed: 0x6B696C6C)
@@ -101,6 +101,7 @@ struct KillAcceptanceTests {
         monitor.stop()
         #expect(monitor.concurrentSightings.isEmpty, "two stage processes of one key at once: \(monitor.concurrentSightings.prefix(3))")
         #expect(monitor.samples > 100, "the monitor looked at the process table \(monitor.samples) times")
+        #expect(monitor.samplesWithAStage > 10, "the monitor saw this workspace's stages in \(monitor.samplesWithAStage) samples")
 
         for (pipeline, stage) in [("sft", "sft"), ("ppo", "ppo")] {
             let expected = try Self.lockedOutputs(reference, pipeline: pipeline, stage: stage)
@@ -170,14 +171,23 @@ struct KillAcceptanceTests {
 }
 
 /// Samples the process table (every few ms, on its own thread) for built-in stage processes
-/// (`pipe _stage …`) and notes any moment at which two of them share a key (their `PIPE_RESUME`
-/// directory is per key).
+/// (`pipe _stage …`) of one workspace and notes any moment at which two of them share a key (their
+/// `PIPE_RESUME` directory is per key). Only that workspace's: other tests run beside this one, and a
+/// stage that starts a child (a reward command) shows the stage's command line and environment in
+/// the child until its exec.
 final class StageProcessMonitor: @unchecked Sendable {
+    private let resumePrefix: String
     private let lock = NSLock()
     private var stopped = false
     private var thread: Thread?
     private(set) var concurrentSightings: [String] = []
     private(set) var samples = 0
+    /// Samples that saw at least one stage of the workspace (so the filter is not vacuous).
+    private(set) var samplesWithAStage = 0
+
+    init(within workspace: String) {
+        resumePrefix = "PIPE_RESUME=" + workspace + "/"
+    }
 
     func start() {
         let thread = Thread { [self] in
@@ -190,11 +200,12 @@ final class StageProcessMonitor: @unchecked Sendable {
                     guard arguments.count >= 2, String(decoding: arguments[1], as: UTF8.self) == "_stage" else { continue }
                     for entry in Self.read("/proc/\(pid)/environ").split(separator: 0) {
                         let text = String(decoding: entry, as: UTF8.self)
-                        if text.hasPrefix("PIPE_RESUME=") { byKey[text, default: []].append(pid) }
+                        if text.hasPrefix(resumePrefix) { byKey[text, default: []].append(pid) }
                     }
                 }
                 lock.lock()
                 samples += 1
+                if !byKey.isEmpty { samplesWithAStage += 1 }
                 for (key, pids) in byKey where pids.count > 1 { concurrentSightings.append("\(key): pids \(pids)") }
                 lock.unlock()
                 usleep(3_000)

@@ -54,11 +54,13 @@ enum SlurmCluster {
     }
 
     /// `squeue` rows of every job Slurm remembers: (id, name, state).
-    static func jobs() -> [(id: String, name: String, state: String)] {
-        guard let output = try? SlurmCommands().run("squeue", ["-h", "--states=all", "-o", "%i|%j|%T"]) else { return [] }
+    /// The cluster's jobs; `directory` is the job's working directory (a stage's staging directory
+    /// inside its store), so that a test acts only on its own jobs while other Slurm tests run.
+    static func jobs() -> [(id: String, name: String, state: String, directory: String)] {
+        guard let output = try? SlurmCommands().run("squeue", ["-h", "--states=all", "-o", "%i|%j|%T|%Z"]) else { return [] }
         return output.text.split(separator: "\n").compactMap { line in
-            let fields = line.split(separator: "|").map(String.init)
-            return fields.count == 3 ? (fields[0], fields[1], fields[2]) : nil
+            let fields = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+            return fields.count == 4 ? (fields[0], fields[1], fields[2], fields[3]) : nil
         }
     }
 }

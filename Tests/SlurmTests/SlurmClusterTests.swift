@@ -86,7 +86,8 @@ struct SlurmClusterTests {
         var cancelled: String?
         while cancelled == nil, Date() < deadline, running.process.isRunning {
             if workspace.ledger().contains("ppo"),
-               let job = SlurmCluster.jobs().first(where: { $0.name.hasPrefix("pipe-") && $0.name.hasSuffix("-ppo") && $0.state == "RUNNING" }),
+               let job = SlurmCluster.jobs().first(where: { $0.name.hasPrefix("pipe-") && $0.name.hasSuffix("-ppo") && $0.state == "RUNNING"
+                                                            && $0.directory.hasPrefix(workspace.root + "/") }),
                !job.name.contains("test-same") {
                 _ = try SlurmCommands().run("scancel", [job.id])
                 cancelled = job.id

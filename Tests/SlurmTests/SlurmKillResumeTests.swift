@@ -97,10 +97,10 @@ struct SlurmKillResumeTests {
         return []
     }
 
-    /// The running job of `stage` of a `pipe` run started after `earlier` was taken.
-    static func runningJob(stage: String, notIn earlier: Set<String>) -> String? {
+    /// The running job of `stage` of a `pipe` run in `workspace` started after `earlier` was taken.
+    static func runningJob(stage: String, in workspace: String, notIn earlier: Set<String>) -> String? {
         SlurmCluster.jobs().first { $0.name.hasPrefix("pipe-") && $0.name.hasSuffix("-" + stage) && !earlier.contains($0.id)
-            && $0.state == "RUNNING" }?.id
+            && $0.state == "RUNNING" && $0.directory.hasPrefix(workspace + "/") }?.id
     }
 
     enum Kill: CaseIterable, CustomStringConvertible {
@@ -202,7 +202,7 @@ struct SlurmKillResumeTests {
                 Issue.record("\(stage.name) trial \(trial): the run ended before the kill: \(running.finish())")
                 return
             }
-            let job = try #require(Self.runningJob(stage: stage.name, notIn: earlier), "\(stage.name) trial \(trial): no running job")
+            let job = try #require(Self.runningJob(stage: stage.name, in: workspace.root, notIn: earlier), "\(stage.name) trial \(trial): no running job")
             methods.append("\(kill) at step \(Self.ledger(workspace).last?.reached ?? -1)")
             switch kill {
             case .cancel:

@@ -56,7 +56,8 @@ struct SlurmRequeueTests {
         var pendingSince: [String: Date] = [:]
         var sftJob: String?
         while onSlurm.process.isRunning {
-            for job in SlurmCluster.jobs() where job.name.hasSuffix("-sft") && job.name.hasPrefix("pipe-") && !earlierJobs.contains(job.id) {
+            for job in SlurmCluster.jobs() where job.name.hasSuffix("-sft") && job.name.hasPrefix("pipe-") && !earlierJobs.contains(job.id)
+                && job.directory.hasPrefix(workspace.root + "/") {
                 guard let info = SlurmCommands().show(job.id), info.requeue else { continue }
                 sftJob = job.id
                 let attempt = "\(job.id)/\(info.restarts)"

@@ -175,7 +175,7 @@ struct GoldDiagnosticsTests {
 
     static let cases: [Case] = [
         Case(name: "unknown gold source", params: ["gold_sources": .list([.string("rouge")])],
-             expected: "param 'gold_sources': unknown source 'rouge' (known: model, command, http, exact_match, contains, regex, f1, rouge_l, length_penalty, repetition_penalty)"),
+             expected: "param 'gold_sources': unknown source 'rouge' (known: model, command, http, exact_match, contains, regex, f1, rouge_l, length_penalty, repetition_penalty, set_membership)"),
         Case(name: "gold source twice", params: ["gold_sources": .list([.string("f1"), .string("f1")])],
              expected: "param 'gold_sources': 'f1' is listed twice"),
         Case(name: "gold weights count", params: ["gold_sources": .list([.string("f1"), .string("rouge_l")]), "gold_weights": .list([.float(1)])],
