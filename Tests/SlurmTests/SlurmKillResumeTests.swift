@@ -143,7 +143,7 @@ struct SlurmKillResumeTests {
         defer { workspace.remove() }
         let up = try pipe.run(["run", "pipelines/kill-up.yaml"], in: workspace.root)
         #expect(up.status == 0, "\(up)")
-        var random = SlurmSplitMix64(seed: 0x736C75726D)
+        var random = SplitMix64(seed: 0x736C75726D)
         var figures: [String] = []
         for stage in Self.chain {
             if stage.steps == 0 {
@@ -181,7 +181,7 @@ struct SlurmKillResumeTests {
     /// Ten kills of `stage`'s Slurm job, each once the execution under way has finished a random
     /// step (ten sorted draws in [0, 0.7 × steps], so the kills land before the stage completes);
     /// then the run completes.
-    func killTrials(_ stage: Trained, workspace: TestWorkspace, random: inout SlurmSplitMix64) throws {
+    func killTrials(_ stage: Trained, workspace: TestWorkspace, random: inout SplitMix64) throws {
         let targets = (0..<10).map { _ in Int(random.nextUnit() * 0.7 * Double(stage.steps)) }.sorted()
         let earlier = Set(SlurmCluster.jobs().map(\.id))
         let arguments = ["run", "pipelines/kill-\(stage.name).yaml"]
@@ -250,21 +250,4 @@ struct SlurmKillResumeTests {
             usleep(20_000)
         }
     }
-}
-
-/// A small seeded generator, so the kill points are the same on every run of the test.
-struct SlurmSplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }
