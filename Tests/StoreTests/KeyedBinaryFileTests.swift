@@ -51,7 +51,7 @@ struct KeyedBinaryFileTests {
         #expect(contents(cache) == expected([2, 5, 17, 30]))
         #expect(saved.bytes == cache.load().bytes)
         let at = try #require(saved.offset(of: key(17)))
-        #expect(saved.bytes.withUnsafeBytes { cache.intactPayload($0, at: at).map { Array($0.indices) } } != nil)
+        #expect(saved.bytes.withUnsafeBytes { cache.intactPayload($0, at: at) } != nil)
         #expect(saved.offset(of: key(18)) == nil)
 
         let other = try TemporaryDirectory()
@@ -159,4 +159,33 @@ final class Failures: @unchecked Sendable {
     private var items: [String] = []
     func add(_ text: String) { lock.lock(); items.append(text); lock.unlock() }
     var all: [String] { lock.lock(); defer { lock.unlock() }; return items }
+}
+
+/// `statcache/<host>.written`: a file is current only while it keeps the identity it had when it
+/// was remembered with the same fingerprint.
+@Suite("Written-file memo")
+struct WrittenFileMemoTests {
+    @Test func aRememberedFileIsCurrentUntilItOrItsFingerprintChanges() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("p.lock", "lock text")
+        let path = dir.path + "/p.lock"
+        let later = POSIX.nowNanoseconds() + 10_000_000_000
+        let memo = WrittenFileMemo(path: dir.path + "/memo.bin")
+        let fingerprint = SHA256.hash("inputs")
+        #expect(!memo.isCurrent(path, fingerprint: fingerprint))
+        memo.remember(path, fingerprint: fingerprint)
+        #expect(!memo.isCurrent(path, fingerprint: fingerprint), "just written: too recent to trust its timestamps")
+        memo.remember(path, fingerprint: fingerprint, now: later)
+        #expect(memo.isCurrent(path, fingerprint: fingerprint))
+        #expect(!memo.isCurrent(path, fingerprint: SHA256.hash("other inputs")))
+        try memo.save(temporaryDirectory: dir.path)
+        let reopened = WrittenFileMemo(path: dir.path + "/memo.bin")
+        #expect(reopened.isCurrent(path, fingerprint: fingerprint), "saved for the next process")
+
+        usleep(20_000)  // past a timestamp tick (the memo's racy window guards real runs)
+        try dir.write("p.lock", "lock texT")  // same size
+        #expect(!reopened.isCurrent(path, fingerprint: fingerprint))
+        unlink(path)
+        #expect(!reopened.isCurrent(path, fingerprint: fingerprint))
+    }
 }
