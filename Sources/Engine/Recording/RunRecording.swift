@@ -107,7 +107,6 @@ public final class RunRecording: RunRecorder, @unchecked Sendable {
         var execution = RegistryRecorder.execution(runID: "", stage: node.stage, outcome: outcome, outputs: outputs,
                                                    startedAt: startedAt, finishedAt: finishedAt)
         lock.lock()
-        pending.executions.reserveCapacity(pending.executions.count + node.variants.count)
         for v in node.variants {
             execution.runID = runIDs[v]
             pending.executions.append(execution)
