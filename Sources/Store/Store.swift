@@ -12,6 +12,7 @@ import Hashing
 ///     runs.watermark          run count and latest run id, to notice a registry that lost history
 ///     statcache/<host>.bin    content digests memoised by (dev, inode, size, mtime ns, ctime ns)
 ///     statcache/<host>.records  stage records as read, memoised by their file's status (`RecordIndex`)
+///     statcache/<host>.written  lock files known to hold what their inputs render to (`WrittenFileMemo`)
 ///     tmp/                    staging; anything here is garbage after a crash, never a result
 ///     locks/<key>.lock        per-key `flock` locks
 ///     quarantine/             corrupt objects moved aside by `verify` (emptied by `gc`)
@@ -81,6 +82,8 @@ public final class ArtifactStore: Sendable {
 
     let statCache: StatCache
     let recordIndex: RecordIndex
+    /// Lock files known to be up to date (`WrittenFileMemo`).
+    public let writtenFileMemo: WrittenFileMemo
     let warningHandler: @Sendable (String) -> Void
     let keyLocks = ProcessKeyLocks()
     private let warnedMessages = MessageSet()
@@ -108,6 +111,7 @@ public final class ArtifactStore: Sendable {
         }
         self.statCache = StatCache(path: rootPath + "/statcache/" + POSIX.hostName + ".bin")
         self.recordIndex = RecordIndex(path: rootPath + "/statcache/" + POSIX.hostName + ".records")
+        self.writtenFileMemo = WrittenFileMemo(path: rootPath + "/statcache/" + POSIX.hostName + ".written")
         self.isNetworkFilesystem = FilesystemKind.isNetwork(path: rootPath)
         if cleanTemporary { cleanStaleStaging() }
     }

@@ -102,6 +102,23 @@ struct StatCacheTests {
         #expect(StatCache(path: dir.path + "/short.bin").lookup(st) == nil)
     }
 
+    @Test func aCacheFileOfTheOldVersionIsIgnoredAndReplaced() throws {
+        let dir = try TemporaryDirectory()
+        let st = FileStatus(device: 1, inode: 2, size: 3, mode: 0o100644, modifiedNanoseconds: 4, changedNanoseconds: 5)
+        // Version 2's layout: magic, count, one fixed 88-byte entry for exactly this stat tuple.
+        var old = Array("PIPESTC2".utf8) + [1, 0, 0, 0, 0, 0, 0, 0]
+        for value: UInt64 in [1, 2, 3, 4, 5, 10] { withUnsafeBytes(of: value.littleEndian) { old += $0 } }
+        old += SHA256.hash("a").bytes + [UInt8](repeating: 0, count: 8)
+        try POSIX.writeNewFile(dir.path + "/cache.bin", old, sync: false)
+        let cache = StatCache(path: dir.path + "/cache.bin")
+        #expect(cache.lookup(st) == nil)
+        cache.insert(before: st, after: st, digest: SHA256.hash("b"), now: 10_000_000_000)
+        try cache.save(temporaryDirectory: dir.path)
+        let saved = try #require(try POSIX.readFile(dir.path + "/cache.bin"))
+        #expect(Array(saved.prefix(8)) == Array(StatCache.magic.utf8))
+        #expect(StatCache(path: dir.path + "/cache.bin").lookup(st) == SHA256.hash("b"))
+    }
+
     @Test func concurrentSavesMerge() throws {
         let dir = try TemporaryDirectory()
         let a = StatCache(path: dir.path + "/cache.bin")

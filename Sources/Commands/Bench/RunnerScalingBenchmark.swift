@@ -19,7 +19,7 @@ public enum RunnerScalingBenchmark {
     /// Grids of the table, in order (12, 132, 516 and 1,028 stages).
     public static let grids: [(lr: Int, kl: Int)] = [(2, 2), (8, 8), (16, 16), (16, 32)]
 
-    /// Target for the largest row's no-op run (release build).
+    /// Target for a 1,000-stage no-op run (release build), printed beside every row.
     public static let noopTarget1000 = 0.150
 
     /// The `--sweep` arguments of a `lr × kl` grid (distinct, exactly printable values).
@@ -61,7 +61,7 @@ public enum RunnerScalingBenchmark {
             let noop = try measure("noop-run", run, target: nil)
             let statusFigure = try? measure("status", status, target: nil)
             var row = Row(lrValues: grid.lr, klValues: grid.kl, noopRun: noop, status: statusFigure)
-            if row.stages >= 1000 { row.noopRun.target = noopTarget1000 }
+            row.noopRun.target = noopTarget1000
             rows.append(row)
             output(line(row, coldSeconds: cold))
             try? FileManager.default.removeItem(atPath: workspace)
@@ -69,7 +69,8 @@ public enum RunnerScalingBenchmark {
         return rows
     }
 
-    static let header = "  stages  grid    cold run   no-op run (cpu)        per stage   status (cpu)           target"
+    static let header = "  stages  grid    cold run   no-op run (cpu)        per stage   status (cpu)           "
+        + "no-op target (1,000 stages) wall / cpu"
 
     static func line(_ row: Row, coldSeconds: Double) -> String {
         let grid = "\(row.lrValues)×\(row.klValues)".padding(toLength: 6, withPad: " ", startingAt: 0)
@@ -83,7 +84,10 @@ public enum RunnerScalingBenchmark {
             text += "refused (usage error)".padding(toLength: 22, withPad: " ", startingAt: 0)
         }
         if let target = row.noopRun.target {
-            text += String(format: "  no-op ≤ %.0f ms: %@", target * 1000, row.noopRun.median <= target ? "met" : "MISSED")
+            // CPU beside wall: on a loaded machine the wall figure mostly measures the other jobs.
+            let cpu = RunnerBenchmark.Figure.percentile(row.noopRun.cpuSamples, 0.5)
+            text += String(format: "  ≤ %.0f ms: %@ / %@", target * 1000, row.noopRun.median <= target ? "met" : "MISSED",
+                           cpu <= target ? "met" : "MISSED")
         }
         return text
     }

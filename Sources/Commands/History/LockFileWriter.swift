@@ -32,9 +32,13 @@ public enum LockFileWriter {
         return LockFile.Variant(name: name, overrides: overrides, stages: stages)
     }
 
-    static func write(_ lock: LockFile, to path: String) {
+    /// Writes `lock` to `path` (a warning on failure); true when the file now holds it.
+    @discardableResult
+    static func write(_ lock: LockFile, to path: String) -> Bool {
         do { try lock.write(to: path) } catch {
             FileHandle.standardError.write(Data("warning: could not write the lock file: \(error)\n".utf8))
+            return false
         }
+        return true
     }
 }

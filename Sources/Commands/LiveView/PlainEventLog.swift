@@ -65,8 +65,11 @@ public final class PlainEventLog: RunDisplay, @unchecked Sendable {
         var now = time(nil)
         var parts = tm()
         localtime_r(&now, &parts)
-        return String(format: "%02d:%02d:%02d", parts.tm_hour, parts.tm_min, parts.tm_sec)
+        // Not String(format:): a sweep's no-op rerun prints a line per stage (1,028 at 512 variants).
+        return twoDigits(parts.tm_hour) + ":" + twoDigits(parts.tm_min) + ":" + twoDigits(parts.tm_sec)
     }
+
+    private static func twoDigits(_ value: Int32) -> String { value < 10 ? "0" + String(value) : String(value) }
 }
 
 /// The block printed under a failed stage: its log tail and how to rerun it alone.

@@ -123,7 +123,9 @@ public enum RunCommands {
                 stdout.write(sweepTable(planned, statuses: statuses, recording: recording, report: report, colour: colour))
             }
         }
-        profile.measure("lock file") { writeLockFile(plan, isSweep: planned.isSweep, pipelineFile: common.pipelineFile, report: report) }
+        profile.measure("lock file") {
+            writeLockFile(plan, isSweep: planned.isSweep, pipelineFile: common.pipelineFile, report: report, store: store)
+        }
         if push, let remote {
             let pushed = pushResults(report, remote: remote, store: store, runID: planned.isSweep ? nil : recording?.runIDs.first,
                                      pipeline: plan.pipeline.name)
@@ -191,9 +193,14 @@ public enum RunCommands {
     }
 
     /// After a successful run: `<pipeline>.lock` (`<pipeline>.sweep.lock` for a sweep, every variant).
+    /// Skipped when the file is unchanged since it was last known to hold what this run's results
+    /// render to (`WrittenFileMemo`): a 512-variant sweep's lock file is 1.8 MB of YAML.
     /// Problems are warnings: the run succeeded.
-    static func writeLockFile(_ plan: SweepPlan, isSweep: Bool, pipelineFile: String, report: RunReport) {
+    static func writeLockFile(_ plan: SweepPlan, isSweep: Bool, pipelineFile: String, report: RunReport, store: ArtifactStore) {
         guard report.status == .succeeded else { return }
+        let path = LockFile.path(forPipeline: pipelineFile, sweep: isSweep)
+        let fingerprint = lockFingerprint(plan, isSweep: isSweep, pipelineFile: pipelineFile, report: report)
+        if let fingerprint, store.writtenFileMemo.isCurrent(path, fingerprint: fingerprint) { return }
         var recorded: [String: RecordedStage] = [:]
         let variants = plan.variants.indices.compactMap { v in
             LockFileWriter.variant(name: plan.variants[v].name, overrides: plan.overrideTexts(ofVariant: v),
@@ -201,9 +208,52 @@ public enum RunCommands {
                                    recorded: &recorded)
         }
         guard variants.count == plan.variants.count else { return }
-        LockFileWriter.write(LockFile(pipeline: plan.pipeline.name, file: URL(fileURLWithPath: pipelineFile).lastPathComponent,
-                                      variants: variants, isSweep: isSweep),
-                             to: LockFile.path(forPipeline: pipelineFile, sweep: isSweep))
+        let written = LockFileWriter.write(LockFile(pipeline: plan.pipeline.name, file: URL(fileURLWithPath: pipelineFile).lastPathComponent,
+                                                    variants: variants, isSweep: isSweep),
+                                           to: path)
+        if written, let fingerprint {
+            store.writtenFileMemo.remember(path, fingerprint: fingerprint)
+            store.saveWrittenFileMemo()
+        }
+    }
+
+    /// SHA-256 over everything a lock file's bytes depend on: its schema, the pipeline's name and
+    /// file, and per variant its name, overrides and, per stage, the name, the key it was looked up
+    /// under (which fixes the whole key material), the outputs and the input references. Nil when
+    /// a stage has no result (no lock file is written then).
+    static func lockFingerprint(_ plan: SweepPlan, isSweep: Bool, pipelineFile: String, report: RunReport) -> Digest? {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(plan.variants.count * 512)
+        func add(_ text: String) { bytes += text.utf8; bytes.append(0) }
+        add(LockFile.schema)
+        add(plan.pipeline.name)
+        add(URL(fileURLWithPath: pipelineFile).lastPathComponent)
+        add(isSweep ? "sweep" : "plain")
+        // A node's part is the same in every variant using it: built once.
+        var nodeParts: [String: [UInt8]] = [:]
+        for v in plan.variants.indices {
+            add(plan.variants[v].name)
+            for (target, value) in plan.overrideTexts(ofVariant: v) { add(target); add(value) }
+            bytes.append(1)
+            for stage in plan.variants[v].pipeline.stages {
+                let node = plan.nodeOf[v][stage.name] ?? stage.name
+                add(stage.name)
+                add(node)
+                if let part = nodeParts[node] { bytes += part; continue }
+                guard let record = report.records[node], report.materials[node] != nil,
+                      report.outcomes[node]?.isAvailable == true else { return nil }
+                var part = record.key.bytes
+                for name in record.outputs.keys.sorted(by: { $0.utf8Precedes($1) }) {
+                    part += name.utf8; part.append(0); part += record.outputs[name]!.bytes
+                }
+                part.append(1)
+                for input in stage.inputs { part += input.name.utf8; part.append(0); part += input.reference.utf8; part.append(0) }
+                part.append(2)
+                nodeParts[node] = part
+                bytes += part
+            }
+        }
+        return SHA256.hash(bytes)
     }
 
     /// The ranked table printed at the end of a sweep.

@@ -14,12 +14,19 @@ public enum RegistryRecorder {
     }
 
     /// The run row of one variant. Params: `{stage: {param: value}}` of every stage, resolved.
-    static func newRun(pipeline: ResolvedPipeline, pipelineFile: String, pipelineDigest: String, commandLine: [String]) -> NewRun {
+    /// `stageParams` keeps each stage's object by a name that identifies its resolved params (a
+    /// sweep's node name): variants share most stages, so each is converted once.
+    static func newRun(pipeline: ResolvedPipeline, pipelineFile: String, pipelineDigest: String, commandLine: [String],
+                       stageParams: inout [String: JSONValue], identity: (String) -> String = { $0 }) -> NewRun {
         var params: [String: JSONValue] = [:]
+        params.reserveCapacity(pipeline.stages.count)
         for stage in pipeline.stages {
+            let id = identity(stage.name)
+            if let known = stageParams[id] { params[stage.name] = known; continue }
             var values: [String: JSONValue] = [:]
             for param in stage.params { values[param.name] = param.value.jsonValue }
             params[stage.name] = .object(values)
+            stageParams[id] = .object(values)
         }
         return NewRun(pipelinePath: registryPath(of: pipelineFile), pipelineDigest: pipelineDigest, name: pipeline.name,
                       params: .object(params), commandLine: commandLine)

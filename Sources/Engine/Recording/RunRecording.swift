@@ -65,9 +65,11 @@ public final class RunRecording: RunRecorder, @unchecked Sendable {
         do {
             let registry = try store.openRegistry()
             let digest = RegistryRecorder.digest(ofPipelineFile: pipelineFile)
-            let runs = plan.variants.map { variant in
-                RegistryRecorder.newRun(pipeline: variant.pipeline, pipelineFile: pipelineFile, pipelineDigest: digest,
-                                        commandLine: CommandLine.arguments)
+            var stageParams: [String: JSONValue] = [:]
+            let runs = plan.variants.indices.map { v in
+                RegistryRecorder.newRun(pipeline: plan.variants[v].pipeline, pipelineFile: pipelineFile, pipelineDigest: digest,
+                                        commandLine: CommandLine.arguments, stageParams: &stageParams,
+                                        identity: { plan.nodeOf[v][$0] ?? $0 })
             }
             let sweepRow = sweep.map {
                 NewSweep(pipelinePath: RegistryRecorder.registryPath(of: pipelineFile), name: plan.pipeline.name,
@@ -100,10 +102,14 @@ public final class RunRecording: RunRecorder, @unchecked Sendable {
             metrics = DeclaredMetrics.missingFromRecord(stage, record: stored, store: store)
         }
         let points = metrics.map { MetricPoint(step: $0.step, name: $0.name, value: $0.value) }
+        // One row per variant using the node, alike but for the run id: built once (the key's hex
+        // and the outcome's mapping), copied per variant.
+        var execution = RegistryRecorder.execution(runID: "", stage: node.stage, outcome: outcome, outputs: outputs,
+                                                   startedAt: startedAt, finishedAt: finishedAt)
         lock.lock()
         for v in node.variants {
-            pending.executions.append(RegistryRecorder.execution(runID: runIDs[v], stage: node.stage, outcome: outcome,
-                                                                 outputs: outputs, startedAt: startedAt, finishedAt: finishedAt))
+            execution.runID = runIDs[v]
+            pending.executions.append(execution)
             if !points.isEmpty { pending.metrics.append((runIDs[v], node.stage, points)) }
         }
         let schedule = !flushScheduled

@@ -13,11 +13,11 @@ import Hashing
 /// Such files are simply hashed again next time.
 ///
 /// Persisted as one compact binary file per host, `statcache/<host>.bin` (device and inode numbers
-/// only mean something on the machine that saw them): magic, entry count, then fixed 88-byte entries
-/// sorted by key, each ending with 8 bytes of SHA-256 over its first 80, checked when the entry is
-/// used (a damaged entry is a miss; a file of the wrong length is ignored). Opening is one `read` and
-/// a lookup a binary search: no parsing, no whole-file hash (`StoreBenchmark` compares this with a
-/// SQLite table). Concurrent `pipe` processes merge on save; losing an entry only costs a re-hash.
+/// only mean something on the machine that saw them), in the `KeyedBinaryFile` format: the 40-byte
+/// stat tuple as key, the 32-byte digest as payload, each entry checked when it is used (a damaged
+/// entry is a miss; a malformed file or one of another version is ignored and rebuilt). Opening is
+/// one `read` and a lookup a binary search: no parsing, no whole-file hash (`StoreBenchmark`
+/// compares this with a SQLite table). Concurrent `pipe` processes merge on save.
 final class StatCache: @unchecked Sendable {
     struct Key: Hashable, Comparable {
         var device: UInt64, inode: UInt64, size: Int64, modified: Int64, changed: Int64
@@ -34,12 +34,23 @@ final class StatCache: @unchecked Sendable {
         static func < (a: Key, b: Key) -> Bool {
             (a.device, a.inode, a.size, a.modified, a.changed) < (b.device, b.inode, b.size, b.modified, b.changed)
         }
+
+        /// The five fields, little-endian: the key in the file.
+        var bytes: [UInt8] {
+            var out: [UInt8] = []
+            out.reserveCapacity(StatCache.keySize)
+            for value in [device, inode, UInt64(bitPattern: size), UInt64(bitPattern: modified), UInt64(bitPattern: changed)] {
+                KeyedBinaryFile.appendU64(&out, value)
+            }
+            return out
+        }
     }
 
     struct Entry { var digest: Digest; var addedAt: Int64 }
 
-    static let magic = Array("PIPESTC2".utf8)
-    static let entrySize = 88
+    /// Version 3: the shared keyed-file layout (version 2 had fixed 88-byte entries).
+    static let magic = "PIPESTC3"
+    static let keySize = 40
     static let racyWindowNanoseconds: Int64 = 100_000_000
     static let coarseRacyWindowNanoseconds: Int64 = 2_000_000_000
 
@@ -49,24 +60,26 @@ final class StatCache: @unchecked Sendable {
     }
     static let maxEntries = 500_000
 
-    let path: String
+    var path: String { file.path }
+    let file: KeyedBinaryFile
     private let lock = NSLock()
-    /// The cache file as read (entries sorted by key), looked up by binary search.
-    private var disk: [UInt8] = []
-    private var diskCount = 0
+    /// The cache file as read, looked up by binary search.
+    private var disk: KeyedBinaryFile.Image
     private var loaded = false
-    /// Entries learnt by this process, not yet saved (and a copy after saving).
+    /// Entries learnt by this process, not yet saved.
     private var added: [Key: Entry] = [:]
-    private var unsaved = false
 
-    init(path: String) { self.path = path }
+    init(path: String) {
+        file = KeyedBinaryFile(path: path, magic: Self.magic, keySize: Self.keySize, maxEntries: Self.maxEntries)
+        disk = KeyedBinaryFile.Image(keySize: Self.keySize)
+    }
 
     func lookup(_ status: FileStatus) -> Digest? {
         lock.lock(); defer { lock.unlock() }
         loadIfNeeded()
         let key = Key(status)
         if let entry = added[key] { return entry.digest }
-        return Self.search(disk, count: diskCount, for: key)
+        return Self.search(disk, file: file, for: key)
     }
 
     /// Remembers a digest unless the file looks racy (changed while hashing, or modified too recently).
@@ -78,124 +91,50 @@ final class StatCache: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         loadIfNeeded()
         added[Key(before)] = entry
-        unsaved = true
     }
 
     var hasUnsavedEntries: Bool {
         lock.lock(); defer { lock.unlock() }
-        return unsaved
+        return !added.isEmpty
     }
 
     /// Merges new entries into the file on disk (written to a temporary name, then renamed).
     func save(temporaryDirectory: String) throws {
         lock.lock(); defer { lock.unlock() }
-        guard unsaved else { return }
-        let current = (try? POSIX.readFile(path)) ?? nil
-        var merged = current.flatMap { Self.validated($0) }.map { Self.decode($0.bytes, count: $0.count) } ?? [:]
-        for (key, entry) in added { merged[key] = entry }
-        if merged.count > Self.maxEntries {
-            // Keep the most recently added entries.
-            let keep = merged.sorted { ($0.value.addedAt, $0.key) > ($1.value.addedAt, $1.key) }.prefix(Self.maxEntries)
-            merged = Dictionary(uniqueKeysWithValues: keep.map { ($0.key, $0.value) })
-        }
-        let bytes = Self.encode(merged)
-        let temporary = temporaryDirectory + "/statcache~\(POSIX.hostName)~\(getpid())~\(POSIX.randomHex()).tmp"
-        try POSIX.makeDirectories(POSIX.parentDirectory(path))
-        try POSIX.writeNewFile(temporary, bytes, sync: false)
-        let code = POSIX.rename(temporary, path)
-        if code != 0 {
-            unlink(temporary)
-            throw POSIX.fail("rename", path, code)
-        }
-        disk = bytes
-        diskCount = merged.count
-        unsaved = false
+        guard !added.isEmpty else { return }
+        disk = try file.save(adding: Self.encodedEntries(added, file: file), temporaryDirectory: temporaryDirectory)
+        loaded = true
+        added = [:]
     }
 
     private func loadIfNeeded() {
         guard !loaded else { return }
         loaded = true
-        if let bytes = (try? POSIX.readFile(path)) ?? nil, let valid = Self.validated(bytes) {
-            disk = valid.bytes
-            diskCount = valid.count
-        }
+        disk = file.load()
     }
 
+    private static func encodedEntries(_ entries: [Key: Entry], file: KeyedBinaryFile) -> [[UInt8]: [UInt8]] {
+        var encoded: [[UInt8]: [UInt8]] = [:]
+        encoded.reserveCapacity(entries.count)
+        for (key, entry) in entries {
+            let bytes = key.bytes
+            encoded[bytes] = file.encodeEntry(key: bytes, addedAt: entry.addedAt, payload: entry.digest.bytes)
+        }
+        return encoded
+    }
+
+    /// The bytes of a cache file holding `entries` (benchmarks and tests).
     static func encode(_ entries: [Key: Entry]) -> [UInt8] {
-        var out = magic
-        out.reserveCapacity(16 + entries.count * entrySize)
-        appendU64(&out, UInt64(entries.count))
-        for key in entries.keys.sorted() {
-            let entry = entries[key]!
-            let start = out.count
-            appendU64(&out, key.device)
-            appendU64(&out, key.inode)
-            appendU64(&out, UInt64(bitPattern: key.size))
-            appendU64(&out, UInt64(bitPattern: key.modified))
-            appendU64(&out, UInt64(bitPattern: key.changed))
-            appendU64(&out, UInt64(bitPattern: entry.addedAt))
-            out.append(contentsOf: entry.digest.bytes)
-            out.append(contentsOf: check(out, start))
+        let file = KeyedBinaryFile(path: "", magic: magic, keySize: keySize, maxEntries: maxEntries)
+        return file.encodeFile(encodedEntries(entries, file: file).mapValues { $0[...] }).bytes
+    }
+
+    /// Binary search over the entries of a loaded file; a damaged entry counts as a miss.
+    static func search(_ image: KeyedBinaryFile.Image, file: KeyedBinaryFile, for wanted: Key) -> Digest? {
+        guard let at = image.offset(of: wanted.bytes) else { return nil }
+        return image.bytes.withUnsafeBytes { bytes in
+            guard let payload = file.intactPayload(bytes, at: at), payload.count == 32 else { return nil }
+            return Digest(bytes: Array(bytes[payload]))
         }
-        return out
-    }
-
-    /// The first 8 bytes of SHA-256 over an entry's 80 data bytes.
-    private static func check(_ bytes: [UInt8], _ at: Int) -> ArraySlice<UInt8> {
-        bytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[at..<(at + 80)])) }.bytes.prefix(8)
-    }
-
-    private static func entryIsIntact(_ bytes: [UInt8], _ at: Int) -> Bool {
-        check(bytes, at).elementsEqual(bytes[(at + 80)..<(at + 88)])
-    }
-
-    /// The bytes and entry count when the file is well formed (magic and length); else nil.
-    static func validated(_ bytes: [UInt8]) -> (bytes: [UInt8], count: Int)? {
-        guard bytes.count >= 16, Array(bytes[0..<8]) == magic else { return nil }
-        let count = Int(readU64(bytes, 8))
-        guard count >= 0, count <= maxEntries * 2, bytes.count == 16 + count * entrySize else { return nil }
-        return (bytes, count)
-    }
-
-    /// Every intact entry of a validated file.
-    static func decode(_ bytes: [UInt8], count: Int) -> [Key: Entry] {
-        var entries: [Key: Entry] = [:]
-        entries.reserveCapacity(count)
-        for index in 0..<count {
-            let at = 16 + index * entrySize
-            guard entryIsIntact(bytes, at) else { continue }
-            entries[key(bytes, at)] = Entry(digest: Digest(bytes: Array(bytes[(at + 48)..<(at + 80)])),
-                                            addedAt: Int64(bitPattern: readU64(bytes, at + 40)))
-        }
-        return entries
-    }
-
-    /// Binary search over the sorted entries of a validated file; a damaged entry counts as a miss.
-    static func search(_ bytes: [UInt8], count: Int, for wanted: Key) -> Digest? {
-        var low = 0, high = count
-        while low < high {
-            let middle = (low + high) / 2
-            let at = 16 + middle * entrySize
-            let found = key(bytes, at)
-            if found == wanted {
-                guard entryIsIntact(bytes, at) else { return nil }
-                return Digest(bytes: Array(bytes[(at + 48)..<(at + 80)]))
-            }
-            if found < wanted { low = middle + 1 } else { high = middle }
-        }
-        return nil
-    }
-
-    private static func key(_ bytes: [UInt8], _ at: Int) -> Key {
-        Key(device: readU64(bytes, at), inode: readU64(bytes, at + 8), size: Int64(bitPattern: readU64(bytes, at + 16)),
-            modified: Int64(bitPattern: readU64(bytes, at + 24)), changed: Int64(bitPattern: readU64(bytes, at + 32)))
-    }
-
-    private static func appendU64(_ out: inout [UInt8], _ value: UInt64) {
-        withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) }
-    }
-
-    private static func readU64(_ bytes: [UInt8], _ at: Int) -> UInt64 {
-        bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: at, as: UInt64.self)) }
     }
 }

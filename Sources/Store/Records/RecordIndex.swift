@@ -13,11 +13,10 @@ import Hashing
 /// checked on every hit, against the shapes kept in the entry (`ObjectShape`: one `lstat` per entry
 /// of the object, no reading of shapes/).
 ///
-/// Format: magic `PIPERIX1`, entry count (u64), then entries sorted by key: key (32 bytes), the
-/// record file's identity and the time the entry was added (6 × u64), payload length (u32), payload
-/// (`encodePayload`), and 8 bytes of SHA-256 over everything before them, checked when the entry is
-/// used (a damaged entry is a miss). One `read` opens it; entries are decoded only when looked up.
-/// Concurrent `pipe` processes merge on save; a lost entry only costs one slow read.
+/// Format: `KeyedBinaryFile` (magic `PIPERIX2`), keyed by the stage key; the payload is the record
+/// file's identity (5 × u64) and then the record (`encodePayload`). An entry is decoded only when
+/// looked up, and used only when its check holds; a malformed file or one of another version is
+/// ignored and rebuilt. Concurrent `pipe` processes merge on save.
 final class RecordIndex: @unchecked Sendable {
     /// The record file's identity when it was read.
     struct Identity: Equatable {
@@ -48,29 +47,35 @@ final class RecordIndex: @unchecked Sendable {
         var shapes: [(object: Digest, shape: ShapeMemo)]
     }
 
-    static let magic = Array("PIPERIX1".utf8)
-    static let headerSize = 16
-    /// Key, identity (5 × u64), added-at (u64), payload length (u32).
-    static let fixedSize = 32 + 48 + 4
-    static let checkSize = 8
+    static let magic = "PIPERIX2"
+    static let keySize = 32
+    /// The record file's identity (5 × u64) at the start of each payload.
+    static let identitySize = 40
     static let maxEntries = 200_000
     /// A shape larger than this (a directory object with many files) is not copied into the index;
     /// the hit reads shapes/ for it as before.
     static let maxShapeBytes = 16 << 10
 
-    let path: String
+    var path: String { file.path }
+    let file: KeyedBinaryFile
     private let lock = NSLock()
     private var loaded = false
-    /// The index file as read, and where each key's entry starts in it.
-    private var disk: [UInt8] = []
-    private var diskEntries: [Digest: Int] = [:]
+    /// The index file as read.
+    private var disk: KeyedBinaryFile.Image
     /// Entries this process learnt (encoded), not yet saved.
     private var added: [Digest: [UInt8]] = [:]
     /// Keys whose entry on disk no longer matched its record file (dropped on save).
     private var stale: Set<Digest> = []
     private var unsaved = false
 
-    init(path: String) { self.path = path }
+    init(path: String) {
+        file = Self.file(path: path)
+        disk = KeyedBinaryFile.Image(keySize: Self.keySize)
+    }
+
+    static func file(path: String) -> KeyedBinaryFile {
+        KeyedBinaryFile(path: path, magic: magic, keySize: keySize, maxEntries: maxEntries)
+    }
 
     /// The entry for `key` if it was made from a record file with exactly this identity.
     func lookup(_ key: Digest, identity: Identity, recordPath: String) -> Entry? {
@@ -79,8 +84,8 @@ final class RecordIndex: @unchecked Sendable {
         if let bytes = added[key] {
             return bytes.withUnsafeBytes { Self.decode($0, at: 0, key: key, identity: identity, recordPath: recordPath) }
         }
-        guard let at = diskEntries[key] else { return nil }
-        let entry = disk.withUnsafeBytes { Self.decode($0, at: at, key: key, identity: identity, recordPath: recordPath) }
+        guard let at = disk.offset(of: key.bytes) else { return nil }
+        let entry = disk.bytes.withUnsafeBytes { Self.decode($0, at: at, key: key, identity: identity, recordPath: recordPath) }
         if entry == nil { stale.insert(key) }
         return entry
     }
@@ -107,32 +112,11 @@ final class RecordIndex: @unchecked Sendable {
     func save(temporaryDirectory: String) throws {
         lock.lock(); defer { lock.unlock() }
         guard unsaved else { return }
-        var merged: [Digest: ArraySlice<UInt8>] = [:]
-        if let current = (try? POSIX.readFile(path)) ?? nil, let offsets = Self.entryOffsets(current) {
-            for (key, at) in offsets where !stale.contains(key) {
-                merged[key] = current[at..<(at + Self.entryLength(current, at))]
-            }
-        }
-        for (key, bytes) in added { merged[key] = bytes[...] }
-        var keys = merged.keys.sorted()
-        if keys.count > Self.maxEntries {
-            // Keep the most recently added entries.
-            let addedAt = { (key: Digest) in merged[key]!.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 72, as: UInt64.self)) } }
-            keys = Array(keys.sorted { (addedAt($0), $0) > (addedAt($1), $1) }.prefix(Self.maxEntries)).sorted()
-        }
-        var out = Self.magic
-        Self.appendU64(&out, UInt64(keys.count))
-        for key in keys { out += merged[key]! }
-        let temporary = temporaryDirectory + "/records~\(POSIX.hostName)~\(getpid())~\(POSIX.randomHex()).tmp"
-        try POSIX.makeDirectories(POSIX.parentDirectory(path))
-        try POSIX.writeNewFile(temporary, out, sync: false)
-        let code = POSIX.rename(temporary, path)
-        if code != 0 {
-            unlink(temporary)
-            throw POSIX.fail("rename", path, code)
-        }
-        disk = out
-        diskEntries = Self.entryOffsets(out) ?? [:]
+        var entries: [[UInt8]: [UInt8]] = [:]
+        entries.reserveCapacity(added.count)
+        for (key, bytes) in added { entries[key.bytes] = bytes }
+        disk = try file.save(adding: entries, dropping: Set(stale.map(\.bytes)), temporaryDirectory: temporaryDirectory)
+        loaded = true
         added = [:]
         stale = []
         unsaved = false
@@ -141,49 +125,22 @@ final class RecordIndex: @unchecked Sendable {
     private func loadIfNeeded() {
         guard !loaded else { return }
         loaded = true
-        if let bytes = (try? POSIX.readFile(path)) ?? nil, let offsets = Self.entryOffsets(bytes) {
-            disk = bytes
-            diskEntries = offsets
-        }
+        disk = file.load()
     }
 
     // MARK: Format
 
-    /// Where each entry starts, when the file is well formed (magic, count and lengths add up).
-    static func entryOffsets(_ bytes: [UInt8]) -> [Digest: Int]? {
-        guard bytes.count >= headerSize, bytes[0..<8].elementsEqual(magic) else { return nil }
-        let count = readU64(bytes, 8)
-        guard count <= UInt64(maxEntries) * 2 else { return nil }
-        var offsets: [Digest: Int] = [:]
-        offsets.reserveCapacity(Int(count))
-        var at = headerSize
-        for _ in 0..<Int(count) {
-            guard at + fixedSize + checkSize <= bytes.count else { return nil }
-            let length = entryLength(bytes, at)
-            guard length <= bytes.count - at else { return nil }
-            offsets[Digest(bytes: Array(bytes[at..<(at + 32)]))] = at
-            at += length
-        }
-        return at == bytes.count ? offsets : nil
-    }
-
-    /// Total length of the entry starting at `at` (fixed part, payload, check).
-    static func entryLength(_ bytes: [UInt8], _ at: Int) -> Int {
-        fixedSize + Int(bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: at + 80, as: UInt32.self)) }) + checkSize
-    }
-
+    /// One encoded entry of the index file.
     static func encode(_ record: StageRecord, identity: Identity, addedAt: Int64,
                        shapes: [(object: Digest, shape: ShapeMemo)]) -> [UInt8] {
-        var out = record.key.bytes
+        var payload: [UInt8] = []
+        payload.reserveCapacity(identitySize + 512)
         for value in [identity.device, identity.inode, UInt64(bitPattern: identity.size), UInt64(bitPattern: identity.modified),
-                      UInt64(bitPattern: identity.changed), UInt64(bitPattern: addedAt)] {
-            appendU64(&out, value)
+                      UInt64(bitPattern: identity.changed)] {
+            KeyedBinaryFile.appendU64(&payload, value)
         }
-        let payload = encodePayload(record, shapes: shapes)
-        appendU32(&out, UInt32(payload.count))
-        out += payload
-        out += SHA256.hash(out).bytes.prefix(checkSize)
-        return out
+        payload += encodePayload(record, shapes: shapes)
+        return file(path: "").encodeEntry(key: record.key.bytes, addedAt: addedAt, payload: payload)
     }
 
     /// format, stage, outputs (sorted by name), log, metrics (sorted by name), started, finished,
@@ -194,29 +151,29 @@ final class RecordIndex: @unchecked Sendable {
         appendString(&out, record.format)
         appendString(&out, record.stage)
         let outputNames = record.outputs.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        appendU32(&out, UInt32(outputNames.count))
+        KeyedBinaryFile.appendU32(&out, UInt32(outputNames.count))
         for name in outputNames {
             appendString(&out, name)
             out += record.outputs[name]!.bytes
         }
         if let log = record.log { out.append(1); out += log.bytes } else { out.append(0) }
         let metricNames = record.metrics.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        appendU32(&out, UInt32(metricNames.count))
+        KeyedBinaryFile.appendU32(&out, UInt32(metricNames.count))
         for name in metricNames {
             appendString(&out, name)
-            appendU64(&out, record.metrics[name]!.bitPattern)
+            KeyedBinaryFile.appendU64(&out, record.metrics[name]!.bitPattern)
         }
         for date in [record.startedAt, record.finishedAt, record.createdAt] {
-            appendU64(&out, date.timeIntervalSinceReferenceDate.bitPattern)
+            KeyedBinaryFile.appendU64(&out, date.timeIntervalSinceReferenceDate.bitPattern)
         }
-        appendU32(&out, UInt32(bitPattern: record.exitStatus))
+        KeyedBinaryFile.appendU32(&out, UInt32(bitPattern: record.exitStatus))
         appendString(&out, record.host)
-        appendU32(&out, UInt32(shapes.count))
+        KeyedBinaryFile.appendU32(&out, UInt32(shapes.count))
         for (object, shape) in shapes {
             out += object.bytes
             switch shape {
             case .unrecorded: out.append(0)
-            case .recorded(let bytes): out.append(1); appendU32(&out, UInt32(bytes.count)); out += bytes
+            case .recorded(let bytes): out.append(1); KeyedBinaryFile.appendU32(&out, UInt32(bytes.count)); out += bytes
             }
         }
         return out
@@ -225,16 +182,14 @@ final class RecordIndex: @unchecked Sendable {
     /// The entry at `at` when its key and identity match and its check holds; nil otherwise.
     static func decode(_ bytes: UnsafeRawBufferPointer, at: Int, key: Digest, identity: Identity, recordPath: String) -> Entry? {
         var reader = Reader(bytes: bytes, position: at)
-        guard let keyBytes = reader.take(32), keyBytes.elementsEqual(key.bytes),
+        guard let keyBytes = reader.take(keySize), keyBytes.elementsEqual(key.bytes), reader.u64() != nil, reader.u32() != nil,
               let device = reader.u64(), let inode = reader.u64(), let size = reader.u64(), let modified = reader.u64(),
-              let changed = reader.u64(), reader.u64() != nil, let length = reader.u32() else { return nil }
+              let changed = reader.u64() else { return nil }
+        // The identity first: a replaced record file is the common miss, and needs no hashing.
         guard Identity(device: device, inode: inode, size: Int64(bitPattern: size), modified: Int64(bitPattern: modified),
-                       changed: Int64(bitPattern: changed)) == identity else { return nil }
-        let payloadEnd = reader.position + Int(length)
-        guard payloadEnd + checkSize <= bytes.count else { return nil }
-        let check = SHA256.hash(UnsafeRawBufferPointer(rebasing: bytes[at..<payloadEnd])).bytes.prefix(checkSize)
-        guard check.elementsEqual(bytes[payloadEnd..<(payloadEnd + checkSize)]) else { return nil }
-        return decodePayload(&reader, end: payloadEnd, key: key, recordPath: recordPath)
+                       changed: Int64(bitPattern: changed)) == identity,
+              let payload = file(path: "").intactPayload(bytes, at: at) else { return nil }
+        return decodePayload(&reader, end: payload.upperBound, key: key, recordPath: recordPath)
     }
 
     private static func decodePayload(_ reader: inout Reader, end: Int, key: Digest, recordPath: String) -> Entry? {
@@ -304,19 +259,7 @@ final class RecordIndex: @unchecked Sendable {
     }
 
     private static func appendString(_ out: inout [UInt8], _ text: String) {
-        appendU32(&out, UInt32(text.utf8.count))
+        KeyedBinaryFile.appendU32(&out, UInt32(text.utf8.count))
         out += text.utf8
-    }
-
-    private static func appendU32(_ out: inout [UInt8], _ value: UInt32) {
-        withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) }
-    }
-
-    private static func appendU64(_ out: inout [UInt8], _ value: UInt64) {
-        withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) }
-    }
-
-    private static func readU64(_ bytes: [UInt8], _ at: Int) -> UInt64 {
-        bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: at, as: UInt64.self)) }
     }
 }
