@@ -10,15 +10,16 @@ heuristic (measured on a sample in README.md):
 1. An article starts at a dateline paragraph: one that opens with 本报…讯 or 新华社…电 (at most 24
    characters between the two).
 2. Its title is in the lines just above the dateline: walking up, photo captions (a line ending in
-   摄） or 发）, or a bare （传真照片）/（图片） note) are passed over, and the walk collects headline-like
+   摄） or 发）, or a bare （传真照片）/（图片） note) right above the dateline are passed over (a caption
+   above a title line ends the walk: it belongs to a photo with a title of its own), and the walk collects headline-like
    lines: at most 40 characters once notes such as （附图片１张） are removed, not ending in
    sentence-final punctuation (。！？…；：” and the like), not wholly in parentheses. It stops at the first
    other line or at the previous article.
 3. One headline-like line is the title; two are a title and its subtitle (the People's Daily layout:
    主题 then 副题), so the first is the title, unless it ends in a verb of saying (强调, 指出, 表示, 说,
    认为, 提出, 要求): then it is a kicker (引题) and the second is the title. No line (news briefs printed one after another), more than
-   two (a kicker, lists, verse) or a line that opens with a bullet, a dash or a digit: the article is
-   skipped, since its title cannot be told apart reliably.
+   two (a kicker, lists, verse), the title 图片新闻 (photo news) or a line that opens with a bullet, a
+   dash or a digit: the article is skipped, since its title cannot be told apart reliably.
 4. The article's text is the dateline paragraph without its dateline (and without the reporters'
    （记者…） or 记者…报道： that follows it) and the paragraphs after it, up to the next article's title
    lines or dateline, captions left out; joined without separators and cut to MAX_CHARS characters
@@ -80,13 +81,17 @@ def articles(path):
     starts = [i for i, text in enumerate(lines) if DATELINE.match(text)]
     if not starts:
         sys.exit(f"{path}: no dateline paragraph (本报…讯 or 新华社…电); is this the tagged People's Daily file?")
-    found, skipped = [], {"no title": 0, "more than two title lines": 0, "title opens with a bullet, dash or digit": 0}
+    found, skipped = [], {"no title": 0, "more than two title lines": 0, "title opens with a bullet, dash or digit": 0, "photo news": 0}
     # Each article's title lines, found walking up from its dateline (not past the previous article).
     blocks, previous = [], -1
     for start in starts:
         block, i = [], start - 1
         while i > previous:
+            # A caption between a title and its dateline is passed over; above a title it ends the walk
+            # (the caption's photo has a title of its own).
             if is_caption(lines[i]):
+                if block:
+                    break
                 i -= 1
                 continue
             if not headline_like(lines[i]):
@@ -108,6 +113,9 @@ def articles(path):
             continue
         # Two lines whose first ends in a verb of saying are a kicker (引题) and the title.
         title = clean_title(lines[block[1] if len(block) == 2 and KICKER.search(lines[block[0]]) else block[0]])
+        if title == "图片新闻":
+            skipped["photo news"] += 1
+            continue
         if title[0] in "●■◆★·—－-" or title[0].isdigit():
             skipped["title opens with a bullet, dash or digit"] += 1
             continue
