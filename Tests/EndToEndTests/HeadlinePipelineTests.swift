@@ -145,7 +145,7 @@ struct HeadlinePipelineTests {
 
         // The RM rows hold both negatives: another article's title and the SFT model's worst answer.
         #expect(try pipe.run(["export", "latest", "mixed", "--to", workspace.path("mixed")], in: workspace.root).status == 0)
-        let mixed = try Self.rows(workspace.path("mixed/preference/preference.jsonl"))
+        let mixed = try Self.rows(workspace.path("mixed/preference.jsonl"))
         #expect(mixed.contains { $0["negative"] as? String == "other_title" })
         #expect(mixed.contains { $0["negative"] as? String == "worst_sample" }, "\(mixed.suffix(2))")
         #expect(mixed.allSatisfy { $0["chosen"] as? String == $0["headline"] as? String })
