@@ -153,6 +153,7 @@ struct HeadlinePipelineTests {
         // PPO measured ROUGE-L on held-out prompts as its gold score.
         let log = try pipe.run(["log", "latest", "ppo"], in: workspace.root)
         #expect(log.status == 0, "\(log)")
+        #expect(log.output.contains("gold/score"), "\(log)")
 
         // Every stage again without the cache: the same bytes.
         let reproduce = try pipe.run(["reproduce", "latest"], in: workspace.root)
