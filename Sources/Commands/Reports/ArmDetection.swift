@@ -46,8 +46,8 @@ extension ArmComparison {
         // Input name → upstream stage, for inputs that came from a stage of this run (not paths).
         var upstream: [String: [(input: String, stage: String)]] = [:]
         for stage in stageNames {
-            upstream[stage] = (materials[stage]?.inputs ?? []).compactMap { input in
-                producer(of: input.source, among: stageNames).map { (input.name, $0) }
+            upstream[stage] = (materials[stage]?.inputs ?? []).compactMap { input -> (input: String, stage: String)? in
+                producer(of: input.source, among: stageNames).map { (input: input.name, stage: $0) }
             }
         }
         let evaluations = stageNames.compactMap { stage -> (evaluation: String, arm: String)? in

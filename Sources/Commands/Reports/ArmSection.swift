@@ -18,7 +18,7 @@ extension ReportBuilder {
         page.paragraph("An arm is the stage whose model an evaluate stage scores as its policy; variants that differ only by seed "
                        + "are seeds of one configuration.", className: "meta")
         let (header, rows) = comparison.table
-        page.table(header: header, rows: rows, className: "data arms", highlight: { comparison.rows[$0].isBaseline })
+        page.table(header: header, rows: rows, className: "data arms")
         page.paragraph(comparison.legend, className: "meta")
         page.charts([frontierChart(comparison)] + goldCharts(comparison))
         appendGoldVerdicts(&page, comparison)
