@@ -20,7 +20,7 @@ extension ArmComparison {
             self.label = label; self.overrides = overrides; self.details = details; self.metrics = metrics
         }
 
-        init(_ variant: SweepVariant) {
+        init(_ variant: RecordedVariant) {
             self.init(label: variant.member.variant, overrides: variant.member.overrides, details: variant.details, metrics: variant.metrics)
         }
     }

@@ -90,7 +90,7 @@ struct HTMLReport {
 }
 
 /// One variant of a sweep: its member entry, its run and the run's metrics.
-struct SweepVariant {
+struct RecordedVariant {
     var member: SweepMember
     var details: RunDetails
     var metrics: RunMetrics
@@ -229,10 +229,10 @@ enum ReportBuilder {
     }
 
     /// Each member's run and metrics, in variant order.
-    static func sweepVariants(_ sweep: SweepInfo, registry: RunRegistry, store: ArtifactStore) throws -> [SweepVariant] {
+    static func sweepVariants(_ sweep: SweepInfo, registry: RunRegistry, store: ArtifactStore) throws -> [RecordedVariant] {
         try sweep.members.map { member in
             let details = try registry.runDetails(id: member.runID)
-            return SweepVariant(member: member, details: details, metrics: RunMetrics.load(details, registry: registry, store: store))
+            return RecordedVariant(member: member, details: details, metrics: RunMetrics.load(details, registry: registry, store: store))
         }
     }
 
