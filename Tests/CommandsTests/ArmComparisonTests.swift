@@ -44,7 +44,8 @@ struct ArmComparisonTests {
         #expect(comparison.rows.map(\.seeds) == [["1", "2", "3"], ["1", "2", "3"], ["1", "2"]])
         // The baseline as each seed's first evaluation measured it: [0.4, 0.6, 0.5].
         let baseline = try #require(comparison.rows[0].figures["judge_positive_rate"])
-        #expect(abs(baseline.mean - 0.5) < 1e-12 && abs(try #require(baseline.standardDeviation) - 0.1) < 1e-12)
+        let baselineDeviation = try #require(baseline.standardDeviation)
+        #expect(abs(baseline.mean - 0.5) < 1e-12 && abs(baselineDeviation - 0.1) < 1e-12)
         // grpo: [0.6, 0.75] → mean 0.675, deviations ±0.075, 2 × 0.005625 / 1 → sd 0.10607.
         let grpo = try #require(comparison.rows[2].figures["judge_positive_rate"])
         #expect(abs(grpo.mean - 0.675) < 1e-12)
