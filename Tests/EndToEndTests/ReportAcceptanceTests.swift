@@ -150,6 +150,10 @@ struct ReportAcceptanceTests {
         let series = Self.attribute("data-series", in: html)
         #expect(series.filter { $0 == "ppo.lr=3e-05,ppo.init_kl_coef=0.1" }.count == 2, "\(series)")
         #expect(html.contains("<tr class=\"best\"><td>1</td><td class=\"num\">3e-05</td><td class=\"num\">0.1</td>"), "best row")
+        // No evaluate stage: the per-variant page only, and no per-arm table for the terminal.
+        #expect(!html.contains("id=\"arms\"") && !html.contains("class=\"pt scatter\""))
+        let text = try pipe.run(["report", "--sweep", "latest", "--text"], in: workspace.root)
+        #expect(text.status == 2 && text.stderr.contains("has no `evaluate` stage") && text.stdout.isEmpty, "\(text)")
 
         guard Chromium.path != nil else { return }
         let profile = workspace.path("chromium-profile")

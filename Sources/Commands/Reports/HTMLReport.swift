@@ -89,6 +89,13 @@ struct HTMLReport {
     }
 }
 
+/// One variant of a sweep: its member entry, its run and the run's metrics.
+struct RecordedVariant {
+    var member: SweepMember
+    var details: RunDetails
+    var metrics: RunMetrics
+}
+
 /// Builds the report pages from the registry and store.
 enum ReportBuilder {
     static func runPage(_ details: RunDetails, registry: RunRegistry, store: ArtifactStore) -> String {
@@ -131,11 +138,9 @@ enum ReportBuilder {
                        + "pipeline \(RunPaths.display(sweep.pipelinePath))", className: "meta")
         page.paragraph("command: \(sweep.commandLine.joined(separator: " "))", className: "meta")
 
-        var variants: [(member: SweepMember, details: RunDetails, metrics: RunMetrics)] = []
-        for member in sweep.members {
-            let details = try registry.runDetails(id: member.runID)
-            variants.append((member, details, RunMetrics.load(details, registry: registry, store: store)))
-        }
+        let variants = try sweepVariants(sweep, registry: registry, store: store)
+        // A sweep whose runs evaluate training arms: per arm over seeds first.
+        appendArms(&page, ArmComparison.collect(variants.map(ArmComparison.Variant.init), store: store))
         let stageOrder = variants.first?.details.stages.map(\.stage) ?? []
         // Stages whose key differs between variants are the swept ones.
         let swept = stageOrder.filter { stage in Set(variants.map { v in v.details.stages.first { $0.stage == stage }?.key ?? "" }).count > 1 }
@@ -221,6 +226,14 @@ enum ReportBuilder {
             }
         }
         return page.html
+    }
+
+    /// Each member's run and metrics, in variant order.
+    static func sweepVariants(_ sweep: SweepInfo, registry: RunRegistry, store: ArtifactStore) throws -> [RecordedVariant] {
+        try sweep.members.map { member in
+            let details = try registry.runDetails(id: member.runID)
+            return RecordedVariant(member: member, details: details, metrics: RunMetrics.load(details, registry: registry, store: store))
+        }
     }
 
     /// One chart per metric series with at least two points, grouped by stage; series that never

@@ -7,9 +7,13 @@ public enum ReportCommands {
     static let stdout = TerminalOutput(fd: 1)
     static let stderr = TerminalOutput(fd: 2)
 
-    /// - Parameter output: the HTML file (default `report-<id>.html` in the working directory).
-    public static func report(store storeFlag: String?, run reference: String?, sweep sweepReference: String?, output: String?) -> Int32 {
+    /// - Parameters:
+    ///   - output: the HTML file (default `report-<id>.html` in the working directory).
+    ///   - text: print the per-arm table (Markdown) instead of writing HTML.
+    public static func report(store storeFlag: String?, run reference: String?, sweep sweepReference: String?, output: String?,
+                              text: Bool = false) -> Int32 {
         guard let (store, registry) = HistoryCommands.open(storeFlag) else { return 2 }
+        if text { return armTable(store: store, registry: registry, run: reference, sweep: sweepReference) }
         do {
             let html: String
             let id: String
@@ -25,6 +29,37 @@ public enum ReportCommands {
             let path = output ?? "report-\(id).html"
             try Data(html.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
             stdout.write("wrote \(path) (\(MetricFormat.bytes(Int64(html.utf8.count))), self-contained)\n")
+            return 0
+        } catch {
+            stderr.write("error: \(error)\n")
+            return 2
+        }
+    }
+
+    /// `pipe report --sweep S --text` (or a run): the per-arm table as Markdown on stdout, computed
+    /// as the HTML report's table is.
+    static func armTable(store: ArtifactStore, registry: RunRegistry, run reference: String?, sweep sweepReference: String?) -> Int32 {
+        do {
+            let comparison: ArmComparison
+            let what: String
+            if let sweepReference {
+                let sweep = try registry.sweep(id: registry.resolveSweepID(sweepReference))
+                what = "sweep \(sweep.id)"
+                let variants = try ReportBuilder.sweepVariants(sweep, registry: registry, store: store)
+                comparison = ArmComparison.collect(variants.map(ArmComparison.Variant.init), store: store)
+            } else {
+                let details = try registry.runDetails(id: registry.resolveRunReference(reference ?? "latest"))
+                what = "run \(details.run.id)"
+                let metrics = RunMetrics.load(details, registry: registry, store: store)
+                comparison = ArmComparison.collect([.init(label: details.run.id, overrides: [], details: details, metrics: metrics)], store: store)
+            }
+            guard !comparison.arms.isEmpty else {
+                stderr.write("error: \(what) has no `\(ArmComparison.evaluationKind)` stage whose policy input a stage of the run trained "
+                             + "(or its evaluation files are gone from the store): there is no per-arm table; "
+                             + "`pipe report` without --text writes the HTML report\n")
+                return 2
+            }
+            stdout.write(comparison.markdown)
             return 0
         } catch {
             stderr.write("error: \(error)\n")

@@ -15,14 +15,18 @@ struct ReportCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("The HTML file to write (default: report-<id>.html).", valueName: "file"))
     var output: String?
 
+    @Flag(help: "Print the per-arm table (each evaluate stage's policy, its figures as mean ± spread over seeds) as Markdown instead of writing HTML.")
+    var text = false
+
     @OptionGroup var storeOption: StoreOption
 
     func validate() throws {
         if runID != nil && sweep != nil { throw ValidationError("give a run or --sweep, not both") }
+        if text && output != nil { throw ValidationError("--text prints to the terminal: it writes no file for --output") }
     }
 
     func run() throws {
-        let status = ReportCommands.report(store: storeOption.store, run: runID, sweep: sweep, output: output)
+        let status = ReportCommands.report(store: storeOption.store, run: runID, sweep: sweep, output: output, text: text)
         try exitOnFailure(status)
     }
 }
