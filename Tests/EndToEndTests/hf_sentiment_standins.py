@@ -44,6 +44,7 @@ def main(vocab_file, policy_dir, classifier_dir):
         label2id={"negative (stars 1, 2 and 3)": 0, "positive (stars 4 and 5)": 1}))
     with torch.no_grad():  # a wider head than the default init, so P(positive) varies with the text
         classifier.classifier.weight.normal_(0, 2.0)
+        classifier.classifier.bias.zero_()
     classifier.save_pretrained(classifier_dir)
     tokenizer.save_pretrained(classifier_dir)
 
