@@ -120,7 +120,7 @@ struct SentimentHFPipelineTests {
                                        + Self.settings(policy: workspace.path("models/tiny"), classifier: workspace.path("models/classifier")),
                                        in: workspace.root, environment: ["PIPE_TORCH_PYTHON": "python3"])
             #expect(noTorch.status != 0, "\(noTorch)")
-            #expect(noTorch.output.contains("reward command `python3"), "\(noTorch)")
+            #expect(noTorch.output.contains("reward command `${PIPE_TORCH_PYTHON:-python3}"), "\(noTorch)")
             #expect(noTorch.output.contains("needs torch and transformers"), "\(noTorch)")
         }
     }
