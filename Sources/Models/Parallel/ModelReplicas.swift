@@ -61,7 +61,9 @@ public final class ModelReplicas: @unchecked Sendable {
     ///
     /// Nothing is zeroed ahead: a shard's first `backward` overwrites its buffer (`gradientsStale`), and
     /// when not `adding`, shard 0 writes straight into `model.gradients` (the sum starts from it, as it
-    /// started from a copy of it), so the sum costs one pass per further shard.
+    /// started from a copy of it), so the sum costs one pass per further shard. A body contributes
+    /// through `backward`, or by writing `replica.gradients` after `replica.zeroGradients()`; a shard
+    /// whose body did neither contributes zeros.
     @discardableResult
     public func accumulateGradients<Result>(shards count: Int, adding: Bool = false,
                                             _ body: (Int, GPTModel) -> Result) -> [Result] {
