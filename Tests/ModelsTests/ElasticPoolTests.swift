@@ -92,6 +92,14 @@ final class ScriptedBudget: ThreadBudgetSource, @unchecked Sendable {
             var random = RandomStream(seed: 3, stream: UInt64(count))
             let values = (0...count).map { _ in Float(random.nextInt(below: 2001) - 1000) * 1.37e-3 }   // one spare: never empty
             let reference = values.withUnsafeBufferPointer { Tensor.sumOfSquares($0.baseAddress!, count: count) }
+            // One block at a time, each a plain Float loop: the definition the interleaved blocks keep.
+            var plain: Double = 0
+            for start in stride(from: 0, to: count, by: sumOfSquaresBlock) {
+                var partial: Float = 0
+                for j in start..<min(count, start + sumOfSquaresBlock) { partial += values[j] * values[j] }
+                plain += Double(partial)
+            }
+            #expect(reference.bitPattern == plain.bitPattern, "\(count) values")
             for threads in [1, 2, 3, 8] {
                 let pooled = values.withUnsafeBufferPointer { WorkerPool(threads: threads).sumOfSquares($0.baseAddress!, count: count) }
                 #expect(pooled.bitPattern == reference.bitPattern, "\(count) values, \(threads) threads")

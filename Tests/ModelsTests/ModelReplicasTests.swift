@@ -50,14 +50,63 @@ import Tensor
         let model = try GPTModel(config: tinyConfig(), seed: 4)
         let replicas = ModelReplicas(model, pool: WorkerPool(threads: 2))
         for i in 0..<model.parameterCount { model.gradients[i] = 1 }
+        // A body that writes the gradients itself claims its (stale) buffer with zeroGradients() first.
         replicas.accumulateGradients(shards: 3, adding: true) { shard, replica in
+            replica.zeroGradients()
             for i in 0..<replica.parameterCount { replica.gradients[i] = Float(shard + 1) }
         }
         #expect(model.gradients.array.allSatisfy { $0 == 7 })
         replicas.accumulateGradients(shards: 2) { _, replica in
+            replica.zeroGradients()
             for i in 0..<replica.parameterCount { replica.gradients[i] = 0.5 }
         }
         #expect(model.gradients.array.allSatisfy { $0 == 1 })
+        // A shard without backward or writes adds nothing, whatever its buffer held before.
+        replicas.accumulateGradients(shards: 3, adding: true) { shard, replica in
+            if shard == 1 {
+                replica.zeroGradients()
+                for i in 0..<replica.parameterCount { replica.gradients[i] = 2 }
+            }
+        }
+        #expect(model.gradients.array.allSatisfy { $0 == 3 })
+    }
+
+    /// A sharded value + policy step (value head, compact LM-head rows) whose replicas' buffers hold the
+    /// previous step's gradients: backward overwrites them, so the sum equals zeroing first.
+    @Test func staleShardBuffersGiveTheBytesOfZeroedOnes() throws {
+        var config = tinyConfig()
+        config.valueHead = true
+        let rows = 11, time = 10
+        let tokens = randomTokens(rows * time, vocab: 13, seed: 8)
+        let shards = RowShards.ranges(rows: rows, size: RowShards.trainingRows)
+        func step(_ replicas: ModelReplicas, logits: Bool, zeroFirst: Bool = false) {
+            replicas.accumulateGradients(shards: shards.count) { shard, replica in
+                if zeroFirst { replica.zeroGradients() }   // the accumulate-onto-zeros path
+                let span = (shards[shard].lowerBound * time)..<(shards[shard].upperBound * time)
+                let count = shards[shard].count * time
+                replica.forward(TokenBatch(tokens: Array(tokens[span]), batch: shards[shard].count, time: time),
+                                logitRows: logits ? .only(Array(stride(from: 1, to: count, by: 3))) : .none)
+                let dValues = (0..<replica.values.count).map { Float($0 % 5) - 2 }
+                let dLogits = replica.logitRows == .none ? nil : replica.logits.baseAddress!
+                if let dLogits {
+                    for i in 0..<replica.logits.count { dLogits[i] = Float(i % 7) * 0.01 - 0.03 }
+                }
+                dValues.withUnsafeBufferPointer { replica.backward(dLogits: dLogits, dValues: $0.baseAddress!) }
+            }
+        }
+        for logits in [true, false] {
+            let fresh = try GPTModel(config: config, seed: 4)
+            step(ModelReplicas(fresh, pool: WorkerPool(threads: 2)), logits: logits)
+            // Reference: every buffer zeroed, then the same backward accumulated.
+            let reference = try GPTModel(config: config, seed: 4)
+            step(ModelReplicas(reference, pool: WorkerPool(threads: 1)), logits: logits, zeroFirst: true)
+            let reused = try GPTModel(config: config, seed: 4)
+            let replicas = ModelReplicas(reused, pool: WorkerPool(threads: 3))
+            step(replicas, logits: !logits)   // fills the buffers with another step's gradients
+            step(replicas, logits: logits)
+            #expect(reused.gradients.array == fresh.gradients.array, "logits \(logits)")
+            #expect(reused.gradients.array == reference.gradients.array, "logits \(logits)")
+        }
     }
 
     @Test func blockGenerationIsTheSameForAnyThreadCount() throws {

@@ -16,9 +16,21 @@ extension GPTModel {
         let n = b * t, outputRows = a.outputRows
         let compactRows: [Int]? = if case .only(let rows) = a.logitRows { rows } else { nil }
         let streams = currentDropout
+        // Stale gradients: the block matrices (and the LM head, when dLogits comes) are overwritten by
+        // their products below; every other tensor is zeroed here and accumulated into as usual.
+        let fresh = gradientsStale
+        gradientsStale = false
+        let accumulateWeights = !fresh
+        if fresh {
+            var overwritten = Set(layout.blocks.flatMap { [$0.qkvWeight, $0.attnProjWeight, $0.fcWeight, $0.fcProjWeight] })
+            if dLogits != nil { overwritten.insert(layout.lmHead) }
+            for tensor in layout.tensors where !overwritten.contains(tensor.offset) {
+                grad(tensor.offset).update(repeating: 0, count: tensor.count)
+            }
+        }
         let dLnf = act(a.dLn)
         if let dLogits {
-            lmHeadBackward(dLnf: dLnf, dLogits: dLogits, layout: a)
+            lmHeadBackward(dLnf: dLnf, dLogits: dLogits, layout: a, accumulate: accumulateWeights)
         } else {
             dLnf.update(repeating: 0, count: outputRows * c)
         }
@@ -67,10 +79,12 @@ extension GPTModel {
                 dOut = UnsafePointer(dBranch)
             }
             linearBackward(dInput: dFchGelu, dWeight: grad(p.fcProjWeight), dBias: grad(p.fcProjBias), dOut: dOut,
-                           input: act(s.fchGelu), weight: param(p.fcProjWeight), rows: r, inChannels: 4 * c, outChannels: c)
+                           input: act(s.fchGelu), weight: param(p.fcProjWeight), rows: r, inChannels: 4 * c, outChannels: c,
+                           accumulateWeight: accumulateWeights)
             config.activation.backward(dInput: dFch, dOut: dFchGelu, input: act(s.fch), count: 4 * r * c)
             linearBackward(dInput: dLn, dWeight: grad(p.fcWeight), dBias: grad(p.fcBias), dOut: dFch,
-                           input: act(s.ln2), weight: param(p.fcWeight), rows: r, inChannels: c, outChannels: 4 * c)
+                           input: act(s.ln2), weight: param(p.fcWeight), rows: r, inChannels: c, outChannels: 4 * c,
+                           accumulateWeight: accumulateWeights)
             layerNormBackward(dInput: dResidual, dWeight: grad(p.ln2Weight), dBias: grad(p.ln2Bias), dOut: dLn,
                               input: act(s.residual2), weight: param(p.ln2Weight), mean: act(s.ln2Mean),
                               rstd: act(s.ln2Rstd), rows: r, channels: c)
@@ -84,7 +98,8 @@ extension GPTModel {
             }
             linearBackward(dInput: tailRows == nil ? dAtty : act(a.dTailAtty), dWeight: grad(p.attnProjWeight),
                            dBias: grad(p.attnProjBias), dOut: dOut, input: act(tailRows == nil ? s.atty : a.tailAtty),
-                           weight: param(p.attnProjWeight), rows: r, inChannels: c, outChannels: c)
+                           weight: param(p.attnProjWeight), rows: r, inChannels: c, outChannels: c,
+                           accumulateWeight: accumulateWeights)
             if let rows = tailRows {
                 // Back to every position: scatter the compact gradients of the attention output and of
                 // the residual stream (zero at unselected positions; repeated rows add up).
@@ -101,7 +116,8 @@ extension GPTModel {
                               scratch1: act(a.attnScratch1), scratch2: act(a.attnScratch2),
                               batch: b, time: t, channels: c, heads: nh)
             linearBackward(dInput: dLn, dWeight: grad(p.qkvWeight), dBias: grad(p.qkvBias), dOut: dqkv,
-                           input: act(s.ln1), weight: param(p.qkvWeight), rows: n, inChannels: c, outChannels: 3 * c)
+                           input: act(s.ln1), weight: param(p.qkvWeight), rows: n, inChannels: c, outChannels: 3 * c,
+                           accumulateWeight: accumulateWeights)
             layerNormBackward(dInput: dResidual, dWeight: grad(p.ln1Weight), dBias: grad(p.ln1Bias), dOut: dLn,
                               input: residual, weight: param(p.ln1Weight), mean: act(s.ln1Mean),
                               rstd: act(s.ln1Rstd), rows: n, channels: c)
@@ -118,16 +134,19 @@ extension GPTModel {
     /// its rows are zero, the live rows are compacted to the front (in place) and only they enter
     /// the two LM-head products, the largest GEMMs of a small-vocabulary-heavy model.
     /// After a compact forward (`.only(rows)`) the products run on the compact rows directly.
-    private func lmHeadBackward(dLnf: UnsafeMutablePointer<Float>, dLogits: UnsafePointer<Float>, layout a: ActivationLayout) {
+    /// `accumulate: false` overwrites dW (stale gradients; see `gradientsStale`).
+    private func lmHeadBackward(dLnf: UnsafeMutablePointer<Float>, dLogits: UnsafePointer<Float>, layout a: ActivationLayout,
+                                accumulate: Bool) {
         let n = a.batch * a.time, c = config.channels, v = config.vocabSize
         let wte = param(layout.lmHead), dWte = grad(layout.lmHead), lnf = act(a.lnf)
+        let beta: Float = accumulate ? 1 : 0
         switch a.logitRows {
         case .none, .all:
             break   // dLogits is [B, T, V] (a caller's buffer when the forward skipped the LM head)
         case .only(let rows):
             // Compact pass: ln_f's output is already compact, and so is dlnf.
             sgemm(m: rows.count, n: c, k: v, a: dLogits, lda: v, b: wte, ldb: c, c: dLnf, ldc: c)
-            sgemm(transA: true, m: v, n: c, k: rows.count, a: dLogits, lda: v, b: lnf, ldb: c, beta: 1, c: dWte, ldc: c)
+            sgemm(transA: true, m: v, n: c, k: rows.count, a: dLogits, lda: v, b: lnf, ldb: c, beta: beta, c: dWte, ldc: c)
             return
         }
         var live: [Int] = []
@@ -143,11 +162,14 @@ extension GPTModel {
         }
         guard ownBuffer, live.count * 4 <= n * 3 else {
             sgemm(m: n, n: c, k: v, a: dLogits, lda: v, b: wte, ldb: c, c: dLnf, ldc: c)
-            sgemm(transA: true, m: v, n: c, k: n, a: dLogits, lda: v, b: lnf, ldb: c, beta: 1, c: dWte, ldc: c)
+            sgemm(transA: true, m: v, n: c, k: n, a: dLogits, lda: v, b: lnf, ldb: c, beta: beta, c: dWte, ldc: c)
             return
         }
         dLnf.update(repeating: 0, count: n * c)
-        if live.isEmpty { return }
+        if live.isEmpty {
+            if !accumulate { dWte.update(repeating: 0, count: v * c) }
+            return
+        }
         // Compact live gradient rows (destination ≤ source, so front-to-back copying is safe) and
         // gather their hidden states into free backward scratch.
         let compact = act(a.logits), hidden = act(a.dBranch), dHidden = act(a.dAtty)
@@ -157,7 +179,7 @@ extension GPTModel {
         }
         let m = live.count
         sgemm(m: m, n: c, k: v, a: compact, lda: v, b: wte, ldb: c, c: dHidden, ldc: c)
-        sgemm(transA: true, m: v, n: c, k: m, a: compact, lda: v, b: hidden, ldb: c, beta: 1, c: dWte, ldc: c)
+        sgemm(transA: true, m: v, n: c, k: m, a: compact, lda: v, b: hidden, ldb: c, beta: beta, c: dWte, ldc: c)
         for (i, row) in live.enumerated() { (dLnf + row * c).update(from: dHidden + i * c, count: c) }
     }
 }

@@ -10,6 +10,10 @@ public final class GPTModel: @unchecked Sendable {
     public let parameters: FloatBuffer
     /// Where `backward` accumulates. A shard replica's buffer is swapped per shard (see `ModelReplicas`).
     public internal(set) var gradients: FloatBuffer
+    /// True while `gradients` holds stale values that the next `backward` overwrites instead of adding
+    /// to (a shard replica's buffer: see `ModelReplicas`); every element it would not write is zeroed
+    /// there, so the result equals zeroing first and accumulating, without the pass over the buffer.
+    var gradientsStale = false
     /// Seed of the dropout masks; forward passes with dropout draw fresh streams from a counter.
     public var dropoutSeed: UInt64
     /// Number of forward passes that used dropout so far (the dropout stream counter).
@@ -79,7 +83,10 @@ public final class GPTModel: @unchecked Sendable {
 
     public var parameterCount: Int { layout.count }
 
-    public func zeroGradients() { gradients.zero() }
+    public func zeroGradients() {
+        gradients.zero()
+        gradientsStale = false
+    }
 
     /// View of one named parameter tensor (or its gradient).
     public func parameter(_ name: String) -> UnsafeMutableBufferPointer<Float>? {

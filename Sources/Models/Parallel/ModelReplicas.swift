@@ -58,17 +58,31 @@ public final class ModelReplicas: @unchecked Sendable {
     /// As `map`, with each replica's gradients bound to a zeroed buffer of its own shard; afterwards
     /// `model.gradients` holds the shards' gradients summed in shard order (added to what it held
     /// when `adding`, else replacing it).
+    ///
+    /// Nothing is zeroed ahead: a shard's first `backward` overwrites its buffer (`gradientsStale`), and
+    /// when not `adding`, shard 0 writes straight into `model.gradients` (the sum starts from it, as it
+    /// started from a copy of it), so the sum costs one pass per further shard. A body contributes
+    /// through `backward`, or by writing `replica.gradients` after `replica.zeroGradients()`; a shard
+    /// whose body did neither contributes zeros.
     @discardableResult
     public func accumulateGradients<Result>(shards count: Int, adding: Bool = false,
                                             _ body: (Int, GPTModel) -> Result) -> [Result] {
         let parameters = model.parameterCount
+        let direct = !adding && count > 0
         while shardGradients.count < count { shardGradients.append(FloatBuffer(count: parameters)) }
-        for shard in 0..<count { replica(shard).gradients = shardGradients[shard] }
-        let results = map(shards: count) { shard, replica in
-            replica.gradients.zero()
-            return body(shard, replica)
+        for shard in 0..<count {
+            replica(shard).gradients = direct && shard == 0 ? model.gradients : shardGradients[shard]
         }
-        reduceGradients(shards: count, adding: adding)
+        let results = map(shards: count) { shard, replica in
+            replica.gradientsStale = true
+            let result = body(shard, replica)
+            if replica.gradientsStale {   // no backward ran on this shard: its gradient is zero
+                replica.gradients.zero()
+                replica.gradientsStale = false
+            }
+            return result
+        }
+        reduceGradients(shards: count, adding: adding, firstInPlace: direct)
         return results
     }
 
@@ -76,14 +90,19 @@ public final class ModelReplicas: @unchecked Sendable {
     /// split, so the split only balances the work.
     static let reductionChunk = 1 << 16
 
-    private func reduceGradients(shards count: Int, adding: Bool) {
+    /// model.gradients (+)= Σ shards in shard order; with `firstInPlace`, shard 0's gradient already
+    /// is model.gradients.
+    private func reduceGradients(shards count: Int, adding: Bool, firstInPlace: Bool) {
         let total = model.parameterCount, chunk = Self.reductionChunk
         let destination = model.gradients.pointer
         let sources = (0..<count).map { UnsafePointer(shardGradients[$0].pointer) }
+        if firstInPlace && count == 1 { return }
         pool.run(tasks: (total + chunk - 1) / chunk) { task in
             let start = task * chunk, n = min(chunk, total - start)
             var first = 0
-            if !adding {
+            if firstInPlace {
+                first = 1
+            } else if !adding {
                 if sources.isEmpty { (destination + start).update(repeating: 0, count: n); return }
                 (destination + start).update(from: sources[0] + start, count: n)
                 first = 1
