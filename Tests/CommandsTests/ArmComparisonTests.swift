@@ -61,7 +61,7 @@ struct ArmComparisonTests {
         // The Markdown rendering has the same cells, columns padded and numbers right-aligned.
         let markdown = comparison.markdown
         let lines = markdown.split(separator: "\n").map(String.init)
-        #expect(lines[0].hasPrefix("| arm                      | seeds | judge positive rate       |"), "\(lines[0])")
+        #expect(lines[0].hasPrefix("| arm                      | seeds |       judge positive rate |"), "\(lines[0])")
         #expect(lines[1].hasPrefix("| ------------------------ | ----: | ------------------------: |"), "\(lines[1])")
         #expect(lines[3].hasPrefix("| ppo                      |     3 |       0.8 ± 0.1 (0.7–0.9) |"), "\(lines[3])")
         #expect(Set(lines.prefix(5).map(\.count)).count == 1, "columns line up")

@@ -50,7 +50,9 @@ extension ArmComparison {
                 producer(of: input.source, among: stageNames).map { (input: input.name, stage: $0) }
             }
         }
-        let evaluations = stageNames.compactMap { stage -> (evaluation: String, arm: String)? in
+        // The registry lists stages in the order they finished, which timing decides: arms follow a
+        // topological order with ties by name instead, so the page is the same whatever ran first.
+        let evaluations = topologicalOrder(stageNames, upstream: upstream).compactMap { stage -> (evaluation: String, arm: String)? in
             guard materials[stage]?.kind == evaluationKind,
                   let arm = upstream[stage]?.first(where: { $0.input == "policy" })?.stage else { return nil }
             return (stage, arm)
@@ -73,7 +75,7 @@ extension ArmComparison {
                 wall = wall.map { $0 + seconds }
             }
             let gold = variant.metrics.series[arm]?.filter { $0.key.hasPrefix("gold/") } ?? [:]
-            let sourceOfBaseline = (materials[evaluation]?.inputs.first { $0.name == "baseline" }?.source) ?? file.baselineGroup
+            let sourceOfBaseline = (materials[evaluation]?.inputs.first { $0.name == "baseline" }?.source).map(withoutVariant) ?? file.baselineGroup
             result.append(Observation(arm: arm, evaluation: evaluation, configuration: configuration, seed: seed,
                                       trained: file.trained, baseline: file.baseline, baselineSource: sourceOfBaseline,
                                       wallSeconds: wall, costStages: cost, gold: gold, samples: file.samples))
@@ -81,11 +83,33 @@ extension ArmComparison {
         return result
     }
 
+    /// Stages with every upstream stage first; among stages ready at once, by name (UTF-8 order).
+    static func topologicalOrder(_ stages: [String], upstream: [String: [(input: String, stage: String)]]) -> [String] {
+        var placed: Set<String> = []
+        var order: [String] = []
+        var remaining = stages.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        while !remaining.isEmpty {
+            // A cycle cannot come from a pipeline; should one appear, the rest keep name order.
+            let index = remaining.firstIndex { stage in (upstream[stage] ?? []).allSatisfy { placed.contains($0.stage) } } ?? 0
+            let stage = remaining.remove(at: index)
+            placed.insert(stage)
+            order.append(stage)
+        }
+        return order
+    }
+
     /// The stage an input's `stage.output` source names, if it is one of `stages`.
     static func producer(of source: String, among stages: [String]) -> String? {
-        guard let dot = source.lastIndex(of: ".") else { return nil }
-        let stage = String(source[..<dot])
+        let plain = withoutVariant(source)
+        guard let dot = plain.lastIndex(of: ".") else { return nil }
+        let stage = String(plain[..<dot])
         return stages.contains(stage) ? stage : nil
+    }
+
+    /// `stage.output` without the sweep variant that built it: `sft[seed=2].model` → `sft.model`.
+    static func withoutVariant(_ source: String) -> String {
+        guard let open = source.firstIndex(of: "["), let close = source[open...].firstIndex(of: "]") else { return source }
+        return String(source[..<open]) + String(source[source.index(after: close)...])
     }
 
     /// Each arm's cost: the arm, then (in stage order) the stages upstream of it that neither another
