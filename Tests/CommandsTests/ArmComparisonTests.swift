@@ -6,11 +6,11 @@ import Testing
 @Suite("Report: arms of a sweep over seeds (aggregation, table, frontier)")
 struct ArmComparisonTests {
     static func observation(_ arm: String, seed: String, configuration: String = "", judge: Double, kl: Double,
-                            wall: Double? = nil, baselineJudge: Double = 0.5) -> ArmComparison.Observation {
+                            wall: Double? = nil, cpu: Double? = nil, baselineJudge: Double = 0.5) -> ArmComparison.Observation {
         ArmComparison.Observation(arm: arm, evaluation: "eval-\(arm)", configuration: configuration, seed: seed,
                                   trained: ["judge_positive_rate": judge, "kl_to_reference_nats": kl, "rm_win_rate": 0.5],
                                   baseline: ["judge_positive_rate": baselineJudge, "kl_to_reference_nats": 0],
-                                  baselineSource: "sft.model", wallSeconds: wall, costStages: [arm])
+                                  baselineSource: "sft.model", wallSeconds: wall, cpuSeconds: cpu, costStages: [arm])
     }
 
     /// Hand-computed: [0.8, 0.9, 0.7] has mean 0.8, squared deviations 0 + 0.01 + 0.01 = 0.02, over
@@ -33,11 +33,12 @@ struct ArmComparisonTests {
     @Test func rowsAreBaselineThenEachArmPerConfiguration() throws {
         let observations = [
             // Variant order (seed 1, 2, 3), stage order within each; grpo's seed-3 evaluation is missing.
-            Self.observation("ppo", seed: "1", judge: 0.8, kl: 2, wall: 60, baselineJudge: 0.4),
-            Self.observation("grpo", seed: "1", judge: 0.6, kl: 1, wall: 30),
-            Self.observation("ppo", seed: "2", judge: 0.9, kl: 4, wall: 90, baselineJudge: 0.6),
+            // ppo's CPU time is known for every seed; grpo's only for one (an older record) → "-".
+            Self.observation("ppo", seed: "1", judge: 0.8, kl: 2, wall: 60, cpu: 110, baselineJudge: 0.4),
+            Self.observation("grpo", seed: "1", judge: 0.6, kl: 1, wall: 30, cpu: 29),
+            Self.observation("ppo", seed: "2", judge: 0.9, kl: 4, wall: 90, cpu: 170, baselineJudge: 0.6),
             Self.observation("grpo", seed: "2", judge: 0.75, kl: 3, wall: 40),
-            Self.observation("ppo", seed: "3", judge: 0.7, kl: 9, wall: 120, baselineJudge: 0.5),
+            Self.observation("ppo", seed: "3", judge: 0.7, kl: 9, wall: 120, cpu: 230, baselineJudge: 0.5),
         ]
         let comparison = ArmComparison.aggregate(observations)
         #expect(comparison.rows.map(\.label) == ["SFT baseline (sft.model)", "ppo", "grpo"])
@@ -53,10 +54,10 @@ struct ArmComparisonTests {
         #expect(comparison.rows[1].wall?.mean == 90 && comparison.rows[2].wall?.mean == 35)
 
         let (header, rows) = comparison.table
-        #expect(header == ["arm", "seeds", "judge positive rate", "KL to SFT (nats)", "RM win rate vs SFT", "wall time (training)", "training stages"])
-        #expect(rows[0] == ["SFT baseline (sft.model)", "3", "0.5 ± 0.1 (0.4–0.6)", "0 ± 0 (0–0)", "-", "-", "-"])
-        #expect(rows[1] == ["ppo", "3", "0.8 ± 0.1 (0.7–0.9)", "5 ± 3.6056 (2–9)", "0.5 ± 0 (0.5–0.5)", "1m30s ± 30.0s", "ppo"])
-        #expect(rows[2] == ["grpo", "2", "0.675 ± 0.1061 (0.6–0.75)", "2 ± 1.4142 (1–3)", "0.5 ± 0 (0.5–0.5)", "35.0s ± 7.1s", "grpo"])
+        #expect(header == ["arm", "seeds", "judge positive rate", "KL to SFT (nats)", "RM win rate vs SFT", "wall time (training)", "CPU time (training)", "training stages"])
+        #expect(rows[0] == ["SFT baseline (sft.model)", "3", "0.5 ± 0.1 (0.4–0.6)", "0 ± 0 (0–0)", "-", "-", "-", "-"])
+        #expect(rows[1] == ["ppo", "3", "0.8 ± 0.1 (0.7–0.9)", "5 ± 3.6056 (2–9)", "0.5 ± 0 (0.5–0.5)", "1m30s ± 30.0s", "2m50s ± 1m00s", "ppo"])
+        #expect(rows[2] == ["grpo", "2", "0.675 ± 0.1061 (0.6–0.75)", "2 ± 1.4142 (1–3)", "0.5 ± 0 (0.5–0.5)", "35.0s ± 7.1s", "-", "grpo"])
 
         // The Markdown rendering has the same cells, columns padded and numbers right-aligned.
         let markdown = comparison.markdown

@@ -122,7 +122,7 @@ struct ChildProcessTests {
         #expect(executor.execute(job) == .interrupted, "nothing new starts after an interrupt")
     }
 
-    @Test func localExecutorReportsFailures() throws {
+    @Test func localExecutorReportsFailuresAndMeasuresCPU() throws {
         let dir = try scratch()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let executor = LocalExecutor(pipeExecutable: "/bin/false")
@@ -130,7 +130,12 @@ struct ChildProcessTests {
             StageJob(stageName: "s", program: .command(command), workingDirectory: dir, environment: ["PATH=/usr/bin:/bin"],
                      logPath: dir + "/log.txt", eventsPath: dir + "/events.jsonl")
         }
-        #expect(executor.execute(job("true")) == .succeeded)
+        guard case .succeeded(let idle?) = executor.execute(job("true")) else { Issue.record("no CPU time measured"); return }
+        #expect(idle >= 0 && idle < 1)
+        // The CPU time of the shell and of what it waited for (a child doing fixed work), whatever the load.
+        guard case .succeeded(let busy?) = executor.execute(job("sh -c 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done'"))
+        else { Issue.record("no CPU time measured"); return }
+        #expect(busy > 0.05 && busy > idle, "the grandchild's CPU counts: \(busy) s")
         #expect(executor.execute(job("exit 3")) == .failed("exited with status 3"))
         #expect(executor.execute(job("kill -9 $$")) == .failed("was killed by signal 9 (SIGKILL)"))
     }

@@ -36,11 +36,11 @@ final class BudgetFollowingExecutor: Executor, @unchecked Sendable {
         defer {
             lock.lock(); budgets[job.stageName] = seen; hadBudgetFile[job.stageName] = invocation.threadBudgetPath != nil; lock.unlock()
         }
-        guard let path = invocation.threadBudgetPath, let target = until[job.stageName] else { return .succeeded }
+        guard let path = invocation.threadBudgetPath, let target = until[job.stageName] else { return .succeeded() }
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
             if let budget = ThreadBudgetFile.read(path), budget != seen.last { seen.append(budget) }
-            if seen.last == target { return .succeeded }
+            if seen.last == target { return .succeeded() }
             usleep(2_000)
         }
         return .failed("the budget never reached \(target) (saw \(seen))")

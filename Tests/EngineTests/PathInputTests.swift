@@ -39,6 +39,8 @@ struct PathInputTests {
         guard case .ran(let key, _)? = first.outcomes["copy"] else { Issue.record("\(first.outcomes)"); return }
         let store = try ArtifactStore(root: workspace.path("artifacts"))
         let record = try #require(first.records["copy"])
+        // The local executor measured the stage's CPU time into its record (cost accounting, not key material).
+        #expect(try #require(store.record(forKey: record.key)).cpuSeconds.map { $0 >= 0 && $0 < 10 } == true)
         #expect(try String(contentsOfFile: store.objectPath(record.outputs["o"]!), encoding: .utf8) == "alpha\nbeta\n")
         // The stage read the store's copy, not the workspace folder.
         let seen = try String(contentsOfFile: store.objectPath(record.outputs["where"]!), encoding: .utf8)

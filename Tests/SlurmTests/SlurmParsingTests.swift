@@ -82,8 +82,8 @@ struct SlurmParsingTests {
             return "\(outcome)"
         }
         // The exit-status file is the ground truth for success, whatever Slurm says afterwards.
-        #expect(SlurmOutcome.outcome(jobID: "1", exitStatus: 0, state: nil, info: nil, resources: none) == .succeeded)
-        #expect(SlurmOutcome.outcome(jobID: "1", exitStatus: 0, state: .completing, info: nil, resources: none) == .succeeded)
+        #expect(SlurmOutcome.outcome(jobID: "1", exitStatus: 0, state: nil, info: nil, resources: none) == .succeeded())
+        #expect(SlurmOutcome.outcome(jobID: "1", exitStatus: 0, state: .completing, info: nil, resources: none) == .succeeded())
 
         let failed = message(SlurmOutcome.outcome(jobID: "7", exitStatus: 3, state: .failed,
                                                   info: SlurmJobInfo.parse(Self.failedJob), resources: none))

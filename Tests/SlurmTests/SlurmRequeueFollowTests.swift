@@ -62,7 +62,7 @@ struct SlurmRequeueFollowTests {
         let states = ["PENDING PENDING", "RUNNING RUNNING", "RUNNING RUNNING", "REQUEUED REQUEUED", "PENDING PENDING"]
             + Array(repeating: "PREEMPTED PENDING", count: 60) + ["PENDING PENDING", "RUNNING RUNNING", "COMPLETED COMPLETED"]
         let (outcome, events) = try Self.follow(states, program: .builtin(invocationPath: "/s/invocation.json"))
-        #expect(outcome == .succeeded)
+        #expect(outcome == .succeeded())
         #expect(events.contains("slurm job 77 requeued"), "\(events)")
     }
 

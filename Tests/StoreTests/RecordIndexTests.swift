@@ -11,10 +11,11 @@ struct RecordIndexTests {
         try ArtifactStore(root: dir.path + "/store", warning: warnings.handler)
     }
 
-    func record(_ key: Digest, outputs: [String: Digest], log: Digest? = nil, loss: Double = 1.25) -> StageRecord {
+    func record(_ key: Digest, outputs: [String: Digest], log: Digest? = nil, loss: Double = 1.25,
+                cpuSeconds: Double? = 11.75) -> StageRecord {
         StageRecord(key: key, stage: "sft", keyMaterial: .object(["kind": .string("sft"), "params": .object(["lr": .double(3e-4)])]),
                     outputs: outputs, log: log, metrics: ["loss": loss, "reward": -0.5], startedAt: Date(timeIntervalSince1970: 1_700_000_000.123),
-                    finishedAt: Date(timeIntervalSince1970: 1_700_000_012.5), exitStatus: 0, host: "node1",
+                    finishedAt: Date(timeIntervalSince1970: 1_700_000_012.5), exitStatus: 0, cpuSeconds: cpuSeconds, host: "node1",
                     createdAt: Date(timeIntervalSince1970: 1_700_000_013))
     }
 
@@ -22,11 +23,11 @@ struct RecordIndexTests {
     func waitOutRacyWindow() { usleep(UInt32(StatCache.racyWindowNanoseconds / 1000) + 50_000) }
 
     /// Commits a record with an output file and a log, waits until it may be indexed.
-    func committed(_ store: ArtifactStore, _ dir: TemporaryDirectory, name: String) throws -> StageRecord {
+    func committed(_ store: ArtifactStore, _ dir: TemporaryDirectory, name: String, cpuSeconds: Double? = 11.75) throws -> StageRecord {
         try dir.write(name + ".out", "result of " + name)
         try dir.write(name + ".log", "log of " + name)
         let original = record(SHA256.hash(name), outputs: ["model": try store.ingest(dir.path + "/" + name + ".out")],
-                              log: try store.ingest(dir.path + "/" + name + ".log"))
+                              log: try store.ingest(dir.path + "/" + name + ".log"), cpuSeconds: cpuSeconds)
         try store.commit(original)
         return original
     }
@@ -54,6 +55,20 @@ struct RecordIndexTests {
         #expect(entry.shapes.map(\.object) == original.referencedObjects)
         #expect(next.record(forKey: original.key) == original)
         #expect(Array(try StoreJSON.encoder().encode(entry.record)) == Array(try StoreJSON.encoder().encode(original)))
+    }
+
+    @Test func aRecordWithoutCPUSecondsKeepsThemUnknownThroughTheIndex() throws {
+        let dir = try TemporaryDirectory()
+        let store = try makeStore(dir)
+        let measured = try committed(store, dir, name: "measured")
+        let unmeasured = try committed(store, dir, name: "unmeasured", cpuSeconds: nil)
+        waitOutRacyWindow()
+        _ = store.record(forKey: measured.key); _ = store.record(forKey: unmeasured.key)
+        store.saveRecordIndex()
+        let next = try makeStore(dir)
+        #expect(try #require(try indexed(next, measured.key)).record.cpuSeconds == 11.75)
+        #expect(try #require(try indexed(next, unmeasured.key)).record.cpuSeconds == nil)
+        #expect(next.record(forKey: unmeasured.key) == unmeasured)
     }
 
     @Test func aReplacedOrRemovedRecordIsNeverAnsweredFromTheIndex() throws {

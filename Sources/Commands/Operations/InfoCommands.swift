@@ -132,10 +132,14 @@ public enum InfoCommands {
                 var line = "  " + stage.stage.padding(toLength: width, withPad: " ", startingAt: 0) + "  "
                 line += stage.outcome.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)
                 if !stage.key.isEmpty { line += "  key \(stage.key.prefix(12))" }
-                if let seconds = stage.durationSeconds { line += "  \(Format.seconds(seconds))" }
+                let record = stage.outcome == .failed ? nil : Digest(hex: stage.key).flatMap { artifactStore.record(forKey: $0) }
+                if let seconds = stage.durationSeconds {
+                    line += "  \(Format.seconds(seconds))"
+                    if stage.outcome == .ran, let cpu = record?.cpuSeconds { line += " (CPU \(Format.seconds(cpu)))" }
+                }
                 if let message = stage.message { line += "  (\(message))" }
                 out += line + "\n"
-                if let key = Digest(hex: stage.key), let record = artifactStore.record(forKey: key), stage.outcome != .failed {
+                if let record {
                     if let material = record.material, !material.params.isEmpty {
                         out += "      params   " + material.params.map { "\($0.name)=\($0.value)" }.joined(separator: " ") + "\n"
                     }

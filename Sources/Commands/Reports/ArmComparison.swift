@@ -27,6 +27,8 @@ struct ArmComparison {
         var baselineSource: String
         /// Wall seconds of building `costStages` (the arm and the upstream stages only it uses).
         var wallSeconds: Double?
+        /// CPU seconds of the same stages (user + system, as the executor measured them).
+        var cpuSeconds: Double? = nil
         var costStages: [String]
         /// The training stage's `gold/…` series (proxy and gold scorer on held-out prompts).
         var gold: [String: [MetricPoint]] = [:]
@@ -50,6 +52,7 @@ struct ArmComparison {
         var seeds: [String]
         var figures: [String: SeedSpread]
         var wall: SeedSpread?
+        var cpu: SeedSpread? = nil
         var costStages: [String]
         /// The observations behind it, in seed order.
         var observations: [Observation]
@@ -103,11 +106,12 @@ struct ArmComparison {
                         members.append(o)
                     }
                 }
-                let walls = members.compactMap(\.wallSeconds)
+                let walls = members.compactMap(\.wallSeconds), cpus = members.compactMap(\.cpuSeconds)
                 let label = (evaluationsPerArm[group.arm]?.count ?? 0) > 1 ? "\(group.arm) (\(group.evaluation))" : group.arm
                 rows.append(Row(label: label, arm: group.arm, configuration: configuration, isBaseline: false, seeds: members.map(\.seed),
                                 figures: spreads(members.map(\.trained)),
                                 wall: walls.count == members.count ? SeedSpread(walls) : nil,
+                                cpu: cpus.count == members.count && !cpus.isEmpty ? SeedSpread(cpus) : nil,
                                 costStages: members.first?.costStages ?? [], observations: members))
             }
         }
@@ -146,11 +150,12 @@ struct ArmComparison {
         let figures = tableFigures
         let showConfiguration = configurations.count > 1 || configurations.first.map { !$0.isEmpty } == true
         let header = ["arm"] + (showConfiguration ? ["configuration"] : []) + ["seeds"] + figures.map(\.header)
-            + ["wall time (training)", "training stages"]
+            + ["wall time (training)", "CPU time (training)", "training stages"]
         let cells = rows.map { row in
             [row.label] + (showConfiguration ? [row.configuration.isEmpty ? "-" : row.configuration] : []) + [String(row.seeds.count)]
                 + figures.map { row.figures[$0.name]?.text ?? "-" }
-                + [row.isBaseline ? "-" : row.wall?.secondsText ?? "-", row.isBaseline ? "-" : row.costStages.joined(separator: " + ")]
+                + [row.isBaseline ? "-" : row.wall?.secondsText ?? "-", row.isBaseline ? "-" : row.cpu?.secondsText ?? "-",
+                   row.isBaseline ? "-" : row.costStages.joined(separator: " + ")]
         }
         return (header, cells)
     }
@@ -162,7 +167,8 @@ struct ArmComparison {
         return "Each figure: mean ± sample standard deviation (n − 1) and (min–max) over \(n); one seed shows its value alone. "
             + "Wall time: start to finish of building the arm's training stage and the upstream stages only it uses, "
             + "mean ± sample standard deviation over seeds (a stage taken from the cache counts the run that built it). "
-            + "CPU-seconds per stage are not recorded in the run registry, so they are not shown."
+            + "CPU time: user + system CPU of the same stages' processes, as the local executor measured them "
+            + "(\"-\" where a stage has none: a Slurm job, or a record written before pipe measured it)."
     }
 
     /// The table as Markdown, columns padded to line up in a terminal and pasteable into a README.

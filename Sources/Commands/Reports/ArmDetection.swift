@@ -69,16 +69,17 @@ extension ArmComparison {
             guard let execution = details.stages.first(where: { $0.stage == evaluation }),
                   let file = EvaluationFile.find(execution, store: store) else { continue }
             let cost = costs[arm] ?? [arm]
-            var wall: Double? = 0
+            var wall: Double? = 0, cpu: Double? = 0
             for stage in cost {
-                guard let seconds = buildSeconds(stage, details: details, store: store) else { wall = nil; break }
-                wall = wall.map { $0 + seconds }
+                let seconds = buildSeconds(stage, details: details, store: store)
+                wall = seconds.wall.flatMap { w in wall.map { $0 + w } }
+                cpu = seconds.cpu.flatMap { c in cpu.map { $0 + c } }
             }
             let gold = variant.metrics.series[arm]?.filter { $0.key.hasPrefix("gold/") } ?? [:]
             let sourceOfBaseline = (materials[evaluation]?.inputs.first { $0.name == "baseline" }?.source).map(withoutVariant) ?? file.baselineGroup
             result.append(Observation(arm: arm, evaluation: evaluation, configuration: configuration, seed: seed,
                                       trained: file.trained, baseline: file.baseline, baselineSource: sourceOfBaseline,
-                                      wallSeconds: wall, costStages: cost, gold: gold, samples: file.samples))
+                                      wallSeconds: wall, cpuSeconds: cpu, costStages: cost, gold: gold, samples: file.samples))
         }
         return result
     }
@@ -137,12 +138,13 @@ extension ArmComparison {
         return result
     }
 
-    /// Seconds it took to build the stage's result: from its stage record (so a result this run took
-    /// from the cache counts the run that built it), else this run's execution when it ran the stage.
-    static func buildSeconds(_ stage: String, details: RunDetails, store: ArtifactStore) -> Double? {
-        guard let execution = details.stages.first(where: { $0.stage == stage }) else { return nil }
-        if let key = Digest(hex: execution.key), let record = store.record(forKey: key) { return record.durationSeconds }
-        return execution.outcome == .ran ? execution.durationSeconds : nil
+    /// Wall and CPU seconds it took to build the stage's result: from its stage record (so a result
+    /// this run took from the cache counts the run that built it), else this run's execution when it
+    /// ran the stage (wall only). CPU is nil where the record has none (a Slurm job, an older record).
+    static func buildSeconds(_ stage: String, details: RunDetails, store: ArtifactStore) -> (wall: Double?, cpu: Double?) {
+        guard let execution = details.stages.first(where: { $0.stage == stage }) else { return (nil, nil) }
+        if let key = Digest(hex: execution.key), let record = store.record(forKey: key) { return (record.durationSeconds, record.cpuSeconds) }
+        return (execution.outcome == .ran ? execution.durationSeconds : nil, nil)
     }
 }
 

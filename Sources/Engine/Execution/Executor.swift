@@ -39,7 +39,9 @@ public struct StageJob: Sendable {
 
 /// How a stage process ended, as seen by the scheduler.
 public enum ExecutionOutcome: Sendable, Equatable {
-    case succeeded
+    /// Exit status 0. `cpuSeconds`: user + system CPU time of the stage's processes, where the
+    /// executor can measure it (the local executor); it goes into the stage record, never the key.
+    case succeeded(cpuSeconds: Double? = nil)
     /// Non-zero exit or killed by a signal; the message says which.
     case failed(String)
     /// Stopped because the run was interrupted (Ctrl-C / SIGTERM).

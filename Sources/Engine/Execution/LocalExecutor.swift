@@ -42,7 +42,7 @@ public final class LocalExecutor: Executor, @unchecked Sendable {
         running[child.pid] = child
         lock.unlock()
 
-        let termination = child.wait()
+        let (termination, cpuSeconds) = child.waitMeasuringCPU()
 
         lock.lock()
         running[child.pid] = nil
@@ -50,7 +50,7 @@ public final class LocalExecutor: Executor, @unchecked Sendable {
         lock.unlock()
         if wasInterrupted { return .interrupted }
         switch termination {
-        case .exited(0): return .succeeded
+        case .exited(0): return .succeeded(cpuSeconds: cpuSeconds)
         case .exited(let code): return .failed("exited with status \(code)")
         case .signalled: return .failed("was \(termination)")
         }

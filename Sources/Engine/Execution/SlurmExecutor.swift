@@ -162,7 +162,7 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
                 announcedStart = entry.state.hasStarted
             }
 
-            if exitStatus == 0 { return .succeeded }
+            if exitStatus == 0 { return .succeeded() }
             let gone = observation.absentPolls >= 3
             let slurmEnded = entry?.state.isTerminal == true || gone
             if exitStatus != nil || slurmEnded {

@@ -167,7 +167,7 @@ public enum SlurmOutcome {
                                resources: SlurmResources) -> ExecutionOutcome {
         let job = "Slurm job \(jobID)" + (info?.nodes.map { " on \($0)" } ?? "")
         // A program that ended with 0 ran to completion, whatever happened to the job afterwards.
-        if exitStatus == 0 { return .succeeded }
+        if exitStatus == 0 { return .succeeded() }
         let finalState = info?.state.isTerminal == true ? info!.state : state
         switch finalState {
         case .cancelled:

@@ -158,6 +158,7 @@ final class StageBuild: @unchecked Sendable {
         let startedAt = Date()
         let outcome = executor.execute(job)
         let finishedAt = Date()
+        let cpuSeconds: Double?
         pollEvents(onEvent)
 
         switch outcome {
@@ -167,8 +168,8 @@ final class StageBuild: @unchecked Sendable {
             let full = store.diskFullNote().map { " — \($0)" } ?? ""
             return .failed(reason: reason + full, logTail: LogTail.lines(of: logPath),
                            logPath: store.keepFailedLog(logPath, run: runLabel, stage: stage.name))
-        case .succeeded:
-            break
+        case .succeeded(let cpu):
+            cpuSeconds = cpu
         }
         for name in stage.outputs where !FileManager.default.fileExists(atPath: outputPaths[name]!) {
             let reason = RunnerError.missingOutput(stage: stage.name, output: name, path: "${outs.\(name)}").description
@@ -191,7 +192,7 @@ final class StageBuild: @unchecked Sendable {
         for point in metrics { summary[point.name] = point.value }
         let record = StageRecord(key: key, stage: stage.name, keyMaterial: try material.jsonValue(), outputs: outputs,
                                  log: logDigest, metrics: summary, startedAt: startedAt, finishedAt: finishedAt,
-                                 exitStatus: 0)
+                                 exitStatus: 0, cpuSeconds: cpuSeconds)
         try store.commit(record)
         store.removeResumeDirectory(forKey: key)
         return .built(record)

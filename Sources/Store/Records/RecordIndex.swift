@@ -13,7 +13,7 @@ import Hashing
 /// checked on every hit, against the shapes kept in the entry (`ObjectShape`: one `lstat` per entry
 /// of the object, no reading of shapes/).
 ///
-/// Format: `KeyedBinaryFile` (magic `PIPERIX2`), keyed by the stage key; the payload is the record
+/// Format: `KeyedBinaryFile` (magic `PIPERIX3`), keyed by the stage key; the payload is the record
 /// file's identity (5 × u64) and then the record (`encodePayload`). An entry is decoded only when
 /// looked up, and used only when its check holds; a malformed file or one of another version is
 /// ignored and rebuilt. Concurrent `pipe` processes merge on save.
@@ -47,7 +47,7 @@ final class RecordIndex: @unchecked Sendable {
         var shapes: [(object: Digest, shape: ShapeMemo)]
     }
 
-    static let magic = "PIPERIX2"
+    static let magic = "PIPERIX3"
     static let keySize = 32
     /// The record file's identity (5 × u64) at the start of each payload.
     static let identitySize = 40
@@ -144,7 +144,7 @@ final class RecordIndex: @unchecked Sendable {
     }
 
     /// format, stage, outputs (sorted by name), log, metrics (sorted by name), started, finished,
-    /// created (a `Date`'s own Double), exit status, host, shapes. Strings are u32 length + UTF-8.
+    /// created (a `Date`'s own Double), exit status, CPU seconds (flag byte + f64), host, shapes. Strings are u32 length + UTF-8.
     static func encodePayload(_ record: StageRecord, shapes: [(object: Digest, shape: ShapeMemo)]) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(512)
@@ -167,6 +167,7 @@ final class RecordIndex: @unchecked Sendable {
             KeyedBinaryFile.appendU64(&out, date.timeIntervalSinceReferenceDate.bitPattern)
         }
         KeyedBinaryFile.appendU32(&out, UInt32(bitPattern: record.exitStatus))
+        if let cpu = record.cpuSeconds { out.append(1); KeyedBinaryFile.appendU64(&out, cpu.bitPattern) } else { out.append(0) }
         appendString(&out, record.host)
         KeyedBinaryFile.appendU32(&out, UInt32(shapes.count))
         for (object, shape) in shapes {
@@ -209,7 +210,10 @@ final class RecordIndex: @unchecked Sendable {
             metrics[name] = Double(bitPattern: bits)
         }
         guard let started = reader.u64(), let finished = reader.u64(), let created = reader.u64(),
-              let exitStatus = reader.u32(), let host = reader.string(), let shapeCount = reader.u32() else { return nil }
+              let exitStatus = reader.u32(), let hasCPU = reader.u8() else { return nil }
+        var cpuSeconds: Double?
+        if hasCPU == 1 { guard let bits = reader.u64() else { return nil }; cpuSeconds = Double(bitPattern: bits) }
+        guard let host = reader.string(), let shapeCount = reader.u32() else { return nil }
         var shapes: [(object: Digest, shape: ShapeMemo)] = []
         for _ in 0..<shapeCount {
             guard let object = reader.digest(), let kind = reader.u8() else { return nil }
@@ -225,7 +229,7 @@ final class RecordIndex: @unchecked Sendable {
                                  log: log, metrics: metrics,
                                  startedAt: Date(timeIntervalSinceReferenceDate: Double(bitPattern: started)),
                                  finishedAt: Date(timeIntervalSinceReferenceDate: Double(bitPattern: finished)),
-                                 exitStatus: Int32(bitPattern: exitStatus), host: host,
+                                 exitStatus: Int32(bitPattern: exitStatus), cpuSeconds: cpuSeconds, host: host,
                                  createdAt: Date(timeIntervalSinceReferenceDate: Double(bitPattern: created)))
         return Entry(record: record, shapes: shapes)
     }

@@ -30,13 +30,16 @@ public struct StageRecord: Codable, Sendable, Equatable {
     public var startedAt: Date
     public var finishedAt: Date
     public var exitStatus: Int32
+    /// User + system CPU seconds of the stage's processes, where the executor measured them (local
+    /// runs; not Slurm jobs, not records written before this field). Cost accounting only: never key material.
+    public var cpuSeconds: Double?
     /// Host that built it (provenance only).
     public var host: String
     public var createdAt: Date
 
     public init(key: Digest, stage: String, keyMaterial: JSONValue, outputs: [String: Digest], log: Digest? = nil,
                 metrics: [String: Double] = [:], startedAt: Date, finishedAt: Date, exitStatus: Int32 = 0,
-                host: String? = nil, createdAt: Date = Date()) {
+                cpuSeconds: Double? = nil, host: String? = nil, createdAt: Date = Date()) {
         self.format = Self.currentFormat
         self.key = key
         self.stage = stage
@@ -47,6 +50,7 @@ public struct StageRecord: Codable, Sendable, Equatable {
         self.startedAt = startedAt
         self.finishedAt = finishedAt
         self.exitStatus = exitStatus
+        self.cpuSeconds = cpuSeconds
         self.host = host ?? POSIX.hostName
         self.createdAt = createdAt
     }
@@ -54,8 +58,8 @@ public struct StageRecord: Codable, Sendable, Equatable {
     /// A record as `RecordIndex` keeps it: every field but the key material, which is read from the
     /// record file at `keyMaterialFile` if asked for (a cache hit never asks).
     init(indexedKey key: Digest, format: String, stage: String, keyMaterialFile: String, outputs: [String: Digest],
-         log: Digest?, metrics: [String: Double], startedAt: Date, finishedAt: Date, exitStatus: Int32, host: String,
-         createdAt: Date) {
+         log: Digest?, metrics: [String: Double], startedAt: Date, finishedAt: Date, exitStatus: Int32,
+         cpuSeconds: Double?, host: String, createdAt: Date) {
         self.format = format
         self.key = key
         self.stage = stage
@@ -66,6 +70,7 @@ public struct StageRecord: Codable, Sendable, Equatable {
         self.startedAt = startedAt
         self.finishedAt = finishedAt
         self.exitStatus = exitStatus
+        self.cpuSeconds = cpuSeconds
         self.host = host
         self.createdAt = createdAt
     }
@@ -80,7 +85,7 @@ public struct StageRecord: Codable, Sendable, Equatable {
     private static let rawRecordBytes = CodingUserInfoKey(rawValue: "pipe.stage-record.bytes")!
 
     private enum CodingKeys: String, CodingKey {
-        case format, key, stage, keyMaterial, outputs, log, metrics, startedAt, finishedAt, exitStatus, host, createdAt
+        case format, key, stage, keyMaterial, outputs, log, metrics, startedAt, finishedAt, exitStatus, cpuSeconds, host, createdAt
     }
 
     public init(from decoder: any Decoder) throws {
@@ -105,6 +110,7 @@ public struct StageRecord: Codable, Sendable, Equatable {
         startedAt = try container.decode(Date.self, forKey: .startedAt)
         finishedAt = try container.decode(Date.self, forKey: .finishedAt)
         exitStatus = try container.decode(Int32.self, forKey: .exitStatus)
+        cpuSeconds = try container.decodeIfPresent(Double.self, forKey: .cpuSeconds)
         host = try container.decode(String.self, forKey: .host)
         createdAt = try container.decode(Date.self, forKey: .createdAt)
     }
@@ -121,6 +127,7 @@ public struct StageRecord: Codable, Sendable, Equatable {
         try container.encode(startedAt, forKey: .startedAt)
         try container.encode(finishedAt, forKey: .finishedAt)
         try container.encode(exitStatus, forKey: .exitStatus)
+        try container.encodeIfPresent(cpuSeconds, forKey: .cpuSeconds)
         try container.encode(host, forKey: .host)
         try container.encode(createdAt, forKey: .createdAt)
     }
@@ -128,7 +135,7 @@ public struct StageRecord: Codable, Sendable, Equatable {
     public static func == (a: StageRecord, b: StageRecord) -> Bool {
         a.format == b.format && a.key == b.key && a.stage == b.stage && a.keyMaterial == b.keyMaterial
             && a.outputs == b.outputs && a.log == b.log && a.metrics == b.metrics && a.startedAt == b.startedAt
-            && a.finishedAt == b.finishedAt && a.exitStatus == b.exitStatus && a.host == b.host && a.createdAt == b.createdAt
+            && a.finishedAt == b.finishedAt && a.exitStatus == b.exitStatus && a.cpuSeconds == b.cpuSeconds && a.host == b.host && a.createdAt == b.createdAt
     }
 
     public var durationSeconds: Double { finishedAt.timeIntervalSince(startedAt) }
