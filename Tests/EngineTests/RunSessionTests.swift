@@ -93,6 +93,30 @@ struct RunSessionTests {
         #expect(RunOptions(cores: 8).coreShares(stages: 1, busy: 0) == [8], "a lone stage gets every core")
     }
 
+    /// With one slot, the ready stage with the longest chain behind it starts first, whatever its
+    /// place in the file: the short leaves wait and fill the cores at the end.
+    @Test func theLongestRemainingChainStartsFirst() throws {
+        let workspace = try TestWorkspace("pipe-runner-session-priority")
+        defer { workspace.remove() }
+        let text = """
+        name: priority
+        stages:
+          leaf1: { run: "echo 1 > ${outs.x}", outs: [x] }
+          leaf2: { run: "echo 2 > ${outs.x}", outs: [x] }
+          root:  { run: "echo r > ${outs.x}", outs: [x] }
+          mid:   { run: "cat ${inputs.r} > ${outs.x}", inputs: { r: root.x }, outs: [x] }
+          leaf3: { run: "cat ${inputs.r} ${inputs.r} > ${outs.x}", inputs: { r: root.x }, outs: [x] }
+          tail:  { run: "cat ${inputs.m} > ${outs.x}", inputs: { m: mid.x }, outs: [x] }
+
+        """
+        let executor = RecordingExecutor()
+        let report = try session(workspace, jobs: 1, executor: executor, display: RecordingDisplay(), text: text).run()
+        #expect(report.status == .succeeded)
+        // Then ties (one stage left on each chain) in file order.
+        #expect(executor.started == ["root", "mid", "leaf1", "leaf2", "leaf3", "tail"])
+        #expect(RunSession.chainLengths(dependents: [[], [], [3, 4], [5], [], []]) == [1, 1, 3, 2, 1, 1])
+    }
+
     /// Built-in kinds and the numeric environment come from the runtime the executable passes in:
     /// a kind it lacks fails when keyed (nothing starts), a kind it has is keyed with its BLAS.
     @Test func builtinStagesAreKeyedWithTheRuntimesNumericsOrFailWithoutIt() throws {

@@ -91,7 +91,12 @@ public final class RunSession: @unchecked Sendable {
             waitingOn[i] = upstream.count
             for u in upstream { dependents[u].append(i) }
         }
-        var ready = (0..<stages.count).filter { waitingOn[$0] == 0 }
+        // Ready stages start longest remaining chain first (then in pipeline order): a sweep's
+        // expensive roots (every seed's SFT) start early and the many short leaves fill the cores at
+        // the end, instead of one seed's whole chain running last on cores the others left idle.
+        let depth = Self.chainLengths(dependents: dependents)
+        func startsBefore(_ a: Int, _ b: Int) -> Bool { depth[a] != depth[b] ? depth[a] > depth[b] : a < b }
+        var ready = (0..<stages.count).filter { waitingOn[$0] == 0 }.sorted(by: startsBefore)
         var keyed: [Int: StageKeyer.Keyed] = [:]
         var outcomes: [String: StageResult] = [:]
         var records: [String: StageRecord] = [:]
@@ -133,7 +138,7 @@ public final class RunSession: @unchecked Sendable {
             }
         }
         func insertReady(_ i: Int) {
-            let position = ready.firstIndex { $0 > i } ?? ready.endIndex
+            let position = ready.firstIndex { startsBefore(i, $0) } ?? ready.endIndex
             ready.insert(i, at: position)
         }
 
@@ -174,7 +179,7 @@ public final class RunSession: @unchecked Sendable {
                     settle(completion.index, .interrupted(key: key), started: completion.started, finished: completion.finished)
                 }
             }
-            // 2. Start what is ready, in pipeline order.
+            // 2. Start what is ready, longest remaining chain first.
             if !interrupted {
                 var starting: [Int] = []
                 var position = 0
@@ -288,6 +293,18 @@ public final class RunSession: @unchecked Sendable {
         }
         thread.name = "pipe.worker." + stage.name
         thread.start()
+    }
+
+    /// For each stage, the number of stages on the longest path from it to a stage nothing depends
+    /// on, itself included (a leaf is 1). `dependents` describe a DAG (the pipeline is checked acyclic).
+    static func chainLengths(dependents: [[Int]]) -> [Int] {
+        var length = Array(repeating: 0, count: dependents.count)  // 0: not yet known
+        func measure(_ i: Int) -> Int {
+            if length[i] == 0 { length[i] = 1 + (dependents[i].map(measure).max() ?? 0) }
+            return length[i]
+        }
+        for i in dependents.indices { _ = measure(i) }
+        return length
     }
 
     static func forward(_ event: StageEvent, stage: String, to display: any RunDisplay) {
