@@ -24,6 +24,8 @@ struct ReportArtifacts {
 
     var evaluations: [Table] = []
     var samples: [Samples] = []
+    /// Each metrics.json's decodings (evaluate's `decodings`), in the order of `evaluations`.
+    var decodings: [DecodingsFile] = []
     /// (stage, path of the directory holding event files).
     var eventDirectories: [(stage: String, path: String)] = []
 
@@ -46,6 +48,7 @@ struct ReportArtifacts {
                         let source = "\(execution.stage).\(name)/\(relative)"
                         if file == "metrics.json", let table = table(path, stage: execution.stage, source: source) {
                             result.evaluations.append(table)
+                            if let decodings = DecodingsFile.read(path, stage: execution.stage, source: source) { result.decodings.append(decodings) }
                         } else if file == "samples.jsonl", let samples = samples(path, stage: execution.stage, source: source) {
                             result.samples.append(samples)
                         } else if file.hasPrefix("events.out.tfevents.") {
@@ -57,6 +60,7 @@ struct ReportArtifacts {
                     }
                 } else if name.contains("metrics"), let table = table(root, stage: execution.stage, source: "\(execution.stage).\(name)") {
                     result.evaluations.append(table)
+                    if let decodings = DecodingsFile.read(root, stage: execution.stage, source: table.source) { result.decodings.append(decodings) }
                 } else if name.contains("samples"), let samples = samples(root, stage: execution.stage, source: "\(execution.stage).\(name)") {
                     result.samples.append(samples)
                 }
