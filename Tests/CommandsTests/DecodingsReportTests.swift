@@ -55,12 +55,7 @@ struct DecodingsReportTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try Data(metrics.utf8).write(to: URL(fileURLWithPath: folder + "/metrics.json"))
         var artifacts = ReportArtifacts()
-        if let table = ReportArtifacts.table(folder + "/metrics.json", stage: "eval", source: "eval.report/metrics.json") {
-            artifacts.evaluations.append(table)
-        }
-        if let decodings = DecodingsFile.read(folder + "/metrics.json", stage: "eval", source: "eval.report/metrics.json") {
-            artifacts.decodings.append(decodings)
-        }
+        _ = artifacts.addEvaluation(folder + "/metrics.json", stage: "eval", source: "eval.report/metrics.json")
         if let samples {
             try Data(samples.utf8).write(to: URL(fileURLWithPath: folder + "/samples.jsonl"))
             if let read = ReportArtifacts.samples(folder + "/samples.jsonl", stage: "eval", source: "eval.report/samples.jsonl") {
@@ -86,6 +81,9 @@ struct DecodingsReportTests {
         #expect(table.decodings.map(\.name) == ["sample", "greedy", "beam"])
         #expect(table.models == ["sft", "ppo"])
         #expect(table.header == Self.header)
+        #expect(table.groups.map(\.title) == ["decoding", "RM reward", "judge positive rate", "distinct-2", "mean length (chars)", "KL (nats)",
+                                               "rouge l", "RM win rate", "RM reward gain", "judge positive rate gain"])
+        #expect(table.groups.flatMap(\.columns).count == Self.header.count)
         #expect(table.rows == Self.rows)
 
         let markdown = table.markdown.split(separator: "\n").map(String.init)
@@ -100,7 +98,11 @@ struct DecodingsReportTests {
     @Test func theRunPageShowsTheTableAndEachDecodingsAnswers() throws {
         let html = Self.page(try Self.artifacts(metrics: Self.threeDecodings, samples: Self.samplesLines(prompts: 2)))
         #expect(html.contains("<h3>eval: decodings side by side</h3>"))
-        #expect(html.contains("<tr>" + Self.header.map { "<th>\(HTML.escape($0))</th>" }.joined() + "</tr>"))
+        // Each figure's title over its sft and ppo columns; the decoding and the comparison span both header rows.
+        let titles = ["RM reward", "judge positive rate", "distinct-2", "mean length (chars)", "KL (nats)", "rouge l"]
+        #expect(html.contains("<thead><tr><th rowspan=\"2\">decoding</th>" + titles.map { "<th colspan=\"2\">\($0)</th>" }.joined()
+                              + "<th rowspan=\"2\">RM win rate</th><th rowspan=\"2\">RM reward gain</th><th rowspan=\"2\">judge positive rate gain</th></tr>"
+                              + "<tr>" + String(repeating: "<th>sft</th><th>ppo</th>", count: 6) + "</tr></thead>"))
         for row in Self.rows { #expect(html.contains("<tr>" + Self.tableRow(row) + "</tr>"), "\(row)") }
         // The evaluation list does not repeat the decodings' entries; the headline's figures stay paired.
         #expect(!html.contains("decodings.beam"))
@@ -118,12 +120,14 @@ struct DecodingsReportTests {
         let artifacts = try Self.artifacts(metrics: Self.threeDecodings, samples: Self.samplesLines(prompts: 12))
         let file = try #require(artifacts.decodings.first)
         guard case .table(let table) = file.reading else { Issue.record("no table"); return }
-        let answers = try #require(DecodingAnswers(table, samples: try #require(file.samples(in: artifacts))))
+        let samples = try #require(file.samples(in: artifacts))
+        let answers = try #require(DecodingAnswers(table, samples: samples))
         #expect(answers.prompts == 10 && answers.truncated && answers.rows.count == 20)
         #expect(Self.page(artifacts).contains("<h3>eval: answers by decoding (first 10 prompts)</h3>"))
         // Samples with the headline's answers only (an older file): no answers table.
         let plain = try Self.artifacts(metrics: Self.threeDecodings, samples: "{\"prompt\":\"p\",\"sft\":\"a\",\"ppo\":\"b\"}\n")
-        #expect(DecodingAnswers(table, samples: try #require(plain.samples.first)) == nil)
+        let headlineOnly = try #require(plain.samples.first)
+        #expect(DecodingAnswers(table, samples: headlineOnly) == nil)
         #expect(!Self.page(plain).contains("answers by decoding") && Self.page(plain).contains("decodings side by side"))
     }
 
@@ -132,7 +136,8 @@ struct DecodingsReportTests {
         let none = #"{"sft":{"rm_reward_mean":1},"ppo":{"rm_reward_mean":2},"comparison":{"rm_win_rate":0.5}}"#
         for text in [one, none, #"{"decodings":{}}"#] {
             let artifacts = try Self.artifacts(metrics: text, samples: Self.samplesLines(prompts: 1))
-            #expect(artifacts.decodings.map(\.reading) == [.absent], "\(text)")
+            // (`{"decodings":{}}` has no figures at all: no evaluation entry either.)
+            #expect(artifacts.decodings.allSatisfy { $0.reading == .absent } && artifacts.decodings.count == artifacts.evaluations.count, "\(text)")
             let html = Self.page(artifacts)
             #expect(!html.contains("decodings side by side") && !html.contains("answers by decoding") && !html.contains("No decodings table"))
         }
@@ -146,7 +151,6 @@ struct DecodingsReportTests {
             (#"{"decodings":[{"sample":{}}]}"#, "`decodings` is a list, not an object of decodings"),
             (#"{"decodings":{"sample":{"sft":{}},"greedy":3}}"#, "decoding `greedy` in `decodings` is a number, not an object"),
             (#"{"decodings":{"sample":{"sft":[1,2]},"greedy":{}}}"#, "`decodings.sample.sft` is a list, not an object of figures"),
-            (#"{"decodings":{"beam":{},"beam":{}}}"#, "decoding `beam` is listed twice in `decodings`"),
         ]
         for (text, reason) in cases {
             let artifacts = try Self.artifacts(metrics: text, samples: nil)
@@ -156,6 +160,9 @@ struct DecodingsReportTests {
             #expect(html.contains("No decodings table: \(HTML.escape(reason))"), "\(text)")
             #expect(!html.contains("decodings side by side"))
         }
+        // A repeated decoding (the report's JSON reader refuses the whole file, so this is for other readers of the table).
+        let repeated = try #require(OrderedJSON.parse(Data(#"{"decodings":{"beam":{},"beam":{}}}"#.utf8)))
+        #expect(DecodingsTable.read(repeated) == .malformed("decoding `beam` is listed twice in `decodings`"))
         // Not JSON at all: neither an evaluation table nor a note (as before).
         let broken = try Self.artifacts(metrics: #"{"decodings":{"sample":"#, samples: nil)
         #expect(broken.evaluations.isEmpty && broken.decodings.isEmpty)

@@ -79,7 +79,7 @@ extension ReportBuilder {
             page.paragraph("No decodings table: \(reason) in \(file.source).", className: "meta note")
         case .table(let table):
             page.heading("\(file.stage): decodings side by side", level: 3)
-            page.table(header: table.header, rows: table.rows, className: "data decodings")
+            page.groupedTable(table.groups, rows: table.rows, className: "data decodings")
             page.paragraph(table.legend, className: "meta")
             guard let samples = file.samples(in: artifacts), let answers = DecodingAnswers(table, samples: samples) else { return }
             page.heading("\(file.stage): answers by decoding" + (answers.truncated ? " (first \(answers.prompts) prompts)" : ""), level: 3)

@@ -28,7 +28,10 @@ struct DecodingsTable: Equatable {
     var decodings: [Decoding]
     /// The model groups in column order: the baseline first (`sft`), then the policy (`ppo`).
     var models: [String]
+    /// One header per column (`sft RM reward`), as the Markdown table has it.
     var header: [String]
+    /// The same columns grouped for the HTML table's two-row header (`RM reward` over `sft`, `ppo`).
+    var groups: [HTMLReport.ColumnGroup]
     var rows: [[String]]
 
     /// Key → header of the figures a model group has, in the order they are shown; others follow
@@ -73,23 +76,31 @@ struct DecodingsTable: Equatable {
 
     private static func build(_ entries: [OrderedJSON.Member]) -> DecodingsTable {
         // Models: every object member but the comparison, the baseline first, then the policy, then the rest as first seen.
-        var groups: [String] = []
+        var modelNames: [String] = []
         for entry in entries {
             guard case .object(let members) = entry.value else { continue }
-            for member in members where member.key != "comparison" && !groups.contains(member.key) {
-                if case .object = member.value { groups.append(member.key) }
+            for member in members where member.key != "comparison" && !modelNames.contains(member.key) {
+                if case .object = member.value { modelNames.append(member.key) }
             }
         }
-        let baseline = groups.first { SideBySide.baselineNames.contains($0.lowercased()) }
-        let trained = groups.first { $0 != baseline && SideBySide.trainedNames.contains($0.lowercased()) }
-        let models = [baseline, trained].compactMap { $0 } + groups.filter { $0 != baseline && $0 != trained }
+        let baseline = modelNames.first { SideBySide.baselineNames.contains($0.lowercased()) }
+        let trained = modelNames.first { $0 != baseline && SideBySide.trainedNames.contains($0.lowercased()) }
+        let models = [baseline, trained].compactMap { $0 } + modelNames.filter { $0 != baseline && $0 != trained }
 
         let figures = ordered(entries.flatMap { entry in models.flatMap { figureKeys(entry.value[$0]) } }, preferred: figureHeaders.map(\.key))
         let comparison = ordered(entries.flatMap { figureKeys($0.value["comparison"]) }, preferred: comparisonHeaders.map(\.key))
 
         var header = ["decoding"]
-        for key in figures { header += models.map { "\($0) \(readable(key, headers: figureHeaders))" } }
-        header += comparison.map { readable($0, headers: comparisonHeaders) }
+        var groups = [HTMLReport.ColumnGroup(title: "decoding", columns: ["decoding"])]
+        for key in figures {
+            let columns = models.map { "\($0) \(readable(key, headers: figureHeaders))" }
+            header += columns
+            groups.append(models.count > 1 ? .init(title: readable(key, headers: figureHeaders), columns: models) : .init(title: columns[0], columns: columns))
+        }
+        for key in comparison {
+            header.append(readable(key, headers: comparisonHeaders))
+            groups.append(.init(title: header.last!, columns: [header.last!]))
+        }
         var rows: [[String]] = []
         var decodings: [Decoding] = []
         for (index, entry) in entries.enumerated() {
@@ -100,7 +111,7 @@ struct DecodingsTable: Equatable {
             row += comparison.map { key in cell(entry.value["comparison"].flatMap { figure(key, in: $0) }, signed: key.hasSuffix("_gain")) }
             rows.append(row)
         }
-        return DecodingsTable(decodings: decodings, models: models, header: header, rows: rows)
+        return DecodingsTable(decodings: decodings, models: models, header: header, groups: groups, rows: rows)
     }
 
     /// A group's figure keys in file order; a nested object's members as `outer.inner`. Counts are left out.

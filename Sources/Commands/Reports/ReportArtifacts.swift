@@ -46,9 +46,7 @@ struct ReportArtifacts {
                         let file = (relative as NSString).lastPathComponent
                         let path = root + "/" + relative
                         let source = "\(execution.stage).\(name)/\(relative)"
-                        if file == "metrics.json", let table = table(path, stage: execution.stage, source: source) {
-                            result.evaluations.append(table)
-                            if let decodings = DecodingsFile.read(path, stage: execution.stage, source: source) { result.decodings.append(decodings) }
+                        if file == "metrics.json", result.addEvaluation(path, stage: execution.stage, source: source) {
                         } else if file == "samples.jsonl", let samples = samples(path, stage: execution.stage, source: source) {
                             result.samples.append(samples)
                         } else if file.hasPrefix("events.out.tfevents.") {
@@ -58,15 +56,21 @@ struct ReportArtifacts {
                             }
                         }
                     }
-                } else if name.contains("metrics"), let table = table(root, stage: execution.stage, source: "\(execution.stage).\(name)") {
-                    result.evaluations.append(table)
-                    if let decodings = DecodingsFile.read(root, stage: execution.stage, source: table.source) { result.decodings.append(decodings) }
+                } else if name.contains("metrics"), result.addEvaluation(root, stage: execution.stage, source: "\(execution.stage).\(name)") {
                 } else if name.contains("samples"), let samples = samples(root, stage: execution.stage, source: "\(execution.stage).\(name)") {
                     result.samples.append(samples)
                 }
             }
         }
         return result
+    }
+
+    /// Adds an evaluation file's table and its decodings; false when it is not a readable JSON object.
+    mutating func addEvaluation(_ path: String, stage: String, source: String) -> Bool {
+        guard let table = Self.table(path, stage: stage, source: source) else { return false }
+        evaluations.append(table)
+        if let file = DecodingsFile.read(path, stage: stage, source: source) { decodings.append(file) }
+        return true
     }
 
     /// Relative paths of regular files, sorted, at most `depth` levels down.
