@@ -98,8 +98,9 @@ struct DecodingsTable: Equatable {
             groups.append(models.count > 1 ? .init(title: readable(key, headers: figureHeaders), columns: models) : .init(title: columns[0], columns: columns))
         }
         for key in comparison {
-            header.append(readable(key, headers: comparisonHeaders))
-            groups.append(.init(title: header.last!, columns: [header.last!]))
+            let title = readable(key, headers: comparisonHeaders)
+            header.append(title)
+            groups.append(.init(title: title, columns: [title]))
         }
         var rows: [[String]] = []
         var decodings: [Decoding] = []
