@@ -15,14 +15,21 @@ extension ReportBuilder {
             page.heading("Evaluation")
             for table in artifacts.evaluations {
                 page.heading("\(table.stage): \(table.source)", level: 3)
-                appendPaired(&page, table.rows, sources: inputSources[table.stage] ?? [:])
+                let decodings = artifacts.decodings.first { $0.stage == table.stage && $0.source == table.source }
+                // The decodings table shows the file's `decodings` entries; the list does not repeat them.
+                let rows = decodings?.reading.isTable == true ? table.rows.filter { !$0.key.hasPrefix("decodings.") } : table.rows
+                appendPaired(&page, rows, sources: inputSources[table.stage] ?? [:])
+                if let decodings { appendDecodings(&page, decodings, artifacts: artifacts) }
             }
             if !finals.isEmpty {
                 page.heading("Final metric values (last step of each series)", level: 3)
                 // Per stage, so that a stage's `sft/…` and `ppo/…` metrics pair up.
                 var rest: [[String]] = []
+                let decodingStages = Set(artifacts.decodings.filter(\.reading.isTable).map(\.stage))
                 for stage in stages + metrics.summary.keys.sorted().filter({ !stages.contains($0) }) {
-                    guard let values = metrics.summary[stage] else { continue }
+                    guard var values = metrics.summary[stage] else { continue }
+                    // Its `decoding/<name>/…` metrics are the decodings table's figures.
+                    if decodingStages.contains(stage) { values = values.filter { !$0.key.hasPrefix("decoding/") } }
                     let entries = values.keys.sorted { $0.utf8Precedes($1) }.map { (key: $0, value: MetricFormat.value(values[$0]!)) }
                     if let paired = SideBySide.pair(entries) {
                         appendSideBySide(&page, paired, caption: stage, sources: inputSources[stage] ?? [:])

@@ -26,6 +26,36 @@ struct HTMLReport {
     mutating func table(header: [String], rows: [[String]], className: String = "data", numericFrom: Int = 1,
                         highlight: (Int) -> Bool = { _ in false }) {
         body += "<table class=\"\(className)\"><thead><tr>" + header.map { "<th>\(HTML.escape($0))</th>" }.joined() + "</tr></thead><tbody>\n"
+        tableBody(rows, numericFrom: numericFrom, highlight: highlight)
+    }
+
+    /// A header cell over several columns, or over one (then it spans both header rows).
+    struct ColumnGroup: Equatable {
+        var title: String
+        /// The columns' own headers, under the title when there are several.
+        var columns: [String]
+    }
+
+    /// A table with a two-row header: each group's title over its columns' headers (`RM reward` over
+    /// `sft` and `ppo`), a one-column group's title spanning both rows. In a scrolling box: it can be wide.
+    mutating func groupedTable(_ groups: [ColumnGroup], rows: [[String]], className: String = "data", numericFrom: Int = 1) {
+        guard groups.contains(where: { $0.columns.count > 1 }) else {
+            body += "<div class=\"wide\">"
+            table(header: groups.map(\.title), rows: rows, className: className, numericFrom: numericFrom)
+            body += "</div>\n"
+            return
+        }
+        body += "<div class=\"wide\"><table class=\"\(className)\"><thead><tr>"
+        body += groups.map { group in
+            group.columns.count == 1 ? "<th rowspan=\"2\">\(HTML.escape(group.title))</th>"
+                : "<th colspan=\"\(group.columns.count)\">\(HTML.escape(group.title))</th>"
+        }.joined() + "</tr><tr>"
+        body += groups.filter { $0.columns.count > 1 }.flatMap(\.columns).map { "<th>\(HTML.escape($0))</th>" }.joined() + "</tr></thead><tbody>\n"
+        tableBody(rows, numericFrom: numericFrom, highlight: { _ in false })
+        body += "</div>\n"
+    }
+
+    private mutating func tableBody(_ rows: [[String]], numericFrom: Int, highlight: (Int) -> Bool) {
         for (index, row) in rows.enumerated() {
             body += highlight(index) ? "<tr class=\"best\">" : "<tr>"
             for (column, cell) in row.enumerated() {
@@ -59,7 +89,8 @@ struct HTMLReport {
         h3 { font-size: 15px; margin: 18px 0 6px; } .meta { color: #555; margin: 2px 0; } code { background: #f3f3f3; padding: 1px 4px; border-radius: 3px; }
         table.data { border-collapse: collapse; margin: 8px 0; } table.data th, table.data td { border: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
         table.data th { background: #f5f5f5; } td.num { text-align: right; font-variant-numeric: tabular-nums; } tr.best td { background: #eef8ee; font-weight: 600; }
-        table.samples td { max-width: 520px; white-space: pre-wrap; word-break: break-word; }
+        table.samples td { max-width: 520px; white-space: pre-wrap; word-break: break-word; } .wide { overflow-x: auto; }
+        table.data th[colspan] { text-align: center; }
         .charts { display: flex; flex-wrap: wrap; gap: 8px; } figure { margin: 0; border: 1px solid #eee; }
         svg .title { font-size: 13px; font-weight: 600; fill: #333; } svg .tick, svg .legend, svg .label { font-size: 11px; fill: #555; }
         #readout { position: fixed; right: 16px; bottom: 16px; background: #333; color: #fff; padding: 4px 8px; border-radius: 4px; font-size: 12px; display: none; }

@@ -24,6 +24,8 @@ struct ReportArtifacts {
 
     var evaluations: [Table] = []
     var samples: [Samples] = []
+    /// Each metrics.json's decodings (evaluate's `decodings`), in the order of `evaluations`.
+    var decodings: [DecodingsFile] = []
     /// (stage, path of the directory holding event files).
     var eventDirectories: [(stage: String, path: String)] = []
 
@@ -44,8 +46,7 @@ struct ReportArtifacts {
                         let file = (relative as NSString).lastPathComponent
                         let path = root + "/" + relative
                         let source = "\(execution.stage).\(name)/\(relative)"
-                        if file == "metrics.json", let table = table(path, stage: execution.stage, source: source) {
-                            result.evaluations.append(table)
+                        if file == "metrics.json", result.addEvaluation(path, stage: execution.stage, source: source) {
                         } else if file == "samples.jsonl", let samples = samples(path, stage: execution.stage, source: source) {
                             result.samples.append(samples)
                         } else if file.hasPrefix("events.out.tfevents.") {
@@ -55,14 +56,21 @@ struct ReportArtifacts {
                             }
                         }
                     }
-                } else if name.contains("metrics"), let table = table(root, stage: execution.stage, source: "\(execution.stage).\(name)") {
-                    result.evaluations.append(table)
+                } else if name.contains("metrics"), result.addEvaluation(root, stage: execution.stage, source: "\(execution.stage).\(name)") {
                 } else if name.contains("samples"), let samples = samples(root, stage: execution.stage, source: "\(execution.stage).\(name)") {
                     result.samples.append(samples)
                 }
             }
         }
         return result
+    }
+
+    /// Adds an evaluation file's table and its decodings; false when it is not a readable JSON object.
+    mutating func addEvaluation(_ path: String, stage: String, source: String) -> Bool {
+        guard let table = Self.table(path, stage: stage, source: source) else { return false }
+        evaluations.append(table)
+        if let file = DecodingsFile.read(path, stage: stage, source: source) { decodings.append(file) }
+        return true
     }
 
     /// Relative paths of regular files, sorted, at most `depth` levels down.

@@ -9,7 +9,7 @@ public enum ReportCommands {
 
     /// - Parameters:
     ///   - output: the HTML file (default `report-<id>.html` in the working directory).
-    ///   - text: print the per-arm table (Markdown) instead of writing HTML.
+    ///   - text: print the per-arm table and, for a run, the decodings tables (Markdown) instead of writing HTML.
     public static func report(store storeFlag: String?, run reference: String?, sweep sweepReference: String?, output: String?,
                               text: Bool = false) -> Int32 {
         guard let (store, registry) = HistoryCommands.open(storeFlag) else { return 2 }
@@ -37,11 +37,12 @@ public enum ReportCommands {
     }
 
     /// `pipe report --sweep S --text` (or a run): the per-arm table as Markdown on stdout, computed
-    /// as the HTML report's table is.
+    /// as the HTML report's table is; for a run, also each evaluation file's decodings table.
     static func armTable(store: ArtifactStore, registry: RunRegistry, run reference: String?, sweep sweepReference: String?) -> Int32 {
         do {
             let comparison: ArmComparison
             let what: String
+            var decodings: [DecodingsFile] = []
             if let sweepReference {
                 let sweep = try registry.sweep(id: registry.resolveSweepID(sweepReference))
                 what = "sweep \(sweep.id)"
@@ -52,14 +53,24 @@ public enum ReportCommands {
                 what = "run \(details.run.id)"
                 let metrics = RunMetrics.load(details, registry: registry, store: store)
                 comparison = ArmComparison.collect([.init(label: details.run.id, overrides: [], details: details, metrics: metrics)], store: store)
+                decodings = ReportArtifacts.collect(details, store: store).decodings.filter { $0.reading != .absent }
             }
-            guard !comparison.arms.isEmpty else {
+            guard !comparison.arms.isEmpty || !decodings.isEmpty else {
                 stderr.write("error: \(what) has no `\(ArmComparison.evaluationKind)` stage whose policy input a stage of the run trained "
-                             + "(or its evaluation files are gone from the store): there is no per-arm table; "
-                             + "`pipe report` without --text writes the HTML report\n")
+                             + "(or its evaluation files are gone from the store)\(sweepReference == nil ? " and no evaluation file with several decodings" : ""): "
+                             + "there is no table to print; `pipe report` without --text writes the HTML report\n")
                 return 2
             }
-            stdout.write(comparison.markdown)
+            var sections: [String] = []
+            if !comparison.arms.isEmpty { sections.append(comparison.markdown) }
+            for file in decodings {
+                switch file.reading {
+                case .table(let table): sections.append("Decodings of \(file.source):\n\n" + table.markdown)
+                case .malformed(let reason): sections.append("No decodings table: \(reason) in \(file.source).\n")
+                case .absent: break
+                }
+            }
+            stdout.write(sections.joined(separator: "\n"))
             return 0
         } catch {
             stderr.write("error: \(error)\n")
