@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensor"], exclude: ["numpy_gpt2_reference.py", "transformers_interop.py"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"], exclude: ["make_tokenizer_goldens.py", "transformers_tokenizer_check.py", "Goldens"]),
-        .testTarget(name: "StagesTests", dependencies: ["Stages", "Models", "Tensor", "Tokenizer", "Pipeline", "PipeTestSupport"],
+        .testTarget(name: "StagesTests", dependencies: ["Stages", "Models", "Tensor", "Tokenizer", "Pipeline", "PipeTestSupport", "JSONQuoting"],
                     exclude: ["ppo_math_reference.py", "dpo_loss_reference.py", "grpo_math_reference.py"]),
         // Pipeline tests need only Pipeline (+ Hashing): they build without the ML and runner targets.
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Hashing"], exclude: ["key_golden.py"]),
@@ -84,7 +84,7 @@ let package = Package(
         .testTarget(name: "RemoteTests", dependencies: ["Store", "RemoteHTTP", "Hashing"], exclude: ["fault_server.py"]),
         // Engine and Commands tests build without the ML targets (no OpenBLAS).
         .testTarget(name: "EngineTests", dependencies: ["Engine", "StageWire", "Pipeline", "Store", "WorkspaceTestSupport"]),
-        .testTarget(name: "CommandsTests", dependencies: ["Commands", "Engine", "Pipeline", "Store", "Hashing"]),
+        .testTarget(name: "CommandsTests", dependencies: ["Commands", "Engine", "Pipeline", "Store", "Hashing", "JSONQuoting"]),
         .testTarget(name: "StageHostTests", dependencies: ["StageHost", "StageWire", "Tensor", "PipeTestSupport"]),
         // Builds and runs the real `pipe` binary: end-to-end CLI tests.
         .testTarget(name: "EndToEndTests", dependencies: ["WorkspaceTestSupport", "Commands", "Store", "RemoteHTTP", "Hashing", "Models", "Stages", "Tensor", "Tokenizer", "pipe"],

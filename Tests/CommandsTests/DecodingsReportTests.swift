@@ -1,6 +1,7 @@
 @testable import Commands
 import Engine
 import Foundation
+import JSONQuoting
 import Testing
 
 @Suite("Report: evaluate's decodings side by side")
@@ -148,9 +149,9 @@ struct DecodingsReportTests {
     @Test func malformedDecodingsGiveANoteAndNoTable() throws {
         let cases: [(String, String)] = [
             (#"{"decodings":"sample,greedy"}"#, "`decodings` is a string, not an object of decodings"),
-            (#"{"decodings":[{"sample":{}}]}"#, "`decodings` is a list, not an object of decodings"),
+            (#"{"decodings":[{"sample":{}}]}"#, "`decodings` is an array, not an object of decodings"),
             (#"{"decodings":{"sample":{"sft":{}},"greedy":3}}"#, "decoding `greedy` in `decodings` is a number, not an object"),
-            (#"{"decodings":{"sample":{"sft":[1,2]},"greedy":{}}}"#, "`decodings.sample.sft` is a list, not an object of figures"),
+            (#"{"decodings":{"sample":{"sft":[1,2]},"greedy":{}}}"#, "`decodings.sample.sft` is an array, not an object of figures"),
         ]
         for (text, reason) in cases {
             let artifacts = try Self.artifacts(metrics: text, samples: nil)
@@ -160,8 +161,9 @@ struct DecodingsReportTests {
             #expect(html.contains("No decodings table: \(HTML.escape(reason))"), "\(text)")
             #expect(!html.contains("decodings side by side"))
         }
-        // A repeated decoding (the report's JSON reader refuses the whole file, so this is for other readers of the table).
-        let repeated = try #require(OrderedJSON.parse(Data(#"{"decodings":{"beam":{},"beam":{}}}"#.utf8)))
+        // A repeated decoding: the JSON reader refuses repeated keys, and the table refuses one built otherwise.
+        #expect(OrderedJSON.parse(Data(#"{"decodings":{"beam":{},"beam":{}}}"#.utf8)) == nil)
+        let repeated = OrderedJSON.object([JSONMember("decodings", .object([JSONMember("beam", .object([])), JSONMember("beam", .object([]))]))])
         #expect(DecodingsTable.read(repeated) == .malformed("decoding `beam` is listed twice in `decodings`"))
         // Not JSON at all: neither an evaluation table nor a note (as before).
         let broken = try Self.artifacts(metrics: #"{"decodings":{"sample":"#, samples: nil)

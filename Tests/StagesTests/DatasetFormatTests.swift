@@ -1,3 +1,4 @@
+import JSONQuoting
 import Foundation
 import PipeTestSupport
 import Testing

@@ -118,7 +118,7 @@ extension ParamValue {
     }
 }
 
-extension JSONValue {
+extension Store.JSONValue {
     /// A registry param value as YAML flow text (see `ParamValue.yamlText`).
     var yamlText: String {
         switch self {

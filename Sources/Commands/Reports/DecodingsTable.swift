@@ -1,4 +1,9 @@
 import Foundation
+import JSONQuoting
+
+/// metrics.json read with its objects in file order (the store's `JSONValue` keeps them as
+/// dictionaries): the one ordered JSON reader, the datasets', which also refuses repeated keys.
+typealias OrderedJSON = JSONQuoting.JSONValue
 
 /// evaluate's decodings side by side (metrics.json `decodings`: {name: {settings…, sft: {…}, ppo: {…},
 /// comparison: {…}}} in the listed order, the first being the headline): one row per decoding, its
@@ -74,7 +79,7 @@ struct DecodingsTable: Equatable {
         return lower == "comparison" || SideBySide.baselineNames.contains(lower) || SideBySide.trainedNames.contains(lower)
     }
 
-    private static func build(_ entries: [OrderedJSON.Member]) -> DecodingsTable {
+    private static func build(_ entries: [JSONMember]) -> DecodingsTable {
         // Models: every object member but the comparison, the baseline first, then the policy, then the rest as first seen.
         var modelNames: [String] = []
         for entry in entries {
@@ -193,7 +198,10 @@ struct DecodingsTable: Equatable {
     }
 }
 
-extension OrderedJSON {
+extension JSONQuoting.JSONValue {
+    /// The value of a JSON text, or nil when the text is not exactly one valid JSON value.
+    static func parse(_ data: Data) -> OrderedJSON? { try? JSONParser.parse(data) }
+
     var isObject: Bool {
         if case .object = self { return true }
         return false

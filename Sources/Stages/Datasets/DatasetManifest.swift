@@ -1,3 +1,4 @@
+import JSONQuoting
 /// `dataset.json`, the description at the top of a dataset artifact:
 ///
 ///     {"fields":["input","instruction"],"format":"pipe.dataset/1","kind":"prompt-completion",

@@ -1,3 +1,4 @@
+import JSONQuoting
 import Foundation
 
 /// Reads a dataset artifact (the `data` output of a `dataset` stage): its `dataset.json` and the

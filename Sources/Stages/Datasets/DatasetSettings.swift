@@ -1,3 +1,4 @@
+import JSONQuoting
 import Hashing
 
 /// The `dataset` stage's params (docs and defaults in stages/dataset.yaml), checked.

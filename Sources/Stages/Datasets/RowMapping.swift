@@ -1,3 +1,4 @@
+import JSONQuoting
 /// The shape of the source rows a `dataset` stage reads (`format` param).
 public enum RowFormat: String, Sendable, CaseIterable {
     /// Detect from the first row (`DatasetSettings.detect`).

@@ -1,3 +1,4 @@
+import JSONQuoting
 /// Where a source row sits, as error messages name it: `data/x.jsonl:17` or, in a JSON-array file,
 /// `data/x.json:17 (element 4)` (the line the element starts on; elements count from 0).
 public struct RowPlace: Sendable, Equatable, CustomStringConvertible {

@@ -1,4 +1,4 @@
-/// A parsed JSON value, object members in file order. Hand-parsed (not JSONSerialization) so that
+/// A parsed JSON value, object members in file order (dataset rows, evaluation files in reports). Hand-parsed (not JSONSerialization) so that
 /// booleans and numbers stay distinct, duplicate keys are caught, and errors carry a byte offset the
 /// dataset reader turns into a file line.
 public indirect enum JSONValue: Sendable, Equatable {
@@ -43,6 +43,11 @@ public struct JSONMember: Sendable, Equatable {
 public struct JSONSyntaxError: Error, Equatable {
     public var offset: Int
     public var message: String
+
+    public init(offset: Int, message: String) {
+        self.offset = offset
+        self.message = message
+    }
 }
 
 /// A strict RFC 8259 parser over UTF-8 bytes (nesting limited to `maxDepth`).
@@ -127,7 +132,7 @@ public struct JSONParser {
             let keyStart = position
             let key = try string()
             if members.contains(where: { $0.key == key }) {
-                throw error("duplicate key \(JSONText.quoted(key))", at: keyStart)
+                throw error("duplicate key \(jsonQuoted(key, alsoEscape: [0x7F, 0x2028, 0x2029]))", at: keyStart)
             }
             skipWhitespace()
             guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw error("expected ':' after a key") }
@@ -258,7 +263,7 @@ public struct JSONParser {
     }
 
     /// A byte as an error message shows it: `'x'` for printable ASCII, else `byte 0x..`.
-    static func describe(_ byte: UInt8) -> String {
+    public static func describe(_ byte: UInt8) -> String {
         (0x21..<0x7F).contains(byte) ? "'\(Character(Unicode.Scalar(byte)))'" : "byte 0x" + String(byte, radix: 16, uppercase: true)
     }
 }
