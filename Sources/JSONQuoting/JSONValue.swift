@@ -1,6 +1,6 @@
-/// A parsed JSON value, object members in file order (dataset rows, evaluation files in reports). Hand-parsed (not JSONSerialization) so that
-/// booleans and numbers stay distinct, duplicate keys are caught, and errors carry a byte offset the
-/// dataset reader turns into a file line.
+/// A parsed JSON value, object members in file order (dataset rows, evaluation files in reports).
+/// Hand-parsed (not JSONSerialization) so that booleans and numbers stay distinct, duplicate keys are
+/// caught, and errors carry a byte offset the dataset reader turns into a file line.
 public indirect enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
