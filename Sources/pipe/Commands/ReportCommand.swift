@@ -15,7 +15,7 @@ struct ReportCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("The HTML file to write (default: report-<id>.html).", valueName: "file"))
     var output: String?
 
-    @Flag(help: "Print the per-arm table (each evaluate stage's policy, its figures as mean ± spread over seeds) as Markdown instead of writing HTML.")
+    @Flag(help: "Print Markdown instead of writing HTML: the per-arm table (each evaluate stage's policy, its figures as mean ± spread over seeds) and, for a run, each evaluation file's decodings table.")
     var text = false
 
     @OptionGroup var storeOption: StoreOption
