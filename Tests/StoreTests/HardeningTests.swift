@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Hashing
 import Testing
 @testable import Store
@@ -235,6 +236,26 @@ struct HardeningTests {
         #expect(try registry.reapAbandonedRuns() == [dead])
         #expect(try registry.run(id: dead)?.status == .interrupted)
         #expect(try registry.run(id: alive)?.status == .running, "this process is alive")
+    }
+
+    @Test func lookingForLiveRunsReadsOnlyTheLiveRunsIndex() throws {
+        let dir = try TemporaryDirectory()
+        let store = try ArtifactStore(root: dir.path + "/store")
+        let registry = try RunRegistry(path: store.registryPath, sharedConnection: false)
+        let (_, ids) = try registry.startRuns((0..<40).map { _ in
+            NewRun(pipelinePath: "p", pipelineDigest: "d", name: "n", params: .null, commandLine: [])
+        })
+        var batch = RunRegistry.Batch()
+        batch.finished = ids.dropFirst().map { ($0, .succeeded, Date()) }
+        try registry.record(batch)
+        let plan = try registry.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT id, host, runner, started_at, heartbeat_at FROM runs WHERE status = 'running'")
+                .map { $0["detail"] as String }
+        }
+        #expect(plan.contains { $0.contains("runs_live") }, "the abandoned-run check must not scan every run: \(plan)")
+        let live = try registry.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM runs INDEXED BY runs_live WHERE status = 'running'") }
+        #expect(live == 1, "only the run still going is in the index")
+        #expect(try registry.reapAbandonedRuns().isEmpty, "its runner is this process")
     }
 
     @Test func aFailedWriteLeavesNoFileBehind() throws {

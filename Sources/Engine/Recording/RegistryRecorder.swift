@@ -16,7 +16,8 @@ public enum RegistryRecorder {
     /// The run row of one variant. Params: `{stage: {param: value}}` of every stage, resolved.
     /// `stageParams` keeps each stage's object by a name that identifies its resolved params (a
     /// sweep's node name): variants share most stages, so each is converted once.
-    static func newRun(pipeline: ResolvedPipeline, pipelineFile: String, pipelineDigest: String, commandLine: [String],
+    /// `pipelinePath` is `registryPath(of:)` of the pipeline file, computed once by the caller.
+    static func newRun(pipeline: ResolvedPipeline, pipelinePath: String, pipelineDigest: String, commandLine: [String],
                        stageParams: inout [String: JSONValue], identity: (String) -> String = { $0 }) -> NewRun {
         var params: [String: JSONValue] = [:]
         params.reserveCapacity(pipeline.stages.count)
@@ -28,7 +29,7 @@ public enum RegistryRecorder {
             params[stage.name] = .object(values)
             stageParams[id] = .object(values)
         }
-        return NewRun(pipelinePath: registryPath(of: pipelineFile), pipelineDigest: pipelineDigest, name: pipeline.name,
+        return NewRun(pipelinePath: pipelinePath, pipelineDigest: pipelineDigest, name: pipeline.name,
                       params: .object(params), commandLine: commandLine)
     }
 

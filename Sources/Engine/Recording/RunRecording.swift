@@ -8,8 +8,9 @@ import Store
 /// the run still goes ahead.
 ///
 /// Transactions: one opens every run (and the sweep), stage results are written in batches (a
-/// result waits up to `flushDelay` for the ones after it), one closes every run. A no-op rerun of a
-/// 512-variant sweep thus costs a few transactions, not one per variant and stage. While the run
+/// result waits up to `flushDelay` for the ones after it, a cached one `settledFlushDelay`), one
+/// closes every run. A no-op rerun of a 512-variant sweep thus costs two transactions, not one per
+/// variant and stage. While the run
 /// lasts its heartbeat moves every `heartbeatInterval`, so another host can tell a live run from
 /// one whose `pipe` died (see `RunRegistry.reapAbandonedRuns`).
 public final class RunRecording: RunRecorder, @unchecked Sendable {
@@ -26,6 +27,9 @@ public final class RunRecording: RunRecorder, @unchecked Sendable {
 
     /// How long a stage result waits to be written together with the ones that follow it.
     static let flushDelay = 0.1
+    /// The same for results that ran nothing (cached, skipped): a no-op rerun ends well within it,
+    /// so its stage rows go into the transaction that closes the runs instead of batches of their own.
+    static let settledFlushDelay = 1.0
     /// How often a live run's heartbeat moves (well inside `RunRegistry.abandonedLease`).
     public static let heartbeatInterval = 30.0
 
@@ -46,7 +50,8 @@ public final class RunRecording: RunRecorder, @unchecked Sendable {
     private let writes = DispatchQueue(label: "pipe.run.recording")
     private let lock = NSLock()
     private var pending = RunRegistry.Batch()
-    private var flushScheduled = false
+    /// When the earliest scheduled write of `pending` happens (nil: none is scheduled).
+    private var flushDeadline: DispatchTime?
     private var warned = false
     private var heartbeat: Ticker?
 
@@ -66,13 +71,14 @@ public final class RunRecording: RunRecorder, @unchecked Sendable {
             let registry = try store.openRegistry()
             let digest = RegistryRecorder.digest(ofPipelineFile: pipelineFile)
             var stageParams: [String: JSONValue] = [:]
+            let pipelinePath = RegistryRecorder.registryPath(of: pipelineFile)
             let runs = plan.variants.indices.map { v in
-                RegistryRecorder.newRun(pipeline: plan.variants[v].pipeline, pipelineFile: pipelineFile, pipelineDigest: digest,
+                RegistryRecorder.newRun(pipeline: plan.variants[v].pipeline, pipelinePath: pipelinePath, pipelineDigest: digest,
                                         commandLine: CommandLine.arguments, stageParams: &stageParams,
                                         identity: { plan.nodeOf[v][$0] ?? $0 })
             }
             let sweepRow = sweep.map {
-                NewSweep(pipelinePath: RegistryRecorder.registryPath(of: pipelineFile), name: plan.pipeline.name,
+                NewSweep(pipelinePath: pipelinePath, name: plan.pipeline.name,
                          rankBy: $0.rankBy, maximize: $0.maximize, commandLine: CommandLine.arguments)
             }
             let members = sweep == nil ? [] : plan.variants.indices.map { (variant: plan.variants[$0].name, overrides: plan.overrideTexts(ofVariant: $0)) }
@@ -112,15 +118,17 @@ public final class RunRecording: RunRecorder, @unchecked Sendable {
             pending.executions.append(execution)
             if !points.isEmpty { pending.metrics.append((runIDs[v], node.stage, points)) }
         }
-        let schedule = !flushScheduled
-        flushScheduled = true
+        let delay = outcome.isLookUpOnly ? Self.settledFlushDelay : Self.flushDelay
+        let deadline = DispatchTime.now() + delay
+        let schedule = flushDeadline.map { deadline < $0 } ?? true
+        if schedule { flushDeadline = deadline }
         lock.unlock()
         if case .failed = outcome, let sweepID {
             writes.async { [self] in
                 for v in node.variants { copyFailedLog(sweepID: sweepID, node: stage.name, runID: runIDs[v], stage: node.stage) }
             }
         }
-        if schedule { writes.asyncAfter(deadline: .now() + Self.flushDelay) { [self] in write(takePending()) } }
+        if schedule { writes.asyncAfter(deadline: deadline) { [self] in write(takePending()) } }
     }
 
     /// The scheduler keeps a sweep's failed stage's log under the sweep's label
@@ -147,7 +155,7 @@ public final class RunRecording: RunRecorder, @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         let batch = pending
         pending = RunRegistry.Batch()
-        flushScheduled = false
+        flushDeadline = nil
         return batch
     }
 
@@ -172,6 +180,16 @@ public final class RunRecording: RunRecorder, @unchecked Sendable {
             warned = true
             lock.unlock()
             if first { FileHandle.standardError.write(Data("warning: could not record the run in \(registry.path): \(error)\n".utf8)) }
+        }
+    }
+}
+
+extension StageResult {
+    /// Settled by looking in the store or at upstream results, without running or fetching anything.
+    fileprivate var isLookUpOnly: Bool {
+        switch self {
+        case .cached, .skipped: return true
+        default: return false
         }
     }
 }

@@ -33,19 +33,26 @@ public struct SweepPlan: Sendable {
     public let labelAxes: [String]?
     /// Node name → position in `nodes`.
     private let positionOfNode: [String: Int]
+    /// `overrideTexts(ofVariant:)` of every variant, worked out once (the registry, the lock file and
+    /// the sweep table each ask for all of them).
+    private let overrideTextsOfVariant: [[(target: String, value: String)]]
 
     public init(variants: [SweepVariant]) throws {
         precondition(!variants.isEmpty, "a sweep has at least one variant")
         self.variants = variants
         var nodes: [Node] = []
-        var nodeIndex: [ResolvedStage: Int] = [:]   // keyed by the stage with inputs pointing at node ids
+        var nodeIndex: [StageSignature: Int] = [:]   // the stage with inputs pointing at node ids
+        nodeIndex.reserveCapacity(variants[0].pipeline.stages.count * 2)
         var nodeOf: [[String: String]] = []
         var nodeIdOf: [[String: Int]] = []
+        nodeOf.reserveCapacity(variants.count)
+        nodeIdOf.reserveCapacity(variants.count)
         for (v, variant) in variants.enumerated() {
             var ids: [String: Int] = [:]
+            ids.reserveCapacity(variant.pipeline.stages.count)
             for stage in variant.pipeline.stages {
-                var signature = stage
-                signature.inputs = stage.inputs.map { binding in
+                var signature = StageSignature(stage)
+                signature.stage.inputs = stage.inputs.map { binding in
                     var rewritten = binding
                     rewritten.stage = "#\(ids[binding.stage] ?? -1)"
                     return rewritten
@@ -61,7 +68,15 @@ public struct SweepPlan: Sendable {
             }
             nodeIdOf.append(ids)
         }
-        labelAxes = Self.name(&nodes, variants: variants)
+        let overrideValues = variants.map { variant in variant.overrides.map { resolvedText(of: $0, in: variant.pipeline) } }
+        labelAxes = Self.name(&nodes, values: overrideValues)
+        overrideTextsOfVariant = overrideValues.map { values in
+            var result: [(target: String, value: String)] = []
+            for (target, value) in values {
+                if let i = result.firstIndex(where: { $0.target == target }) { result[i].value = value } else { result.append((target, value)) }
+            }
+            return result
+        }
         for ids in nodeIdOf { nodeOf.append(ids.mapValues { nodes[$0].name }) }
 
         // The merged pipeline: nodes are created in an order where producers come first.
@@ -97,12 +112,10 @@ public struct SweepPlan: Sendable {
     /// names would not fit the live view's name column (24 characters), the label lists only the
     /// values (`ppo[3e-05,0.1]`) and `labelAxes` says which params they are. `#n` is appended if a
     /// label still does not tell two nodes apart. Returns the axes of compact labels, if used.
-    private static func name(_ nodes: inout [Node], variants: [SweepVariant]) -> [String]? {
+    /// `values[v]` are variant `v`'s overrides as text (`resolvedText`), in order.
+    private static func name(_ nodes: inout [Node], values: [[(target: String, value: String)]]) -> [String]? {
         var byStage: [String: [Int]] = [:]
         for (i, node) in nodes.enumerated() { byStage[node.stage, default: []].append(i) }
-        let values = variants.map { variant in
-            variant.overrides.map { resolvedText(of: $0, in: variant.pipeline) }
-        }
         var labels: [Int: [(target: String, value: String)]] = [:]
         for (_, members) in byStage where members.count > 1 {
             for i in members {
@@ -134,6 +147,24 @@ public struct SweepPlan: Sendable {
         return compact ? axes : nil
     }
 
+    /// A stage as a dictionary key: equal when the whole resolved stage is equal, hashed over the
+    /// fields variants differ in (name, params, inputs, seed) so merging a large sweep does not
+    /// hash every stage's command text, declaration and location.
+    struct StageSignature: Hashable {
+        var stage: ResolvedStage
+
+        init(_ stage: ResolvedStage) { self.stage = stage }
+
+        static func == (a: StageSignature, b: StageSignature) -> Bool { a.stage == b.stage }
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(stage.name)
+            hasher.combine(stage.params)
+            hasher.combine(stage.inputs)
+            hasher.combine(stage.seed)
+        }
+    }
+
     /// Names up to this long show in full in the terminal live view.
     static let liveViewNameWidth = 24
 
@@ -148,13 +179,7 @@ extension SweepPlan {
     /// `stage.param` → value text of a variant's swept params, in axis order (a param swept twice
     /// keeps its last value).
     public func overrideTexts(ofVariant v: Int) -> [(target: String, value: String)] {
-        let variant = variants[v]
-        var result: [(target: String, value: String)] = []
-        for o in variant.overrides {
-            let (target, value) = resolvedText(of: o, in: variant.pipeline)
-            if let i = result.firstIndex(where: { $0.target == target }) { result[i].value = value } else { result.append((target, value)) }
-        }
-        return result
+        overrideTextsOfVariant[v]
     }
 
     /// How variant `v` ended in a run of the merged pipeline: succeeded when every one of its stages

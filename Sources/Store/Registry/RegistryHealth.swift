@@ -27,6 +27,12 @@ extension RunRegistry {
         migrator.registerMigration("v4-runner-heartbeat") { db in
             try db.execute(sql: "ALTER TABLE runs ADD COLUMN heartbeat_at TEXT")
         }
+        // Every open looks for live runs (`reapAbandonedRuns`): without this index that read the
+        // whole runs table, which a sweep grows by hundreds of rows per `pipe run`. Only live runs
+        // are in it, so it stays a few entries long.
+        migrator.registerMigration("v5-live-runs-index") { db in
+            try db.execute(sql: "CREATE INDEX IF NOT EXISTS runs_live ON runs(status) WHERE status = 'running'")
+        }
     }
 
     /// A `running` run from another host whose heartbeat is older than this is taken for abandoned.
