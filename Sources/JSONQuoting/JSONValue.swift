@@ -56,12 +56,16 @@ public struct JSONParser {
 
     private let bytes: UnsafeBufferPointer<UInt8>
     private var position = 0
+    /// Whether `NaN`, `Infinity` and `-Infinity` (Python's `json.dumps` spellings) are numbers.
+    private let allowingNonFinite: Bool
 
-    /// Parses one complete JSON text (surrounding whitespace allowed).
-    public static func parse(_ bytes: some Collection<UInt8>) throws(JSONSyntaxError) -> JSONValue {
+    /// Parses one complete JSON text (surrounding whitespace allowed). `allowingNonFinite` accepts
+    /// Python's `NaN` / `Infinity` / `-Infinity`, for readers that must say "a NaN reward" rather
+    /// than "not JSON".
+    public static func parse(_ bytes: some Collection<UInt8>, allowingNonFinite: Bool = false) throws(JSONSyntaxError) -> JSONValue {
         let array = Array(bytes)
         let result: Result<JSONValue, JSONSyntaxError> = array.withUnsafeBufferPointer { buffer in
-            var parser = JSONParser(bytes: buffer)
+            var parser = JSONParser(bytes: buffer, allowingNonFinite: allowingNonFinite)
             do throws(JSONSyntaxError) {
                 parser.skipWhitespace()
                 let value = try parser.value(depth: 0)
@@ -77,7 +81,10 @@ public struct JSONParser {
         return try result.get()
     }
 
-    private init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+    private init(bytes: UnsafeBufferPointer<UInt8>, allowingNonFinite: Bool) {
+        self.bytes = bytes
+        self.allowingNonFinite = allowingNonFinite
+    }
 
     private func error(_ message: String, at offset: Int? = nil) -> JSONSyntaxError {
         JSONSyntaxError(offset: offset ?? position, message: message)
@@ -102,12 +109,19 @@ public struct JSONParser {
         case UInt8(ascii: "t"): try literal(Self.trueBytes, "true"); return .bool(true)
         case UInt8(ascii: "f"): try literal(Self.falseBytes, "false"); return .bool(false)
         case UInt8(ascii: "n"): try literal(Self.nullBytes, "null"); return .null
+        case UInt8(ascii: "N") where allowingNonFinite: try literal(Self.nanBytes, "NaN"); return .number(.nan)
+        case UInt8(ascii: "I") where allowingNonFinite: try literal(Self.infinityBytes, "Infinity"); return .number(.infinity)
+        case UInt8(ascii: "-") where allowingNonFinite && position + 1 < bytes.count && bytes[position + 1] == UInt8(ascii: "I"):
+            position += 1
+            try literal(Self.infinityBytes, "-Infinity")
+            return .number(-.infinity)
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try number())
         default: throw error("unexpected character \(Self.describe(bytes[position])) (expected a value)")
         }
     }
 
     private static let trueBytes = Array("true".utf8), falseBytes = Array("false".utf8), nullBytes = Array("null".utf8)
+    private static let nanBytes = Array("NaN".utf8), infinityBytes = Array("Infinity".utf8)
 
     private mutating func literal(_ word: [UInt8], _ name: String) throws(JSONSyntaxError) {
         let start = position

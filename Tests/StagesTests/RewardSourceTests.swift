@@ -1,4 +1,5 @@
 import Foundation
+import JSONQuoting
 import Models
 import PipeTestSupport
 import Tensor
@@ -23,9 +24,12 @@ import Testing
         #expect(try RewardJSON.parse(#" {"rewards": [1, -2.5e-1, NaN, -Infinity], "extra": {"a": "\u00e9\ud83d\ude00"}} "#)
                 == .object([("rewards", .array([.number(1), .number(-0.25), .number(.nan), .number(-.infinity)])),
                             ("extra", .object([("a", .string("é😀"))]))]))
-        for bad in ["", "{", "{\"rewards\": [1,]}", "[01]", "{\"a\" 1}", "{\"rewards\": [1]} x", "\"\\q\""] {
+        for bad in ["", "{", "{\"rewards\": [1,]}", "[01]", "{\"a\" 1}", "{\"rewards\": [1]} x", "\"\\q\"", "-Inf", "Nan", "{\"a\":1,\"a\":2}"] {
             #expect(throws: RewardJSONError.self, "\(bad)") { try RewardJSON.parse(bad) }
         }
+        // The one JSON reader is strict unless asked: datasets and reports refuse the non-finite spellings.
+        #expect(throws: JSONSyntaxError.self) { try JSONParser.parse(Array("[NaN]".utf8)) }
+        #expect(throws: JSONSyntaxError.self) { try JSONParser.parse(Array("-Infinity".utf8)) }
         #expect(try RewardResponse.rewards(from: #"{"rewards": [0.5, 2]}"#, rows: 2, source: "s") == [0.5, 2])
         func failure(_ text: String, rows: Int = 2) -> String {
             do { _ = try RewardResponse.rewards(from: text, rows: rows, source: "s"); return "no error" } catch { return "\(error)" }
