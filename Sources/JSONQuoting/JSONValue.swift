@@ -1,4 +1,4 @@
-/// A parsed JSON value, object members in file order (dataset rows, evaluation files in reports).
+/// A parsed JSON value, object members in file order (dataset rows, scorer answers, evaluation files).
 /// Hand-parsed (not JSONSerialization) so that booleans and numbers stay distinct, duplicate keys are
 /// caught, and errors carry a byte offset the dataset reader turns into a file line.
 public indirect enum JSONValue: Sendable, Equatable {
