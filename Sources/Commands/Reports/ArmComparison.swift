@@ -65,10 +65,9 @@ struct ArmComparison {
     /// The table's figure columns (name, header), in this order where present: what says whether an
     /// arm helped (gold judge, proxy reward), what it cost (KL, perplexity, diversity), and the
     /// head-to-head against the baseline.
-    static let headlineFigures: [(name: String, header: String)] = [
-        ("judge_positive_rate", "judge positive rate"), ("rm_reward_mean", "RM reward"), ("kl_to_reference_nats", "KL to SFT (nats)"),
-        ("heldout_perplexity", "held-out perplexity"), ("distinct_2", "distinct-2"), ("rm_win_rate", "RM win rate vs SFT"),
-    ]
+    static let headlineFigures: [(name: String, header: String)] = FigureNames.named(
+        ["judge_positive_rate", "rm_reward_mean", "kl_to_reference_nats", "heldout_perplexity", "distinct_2", "rm_win_rate"]
+    ).map { (name: $0.key, header: $0.header) }
 
     /// Counts and settings in an evaluation file, not measurements.
     static let countFigures: Set<String> = ["samples", "classic_prompts", "heldout_prompts", "samples_per_prompt", "pairs"]

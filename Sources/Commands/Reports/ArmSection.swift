@@ -6,9 +6,9 @@ import Store
 /// figure the evaluations hold, and the arms' answers to the same held-out prompts side by side.
 extension ReportBuilder {
     /// Frontier axes, first figure present wins: the gold judge (else the proxy) against KL.
-    static let frontierY: [(name: String, label: String)] = [("judge_positive_rate", "judge positive rate"),
-                                                             ("judge_score_mean", "judge score"), ("rm_reward_mean", "RM reward")]
-    static let frontierX = (name: "kl_to_reference_nats", label: "KL to SFT (nats)")
+    static let frontierY: [(name: String, label: String)] = FigureNames.named(["judge_positive_rate", "judge_score_mean", "rm_reward_mean"])
+        .map { (name: $0.key, label: $0.header) }
+    static let frontierX = (name: "kl_to_reference_nats", label: FigureNames.header("kl_to_reference_nats"))
     static let maxSideBySidePrompts = 12
 
     static func appendArms(_ page: inout HTMLReport, _ comparison: ArmComparison) {

@@ -41,14 +41,12 @@ struct DecodingsTable: Equatable {
 
     /// Key → header of the figures a model group has, in the order they are shown; others follow
     /// in the order first seen. Counts (`samples`) are left out: they are not measurements.
-    static let figureHeaders: [(key: String, header: String)] = [
-        ("rm_reward_mean", "RM reward"), ("judge_positive_rate", "judge positive rate"), ("judge_score_mean", "judge score"),
-        ("distinct_2", "distinct-2"), ("distinct_1", "distinct-1"), ("response_chars_mean", "mean length (chars)"),
-        ("kl_to_reference_nats", "KL (nats)"), ("heldout_perplexity", "held-out perplexity"),
-    ]
-    static let comparisonHeaders: [(key: String, header: String)] = [
-        ("rm_win_rate", "RM win rate"), ("rm_reward_gain", "RM reward gain"), ("judge_positive_rate_gain", "judge positive rate gain"),
-    ]
+    static let figureHeaders = FigureNames.named(
+        ["rm_reward_mean", "judge_positive_rate", "judge_score_mean", "distinct_2", "distinct_1", "response_chars_mean",
+         "kl_to_reference_nats", "heldout_perplexity"],
+        renamed: ["kl_to_reference_nats": "KL (nats)"])
+    static let comparisonHeaders = FigureNames.named(["rm_win_rate", "rm_reward_gain", "judge_positive_rate_gain"],
+                                                     renamed: ["rm_win_rate": "RM win rate"])
 
     /// The table of a metrics.json object, or why there is none.
     static func read(_ metrics: OrderedJSON) -> Reading {

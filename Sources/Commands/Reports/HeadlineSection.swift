@@ -24,7 +24,7 @@ extension ReportBuilder {
         }
     }
 
-    static let headlineColumns = ["proxy reward", "gold score", "KL to SFT (nats)", "held-out perplexity"]
+    static let headlineColumns = ["proxy reward", "gold score", FigureNames.header("kl_to_reference_nats"), FigureNames.header("heldout_perplexity")]
 
     /// Evaluation-file metric names of the four columns, first match wins (evaluate's metrics.json).
     static let evaluationMetrics = [["rm_reward_mean"], ["judge_score_mean", "judge_positive_rate"],
