@@ -32,6 +32,23 @@ import Testing
         }
     }
 
+    /// TRL's `sft` loss beside the preference loss (RPO): the chosen tokens' mean NLL, weighted.
+    @Test(arguments: [("sigmoid", 1.738592215381, [-0.041734795, -0.042732475, -0.044643589]),
+                      ("ipo", 25.914869144864, [-0.556739069, -0.849926899, -0.414175870])])
+    func sftWeightAddsTheChosenNLL(kind: String, loss: Double, gradChosen: [Double]) throws {
+        let kindValue = try #require(DPOLoss.Kind(rawValue: kind))
+        let plain = DPOLoss.evaluate(Self.pairs, kind: kindValue, beta: 0.1)
+        let result = DPOLoss.evaluate(Self.pairs, kind: kindValue, beta: 0.1, sftWeight: 0.5)
+        #expect(abs(result.loss - loss) < 1e-9 * max(1, loss), "\(kind)+sft loss \(result.loss) vs \(loss)")
+        for i in 0..<3 {
+            #expect(abs(result.gradChosen[i] - gradChosen[i]) < 1e-7, "\(kind)+sft ∂/∂chosen[\(i)]")
+            #expect(result.gradRejected[i] == plain.gradRejected[i], "the sft term never touches the rejected side")
+        }
+        let nll = try #require(result.metrics.first { $0.0 == "nll_loss" }?.1)
+        #expect(abs(nll - (12 + 7.5 + 20) / 19) < 1e-12)
+        #expect(!plain.metrics.contains { $0.0 == "nll_loss" }, "no sft metric when the weight is 0")
+    }
+
     @Test func metricsAreTRLs() {
         let m: [String: Double] = Dictionary(uniqueKeysWithValues: DPOLoss.evaluate(Self.pairs, kind: .sigmoid, beta: 0.1).metrics)
         let chosen: Double = m["rewards/chosen"]!, rejected: Double = m["rewards/rejected"]!
@@ -81,15 +98,17 @@ import Testing
     }
 
     /// The loss's gradient through the whole model matches central differences, for every loss type.
-    @Test(arguments: DPOLoss.Kind.allCases.map(\.rawValue))
-    func gradientMatchesFiniteDifferences(kind: String) throws {
+    @Test(arguments: DPOLoss.Kind.allCases.map(\.rawValue) + ["sigmoid+sft"])
+    func gradientMatchesFiniteDifferences(kind name: String) throws {
+        let kind = name.replacingOccurrences(of: "+sft", with: ""), sftWeight = name.hasSuffix("+sft") ? 0.5 : 0
         let policy = try Self.sftModel(seed: 3)
         let reference = GPTModel(copying: policy)
         // Move the policy off the reference so every loss has a non-trivial gradient.
         var random = RandomStream(seed: 5, stream: 1)
         for i in 0..<policy.parameterCount { policy.parameters.pointer[i] += Float(random.nextUniform() - 0.5) * 0.02 }
         let pairs = Array(Self.pairs(count: 6, seed: 9).prefix(4))
-        let trainer = try DPOTrainer(config: try Self.config(["loss_type": .string(kind), "label_smoothing": .float(0.1), "batch_size": .int(4)]),
+        let trainer = try DPOTrainer(config: try Self.config(["loss_type": .string(kind), "label_smoothing": .float(0.1), "batch_size": .int(4),
+                                                                   "sft_weight": .float(sftWeight)]),
                                      policy: policy, reference: reference, pairs: pairs, heldOut: [], pad: 0, seed: 1)
         let references = DPOTrainer.sums(ModelReplicas(reference, pool: WorkerPool(threads: 1)), pairs, pad: 0, batchSize: 4)
         _ = trainer.lossAndGradients(pairs, references: references)
@@ -100,7 +119,7 @@ import Testing
                 DPOLoss.Pair(policyChosen: sums[i].0, policyRejected: sums[i].1, referenceChosen: references[i].0,
                              referenceRejected: references[i].1, chosenTokens: pairs[i].chosen.count, rejectedTokens: pairs[i].rejected.count)
             }
-            return DPOLoss.evaluate(input, kind: DPOLoss.Kind(rawValue: kind)!, beta: 0.1, labelSmoothing: 0.1).loss
+            return DPOLoss.evaluate(input, kind: DPOLoss.Kind(rawValue: kind)!, beta: 0.1, labelSmoothing: 0.1, sftWeight: sftWeight).loss
         }
         // The largest gradients of a few tensors, by central differences in Float32 weights.
         var checked = 0

@@ -21,7 +21,7 @@ def logsigmoid(x):
     return -np.logaddexp(0.0, -x)
 
 
-def loss(kind, pc, pr):
+def loss(kind, pc, pr, sft_weight=0.0):
     cr = pc - ref_chosen
     rr = pr - ref_rejected
     delta = cr - rr
@@ -36,7 +36,8 @@ def loss(kind, pc, pr):
         per = (d - 1 / (2 * beta)) ** 2
     elif kind == "sigmoid_norm":
         per = -logsigmoid(beta * (cr / n_chosen - rr / n_rejected))
-    return per.mean()
+    # TRL's `sft` loss (loss_type [kind, "sft"], loss_weights [1, w]): the mean NLL of all chosen tokens.
+    return per.mean() + sft_weight * (-pc.sum() / n_chosen.sum())
 
 
 for kind in ["sigmoid", "hinge", "robust", "ipo", "sigmoid_norm"]:
@@ -48,6 +49,14 @@ for kind in ["sigmoid", "hinge", "robust", "ipo", "sigmoid_norm"]:
         gc.append((loss(kind, policy_chosen + e, policy_rejected) - loss(kind, policy_chosen - e, policy_rejected)) / (2 * h))
         gr.append((loss(kind, policy_chosen, policy_rejected + e) - loss(kind, policy_chosen, policy_rejected - e)) / (2 * h))
     print(f'("{kind}", {loss(kind, policy_chosen, policy_rejected):.12f}, [{", ".join(f"{g:.9f}" for g in gc)}], [{", ".join(f"{g:.9f}" for g in gr)}]),')
+for kind in ["sigmoid", "ipo"]:
+    h, w = 1e-6, 0.5
+    gc = []
+    for i in range(3):
+        e = np.zeros(3)
+        e[i] = h
+        gc.append((loss(kind, policy_chosen + e, policy_rejected, w) - loss(kind, policy_chosen - e, policy_rejected, w)) / (2 * h))
+    print(f'("{kind}+sft 0.5", {loss(kind, policy_chosen, policy_rejected, w):.12f}, [{", ".join(f"{g:.9f}" for g in gc)}]),')
 rc = beta * (policy_chosen - ref_chosen)
 rj = beta * (policy_rejected - ref_rejected)
 print("rewards/chosen", f"{rc.mean():.12f}", "rewards/rejected", f"{rj.mean():.12f}",

@@ -58,6 +58,7 @@ params:
   beta:            { type: float,  default: 0.1,  min: 0, doc: "β: strength of the implicit KL to the reference (larger = closer)" }
   loss_type:       { type: string, default: sigmoid, choices: [sigmoid, hinge, robust, ipo, sigmoid_norm], doc: "sigmoid (DPO), hinge (SLiC), robust (rDPO, with label_smoothing), ipo (IPO, per-token), sigmoid_norm (length-normalised)" }
   label_smoothing: { type: float,  default: 0.0,  min: 0, max: 0.49, doc: "assumed fraction of flipped labels (robust loss)" }
+  sft_weight:      { type: float,  default: 0.0,  min: 0, key: unless_default, doc: "weight of the chosen completions' mean token NLL added to the loss (RPO; TRL's loss_type [sigmoid, sft] with loss_weights [1, w]): keeps the chosen answers likely while the margin grows; 0 = off" }
   batch_size:      { type: int,    default: 16,   min: 1, doc: "pairs per optimiser step" }
   epochs:          { type: int,    default: 1,    min: 1, doc: "passes over the training pairs" }
   max_length:      { type: int,    default: 128,  min: 2, doc: "prompt + completion tokens kept (the start; capped at the model's n_positions)" }

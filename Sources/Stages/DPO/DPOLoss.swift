@@ -9,8 +9,10 @@ import Foundation
 /// - `robust`       [−(1−ε) log σ(x) + ε log σ(−x)] / (1 − 2ε)     (rDPO, ε = label_smoothing)
 /// - `ipo`          (Δ̄ − 1/(2β))²  with Δ̄ the per-token mean log-ratio difference (IPO as TRL normalises it)
 /// - `sigmoid_norm` −log σ(β·Δ̄)                                    (length-normalised, SimPO-style)
-/// averaged over pairs. The gradient is returned per sequence; every completion token of a sequence
-/// gets its sequence's gradient (the sum's derivative).
+/// averaged over pairs, plus `sftWeight` × TRL's `sft` loss: the chosen completions' mean token NLL,
+/// −Σ log π(y⁺|x) / Σ |y⁺| over the batch (RPO; TRL's `loss_type: [sigmoid, sft]` with `loss_weights`),
+/// which keeps the chosen completions likely while the margin grows. The gradient is returned per
+/// sequence; every completion token of a sequence gets its sequence's gradient (the sum's derivative).
 public enum DPOLoss {
     public enum Kind: String, CaseIterable, Sendable {
         case sigmoid, hinge, robust, ipo
@@ -42,9 +44,11 @@ public enum DPOLoss {
     static func logSigmoid(_ x: Double) -> Double { x >= 0 ? -log1p(exp(-x)) : x - log1p(exp(x)) }
     static func sigmoid(_ x: Double) -> Double { x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x)) }
 
-    public static func evaluate(_ pairs: [Pair], kind: Kind, beta: Double, labelSmoothing: Double = 0) -> Result {
+    public static func evaluate(_ pairs: [Pair], kind: Kind, beta: Double, labelSmoothing: Double = 0,
+                                sftWeight: Double = 0) -> Result {
         precondition(!pairs.isEmpty && beta > 0)
         let n = Double(pairs.count)
+        let chosenTokens = Double(max(1, pairs.reduce(0) { $0 + $1.chosenTokens }))
         var loss = 0.0
         var gradChosen = [Double](repeating: 0, count: pairs.count), gradRejected = gradChosen
         var rewardChosen = 0.0, rewardRejected = 0.0, correct = 0.0, logpChosen = 0.0, logpRejected = 0.0
@@ -82,7 +86,7 @@ public enum DPOLoss {
                 dChosen = g / nc; dRejected = -g / nr
             }
             loss += l
-            gradChosen[i] = dChosen / n
+            gradChosen[i] = sftWeight > 0 ? dChosen / n - sftWeight / chosenTokens : dChosen / n
             gradRejected[i] = dRejected / n
             rewardChosen += beta * chosenRatio
             rewardRejected += beta * rejectedRatio
@@ -90,12 +94,16 @@ public enum DPOLoss {
             logpChosen += p.policyChosen
             logpRejected += p.policyRejected
         }
-        let metrics: [(String, Double)] = [
-            ("loss", loss / n),
+        // The sft term only when asked for: 0 × an overflowed NLL would be NaN.
+        let nll = -logpChosen / chosenTokens
+        let total = sftWeight > 0 ? loss / n + sftWeight * nll : loss / n
+        var metrics: [(String, Double)] = [
+            ("loss", total),
             ("rewards/chosen", rewardChosen / n), ("rewards/rejected", rewardRejected / n),
             ("rewards/margins", (rewardChosen - rewardRejected) / n), ("rewards/accuracies", correct / n),
             ("logps/chosen", logpChosen / n), ("logps/rejected", logpRejected / n),
         ]
-        return Result(loss: loss / n, gradChosen: gradChosen, gradRejected: gradRejected, metrics: metrics)
+        if sftWeight > 0 { metrics.append(("nll_loss", nll)) }
+        return Result(loss: total, gradChosen: gradChosen, gradRejected: gradRejected, metrics: metrics)
     }
 }

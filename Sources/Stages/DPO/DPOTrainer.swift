@@ -8,6 +8,8 @@ public struct DPOConfig: Sendable, Equatable {
     public var beta: Double
     public var lossType: DPOLoss.Kind
     public var labelSmoothing: Double
+    /// Weight of the chosen completions' mean token NLL added to the loss (0 = plain preference loss).
+    public var sftWeight: Double
     public var batchSize: Int
     public var epochs: Int
     public var maxLength: Int
@@ -23,6 +25,7 @@ public struct DPOConfig: Sendable, Equatable {
         }
         lossType = kind
         labelSmoothing = try p.double("label_smoothing")
+        sftWeight = try p.double("sft_weight")
         batchSize = try p.int("batch_size")
         epochs = try p.int("epochs")
         maxLength = try p.int("max_length")
@@ -33,6 +36,7 @@ public struct DPOConfig: Sendable, Equatable {
         guard labelSmoothing >= 0, labelSmoothing < 0.5 else {
             throw StageError.badParam("label_smoothing", "must be in [0, 0.5), got \(labelSmoothing)")
         }
+        guard sftWeight >= 0 else { throw StageError.badParam("sft_weight", "must be ≥ 0, got \(sftWeight)") }
         guard maxLength >= 2 else { throw StageError.badParam("max_length", "must be ≥ 2 tokens (a prompt token and a completion token)") }
     }
 }
@@ -169,7 +173,8 @@ public final class DPOTrainer: Trainer {
                          referenceChosen: references[i].0, referenceRejected: references[i].1,
                          chosenTokens: slice[i].chosen.count, rejectedTokens: slice[i].rejected.count)
         }
-        let result = DPOLoss.evaluate(input, kind: config.lossType, beta: config.beta, labelSmoothing: config.labelSmoothing)
+        let result = DPOLoss.evaluate(input, kind: config.lossType, beta: config.beta, labelSmoothing: config.labelSmoothing,
+                                      sftWeight: config.sftWeight)
         // ∂loss/∂logp of each completion token is its sequence's gradient; padding gets none.
         var dLogp = [Float](repeating: 0, count: rows * r)
         for row in 0..<rows {
@@ -189,7 +194,8 @@ public final class DPOTrainer: Trainer {
                          referenceChosen: heldOutReferenceLogps[i].0, referenceRejected: heldOutReferenceLogps[i].1,
                          chosenTokens: heldOut[i].chosen.count, rejectedTokens: heldOut[i].rejected.count)
         }
-        let result = DPOLoss.evaluate(input, kind: config.lossType, beta: config.beta, labelSmoothing: config.labelSmoothing)
+        let result = DPOLoss.evaluate(input, kind: config.lossType, beta: config.beta, labelSmoothing: config.labelSmoothing,
+                                      sftWeight: config.sftWeight)
         return result.metrics.map { ("eval/" + $0.0, $0.1) }
     }
 
