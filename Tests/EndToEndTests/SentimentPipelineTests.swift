@@ -64,6 +64,11 @@ struct SentimentPipelineTests {
         for model in ["sft", "ppo"] {
             let figures = try #require(metrics[model] as? [String: Any], "\(metrics.keys)")
             #expect(figures["judge_positive_rate"] is Double && figures["heldout_perplexity"] is Double, "\(figures)")
+            // The held-out openings come from labelled test reviews: the judge's rate per review class.
+            for label in [0, 1] {
+                let rate = try #require(figures["judge_positive_rate_label_\(label)"] as? Double, "\(figures)")
+                #expect((0...1).contains(rate))
+            }
         }
     }
 }

@@ -66,7 +66,8 @@ struct ArmComparison {
     /// arm helped (gold judge, proxy reward), what it cost (KL, perplexity, diversity), and the
     /// head-to-head against the baseline.
     static let headlineFigures: [(name: String, header: String)] = FigureNames.named(
-        ["judge_positive_rate", "rm_reward_mean", "kl_to_reference_nats", "heldout_perplexity", "distinct_2", "rm_win_rate"]
+        ["judge_positive_rate", "judge_positive_rate_label_1", "judge_positive_rate_label_0", "rm_reward_mean",
+         "kl_to_reference_nats", "heldout_perplexity", "distinct_2", "rm_win_rate"]
     ).map { (name: $0.key, header: $0.header) }
 
     /// Counts and settings in an evaluation file, not measurements.

@@ -2,7 +2,9 @@
 /// report table and chart that names one.
 enum FigureNames {
     static let headers: [(key: String, header: String)] = [
-        ("judge_positive_rate", "judge positive rate"), ("judge_score_mean", "judge score"), ("rm_reward_mean", "RM reward"),
+        ("judge_positive_rate", "judge positive rate"),
+        ("judge_positive_rate_label_1", "judge positive rate, prompts of label 1"),
+        ("judge_positive_rate_label_0", "judge positive rate, prompts of label 0"), ("judge_score_mean", "judge score"), ("rm_reward_mean", "RM reward"),
         ("kl_to_reference_nats", "KL to SFT (nats)"), ("heldout_perplexity", "held-out perplexity"),
         ("distinct_2", "distinct-2"), ("distinct_1", "distinct-1"), ("response_chars_mean", "mean length (chars)"),
         ("rm_win_rate", "RM win rate vs SFT"), ("rm_reward_gain", "RM reward gain"),

@@ -70,7 +70,7 @@ resources: { cpus: 2, mem: 4G, time: 30m }
 """#,
         "evaluate.yaml": #"""
 kind: evaluate
-version: 3
+version: 4
 doc: Compares the PPO policy with the SFT baseline on held-out prompts - proxy reward (the reward sources; the RM by default), judge positive rate, KL to the reference, perplexity, diversity, samples.
 builtin: evaluate
 include: [classic-prompts, reward, template]

@@ -3,20 +3,24 @@ import Tokenizer
 /// The prompts an RL stage (ppo, grpo) samples from, each as `[EOS] + tokens`: the fixed ones and the
 /// records of a prompt dataset, both through the prompt template (a fixed prompt is the field `prompt`),
 /// then `corpusPrompts` openings of `promptTokens` tokens from the train split's token file. `fields`
-/// keeps each prompt's dataset columns for rewards that check against them (an answer, a category).
+/// keeps each prompt's dataset columns for rewards that check against them (an answer, a category);
+/// `labels` each prompt's class where one is known (a corpus opening's review label, a dataset's
+/// `label` column of 0 or 1), so that an evaluation can report its figures per class.
 public struct PromptSet: Sendable {
     public var tokens: [[Int32]] = []
     public var fields: [[String: FieldValue]] = []
+    public var labels: [Int?] = []
 
     public static func build(fixed: [String], corpusPrompts wanted: Int, promptTokens length: Int,
                              records: TemplatedRecords, train: TokenFile?, dataset: DatasetReader? = nil,
                              split: String = "train", datasetLimit: Int = .max, maxTokens: Int) throws -> PromptSet {
         let eos = records.tokenizer.endOfTextId
         var set = PromptSet()
-        func add(_ prompt: [Int32], _ fields: [String: FieldValue]) {
+        func add(_ prompt: [Int32], _ fields: [String: FieldValue], label: Int? = nil) {
             // Long prompts keep their end (where the question is) within the model's window.
             set.tokens.append(ModelArtifacts.withBOS(prompt.suffix(max(1, maxTokens - 1)), eos: eos))
             set.fields.append(fields)
+            set.labels.append(label)
         }
         for text in fixed {
             // Rendered as the field `prompt`; a fixed prompt carries no dataset columns for rewards.
@@ -33,14 +37,23 @@ public struct PromptSet: Sendable {
                 index += 1
                 guard (index - 1) % stride == 0, taken < datasetLimit else { return }
                 taken += 1
-                add(try TemplatedRecords.located("\(split).jsonl record \(index)") { try records.promptTokens(record) }, record.fields)
+                let label: Int? = switch record.fields["label"] {
+                case .number(0)?, .bool(false)?: 0
+                case .number(1)?, .bool(true)?: 1
+                default: nil
+                }
+                add(try TemplatedRecords.located("\(split).jsonl record \(index)") { try records.promptTokens(record) }, record.fields,
+                    label: label)
             }
         }
         if wanted > 0, let train {
             let eligible = (0..<train.count).filter { train.record($0).count > length }
             // Evenly spaced over the file (ordered by content hash, so effectively a random sample).
             let stride = max(1, eligible.count / max(wanted, 1))
-            for k in 0..<min(wanted, eligible.count) { add(Array(train.record(eligible[k * stride]).prefix(length)), [:]) }
+            for k in 0..<min(wanted, eligible.count) {
+                let record = eligible[k * stride], label = train.labels[record]
+                add(Array(train.record(record).prefix(length)), [:], label: label <= 1 ? Int(label) : nil)
+            }
         }
         guard !set.tokens.isEmpty else {
             throw StageError.badParam("classic_prompts", "no prompts: give `classic_prompts`, wire a `prompts` dataset, or wire `tokens` with corpus_prompts > 0")

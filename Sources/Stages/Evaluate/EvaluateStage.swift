@@ -60,6 +60,8 @@ public enum EvaluateStage: BuiltinStage {
         var sourceRewards: [Double] = []
         var judgePositive: Double = 0
         var klToReference: Double = 0
+        /// The prompt's class (0 or 1) where known: a test review's label, a dataset's `label` column.
+        var promptLabel: Int? = nil
     }
 
     struct ModelReport {
@@ -78,10 +80,17 @@ public enum EvaluateStage: BuiltinStage {
             let sources: [(String, String)] = sourceNames.isEmpty ? [] : [
                 ("reward_sources", JSONText.object(sourceNames.indices.map { (sourceNames[$0], JSONText.number(sourceMean($0))) })),
             ]
-            let judge: [(String, String)] = judged ? [
+            var judge: [(String, String)] = judged ? [
                 ("judge_positive_rate", JSONText.number(mean { $0.judgePositive > 0.5 ? 1 : 0 })),
                 ("judge_score_mean", JSONText.number(mean(\.judgePositive))),
             ] : []
+            // Per prompt class, where prompts have one: whether the answers turn the other class's openings.
+            for label in [1, 0] where judged {
+                let mine = samples.filter { $0.promptLabel == label }
+                guard !mine.isEmpty else { continue }
+                let rate = Double(mine.filter { $0.judgePositive > 0.5 }.count) / Double(mine.count)
+                judge.append(("judge_positive_rate_label_\(label)", JSONText.number(rate)))
+            }
             return sources + [("rm_reward_mean", JSONText.number(mean(\.rmReward)))] + judge + [
                 ("kl_to_reference_nats", JSONText.number(mean(\.klToReference))),
             ] + (perplexity.map { [("heldout_perplexity", JSONText.number($0))] } ?? []) + [
@@ -145,6 +154,7 @@ public enum EvaluateStage: BuiltinStage {
                                           length: responseLength, pad: pad, eos: settings.truncateEOS ? eos : nil,
                                           seed: context.seed, rewardFlags: &flags)
                 if d == 0 { rewardFlags += flags }
+                for i in samples.indices { samples[i].promptLabel = promptSet.labels[i / decoding.perPrompt] }
                 if let judge {
                     let judged = judge.positiveProbabilities(samples.map { $0.promptText + $0.responseText })
                     for i in samples.indices { samples[i].judgePositive = judged[i] }
