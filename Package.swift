@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "Models", dependencies: ["Tensor"],
                 swiftSettings: numericSettings + [.unsafeFlags(["-Xcc", "-fno-math-errno"])]),
         .target(name: "Tokenizer", dependencies: ["JSONQuoting"]),
-        .target(name: "Stages", dependencies: ["Models", "Tokenizer", "Tensor", "Hashing", "JSONQuoting", "StageWire"],
+        .target(name: "Stages", dependencies: ["Models", "Tokenizer", "Tensor", "Hashing", "JSONQuoting", "StageWire", "Subprocess"],
                 swiftSettings: numericSettings),
 
         // Runner side.
@@ -52,9 +52,12 @@ let package = Package(
         .target(name: "RemoteHTTP", dependencies: ["Store", "CTLS"]),
         // The invocation file and the JSON-lines events between the scheduler and a stage process.
         .target(name: "StageWire", dependencies: []),
+        // posix_spawn into a process group with a die-with-parent watchdog: stage processes (Engine)
+        // and reward-command children (Stages) start the same way.
+        .target(name: "Subprocess", dependencies: []),
         // The scheduler: keys, builds, executors (local, Slurm), sweep planning, registry recording.
         // The numeric environment and the built-in kinds are passed in: no ML linked here.
-        .target(name: "Engine", dependencies: ["Pipeline", "Store", "StageWire", "Hashing"]),
+        .target(name: "Engine", dependencies: ["Pipeline", "Store", "StageWire", "Hashing", "Subprocess"]),
         // The child side of a built-in stage (`pipe _stage`).
         .target(name: "StageHost", dependencies: ["StageWire", "Stages", "Tensor", "Pipeline"]),
         // What the subcommands do: run wiring, live view, status, history, reproduce, reports, upkeep, benches.
