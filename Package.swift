@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "Models", dependencies: ["Tensor"],
                 swiftSettings: numericSettings + [.unsafeFlags(["-Xcc", "-fno-math-errno"])]),
         .target(name: "Tokenizer", dependencies: ["JSONQuoting"]),
-        .target(name: "Stages", dependencies: ["Models", "Tokenizer", "Tensor", "Hashing", "JSONQuoting", "StageWire"],
+        .target(name: "Stages", dependencies: ["Models", "Tokenizer", "Tensor", "Hashing", "JSONQuoting", "StageWire", "Subprocess"],
                 swiftSettings: numericSettings),
 
         // Runner side.
@@ -52,9 +52,12 @@ let package = Package(
         .target(name: "RemoteHTTP", dependencies: ["Store", "CTLS"]),
         // The invocation file and the JSON-lines events between the scheduler and a stage process.
         .target(name: "StageWire", dependencies: []),
+        // posix_spawn into a process group with a die-with-parent watchdog: stage processes (Engine)
+        // and reward-command children (Stages) start the same way.
+        .target(name: "Subprocess", dependencies: []),
         // The scheduler: keys, builds, executors (local, Slurm), sweep planning, registry recording.
         // The numeric environment and the built-in kinds are passed in: no ML linked here.
-        .target(name: "Engine", dependencies: ["Pipeline", "Store", "StageWire", "Hashing"]),
+        .target(name: "Engine", dependencies: ["Pipeline", "Store", "StageWire", "Hashing", "Subprocess"]),
         // The child side of a built-in stage (`pipe _stage`).
         .target(name: "StageHost", dependencies: ["StageWire", "Stages", "Tensor", "Pipeline"]),
         // What the subcommands do: run wiring, live view, status, history, reproduce, reports, upkeep, benches.
@@ -65,32 +68,34 @@ let package = Package(
         ]),
 
         // Test doubles and helpers shared by the test targets: a directory-backed `StageContext`
-        // (stage tests), and throw-away workspaces plus the built `pipe` binary (runner and CLI tests).
+        // (stage tests), throw-away workspaces plus the built `pipe` binary (runner and CLI tests), and
+        // the one seeded test generator (no dependencies, so lean test targets stay lean).
         .target(name: "PipeTestSupport", dependencies: ["Stages", "StageHost", "Pipeline"]),
         .target(name: "WorkspaceTestSupport", dependencies: ["Commands"]),
+        .target(name: "RandomTestSupport", dependencies: []),
 
         .testTarget(name: "HashingTests", dependencies: ["Hashing"]),
-        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "RandomTestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensor"], exclude: ["numpy_gpt2_reference.py", "transformers_interop.py", "transformers_beam_search.py"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"], exclude: ["make_tokenizer_goldens.py", "transformers_tokenizer_check.py", "Goldens"]),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "Models", "Tensor", "Tokenizer", "Pipeline", "PipeTestSupport", "JSONQuoting"],
                     exclude: ["ppo_math_reference.py", "dpo_loss_reference.py", "grpo_math_reference.py"]),
         // Pipeline tests need only Pipeline (+ Hashing): they build without the ML and runner targets.
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Hashing"], exclude: ["key_golden.py"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Hashing", "RandomTestSupport"], exclude: ["key_golden.py"]),
         // Store tests need only Store (+ Hashing): they build without the ML and runner targets.
         .testTarget(name: "StoreTests", dependencies: ["Store", "Hashing"], exclude: ["manifest_digest.py"]),
         // Remote caches: filesystem remote always; a real nginx WebDAV server on 127.0.0.1 when nginx is
         // installed (skipped with the reason otherwise); a fault-injecting server (python3).
-        .testTarget(name: "RemoteTests", dependencies: ["Store", "RemoteHTTP", "Hashing"], exclude: ["fault_server.py"]),
+        .testTarget(name: "RemoteTests", dependencies: ["Store", "RemoteHTTP", "Hashing", "RandomTestSupport"], exclude: ["fault_server.py"]),
         // Engine and Commands tests build without the ML targets (no OpenBLAS).
         .testTarget(name: "EngineTests", dependencies: ["Engine", "StageWire", "Pipeline", "Store", "WorkspaceTestSupport"]),
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "Engine", "Pipeline", "Store", "Hashing", "JSONQuoting"]),
         .testTarget(name: "StageHostTests", dependencies: ["StageHost", "StageWire", "Tensor", "PipeTestSupport"]),
         // Builds and runs the real `pipe` binary: end-to-end CLI tests.
-        .testTarget(name: "EndToEndTests", dependencies: ["WorkspaceTestSupport", "Commands", "Store", "RemoteHTTP", "Hashing", "Models", "Stages", "Tensor", "Tokenizer", "pipe"],
+        .testTarget(name: "EndToEndTests", dependencies: ["WorkspaceTestSupport", "RandomTestSupport", "Commands", "Store", "RemoteHTTP", "Hashing", "Models", "Stages", "Tensor", "Tokenizer", "pipe"],
                     exclude: ["transformers_roundtrip.py", "hf_sentiment_standins.py"]),
         // Slurm executor: parsing and script tests always; cluster tests when a Slurm cluster answers
         // (scripts/slurm/start-local.sh starts a one-node one), skipped with the reason otherwise.
-        .testTarget(name: "SlurmTests", dependencies: ["Engine", "Commands", "Pipeline", "Store", "WorkspaceTestSupport", "pipe"]),
+        .testTarget(name: "SlurmTests", dependencies: ["Engine", "Commands", "Pipeline", "Store", "WorkspaceTestSupport", "RandomTestSupport", "pipe"]),
     ]
 )

@@ -1,4 +1,5 @@
-/// A parsed JSON value, object members in file order (dataset rows, scorer answers, evaluation files).
+/// A parsed JSON value, object members in file order (dataset rows, scorer answers, evaluation files,
+/// safetensors headers).
 /// Hand-parsed (not JSONSerialization) so that booleans and numbers stay distinct, duplicate keys are
 /// caught, and errors carry a byte offset the dataset reader turns into a file line.
 public indirect enum JSONValue: Sendable, Equatable {
@@ -53,6 +54,8 @@ public struct JSONSyntaxError: Error, Equatable {
 /// A strict RFC 8259 parser over UTF-8 bytes (nesting limited to `maxDepth`).
 public struct JSONParser {
     static let maxDepth = 128
+    /// Objects with more keys than this check for duplicates with a set.
+    static let linearKeySearchLimit = 16
 
     private let bytes: UnsafeBufferPointer<UInt8>
     private var position = 0
@@ -135,6 +138,9 @@ public struct JSONParser {
     private mutating func object(depth: Int) throws(JSONSyntaxError) -> JSONValue {
         position += 1
         var members: [JSONMember] = []
+        // A linear search finds duplicates fastest among a row's few keys; past that a set keeps an
+        // object with thousands of keys (a sharded model's safetensors header) linear overall.
+        var seenKeys = Set<String>()
         skipWhitespace()
         if position < bytes.count, bytes[position] == UInt8(ascii: "}") { position += 1; return .object([]) }
         while true {
@@ -145,7 +151,14 @@ public struct JSONParser {
             }
             let keyStart = position
             let key = try string()
-            if members.contains(where: { $0.key == key }) {
+            let duplicate: Bool
+            if members.count < Self.linearKeySearchLimit {
+                duplicate = members.contains { $0.key == key }
+            } else {
+                if seenKeys.isEmpty { seenKeys = Set(members.map(\.key)) }
+                duplicate = !seenKeys.insert(key).inserted
+            }
+            if duplicate {
                 throw error("duplicate key \(jsonQuoted(key, alsoEscape: [0x7F, 0x2028, 0x2029]))", at: keyStart)
             }
             skipWhitespace()

@@ -1,4 +1,5 @@
 import Foundation
+import RandomTestSupport
 import Stages
 import Testing
 import WorkspaceTestSupport

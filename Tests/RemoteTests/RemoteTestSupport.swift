@@ -1,5 +1,6 @@
 import Foundation
 import Hashing
+import RandomTestSupport
 import RemoteHTTP
 @testable import Store
 
@@ -39,7 +40,7 @@ enum RemoteFixture {
         try FileManager.default.createSymbolicLink(atPath: model + "/latest", withDestinationPath: "weights/w.bin")
         try FileManager.default.createDirectory(atPath: model + "/empty", withIntermediateDirectories: true)
         if bigBytes > 0 {
-            var generator = SplitMix(seed: UInt64(seed))
+            var generator = SplitMix64(seed: UInt64(seed))
             var bytes = [UInt8](repeating: 0, count: bigBytes)
             bytes.withUnsafeMutableBytes { raw in
                 let words = raw.bindMemory(to: UInt64.self)
@@ -121,17 +122,4 @@ func require_nonnil<T>(_ value: T?) throws -> T {
 struct TestFailure: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
-}
-
-/// Deterministic pseudo-random words for test data.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import RandomTestSupport
 import Testing
 import WorkspaceTestSupport
 

@@ -145,6 +145,20 @@ let python3Available: Bool = {
     }
 
     /// A scorer whose answer drifts from call to call is asked twice on the first batch and flagged.
+    /// The scorer runs in the group of a watchdog started before it (the guard stage processes use),
+    /// so it cannot outlive its stage; closing the scorer stops and reaps the watchdog too.
+    @Test func scorerRunsInItsWatchdogsGroup() throws {
+        let directory = try TestDirectory.make("scorer-group")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let process = try ScorerProcess(command: "cat", directory: directory, environment: ["PATH=/usr/bin:/bin"], log: { _ in })
+        let watchdog = process.watchdog.pid
+        #expect(watchdog != process.pid)
+        #expect(getpgid(process.pid) == watchdog)
+        #expect(try process.exchange("ping", timeout: 10) == "ping")
+        #expect(process.close() == "exited with status 0")
+        #expect(kill(watchdog, 0) != 0 && errno == ESRCH, "the watchdog is stopped and reaped")
+    }
+
     @Test func driftingScorerIsFlaggedOnTheFirstBatch() throws {
         let log = Log()
         let (s, dir) = try source("i=0; while read l; do i=$((i+1)); echo \"{\\\"rewards\\\": [$i, 1]}\"; done", log: log)

@@ -64,6 +64,8 @@ struct DatasetFormatTests {
             do { _ = try JSONParser.parse(Array(text.utf8)); return nil } catch { return error }
         }
         #expect(failure(#"{"a":1,"a":2}"#) == JSONSyntaxError(offset: 7, message: #"duplicate key "a""#))
+        let manyKeys = "{" + (0..<20).map { #""k\#($0)":\#($0)"# }.joined(separator: ",") + #","k3":0}"#
+        #expect(failure(manyKeys) == JSONSyntaxError(offset: manyKeys.utf8.count - 7, message: #"duplicate key "k3""#))
         #expect(failure(#"{"a":01}"#) == JSONSyntaxError(offset: 5, message: "invalid number (leading zero)"))
         #expect(failure(#"{"a":"x}"#) == JSONSyntaxError(offset: 5, message: "unterminated string"))
         #expect(failure(#"[1,]"#) == JSONSyntaxError(offset: 3, message: "unexpected character ']' (expected a value)"))

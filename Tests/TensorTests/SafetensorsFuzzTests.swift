@@ -1,26 +1,14 @@
+import RandomTestSupport
 import Testing
 @testable import Tensor
 
 @Suite("Safetensors fuzzing")
 struct SafetensorsFuzzTests {
-    /// SplitMix64: a tiny seeded generator so failures reproduce.
-    struct SplitMix64 {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    }
-
     /// Random byte flips, truncations and header-length edits of a valid file: the reader must either
     /// accept (with every tensor inside the data) or throw, never trap or read out of bounds.
     @Test func randomCorruptionsNeverCrash() throws {
         let valid = try Safetensors.serialize(SafetensorsTests.sample())
-        var rng = SplitMix64(state: 20_261_122)
+        var rng = SplitMix64(seed: 20_261_122)
         var accepted = 0, rejected = 0
         for _ in 0..<4000 {
             var bytes = valid

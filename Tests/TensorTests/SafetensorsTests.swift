@@ -190,6 +190,34 @@ struct SafetensorsMalformedTests {
         #expect(Self.kind(Self.file(header: header, dataSize: 8)) == .duplicateName)
     }
 
+    @Test func duplicateNameAmongManyTensors() {
+        // Past a handful of keys the reader checks names with a set: a late duplicate of the first name
+        // must still be caught, at the duplicate's byte.
+        var entries = (0..<40).map { #""t\#($0)":{"dtype":"U8","shape":[1],"data_offsets":[\#($0),\#($0 + 1)]}"# }
+        entries.append(#""t0":{"dtype":"U8","shape":[0],"data_offsets":[40,40]}"#)
+        let header = "{" + entries.joined(separator: ",") + "}"
+        do {
+            _ = try SafetensorsFile(bytes: Self.file(header: header, dataSize: 40), file: "big.safetensors")
+            Issue.record("accepted a duplicate tensor name")
+        } catch {
+            let at = 8 + header.utf8.count - entries.last!.utf8.count - 1
+            #expect(error.kind == .duplicateName)
+            #expect(error.description == #"big.safetensors: invalid safetensors file: header JSON at byte \#(at): duplicate key "t0""#)
+        }
+    }
+
+    @Test func headerIntegers() {
+        func entry(shape: String, offsets: String = "[0,4]") -> String {
+            #"{"a":{"dtype":"F32","shape":\#(shape),"data_offsets":\#(offsets)}}"#
+        }
+        #expect(Self.kind(Self.file(header: entry(shape: "[1.5]"), dataSize: 4)) == .badEntry)
+        #expect(Self.kind(Self.file(header: entry(shape: "[-0]"), dataSize: 4)) == .badEntry)
+        #expect(Self.kind(Self.file(header: entry(shape: "[1]", offsets: "[0,4.5]"), dataSize: 4)) == .badEntry)
+        #expect(Self.kind(Self.file(header: entry(shape: "[1]", offsets: "[0,1e30]"), dataSize: 4)) == .badEntry)
+        // An empty tensor with a dimension a Double cannot hold exactly is refused, not rounded.
+        #expect(Self.kind(Self.file(header: entry(shape: "[0,9007199254740993]", offsets: "[0,0]"), dataSize: 0)) == .spanMismatch)
+    }
+
     @Test func errorNamesTheFile() {
         do {
             _ = try SafetensorsFile(bytes: Self.file(header: "{oops", dataSize: 0), file: "ckpt/model.safetensors")

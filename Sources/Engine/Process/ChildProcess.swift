@@ -3,10 +3,10 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Subprocess
 
-/// A child process started with `posix_spawn` in a process group of its own (or its watchdog's), with stdout and stderr
-/// appended to one log file. Foundation's `Process` is avoided: it needs a run loop for termination
-/// and costs a few milliseconds per spawn; we wait with a plain blocking `waitpid` on a worker thread.
+/// A child process started with `Spawn.start` in a process group of its own (or its watchdog's), with
+/// stdout and stderr appended to one log file; we wait with a plain blocking `waitpid` on a worker thread.
 public struct ChildProcess: Sendable {
     public let pid: pid_t
     /// The child's process group: its own pid, or with a watchdog the watchdog's (see `spawn`).
@@ -56,7 +56,8 @@ public struct ChildProcess: Sendable {
                                        logPath: logPath, group: 0, inheritedDescriptor: inheritedDescriptor)
             return ChildProcess(pid: pid)
         }
-        let watchdog = try Watchdog.start()
+        let watchdog: Watchdog
+        do { watchdog = try Watchdog.start() } catch { throw RunnerError.spawnFailed(error.executable, error.reason) }
         do {
             let pid = try spawnProcess(executable: executable, arguments: arguments, environment: environment, directory: directory,
                                        logPath: logPath, group: watchdog.pid, inheritedDescriptor: inheritedDescriptor)
@@ -67,51 +68,25 @@ public struct ChildProcess: Sendable {
         }
     }
 
-    /// posix_spawn with the child's file actions and signal set-up, in process group `group` (0: a
-    /// new group led by the child). Returns its pid.
+    /// `Spawn.start` with stdin from /dev/null, stdout+stderr appended to `logPath` and the inherited
+    /// descriptor, in process group `group` (0: a new group led by the child). Returns its pid.
     private static func spawnProcess(executable: String, arguments: [String], environment: [String], directory: String,
                                      logPath: String, group: pid_t, inheritedDescriptor: Int32?) throws -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        guard let addChdir = Self.addChdir else {
-            throw RunnerError.spawnFailed(executable, "this C library lacks posix_spawn_file_actions_addchdir_np (glibc ≥ 2.29 needed)")
-        }
-        _ = addChdir(&actions, directory)
+        var descriptors: [ChildDescriptor] = [
+            .open(0, path: "/dev/null", flags: O_RDONLY),
+            .open(1, path: logPath, flags: O_WRONLY | O_CREAT | O_APPEND, mode: 0o644),
+            .copy(from: 1, to: 2),
+        ]
         if let inherited = inheritedDescriptor {
             // dup2 onto another number clears close-on-exec (dup2 onto itself might not).
-            posix_spawn_file_actions_adddup2(&actions, inherited, inherited == Self.inheritedNumber ? Self.inheritedNumber + 1 : Self.inheritedNumber)
+            descriptors.append(.copy(from: inherited, to: inherited == Self.inheritedNumber ? Self.inheritedNumber + 1 : Self.inheritedNumber))
         }
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT] { sigaddset(&defaults, signal) }
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        posix_spawnattr_setpgroup(&attributes, group)
-        posix_spawnattr_setflags(&attributes,
-                                 Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        let envp = environment.map { strdup($0) } + [nil]
-        defer {
-            for pointer in argv { free(pointer) }
-            for pointer in envp { free(pointer) }
+        do {
+            return try Spawn.start(executable: executable, argv: [executable] + arguments, environment: environment,
+                                   directory: directory, descriptors: descriptors, group: group)
+        } catch {
+            throw RunnerError.spawnFailed(error.executable, error.reason)
         }
-        var pid: pid_t = 0
-        let status = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
-        guard status == 0 else {
-            throw RunnerError.spawnFailed(executable, String(cString: strerror(status)))
-        }
-        return pid
     }
 
     /// The watchdog's pid (tests).
@@ -121,71 +96,6 @@ public struct ChildProcess: Sendable {
 
     /// Where an inherited descriptor lands in the child (3: right after stdin, stdout, stderr).
     static let inheritedNumber: Int32 = 3
-
-    /// `/bin/sh` blocked reading a pipe that only this process can write: EOF means we died, and it
-    /// kills its own process group, which the guarded child joins.
-    struct Watchdog: Sendable {
-        let pid: pid_t
-        let writeEnd: Int32
-
-        static func start() throws -> Watchdog {
-            var ends: [Int32] = [-1, -1]
-            // Close-on-exec from the start: a stage spawned by another thread must not get the write end.
-            guard let pipe2 = ChildProcess.pipe2, pipe2(&ends, O_CLOEXEC) == 0 else {
-                throw RunnerError.spawnFailed("/bin/sh", "pipe: " + String(cString: strerror(errno)))
-            }
-            var actions = posix_spawn_file_actions_t()
-            posix_spawn_file_actions_init(&actions)
-            defer { posix_spawn_file_actions_destroy(&actions) }
-            posix_spawn_file_actions_adddup2(&actions, ends[0], 0)
-            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-            posix_spawn_file_actions_adddup2(&actions, 1, 2)
-            var attributes = posix_spawnattr_t()
-            posix_spawnattr_init(&attributes)
-            defer { posix_spawnattr_destroy(&attributes) }
-            var emptyMask = sigset_t()
-            sigemptyset(&emptyMask)
-            posix_spawnattr_setsigmask(&attributes, &emptyMask)
-            posix_spawnattr_setpgroup(&attributes, 0)
-            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK))
-            // Ctrl-C and hang-ups are the runner's to handle; only EOF on stdin ends the wait.
-            let script = "trap '' INT HUP TERM QUIT; read -r _; kill -s KILL -- -$$"
-            let words: [String] = ["/bin/sh", "-c", script]
-            let argv = words.map { strdup($0) } + [nil]
-            defer { for pointer in argv { free(pointer) } }
-            var pid: pid_t = 0
-            let status = posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, environ)
-            close(ends[0])
-            guard status == 0 else {
-                close(ends[1])
-                throw RunnerError.spawnFailed("/bin/sh", String(cString: strerror(status)))
-            }
-            return Watchdog(pid: pid, writeEnd: ends[1])
-        }
-
-        /// The child ended normally: stop the watchdog before it could see EOF.
-        func dismiss() {
-            kill(pid, SIGKILL)
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-            close(writeEnd)
-        }
-    }
-
-    /// glibc declares `posix_spawn_file_actions_addchdir_np` only under `_GNU_SOURCE`, which Swift's
-    /// Glibc module does not define; look the symbol up at run time instead.
-    private typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
-    private static let addChdir: AddChdir? = {
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addchdir_np") else { return nil }
-        return unsafeBitCast(symbol, to: AddChdir.self)
-    }()
-
-    /// `pipe2` is declared only under `_GNU_SOURCE` too.
-    private typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32
-    private static let pipe2: Pipe2? = {
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "pipe2") else { return nil }
-        return unsafeBitCast(symbol, to: Pipe2.self)
-    }()
 
     /// Blocks until the child ends (retrying on EINTR).
     public func wait() -> Termination {

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import Subprocess
 
 #if canImport(Glibc)
 @discardableResult private func systemClose(_ fd: Int32) -> Int32 { Glibc.close(fd) }
@@ -15,9 +16,9 @@ import Foundation
 /// line back from its stdout. Its stderr is forwarded line by line to a log sink and its last lines are
 /// kept for error messages.
 ///
-/// The child runs in a process group of its own, so a timeout kills the shell and everything it
-/// started. A small watchdog (`/bin/sh` blocked reading a pipe only this process can write) kills that
-/// group if this process dies in any way, so no scorer outlives its stage.
+/// The child runs in the process group of a `Watchdog` started just before it, so a timeout kills the
+/// shell and everything it started, and the watchdog kills that group if this process dies in any
+/// way, so no scorer outlives its stage.
 final class ScorerProcess {
     /// A failed exchange: what happened, and whether the child is gone (then every later call fails too).
     struct Failure: Error {
@@ -26,8 +27,11 @@ final class ScorerProcess {
 
     let command: String
     let pid: pid_t
+    /// The watchdog's process group, which the child joined.
+    private let group: pid_t
     private var stdinFD: Int32, stdoutFD: Int32, stderrFD: Int32
-    private let watchdogPID: pid_t, watchdogFD: Int32
+    /// The guard the child runs under (tests check the group).
+    let watchdog: Watchdog
     private var stdoutBuffer: [UInt8] = []
     private var stderrPartial: [UInt8] = []
     private var stderrOpen = true
@@ -43,49 +47,32 @@ final class ScorerProcess {
         self.log = log
         // A write to a scorer that died must fail with EPIPE, not kill the stage.
         signal(SIGPIPE, SIG_IGN)
-        let input = try Self.pipe(), output = try Self.pipe(), errors = try Self.pipe()
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, input.read, 0)
-        posix_spawn_file_actions_adddup2(&actions, output.write, 1)
-        posix_spawn_file_actions_adddup2(&actions, errors.write, 2)
-        guard let addChdir = Self.addChdir else {
-            throw StageError.failed("reward command: this C library lacks posix_spawn_file_actions_addchdir_np (glibc ≥ 2.29 needed)")
+        let watchdog: Watchdog
+        do { watchdog = try Watchdog.start() } catch { throw StageError.failed("reward command: \(error)") }
+        var opened: [Int32] = []
+        func pipe() throws(SpawnError) -> (read: Int32, write: Int32) {
+            let ends = try Spawn.pipe(for: "/bin/sh")
+            opened += [ends.read, ends.write]
+            return ends
         }
-        _ = addChdir(&actions, directory)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var defaults = sigset_t(), emptyMask = sigset_t()
-        sigemptyset(&defaults); sigemptyset(&emptyMask)
-        for s in [SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT] { sigaddset(&defaults, s) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-        let words: [String] = ["/bin/sh", "-c", command]
-        let argv = words.map { strdup($0) } + [nil]
-        let envp = environment.map { strdup($0) } + [nil]
-        defer { for p in argv { free(p) }; for p in envp { free(p) } }
-        var child: pid_t = 0
-        let status = posix_spawn(&child, "/bin/sh", &actions, &attributes, argv, envp)
+        let child: pid_t, input: (read: Int32, write: Int32), output: (read: Int32, write: Int32), errors: (read: Int32, write: Int32)
+        do throws(SpawnError) {
+            input = try pipe(); output = try pipe(); errors = try pipe()
+            child = try Spawn.start(executable: "/bin/sh", argv: ["/bin/sh", "-c", command], environment: environment,
+                                    directory: directory,
+                                    descriptors: [.copy(from: input.read, to: 0), .copy(from: output.write, to: 1), .copy(from: errors.write, to: 2)],
+                                    group: watchdog.pid)
+        } catch {
+            for fd in opened { systemClose(fd) }
+            watchdog.dismiss()
+            throw StageError.failed("reward command: \(error)")
+        }
         for fd in [input.read, output.write, errors.write] { systemClose(fd) }
-        guard status == 0 else {
-            for fd in [input.write, output.read, errors.read] { systemClose(fd) }
-            throw StageError.failed("reward command: cannot start /bin/sh: \(String(cString: strerror(status)))")
-        }
         pid = child
+        group = watchdog.pid
+        self.watchdog = watchdog
         stdinFD = input.write; stdoutFD = output.read; stderrFD = errors.read
         for fd in [stdinFD, stdoutFD, stderrFD] { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
-        do {
-            (watchdogPID, watchdogFD) = try Self.startWatchdog(guarding: child)
-        } catch {
-            kill(-child, SIGKILL)
-            var s: Int32 = 0
-            _ = waitpid(child, &s, 0)
-            throw error
-        }
     }
 
     /// Sends `line` (a newline is appended) and returns the child's next stdout line (without the
@@ -180,7 +167,7 @@ final class ScorerProcess {
             if r == pid { done = true; break }
             if r < 0 && errno != EINTR { break }
             if Self.now() >= deadline {
-                kill(-pid, SIGKILL)
+                kill(-group, SIGKILL)
                 while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
                 done = true
                 break
@@ -190,7 +177,7 @@ final class ScorerProcess {
             if stderrOpen { readStderr() } else { usleep(10_000) }
         }
         // Whatever else the group still runs goes with it.
-        kill(-pid, SIGKILL)
+        kill(-group, SIGKILL)
         if stderrOpen {
             var fds = [pollfd(fd: stderrFD, events: Int16(POLLIN), revents: 0)]
             if poll(&fds, 1, 100) > 0 { readStderr() }
@@ -204,7 +191,7 @@ final class ScorerProcess {
 
     /// Kills the child's group now.
     private func terminate() {
-        kill(-pid, SIGKILL)
+        kill(-group, SIGKILL)
         _ = reap(grace: 1)
     }
 
@@ -236,64 +223,10 @@ final class ScorerProcess {
 
     static func seconds(_ x: Double) -> String { x == x.rounded() ? "\(Int(x)) s" : "\(x) s" }
 
-    /// A pipe with close-on-exec on both ends (other children must not inherit them).
-    private static func pipe() throws -> (read: Int32, write: Int32) {
-        var ends: [Int32] = [-1, -1]
-        guard let pipe2, pipe2(&ends, O_CLOEXEC) == 0 else {
-            throw StageError.failed("reward command: pipe: \(String(cString: strerror(errno)))")
-        }
-        return (ends[0], ends[1])
-    }
-
-    private static func startWatchdog(guarding group: pid_t) throws -> (pid_t, Int32) {
-        let ends = try pipe()
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, ends.read, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK))
-        let script = "trap '' INT HUP TERM QUIT; read -r _; kill -s KILL -- -\(group)"
-        let words: [String] = ["/bin/sh", "-c", script]
-        let argv = words.map { strdup($0) } + [nil]
-        defer { for p in argv { free(p) } }
-        var pid: pid_t = 0
-        let status = posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, environ)
-        systemClose(ends.read)
-        guard status == 0 else {
-            systemClose(ends.write)
-            throw StageError.failed("reward command: cannot start its watchdog: \(String(cString: strerror(status)))")
-        }
-        return (pid, ends.write)
-    }
-
     private var watchdogStopped = false
     private func stopWatchdog() {
         guard !watchdogStopped else { return }
         watchdogStopped = true
-        kill(watchdogPID, SIGKILL)
-        var s: Int32 = 0
-        while waitpid(watchdogPID, &s, 0) < 0 && errno == EINTR {}
-        systemClose(watchdogFD)
+        watchdog.dismiss()
     }
-
-    /// glibc declares these only under `_GNU_SOURCE`, which Swift's Glibc module does not define.
-    private typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
-    private static let addChdir: AddChdir? = {
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addchdir_np") else { return nil }
-        return unsafeBitCast(symbol, to: AddChdir.self)
-    }()
-    private typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32
-    private static let pipe2: Pipe2? = {
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "pipe2") else { return nil }
-        return unsafeBitCast(symbol, to: Pipe2.self)
-    }()
 }

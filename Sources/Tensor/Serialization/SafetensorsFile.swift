@@ -1,3 +1,4 @@
+import JSONQuoting
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -86,9 +87,9 @@ public final class SafetensorsFile: @unchecked Sendable {
         guard header.first == UInt8(ascii: "{") else {
             throw SafetensorsError(kind: .headerNotJSON, file: file, message: "header JSON at byte 8: header does not start with '{'")
         }
-        let json: HeaderJSON
+        let json: JSONValue
         do {
-            json = try HeaderJSONParser.parse(header)
+            json = try JSONParser.parse(header)
         } catch {
             throw SafetensorsError(kind: error.message.hasPrefix("duplicate key") ? .duplicateName : .headerNotJSON,
                                    file: file, message: "header JSON at byte \(8 + error.offset): \(error.message)")
@@ -170,7 +171,7 @@ public final class SafetensorsFile: @unchecked Sendable {
         return Int(n)
     }
 
-    private static func entries(_ header: HeaderJSON, dataSize: Int,
+    private static func entries(_ header: JSONValue, dataSize: Int,
                                 file: String) throws(SafetensorsError) -> ([String: String], [SafetensorsTensorInfo]) {
         func bad(_ kind: SafetensorsError.Kind, _ message: String) -> SafetensorsError {
             SafetensorsError(kind: kind, file: file, message: message)
@@ -178,20 +179,21 @@ public final class SafetensorsFile: @unchecked Sendable {
         guard case .object(let members) = header else { throw bad(.headerNotJSON, "header is not a JSON object") }
         var metadata: [String: String] = [:]
         var tensors: [SafetensorsTensorInfo] = []
-        for (name, value) in members {
+        for member in members {
+            let name = member.key, value = member.value
             if name == "__metadata__" {
                 guard case .object(let pairs) = value else { throw bad(.badEntry, "__metadata__ must be an object") }
-                for (key, v) in pairs {
-                    guard case .string(let s) = v else {
-                        throw bad(.badEntry, "__metadata__[\"\(key)\"] is \(v.typeName); only strings are allowed")
+                for pair in pairs {
+                    guard case .string(let s) = pair.value else {
+                        throw bad(.badEntry, "__metadata__[\"\(pair.key)\"] is \(pair.value.typeName); only strings are allowed")
                     }
-                    metadata[key] = s
+                    metadata[pair.key] = s
                 }
                 continue
             }
             guard case .object(let fields) = value else { throw bad(.badEntry, "tensor '\(name)': entry is \(value.typeName), expected an object") }
-            func field(_ key: String) throws(SafetensorsError) -> HeaderJSON {
-                guard let v = fields.first(where: { $0.0 == key })?.1 else {
+            func field(_ key: String) throws(SafetensorsError) -> JSONValue {
+                guard let v = fields.first(where: { $0.key == key })?.value else {
                     throw bad(.badEntry, "tensor '\(name)': missing \"\(key)\"")
                 }
                 return v
@@ -204,14 +206,18 @@ public final class SafetensorsFile: @unchecked Sendable {
             var shape: [Int] = []
             var elements = 1
             for d in dims {
-                guard let n = d.nonNegativeInt else { throw bad(.badEntry, "tensor '\(name)': shape entries must be non-negative integers") }
+                guard let n = Self.wholeNumber(d) else { throw bad(.badEntry, "tensor '\(name)': shape entries must be non-negative integers") }
                 let (product, overflow) = elements.multipliedReportingOverflow(by: n)
                 guard !overflow else { throw bad(.spanMismatch, "tensor '\(name)': shape \(dims.count)-d product overflows") }
                 shape.append(n)
                 elements = product
             }
+            // From 2^53 on, a JSON integer may have been rounded on reading; only an empty tensor gets this far.
+            guard shape.allSatisfy({ $0 < 1 << 53 }) else {
+                throw bad(.spanMismatch, "tensor '\(name)': shape \(shape) has a dimension of 2^53 or more, larger than any file")
+            }
             guard case .array(let offsets) = try field("data_offsets"), offsets.count == 2,
-                  let begin = offsets[0].nonNegativeInt, let end = offsets[1].nonNegativeInt, begin <= end else {
+                  let begin = Self.wholeNumber(offsets[0]), let end = Self.wholeNumber(offsets[1]), begin <= end else {
                 throw bad(.badEntry, "tensor '\(name)': \"data_offsets\" must be [begin, end] with 0 ≤ begin ≤ end")
             }
             guard end <= dataSize else {
@@ -241,5 +247,12 @@ public final class SafetensorsFile: @unchecked Sendable {
             throw bad(.hole, "the data section has \(dataSize) bytes but the tensors cover only \(covered)")
         }
         return (metadata, tensors)
+    }
+
+    /// A header integer (shape entry or data offset): a whole, non-negative JSON number; nil otherwise.
+    /// Offsets beyond 2^53, where a Double could have rounded, always exceed the data section.
+    private static func wholeNumber(_ value: JSONValue) -> Int? {
+        guard case .number(let x) = value, x.sign == .plus else { return nil }
+        return Int(exactly: x)
     }
 }

@@ -1,5 +1,5 @@
-/// A small seeded generator for tests that pick random moments (kills, stops), so the moments are the
-/// same on every run.
+/// The tests' one seeded generator (SplitMix64), for random moments (kills, stops), fuzzed bytes and
+/// generated data, so every run sees the same sequence. The seed is the initial state.
 public struct SplitMix64 {
     public var state: UInt64
     public init(seed: UInt64) { state = seed }
@@ -11,6 +11,9 @@ public struct SplitMix64 {
         z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
         return z ^ (z >> 31)
     }
+
+    /// Uniform in 0..<n (n > 0; the small modulo bias does not matter to tests).
+    public mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
 
     /// Uniform in [0, 1).
     public mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
