@@ -94,9 +94,10 @@ public final class RunRecording: RunRecorder, @unchecked Sendable {
         let recording = RunRecording(label: proposedSweepID ?? proposedIDs[0], registry: registry,
                                      plan: plan, store: store)
         let commandLine = CommandLine.arguments
+        // The file as it is now, not when the writer gets to it.
+        let digest = RegistryRecorder.digest(ofPipelineFile: pipelineFile)
         recording.writes.async {
             do {
-                let digest = RegistryRecorder.digest(ofPipelineFile: pipelineFile)
                 var stageParams: [String: JSONValue] = [:]
                 let pipelinePath = RegistryRecorder.registryPath(of: pipelineFile)
                 let runs = plan.variants.indices.map { v in

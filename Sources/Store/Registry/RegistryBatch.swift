@@ -26,12 +26,16 @@ extension RunRegistry {
     /// against the registry): what `startRuns(proposedIDs:)` tries first, so a caller can name a
     /// run before its rows are written.
     public static func proposeRunIDs(count: Int, startedAt date: Date) -> [String] {
+        let stamp = String(makeRunID(date).dropLast(4))  // `20261122-020458-`, then 4 random hex digits
         var taken = Set<String>()
         var ids: [String] = []
         ids.reserveCapacity(count)
+        var attempts = 0
         while ids.count < count {
-            let id = makeRunID(date)
-            if taken.insert(id).inserted { ids.append(id) }
+            let id = stamp + POSIX.randomHex(4)
+            // Beyond what 4 hex digits can tell apart, repeats are left for `startRuns` to replace.
+            if taken.insert(id).inserted || attempts >= 16 * count { ids.append(id) }
+            attempts += 1
         }
         return ids
     }
