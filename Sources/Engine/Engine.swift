@@ -15,7 +15,8 @@
 /// - `StatusPlanner(pipeline:pipelineFile:store:runtime:).plan() -> [StageStatus]`: cached /
 ///   must run + reasons (`KeyMaterial.changes(from:)` against the stage's last recorded material).
 /// - `RunRecording.start(store:plan:pipelineFile:sweep:)`: one registry run per variant (rows built by
-///   `RegistryRecorder`), a sweep row when swept, all in one transaction; stage results batched, the
+///   `RegistryRecorder`), a sweep row when swept, all in one transaction written on the recording's
+///   own thread while the scheduler runs (run ids proposed up front); stage results batched, the
 ///   runs closed in one transaction; a heartbeat while the run lasts. `StageRecord.material` reads a
 ///   record's key material back.
 ///

@@ -122,6 +122,19 @@ struct SweepAcceptanceTests {
         // The table still has the metrics (from the cached stage records).
         let withoutRunIDs = { (rows: [String]) in rows.map { $0.split(separator: " ").prefix(5).joined(separator: " ") } }
         #expect(withoutRunIDs(HistoryFixture.tableRows(again.stdout)) == withoutRunIDs(rows), "\(again)")
+        // The no-op is recorded in full: a new sweep whose four runs each have all six stages,
+        // cached, under the ids the table and the closing line print.
+        let rerun = try registry.sweep(id: registry.resolveSweepID("latest"))
+        #expect(rerun.id != sweep.id)
+        #expect(again.stdout.contains("sweep \(rerun.id): pipe report --sweep \(rerun.id)"), "\(again)")
+        #expect(rerun.members.count == 4)
+        for member in rerun.members {
+            let details = try registry.runDetails(id: member.runID)
+            #expect(details.run.status == .succeeded)
+            #expect(details.stages.map(\.stage).sorted() == CommandPipelineFixture.stageNames.sorted())
+            #expect(details.stages.allSatisfy { $0.outcome == .cached }, "\(details.stages)")
+            #expect(again.stdout.contains(member.runID), "\(again)")
+        }
     }
 
     @Test func sweepBlockInThePipelineRunsItsGridAndNoSweepRunsTheBase() throws {

@@ -1,3 +1,5 @@
+import Foundation
+import Hashing
 import Testing
 @testable import Pipeline
 
@@ -69,6 +71,66 @@ import Testing
         #expect(set.map(\.pipeline.seed) == [5])
         #expect(throws: PipelineError.self) {
             _ = try loader.loadSweep(file: file, overrides: [try ParamOverride.parse("seed=-1")], includeFileSweep: false)
+        }
+    }
+
+    /// Variants are made by re-typing only the swept params of the resolved base: each must be
+    /// exactly what resolving the whole pipeline with its overrides gives (same stages, so the
+    /// same keys), for declared params, a `key: unless_default` one, an inline `run:` stage's
+    /// params and the seed; and bad values are reported as a full resolution reports them.
+    @Test func variantsEqualAFullResolutionOfTheirOverrides() throws {
+        var files = Fixtures.declarations
+        files["stages/ppo.yaml"] = files["stages/ppo.yaml"]!.replacingOccurrences(
+            of: "params:\n", with: "params:\n  gold_every: { type: int, default: 0, key: unless_default }\n")
+        let ws = try TempWorkspace(files)
+        let text = Fixtures.rlhf + """
+
+              plot:   { run: "echo ${params.width} ${params.title} > ${outs.png}", inputs: { m: eval.metrics }, outs: [png], with: { width: 3, title: a } }
+            sweep:
+              seed: [1, 7]
+              variants:
+                - { ppo.gold_every: 0, plot.title: b }
+                - { ppo.gold_every: 5, sft.lr: 1e-3 }
+            """
+        let (loader, file) = try loader(ws, text)
+        let set = [try ParamOverride.parse("ppo.steps=3"), try ParamOverride.parse("plot.width=4")]
+        let sweeps = ["ppo.lr=1e-5,2e-5", "plot.width=5,6", "ppo.init_kl_coef=0.2"]
+        let variants = try loader.loadSweep(file: file, overrides: set, sweeps: sweeps)
+        #expect(variants.count == 2 * 2 * 2 + 2)
+        let parsed = try loader.parse(file: file)
+        var declarations = DeclarationCache(workspace: ws.workspace)
+        let base = try parsed.resolve(overrides: set, declarations: &declarations)
+        for variant in variants {
+            let full = try parsed.resolve(overrides: set + variant.overrides, declarations: &declarations)
+            // The shortcut is what made the variant (not a fallback to full resolution).
+            #expect(parsed.patch(base, with: variant.overrides, declarations: &declarations)?.stages == full.stages, "\(variant.name)")
+            #expect(variant.pipeline.stages == full.stages, "\(variant.name)")
+            #expect(variant.pipeline.seed == full.seed)
+            #expect(variant.pipeline.overrides.map(\.description) == full.overrides.map(\.description))
+            for (a, b) in zip(variant.pipeline.stages, full.stages) {
+                let material = { (s: ResolvedStage) in
+                    s.keyMaterial(inputDigests: Dictionary(uniqueKeysWithValues: s.inputs.map { ($0.name, SHA256.hash($0.reference)) }),
+                                  depDigests: [:], environment: [:], seed: s.seed).key
+                }
+                #expect(material(a) == material(b))
+            }
+        }
+        #expect(variants.contains { $0.pipeline.stage(named: "ppo")?.nonKeyParams.contains("gold_every") == true })
+        #expect(variants.contains { $0.pipeline.stage(named: "ppo")?.nonKeyParams.contains("gold_every") == false })
+        #expect(variants.contains { $0.pipeline.stage(named: "plot")?.param("title") == .string("b") })
+
+        // A bad swept value: the same report as resolving that variant in full.
+        for bad in ["ppo.lr=1e-5,fast", "plot.width=5,wide", "plot.height=1,2", "ppo.nope=1", "seed=1,-2"] {
+            var fromSweep = ""
+            do { _ = try loader.loadSweep(file: file, sweeps: [bad], includeFileSweep: false) } catch { fromSweep = error.description }
+            var fromResolve: [String] = []
+            let axis = try PipelineLoader.parseSweepAxis(bad)
+            for value in axis.values {
+                let override = ParamOverride(stage: axis.stage, param: axis.param, value: value, origin: axis.origin ?? "sweep", location: nil)
+                do { _ = try parsed.resolve(overrides: [override], declarations: &declarations) } catch { fromResolve.append(error.description) }
+            }
+            #expect(!fromResolve.isEmpty, "\(bad)")
+            #expect(!fromSweep.isEmpty && fromResolve.allSatisfy { fromSweep.contains($0) }, "\(bad): \(fromSweep) vs \(fromResolve)")
         }
     }
 

@@ -55,6 +55,36 @@ struct RegistryBatchTests {
         #expect(throws: StoreError.self) { try registry.record(unknown) }
     }
 
+    /// A runner names its runs before their rows are written (proposed ids): they are kept unless
+    /// the registry already has one, which then gets a fresh id (the others keep theirs).
+    @Test func proposedRunIDsAreKeptUnlessTaken() throws {
+        let dir = try TemporaryDirectory()
+        let store = try ArtifactStore(root: dir.path + "/store")
+        let registry = try store.openRegistry()
+        let now = Date()
+        let proposed = RunRegistry.proposeRunIDs(count: 300, startedAt: now)
+        #expect(Set(proposed).count == 300)
+        #expect(proposed.allSatisfy { $0.hasPrefix(String(RunRegistry.makeRunID(now).prefix(15))) })
+        let sweepID = RunRegistry.proposeSweepID(startedAt: now)
+        let sweep = NewSweep(pipelinePath: "p.yaml", name: "n", rankBy: nil, maximize: true, commandLine: ["pipe"])
+        let (recordedSweep, ids) = try registry.startRuns([newRun("a"), newRun("b")], sweep: sweep,
+                                                          members: [("v=1", []), ("v=2", [])],
+                                                          proposedIDs: Array(proposed[0..<2]), proposedSweepID: sweepID)
+        #expect(ids == Array(proposed[0..<2]))
+        #expect(recordedSweep == sweepID)
+
+        // The second runner proposes an id the registry has (and the same sweep id).
+        let (secondSweep, second) = try registry.startRuns([newRun("c"), newRun("d")], sweep: sweep,
+                                                           members: [("v=1", []), ("v=2", [])],
+                                                           proposedIDs: [proposed[1], proposed[2]], proposedSweepID: sweepID)
+        #expect(second[0] != proposed[1] && !ids.contains(second[0]))
+        #expect(second[1] == proposed[2])
+        #expect(secondSweep != nil && secondSweep != sweepID)
+        #expect(try registry.run(id: proposed[1])?.name == "b", "the earlier run is untouched")
+        #expect(try registry.run(id: second[0])?.name == "c")
+        #expect(try registry.sweep(id: try #require(secondSweep)).members.map(\.runID) == second)
+    }
+
     /// Sequence numbers of runs started here are remembered between batches; a row written through
     /// the single-row API in between is still ordered before the next batch's rows.
     @Test func sequenceNumbersStayInOrderAcrossBatchesAndSingleRows() throws {

@@ -116,18 +116,24 @@ public enum RunCommands {
                     summaryID: recording?.label ?? (planned.isSweep ? "(unrecorded sweep)" : "(unrecorded)"))
         }
         let statuses = plan.variants.indices.map { plan.status(ofVariant: $0, in: report) }
+        // The lock file first: it does not depend on the registry, whose writes meanwhile finish
+        // on their own thread.
+        profile.measure("lock file") {
+            writeLockFile(plan, isSweep: planned.isSweep, pipelineFile: common.pipelineFile, report: report, store: store)
+        }
         profile.measure("registry: finish (waits for writes)") { recording?.finish(statuses) }
+        if let recording, let recorded = planned.isSweep ? recording.sweepID : recording.runIDs?.first, recorded != recording.label {
+            // The id proposed before the run was taken meanwhile (another run started in the same second).
+            stderr.write("note: \(recording.label) was recorded as \(recorded) (the id was taken)\n")
+        }
 
         if planned.isSweep {
             profile.measure("sweep table") {
                 stdout.write(sweepTable(planned, statuses: statuses, recording: recording, report: report, colour: colour))
             }
         }
-        profile.measure("lock file") {
-            writeLockFile(plan, isSweep: planned.isSweep, pipelineFile: common.pipelineFile, report: report, store: store)
-        }
         if push, let remote {
-            let pushed = pushResults(report, remote: remote, store: store, runID: planned.isSweep ? nil : recording?.runIDs.first,
+            let pushed = pushResults(report, remote: remote, store: store, runID: planned.isSweep ? nil : recording?.runIDs?.first,
                                      pipeline: plan.pipeline.name)
             if !pushed && report.status == .succeeded { return 1 }
         }
@@ -261,9 +267,10 @@ public enum RunCommands {
                            colour: Bool) -> String {
         let plan = planned.plan
         let rankBy = planned.ranking?.rankBy, maximize = planned.ranking?.maximize ?? true
+        let runIDs = recording?.runIDs
         let table = SweepTable(
             rows: plan.variants.indices.map { v in
-                SweepTable.Row(variant: plan.variants[v].name, runID: recording?.runIDs[v] ?? "-", status: statuses[v].rawValue,
+                SweepTable.Row(variant: plan.variants[v].name, runID: runIDs?[v] ?? "-", status: statuses[v].rawValue,
                                params: plan.overrideTexts(ofVariant: v), metrics: metrics(ofVariant: v, plan: plan, report: report))
             },
             rankBy: rankBy, maximize: maximize, stageOrder: plan.variants[0].pipeline.stages.map(\.name),

@@ -18,7 +18,7 @@ public enum RegistryRecorder {
     /// sweep's node name): variants share most stages, so each is converted once.
     /// `pipelinePath` is `registryPath(of:)` of the pipeline file, computed once by the caller.
     static func newRun(pipeline: ResolvedPipeline, pipelinePath: String, pipelineDigest: String, commandLine: [String],
-                       stageParams: inout [String: JSONValue], identity: (String) -> String = { $0 }) -> NewRun {
+                       startedAt: Date = Date(), stageParams: inout [String: JSONValue], identity: (String) -> String = { $0 }) -> NewRun {
         var params: [String: JSONValue] = [:]
         params.reserveCapacity(pipeline.stages.count)
         for stage in pipeline.stages {
@@ -30,7 +30,7 @@ public enum RegistryRecorder {
             stageParams[id] = .object(values)
         }
         return NewRun(pipelinePath: pipelinePath, pipelineDigest: pipelineDigest, name: pipeline.name,
-                      params: .object(params), commandLine: commandLine)
+                      params: .object(params), commandLine: commandLine, startedAt: startedAt)
     }
 
     /// SHA-256 of the pipeline file's bytes (hex), "" when it cannot be read.

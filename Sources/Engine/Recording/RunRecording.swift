@@ -7,12 +7,15 @@ import Store
 /// node (a plain run is the one-variant case: nodes are its stages). Registry problems are warnings:
 /// the run still goes ahead.
 ///
-/// Transactions: one opens every run (and the sweep), stage results are written in batches (a
-/// result waits up to `flushDelay` for the ones after it, a cached one `settledFlushDelay`), one
-/// closes every run. A no-op rerun of a 512-variant sweep thus costs two transactions, not one per
-/// variant and stage. While the run
-/// lasts its heartbeat moves every `heartbeatInterval`, so another host can tell a live run from
-/// one whose `pipe` died (see `RunRegistry.reapAbandonedRuns`).
+/// Every write happens on one serial queue, beside the scheduler rather than before it: the
+/// transaction that opens every run (and the sweep) is queued when the run starts, stage results
+/// follow in batches (a result waits up to `flushDelay` for the ones after it, a cached one
+/// `settledFlushDelay`), one transaction closes every run. A no-op rerun of a 512-variant sweep
+/// thus costs a handful of transactions, written on a second core while the scheduler keys and
+/// looks up stages. Run ids are proposed before the rows exist (the opening transaction takes
+/// another only if the registry already has one); stage rows name their variant and get the run
+/// id when written. While the run lasts its heartbeat moves every `heartbeatInterval`, so
+/// another host can tell a live run from one whose `pipe` died (see `RunRegistry.reapAbandonedRuns`).
 public final class RunRecording: RunRecorder, @unchecked Sendable {
     /// How a sweep is ranked (recorded with its sweep row).
     public struct SweepRanking: Sendable {
@@ -27,69 +30,97 @@ public final class RunRecording: RunRecorder, @unchecked Sendable {
 
     /// How long a stage result waits to be written together with the ones that follow it.
     static let flushDelay = 0.1
-    /// The same for results that ran nothing (cached, skipped): a no-op rerun ends well within it,
-    /// so its stage rows go into the transaction that closes the runs instead of batches of their own.
-    static let settledFlushDelay = 1.0
+    /// The same for results that ran nothing (cached, skipped): short, so a no-op rerun's rows are
+    /// written while the scheduler is still settling the rest, yet batched (a few transactions).
+    static let settledFlushDelay = 0.01
     /// How often a live run's heartbeat moves (well inside `RunRegistry.abandonedLease`).
     public static let heartbeatInterval = 30.0
 
-    /// The sweep's id; nil for a plain run.
-    public let sweepID: String?
-    /// One run per variant, in variant order.
-    public let runIDs: [String]
+    /// What names this run's failed-stage logs and Slurm jobs: the proposed sweep id, else the
+    /// proposed id of the (first) run.
+    public let label: String
     private let registry: RunRegistry
     private let plan: SweepPlan
     private let store: ArtifactStore
-
-    /// What names this run's failed-stage logs and Slurm jobs: the sweep id, else the run id.
-    public var label: String { sweepID ?? runIDs[0] }
 
     /// Registry writes happen on their own serial queue: the scheduler calls `stageFinished` on its
     /// coordinating thread, which must not wait for SQLite before starting the stages that just
     /// became ready.
     private let writes = DispatchQueue(label: "pipe.run.recording")
     private let lock = NSLock()
-    private var pending = RunRegistry.Batch()
+    private var pending = PendingRows()
     /// When the earliest scheduled write of `pending` happens (nil: none is scheduled).
     private var flushDeadline: DispatchTime?
     private var warned = false
     private var heartbeat: Ticker?
+    /// Set on the writes queue by the opening transaction: the sweep id and the run ids as
+    /// recorded; nil when the runs could not be recorded.
+    private var started: (sweepID: String?, runIDs: [String])?
 
-    private init(sweepID: String?, runIDs: [String], registry: RunRegistry, plan: SweepPlan, store: ArtifactStore) {
-        self.sweepID = sweepID
-        self.runIDs = runIDs
+    /// Stage rows waiting for a write, by variant (run ids are known on the writes queue).
+    private struct PendingRows {
+        var executions: [(variant: Int, execution: Store.StageExecution)] = []
+        var metrics: [(variant: Int, stage: String, points: [MetricPoint])] = []
+    }
+
+    private init(label: String, registry: RunRegistry, plan: SweepPlan, store: ArtifactStore) {
+        self.label = label
         self.registry = registry
         self.plan = plan
         self.store = store
     }
 
-    /// Starts the run rows (and the sweep row when `sweep` is given) in one transaction; nil after a
-    /// warning when the registry cannot be written.
+    /// The sweep's id; nil for a plain run or when it could not be recorded. Waits for the
+    /// opening transaction.
+    public var sweepID: String? { writes.sync { started?.sweepID } }
+
+    /// One run id per variant, in variant order; nil when the runs could not be recorded. Waits
+    /// for the opening transaction.
+    public var runIDs: [String]? { writes.sync { started?.runIDs } }
+
+    /// Opens the registry and queues the transaction that starts the run rows (and the sweep row
+    /// when `sweep` is given); nil after a warning when the registry cannot be opened. A failure
+    /// of the transaction itself is a warning too (then nothing of this run is recorded).
     public static func start(store: ArtifactStore, plan: SweepPlan, pipelineFile: String,
                              sweep: SweepRanking?) -> RunRecording? {
-        do {
-            let registry = try store.openRegistry()
-            let digest = RegistryRecorder.digest(ofPipelineFile: pipelineFile)
-            var stageParams: [String: JSONValue] = [:]
-            let pipelinePath = RegistryRecorder.registryPath(of: pipelineFile)
-            let runs = plan.variants.indices.map { v in
-                RegistryRecorder.newRun(pipeline: plan.variants[v].pipeline, pipelinePath: pipelinePath, pipelineDigest: digest,
-                                        commandLine: CommandLine.arguments, stageParams: &stageParams,
-                                        identity: { plan.nodeOf[v][$0] ?? $0 })
-            }
-            let sweepRow = sweep.map {
-                NewSweep(pipelinePath: pipelinePath, name: plan.pipeline.name,
-                         rankBy: $0.rankBy, maximize: $0.maximize, commandLine: CommandLine.arguments)
-            }
-            let members = sweep == nil ? [] : plan.variants.indices.map { (variant: plan.variants[$0].name, overrides: plan.overrideTexts(ofVariant: $0)) }
-            let (sweepID, runIDs) = try registry.startRuns(runs, sweep: sweepRow, members: members)
-            let recording = RunRecording(sweepID: sweepID, runIDs: runIDs, registry: registry, plan: plan, store: store)
-            recording.startHeartbeat()
-            return recording
-        } catch {
+        let registry: RunRegistry
+        do { registry = try store.openRegistry() } catch {
             FileHandle.standardError.write(Data("warning: the \(sweep == nil ? "run" : "sweep") will not be recorded: \(error)\n".utf8))
             return nil
         }
+        let startedAt = Date()
+        let proposedIDs = RunRegistry.proposeRunIDs(count: plan.variants.count, startedAt: startedAt)
+        let proposedSweepID = sweep.map { _ in RunRegistry.proposeSweepID(startedAt: startedAt) }
+        let recording = RunRecording(label: proposedSweepID ?? proposedIDs[0], registry: registry,
+                                     plan: plan, store: store)
+        let commandLine = CommandLine.arguments
+        // The file as it is now, not when the writer gets to it.
+        let digest = RegistryRecorder.digest(ofPipelineFile: pipelineFile)
+        recording.writes.async {
+            do {
+                var stageParams: [String: JSONValue] = [:]
+                let pipelinePath = RegistryRecorder.registryPath(of: pipelineFile)
+                let runs = plan.variants.indices.map { v in
+                    RegistryRecorder.newRun(pipeline: plan.variants[v].pipeline, pipelinePath: pipelinePath, pipelineDigest: digest,
+                                            commandLine: commandLine, startedAt: startedAt, stageParams: &stageParams,
+                                            identity: { plan.nodeOf[v][$0] ?? $0 })
+                }
+                let sweepRow = sweep.map {
+                    NewSweep(pipelinePath: pipelinePath, name: plan.pipeline.name,
+                             rankBy: $0.rankBy, maximize: $0.maximize, commandLine: commandLine, startedAt: startedAt)
+                }
+                let members = sweep == nil ? [] : plan.variants.indices.map { (variant: plan.variants[$0].name, overrides: plan.overrideTexts(ofVariant: $0)) }
+                recording.started = try RunProfile.shared.measure("registry: start runs (writer thread)") {
+                    try registry.startRuns(runs, sweep: sweepRow, members: members, proposedIDs: proposedIDs,
+                                           proposedSweepID: proposedSweepID)
+                }
+            } catch {
+                recording.lock.lock(); recording.warned = true; recording.lock.unlock()
+                FileHandle.standardError.write(Data("warning: the \(sweep == nil ? "run" : "sweep") will not be recorded: \(error)\n".utf8))
+            }
+        }
+        recording.startHeartbeat()
+        return recording
     }
 
     public func stageFinished(_ stage: ResolvedStage, outcome: StageResult, startedAt: Date?, finishedAt: Date?,
@@ -108,34 +139,37 @@ public final class RunRecording: RunRecorder, @unchecked Sendable {
             metrics = DeclaredMetrics.missingFromRecord(stage, record: stored, store: store)
         }
         let points = metrics.map { MetricPoint(step: $0.step, name: $0.name, value: $0.value) }
-        // One row per variant using the node, alike but for the run id: built once (the key's hex
-        // and the outcome's mapping), copied per variant.
-        var execution = RegistryRecorder.execution(runID: "", stage: node.stage, outcome: outcome, outputs: outputs,
+        // One row per variant using the node, alike but for the run id (filled in when written):
+        // built once (the key's hex and the outcome's mapping).
+        let execution = RegistryRecorder.execution(runID: "", stage: node.stage, outcome: outcome, outputs: outputs,
                                                    startedAt: startedAt, finishedAt: finishedAt)
         lock.lock()
         for v in node.variants {
-            execution.runID = runIDs[v]
-            pending.executions.append(execution)
-            if !points.isEmpty { pending.metrics.append((runIDs[v], node.stage, points)) }
+            pending.executions.append((v, execution))
+            if !points.isEmpty { pending.metrics.append((v, node.stage, points)) }
         }
         let delay = outcome.isLookUpOnly ? Self.settledFlushDelay : Self.flushDelay
         let deadline = DispatchTime.now() + delay
         let schedule = flushDeadline.map { deadline < $0 } ?? true
         if schedule { flushDeadline = deadline }
         lock.unlock()
-        if case .failed = outcome, let sweepID {
+        if case .failed = outcome {
             writes.async { [self] in
-                for v in node.variants { copyFailedLog(sweepID: sweepID, node: stage.name, runID: runIDs[v], stage: node.stage) }
+                guard let runIDs = started?.runIDs else { return }
+                // The scheduler kept the log under this run's label; each run whose id differs
+                // (every variant of a sweep) gets a copy under its own id, where `pipe log` looks.
+                for v in node.variants where runIDs[v] != label {
+                    copyFailedLog(label: label, node: stage.name, runID: runIDs[v], stage: node.stage)
+                }
             }
         }
         if schedule { writes.asyncAfter(deadline: deadline) { [self] in write(takePending()) } }
     }
 
-    /// The scheduler keeps a sweep's failed stage's log under the sweep's label
-    /// (`logs/failed/<sweep>/<node>.log`); each variant's run gets a copy under its own id, where
-    /// `pipe log RUN STAGE` looks.
-    private func copyFailedLog(sweepID: String, node: String, runID: String, stage: String) {
-        let source = store.failedLogPath(run: sweepID, stage: node)
+    /// The scheduler keeps a failed stage's log under the run's label
+    /// (`logs/failed/<label>/<node>.log`); `runID`'s copy goes where `pipe log RUN STAGE` looks.
+    private func copyFailedLog(label: String, node: String, runID: String, stage: String) {
+        let source = store.failedLogPath(run: label, stage: node)
         guard FileManager.default.fileExists(atPath: source) else { return }
         store.keepFailedLog(source, run: runID, stage: stage)
     }
@@ -146,16 +180,28 @@ public final class RunRecording: RunRecorder, @unchecked Sendable {
         writes.sync {
             var batch = takePending()
             let now = Date()
-            batch.finished = zip(runIDs, statuses).map { ($0, $1, now) }
+            batch.finished = zip(started?.runIDs ?? [], statuses).map { ($0, $1, now) }
             write(batch)
         }
     }
 
+    /// The pending rows as a registry batch (on the writes queue, after the opening transaction:
+    /// empty when it failed).
     private func takePending() -> RunRegistry.Batch {
-        lock.lock(); defer { lock.unlock() }
-        let batch = pending
-        pending = RunRegistry.Batch()
+        lock.lock()
+        let rows = pending
+        pending = PendingRows()
         flushDeadline = nil
+        lock.unlock()
+        var batch = RunRegistry.Batch()
+        guard let runIDs = started?.runIDs else { return batch }
+        batch.executions.reserveCapacity(rows.executions.count)
+        for (v, execution) in rows.executions {
+            var row = execution
+            row.runID = runIDs[v]
+            batch.executions.append(row)
+        }
+        batch.metrics = rows.metrics.map { (runIDs[$0.variant], $0.stage, $0.points) }
         return batch
     }
 
@@ -163,6 +209,7 @@ public final class RunRecording: RunRecorder, @unchecked Sendable {
         let ticker = Ticker(interval: Self.heartbeatInterval) { [weak self] in
             guard let self else { return }
             writes.async { [self] in
+                guard let runIDs = started?.runIDs else { return }
                 var batch = RunRegistry.Batch()
                 batch.heartbeats = runIDs
                 write(batch)
@@ -172,7 +219,7 @@ public final class RunRecording: RunRecorder, @unchecked Sendable {
         ticker.start()
     }
 
-    /// On the writes queue. Failures are reported once.
+    /// On the writes queue. Failures are reported once (a failed opening transaction already was).
     private func write(_ batch: RunRegistry.Batch) {
         do { try RunProfile.shared.measure("registry: write a batch (writer thread)") { try registry.record(batch) } } catch {
             lock.lock()

@@ -163,7 +163,7 @@ public struct ParsedPipeline: Sendable {
 
     /// An override's value typed for its stage: by the declared type, or for an inline `run:`
     /// stage by the type of the `with:` value it replaces.
-    private func typedOverride(_ override: ParamOverride, _ stage: StageSpec, _ declaration: StageDeclaration?,
+    func typedOverride(_ override: ParamOverride, _ stage: StageSpec, _ declaration: StageDeclaration?,
                                current: ParamValue?, _ sink: inout DiagnosticSink) -> ParamValue? {
         let prefix = Self.prefix(override) + "stage '\(stage.name)': "
         let path = override.origin

@@ -57,12 +57,16 @@ extension PipelineLoader {
         if combinations.isEmpty { combinations = [[]] }
 
         var variants: [SweepVariant] = []
-        var seen = Set<[ResolvedStage]>()   // stages carry the seed
+        // Variants differ from each other only in params and seed (everything else comes from the
+        // same file and declarations), so those identify a variant's resolved stages.
+        var seen = Set<VariantParams>()
         for combination in combinations {
             let pipeline: ResolvedPipeline
             do {
                 if combination.isEmpty {
                     pipeline = base
+                } else if let patched = parsed.patch(base, with: combination, declarations: &declarations) {
+                    pipeline = patched
                 } else {
                     pipeline = try parsed.resolve(overrides: overrides + combination, declarations: &declarations)
                 }
@@ -70,7 +74,7 @@ extension PipelineLoader {
                 sink.append(error)
                 continue
             }
-            guard seen.insert(pipeline.stages).inserted else { continue }
+            guard seen.insert(VariantParams(pipeline)).inserted else { continue }
             variants.append(SweepVariant(name: Self.variantName(combination, pipeline), overrides: combination, pipeline: pipeline))
         }
         try sink.check()
@@ -116,6 +120,17 @@ extension PipelineLoader {
             if let i = parts.firstIndex(where: { $0.hasPrefix(target + "=") }) { parts[i] = part } else { parts.append(part) }
         }
         return parts.joined(separator: ",")
+    }
+}
+
+/// What tells two variants of one sweep apart: each stage's params and the seed.
+private struct VariantParams: Hashable {
+    var seed: UInt64
+    var params: [[ResolvedParam]]
+
+    init(_ pipeline: ResolvedPipeline) {
+        seed = pipeline.seed
+        params = pipeline.stages.map(\.params)
     }
 }
 

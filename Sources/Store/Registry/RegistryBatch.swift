@@ -22,13 +22,37 @@ extension RunRegistry {
         public var isEmpty: Bool { executions.isEmpty && metrics.isEmpty && heartbeats.isEmpty && finished.isEmpty }
     }
 
+    /// Run ids for `count` runs started at `date`, distinct from each other (not yet checked
+    /// against the registry): what `startRuns(proposedIDs:)` tries first, so a caller can name a
+    /// run before its rows are written.
+    public static func proposeRunIDs(count: Int, startedAt date: Date) -> [String] {
+        let stamp = String(makeRunID(date).dropLast(4))  // `20261122-020458-`, then 4 random hex digits
+        var taken = Set<String>()
+        var ids: [String] = []
+        ids.reserveCapacity(count)
+        var attempts = 0
+        while ids.count < count {
+            let id = stamp + POSIX.randomHex(4)
+            // Beyond what 4 hex digits can tell apart, repeats are left for `startRuns` to replace.
+            if taken.insert(id).inserted || attempts >= 16 * count { ids.append(id) }
+            attempts += 1
+        }
+        return ids
+    }
+
+    /// A sweep id for a sweep started at `date` (not yet checked against the registry).
+    public static func proposeSweepID(startedAt date: Date) -> String { "s" + makeRunID(date) }
+
     /// Inserts `runs` (status `running`, this process as their runner) and, with `sweep`, the sweep
     /// row with one member per run (`members[i]` describes `runs[i]`), in one transaction.
-    /// Returns the sweep id (nil without `sweep`) and the run ids in order.
+    /// Returns the sweep id (nil without `sweep`) and the run ids in order: `proposedIDs[i]` (and
+    /// `proposedSweepID`) unless the registry already has that id, then a new one.
     public func startRuns(_ runs: [NewRun], sweep: NewSweep? = nil,
-                          members: [(variant: String, overrides: [(target: String, value: String)])] = []) throws
+                          members: [(variant: String, overrides: [(target: String, value: String)])] = [],
+                          proposedIDs: [String] = [], proposedSweepID: String? = nil) throws
         -> (sweepID: String?, runIDs: [String]) {
         precondition(sweep == nil || members.count == runs.count, "one sweep member per run")
+        precondition(proposedIDs.isEmpty || proposedIDs.count == runs.count, "one proposed id per run")
         let runner = RunnerProcess.current
         // Every variant of a sweep shares one command line: encode each distinct one once.
         var commandLines: [[String]: String] = [:]
@@ -47,7 +71,7 @@ extension RunRegistry {
         let started = try write { db -> (sweepID: String?, runIDs: [String]) in
             var sweepID: String?
             if let sweep, let sweepCommandLine {
-                sweepID = try Self.insertSweep(db, sweep, commandLine: sweepCommandLine)
+                sweepID = try Self.insertSweep(db, sweep, commandLine: sweepCommandLine, proposedID: proposedSweepID)
             }
             let exists = try db.cachedStatement(sql: "SELECT 1 FROM runs WHERE id = ?")
             let insertSQL = """
@@ -62,8 +86,9 @@ extension RunRegistry {
                     var taken = Set<String>()
                     for (position, run) in runs.enumerated() {
                         var id: String?
-                        for _ in 0..<16 {
-                            let candidate = Self.makeRunID(run.startedAt)
+                        for attempt in 0..<17 {
+                            let candidate = attempt == 0 ? (proposedIDs.isEmpty ? Self.makeRunID(run.startedAt) : proposedIDs[position])
+                                                         : Self.makeRunID(run.startedAt)
                             if taken.contains(candidate) { continue }
                             if try Bool.fetchOne(exists, arguments: [candidate]) == true { continue }
                             id = candidate

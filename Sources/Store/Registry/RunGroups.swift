@@ -97,9 +97,9 @@ extension RunRegistry {
     }
 
     /// Inserts the sweep row with a fresh id (inside the caller's transaction).
-    static func insertSweep(_ db: Database, _ sweep: NewSweep, commandLine: String) throws -> String {
-        for _ in 0..<16 {
-            let id = "s" + Self.makeRunID(sweep.startedAt)
+    static func insertSweep(_ db: Database, _ sweep: NewSweep, commandLine: String, proposedID: String? = nil) throws -> String {
+        for attempt in 0..<17 {
+            let id = attempt == 0 ? (proposedID ?? "s" + Self.makeRunID(sweep.startedAt)) : "s" + Self.makeRunID(sweep.startedAt)
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM sweeps WHERE id = ?", arguments: [id]) == true { continue }
             try db.execute(sql: """
                 INSERT INTO sweeps (id, pipeline_path, name, rank_by, maximize, command_line, started_at)
