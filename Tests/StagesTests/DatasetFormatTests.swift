@@ -31,6 +31,14 @@ struct DatasetFormatTests {
         #expect(throws: StageError.failed("d.json: format \"x\" is not pipe.dataset/1 (is the input a dataset stage's `data` output?)")) {
             try DatasetManifest.parse(Array(#"{"format":"x"}"#.utf8), file: "d.json")
         }
+        // A damaged count is an error naming the split, never a trap: too large for Int, fractional, negative.
+        for count in ["1e300", "2.5", "-1", "-0", "\"3\""] {
+            let text = #"{"fields":[],"format":"pipe.dataset/1","kind":"prompt","sources":[],"splits":{"train":"# + count + "}}"
+            #expect(throws: StageError.self, "\(count)") { try DatasetManifest.parse(Array(text.utf8), file: "d.json") }
+            do { _ = try DatasetManifest.parse(Array(text.utf8), file: "d.json") } catch {
+                #expect("\(error)".contains("split \"train\": count must be a non-negative integer"), "\(error)")
+            }
+        }
     }
 
     @Test func writerAndReaderRoundTrip() throws {

@@ -72,10 +72,10 @@ public struct DatasetManifest: Sendable, Equatable {
         guard case .object(let splitMembers)? = root["splits"] else { throw bad("missing \"splits\" object") }
         var splits: [(name: String, count: Int)] = []
         for member in splitMembers {
-            guard case .number(let n) = member.value, n >= 0, n == n.rounded() else {
+            guard let n = member.value.nonNegativeInteger else {
                 throw bad("split \"\(member.key)\": count must be a non-negative integer")
             }
-            splits.append((member.key, Int(n)))
+            splits.append((member.key, n))
         }
         guard case .array(let fieldValues)? = root["fields"] else { throw bad("missing \"fields\" array") }
         let fields = try fieldValues.map { value -> String in

@@ -206,7 +206,7 @@ public final class SafetensorsFile: @unchecked Sendable {
             var shape: [Int] = []
             var elements = 1
             for d in dims {
-                guard let n = Self.wholeNumber(d) else { throw bad(.badEntry, "tensor '\(name)': shape entries must be non-negative integers") }
+                guard let n = d.nonNegativeInteger else { throw bad(.badEntry, "tensor '\(name)': shape entries must be non-negative integers") }
                 let (product, overflow) = elements.multipliedReportingOverflow(by: n)
                 guard !overflow else { throw bad(.spanMismatch, "tensor '\(name)': shape \(dims.count)-d product overflows") }
                 shape.append(n)
@@ -216,8 +216,9 @@ public final class SafetensorsFile: @unchecked Sendable {
             guard shape.allSatisfy({ $0 < 1 << 53 }) else {
                 throw bad(.spanMismatch, "tensor '\(name)': shape \(shape) has a dimension of 2^53 or more, larger than any file")
             }
+            // Offsets beyond 2^53, where a Double could have rounded, always exceed the data section.
             guard case .array(let offsets) = try field("data_offsets"), offsets.count == 2,
-                  let begin = Self.wholeNumber(offsets[0]), let end = Self.wholeNumber(offsets[1]), begin <= end else {
+                  let begin = offsets[0].nonNegativeInteger, let end = offsets[1].nonNegativeInteger, begin <= end else {
                 throw bad(.badEntry, "tensor '\(name)': \"data_offsets\" must be [begin, end] with 0 ≤ begin ≤ end")
             }
             guard end <= dataSize else {
@@ -247,12 +248,5 @@ public final class SafetensorsFile: @unchecked Sendable {
             throw bad(.hole, "the data section has \(dataSize) bytes but the tensors cover only \(covered)")
         }
         return (metadata, tensors)
-    }
-
-    /// A header integer (shape entry or data offset): a whole, non-negative JSON number; nil otherwise.
-    /// Offsets beyond 2^53, where a Double could have rounded, always exceed the data section.
-    private static func wholeNumber(_ value: JSONValue) -> Int? {
-        guard case .number(let x) = value, x.sign == .plus else { return nil }
-        return Int(exactly: x)
     }
 }
