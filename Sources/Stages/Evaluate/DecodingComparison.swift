@@ -8,7 +8,12 @@ extension EvaluateStage {
         r.samples.reduce(0.0) { $0 + f($1) } / Double(max(r.samples.count, 1))
     }
 
-    static func judgeRate(_ r: ModelReport) -> Double { mean(r) { $0.judgePositive > 0.5 ? 1 : 0 } }
+    /// The share of answers the judge calls positive (probability > 0.5).
+    static func judgeRate(_ samples: [Sample]) -> Double {
+        samples.reduce(0.0) { $0 + ($1.judgePositive > 0.5 ? 1 : 0) } / Double(max(samples.count, 1))
+    }
+
+    static func judgeRate(_ r: ModelReport) -> Double { judgeRate(r.samples) }
 
     static func distinct2(_ r: ModelReport) -> Double { TextStatistics.distinct(r.samples.map { Array($0.responseText) }, n: 2) }
 

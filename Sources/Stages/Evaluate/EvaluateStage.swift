@@ -81,15 +81,14 @@ public enum EvaluateStage: BuiltinStage {
                 ("reward_sources", JSONText.object(sourceNames.indices.map { (sourceNames[$0], JSONText.number(sourceMean($0))) })),
             ]
             var judge: [(String, String)] = judged ? [
-                ("judge_positive_rate", JSONText.number(mean { $0.judgePositive > 0.5 ? 1 : 0 })),
+                ("judge_positive_rate", JSONText.number(EvaluateStage.judgeRate(samples))),
                 ("judge_score_mean", JSONText.number(mean(\.judgePositive))),
             ] : []
             // Per prompt class, where prompts have one: whether the answers turn the other class's openings.
             for label in [1, 0] where judged {
                 let mine = samples.filter { $0.promptLabel == label }
                 guard !mine.isEmpty else { continue }
-                let rate = Double(mine.filter { $0.judgePositive > 0.5 }.count) / Double(mine.count)
-                judge.append(("judge_positive_rate_label_\(label)", JSONText.number(rate)))
+                judge.append(("judge_positive_rate_label_\(label)", JSONText.number(EvaluateStage.judgeRate(mine))))
             }
             return sources + [("rm_reward_mean", JSONText.number(mean(\.rmReward)))] + judge + [
                 ("kl_to_reference_nats", JSONText.number(mean(\.klToReference))),
@@ -191,7 +190,7 @@ public enum EvaluateStage: BuiltinStage {
         }
         let (sft, ppo) = (reports[0][0], reports[0][1])
         func mean(_ r: ModelReport, _ f: (Sample) -> Double) -> Double { r.samples.reduce(0.0) { $0 + f($1) } / Double(r.samples.count) }
-        let rateGain = mean(ppo) { $0.judgePositive > 0.5 ? 1 : 0 } - mean(sft) { $0.judgePositive > 0.5 ? 1 : 0 }
+        let rateGain = judgeRate(ppo) - judgeRate(sft)
         // The policy's answer against the baseline's paired answer (same prompt, same random numbers).
         let wins = zip(ppo.samples, sft.samples).reduce(0.0) { $0 + ($1.0.rmReward > $1.1.rmReward ? 1 : $1.0.rmReward == $1.1.rmReward ? 0.5 : 0) }
         var comparison: [(String, String)] = judge == nil ? [] : [("judge_positive_rate_gain", JSONText.number(rateGain))]
@@ -220,7 +219,7 @@ public enum EvaluateStage: BuiltinStage {
         var summary: [(String, Double)] = []
         for r in reports[0] {
             summary += [("\(r.name)/rm_reward_mean", mean(r, \.rmReward))]
-            if r.judged { summary.append(("\(r.name)/judge_positive_rate", mean(r) { $0.judgePositive > 0.5 ? 1 : 0 })) }
+            if r.judged { summary.append(("\(r.name)/judge_positive_rate", judgeRate(r))) }
             summary.append(("\(r.name)/kl_to_reference_nats", mean(r, \.klToReference)))
             if let p = r.perplexity { summary.append(("\(r.name)/heldout_perplexity", p)) }
         }
@@ -265,7 +264,7 @@ public enum EvaluateStage: BuiltinStage {
         var s = "evaluate: metric                      sft        ppo\n"
         s += "  rm reward (proxy)              \(f(mean(sft, \.rmReward)))   \(f(mean(ppo, \.rmReward)))\n"
         if sft.judged {
-            s += "  judge positive rate (gold)     \(f(mean(sft) { $0.judgePositive > 0.5 ? 1 : 0 }))   \(f(mean(ppo) { $0.judgePositive > 0.5 ? 1 : 0 }))\n"
+            s += "  judge positive rate (gold)     \(f(judgeRate(sft)))   \(f(judgeRate(ppo)))\n"
         }
         s += "  KL to reference (nats/resp.)   \(f(mean(sft, \.klToReference)))   \(f(mean(ppo, \.klToReference)))\n"
         if let a = sft.perplexity, let b = ppo.perplexity { s += "  held-out perplexity            \(f(a))   \(f(b))\n" }
