@@ -178,3 +178,29 @@ struct SparseLMHeadTests {
         #expect(plain != [Float](repeating: 0, count: plain.count))
     }
 }
+
+@Suite("Right padding")
+struct RightPaddingTests {
+    /// Pads after a row's last real token are never attended to (causal attention looks back only), so
+    /// masking them changes no bit of the real positions' logits: the evaluation's perplexity batches
+    /// rely on it.
+    @Test func maskingRightPadsChangesNoRealLogit() throws {
+        let config = tinyConfig()
+        let model = try GPTModel(config: config, seed: 7)
+        let lengths = [7, 3, 5], t = 7, pad: Int32 = 0
+        var tokens: [Int32] = [], mask: [Int32] = []
+        for (row, n) in lengths.enumerated() {
+            tokens += randomTokens(n, vocab: config.vocabSize, seed: UInt64(10 + row)) + Array(repeating: pad, count: t - n)
+            mask += Array(repeating: 1, count: n) + Array(repeating: 0, count: t - n)
+        }
+        model.forward(TokenBatch(tokens: tokens, batch: lengths.count, time: t))
+        let unmasked = Array(model.logits)
+        model.forward(TokenBatch(tokens: tokens, batch: lengths.count, time: t, attentionMask: mask))
+        let masked = Array(model.logits)
+        let v = config.vocabSize
+        for (row, n) in lengths.enumerated() {
+            let real = (row * t * v)..<((row * t + n) * v)
+            #expect(unmasked[real].map(\.bitPattern) == masked[real].map(\.bitPattern), "row \(row)")
+        }
+    }
+}

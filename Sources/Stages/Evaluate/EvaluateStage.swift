@@ -233,31 +233,6 @@ public enum EvaluateStage: BuiltinStage {
         if !settings.onlyDefaultDecoding { context.log(decodingsTable(decodings, reports)) }
     }
 
-    /// exp(mean NLL) over the first `reviews` test reviews, each as `[EOS] + review` cut to n_positions.
-    static func heldOutPerplexity(_ model: GPTModel, _ file: TokenFile, reviews: Int, eos: Int32, pad: Int32) throws -> Double {
-        let t = model.config.maxPositions
-        let docs = (0..<min(reviews, file.count)).map { ModelArtifacts.withBOS(file.record($0).prefix(t), eos: eos) }.filter { $0.count >= 2 }
-        guard !docs.isEmpty else { throw StageError.badInput("tokens", "test split has no reviews for perplexity") }
-        var nll = 0.0, count = 0
-        for start in Swift.stride(from: 0, to: docs.count, by: 16) {
-            let chunk = docs[start..<min(docs.count, start + 16)]
-            let width = chunk.map { $0.count - 1 }.max()!
-            var tokens: [Int32] = [], targets: [Int32] = [], mask: [Float] = [], attention: [Int32] = []
-            for d in chunk {
-                let n = d.count - 1
-                tokens += d.prefix(n) + Array(repeating: pad, count: width - n)
-                targets += d.dropFirst() + Array(repeating: pad, count: width - n)
-                mask += Array(repeating: 1, count: n) + Array(repeating: 0, count: width - n)
-                attention += Array(repeating: 1, count: n) + Array(repeating: 0, count: width - n)
-            }
-            model.forward(TokenBatch(tokens: tokens, batch: chunk.count, time: width, attentionMask: attention))
-            let counted = Int(mask.reduce(0, +))
-            nll += Double(model.crossEntropy(targets: targets, lossMask: mask, computeGradient: false)) * Double(counted)
-            count += counted
-        }
-        return TextStatistics.perplexity(totalNLL: nll, tokens: count)
-    }
-
     static func table(_ sft: ModelReport, _ ppo: ModelReport, classic: Int) -> String {
         func f(_ x: Double) -> String { String(format: "%8.3f", x) }
         func mean(_ r: ModelReport, _ g: (Sample) -> Double) -> Double { r.samples.reduce(0.0) { $0 + g($1) } / Double(r.samples.count) }
