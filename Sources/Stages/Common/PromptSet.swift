@@ -2,14 +2,22 @@ import Tokenizer
 
 /// The prompts an RL stage (ppo, grpo) samples from, each as `[EOS] + tokens`: the fixed ones and the
 /// records of a prompt dataset, both through the prompt template (a fixed prompt is the field `prompt`),
-/// then `corpusPrompts` openings of `promptTokens` tokens from the train split's token file. `fields`
-/// keeps each prompt's dataset columns for rewards that check against them (an answer, a category);
-/// `labels` each prompt's class where one is known (a corpus opening's review label, a dataset's
-/// `label` column of 0 or 1), so that an evaluation can report its figures per class.
+/// then `corpusPrompts` openings of `promptTokens` tokens from the train split's token file.
 public struct PromptSet: Sendable {
-    public var tokens: [[Int32]] = []
-    public var fields: [[String: FieldValue]] = []
-    public var labels: [Int?] = []
+    public struct Prompt: Sendable {
+        /// `[EOS] + tokens`, cut to the model's window keeping the end.
+        public var tokens: [Int32]
+        /// The prompt's dataset columns, for rewards that check against them (an answer, a category).
+        public var fields: [String: FieldValue]
+        /// The prompt's class where one is known (a corpus opening's review label, a dataset's `label`
+        /// column of 0 or 1), so that an evaluation can report its figures per class.
+        public var label: Int?
+    }
+
+    public var prompts: [Prompt] = []
+
+    /// Every prompt's tokens, in order.
+    public var tokens: [[Int32]] { prompts.map(\.tokens) }
 
     public static func build(fixed: [String], corpusPrompts wanted: Int, promptTokens length: Int,
                              records: TemplatedRecords, train: TokenFile?, dataset: DatasetReader? = nil,
@@ -18,9 +26,8 @@ public struct PromptSet: Sendable {
         var set = PromptSet()
         func add(_ prompt: [Int32], _ fields: [String: FieldValue], label: Int? = nil) {
             // Long prompts keep their end (where the question is) within the model's window.
-            set.tokens.append(ModelArtifacts.withBOS(prompt.suffix(max(1, maxTokens - 1)), eos: eos))
-            set.fields.append(fields)
-            set.labels.append(label)
+            set.prompts.append(Prompt(tokens: ModelArtifacts.withBOS(prompt.suffix(max(1, maxTokens - 1)), eos: eos),
+                                      fields: fields, label: label))
         }
         for text in fixed {
             // Rendered as the field `prompt`; a fixed prompt carries no dataset columns for rewards.
@@ -55,21 +62,21 @@ public struct PromptSet: Sendable {
                 add(Array(train.record(record).prefix(length)), [:], label: label <= 1 ? Int(label) : nil)
             }
         }
-        guard !set.tokens.isEmpty else {
+        guard !set.prompts.isEmpty else {
             throw StageError.badParam("classic_prompts", "no prompts: give `classic_prompts`, wire a `prompts` dataset, or wire `tokens` with corpus_prompts > 0")
         }
         return set
     }
 
     /// Every field any prompt carries, sorted: the columns rewards may read.
-    public var columnNames: [String] { Set(fields.flatMap(\.keys)).sorted() }
+    public var columnNames: [String] { Set(prompts.flatMap(\.fields.keys)).sorted() }
 
     /// The fields as reward columns, one value per prompt (null where a prompt lacks the field).
     public var rewardColumns: [String: [RewardJSON]] {
         var columns: [String: [RewardJSON]] = [:]
         for name in columnNames {
-            columns[name] = fields.map { row in
-                switch row[name] {
+            columns[name] = prompts.map { prompt in
+                switch prompt.fields[name] {
                 case .string(let s)?: .string(s)
                 case .number(let x)?: .number(x)
                 case .bool(let b)?: .bool(b)

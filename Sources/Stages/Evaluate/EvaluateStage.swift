@@ -153,7 +153,7 @@ public enum EvaluateStage: BuiltinStage {
                                           length: responseLength, pad: pad, eos: settings.truncateEOS ? eos : nil,
                                           seed: context.seed, rewardFlags: &flags)
                 if d == 0 { rewardFlags += flags }
-                for i in samples.indices { samples[i].promptLabel = promptSet.labels[i / decoding.perPrompt] }
+                for i in samples.indices { samples[i].promptLabel = promptSet.prompts[i / decoding.perPrompt].label }
                 if let judge {
                     let judged = judge.positiveProbabilities(samples.map { $0.promptText + $0.responseText })
                     for i in samples.indices { samples[i].judgePositive = judged[i] }

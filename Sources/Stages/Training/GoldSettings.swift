@@ -43,7 +43,7 @@ public struct GoldSettings: Sendable, Equatable {
         let (set, origin) = try heldOutPrompts(context, tokenizer: tokenizer, template: template, fixed: fixed,
                                                promptTokens: promptTokens, maxTokens: maxTokens)
         // Exactly `prompts` rows: the split's prompts evenly spaced, or cycled when it has fewer.
-        let picked = (0..<prompts).map { $0 % set.tokens.count }
+        let picked = (0..<prompts).map { $0 % set.prompts.count }
         let longest = picked.map { set.tokens[$0].count }.max()! + responseLength
         guard longest <= policy.config.maxPositions else {
             throw StageError.badParam("response_length", "gold prompt (\(longest - responseLength) tokens) + response (\(responseLength)) exceeds the model's n_positions (\(policy.config.maxPositions))")
@@ -56,7 +56,7 @@ public struct GoldSettings: Sendable, Equatable {
             gold.close()
             throw StageError.badParam("response_length", "gold prompt + response (\(longest) tokens) exceeds the gold reward model's n_positions (\(model.config.maxPositions))")
         }
-        context.log("gold: \(sources.summary) on \(prompts) held-out prompts (\(set.tokens.count) distinct, \(origin)) every \(every) steps")
+        context.log("gold: \(sources.summary) on \(prompts) held-out prompts (\(set.prompts.count) distinct, \(origin)) every \(every) steps")
         do {
             return try GoldEvaluator(gold: gold, proxy: proxy, queries: picked.map { set.tokens[$0] }, columns: columns,
                                      responseLength: responseLength, temperature: temperature, stopToken: stopToken,
