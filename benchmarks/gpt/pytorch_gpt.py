@@ -11,6 +11,8 @@ Measures (CPU, fp32, dropout 0):
             max_new_tokens=64, min_new_tokens=64, use_cache=True): 16 prompts x 16 tokens.
   loop      own model, hand-written KV-cache loop (preallocated cache, prefill, then 1-token steps,
             full-distribution multinomial), same shape.
+  sgemm     torch.mm of two 1024 x 1024 fp32 matrices (the BLAS PyTorch links, MKL on x86), best of 30 wall
+            and median per CPU second: pipe prints OpenBLAS's figure measured the same way beside it.
 Rates: tokens per wall second of the median run, and per CPU second (time.process_time) as a
 contention-robust companion figure. Prints one JSON object with --json.
 """
@@ -38,7 +40,7 @@ def parse():
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--sample-repeats", type=int, default=5)
-    p.add_argument("--what", default="train,generate,loop")
+    p.add_argument("--what", default="sgemm,train,generate,loop")
     p.add_argument("--json", action="store_true")
     return p.parse_args()
 
@@ -140,6 +142,10 @@ def main():
     B, T, V = c["batch"], c.get("context", c["block_size"]), c["vocab_size"]
     model = GPT(c)
     result["parameters"] = sum(p.numel() for p in model.parameters())
+    if "sgemm" in what:
+        a, b = torch.rand(1024, 1024) - 0.5, torch.rand(1024, 1024) - 0.5
+        t = timed(lambda: torch.mm(a, b), 30, 1)
+        result["sgemm"] = dict(best_gflops=2 * 1024 ** 3 / t["min"] / 1e9, cpu_median_gflops=2 * 1024 ** 3 / t["cpu_median"] / 1e9)
     if "train" in what:
         opt = torch.optim.AdamW(model.parameters(), lr=3e-4, betas=(0.9, 0.95), weight_decay=0.1, foreach=False)
         x = torch.randint(0, V, (B, T))

@@ -66,6 +66,13 @@ struct BenchGPT: ParsableCommand {
         var loop: Figure
         var peak_rss_mib: Double?
         var torch: String?
+        /// torch.mm 1024³ (its BLAS: MKL on x86), measured like `GPTBenchmark.sgemmPeak`.
+        var sgemm: Sgemm?
+
+        struct Sgemm: Decodable {
+            var best_gflops: Double
+            var cpu_median_gflops: Double
+        }
 
         /// benchmarks/gpt/anchors.md, 1 thread (own nanoGPT loop / HF generate / own KV loop).
         static let anchors: [String: TorchFigures] = [
@@ -113,6 +120,7 @@ struct BenchGPT: ParsableCommand {
             say("  " + what.padding(toLength: 36, withPad: " ", startingAt: 0) + leftPad(swift, 10) + leftPad(torch, 20) + leftPad(r, 14))
         }
         func f0(_ x: Double?) -> String { x.map { String(format: "%.0f", $0) } ?? "–" }
+        func f1(_ x: Double) -> String { String(format: "%.1f", x) }
         row("", "Swift", label, "ratio")
         row("training tokens/s", f0(s.trainTokensPerSecond), f0(torch?.train.tokens_per_s), ratio(s.trainTokensPerSecond, torch?.train.tokens_per_s))
         if let cpu = torch?.train.tokens_per_cpu_s {
@@ -126,6 +134,15 @@ struct BenchGPT: ParsableCommand {
             row("sampling per CPU-s (gen / loop)", f0(sampleCPU), "\(f0(g)) / \(f0(l))", "\(ratio(sampleCPU, g)) / \(ratio(sampleCPU, l))")
         }
         row("peak RSS MiB", f0(s.peakRSSMiB), f0(torch?.peak_rss_mib), "")
+        if let mm = torch?.sgemm {
+            // Each side's training rate as a share of its own BLAS's sgemm: the training ratio cannot
+            // exceed the libraries' sgemm ratio by more than the GEMM-bound side leaves on the table.
+            let torchTrainGFLOPs = torch.map { GPTBenchmark.trainFLOPsPerToken(setup.config, time: setup.time) * $0.train.tokens_per_s / 1e9 } ?? 0
+            row("sgemm 1024³ GFLOP/s (best wall)", f1(peak), f1(mm.best_gflops), ratio(peak, mm.best_gflops))
+            row("sgemm GFLOP per CPU-s (median)", f1(peakPerCPU), f1(mm.cpu_median_gflops), ratio(peakPerCPU, mm.cpu_median_gflops))
+            row("training GFLOP/s, % of own sgemm", String(format: "%.0f%%", 100 * s.trainGFLOPs / peak),
+                String(format: "%.0f%%", 100 * torchTrainGFLOPs / mm.best_gflops), "")
+        }
         if torch == nil {
             say("  (no PyTorch figures for config \(s.setup) in benchmarks/gpt/anchors.md: run with --torch-python to compare)")
         }
