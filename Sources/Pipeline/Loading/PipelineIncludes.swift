@@ -27,7 +27,7 @@ struct PipelineIncludes {
             return merged
         }
         var includes = PipelineIncludes(workspace: workspace)
-        includes.read.insert(source.path)
+        includes.read.insert(Self.identity(source.path))
         includes.sources.append(source)
         includes.take(root, chain: [source])
         try includes.sink.check()
@@ -43,13 +43,14 @@ struct PipelineIncludes {
         let directory = PathName.directory(of: chain[chain.count - 1].path)
         for include in file.includes {
             let target = PathName.normalise(PathName.join(directory, include.path))
-            if let start = chain.firstIndex(where: { $0.path == target }) {
-                let cycle = (chain[start...].map(\.file) + [chain[start].file]).joined(separator: " → ")
+            let targetIdentity = Self.identity(target)
+            if let start = chain.firstIndex(where: { Self.identity($0.path) == targetIdentity }) {
+                let cycle = (chain[start...].map(\.file) + [Workspace.displayPath(ofFile: target)]).joined(separator: " → ")
                 sink.error(include.location, "include", "include cycle: \(cycle) (remove one of these includes)")
                 continue
             }
             // Reached before by another path (a diamond): its stages are already taken.
-            guard read.insert(target).inserted else { continue }
+            guard read.insert(targetIdentity).inserted else { continue }
             guard let (included, source) = load(include, target: target) else { continue }
             sources.append(source)
             take(included, chain: chain + [source])
@@ -97,6 +98,10 @@ struct PipelineIncludes {
             return nil
         }
     }
+
+    /// The file a path names, whatever symlinks lead to it (so a loop through a symlinked
+    /// directory, `loop/loop/p.yaml`, is a cycle, not an endless chain of new paths).
+    static func identity(_ path: String) -> String { FileSystem.realPath(path) ?? path }
 
     static func isYAMLFile(_ name: String) -> Bool { name.hasSuffix(".yaml") || name.hasSuffix(".yml") }
 }
