@@ -27,6 +27,7 @@ struct PipelineParser {
     static let topKeys = ["name", "doc", "seed", "include", "stages", "sweep"]
     static let stageKeys = ["uses", "run", "doc", "inputs", "with", "deps", "outs", "metrics", "resources"]
 
+    /// Whether the node is a mapping (a stage body), not a scalar or a list.
     static func isMapping(_ node: YAMLNode) -> Bool {
         if case .mapping = node { return true }
         return false
@@ -41,6 +42,8 @@ struct PipelineParser {
         return try parse(root, reader: reader)
     }
 
+    /// Parses a composed document (`PipelineIncludes` composes an included file itself, to report
+    /// an empty one at its `include:` entry).
     func parse(_ root: YAMLNode, reader: YAMLReader) throws(PipelineError) -> PipelineFile {
         let file = reader.file
         var sink = DiagnosticSink()
