@@ -33,9 +33,11 @@ public enum RegistryRecorder {
                       params: .object(params), commandLine: commandLine, startedAt: startedAt)
     }
 
-    /// SHA-256 of the pipeline file's bytes (hex), "" when it cannot be read.
-    static func digest(ofPipelineFile pipelineFile: String) -> String {
-        (try? SHA256.hash(Array(Data(contentsOf: URL(fileURLWithPath: pipelineFile))))).map(\.hex) ?? ""
+    /// SHA-256 (hex) of what the pipeline was read from: the pipeline file's bytes, or with
+    /// `include:` one digest over every file (`PipelineSource.digest`), so an edit to an included
+    /// file shows; "" when not known.
+    static func digest(of pipeline: ResolvedPipeline) -> String {
+        PipelineSource.digest(of: pipeline.sources, workspace: pipeline.workspace)?.hex ?? ""
     }
 
     /// The stage execution row for `stage` of run `runID`. `outputs` are the record's outputs when

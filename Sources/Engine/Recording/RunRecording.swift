@@ -94,8 +94,8 @@ public final class RunRecording: RunRecorder, @unchecked Sendable {
         let recording = RunRecording(label: proposedSweepID ?? proposedIDs[0], registry: registry,
                                      plan: plan, store: store)
         let commandLine = CommandLine.arguments
-        // The file as it is now, not when the writer gets to it.
-        let digest = RegistryRecorder.digest(ofPipelineFile: pipelineFile)
+        // The bytes that were parsed (the pipeline file's and its includes'), not the files when the writer gets to them.
+        let digest = RegistryRecorder.digest(of: plan.pipeline)
         recording.writes.async {
             do {
                 var stageParams: [String: JSONValue] = [:]

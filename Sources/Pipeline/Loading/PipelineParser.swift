@@ -1,24 +1,59 @@
+/// One pipeline file as parsed, before the stages of the files it includes are taken in.
+struct PipelineFile {
+    var spec: PipelineSpec
+    /// The `run:` scalars of inline command stages, to locate bad `${...}` references.
+    var runNodes: [String: RunNode]
+    /// `include:` entries in file order.
+    var includes: [IncludeEntry]
+}
+
+/// A `run:` scalar and the reader of its file (an included stage's is another file's).
+struct RunNode {
+    let node: YAMLNode
+    let reader: YAMLReader
+}
+
+/// One path in a pipeline's `include:`, as written.
+struct IncludeEntry {
+    var path: String
+    var location: SourceLocation
+}
+
 /// Parses a pipeline file into a `PipelineSpec` (structure and names only; declarations are
-/// applied by `PipelineResolver`).
+/// applied by `PipelineResolver`, included files taken in by `PipelineIncludes`).
 struct PipelineParser {
     let workspace: Workspace
 
-    static let topKeys = ["name", "doc", "seed", "stages", "sweep"]
+    static let topKeys = ["name", "doc", "seed", "include", "stages", "sweep"]
     static let stageKeys = ["uses", "run", "doc", "inputs", "with", "deps", "outs", "metrics", "resources"]
 
-    func parse(text: String, file: String) throws(PipelineError) -> (PipelineSpec, [String: YAMLNode], YAMLReader) {
+    /// Whether the node is a mapping (a stage body), not a scalar or a list.
+    static func isMapping(_ node: YAMLNode) -> Bool {
+        if case .mapping = node { return true }
+        return false
+    }
+
+    func parse(text: String, file: String) throws(PipelineError) -> PipelineFile {
         let reader = YAMLReader(file: file, text: text)
         let start = SourceLocation(file: file, line: 1, column: 1)
         guard let root = try reader.compose() else {
             throw PipelineError(location: start, fieldPath: "", message: "pipeline is empty (expected name:, seed: and stages:)")
         }
+        return try parse(root, reader: reader)
+    }
+
+    /// Parses a composed document (`PipelineIncludes` composes an included file itself, to report
+    /// an empty one at its `include:` entry).
+    func parse(_ root: YAMLNode, reader: YAMLReader) throws(PipelineError) -> PipelineFile {
+        let file = reader.file
         var sink = DiagnosticSink()
         var name = PathName.baseName(file).split(separator: ".").first.map(String.init) ?? "pipeline"
         var seed: UInt64 = 0
         var stages: [StageSpec] = []
         var stagesNode: YAMLNode?
         var sweepNode: YAMLNode?
-        var runNodes: [String: YAMLNode] = [:]
+        var includes: [IncludeEntry] = []
+        var runNodes: [String: RunNode] = [:]
         for (key, _, value) in reader.entries(root, path: "", what: "pipeline", allowed: Self.topKeys, sink: &sink) {
             switch key {
             case "name": name = reader.string(value, path: key, what: "pipeline: name", sink: &sink) ?? name
@@ -27,27 +62,41 @@ struct PipelineParser {
                 if let v = reader.int(value, path: key, what: "pipeline: seed", sink: &sink) {
                     if v < 0 { sink.error(reader.location(value), key, "pipeline: seed must be ≥ 0") } else { seed = UInt64(v) }
                 }
+            case "include":
+                for (path, node) in reader.strings(value, path: key, what: "pipeline: include", sink: &sink) {
+                    if path.isEmpty {
+                        sink.error(reader.location(node), key, "pipeline: include: empty path (name a pipeline file, e.g. include: sentiment.yaml)")
+                    } else {
+                        includes.append(IncludeEntry(path: path, location: reader.location(node)))
+                    }
+                }
             case "stages":
                 stagesNode = value
                 for (stageName, nameNode, body) in reader.entries(value, path: key, what: "pipeline: stages", allowed: nil, sink: &sink) {
+                    if stageName == "include", !Self.isMapping(body) {
+                        sink.error(reader.location(nameNode), "stages.include",
+                                   "pipeline: 'include:' goes at the top level of the file, not under 'stages:' (it takes the stages of other pipeline files)")
+                        continue
+                    }
                     if let stage = parseStage(stageName, nameNode, body, reader, &sink, &runNodes) { stages.append(stage) }
                 }
             case "sweep": sweepNode = value
             default: break
             }
         }
-        if stages.isEmpty, sink.isEmpty {
+        if stages.isEmpty, includes.isEmpty, sink.isEmpty {
             let at = stagesNode.map { reader.location($0) } ?? reader.location(root)
             sink.error(at, "stages", "pipeline has no stages (add a 'stages:' mapping, e.g. stages: { data: { uses: dataset } })")
         }
         var sweep: SweepSpec?
         if let sweepNode { sweep = SweepParser.parse(sweepNode, reader: reader, sink: &sink) }
         try sink.check()
-        return (PipelineSpec(file: file, name: name, seed: seed, stages: stages, sweep: sweep), runNodes, reader)
+        return PipelineFile(spec: PipelineSpec(file: file, name: name, seed: seed, stages: stages, sweep: sweep),
+                            runNodes: runNodes, includes: includes)
     }
 
     private func parseStage(_ name: String, _ nameNode: YAMLNode, _ body: YAMLNode, _ reader: YAMLReader,
-                            _ sink: inout DiagnosticSink, _ runNodes: inout [String: YAMLNode]) -> StageSpec? {
+                            _ sink: inout DiagnosticSink, _ runNodes: inout [String: RunNode]) -> StageSpec? {
         let what = "stage '\(name)'"
         let path = "stages.\(name)"
         let location = reader.location(nameNode)
@@ -67,15 +116,18 @@ struct PipelineParser {
         // Missing deps are reported after the loop, with the stage's `doc:` (which usually says where
         // the data comes from, e.g. "fetched by scripts/fetch-data.sh") wherever it is in the mapping.
         var missingDeps: [(location: SourceLocation, fieldPath: String, message: String)] = []
-        for (key, keyNode, value) in reader.entries(body, path: path, what: what, allowed: Self.stageKeys, sink: &sink) {
+        for (key, keyNode, value) in reader.entries(body, path: path, what: what, allowed: Self.stageKeys + ["include"], sink: &sink) {
             let fieldPath = "\(path).\(key)"
             switch key {
+            case "include":
+                sink.error(reader.location(keyNode), fieldPath,
+                           "\(what): 'include:' goes at the top level of the file, not in a stage (it takes the stages of other pipeline files)")
             case "uses":
                 if let kind = reader.string(value, path: fieldPath, what: "\(what): uses", sink: &sink) { uses = (kind, reader.location(value)) }
             case "run":
                 if let command = reader.string(value, path: fieldPath, what: "\(what): run", sink: &sink) {
                     run = (command, reader.location(value))
-                    runNodes[name] = value
+                    runNodes[name] = RunNode(node: value, reader: reader)
                 }
             case "doc": doc = reader.string(value, path: fieldPath, what: what, sink: &sink)
             case "inputs":

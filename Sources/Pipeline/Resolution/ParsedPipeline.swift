@@ -2,9 +2,9 @@
 public struct ParsedPipeline: Sendable {
     public let spec: PipelineSpec
     let workspace: Workspace
-    /// The `run:` scalars of inline command stages, to locate bad `${...}` references.
-    let runNodes: [String: YAMLNode]
-    let reader: YAMLReader
+    /// The `run:` scalars of inline command stages (with their file's reader), to locate bad
+    /// `${...}` references.
+    let runNodes: [String: RunNode]
 
     /// Params left out of the stage key: `key: false`, and `key: unless_default` ones at their default.
     static func nonKeyParams(_ declaration: StageDeclaration?, _ params: [ResolvedParam]) -> [String] {
@@ -75,8 +75,8 @@ public struct ParsedPipeline: Sendable {
                 (implementation, version) = (declaration.implementation, declaration.version)
             } else if case .run(let command, _) = stage.body {
                 (implementation, version) = (.command(command), 1)
-                if let node = runNodes[stage.name] {
-                    validateCommand(CommandTemplate(command), node: node, reader: reader, params: stage.with.map(\.name),
+                if let run = runNodes[stage.name] {
+                    validateCommand(CommandTemplate(command), node: run.node, reader: run.reader, params: stage.with.map(\.name),
                                     inputs: stage.inputs.map(\.name) + stage.pathInputs.map(\.name), outs: stage.outs.map(\.path),
                                     context: "stage '\(stage.name)'", path: "stages.\(stage.name).run", sink: &sink)
                 }
@@ -112,7 +112,7 @@ public struct ParsedPipeline: Sendable {
         let byName = Dictionary(uniqueKeysWithValues: resolved.map { ($0.name, $0) })
         return ResolvedPipeline(name: spec.name, file: spec.file, workspace: workspace, seed: seed,
                                 stages: graph.topologicalOrder.map { byName[$0]! }, graph: graph,
-                                overrides: overrides, sweep: spec.sweep)
+                                overrides: overrides, sweep: spec.sweep, sources: spec.sources)
     }
 
     static func prefix(_ override: ParamOverride) -> String {

@@ -1,3 +1,5 @@
+import Hashing
+
 /// Loads a pipeline file, applies stage declarations and overrides, and checks everything.
 ///
 ///     let workspace = try Workspace.locate(pipelineFile: "pipelines/sentiment.yaml")
@@ -21,20 +23,26 @@ public struct PipelineLoader: Sendable {
         return try parsed.resolve(overrides: overrides, declarations: &declarations)
     }
 
-    /// Parses the file once; resolve it many times (sweep variants) with `ParsedPipeline.resolve`.
+    /// Parses the file (and the files it includes) once; resolve it many times (sweep variants)
+    /// with `ParsedPipeline.resolve`.
     public func parse(file: String) throws(PipelineError) -> ParsedPipeline {
         let display = Workspace.displayPath(ofFile: file)
         guard let bytes = FileSystem.readBytes(file) else {
             throw PipelineError(location: nil, fieldPath: "", message: "cannot read pipeline file '\(display)'")
         }
         let text = try SourceText.decode(bytes, file: display)
-        return try parse(text: text, file: display)
+        return try parse(text: text, source: PipelineSource(path: PathName.absolute(file), file: display, digest: SHA256.hash(bytes)))
     }
 
-    /// Parses pipeline text (tests; `file` is only used in diagnostics).
+    /// Parses pipeline text (tests; `file` is used in diagnostics and as the base of its includes).
     public func parse(text: String, file: String) throws(PipelineError) -> ParsedPipeline {
-        let (spec, runNodes, reader) = try PipelineParser(workspace: workspace).parse(text: text, file: file)
-        return ParsedPipeline(spec: spec, workspace: workspace, runNodes: runNodes, reader: reader)
+        try parse(text: text, source: PipelineSource(path: PathName.absolute(file), file: file, digest: SHA256.hash(Array(text.utf8))))
+    }
+
+    private func parse(text: String, source: PipelineSource) throws(PipelineError) -> ParsedPipeline {
+        let file = try PipelineParser(workspace: workspace).parse(text: text, file: source.file)
+        let merged = try PipelineIncludes.merge(file, source: source, workspace: workspace)
+        return ParsedPipeline(spec: merged.spec, workspace: workspace, runNodes: merged.runNodes)
     }
 }
 

@@ -13,6 +13,8 @@ public struct ResolvedPipeline: Sendable {
     public var overrides: [ParamOverride]
     /// The `sweep:` block as written (expand it with `SweepExpander`).
     public var sweep: SweepSpec?
+    /// The pipeline file first, then the files it includes (see `PipelineSource.digest(of:workspace:)`).
+    public var sources: [PipelineSource] = []
 
     public func stage(named name: String) -> ResolvedStage? {
         stages.first { $0.name == name }

@@ -7,6 +7,8 @@ public struct PipelineSpec: Sendable {
     /// In file order (ties in the topological order are broken by it).
     public var stages: [StageSpec]
     public var sweep: SweepSpec?
+    /// The pipeline file first, then the files it includes in the order they were read.
+    public var sources: [PipelineSource] = []
 }
 
 /// One entry under `stages:`.
