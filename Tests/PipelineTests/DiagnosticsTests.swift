@@ -367,6 +367,13 @@ let diagnosticCases: [DiagnosticCase] = [
     DiagnosticCase(name: "include: a cycle through a symlinked directory", pipeline: "name: t\ninclude: a.yaml\nstages:\n  tok: { uses: tokenise }\n",
                    files: ["pipelines/a.yaml": "include: loop/a.yaml\n"], symlinkOutside: "pipelines/loop", symlinkTarget: ".",
                    expected: "pipelines/a.yaml:1:10: error: include cycle: pipelines/a.yaml → pipelines/loop/a.yaml (remove one of these includes)"),
+    DiagnosticCase(name: "include: a directory", pipeline: "name: t\ninclude: shared\n",
+                   files: ["pipelines/shared/a.yaml": "stages: {}\n"],
+                   expected: "pipelines/p.yaml:2:10: error: include 'shared': cannot read pipelines/shared: is a directory, not a file"),
+    DiagnosticCase(name: "include: a device", pipeline: "name: t\ninclude: /dev/zero\n",
+                   expected: "pipelines/p.yaml:2:10: error: include '/dev/zero': cannot read /dev/zero: is a device, not a regular file"),
+    DiagnosticCase(name: "a text file given as a pipeline is quoted shortly", pipeline: String(repeating: "lorem ipsum ", count: 40) + "\n",
+                   expected: "pipelines/p.yaml:1:1: error: pipeline: expected a mapping (key: value), found string \"lorem ipsum lorem ipsum lorem ipsum lorem ipsum lorem ips…\""),
     DiagnosticCase(name: "include: an included stage reading a stage nobody defines", pipeline: "name: t\ninclude: common.yaml\n",
                    files: ["pipelines/common.yaml": "stages:\n  sft: { uses: sft, inputs: { tokens: tok.tokens, tokenizer: tokens.tokenizer } }\n  tokens: { uses: tokenise }\n"],
                    expected: "pipelines/common.yaml:2:39: error: stage 'sft': input 'tokens' refers to unknown stage 'tok'"),
@@ -462,6 +469,24 @@ let diagnosticCases: [DiagnosticCase] = [
         } catch {
             #expect(error.description == "error: pipeline file '/nonexistent/p.yaml' not found")
         }
+    }
+
+    /// A FIFO or device is refused without being read (reading one could wait forever), and so is a
+    /// file far larger than any pipeline.
+    @Test func pipelineFilesMustBeRegularAndSmall() throws {
+        let ws = try TempWorkspace(Fixtures.declarations)
+        let loader = PipelineLoader(workspace: ws.workspace)
+        func message(_ file: String) -> String? {
+            do { _ = try loader.parse(file: file); return nil } catch { return error.description }
+        }
+        #expect(message("/dev/zero") == "error: cannot read pipeline file '/dev/zero': is a device, not a regular file")
+        let fifo = ws.path("pipelines/fifo.yaml")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        #expect(message(fifo) == "error: cannot read pipeline file '\(fifo)': is a FIFO, not a regular file")
+        let big = ws.path("pipelines/big.yaml")
+        #expect(FileManager.default.createFile(atPath: big, contents: nil))
+        #expect(truncate(big, 17 << 20) == 0)
+        #expect(message(big) == "error: cannot read pipeline file '\(big)': is 17 MiB; a pipeline or declaration file is at most 16 MiB (is it the right file?)")
     }
 
     /// Alias bombs fail fast, before anything walks the expanded tree.

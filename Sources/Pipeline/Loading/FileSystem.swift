@@ -6,25 +6,49 @@ import Darwin
 
 /// The few file-system calls loading needs, over libc (no Foundation: keeps `pipe` start-up small).
 enum FileSystem {
-    /// The file as text (a UTF-8 BOM dropped), or nil when it cannot be read or is not valid UTF-8.
-    /// Prefer `readBytes` + `SourceText.decode`, which says where the bad byte is.
-    static func readText(_ path: String) -> String? {
-        readBytes(path).flatMap { try? SourceText.decode($0, file: path) }
+    /// Why a file's bytes could not be read.
+    struct ReadError: Error {
+        /// "no such file", "is a FIFO, not a regular file", "is 40.0 MiB; …".
+        let reason: String
     }
 
-    /// The file's bytes, or nil when it cannot be read.
-    static func readBytes(_ path: String) -> [UInt8]? {
-        guard let file = fopen(path, "rb") else { return nil }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
-            if n > 0 { bytes.append(contentsOf: chunk[0..<n]) }
-            if n < chunk.count { break }
+    /// The most a pipeline or declaration file may hold: a hand-written YAML file is kilobytes, so
+    /// anything this large is the wrong file, not a pipeline.
+    static let maxTextFileBytes = 16 << 20
+
+    /// A regular file's bytes (at most `maxTextFileBytes`). A FIFO, device or directory is refused
+    /// without being read: reading `/dev/zero` or a pipe nobody writes would never end.
+    static func readBytes(_ path: String) throws(ReadError) -> [UInt8] {
+        // O_NONBLOCK: opening a FIFO must not wait for a writer (regular files ignore the flag).
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { throw ReadError(reason: String(cString: strerror(errno)).lowercased()) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw ReadError(reason: String(cString: strerror(errno)).lowercased()) }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR: throw ReadError(reason: "is a directory, not a file")
+        case S_IFIFO: throw ReadError(reason: "is a FIFO, not a regular file")
+        case S_IFCHR, S_IFBLK: throw ReadError(reason: "is a device, not a regular file")
+        case S_IFSOCK: throw ReadError(reason: "is a socket, not a regular file")
+        default: throw ReadError(reason: "is not a regular file")
         }
-        if ferror(file) != 0 { return nil }
-        return bytes
+        guard info.st_size <= maxTextFileBytes else {
+            throw ReadError(reason: "is \(Int(info.st_size) >> 20) MiB; a pipeline or declaration file is at most \(maxTextFileBytes >> 20) MiB (is it the right file?)")
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(Int(info.st_size))
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while bytes.count <= maxTextFileBytes {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ReadError(reason: String(cString: strerror(errno)).lowercased())
+            }
+            if n == 0 { return bytes }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+        throw ReadError(reason: "grew past \(maxTextFileBytes >> 20) MiB while being read")
     }
 
     static func exists(_ path: String) -> Bool {

@@ -71,7 +71,7 @@ struct PipelineIncludes {
     private mutating func load(_ include: IncludeEntry, target: String) -> (PipelineFile, PipelineSource)? {
         let display = Workspace.displayPath(ofFile: target)
         let what = "include '\(include.path)'"
-        guard FileSystem.exists(target), !FileSystem.isDirectory(target) else {
+        guard FileSystem.exists(target) else {
             let written = PathName.directory(of: include.path)
             let nearest = Suggestion.nearest(to: PathName.baseName(include.path),
                                              in: FileSystem.list(PathName.directory(of: target)).filter(Self.isYAMLFile))
@@ -79,8 +79,9 @@ struct PipelineIncludes {
                        suggestion: nearest.map { include.path.contains("/") ? PathName.join(written, $0) : $0 })
             return nil
         }
-        guard let bytes = FileSystem.readBytes(target) else {
-            sink.error(include.location, "include", "\(what): cannot read \(display)")
+        let bytes: [UInt8]
+        do { bytes = try FileSystem.readBytes(target) } catch {
+            sink.error(include.location, "include", "\(what): cannot read \(display): \(error.reason)")
             return nil
         }
         do {

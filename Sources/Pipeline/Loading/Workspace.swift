@@ -63,7 +63,7 @@ public struct Workspace: Sendable, Hashable {
     /// else the copy of a built-in declaration that pipe carries; `file` names it in diagnostics.
     func declarationFile(_ relativePath: String) -> (bytes: [UInt8]?, file: String)? {
         let path = PathName.join(stagesDirectory, relativePath)
-        if FileSystem.exists(path) { return (FileSystem.readBytes(path), displayPath("stages/" + relativePath)) }
+        if FileSystem.exists(path) { return (try? FileSystem.readBytes(path), displayPath("stages/" + relativePath)) }
         guard let text = BuiltinDeclarations.files[relativePath] else { return nil }
         return (Array(text.utf8), "stages/\(relativePath) (built into pipe)")
     }

@@ -27,8 +27,9 @@ public struct PipelineLoader: Sendable {
     /// with `ParsedPipeline.resolve`.
     public func parse(file: String) throws(PipelineError) -> ParsedPipeline {
         let display = Workspace.displayPath(ofFile: file)
-        guard let bytes = FileSystem.readBytes(file) else {
-            throw PipelineError(location: nil, fieldPath: "", message: "cannot read pipeline file '\(display)'")
+        let bytes: [UInt8]
+        do { bytes = try FileSystem.readBytes(file) } catch {
+            throw PipelineError(location: nil, fieldPath: "", message: "cannot read pipeline file '\(display)': \(error.reason)")
         }
         let text = try SourceText.decode(bytes, file: display)
         return try parse(text: text, source: PipelineSource(path: PathName.absolute(file), file: display, digest: SHA256.hash(bytes)))

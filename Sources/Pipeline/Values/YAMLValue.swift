@@ -36,17 +36,23 @@ public struct YAMLValue: Sendable, CustomStringConvertible {
     var kindDescription: String {
         switch content {
         case .scalar(let text, let plain):
-            guard plain else { return "string \"\(text)\"" }
+            guard plain else { return "string \"\(Self.excerpt(text))\"" }
             switch YAMLScalar.classify(text) {
             case .null: return "null"
             case .bool: return "bool \(text)"
             case .int: return "int \(text)"
             case .float: return "float \(text)"
-            case .string: return "string \"\(text)\""
+            case .string: return "string \"\(Self.excerpt(text))\""
             }
         case .sequence: return "a list"
         case .mapping: return "a mapping"
         }
+    }
+
+    /// A scalar as a diagnostic quotes it: whole up to 60 characters, else its first 57 and "…" (a
+    /// text file given as a pipeline is one long scalar).
+    static func excerpt(_ text: String) -> String {
+        text.count <= 60 ? text : String(text.prefix(57)) + "…"
     }
 }
 
