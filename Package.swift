@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "JSONQuoting", dependencies: []),
         .target(name: "Tensor", dependencies: ["COpenBLAS", "CKernels", "JSONQuoting"], swiftSettings: numericSettings),
         // No errno from sqrt (IEEE results unchanged), so AdamW's square roots vectorise.
-        .target(name: "Models", dependencies: ["Tensor"],
+        .target(name: "Models", dependencies: ["Tensor", "JSONQuoting"],
                 swiftSettings: numericSettings + [.unsafeFlags(["-Xcc", "-fno-math-errno"])]),
         .target(name: "Tokenizer", dependencies: ["JSONQuoting"]),
         .target(name: "Stages", dependencies: ["Models", "Tokenizer", "Tensor", "Hashing", "JSONQuoting", "StageWire", "Subprocess"],
@@ -57,7 +57,7 @@ let package = Package(
         .target(name: "Subprocess", dependencies: []),
         // The scheduler: keys, builds, executors (local, Slurm), sweep planning, registry recording.
         // The numeric environment and the built-in kinds are passed in: no ML linked here.
-        .target(name: "Engine", dependencies: ["Pipeline", "Store", "StageWire", "Hashing", "Subprocess"]),
+        .target(name: "Engine", dependencies: ["Pipeline", "Store", "StageWire", "Hashing", "Subprocess", "JSONQuoting"]),
         // The child side of a built-in stage (`pipe _stage`).
         .target(name: "StageHost", dependencies: ["StageWire", "Stages", "Tensor", "Pipeline"]),
         // What the subcommands do: run wiring, live view, status, history, reproduce, reports, upkeep, benches.
