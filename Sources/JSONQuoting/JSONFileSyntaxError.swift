@@ -29,13 +29,13 @@ extension JSONParser {
     /// Parses a whole JSON file (a leading UTF-8 byte-order mark skipped, as Foundation and Python's
     /// `utf-8-sig` do); a syntax error comes back placed by line and column. Duplicate keys are an
     /// error here as everywhere pipe reads JSON: Python's `json` writers never produce them, so one
-    /// means a damaged or hand-edited file whose intent is unclear.
-    public static func parseFile(_ bytes: [UInt8]) throws(JSONFileSyntaxError) -> JSONValue {
+    /// means a damaged or hand-edited file whose intent is unclear. `allowingNonFinite` as in `parse`.
+    public static func parseFile(_ bytes: [UInt8], allowingNonFinite: Bool = false) throws(JSONFileSyntaxError) -> JSONValue {
         let start = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
         let result: Result<JSONValue, JSONFileSyntaxError> = bytes.withUnsafeBufferPointer { all in
             let text = UnsafeBufferPointer(rebasing: all[start...])
             do throws(JSONSyntaxError) {
-                return .success(try parse(text))
+                return .success(try parse(text, allowingNonFinite: allowingNonFinite))
             } catch {
                 return .failure(JSONFileSyntaxError(error, in: text))
             }

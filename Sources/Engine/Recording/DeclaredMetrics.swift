@@ -113,7 +113,8 @@ enum DeclaredMetrics {
                 return .failure(DeclaredMetricsError("is not valid JSON: the file is empty"))
             }
             do {
-                return .success(node(try JSONParser.parseFile([UInt8](data))))
+                // Python's json.dump writes a NaN loss as NaN: a note (not a number), not a failed stage.
+                return .success(node(try JSONParser.parseFile([UInt8](data), allowingNonFinite: true)))
             } catch {
                 return .failure(DeclaredMetricsError("is not valid JSON: \(error)"))
             }
