@@ -33,7 +33,7 @@ let package = Package(
 
         // Numerics. CKernels: AVX2 + FMA small-batch GEMM for the decode step (runtime CPU check).
         .target(name: "CKernels"),
-        // The one JSON string quoter of the hand-written formats (safetensors, tokenizer.json, stage JSON).
+        // The one JSON parser and string quoter (safetensors, HF config and tokenizer files, datasets, stage JSON).
         .target(name: "JSONQuoting", dependencies: []),
         .target(name: "Tensor", dependencies: ["COpenBLAS", "CKernels", "JSONQuoting"], swiftSettings: numericSettings),
         // No errno from sqrt (IEEE results unchanged), so AdamW's square roots vectorise.

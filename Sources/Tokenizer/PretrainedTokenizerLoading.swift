@@ -135,7 +135,7 @@ extension PretrainedTokenizer {
         return try (object.members ?? []).sorted { $0.key < $1.key }.map { member in
             let token = member.key
             guard let id = JSONFields.int(member.value), id >= 0 else {
-                throw TokenizerFileError(file: file, message: "\(quoted(token)) must map to a non-negative integer id")
+                throw TokenizerFileError(file: file, message: "\(quoted(token)) must map to a non-negative integer id, got \(member.value.quotedForMessage)")
             }
             return AddedToken(id: Int32(id), content: token, special: false)
         }

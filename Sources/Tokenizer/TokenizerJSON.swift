@@ -84,7 +84,7 @@ extension BPETokenizer {
         func fail(_ message: String) -> TokenizerFileError { TokenizerFileError(file: file, message: message) }
         guard let model = root["model"], model.members != nil else { throw fail("missing \"model\"") }
         if let type = model["type"], type.string != "BPE" {
-            throw fail("model.type is \(type.quotedForMessage); only byte-level BPE tokenizers are supported")
+            throw fail("model.type is \(type.string ?? type.quotedForMessage); only byte-level BPE tokenizers are supported")
         }
         if !JSONFields.isNull(root["normalizer"]) {
             throw fail("\"normalizer\" must be null (a normalising tokenizer is not supported)")
