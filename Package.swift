@@ -33,11 +33,11 @@ let package = Package(
 
         // Numerics. CKernels: AVX2 + FMA small-batch GEMM for the decode step (runtime CPU check).
         .target(name: "CKernels"),
-        // The one JSON string quoter of the hand-written formats (safetensors, tokenizer.json, stage JSON).
+        // The one JSON parser and string quoter (safetensors, HF config and tokenizer files, datasets, stage JSON).
         .target(name: "JSONQuoting", dependencies: []),
         .target(name: "Tensor", dependencies: ["COpenBLAS", "CKernels", "JSONQuoting"], swiftSettings: numericSettings),
         // No errno from sqrt (IEEE results unchanged), so AdamW's square roots vectorise.
-        .target(name: "Models", dependencies: ["Tensor"],
+        .target(name: "Models", dependencies: ["Tensor", "JSONQuoting"],
                 swiftSettings: numericSettings + [.unsafeFlags(["-Xcc", "-fno-math-errno"])]),
         .target(name: "Tokenizer", dependencies: ["JSONQuoting"]),
         .target(name: "Stages", dependencies: ["Models", "Tokenizer", "Tensor", "Hashing", "JSONQuoting", "StageWire", "Subprocess"],
@@ -57,7 +57,7 @@ let package = Package(
         .target(name: "Subprocess", dependencies: []),
         // The scheduler: keys, builds, executors (local, Slurm), sweep planning, registry recording.
         // The numeric environment and the built-in kinds are passed in: no ML linked here.
-        .target(name: "Engine", dependencies: ["Pipeline", "Store", "StageWire", "Hashing", "Subprocess"]),
+        .target(name: "Engine", dependencies: ["Pipeline", "Store", "StageWire", "Hashing", "Subprocess", "JSONQuoting"]),
         // The child side of a built-in stage (`pipe _stage`).
         .target(name: "StageHost", dependencies: ["StageWire", "Stages", "Tensor", "Pipeline"]),
         // What the subcommands do: run wiring, live view, status, history, reproduce, reports, upkeep, benches.
@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "HashingTests", dependencies: ["Hashing"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "RandomTestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensor"], exclude: ["numpy_gpt2_reference.py", "transformers_interop.py", "transformers_beam_search.py"]),
-        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"], exclude: ["make_tokenizer_goldens.py", "transformers_tokenizer_check.py", "Goldens"]),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "JSONQuoting"], exclude: ["make_tokenizer_goldens.py", "transformers_tokenizer_check.py", "Goldens"]),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "Models", "Tensor", "Tokenizer", "Pipeline", "PipeTestSupport", "JSONQuoting"],
                     exclude: ["ppo_math_reference.py", "dpo_loss_reference.py", "grpo_math_reference.py"]),
         // Pipeline tests need only Pipeline (+ Hashing): they build without the ML and runner targets.

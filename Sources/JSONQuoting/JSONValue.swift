@@ -1,5 +1,5 @@
 /// A parsed JSON value, object members in file order (dataset rows, scorer answers, evaluation files,
-/// safetensors headers).
+/// safetensors headers, Hugging Face config and tokenizer files, declared metrics files).
 /// Hand-parsed (not JSONSerialization) so that booleans and numbers stay distinct, duplicate keys are
 /// caught, and errors carry a byte offset the dataset reader turns into a file line.
 public indirect enum JSONValue: Sendable, Equatable {

@@ -1,4 +1,5 @@
 import Foundation
+import JSONQuoting
 
 extension PretrainedTokenizer {
     /// Loads the tokenizer of a model folder, whichever of these it holds (first match wins):
@@ -23,9 +24,9 @@ extension PretrainedTokenizer {
             }
             return data
         }
-        var config: [String: Any] = [:]
+        var config = JSONValue.object([])
         if exists("tokenizer_config.json") { config = try JSONFields.object(read("tokenizer_config.json"), file: path("tokenizer_config.json")) }
-        var specialMap: [String: Any] = [:]
+        var specialMap = JSONValue.object([])
         if exists("special_tokens_map.json") { specialMap = try JSONFields.object(read("special_tokens_map.json"), file: path("special_tokens_map.json")) }
         func roleNames(_ defaults: SpecialTokenNames) throws -> SpecialTokenNames {
             var names = defaults
@@ -40,21 +41,21 @@ extension PretrainedTokenizer {
             let file = path("tokenizer.json")
             let data = try read("tokenizer.json")
             let root = try JSONFields.object(data, file: file)
-            let type = (root["model"] as? [String: Any])?["type"] as? String
-            switch type {
+            let model = root["model"] ?? .null
+            let type = model["type"]
+            switch type?.string {
             case "BPE":
                 // GPT-2's byte-level BPE only: settings that change the algorithm are refused, not ignored.
-                let model = root["model"] as? [String: Any] ?? [:]
-                for key in ["continuing_subword_prefix", "end_of_word_suffix"] where !JSONFields.isNull(model[key]) && model[key] as? String != "" {
+                for key in ["continuing_subword_prefix", "end_of_word_suffix"] where !JSONFields.isNull(model[key]) && model[key]?.string != "" {
                     throw TokenizerFileError(file: file, message: "model.\(key) must be empty or null (only GPT-2-style byte-level BPE is supported)")
                 }
                 if JSONFields.bool(model["byte_fallback"]) == true {
                     throw TokenizerFileError(file: file, message: "model.byte_fallback is not supported (only GPT-2-style byte-level BPE)")
                 }
-                if let dropout = model["dropout"] as? NSNumber, !JSONFields.isBool(dropout), dropout.doubleValue != 0 {
+                if let dropout = model["dropout"]?.number, dropout != 0 {
                     throw TokenizerFileError(file: file, message: "model.dropout must be null (BPE dropout would make encodings random)")
                 }
-                let bpe = try BPETokenizer(huggingFaceJSON: JSONFields.escapingByteOrderMarks(data), file: file)
+                let bpe = try BPETokenizer(huggingFaceJSON: root, file: file)
                 return try PretrainedTokenizer(model: .byteLevelBPE(bpe), names: roleNames(bpeDefaults(bpe)), source: directory)
             case "WordPiece":
                 let wp = try WordPieceTokenizer(tokenizerJSON: root, file: file)
@@ -65,7 +66,7 @@ extension PretrainedTokenizer {
                 }
                 return try PretrainedTokenizer(model: .wordPiece(wp), names: roleNames(defaults), source: directory)
             default:
-                throw TokenizerFileError(file: file, message: "model.type is \(type.map(quoted) ?? "missing"); supported: \"BPE\" (byte-level) and \"WordPiece\"")
+                throw TokenizerFileError(file: file, message: "model.type is \(type?.quotedForMessage ?? "missing"); supported: \"BPE\" (byte-level) and \"WordPiece\"")
             }
         }
         if exists("vocab.txt") {
@@ -74,20 +75,22 @@ extension PretrainedTokenizer {
             var settings = WordPieceTokenizer.BertSettings()
             let configFile = path("tokenizer_config.json")
             func flag(_ key: String) throws -> Bool? {
-                guard config.keys.contains(key), !JSONFields.isNull(config[key]) else { return nil }
-                guard let b = JSONFields.bool(config[key]) else { throw TokenizerFileError(file: configFile, message: "\(key) must be true or false") }
+                guard !JSONFields.isNull(config[key]) else { return nil }
+                guard let b = JSONFields.bool(config[key]) else {
+                    throw TokenizerFileError(file: configFile, message: "\(key) must be true or false, got \(config[key]?.quotedForMessage ?? "null")")
+                }
                 return b
             }
             settings.doLowerCase = try flag("do_lower_case") ?? true
             settings.tokenizeChineseChars = try flag("tokenize_chinese_chars") ?? true
             settings.stripAccents = try flag("strip_accents")
-            settings.neverSplit = (config["never_split"] as? [Any])?.compactMap { $0 as? String } ?? []
+            settings.neverSplit = config["never_split"]?.array?.compactMap(\.string) ?? []
             settings.names = try roleNames(.bert)
             // BERT's default [SEP]/[PAD]/[CLS]/[MASK] only where the vocabulary has them; a role the
             // config names explicitly must exist (checked when the tokenizer is built).
             let vocabularySet = Set(vocabulary)
             for key in ["sep_token", "pad_token", "cls_token", "mask_token"]
-            where !config.keys.contains(key) && !specialMap.keys.contains(key) && endOfText != settings.names[key] && pad != settings.names[key] {
+            where config[key] == nil && specialMap[key] == nil && endOfText != settings.names[key] && pad != settings.names[key] {
                 if let token = settings.names[key], !vocabularySet.contains(token) { settings.names[key] = nil }
             }
             let added = try addedTokensDecoder(config, file: configFile) + addedTokensFile(directory)
@@ -109,11 +112,12 @@ extension PretrainedTokenizer {
     }
 
     /// `added_tokens_decoder` of `tokenizer_config.json`: {"id": {"content": …, "special": …, …}}.
-    static func addedTokensDecoder(_ config: [String: Any], file: String) throws -> [AddedToken] {
+    static func addedTokensDecoder(_ config: JSONValue, file: String) throws -> [AddedToken] {
         guard let decoder = config["added_tokens_decoder"], !JSONFields.isNull(decoder) else { return [] }
-        guard let entries = decoder as? [String: Any] else { throw TokenizerFileError(file: file, message: "added_tokens_decoder must be an object") }
-        return try entries.keys.sorted().map { key in
-            guard let id = Int32(key), id >= 0, let t = entries[key] as? [String: Any], let content = t["content"] as? String else {
+        guard let entries = decoder.members else { throw TokenizerFileError(file: file, message: "added_tokens_decoder must be an object") }
+        return try entries.sorted { $0.key < $1.key }.map { entry in
+            let key = entry.key, t = entry.value
+            guard let id = Int32(key), id >= 0, let content = t["content"]?.string else {
                 throw TokenizerFileError(file: file, message: "added_tokens_decoder[\(quoted(key))] needs a non-negative integer key and a \"content\" string")
             }
             let special = JSONFields.bool(t["special"]) ?? false
@@ -128,9 +132,10 @@ extension PretrainedTokenizer {
         let file = directory + "/added_tokens.json"
         guard let data = FileManager.default.contents(atPath: file) else { return [] }
         let object = try JSONFields.object(data, file: file)
-        return try object.keys.sorted().map { token in
-            guard let id = JSONFields.int(object[token]), id >= 0 else {
-                throw TokenizerFileError(file: file, message: "\(quoted(token)) must map to a non-negative integer id")
+        return try (object.members ?? []).sorted { $0.key < $1.key }.map { member in
+            let token = member.key
+            guard let id = JSONFields.int(member.value), id >= 0 else {
+                throw TokenizerFileError(file: file, message: "\(quoted(token)) must map to a non-negative integer id, got \(member.value.quotedForMessage)")
             }
             return AddedToken(id: Int32(id), content: token, special: false)
         }
@@ -138,7 +143,7 @@ extension PretrainedTokenizer {
 
     /// GPT-2's `vocab.json` + `merges.txt`, assembled into the `tokenizer.json` `transformers` would
     /// convert them to (ByteLevel, special tokens of the config as added tokens).
-    static func bpeFromSlowFiles(_ directory: String, config: [String: Any], specialMap: [String: Any]) throws -> BPETokenizer {
+    static func bpeFromSlowFiles(_ directory: String, config: JSONValue, specialMap: JSONValue) throws -> BPETokenizer {
         let vocabFile = directory + "/vocab.json", mergesFile = directory + "/merges.txt"
         guard let vocabData = FileManager.default.contents(atPath: vocabFile) else {
             throw TokenizerFileError(file: vocabFile, message: "cannot read the file")
@@ -147,30 +152,33 @@ extension PretrainedTokenizer {
         guard let mergesData = FileManager.default.contents(atPath: mergesFile), let mergesText = String(data: mergesData, encoding: .utf8) else {
             throw TokenizerFileError(file: mergesFile, message: "cannot read the file as UTF-8 text")
         }
-        var merges: [[String]] = []
+        var merges: [JSONValue] = []
         for (i, line) in mergesText.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let l = line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
             if l.isEmpty || (i == 0 && l.hasPrefix("#version")) { continue }
             let parts = l.split(separator: " ", omittingEmptySubsequences: false)
             guard parts.count == 2 else { throw TokenizerFileError(file: mergesFile, message: "line \(i + 1) must be two tokens separated by one space") }
-            merges.append(parts.map(String.init))
+            merges.append(.array(parts.map { .string(String($0)) }))
         }
+        var idOfToken: [String: JSONValue] = [:]
+        for member in vocab.members ?? [] { idOfToken[member.key] = member.value }
         var names = SpecialTokenNames()
-        if vocab[BPETokenizer.endOfText] != nil { names = SpecialTokenNames(bos: BPETokenizer.endOfText, eos: BPETokenizer.endOfText, unk: BPETokenizer.endOfText) }
+        if idOfToken[BPETokenizer.endOfText] != nil { names = SpecialTokenNames(bos: BPETokenizer.endOfText, eos: BPETokenizer.endOfText, unk: BPETokenizer.endOfText) }
         try names.read(config, file: directory + "/tokenizer_config.json")
         try names.read(specialMap, file: directory + "/special_tokens_map.json")
-        var added: [[String: Any]] = []
+        var added: [JSONValue] = []
         var seen = Set<String>()
         for (_, token) in names.all where seen.insert(token).inserted {
-            guard let id = JSONFields.int(vocab[token]) else { continue }
-            added.append(["id": id, "content": token, "special": true])
+            guard let id = JSONFields.int(idOfToken[token]) else { continue }
+            added.append(.object([JSONMember("id", .number(Double(id))), JSONMember("content", .string(token)),
+                                  JSONMember("special", .bool(true))]))
         }
-        let root: [String: Any] = [
-            "added_tokens": added, "normalizer": NSNull(),
-            "pre_tokenizer": ["type": "ByteLevel", "add_prefix_space": false, "use_regex": true],
-            "model": ["type": "BPE", "vocab": vocab, "merges": merges],
-        ]
-        let data = try JSONSerialization.data(withJSONObject: root)
-        return try BPETokenizer(huggingFaceJSON: data, file: vocabFile)
+        let root = JSONValue.object([
+            JSONMember("added_tokens", .array(added)), JSONMember("normalizer", .null),
+            JSONMember("pre_tokenizer", .object([JSONMember("type", .string("ByteLevel")), JSONMember("add_prefix_space", .bool(false)),
+                                                 JSONMember("use_regex", .bool(true))])),
+            JSONMember("model", .object([JSONMember("type", .string("BPE")), JSONMember("vocab", vocab), JSONMember("merges", .array(merges))])),
+        ])
+        return try BPETokenizer(huggingFaceJSON: root, file: vocabFile)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import JSONQuoting
 
 /// The special-token roles of `tokenizer_config.json` / `special_tokens_map.json` (`bos_token`,
 /// `eos_token`, …), by their text. nil: the tokenizer has no token in that role.
@@ -58,17 +59,17 @@ public struct SpecialTokenNames: Sendable, Equatable {
 
     /// Overrides roles from a config object: a string or `{"content": …}` sets a role, `null` clears it,
     /// an absent key keeps the current value.
-    mutating func read(_ config: [String: Any], file: String) throws {
-        for key in Self.keys where config.keys.contains(key) {
-            let value = config[key]
-            if JSONFields.isNull(value) { self[key] = nil; continue }
+    mutating func read(_ config: JSONValue, file: String) throws {
+        for key in Self.keys {
+            guard let value = config[key] else { continue }
+            if value.isNull { self[key] = nil; continue }
             guard let token = JSONFields.tokenContent(value) else {
-                throw TokenizerFileError(file: file, message: "\(key) must be a string, {\"content\": …} or null")
+                throw TokenizerFileError(file: file, message: "\(key) must be a string, {\"content\": …} or null, got \(value.quotedForMessage)")
             }
             self[key] = token
         }
         if let extra = config["additional_special_tokens"], !JSONFields.isNull(extra) {
-            guard let list = extra as? [Any] else {
+            guard let list = extra.array else {
                 throw TokenizerFileError(file: file, message: "additional_special_tokens must be a list")
             }
             additional = try list.enumerated().map { i, v in

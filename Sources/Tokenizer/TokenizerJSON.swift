@@ -76,28 +76,33 @@ extension BPETokenizer {
     }
 
     public init(huggingFaceJSON data: Data, file: String = "tokenizer.json") throws {
+        try self.init(huggingFaceJSON: JSONFields.object(data, file: file), file: file)
+    }
+
+    /// A parsed `tokenizer.json` object (`file` names it in errors).
+    init(huggingFaceJSON root: JSONValue, file: String) throws {
         func fail(_ message: String) -> TokenizerFileError { TokenizerFileError(file: file, message: message) }
-        guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw fail("not a JSON object")
+        guard let model = root["model"], model.members != nil else { throw fail("missing \"model\"") }
+        if let type = model["type"], type.string != "BPE" {
+            throw fail("model.type is \(type.string ?? type.quotedForMessage); only byte-level BPE tokenizers are supported")
         }
-        guard let model = root["model"] as? [String: Any] else { throw fail("missing \"model\"") }
-        guard (model["type"] as? String ?? "BPE") == "BPE" else {
-            throw fail("model.type is \(model["type"] ?? "?"); only byte-level BPE tokenizers are supported")
-        }
-        if let normalizer = root["normalizer"], !(normalizer is NSNull) {
+        if !JSONFields.isNull(root["normalizer"]) {
             throw fail("\"normalizer\" must be null (a normalising tokenizer is not supported)")
         }
-        guard let pre = root["pre_tokenizer"] as? [String: Any], pre["type"] as? String == "ByteLevel",
-              (pre["use_regex"] as? Bool ?? true), !(pre["add_prefix_space"] as? Bool ?? false) else {
+        guard let pre = root["pre_tokenizer"], pre["type"]?.string == "ByteLevel",
+              (pre["use_regex"].map { $0.bool } ?? true) == true, (pre["add_prefix_space"].map { $0.bool } ?? false) == false else {
             throw fail("pre_tokenizer must be ByteLevel with use_regex true and add_prefix_space false")
         }
-        guard let vocab = model["vocab"] as? [String: Any] else { throw fail("model.vocab must be an object") }
+        guard let vocab = model["vocab"]?.members else { throw fail("model.vocab must be an object") }
         var specials: [(String, Int32)] = []
-        for item in root["added_tokens"] as? [[String: Any]] ?? [] {
-            guard let id = (item["id"] as? NSNumber)?.int32Value, let content = item["content"] as? String else {
-                throw fail("added_tokens entries need \"id\" and \"content\"")
+        if !JSONFields.isNull(root["added_tokens"]) {
+            guard let items = root["added_tokens"]?.array else { throw fail("added_tokens must be a list") }
+            for (i, item) in items.enumerated() {
+                guard let id = JSONFields.int(item["id"]), let content = item["content"]?.string else {
+                    throw fail("added_tokens[\(i)] needs an integer \"id\" and a string \"content\"")
+                }
+                specials.append((content, Int32(id)))
             }
-            specials.append((content, id))
         }
         specials.sort { $0.1 < $1.1 }
         let specialIds = Set(specials.map(\.1))
@@ -108,34 +113,44 @@ extension BPETokenizer {
             if let existing = slots[id], existing != bytes { throw fail("token id \(id) is used twice in model.vocab") }
             slots[id] = bytes
         }
-        for (token, value) in vocab {
-            guard let id = (value as? NSNumber)?.intValue else { throw fail("model.vocab[\(tokenizerQuoted(token))] is not an integer id") }
-            if specialIds.contains(Int32(id)) { try place(id, Array(token.utf8)); continue }
-            guard let bytes = ByteLevel.decode(token) else {
-                throw fail("model.vocab token \(tokenizerQuoted(token)) is not a byte-level string")
+        var byteIdOfToken: [String: Int32] = [:]
+        byteIdOfToken.reserveCapacity(vocab.count)
+        for member in vocab {
+            guard let id = JSONFields.int(member.value) else {
+                throw fail("model.vocab[\(tokenizerQuoted(member.key))] must be an integer id, got \(member.value.quotedForMessage)")
+            }
+            byteIdOfToken[member.key] = Int32(id)
+            if specialIds.contains(Int32(id)) { try place(id, Array(member.key.utf8)); continue }
+            guard let bytes = ByteLevel.decode(member.key) else {
+                throw fail("model.vocab token \(tokenizerQuoted(member.key)) is not a byte-level string")
             }
             try place(id, bytes)
         }
         for (content, id) in specials { try place(Int(id), Array(content.utf8)) }
         var tokenBytes: [[UInt8]] = []
+        tokenBytes.reserveCapacity(slots.count)
         for (id, slot) in slots.enumerated() {
             guard let bytes = slot else { throw fail("token id \(id) is missing from model.vocab (ids must be dense)") }
             tokenBytes.append(bytes)
         }
-        var byteIdOfToken: [String: Int32] = [:]
-        for (token, value) in vocab { byteIdOfToken[token] = (value as? NSNumber)?.int32Value }
         var merges: [Merge] = []
-        for (rank, entry) in (model["merges"] as? [Any] ?? []).enumerated() {
-            let pair: [String]
-            if let a = entry as? [String], a.count == 2 {
-                pair = a
-            } else if let s = entry as? String, case let parts = s.split(separator: " ", omittingEmptySubsequences: false), parts.count == 2 {
-                pair = parts.map(String.init)  // legacy "a b" form
+        let mergeEntries: [JSONValue]
+        if JSONFields.isNull(model["merges"]) { mergeEntries = [] } else {
+            guard let entries = model["merges"]?.array else { throw fail("model.merges must be a list") }
+            mergeEntries = entries
+        }
+        merges.reserveCapacity(mergeEntries.count)
+        for (rank, entry) in mergeEntries.enumerated() {
+            let pair: (String, String)
+            if let a = entry.array, a.count == 2, let left = a[0].string, let right = a[1].string {
+                pair = (left, right)
+            } else if let s = entry.string, case let parts = s.split(separator: " ", omittingEmptySubsequences: false), parts.count == 2 {
+                pair = (String(parts[0]), String(parts[1]))  // legacy "a b" form
             } else {
                 throw fail("model.merges[\(rank)] must be a pair of strings")
             }
-            guard let l = byteIdOfToken[pair[0]], let r = byteIdOfToken[pair[1]], let m = byteIdOfToken[pair[0] + pair[1]] else {
-                throw fail("model.merges[\(rank)] \(pair) refers to tokens missing from model.vocab")
+            guard let l = byteIdOfToken[pair.0], let r = byteIdOfToken[pair.1], let m = byteIdOfToken[pair.0 + pair.1] else {
+                throw fail("model.merges[\(rank)] \([pair.0, pair.1]) refers to tokens missing from model.vocab")
             }
             merges.append(Merge(left: l, right: r, result: m))
         }

@@ -1,4 +1,5 @@
 import Foundation
+import JSONQuoting
 
 /// WordPiece tokenizers on disk: `tokenizer.json` (`BertTokenizerFast`), and BERT's `vocab.txt` with the
 /// `BertTokenizer` settings of `tokenizer_config.json` — read, and written back so `transformers` loads them.
@@ -6,15 +7,16 @@ extension WordPieceTokenizer {
     // MARK: tokenizer.json
 
     /// A `tokenizer.json` object whose `model.type` is `WordPiece`.
-    public init(tokenizerJSON root: [String: Any], file: String) throws {
+    public init(tokenizerJSON root: JSONValue, file: String) throws {
         func fail(_ message: String) -> TokenizerFileError { TokenizerFileError(file: file, message: message) }
-        guard let model = root["model"] as? [String: Any] else { throw fail("missing \"model\" object") }
-        guard model["type"] as? String == "WordPiece" else { throw fail("model.type must be \"WordPiece\"") }
-        guard let vocab = model["vocab"] as? [String: Any] else { throw fail("model.vocab must be an object {token: id}") }
+        guard let model = root["model"], model.members != nil else { throw fail("missing \"model\" object") }
+        guard model["type"]?.string == "WordPiece" else { throw fail("model.type must be \"WordPiece\"") }
+        guard let vocab = model["vocab"]?.members else { throw fail("model.vocab must be an object {token: id}") }
         var slots = [String?](repeating: nil, count: vocab.count)
-        for token in vocab.keys.sorted() {
-            guard let id = JSONFields.int(vocab[token]) else {
-                throw fail("model.vocab[\(quoted(token))] is not an integer id")
+        for member in vocab.sorted(by: { $0.key < $1.key }) {
+            let token = member.key
+            guard let id = JSONFields.int(member.value) else {
+                throw fail("model.vocab[\(quoted(token))] is not an integer id, got \(member.value.quotedForMessage)")
             }
             guard id >= 0 && id < vocab.count else {
                 throw fail("model.vocab[\(quoted(token))] = \(id) is out of range (ids must run 0..<\(vocab.count), the vocabulary size)")
@@ -35,26 +37,26 @@ extension WordPieceTokenizer {
         }
 
         let normalizer = try Self.normalizer(root["normalizer"], fail: fail)
-        let pre = root["pre_tokenizer"] as? [String: Any]
-        guard pre?["type"] as? String == "BertPreTokenizer" else {
-            let type = (pre?["type"] as? String).map { "\"\($0)\"" } ?? "missing"
+        let pre = root["pre_tokenizer"]
+        guard pre?["type"]?.string == "BertPreTokenizer" else {
+            let type = pre?["type"]?.quotedForMessage ?? "missing"
             throw fail("pre_tokenizer is \(type); WordPiece tokenizers are supported with the \"BertPreTokenizer\" only")
         }
         var decoder: Decoder?
-        if let d = root["decoder"] as? [String: Any] {
-            guard d["type"] as? String == "WordPiece" else {
-                throw fail("decoder.type is \(quoted(d["type"] as? String ?? "?")); only \"WordPiece\" (or null) is supported with a WordPiece model")
+        if let d = root["decoder"], d.members != nil {
+            guard d["type"]?.string == "WordPiece" else {
+                throw fail("decoder.type is \(d["type"]?.quotedForMessage ?? "missing"); only \"WordPiece\" (or null) is supported with a WordPiece model")
             }
-            decoder = Decoder(prefix: d["prefix"] as? String ?? "##", cleanup: JSONFields.bool(d["cleanup"]) ?? true)
+            decoder = Decoder(prefix: d["prefix"]?.string ?? "##", cleanup: JSONFields.bool(d["cleanup"]) ?? true)
         } else if !JSONFields.isNull(root["decoder"]) {
             throw fail("decoder must be an object or null")
         }
 
         var added: [AddedToken] = []
         if !JSONFields.isNull(root["added_tokens"]) {
-            guard let items = root["added_tokens"] as? [Any] else { throw fail("added_tokens must be a list") }
-            for (i, item) in items.enumerated() {
-                guard let t = item as? [String: Any], let id = JSONFields.int(t["id"]), let content = t["content"] as? String else {
+            guard let items = root["added_tokens"]?.array else { throw fail("added_tokens must be a list") }
+            for (i, t) in items.enumerated() {
+                guard let id = JSONFields.int(t["id"]), let content = t["content"]?.string else {
                     throw fail("added_tokens[\(i)] needs an integer \"id\" and a string \"content\"")
                 }
                 let special = JSONFields.bool(t["special"]) ?? false
@@ -76,17 +78,17 @@ extension WordPieceTokenizer {
         }
     }
 
-    private static func string(_ object: [String: Any], _ key: String, default value: String,
+    private static func string(_ object: JSONValue, _ key: String, default value: String,
                                fail: (String) -> TokenizerFileError, path: String) throws -> String {
         if JSONFields.isNull(object[key]) { return value }
-        guard let s = object[key] as? String else { throw fail("\(path) must be a string") }
+        guard let s = object[key]?.string else { throw fail("\(path) must be a string, got \(object[key]?.quotedForMessage ?? "null")") }
         return s
     }
 
-    private static func normalizer(_ value: Any?, fail: (String) -> TokenizerFileError) throws -> BertNormalizer? {
-        if JSONFields.isNull(value) { return nil }
-        guard let n = value as? [String: Any], n["type"] as? String == "BertNormalizer" else {
-            let type = ((value as? [String: Any])?["type"] as? String).map { "\"\($0)\"" } ?? "not an object"
+    private static func normalizer(_ value: JSONValue?, fail: (String) -> TokenizerFileError) throws -> BertNormalizer? {
+        guard let n = value, !n.isNull else { return nil }
+        guard n["type"]?.string == "BertNormalizer" else {
+            let type = n.members == nil ? "not an object" : n["type"]?.quotedForMessage ?? "missing"
             throw fail("normalizer is \(type); WordPiece tokenizers are supported with \"BertNormalizer\" or null")
         }
         var strip: Bool?
@@ -100,29 +102,30 @@ extension WordPieceTokenizer {
     }
 
     /// `TemplateProcessing` (single-sequence template), `BertProcessing`, or null.
-    private static func postProcessor(_ value: Any?, vocabulary: [String], added: [AddedToken],
+    private static func postProcessor(_ value: JSONValue?, vocabulary: [String], added: [AddedToken],
                                       fail: (String) -> TokenizerFileError) throws -> PostProcessor {
-        if JSONFields.isNull(value) { return PostProcessor() }
-        guard let p = value as? [String: Any], let type = p["type"] as? String else { throw fail("post_processor must be an object with a \"type\"") }
+        guard let p = value, !p.isNull else { return PostProcessor() }
+        guard let type = p["type"]?.string else { throw fail("post_processor must be an object with a \"type\"") }
         switch type {
         case "BertProcessing":
-            guard let cls = p["cls"] as? [Any], cls.count == 2, let clsId = JSONFields.int(cls[1]),
-                  let sep = p["sep"] as? [Any], sep.count == 2, let sepId = JSONFields.int(sep[1]) else {
+            guard let cls = p["cls"]?.array, cls.count == 2, let clsId = JSONFields.int(cls[1]),
+                  let sep = p["sep"]?.array, sep.count == 2, let sepId = JSONFields.int(sep[1]) else {
                 throw fail("post_processor (BertProcessing) needs \"cls\" and \"sep\" as [token, id]")
             }
             return PostProcessor(prefix: [Int32(clsId)], suffix: [Int32(sepId)])
         case "TemplateProcessing":
-            guard let single = p["single"] as? [Any] else { throw fail("post_processor.single must be a list") }
-            let specials = p["special_tokens"] as? [String: Any] ?? [:]
+            guard let single = p["single"]?.array else { throw fail("post_processor.single must be a list") }
+            let specials = p["special_tokens"] ?? .object([])
             var result = PostProcessor()
             var seenSequence = false
             for (i, item) in single.enumerated() {
-                guard let piece = item as? [String: Any] else { throw fail("post_processor.single[\(i)] must be an object") }
+                let piece = item
+                guard piece.members != nil else { throw fail("post_processor.single[\(i)] must be an object") }
                 if piece["Sequence"] != nil { seenSequence = true; continue }
-                guard let special = piece["SpecialToken"] as? [String: Any], let name = special["id"] as? String else {
+                guard let name = piece["SpecialToken"]?["id"]?.string else {
                     throw fail("post_processor.single[\(i)] must be {\"Sequence\": …} or {\"SpecialToken\": …}")
                 }
-                guard let entry = specials[name] as? [String: Any], let ids = entry["ids"] as? [Any] else {
+                guard let ids = specials[name]?["ids"]?.array else {
                     throw fail("post_processor.special_tokens lacks \(quoted(name)) used by single[\(i)]")
                 }
                 let values = try ids.map { v -> Int32 in

@@ -183,7 +183,7 @@ struct HFCheckpointTests {
         try editConfig(dir, ["activation_function": "\"gelu_new\"", "model_type": "\"llama\""])
         expectError("\(config): model_type llama is not a GPT-2 (pipe loads model_type \"gpt2\")")
         try editConfig(dir, ["model_type": "\"gpt2\"", "n_layer": "true"])
-        expectError("\(config): field 'n_layer' must be an integer, got 1")
+        expectError("\(config): field 'n_layer' must be an integer, got true")
         try editConfig(dir, ["n_layer": "2", "n_head": "3"])
         expectError("\(config): invalid GPT config: n_embd must be a positive multiple of n_head (3), got 8")
         try editConfig(dir, ["n_head": "2", "n_inner": "64"])
@@ -243,6 +243,8 @@ struct HFCheckpointTests {
                                                       with: "\"transformer.wte.weight\": \"model-00002-of-00002.safetensors\""),
                         "\(index): weight_map puts 'transformer.wte.weight' in model-00002-of-00002.safetensors, which has no such tensor")
         try expectError("{\"weight_map\": {}}", "\(index): missing or empty \"weight_map\" (tensor name → shard file)")
+        try expectError("{\"weight_map\": {\n  \"a\": \"x.safetensors\",\n}}", "\(index): not valid JSON: line 3, column 1: expected a quoted key, found '}'")
+        try expectError("{\"weight_map\": {\"a\": 5}}", "\(index): weight_map[\"a\"] must be a file name in the same directory, got 5")
         try original.write(toFile: index, atomically: true, encoding: .utf8)
         #expect(try GPTModel.load(from: dir).parameters.array == model.parameters.array)
     }

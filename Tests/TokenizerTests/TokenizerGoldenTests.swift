@@ -1,4 +1,5 @@
 import Foundation
+import JSONQuoting
 import Testing
 @testable import Tokenizer
 
@@ -14,19 +15,16 @@ struct TokenizerGoldenTests {
         var skip: String?
     }
 
-    static func lines(_ path: String) throws -> [Any] {
+    static func lines(_ path: String) throws -> [JSONValue] {
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        return try data.split(separator: UInt8(ascii: "\n")).map {
-            try JSONSerialization.jsonObject(with: JSONFields.escapingByteOrderMarks(Data($0)), options: .fragmentsAllowed)
-        }
+        return try data.split(separator: UInt8(ascii: "\n")).map { try JSONParser.parse($0) }
     }
 
-    static func strings(_ dir: String) throws -> [String] { try lines(dir + "/strings.jsonl").compactMap { $0 as? String } }
+    static func strings(_ dir: String) throws -> [String] { try lines(dir + "/strings.jsonl").compactMap(\.string) }
 
     static func golden(_ dir: String, _ name: String, kind: String = "golden") throws -> [Golden] {
         try lines("\(dir)/\(name).\(kind).jsonl").map { line in
-            let o = line as? [String: Any] ?? [:]
-            return Golden(ids: (o["ids"] as? [NSNumber] ?? []).map(\.int32Value), decoded: o["decoded"] as? String, skip: o["skip"] as? String)
+            Golden(ids: (line["ids"]?.array ?? []).compactMap { $0.integer.map(Int32.init) }, decoded: line["decoded"]?.string, skip: line["skip"]?.string)
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import JSONQuoting
 import Testing
 @testable import Tokenizer
 
@@ -139,9 +140,9 @@ struct WordPieceTests {
         let dir = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let root = try JSONFields.object(Data(contentsOf: URL(fileURLWithPath: Self.goldens + "/bpe/tokenizer.json")), file: "bpe")
-        let model = root["model"] as? [String: Any] ?? [:]
-        try JSONSerialization.data(withJSONObject: model["vocab"] ?? [:]).write(to: URL(fileURLWithPath: dir + "/vocab.json"))
-        let merges = (model["merges"] as? [[String]] ?? []).map { $0.joined(separator: " ") }
+        let vocab = (root["model"]?["vocab"]?.members ?? []).map { "\(JSONFields.quoted($0.key)): \($0.value.integer ?? -1)" }
+        try Self.write(dir, "vocab.json", "{" + vocab.joined(separator: ", ") + "}")
+        let merges = (root["model"]?["merges"]?.array ?? []).map { ($0.array ?? []).compactMap(\.string).joined(separator: " ") }
         try Self.write(dir, "merges.txt", "#version: 0.2\n" + merges.joined(separator: "\n") + "\n")
         let slow = try PretrainedTokenizer.load(directory: dir)
         let fast = try PretrainedTokenizer.load(directory: Self.goldens + "/bpe")
@@ -265,18 +266,16 @@ struct WordPieceTests {
         process.waitUntilExit()
         if process.terminationStatus == 3 { print("skipped: no `transformers` in \(python)"); return }
         try #require(process.terminationStatus == 0)
-        let lines = try output.split(separator: UInt8(ascii: "\n")).map {
-            try JSONSerialization.jsonObject(with: JSONFields.escapingByteOrderMarks(Data($0))) as? [String: Any] ?? [:]
-        }
+        let lines = try output.split(separator: UInt8(ascii: "\n")).map { try JSONParser.parse($0) }
         try #require(lines.count == strings.count + 1)
-        #expect(lines[0]["eos_token"] as? String == "[PAD]")
-        #expect((lines[0]["eos_token_id"] as? NSNumber)?.int32Value == tokenizer.endOfTextId)
-        #expect((lines[0]["size"] as? NSNumber)?.intValue == tokenizer.vocabSize)
+        #expect(lines[0]["eos_token"]?.string == "[PAD]")
+        #expect(lines[0]["eos_token_id"]?.integer == Int(tokenizer.endOfTextId))
+        #expect(lines[0]["size"]?.integer == tokenizer.vocabSize)
         var bad: [String] = []
         for (text, line) in zip(strings, lines.dropFirst()) {
-            let ids = (line["ids"] as? [NSNumber] ?? []).map(\.int32Value)
+            let ids = (line["ids"]?.array ?? []).compactMap { $0.integer.map(Int32.init) }
             if ids != tokenizer.encode(text) { bad.append("\(quoted(text)): transformers \(ids) ≠ pipe \(tokenizer.encode(text))") }
-            else if line["decoded"] as? String != tokenizer.decode(ids) { bad.append("\(quoted(text)): decoded \(line["decoded"] ?? "") ≠ \(tokenizer.decode(ids))") }
+            else if line["decoded"]?.string != tokenizer.decode(ids) { bad.append("\(quoted(text)): decoded \(line["decoded"]?.string ?? "") ≠ \(tokenizer.decode(ids))") }
         }
         #expect(bad.isEmpty, "\(bad.count) differ, e.g. \(bad.prefix(5).joined(separator: "\n"))")
     }

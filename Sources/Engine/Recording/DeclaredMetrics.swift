@@ -1,4 +1,5 @@
 import Foundation
+import JSONQuoting
 import Pipeline
 import Store
 
@@ -108,11 +109,14 @@ enum DeclaredMetrics {
     static func parse(_ data: Data, format: MetricsFile.Format, name: String) -> Result<Node?, DeclaredMetricsError> {
         switch format {
         case .json:
+            if data.allSatisfy({ [0x20, 0x09, 0x0A, 0x0D].contains($0) }) {
+                return .failure(DeclaredMetricsError("is not valid JSON: the file is empty"))
+            }
             do {
-                return .success(try JSONDecoder().decode(JSONNode.self, from: data).node)
+                // Python's json.dump writes a NaN loss as NaN: a note (not a number), not a failed stage.
+                return .success(node(try JSONParser.parseFile([UInt8](data), allowingNonFinite: true)))
             } catch {
-                // Foundation's decoding error says only "not valid JSON": jsonProblem says where.
-                return .failure(DeclaredMetricsError("is not valid JSON: \(jsonProblem(data))"))
+                return .failure(DeclaredMetricsError("is not valid JSON: \(error)"))
             }
         case .yaml:
             guard let text = String(data: data, encoding: .utf8) else {
@@ -137,56 +141,17 @@ enum DeclaredMetrics {
         return .other(value.kindNoun)
     }
 
-    /// What is wrong with JSON text that did not decode: Foundation's description, with the
-    /// character offset it names turned into a line and column.
-    static func jsonProblem(_ data: Data) -> String {
-        if data.allSatisfy({ [0x20, 0x09, 0x0A, 0x0D].contains($0) }) { return "the file is empty" }
-        var detail = "syntax error"
-        do { _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) } catch {
-            detail = ((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String) ?? detail
+    /// A parsed JSON metrics file as a tree (members sorted by key, as YAML's are).
+    static func node(_ value: JSONQuoting.JSONValue) -> Node {
+        switch value {
+        case .number(let number): return .number(number)
+        case .object(let members):
+            return .mapping(members.sorted { $0.key.utf8Precedes($1.key) }.map { (key: $0.key, value: node($0.value)) })
+        case .array: return .other("a list")
+        case .null: return .other("null")
+        case .bool(let flag): return .other("bool \(flag)")
+        case .string(let text): return .other("string \"\(text.prefix(40))\"")
         }
-        if detail.hasSuffix(".") { detail.removeLast() }
-        guard let range = detail.range(of: "character "),
-              let offset = Int(detail[range.upperBound...].prefix { $0.isNumber }) else { return detail }
-        var line = 1, column = 1
-        for byte in data.prefix(offset) {
-            if byte == 0x0A { line += 1; column = 1 } else if byte & 0xC0 != 0x80 { column += 1 }
-        }
-        return detail + " (line \(line), column \(column))"
-    }
-
-    /// JSON decoded just far enough to tell numbers from everything else.
-    struct JSONNode: Decodable {
-        let node: Node
-
-        init(from decoder: any Decoder) throws {
-            if var list = try? decoder.unkeyedContainer() {
-                while !list.isAtEnd { _ = try list.decode(JSONNode.self) }  // validate the whole document
-                node = .other("a list")
-                return
-            }
-            if let object = try? decoder.container(keyedBy: AnyKey.self) {
-                var members: [(key: String, value: Node)] = []
-                for key in object.allKeys.sorted(by: { $0.stringValue.utf8Precedes($1.stringValue) }) {
-                    members.append((key.stringValue, try object.decode(JSONNode.self, forKey: key).node))
-                }
-                node = .mapping(members)
-                return
-            }
-            let single = try decoder.singleValueContainer()
-            if single.decodeNil() { node = .other("null"); return }
-            if let flag = try? single.decode(Bool.self) { node = .other("bool \(flag)"); return }
-            if let number = try? single.decode(Double.self) { node = .number(number); return }
-            if let text = try? single.decode(String.self) { node = .other("string \"\(text.prefix(40))\""); return }
-            throw DecodingError.dataCorruptedError(in: single, debugDescription: "unexpected JSON value")
-        }
-    }
-
-    struct AnyKey: CodingKey {
-        let stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import JSONQuoting
 import Tensor
 
 /// The weights of a checkpoint directory, headers only: `model.safetensors`, or the shards that
@@ -54,17 +55,21 @@ struct CheckpointWeights {
     /// `{"metadata": {...}, "weight_map": {"tensor name": "model-00001-of-00002.safetensors", ...}}`.
     private static func sharded(directory: String, index: String) throws -> CheckpointWeights {
         let data = try readJSONFile(index)
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw CheckpointError(file: index, message: "not a JSON object")
+        let object: JSONValue
+        do { object = try JSONParser.parseFile([UInt8](data)) } catch {
+            throw CheckpointError(file: index, message: "not valid JSON: \(error)")
         }
-        guard let map = object["weight_map"] as? [String: Any], !map.isEmpty else {
+        guard object.members != nil else { throw CheckpointError(file: index, message: "not a JSON object") }
+        guard let map = object["weight_map"]?.members, !map.isEmpty else {
             throw CheckpointError(file: index, message: "missing or empty \"weight_map\" (tensor name → shard file)")
         }
         var tensorsByShard: [String: [String]] = [:]
-        for (name, value) in map {
-            guard let shard = value as? String, !shard.isEmpty, !shard.contains("/"), !shard.contains("\\"),
+        for member in map {
+            let name = member.key
+            guard let shard = member.value.string, !shard.isEmpty, !shard.contains("/"), !shard.contains("\\"),
                   shard != ".", shard != ".." else {
-                throw CheckpointError(file: index, message: "weight_map[\"\(name)\"] must be a file name in the same directory, got \(value)")
+                throw CheckpointError(file: index, message: "weight_map[\"\(name)\"] must be a file name in the same directory, "
+                    + "got \(member.value.string ?? member.value.quotedForMessage)")
             }
             tensorsByShard[shard, default: []].append(name)
         }

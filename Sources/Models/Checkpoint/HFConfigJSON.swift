@@ -1,4 +1,5 @@
 import Foundation
+import JSONQuoting
 
 /// Reads and writes GPT-2 `config.json` (transformers' GPT2Config keys).
 enum HFConfigJSON {
@@ -44,71 +45,56 @@ enum HFConfigJSON {
         return s.hasSuffix(".0") ? String(s.dropLast(2)) + ".0" : s
     }
 
-    /// Whether a JSONSerialization value is `true`/`false` (Foundation also lets the numbers 0 and 1 cast to Bool).
-    private static func isBoolean(_ value: Any) -> Bool {
-        #if canImport(Darwin)
-        guard let n = value as? NSNumber else { return false }
-        return CFGetTypeID(n) == CFBooleanGetTypeID()
-        #else
-        return value is Bool && type(of: value) != NSNumber.self
-        #endif
-    }
-
     /// Parses config.json. Unknown keys are ignored (HF configs carry many); required ones must be present.
     static func decode(_ data: Data, file: String) throws(CheckpointError) -> GPTConfig {
-        let object: [String: Any]
-        do {
-            guard let o = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-                throw CheckpointError(file: file, message: "top level is not a JSON object")
-            }
-            object = o
-        } catch let e as CheckpointError {
-            throw e
-        } catch {
-            throw CheckpointError(file: file, message: "not valid JSON: \(error.localizedDescription)")
+        let object: JSONValue
+        do { object = try JSONParser.parseFile([UInt8](data)) } catch {
+            throw CheckpointError(file: file, message: "not valid JSON: \(error)")
         }
+        guard object.members != nil else { throw CheckpointError(file: file, message: "top level is not a JSON object") }
         func integer(_ keys: [String]) throws(CheckpointError) -> Int {
             for key in keys {
                 guard let raw = object[key] else { continue }
-                if let n = raw as? NSNumber, !isBoolean(raw), n.doubleValue == n.doubleValue.rounded(), abs(n.doubleValue) < 0x1p53 {
-                    return n.intValue
-                }
-                throw CheckpointError(file: file, message: "field '\(key)' must be an integer, got \(raw)")
+                if let n = raw.integer, abs(n) < 1 << 53 { return n }
+                throw CheckpointError(file: file, message: "field '\(key)' must be an integer, got \(raw.quotedForMessage)")
             }
             throw CheckpointError(file: file, message: "missing field '\(keys[0])' (GPT-2 config.json needs vocab_size, n_positions, n_embd, n_layer, n_head)")
         }
         func float(_ key: String, default value: Float) throws(CheckpointError) -> Float {
-            guard let raw = object[key], !(raw is NSNull) else { return value }
-            guard let n = raw as? NSNumber, !isBoolean(raw) else { throw CheckpointError(file: file, message: "field '\(key)' must be a number, got \(raw)") }
-            return n.floatValue
+            guard let raw = object[key], !raw.isNull else { return value }
+            guard let x = raw.number else { throw CheckpointError(file: file, message: "field '\(key)' must be a number, got \(raw.quotedForMessage)") }
+            // Through Double, as Foundation's NSNumber.floatValue did: the same Float for every HF value.
+            return Float(x)
         }
         func bool(_ key: String) throws(CheckpointError) -> Bool? {
-            guard let raw = object[key], !(raw is NSNull) else { return nil }
-            guard isBoolean(raw), let b = raw as? Bool else { throw CheckpointError(file: file, message: "field '\(key)' must be true or false, got \(raw)") }
+            guard let raw = object[key], !raw.isNull else { return nil }
+            guard let b = raw.bool else { throw CheckpointError(file: file, message: "field '\(key)' must be true or false, got \(raw.quotedForMessage)") }
             return b
         }
         /// Token ids: an integer, or a list (transformers allows several EOS ids; the first is kept).
         /// They may lie outside the vocabulary (uer's Chinese GPT-2 says 50256 with 21,128 tokens).
         func tokenID(_ key: String) -> Int? {
             var raw = object[key]
-            if let list = raw as? [Any] { raw = list.first }
-            guard let value = raw, let n = value as? NSNumber, !isBoolean(value), abs(n.doubleValue) < 0x1p31 else { return nil }
-            return n.intValue
+            if let list = raw?.array { raw = list.first }
+            guard let n = raw?.integer, abs(n) < 1 << 31 else { return nil }
+            return n
         }
-        if let type = object["model_type"], (type as? String) != "gpt2" {
-            throw CheckpointError(file: file, message: "model_type \(type) is not a GPT-2 (pipe loads model_type \"gpt2\")")
+        /// A string field as a message shows it: its text, or the JSON of a value of another type.
+        func shown(_ value: JSONValue) -> String { value.string ?? value.quotedForMessage }
+        if let type = object["model_type"], type.string != "gpt2" {
+            throw CheckpointError(file: file, message: "model_type \(shown(type)) is not a GPT-2 (pipe loads model_type \"gpt2\")")
         }
         var activation = GPTConfig.Activation.geluTanh
         if let raw = object["activation_function"] {
-            guard let name = raw as? String, let a = GPTConfig.Activation(huggingFaceName: name) else {
-                throw CheckpointError(file: file, message: "activation_function \(raw) is not supported (use gelu_new, gelu_pytorch_tanh, gelu_fast or gelu)")
+            guard let name = raw.string, let a = GPTConfig.Activation(huggingFaceName: name) else {
+                throw CheckpointError(file: file, message: "activation_function \(shown(raw)) is not supported (use gelu_new, gelu_pytorch_tanh, gelu_fast or gelu)")
             }
             activation = a
         }
-        if let inner = object["n_inner"], !(inner is NSNull) {
+        if let inner = object["n_inner"], !inner.isNull {
             let embd = try integer(["n_embd", "hidden_size"])
-            guard let n = inner as? NSNumber, !(inner is Bool), n.doubleValue == Double(4 * embd) else {
-                throw CheckpointError(file: file, message: "n_inner \(inner) is not supported (only null or 4 × n_embd = \(4 * embd))")
+            guard inner.number == Double(4 * embd) else {
+                throw CheckpointError(file: file, message: "n_inner \(inner.quotedForMessage) is not supported (only null or 4 × n_embd = \(4 * embd))")
             }
         }
         if try bool("scale_attn_weights") == false {

@@ -1,4 +1,5 @@
 import Foundation
+import JSONQuoting
 
 /// One labelled review: the unit a labelled dataset holds and the tokenise and judge stages read.
 public struct LabelledRecord: Sendable, Equatable {
@@ -33,10 +34,18 @@ public enum LabelledRecordFile {
         for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
             lineNumber += 1
             if line.isEmpty { continue }
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
-                  let text = object["text"] as? String, let label = (object["label"] as? NSNumber)?.intValue,
-                  label == 0 || label == 1 else {
+            let object: JSONValue
+            do { object = try JSONParser.parseFile(Array(line)) } catch {
+                throw StageError.failed("\(path):\(lineNumber): not valid JSON at column \(error.column): \(error.message)")
+            }
+            guard object.members != nil, let textValue = object["text"], let labelValue = object["label"] else {
                 throw StageError.failed("\(path):\(lineNumber): expected {\"text\": string, \"label\": 0 or 1}")
+            }
+            guard let text = textValue.string else {
+                throw StageError.failed("\(path):\(lineNumber): field \"text\" must be a string, got \(textValue.quotedForMessage)")
+            }
+            guard let label = labelValue.integer, label == 0 || label == 1 else {
+                throw StageError.failed("\(path):\(lineNumber): field \"label\" must be 0 or 1, got \(labelValue.quotedForMessage)")
             }
             records.append(LabelledRecord(text: text, label: label))
         }

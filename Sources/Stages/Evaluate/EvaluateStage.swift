@@ -1,4 +1,5 @@
 import Foundation
+import JSONQuoting
 import Models
 import Tensor
 import Tokenizer
@@ -183,10 +184,15 @@ public enum EvaluateStage: BuiltinStage {
                                                     ("pairs", String(e.pairs))])))
             }
         }
-        if let judgeDir, let data = FileManager.default.contents(atPath: judgeDir + "/metrics.json"),
-           let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-           let accuracy = (object["heldout_accuracy"] as? NSNumber)?.doubleValue {
-            top.append(("judge", JSONText.object([("heldout_accuracy", JSONText.number(accuracy))])))
+        if let judgeDir, let data = FileManager.default.contents(atPath: judgeDir + "/metrics.json") {
+            let object: JSONValue
+            do { object = try JSONParser.parseFile([UInt8](data)) } catch {
+                throw StageError.failed("\(judgeDir)/metrics.json: not valid JSON: \(error) (is the input a judge stage's `model` output?)")
+            }
+            // A judge with no held-out accuracy (written as null) leaves the line out, as before.
+            if let accuracy = object["heldout_accuracy"]?.number {
+                top.append(("judge", JSONText.object([("heldout_accuracy", JSONText.number(accuracy))])))
+            }
         }
         let (sft, ppo) = (reports[0][0], reports[0][1])
         func mean(_ r: ModelReport, _ f: (Sample) -> Double) -> Double { r.samples.reduce(0.0) { $0 + f($1) } / Double(r.samples.count) }
