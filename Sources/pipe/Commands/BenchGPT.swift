@@ -24,6 +24,9 @@ struct BenchGPT: ParsableCommand {
     @Option(help: "Timed sampling runs (16 prompts × 16 tokens → 64 new tokens).")
     var sampleRepeats = 5
 
+    @Option(help: "Rounds per config: pipe and PyTorch measured alternately this many times, each round's table printed, then the median of the rounds' ratios (on a shared host both sides' speeds drift by tens of percent within minutes).")
+    var rounds = 1
+
     @OptionGroup var comparison: BenchComparisonOptions
 
     @Option(help: "The PyTorch reference script.")
@@ -45,15 +48,34 @@ struct BenchGPT: ParsableCommand {
             guard let setup = GPTBenchmark.Setup.all.first(where: { $0.name == name }) else {
                 throw ValidationError("unknown config '\(name)' in --configs (use S, M, L)")
             }
-            let swift = try GPTBenchmark.run(setup, trainSteps: steps, warmup: warmup, sampleRepeats: sampleRepeats) { say("  " + $0) }
-            var torch: TorchFigures?
-            if let python {
-                say("  \(name): running PyTorch (\(python) \(torchScript))")
-                torch = try runTorch(python: python, config: name)
+            var trainRatios: [Double] = [], sampleRatios: [Double] = []
+            for round in 1...max(1, rounds) {
+                if rounds > 1 { say("  \(name): round \(round) of \(rounds)") }
+                let swift = try GPTBenchmark.run(setup, trainSteps: steps, warmup: warmup, sampleRepeats: sampleRepeats) { say("  " + $0) }
+                var torch: TorchFigures?
+                if let python {
+                    say("  \(name): running PyTorch (\(python) \(torchScript))")
+                    torch = try runTorch(python: python, config: name)
+                }
+                report(swift, torch: torch ?? TorchFigures.anchors[name], measured: torch != nil, peak: peak,
+                       peakPerCPU: peakPerCPU, setup: setup, say: say)
+                if let torch {
+                    trainRatios.append(swift.trainTokensPerSecond / torch.train.tokens_per_s)
+                    sampleRatios.append(swift.sampleTokensPerSecond / torch.generate.tokens_per_s)
+                }
             }
-            report(swift, torch: torch ?? TorchFigures.anchors[name], measured: torch != nil, peak: peak,
-                   peakPerCPU: peakPerCPU, setup: setup, say: say)
+            if trainRatios.count > 1 {
+                func line(_ ratios: [Double]) -> String {
+                    ratios.map { String(format: "%.2f×", $0) }.joined(separator: ", ") + String(format: " → median %.2f×", Self.median(ratios))
+                }
+                say("config \(name), \(trainRatios.count) alternating rounds: training vs PyTorch \(line(trainRatios)); sampling vs generate \(line(sampleRatios))")
+            }
         }
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted(), n = sorted.count
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2
     }
 
     struct TorchFigures: Decodable {

@@ -17,6 +17,9 @@ struct BenchPPO: ParsableCommand {
     @Option(help: "Timed PPO steps (after one warm-up step); medians are reported.")
     var steps = 5
 
+    @Option(help: "Rounds: pipe and PyTorch measured alternately this many times, each round's table printed, then the median of the rounds' speed-ups (on a shared host both sides' speeds drift by tens of percent within minutes).")
+    var rounds = 1
+
     @OptionGroup var comparison: BenchComparisonOptions
 
     @Option(help: "The PyTorch reference script.")
@@ -31,23 +34,31 @@ struct BenchPPO: ParsableCommand {
         try KernelPreflight.run(say: say)
 
         let declared = try DeclaredParams.defaults(kind: "ppo", workspace: Workspace(root: FileManager.default.currentDirectoryPath))
-        let swift = try PPOBenchmark.run(steps: steps, declared: declared, threads: threads)
-
         let python = comparison.python
-        var torch = PPOBenchmark.Figures(generate: 0.58, score: 0.90, update: 3.91, total: 5.40)   // benchmarks/gpt/anchors.md, 1 thread
-        var measured = false
-        if let python, FileManager.default.fileExists(atPath: torchScript) {
-            say("  running PyTorch: \(python) \(torchScript) --threads \(threads) --steps \(steps)")
-            if let t = try? Self.runTorch(python: python, script: torchScript, threads: threads, steps: steps) { torch = t; measured = true }
-            else { say("  PyTorch run failed; using the reference figures") }
-        } else {
-            say("  no PyTorch found (--torch-python); comparing with the figures in benchmarks/gpt/anchors.md (NOT measured now; run with --torch-python to compare)")
+        var totals: [Double] = []
+        for round in 1...max(1, rounds) {
+            if rounds > 1 { say("  round \(round) of \(rounds)") }
+            let swift = try PPOBenchmark.run(steps: steps, declared: declared, threads: threads)
+            var torch = PPOBenchmark.Figures(generate: 0.58, score: 0.90, update: 3.91, total: 5.40)   // benchmarks/gpt/anchors.md, 1 thread
+            var measured = false
+            if let python, FileManager.default.fileExists(atPath: torchScript) {
+                say("  running PyTorch: \(python) \(torchScript) --threads \(threads) --steps \(steps)")
+                if let t = try? Self.runTorch(python: python, script: torchScript, threads: threads, steps: steps) { torch = t; measured = true }
+                else { say("  PyTorch run failed; using the reference figures") }
+            } else {
+                say("  no PyTorch found (--torch-python); comparing with the figures in benchmarks/gpt/anchors.md (NOT measured now; run with --torch-python to compare)")
+            }
+            say("")
+            say("  phase        pipe (s)   PyTorch (s)\(measured ? "" : " [reference]")   speed-up")
+            for (name, a, b) in [("generate", swift.generate, torch.generate), ("score", swift.score, torch.score),
+                                 ("update", swift.update, torch.update), ("total", swift.total, torch.total)] {
+                say("  " + name.padding(toLength: 10, withPad: " ", startingAt: 0) + String(format: " %9.3f %12.3f %12.2f×", a, b, b / a))
+            }
+            if measured { totals.append(torch.total / swift.total) }
         }
-        say("")
-        say("  phase        pipe (s)   PyTorch (s)\(measured ? "" : " [reference]")   speed-up")
-        for (name, a, b) in [("generate", swift.generate, torch.generate), ("score", swift.score, torch.score),
-                             ("update", swift.update, torch.update), ("total", swift.total, torch.total)] {
-            say("  " + name.padding(toLength: 10, withPad: " ", startingAt: 0) + String(format: " %9.3f %12.3f %12.2f×", a, b, b / a))
+        if totals.count > 1 {
+            say("  \(totals.count) alternating rounds, total speed-up: " + totals.map { String(format: "%.2f×", $0) }.joined(separator: ", ")
+                + String(format: " → median %.2f×", BenchGPT.median(totals)))
         }
     }
 
