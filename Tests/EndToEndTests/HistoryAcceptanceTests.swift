@@ -56,6 +56,23 @@ struct HistoryAcceptanceTests {
         #expect(named.stdout.contains("lr=1.41e-05"), "\(named)")
     }
 
+    /// A `--force` rerun replaces the key's stored record; `show` of the earlier run must not print the
+    /// later execution's CPU time as its own.
+    @Test func showPrintsCPUTimeOnlyForTheExecutionThatRecordedIt() throws {
+        let workspace = try HistoryFixture.workspace("pipe-show-cpu")
+        defer { workspace.remove() }
+        #expect(try pipe.run(["run", HistoryFixture.pipeline], in: workspace.root).status == 0)
+        #expect(try pipe.run(["run", HistoryFixture.pipeline, "--force", "eval"], in: workspace.root).status == 0)
+        let ids = try runIDs(workspace)
+        func evalLine(_ id: String) throws -> String {
+            let show = try pipe.run(["show", id], in: workspace.root)
+            return show.stdout.split(separator: "\n").map(String.init).first { $0.hasPrefix("  eval ") } ?? "(no eval line in \(show))"
+        }
+        let first = try evalLine(ids[0]), second = try evalLine(ids[1])
+        #expect(first.contains(" ran ") && !first.contains("(CPU "), "\(first)")
+        #expect(second.contains(" ran ") && second.contains("(CPU "), "\(second)")
+    }
+
     @Test func lockFileIsWrittenAfterEachSuccessfulRunDeterministically() throws {
         let workspace = try HistoryFixture.workspace("pipe-lock")
         defer { workspace.remove() }

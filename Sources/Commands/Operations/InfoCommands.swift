@@ -116,6 +116,15 @@ public enum InfoCommands {
         }
     }
 
+    /// Whether the key's stored record came from this execution of the stage: a later `--force`
+    /// rerun of the same key replaces the record, and its CPU time is not this run's.
+    static func recordsThisExecution(_ record: StageRecord, _ stage: StageExecution) -> Bool {
+        guard let started = stage.startedAt, let finished = stage.finishedAt else { return false }
+        // The record's execution began within this one's window (a later rerun begins after it ended);
+        // a second of slack before the start for a stage host whose clock lags the runner's.
+        return record.startedAt >= started.addingTimeInterval(-1) && record.startedAt <= finished
+    }
+
     public static func show(store: String?, run reference: String) -> Int32 {
         guard let (artifactStore, registry) = registry(store: store) else { return 2 }
         do {
@@ -135,7 +144,9 @@ public enum InfoCommands {
                 let record = stage.outcome == .failed ? nil : Digest(hex: stage.key).flatMap { artifactStore.record(forKey: $0) }
                 if let seconds = stage.durationSeconds {
                     line += "  \(Format.seconds(seconds))"
-                    if stage.outcome == .ran, let cpu = record?.cpuSeconds { line += " (CPU \(Format.seconds(cpu)))" }
+                    if stage.outcome == .ran, let record, let cpu = record.cpuSeconds, Self.recordsThisExecution(record, stage) {
+                        line += " (CPU \(Format.seconds(cpu)))"
+                    }
                 }
                 if let message = stage.message { line += "  (\(message))" }
                 out += line + "\n"
