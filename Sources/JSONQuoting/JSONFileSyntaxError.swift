@@ -16,7 +16,7 @@ public struct JSONFileSyntaxError: Error, Equatable, CustomStringConvertible {
     public var description: String { "line \(line), column \(column): \(message)" }
 
     /// The error at byte `error.offset` of `bytes`, placed by line and column.
-    public init(_ error: JSONSyntaxError, in bytes: UnsafeBufferPointer<UInt8>) {
+    public init(_ error: JSONSyntaxError, in bytes: some Collection<UInt8>) {
         var line = 1, column = 1
         for byte in bytes.prefix(error.offset) {
             if byte == 0x0A { line += 1; column = 1 } else if byte & 0xC0 != 0x80 { column += 1 }

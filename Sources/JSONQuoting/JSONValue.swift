@@ -16,13 +16,6 @@ public indirect enum JSONValue: Sendable, Equatable {
         return members.first { $0.key == key }?.value
     }
 
-    /// A whole, non-negative number that fits in an `Int` (a count, a size, an offset); nil for
-    /// anything else, including −0 and numbers too large to convert.
-    public var nonNegativeInteger: Int? {
-        guard case .number(let x) = self, x.sign == .plus else { return nil }
-        return Int(exactly: x)
-    }
-
     /// What the value is, as an error message names it ("a string", "a number", ...).
     public var typeName: String {
         switch self {

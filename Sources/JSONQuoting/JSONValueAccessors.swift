@@ -26,6 +26,13 @@ extension JSONValue {
         return Int(exactly: x)
     }
 
+    /// A whole, non-negative number that fits in an `Int` (a count, a size, an offset); nil for
+    /// anything else, including −0 and numbers too large to convert.
+    public var nonNegativeInteger: Int? {
+        guard case .number(let x) = self, x.sign == .plus else { return nil }
+        return integer
+    }
+
     /// The items of an array (nil for any other value).
     public var array: [JSONValue]? {
         if case .array(let items) = self { return items }

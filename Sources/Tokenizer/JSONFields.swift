@@ -10,8 +10,6 @@ enum JSONFields {
         return i
     }
 
-    static func bool(_ value: JSONValue?) -> Bool? { value?.bool }
-
     /// Whether a field is absent or `null`.
     static func isNull(_ value: JSONValue?) -> Bool { value == nil || value == .null }
 

@@ -49,7 +49,7 @@ extension PretrainedTokenizer {
                 for key in ["continuing_subword_prefix", "end_of_word_suffix"] where !JSONFields.isNull(model[key]) && model[key]?.string != "" {
                     throw TokenizerFileError(file: file, message: "model.\(key) must be empty or null (only GPT-2-style byte-level BPE is supported)")
                 }
-                if JSONFields.bool(model["byte_fallback"]) == true {
+                if model["byte_fallback"]?.bool == true {
                     throw TokenizerFileError(file: file, message: "model.byte_fallback is not supported (only GPT-2-style byte-level BPE)")
                 }
                 if let dropout = model["dropout"]?.number, dropout != 0 {
@@ -76,7 +76,7 @@ extension PretrainedTokenizer {
             let configFile = path("tokenizer_config.json")
             func flag(_ key: String) throws -> Bool? {
                 guard !JSONFields.isNull(config[key]) else { return nil }
-                guard let b = JSONFields.bool(config[key]) else {
+                guard let b = config[key]?.bool else {
                     throw TokenizerFileError(file: configFile, message: "\(key) must be true or false, got \(config[key]?.quotedForMessage ?? "null")")
                 }
                 return b
@@ -120,10 +120,10 @@ extension PretrainedTokenizer {
             guard let id = Int32(key), id >= 0, let content = t["content"]?.string else {
                 throw TokenizerFileError(file: file, message: "added_tokens_decoder[\(quoted(key))] needs a non-negative integer key and a \"content\" string")
             }
-            let special = JSONFields.bool(t["special"]) ?? false
-            return AddedToken(id: id, content: content, special: special, singleWord: JSONFields.bool(t["single_word"]) ?? false,
-                              lstrip: JSONFields.bool(t["lstrip"]) ?? false, rstrip: JSONFields.bool(t["rstrip"]) ?? false,
-                              normalized: JSONFields.bool(t["normalized"]) ?? !special)
+            let special = t["special"]?.bool ?? false
+            return AddedToken(id: id, content: content, special: special, singleWord: t["single_word"]?.bool ?? false,
+                              lstrip: t["lstrip"]?.bool ?? false, rstrip: t["rstrip"]?.bool ?? false,
+                              normalized: t["normalized"]?.bool ?? !special)
         }
     }
 

@@ -47,7 +47,7 @@ extension WordPieceTokenizer {
             guard d["type"]?.string == "WordPiece" else {
                 throw fail("decoder.type is \(d["type"]?.quotedForMessage ?? "missing"); only \"WordPiece\" (or null) is supported with a WordPiece model")
             }
-            decoder = Decoder(prefix: d["prefix"]?.string ?? "##", cleanup: JSONFields.bool(d["cleanup"]) ?? true)
+            decoder = Decoder(prefix: d["prefix"]?.string ?? "##", cleanup: d["cleanup"]?.bool ?? true)
         } else if !JSONFields.isNull(root["decoder"]) {
             throw fail("decoder must be an object or null")
         }
@@ -59,11 +59,11 @@ extension WordPieceTokenizer {
                 guard let id = JSONFields.int(t["id"]), let content = t["content"]?.string else {
                     throw fail("added_tokens[\(i)] needs an integer \"id\" and a string \"content\"")
                 }
-                let special = JSONFields.bool(t["special"]) ?? false
+                let special = t["special"]?.bool ?? false
                 added.append(AddedToken(id: Int32(id), content: content, special: special,
-                                        singleWord: JSONFields.bool(t["single_word"]) ?? false,
-                                        lstrip: JSONFields.bool(t["lstrip"]) ?? false, rstrip: JSONFields.bool(t["rstrip"]) ?? false,
-                                        normalized: JSONFields.bool(t["normalized"]) ?? !special))
+                                        singleWord: t["single_word"]?.bool ?? false,
+                                        lstrip: t["lstrip"]?.bool ?? false, rstrip: t["rstrip"]?.bool ?? false,
+                                        normalized: t["normalized"]?.bool ?? !special))
             }
         }
         let post = try Self.postProcessor(root["post_processor"], vocabulary: vocabulary, added: added, fail: fail)
@@ -93,12 +93,12 @@ extension WordPieceTokenizer {
         }
         var strip: Bool?
         if !JSONFields.isNull(n["strip_accents"]) {
-            guard let s = JSONFields.bool(n["strip_accents"]) else { throw fail("normalizer.strip_accents must be true, false or null") }
+            guard let s = n["strip_accents"]?.bool else { throw fail("normalizer.strip_accents must be true, false or null") }
             strip = s
         }
-        return BertNormalizer(cleanText: JSONFields.bool(n["clean_text"]) ?? true,
-                              handleChineseChars: JSONFields.bool(n["handle_chinese_chars"]) ?? true,
-                              stripAccents: strip, lowercase: JSONFields.bool(n["lowercase"]) ?? true)
+        return BertNormalizer(cleanText: n["clean_text"]?.bool ?? true,
+                              handleChineseChars: n["handle_chinese_chars"]?.bool ?? true,
+                              stripAccents: strip, lowercase: n["lowercase"]?.bool ?? true)
     }
 
     /// `TemplateProcessing` (single-sequence template), `BertProcessing`, or null.

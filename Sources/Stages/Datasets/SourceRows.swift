@@ -106,7 +106,7 @@ final class SourceRowReader {
 
     /// A syntax error as a row error, with the column (JSONL: in the line) or nothing (array elements).
     static func malformed(_ error: JSONSyntaxError, in bytes: some Collection<UInt8>, firstColumn: Int?) -> RowError {
-        let column = bytes.prefix(error.offset).reduce(0) { $0 + (($1 & 0xC0) != 0x80 ? 1 : 0) } + 1
+        let column = JSONFileSyntaxError(error, in: bytes).column   // a JSONL row is one line
         let at = firstColumn != nil ? " at column \(column)" : ""
         return RowError(reason: "malformed_json", message: "malformed JSON\(at): \(error.message)", hint: "fix the row")
     }

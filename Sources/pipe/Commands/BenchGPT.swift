@@ -65,17 +65,9 @@ struct BenchGPT: ParsableCommand {
                 }
             }
             if trainRatios.count > 1 {
-                func line(_ ratios: [Double]) -> String {
-                    ratios.map { String(format: "%.2f×", $0) }.joined(separator: ", ") + String(format: " → median %.2f×", Self.median(ratios))
-                }
-                say("config \(name), \(trainRatios.count) alternating rounds: training vs PyTorch \(line(trainRatios)); sampling vs generate \(line(sampleRatios))")
+                say("config \(name), \(trainRatios.count) alternating rounds: training vs PyTorch \(roundsSummary(trainRatios)); sampling vs generate \(roundsSummary(sampleRatios))")
             }
         }
-    }
-
-    static func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted(), n = sorted.count
-        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2
     }
 
     struct TorchFigures: Decodable {

@@ -57,8 +57,7 @@ struct BenchPPO: ParsableCommand {
             if measured { totals.append(torch.total / swift.total) }
         }
         if totals.count > 1 {
-            say("  \(totals.count) alternating rounds, total speed-up: " + totals.map { String(format: "%.2f×", $0) }.joined(separator: ", ")
-                + String(format: " → median %.2f×", BenchGPT.median(totals)))
+            say("  \(totals.count) alternating rounds, total speed-up: \(roundsSummary(totals))")
         }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Stages
 import Tensor
 
 /// Finds the Python that runs the PyTorch reference scripts of `pipe bench gpt|ppo` (torch and
@@ -52,4 +53,9 @@ struct BenchComparisonOptions: ParsableArguments {
         BLAS.setThreads(threads)
         setenv("OPENBLAS_NUM_THREADS", "\(threads)", 1)
     }
+}
+
+/// Ratios of alternating rounds as `--rounds` prints them: `1.05×, 1.50×, 1.26× → median 1.26×`.
+func roundsSummary(_ ratios: [Double]) -> String {
+    ratios.map { String(format: "%.2f×", $0) }.joined(separator: ", ") + String(format: " → median %.2f×", PPOBenchmark.median(ratios))
 }
