@@ -145,6 +145,12 @@ let diagnosticCases: [DiagnosticCase] = [
     DiagnosticCase(name: "out escaping with ../", pipeline: header + """
           a: { run: "echo > ${outs.o}", outs: [o, ../escape] }
         """, expected: "pipelines/p.yaml:4:43: error: stage 'a': out '../escape' escapes the workspace (remove '../')"),
+    DiagnosticCase(name: "out inside another out", pipeline: header + """
+          a: { run: "mkdir ${outs.d} && echo > ${outs.d/f}", outs: [d, d/f] }
+        """, expected: "pipelines/p.yaml:4:63: error: stage 'a': out 'd/f' overlaps out 'd' (one is inside the other; list only the outer one, or write them to separate paths)"),
+    DiagnosticCase(name: "out containing an earlier out", pipeline: header + """
+          a: { run: "echo > ${outs.d/f}", outs: [d/f, ./d] }
+        """, expected: "pipelines/p.yaml:4:45: error: stage 'a': out './d' overlaps out 'd/f' (one is inside the other; list only the outer one, or write them to separate paths)"),
     DiagnosticCase(name: "absolute out", pipeline: header + """
           a:
             run: "echo > ${outs.o}"
@@ -239,6 +245,12 @@ let diagnosticCases: [DiagnosticCase] = [
         """),
     DiagnosticCase(name: "binary tag", pipeline: header + "  a: { run: !!binary aGVsbG8=, outs: [x] }\n",
                    expected: "pipelines/p.yaml:4:13: error: YAML: unsupported tag '!!binary' (pipelines hold plain text, numbers, booleans, lists and mappings; remove the tag)"),
+    DiagnosticCase(name: "NUL in a command", pipeline: header + #"  a: { run: "echo > ${outs.x}\0; touch pwned", outs: [x] }"# + "\n",
+                   expected: "pipelines/p.yaml:4:13: error: YAML: text contains a NUL character ('\\0'); remove it (commands, paths and names cannot hold one)"),
+    DiagnosticCase(name: "NUL in a param", pipeline: header + #"  a: { run: "echo ${params.p} > ${outs.x}", outs: [x], with: { p: "a\0b" } }"# + "\n",
+                   expected: "pipelines/p.yaml:4:65: error: YAML: text contains a NUL character ('\\0'); remove it (commands, paths and names cannot hold one)"),
+    DiagnosticCase(name: "NUL in an out", pipeline: header + #"  a: { run: echo, outs: ["x\u0000y"] }"# + "\n",
+                   expected: "pipelines/p.yaml:4:26: error: YAML: text contains a NUL character ('\\0'); remove it (commands, paths and names cannot hold one)"),
     DiagnosticCase(name: "local tag on a mapping", pipeline: header + "  a: !thing { run: echo, outs: [x] }\n",
                    expected: "pipelines/p.yaml:4:6: error: YAML: unsupported tag '!thing' (pipelines hold plain text, numbers, booleans, lists and mappings; remove the tag)"),
     DiagnosticCase(name: "merge of a scalar", pipeline: header + "  a: { <<: 5, run: echo, outs: [x] }\n",

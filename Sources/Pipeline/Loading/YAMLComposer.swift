@@ -112,6 +112,11 @@ struct YAMLComposer {
                     }
                     if tag == "tag:yaml.org,2002:str" || tag == "!" { style = .singleQuoted }
                     if let tag, !Self.scalarTags.contains(tag) { throw Self.unsupported(tag: tag, mark) }
+                    // A command, path or name is cut at a NUL when it reaches the OS: refuse it, or
+                    // `run: "a\0; b"` would run `a` alone and say nothing.
+                    if text.utf8.contains(0) {
+                        throw .structure("text contains a NUL character ('\\0'); remove it (commands, paths and names cannot hold one)", mark)
+                    }
                     return .scalar(.scalar(.init(string: text, style: style, mark: mark)), anchor: s.anchor.map { String(cString: $0) })
                 case YAML_SEQUENCE_START_EVENT:
                     let start = e.data.sequence_start

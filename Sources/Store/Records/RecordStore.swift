@@ -118,7 +118,15 @@ extension ArtifactStore {
         let temporary = temporaryDirectory + "/record~\(POSIX.hostName)~\(getpid())~\(POSIX.randomHex())~\(record.key.short).json"
         try POSIX.writeNewFile(temporary, bytes, sync: true)
         let destination = recordPath(forKey: record.key)
-        let code = POSIX.rename(temporary, destination)
+        var code = POSIX.rename(temporary, destination)
+        if code == EISDIR || code == ENOTEMPTY || code == EEXIST {
+            // A directory sits where the record goes (damage, or a stray copy): reads already ignore
+            // it, and left there it would fail every build of this key. Move it aside and publish.
+            if let moved = try? quarantine(entry: destination) {
+                warn("\(destination) was a directory, not a stage record; moved it to \(moved)")
+                code = POSIX.rename(temporary, destination)
+            }
+        }
         guard code == 0 else {
             unlink(temporary)
             throw POSIX.fail("rename stage record", destination, code)

@@ -25,9 +25,22 @@ extension ArtifactStore {
     public func removeResumeDirectory(forKey key: Digest) {
         let path = resumePath(forKey: key)
         guard POSIX.exists(path) else { return }
+        try? removeWhole(path, label: "resume-done")
+    }
+
+    /// Removes a file or tree of the store by renaming it into tmp/ first, then deleting it there:
+    /// a kill part-way through leaves it whole or gone, never a partial object or checkpoint that
+    /// still looks like one (what is left in tmp/ is cleaned like dead staging). Falls back to
+    /// deleting in place when the rename fails (a read-only parent).
+    func removeWhole(_ path: String, label: String) throws {
+        guard let status = try POSIX.status(path) else { return }
+        // Moving a directory to a new parent updates its "..": that needs write permission on it.
+        if status.isDirectory, status.mode & 0o200 == 0 { chmod(path, mode_t(status.mode | 0o700)) }
         let host = POSIX.hostName.replacingOccurrences(of: "~", with: "_")
-        let doomed = temporaryDirectory + "/\(host)~\(getpid())~\(POSIX.randomHex())~resume-done"
-        try? POSIX.removeTree(POSIX.rename(path, doomed) == 0 ? doomed : path)
+        let doomed = temporaryDirectory + "/\(host)~\(getpid())~\(POSIX.randomHex())~\(label)"
+        let code = POSIX.rename(path, doomed)
+        if code == ENOENT { return }
+        try POSIX.removeTree(code == 0 ? doomed : path)
     }
 
     /// Keys that have a resume directory.

@@ -61,7 +61,7 @@ extension ArtifactStore {
             report.removedObjects.append(digest)
             report.freedBytes += Self.diskUsage(path)
             if !dryRun {
-                try POSIX.removeTree(path)
+                try removeWhole(path, label: "gc")
                 unlink(shapePath(digest))
             }
         }
@@ -93,7 +93,7 @@ extension ArtifactStore {
             guard let lock = try? tryLock(key: key) else { continue }   // in use by a running stage
             report.removedResume.append(key)
             report.freedBytes += Self.diskUsage(path)
-            if !dryRun { try? POSIX.removeTree(path) }
+            if !dryRun { try? removeWhole(path, label: "gc-resume") }
             lock.unlock()
         }
         if !dryRun {

@@ -161,6 +161,16 @@ extension ArtifactStore {
         return target
     }
 
+    /// Moves any entry of the store (not an object) to `quarantine/<its name>~<nanoseconds>~<random>`
+    /// and returns the new path; `gc` empties quarantine/.
+    func quarantine(entry path: String) throws -> String {
+        try POSIX.makeDirectories(quarantineDirectory)
+        let target = quarantineDirectory + "/" + POSIX.lastComponent(path) + "~" + String(POSIX.nowNanoseconds()) + "~" + POSIX.randomHex()
+        let code = POSIX.rename(path, target)
+        guard code == 0 else { throw POSIX.fail("quarantine", path, code) }
+        return target
+    }
+
     /// Digest → when it was quarantined (nanoseconds since 1970; older names carry seconds).
     func quarantinedObjects() -> [Digest: Int64] {
         guard let names = try? POSIX.listDirectory(quarantineDirectory) else { return [:] }
