@@ -1,8 +1,16 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Reads one YAML file into `YAMLNode`s (keeping every mark) and offers typed, position-aware accessors
 /// that record problems in a `DiagnosticSink` instead of stopping at the first one.
 struct YAMLReader {
     let file: String
     let text: String
+    /// Line offsets for `location(of:within:)`.
+    let lines = SourceLines()
 
     /// Composes the document; syntax errors become one diagnostic at the libyaml mark.
     func compose() throws(PipelineError) -> YAMLNode? {
@@ -140,25 +148,53 @@ struct YAMLReader {
     }
 
     /// Position of `needle` in the source at or after `node`'s mark (for references inside a
-    /// scalar, whatever its quoting or block style).
+    /// scalar, whatever its quoting or block style); at most 200 lines on. Each call costs the
+    /// distance searched, not the file's size: a file with thousands of bad references (or one
+    /// line of megabytes) is reported in linear time.
     func location(of needle: String, within node: YAMLNode) -> SourceLocation {
         let start = location(node)
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        var index = start.line - 1
-        while index < lines.count {
-            let line = String(lines[index])
-            let from = index == start.line - 1 ? start.column - 1 : 0
-            let scalars = Array(line.unicodeScalars)
-            if from <= scalars.count {
-                let tail = String(String.UnicodeScalarView(scalars[from...]))
-                if let range = tail.firstRange(of: needle) {
-                    let column = from + tail.unicodeScalars.distance(from: tail.unicodeScalars.startIndex, to: range.lowerBound) + 1
-                    return SourceLocation(file: file, line: index + 1, column: column)
-                }
+        let target = Array(needle.unicodeScalars)
+        let (scalars, lineStarts) = lines.index(text)
+        guard !target.isEmpty, start.line >= 1, start.line <= lineStarts.count else { return start }
+        var line = start.line - 1
+        var position = lineStarts[line] + start.column - 1
+        let lineEnd = { (line: Int) in line + 1 < lineStarts.count ? lineStarts[line + 1] - 1 : scalars.count }
+        if position > lineEnd(line) { line += 1; position = line < lineStarts.count ? lineStarts[line] : scalars.count }
+        let last = min(lineStarts.count - 1, start.line - 1 + 200)
+        let end = last + 1 < lineStarts.count ? lineStarts[last + 1] : scalars.count
+        while position + target.count <= end {
+            if scalars[position] == "\n" {
+                line += 1
+            } else if scalars[position] == target[0], scalars[position..<(position + target.count)].elementsEqual(target) {
+                return SourceLocation(file: file, line: line + 1, column: position - lineStarts[line] + 1)
             }
-            index += 1
-            if index > start.line + 200 { break }
+            position += 1
         }
         return start
+    }
+}
+
+/// The source as Unicode scalars with the offset where each line starts, built on the first
+/// lookup (only a file with problems needs it) and shared by copies of the reader.
+final class SourceLines: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private var built: (scalars: [Unicode.Scalar], lineStarts: [Int])?
+
+    init() { pthread_mutex_init(mutex, nil) }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    func index(_ text: String) -> (scalars: [Unicode.Scalar], lineStarts: [Int]) {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        if let built { return built }
+        let scalars = Array(text.unicodeScalars)
+        var lineStarts = [0]
+        for (offset, scalar) in scalars.enumerated() where scalar == "\n" { lineStarts.append(offset + 1) }
+        built = (scalars, lineStarts)
+        return (scalars, lineStarts)
     }
 }

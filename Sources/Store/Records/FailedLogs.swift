@@ -1,4 +1,5 @@
 import Foundation
+import Hashing
 
 extension ArtifactStore {
     /// `logs/failed/`: the logs of stages that failed. A failed stage leaves no object behind, so its
@@ -6,10 +7,25 @@ extension ArtifactStore {
     public var failedLogsDirectory: String { root + "/logs/failed" }
 
     /// `logs/failed/<run>/<stage>.log`: where the log of `stage`, failed in `run`, is kept (`/` in a
-    /// stage name becomes `_`).
+    /// stage name becomes `_`; a name too long for a file name is cut and ends in a hash of the whole).
     public func failedLogPath(run: String, stage: String) -> String {
-        failedLogsDirectory + "/" + run.replacingOccurrences(of: "/", with: "_") + "/"
-            + stage.replacingOccurrences(of: "/", with: "_") + ".log"
+        failedLogsDirectory + "/" + Self.fileName(run.replacingOccurrences(of: "/", with: "_")) + "/"
+            + Self.fileName(stage.replacingOccurrences(of: "/", with: "_")) + ".log"
+    }
+
+    /// Longest name, in UTF-8 bytes, used as is for a file; file systems allow 255 bytes in all.
+    static let maxFileNameBytes = 200
+
+    /// `name`, or for a long one (a long stage name, a sweep variant with long values) its first
+    /// characters, `~` and 16 hex digits of the whole name's SHA-256: distinct names stay distinct.
+    static func fileName(_ name: String) -> String {
+        guard name.utf8.count > maxFileNameBytes else { return name }
+        var head = ""
+        for character in name {
+            guard head.utf8.count + character.utf8.count <= maxFileNameBytes - 17 else { break }
+            head.append(character)
+        }
+        return head + "~" + String(SHA256.hash(name).hex.prefix(16))
     }
 
     /// Copies a failed stage's log to `failedLogPath(run:stage:)`, replacing an older copy. Returns
