@@ -55,6 +55,13 @@ check() {
     grep -q "store is intact" verify.txt || fail "verify found damage: $(cat verify.txt)"
     timeout 60 "$pipe" status pipelines/chaos.yaml > status.txt 2>&1 || fail "status: $(tail -5 status.txt)"
     if grep -q "must run" status.txt; then fail "status after a successful run: $(cat status.txt)"; fi
+    # A push after a killed push completes, and what it left on the remote pulls into an empty store.
+    timeout 120 "$pipe" push --all --remote "$work/remote" > push.txt 2>&1 || fail "push: $(tail -5 push.txt)"
+    rm -rf fresh
+    timeout 120 "$pipe" pull --lock pipelines/chaos.sweep.lock --remote "$work/remote" --store fresh > pull.txt 2>&1 \
+        || fail "pull into an empty store: $(tail -5 pull.txt)"
+    timeout 60 "$pipe" verify --store fresh > verify-fresh.txt 2>&1 && grep -q "store is intact" verify-fresh.txt \
+        || fail "verify of the pulled store: $(cat verify-fresh.txt)"
     for v in a b c d; do
         rm -rf export
         timeout 60 "$pipe" run pipelines/chaos.yaml --no-sweep --set make.v=$v > cached.txt 2>&1 \

@@ -75,4 +75,28 @@ struct ChaosAcceptanceTests {
         let cached = try pipe.run(["run", "pipelines/p.yaml"], in: workspace.root)
         #expect(cached.stdout.contains("a: cached"), "\(cached)")
     }
+
+    /// A stage's background job holding an output open: before, it wrote into the output after the
+    /// output was stored (`pipe verify` then found the object corrupt). Now the stage's process
+    /// group is killed when its command ends, before the outputs are collected.
+    @Test func aBackgroundJobCannotChangeAStoredOutput() throws {
+        let workspace = try TestWorkspace("pipe-e2e-late-writer")
+        defer { workspace.remove() }
+        try FileManager.default.createDirectory(atPath: workspace.path("stages"), withIntermediateDirectories: true)
+        try workspace.write("pipelines/p.yaml", """
+        name: p
+        stages:
+          late: { run: "exec 3>${outs.o}; echo early >&3; (sleep 1; echo late >&3) & true", outs: [o] }
+
+        """)
+        let run = try pipe.run(["run", "pipelines/p.yaml"], in: workspace.root)
+        #expect(run.status == 0, "\(run)")
+        usleep(1_500_000)
+        let verify = try pipe.run(["verify"], in: workspace.root)
+        #expect(verify.status == 0 && verify.stdout.contains("store is intact"), "\(verify)")
+        let export = try pipe.run(["export", "latest", "late", "--to", "out"], in: workspace.root)
+        #expect(export.status == 0, "\(export)")
+        let files = workspace.list("out")
+        #expect(files.count == 1 && (try? workspace.read("out/" + files[0])) == "early\n", "\(files)")
+    }
 }

@@ -60,6 +60,21 @@ struct ChildProcessTests {
         #expect(kill(watchdog, 0) != 0 && errno == ESRCH, "reaped, not a zombie")
     }
 
+    /// What a stage leaves running in the background dies when the stage ends: before, a `cmd &`
+    /// holding an output open kept writing into it after it was stored as an object.
+    @Test func whatTheStageLeftRunningIsKilledWhenItEnds() throws {
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let child = try ChildProcess.spawn(executable: "/bin/sh", arguments: ["-c", "sleep 60 & echo $! > grandchild"],
+                                           environment: ["PATH=/usr/bin:/bin"], directory: dir, logPath: dir + "/log.txt",
+                                           dieWithParent: true)
+        #expect(child.waitMeasuringCPU().0 == .exited(0))
+        let grandchild = try #require(Int32((try String(contentsOfFile: dir + "/grandchild", encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let deadline = Date(timeIntervalSinceNow: 10)
+        while kill(grandchild, 0) == 0 && Date() < deadline { usleep(10_000) }
+        #expect(kill(grandchild, 0) != 0, "the background job died with the stage")
+    }
+
     /// The watchdog exists before the stage: the stage is spawned into the watchdog's process group,
     /// so there is no moment at which a runner's death could leave it unguarded. When the runner
     /// dies (here: its end of the pipe closes), the whole group dies, grandchildren included.

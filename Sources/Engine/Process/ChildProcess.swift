@@ -101,9 +101,9 @@ public struct ChildProcess: Sendable {
     public func wait() -> Termination {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 {
-            if errno != EINTR { watchdog?.dismiss(); return .exited(-1) }
+            if errno != EINTR { endGroup(); return .exited(-1) }
         }
-        watchdog?.dismiss()
+        endGroup()
         return Self.decode(status)
     }
 
@@ -113,11 +113,21 @@ public struct ChildProcess: Sendable {
         var status: Int32 = 0
         var usage = rusage()
         while wait4(pid, &status, 0, &usage) < 0 {
-            if errno != EINTR { watchdog?.dismiss(); return (.exited(-1), 0) }
+            if errno != EINTR { endGroup(); return (.exited(-1), 0) }
         }
-        watchdog?.dismiss()
+        endGroup()
         func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
         return (Self.decode(status), seconds(usage.ru_utime) + seconds(usage.ru_stime))
+    }
+
+    /// With a watchdog: kills whatever the child left running in its group, then stops the watchdog.
+    /// A stage's `cmd &` outliving it could still write through an open descriptor into an output
+    /// after it was stored (and would hold the key's lock). The watchdog leads the group and is alive
+    /// until `dismiss`, so the group id cannot have been reused.
+    private func endGroup() {
+        guard let watchdog else { return }
+        kill(-group, SIGKILL)
+        watchdog.dismiss()
     }
 
     /// Sends `signal` to the child's whole process group (the shell and everything it started; the
