@@ -154,6 +154,37 @@ import Testing
         #expect(message(["ppo.steps=1,"]) == "error: --sweep ppo.steps=1,: missing value after '='")
     }
 
+    /// Before, a grid of ten axes of ten values (10^10 variants) was expanded in memory: `pipe
+    /// status` grew past 11 GB and never answered.
+    @Test func aGridWithTooManyVariantsIsRefusedBeforeItIsExpanded() throws {
+        let ws = try TempWorkspace()
+        let params = (0..<10).map { "p\($0): 0" }.joined(separator: ", ")
+        let axes = (0..<10).map { "  a.p\($0): [" + (0..<10).map(String.init).joined(separator: ", ") + "]\n" }.joined()
+        let (loader, file) = try loader(ws, "name: t\nstages:\n  a: { run: \"echo > ${outs.o}\", outs: [o], with: { \(params) } }\nsweep:\n" + axes)
+        let start = ContinuousClock.now
+        do {
+            _ = try loader.loadSweep(file: file)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description == "\(file):9:3: error: sweep: the grid (" + Array(repeating: "10", count: 10).joined(separator: " × ")
+                    + " values) has 10000000000 variants, more than 10000; sweep fewer values or split the study into several sweeps")
+        }
+        #expect(ContinuousClock.now - start < .seconds(5))
+        // On the command line: 101 × 100 with the file's grid left out.
+        let wide = "a.p0=" + (0...100).map(String.init).joined(separator: ",")
+        do {
+            _ = try loader.loadSweep(file: file, sweeps: [wide, "a.p1=" + (0..<100).map(String.init).joined(separator: ",")], includeFileSweep: false)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description.hasPrefix("error: --sweep a.p1=0,1,2,"), "\(error)")
+            #expect(error.description.hasSuffix(": sweep: the grid (101 × 100 values) has 10100 variants, more than 10000; sweep fewer values or split the study into several sweeps"), "\(error)")
+        }
+        // At the limit it expands.
+        #expect(try loader.loadSweep(file: file, sweeps: ["a.p0=" + (0..<100).map(String.init).joined(separator: ","),
+                                                          "a.p1=" + (0..<100).map(String.init).joined(separator: ",")],
+                                     includeFileSweep: false).count == 10_000)
+    }
+
     @Test func badSweepBlockIsReportedWithPositions() throws {
         let ws = try TempWorkspace()
         let message = ws.error(Fixtures.rlhf + """

@@ -40,6 +40,7 @@ extension PipelineLoader {
             } catch { sink.append(error) }
         }
         try sink.check()
+        try Self.checkVariantCount(axes: axes, explicit: includeFileSweep ? (parsed.spec.sweep?.variants.count ?? 0) : 0)
 
         var combinations: [[ParamOverride]] = axes.isEmpty ? [] : [[]]
         for axis in axes {
@@ -82,6 +83,30 @@ extension PipelineLoader {
     }
 
     /// `stage.param=v1,v2,…` (commas inside [] or quotes do not split).
+    /// Most variants one sweep may expand to. Every variant is resolved before anything runs, so a
+    /// grid of ten axes of ten values (10^10 variants) would otherwise fill memory and never start.
+    static let maxVariants = 10_000
+
+    /// Refuses a grid (axes multiplied, plus `variants:`) above `maxVariants`, at the axis that
+    /// crosses the limit.
+    static func checkVariantCount(axes: [SweepSpec.Axis], explicit: Int) throws(PipelineError) {
+        var product = 1
+        for (index, axis) in axes.enumerated() {
+            let (next, overflow) = product.multipliedReportingOverflow(by: max(axis.values.count, 1))
+            product = overflow ? Int.max : next
+            guard product > maxVariants - explicit else { continue }
+            let sizes = axes.map { "\($0.values.count)" }.joined(separator: " × ")
+            let total = axes.dropFirst(index + 1).reduce(product) { total, axis in
+                let (next, overflow) = total.multipliedReportingOverflow(by: max(axis.values.count, 1))
+                return overflow ? Int.max : next
+            }
+            let count = total == Int.max ? "more than \(Int.max)" : "\(total)"
+            let located = axis.origin == nil
+            throw PipelineError(location: located ? axis.location : nil, fieldPath: axis.origin ?? "sweep.\(axis.stage).\(axis.param)",
+                                message: "\(axis.origin.map { "\($0): " } ?? "")sweep: the grid (\(sizes) values) has \(count) variants, more than \(maxVariants); sweep fewer values or split the study into several sweeps")
+        }
+    }
+
     static func parseSweepAxis(_ text: String) throws(PipelineError) -> SweepSpec.Axis {
         let origin = "--sweep \(text)"
         guard let equals = text.firstIndex(of: "=") else {
