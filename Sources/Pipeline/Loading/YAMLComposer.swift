@@ -23,6 +23,9 @@ struct YAMLComposer {
         static let expandedNodes = 100_000
         static let aliases = 10_000
         static let aliasedBytes = 1_000_000
+        /// libyaml's own bound on nested lists and mappings (its default), which also keeps the
+        /// recursive composer's stack small.
+        static let nesting = 1000
     }
 
     /// nil for an empty document (only comments or blank).

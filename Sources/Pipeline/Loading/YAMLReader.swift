@@ -25,6 +25,11 @@ struct YAMLReader {
         func at(_ mark: YAMLNode.Mark) -> SourceLocation { SourceLocation(file: file, line: mark.line, column: mark.column) }
         switch failure {
         case let .syntax(problem, mark, context, contextMark):
+            if problem.hasPrefix("Maximum nesting level reached") {
+                // libyaml's text names its C API; say what it means for the file.
+                return Diagnostic(location: at(mark), fieldPath: "",
+                                  message: "YAML: lists and mappings nest more than \(YAMLComposer.Limits.nesting) levels deep here; flatten the structure")
+            }
             var message = "YAML syntax: \(problem)"
             if let context, let contextMark { message += " (\(context) at line \(contextMark.line), column \(contextMark.column))" }
             return Diagnostic(location: at(mark), fieldPath: "", message: message)
