@@ -99,4 +99,31 @@ struct ChaosAcceptanceTests {
         let files = workspace.list("out")
         #expect(files.count == 1 && (try? workspace.read("out/" + files[0])) == "early\n", "\(files)")
     }
+
+    /// An out inside another is its own artifact whichever order they are listed in: before,
+    /// `outs: [r, r/deep]` moved `r` (with `deep` in it) into the store first, and the stage failed
+    /// with "artifact …/r/deep does not exist".
+    @Test func nestedOutsWorkInEitherOrder() throws {
+        let workspace = try TestWorkspace("pipe-e2e-nested-outs")
+        defer { workspace.remove() }
+        try FileManager.default.createDirectory(atPath: workspace.path("stages"), withIntermediateDirectories: true)
+        for (name, outs) in [("outer-first", "[r, r/deep]"), ("inner-first", "[r/deep, r]")] {
+            try workspace.write("pipelines/\(name).yaml", """
+            name: \(name)
+            stages:
+              a: { run: "mkdir -p ${outs.r}/deep && echo top > ${outs.r}/top && echo deep > ${outs.r/deep}/d", outs: \(outs) }
+              b: { run: "cd ${inputs.r} && find . | sort > ${outs.o}", inputs: { r: a.r }, outs: [o] }
+
+            """)
+            let run = try pipe.run(["run", "pipelines/\(name).yaml"], in: workspace.root)
+            #expect(run.status == 0, "\(run)")
+            let export = try pipe.run(["export", "latest", "b", "--to", name], in: workspace.root)
+            #expect(export.status == 0, "\(export)")
+            let files = workspace.list(name)
+            #expect(files.count == 1 && (try? workspace.read(name + "/" + files[0])) == ".\n./top\n", "\(name): \(files)")
+            let deep = try pipe.run(["export", "latest", "a", "--output", "r/deep", "--to", name + "-deep"], in: workspace.root)
+            #expect(deep.status == 0, "\(deep)")
+            #expect((try? workspace.read(name + "-deep/d")) == "deep\n", "\(workspace.list(name + "-deep"))")
+        }
+    }
 }

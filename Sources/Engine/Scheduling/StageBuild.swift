@@ -186,7 +186,14 @@ final class StageBuild: @unchecked Sendable {
             }
         }
         var outputs: [String: Digest] = [:]
-        for name in stage.outputs { outputs[name] = try store.ingest(outputPaths[name]!) }
+        // An out inside another (`outs: [results, results/deep]`) is its own artifact: ingest the
+        // deeper paths first, so the outer one never takes the inner one's files (in the other order
+        // the inner path was gone and the stage failed).
+        let ingestOrder = stage.outputs.enumerated().sorted { a, b in
+            let (depthA, depthB) = (a.element.split(separator: "/").count, b.element.split(separator: "/").count)
+            return depthA != depthB ? depthA > depthB : a.offset < b.offset
+        }.map(\.element)
+        for name in ingestOrder { outputs[name] = try store.ingest(outputPaths[name]!) }
         let logDigest = try store.ingest(logPath)
         var summary: [String: Double] = [:]
         for point in metrics { summary[point.name] = point.value }

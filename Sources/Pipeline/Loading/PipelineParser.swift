@@ -176,10 +176,6 @@ struct PipelineParser {
                         sink.error(reader.location(node), fieldPath, "\(what): out '\(out)' \(problem)")
                     } else if outs.contains(where: { $0.path == PathName.normalise(out) }) {
                         sink.error(reader.location(node), fieldPath, "\(what): out '\(out)' is listed twice")
-                    } else if let other = outs.first(where: { Self.nests($0.path, PathName.normalise(out)) }) {
-                        // Each out is stored as one artifact: the outer one would take the inner one's files.
-                        sink.error(reader.location(node), fieldPath,
-                                   "\(what): out '\(out)' overlaps out '\(other.path)' (one is inside the other; list only the outer one, or write them to separate paths)")
                     } else {
                         outs.append(PathEntry(path: PathName.normalise(out), location: reader.location(node)))
                     }
@@ -224,11 +220,6 @@ struct PipelineParser {
         }
         return StageSpec(name: name, location: location, body: stageBody, inputs: inputs, pathInputs: pathInputs, with: with,
                          deps: deps, outs: outs, metrics: metrics, resources: resources)
-    }
-
-    /// True when one of two normalised relative paths is inside the other.
-    static func nests(_ a: String, _ b: String) -> Bool {
-        a.hasPrefix(b + "/") || b.hasPrefix(a + "/")
     }
 
     /// An input value naming a workspace path rather than a `stage.output`: it starts with `./`,
