@@ -7,7 +7,7 @@ enum BuiltinDeclarations {
     static let files: [String: String] = [
         "dataset.yaml": #"""
 kind: dataset
-version: 1
+version: 2
 doc: "Imports JSONL / JSON-array files (or labelled text files) into a dataset artifact: normalised records of one kind (text, labelled, prompt-completion, preference, prompt) in content-hash splits, de-duplicated, with dataset.json and stats.json."
 builtin: dataset
 inputs:
