@@ -74,6 +74,39 @@ struct TokenizerGoldenTests {
     @Test func bareVocabularyFolder() throws { try Self.check(Self.goldens, folder: "wordpiece-cased-vocab", golden: "wordpiece-cased") }
     /// A GPT-2-style byte-level BPE trained by `tokenizers` (its own tokenizer.json).
     @Test func byteLevelBPETrainedByTokenizers() throws { try Self.check(Self.goldens, folder: "bpe", golden: "bpe") }
+    /// Added tokens of a byte-level BPE as `add_tokens` / `add_special_tokens` write them: ordinary ones
+    /// match even where special ones are text (allowSpecial false) and survive skip-special decoding;
+    /// lstrip/rstrip and single_word apply; saving keeps every flag.
+    static func checkAddedTokens(_ dir: String) throws {
+        let strings = try lines(dir + "/bpe-added.strings.jsonl").compactMap(\.string)
+        let rows = try lines(dir + "/bpe-added.golden.jsonl")
+        let goldens = try golden(dir, "bpe-added")
+        try #require(strings.count == goldens.count && strings.count >= 600)
+        let tokenizer = try PretrainedTokenizer.load(directory: dir + "/bpe-added")
+        let saved = try WordPieceTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: saved) }
+        try tokenizer.save(directory: saved)
+        let reloaded = try PretrainedTokenizer.load(directory: saved)
+        guard case .byteLevelBPE(let bpe) = tokenizer.model, case .byteLevelBPE(let again) = reloaded.model else {
+            Issue.record("not loaded as a byte-level BPE")
+            return
+        }
+        #expect(again.addedTokens == bpe.addedTokens)
+        #expect(bpe.addedTokens.filter { !$0.special }.map(\.content) == ["<think>", "</think>", "新词", "<sep>", "okk"])
+        for t in [tokenizer, reloaded] {
+            let bad = mismatches(t, strings: strings, goldens: goldens)
+            #expect(bad.isEmpty, "\(bad.count) of \(goldens.count) strings differ from `tokenizers`, e.g.\n\(bad.prefix(8).joined(separator: "\n"))")
+        }
+        var cache = BPEPieceCache()
+        for (text, row) in zip(strings, rows) {
+            let split = (row["split"] ?? row["ids"])?.array?.compactMap { $0.integer.map(Int32.init) }
+            #expect(tokenizer.encode(text, allowSpecial: false) == split, "\(quoted(text))")
+            #expect(bpe.encodeOrdinary(text, cache: &cache) == split, "\(quoted(text)) (cached)")
+        }
+    }
+
+    @Test func byteLevelBPEWithAddedTokens() throws { try Self.checkAddedTokens(Self.goldens) }
+
     /// The bare vocab.txt folder as `transformers` saves it after `AutoTokenizer.from_pretrained`.
     @Test func bertFolderSavedByTransformers() throws { try Self.check(Self.goldens, folder: "bert-transformers", golden: "wordpiece-cased") }
     /// The same BPE in GPT-2's own layout, as `transformers`' GPT2TokenizerFast saves it.
@@ -102,5 +135,6 @@ struct TokenizerGoldenTests {
             try Self.check(dir, folder: name, golden: name)
         }
         try Self.check(dir, folder: "wordpiece-cased-vocab", golden: "wordpiece-cased")
+        try Self.checkAddedTokens(dir)
     }
 }
