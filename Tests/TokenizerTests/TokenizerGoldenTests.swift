@@ -107,6 +107,22 @@ struct TokenizerGoldenTests {
 
     @Test func byteLevelBPEWithAddedTokens() throws { try Self.checkAddedTokens(Self.goldens) }
 
+    /// transformers 5 names the extra special tokens `extra_special_tokens` (a list or {name: token});
+    /// they are kept and written back as `additional_special_tokens`, which both versions read.
+    @Test(arguments: [#"["<|im_start|>", "<|im_end|>"]"#, #"{"start": "<|im_start|>", "end": {"content": "<|im_end|>"}}"#])
+    func extraSpecialTokensOfTransformers5(_ list: String) throws {
+        let dir = try WordPieceTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.copyItem(atPath: Self.goldens + "/bpe-added/tokenizer.json", toPath: dir + "/tokenizer.json")
+        try #"{"eos_token": "<|endoftext|>", "extra_special_tokens": \#(list), "tokenizer_class": "GPT2Tokenizer"}"#
+            .write(toFile: dir + "/tokenizer_config.json", atomically: true, encoding: .utf8)
+        let tokenizer = try PretrainedTokenizer.load(directory: dir)
+        #expect(tokenizer.names.additional == ["<|im_start|>", "<|im_end|>"])
+        #expect(tokenizer.configJSON(modelMaxLength: 8).contains(#""additional_special_tokens": ["<|im_start|>", "<|im_end|>"]"#))
+        try #"{"extra_special_tokens": "<|im_start|>"}"#.write(toFile: dir + "/tokenizer_config.json", atomically: true, encoding: .utf8)
+        #expect { try PretrainedTokenizer.load(directory: dir) } throws: { "\($0)".hasSuffix("tokenizer_config.json: extra_special_tokens must be a list") }
+    }
+
     /// The bare vocab.txt folder as `transformers` saves it after `AutoTokenizer.from_pretrained`.
     @Test func bertFolderSavedByTransformers() throws { try Self.check(Self.goldens, folder: "bert-transformers", golden: "wordpiece-cased") }
     /// The same BPE in GPT-2's own layout, as `transformers`' GPT2TokenizerFast saves it.
