@@ -166,12 +166,26 @@ extension PretrainedTokenizer {
         if idOfToken[BPETokenizer.endOfText] != nil { names = SpecialTokenNames(bos: BPETokenizer.endOfText, eos: BPETokenizer.endOfText, unk: BPETokenizer.endOfText) }
         try names.read(config, file: directory + "/tokenizer_config.json")
         try names.read(specialMap, file: directory + "/special_tokens_map.json")
+        // Tokens listed with their flags (added_tokens_decoder, then added_tokens.json, as `transformers`
+        // reads them; ids may lie past vocab.json), then each named role found in vocab.json as special.
+        var tokens = try addedTokensDecoder(config, file: directory + "/tokenizer_config.json") + addedTokensFile(directory)
+        for (_, token) in names.all {
+            guard let id = JSONFields.int(idOfToken[token]) else { continue }
+            tokens.append(AddedToken(id: Int32(id), content: token, special: true))
+        }
+        var tokenOfId: [Int: String] = [:]
+        for (token, id) in idOfToken { if let id = JSONFields.int(id) { tokenOfId[id] = token } }
         var added: [JSONValue] = []
         var seen = Set<String>()
-        for (_, token) in names.all where seen.insert(token).inserted {
-            guard let id = JSONFields.int(idOfToken[token]) else { continue }
-            added.append(.object([JSONMember("id", .number(Double(id))), JSONMember("content", .string(token)),
-                                  JSONMember("special", .bool(true))]))
+        for t in tokens where seen.insert(t.content).inserted {
+            if let other = tokenOfId[Int(t.id)], other != t.content {
+                throw TokenizerFileError(file: directory, message: "the added token \(quoted(t.content)) (added_tokens.json or added_tokens_decoder) "
+                    + "has id \(t.id), which vocab.json gives to \(quoted(other)); give it an id past the vocabulary")
+            }
+            added.append(.object([JSONMember("id", .number(Double(t.id))), JSONMember("content", .string(t.content)),
+                                  JSONMember("single_word", .bool(t.singleWord)), JSONMember("lstrip", .bool(t.lstrip)),
+                                  JSONMember("rstrip", .bool(t.rstrip)), JSONMember("normalized", .bool(t.normalized)),
+                                  JSONMember("special", .bool(t.special))]))
         }
         let root = JSONValue.object([
             JSONMember("added_tokens", .array(added)), JSONMember("normalizer", .null),
