@@ -58,7 +58,7 @@ extension PretrainedTokenizer {
                 let bpe = try BPETokenizer(huggingFaceJSON: root, file: file)
                 return try PretrainedTokenizer(model: .byteLevelBPE(bpe), names: roleNames(bpeDefaults(bpe)), source: directory)
             case "WordPiece":
-                let wp = try WordPieceTokenizer(tokenizerJSON: root, file: file)
+                let wp = try WordPieceTokenizer(tokenizerJSON: bertSettingsApplied(root, config: config, configFile: path("tokenizer_config.json")), file: file)
                 // BERT's role names where the tokenizer has those tokens; the config may rename them.
                 var defaults = SpecialTokenNames(unk: wp.unkToken)
                 for key in ["sep_token", "pad_token", "cls_token", "mask_token"] {
@@ -102,6 +102,31 @@ extension PretrainedTokenizer {
             return try PretrainedTokenizer(model: .byteLevelBPE(bpe), names: roleNames(bpeDefaults(bpe)), source: directory)
         }
         throw TokenizerFileError(file: directory, message: "no tokenizer found (expected tokenizer.json, vocab.txt, or vocab.json + merges.txt)")
+    }
+
+    /// `transformers`' BertTokenizer(Fast) rebuilds the BertNormalizer of tokenizer.json from its own
+    /// settings — do_lower_case (default true), strip_accents (null), tokenize_chinese_chars (true) of
+    /// tokenizer_config.json — so a folder naming that class encodes with those, whatever tokenizer.json says.
+    static func bertSettingsApplied(_ root: JSONValue, config: JSONValue, configFile: String) throws -> JSONValue {
+        guard let name = config["tokenizer_class"]?.string, name == "BertTokenizer" || name == "BertTokenizerFast",
+              case .object(var members) = root, let n = members.firstIndex(where: { $0.key == "normalizer" }),
+              case .object(var normalizer) = members[n].value, root["normalizer"]?["type"]?.string == "BertNormalizer" else { return root }
+        func setting(_ key: String, default value: JSONValue) throws -> JSONValue {
+            guard let v = config[key], !JSONFields.isNull(v) else { return value }
+            guard v.bool != nil else {
+                throw TokenizerFileError(file: configFile, message: "\(key) must be true or false, got \(v.quotedForMessage)")
+            }
+            return v
+        }
+        let values = [("lowercase", try setting("do_lower_case", default: .bool(true))),
+                      ("strip_accents", try setting("strip_accents", default: .null)),
+                      ("handle_chinese_chars", try setting("tokenize_chinese_chars", default: .bool(true)))]
+        for (key, value) in values {
+            normalizer.removeAll { $0.key == key }
+            normalizer.append(JSONMember(key, value))
+        }
+        members[n].value = .object(normalizer)
+        return .object(members)
     }
 
     /// GPT-2's defaults: `<|endoftext|>` as bos, eos and unk when the vocabulary has it.

@@ -107,6 +107,25 @@ struct TokenizerGoldenTests {
 
     @Test func byteLevelBPEWithAddedTokens() throws { try Self.checkAddedTokens(Self.goldens) }
 
+    /// A folder whose tokenizer_config.json names BertTokenizer(Fast) encodes with the config's
+    /// do_lower_case / strip_accents / tokenize_chinese_chars (transformers' defaults: true, null, true),
+    /// which transformers puts into the BertNormalizer over what tokenizer.json says.
+    @Test(arguments: [("wordpiece-cased", #"{"tokenizer_class": "BertTokenizer"}"#, "wordpiece-uncased"),
+                      ("wordpiece-uncased", #"{"tokenizer_class": "BertTokenizerFast", "do_lower_case": false}"#, "wordpiece-cased"),
+                      ("wordpiece-uncased", #"{"tokenizer_class": "PreTrainedTokenizerFast", "do_lower_case": false}"#, "wordpiece-uncased")])
+    func bertTokenizerConfigOverridesTheNormalizer(folder: String, config: String, golden: String) throws {
+        let dir = try WordPieceTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.copyItem(atPath: Self.goldens + "/\(folder)/tokenizer.json", toPath: dir + "/tokenizer.json")
+        try config.write(toFile: dir + "/tokenizer_config.json", atomically: true, encoding: .utf8)
+        let tokenizer = try PretrainedTokenizer.load(directory: dir)
+        let strings = try Self.strings(Self.goldens), goldens = try Self.golden(Self.goldens, golden)
+        let bad = Self.mismatches(tokenizer, strings: strings, goldens: goldens)
+        #expect(bad.isEmpty, "\(bad.count) differ from \(golden), e.g.\n\(bad.prefix(4).joined(separator: "\n"))")
+        try #"{"tokenizer_class": "BertTokenizer", "do_lower_case": "no"}"#.write(toFile: dir + "/tokenizer_config.json", atomically: true, encoding: .utf8)
+        #expect { try PretrainedTokenizer.load(directory: dir) } throws: { "\($0)" == "\(dir)/tokenizer_config.json: do_lower_case must be true or false, got \"no\"" }
+    }
+
     /// transformers 5 names the extra special tokens `extra_special_tokens` (a list or {name: token});
     /// they are kept and written back as `additional_special_tokens`, which both versions read.
     @Test(arguments: [#"["<|im_start|>", "<|im_end|>"]"#, #"{"start": "<|im_start|>", "end": {"content": "<|im_end|>"}}"#])
