@@ -45,6 +45,7 @@ extension PretrainedTokenizer {
             let type = model["type"]
             switch type?.string {
             case "BPE":
+                try refusePrefixSpace(config, file: path("tokenizer_config.json"))
                 // GPT-2's byte-level BPE only: settings that change the algorithm are refused, not ignored.
                 for key in ["continuing_subword_prefix", "end_of_word_suffix"] where !JSONFields.isNull(model[key]) && model[key]?.string != "" {
                     throw TokenizerFileError(file: file, message: "model.\(key) must be empty or null (only GPT-2-style byte-level BPE is supported)")
@@ -98,6 +99,7 @@ extension PretrainedTokenizer {
             return try PretrainedTokenizer(model: .wordPiece(wp), names: settings.names, source: directory)
         }
         if exists("vocab.json") && exists("merges.txt") {
+            try refusePrefixSpace(config, file: path("tokenizer_config.json"))
             let bpe = try bpeFromSlowFiles(directory, config: config, specialMap: specialMap)
             return try PretrainedTokenizer(model: .byteLevelBPE(bpe), names: roleNames(bpeDefaults(bpe)), source: directory)
         }
@@ -127,6 +129,16 @@ extension PretrainedTokenizer {
         }
         members[n].value = .object(normalizer)
         return .object(members)
+    }
+
+    /// `add_prefix_space: true` makes `transformers`' GPT2Tokenizer(Fast) encode "hello" as " hello"
+    /// (it rebuilds the ByteLevel pre-tokenizer); pipe's BPE never adds the space, so such a folder is
+    /// refused rather than encoded differently. The generic PreTrainedTokenizerFast ignores the key.
+    static func refusePrefixSpace(_ config: JSONValue, file: String) throws {
+        guard config["add_prefix_space"]?.bool == true,
+              !["PreTrainedTokenizerFast", "TokenizersBackend"].contains(config["tokenizer_class"]?.string ?? "") else { return }
+        throw TokenizerFileError(file: file, message: "add_prefix_space true is not supported (transformers would encode \"hello\" as \" hello\"; "
+            + "pipe's byte-level BPE adds no space); set it to false, or put the space into your texts")
     }
 
     /// GPT-2's defaults: `<|endoftext|>` as bos, eos and unk when the vocabulary has it.

@@ -126,6 +126,22 @@ struct TokenizerGoldenTests {
         #expect { try PretrainedTokenizer.load(directory: dir) } throws: { "\($0)" == "\(dir)/tokenizer_config.json: do_lower_case must be true or false, got \"no\"" }
     }
 
+    /// add_prefix_space true in tokenizer_config.json (transformers' GPT2Tokenizer then prefixes a space)
+    /// is refused by name, for tokenizer.json and for vocab.json + merges.txt; the generic class ignores it.
+    @Test func addPrefixSpaceOfGPT2TokenizerIsRefused() throws {
+        let dir = try WordPieceTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.copyItem(atPath: Self.goldens + "/bpe/tokenizer.json", toPath: dir + "/tokenizer.json")
+        let message = "\(dir)/tokenizer_config.json: add_prefix_space true is not supported (transformers would encode \"hello\" as \" hello\"; "
+            + "pipe's byte-level BPE adds no space); set it to false, or put the space into your texts"
+        for config in [#"{"tokenizer_class": "GPT2Tokenizer", "add_prefix_space": true}"#, #"{"add_prefix_space": true}"#] {
+            try config.write(toFile: dir + "/tokenizer_config.json", atomically: true, encoding: .utf8)
+            #expect { try PretrainedTokenizer.load(directory: dir) } throws: { "\($0)" == message }
+        }
+        try #"{"tokenizer_class": "PreTrainedTokenizerFast", "add_prefix_space": true}"#.write(toFile: dir + "/tokenizer_config.json", atomically: true, encoding: .utf8)
+        #expect(try PretrainedTokenizer.load(directory: dir).encode("hello") == PretrainedTokenizer.load(directory: Self.goldens + "/bpe").encode("hello"))
+    }
+
     /// transformers 5 names the extra special tokens `extra_special_tokens` (a list or {name: token});
     /// they are kept and written back as `additional_special_tokens`, which both versions read.
     @Test(arguments: [#"["<|im_start|>", "<|im_end|>"]"#, #"{"start": "<|im_start|>", "end": {"content": "<|im_end|>"}}"#])
