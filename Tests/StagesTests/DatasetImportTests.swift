@@ -152,6 +152,18 @@ struct DatasetShapeTests {
             == #"{"chosen":"Blue.","fields":{"score":3},"messages":[{"content":"What color is the sky?","role":"user"}],"rejected":"Green."}"#)
     }
 
+    /// HF's ultrafeedback_binarized shape: a string prompt beside whole conversations. As TRL's
+    /// maybe_extract_prompt, the shared turns are the prompt (format auto picks implicit); the string
+    /// prompt column is dropped (the chat turns render the prompt under the default template).
+    @Test func stringPromptBesideWholeConversationsIsAnImplicitPair() throws {
+        let text = #"{"prompt": "What color is the sky?", "chosen": [\#(Self.user), \#(Self.assistant("Blue."))], "rejected": [\#(Self.user), \#(Self.assistant("Green."))], "score_chosen": 8.0}"#
+        let (reader, stats) = try DatasetFixture.importing(file: "uf.jsonl", text, DatasetFixture.params(["kind": .string("preference")]))
+        #expect(stats.format == "implicit")
+        #expect(try DatasetFixture.allRecords(reader) == [.preference(PreferenceRecord(
+            fields: ["score_chosen": .number(8)],
+            messages: [ChatMessage(role: "user", content: "What color is the sky?")], chosen: "Blue.", rejected: "Green."))])
+    }
+
     @Test func conversationalExplicitPreferencePromptCompletionAndPrompt() throws {
         let turns = [ChatMessage(role: "user", content: "What color is the sky?")]
         let pref = #"{"prompt": [\#(Self.user)], "chosen": [\#(Self.assistant("Blue."))], "rejected": [\#(Self.assistant("Green."))]}"#

@@ -279,7 +279,8 @@ struct RowMapper {
         guard shared > 0 else {
             throw RowError(reason: "bad_message", message: "field \"\(columns.chosen)\": no turn shared with \"\(columns.rejected)\" (nothing to prompt with)")
         }
-        let fields = try self.fields(members, excluding: [columns.chosen, columns.rejected, columns.margin])
+        // The shared turns are the prompt: a string prompt column beside them is not kept (TRL replaces it).
+        let fields = try self.fields(members, excluding: [columns.chosen, columns.rejected, columns.margin, columns.prompt])
         return .preference(PreferenceRecord(fields: fields, messages: Array(chosen[..<shared]), chosen: chosen[shared].content,
                                             rejected: rejected[shared].content, margin: try margin(members)))
     }
