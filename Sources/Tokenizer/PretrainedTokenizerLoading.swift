@@ -50,6 +50,10 @@ extension PretrainedTokenizer {
                 for key in ["continuing_subword_prefix", "end_of_word_suffix"] where !JSONFields.isNull(model[key]) && model[key]?.string != "" {
                     throw TokenizerFileError(file: file, message: "model.\(key) must be empty or null (only GPT-2-style byte-level BPE is supported)")
                 }
+                if model["ignore_merges"]?.bool == true {
+                    throw TokenizerFileError(file: file, message: "model.ignore_merges true is not supported (whole words found in the vocabulary would skip the merges; "
+                        + "only GPT-2-style byte-level BPE)")
+                }
                 if model["byte_fallback"]?.bool == true {
                     throw TokenizerFileError(file: file, message: "model.byte_fallback is not supported (only GPT-2-style byte-level BPE)")
                 }

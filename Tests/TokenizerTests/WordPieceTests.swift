@@ -209,6 +209,7 @@ struct WordPieceTests {
             (["tokenizer.json": tokenizerJSON().replacingOccurrences(of: "BertPreTokenizer", with: "Whitespace")], #"pre_tokenizer is "Whitespace""#),
             (["tokenizer.json": #"{"model": {"type": "BPE", "end_of_word_suffix": "</w>", "vocab": {}, "merges": []}}"#], "model.end_of_word_suffix must be empty"),
             (["tokenizer.json": #"{"model": {"type": "BPE", "dropout": 0.1, "vocab": {}, "merges": []}}"#], "model.dropout must be null"),
+            (["tokenizer.json": #"{"model": {"type": "BPE", "ignore_merges": true, "vocab": {}, "merges": []}}"#], "model.ignore_merges true is not supported"),
             (["tokenizer.json": tokenizerJSON().replacingOccurrences(of: #""post_processor": null"#, with: #""post_processor": {"type": "BertProcessing", "cls": ["[CLS]", 7], "sep": ["[SEP]", 1]}"#)], "post_processor uses id 7, outside the vocabulary"),
             (["tokenizer.json": tokenizerJSON().replacingOccurrences(of: #""post_processor": null"#, with: #""post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "[X]"}}], "special_tokens": {}}"#)], #"post_processor.special_tokens lacks "[X]""#),
             (["vocab.txt": ""], "vocab.txt: the vocabulary is empty"),
