@@ -15,33 +15,62 @@ public struct BPETokenizer: Sendable, Equatable {
         public let id: Int32
     }
 
-    /// The bytes each id stands for (a special token's UTF-8 content for special ids).
+    /// The bytes each id stands for (an added token's UTF-8 content for added ids).
     public let tokenBytes: [[UInt8]]
     public let merges: [Merge]
+    /// Every added token (content and id), special or not: what `specialId` finds.
     public let specialTokens: [SpecialToken]
+    /// The added tokens with their `tokenizer.json` flags (special, single_word, lstrip, rstrip, normalized).
+    public let addedTokens: [AddedToken]
     /// Id of each byte's single-byte token.
     let byteIds: [Int32]
     /// (left, right) → (rank, result).
     let mergeTable: MergeTable
+    /// Ids whose bytes are an added token's content (not byte-level strings).
+    let isAdded: [Bool]
+    /// Ids dropped by `decode(skipSpecial: true)`: the special added tokens.
     let isSpecial: [Bool]
+    /// Added tokens matched in the raw text, then (in what is left) the `normalized` ones, as `tokenizers`
+    /// does; without a normaliser the two differ only in that order.
+    let rawMatcher: AddedTokenMatcher
+    let normalizedMatcher: AddedTokenMatcher
+    /// Whether some added token is matched by `encode(allowSpecial: false)` too (a non-special one), or
+    /// has a matching rule beyond its plain text.
+    let needsMatcher: Bool
 
+    /// Special tokens only (pipe's own tokenizer, GPT-2's `<|endoftext|>`): matched as plain text.
     public init(tokenBytes: [[UInt8]], merges: [Merge], specialTokens: [(String, Int32)]) {
+        self.init(tokenBytes: tokenBytes, merges: merges,
+                  addedTokens: specialTokens.map { AddedToken(id: $0.1, content: $0.0, special: true) })
+    }
+
+    public init(tokenBytes: [[UInt8]], merges: [Merge], addedTokens: [AddedToken]) {
         self.tokenBytes = tokenBytes
         self.merges = merges
-        self.specialTokens = specialTokens.map { SpecialToken(content: $0.0, id: $0.1) }
+        self.addedTokens = addedTokens
+        specialTokens = addedTokens.map { SpecialToken(content: $0.content, id: $0.id) }
+        var added = [Bool](repeating: false, count: tokenBytes.count)
         var special = [Bool](repeating: false, count: tokenBytes.count)
-        for (_, id) in specialTokens where id >= 0 && Int(id) < tokenBytes.count { special[Int(id)] = true }
+        for t in addedTokens where t.id >= 0 && Int(t.id) < tokenBytes.count {
+            added[Int(t.id)] = true
+            if t.special { special[Int(t.id)] = true }
+        }
+        isAdded = added
         isSpecial = special
         var byteIds = [Int32](repeating: -1, count: 256)
-        for (id, bytes) in tokenBytes.enumerated() where bytes.count == 1 && !special[id] && byteIds[Int(bytes[0])] < 0 {
+        for (id, bytes) in tokenBytes.enumerated() where bytes.count == 1 && !added[id] && byteIds[Int(bytes[0])] < 0 {
             byteIds[Int(bytes[0])] = Int32(id)
         }
         self.byteIds = byteIds
         mergeTable = MergeTable(merges)
+        let patterns = addedTokens.map { (scalars: $0.content.unicodeScalars.map(\.value), token: $0) }
+        rawMatcher = AddedTokenMatcher(patterns.filter { !$0.token.normalized })
+        normalizedMatcher = AddedTokenMatcher(patterns.filter { $0.token.normalized })
+        needsMatcher = addedTokens.contains { !$0.special || $0.singleWord || $0.lstrip || $0.rstrip || $0.normalized }
     }
 
     public static func == (a: BPETokenizer, b: BPETokenizer) -> Bool {
-        a.tokenBytes == b.tokenBytes && a.merges == b.merges && a.specialTokens == b.specialTokens
+        a.tokenBytes == b.tokenBytes && a.merges == b.merges && a.addedTokens == b.addedTokens
     }
 
     public var vocabSize: Int { tokenBytes.count }
@@ -53,19 +82,28 @@ public struct BPETokenizer: Sendable, Equatable {
 
     public func specialId(_ content: String) -> Int32? { specialTokens.first { $0.content == content }?.id }
 
-    /// The token's vocabulary string: byte-level characters (`Ġ` for space), or a special token's text.
+    /// The token's vocabulary string: byte-level characters (`Ġ` for space), or an added token's text.
     /// `id` must be below `vocabSize`.
     public func tokenString(_ id: Int32) -> String {
         let i = Int(id)
-        return isSpecial[i] ? String(decoding: tokenBytes[i], as: UTF8.self) : ByteLevel.encode(tokenBytes[i])
+        return isAdded[i] ? String(decoding: tokenBytes[i], as: UTF8.self) : ByteLevel.encode(tokenBytes[i])
     }
 
     // MARK: Encoding
 
     /// Token ids of `text`. Special-token text (e.g. `<|endoftext|>`) becomes the special id when
-    /// `allowSpecial`, otherwise it is encoded as ordinary text.
+    /// `allowSpecial`, otherwise it is encoded as ordinary text; non-special added tokens always match.
     public func encode(_ text: String, allowSpecial: Bool = true) -> [Int32] {
         var ids: [Int32] = []
+        if needsMatcher {
+            forEachPiece(text, allowSpecial: allowSpecial) { piece in
+                switch piece {
+                case let .token(id): ids.append(id)
+                case let .text(t): encodeOrdinary(t, into: &ids)
+                }
+            }
+            return ids
+        }
         // Special tokens are found among Unicode scalars, not Characters: "<|endoftext|>" followed by a
         // joiner or combining mark is still the token (as in `tokenizers`, which matches bytes).
         var rest = Substring(text).unicodeScalars
@@ -89,16 +127,62 @@ public struct BPETokenizer: Sendable, Equatable {
         return ids
     }
 
+    enum Piece {
+        case token(Int32)
+        case text(String)
+    }
+
+    /// Splits `text` at its added tokens (raw-matched ones first, then normalised ones in the rest, with
+    /// their single_word / lstrip / rstrip rules) and calls `body` for each token and plain-text piece.
+    func forEachPiece(_ text: String, allowSpecial: Bool, _ body: (Piece) -> Void) {
+        let scalars = text.unicodeScalars.map(\.value)
+        func string(_ range: Range<Int>) -> String {
+            var view = String.UnicodeScalarView()
+            for v in scalars[range] { if let s = Unicode.Scalar(v) { view.append(s) } }
+            return String(view)
+        }
+        var raw: [AddedTokenMatcher.Piece] = []
+        rawMatcher.split(scalars, 0..<scalars.count, allowSpecial: allowSpecial, into: &raw)
+        var pieces: [AddedTokenMatcher.Piece] = []
+        for piece in raw {
+            guard case let .text(range) = piece else {
+                if case let .token(id) = piece { body(.token(id)) }
+                continue
+            }
+            pieces.removeAll(keepingCapacity: true)
+            normalizedMatcher.split(scalars, range, allowSpecial: allowSpecial, into: &pieces)
+            for p in pieces {
+                switch p {
+                case let .token(id): body(.token(id))
+                case let .text(r): if !r.isEmpty { body(.text(string(r))) }
+                }
+            }
+        }
+    }
+
     /// `encode(text, allowSpecial: false)`, remembering encoded pieces in `cache` (for many texts).
     public func encodeOrdinary(_ text: String, cache: inout BPEPieceCache) -> [Int32] {
         var ids: [Int32] = []
+        if needsMatcher {
+            forEachPiece(text, allowSpecial: false) { piece in
+                switch piece {
+                case let .token(id): ids.append(id)
+                case let .text(t): encodeCached(t, cache: &cache, into: &ids)
+                }
+            }
+            return ids
+        }
+        encodeCached(text, cache: &cache, into: &ids)
+        return ids
+    }
+
+    private func encodeCached(_ text: String, cache: inout BPEPieceCache, into ids: inout [Int32]) {
         var text = text
         text.withUTF8 { bytes in
             PreTokenizer.forEachPiece(bytes) { start, end in
                 cache.append(UnsafeBufferPointer(rebasing: bytes[start..<end]), to: &ids) { encodePiece($0, into: &$1) }
             }
         }
-        return ids
     }
 
     /// Token ids of ordinary text (no special tokens): BPE on each pre-tokenizer piece.

@@ -45,9 +45,14 @@ extension PretrainedTokenizer {
             let type = model["type"]
             switch type?.string {
             case "BPE":
+                try refusePrefixSpace(config, file: path("tokenizer_config.json"))
                 // GPT-2's byte-level BPE only: settings that change the algorithm are refused, not ignored.
                 for key in ["continuing_subword_prefix", "end_of_word_suffix"] where !JSONFields.isNull(model[key]) && model[key]?.string != "" {
                     throw TokenizerFileError(file: file, message: "model.\(key) must be empty or null (only GPT-2-style byte-level BPE is supported)")
+                }
+                if model["ignore_merges"]?.bool == true {
+                    throw TokenizerFileError(file: file, message: "model.ignore_merges true is not supported (whole words found in the vocabulary would skip the merges; "
+                        + "only GPT-2-style byte-level BPE)")
                 }
                 if model["byte_fallback"]?.bool == true {
                     throw TokenizerFileError(file: file, message: "model.byte_fallback is not supported (only GPT-2-style byte-level BPE)")
@@ -58,7 +63,7 @@ extension PretrainedTokenizer {
                 let bpe = try BPETokenizer(huggingFaceJSON: root, file: file)
                 return try PretrainedTokenizer(model: .byteLevelBPE(bpe), names: roleNames(bpeDefaults(bpe)), source: directory)
             case "WordPiece":
-                let wp = try WordPieceTokenizer(tokenizerJSON: root, file: file)
+                let wp = try WordPieceTokenizer(tokenizerJSON: bertSettingsApplied(root, config: config, configFile: path("tokenizer_config.json")), file: file)
                 // BERT's role names where the tokenizer has those tokens; the config may rename them.
                 var defaults = SpecialTokenNames(unk: wp.unkToken)
                 for key in ["sep_token", "pad_token", "cls_token", "mask_token"] {
@@ -98,10 +103,46 @@ extension PretrainedTokenizer {
             return try PretrainedTokenizer(model: .wordPiece(wp), names: settings.names, source: directory)
         }
         if exists("vocab.json") && exists("merges.txt") {
+            try refusePrefixSpace(config, file: path("tokenizer_config.json"))
             let bpe = try bpeFromSlowFiles(directory, config: config, specialMap: specialMap)
             return try PretrainedTokenizer(model: .byteLevelBPE(bpe), names: roleNames(bpeDefaults(bpe)), source: directory)
         }
         throw TokenizerFileError(file: directory, message: "no tokenizer found (expected tokenizer.json, vocab.txt, or vocab.json + merges.txt)")
+    }
+
+    /// `transformers`' BertTokenizer(Fast) rebuilds the BertNormalizer of tokenizer.json from its own
+    /// settings — do_lower_case (default true), strip_accents (null), tokenize_chinese_chars (true) of
+    /// tokenizer_config.json — so a folder naming that class encodes with those, whatever tokenizer.json says.
+    static func bertSettingsApplied(_ root: JSONValue, config: JSONValue, configFile: String) throws -> JSONValue {
+        guard let name = config["tokenizer_class"]?.string, name == "BertTokenizer" || name == "BertTokenizerFast",
+              case .object(var members) = root, let n = members.firstIndex(where: { $0.key == "normalizer" }),
+              case .object(var normalizer) = members[n].value, root["normalizer"]?["type"]?.string == "BertNormalizer" else { return root }
+        func setting(_ key: String, default value: JSONValue) throws -> JSONValue {
+            guard let v = config[key], !JSONFields.isNull(v) else { return value }
+            guard v.bool != nil else {
+                throw TokenizerFileError(file: configFile, message: "\(key) must be true or false, got \(v.quotedForMessage)")
+            }
+            return v
+        }
+        let values = [("lowercase", try setting("do_lower_case", default: .bool(true))),
+                      ("strip_accents", try setting("strip_accents", default: .null)),
+                      ("handle_chinese_chars", try setting("tokenize_chinese_chars", default: .bool(true)))]
+        for (key, value) in values {
+            normalizer.removeAll { $0.key == key }
+            normalizer.append(JSONMember(key, value))
+        }
+        members[n].value = .object(normalizer)
+        return .object(members)
+    }
+
+    /// `add_prefix_space: true` makes `transformers`' GPT2Tokenizer(Fast) encode "hello" as " hello"
+    /// (it rebuilds the ByteLevel pre-tokenizer); pipe's BPE never adds the space, so such a folder is
+    /// refused rather than encoded differently. The generic PreTrainedTokenizerFast ignores the key.
+    static func refusePrefixSpace(_ config: JSONValue, file: String) throws {
+        guard config["add_prefix_space"]?.bool == true,
+              !["PreTrainedTokenizerFast", "TokenizersBackend"].contains(config["tokenizer_class"]?.string ?? "") else { return }
+        throw TokenizerFileError(file: file, message: "add_prefix_space true is not supported (transformers would encode \"hello\" as \" hello\"; "
+            + "pipe's byte-level BPE adds no space); set it to false, or put the space into your texts")
     }
 
     /// GPT-2's defaults: `<|endoftext|>` as bos, eos and unk when the vocabulary has it.
@@ -166,12 +207,26 @@ extension PretrainedTokenizer {
         if idOfToken[BPETokenizer.endOfText] != nil { names = SpecialTokenNames(bos: BPETokenizer.endOfText, eos: BPETokenizer.endOfText, unk: BPETokenizer.endOfText) }
         try names.read(config, file: directory + "/tokenizer_config.json")
         try names.read(specialMap, file: directory + "/special_tokens_map.json")
+        // Tokens listed with their flags (added_tokens_decoder, then added_tokens.json, as `transformers`
+        // reads them; ids may lie past vocab.json), then each named role found in vocab.json as special.
+        var tokens = try addedTokensDecoder(config, file: directory + "/tokenizer_config.json") + addedTokensFile(directory)
+        for (_, token) in names.all {
+            guard let id = JSONFields.int(idOfToken[token]) else { continue }
+            tokens.append(AddedToken(id: Int32(id), content: token, special: true))
+        }
+        var tokenOfId: [Int: String] = [:]
+        for (token, id) in idOfToken { if let id = JSONFields.int(id) { tokenOfId[id] = token } }
         var added: [JSONValue] = []
         var seen = Set<String>()
-        for (_, token) in names.all where seen.insert(token).inserted {
-            guard let id = JSONFields.int(idOfToken[token]) else { continue }
-            added.append(.object([JSONMember("id", .number(Double(id))), JSONMember("content", .string(token)),
-                                  JSONMember("special", .bool(true))]))
+        for t in tokens where seen.insert(t.content).inserted {
+            if let other = tokenOfId[Int(t.id)], other != t.content {
+                throw TokenizerFileError(file: directory, message: "the added token \(quoted(t.content)) (added_tokens.json or added_tokens_decoder) "
+                    + "has id \(t.id), which vocab.json gives to \(quoted(other)); give it an id past the vocabulary")
+            }
+            added.append(.object([JSONMember("id", .number(Double(t.id))), JSONMember("content", .string(t.content)),
+                                  JSONMember("single_word", .bool(t.singleWord)), JSONMember("lstrip", .bool(t.lstrip)),
+                                  JSONMember("rstrip", .bool(t.rstrip)), JSONMember("normalized", .bool(t.normalized)),
+                                  JSONMember("special", .bool(t.special))]))
         }
         let root = JSONValue.object([
             JSONMember("added_tokens", .array(added)), JSONMember("normalizer", .null),

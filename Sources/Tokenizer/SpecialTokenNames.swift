@@ -68,13 +68,20 @@ public struct SpecialTokenNames: Sendable, Equatable {
             }
             self[key] = token
         }
-        if let extra = config["additional_special_tokens"], !JSONFields.isNull(extra) {
-            guard let list = extra.array else {
-                throw TokenizerFileError(file: file, message: "additional_special_tokens must be a list")
+        // transformers 5 writes the list as `extra_special_tokens` (a list, or {name: token}); 4 as additional_special_tokens.
+        for key in ["extra_special_tokens", "additional_special_tokens"] {
+            guard let extra = config[key], !JSONFields.isNull(extra) else { continue }
+            let items: [(String, JSONValue)]
+            if let list = extra.array {
+                items = list.enumerated().map { ("\($0.offset)", $0.element) }
+            } else if let members = extra.members {
+                items = members.map { (quoted($0.key), $0.value) }
+            } else {
+                throw TokenizerFileError(file: file, message: "\(key) must be a list")
             }
-            additional = try list.enumerated().map { i, v in
+            additional = try items.map { index, v in
                 guard let token = JSONFields.tokenContent(v) else {
-                    throw TokenizerFileError(file: file, message: "additional_special_tokens[\(i)] must be a string or {\"content\": …}")
+                    throw TokenizerFileError(file: file, message: "\(key)[\(index)] must be a string or {\"content\": …}")
                 }
                 return token
             }

@@ -16,9 +16,9 @@ extension BPETokenizer {
     public func huggingFaceJSON() -> String {
         func q(_ s: String) -> String { tokenizerQuoted(s) }
         var lines: [String] = ["{", "  \"version\": \"1.0\",", "  \"truncation\": null,", "  \"padding\": null,"]
-        let added = specialTokens.map {
-            "    {\"id\": \($0.id), \"content\": \(q($0.content)), \"single_word\": false, \"lstrip\": false, "
-                + "\"rstrip\": false, \"normalized\": false, \"special\": true}"
+        let added = addedTokens.map {
+            "    {\"id\": \($0.id), \"content\": \(q($0.content)), \"single_word\": \($0.singleWord), \"lstrip\": \($0.lstrip), "
+                + "\"rstrip\": \($0.rstrip), \"normalized\": \($0.normalized), \"special\": \($0.special)}"
         }
         lines.append("  \"added_tokens\": [\n" + added.joined(separator: ",\n") + "\n  ],")
         lines.append("  \"normalizer\": null,")
@@ -94,18 +94,22 @@ extension BPETokenizer {
             throw fail("pre_tokenizer must be ByteLevel with use_regex true and add_prefix_space false")
         }
         guard let vocab = model["vocab"]?.members else { throw fail("model.vocab must be an object") }
-        var specials: [(String, Int32)] = []
+        var added: [AddedToken] = []
         if !JSONFields.isNull(root["added_tokens"]) {
             guard let items = root["added_tokens"]?.array else { throw fail("added_tokens must be a list") }
             for (i, item) in items.enumerated() {
                 guard let id = JSONFields.int(item["id"]), let content = item["content"]?.string else {
                     throw fail("added_tokens[\(i)] needs an integer \"id\" and a string \"content\"")
                 }
-                specials.append((content, Int32(id)))
+                // Absent flags default as in `tokenizers`: special true (the older files list only specials).
+                let special = item["special"]?.bool ?? true
+                added.append(AddedToken(id: Int32(id), content: content, special: special, singleWord: item["single_word"]?.bool ?? false,
+                                        lstrip: item["lstrip"]?.bool ?? false, rstrip: item["rstrip"]?.bool ?? false,
+                                        normalized: item["normalized"]?.bool ?? !special))
             }
         }
-        specials.sort { $0.1 < $1.1 }
-        let specialIds = Set(specials.map(\.1))
+        added.sort { $0.id < $1.id }
+        let specialIds = Set(added.map(\.id))
         var slots: [[UInt8]?] = []
         func place(_ id: Int, _ bytes: [UInt8]) throws {
             guard id >= 0 && id < 10_000_000 else { throw fail("token id \(id) out of range") }
@@ -126,7 +130,7 @@ extension BPETokenizer {
             }
             try place(id, bytes)
         }
-        for (content, id) in specials { try place(Int(id), Array(content.utf8)) }
+        for token in added { try place(Int(token.id), Array(token.content.utf8)) }
         var tokenBytes: [[UInt8]] = []
         tokenBytes.reserveCapacity(slots.count)
         for (id, slot) in slots.enumerated() {
@@ -154,7 +158,7 @@ extension BPETokenizer {
             }
             merges.append(Merge(left: l, right: r, result: m))
         }
-        self.init(tokenBytes: tokenBytes, merges: merges, specialTokens: specials)
+        self.init(tokenBytes: tokenBytes, merges: merges, addedTokens: added)
         guard !byteIds.contains(-1) else { throw fail("model.vocab lacks a token for some of the 256 bytes") }
     }
 }

@@ -76,6 +76,26 @@ struct SampleCommandTests {
         #expect(bad.stderr == "error: \(dir)/prompt_template.json: template: the record has no field `instruction` (its fields: prompt); map a column to it in the dataset stage or change the template\n", "\(bad)")
     }
 
+    /// Special-token text in a prompt is the special token, as the training stages encode prompts and as
+    /// transformers does (a chat model's `<|im_start|>`), with or without a template.
+    @Test func specialTokenTextInAPromptIsTheToken() throws {
+        let workspace = try TestWorkspace("pipe-e2e-sample-special")
+        defer { workspace.remove() }
+        let dir = workspace.path("model")
+        let model = try Self.writeModel(to: dir)
+        let tokenizer = try PretrainedTokenizer.load(directory: dir)
+        let eos = tokenizer.endOfTextId, prompt = "a<|endoftext|>b"
+        #expect(tokenizer.encode(prompt) == [97, eos, 98])
+        let greedy = model.beamSearch(prompts: [[eos, 97, eos, 98]], options: BeamSearchOptions(
+            maxNewTokens: 6, numBeams: 1, lengthPenalty: 1, numReturnSequences: 1, eosTokenID: eos))
+        let expected = tokenizer.decode(greedy.hypotheses[0][0].tokens, skipSpecial: true)
+        let raw = try pipe.run(["sample", dir, "--raw", "-p", prompt, "-n", "1", "--max-new-tokens", "6", "--greedy"], in: workspace.root)
+        #expect(raw.status == 0 && raw.stdout.contains("1. \(prompt)\(expected)   ["), "\(raw.stdout) vs \(expected)")
+        try TemplateFile.save(try PromptTemplate("{prompt}"), to: dir)
+        let templated = try pipe.run(["sample", dir, "-p", prompt, "-n", "1", "--max-new-tokens", "6", "--greedy"], in: workspace.root)
+        #expect(templated.stdout == raw.stdout)
+    }
+
     /// `--num-beams N --length-penalty X` prints the N best hypotheses of beam search, best first, as the
     /// library's beam search finds them; one beam is greedy decoding; sampling flags are refused with beams.
     @Test func beamSearchPrintsTheBestHypotheses() throws {

@@ -80,7 +80,8 @@ struct TransformersInteropTests {
     /// load here and give transformers' logits within 1e-4 (half-precision weights: within rounding of
     /// the same F32 computation on the rounded weights).
     @Test(.enabled(if: python != nil, "set PIPE_TORCH_PYTHON to a Python with torch + transformers to run"),
-          arguments: ["tied", "untied", "sharded", "f16", "bf16", "gelu", "bin"])
+          arguments: ["tied", "untied", "sharded", "f16", "bf16", "gelu", "bin", "inner", "eps", "pos256", "pos1024",
+                      "extras", "upcast", "shard200k"])
     func transformersCheckpointLoadsHere(variant: String) throws {
         let dir = temporaryDirectory("from-hf-\(variant)")
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -99,7 +100,9 @@ struct TransformersInteropTests {
             #expect(!FileManager.default.fileExists(atPath: dir + "/model.safetensors"))
         }
         let model = try GPTModel.load(from: dir)
-        #expect(model.config.vocabSize == 29 && model.config.layers == 2 && model.config.heads == 3)
+        #expect(model.config.vocabSize == 29 && model.config.layers == 2 && model.config.heads == (variant == "shard200k" ? 4 : 3))
+        #expect(model.config.maxPositions == ["pos256": 256, "pos1024": 1024][variant] ?? 16)
+        #expect(model.config.layerNormEpsilon == (variant == "eps" ? 1e-3 : 1e-5))
         #expect(model.config.tieWordEmbeddings == (variant != "untied"))
         #expect(model.config.activation == (variant == "gelu" ? .geluExact : .geluTanh))
         let batch = TokenBatch.leftPadded([[3, 1, 4, 1, 5, 9, 2, 6], [2, 7, 1, 8, 2]], padToken: 0)
@@ -112,5 +115,15 @@ struct TransformersInteropTests {
             for j in 0..<v { worst = max(worst, abs(model.logits[i * v + j] - reference[i * v + j])) }
         }
         #expect(worst < 1e-4, "\(variant): worst logit difference \(worst)")
+    }
+
+    /// Settings pipe does not compute are refused by name, never loaded into a silently different model.
+    @Test(.enabled(if: python != nil, "set PIPE_TORCH_PYTHON to a Python with torch + transformers to run"),
+          arguments: [("inner_odd", "n_inner"), ("layer_idx", "scale_attn_by_inverse_layer_idx")])
+    func unsupportedTransformersSettingsAreRefused(variant: String, field: String) throws {
+        let dir = temporaryDirectory("from-hf-\(variant)")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try runPython(["export", dir, variant])
+        #expect { try GPTModel.load(from: dir) } throws: { "\($0)".contains("config.json") && "\($0)".contains(field) }
     }
 }

@@ -5,7 +5,12 @@
       VARIANT: tied (default; safetensors, tied lm_head omitted as usual), untied (tie_word_embeddings
       False, its own lm_head), sharded (max_shard_size small enough for several shards + index.json),
       f16 / bf16 (weights saved in half precision), gelu (activation_function "gelu", the erf form),
-      bin (only pytorch_model.bin + config.json, as old hub folders; for scripts/convert-to-safetensors.py)
+      bin (only pytorch_model.bin + config.json, as old hub folders; for scripts/convert-to-safetensors.py),
+      inner (n_inner set to 4 × n_embd), eps (layer_norm_epsilon 1e-3), pos256 / pos1024 (n_positions),
+      extras (generation_config.json, torch_dtype float16 with F32 weights, unknown config keys),
+      upcast (reorder_and_upcast_attn true: the same F32 arithmetic), shard200k (a larger model saved
+      with max_shard_size "200KB"), inner_odd / layer_idx (n_inner ≠ 4 × n_embd,
+      scale_attn_by_inverse_layer_idx: pipe must refuse these)
   transformers_interop.py logits MODEL_DIR IN OUT  load MODEL_DIR with from_pretrained, run the tokens
                                                   of IN ({"tokens": [[...]], "mask": [[...]]}) and write
                                                   float32 logits [B, T, V]
@@ -22,8 +27,12 @@ from transformers import GPT2Config, GPT2ForSequenceClassification, GPT2LMHeadMo
 
 def export(out, variant="tied"):
     torch.manual_seed(0)
-    config = GPT2Config(vocab_size=29, n_positions=16, n_embd=12, n_layer=2, n_head=3,
-                        resid_pdrop=0, embd_pdrop=0, attn_pdrop=0, bos_token_id=None, eos_token_id=None,
+    extra = {"inner": {"n_inner": 48}, "inner_odd": {"n_inner": 20}, "eps": {"layer_norm_epsilon": 1e-3},
+             "pos256": {"n_positions": 256}, "pos1024": {"n_positions": 1024}, "upcast": {"reorder_and_upcast_attn": True},
+             "layer_idx": {"scale_attn_by_inverse_layer_idx": True}, "shard200k": {"n_embd": 96, "n_head": 4}}.get(variant, {})
+    settings = dict(vocab_size=29, n_positions=16, n_embd=12, n_layer=2, n_head=3)
+    settings.update(extra)
+    config = GPT2Config(**settings, resid_pdrop=0, embd_pdrop=0, attn_pdrop=0, bos_token_id=None, eos_token_id=None,
                         tie_word_embeddings=(variant != "untied"),
                         activation_function="gelu" if variant == "gelu" else "gelu_new")
     model = GPT2LMHeadModel(config)
@@ -39,7 +48,17 @@ def export(out, variant="tied"):
         return
     if variant in ("f16", "bf16"):
         model = model.to(torch.float16 if variant == "f16" else torch.bfloat16)
-    model.save_pretrained(out, max_shard_size="6KB" if variant == "sharded" else "5GB")
+    shard = {"sharded": "6KB", "shard200k": "200KB"}.get(variant, "5GB")
+    model.save_pretrained(out, max_shard_size=shard)
+    if variant == "extras":
+        from transformers import GenerationConfig
+        GenerationConfig(do_sample=True, top_k=5, max_new_tokens=7, eos_token_id=3).save_pretrained(out)
+        with open(f"{out}/config.json") as f:
+            saved = json.load(f)
+        saved.update({"torch_dtype": "float16", "task_specific_params": {"text-generation": {"do_sample": True}},
+                      "summary_type": "cls_index", "my_custom_key": [1, 2, 3]})
+        with open(f"{out}/config.json", "w") as f:
+            json.dump(saved, f, indent=2)
 
 
 def logits(directory, inp, out):

@@ -80,6 +80,43 @@ struct DatasetShapeTests {
         ])
     }
 
+    /// TRL's standard rows put the space between prompt and answer at the answer's start; prompt +
+    /// completion must stay "The sky is blue.", not "The sky isblue.".
+    @Test func responsesKeepTheirLeadingSpaceAsTRLWritesThem() throws {
+        let pc = #"{"prompt": "The sky is", "completion": " blue."}"# + "\n" + #"{"prompt": "Q:", "completion": "\n\nA: yes "}"# + "\n"
+        let (reader, _) = try DatasetFixture.importing(file: "pc.jsonl", pc, DatasetFixture.params([:]))
+        #expect(try DatasetFixture.allRecords(reader) == [
+            .promptCompletion(PromptCompletionRecord(fields: ["prompt": .string("The sky is")], completion: " blue.")),
+            .promptCompletion(PromptCompletionRecord(fields: ["prompt": .string("Q:")], completion: "\n\nA: yes")),
+        ])
+        let (collapsed, _) = try DatasetFixture.importing(file: "pc.jsonl", pc, DatasetFixture.params(["whitespace": .string("collapse")]))
+        #expect(try DatasetFixture.allRecords(collapsed).map { if case .promptCompletion(let r) = $0 { r.completion } else { "" } } == [" A: yes", " blue."])
+        let pref = #"{"prompt": "The sky is", "chosen": " blue.", "rejected": "\u3000green."}"#
+        let (pairs, _) = try DatasetFixture.importing(file: "p.jsonl", pref, DatasetFixture.params(["kind": .string("preference")]))
+        #expect(try DatasetFixture.allRecords(pairs) == [
+            .preference(PreferenceRecord(fields: ["prompt": .string("The sky is")], chosen: " blue.", rejected: "\u{3000}green.")),
+        ])
+        // Whitespace alone is still an empty response, and an assistant turn's content is trimmed as before.
+        #expect(throws: (any Error).self) {
+            try DatasetFixture.importing(file: "e.jsonl", #"{"prompt": "p", "completion": "  "}"#, DatasetFixture.params([:]))
+        }
+        let chat = #"{"prompt": [{"role": "user", "content": "hi"}], "completion": [{"role": "assistant", "content": " hello"}]}"#
+        let (turns, _) = try DatasetFixture.importing(file: "c.jsonl", chat, DatasetFixture.params([:]))
+        #expect(try DatasetFixture.allRecords(turns).map { if case .promptCompletion(let r) = $0 { r.completion } else { "" } } == ["hello"])
+    }
+
+    /// `Dataset.to_csv` files are refused with the one-line conversion, never read as text lines.
+    @Test func tabularFilesAreRefusedWithTheirConversion() throws {
+        let csv = "text,label\n\"good, \"\"quoted\"\"\nline\",1\n"
+        for kind in ["text", "labelled", "prompt-completion"] {
+            #expect(throws: StageError.badInput("source", "reviews.csv: CSV files are not read; convert it to JSON Lines and import that, "
+                + "e.g. python3 -c \"import datasets; datasets.Dataset.from_csv('reviews.csv').to_json('reviews.jsonl', force_ascii=False)\"")) {
+                try DatasetFixture.importing(file: "data/reviews.csv", csv, DatasetFixture.params(["kind": .string(kind)]))
+            }
+        }
+        #expect(throws: StageError.self) { try DatasetFixture.importing(file: "t.parquet", "PAR1", DatasetFixture.params(["kind": .string("text")])) }
+    }
+
     @Test func byteOrderMarksAndCRLFAreAccepted() throws {
         let row = #"{"prompt": "p", "completion": "c"}"#
         let (reader, _) = try DatasetFixture.importing(file: "bom.jsonl", "\u{FEFF}" + row + "\r\n" + row.replacingOccurrences(of: "p\"", with: "q\"") + "\r\n",
@@ -113,6 +150,18 @@ struct DatasetShapeTests {
             fields: ["score": .number(3)], messages: [ChatMessage(role: "user", content: "What color is the sky?")], chosen: "Blue.", rejected: "Green."))])
         #expect(try reader.records(in: "train").first?.jsonLine
             == #"{"chosen":"Blue.","fields":{"score":3},"messages":[{"content":"What color is the sky?","role":"user"}],"rejected":"Green."}"#)
+    }
+
+    /// HF's ultrafeedback_binarized shape: a string prompt beside whole conversations. As TRL's
+    /// maybe_extract_prompt, the shared turns are the prompt (format auto picks implicit); the string
+    /// prompt column is dropped (the chat turns render the prompt under the default template).
+    @Test func stringPromptBesideWholeConversationsIsAnImplicitPair() throws {
+        let text = #"{"prompt": "What color is the sky?", "chosen": [\#(Self.user), \#(Self.assistant("Blue."))], "rejected": [\#(Self.user), \#(Self.assistant("Green."))], "score_chosen": 8.0}"#
+        let (reader, stats) = try DatasetFixture.importing(file: "uf.jsonl", text, DatasetFixture.params(["kind": .string("preference")]))
+        #expect(stats.format == "implicit")
+        #expect(try DatasetFixture.allRecords(reader) == [.preference(PreferenceRecord(
+            fields: ["score_chosen": .number(8)],
+            messages: [ChatMessage(role: "user", content: "What color is the sky?")], chosen: "Blue.", rejected: "Green."))])
     }
 
     @Test func conversationalExplicitPreferencePromptCompletionAndPrompt() throws {

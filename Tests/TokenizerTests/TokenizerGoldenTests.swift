@@ -74,6 +74,90 @@ struct TokenizerGoldenTests {
     @Test func bareVocabularyFolder() throws { try Self.check(Self.goldens, folder: "wordpiece-cased-vocab", golden: "wordpiece-cased") }
     /// A GPT-2-style byte-level BPE trained by `tokenizers` (its own tokenizer.json).
     @Test func byteLevelBPETrainedByTokenizers() throws { try Self.check(Self.goldens, folder: "bpe", golden: "bpe") }
+    /// Added tokens of a byte-level BPE as `add_tokens` / `add_special_tokens` write them: ordinary ones
+    /// match even where special ones are text (allowSpecial false) and survive skip-special decoding;
+    /// lstrip/rstrip and single_word apply; saving keeps every flag.
+    static func checkAddedTokens(_ dir: String) throws {
+        let strings = try lines(dir + "/bpe-added.strings.jsonl").compactMap(\.string)
+        let rows = try lines(dir + "/bpe-added.golden.jsonl")
+        let goldens = try golden(dir, "bpe-added")
+        try #require(strings.count == goldens.count && strings.count >= 600)
+        let tokenizer = try PretrainedTokenizer.load(directory: dir + "/bpe-added")
+        let saved = try WordPieceTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: saved) }
+        try tokenizer.save(directory: saved)
+        let reloaded = try PretrainedTokenizer.load(directory: saved)
+        guard case .byteLevelBPE(let bpe) = tokenizer.model, case .byteLevelBPE(let again) = reloaded.model else {
+            Issue.record("not loaded as a byte-level BPE")
+            return
+        }
+        #expect(again.addedTokens == bpe.addedTokens)
+        #expect(bpe.addedTokens.filter { !$0.special }.map(\.content) == ["<think>", "</think>", "新词", "<sep>", "okk"])
+        for t in [tokenizer, reloaded] {
+            let bad = mismatches(t, strings: strings, goldens: goldens)
+            #expect(bad.isEmpty, "\(bad.count) of \(goldens.count) strings differ from `tokenizers`, e.g.\n\(bad.prefix(8).joined(separator: "\n"))")
+        }
+        var cache = BPEPieceCache()
+        for (text, row) in zip(strings, rows) {
+            let split = (row["split"] ?? row["ids"])?.array?.compactMap { $0.integer.map(Int32.init) }
+            #expect(tokenizer.encode(text, allowSpecial: false) == split, "\(quoted(text))")
+            #expect(bpe.encodeOrdinary(text, cache: &cache) == split, "\(quoted(text)) (cached)")
+        }
+    }
+
+    @Test func byteLevelBPEWithAddedTokens() throws { try Self.checkAddedTokens(Self.goldens) }
+
+    /// A folder whose tokenizer_config.json names BertTokenizer(Fast) encodes with the config's
+    /// do_lower_case / strip_accents / tokenize_chinese_chars (transformers' defaults: true, null, true),
+    /// which transformers puts into the BertNormalizer over what tokenizer.json says.
+    @Test(arguments: [("wordpiece-cased", #"{"tokenizer_class": "BertTokenizer"}"#, "wordpiece-uncased"),
+                      ("wordpiece-uncased", #"{"tokenizer_class": "BertTokenizerFast", "do_lower_case": false}"#, "wordpiece-cased"),
+                      ("wordpiece-uncased", #"{"tokenizer_class": "PreTrainedTokenizerFast", "do_lower_case": false}"#, "wordpiece-uncased")])
+    func bertTokenizerConfigOverridesTheNormalizer(folder: String, config: String, golden: String) throws {
+        let dir = try WordPieceTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.copyItem(atPath: Self.goldens + "/\(folder)/tokenizer.json", toPath: dir + "/tokenizer.json")
+        try config.write(toFile: dir + "/tokenizer_config.json", atomically: true, encoding: .utf8)
+        let tokenizer = try PretrainedTokenizer.load(directory: dir)
+        let strings = try Self.strings(Self.goldens), goldens = try Self.golden(Self.goldens, golden)
+        let bad = Self.mismatches(tokenizer, strings: strings, goldens: goldens)
+        #expect(bad.isEmpty, "\(bad.count) differ from \(golden), e.g.\n\(bad.prefix(4).joined(separator: "\n"))")
+        try #"{"tokenizer_class": "BertTokenizer", "do_lower_case": "no"}"#.write(toFile: dir + "/tokenizer_config.json", atomically: true, encoding: .utf8)
+        #expect { try PretrainedTokenizer.load(directory: dir) } throws: { "\($0)" == "\(dir)/tokenizer_config.json: do_lower_case must be true or false, got \"no\"" }
+    }
+
+    /// add_prefix_space true in tokenizer_config.json (transformers' GPT2Tokenizer then prefixes a space)
+    /// is refused by name, for tokenizer.json and for vocab.json + merges.txt; the generic class ignores it.
+    @Test func addPrefixSpaceOfGPT2TokenizerIsRefused() throws {
+        let dir = try WordPieceTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.copyItem(atPath: Self.goldens + "/bpe/tokenizer.json", toPath: dir + "/tokenizer.json")
+        let message = "\(dir)/tokenizer_config.json: add_prefix_space true is not supported (transformers would encode \"hello\" as \" hello\"; "
+            + "pipe's byte-level BPE adds no space); set it to false, or put the space into your texts"
+        for config in [#"{"tokenizer_class": "GPT2Tokenizer", "add_prefix_space": true}"#, #"{"add_prefix_space": true}"#] {
+            try config.write(toFile: dir + "/tokenizer_config.json", atomically: true, encoding: .utf8)
+            #expect { try PretrainedTokenizer.load(directory: dir) } throws: { "\($0)" == message }
+        }
+        try #"{"tokenizer_class": "PreTrainedTokenizerFast", "add_prefix_space": true}"#.write(toFile: dir + "/tokenizer_config.json", atomically: true, encoding: .utf8)
+        #expect(try PretrainedTokenizer.load(directory: dir).encode("hello") == PretrainedTokenizer.load(directory: Self.goldens + "/bpe").encode("hello"))
+    }
+
+    /// transformers 5 names the extra special tokens `extra_special_tokens` (a list or {name: token});
+    /// they are kept and written back as `additional_special_tokens`, which both versions read.
+    @Test(arguments: [#"["<|im_start|>", "<|im_end|>"]"#, #"{"start": "<|im_start|>", "end": {"content": "<|im_end|>"}}"#])
+    func extraSpecialTokensOfTransformers5(_ list: String) throws {
+        let dir = try WordPieceTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.copyItem(atPath: Self.goldens + "/bpe-added/tokenizer.json", toPath: dir + "/tokenizer.json")
+        try #"{"eos_token": "<|endoftext|>", "extra_special_tokens": \#(list), "tokenizer_class": "GPT2Tokenizer"}"#
+            .write(toFile: dir + "/tokenizer_config.json", atomically: true, encoding: .utf8)
+        let tokenizer = try PretrainedTokenizer.load(directory: dir)
+        #expect(tokenizer.names.additional == ["<|im_start|>", "<|im_end|>"])
+        #expect(tokenizer.configJSON(modelMaxLength: 8).contains(#""additional_special_tokens": ["<|im_start|>", "<|im_end|>"]"#))
+        try #"{"extra_special_tokens": "<|im_start|>"}"#.write(toFile: dir + "/tokenizer_config.json", atomically: true, encoding: .utf8)
+        #expect { try PretrainedTokenizer.load(directory: dir) } throws: { "\($0)".hasSuffix("tokenizer_config.json: extra_special_tokens must be a list") }
+    }
+
     /// The bare vocab.txt folder as `transformers` saves it after `AutoTokenizer.from_pretrained`.
     @Test func bertFolderSavedByTransformers() throws { try Self.check(Self.goldens, folder: "bert-transformers", golden: "wordpiece-cased") }
     /// The same BPE in GPT-2's own layout, as `transformers`' GPT2TokenizerFast saves it.
@@ -102,5 +186,6 @@ struct TokenizerGoldenTests {
             try Self.check(dir, folder: name, golden: name)
         }
         try Self.check(dir, folder: "wordpiece-cased-vocab", golden: "wordpiece-cased")
+        try Self.checkAddedTokens(dir)
     }
 }

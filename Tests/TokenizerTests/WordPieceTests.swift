@@ -150,6 +150,37 @@ struct WordPieceTests {
         for text in try TokenizerGoldenTests.strings(Self.goldens).prefix(300) { #expect(slow.encode(text) == fast.encode(text), "\(quoted(text))") }
     }
 
+    /// A slow GPT-2 folder's added tokens (added_tokens.json, added_tokens_decoder of tokenizer_config.json)
+    /// are matched as `transformers`' GPT2Tokenizer matches them: "a<think>b新词c" → a, 1200, b, 1201, c.
+    @Test func gpt2SlowFilesWithAddedTokens() throws {
+        let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let root = try JSONFields.object(Data(contentsOf: URL(fileURLWithPath: Self.goldens + "/bpe/tokenizer.json")), file: "bpe")
+        let members = root["model"]?["vocab"]?.members ?? []
+        let vocab = members.map { "\(JSONFields.quoted($0.key)): \($0.value.integer ?? -1)" }
+        try Self.write(dir, "vocab.json", "{" + vocab.joined(separator: ", ") + "}")
+        let merges = (root["model"]?["merges"]?.array ?? []).map { ($0.array ?? []).compactMap(\.string).joined(separator: " ") }
+        try Self.write(dir, "merges.txt", "#version: 0.2\n" + merges.joined(separator: "\n") + "\n")
+        let n = members.count
+        try Self.write(dir, "added_tokens.json", "{\"<think>\": \(n), \"新词\": \(n + 1)}")
+        try Self.write(dir, "tokenizer_config.json", """
+            {"added_tokens_decoder": {"\(n + 2)": {"content": "<sep>", "lstrip": true, "rstrip": true, "normalized": false, "single_word": false, "special": false},
+             "\(n + 3)": {"content": "<|im_start|>", "lstrip": false, "rstrip": false, "normalized": false, "single_word": false, "special": true}}}
+            """)
+        let slow = try PretrainedTokenizer.load(directory: dir)
+        #expect(slow.vocabSize == n + 4)
+        let plain = try PretrainedTokenizer.load(directory: Self.goldens + "/bpe")
+        let (a, b, c) = (plain.encode("a"), plain.encode("b"), plain.encode("c"))
+        #expect(slow.encode("a<think>b新词c", allowSpecial: false) == a + [Int32(n)] + b + [Int32(n + 1)] + c)
+        #expect(slow.encode("a <sep> b<|im_start|>c") == a + [Int32(n + 2)] + b + [Int32(n + 3)] + c)
+        #expect(slow.decode(a + [Int32(n), Int32(n + 3)], skipSpecial: true) == "a<think>")
+        try Self.write(dir, "added_tokens.json", "{\"<think>\": 5}")
+        #expect { try PretrainedTokenizer.load(directory: dir) } throws: {
+            "\($0)" == "\(dir): the added token \"<think>\" (added_tokens.json or added_tokens_decoder) has id 5, which vocab.json gives to "
+                + "\(quoted(members.first { $0.value.integer == 5 }?.key ?? "?")); give it an id past the vocabulary"
+        }
+    }
+
     /// Each malformed input gives an error that names the file and the problem — never a crash.
     @Test func malformedFilesGiveClearErrors() throws {
         let wp = #"{"normalizer": null, "pre_tokenizer": {"type": "BertPreTokenizer"}, "decoder": null, "post_processor": null, "added_tokens": ADDED, "model": {"type": "WordPiece", "vocab": VOCAB}}"#
@@ -178,6 +209,7 @@ struct WordPieceTests {
             (["tokenizer.json": tokenizerJSON().replacingOccurrences(of: "BertPreTokenizer", with: "Whitespace")], #"pre_tokenizer is "Whitespace""#),
             (["tokenizer.json": #"{"model": {"type": "BPE", "end_of_word_suffix": "</w>", "vocab": {}, "merges": []}}"#], "model.end_of_word_suffix must be empty"),
             (["tokenizer.json": #"{"model": {"type": "BPE", "dropout": 0.1, "vocab": {}, "merges": []}}"#], "model.dropout must be null"),
+            (["tokenizer.json": #"{"model": {"type": "BPE", "ignore_merges": true, "vocab": {}, "merges": []}}"#], "model.ignore_merges true is not supported"),
             (["tokenizer.json": tokenizerJSON().replacingOccurrences(of: #""post_processor": null"#, with: #""post_processor": {"type": "BertProcessing", "cls": ["[CLS]", 7], "sep": ["[SEP]", 1]}"#)], "post_processor uses id 7, outside the vocabulary"),
             (["tokenizer.json": tokenizerJSON().replacingOccurrences(of: #""post_processor": null"#, with: #""post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "[X]"}}], "special_tokens": {}}"#)], #"post_processor.special_tokens lacks "[X]""#),
             (["vocab.txt": ""], "vocab.txt: the vocabulary is empty"),

@@ -17,6 +17,12 @@ Written into the output folder:
                                       "新词"), single-word ("ok"), and [MASK] with lstrip/rstrip (goldens for
                                       the first 800 strings only, to keep the fixtures small)
   bpe/tokenizer.json                  GPT-2-style byte-level BPE trained by `tokenizers` on generated text
+  bpe-added/tokenizer.json            that BPE plus added tokens as GPT2TokenizerFast.add_tokens /
+                                      add_special_tokens write them: special (<|im_start|>), ordinary
+                                      ("<think>", "新词"), lstrip/rstrip ("<sep>"), single-word ("okk"); its
+                                      strings are bpe-added.strings.jsonl (targeted ones, then the first 600),
+                                      and "split" holds the ids with special tokens encoded as text
+                                      (`encode_special_tokens`, pipe's allowSpecial: false)
   gpt2-transformers/                  that BPE as `transformers`' GPT2TokenizerFast saves it (GPT-2's own
                                       layout: tokenizer.json, vocab.json, merges.txt, configs); skipped
                                       when `transformers` is not installed
@@ -126,6 +132,21 @@ def bpe_tokenizer(rng):
     trainer = trainers.BpeTrainer(vocab_size=900, min_frequency=2, special_tokens=["<|endoftext|>"],
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
     tok.train_from_iterator(bpe_corpus(rng), trainer=trainer)
+    return tok
+
+
+ADDED_STRINGS = [
+    "<think>嗯</think> ok", "hello<sep>world <|im_start|>user", " <|im_start|>  x<|im_end|>", "a <sep>  b<sep>c  <sep>",
+    "新词新词 okk okkk xokk okk. 新词okk", "<|endoftext|>新词<|im_end|>", "<|im_start|>system\n你好<|im_end|>\n", "<think></think>",
+]
+
+
+def bpe_with_added_tokens(bpe):
+    tok = Tokenizer.from_str(bpe.to_str())
+    tok.add_special_tokens([AddedToken("<|im_start|>", special=True, normalized=False),
+                            AddedToken("<|im_end|>", special=True, normalized=False)])
+    tok.add_tokens([AddedToken("<think>", special=False), AddedToken("</think>", special=False), AddedToken("新词", special=False),
+                    AddedToken("<sep>", lstrip=True, rstrip=True, special=False), AddedToken("okk", single_word=True, special=False)])
     return tok
 
 
@@ -251,6 +272,18 @@ def main():
         write_jsonl(os.path.join(args.out, f"{name}.golden.jsonl"), goldens(tok, strings[:limits.get(name, len(strings))]))
         write_jsonl(os.path.join(args.out, f"{name}.special.jsonl"),
                     [{"ids": tok.encode(s, add_special_tokens=True).ids} for s in strings[:50]])
+    added = bpe_with_added_tokens(tokenizers_by_name["bpe"])
+    added_strings = ADDED_STRINGS + strings[:600]
+    os.makedirs(os.path.join(args.out, "bpe-added"), exist_ok=True)
+    added.save(os.path.join(args.out, "bpe-added", "tokenizer.json"), pretty=False)
+    write_jsonl(os.path.join(args.out, "bpe-added.strings.jsonl"), added_strings)
+    rows = goldens(added, added_strings)
+    added.encode_special_tokens = True
+    for row, text in zip(rows, added_strings):
+        split = added.encode(text, add_special_tokens=False).ids
+        if split != row["ids"]:
+            row["split"] = split
+    write_jsonl(os.path.join(args.out, "bpe-added.golden.jsonl"), rows)
     gpt2_layout(tokenizers_by_name["bpe"], os.path.join(args.out, "gpt2-transformers"))
     bert_layout(bare, tokenizers_by_name["wordpiece-cased"], strings, os.path.join(args.out, "bert-transformers"))
 

@@ -7,7 +7,7 @@ enum BuiltinDeclarations {
     static let files: [String: String] = [
         "dataset.yaml": #"""
 kind: dataset
-version: 1
+version: 2
 doc: "Imports JSONL / JSON-array files (or labelled text files) into a dataset artifact: normalised records of one kind (text, labelled, prompt-completion, preference, prompt) in content-hash splits, de-duplicated, with dataset.json and stats.json."
 builtin: dataset
 inputs:
@@ -16,7 +16,7 @@ outputs:
   data: { doc: "dataset.json (format pipe.dataset/1: kind, split counts, field names, source digests), <split>.jsonl (one record a line, keys sorted, ordered by content hash) and stats.json" }
 params:
   kind:               { type: string, default: prompt-completion, choices: [text, labelled, prompt-completion, preference, prompt], doc: "text | labelled | prompt-completion | preference | prompt" }
-  format:             { type: string, default: auto, choices: [auto, columns, alpaca, chat, implicit, chatglm, ranked], doc: "row shape: auto (each file's shape from its first row: messages → chat; instruction + output → alpaca (or chatglm when output is a list); responses → ranked; prompt → columns; else implicit) | columns (the kind's own columns) | alpaca | chat (prompt-completion) | implicit | chatglm | ranked (preference)" }
+  format:             { type: string, default: auto, choices: [auto, columns, alpaca, chat, implicit, chatglm, ranked], doc: "row shape: auto (each file's shape from its first row: messages → chat; instruction + output → alpaca (or chatglm when output is a list); responses → ranked; prompt → columns, unless chosen is a whole conversation beside a string prompt → implicit; else implicit) | columns (the kind's own columns) | alpaca | chat (prompt-completion) | implicit | chatglm | ranked (preference)" }
   text_column:        { type: string, default: text, doc: "text of kinds text and labelled" }
   label_column:       { type: string, default: label, doc: "label of kind labelled: 0, 1 or a boolean" }
   prompt_column:      { type: string, default: prompt, doc: "the prompt (prompt-completion, explicit and ranked preference, prompt)" }

@@ -195,6 +195,15 @@ public enum DatasetImport {
     static func fileFormat(path: String, name: String, settings: DatasetSettings) throws -> SourceFileFormat {
         if name.hasSuffix(".jsonl") { return .jsonLines }
         if name.hasSuffix(".json") { return .jsonArray }
+        // Tabular files would otherwise be sniffed as text lines (kind text): the header and the quoting
+        // would become records. `datasets` converts them in one line.
+        let readers = [(".csv", "from_csv('%@')"), (".tsv", "from_csv('%@', sep='\\t')"), (".parquet", "from_parquet('%@')"), (".arrow", "from_file('%@')")]
+        if let (suffix, reader) = readers.first(where: { name.lowercased().hasSuffix($0.0) }) {
+            let base = (name as NSString).lastPathComponent, stem = (base as NSString).deletingPathExtension
+            let call = reader.replacingOccurrences(of: "%@", with: base)
+            throw StageError.badInput("source", "\(name): \(suffix.dropFirst().uppercased()) files are not read; convert it to JSON Lines "
+                + "and import that, e.g. python3 -c \"import datasets; datasets.Dataset.\(call).to_json('\(stem).jsonl', force_ascii=False)\"")
+        }
         if name.hasSuffix(".txt") {
             switch settings.kind {
             case .text: return .textLines(label: nil)

@@ -140,6 +140,10 @@ public struct DatasetSettings: Sendable {
         case .preference:
             if has(columns.responses) { return .ranked }
             if has(columns.instruction), case .array? = firstRow?[columns.output] { return .chatglm }
+            // A string prompt beside whole conversations (HF's ultrafeedback_binarized): the conversations
+            // carry the prompt turns, so they are split as implicit pairs, as TRL's maybe_extract_prompt does.
+            if case .string? = firstRow?[columns.prompt], case .array(let turns)? = firstRow?[columns.chosen],
+               case .object? = turns.first, turns.first?["role"]?.string != "assistant" { return .implicit }
             if has(columns.prompt) { return .columns }
             return .implicit
         default:

@@ -247,8 +247,17 @@ struct RowMapper {
     }
 
     /// A response column: a string, or one assistant turn (`[{"role": "assistant", "content": …}]`).
+    /// A string response keeps its leading whitespace (normalised as between two words): TRL's standard
+    /// rows are `{"prompt": "The sky is", "completion": " blue."}`, trained as prompt + completion.
     private func response(_ members: [JSONMember], _ name: String, param: String) throws(RowError) -> String {
-        guard let turns = try turns(members, name) else { return try text(members, name, param: param) }
+        guard let turns = try turns(members, name) else {
+            let body = try text(members, name, param: param)
+            guard case .string(let raw)? = value(members, name),
+                  let first = raw.unicodeScalars.firstIndex(where: { !$0.properties.isWhitespace }), first > raw.unicodeScalars.startIndex
+            else { return body }
+            let boundary = normalise("a" + String(raw.unicodeScalars[..<first]) + "a")
+            return String(boundary.dropFirst().dropLast()) + body
+        }
         guard turns.count == 1, turns[0].role == "assistant" else {
             throw RowError(reason: "bad_message", message: "field \"\(name)\": expected one assistant turn, found \(turns.count) message\(turns.count == 1 ? "" : "s") from \(turns.map { "\"\($0.role)\"" }.joined(separator: ", "))")
         }
@@ -270,7 +279,8 @@ struct RowMapper {
         guard shared > 0 else {
             throw RowError(reason: "bad_message", message: "field \"\(columns.chosen)\": no turn shared with \"\(columns.rejected)\" (nothing to prompt with)")
         }
-        let fields = try self.fields(members, excluding: [columns.chosen, columns.rejected, columns.margin])
+        // The shared turns are the prompt: a string prompt column beside them is not kept (TRL replaces it).
+        let fields = try self.fields(members, excluding: [columns.chosen, columns.rejected, columns.margin, columns.prompt])
         return .preference(PreferenceRecord(fields: fields, messages: Array(chosen[..<shared]), chosen: chosen[shared].content,
                                             rejected: rejected[shared].content, margin: try margin(members)))
     }

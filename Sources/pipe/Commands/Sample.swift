@@ -23,7 +23,7 @@ struct Sample: ParsableCommand {
     @Option(name: .customLong("field"), help: ArgumentHelp("A template field as name=value (repeat), e.g. --field instruction=… --field input=…; with the model's prompt_template.json.", valueName: "name=value"))
     var fields: [String] = []
 
-    @Flag(help: "Ignore the model's prompt_template.json: encode each --prompt as it is.")
+    @Flag(help: "Ignore the model's prompt_template.json: encode each --prompt as it is (special-token text such as <|endoftext|> as its token).")
     var raw = false
 
     @Option(name: .short, help: "Samples per prompt (default 3); with --num-beams, the best hypotheses printed per prompt (default 1).")
@@ -135,7 +135,8 @@ struct Sample: ParsableCommand {
                     ids += try rendered.promptTokens(.prompt(fields: record))
                 } catch { throw ModelError(description: "\(model)/\(TemplateFile.name): \(error)") }
             } else {
-                ids += tokenizer.encode(p, allowSpecial: false)
+                // Special-token text is the token, as the training stages encode prompts (and transformers).
+                ids += tokenizer.encode(p)
             }
             if let outside = ids.first(where: { Int($0) >= vocabulary }) {
                 throw ModelError(description: "\(model): prompt '\(prompts[index])' encodes to token id \(outside), outside the model's vocabulary "
