@@ -46,9 +46,8 @@ KERNEL INLINE __m256i first_lanes(long r) {
 // side, each sequentially, so the TLB holds them. (Whole-depth column strips instead put every W row
 // on its own page, and the hardware prefetchers do not cross pages: the multiply then waits on memory
 // for every row.) The tile NN_PREFETCH column blocks ahead is requested into L2, not L1: requests into
-// L1 a few tiles ahead arrived too late from DRAM and, with a row stride that is a multiple of 4 KB,
-// evicted each other (one L1 set); into L2 four tiles ahead, a decode step of the 102 M model's
-// GEMMs ran 54 → 67 GFLOP/s (Zen 4), a 16 × 2304 × 768 multiply from DRAM 59 → 81.
+// L1 two tiles ahead arrived too late from DRAM and, with a row stride that is a multiple of 4 KB,
+// evicted each other (one L1 set).
 enum { NN_ROWS = 6, NN_COLUMNS = 16, NN_DEPTH = 64, NN_PREFETCH = 4 };
 
 // MR rows × 16 columns over kc steps of k. MASKED: the block is the right edge (m0/m1 select the
@@ -56,7 +55,7 @@ enum { NN_ROWS = 6, NN_COLUMNS = 16, NN_DEPTH = 64, NN_PREFETCH = 4 };
 // COPY: also store the W tile it reads to `tile` (16 floats per k; masked-off columns as zeros).
 KERNEL INLINE void nn_block(const int MR, const int MASKED, const int COPY, long kc, const float *x, long ldx,
                             const float *w, long ldw, float *y, long ldy, int load_y, __m256i m0, __m256i m1,
-                            float *tile) {
+                            float *tile, const float *ahead, long ahead_rows) {
     __m256 a0[NN_ROWS], a1[NN_ROWS];
     for (int i = 0; i < MR; i++) {
         if (load_y) {
@@ -68,6 +67,7 @@ KERNEL INLINE void nn_block(const int MR, const int MASKED, const int COPY, long
         }
     }
     for (long p = 0; p < kc; p++) {
+        if (p < ahead_rows) _mm_prefetch((const char *)(ahead + p * ldw), _MM_HINT_T1);
         const float *wp = w + p * ldw;
         const __m256 w0 = MASKED ? _mm256_maskload_ps(wp, m0) : _mm256_loadu_ps(wp);
         const __m256 w1 = MASKED ? _mm256_maskload_ps(wp + 8, m1) : _mm256_loadu_ps(wp + 8);
@@ -93,13 +93,13 @@ KERNEL INLINE void nn_block(const int MR, const int MASKED, const int COPY, long
 }
 
 typedef void (*nn_kernel)(long, const float *, long, const float *, long, float *, long, int, __m256i, __m256i,
-                          float *);
+                          float *, const float *, long);
 
 #define NN_VARIANT(MR, MASKED, COPY)                                                                        \
     KERNEL static void nn_##MR##_##MASKED##_##COPY(long kc, const float *x, long ldx, const float *w,     \
                                                    long ldw, float *y, long ldy, int load_y, __m256i m0,  \
-                                                   __m256i m1, float *tile) {                             \
-        nn_block(MR, MASKED, COPY, kc, x, ldx, w, ldw, y, ldy, load_y, m0, m1, tile);                      \
+                                                   __m256i m1, float *tile, const float *ahead, long ahead_rows) { \
+        nn_block(MR, MASKED, COPY, kc, x, ldx, w, ldw, y, ldy, load_y, m0, m1, tile, ahead, ahead_rows);   \
     }
 #define NN_VARIANTS(MASKED, COPY)                                                                           \
     NN_VARIANT(1, MASKED, COPY) NN_VARIANT(2, MASKED, COPY) NN_VARIANT(3, MASKED, COPY)                     \
@@ -134,9 +134,14 @@ KERNEL void pipe_small_gemm_nn(long m, long n, long k, const float *x, long ldx,
             // Request the tile NN_PREFETCH column blocks ahead into L2 (wrapping into the next k block).
             long ahead_j = j + NN_PREFETCH * NN_COLUMNS, ahead_k = k0;
             while (ahead_j >= n) { ahead_j -= n; ahead_k += NN_DEPTH; }
-            if (ahead_k < k)
-                for (long p = ahead_k; p < ahead_k + NN_DEPTH && p < k; p++)
-                    _mm_prefetch((const char *)(w + p * ldw + ahead_j), _MM_HINT_T1);
+            // The first row block issues the requests, one per k step among its multiply-adds: as a
+            // separate loop they cost 4% of a decode step and the multiply waited longer.
+            long ahead_rows = ahead_k < k ? (k - ahead_k < NN_DEPTH ? k - ahead_k : NN_DEPTH) : 0;
+            const float *ahead = ahead_rows > 0 ? w + ahead_k * ldw + ahead_j : w;
+            if (ahead_rows > kc) {   // a short last k block runs ahead of a full one: the rest here
+                for (long p = kc; p < ahead_rows; p++) _mm_prefetch((const char *)(ahead + p * ldw), _MM_HINT_T1);
+                ahead_rows = kc;
+            }
             const long remaining = n - j;
             const int masked = remaining < NN_COLUMNS;
             const __m256i m0 = first_lanes(remaining), m1 = first_lanes(remaining - 8);
@@ -145,7 +150,8 @@ KERNEL void pipe_small_gemm_nn(long m, long n, long k, const float *x, long ldx,
                 const int first = i == 0;
                 nn_kernels[first && copy][masked][mr - 1](
                     kc, x + i * ldx + k0, ldx, first || !copy ? w + k0 * ldw + j : tile,
-                    first || !copy ? ldw : NN_COLUMNS, y + i * ldy + j, ldy, load_y, m0, m1, tile);
+                    first || !copy ? ldw : NN_COLUMNS, y + i * ldy + j, ldy, load_y, m0, m1, tile,
+                    ahead, first ? ahead_rows : 0);
             }
         }
     }
@@ -155,8 +161,7 @@ KERNEL void pipe_small_gemm_nn(long m, long n, long k, const float *x, long ldx,
 
 // The block of W rows NT_PREFETCH blocks ahead is requested into L2 while one is multiplied: W (the
 // token embedding, 6 MB for config S, 65 MB for the 102 M model) arrives cold every decode step, and
-// without the requests the multiply waits on memory instead of overlapping with it. (Into L1 two
-// blocks ahead, as before: 40 → 50 GFLOP/s at 16 × 21128 × 768 and 40 → 70 at 16 × 6000 × 256 on Zen 4.)
+// without the requests the multiply waits on memory instead of overlapping with it.
 enum { NT_ROWS = 4, NT_COLUMNS = 3, NT_PREFETCH = 4 };
 
 // Lane sums in a fixed tree: (l0+l4, l1+l5, l2+l6, l3+l7) → pairs → one.
@@ -170,12 +175,14 @@ KERNEL INLINE float lane_sum(__m256 v) {
 // MR rows of X against NR rows of W: each output is a dot product over k, eight interleaved partial sums
 // (lane l sums the terms p ≡ l mod 8 in ascending p), then lane_sum.
 KERNEL INLINE void nt_block(const int MR, const int NR, long k, const float *x, long ldx, const float *w,
-                            long ldw, float *y, long ldy, int accumulate) {
+                            long ldw, float *y, long ldy, int accumulate, const float *ahead, long ahead_rows) {
     __m256 acc[NT_ROWS][NT_COLUMNS];
     for (int i = 0; i < MR; i++)
         for (int j = 0; j < NR; j++) acc[i][j] = _mm256_setzero_ps();
     long p = 0;
     for (; p + 8 <= k; p += 8) {
+        if ((p & 15) == 0)
+            for (long r = 0; r < ahead_rows; r++) _mm_prefetch((const char *)(ahead + r * ldw + p), _MM_HINT_T1);
         __m256 wv[NT_COLUMNS];
         for (int j = 0; j < NR; j++) wv[j] = _mm256_loadu_ps(w + j * ldw + p);
         for (int i = 0; i < MR; i++) {
@@ -199,12 +206,12 @@ KERNEL INLINE void nt_block(const int MR, const int NR, long k, const float *x, 
         }
 }
 
-typedef void (*nt_kernel)(long, const float *, long, const float *, long, float *, long, int);
+typedef void (*nt_kernel)(long, const float *, long, const float *, long, float *, long, int, const float *, long);
 
 #define NT_VARIANT(MR, NR)                                                                                  \
     KERNEL static void nt_##MR##_##NR(long k, const float *x, long ldx, const float *w, long ldw, float *y, \
-                                      long ldy, int accumulate) {                                          \
-        nt_block(MR, NR, k, x, ldx, w, ldw, y, ldy, accumulate);                                           \
+                                      long ldy, int accumulate, const float *ahead, long ahead_rows) {     \
+        nt_block(MR, NR, k, x, ldx, w, ldw, y, ldy, accumulate, ahead, ahead_rows);                        \
     }
 NT_VARIANT(1, 1) NT_VARIANT(1, 2) NT_VARIANT(1, 3)
 NT_VARIANT(2, 1) NT_VARIANT(2, 2) NT_VARIANT(2, 3)
@@ -221,14 +228,14 @@ KERNEL void pipe_small_gemm_nt(long m, long n, long k, const float *x, long ldx,
     // A few rows of W (a few KB) stay in L1 while every row block of X passes over them; W is read once.
     for (long j = 0; j < n; j += NT_COLUMNS) {
         const long nr = n - j < NT_COLUMNS ? n - j : NT_COLUMNS;
-        if (j + (NT_PREFETCH + 1) * NT_COLUMNS <= n)
-            for (long row = j + NT_PREFETCH * NT_COLUMNS; row < j + (NT_PREFETCH + 1) * NT_COLUMNS; row++) {
-                const char *start = (const char *)(w + row * ldw);
-                for (long offset = 0; offset < k * (long)sizeof(float); offset += 64) _mm_prefetch(start + offset, _MM_HINT_T1);
-            }
+        // The block NT_PREFETCH blocks ahead: the first row block requests it among its multiply-adds.
+        const long ahead_row = j + NT_PREFETCH * NT_COLUMNS;
+        const long ahead_rows = ahead_row + NT_COLUMNS <= n ? NT_COLUMNS : 0;
+        const float *ahead = ahead_rows > 0 ? w + ahead_row * ldw : w;
         for (long i = 0; i < m; i += NT_ROWS) {
             const long mr = m - i < NT_ROWS ? m - i : NT_ROWS;
-            nt_kernels[mr - 1][nr - 1](k, x + i * ldx, ldx, w + j * ldw, ldw, y + i * ldy + j, ldy, accumulate);
+            nt_kernels[mr - 1][nr - 1](k, x + i * ldx, ldx, w + j * ldw, ldw, y + i * ldy + j, ldy, accumulate,
+                                       ahead, i == 0 ? ahead_rows : 0);
         }
     }
 }
