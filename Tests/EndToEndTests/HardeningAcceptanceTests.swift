@@ -106,6 +106,36 @@ struct HardeningAcceptanceTests {
         #expect(try workspace.read("out/b.txt") == "bravo\n")
     }
 
+    /// One rule for run and verify: a result built from an object before it was found damaged cannot
+    /// be proven to have read good bytes, even when the rebuild restores the same digest; the run
+    /// that heals the object rebuilds those results too, so a later verify has nothing to remove.
+    @Test func aRunThatHealsAnInputAlsoRebuildsWhatWasBuiltFromItAndVerifyThenAgrees() throws {
+        let workspace = try TestWorkspace("pipe-e2e-heal")
+        defer { workspace.remove() }
+        try FileManager.default.createDirectory(atPath: workspace.path("stages"), withIntermediateDirectories: true)
+        try workspace.write("pipelines/dirs.yaml", Self.directoryPipeline)
+        #expect(try pipe.run(["run", "pipelines/dirs.yaml"], in: workspace.root).status == 0)
+
+        let object = try Self.object(workspace, stage: "data")
+        chmod(object, 0o755)
+        #expect(unlink(object + "/b.txt") == 0)
+        chmod(object, 0o555)
+
+        let heal = try pipe.run(["run", "pipelines/dirs.yaml"], in: workspace.root)
+        #expect(heal.status == 0, "\(heal)")
+        #expect(heal.stdout.contains("data: ran") && heal.stdout.contains("count: ran"), "\(heal)")
+        let digest = URL(fileURLWithPath: object).lastPathComponent
+        #expect(heal.stderr.contains("results built from the damaged object \(digest.prefix(12)) before it was found damaged will be rebuilt: count ("), "\(heal)")
+        let count = try Self.object(workspace, stage: "count")
+        #expect(try String(contentsOfFile: count, encoding: .utf8).trimmingCharacters(in: .whitespaces) == "12\n")
+
+        let verify = try pipe.run(["verify"], in: workspace.root)
+        #expect(verify.status == 0, "\(verify)")
+        #expect(verify.stdout.hasSuffix("store is intact\n") && !verify.stdout.contains("POISONED"), "\(verify)")
+        let again = try pipe.run(["run", "pipelines/dirs.yaml"], in: workspace.root)
+        #expect(again.stdout.contains("data: cached") && again.stdout.contains("count: cached"), "\(again)")
+    }
+
     @Test func aSameSizeEditIsFoundByVerifyWhichAlsoDropsTheResultsBuiltFromIt() throws {
         let workspace = try TestWorkspace("pipe-e2e-poison")
         defer { workspace.remove() }

@@ -151,10 +151,11 @@ extension ArtifactStore {
     }
 
     /// Moves `objects/<name>` to `quarantine/<name>~<nanoseconds>~<random>` (a unique name: the
-    /// same digest may be quarantined twice in one second) and returns the new path.
-    func quarantine(objectNamed name: String) throws -> String {
+    /// same digest may be quarantined twice in one second) and returns the new path. `time` is the
+    /// moment the damage was found (the stamp in the name, which `verify` reads back).
+    func quarantine(objectNamed name: String, at time: Int64 = POSIX.nowNanoseconds()) throws -> String {
         try POSIX.makeDirectories(quarantineDirectory)
-        let target = quarantineDirectory + "/" + name + "~" + String(POSIX.nowNanoseconds()) + "~" + POSIX.randomHex()
+        let target = quarantineDirectory + "/" + name + "~" + String(time) + "~" + POSIX.randomHex()
         let code = POSIX.rename(objectsDirectory + "/" + name, target)
         guard code == 0 else { throw POSIX.fail("quarantine", objectsDirectory + "/" + name, code) }
         if let digest = Digest(hex: name) { unlink(shapePath(digest)) }
