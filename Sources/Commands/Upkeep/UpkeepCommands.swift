@@ -91,6 +91,10 @@ public enum UpkeepCommands {
             out += HistoryCommands.storeSizeLine(store)
             stdout.write(out)
             return 0
+        } catch let error as UnusableLockFile {
+            // gc keeps what lock files name; without reading this one it cannot know what that is.
+            stderr.write("error: not collecting (nothing was removed): \(error).\n")
+            return 2
         } catch {
             stderr.write("error: \(error)\n")
             return 2
