@@ -192,6 +192,26 @@ struct HardeningTests {
         #expect(try fresh.stageKeys(ofRuns: [recovered.id]) == [key.hex])
     }
 
+    /// A run started after the registry lost history must not move the watermark past the loss:
+    /// `pipe gc` would then collect what only the lost runs used.
+    @Test func aNewRunDoesNotHideLostHistory() throws {
+        let dir = try TemporaryDirectory()
+        let store = try ArtifactStore(root: dir.path + "/store")
+        let registry = try RunRegistry(path: store.registryPath, sharedConnection: false)
+        for _ in 0..<2 { _ = try registry.startRun(NewRun(pipelinePath: "p", pipelineDigest: "d", name: "n", params: .null, commandLine: [])) }
+        for suffix in ["", "-wal", "-shm"] { _ = unlink(store.registryPath + suffix) }
+        _ = FileManager.default.createFile(atPath: store.registryPath, contents: Data())
+        let reopened = try RunRegistry(path: store.registryPath, sharedConnection: false)
+        #expect(try reopened.lostHistory() != nil)
+        for _ in 0..<3 { _ = try reopened.startRun(NewRun(pipelinePath: "p", pipelineDigest: "d", name: "n", params: .null, commandLine: [])) }
+        let loss = try #require(try reopened.lostHistory(), "three new runs hid the loss of two")
+        #expect(loss.contains("but 2 were recorded"), "\(loss)")
+        _ = try store.rebuildRegistry()
+        let rebuilt = try RunRegistry(path: store.registryPath, sharedConnection: false)
+        _ = try rebuilt.startRun(NewRun(pipelinePath: "p", pipelineDigest: "d", name: "n", params: .null, commandLine: []))
+        #expect(try rebuilt.lostHistory() == nil, "a rebuilt registry starts a new watermark")
+    }
+
     /// SQLite drops a write-ahead log whose header checksum is wrong without a word; the
     /// watermark notices the runs that went with it.
     @Test func aDamagedWriteAheadLogIsNoticed() throws {
