@@ -159,6 +159,32 @@ struct HardeningAcceptanceTests {
         #expect(again.stdout.hasSuffix("store is intact\n"), "\(again)")
     }
 
+    /// An object replaced by a symlink to a file outside the store with the same bytes: verify used
+    /// to follow it and call the store intact while a run took it for damage. Now both do, and
+    /// neither touches the file outside.
+    @Test func anObjectReplacedByASymlinkOutsideTheStoreIsCorruptForVerifyAndRun() throws {
+        let workspace = try TestWorkspace("pipe-e2e-symlink-object")
+        defer { workspace.remove() }
+        try FileManager.default.createDirectory(atPath: workspace.path("stages"), withIntermediateDirectories: true)
+        try workspace.write("pipelines/dirs.yaml", Self.directoryPipeline)
+        #expect(try pipe.run(["run", "pipelines/dirs.yaml"], in: workspace.root).status == 0)
+        let object = try Self.object(workspace, stage: "count")
+        let outside = try String(contentsOfFile: object, encoding: .utf8)
+        try workspace.write("outside/n", outside)
+        #expect(unlink(object) == 0 && symlink(workspace.path("outside/n"), object) == 0)
+
+        let verify = try pipe.run(["verify"], in: workspace.root)
+        #expect(verify.status == 1, "\(verify)")
+        let digest = URL(fileURLWithPath: object).lastPathComponent
+        #expect(verify.stdout.contains("CORRUPT \(digest.prefix(12)): it is a symlink to \(workspace.path("outside/n")), not a stored object\n"), "\(verify)")
+        let rerun = try pipe.run(["run", "pipelines/dirs.yaml"], in: workspace.root)
+        #expect(rerun.status == 0 && rerun.stdout.contains("count: ran"), "\(rerun)")
+        #expect(try workspace.read("outside/n") == outside, "the file outside the store is left alone")
+        var info = stat()
+        #expect(lstat(object, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG, "a stored file again")
+        #expect(try pipe.run(["verify"], in: workspace.root).stdout.hasSuffix("store is intact\n"))
+    }
+
     @Test func aHardLinkInAnOutputLeavesTheOutsideFileWritableAndTheObjectPrivate() throws {
         let workspace = try TestWorkspace("pipe-e2e-hardlink")
         defer { workspace.remove() }
