@@ -1,0 +1,40 @@
+import Foundation
+
+extension ArtifactStore {
+    /// Directories that hold only what can be made again (staging, lock files, caches, shapes,
+    /// which a missing one only makes a cache hit skip its cheap check): something else in their
+    /// place is moved to quarantine/ and the directory made afresh.
+    static let rebuildableDirectories = ["tmp", "locks", "statcache", "shapes"]
+    /// Directories that hold results: something else in their place is an error saying what to do.
+    static let resultDirectories = ["objects", "stages"]
+
+    /// Creates the store's directories. A file (or anything not a directory) where one belongs is
+    /// damage: healed for `rebuildableDirectories`, refused with the fix for the root and the
+    /// `resultDirectories` (moving results aside is the user's call).
+    static func makeLayout(_ root: String, warning: (String) -> Void) throws {
+        if let status = try POSIX.status(root, followSymlinks: true), !status.isDirectory {
+            throw StoreError.io(operation: "open the store", path: root,
+                                reason: "it is a file, not a store directory; pass --store DIR (or PIPE_STORE) to use another, or move the file away")
+        }
+        try POSIX.makeDirectories(root)
+        for sub in resultDirectories + rebuildableDirectories {
+            let path = root + "/" + sub
+            if let status = try POSIX.status(path, followSymlinks: true), !status.isDirectory {
+                guard rebuildableDirectories.contains(sub) else {
+                    throw StoreError.io(operation: "open the store", path: path,
+                                        reason: "it is a file, not the directory where the store keeps its "
+                                            + (sub == "objects" ? "artifacts" : "stage records")
+                                            + "; the store is damaged: restore it from a backup, or move the file away "
+                                            + "(`mv \(path) \(path).damaged`) and run again to rebuild every stage")
+                }
+                let quarantine = root + "/quarantine"
+                try POSIX.makeDirectories(quarantine)
+                let target = quarantine + "/" + sub + "~" + String(POSIX.nowNanoseconds()) + "~" + POSIX.randomHex()
+                let code = POSIX.rename(path, target)
+                guard code == 0 else { throw POSIX.fail("move aside (it should be a directory)", path, code) }
+                warning("\(path) was a file, not a directory; moved it to \(target) (`pipe gc` removes it) and made the directory again")
+            }
+            try POSIX.makeDirectories(path)
+        }
+    }
+}
