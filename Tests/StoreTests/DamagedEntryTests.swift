@@ -38,19 +38,20 @@ struct DamagedEntryTests {
         #expect(try POSIX.listDirectory(store.quarantineDirectory).isEmpty, "gc empties quarantine/")
     }
 
-    /// A file where a store directory goes: staging, lock, cache and shape directories are made
-    /// again (the file moved to quarantine/), and the stored results stay; in place of objects/ or
+    /// A file where a store directory goes: staging, lock, cache, shape, quarantine, checkpoint and
+    /// log directories are made again or when needed (the file moved to quarantine/), and the stored results stay; in place of objects/ or
     /// stages/ (which hold results) or of the store itself, opening fails with the path and the fix.
     @Test func aFileWhereAStoreDirectoryGoesIsHealedOrNamedWithTheFix() throws {
         let dir = try TemporaryDirectory()
         let root = dir.path + "/store"
         let result = try record(try ArtifactStore(root: root), dir, key: "a")
         try ArtifactStore(root: root).commit(result)
-        for sub in ["tmp", "locks", "statcache", "shapes"] {
+        for sub in ["tmp", "locks", "statcache", "shapes", "quarantine", "resume", "logs"] {
             try POSIX.removeTree(root + "/" + sub)
             try dir.write("store/" + sub, "not a directory")
             let warnings = WarningLog()
             let store = try ArtifactStore(root: root, warning: warnings.handler)
+            try POSIX.makeDirectories(root + "/" + sub)  // lazily made ones: as their first user would
             #expect(try POSIX.status(root + "/" + sub)?.isDirectory == true, "\(sub)")
             let moved = try #require(try POSIX.listDirectory(store.quarantineDirectory).first { $0.hasPrefix(sub + "~") })
             #expect(warnings.all == ["\(root)/\(sub) was a file, not a directory; moved it to \(store.quarantineDirectory)/\(moved) (`pipe gc` removes it) and made the directory again"])

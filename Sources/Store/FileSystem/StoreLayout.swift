@@ -5,11 +5,14 @@ extension ArtifactStore {
     /// which a missing one only makes a cache hit skip its cheap check): something else in their
     /// place is moved to quarantine/ and the directory made afresh.
     static let rebuildableDirectories = ["tmp", "locks", "statcache", "shapes"]
+    /// Made when first needed (quarantined objects, checkpoints of unfinished stages, failed-stage
+    /// logs), healed the same way.
+    static let lazyDirectories = ["quarantine", "resume", "logs"]
     /// Directories that hold results: something else in their place is an error saying what to do.
     static let resultDirectories = ["objects", "stages"]
 
     /// Creates the store's directories. A file (or anything not a directory) where one belongs is
-    /// damage: healed for `rebuildableDirectories`, refused with the fix for the root and the
+    /// damage: healed for `rebuildableDirectories` and `lazyDirectories`, refused with the fix for the root and the
     /// `resultDirectories` (moving results aside is the user's call).
     static func makeLayout(_ root: String, warning: (String) -> Void) throws {
         if let status = try POSIX.status(root, followSymlinks: true), !status.isDirectory {
@@ -17,24 +20,31 @@ extension ArtifactStore {
                                 reason: "it is a file, not a store directory; pass --store DIR (or PIPE_STORE) to use another, or move the file away")
         }
         try POSIX.makeDirectories(root)
-        for sub in resultDirectories + rebuildableDirectories {
+        for sub in resultDirectories + rebuildableDirectories + lazyDirectories {
             let path = root + "/" + sub
             if let status = try POSIX.status(path, followSymlinks: true), !status.isDirectory {
-                guard rebuildableDirectories.contains(sub) else {
+                guard !resultDirectories.contains(sub) else {
                     throw StoreError.io(operation: "open the store", path: path,
                                         reason: "it is a file, not the directory where the store keeps its "
                                             + (sub == "objects" ? "artifacts" : "stage records")
                                             + "; the store is damaged: restore it from a backup, or move the file away "
                                             + "(`mv \(path) \(path).damaged`) and run again to rebuild every stage")
                 }
-                let quarantine = root + "/quarantine"
-                try POSIX.makeDirectories(quarantine)
-                let target = quarantine + "/" + sub + "~" + String(POSIX.nowNanoseconds()) + "~" + POSIX.randomHex()
-                let code = POSIX.rename(path, target)
-                guard code == 0 else { throw POSIX.fail("move aside (it should be a directory)", path, code) }
+                let name = sub + "~" + String(POSIX.nowNanoseconds()) + "~" + POSIX.randomHex()
+                var source = path
+                if sub == "quarantine" {
+                    // Out of the way first: the directory it goes into takes its name.
+                    source = root + "/" + name
+                    let code = POSIX.rename(path, source)
+                    guard code == 0 else { throw POSIX.fail("move aside (it should be a directory)", path, code) }
+                }
+                try POSIX.makeDirectories(root + "/quarantine")
+                let target = root + "/quarantine/" + name
+                let code = POSIX.rename(source, target)
+                guard code == 0 else { throw POSIX.fail("move aside (it should be a directory)", source, code) }
                 warning("\(path) was a file, not a directory; moved it to \(target) (`pipe gc` removes it) and made the directory again")
             }
-            try POSIX.makeDirectories(path)
+            if !lazyDirectories.contains(sub) { try POSIX.makeDirectories(path) }
         }
     }
 }
