@@ -297,4 +297,42 @@ struct HardeningAcceptanceTests {
         let runs = try workspace.read("runs.txt")
         #expect(runs.contains("failed") && !runs.contains("running"), "\(runs)")
     }
+
+    /// A store on a read-only mount (a bind mount in a user and mount namespace; skipped where the
+    /// kernel does not allow that): `pipe run` and `pipe gc` refuse up front, naming the directory
+    /// and the fix, instead of failing stage by stage or seeming to run without recording; `pipe
+    /// status` and `pipe verify` (nothing to quarantine) still read it; nothing stored changes.
+    @Test func aReadOnlyStoreIsRefusedWithTheFixAndStillRead() throws {
+        let workspace = try TestWorkspace("pipe-e2e-readonly")
+        defer { workspace.remove() }
+        try FileManager.default.createDirectory(atPath: workspace.path("stages"), withIntermediateDirectories: true)
+        try workspace.write("pipelines/dirs.yaml", Self.directoryPipeline)
+        #expect(try pipe.run(["run", "pipelines/dirs.yaml"], in: workspace.root).status == 0)
+        let stored = (workspace.list("artifacts/objects"), workspace.list("artifacts/stages"))
+
+        var script = "mount --bind artifacts artifacts && mount -o remount,ro,bind artifacts || exit 3\n"
+        for (name, command) in [("run", "run pipelines/dirs.yaml --force count"), ("gc", "gc --grace 0"),
+                                ("status", "status pipelines/dirs.yaml"), ("verify", "verify")] {
+            script += "\"$PIPE\" \(command) > \(name).txt 2>&1; echo $? > \(name).status\n"
+        }
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        shell.arguments = ["-Urm", "sh", "-c", script]
+        shell.currentDirectoryURL = URL(fileURLWithPath: workspace.root)
+        shell.environment = ProcessInfo.processInfo.environment.merging(["PIPE": pipe.path, "NO_COLOR": "1"]) { $1 }
+        guard (try? shell.run()) != nil else { return }
+        shell.waitUntilExit()
+        guard shell.terminationStatus != 3, workspace.exists("run.status") else { return }  // no unprivileged mounts here
+
+        let fix = "the filesystem is mounted read-only; runs and gc write there: remount it read-write or pass --store DIR to use another\n"
+        #expect(try workspace.read("run.status") == "2\n")
+        #expect(try workspace.read("run.txt") == "error: store: write to the store failed for \(workspace.path("artifacts")): \(fix)")
+        #expect(try workspace.read("gc.status") == "2\n")
+        #expect(try workspace.read("gc.txt").hasSuffix("error: store: write to the store failed for \(workspace.path("artifacts")): \(fix)"))
+        let status = try workspace.read("status.txt"), verify = try workspace.read("verify.txt")
+        #expect(try workspace.read("status.status") == "0\n", "\(status)")
+        #expect(try workspace.read("status.txt").hasSuffix("dirs: all 2 stages cached\n"))
+        #expect(try workspace.read("verify.status") == "0\n", "\(verify)")
+        #expect(workspace.list("artifacts/objects") == stored.0 && workspace.list("artifacts/stages") == stored.1)
+    }
 }

@@ -71,6 +71,7 @@ public enum UpkeepCommands {
                              + "or pass --accept-lost-history to collect anyway.\n")
                 return 2
             }
+            if !dryRun { try store.checkWritable() }
             let keep = try keepSet(registry: registry, keepLast: keepLast, extraLocks: locks)
             let report = try store.garbageCollect(keepKeys: keep.keys, keepObjects: keep.objects, keepFailedLogs: keep.failedLogs, dryRun: dryRun,
                                                   grace: .seconds(graceSeconds))

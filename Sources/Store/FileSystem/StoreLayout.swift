@@ -48,3 +48,20 @@ extension ArtifactStore {
         }
     }
 }
+
+extension ArtifactStore {
+    /// Throws, naming the directory and the fix, unless this process can create files where a run
+    /// or gc writes (tmp/, objects/, stages/, locks/, and the root for the registry): a read-only
+    /// store otherwise fails stage by stage, or seems to run while nothing is recorded.
+    public func checkWritable() throws {
+        for directory in [root, temporaryDirectory, objectsDirectory, stagesDirectory, locksDirectory] {
+            let probe = directory + "/.pipe-write-probe~\(getpid())~\(POSIX.randomHex())"
+            let fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            guard fd < 0 else { close(fd); unlink(probe); continue }
+            let code = errno
+            let fix = code == EROFS ? "the filesystem is mounted read-only; runs and gc write there: remount it read-write"
+                : POSIX.errorText(code) + "; runs and gc write there: make the store writable again (`chmod -R u+w \(root)`, or fix its owner)"
+            throw StoreError.io(operation: "write to the store", path: directory, reason: fix + " or pass --store DIR to use another")
+        }
+    }
+}
