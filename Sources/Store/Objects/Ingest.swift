@@ -37,16 +37,9 @@ extension ArtifactStore {
         let destination = objectPath(digest)
         if POSIX.exists(destination) {
             if let damage = objectDamage(digest) {
-                // The stored copy was damaged after it was written: the fresh bytes replace it.
-                warn("object \(digest.short) in the store is damaged (\(damage)); replacing it with the rebuilt copy")
-                let foundAt = POSIX.nowNanoseconds()
-                _ = try quarantine(objectNamed: digest.hex, at: foundAt)
-                // What was built from the damaged bytes is rebuilt too (see DamagedInputResults.swift).
-                let dropped = try removeResults(builtFromDamaged: digest, foundAt: foundAt)
-                if !dropped.isEmpty {
-                    warn("results built from the damaged object \(digest.short) before it was found damaged will be rebuilt: "
-                         + dropped.map { "\($0.stage) (\($0.key.short))" }.joined(separator: ", "))
-                }
+                // The stored copy was damaged after it was written: the fresh bytes replace it, and
+                // what was built from the damaged ones is rebuilt too (DamagedInputResults.swift).
+                try setAsideDamagedObject(digest, damage: damage, replacement: "rebuilt copy")
             } else {
                 try POSIX.removeTree(source)
                 return digest

@@ -8,6 +8,19 @@ import Hashing
 /// digest: both drop it and the next build redoes it. (`verify` finds such results from the
 /// quarantine/ stamps; a run that heals an object drops them as it heals, so the two never disagree.)
 extension ArtifactStore {
+    /// Moves the damaged stored copy of `digest` to quarantine/ (a good copy, the `replacement`,
+    /// is about to take its place) and drops the results built from it, saying so.
+    func setAsideDamagedObject(_ digest: Digest, damage: String, replacement: String) throws {
+        warn("object \(digest.short) in the store is damaged (\(damage)); replacing it with the \(replacement)")
+        let foundAt = POSIX.nowNanoseconds()
+        _ = try quarantine(objectNamed: digest.hex, at: foundAt)
+        let dropped = try removeResults(builtFromDamaged: digest, foundAt: foundAt)
+        if !dropped.isEmpty {
+            warn("results built from the damaged object \(digest.short) before it was found damaged will be rebuilt: "
+                 + dropped.map { "\($0.stage) (\($0.key.short))" }.joined(separator: ", "))
+        }
+    }
+
     /// Removes the records of results built from `digest` before `foundAt` (nanoseconds since 1970),
     /// and of results built from those, to a fixed point; returns them (key, stage), sorted by key.
     /// Unreadable records are left alone (reads already ignore them).
