@@ -88,6 +88,31 @@ struct HardeningTests {
         #expect(ObjectShape(encoded: Array("f 1 99:short\n".utf8)) == nil, "a truncated shape is ignored, not trusted")
     }
 
+    /// A shape file emptied or wrong is not damage to its object: the object is re-hashed, found
+    /// intact, and the shape written again; nothing is quarantined and the result stays a hit. A
+    /// real change to the object is still damage.
+    @Test func aDamagedShapeFileIsRepairedNotTakenForADamagedObject() throws {
+        let dir = try TemporaryDirectory()
+        let warnings = WarningLog()
+        let store = try ArtifactStore(root: dir.path + "/store", warning: warnings.handler)
+        let (key, object) = try commitDirectory(store, dir, key: "data", files: ["a.txt": "alpha", "b.txt": "bravo"])
+        let shape = store.shapePath(object)
+        let good = try #require(try POSIX.readFile(shape))
+        for bad in [[], Array("f 9 0:\n".utf8), Array("f 6 5:a.txt\nf 5 5:b.txt\n".utf8)] as [[UInt8]] {
+            unlink(shape)
+            try POSIX.writeNewFile(shape, bad, sync: false)
+            #expect(store.objectDamage(object) == nil, "\(bad)")
+            #expect(try POSIX.readFile(shape) == good, "written again")
+            #expect(try ArtifactStore(root: store.root).record(forKey: key) != nil)
+        }
+        #expect(!POSIX.exists(store.quarantineDirectory))
+        #expect(warnings.all.count == 3 && warnings.all[1] == "the shape file \(shape) did not match its intact object (by the shape, it is no longer a file); wrote it again", "\(warnings.all)")
+
+        try tamper(store, object) { root in _ = unlink(root + "/b.txt") }
+        #expect(store.objectDamage(object) == "file 'b.txt' is missing")
+        #expect(try POSIX.readFile(shape) == good)
+    }
+
     @Test func aHardLinkedOutputIsCopiedAndTheOutsideFileIsLeftAlone() throws {
         let dir = try TemporaryDirectory()
         let store = try ArtifactStore(root: dir.path + "/store")
