@@ -301,7 +301,8 @@ struct HardeningAcceptanceTests {
     /// A store on a read-only mount (a bind mount in a user and mount namespace; skipped where the
     /// kernel does not allow that): `pipe run` and `pipe gc` refuse up front, naming the directory
     /// and the fix, instead of failing stage by stage or seeming to run without recording; `pipe
-    /// status` and `pipe verify` (nothing to quarantine) still read it; nothing stored changes.
+    /// status` still reads it and `pipe verify` reports what it finds without acting on it; nothing
+    /// stored changes.
     @Test func aReadOnlyStoreIsRefusedWithTheFixAndStillRead() throws {
         let workspace = try TestWorkspace("pipe-e2e-readonly")
         defer { workspace.remove() }
@@ -309,6 +310,10 @@ struct HardeningAcceptanceTests {
         try workspace.write("pipelines/dirs.yaml", Self.directoryPipeline)
         #expect(try pipe.run(["run", "pipelines/dirs.yaml"], in: workspace.root).status == 0)
         let stored = (workspace.list("artifacts/objects"), workspace.list("artifacts/stages"))
+        // A same-size edit (no cheap check sees it): verify finds it but cannot quarantine it.
+        let object = try Self.object(workspace, stage: "count")
+        chmod(object, 0o644)
+        try Data("99\n".utf8).write(to: URL(fileURLWithPath: object))
 
         var script = "mount --bind artifacts artifacts && mount -o remount,ro,bind artifacts || exit 3\n"
         for (name, command) in [("run", "run pipelines/dirs.yaml --force count"), ("gc", "gc --grace 0"),
@@ -332,7 +337,10 @@ struct HardeningAcceptanceTests {
         let status = try workspace.read("status.txt"), verify = try workspace.read("verify.txt")
         #expect(try workspace.read("status.status") == "0\n", "\(status)")
         #expect(try workspace.read("status.txt").hasSuffix("dirs: all 2 stages cached\n"))
-        #expect(try workspace.read("verify.status") == "0\n", "\(verify)")
+        #expect(try workspace.read("verify.status") == "1\n", "\(verify)")
+        #expect(verify.contains("CORRUPT \(URL(fileURLWithPath: object).lastPathComponent.prefix(12)): content hashes to "), "\(verify)")
+        #expect(verify.contains("\n  left in place (the store cannot be written)\n"), "\(verify)")
+        #expect(verify.contains("\nnothing was quarantined or removed: store: write to the store failed for \(workspace.path("artifacts")): \(fix)"), "\(verify)")
         #expect(workspace.list("artifacts/objects") == stored.0 && workspace.list("artifacts/stages") == stored.1)
     }
 }
