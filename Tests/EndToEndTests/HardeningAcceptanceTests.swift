@@ -159,6 +159,32 @@ struct HardeningAcceptanceTests {
         #expect(again.stdout.hasSuffix("store is intact\n"), "\(again)")
     }
 
+    /// A file object emptied, or replaced by a directory: status says the stage must run, the run
+    /// heals it (and rebuilds what read it), verify then agrees, and the bytes are right again.
+    @Test func anEmptiedObjectOrADirectoryInItsPlaceIsHealedByTheNextRun() throws {
+        for damage in ["empty", "directory"] {
+            let workspace = try TestWorkspace("pipe-e2e-\(damage)-object")
+            defer { workspace.remove() }
+            try FileManager.default.createDirectory(atPath: workspace.path("stages"), withIntermediateDirectories: true)
+            try workspace.write("pipelines/dirs.yaml", Self.directoryPipeline + "  twice: { run: \"cat ${inputs.n} ${inputs.n} > ${outs.t}\", inputs: { n: count.n }, outs: [t] }\n")
+            #expect(try pipe.run(["run", "pipelines/dirs.yaml"], in: workspace.root).status == 0)
+            let object = try Self.object(workspace, stage: "count")
+            if damage == "empty" {
+                #expect(truncate(object, 0) == 0)
+            } else {
+                #expect(unlink(object) == 0)
+                try workspace.write("artifacts/objects/" + URL(fileURLWithPath: object).lastPathComponent + "/junk", "x")
+            }
+            let status = try pipe.run(["status", "pipelines/dirs.yaml"], in: workspace.root)
+            #expect(status.stdout.contains("count  must run: its last result is no longer in the store"), "\(damage): \(status)")
+            let heal = try pipe.run(["run", "pipelines/dirs.yaml"], in: workspace.root)
+            #expect(heal.status == 0 && heal.stdout.contains("count: ran") && heal.stdout.contains("twice: ran"), "\(damage): \(heal)")
+            #expect(try String(contentsOfFile: object, encoding: .utf8) == "12\n", "\(damage)")
+            let verify = try pipe.run(["verify"], in: workspace.root)
+            #expect(verify.status == 0 && verify.stdout.hasSuffix("store is intact\n"), "\(damage): \(verify)")
+        }
+    }
+
     /// An object replaced by a symlink to a file outside the store with the same bytes: verify used
     /// to follow it and call the store intact while a run took it for damage. Now both do, and
     /// neither touches the file outside.
