@@ -105,10 +105,7 @@ public final class ArtifactStore: Sendable {
         let rootPath = Self.absolute(root, base: FileManager.default.currentDirectoryPath)
         self.root = rootPath
         self.warningHandler = warning
-        try POSIX.makeDirectories(rootPath)
-        for sub in ["objects", "stages", "tmp", "locks", "statcache", "shapes"] {
-            try POSIX.makeDirectories(rootPath + "/" + sub)
-        }
+        try Self.makeLayout(rootPath, warning: warning)
         self.statCache = StatCache(path: rootPath + "/statcache/" + POSIX.hostName + ".bin")
         self.recordIndex = RecordIndex(path: rootPath + "/statcache/" + POSIX.hostName + ".records")
         self.writtenFileMemo = WrittenFileMemo(path: rootPath + "/statcache/" + POSIX.hostName + ".written")

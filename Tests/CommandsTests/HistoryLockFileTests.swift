@@ -62,7 +62,7 @@ struct HistoryLockFileTests {
             ("schema: pipe.lock.v1\npipeline: p\nfile: p.yaml\nstages:\n  a:\n    kind: x\n", "bad.lock:6:5: stage a: missing kind: or key:"),
         ] {
             try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-            #expect(throws: RunnerError.self) { try LockFile.read(path: path) }
+            #expect(throws: UnusableLockFile.self) { try LockFile.read(path: path) }
             do { _ = try LockFile.read(path: path) } catch { #expect("\(error)".contains(expected), "\(error)") }
         }
     }

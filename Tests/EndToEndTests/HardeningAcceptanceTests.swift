@@ -106,6 +106,36 @@ struct HardeningAcceptanceTests {
         #expect(try workspace.read("out/b.txt") == "bravo\n")
     }
 
+    /// One rule for run and verify: a result built from an object before it was found damaged cannot
+    /// be proven to have read good bytes, even when the rebuild restores the same digest; the run
+    /// that heals the object rebuilds those results too, so a later verify has nothing to remove.
+    @Test func aRunThatHealsAnInputAlsoRebuildsWhatWasBuiltFromItAndVerifyThenAgrees() throws {
+        let workspace = try TestWorkspace("pipe-e2e-heal")
+        defer { workspace.remove() }
+        try FileManager.default.createDirectory(atPath: workspace.path("stages"), withIntermediateDirectories: true)
+        try workspace.write("pipelines/dirs.yaml", Self.directoryPipeline)
+        #expect(try pipe.run(["run", "pipelines/dirs.yaml"], in: workspace.root).status == 0)
+
+        let object = try Self.object(workspace, stage: "data")
+        chmod(object, 0o755)
+        #expect(unlink(object + "/b.txt") == 0)
+        chmod(object, 0o555)
+
+        let heal = try pipe.run(["run", "pipelines/dirs.yaml"], in: workspace.root)
+        #expect(heal.status == 0, "\(heal)")
+        #expect(heal.stdout.contains("data: ran") && heal.stdout.contains("count: ran"), "\(heal)")
+        let digest = URL(fileURLWithPath: object).lastPathComponent
+        #expect(heal.stderr.contains("results built from the damaged object \(digest.prefix(12)) before it was found damaged will be rebuilt: count ("), "\(heal)")
+        let count = try Self.object(workspace, stage: "count")
+        #expect(try String(contentsOfFile: count, encoding: .utf8).trimmingCharacters(in: .whitespaces) == "12\n")
+
+        let verify = try pipe.run(["verify"], in: workspace.root)
+        #expect(verify.status == 0, "\(verify)")
+        #expect(verify.stdout.hasSuffix("store is intact\n") && !verify.stdout.contains("POISONED"), "\(verify)")
+        let again = try pipe.run(["run", "pipelines/dirs.yaml"], in: workspace.root)
+        #expect(again.stdout.contains("data: cached") && again.stdout.contains("count: cached"), "\(again)")
+    }
+
     @Test func aSameSizeEditIsFoundByVerifyWhichAlsoDropsTheResultsBuiltFromIt() throws {
         let workspace = try TestWorkspace("pipe-e2e-poison")
         defer { workspace.remove() }
@@ -127,6 +157,58 @@ struct HardeningAcceptanceTests {
         let again = try pipe.run(["verify"], in: workspace.root)
         #expect(again.status == 0, "\(again)")
         #expect(again.stdout.hasSuffix("store is intact\n"), "\(again)")
+    }
+
+    /// A file object emptied, or replaced by a directory: status says the stage must run, the run
+    /// heals it (and rebuilds what read it), verify then agrees, and the bytes are right again.
+    @Test func anEmptiedObjectOrADirectoryInItsPlaceIsHealedByTheNextRun() throws {
+        for damage in ["empty", "directory"] {
+            let workspace = try TestWorkspace("pipe-e2e-\(damage)-object")
+            defer { workspace.remove() }
+            try FileManager.default.createDirectory(atPath: workspace.path("stages"), withIntermediateDirectories: true)
+            try workspace.write("pipelines/dirs.yaml", Self.directoryPipeline + "  twice: { run: \"cat ${inputs.n} ${inputs.n} > ${outs.t}\", inputs: { n: count.n }, outs: [t] }\n")
+            #expect(try pipe.run(["run", "pipelines/dirs.yaml"], in: workspace.root).status == 0)
+            let object = try Self.object(workspace, stage: "count")
+            if damage == "empty" {
+                #expect(truncate(object, 0) == 0)
+            } else {
+                #expect(unlink(object) == 0)
+                try workspace.write("artifacts/objects/" + URL(fileURLWithPath: object).lastPathComponent + "/junk", "x")
+            }
+            let status = try pipe.run(["status", "pipelines/dirs.yaml"], in: workspace.root)
+            #expect(status.stdout.contains("count  must run: its last result is no longer in the store"), "\(damage): \(status)")
+            let heal = try pipe.run(["run", "pipelines/dirs.yaml"], in: workspace.root)
+            #expect(heal.status == 0 && heal.stdout.contains("count: ran") && heal.stdout.contains("twice: ran"), "\(damage): \(heal)")
+            #expect(try String(contentsOfFile: object, encoding: .utf8) == "12\n", "\(damage)")
+            let verify = try pipe.run(["verify"], in: workspace.root)
+            #expect(verify.status == 0 && verify.stdout.hasSuffix("store is intact\n"), "\(damage): \(verify)")
+        }
+    }
+
+    /// An object replaced by a symlink to a file outside the store with the same bytes: verify used
+    /// to follow it and call the store intact while a run took it for damage. Now both do, and
+    /// neither touches the file outside.
+    @Test func anObjectReplacedByASymlinkOutsideTheStoreIsCorruptForVerifyAndRun() throws {
+        let workspace = try TestWorkspace("pipe-e2e-symlink-object")
+        defer { workspace.remove() }
+        try FileManager.default.createDirectory(atPath: workspace.path("stages"), withIntermediateDirectories: true)
+        try workspace.write("pipelines/dirs.yaml", Self.directoryPipeline)
+        #expect(try pipe.run(["run", "pipelines/dirs.yaml"], in: workspace.root).status == 0)
+        let object = try Self.object(workspace, stage: "count")
+        let outside = try String(contentsOfFile: object, encoding: .utf8)
+        try workspace.write("outside/n", outside)
+        #expect(unlink(object) == 0 && symlink(workspace.path("outside/n"), object) == 0)
+
+        let verify = try pipe.run(["verify"], in: workspace.root)
+        #expect(verify.status == 1, "\(verify)")
+        let digest = URL(fileURLWithPath: object).lastPathComponent
+        #expect(verify.stdout.contains("CORRUPT \(digest.prefix(12)): it is a symlink to \(workspace.path("outside/n")), not a stored object\n"), "\(verify)")
+        let rerun = try pipe.run(["run", "pipelines/dirs.yaml"], in: workspace.root)
+        #expect(rerun.status == 0 && rerun.stdout.contains("count: ran"), "\(rerun)")
+        #expect(try workspace.read("outside/n") == outside, "the file outside the store is left alone")
+        var info = stat()
+        #expect(lstat(object, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG, "a stored file again")
+        #expect(try pipe.run(["verify"], in: workspace.root).stdout.hasSuffix("store is intact\n"))
     }
 
     @Test func aHardLinkInAnOutputLeavesTheOutsideFileWritableAndTheObjectPrivate() throws {
@@ -240,5 +322,51 @@ struct HardeningAcceptanceTests {
         #expect(try workspace.read("tmp.txt") == "", "nothing is left in tmp/")
         let runs = try workspace.read("runs.txt")
         #expect(runs.contains("failed") && !runs.contains("running"), "\(runs)")
+    }
+
+    /// A store on a read-only mount (a bind mount in a user and mount namespace; skipped where the
+    /// kernel does not allow that): `pipe run` and `pipe gc` refuse up front, naming the directory
+    /// and the fix, instead of failing stage by stage or seeming to run without recording; `pipe
+    /// status` still reads it and `pipe verify` reports what it finds without acting on it; nothing
+    /// stored changes.
+    @Test func aReadOnlyStoreIsRefusedWithTheFixAndStillRead() throws {
+        let workspace = try TestWorkspace("pipe-e2e-readonly")
+        defer { workspace.remove() }
+        try FileManager.default.createDirectory(atPath: workspace.path("stages"), withIntermediateDirectories: true)
+        try workspace.write("pipelines/dirs.yaml", Self.directoryPipeline)
+        #expect(try pipe.run(["run", "pipelines/dirs.yaml"], in: workspace.root).status == 0)
+        let stored = (workspace.list("artifacts/objects"), workspace.list("artifacts/stages"))
+        // A same-size edit (no cheap check sees it): verify finds it but cannot quarantine it.
+        let object = try Self.object(workspace, stage: "count")
+        chmod(object, 0o644)
+        try Data("99\n".utf8).write(to: URL(fileURLWithPath: object))
+
+        var script = "mount --bind artifacts artifacts && mount -o remount,ro,bind artifacts || exit 3\n"
+        for (name, command) in [("run", "run pipelines/dirs.yaml --force count"), ("gc", "gc --grace 0"),
+                                ("status", "status pipelines/dirs.yaml"), ("verify", "verify")] {
+            script += "\"$PIPE\" \(command) > \(name).txt 2>&1; echo $? > \(name).status\n"
+        }
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        shell.arguments = ["-Urm", "sh", "-c", script]
+        shell.currentDirectoryURL = URL(fileURLWithPath: workspace.root)
+        shell.environment = ProcessInfo.processInfo.environment.merging(["PIPE": pipe.path, "NO_COLOR": "1"]) { $1 }
+        guard (try? shell.run()) != nil else { return }
+        shell.waitUntilExit()
+        guard shell.terminationStatus != 3, workspace.exists("run.status") else { return }  // no unprivileged mounts here
+
+        let fix = "the filesystem is mounted read-only; runs and gc write there: remount it read-write or pass --store DIR to use another\n"
+        #expect(try workspace.read("run.status") == "2\n")
+        #expect(try workspace.read("run.txt") == "error: store: write to the store failed for \(workspace.path("artifacts")): \(fix)")
+        #expect(try workspace.read("gc.status") == "2\n")
+        #expect(try workspace.read("gc.txt").hasSuffix("error: store: write to the store failed for \(workspace.path("artifacts")): \(fix)"))
+        let status = try workspace.read("status.txt"), verify = try workspace.read("verify.txt")
+        #expect(try workspace.read("status.status") == "0\n", "\(status)")
+        #expect(try workspace.read("status.txt").hasSuffix("dirs: all 2 stages cached\n"))
+        #expect(try workspace.read("verify.status") == "1\n", "\(verify)")
+        #expect(verify.contains("CORRUPT \(URL(fileURLWithPath: object).lastPathComponent.prefix(12)): content hashes to "), "\(verify)")
+        #expect(verify.contains("\n  left in place (the store cannot be written)\n"), "\(verify)")
+        #expect(verify.contains("\nnothing was quarantined or removed: store: write to the store failed for \(workspace.path("artifacts")): \(fix)"), "\(verify)")
+        #expect(workspace.list("artifacts/objects") == stored.0 && workspace.list("artifacts/stages") == stored.1)
     }
 }

@@ -73,4 +73,21 @@ struct IncludeAcceptanceTests {
         let third = try pipe.run(["run", "pipelines/top.yaml", "-j", "1"], in: workspace.root)
         #expect(third.status == 0 && third.stdout.contains("greet: ran") && third.stdout.contains("shout: ran"), "\(third)")
     }
+
+    @Test func showListsTheIncludedFilesAndSaysWhenTheyChangedSinceTheRun() throws {
+        let workspace = try TestWorkspace("pipe-e2e-include-show")
+        defer { workspace.remove() }
+        try FileManager.default.createDirectory(atPath: workspace.path("stages"), withIntermediateDirectories: true)
+        try workspace.write("pipelines/shared/base.yaml", Self.base)
+        try workspace.write("pipelines/top.yaml", Self.top)
+        #expect(try pipe.run(["run", "pipelines/top.yaml", "-j", "1"], in: workspace.root).status == 0)
+
+        let show = try pipe.run(["show", "latest"], in: workspace.root)
+        #expect(show.status == 0, "\(show)")
+        #expect(show.stdout.contains("\nincludes  pipelines/shared/base.yaml\n"), "\(show)")
+
+        try workspace.write("pipelines/shared/base.yaml", Self.base + "# a comment\n")
+        let changed = try pipe.run(["show", "latest"], in: workspace.root)
+        #expect(changed.stdout.contains("\nincludes  pipelines/shared/base.yaml  (as they are now: the pipeline's files changed since this run)\n"), "\(changed)")
+    }
 }

@@ -96,6 +96,54 @@ struct SampleCommandTests {
         #expect(templated.stdout == raw.stdout)
     }
 
+    /// generation_config.json's eos_token_id (an id or a list) ends a row at any of its ids, as
+    /// transformers' generate does, in sampling and beam search; an id outside the vocabulary is
+    /// ignored with a warning; `--eos-token-id` replaces the file's ids and `--no-stop` ignores them.
+    @Test func generationConfigEOSIdsEndARow() throws {
+        let workspace = try TestWorkspace("pipe-e2e-sample-eos")
+        defer { workspace.remove() }
+        let dir = workspace.path("model")
+        let model = try Self.writeModel(to: dir)
+        let tokenizer = try PretrainedTokenizer.load(directory: dir)
+        let eos = tokenizer.endOfTextId
+        let prompt = TokenBatch.leftPadded([[eos] + tokenizer.encode("ab")], padToken: tokenizer.padId)
+        // What `pipe sample -n 1` draws with its default seed 0, without stopping.
+        let tokens = Array(model.generate(prompts: prompt, options: SamplingOptions(maxNewTokens: 8, padTokenID: tokenizer.padId)).row(0))
+        try #require(tokens.count == 8 && !tokens.contains(eos), "\(tokens): the row must run its 8 tokens without <|endoftext|>")
+        // The first token that did not come up before: a row whose EOS ids include it ends there.
+        let at = try #require((1..<8).first { !tokens[..<$0].contains(tokens[$0]) }, "\(tokens)")
+        let stop = tokens[at]
+        func sample(_ extra: [String] = []) throws -> PipeBinary.Result {
+            try pipe.run(["sample", dir, "-p", "ab", "-n", "1", "--max-new-tokens", "8"] + extra, in: workspace.root)
+        }
+        let before = try sample()
+        #expect(before.stdout.contains("[8 tokens"), "no generation_config.json: only <|endoftext|> ends a row; \(before)")
+
+        try workspace.write("model/generation_config.json", "{\"eos_token_id\": [300, \(stop)], \"max_length\": 20}")
+        let listed = try sample()
+        #expect(listed.status == 0 && listed.stdout.contains("[\(at + 1) tokens"), "\(listed)")
+        #expect(listed.stderr == "warning: \(dir)/generation_config.json: eos_token_id 300 is outside the model's vocabulary (vocab_size 257); ignoring it\n", "\(listed)")
+
+        // Beam search (one beam: greedy decoding) stops at them too.
+        let greedy = model.generate(prompts: prompt, options: SamplingOptions(maxNewTokens: 8, greedy: true)).row(0)
+        try workspace.write("model/generation_config.json", "{\"eos_token_id\": [\(eos), \(greedy.first!)]}")
+        let beams = try pipe.run(["sample", dir, "-p", "ab", "--num-beams", "1", "--max-new-tokens", "8"], in: workspace.root)
+        #expect(beams.status == 0 && beams.stdout.contains("[1 tokens"), "\(beams)")
+
+        try workspace.write("model/generation_config.json", "{\"eos_token_id\": \(stop)}")
+        let single = try sample()
+        #expect(single.status == 0 && single.stdout.contains("[\(at + 1) tokens") && single.stderr.isEmpty, "\(single)")
+        #expect(try sample(["--no-stop"]).stdout.contains("[8 tokens"))
+        let chosen = try sample(["--eos-token-id", "\(tokens[0])"])
+        #expect(chosen.stdout.contains("[1 tokens"), "\(chosen)")
+        let outside = try sample(["--eos-token-id", "999"])
+        #expect(outside.status == 2 && outside.stderr == "error: --eos-token-id 999 is outside the model's vocabulary (vocab_size 257 in config.json)\n", "\(outside)")
+
+        try workspace.write("model/generation_config.json", "{\"eos_token_id\": \"</s>\"}")
+        let bad = try sample()
+        #expect(bad.status == 2 && bad.stderr == "error: \(dir)/generation_config.json: eos_token_id must be an integer or a list of integers, got \"</s>\"\n", "\(bad)")
+    }
+
     /// `--num-beams N --length-penalty X` prints the N best hypotheses of beam search, best first, as the
     /// library's beam search finds them; one beam is greedy decoding; sampling flags are refused with beams.
     @Test func beamSearchPrintsTheBestHypotheses() throws {

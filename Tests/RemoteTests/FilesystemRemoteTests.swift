@@ -119,6 +119,33 @@ struct FilesystemRemoteTests {
         try RoundTrip.checkFlippedByte(ContentAddressedRemote(name: "nas", blobs: FilesystemBlobs(root: root)), remoteRoot: root, directory: directory)
     }
 
+    /// A pull that replaces a damaged local object follows the run's rule: results built from the
+    /// damaged copy are dropped as it is replaced, so a later verify has nothing to remove.
+    @Test func aPullThatReplacesADamagedObjectDropsWhatWasBuiltFromIt() throws {
+        let directory = try TemporaryDirectory()
+        let root = try directory.sub("remote")
+        let remote = ContentAddressedRemote(name: "nas", blobs: FilesystemBlobs(root: root))
+        let source = try ArtifactStore(root: try directory.sub("a"))
+        let keys = try RemoteFixture.makeResults(in: source)
+        try remote.putRecord(keys[1], from: source, progress: TransferProgress())
+
+        let target = try ArtifactStore(root: try directory.sub("b"))
+        _ = try RemoteFixture.makeResults(in: target)
+        let data = try #require(target.record(forKey: keys[1])?.outputs["out"])
+        let built = Date()
+        let user = StageRecord(key: SHA256.hash("reads data"), stage: "user", keyMaterial: .object(["input": .string(data.hex)]),
+                               outputs: [:], startedAt: built, finishedAt: built)
+        try target.commit(user)
+        chmod(target.objectPath(data), 0o644)
+        truncate(target.objectPath(data), 3)
+
+        #expect(try remote.pull(key: keys[1], into: target, progress: TransferProgress()) != nil)
+        #expect(target.objectCorruption(data) == nil, "the downloaded copy replaced the damaged one")
+        #expect(target.record(forKey: user.key) == nil, "built from the damaged copy: dropped")
+        let report = try target.verify()
+        #expect(report.isClean, "\(report)")
+    }
+
     @Test func aTruncatedFileOnTheRemoteIsRefused() throws {
         let directory = try TemporaryDirectory()
         let root = try directory.sub("remote")

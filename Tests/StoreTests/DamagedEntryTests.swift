@@ -38,6 +38,42 @@ struct DamagedEntryTests {
         #expect(try POSIX.listDirectory(store.quarantineDirectory).isEmpty, "gc empties quarantine/")
     }
 
+    /// A file where a store directory goes: staging, lock, cache, shape, quarantine, checkpoint and
+    /// log directories are made again or when needed (the file moved to quarantine/), and the stored results stay; in place of objects/ or
+    /// stages/ (which hold results) or of the store itself, opening fails with the path and the fix.
+    @Test func aFileWhereAStoreDirectoryGoesIsHealedOrNamedWithTheFix() throws {
+        let dir = try TemporaryDirectory()
+        let root = dir.path + "/store"
+        let result = try record(try ArtifactStore(root: root), dir, key: "a")
+        try ArtifactStore(root: root).commit(result)
+        for sub in ["tmp", "locks", "statcache", "shapes", "quarantine", "resume", "logs"] {
+            try POSIX.removeTree(root + "/" + sub)
+            try dir.write("store/" + sub, "not a directory")
+            let warnings = WarningLog()
+            let store = try ArtifactStore(root: root, warning: warnings.handler)
+            try POSIX.makeDirectories(root + "/" + sub)  // lazily made ones: as their first user would
+            #expect(try POSIX.status(root + "/" + sub)?.isDirectory == true, "\(sub)")
+            let moved = try #require(try POSIX.listDirectory(store.quarantineDirectory).first { $0.hasPrefix(sub + "~") })
+            #expect(warnings.all == ["\(root)/\(sub) was a file, not a directory; moved it to \(store.quarantineDirectory)/\(moved) (`pipe gc` removes it) and made the directory again"])
+            #expect(store.record(forKey: result.key)?.outputs == result.outputs, "\(sub): the result is still there")
+            try POSIX.removeTree(store.quarantineDirectory + "/" + moved)
+        }
+        for (sub, holds) in [("objects", "artifacts"), ("stages", "stage records")] {
+            try POSIX.removeTree(dir.path + "/copy")
+            try FileManager.default.copyItem(atPath: root, toPath: dir.path + "/copy")
+            let path = dir.path + "/copy/" + sub
+            try POSIX.removeTree(path)
+            try dir.write("copy/" + sub, "not a directory")
+            #expect(throws: StoreError.io(operation: "open the store", path: path, reason: "it is a file, not the directory where the store keeps its \(holds); the store is damaged: restore it from a backup, or move the file away (`mv \(path) \(path).damaged`) and run again to rebuild every stage")) {
+                _ = try ArtifactStore(root: dir.path + "/copy")
+            }
+        }
+        try dir.write("plain", "a file")
+        #expect(throws: StoreError.io(operation: "open the store", path: dir.path + "/plain", reason: "it is a file, not a store directory; pass --store DIR (or PIPE_STORE) to use another, or move the file away")) {
+            _ = try ArtifactStore(root: dir.path + "/plain")
+        }
+    }
+
     /// gc moves an object out of objects/ before deleting its files, so no partial tree is ever
     /// left under the object's name (what a kill in the middle would leave in tmp/ is cleaned
     /// like dead staging). `ChaosAcceptanceTests` kills a real `pipe gc` in the middle.

@@ -88,6 +88,31 @@ struct HardeningTests {
         #expect(ObjectShape(encoded: Array("f 1 99:short\n".utf8)) == nil, "a truncated shape is ignored, not trusted")
     }
 
+    /// A shape file emptied or wrong is not damage to its object: the object is re-hashed, found
+    /// intact, and the shape written again; nothing is quarantined and the result stays a hit. A
+    /// real change to the object is still damage.
+    @Test func aDamagedShapeFileIsRepairedNotTakenForADamagedObject() throws {
+        let dir = try TemporaryDirectory()
+        let warnings = WarningLog()
+        let store = try ArtifactStore(root: dir.path + "/store", warning: warnings.handler)
+        let (key, object) = try commitDirectory(store, dir, key: "data", files: ["a.txt": "alpha", "b.txt": "bravo"])
+        let shape = store.shapePath(object)
+        let good = try #require(try POSIX.readFile(shape))
+        for bad in [[], Array("f 9 0:\n".utf8), Array("f 6 5:a.txt\nf 5 5:b.txt\n".utf8)] as [[UInt8]] {
+            unlink(shape)
+            try POSIX.writeNewFile(shape, bad, sync: false)
+            #expect(store.objectDamage(object) == nil, "\(bad)")
+            #expect(try POSIX.readFile(shape) == good, "written again")
+            #expect(try ArtifactStore(root: store.root).record(forKey: key) != nil)
+        }
+        #expect(!POSIX.exists(store.quarantineDirectory))
+        #expect(warnings.all.count == 3 && warnings.all[1] == "the shape file \(shape) did not match its intact object (by the shape, it is no longer a file); wrote it again", "\(warnings.all)")
+
+        try tamper(store, object) { root in _ = unlink(root + "/b.txt") }
+        #expect(store.objectDamage(object) == "file 'b.txt' is missing")
+        #expect(try POSIX.readFile(shape) == good)
+    }
+
     @Test func aHardLinkedOutputIsCopiedAndTheOutsideFileIsLeftAlone() throws {
         let dir = try TemporaryDirectory()
         let store = try ArtifactStore(root: dir.path + "/store")
@@ -190,6 +215,26 @@ struct HardeningTests {
         let recovered = try #require(try fresh.listRuns().first)
         #expect(recovered.name == "recovered")
         #expect(try fresh.stageKeys(ofRuns: [recovered.id]) == [key.hex])
+    }
+
+    /// A run started after the registry lost history must not move the watermark past the loss:
+    /// `pipe gc` would then collect what only the lost runs used.
+    @Test func aNewRunDoesNotHideLostHistory() throws {
+        let dir = try TemporaryDirectory()
+        let store = try ArtifactStore(root: dir.path + "/store")
+        let registry = try RunRegistry(path: store.registryPath, sharedConnection: false)
+        for _ in 0..<2 { _ = try registry.startRun(NewRun(pipelinePath: "p", pipelineDigest: "d", name: "n", params: .null, commandLine: [])) }
+        for suffix in ["", "-wal", "-shm"] { _ = unlink(store.registryPath + suffix) }
+        _ = FileManager.default.createFile(atPath: store.registryPath, contents: Data())
+        let reopened = try RunRegistry(path: store.registryPath, sharedConnection: false)
+        #expect(try reopened.lostHistory() != nil)
+        for _ in 0..<3 { _ = try reopened.startRun(NewRun(pipelinePath: "p", pipelineDigest: "d", name: "n", params: .null, commandLine: [])) }
+        let loss = try #require(try reopened.lostHistory(), "three new runs hid the loss of two")
+        #expect(loss.contains("but 2 were recorded"), "\(loss)")
+        _ = try store.rebuildRegistry()
+        let rebuilt = try RunRegistry(path: store.registryPath, sharedConnection: false)
+        _ = try rebuilt.startRun(NewRun(pipelinePath: "p", pipelineDigest: "d", name: "n", params: .null, commandLine: []))
+        #expect(try rebuilt.lostHistory() == nil, "a rebuilt registry starts a new watermark")
     }
 
     /// SQLite drops a write-ahead log whose header checksum is wrong without a word; the

@@ -130,6 +130,11 @@ public struct LockFile: Sendable, Equatable {
     /// pipeline leaves the file's mtime alone.
     public func write(to path: String) throws {
         let data = Data(text.utf8)
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            // Not ours to delete: it may hold the user's files.
+            throw UnusableLockFile(path: path, problem: "it is a directory, not a file")
+        }
         if let existing = FileManager.default.contents(atPath: path), existing == data { return }
         let temporary = path + ".tmp~\(getpid())"
         try data.write(to: URL(fileURLWithPath: temporary))
@@ -142,21 +147,26 @@ public struct LockFile: Sendable, Equatable {
 
     // MARK: Reading
 
+    /// Throws `UnusableLockFile` for a file that is there but is not a readable lock file.
     public static func read(path: String) throws -> LockFile {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw RunnerError.io("cannot read lock file \(path)")
+        guard let data = try UnusableLockFile.contents(of: path) else {
+            throw RunnerError.io("no lock file at \(path) (a successful `pipe run` writes it)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw UnusableLockFile(path: path, problem: "it is not text (garbage bytes)")
         }
         let root: YAMLValue
         do {
-            guard let document = try YAMLValue.parse(text: String(decoding: data, as: UTF8.self), file: path) else {
-                throw RunnerError.io("\(path): empty lock file")
+            guard let document = try YAMLValue.parse(text: text, file: Workspace.displayPath(ofFile: path)) else {
+                throw UnusableLockFile(path: path, problem: "it is empty")
             }
             root = document
         } catch let error as PipelineError {
-            throw RunnerError.io(error.description)
+            let first = error.diagnostics.first
+            throw UnusableLockFile(path: path, problem: "not valid YAML: " + (first?.message ?? "\(error)"), location: first?.location?.description)
         }
-        func fail(_ message: String, at value: YAMLValue? = nil) -> RunnerError {
-            RunnerError.io("\((value?.location ?? root.location).map(\.description) ?? path): \(message)")
+        func fail(_ message: String, at value: YAMLValue? = nil) -> UnusableLockFile {
+            UnusableLockFile(path: path, problem: message, location: (value?.location ?? root.location)?.description)
         }
         guard root["schema"]?.scalarText == schema else {
             throw fail("not a \(schema) lock file (schema: \(root["schema"]?.scalarText ?? "missing"))")
@@ -174,13 +184,18 @@ public struct LockFile: Sendable, Equatable {
                         variants: [Variant(name: "base", overrides: [], stages: try stages(root["stages"], fail))], isSweep: false)
     }
 
-    private typealias Failure = (String, YAMLValue?) -> RunnerError
+    private typealias Failure = (String, YAMLValue?) -> UnusableLockFile
 
     private static func stages(_ node: YAMLValue?, _ fail: Failure) throws -> [RecordedStage] {
         guard let node else { throw fail("missing stages:", nil) }
         return try entries(node, "stages", fail).map { name, stage in
             guard let kind = stage["kind"]?.scalarText, let key = stage["key"]?.scalarText else {
                 throw fail("stage \(name): missing kind: or key:", stage)
+            }
+            // A cut-off file often ends inside a digest; gc must not keep less than the lock says.
+            guard Digest(hex: key) != nil else { throw fail("stage \(name): key '\(key)' is not a sha256 digest", stage["key"]) }
+            for (output, node) in try entries(stage["outs"], "stage \(name): outs", fail) where Digest(hex: node.scalarText ?? "") == nil {
+                throw fail("stage \(name): output \(output) '\(node.scalarText ?? "")' is not a sha256 digest", node)
             }
             func pairs(_ field: String) throws -> [(String, String)] {
                 try entries(stage[field], "stage \(name): \(field)", fail).map { ($0.key, $0.value.scalarText ?? "") }

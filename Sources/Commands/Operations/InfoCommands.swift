@@ -125,6 +125,20 @@ public enum InfoCommands {
         return record.startedAt >= started.addingTimeInterval(-1) && record.startedAt <= finished
     }
 
+    /// `includes  FILE, ...`: the files the run's pipeline takes stages from (`include:`). The
+    /// registry keeps only their combined sha256, so they are read as they are now, flagged when
+    /// that no longer matches what the run read. Empty without includes or a readable pipeline.
+    static func includesLine(_ run: RunInfo) -> String {
+        guard FileManager.default.fileExists(atPath: run.pipelinePath),
+              let workspace = try? Workspace.locate(pipelineFile: run.pipelinePath),
+              let parsed = try? PipelineLoader(workspace: workspace).parse(file: run.pipelinePath) else { return "" }
+        let sources = parsed.spec.sources
+        guard sources.count > 1 else { return "" }
+        let changed = PipelineSource.digest(of: sources, workspace: workspace)?.hex != run.pipelineDigest
+        return "includes  " + sources.dropFirst().map { RunPaths.display($0.path) }.joined(separator: ", ")
+            + (changed ? "  (as they are now: the pipeline's files changed since this run)" : "") + "\n"
+    }
+
     public static func show(store: String?, run reference: String) -> Int32 {
         guard let (artifactStore, registry) = registry(store: store) else { return 2 }
         do {
@@ -132,6 +146,7 @@ public enum InfoCommands {
             let run = details.run
             var out = "run       \(run.id)  (\(run.status.rawValue))\n"
             out += "pipeline  \(run.name)  \(RunPaths.display(run.pipelinePath))  sha256 \(run.pipelineDigest.prefix(12))\n"
+            out += includesLine(run)
             out += "started   \(run.startedAt)" + (run.durationSeconds.map { "  took \(Format.seconds($0))" } ?? "") + "  on \(run.host)\n"
             out += "command   \(run.commandLine.joined(separator: " "))\n"
             out += HistoryCommands.showExtras(run.id, registry: registry)

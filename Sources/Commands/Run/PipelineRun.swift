@@ -77,6 +77,12 @@ public enum RunCommands {
             return 2
         }
         guard let store = profile.measure("open store", { PipelineCommands.openStore(common) }) else { return 2 }
+        if !dryRun {
+            do { try store.checkWritable() } catch {
+                stderr.write("error: \(error)\n")
+                return 2
+            }
+        }
         var remote: (any Remote)?
         if remoteFlag != nil || push {
             guard let resolved = RemoteCommands.resolve(remoteFlag, settings: common.executor) else { return 2 }

@@ -71,6 +71,7 @@ public enum UpkeepCommands {
                              + "or pass --accept-lost-history to collect anyway.\n")
                 return 2
             }
+            if !dryRun { try store.checkWritable() }
             let keep = try keepSet(registry: registry, keepLast: keepLast, extraLocks: locks)
             let report = try store.garbageCollect(keepKeys: keep.keys, keepObjects: keep.objects, keepFailedLogs: keep.failedLogs, dryRun: dryRun,
                                                   grace: .seconds(graceSeconds))
@@ -91,6 +92,10 @@ public enum UpkeepCommands {
             out += HistoryCommands.storeSizeLine(store)
             stdout.write(out)
             return 0
+        } catch let error as UnusableLockFile {
+            // gc keeps what lock files name; without reading this one it cannot know what that is.
+            stderr.write("error: not collecting (nothing was removed): \(error).\n")
+            return 2
         } catch {
             stderr.write("error: \(error)\n")
             return 2
@@ -129,7 +134,11 @@ public enum UpkeepCommands {
                 }
             }
             let start = ContinuousClock.now
-            let report = try store.verify(quarantine: !reportOnly, registry: registry)
+            // A store that cannot be written is still checked: the findings are reported, not acted on.
+            var unwritable: String?
+            if !reportOnly { do { try store.checkWritable() } catch { unwritable = "\(error)" } }
+            let report = try store.verify(quarantine: !reportOnly && unwritable == nil, registry: registry)
+            let leftInPlace = unwritable == nil ? "left in place (--report-only)" : "left in place (the store cannot be written)"
             let elapsed = ContinuousClock.now - start
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             var out = "checked \(report.checkedObjects) object\(report.checkedObjects == 1 ? "" : "s") "
@@ -144,17 +153,18 @@ public enum UpkeepCommands {
                 if let moved = object.quarantinedTo {
                     out += "  moved to \(moved); the next `pipe run` rebuilds the stages that produced it\n"
                 } else {
-                    out += "  left in place (--report-only); run `pipe verify` without it to quarantine it\n"
+                    out += "  " + leftInPlace + (unwritable == nil ? "; run `pipe verify` without it to quarantine it\n" : "\n")
                 }
             }
             for path in report.unreadableRecords { out += "UNREADABLE stage record \(path) (ignored by runs: that stage is rebuilt)\n" }
             for result in report.poisoned {
                 out += "POISONED stage result \(result.key.short) (stage \(result.stage)): built from corrupt object \(result.builtFrom.short); "
-                    + (result.invalidated ? "removed, the next `pipe run` rebuilds it\n" : "left in place (--report-only)\n")
+                    + (result.invalidated ? "removed, the next `pipe run` rebuilds it\n" : leftInPlace + "\n")
             }
             if let registryProblem {
                 out += "REGISTRY \(registryProblem)\n  run `pipe verify --rebuild-registry` to rebuild it from the stage records in \(store.stagesDirectory)\n"
             }
+            if let unwritable, !report.isClean { out += "nothing was quarantined or removed: \(unwritable)\n" }
             let clean = report.isClean && registryProblem == nil
             out += clean ? "store is intact\n"
                 : "\(report.corrupted.count) corrupted object\(report.corrupted.count == 1 ? "" : "s"), "

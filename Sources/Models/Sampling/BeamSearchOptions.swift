@@ -24,6 +24,9 @@ public struct BeamSearchOptions: Sendable, Equatable {
     public var numReturnSequences: Int = 1
     /// A hypothesis finishes with this token (nil = every hypothesis runs `maxNewTokens`).
     public var eosTokenID: Int32? = nil
+    /// Further tokens that finish a hypothesis as `eosTokenID` does (several EOS ids in
+    /// generation_config.json). `minNewTokens` suppresses `eosTokenID` only.
+    public var otherEOSTokenIDs: [Int32] = []
     /// EOS is suppressed before this many new tokens.
     public var minNewTokens: Int = 0
 
@@ -37,6 +40,9 @@ public struct BeamSearchOptions: Sendable, Equatable {
         self.eosTokenID = eosTokenID
         self.minNewTokens = minNewTokens
     }
+
+    /// True when `token` finishes a hypothesis.
+    func endsHypothesis(_ token: Int32) -> Bool { token == eosTokenID || otherEOSTokenIDs.contains(token) }
 }
 
 /// One finished beam-search hypothesis.

@@ -71,8 +71,7 @@ struct BeamState {
         let beams = options.numBeams
         let top = topContinuations(logProbs)
         let last = step + 1 >= options.maxNewTokens
-        let eos = options.eosTokenID
-        let ends = top.map { candidate in last || candidate.token == eos }
+        let ends = top.map { candidate in last || options.endsHypothesis(candidate.token) }
 
         // Finished hypotheses: the ending continuations among the first numBeams, unless no improvement
         // is possible any more or (early_stopping=True) numBeams have finished already.

@@ -43,7 +43,7 @@ extension GPTModel {
                 tokens[bi * options.maxNewTokens + step] = token
                 logProbs[bi * options.maxNewTokens + step] = lp
                 generation.lengths[bi] += 1
-                if let eos = options.eosTokenID, token == eos { finished[bi] = true }
+                if options.endsRow(token) { finished[bi] = true }
             }
             steps = step + 1
             if finished.allSatisfy({ $0 }) || step + 1 == options.maxNewTokens { break }

@@ -12,6 +12,9 @@ public struct SamplingOptions: Sendable, Equatable, Codable {
     public var greedy: Bool = false
     /// A row stops after emitting this token (nil = always generate `maxNewTokens`).
     public var eosTokenID: Int32? = nil
+    /// Further tokens that end a row as `eosTokenID` does (a model whose generation_config.json lists
+    /// several EOS ids). `minNewTokens` suppresses `eosTokenID` only.
+    public var otherEOSTokenIDs: [Int32] = []
     /// EOS is suppressed before this many new tokens.
     public var minNewTokens: Int = 0
     /// Written after a row's EOS (with log-prob 0).
@@ -32,6 +35,9 @@ public struct SamplingOptions: Sendable, Equatable, Codable {
         self.padTokenID = padTokenID
         self.seed = seed
     }
+
+    /// True when `token` ends a row.
+    func endsRow(_ token: Int32) -> Bool { token == eosTokenID || otherEOSTokenIDs.contains(token) }
 }
 
 /// The result of batched generation.

@@ -37,9 +37,9 @@ extension ArtifactStore {
         let destination = objectPath(digest)
         if POSIX.exists(destination) {
             if let damage = objectDamage(digest) {
-                // The stored copy was damaged after it was written: the fresh bytes replace it.
-                warn("object \(digest.short) in the store is damaged (\(damage)); replacing it with the rebuilt copy")
-                _ = try quarantine(objectNamed: digest.hex)
+                // The stored copy was damaged after it was written: the fresh bytes replace it, and
+                // what was built from the damaged ones is rebuilt too (DamagedInputResults.swift).
+                try setAsideDamagedObject(digest, damage: damage, replacement: "rebuilt copy")
             } else {
                 try POSIX.removeTree(source)
                 return digest

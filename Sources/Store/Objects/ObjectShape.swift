@@ -135,10 +135,11 @@ extension ArtifactStore {
 
     func shapePath(_ digest: Digest) -> String { shapesDirectory + "/" + digest.hex }
 
-    /// Records the object's shape (write to tmp/, rename); an existing shape is left as it is.
-    func writeShape(_ manifest: ArtifactManifest, digest: Digest) throws {
+    /// Records the object's shape (write to tmp/, rename); an existing shape is left as it is
+    /// unless `replacing` (it was found damaged).
+    func writeShape(_ manifest: ArtifactManifest, digest: Digest, replacing: Bool = false) throws {
         let destination = shapePath(digest)
-        if POSIX.exists(destination) { return }
+        if !replacing && POSIX.exists(destination) { return }
         try POSIX.makeDirectories(shapesDirectory)
         let bytes = ObjectShape(manifest).encoded
         let temporary = temporaryDirectory + "/shape~\(POSIX.hostName)~\(getpid())~\(POSIX.randomHex())~\(digest.short)"
@@ -158,10 +159,29 @@ extension ArtifactStore {
 
     /// `objectDamage` with the shape file already read (`shapeBytes`) and optionally the object's
     /// `lstat` taken (`status`; `.some(nil)` means it is missing).
+    ///
+    /// A mismatch is confirmed before it is reported: the shape file itself may be the damaged
+    /// thing (cut off, emptied), and taking a good object for damage would quarantine it and rebuild
+    /// everything built from it. So the object is re-hashed (only then: mismatches are rare); when
+    /// it still has its digest, the shape is written again and the object is sound.
     func objectDamage(_ digest: Digest, shapeBytes: [UInt8]?, status: FileStatus?? = .none) -> String? {
         guard let shapeBytes, let shape = ObjectShape(encoded: shapeBytes) else { return nil }
-        if let status { return shape.damage(at: objectPath(digest), status: status) }
-        return shape.damage(at: objectPath(digest))
+        let path = objectPath(digest)
+        let found: String?
+        if let status { found = shape.damage(at: path, status: status) } else { found = shape.damage(at: path) }
+        guard let damage = found else { return nil }
+        // A shape remembered from an earlier read may be older than a repaired shape file.
+        if let current = shapeFileBytes(digest), current != shapeBytes, let repaired = ObjectShape(encoded: current),
+           repaired.damage(at: path) == nil { return nil }
+        guard let status = (try? POSIX.status(path)) ?? nil, !status.isSymlink,
+              let manifest = try? ArtifactScanner(statCache: nil).manifest(ofPath: path), manifest.digest == digest else { return damage }
+        do {
+            try writeShape(manifest, digest: digest, replacing: true)
+            warnOnce("the shape file \(shapePath(digest)) did not match its intact object (by the shape, \(damage)); wrote it again")
+        } catch {
+            warnOnce("the shape file \(shapePath(digest)) is damaged and could not be written again (\(error)); its object is intact")
+        }
+        return nil
     }
 
     /// The full check: re-hashes the object; nil when its content still has its digest.

@@ -71,7 +71,7 @@ extension ArtifactStore {
         let statuses = objects.map { (try? POSIX.status(objectPath($0))) ?? nil }
         let missing = zip(objects, statuses).filter { $0.1 == nil }.map(\.0)
         guard missing.isEmpty else {
-            warn("stage record \(path) refers to missing objects \(missing.map(\.short).joined(separator: ", ")); the stage will be rebuilt")
+            warnOnce("stage record \(path) refers to missing objects \(missing.map(\.short).joined(separator: ", ")); the stage will be rebuilt")
             return nil
         }
         for (object, status) in zip(objects, statuses) {

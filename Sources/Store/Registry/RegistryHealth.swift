@@ -49,8 +49,15 @@ extension RunRegistry {
 
     /// Records the run count and `id` as the latest run in the watermark (inside the write
     /// transaction, so concurrent runners never lower it).
+    /// A registry that lost history keeps the watermark that says so (until `pipe verify
+    /// --rebuild-registry`): a new run must not hide the loss from `pipe gc`, which would then
+    /// collect what only the lost runs used.
     func moveWatermark(_ db: Database, lastRun id: String) throws {
         let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM runs") ?? 0
+        if let mark = watermark() {
+            let hasLast = try Bool.fetchOne(db, sql: "SELECT 1 FROM runs WHERE id = ?", arguments: [mark.lastRun]) ?? false
+            if !hasLast || count < mark.runs { return }
+        }
         let temporary = watermarkPath + "~\(getpid())~\(POSIX.randomHex())"
         // Best effort: a missing watermark only disables the loss check.
         if (try? POSIX.writeNewFile(temporary, Array("\(count) \(id)\n".utf8), sync: false)) != nil,

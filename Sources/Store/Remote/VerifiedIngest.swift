@@ -19,8 +19,7 @@ extension ArtifactStore {
         let destination = objectPath(digest)
         if POSIX.exists(destination) {
             if let damage = objectDamage(digest) {
-                warn("object \(digest.short) in the store is damaged (\(damage)); replacing it with the downloaded copy")
-                _ = try quarantine(objectNamed: digest.hex)
+                try setAsideDamagedObject(digest, damage: damage, replacement: "downloaded copy")
             } else {
                 try POSIX.removeTree(source)
                 return

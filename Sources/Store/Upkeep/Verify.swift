@@ -62,7 +62,14 @@ extension ArtifactStore {
         let candidates = names
         DispatchQueue.concurrentPerform(iterations: candidates.count) { index in
             do {
-                outcomes.set(index, .success(try ArtifactScanner(statCache: nil).manifest(ofPath: objects + "/" + candidates[index].name)))
+                let path = objects + "/" + candidates[index].name
+                // The scanner follows a symlink at the top (an input may be one); an object never is:
+                // a link there reads bytes outside the store that can change under it.
+                if let status = try POSIX.status(path), status.isSymlink {
+                    let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? "?"
+                    throw VerifyProblem(description: "it is a symlink to \(target), not a stored object")
+                }
+                outcomes.set(index, .success(try ArtifactScanner(statCache: nil).manifest(ofPath: path)))
             } catch {
                 outcomes.set(index, .failure(error))
             }
@@ -151,10 +158,11 @@ extension ArtifactStore {
     }
 
     /// Moves `objects/<name>` to `quarantine/<name>~<nanoseconds>~<random>` (a unique name: the
-    /// same digest may be quarantined twice in one second) and returns the new path.
-    func quarantine(objectNamed name: String) throws -> String {
+    /// same digest may be quarantined twice in one second) and returns the new path. `time` is the
+    /// moment the damage was found (the stamp in the name, which `verify` reads back).
+    func quarantine(objectNamed name: String, at time: Int64 = POSIX.nowNanoseconds()) throws -> String {
         try POSIX.makeDirectories(quarantineDirectory)
-        let target = quarantineDirectory + "/" + name + "~" + String(POSIX.nowNanoseconds()) + "~" + POSIX.randomHex()
+        let target = quarantineDirectory + "/" + name + "~" + String(time) + "~" + POSIX.randomHex()
         let code = POSIX.rename(objectsDirectory + "/" + name, target)
         guard code == 0 else { throw POSIX.fail("quarantine", objectsDirectory + "/" + name, code) }
         if let digest = Digest(hex: name) { unlink(shapePath(digest)) }
@@ -193,6 +201,9 @@ extension RunRegistry {
         return ids.sorted()
     }
 }
+
+/// An object that is not an artifact at all (a reason shown as is).
+private struct VerifyProblem: Error, CustomStringConvertible { let description: String }
 
 private final class VerifySlots: @unchecked Sendable {
     private let lock = NSLock()

@@ -44,8 +44,11 @@ struct Sample: ParsableCommand {
     @Flag(help: "Greedy decoding (argmax) instead of sampling.")
     var greedy = false
 
-    @Flag(help: "Keep generating after <|endoftext|> (default: stop there).")
+    @Flag(help: "Keep generating after an end-of-sequence token (default: stop there).")
     var noStop = false
+
+    @Option(name: .customLong("eos-token-id"), help: ArgumentHelp("A token id that ends a row (repeat for several). Default: the model's generation_config.json eos_token_id (an id or a list, as transformers' generate), else <|endoftext|>.", valueName: "id"))
+    var eosTokenIDs: [Int] = []
 
     @Option(help: "Seed of the sampler.")
     var seed: UInt64 = 0
@@ -97,6 +100,33 @@ struct Sample: ParsableCommand {
         }
     }
 
+    /// The ids that end a row (never empty): --eos-token-id, else generation_config.json's
+    /// eos_token_id as transformers' generate uses it (any of a list), else the tokenizer's
+    /// end-of-text. A file id outside the vocabulary can never be generated: dropped with a warning
+    /// (none left: end-of-text, so rows still stop).
+    func stopTokens(endOfText: Int32, vocabulary: Int) throws -> [Int32] {
+        if !eosTokenIDs.isEmpty {
+            if let outside = eosTokenIDs.first(where: { $0 < 0 || $0 >= vocabulary }) {
+                throw ModelError(description: "--eos-token-id \(outside) is outside the model's vocabulary (vocab_size \(vocabulary) in config.json)")
+            }
+            return eosTokenIDs.map { Int32($0) }
+        }
+        let listed: [Int]?
+        do { listed = try GenerationConfigFile.eosTokenIDs(inDirectory: model) } catch { throw ModelError(description: "\(error)") }
+        guard let listed else { return [endOfText] }
+        let file = model + "/" + GenerationConfigFile.name
+        let usable = listed.filter { $0 >= 0 && $0 < vocabulary }
+        for id in listed where !usable.contains(id) {
+            FileHandle.standardError.write(Data(("warning: \(file): eos_token_id \(id) is outside the model's vocabulary "
+                + "(vocab_size \(vocabulary)); ignoring it\n").utf8))
+        }
+        guard !usable.isEmpty else {
+            FileHandle.standardError.write(Data("warning: \(file): no usable eos_token_id; rows stop at <|endoftext|> (id \(endOfText)); --eos-token-id to choose\n".utf8))
+            return [endOfText]
+        }
+        return usable.map { Int32($0) }
+    }
+
     func sample() throws {
         BLAS.setThreads(1)
         let gpt: GPTModel
@@ -108,6 +138,7 @@ struct Sample: ParsableCommand {
             throw ModelError(description: "\(model): the tokenizer's \(what) token id \(id) is outside the model's vocabulary "
                 + "(vocab_size \(vocabulary) in config.json) — the tokenizer does not belong to this model")
         }
+        let stops = try stopTokens(endOfText: eos, vocabulary: vocabulary)
         // The template the model was trained with renders each prompt (as the field `prompt`, beside the
         // --field values) exactly as the training stages did.
         let template: PromptTemplate?
@@ -152,10 +183,12 @@ struct Sample: ParsableCommand {
                 throw ModelError(description: "--num-beams \(numBeams) exceeds the model's vocabulary (vocab_size \(vocabulary) in config.json)")
             }
             let count = n ?? 1
-            let result = gpt.beamSearch(prompts: queries, options: BeamSearchOptions(
+            var beamOptions = BeamSearchOptions(
                 maxNewTokens: maxNewTokens, numBeams: numBeams, lengthPenalty: lengthPenalty,
                 earlyStopping: BeamStopping(rawValue: earlyStopping) ?? .heuristic, numReturnSequences: count,
-                eosTokenID: noStop ? nil : eos))
+                eosTokenID: noStop ? nil : stops[0])
+            beamOptions.otherEOSTokenIDs = noStop ? [] : Array(stops.dropFirst())
+            let result = gpt.beamSearch(prompts: queries, options: beamOptions)
             for (i, text) in prompts.enumerated() {
                 print("\(text)")
                 for (k, h) in result.hypotheses[i].enumerated() {
@@ -172,7 +205,8 @@ struct Sample: ParsableCommand {
         options.topK = topK
         options.topP = topP
         options.greedy = greedy
-        options.eosTokenID = noStop ? nil : eos
+        options.eosTokenID = noStop ? nil : stops[0]
+        options.otherEOSTokenIDs = noStop ? [] : Array(stops.dropFirst())
         options.padTokenID = tokenizer.padId
         options.seed = seed
         let generation = gpt.generate(prompts: TokenBatch.leftPadded(queries, padToken: tokenizer.padId), options: options)
