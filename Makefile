@@ -12,8 +12,14 @@ build: deps
 
 # The Swift runtime linked statically: start-up CPU ~11 → ~6 ms per `pipe` (and per `pipe _stage`
 # child), measured with `pipe bench runner`. System libraries (OpenBLAS, libcrypto, SQLite) stay shared.
+# On a CPU with AVX2 and FMA the Swift code is compiled for it (element-wise kernels 8 floats wide instead
+# of SSE's 4: GPT training S ~5% faster on Zen 4). The bytes do not change: Swift never fuses a·b + c
+# on its own, and the smoke pipeline's every output digest is the same as the baseline build's.
+# The binary then needs such a CPU: `make release SWIFT_CPU=` builds for any x86-64 (e.g. for older
+# cluster nodes).
+SWIFT_CPU ?= $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && echo haswell)
 release: deps
-	$(SWIFT) build -c release --static-swift-stdlib
+	$(SWIFT) build -c release --static-swift-stdlib $(if $(SWIFT_CPU),-Xswiftc -target-cpu -Xswiftc $(SWIFT_CPU))
 
 test: deps
 	$(SWIFT) test
