@@ -84,6 +84,7 @@ let package = Package(
         .executableTarget(name: "FuzzSafetensors", dependencies: ["Tensor", "FuzzSupport"], path: "Sources/Fuzz/FuzzSafetensors"),
         .executableTarget(name: "FuzzCheckpoint", dependencies: ["Models", "FuzzSupport"], path: "Sources/Fuzz/FuzzCheckpoint"),
         .executableTarget(name: "FuzzStore", dependencies: ["Store", "Hashing"], path: "Sources/Fuzz/FuzzStore"),
+        .executableTarget(name: "FuzzStageFiles", dependencies: ["Engine", "Pipeline", "StageWire", "FuzzSupport"], path: "Sources/Fuzz/FuzzStageFiles"),
         .executableTarget(name: "FuzzDataset", dependencies: ["Stages", "FuzzSupport"], path: "Sources/Fuzz/FuzzDataset"),
 
         .testTarget(name: "HashingTests", dependencies: ["Hashing"]),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds one libFuzzer target and fuzzes it, seeded from the repo's own files.
 #
-#   scripts/fuzz.sh TARGET [SECONDS]     TARGET: pipeline | tokenizer | json | safetensors | checkpoint | dataset | store
+#   scripts/fuzz.sh TARGET [SECONDS]     TARGET: pipeline | tokenizer | json | safetensors | checkpoint | dataset | store | stage-files
 #
 # Builds `Fuzz<Target>` with `--sanitize=fuzzer -DFUZZING` in .build-fuzz (apart from .build), writes
 # the seeds (scripts/fuzz/seeds.py) to .fuzz/TARGET/seeds, keeps the growing corpus in
@@ -9,10 +9,10 @@
 # at the first crash, or on an input that runs over 5 s or 2 GB. Extra libFuzzer flags: FUZZ_FLAGS.
 # Replay one input: .build-fuzz/{release,debug}/Fuzz<Target> .fuzz/TARGET/crash-…
 set -euo pipefail
-target=${1:?usage: scripts/fuzz.sh pipeline|tokenizer|json|safetensors|checkpoint|dataset|store [SECONDS]}
+target=${1:?usage: scripts/fuzz.sh pipeline|tokenizer|json|safetensors|checkpoint|dataset|store|stage-files [SECONDS]}
 seconds=${2:-300}
 repo=$(cd "$(dirname "$0")/.." && pwd)
-# Release where the modules keep Swift's overflow and bounds checks (5-10x the executions of a debug
+# Release where the modules keep Swift's overflow and bounds checks (about 2x the executions of a debug
 # build); debug for the numeric modules, whose release build is -Ounchecked (no traps to find), and
 # for the targets that reach internals (@testable). max_len: above the largest seed, so inputs may grow.
 case $target in
@@ -23,7 +23,8 @@ case $target in
     checkpoint) product=FuzzCheckpoint config=debug max_len=8192 ;;
     dataset) product=FuzzDataset config=debug max_len=4096 ;;
     store) product=FuzzStore config=debug max_len=4096 ;;
-    *) echo "unknown fuzz target '$target' (pipeline, tokenizer, json, safetensors, checkpoint, dataset, store)" >&2; exit 2 ;;
+    stage-files) product=FuzzStageFiles config=debug max_len=4096 ;;
+    *) echo "unknown fuzz target '$target' (pipeline, tokenizer, json, safetensors, checkpoint, dataset, store, stage-files)" >&2; exit 2 ;;
 esac
 cd "$repo"
 swift build -j "${FUZZ_JOBS:-1}" -c "$config" --product "$product" --sanitize=fuzzer -Xswiftc -DFUZZING --scratch-path .build-fuzz

@@ -134,6 +134,12 @@ elif target == "checkpoint":
                                 ("b.safetensors", safetensors(tensors("", "F64", names[half:])))]))
     seed("value-head", pack(text, [("model.safetensors", safetensors(tensors("", "F32", names) + [
         ("v_head.summary.weight", "F32", [1, 4], bytes(16)), ("v_head.summary.bias", "F32", [1], bytes(4))]))]))
+elif target == "stage-files":
+    seed("metrics.json", b'{"accuracy": 0.91, "loss": NaN, "eval": {"f1": 0.5, "n": 100, "tags": ["a"], "ok": true, "name": "x"}}')
+    seed("metrics.yaml", b"accuracy: 0.91\nloss: .nan\neval:\n  f1: 5e-1\n  n: 0x10\n  list: [1, 2]\n  &a k: *a\n")
+    seed("events.jsonl", b'{"type":"progress","phase":"train","step":3,"total":10,"message":"epoch 3"}\n'
+                         b'{"type":"metrics","step":3,"names":["loss","acc"],"values":[0.5,0.9]}\n{"type":"log","message":"hi"}\n'
+                         b'{"type":"metrics","step":4,"names":["loss"],"values":[0.4,1]}\npartial')
 elif target == "dataset":
     seeds = {
         "trl-prompt-completion": b'#dataset kind=prompt-completion\n{"prompt": "2+2=", "completion": " 4"}\n{"prompt": "Hi", "completion": " there"}\n\n',
@@ -150,6 +156,10 @@ elif target == "dataset":
         "labelled-txt": b'#dataset kind=labelled file=pos.txt\na great film\n\xef\xbb\xbfsecond line\r\n',
         "text": b'#dataset kind=text file=rows.txt\nsome text\n  more   text \t\n',
         "prompt": b'#dataset kind=prompt\n\xef\xbb\xbf{"prompt": "Tell me a story"}\n',
+        # Lines as pipe stores them (train.jsonl), decoded by DatasetReader.
+        "stored": b'{"label":1,"text":"good"}\n{"completion":" 4","fields":{"prompt":"2+2=","n":3,"ok":true,"tags":["a"]}}\n'
+                  b'{"completion":"hi","fields":{},"messages":[{"content":"hello","role":"user"}]}\n'
+                  b'{"chosen":"a","fields":{"prompt":"Q"},"margin":0.5,"rejected":"b"}\n{"fields":{"prompt":"P"}}\n{"text":"t"}\n',
     }
     for name, data in seeds.items():
         seed(name, data)

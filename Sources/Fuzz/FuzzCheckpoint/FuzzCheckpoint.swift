@@ -1,5 +1,5 @@
 // libFuzzer target for an HF GPT-2 model folder (scripts/fuzz.sh checkpoint): config.json, model.safetensors
-// or model.safetensors.index.json with its shards, loaded by `Checkpoint.load` (checks, then allocation).
+// or model.safetensors.index.json with its shards, loaded by `GPTModel.load` (checks, then allocation).
 //
 // Input (FuzzInput): config.json, then `#== model.safetensors`, `#== model.safetensors.index.json` or
 // `#== <shard>.safetensors` files. A bad folder must throw, never trap or allocate beyond the limit.
@@ -19,7 +19,7 @@ public func fuzzCheckpoint(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         folder.write(file.name, input.file(file.name) ?? [])
     }
     for heads in [false, true] {
-        guard let model = try? Checkpoint.load(from: folder.path, valueHead: heads, rewardHead: heads) else { break }
+        guard let model = try? GPTModel.load(from: folder.path, valueHead: heads, rewardHead: heads) else { break }
         _ = model.config
     }
     return 0

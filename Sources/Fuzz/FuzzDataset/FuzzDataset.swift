@@ -1,6 +1,8 @@
 // libFuzzer target for dataset import (scripts/fuzz.sh dataset): one source file of rows (JSONL, a JSON
 // array, or text lines) imported by `DatasetImport.run`, then every split read back by `DatasetReader`.
 //
+// Each line is also decoded as a stored dataset record (`DatasetReader.decode`) of every kind.
+//
 // Input: the source file. An optional first line `#dataset kind=… format=… file=<name> skip_invalid=true
 // margin=<column>` sets the params (defaults: prompt-completion, auto, rows.jsonl). Bad rows and bad
 // files must throw, never trap.
@@ -39,6 +41,12 @@ public func fuzzDataset(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             }
         }
         bytes = Array(bytes[min(end + 1, bytes.count)...])
+    }
+    // A dataset of the store damaged or written by another tool: each line decoded as a record of each kind.
+    for line in bytes.split(separator: 10, omittingEmptySubsequences: true).prefix(16) {
+        for kind in DatasetKind.allCases {
+            _ = Array(line).withUnsafeBufferPointer { try? DatasetReader.decode($0, kind: kind, at: "train.jsonl:1") }
+        }
     }
     folder.reset()
     guard folder.write("source/" + fileName, bytes) else { return 0 }

@@ -7,6 +7,7 @@
 // A damaged file must be an error or a miss, never a trap.
 #if FUZZING
 import Foundation
+import Hashing
 @testable import Store
 
 @_cdecl("LLVMFuzzerTestOneInput")
