@@ -181,6 +181,9 @@ struct SlurmParsingTests {
          "pipe.config.yaml:2:21: slurm.defaults.time: resources.time '9999999999999999d' is too long (at most 2^63 seconds)"),
         ("slurm:\n  flags: [qos=short]\n", "pipe.config.yaml:2:11: slurm.flags: 'qos=short' is not an sbatch flag"),
         ("slurm:\n  requeue: maybe\n", "pipe.config.yaml:2:12: slurm.requeue must be true or false"),
+        // Past UInt32 microseconds (or infinite), the poll loop's sleep trapped.
+        ("slurm:\n  poll_interval: inf\n", "pipe.config.yaml:2:18: slurm.poll_interval must be a number of seconds from 0.05 to 86400"),
+        ("slurm:\n  status_file_grace: 1e300\n", "pipe.config.yaml:2:22: slurm.status_file_grace must be a number of seconds from 0 to 86400"),
         ("slurm:\n  requeue_signal: 5\n", "pipe.config.yaml:2:19: slurm.requeue_signal must be a whole number of seconds from 10"),
         ("slurm:\n  requeue_signal: 1m\n", "pipe.config.yaml:2:19: slurm.requeue_signal must be a whole number of seconds from 10"),
     ])
