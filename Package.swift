@@ -34,7 +34,8 @@ let package = Package(
         // Numerics. CKernels: AVX2 + FMA small-batch GEMM for the decode step (runtime CPU check).
         .target(name: "CKernels"),
         // The one JSON parser and string quoter (safetensors, HF config and tokenizer files, datasets, stage JSON).
-        .target(name: "JSONQuoting", dependencies: []),
+        // Its rounding calls libm: linked here, as an executable with no Foundation (FuzzJSON) gets no libm otherwise.
+        .target(name: "JSONQuoting", dependencies: [], linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]),
         .target(name: "Tensor", dependencies: ["COpenBLAS", "CKernels", "JSONQuoting"], swiftSettings: numericSettings),
         // No errno from sqrt (IEEE results unchanged), so AdamW's square roots vectorise.
         .target(name: "Models", dependencies: ["Tensor", "JSONQuoting"],
@@ -73,6 +74,18 @@ let package = Package(
         .target(name: "PipeTestSupport", dependencies: ["Stages", "StageHost", "Pipeline"]),
         .target(name: "WorkspaceTestSupport", dependencies: ["Commands"]),
         .target(name: "RandomTestSupport", dependencies: []),
+
+        // libFuzzer targets (scripts/fuzz.sh; never part of `swift test` or CI): the entry point is
+        // compiled only with `-DFUZZING`, a stub `main` otherwise, so the ordinary build links them.
+        .target(name: "FuzzSupport", dependencies: [], path: "Sources/Fuzz/Support"),
+        .executableTarget(name: "FuzzPipeline", dependencies: ["Pipeline", "FuzzSupport"], path: "Sources/Fuzz/FuzzPipeline"),
+        .executableTarget(name: "FuzzTokenizer", dependencies: ["Tokenizer", "FuzzSupport"], path: "Sources/Fuzz/FuzzTokenizer"),
+        .executableTarget(name: "FuzzJSON", dependencies: ["JSONQuoting"], path: "Sources/Fuzz/FuzzJSON"),
+        .executableTarget(name: "FuzzSafetensors", dependencies: ["Tensor", "FuzzSupport"], path: "Sources/Fuzz/FuzzSafetensors"),
+        .executableTarget(name: "FuzzCheckpoint", dependencies: ["Models", "FuzzSupport"], path: "Sources/Fuzz/FuzzCheckpoint"),
+        .executableTarget(name: "FuzzStore", dependencies: ["Store", "Hashing"], path: "Sources/Fuzz/FuzzStore"),
+        .executableTarget(name: "FuzzStageFiles", dependencies: ["Engine", "Pipeline", "StageWire", "FuzzSupport"], path: "Sources/Fuzz/FuzzStageFiles"),
+        .executableTarget(name: "FuzzDataset", dependencies: ["Stages", "FuzzSupport"], path: "Sources/Fuzz/FuzzDataset"),
 
         .testTarget(name: "HashingTests", dependencies: ["Hashing"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "RandomTestSupport"]),

@@ -188,7 +188,8 @@ public final class HTTPBlobs: RemoteBlobs, @unchecked Sendable {
         var delay = firstBackoff
         var lastProblem = ""
         for attempt in 0...retries {
-            if attempt > 0 { usleep(UInt32(delay * 1_000_000)); delay *= 2 }
+            // Thread.sleep, not usleep: retries: 20 doubles 0.2 s past usleep's UInt32 microseconds (71 min).
+            if attempt > 0 { Thread.sleep(forTimeInterval: delay); delay *= 2 }
             beforeAttempt()
             let response: HTTPResponse
             do {

@@ -58,6 +58,11 @@ struct RemoteSettingsTests {
          "pipe.config.yaml:2:36: remotes.team.upload must be move (PUT to tmp/, then WebDAV MOVE) or put (the server's PUT is atomic), not 'post'"),
         ("remotes:\n  team: { url: http://h/p, retries: many }\n",
          "pipe.config.yaml:2:37: remotes.team.retries must be a whole number from 0 to 20"),
+        // Int(timeout) for the socket timeout trapped on these.
+        ("remotes:\n  team: { url: http://h/p, timeout: 1e300 }\n",
+         "pipe.config.yaml:2:37: remotes.team.timeout must be a number of seconds from 0.1 to 86400"),
+        ("remotes:\n  team: { url: http://h/p, timeout: inf }\n",
+         "pipe.config.yaml:2:37: remotes.team.timeout must be a number of seconds from 0.1 to 86400"),
         ("remotes:\n  nas: { path: /x, auth_env: TOKEN }\n",
          "pipe.config.yaml:2:8: remotes.nas: auth_env applies to url remotes only"),
         ("remotes:\n  team: { url: https://h/p, ca_file: no-such-ca.pem }\n",

@@ -237,6 +237,19 @@ let diagnosticCases: [DiagnosticCase] = [
         pipelines/p.yaml:6:32: error: stage 'tok': resources.mem: '4GB' is not a size (write e.g. 512M, 4G)
         pipelines/p.yaml:6:43: error: stage 'tok': resources.time: 'soon' is not a duration (write e.g. 90s, 30m, 2h, 1d or Slurm's HH:MM:SS)
         """),
+    // These passed the loader and trapped when the Slurm executor converted them.
+    DiagnosticCase(name: "resources beyond any conversion", pipeline: header + """
+          tok:
+            uses: tokenise
+            resources: { mem: 1e300G, time: 9999999999999999d }
+          tok2:
+            uses: tokenise
+            resources: { mem: infT }
+        """, expected: """
+        pipelines/p.yaml:6:23: error: stage 'tok': resources.mem: '1e300G' is too large (at most 2^53 KiB)
+        pipelines/p.yaml:6:37: error: stage 'tok': resources.time: '9999999999999999d' is too long (at most 2^63 seconds)
+        pipelines/p.yaml:9:23: error: stage 'tok2': resources.mem: 'infT' is not a size (write e.g. 512M, 4G)
+        """),
     DiagnosticCase(name: "binary tag", pipeline: header + "  a: { run: !!binary aGVsbG8=, outs: [x] }\n",
                    expected: "pipelines/p.yaml:4:13: error: YAML: unsupported tag '!!binary' (pipelines hold plain text, numbers, booleans, lists and mappings; remove the tag)"),
     DiagnosticCase(name: "NUL in a command", pipeline: header + #"  a: { run: "echo > ${outs.x}\0; touch pwned", outs: [x] }"# + "\n",

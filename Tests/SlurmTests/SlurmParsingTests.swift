@@ -129,6 +129,20 @@ struct SlurmParsingTests {
         #expect(throws: RunnerError.self) { try SlurmResources.slurmMemory("lots") }
     }
 
+    /// A size or duration past Int trapped while being converted (found in the fuzzing pass, by reading
+    /// what the loader's accepted values flow into): now an error naming the value.
+    @Test func sizesAndDurationsBeyondIntAreErrors() {
+        func message(_ body: () throws -> String) -> String {
+            do { return "accepted: \(try body())" } catch { return "\(error)" }
+        }
+        #expect(message { try SlurmResources.slurmMemory("1e300G") } == "resources.mem '1e300G' is too large (at most 2^53 KiB)")
+        #expect(message { try SlurmResources.slurmMemory("infT") } == "resources.mem 'infT' is not a size (write e.g. 512M, 4G)")
+        #expect(message { try SlurmResources.slurmTime("9999999999999999d") }
+                == "resources.time '9999999999999999d' is too long (at most 2^63 seconds)")
+        #expect(message { try SlurmResources.slurmTime("153722867280912931m") } == "resources.time '153722867280912931m' is too long (at most 2^63 seconds)")
+        #expect(message { try SlurmResources.slurmMemory("8589934591K") } == "accepted: 8589934591K")
+    }
+
     @Test func configFileSetsExecutorAndSlurmSettings() throws {
         let text = """
         executor: slurm
@@ -162,8 +176,14 @@ struct SlurmParsingTests {
         ("executor: cluster\n", "pipe.config.yaml:1:11: executor: 'cluster' is not an executor (use local or slurm)"),
         ("slurm:\n  partion: debug\n", "pipe.config.yaml:2:3: unknown field 'partion' in slurm"),
         ("slurm:\n  defaults: { time: soon }\n", "pipe.config.yaml:2:21: slurm.defaults.time: resources.time 'soon' is not a duration"),
+        ("slurm:\n  defaults: { mem: 1e300G }\n", "pipe.config.yaml:2:20: slurm.defaults.mem: resources.mem '1e300G' is too large (at most 2^53 KiB)"),
+        ("slurm:\n  defaults: { time: 9999999999999999d }\n",
+         "pipe.config.yaml:2:21: slurm.defaults.time: resources.time '9999999999999999d' is too long (at most 2^63 seconds)"),
         ("slurm:\n  flags: [qos=short]\n", "pipe.config.yaml:2:11: slurm.flags: 'qos=short' is not an sbatch flag"),
         ("slurm:\n  requeue: maybe\n", "pipe.config.yaml:2:12: slurm.requeue must be true or false"),
+        // Past UInt32 microseconds (or infinite), the poll loop's sleep trapped.
+        ("slurm:\n  poll_interval: inf\n", "pipe.config.yaml:2:18: slurm.poll_interval must be a number of seconds from 0.05 to 86400"),
+        ("slurm:\n  status_file_grace: 1e300\n", "pipe.config.yaml:2:22: slurm.status_file_grace must be a number of seconds from 0 to 86400"),
         ("slurm:\n  requeue_signal: 5\n", "pipe.config.yaml:2:19: slurm.requeue_signal must be a whole number of seconds from 10"),
         ("slurm:\n  requeue_signal: 1m\n", "pipe.config.yaml:2:19: slurm.requeue_signal must be a whole number of seconds from 10"),
     ])

@@ -86,7 +86,8 @@ extension Resources {
         guard let count = Int(text.dropLast()), count >= 0 else {
             throw RunnerError.usage("resources.time '\(text)' is not a duration (write e.g. 90s, 30m, 2h, 1d or HH:MM:SS)")
         }
-        let seconds = count * ["s": 1, "m": 60, "h": 3600, "d": 86400][String(unit)]!
+        let (seconds, overflow) = count.multipliedReportingOverflow(by: ["s": 1, "m": 60, "h": 3600, "d": 86400][String(unit)]!)
+        guard !overflow else { throw RunnerError.usage("resources.time '\(text)' is too long (at most 2^63 seconds)") }
         let days = seconds / 86400, hours = seconds % 86400 / 3600, minutes = seconds % 3600 / 60, rest = seconds % 60
         let clock = String(format: "%02d:%02d:%02d", hours, minutes, rest)
         return days > 0 ? "\(days)-\(clock)" : clock
@@ -102,13 +103,17 @@ extension Resources {
             unitIndex = index
             number = number.dropLast()
         }
-        guard let value = Double(number), value > 0 else {
+        guard let value = Double(number), value > 0, value.isFinite else {
             throw RunnerError.usage("resources.mem '\(text)' is not a size (write e.g. 512M, 4G)")
         }
         var scaled = value
         while scaled != scaled.rounded(), unitIndex > 0 {
             scaled *= 1024
             unitIndex -= 1
+        }
+        // The loader's bound (ResourcesParser.maxMemoryKiB): below it the count is exact and fits an Int.
+        guard scaled.rounded(.up) * [1, 0x1p10, 0x1p20, 0x1p30][unitIndex] < 0x1p53 else {
+            throw RunnerError.usage("resources.mem '\(text)' is too large (at most 2^53 KiB)")
         }
         return "\(Int(scaled.rounded(.up)))\(units[unitIndex])"
     }

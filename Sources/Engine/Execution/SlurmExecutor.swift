@@ -281,7 +281,8 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
             generation += 1
             condition.broadcast()
             condition.unlock()
-            usleep(useconds_t(max(0.05, configuration.pollInterval) * 1_000_000))
+            // Not usleep: its UInt32 microseconds end at 71 minutes.
+            Thread.sleep(forTimeInterval: max(0.05, configuration.pollInterval))
         }
     }
 }

@@ -186,9 +186,11 @@ struct SettingsReader {
         return text
     }
 
+    /// A duration in seconds from `minimum` to a day: finite, so a socket timeout or a sleep can take it.
     func seconds(_ node: YAMLValue, _ what: String, minimum: Double) throws -> Double {
-        guard let value = Double(try string(node, what)), value >= minimum else {
-            throw error(node, "\(what) must be a number of seconds ≥ \(minimum)")
+        let maximum = 86_400.0
+        guard let value = Double(try string(node, what)), value >= minimum, value <= maximum else {
+            throw error(node, "\(what) must be a number of seconds from \(String(format: "%g", minimum)) to \(String(format: "%g", maximum))")
         }
         return value
     }

@@ -16,14 +16,20 @@ enum ResourcesParser {
                 if key == "cpus" { resources.cpus = Int(count) } else { resources.gpus = Int(count) }
             case "mem":
                 guard let text = scalarText(value, path: fieldPath, what: field, reader: reader, sink: &sink) else { continue }
-                if isMemory(text) { resources.mem = text } else {
-                    sink.error(reader.location(value), fieldPath, "\(field): '\(text)' is not a size (write e.g. 512M, 4G)")
+                switch memoryKiB(text) {
+                case let kib? where kib < maxMemoryKiB: resources.mem = text
+                case _?: sink.error(reader.location(value), fieldPath, "\(field): '\(text)' is too large (at most 2^53 KiB)")
+                case nil: sink.error(reader.location(value), fieldPath, "\(field): '\(text)' is not a size (write e.g. 512M, 4G)")
                 }
             case "time":
                 guard let text = scalarText(value, path: fieldPath, what: field, reader: reader, sink: &sink) else { continue }
-                if isDuration(text) { resources.time = text } else {
+                if !isDuration(text) {
                     sink.error(reader.location(value), fieldPath,
                                "\(field): '\(text)' is not a duration (write e.g. 90s, 30m, 2h, 1d or Slurm's HH:MM:SS)")
+                } else if unitDurationOverflows(text) {
+                    sink.error(reader.location(value), fieldPath, "\(field): '\(text)' is too long (at most 2^63 seconds)")
+                } else {
+                    resources.time = text
                 }
             default: break
             }
@@ -36,12 +42,35 @@ enum ResourcesParser {
         reader.string(node, path: path, what: what, sink: &sink)
     }
 
-    /// `<number>[K|M|G|T]` (megabytes without a unit, as Slurm reads it).
-    static func isMemory(_ text: String) -> Bool {
+    /// The largest `mem` in KiB: the Slurm executor converts a size to whole units of K, M, G or T
+    /// through an Int, which every size below this fits.
+    static let maxMemoryKiB = 0x1p53
+
+    /// `<number>[K|M|G|T]` (megabytes without a unit, as Slurm reads it) in KiB; nil when it is not a
+    /// size (`inf` and `nan` are not).
+    static func memoryKiB(_ text: String) -> Double? {
         var digits = Substring(text)
-        if let last = digits.last, "KMGTkmgt".contains(last) { digits = digits.dropLast() }
-        if digits.hasSuffix("B") || digits.hasSuffix("b") { return false }
-        return !digits.isEmpty && Double(digits) != nil && !digits.hasPrefix("-")
+        var kibPerUnit = 1024.0
+        if let last = digits.last, let scale = kibPerUnitSuffix[last] {
+            kibPerUnit = scale
+            digits = digits.dropLast()
+        }
+        if digits.hasSuffix("B") || digits.hasSuffix("b") || digits.isEmpty || digits.hasPrefix("-") { return nil }
+        guard let value = Double(digits), value.isFinite else { return nil }
+        return value * kibPerUnit
+    }
+
+    private static let kibPerUnitSuffix: [Character: Double] = ["K": 1, "k": 1, "M": 0x1p10, "m": 0x1p10, "G": 0x1p20, "g": 0x1p20,
+                                                                "T": 0x1p30, "t": 0x1p30]
+
+    /// A `mem` the loader accepts.
+    static func isMemory(_ text: String) -> Bool { memoryKiB(text).map { $0 < maxMemoryKiB } ?? false }
+
+    /// Whether `<n>[smhd]` is more seconds than an Int holds (the Slurm executor converts it to HH:MM:SS).
+    static func unitDurationOverflows(_ text: String) -> Bool {
+        guard let unit = text.last, let seconds = ["s": 1, "m": 60, "h": 3600, "d": 86400][String(unit)] else { return false }
+        guard let count = Int(text.dropLast()) else { return true }
+        return count.multipliedReportingOverflow(by: seconds).overflow
     }
 
     /// `<n>[smhd]`, or Slurm's `MM`, `MM:SS`, `HH:MM:SS`, `D-HH[:MM[:SS]]`.
