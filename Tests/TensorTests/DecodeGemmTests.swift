@@ -78,9 +78,11 @@ private func bits(_ v: [Float]) -> [UInt32] { v.map(\.bitPattern) }
 
 @Suite("Small-batch decode GEMM")
 struct DecodeGemmTests {
-    /// Column counts around the 16-wide blocks and the 3-wide NT blocks, odd depths, one past the
-    /// 256-deep k block and 8-wide vector tails.
-    static let columnsAndDepths: [(Int, Int)] = [(1, 1), (5, 3), (8, 9), (16, 8), (17, 7), (33, 31), (40, 257), (45, 20)]
+    /// Column counts around the 16-wide blocks and the 3-wide NT blocks, odd depths, either side of the
+    /// 64-deep k blocks (a short last block after a full one, whose tiles are requested ahead) and
+    /// 8-wide vector tails.
+    static let columnsAndDepths: [(Int, Int)] = [(1, 1), (5, 3), (8, 9), (16, 8), (17, 7), (33, 31), (40, 257), (45, 20),
+                                                  (20, 65), (70, 129), (3, 63)]
 
     static var paths: [DecodeGemm.Path] { DecodeGemm.kernelsSupported ? [.avx2FMA, .openBLAS] : [.openBLAS] }
 
