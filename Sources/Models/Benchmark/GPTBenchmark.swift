@@ -53,8 +53,13 @@ public enum GPTBenchmark {
         return 6 * matmul + 12 * Double(c.layers * t * c.channels)
     }
 
+    /// With `threads` > 1 a training step runs as the stages' trainers run it: the batch in fixed row
+    /// shards (`RowShards.training`) on a pool of that many workers of one BLAS thread each, gradients
+    /// summed in shard order, AdamW on the pool; sampling then gets `threads` BLAS threads. With one
+    /// thread the step runs on the whole batch (at configs S and M as fast as the sharded step:
+    /// `pipe bench scaling` shows the trainers' 1-thread steps).
     public static func run(_ setup: Setup, trainSteps: Int = 10, warmup: Int = 2, sampleRepeats: Int = 5,
-                           log: (String) -> Void = { _ in }) throws -> Result {
+                           threads: Int = 1, log: (String) -> Void = { _ in }) throws -> Result {
         let c = setup.config, b = setup.batch, t = setup.time
         let model = try GPTModel(config: c, seed: 1)
         let adam = AdamW(for: model, beta1: 0.9, beta2: 0.95, epsilon: 1e-8, weightDecay: 0.1)
@@ -62,16 +67,35 @@ public enum GPTBenchmark {
         let tokens = (0..<(b * t)).map { Int32(rng.uniformDouble(stream: 0, index: UInt64($0)) * Double(c.vocabSize)) }
         let targets = Array(tokens.dropFirst()) + [tokens[0]]
         let batch = TokenBatch(tokens: tokens, batch: b, time: t)
-        func trainStep() {
+        var trainStep: () -> Void = {
             model.zeroGradients()
             model.forward(batch)
             _ = model.crossEntropy(targets: targets)
             model.backward(dLogits: model.logits.baseAddress)
             adam.update(model, learningRate: 3e-4)
         }
-        log("\(setup.name): training \(warmup) warm-up + \(trainSteps) timed steps of \(b)×\(t) tokens")
+        if threads > 1 {
+            let pool = WorkerPool(threads: threads)
+            let parallel = ModelReplicas(model, pool: pool)
+            let shards = RowShards.training(rows: b).map { rows in
+                (batch: TokenBatch(tokens: Array(tokens[rows.lowerBound * t ..< rows.upperBound * t]), batch: rows.count, time: t),
+                 targets: Array(targets[rows.lowerBound * t ..< rows.upperBound * t]))
+            }
+            trainStep = {
+                parallel.accumulateGradients(shards: shards.count) { shard, replica in
+                    replica.forward(shards[shard].batch)
+                    _ = replica.crossEntropy(targets: shards[shard].targets, normalizer: Float(b * t))
+                    replica.backward(dLogits: replica.logits.baseAddress)
+                }
+                adam.update(model, learningRate: 3e-4, pool: pool)
+            }
+        }
+        let shardNote = threads > 1 ? " in \(RowShards.training(rows: b).count) row shards on \(threads) workers" : ""
+        log("\(setup.name): training \(warmup) warm-up + \(trainSteps) timed steps of \(b)×\(t) tokens\(shardNote)")
         let train = measure(repeats: trainSteps, warmup: warmup, trainStep)
+        trainStep = {}   // releases the replicas' arenas and gradient buffers
         model.releaseActivations()
+        if threads > 1 { BLAS.setThreads(threads) }
 
         let prompts = TokenBatch(tokens: (0..<(16 * 16)).map { Int32(rng.uniformDouble(stream: 1, index: UInt64($0)) * Double(c.vocabSize)) },
                                  batch: 16, time: 16)

@@ -37,7 +37,7 @@ struct BenchGPT: ParsableCommand {
         let threads = comparison.threads
         let python = comparison.python
         let say = { (line: String) in print(line); fflush(nil) }
-        say("pipe bench gpt — \(threads) BLAS thread(s), OpenBLAS \(BLAS.coreName); load average at start: \(TorchReference.loadAverage())")
+        say("pipe bench gpt — \(threads) thread(s) (training above 1: pipe's worker pool of one BLAS thread each, as the stages train; sampling: BLAS threads), OpenBLAS \(BLAS.coreName); load average at start: \(TorchReference.loadAverage())")
         try KernelPreflight.run(say: say)
         let (peak, peakPerCPU) = GPTBenchmark.sgemmPeak()
         say(String(format: "one-core sgemm peak (1024³, best of 30): %.1f GFLOP/s wall; median %.1f GFLOP per CPU-second", peak, peakPerCPU))
@@ -51,7 +51,8 @@ struct BenchGPT: ParsableCommand {
             var trainRatios: [Double] = [], sampleRatios: [Double] = []
             for round in 1...max(1, rounds) {
                 if rounds > 1 { say("  \(name): round \(round) of \(rounds)") }
-                let swift = try GPTBenchmark.run(setup, trainSteps: steps, warmup: warmup, sampleRepeats: sampleRepeats) { say("  " + $0) }
+                let swift = try GPTBenchmark.run(setup, trainSteps: steps, warmup: warmup, sampleRepeats: sampleRepeats,
+                                                 threads: threads) { say("  " + $0) }
                 var torch: TorchFigures?
                 if let python {
                     say("  \(name): running PyTorch (\(python) \(torchScript))")

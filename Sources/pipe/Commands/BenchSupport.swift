@@ -39,7 +39,7 @@ enum KernelPreflight {
 
 /// The options every ML benchmark shares: BLAS threads (PyTorch gets the same) and the PyTorch Python.
 struct BenchComparisonOptions: ParsableArguments {
-    @Option(help: "Threads (pipe: worker threads, one BLAS thread each, in ppo/grpo; BLAS threads in gpt); PyTorch gets the same number.")
+    @Option(help: "Threads (pipe: worker threads of one BLAS thread each, in ppo/grpo and gpt training; BLAS threads in gpt sampling); PyTorch gets the same number.")
     var threads = 1
 
     @Option(help: ArgumentHelp(stringLiteral: TorchReference.optionHelp))
