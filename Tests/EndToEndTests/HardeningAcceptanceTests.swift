@@ -64,6 +64,15 @@ struct HardeningAcceptanceTests {
     """
 
     /// The store object of `stage`'s output `output` in the latest run.
+    /// A workspace with `pipeline` at pipelines/dirs.yaml, run once successfully.
+    func builtDirectoryWorkspace(_ name: String, pipeline: String = Self.directoryPipeline) throws -> TestWorkspace {
+        let workspace = try TestWorkspace(name)
+        try FileManager.default.createDirectory(atPath: workspace.path("stages"), withIntermediateDirectories: true)
+        try workspace.write("pipelines/dirs.yaml", pipeline)
+        #expect(try pipe.run(["run", "pipelines/dirs.yaml"], in: workspace.root).status == 0)
+        return workspace
+    }
+
     static func object(_ workspace: TestWorkspace, stage: String) throws -> String {
         for file in workspace.list("artifacts/stages") {
             let data = try Data(contentsOf: URL(fileURLWithPath: workspace.path("artifacts/stages/" + file)))
@@ -110,11 +119,8 @@ struct HardeningAcceptanceTests {
     /// be proven to have read good bytes, even when the rebuild restores the same digest; the run
     /// that heals the object rebuilds those results too, so a later verify has nothing to remove.
     @Test func aRunThatHealsAnInputAlsoRebuildsWhatWasBuiltFromItAndVerifyThenAgrees() throws {
-        let workspace = try TestWorkspace("pipe-e2e-heal")
+        let workspace = try builtDirectoryWorkspace("pipe-e2e-heal")
         defer { workspace.remove() }
-        try FileManager.default.createDirectory(atPath: workspace.path("stages"), withIntermediateDirectories: true)
-        try workspace.write("pipelines/dirs.yaml", Self.directoryPipeline)
-        #expect(try pipe.run(["run", "pipelines/dirs.yaml"], in: workspace.root).status == 0)
 
         let object = try Self.object(workspace, stage: "data")
         chmod(object, 0o755)
@@ -137,11 +143,8 @@ struct HardeningAcceptanceTests {
     }
 
     @Test func aSameSizeEditIsFoundByVerifyWhichAlsoDropsTheResultsBuiltFromIt() throws {
-        let workspace = try TestWorkspace("pipe-e2e-poison")
+        let workspace = try builtDirectoryWorkspace("pipe-e2e-poison")
         defer { workspace.remove() }
-        try FileManager.default.createDirectory(atPath: workspace.path("stages"), withIntermediateDirectories: true)
-        try workspace.write("pipelines/dirs.yaml", Self.directoryPipeline)
-        #expect(try pipe.run(["run", "pipelines/dirs.yaml"], in: workspace.root).status == 0)
 
         let object = try Self.object(workspace, stage: "data")
         chmod(object, 0o755)
@@ -163,11 +166,8 @@ struct HardeningAcceptanceTests {
     /// heals it (and rebuilds what read it), verify then agrees, and the bytes are right again.
     @Test func anEmptiedObjectOrADirectoryInItsPlaceIsHealedByTheNextRun() throws {
         for damage in ["empty", "directory"] {
-            let workspace = try TestWorkspace("pipe-e2e-\(damage)-object")
+            let workspace = try builtDirectoryWorkspace("pipe-e2e-\(damage)-object", pipeline: Self.directoryPipeline + "  twice: { run: \"cat ${inputs.n} ${inputs.n} > ${outs.t}\", inputs: { n: count.n }, outs: [t] }\n")
             defer { workspace.remove() }
-            try FileManager.default.createDirectory(atPath: workspace.path("stages"), withIntermediateDirectories: true)
-            try workspace.write("pipelines/dirs.yaml", Self.directoryPipeline + "  twice: { run: \"cat ${inputs.n} ${inputs.n} > ${outs.t}\", inputs: { n: count.n }, outs: [t] }\n")
-            #expect(try pipe.run(["run", "pipelines/dirs.yaml"], in: workspace.root).status == 0)
             let object = try Self.object(workspace, stage: "count")
             if damage == "empty" {
                 #expect(truncate(object, 0) == 0)
@@ -189,11 +189,8 @@ struct HardeningAcceptanceTests {
     /// to follow it and call the store intact while a run took it for damage. Now both do, and
     /// neither touches the file outside.
     @Test func anObjectReplacedByASymlinkOutsideTheStoreIsCorruptForVerifyAndRun() throws {
-        let workspace = try TestWorkspace("pipe-e2e-symlink-object")
+        let workspace = try builtDirectoryWorkspace("pipe-e2e-symlink-object")
         defer { workspace.remove() }
-        try FileManager.default.createDirectory(atPath: workspace.path("stages"), withIntermediateDirectories: true)
-        try workspace.write("pipelines/dirs.yaml", Self.directoryPipeline)
-        #expect(try pipe.run(["run", "pipelines/dirs.yaml"], in: workspace.root).status == 0)
         let object = try Self.object(workspace, stage: "count")
         let outside = try String(contentsOfFile: object, encoding: .utf8)
         try workspace.write("outside/n", outside)
@@ -233,11 +230,8 @@ struct HardeningAcceptanceTests {
     }
 
     @Test func aTruncatedRegistryIsReportedGcRefusesAndVerifyRebuildsIt() throws {
-        let workspace = try TestWorkspace("pipe-e2e-registry")
+        let workspace = try builtDirectoryWorkspace("pipe-e2e-registry")
         defer { workspace.remove() }
-        try FileManager.default.createDirectory(atPath: workspace.path("stages"), withIntermediateDirectories: true)
-        try workspace.write("pipelines/dirs.yaml", Self.directoryPipeline)
-        #expect(try pipe.run(["run", "pipelines/dirs.yaml"], in: workspace.root).status == 0)
         for suffix in ["-wal", "-shm"] { unlink(workspace.path("artifacts/runs.sqlite" + suffix)) }
         #expect(truncate(workspace.path("artifacts/runs.sqlite"), 0) == 0)
 
@@ -265,11 +259,8 @@ struct HardeningAcceptanceTests {
     }
 
     @Test func aGarbledRegistryDoesNotStopVerify() throws {
-        let workspace = try TestWorkspace("pipe-e2e-garbled")
+        let workspace = try builtDirectoryWorkspace("pipe-e2e-garbled")
         defer { workspace.remove() }
-        try FileManager.default.createDirectory(atPath: workspace.path("stages"), withIntermediateDirectories: true)
-        try workspace.write("pipelines/dirs.yaml", Self.directoryPipeline)
-        #expect(try pipe.run(["run", "pipelines/dirs.yaml"], in: workspace.root).status == 0)
         for suffix in ["-wal", "-shm"] { unlink(workspace.path("artifacts/runs.sqlite" + suffix)) }
         try workspace.write("artifacts/runs.sqlite", String(repeating: "not a database ", count: 400))
         let verify = try pipe.run(["verify"], in: workspace.root)
@@ -330,11 +321,8 @@ struct HardeningAcceptanceTests {
     /// status` still reads it and `pipe verify` reports what it finds without acting on it; nothing
     /// stored changes.
     @Test func aReadOnlyStoreIsRefusedWithTheFixAndStillRead() throws {
-        let workspace = try TestWorkspace("pipe-e2e-readonly")
+        let workspace = try builtDirectoryWorkspace("pipe-e2e-readonly")
         defer { workspace.remove() }
-        try FileManager.default.createDirectory(atPath: workspace.path("stages"), withIntermediateDirectories: true)
-        try workspace.write("pipelines/dirs.yaml", Self.directoryPipeline)
-        #expect(try pipe.run(["run", "pipelines/dirs.yaml"], in: workspace.root).status == 0)
         let stored = (workspace.list("artifacts/objects"), workspace.list("artifacts/stages"))
         // A same-size edit (no cheap check sees it): verify finds it but cannot quarantine it.
         let object = try Self.object(workspace, stage: "count")
