@@ -56,6 +56,34 @@ struct TrainingTests {
         #expect(last < 0.05, "loss \(first) → \(last)")
     }
 
+    /// `zeroGradients(lazily: true)` leaves the previous step's values in place and the next backward
+    /// overwrites them: the gradients must equal those of zeroing first, bit for bit, for every tensor
+    /// (the block matrices backward overwrites and the rest it must zero itself), with the value head.
+    @Test func lazilyZeroedGradientsEqualEagerlyZeroedOnes() throws {
+        let config = tinyConfig(valueHead: true)
+        let eager = try GPTModel(config: config, seed: 5), lazy = try GPTModel(config: config, seed: 5)
+        let tokens = randomTokens(2 * 6, vocab: config.vocabSize, seed: 6)
+        let batch = TokenBatch(tokens: tokens, batch: 2, time: 6)
+        let targets = randomTokens(2 * 6, vocab: config.vocabSize, seed: 7)
+        for model in [eager, lazy] {   // a previous step's gradients, so stale values are there to leak
+            model.zeroGradients()
+            model.forward(batch)
+            _ = model.crossEntropy(targets: targets)
+            model.backward(dLogits: model.logits.baseAddress)
+        }
+        eager.zeroGradients()
+        lazy.zeroGradients(lazily: true)
+        let shifted = Array(tokens.reversed())
+        for model in [eager, lazy] {
+            model.forward(TokenBatch(tokens: shifted, batch: 2, time: 6))
+            _ = model.crossEntropy(targets: targets)
+            let dValues = model.values.map { 0.5 * $0 }
+            dValues.withUnsafeBufferPointer { model.backward(dLogits: model.logits.baseAddress, dValues: $0.baseAddress) }
+        }
+        let stale = (0..<eager.parameterCount).filter { eager.gradients[$0].bitPattern != lazy.gradients[$0].bitPattern }
+        #expect(stale.isEmpty, "\(stale.count) gradient elements differ, first at \(stale.first ?? -1)")
+    }
+
     @Test func everyTrainableTensorChangesAfterOneStep() throws {
         let config = tinyConfig(valueHead: true, rewardHead: true)
         let model = try GPTModel(config: config, seed: 5)

@@ -57,4 +57,33 @@ struct RandomTests {
         #expect(worstExp < 1e-6, "fastExp relative error \(worstExp)")
         #expect(worstTanh < 2e-6, "fastTanh absolute error \(worstTanh)")
     }
+
+    /// The eight-lane GELU loops must give the scalar formula's bytes in every lane (the scalar tail
+    /// serves counts that are not multiples of eight): ordinary values, the tanh clamp's edges, ±0,
+    /// ±∞, NaN and subnormals.
+    @Test func geluVectorLanesEqualTheScalarFormulaBitForBit() {
+        let special: [Float] = [0, -0, 7.905_311, -7.905_311, 7.905_312, 20, -20, .infinity, -.infinity, .nan,
+                                Float.leastNonzeroMagnitude, -Float.leastNormalMagnitude, 1e-20, 3.4e38]
+        var generator = RandomStream(seed: 11, stream: 0)
+        let input = special + (0..<1_001).map { _ in Float(generator.nextUniform() * 16 - 8) }
+        let dOut = (0..<input.count).map { _ in Float(generator.nextUniform() * 2 - 1) }
+        let c: Float = 0.797_884_560_8
+        func scalarForward(_ x: Float) -> Float { 0.5 * x * (1 + fastTanh(c * (x + 0.044715 * x * x * x))) }
+        func scalarBackward(_ x: Float, _ g: Float) -> Float {
+            let t = fastTanh(c * (x + 0.044715 * x * x * x))
+            let dt = (1 - t * t) * c * (1 + 3 * 0.044715 * x * x)
+            return g * (0.5 * (1 + t) + 0.5 * x * dt)
+        }
+        var out = [Float](repeating: 0, count: input.count), dIn = [Float](repeating: 0, count: input.count)
+        input.withUnsafeBufferPointer { x in
+            out.withUnsafeMutableBufferPointer { geluForward(out: $0.baseAddress!, input: x.baseAddress!, count: x.count) }
+            dOut.withUnsafeBufferPointer { g in
+                dIn.withUnsafeMutableBufferPointer { geluBackward(dInput: $0.baseAddress!, dOut: g.baseAddress!, input: x.baseAddress!, count: x.count) }
+            }
+        }
+        let forwardMismatches = input.indices.filter { out[$0].bitPattern != scalarForward(input[$0]).bitPattern }
+        let backwardMismatches = input.indices.filter { dIn[$0].bitPattern != scalarBackward(input[$0], dOut[$0]).bitPattern }
+        #expect(forwardMismatches.isEmpty, "forward differs at \(forwardMismatches.prefix(5).map { input[$0] })")
+        #expect(backwardMismatches.isEmpty, "backward differs at \(backwardMismatches.prefix(5).map { input[$0] })")
+    }
 }

@@ -68,7 +68,7 @@ public enum GPTBenchmark {
         let targets = Array(tokens.dropFirst()) + [tokens[0]]
         let batch = TokenBatch(tokens: tokens, batch: b, time: t)
         var trainStep: () -> Void = {
-            model.zeroGradients()
+            model.zeroGradients(lazily: true)   // as the stages' shards do: backward overwrites
             model.forward(batch)
             _ = model.crossEntropy(targets: targets)
             model.backward(dLogits: model.logits.baseAddress)

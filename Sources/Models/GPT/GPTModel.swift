@@ -83,9 +83,16 @@ public final class GPTModel: @unchecked Sendable {
 
     public var parameterCount: Int { layout.count }
 
-    public func zeroGradients() {
-        gradients.zero()
-        gradientsStale = false
+    /// Zeroes the gradients before a step's first `backward`. `lazily`: no pass over the buffer now;
+    /// the next `backward` overwrites what it would add to and zeroes the rest (the same bytes as
+    /// zeroing first; until that backward the buffer still holds the previous step's values).
+    public func zeroGradients(lazily: Bool = false) {
+        if lazily {
+            gradientsStale = true
+        } else {
+            gradients.zero()
+            gradientsStale = false
+        }
     }
 
     /// View of one named parameter tensor (or its gradient).

@@ -42,6 +42,28 @@ public func fastTanh(_ x: Float) -> Float {
     return p / q
 }
 
+/// Eight-lane `fastTanh` (same rational function, same results lane by lane).
+@inlinable @inline(__always)
+public func fastTanh(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    var v = x
+    v.replace(with: SIMD8(repeating: 7.905_311), where: v .> 7.905_311)
+    v.replace(with: SIMD8(repeating: -7.905_311), where: v .< -7.905_311)
+    let x2 = v * v
+    var p = SIMD8<Float>(repeating: -2.760_768_5e-16)
+    p = p * x2 + 2.000_187_9e-13
+    p = p * x2 - 8.604_671_5e-11
+    p = p * x2 + 5.122_297e-8
+    p = p * x2 + 1.485_722_4e-5
+    p = p * x2 + 6.372_619_3e-4
+    p = p * x2 + 4.893_524_6e-3
+    p = p * v
+    var q = SIMD8<Float>(repeating: 1.198_258_4e-6)
+    q = q * x2 + 1.185_347_1e-4
+    q = q * x2 + 2.268_434_6e-3
+    q = q * x2 + 4.893_525_2e-3
+    return p / q
+}
+
 /// Eight-lane `fastExp` (same polynomial, same results lane by lane), for loops that also reduce.
 @inlinable @inline(__always)
 public func fastExp(_ x: SIMD8<Float>) -> SIMD8<Float> {

@@ -4,6 +4,9 @@
 @inlinable @inline(__always)
 func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
 
+@inlinable @inline(__always)
+func store8(_ x: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: x, as: SIMD8<Float>.self) }
+
 /// Σ x[i].
 @inlinable @inline(__always)
 public func vectorSum(_ x: UnsafePointer<Float>, count n: Int) -> Float {
