@@ -10,9 +10,9 @@ public enum BLAS {
     public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
 
     /// What decides a stage's floating-point bytes besides its inputs: the OpenBLAS kernel family and
-    /// the decode-step GEMM path (e.g. "Haswell decode=avx2-fma-v1"). Stage keys record it and stage
+    /// whether pipe's own kernels run (`DecodeGemm.path`, e.g. "Haswell kernels=avx2-fma-v2"). Stage keys record it and stage
     /// processes check they run with the same, so a mixed cluster cannot file bytes under a wrong key.
-    public static var kernelSignature: String { coreName + " decode=" + DecodeGemm.path.rawValue }
+    public static var kernelSignature: String { coreName + " kernels=" + DecodeGemm.path.rawValue }
 
     /// Environment variable OpenBLAS (DYNAMIC_ARCH builds) reads once, when the library loads.
     public static let coreTypeVariable = "OPENBLAS_CORETYPE"

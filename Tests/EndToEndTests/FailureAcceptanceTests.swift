@@ -51,7 +51,7 @@ struct FailureAcceptanceTests {
         defer { workspace.remove() }
         let result = try pipe.run(["runs"], in: workspace.root, environment: ["PIPE_DECODE_GEMM": "fast"])
         #expect(result.status == 2, "\(result)")
-        #expect(result.stderr == "error: PIPE_DECODE_GEMM=fast: expected one of auto, avx2-fma-v1, openblas\n", "\(result)")
+        #expect(result.stderr == "error: PIPE_DECODE_GEMM=fast: expected one of auto, avx2-fma-v2, openblas\n", "\(result)")
     }
 
     @Test func missingDeclaredOutputFailsTheStage() throws {

@@ -202,7 +202,7 @@ struct DecodeGemmTests {
         let automatic: DecodeGemm.Path = DecodeGemm.kernelsSupported ? .avx2FMA : .openBLAS
         #expect(try DecodeGemm.resolvePath(requested: nil) == automatic)
         #expect(try DecodeGemm.resolvePath(requested: "auto") == automatic)
-        if DecodeGemm.kernelsSupported { #expect(try DecodeGemm.resolvePath(requested: "avx2-fma-v1") == .avx2FMA) }
+        if DecodeGemm.kernelsSupported { #expect(try DecodeGemm.resolvePath(requested: "avx2-fma-v2") == .avx2FMA) }
         do {
             _ = try DecodeGemm.resolvePath(requested: "avx3")
             Issue.record("an unknown value must be rejected")

@@ -6,7 +6,8 @@ struct KernelCheckTests {
     @Test func loadedKernelsMatchTheDoublePrecisionReference() {
         let result = KernelCheck.run(shapes: KernelCheck.smallShapes)
         let decodeCases = DecodeGemm.path == .avx2FMA ? KernelCheck.smallShapes.filter { $0.0 <= DecodeGemm.maxRows }.count * 4 : 0
-        #expect(result.cases == KernelCheck.smallShapes.count * 8 + 6 + decodeCases)
+        let causalCases = DecodeGemm.path == .avx2FMA ? KernelCheck.causalShapes.count * 3 : 0
+        #expect(result.cases == KernelCheck.smallShapes.count * 8 + 6 + decodeCases + causalCases)
         #expect(result.passed, "worst relative error \(result.worstRelativeError) in \(result.worstCase) (OpenBLAS \(BLAS.coreName))")
     }
 

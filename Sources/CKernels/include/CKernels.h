@@ -38,6 +38,30 @@ void pipe_attention_mix(long count, long hs, const float *weights, const float *
 /// too late on blocks that short.
 void pipe_prefetch(const void *start, long bytes);
 
+// Causal self-attention products for a whole sequence of one head (training and scoring; see
+// CausalAttentionKernels.c for the summation order). The second operand is first packed into panels
+// of 16 columns: `pipe_causal_panel_floats(k, n)` floats for a [k, n] operand.
+
+long pipe_causal_panel_floats(long k, long n);
+
+/// Panels of B[k, n] (row stride ldb).
+void pipe_causal_pack(long k, long n, const float *b, long ldb, float *panels);
+
+/// Panels of Bᵀ[k, n] from B[n, k] (row stride ldb).
+void pipe_causal_pack_transposed(long n, long k, const float *b, long ldb, float *panels);
+
+/// S[i, j] = alpha · Σ_p X[i, p] · B[p, j] for j below the end of row i's 6-row tile (the causal
+/// triangle by tiles; S's other entries are not written). B is [hs, t] in panels.
+void pipe_causal_scores(long t, long hs, const float *x, long ldx, const float *panels, float alpha,
+                        float *s, long lds);
+
+/// Y[i, :] = Σ_{q < end of row i's tile} P[i, q] · B[q, :] (P zero above the diagonal). B is [t, n] in panels.
+void pipe_causal_mix(long t, long n, const float *p, long ldp, const float *panels, float *y, long ldy);
+
+/// Y[i, :] = Σ_{q ≥ start of row i's tile} P[q, i] · B[q, :] (Pᵀ times B; P zero above the diagonal).
+void pipe_causal_mix_transposed(long t, long n, const float *p, long ldp, const float *panels, float *y,
+                                long ldy);
+
 #ifdef __cplusplus
 }
 #endif

@@ -9,7 +9,7 @@
 /// The engine links no numeric library: the executable describes the one its stages run on
 /// (`StageHost.HostNumerics`) and passes it in through `StageRuntime`.
 public struct NumericEnvironment: Sendable, Equatable {
-    /// BLAS build and kernel family, e.g. `OpenBLAS 0.3.21 … core=Haswell decode=avx2`.
+    /// BLAS build and kernel family, e.g. `OpenBLAS 0.3.21 … core=Haswell kernels=avx2-fma-v2`.
     public var blas: String
     /// The kernels a built-in's process must run (`StageInvocation.blasCore`); nil: not checked.
     public var kernelSignature: String?

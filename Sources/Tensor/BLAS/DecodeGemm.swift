@@ -15,9 +15,10 @@ import CKernels
 /// stage key's numeric environment.
 public enum DecodeGemm {
     public enum Path: String, Sendable, CaseIterable {
-        /// The AVX2 + FMA decode kernels: register-blocked GEMM and single-query attention (version 1
-        /// of their summation order; bump the suffix when it changes, since it is part of stage keys).
-        case avx2FMA = "avx2-fma-v1"
+        /// pipe's AVX2 + FMA kernels: the decode step's register-blocked GEMM and single-query attention
+        /// (since v1) and the causal attention products of training and scoring (`CausalProducts`, v2).
+        /// The suffix versions their summation order: bump it when that changes (it is in stage keys).
+        case avx2FMA = "avx2-fma-v2"
         /// `cblas_sgemm` / `cblas_sgemv` (CPUs without AVX2/FMA, or forced with `PIPE_DECODE_GEMM=openblas`).
         case openBLAS = "openblas"
     }
@@ -26,7 +27,7 @@ public enum DecodeGemm {
     public static let maxRows = 64
 
     /// `PIPE_DECODE_GEMM` = `auto` (default: the kernels when the CPU has AVX2 + FMA), `openblas`, or
-    /// `avx2-fma-v1`. Read once per process; stage processes inherit it with the rest of the environment.
+    /// `avx2-fma-v2`. Read once per process; stage processes inherit it with the rest of the environment.
     public static let pathVariable = "PIPE_DECODE_GEMM"
 
     /// Whether this CPU (and OS) can run the AVX2 + FMA kernels (CPUID is asked once: in a VM it traps).
@@ -63,7 +64,7 @@ public enum DecodeGemm {
     ) {
         switch path {
         case .avx2FMA:
-            precondition(kernelsSupported, "DecodeGemm: the avx2-fma-v1 kernels need a CPU with AVX2 and FMA")
+            precondition(kernelsSupported, "DecodeGemm: the \(Path.avx2FMA.rawValue) kernels need a CPU with AVX2 and FMA")
             if transposedWeight {
                 pipe_small_gemm_nt(m, n, k, x, ldx, w, ldw, y, ldy, accumulate ? 1 : 0)
             } else {
@@ -84,7 +85,7 @@ public enum DecodeGemm {
     ) {
         switch path {
         case .avx2FMA:
-            precondition(kernelsSupported, "DecodeGemm: the avx2-fma-v1 kernels need a CPU with AVX2 and FMA")
+            precondition(kernelsSupported, "DecodeGemm: the \(Path.avx2FMA.rawValue) kernels need a CPU with AVX2 and FMA")
             pipe_attention_scores(count, headSize, query, keys, keyStride, scale, scores)
         case .openBLAS:
             sgemv(m: count, n: headSize, alpha: scale, a: keys, lda: keyStride, x: query, y: scores)
@@ -100,7 +101,7 @@ public enum DecodeGemm {
     ) {
         switch path {
         case .avx2FMA:
-            precondition(kernelsSupported, "DecodeGemm: the avx2-fma-v1 kernels need a CPU with AVX2 and FMA")
+            precondition(kernelsSupported, "DecodeGemm: the \(Path.avx2FMA.rawValue) kernels need a CPU with AVX2 and FMA")
             pipe_attention_mix(count, headSize, weights, values, valueStride, out)
         case .openBLAS:
             sgemv(trans: true, m: count, n: headSize, a: values, lda: valueStride, x: weights, y: out)

@@ -122,6 +122,67 @@ public enum KernelCheck {
                 }
             }
         }
+        if DecodeGemm.path == .avx2FMA {
+            for (t, hs) in causalShapes { checkCausalProducts(time: t, headSize: hs, fill: fill, record: record) }
+        }
         return result
+    }
+
+    /// (time, head size) of the causal attention products checked with pipe's kernels: tails of the
+    /// 6-row tiles and the 16-wide panels, and a GPT-2 head.
+    public static let causalShapes: [(Int, Int)] = [(7, 5), (37, 20), (130, 64)]
+
+    /// Scores (lower triangle), P·V and Pᵀ·V of `CausalProducts` on pipe's kernels against float64, with
+    /// operands as strided views and the output's padding columns checked untouched.
+    private static func checkCausalProducts(time t: Int, headSize hs: Int, fill: (Int) -> [Float],
+                                            record: (Double, String) -> Void) {
+        let products = CausalProducts(time: t, headSize: hs, rowBlock: 64, path: .avx2FMA)
+        let ld = hs + 3, ldy = hs + 2
+        let x = fill(t * ld), b = fill(t * ld)
+        // A lower-triangular P, as the softmax leaves it.
+        var p = fill(t * t)
+        for i in 0..<t { for j in (i + 1)..<max(t, i + 1) { p[i * t + j] = 0 } }
+        func worstError(_ got: [Float], _ ldg: Int, rows: Int, columns: (Int) -> Range<Int>,
+                        term: (Int, Int) -> [Double]) -> Double {
+            var worst = 0.0
+            for i in 0..<rows {
+                for j in columns(i) {
+                    let terms = term(i, j)
+                    let exact = terms.reduce(0, +), magnitude = terms.reduce(0) { $0 + abs($1) }
+                    worst = max(worst, abs(Double(got[i * ldg + j]) - exact) / (magnitude + 1e-30))
+                }
+            }
+            return worst
+        }
+        var scores = [Float](repeating: 0, count: t * t)
+        x.withUnsafeBufferPointer { px in
+            b.withUnsafeBufferPointer { pb in
+                scores.withUnsafeMutableBufferPointer { products.scores(px.baseAddress!, ldx: ld, keys: pb.baseAddress!, ldb: ld, alpha: 0.5, into: $0.baseAddress!) }
+            }
+        }
+        record(worstError(scores, t, rows: t, columns: { 0..<($0 + 1) }) { i, j in
+            (0..<hs).map { 0.5 * Double(x[i * ld + $0]) * Double(b[j * ld + $0]) }
+        }, "causal scores t=\(t) hs=\(hs)")
+        for transposed in [false, true] {
+            let y0 = fill(t * ldy)
+            var y = y0
+            p.withUnsafeBufferPointer { pp in
+                b.withUnsafeBufferPointer { pb in
+                    y.withUnsafeMutableBufferPointer { py in
+                        if transposed {
+                            products.mixTransposed(pp.baseAddress!, pb.baseAddress!, ldb: ld, into: py.baseAddress!, ldy: ldy)
+                        } else {
+                            products.mix(pp.baseAddress!, values: pb.baseAddress!, ldb: ld, into: py.baseAddress!, ldy: ldy)
+                        }
+                    }
+                }
+            }
+            var worst = worstError(y, ldy, rows: t, columns: { _ in 0..<hs }) { i, j in
+                transposed ? (i..<t).map { Double(p[$0 * t + i]) * Double(b[$0 * ld + j]) }
+                           : (0...i).map { Double(p[i * t + $0]) * Double(b[$0 * ld + j]) }
+            }
+            for i in 0..<t { for j in hs..<ldy where y[i * ldy + j] != y0[i * ldy + j] { worst = .infinity } }
+            record(worst, "causal \(transposed ? "Pᵀ·V" : "P·V") t=\(t) hs=\(hs)")
+        }
     }
 }

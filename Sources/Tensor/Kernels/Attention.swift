@@ -3,9 +3,8 @@
 /// Shapes: qkv [B, T, 3C] (columns q | k | v, heads contiguous inside each, GPT-2's c_attn order),
 /// out [B, T, C], probs [B, NH, T, T] (saved for backward), keyMask [B, T] (1 = real token, 0 = pad).
 /// Query row i attends to keys j ≤ i whose mask is 1; a row with no such key outputs zeros.
-/// Per (b, h) the products Q·Kᵀ and P·V are sgemm calls on strided views (no copies), one per block
-/// of `rowBlock` query rows, each over only the keys its rows can see (skips most of the causal
-/// upper triangle: 25 % of the attention products at T = 2·rowBlock, 37 % at 4·rowBlock).
+/// Per (b, h) the products Q·Kᵀ and P·V skip the causal upper triangle (`CausalProducts`: pipe's
+/// kernels, or sgemm calls per block of `rowBlock` query rows on the OpenBLAS path).
 public func attentionForward(
     out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>,
     keyMask: UnsafePointer<Int32>?, dropout: DropoutMask?, scratch: UnsafeMutablePointer<Float>,
@@ -13,18 +12,15 @@ public func attentionForward(
 ) {
     let hs = c / nh, c3 = 3 * c
     let scale = 1 / Float(hs).squareRoot()
+    let products = CausalProducts(time: t, headSize: hs, rowBlock: rowBlock)
     for bi in 0..<b {
         let base = qkv + bi * t * c3
         let mask = keyMask.map { $0 + bi * t }
         for h in 0..<nh {
             let p = probs + (bi * nh + h) * t * t
             let q = base + h * hs, k = base + c + h * hs, v = base + 2 * c + h * hs
-            for r0 in stride(from: 0, to: t, by: rowBlock) {
-                let r1 = min(t, r0 + rowBlock)
-                sgemm(transB: true, m: r1 - r0, n: r1, k: hs, alpha: scale, a: q + r0 * c3, lda: c3, b: k, ldb: c3,
-                      c: p + r0 * t, ldc: t)
-                for i in r0..<r1 { causalMaskedSoftmaxRow(p + i * t, row: i, length: t, mask: mask) }
-            }
+            products.scores(q, ldx: c3, keys: k, ldb: c3, alpha: scale, into: p)
+            for i in 0..<t { causalMaskedSoftmaxRow(p + i * t, row: i, length: t, mask: mask) }
             var weights = UnsafePointer(p)
             if let dropout {
                 scratch.update(from: p, count: t * t)
@@ -33,11 +29,7 @@ public func attentionForward(
                 site.apply(scratch, count: t * t)
                 weights = UnsafePointer(scratch)
             }
-            for r0 in stride(from: 0, to: t, by: rowBlock) {
-                let r1 = min(t, r0 + rowBlock)
-                sgemm(m: r1 - r0, n: hs, k: r1, a: weights + r0 * t, lda: t, b: v, ldb: c3,
-                      c: out + (bi * t + r0) * c + h * hs, ldc: c)
-            }
+            products.mix(weights, values: v, ldb: c3, into: out + bi * t * c + h * hs, ldy: c)
         }
     }
 }
@@ -78,6 +70,7 @@ public func attentionBackward(
 ) {
     let hs = c / nh, c3 = 3 * c
     let scale = 1 / Float(hs).squareRoot()
+    let products = CausalProducts(time: t, headSize: hs, rowBlock: rowBlock)
     for bi in 0..<b {
         let base = qkv + bi * t * c3, dbase = dqkv + bi * t * c3
         for h in 0..<nh {
@@ -95,18 +88,10 @@ public func attentionBackward(
                 weights = UnsafePointer(scratch2)
                 site = s
             }
-            // dV = Pᵀ · dY ; dP = dY · Vᵀ — block by block over the visible keys; dK/dV accumulate.
+            // dV = Pᵀ · dY ; dP = dY · Vᵀ over the visible keys.
             let dp = scratch1
-            for row in 0..<t {
-                (dk + row * c3).update(repeating: 0, count: hs)
-                (dv + row * c3).update(repeating: 0, count: hs)
-            }
-            for r0 in stride(from: 0, to: t, by: rowBlock) {
-                let r1 = min(t, r0 + rowBlock)
-                sgemm(transA: true, m: r1, n: hs, k: r1 - r0, a: weights + r0 * t, lda: t, b: dy + r0 * c, ldb: c,
-                      beta: 1, c: dv, ldc: c3)
-                sgemm(transB: true, m: r1 - r0, n: r1, k: hs, a: dy + r0 * c, lda: c, b: v, ldb: c3, c: dp + r0 * t, ldc: t)
-            }
+            products.mixTransposed(weights, dy, ldb: c, into: dv, ldy: c3)
+            products.scores(dy, ldx: c, keys: v, ldb: c3, into: dp)
             site?.apply(dp, count: t * t)
             // dS = P ⊙ (dP − Σ_j P·dP) · scale (the softmax Jacobian), only on the causal triangle.
             for i in 0..<t {
@@ -116,12 +101,8 @@ public func attentionBackward(
                 if i + 1 < t { (dr + i + 1).update(repeating: 0, count: t - i - 1) }
             }
             // dQ = dS · K ; dK = dSᵀ · Q
-            for r0 in stride(from: 0, to: t, by: rowBlock) {
-                let r1 = min(t, r0 + rowBlock)
-                sgemm(m: r1 - r0, n: hs, k: r1, a: dp + r0 * t, lda: t, b: k, ldb: c3, c: dq + r0 * c3, ldc: c3)
-                sgemm(transA: true, m: r1, n: hs, k: r1 - r0, a: dp + r0 * t, lda: t, b: q + r0 * c3, ldb: c3,
-                      beta: 1, c: dk, ldc: c3)
-            }
+            products.mix(dp, values: k, ldb: c3, into: dq, ldy: c3)
+            products.mixTransposed(dp, q, ldb: c3, into: dk, ldy: c3)
         }
     }
 }
