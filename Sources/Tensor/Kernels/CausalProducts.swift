@@ -4,7 +4,8 @@ import CKernels
 /// scores (X·Bᵀ), mixes (P·B) and transposed mixes (Pᵀ·B), where P is zero above the diagonal.
 ///
 /// On `DecodeGemm.path == .avx2FMA` they run on pipe's kernels (`CausalAttentionKernels.c`: B packed once
-/// into panels, 6-row tiles that stop at the diagonal; about 1.4× OpenBLAS on these shapes). Otherwise
+/// into panels, 6-row tiles that stop at the diagonal: the 12 layers × 96 heads of an L step (T = 128,
+/// HS = 64) take about 100 ms against OpenBLAS's 140, which packs both operands per call). Otherwise
 /// they are sgemm calls over blocks of `rowBlock` query rows, each over only the keys its rows can see.
 /// The two paths round differently; the path is part of the kernel signature in stage keys.
 struct CausalProducts: ~Copyable {
