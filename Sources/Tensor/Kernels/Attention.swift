@@ -57,7 +57,7 @@ public func causalMaskedSoftmaxRow(_ s: UnsafeMutablePointer<Float>, row: Int, l
     } else {
         for j in 0..<n { s[j] *= inv }
     }
-    if n < length { (s + n).update(repeating: 0, count: length - n) }
+    if n < length { zeroFill(s + n, count: length - n) }
 }
 
 /// Backward of `attentionForward`: overwrites dqkv [B, T, 3C] from dOut [B, T, C].
@@ -98,7 +98,7 @@ public func attentionBackward(
                 let pr = p + i * t, dr = dp + i * t
                 let dot = vectorDot(pr, dr, count: i + 1)
                 for j in 0...i { dr[j] = pr[j] * (dr[j] - dot) * scale }
-                if i + 1 < t { (dr + i + 1).update(repeating: 0, count: t - i - 1) }
+                if i + 1 < t { zeroFill(dr + i + 1, count: t - i - 1) }
             }
             // dQ = dS · K ; dK = dSᵀ · Q
             products.mix(dp, values: k, ldb: c3, into: dq, ldy: c3)

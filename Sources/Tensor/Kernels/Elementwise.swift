@@ -9,6 +9,15 @@ public func accumulate(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Fl
 }
 
 /// out *= s.
+/// out[0..<count] = 0 with inline stores: the tails of attention rows are short (a few hundred bytes),
+/// millions per step, where a `memset` call costs more than the stores.
+@inline(__always)
+public func zeroFill(_ out: UnsafeMutablePointer<Float>, count: Int) {
+    var i = 0
+    while i + 8 <= count { store8(SIMD8(repeating: 0), out + i); i += 8 }
+    while i < count { out[i] = 0; i += 1 }
+}
+
 public func scale(_ out: UnsafeMutablePointer<Float>, by s: Float, count: Int) {
     for i in 0..<count { out[i] *= s }
 }
