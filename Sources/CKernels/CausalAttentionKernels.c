@@ -16,20 +16,7 @@ enum { TILE_ROWS = 6, PANEL = 16 };
 long pipe_causal_panel_floats(long k, long n) { return k * ((n + PANEL - 1) / PANEL) * PANEL; }
 
 #if defined(__x86_64__)
-#include <immintrin.h>
-#include <stdint.h>
-
-#define KERNEL __attribute__((target("avx2,fma")))
-#define INLINE static inline __attribute__((always_inline))
-
-// loadu(lane_masks + 8 - r) has its first r lanes set (0 ≤ r ≤ 8).
-static const int32_t lane_masks[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-
-KERNEL INLINE __m256i first_lanes(long r) {
-    if (r < 0) r = 0;
-    if (r > 8) r = 8;
-    return _mm256_loadu_si256((const __m256i *)(lane_masks + 8 - r));
-}
+#include "KernelSupport.h"
 
 // C[i, 0..<nc] = alpha · Σ_{p = kb}^{ke - 1} a[i·sai + p·sak] · panel[p][0..<nc] for i < MR. The strides
 // of `a` read it as it lies (sai = row stride) or transposed (sak = row stride) without a copy.

@@ -28,17 +28,7 @@ int pipe_small_gemm_supported(void) {
     return (ebx & (1u << 5)) != 0;  // AVX2
 }
 
-#define KERNEL __attribute__((target("avx2,fma")))
-#define INLINE static inline __attribute__((always_inline))
-
-// loadu(lane_masks + 8 - r) has its first r lanes set (0 ≤ r ≤ 8).
-static const int32_t lane_masks[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-
-KERNEL INLINE __m256i first_lanes(long r) {
-    if (r < 0) r = 0;
-    if (r > 8) r = 8;
-    return _mm256_loadu_si256((const __m256i *)(lane_masks + 8 - r));
-}
+#include "KernelSupport.h"
 
 // ---- NN: Y[m, n] (+)= X[m, k] · W[k, n] ---------------------------------------------------------------
 
