@@ -40,7 +40,8 @@ struct BenchGPT: ParsableCommand {
         say("pipe bench gpt — \(threads) thread(s) (training above 1: pipe's worker pool of one BLAS thread each, as the stages train; sampling: BLAS threads), OpenBLAS \(BLAS.coreName); load average at start: \(TorchReference.loadAverage())")
         try KernelPreflight.run(say: say)
         let (peak, peakPerCPU) = GPTBenchmark.sgemmPeak()
-        say(String(format: "one-core sgemm peak (1024³, best of 30): %.1f GFLOP/s wall; median %.1f GFLOP per CPU-second", peak, peakPerCPU))
+        let sgemmLabel = threads == 1 ? "one-core sgemm peak" : "sgemm peak on \(threads) BLAS threads"
+        say(sgemmLabel + String(format: " (1024³, best of 30): %.1f GFLOP/s wall; median %.1f GFLOP per CPU-second", peak, peakPerCPU))
         if python == nil {
             say("PyTorch: none chosen or found; comparing with the figures recorded in benchmarks/gpt/anchors.md (1 thread, NOT measured in this run). Run with --torch-python PYTHON (torch + transformers) to compare side by side.")
         }
