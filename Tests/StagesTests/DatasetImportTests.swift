@@ -268,7 +268,7 @@ struct DatasetShapeTests {
     }
 
     @Test func plainTextFromJSONLAndTextFiles() throws {
-        let dir = try DatasetFixture.folder(["a.jsonl": #"{"content": "第一行"}"# + "\n", "b.txt": "第二行\n\n第三  行\n", "ignored.csv": "x"])
+        let dir = try DatasetFixture.folder(["a.jsonl": #"{"content": "第一行"}"# + "\n", "b.txt": "第二行\n\n第三  行\n", "notes.md": "x"])
         let (reader, stats) = try DatasetFixture.importing(dir, name: "corpus",
                                                            DatasetFixture.params(["kind": .string("text"), "text_column": .string("content")]))
         #expect(try DatasetFixture.allRecords(reader) == [.text("第一行"), .text("第三 行"), .text("第二行")])

@@ -63,6 +63,7 @@ struct RowMapper {
         guard case .object(let members) = row else {
             throw RowError(reason: "not_an_object", message: "expected a JSON object, found \(row.typeName)")
         }
+        if let error = otherShape(members) { throw error }
         switch (kind, format) {
         case (.text, _):
             return [.text(try text(members, columns.text, param: "text_column"))]
@@ -129,6 +130,44 @@ struct RowMapper {
             let fields = try self.fields(members, excluding: [columns.chosen, columns.rejected, columns.margin] + (turns == nil ? [] : [columns.prompt]))
             return [.preference(PreferenceRecord(fields: fields, messages: turns, chosen: chosen, rejected: rejected, margin: try margin(members)))]
         }
+    }
+
+    /// Rows of a TRL dataset type this kind does not take, named as such instead of as a missing column
+    /// (or, for unpaired preferences, instead of being learnt as completions).
+    private func otherShape(_ members: [JSONMember]) -> RowError? {
+        let has = { (name: String) in value(members, name) != nil }
+        switch kind {
+        case .text, .labelled:
+            guard !has(columns.text), has(columns.messages) else { return nil }
+            return RowError(reason: "missing_field", message: "field \"\(columns.text)\": missing; the row is a conversation (\"\(columns.messages)\")",
+                            hint: "import conversations with kind: prompt-completion (the last assistant turn is the completion)")
+        case .preference where format != .ranked && format != .chatglm:
+            if !has(columns.chosen), has(columns.completion), has(columns.label) {
+                return RowError(reason: "unpaired_preference", message: "field \"\(columns.chosen)\": missing; the row is an unpaired preference "
+                    + "(\(columns.prompt), \(columns.completion), \(columns.label): TRL's KTO format), not a pair of responses to one prompt",
+                    hint: "pair a desired and an undesired completion of the same prompt into chosen and rejected, "
+                        + "or import the label-true rows as kind: prompt-completion")
+            }
+            if !has(columns.chosen), has("completions"), has("labels") { return stepwise(missing: columns.chosen) }
+            return nil
+        case .promptCompletion where format == .columns || format == .auto:
+            if !has(columns.completion), has("completions"), has("labels") { return stepwise(missing: columns.completion) }
+            // TRL's unpaired preference rows: `label: false` marks a completion not to learn.
+            if has(columns.completion), case .bool(false)? = value(members, columns.label) {
+                return RowError(reason: "undesired_completion", message: "field \"\(columns.label)\": false, the completion is an undesired one "
+                    + "(TRL's unpaired preference format); supervised fine-tuning would learn it",
+                    hint: "keep only the label-true rows")
+            }
+            return nil
+        default:
+            return nil
+        }
+    }
+
+    private func stepwise(missing name: String) -> RowError {
+        RowError(reason: "stepwise_supervision", message: "field \"\(name)\": missing; the row is stepwise supervision "
+            + "(\(columns.prompt), completions, labels: TRL's PRM format), which no dataset kind takes",
+            hint: "turn the steps into prompt-completion or preference rows")
     }
 
     /// TRL's `extract_prompt` for strings: the longest common prefix is the prompt, moved back by one
