@@ -322,7 +322,7 @@ outputs:
   tokenizer: { doc: "tokenizer.json (Hugging Face format: byte-level BPE or WordPiece) and tokenizer_config.json (+ vocab.txt for WordPiece)" }
   tokens:    { doc: "<split>.tok token files (format in Sources/Stages/Common/TokenFile.swift) and tokens.json (vocab size, eos/pad ids, counts)" }
 params:
-  vocab_size:    { type: int, default: 5000, min: 259, max: 16777216, doc: "vocabulary size including the 256 byte tokens and the special tokens <|endoftext|> and <|pad|>" }
+  vocab_size:    { type: int, default: 5000, min: 259, max: 1048576, doc: "vocabulary size including the 256 byte tokens and the special tokens <|endoftext|> and <|pad|>" }
   min_frequency: { type: int, default: 2, min: 1, max: 1000000000, doc: "never merge a pair seen fewer times than this (training may end below vocab_size)" }
   eos_token:     { type: string, default: "", doc: "with a pretrained tokenizer: the token that ends a text (\"[PAD]\" for the classic Chinese GPT-2, whose config's EOS id is outside its vocabulary); empty = the tokenizer's own eos_token" }
 resources: { cpus: 1, mem: 2G, time: 10m }
