@@ -156,6 +156,16 @@ import Testing
                   with: ["n_layer": .int(1), "n_head": .int(2), "n_embd": .int(32), "block_size": .int(16), "batch_size": .int(4),
                          "steps": .int(10), "warmup_steps": .int(1), "eval_interval": .int(5), "eval_batches": .int(1)])
         #expect(c.contexts["sft"]!.series("valid/loss").count == 2)
+        // A context far beyond memory (block_size within its declared range) is refused before training, not an abort.
+        do {
+            try c.run("sftHuge", SFTStage.self, inputs: ["data": text, "tokenizer": "tokens.tokenizer"], outputs: ["model", "metrics"],
+                      with: ["n_layer": .int(1), "n_head": .int(2), "n_embd": .int(32), "block_size": .int(1 << 20), "batch_size": .int(4), "steps": .int(1)])
+            Issue.record("block_size 1048576 trained")
+        } catch let StageError.badParam(name, message) {
+            #expect(name == "batch_size")
+            #expect(message.hasPrefix("batch_size 4 × block_size 1048576: a pass of 4 × 1048576 tokens needs 44003.3 GB of activations besides 0.3 GB of weights and gradients, more than the "), "\(message)")
+            #expect(message.hasSuffix(" GB of memory available; lower them"), "\(message)")
+        }
         // Both token files and a dataset is an error naming the choice.
         #expect(throws: StageError.badInput("tokens", "give exactly one of `tokens` (token files) and `data` (a dataset)")) {
             try c.run("sft2", SFTStage.self, inputs: ["data": text, "tokens": "tokens.tokens", "tokenizer": "tokens.tokenizer"],

@@ -83,6 +83,12 @@ public final class GPTModel: @unchecked Sendable {
 
     public var parameterCount: Int { layout.count }
 
+    /// Why a training pass of `batch` rows of `time` tokens would not fit in this machine's memory, or
+    /// nil (see `MemoryBudget.passProblem`).
+    public func passMemoryProblem(batch: Int, time: Int) -> String? {
+        MemoryBudget.passProblem(config, batch: batch, time: time)
+    }
+
     public func zeroGradients() {
         gradients.zero()
         gradientsStale = false
