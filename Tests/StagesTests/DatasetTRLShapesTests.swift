@@ -74,6 +74,16 @@ struct DatasetTRLShapesTests {
             == #"data/lm.jsonl:1: field "text": missing; the row is a conversation ("messages") (import conversations with kind: prompt-completion (the last assistant turn is the completion), or \#(Self.skip))"#)
     }
 
+    /// LLaMA-Factory's alpaca rows with `history`: refused, not imported without their earlier turns.
+    @Test func alpacaHistoryIsNotDroppedSilently() throws {
+        let text = #"{"instruction":"And now?","input":"","output":"Green.","history":[["Sky colour?","Blue."]]}"# + "\n"
+            + #"{"instruction":"Hi","input":"","output":"Hello.","history":[]}"# + "\n"
+        #expect(Self.message { try DatasetFixture.importing(file: "data/a.jsonl", text, DatasetFixture.params([:])) }
+            == #"data/a.jsonl:1: field "history": 1 earlier turn, which format alpaca has no place for (they would be dropped) (write such rows as chat messages ({"messages": [{role, content}, ...]}) for kind prompt-completion, or \#(Self.skip))"#)
+        let (reader, _) = try DatasetFixture.importing(file: "data/a.jsonl", text, DatasetFixture.params(["skip_invalid": .bool(true)]))
+        #expect(try DatasetFixture.allRecords(reader).count == 1, "an empty history is no history")
+    }
+
     @Test func utf16AndEmptySourcesAreFileLevelErrors() throws {
         let utf16 = try Self.folder(["u.jsonl": [0xFF, 0xFE] + Array(#"{"text": "x"}"#.utf8).flatMap { [$0, 0] }])
         #expect(Self.message { try DatasetFixture.importing(utf16 + "/u.jsonl", name: "data/u.jsonl", DatasetFixture.params(["kind": .string("text")])) }

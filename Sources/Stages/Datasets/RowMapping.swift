@@ -136,6 +136,13 @@ struct RowMapper {
     /// (or, for unpaired preferences, instead of being learnt as completions).
     private func otherShape(_ members: [JSONMember]) -> RowError? {
         let has = { (name: String) in value(members, name) != nil }
+        // LLaMA-Factory's alpaca rows carry earlier turns as `history: [[query, answer], ...]`: the
+        // template has no place for them, and dropping them would train replies without their context.
+        if format == .alpaca || format == .chatglm, case .array(let turns)? = value(members, "history"), !turns.isEmpty {
+            return RowError(reason: "unsupported_history", message: "field \"history\": \(turns.count) earlier turn\(turns.count == 1 ? "" : "s"), "
+                + "which format \(format.rawValue) has no place for (they would be dropped)",
+                hint: "write such rows as chat messages ({\"\(columns.messages)\": [{role, content}, ...]}) for kind prompt-completion")
+        }
         switch kind {
         case .text, .labelled:
             guard !has(columns.text), has(columns.messages) else { return nil }
@@ -347,7 +354,7 @@ struct RowMapper {
     }
 
     /// The row's other columns as fields (strings normalised). Values that are not strings,
-    /// numbers, booleans or lists of strings are left out; `dropped` counts them by column.
+    /// numbers, booleans or lists of strings (objects, nested lists, null) are left out.
     private func fields(_ members: [JSONMember], excluding: [String]) throws(RowError) -> [String: FieldValue] {
         var fields: [String: FieldValue] = [:]
         for member in members where !excluding.contains(member.key) {
