@@ -137,6 +137,13 @@ import Testing
         #expect(beam.json.json("ppo")?["samples"] as? Int == 4 && beam.json.json("comparison")?["samples_per_prompt"] as? Int == 1, "\(beam.text)")
         #expect(beam.json.json("decodings")?.json("beam")?["length_penalty"] as? Double == 0.5)
 
+        // A response longer than the model's context is refused by name (it was a precondition trap in generation).
+        do {
+            try c.run("evalLong", EvaluateStage.self, inputs: inputs, outputs: ["report"], with: base.merging(["response_length": .int(65536)]) { $1 })
+            Issue.record("response_length 65536 was generated")
+        } catch let StageError.badParam(name, message) {
+            #expect(name == "response_length" && message.hasPrefix("prompt (") && message.hasSuffix(" + response (65536) exceeds the policy's n_positions (32)"), "\(message)")
+        }
         for (list, message) in [([StageParamValue.string("sample"), .string("sample")], "'sample' is listed twice; list each decoding once"),
                                 ([.string("nucleus")], "unknown decoding 'nucleus'; use sample, greedy or beam"),
                                 ([], "list at least one of sample, greedy, beam")] {
