@@ -187,7 +187,7 @@ struct DatasetShapeTests {
             ("prompt-completion", #"{"prompt": [\#(Self.user), \#(Self.assistant("A"))], "completion": "B"}"#,
              #"p.jsonl:1: field "prompt": the prompt ends with an assistant turn (the response belongs in its own column)"#),
             ("prompt", #"{"prompt": [{"role": "user"}]}"#,
-             #"p.jsonl:1: field "prompt": message 0: expected {"role": string, "content": string}"#),
+             #"p.jsonl:1: field "prompt": message 0: expected {"role": string, "content": string or a list of text parts}"#),
         ]
         for (kind, row, message) in cases {
             do {

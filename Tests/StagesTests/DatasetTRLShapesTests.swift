@@ -84,6 +84,21 @@ struct DatasetTRLShapesTests {
         #expect(try DatasetFixture.allRecords(reader).count == 1, "an empty history is no history")
     }
 
+    /// Message content as a list of parts (chat templates' and multimodal datasets' form): text parts are
+    /// joined; an image or a tool call is refused by name, never read as an empty turn.
+    @Test func contentPartsAndToolCalls() throws {
+        let parts = #"{"messages":[{"role":"user","content":[{"type":"text","text":"Sky "},{"type":"text","text":"colour?"}]},{"role":"assistant","content":[{"type":"text","text":"Blue."}]}]}"# + "\n"
+        let (reader, _) = try DatasetFixture.importing(file: "data/c.jsonl", parts, DatasetFixture.params([:]))
+        #expect(try DatasetFixture.allRecords(reader) == [
+            .promptCompletion(PromptCompletionRecord(fields: [:], messages: [ChatMessage(role: "user", content: "Sky colour?")], completion: "Blue."))])
+        let image = #"{"prompt":[{"role":"user","content":[{"type":"image"},{"type":"text","text":"What is it?"}]}],"completion":[{"role":"assistant","content":"A cat."}]}"# + "\n"
+        #expect(Self.message { try DatasetFixture.importing(file: "data/v.jsonl", image, DatasetFixture.params([:])) }
+            == #"data/v.jsonl:1: field "prompt": message 0: content part 0 is a "image" part; only text is read (set skip_invalid: true to skip such rows)"#)
+        let tool = #"{"messages":[{"role":"user","content":"Weather?"},{"role":"assistant","tool_calls":[{"type":"function","function":{"name":"weather","arguments":{}}}]},{"role":"tool","content":"Sun."},{"role":"assistant","content":"Sunny."}]}"# + "\n"
+        #expect(Self.message { try DatasetFixture.importing(file: "data/t.jsonl", tool, DatasetFixture.params([:])) }
+            == #"data/t.jsonl:1: field "messages": message 1: a tool call ("tool_calls" without content); tool calls are not read (set skip_invalid: true to skip such rows)"#)
+    }
+
     @Test func utf16AndEmptySourcesAreFileLevelErrors() throws {
         let utf16 = try Self.folder(["u.jsonl": [0xFF, 0xFE] + Array(#"{"text": "x"}"#.utf8).flatMap { [$0, 0] }])
         #expect(Self.message { try DatasetFixture.importing(utf16 + "/u.jsonl", name: "data/u.jsonl", DatasetFixture.params(["kind": .string("text")])) }

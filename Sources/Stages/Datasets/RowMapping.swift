@@ -274,13 +274,38 @@ struct RowMapper {
     private func turns(_ members: [JSONMember], _ name: String) throws(RowError) -> [ChatMessage]? {
         guard let v = value(members, name), case .array(let items) = v, case .object? = items.first else { return nil }
         var turns: [ChatMessage] = []
-        for (i, item) in items.enumerated() {
-            guard case .string(let role)? = item["role"], case .string(let content)? = item["content"] else {
-                throw RowError(reason: "bad_message", message: "field \"\(name)\": message \(i): expected {\"role\": string, \"content\": string}")
-            }
-            turns.append(ChatMessage(role: normalise(role), content: normalise(content)))
-        }
+        for (i, item) in items.enumerated() { turns.append(try message(item, index: i, field: name)) }
         return turns
+    }
+
+    /// One `{role, content}` message; `content` may also be a list of parts (`[{"type": "text", "text": …}]`,
+    /// the form chat templates and multimodal datasets use), whose text parts are joined.
+    private func message(_ item: JSONValue, index i: Int, field name: String) throws(RowError) -> ChatMessage {
+        let shape = "expected {\"role\": string, \"content\": string or a list of text parts}"
+        guard case .string(let role)? = item["role"] else {
+            throw RowError(reason: "bad_message", message: "field \"\(name)\": message \(i): \(shape)")
+        }
+        switch item["content"] {
+        case .string(let content)?:
+            return ChatMessage(role: normalise(role), content: normalise(content))
+        case .array(let parts)?:
+            var text = ""
+            for (j, part) in parts.enumerated() {
+                guard case .string(let type)? = part["type"], type == "text", case .string(let piece)? = part["text"] else {
+                    let type = part["type"]?.string.map { "a \"\($0)\" part" } ?? "not a {\"type\": \"text\", \"text\": string} part"
+                    throw RowError(reason: "bad_message", message: "field \"\(name)\": message \(i): content part \(j) is \(type); only text is read")
+                }
+                text += piece
+            }
+            return ChatMessage(role: normalise(role), content: normalise(text))
+        case .null?, nil:
+            guard item["tool_calls"] == nil else {
+                throw RowError(reason: "bad_message", message: "field \"\(name)\": message \(i): a tool call (\"tool_calls\" without content); tool calls are not read")
+            }
+            throw RowError(reason: "bad_message", message: "field \"\(name)\": message \(i): \(shape)")
+        default:
+            throw RowError(reason: "bad_message", message: "field \"\(name)\": message \(i): \(shape)")
+        }
     }
 
     /// A conversational prompt column: its turns (nil when the prompt is not a list of messages).
@@ -337,12 +362,7 @@ struct RowMapper {
         guard let v = value(members, name) else { throw missing(name, param: "messages_column") }
         guard case .array(let items) = v else { throw wrongType(name, expected: "a list of {role, content} messages", found: v, param: "messages_column") }
         var turns: [ChatMessage] = []
-        for (i, item) in items.enumerated() {
-            guard case .string(let role)? = item["role"], case .string(let content)? = item["content"] else {
-                throw RowError(reason: "bad_message", message: "field \"\(name)\": message \(i): expected {\"role\": string, \"content\": string}")
-            }
-            turns.append(ChatMessage(role: normalise(role), content: normalise(content)))
-        }
+        for (i, item) in items.enumerated() { turns.append(try message(item, index: i, field: name)) }
         guard let last = turns.last, last.role == "assistant" else {
             throw RowError(reason: "bad_message", message: "field \"\(name)\": the last message must be from \"assistant\" (it is the completion to learn)")
         }
