@@ -3,6 +3,7 @@
 # that nothing half-written passes for a result.
 #
 #   scripts/kill-torture-ml.sh [ROUNDS] [PIPE_BINARY]
+#   CHILD_ODDS=1 scripts/kill-torture-ml.sh   # always kill a stage process (default: one round in 3)
 #
 # The pipeline is pipelines/smoke.yaml (dataset → tokenise → judge, sft → rm-pairs → rm → ppo, dpo,
 # grpo, evaluate; seconds per stage in a debug build). A reference run in its own store fixes every
@@ -50,7 +51,7 @@ for round in $(seq 1 "$rounds"); do
     delay=$(awk -v r=$RANDOM -v f="$full" 'BEGIN { printf "%.2f", 0.3 + r / 32768 * f * 2 }')
     sleep "$delay"
     victim=$target what=pipe
-    if [ $((RANDOM % 3)) -eq 0 ]; then
+    if [ $((RANDOM % ${CHILD_ODDS:-3})) -eq 0 ]; then
         child=$(pgrep -P "$target" -f "_stage" | head -1)
         [ -n "$child" ] && victim=$child what="stage $(tr '\0' ' ' < /proc/"$child"/cmdline 2>/dev/null | grep -o '~[a-z-]*/invocation' | tr -d '~' | cut -d/ -f1)"
     fi

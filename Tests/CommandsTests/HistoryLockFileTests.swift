@@ -99,6 +99,9 @@ struct HistoryLockFileTests {
             }
             try Data(bytes).write(to: URL(fileURLWithPath: path))
             #expect(try LockFile.read(path: path) == lock)
+            // A checkout with CRLF line ends (git's autocrlf) is still whole.
+            try Data(lock.text.replacingOccurrences(of: "\n", with: "\r\n").utf8).write(to: URL(fileURLWithPath: path))
+            #expect(try LockFile.read(path: path) == lock)
         }
     }
 

@@ -165,7 +165,9 @@ public struct LockFile: Sendable, Equatable {
         // A cut-off file is named as such, whatever the cut left (a valid YAML prefix, or broken YAML).
         let cutShort = UnusableLockFile(path: path, problem: "it is cut short: its last line is not `\(endLine)` "
             + "(a write or copy of it was interrupted)")
-        let closed = text.hasSuffix("\n" + endLine + "\n") || text.hasSuffix("\n" + endLine + "\r\n")
+        // On bytes: as Characters, a CRLF checkout's "\r\n" is one grapheme and matches no "\n".
+        let bytes = Array(data)
+        let closed = ["\n" + endLine + "\n", "\n" + endLine + "\r\n"].contains { bytes.ends(with: Array($0.utf8)) }
         let root: YAMLValue
         do {
             guard let document = try YAMLValue.parse(text: text, file: display) else {
@@ -173,7 +175,9 @@ public struct LockFile: Sendable, Equatable {
             }
             root = document
         } catch let error as PipelineError {
-            if !closed, text.contains("\nschema: \(schema)\n") { throw cutShort }
+            if !closed, text.unicodeScalars.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).contains(where: { String($0) == "schema: \(schema)" }) {
+                throw cutShort
+            }
             let first = error.diagnostics.first
             throw UnusableLockFile(path: path, problem: "not valid YAML: " + (first?.message ?? "\(error)"), location: first?.location?.description)
         }
@@ -251,4 +255,8 @@ public struct LockFile: Sendable, Equatable {
     /// Every stage key and output digest the lock names (for gc).
     public var referencedKeys: [String] { variants.flatMap { $0.stages.map(\.key) } }
     public var referencedObjects: [String] { variants.flatMap { $0.stages.flatMap { $0.outputs.map(\.digest) } } }
+}
+
+private extension Array where Element == UInt8 {
+    func ends(with suffix: [UInt8]) -> Bool { count >= suffix.count && self[(count - suffix.count)...].elementsEqual(suffix) }
 }
