@@ -7,7 +7,7 @@ import Store
 /// `https://` go over `HTTPConnection` (keep-alive, pooled; https through OpenSSL, see `TLSContext`).
 ///
 /// Retries: connection errors, timeouts, short bodies and 5xx are retried with exponential back-off
-/// (`retries` more attempts, 0.2 s doubling); 4xx are not (404 means "missing"). A 404/409 on upload
+/// (`retries` more attempts, 0.2 s doubling up to 30 s: `BackoffSchedule`); 4xx are not (404 means "missing"). A 404/409 on upload
 /// creates the collections (MKCOL) once and tries again.
 public final class HTTPBlobs: RemoteBlobs, @unchecked Sendable {
     public enum UploadMode: String, Sendable, CaseIterable {
@@ -27,7 +27,9 @@ public final class HTTPBlobs: RemoteBlobs, @unchecked Sendable {
     let uploadMode: UploadMode
     let retries: Int
     let timeout: Double
-    let firstBackoff: Double
+    let backoff: BackoffSchedule
+    /// Waits between attempts (tests record the pauses instead of sleeping).
+    var sleep: @Sendable (Double) -> Void = { Thread.sleep(forTimeInterval: $0) }
     /// Set for https:// (peer verification always on; `caFile` adds a trusted CA).
     let tls: TLSContext?
 
@@ -57,7 +59,7 @@ public final class HTTPBlobs: RemoteBlobs, @unchecked Sendable {
         self.uploadMode = uploadMode
         self.retries = max(0, retries)
         self.timeout = timeout
-        self.firstBackoff = firstBackoff
+        self.backoff = BackoffSchedule(first: firstBackoff)
         if scheme == "https" {
             do { tls = try TLSContext(caFile: caFile) } catch {
                 throw RemoteError.local(remote: url, reason: error.description)
@@ -185,11 +187,10 @@ public final class HTTPBlobs: RemoteBlobs, @unchecked Sendable {
     private func request(_ method: String, _ path: String, headers: [(String, String)] = [], body: HTTPConnection.Body = .none,
                          missingIsAnswer: Bool = false, sink: HTTPConnection.Sink = .memory,
                          beforeAttempt: () -> Void = {}) throws -> HTTPResponse {
-        var delay = firstBackoff
         var lastProblem = ""
         for attempt in 0...retries {
-            // Thread.sleep, not usleep: retries: 20 doubles 0.2 s past usleep's UInt32 microseconds (71 min).
-            if attempt > 0 { Thread.sleep(forTimeInterval: delay); delay *= 2 }
+            // Thread.sleep, not usleep: a pause in microseconds could pass usleep's UInt32 (71 min).
+            if attempt > 0 { sleep(backoff.delay(beforeRetry: attempt)) }
             beforeAttempt()
             let response: HTTPResponse
             do {

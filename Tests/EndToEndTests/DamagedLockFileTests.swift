@@ -71,9 +71,17 @@ struct DamagedLockFileTests {
         let keyLine = try #require(text.range(of: "    key: ", options: .backwards))
         let cut = String(text[..<text.index(keyLine.upperBound, offsetBy: 10)])
         try workspace.write("pipelines/p.lock", cut)
-        let line = cut.split(separator: "\n", omittingEmptySubsequences: false).count
-        let key = String(cut[keyLine.upperBound...])
-        try expectRefusal(workspace, problem: "pipelines/p.lock:\(line):10: stage count: key '\(key)' is not a sha256 digest")
+        try expectRefusal(workspace, problem: "pipelines/p.lock: it is cut short: its last line is not `end: true` (a write or copy of it was interrupted)")
+    }
+
+    /// Cut at a line boundary the rest is valid YAML naming fewer stages: refused all the same.
+    @Test func cutOffAtALineBoundary() throws {
+        let workspace = try workspace("pipe-e2e-lock-cut-line")
+        defer { workspace.remove() }
+        let text = try workspace.read("pipelines/p.lock")
+        let lastStage = try #require(text.range(of: "\n  count:\n"))
+        try workspace.write("pipelines/p.lock", String(text[..<text.index(after: lastStage.lowerBound)]))
+        try expectRefusal(workspace, problem: "pipelines/p.lock: it is cut short: its last line is not `end: true` (a write or copy of it was interrupted)")
     }
 
     @Test func emptyFile() throws {

@@ -79,7 +79,7 @@ struct HistoryAcceptanceTests {
         #expect(try pipe.run(["run", HistoryFixture.pipeline], in: workspace.root).status == 0)
         let lockPath = "pipelines/rlhf.lock"
         let first = try workspace.read(lockPath)
-        #expect(first.contains("schema: pipe.lock.v1"))
+        #expect(first.contains("schema: pipe.lock.v2"))
         for stage in CommandPipelineFixture.stageNames { #expect(first.contains("\n  \(stage):\n"), "\(stage) missing:\n\(first)") }
         #expect(first.contains("      lr: 1.41e-05\n"), "\(first)")
         #expect(first.contains("      data/corpus.txt: "), "\(first)")

@@ -35,7 +35,7 @@ struct LockFileMemoAcceptanceTests {
         #expect(try modified(workspace, Self.lock) == stamp, "an unchanged lock file is left alone")
 
         // Edited by hand (same length, so only the timestamps tell): restored by the next run.
-        let edited = original.replacingOccurrences(of: "schema: pipe.lock.v1", with: "schema: pipe.lock.v9")
+        let edited = original.replacingOccurrences(of: "schema: pipe.lock.v2", with: "schema: pipe.lock.v9")
         #expect(edited != original && edited.utf8.count == original.utf8.count)
         try workspace.write(Self.lock, edited)
         #expect(try pipe.run(run, in: workspace.root).status == 0)

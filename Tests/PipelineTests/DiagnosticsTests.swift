@@ -61,7 +61,7 @@ let diagnosticCases: [DiagnosticCase] = [
           tok:
             uses: tokenise
             with: { vocab_size: 1.5e3 }
-        """, expected: "pipelines/p.yaml:6:25: error: stage 'tok': param 'vocab_size': expected int, found float 1.5e3"),
+        """, expected: "pipelines/p.yaml:6:25: error: stage 'tok': param 'vocab_size': expected int, found float 1.5e3 (allowed: whole numbers from 16)"),
     DiagnosticCase(name: "string where float is declared", pipeline: header + """
           tok: { uses: tokenise }
           sft:
@@ -223,7 +223,7 @@ let diagnosticCases: [DiagnosticCase] = [
     DiagnosticCase(name: "--set unparsable value", pipeline: Fixtures.rlhf, overrides: ["ppo.prompts_list=[a, b"],
                    expected: "error: --set ppo.prompts_list=[a, b: cannot parse value '[a, b' (quote text with '...', write lists as [a, b])"),
     DiagnosticCase(name: "--set wrong type", pipeline: Fixtures.rlhf, overrides: ["ppo.steps=2.5"],
-                   expected: "error: --set ppo.steps=2.5: stage 'ppo': param 'steps': expected int, found float 2.5"),
+                   expected: "error: --set ppo.steps=2.5: stage 'ppo': param 'steps': expected int, found float 2.5 (allowed: whole numbers from 1)"),
     DiagnosticCase(name: "--set without =", pipeline: Fixtures.rlhf, overrides: ["ppo.steps"],
                    expected: "error: --set ppo.steps: expected stage.param=value (e.g. --set ppo.lr=3e-5)"),
     DiagnosticCase(name: "sweep over an unknown param", pipeline: Fixtures.rlhf + "\nsweep:\n  ppo.lrr: [1e-5, 3e-5]\n",
@@ -618,5 +618,63 @@ let diagnosticCases: [DiagnosticCase] = [
         #expect(Suggestion.nearest(to: "lrr", in: ["lr", "steps"]) == "lr")
         #expect(Suggestion.nearest(to: "stpes", in: ["lr", "steps"]) == "steps")
         #expect(Suggestion.nearest(to: "banana", in: ["lr", "steps"]) == nil)
+    }
+}
+
+/// Sizes in the built-in kinds' `with:` (huge, zero, negative, beyond 64 bits, written as floats):
+/// a positioned error naming the allowed range, before any stage could trap on them.
+extension DiagnosticsTests {
+    /// The error lines of loading one stage of the built-in `kind` with `with: { <with> }`.
+    static func builtinErrors(_ kind: String, _ with: String) throws -> [String] {
+        let ws = try TempWorkspace([:])
+        let message = ws.error("name: t\nseed: 1\nstages:\n  s:\n    uses: \(kind)\n    with: { \(with) }\n") ?? ""
+        return message.split(separator: "\n").map(String.init).filter { $0.contains(": param '") }
+    }
+
+    @Test func everyBuiltInIntParamIsBoundedBothWays() throws {
+        let ws = try TempWorkspace([:])
+        var count = 0
+        for kind in ws.workspace.declaredKinds() {
+            for param in try ws.workspace.loadDeclaration(kind: kind).params where param.type == .int {
+                count += 1
+                #expect(param.min != nil && param.max != nil, "\(kind).\(param.name) needs min: and max:")
+                // Far inside Int64 and Int32 products of two bounded sizes stay exact.
+                #expect((param.max ?? .infinity) <= 1e9 + 1, "\(kind).\(param.name)")
+            }
+        }
+        #expect(count > 50)
+    }
+
+    @Test func hugeZeroAndNegativeSizesArePositionedWithTheAllowedRange() throws {
+        #expect(try Self.builtinErrors("sft", "batch_size: 1000000000000") == [
+            "pipelines/p.yaml:6:25: error: stage 's': param 'batch_size': 1000000000000 is above the maximum 65536"])
+        #expect(try Self.builtinErrors("sft", "n_layer: 1e9") == [
+            "pipelines/p.yaml:6:22: error: stage 's': param 'n_layer': expected int, found float 1e9 (allowed: whole numbers from 1 to 1024)"])
+        #expect(try Self.builtinErrors("evaluate", "response_length: 9223372036854775807") == [
+            "pipelines/p.yaml:6:30: error: stage 's': param 'response_length': 9223372036854775807 is above the maximum 65536"])
+        #expect(try Self.builtinErrors("grpo", "num_generations: 99999999999999999999") == [
+            "pipelines/p.yaml:6:30: error: stage 's': param 'num_generations': 99999999999999999999 is beyond the 64-bit integer range (allowed: whole numbers from 2 to 65536)"])
+        #expect(try Self.builtinErrors("ppo", "batch_size: 0") == [
+            "pipelines/p.yaml:6:25: error: stage 's': param 'batch_size': 0 is below the minimum 2"])
+        #expect(try Self.builtinErrors("tokenise", "vocab_size: -9223372036854775808") == [
+            "pipelines/p.yaml:6:25: error: stage 's': param 'vocab_size': -9223372036854775808 is below the minimum 259"])
+        #expect(try Self.builtinErrors("dataset", "max_chars: -1") == [
+            "pipelines/p.yaml:6:24: error: stage 's': param 'max_chars': -1 is below the minimum 0"])
+    }
+
+    /// Every int param of every built-in kind, at every extreme: one positioned error each.
+    @Test func everyExtremeOfEveryBuiltInIntParamIsReported() throws {
+        let ws = try TempWorkspace([:])
+        for kind in ws.workspace.declaredKinds() {
+            for param in try ws.workspace.loadDeclaration(kind: kind).params where param.type == .int {
+                for value in ["-9223372036854775808", "-1", "9223372036854775807", "18446744073709551616", "1e300", "0x7fffffffffffffff"] {
+                    let min = param.min ?? 0
+                    if value == "-1" && min <= -1 { continue }
+                    let errors = try Self.builtinErrors(kind, "\(param.name): \(value)")
+                    #expect(errors.count == 1 && errors[0].hasPrefix("pipelines/p.yaml:6:")
+                            && errors[0].contains("error: stage 's': param '\(param.name)': "), "\(kind).\(param.name)=\(value): \(errors)")
+                }
+            }
+        }
     }
 }

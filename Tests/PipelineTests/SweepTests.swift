@@ -149,7 +149,7 @@ import Testing
             do { _ = try loader.loadSweep(file: file, sweeps: sweeps); return nil } catch { return error.description }
         }
         #expect(message(["ppo.lrr=1,2"]) == "error: --sweep ppo.lrr=1,2: stage 'ppo': unknown param 'lrr' (did you mean 'lr'?)")
-        #expect(message(["ppo.steps=1,2.5"]) == "error: --sweep ppo.steps=1,2.5: stage 'ppo': param 'steps': expected int, found float 2.5")
+        #expect(message(["ppo.steps=1,2.5"]) == "error: --sweep ppo.steps=1,2.5: stage 'ppo': param 'steps': expected int, found float 2.5 (allowed: whole numbers from 1)")
         #expect(message(["ppo.steps"]) == "error: --sweep ppo.steps: expected stage.param=v1,v2 (e.g. --sweep ppo.lr=1e-5,3e-5)")
         #expect(message(["ppo.steps=1,"]) == "error: --sweep ppo.steps=1,: missing value after '='")
     }
@@ -196,7 +196,7 @@ import Testing
                 - { ppo.steps: 0 }
             """)
         #expect(message == """
-            pipelines/p.yaml:11:18: error: sweep: stage 'ppo': param 'steps': expected int, found float 0.5
+            pipelines/p.yaml:11:18: error: sweep: stage 'ppo': param 'steps': expected int, found float 0.5 (allowed: whole numbers from 1)
             pipelines/p.yaml:12:3: error: sweep: unknown stage 'pp' (did you mean 'ppo'?)
             pipelines/p.yaml:14:20: error: sweep: stage 'ppo': param 'steps': 0 is below the minimum 1
             """)

@@ -46,7 +46,7 @@ let badRowCases: [BadRowCase] = [
                expected: #"data/c.jsonl:1: field "messages": the last message must be from "assistant" (it is the completion to learn) (\#(skip))"#),
     BadRowCase(name: "chat message without content", file: "data/c.jsonl",
                text: #"{"messages": [{"role": "user"}, {"role": "assistant", "content": "x"}]}"#,
-               expected: #"data/c.jsonl:1: field "messages": message 0: expected {"role": string, "content": string} (\#(skip))"#),
+               expected: #"data/c.jsonl:1: field "messages": message 0: expected {"role": string, "content": string or a list of text parts} (\#(skip))"#),
     BadRowCase(name: "label out of range", file: "data/l.jsonl", text: #"{"text": "ok", "label": 2}"#,
                params: ["kind": .string("labelled")],
                expected: #"data/l.jsonl:1: field "label": expected 0 or 1, found 2 (\#(skip))"#),

@@ -187,7 +187,7 @@ struct DatasetShapeTests {
             ("prompt-completion", #"{"prompt": [\#(Self.user), \#(Self.assistant("A"))], "completion": "B"}"#,
              #"p.jsonl:1: field "prompt": the prompt ends with an assistant turn (the response belongs in its own column)"#),
             ("prompt", #"{"prompt": [{"role": "user"}]}"#,
-             #"p.jsonl:1: field "prompt": message 0: expected {"role": string, "content": string}"#),
+             #"p.jsonl:1: field "prompt": message 0: expected {"role": string, "content": string or a list of text parts}"#),
         ]
         for (kind, row, message) in cases {
             do {
@@ -268,7 +268,7 @@ struct DatasetShapeTests {
     }
 
     @Test func plainTextFromJSONLAndTextFiles() throws {
-        let dir = try DatasetFixture.folder(["a.jsonl": #"{"content": "第一行"}"# + "\n", "b.txt": "第二行\n\n第三  行\n", "ignored.csv": "x"])
+        let dir = try DatasetFixture.folder(["a.jsonl": #"{"content": "第一行"}"# + "\n", "b.txt": "第二行\n\n第三  行\n", "notes.md": "x"])
         let (reader, stats) = try DatasetFixture.importing(dir, name: "corpus",
                                                            DatasetFixture.params(["kind": .string("text"), "text_column": .string("content")]))
         #expect(try DatasetFixture.allRecords(reader) == [.text("第一行"), .text("第三 行"), .text("第二行")])

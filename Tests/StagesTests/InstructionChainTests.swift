@@ -137,6 +137,13 @@ import Testing
         #expect(beam.json.json("ppo")?["samples"] as? Int == 4 && beam.json.json("comparison")?["samples_per_prompt"] as? Int == 1, "\(beam.text)")
         #expect(beam.json.json("decodings")?.json("beam")?["length_penalty"] as? Double == 0.5)
 
+        // A response longer than the model's context is refused by name (it was a precondition trap in generation).
+        do {
+            try c.run("evalLong", EvaluateStage.self, inputs: inputs, outputs: ["report"], with: base.merging(["response_length": .int(65536)]) { $1 })
+            Issue.record("response_length 65536 was generated")
+        } catch let StageError.badParam(name, message) {
+            #expect(name == "response_length" && message.hasPrefix("prompt (") && message.hasSuffix(" + response (65536) exceeds the policy's n_positions (32)"), "\(message)")
+        }
         for (list, message) in [([StageParamValue.string("sample"), .string("sample")], "'sample' is listed twice; list each decoding once"),
                                 ([.string("nucleus")], "unknown decoding 'nucleus'; use sample, greedy or beam"),
                                 ([], "list at least one of sample, greedy, beam")] {
@@ -156,6 +163,16 @@ import Testing
                   with: ["n_layer": .int(1), "n_head": .int(2), "n_embd": .int(32), "block_size": .int(16), "batch_size": .int(4),
                          "steps": .int(10), "warmup_steps": .int(1), "eval_interval": .int(5), "eval_batches": .int(1)])
         #expect(c.contexts["sft"]!.series("valid/loss").count == 2)
+        // A context far beyond memory (block_size within its declared range) is refused before training, not an abort.
+        do {
+            try c.run("sftHuge", SFTStage.self, inputs: ["data": text, "tokenizer": "tokens.tokenizer"], outputs: ["model", "metrics"],
+                      with: ["n_layer": .int(1), "n_head": .int(2), "n_embd": .int(32), "block_size": .int(1 << 20), "batch_size": .int(4), "steps": .int(1)])
+            Issue.record("block_size 1048576 trained")
+        } catch let StageError.badParam(name, message) {
+            #expect(name == "batch_size")
+            #expect(message.hasPrefix("batch_size 4 × block_size 1048576: a pass of 4 × 1048576 tokens needs 44003.3 GB of activations besides 0.3 GB of weights and gradients, more than the "), "\(message)")
+            #expect(message.hasSuffix(" GB of memory available; lower them"), "\(message)")
+        }
         // Both token files and a dataset is an error naming the choice.
         #expect(throws: StageError.badInput("tokens", "give exactly one of `tokens` (token files) and `data` (a dataset)")) {
             try c.run("sft2", SFTStage.self, inputs: ["data": text, "tokens": "tokens.tokens", "tokenizer": "tokens.tokenizer"],

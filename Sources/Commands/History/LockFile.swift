@@ -9,7 +9,12 @@ import Pipeline
 /// results → same bytes; no timestamps or run ids), meant to be committed next to the pipeline.
 /// `pipe reproduce --lock FILE` re-executes it and `pipe gc` keeps what it references.
 public struct LockFile: Sendable, Equatable {
-    public static let schema = "pipe.lock.v1"
+    /// v2 adds the closing `end: true` line, so a file cut off at a line boundary is not taken for a
+    /// whole one (v1 files, which lack it, are still read).
+    public static let schema = "pipe.lock.v2"
+    static let legacySchemas = ["pipe.lock.v1"]
+    /// The last line of every v2 lock file.
+    static let endLine = "end: true"
 
     public struct Variant: Sendable, Equatable {
         /// `base` for a plain run, else the sweep variant's name.
@@ -54,6 +59,7 @@ public struct LockFile: Sendable, Equatable {
         var out = "# Written by pipe after each successful run of \(file): per stage its key, resolved params,\n"
         out += "# input and dep digests and output digests. Commit it with the pipeline; `pipe reproduce --lock`\n"
         out += "# re-executes it and checks every digest; `pipe gc` keeps what it references. Do not edit.\n"
+        out += "# The `\(Self.endLine)` line closes it: a copy without it was cut short.\n"
         out += "schema: \(Self.schema)\n"
         out += "pipeline: \(YAMLText.key(pipeline))\n"
         out += "file: \(YAMLText.key(file))\n"
@@ -73,7 +79,7 @@ public struct LockFile: Sendable, Equatable {
         } else {
             out += Self.stagesText(variants.first?.stages ?? [], indent: "")
         }
-        return out
+        return out + Self.endLine + "\n"
     }
 
     static func stagesText(_ stages: [RecordedStage], indent: String) -> String {
@@ -155,21 +161,35 @@ public struct LockFile: Sendable, Equatable {
         guard let text = String(data: data, encoding: .utf8) else {
             throw UnusableLockFile(path: path, problem: "it is not text (garbage bytes)")
         }
+        let display = Workspace.displayPath(ofFile: path)
+        // A cut-off file is named as such, whatever the cut left (a valid YAML prefix, or broken YAML).
+        let cutShort = UnusableLockFile(path: path, problem: "it is cut short: its last line is not `\(endLine)` "
+            + "(a write or copy of it was interrupted)")
+        // On bytes: as Characters, a CRLF checkout's "\r\n" is one grapheme and matches no "\n".
+        let bytes = Array(data)
+        let closed = ["\n" + endLine + "\n", "\n" + endLine + "\r\n"].contains { bytes.ends(with: Array($0.utf8)) }
         let root: YAMLValue
         do {
-            guard let document = try YAMLValue.parse(text: text, file: Workspace.displayPath(ofFile: path)) else {
+            guard let document = try YAMLValue.parse(text: text, file: display) else {
                 throw UnusableLockFile(path: path, problem: "it is empty")
             }
             root = document
         } catch let error as PipelineError {
+            if !closed, text.unicodeScalars.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).contains(where: { String($0) == "schema: \(schema)" }) {
+                throw cutShort
+            }
             let first = error.diagnostics.first
             throw UnusableLockFile(path: path, problem: "not valid YAML: " + (first?.message ?? "\(error)"), location: first?.location?.description)
         }
         func fail(_ message: String, at value: YAMLValue? = nil) -> UnusableLockFile {
             UnusableLockFile(path: path, problem: message, location: (value?.location ?? root.location)?.description)
         }
-        guard root["schema"]?.scalarText == schema else {
-            throw fail("not a \(schema) lock file (schema: \(root["schema"]?.scalarText ?? "missing"))")
+        let found = root["schema"]?.scalarText
+        guard let found, found == schema || legacySchemas.contains(found) else {
+            throw fail("not a \(schema) lock file (schema: \(found ?? "missing"))")
+        }
+        if found == schema {
+            guard closed, root.mappingEntries?.last?.key == "end", root["end"]?.scalarText == "true" else { throw cutShort }
         }
         guard let pipeline = root["pipeline"]?.scalarText, let file = root["file"]?.scalarText else { throw fail("missing pipeline: or file:") }
         if let variantsNode = root["variants"] {
@@ -235,4 +255,8 @@ public struct LockFile: Sendable, Equatable {
     /// Every stage key and output digest the lock names (for gc).
     public var referencedKeys: [String] { variants.flatMap { $0.stages.map(\.key) } }
     public var referencedObjects: [String] { variants.flatMap { $0.stages.flatMap { $0.outputs.map(\.digest) } } }
+}
+
+private extension Array where Element == UInt8 {
+    func ends(with suffix: [UInt8]) -> Bool { count >= suffix.count && self[(count - suffix.count)...].elementsEqual(suffix) }
 }

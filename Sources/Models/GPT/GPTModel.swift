@@ -83,6 +83,12 @@ public final class GPTModel: @unchecked Sendable {
 
     public var parameterCount: Int { layout.count }
 
+    /// Why a training pass of `batch` rows of `time` tokens would not fit in this machine's memory, or
+    /// nil (see `MemoryBudget.passProblem`).
+    public func passMemoryProblem(batch: Int, time: Int) -> String? {
+        MemoryBudget.passProblem(config, batch: batch, time: time)
+    }
+
     /// Zeroes the gradients before a step's first `backward`. `lazily`: no pass over the buffer now;
     /// the next `backward` overwrites what it would add to and zeroes the rest (the same bytes as
     /// zeroing first; until that backward the buffer still holds the previous step's values).

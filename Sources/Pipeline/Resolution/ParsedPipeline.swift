@@ -232,7 +232,9 @@ public struct ParsedPipeline: Sendable {
                        path: String, _ sink: inout DiagnosticSink) -> ParamValue? {
         switch ParamTyping.typed(raw, as: param.type) {
         case .failure(let m):
-            sink.error(location, path, "\(what): \(m.message)")
+            // A bounded number: say what would be accepted (`n_layer: 1e9` is a float, not a big int).
+            let allowed = param.type != .int ? "" : ParamTyping.allowedRange(param).map { " (allowed: \($0))" } ?? ""
+            sink.error(location, path, "\(what): \(m.message)\(allowed)")
             return nil
         case .success(let value):
             if let problem = ParamTyping.checkLimits(value, param) {

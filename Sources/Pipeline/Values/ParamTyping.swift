@@ -34,6 +34,8 @@ enum ParamTyping {
             }
             switch (type, YAMLScalar.classify(text)) {
             case (.int, .int(let v)): return .success(.int(v))
+            case (.int, .string) where YAMLScalar.isDecimalInt(Array(text.utf8)):
+                return .failure(Mismatch(message: "\(text) is beyond the 64-bit integer range"))
             case (.float, .int(let v)): return .success(.float(Double(v)))
             case (.float, .float(let v)): return .success(.float(v))
             case (.bool, .bool(let v)): return .success(.bool(v))
@@ -105,6 +107,18 @@ enum ParamTyping {
             return Mismatch(message: "\(value) is not one of \(choices.map(\.description).joined(separator: ", "))")
         }
         return nil
+    }
+
+    /// The bounds of an int or float param as a range (`1 to 1024`, `at least 0`), nil when unbounded.
+    static func allowedRange(_ declaration: ParamDeclaration) -> String? {
+        guard declaration.type == .int || declaration.type == .float else { return nil }
+        let kind = declaration.type == .int ? "whole numbers " : ""
+        switch (declaration.min, declaration.max) {
+        case let (min?, max?): return "\(kind)from \(display(min, declaration.type)) to \(display(max, declaration.type))"
+        case let (min?, nil): return "\(kind)from \(display(min, declaration.type))"
+        case let (nil, max?): return "\(kind)up to \(display(max, declaration.type))"
+        case (nil, nil): return nil
+        }
     }
 
     /// Bounds print in the param's own type (`1`, not `1.0`, for an int param).

@@ -92,7 +92,7 @@ enum YAMLScalar {
     }
 
     /// `[-+]?[0-9]+`
-    private static func isDecimalInt(_ s: [UInt8]) -> Bool {
+    static func isDecimalInt(_ s: [UInt8]) -> Bool {
         var i = 0
         if i < s.count, s[i] == UInt8(ascii: "-") || s[i] == UInt8(ascii: "+") { i += 1 }
         guard i < s.count else { return false }

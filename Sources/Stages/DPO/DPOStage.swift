@@ -41,6 +41,8 @@ public enum DPOStage: BuiltinStage {
         guard train.count >= config.batchSize else {
             throw StageError.badInput("pairs", "\(train.count) usable training pairs, fewer than batch_size \(config.batchSize)")
         }
+        try PassMemory.require(policy, rows: config.batchSize, time: maxLength, param: "batch_size",
+                               shape: "batch_size \(config.batchSize) × max_length \(maxLength)")
         context.log("dpo: \(train.count) training pairs, \(valid.count) held out; loss \(config.lossType.rawValue), β \(config.beta)")
         let trainer = try DPOTrainer(config: config, policy: policy, reference: reference, pairs: train, heldOut: valid,
                                      pad: tokenizer.padId, seed: context.seed, pool: pool)

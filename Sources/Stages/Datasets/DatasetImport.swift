@@ -126,6 +126,12 @@ public enum DatasetImport {
             progress(fileIndex + 1, files.count)
         }
 
+        // An empty export or a wrong file: an empty dataset would only fail later, far from its cause.
+        guard stats.rows > 0 else {
+            let name = sourceName ?? source
+            throw StageError.badInput("source", files.count == 1 && files[0].path == source ? "\(name): no rows (the file is empty)"
+                : "\(name): no rows in its \(files.count) file\(files.count == 1 ? "" : "s") (all empty)")
+        }
         var manifestSplits: [(name: String, count: Int)] = []
         var lengthTotals = Array(repeating: (min: Int.max, sum: 0, max: 0), count: mainFields.count)
         for split in settings.splitNames {
@@ -169,11 +175,15 @@ public enum DatasetImport {
             return [SourceFile(path: source, relative: name, format: try fileFormat(path: source, name: name, settings: settings))]
         }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: source)) ?? []
+        let folderName = sourceName ?? source
+        try refuseSavedDataset(folder: folderName, names: names)
         var files: [SourceFile] = []
         for name in names.sorted(by: { $0.utf8Precedes($1) }) {
             let path = source + "/" + name
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else { continue }
+            // A tabular file beside the JSON ones holds rows too: skipping it would import part of the data.
+            try refuseTabular(name: name, display: folderName + "/" + name)
             let format: SourceFileFormat
             if settings.kind == .labelled && name == settings.positiveFile { format = .textLines(label: 1) }
             else if settings.kind == .labelled && name == settings.negativeFile { format = .textLines(label: 0) }
@@ -195,15 +205,7 @@ public enum DatasetImport {
     static func fileFormat(path: String, name: String, settings: DatasetSettings) throws -> SourceFileFormat {
         if name.hasSuffix(".jsonl") { return .jsonLines }
         if name.hasSuffix(".json") { return .jsonArray }
-        // Tabular files would otherwise be sniffed as text lines (kind text): the header and the quoting
-        // would become records. `datasets` converts them in one line.
-        let readers = [(".csv", "from_csv('%@')"), (".tsv", "from_csv('%@', sep='\\t')"), (".parquet", "from_parquet('%@')"), (".arrow", "from_file('%@')")]
-        if let (suffix, reader) = readers.first(where: { name.lowercased().hasSuffix($0.0) }) {
-            let base = (name as NSString).lastPathComponent, stem = (base as NSString).deletingPathExtension
-            let call = reader.replacingOccurrences(of: "%@", with: base)
-            throw StageError.badInput("source", "\(name): \(suffix.dropFirst().uppercased()) files are not read; convert it to JSON Lines "
-                + "and import that, e.g. python3 -c \"import datasets; datasets.Dataset.\(call).to_json('\(stem).jsonl', force_ascii=False)\"")
-        }
+        try refuseTabular(name: name, display: name)
         if name.hasSuffix(".txt") {
             switch settings.kind {
             case .text: return .textLines(label: nil)
@@ -223,6 +225,30 @@ public enum DatasetImport {
             if settings.kind == .text { return .textLines(label: nil) }
             throw StageError.badInput("source", "\(name): not JSON lines or a JSON array (name the file .jsonl or .json)")
         }
+    }
+
+    /// Tabular files would otherwise be sniffed as text lines (kind text) or skipped in a folder: the
+    /// header and the quoting would become records, or the rows would be missing. `datasets` converts
+    /// them in one line.
+    static func refuseTabular(name: String, display: String) throws {
+        let readers = [(".csv", "from_csv('%@')"), (".tsv", "from_csv('%@', sep='\\t')"), (".parquet", "from_parquet('%@')"), (".arrow", "from_file('%@')")]
+        guard let (suffix, reader) = readers.first(where: { name.lowercased().hasSuffix($0.0) }) else { return }
+        let base = (name as NSString).lastPathComponent, stem = (base as NSString).deletingPathExtension
+        let call = reader.replacingOccurrences(of: "%@", with: base)
+        throw StageError.badInput("source", "\(display): \(suffix.dropFirst().uppercased()) files are not read; convert it to JSON Lines "
+            + "and import that, e.g. python3 -c \"import datasets; datasets.Dataset.\(call).to_json('\(stem).jsonl', force_ascii=False)\"")
+    }
+
+    /// A folder written by `datasets`' `save_to_disk` (Arrow shards beside `state.json`, or a
+    /// `dataset_dict.json` over split folders): its JSON files are metadata, not rows.
+    static func refuseSavedDataset(folder: String, names: [String]) throws {
+        let isDict = names.contains("dataset_dict.json")
+        guard isDict || (names.contains("state.json") && names.contains { $0.hasSuffix(".arrow") }) else { return }
+        let base = (folder as NSString).lastPathComponent
+        let export = isDict ? "d = datasets.load_from_disk('\(base)'); [d[s].to_json(f'\(base)-{s}.jsonl', force_ascii=False) for s in d]"
+            : "datasets.load_from_disk('\(base)').to_json('\(base).jsonl', force_ascii=False)"
+        throw StageError.badInput("source", "\(folder): a Hugging Face `datasets` folder written by save_to_disk (Arrow files, "
+            + "not read); export it to JSON Lines and import that, e.g. python3 -c \"import datasets; \(export)\"")
     }
 
     // MARK: Records

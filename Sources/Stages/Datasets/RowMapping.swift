@@ -63,6 +63,7 @@ struct RowMapper {
         guard case .object(let members) = row else {
             throw RowError(reason: "not_an_object", message: "expected a JSON object, found \(row.typeName)")
         }
+        if let error = otherShape(members) { throw error }
         switch (kind, format) {
         case (.text, _):
             return [.text(try text(members, columns.text, param: "text_column"))]
@@ -129,6 +130,51 @@ struct RowMapper {
             let fields = try self.fields(members, excluding: [columns.chosen, columns.rejected, columns.margin] + (turns == nil ? [] : [columns.prompt]))
             return [.preference(PreferenceRecord(fields: fields, messages: turns, chosen: chosen, rejected: rejected, margin: try margin(members)))]
         }
+    }
+
+    /// Rows of a TRL dataset type this kind does not take, named as such instead of as a missing column
+    /// (or, for unpaired preferences, instead of being learnt as completions).
+    private func otherShape(_ members: [JSONMember]) -> RowError? {
+        let has = { (name: String) in value(members, name) != nil }
+        // LLaMA-Factory's alpaca rows carry earlier turns as `history: [[query, answer], ...]`: the
+        // template has no place for them, and dropping them would train replies without their context.
+        if format == .alpaca || format == .chatglm, case .array(let turns)? = value(members, "history"), !turns.isEmpty {
+            return RowError(reason: "unsupported_history", message: "field \"history\": \(turns.count) earlier turn\(turns.count == 1 ? "" : "s"), "
+                + "which format \(format.rawValue) has no place for (they would be dropped)",
+                hint: "write such rows as chat messages ({\"\(columns.messages)\": [{role, content}, ...]}) for kind prompt-completion")
+        }
+        switch kind {
+        case .text, .labelled:
+            guard !has(columns.text), has(columns.messages) else { return nil }
+            return RowError(reason: "missing_field", message: "field \"\(columns.text)\": missing; the row is a conversation (\"\(columns.messages)\")",
+                            hint: "import conversations with kind: prompt-completion (the last assistant turn is the completion)")
+        case .preference where format != .ranked && format != .chatglm:
+            if !has(columns.chosen), has(columns.completion), has(columns.label) {
+                return RowError(reason: "unpaired_preference", message: "field \"\(columns.chosen)\": missing; the row is an unpaired preference "
+                    + "(\(columns.prompt), \(columns.completion), \(columns.label): TRL's KTO format), not a pair of responses to one prompt",
+                    hint: "pair a desired and an undesired completion of the same prompt into chosen and rejected, "
+                        + "or import the label-true rows as kind: prompt-completion")
+            }
+            if !has(columns.chosen), has("completions"), has("labels") { return stepwise(missing: columns.chosen) }
+            return nil
+        case .promptCompletion where format == .columns || format == .auto:
+            if !has(columns.completion), has("completions"), has("labels") { return stepwise(missing: columns.completion) }
+            // TRL's unpaired preference rows: `label: false` marks a completion not to learn.
+            if has(columns.completion), case .bool(false)? = value(members, columns.label) {
+                return RowError(reason: "undesired_completion", message: "field \"\(columns.label)\": false, the completion is an undesired one "
+                    + "(TRL's unpaired preference format); supervised fine-tuning would learn it",
+                    hint: "keep only the label-true rows")
+            }
+            return nil
+        default:
+            return nil
+        }
+    }
+
+    private func stepwise(missing name: String) -> RowError {
+        RowError(reason: "stepwise_supervision", message: "field \"\(name)\": missing; the row is stepwise supervision "
+            + "(\(columns.prompt), completions, labels: TRL's PRM format), which no dataset kind takes",
+            hint: "turn the steps into prompt-completion or preference rows")
     }
 
     /// TRL's `extract_prompt` for strings: the longest common prefix is the prompt, moved back by one
@@ -228,13 +274,38 @@ struct RowMapper {
     private func turns(_ members: [JSONMember], _ name: String) throws(RowError) -> [ChatMessage]? {
         guard let v = value(members, name), case .array(let items) = v, case .object? = items.first else { return nil }
         var turns: [ChatMessage] = []
-        for (i, item) in items.enumerated() {
-            guard case .string(let role)? = item["role"], case .string(let content)? = item["content"] else {
-                throw RowError(reason: "bad_message", message: "field \"\(name)\": message \(i): expected {\"role\": string, \"content\": string}")
-            }
-            turns.append(ChatMessage(role: normalise(role), content: normalise(content)))
-        }
+        for (i, item) in items.enumerated() { turns.append(try message(item, index: i, field: name)) }
         return turns
+    }
+
+    /// One `{role, content}` message; `content` may also be a list of parts (`[{"type": "text", "text": …}]`,
+    /// the form chat templates and multimodal datasets use), whose text parts are joined.
+    private func message(_ item: JSONValue, index i: Int, field name: String) throws(RowError) -> ChatMessage {
+        let shape = "expected {\"role\": string, \"content\": string or a list of text parts}"
+        guard case .string(let role)? = item["role"] else {
+            throw RowError(reason: "bad_message", message: "field \"\(name)\": message \(i): \(shape)")
+        }
+        switch item["content"] {
+        case .string(let content)?:
+            return ChatMessage(role: normalise(role), content: normalise(content))
+        case .array(let parts)?:
+            var text = ""
+            for (j, part) in parts.enumerated() {
+                guard case .string(let type)? = part["type"], type == "text", case .string(let piece)? = part["text"] else {
+                    let type = part["type"]?.string.map { "a \"\($0)\" part" } ?? "not a {\"type\": \"text\", \"text\": string} part"
+                    throw RowError(reason: "bad_message", message: "field \"\(name)\": message \(i): content part \(j) is \(type); only text is read")
+                }
+                text += piece
+            }
+            return ChatMessage(role: normalise(role), content: normalise(text))
+        case .null?, nil:
+            guard item["tool_calls"] == nil else {
+                throw RowError(reason: "bad_message", message: "field \"\(name)\": message \(i): a tool call (\"tool_calls\" without content); tool calls are not read")
+            }
+            throw RowError(reason: "bad_message", message: "field \"\(name)\": message \(i): \(shape)")
+        default:
+            throw RowError(reason: "bad_message", message: "field \"\(name)\": message \(i): \(shape)")
+        }
     }
 
     /// A conversational prompt column: its turns (nil when the prompt is not a list of messages).
@@ -291,12 +362,7 @@ struct RowMapper {
         guard let v = value(members, name) else { throw missing(name, param: "messages_column") }
         guard case .array(let items) = v else { throw wrongType(name, expected: "a list of {role, content} messages", found: v, param: "messages_column") }
         var turns: [ChatMessage] = []
-        for (i, item) in items.enumerated() {
-            guard case .string(let role)? = item["role"], case .string(let content)? = item["content"] else {
-                throw RowError(reason: "bad_message", message: "field \"\(name)\": message \(i): expected {\"role\": string, \"content\": string}")
-            }
-            turns.append(ChatMessage(role: normalise(role), content: normalise(content)))
-        }
+        for (i, item) in items.enumerated() { turns.append(try message(item, index: i, field: name)) }
         guard let last = turns.last, last.role == "assistant" else {
             throw RowError(reason: "bad_message", message: "field \"\(name)\": the last message must be from \"assistant\" (it is the completion to learn)")
         }
@@ -308,7 +374,7 @@ struct RowMapper {
     }
 
     /// The row's other columns as fields (strings normalised). Values that are not strings,
-    /// numbers, booleans or lists of strings are left out; `dropped` counts them by column.
+    /// numbers, booleans or lists of strings (objects, nested lists, null) are left out.
     private func fields(_ members: [JSONMember], excluding: [String]) throws(RowError) -> [String: FieldValue] {
         var fields: [String: FieldValue] = [:]
         for member in members where !excluding.contains(member.key) {

@@ -1,4 +1,9 @@
 import JSONQuoting
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 /// Where a source row sits, as error messages name it: `data/x.jsonl:17` or, in a JSON-array file,
 /// `data/x.json:17 (element 4)` (the line the element starts on; elements count from 0).
 public struct RowPlace: Sendable, Equatable, CustomStringConvertible {
@@ -61,6 +66,19 @@ final class SourceRowReader {
         self.display = display
         self.format = format
         self.lines = try LineReader(path: path)
+        try Self.refuseUTF16(path: path, display: display)
+    }
+
+    /// A UTF-16 file (Windows tools' "Unicode") would fail on its first byte as malformed JSON or
+    /// import as garbage text: named for what it is instead.
+    static func refuseUTF16(path: String, display: String) throws {
+        guard let file = fopen(path, "rb") else { return }
+        defer { fclose(file) }
+        var head = [UInt8](repeating: 0, count: 2)
+        guard fread(&head, 1, 2, file) == 2, head == [0xFF, 0xFE] || head == [0xFE, 0xFF] else { return }
+        throw StageError.failed("\(display): UTF-16 text (it starts with the byte-order mark "
+            + head.map { String($0, radix: 16, uppercase: true) }.joined(separator: " ")
+            + "); datasets are read as UTF-8: re-encode it, e.g. iconv -f UTF-16 -t UTF-8")
     }
 
     /// The next row with its place, as read (JSON still to parse: `RawRow.parsed`, which may run on any

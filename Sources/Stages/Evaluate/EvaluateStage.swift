@@ -131,6 +131,13 @@ public enum EvaluateStage: BuiltinStage {
                                                tokenizer: tokenizer, columns: promptSet.columnNames, pool: pool)
         defer { scorer.close() }
         let rewardModel = scorer.sources.components.lazy.compactMap { ($0.source as? RewardModelSource)?.model }.first
+        // As ppo checks it: a response that cannot fit after its prompt is a param error, not a trap in generation.
+        let longest = (prompts.map(\.count).max() ?? 0) + responseLength
+        for (what, model) in [("the policy", Optional(policy)), ("the baseline", baseline), ("the reward model", rewardModel)] {
+            guard let model, longest > model.config.maxPositions else { continue }
+            throw StageError.badParam("response_length", "prompt (\(longest - responseLength) tokens) + response (\(responseLength)) "
+                + "exceeds \(what)'s n_positions (\(model.config.maxPositions))")
+        }
         let severalSources = scorer.sources.components.count > 1
         var rewardFlags: [(String, Double)] = []
         let baselineReplicas = ModelReplicas(baseline, pool: pool)

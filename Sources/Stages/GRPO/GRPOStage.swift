@@ -50,6 +50,10 @@ public enum GRPOStage: BuiltinStage {
             context, fixed: config.classicPrompts, corpusPrompts: config.corpusPrompts, promptTokens: config.promptTokens,
             tokenizer: tokenizer, policyDir: policyDir, train: train, maxTokens: policy.config.maxPositions - config.responseLength)
         let prompts = promptSet.tokens
+        // Beyond n_positions the trainer refuses the length itself, with that message.
+        let passLength = min((prompts.map(\.count).max() ?? 0) + config.responseLength, policy.config.maxPositions)
+        try PassMemory.require(policy, rows: config.rows / config.numMiniBatches, time: passLength, param: "prompts_per_step",
+                               shape: "prompts_per_step × num_generations / num_mini_batches = \(config.rows / config.numMiniBatches) × prompt + response_length \(passLength)")
         context.log("grpo: \(prompts.count) prompts (\(config.classicPrompts.count) fixed), \(config.promptsPerStep) × \(config.numGenerations) completions per step, advantage \(config.advantage.rawValue), loss \(config.lossType.rawValue)")
 
         let reference: GPTModel? = config.beta > 0 ? GPTModel(copying: policy) : nil

@@ -32,6 +32,10 @@ public enum PPOStage: BuiltinStage {
             context, fixed: config.classicPrompts, corpusPrompts: config.corpusPrompts, promptTokens: config.promptTokens,
             tokenizer: tokenizer, policyDir: policyDir, train: train, maxTokens: policy.config.maxPositions - config.responseLength)
         let prompts = promptSet.tokens
+        // Beyond n_positions the trainer refuses the length itself, with that message.
+        let longest = min((prompts.map(\.count).max() ?? 0) + config.responseLength, policy.config.maxPositions)
+        try PassMemory.require(policy, rows: config.miniBatchSize, time: longest, param: "mini_batch_size",
+                               shape: "mini_batch_size \(config.miniBatchSize) × prompt + response_length \(longest)")
         context.log("ppo: \(prompts.count) prompts (\(config.classicPrompts.count) fixed)")
 
         ModelTransfer.zero(policy, tensorsWithPrefix: "v_head.")

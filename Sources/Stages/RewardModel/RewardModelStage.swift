@@ -28,6 +28,8 @@ public enum RewardModelStage: BuiltinStage {
                 throw StageError.badInput("pairs", "token id \(bad) is outside the model's vocabulary (\(model.config.vocabSize)): pairs and init come from different tokenizers")
             }
         }
+        try PassMemory.require(model, rows: config.batchSize, time: min(longest, model.config.maxPositions), param: "batch_size",
+                               shape: "batch_size \(config.batchSize) × pairs of up to \(min(longest, model.config.maxPositions)) tokens")
         let trainer = RewardTrainer(config: config, model: model, pad: tokenizer.padId, pairs: train, heldOut: valid, seed: context.seed, pool: pool)
         let metricsDir = try context.outputPath("metrics")
         let loop = try TrainingLoop(context: context, name: "rm", steps: trainer.totalSteps,

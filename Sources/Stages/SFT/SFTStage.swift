@@ -35,6 +35,8 @@ public enum SFTStage: BuiltinStage {
             context.log("sft: new GPT \(config.layers)L \(config.heads)H \(config.channels)C, vocab \(c.vocabSize), \(model.parameterCount) parameters")
         }
 
+        try PassMemory.require(model, rows: config.batchSize, time: config.blockSize, param: "batch_size",
+                               shape: "batch_size \(config.batchSize) × block_size \(config.blockSize)")
         let trainer = SFTTrainer(config: config, model: model, train: train, valid: valid, seed: context.seed, pool: pool)
         let loop = try TrainingLoop(context: context, name: "sft", steps: config.steps, evalEvery: config.evalInterval,
                                     checkpointEvery: config.checkpointEvery, progress: [.init("loss", "train/loss")])
