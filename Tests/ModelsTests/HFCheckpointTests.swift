@@ -24,6 +24,51 @@ struct HFCheckpointTests {
         }
     }
 
+    /// Every activation_function transformers' GPT-2 computes and pipe implements loads as that activation
+    /// (aliases as the same function), changes the logits, and is written back under its own name.
+    @Test func activationFunctions() throws {
+        let dir = temporaryDirectory("hf-activations")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let model = try GPTModel(config: tinyConfig(), seed: 24)
+        let expected: [(String, GPTConfig.Activation)] = [
+            ("gelu_new", .geluTanh), ("gelu_pytorch_tanh", .geluTanh), ("gelu_fast", .geluTanh), ("gelu_accurate", .geluTanh),
+            ("gelu", .geluExact), ("gelu_python", .geluExact), ("relu", .relu), ("silu", .silu), ("swish", .silu), ("quick_gelu", .quickGelu),
+        ]
+        let batch = TokenBatch(tokens: [1, 5, 2, 7, 3, 3], batch: 2, time: 3)
+        var logitsByActivation: [GPTConfig.Activation: [Float]] = [:]
+        for (name, activation) in expected {
+            try HFFolder().write(model, to: dir)
+            try editConfig(dir, ["activation_function": "\"\(name)\""])
+            let loaded = try GPTModel.load(from: dir)
+            #expect(loaded.config.activation == activation, "\(name)")
+            loaded.forward(batch)
+            let logits = Array(loaded.logits)
+            if let earlier = logitsByActivation[activation] { #expect(logits == earlier, "\(name)") }
+            logitsByActivation[activation] = logits
+            try loaded.save(to: dir)
+            #expect(try String(contentsOfFile: dir + "/config.json", encoding: .utf8).contains("\"activation_function\": \"\(activation.rawValue)\""))
+        }
+        #expect(Set(logitsByActivation.values).count == 5, "each activation gives its own logits")
+    }
+
+    /// GPT2ForSequenceClassification with two labels (score.weight [2, C]): as a language model it loads
+    /// without the classifier, as transformers' GPT2LMHeadModel does; as a reward model it is refused.
+    @Test func classifierWithSeveralLabels() throws {
+        let dir = temporaryDirectory("hf-classifier")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let model = try GPTModel(config: tinyConfig(), seed: 25)
+        try model.save(to: dir)
+        let c = model.config.channels
+        let score = SafetensorsTensor(name: "score.weight", shape: [2, c], floats: (0..<(2 * c)).map { Float($0) / 10 })
+        try Safetensors.write(HFFolder().tensors(model) + [score], to: dir + "/model.safetensors")
+        let loaded = try GPTModel.load(from: dir)
+        #expect(!loaded.config.rewardHead && loaded.parameters.array == model.parameters.array)
+        #expect { try GPTModel.load(from: dir, rewardHead: true) } throws: {
+            "\($0)" == "\(dir)/model.safetensors: tensor 'score.weight' has 2 rows: a sequence classifier with num_labels 2, not a scalar "
+                + "reward model (num_labels 1); start the reward model from the language model, or save the classifier with num_labels 1"
+        }
+    }
+
     /// An lm_head that differs from wte is its own head (config flag or not); one equal to wte stays tied.
     @Test func untiedLMHead() throws {
         let dir = temporaryDirectory("hf-untied")
@@ -178,8 +223,8 @@ struct HFCheckpointTests {
         try editConfig(dir, ["tie_word_embeddings": "1"])
         expectError("\(config): field 'tie_word_embeddings' must be true or false, got 1")
         try reset()
-        try editConfig(dir, ["activation_function": "\"relu\""])
-        expectError("\(config): activation_function relu is not supported (use gelu_new, gelu_pytorch_tanh, gelu_fast or gelu)")
+        try editConfig(dir, ["activation_function": "\"gelu_10\""])
+        expectError("\(config): activation_function gelu_10 is not supported (use gelu_new, gelu_pytorch_tanh, gelu_fast, gelu_accurate, gelu, relu, silu, swish or quick_gelu)")
         try editConfig(dir, ["activation_function": "\"gelu_new\"", "model_type": "\"llama\""])
         expectError("\(config): model_type llama is not a GPT-2 (pipe loads model_type \"gpt2\")")
         try editConfig(dir, ["model_type": "\"gpt2\"", "n_layer": "true"])

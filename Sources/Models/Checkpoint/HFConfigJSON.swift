@@ -87,7 +87,7 @@ enum HFConfigJSON {
         var activation = GPTConfig.Activation.geluTanh
         if let raw = object["activation_function"] {
             guard let name = raw.string, let a = GPTConfig.Activation(huggingFaceName: name) else {
-                throw CheckpointError(file: file, message: "activation_function \(shown(raw)) is not supported (use gelu_new, gelu_pytorch_tanh, gelu_fast or gelu)")
+                throw CheckpointError(file: file, message: "activation_function \(shown(raw)) is not supported (use gelu_new, gelu_pytorch_tanh, gelu_fast, gelu_accurate, gelu, relu, silu, swish or quick_gelu)")
             }
             activation = a
         }

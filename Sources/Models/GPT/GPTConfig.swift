@@ -8,12 +8,21 @@ public struct GPTConfig: Sendable, Equatable, Codable {
         case geluTanh = "gelu_new"
         /// erf form, PyTorch's default ("gelu"; also "gelu_python").
         case geluExact = "gelu"
+        /// max(0, x) ("relu").
+        case relu = "relu"
+        /// x·σ(x) ("silu"; also "swish").
+        case silu = "silu"
+        /// x·σ(1.702·x) ("quick_gelu").
+        case quickGelu = "quick_gelu"
 
         /// The activation a transformers `activation_function` name denotes, or nil when unsupported.
         public init?(huggingFaceName name: String) {
             switch name {
-            case "gelu_new", "gelu_pytorch_tanh", "gelu_fast": self = .geluTanh
+            case "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu_accurate": self = .geluTanh
             case "gelu", "gelu_python": self = .geluExact
+            case "relu": self = .relu
+            case "silu", "swish": self = .silu
+            case "quick_gelu": self = .quickGelu
             default: return nil
             }
         }
@@ -22,6 +31,9 @@ public struct GPTConfig: Sendable, Equatable, Codable {
             switch self {
             case .geluTanh: geluForward(out: out, input: input, count: count)
             case .geluExact: geluExactForward(out: out, input: input, count: count)
+            case .relu: reluForward(out: out, input: input, count: count)
+            case .silu: sigmoidGatedForward(out: out, input: input, count: count, slope: 1)
+            case .quickGelu: sigmoidGatedForward(out: out, input: input, count: count, slope: 1.702)
             }
         }
 
@@ -29,6 +41,9 @@ public struct GPTConfig: Sendable, Equatable, Codable {
             switch self {
             case .geluTanh: geluBackward(dInput: dInput, dOut: dOut, input: input, count: count)
             case .geluExact: geluExactBackward(dInput: dInput, dOut: dOut, input: input, count: count)
+            case .relu: reluBackward(dInput: dInput, dOut: dOut, input: input, count: count)
+            case .silu: sigmoidGatedBackward(dInput: dInput, dOut: dOut, input: input, count: count, slope: 1)
+            case .quickGelu: sigmoidGatedBackward(dInput: dInput, dOut: dOut, input: input, count: count, slope: 1.702)
             }
         }
     }
