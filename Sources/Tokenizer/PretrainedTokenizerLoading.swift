@@ -28,6 +28,7 @@ extension PretrainedTokenizer {
         if exists("tokenizer_config.json") { config = try JSONFields.object(read("tokenizer_config.json"), file: path("tokenizer_config.json")) }
         var specialMap = JSONValue.object([])
         if exists("special_tokens_map.json") { specialMap = try JSONFields.object(read("special_tokens_map.json"), file: path("special_tokens_map.json")) }
+        let cleanUp = try cleanUpSetting(config, file: path("tokenizer_config.json"))
         func roleNames(_ defaults: SpecialTokenNames) throws -> SpecialTokenNames {
             var names = defaults
             try names.read(config, file: path("tokenizer_config.json"))
@@ -69,7 +70,8 @@ extension PretrainedTokenizer {
                 for key in ["sep_token", "pad_token", "cls_token", "mask_token"] {
                     if let t = SpecialTokenNames.bert[key], wp.id(of: t) != nil { defaults[key] = t }
                 }
-                return try PretrainedTokenizer(model: .wordPiece(wp), names: roleNames(defaults), source: directory)
+                return try PretrainedTokenizer(model: .wordPiece(wp), names: roleNames(defaults), cleanUpTokenizationSpaces: cleanUp,
+                                               source: directory)
             default:
                 throw TokenizerFileError(file: file, message: "model.type is \(type?.quotedForMessage ?? "missing"); supported: \"BPE\" (byte-level) and \"WordPiece\"")
             }
@@ -100,7 +102,7 @@ extension PretrainedTokenizer {
             }
             let added = try addedTokensDecoder(config, file: configFile) + addedTokensFile(directory)
             let wp = try WordPieceTokenizer(vocabulary: vocabulary, settings: settings, vocabFile: file, extraAddedTokens: added)
-            return try PretrainedTokenizer(model: .wordPiece(wp), names: settings.names, source: directory)
+            return try PretrainedTokenizer(model: .wordPiece(wp), names: settings.names, cleanUpTokenizationSpaces: cleanUp, source: directory)
         }
         if exists("vocab.json") && exists("merges.txt") {
             try refusePrefixSpace(config, file: path("tokenizer_config.json"))
@@ -108,6 +110,15 @@ extension PretrainedTokenizer {
             return try PretrainedTokenizer(model: .byteLevelBPE(bpe), names: roleNames(bpeDefaults(bpe)), source: directory)
         }
         throw TokenizerFileError(file: directory, message: "no tokenizer found (expected tokenizer.json, vocab.txt, or vocab.json + merges.txt)")
+    }
+
+    /// `clean_up_tokenization_spaces` (`transformers` 5 defaults to false; 4.x wrote true into most configs).
+    static func cleanUpSetting(_ config: JSONValue, file: String) throws -> Bool {
+        guard let value = config["clean_up_tokenization_spaces"], !JSONFields.isNull(value) else { return false }
+        guard let b = value.bool else {
+            throw TokenizerFileError(file: file, message: "clean_up_tokenization_spaces must be true or false, got \(value.quotedForMessage)")
+        }
+        return b
     }
 
     /// `transformers`' BertTokenizer(Fast) rebuilds the BertNormalizer of tokenizer.json from its own
