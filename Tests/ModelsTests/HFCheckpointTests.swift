@@ -51,6 +51,39 @@ struct HFCheckpointTests {
         #expect(Set(logitsByActivation.values).count == 5, "each activation gives its own logits")
     }
 
+    /// n_inner other than 4 × n_embd: the MLP is that wide, in the file, the logits, training and sampling;
+    /// config.json keeps it. n_inner equal to 4 × n_embd is GPT-2's default (written back as null).
+    @Test func mlpWidthOfNInner() throws {
+        let dir = temporaryDirectory("hf-inner")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var config = tinyConfig()
+        config.innerChannels = 20
+        let model = try GPTModel(config: config, seed: 26)
+        #expect(model.layout.tensor(named: "transformer.h.1.mlp.c_proj.weight")?.shape == [20, 8])
+        #expect(model.parameters.count == Int(config.estimatedParameterCount))
+        try HFFolder(shards: 2).write(model, to: dir)
+        #expect(try String(contentsOfFile: dir + "/config.json", encoding: .utf8).contains("\"n_inner\": 20"))
+        let loaded = try GPTModel.load(from: dir)
+        #expect(loaded.config.mlpChannels == 20 && loaded.parameters.array == model.parameters.array)
+        // The batch forward and the KV-cache decoder agree on the narrower MLP: greedy picks the argmax
+        // of the full forward's last logits, with its log-probability.
+        let prompt: [Int32] = [1, 5, 2, 7]
+        loaded.forward(TokenBatch(tokens: prompt, batch: 1, time: 4))
+        let last = Array(loaded.logits[(3 * 13)..<(4 * 13)])
+        let best = last.indices.max { last[$0] < last[$1] }!
+        let logSum = log(last.map { exp(Double($0 - last[best])) }.reduce(0, +))
+        let generation = loaded.generate(prompts: TokenBatch(tokens: prompt, batch: 1, time: 4),
+                                         options: SamplingOptions(maxNewTokens: 1, greedy: true))
+        #expect(generation.tokens == [Int32(best)] && abs(Double(generation.logProbs[0]) + logSum) < 1e-4)
+        try editConfig(dir, ["n_inner": "32"])
+        try #require(throws: CheckpointError.self) { try GPTModel.load(from: dir) }  // the file's MLP is 20 wide
+        var standard = try GPTModel(config: tinyConfig(), seed: 27)
+        try HFFolder().write(standard, to: dir)
+        try editConfig(dir, ["n_inner": "32"])
+        standard = try GPTModel.load(from: dir)
+        #expect(standard.config == tinyConfig() && standard.config.innerChannels == nil)
+    }
+
     /// GPT2ForSequenceClassification with two labels (score.weight [2, C]): as a language model it loads
     /// without the classifier, as transformers' GPT2LMHeadModel does; as a reward model it is refused.
     @Test func classifierWithSeveralLabels() throws {
@@ -232,7 +265,11 @@ struct HFCheckpointTests {
         try editConfig(dir, ["n_layer": "2", "n_head": "3"])
         expectError("\(config): invalid GPT config: n_embd must be a positive multiple of n_head (3), got 8")
         try editConfig(dir, ["n_head": "2", "n_inner": "64"])
-        expectError("\(config): n_inner 64 is not supported (only null or 4 × n_embd = 32)")
+        expectError("\(weights): tensor 'transformer.h.0.mlp.c_fc.weight' has shape [8, 32], but config.json (\(dims), n_embd 8, n_layer 2, n_inner 64) needs [8, 64] — the config does not describe these weights")
+        try editConfig(dir, ["n_inner": "0"])
+        expectError("\(config): invalid GPT config: n_inner must be null or in 1...67108864, got 0")
+        try editConfig(dir, ["n_inner": "2.5"])
+        expectError("\(config): field 'n_inner' must be an integer or null, got 2.5")
         try editConfig(dir, ["n_inner": "null", "scale_attn_by_inverse_layer_idx": "true"])
         expectError("\(config): scale_attn_by_inverse_layer_idx true is not supported")
         try "{\"vocab_size\": 13,".write(toFile: config, atomically: true, encoding: .utf8)

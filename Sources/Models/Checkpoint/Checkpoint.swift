@@ -139,6 +139,7 @@ extension GPTModel {
                                     newHeads: Set<String>) throws {
         let source = weights.source
         let dimensions = "vocab_size \(config.vocabSize), n_positions \(config.maxPositions), n_embd \(config.channels), n_layer \(config.layers)"
+            + (config.innerChannels.map { ", n_inner \($0)" } ?? "")
         var missing: [String] = []
         for t in layout.tensors where !newHeads.contains(t.name) {
             guard let entry = weights[t.name] else {

@@ -16,7 +16,7 @@ enum HFConfigJSON {
             ("n_ctx", "\(config.maxPositions)"),
             ("n_embd", "\(config.channels)"),
             ("n_head", "\(config.heads)"),
-            ("n_inner", "null"),
+            ("n_inner", config.innerChannels.map { "\($0)" } ?? "null"),
             ("n_layer", "\(config.layers)"),
             ("n_positions", "\(config.maxPositions)"),
             ("reorder_and_upcast_attn", "false"),
@@ -91,12 +91,6 @@ enum HFConfigJSON {
             }
             activation = a
         }
-        if let inner = object["n_inner"], !inner.isNull {
-            let embd = try integer(["n_embd", "hidden_size"])
-            guard inner.number == Double(4 * embd) else {
-                throw CheckpointError(file: file, message: "n_inner \(inner.quotedForMessage) is not supported (only null or 4 × n_embd = \(4 * embd))")
-            }
-        }
         if try bool("scale_attn_weights") == false {
             throw CheckpointError(file: file, message: "scale_attn_weights false is not supported (attention is scaled by 1/√head_size)")
         }
@@ -116,6 +110,13 @@ enum HFConfigJSON {
         config.residualDropout = try float("resid_pdrop", default: 0.1)
         config.attentionDropout = try float("attn_pdrop", default: 0.1)
         config.activation = activation
+        // n_inner: the MLP's width; null (and 4 × n_embd, written as such by some tools) is GPT-2's default.
+        if let inner = object["n_inner"], !inner.isNull {
+            guard let n = inner.integer, abs(n) < 1 << 53 else {
+                throw CheckpointError(file: file, message: "field 'n_inner' must be an integer or null, got \(inner.quotedForMessage)")
+            }
+            if n != 4 * config.channels { config.innerChannels = n }
+        }
         config.tieWordEmbeddings = try bool("tie_word_embeddings") ?? true
         config.bosTokenID = tokenID("bos_token_id")
         config.eosTokenID = tokenID("eos_token_id")

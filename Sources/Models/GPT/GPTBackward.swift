@@ -79,11 +79,11 @@ extension GPTModel {
                 dOut = UnsafePointer(dBranch)
             }
             linearBackward(dInput: dFchGelu, dWeight: grad(p.fcProjWeight), dBias: grad(p.fcProjBias), dOut: dOut,
-                           input: act(s.fchGelu), weight: param(p.fcProjWeight), rows: r, inChannels: 4 * c, outChannels: c,
+                           input: act(s.fchGelu), weight: param(p.fcProjWeight), rows: r, inChannels: config.mlpChannels, outChannels: c,
                            accumulateWeight: accumulateWeights)
-            config.activation.backward(dInput: dFch, dOut: dFchGelu, input: act(s.fch), count: 4 * r * c)
+            config.activation.backward(dInput: dFch, dOut: dFchGelu, input: act(s.fch), count: r * config.mlpChannels)
             linearBackward(dInput: dLn, dWeight: grad(p.fcWeight), dBias: grad(p.fcBias), dOut: dFch,
-                           input: act(s.ln2), weight: param(p.fcWeight), rows: r, inChannels: c, outChannels: 4 * c,
+                           input: act(s.ln2), weight: param(p.fcWeight), rows: r, inChannels: c, outChannels: config.mlpChannels,
                            accumulateWeight: accumulateWeights)
             layerNormBackward(dInput: dResidual, dWeight: grad(p.ln2Weight), dBias: grad(p.ln2Bias), dOut: dLn,
                               input: act(s.residual2), weight: param(p.ln2Weight), mean: act(s.ln2Mean),

@@ -60,6 +60,10 @@ public struct GPTConfig: Sendable, Equatable, Codable {
     public var heads: Int
     /// [activation_function]
     public var activation: Activation = .geluTanh
+    /// Width of the MLP's hidden layer [n_inner]; nil is GPT-2's 4 × n_embd.
+    public var innerChannels: Int? = nil
+    /// The MLP's hidden width in effect.
+    public var mlpChannels: Int { innerChannels ?? 4 * channels }
     /// The LM head is the token embedding (true, GPT-2's default) or its own `lm_head.weight` [V, C]
     /// [tie_word_embeddings].
     public var tieWordEmbeddings = true
@@ -102,6 +106,7 @@ public struct GPTConfig: Sendable, Equatable, Codable {
         try check(heads > 0, "n_head", "must be positive, got \(heads)")
         try check(channels > 0 && channels % heads == 0, "n_embd",
                   "must be a positive multiple of n_head (\(heads)), got \(channels)")
+        if let inner = innerChannels { try check(inner > 0 && inner <= 1 << 26, "n_inner", "must be null or in 1...\(1 << 26), got \(inner)") }
         // Bound every size before anything multiplies them (layouts, memory checks): no overflow, and a
         // clear error for a config that could never be allocated.
         let limit = 1 << 24
@@ -123,7 +128,8 @@ public struct GPTConfig: Sendable, Equatable, Codable {
     /// untied LM head and the value/reward heads.
     public var estimatedParameterCount: Double {
         let v = Double(vocabSize), p = Double(maxPositions), c = Double(channels), l = Double(layers)
-        return v * c + p * c + l * (12 * c * c + 13 * c) + 2 * c + (tieWordEmbeddings ? 0 : v * c)
+        let inner = innerChannels.map(Double.init) ?? 4 * c
+        return v * c + p * c + l * (4 * c * c + 2 * c * inner + 9 * c + inner) + 2 * c + (tieWordEmbeddings ? 0 : v * c)
             + (valueHead ? c + 1 : 0) + (rewardHead ? c : 0)
     }
 

@@ -102,10 +102,10 @@ extension GPTModel {
                              weight: param(p.ln2Weight), bias: param(p.ln2Bias), rows: r, channels: c,
                              epsilon: config.layerNormEpsilon)
             linearForward(out: act(s.fch), input: act(s.ln2), weight: param(p.fcWeight), bias: param(p.fcBias),
-                          rows: r, inChannels: c, outChannels: 4 * c)
-            config.activation.forward(out: act(s.fchGelu), input: act(s.fch), count: 4 * r * c)
+                          rows: r, inChannels: c, outChannels: config.mlpChannels)
+            config.activation.forward(out: act(s.fchGelu), input: act(s.fch), count: r * config.mlpChannels)
             linearForward(out: branch, input: act(s.fchGelu), weight: param(p.fcProjWeight), bias: param(p.fcProjBias),
-                          rows: r, inChannels: 4 * c, outChannels: c)
+                          rows: r, inChannels: config.mlpChannels, outChannels: c)
             streams?.mask(streams!.residual, layer: l, site: 3)?.apply(branch, count: r * c)
             add(out: act(s.residual3), act(s.residual2), branch, count: r * c)
         }

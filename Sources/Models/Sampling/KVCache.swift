@@ -35,8 +35,8 @@ final class KVCache {
         x = FloatBuffer(count: rows * c); ln = FloatBuffer(count: rows * c)
         atty = FloatBuffer(count: rows * c); branch = FloatBuffer(count: rows * c)
         qkv = FloatBuffer(count: rows * 3 * c)
-        fch = FloatBuffer(count: rows * 4 * c)
-        fchGelu = FloatBuffer(count: rows * 4 * c)
+        fch = FloatBuffer(count: rows * config.mlpChannels)
+        fchGelu = FloatBuffer(count: rows * config.mlpChannels)
         mean = FloatBuffer(count: rows); rstd = FloatBuffer(count: rows)
         scores = FloatBuffer(count: chunk * capacity)
         last = FloatBuffer(count: batch * c)
@@ -161,9 +161,9 @@ extension GPTModel {
             layerNormForward(out: ln, mean: cache.mean.pointer, rstd: cache.rstd.pointer, input: x,
                              weight: param(p.ln2Weight), bias: param(p.ln2Bias), rows: rows, channels: c,
                              epsilon: config.layerNormEpsilon)
-            linear(fch, ln, p.fcWeight, p.fcBias, c, 4 * c)
-            config.activation.forward(out: fchGelu, input: fch, count: rows * 4 * c)
-            linear(branch, fchGelu, p.fcProjWeight, p.fcProjBias, 4 * c, c)
+            linear(fch, ln, p.fcWeight, p.fcBias, c, config.mlpChannels)
+            config.activation.forward(out: fchGelu, input: fch, count: rows * config.mlpChannels)
+            linear(branch, fchGelu, p.fcProjWeight, p.fcProjBias, config.mlpChannels, c)
             accumulate(x, branch, count: rows * c)
         }
         // Only each row's newest position needs logits.
