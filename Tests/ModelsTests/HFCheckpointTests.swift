@@ -84,6 +84,35 @@ struct HFCheckpointTests {
         #expect(standard.config == tinyConfig() && standard.config.innerChannels == nil)
     }
 
+    /// scale_attn_weights false (scores not divided by √head_size) and scale_attn_by_inverse_layer_idx
+    /// (divided by layer + 1): each changes the logits as transformers' GPT2Attention does, in the batch
+    /// forward and the KV-cache decoder alike, and config.json keeps it.
+    @Test func attentionScaling() throws {
+        let dir = temporaryDirectory("hf-attention-scale")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let model = try GPTModel(config: tinyConfig(), seed: 28)
+        let prompt: [Int32] = [1, 5, 2, 7]
+        var lastLogits: [[Float]] = []
+        for (weights, inverse) in [(true, false), (false, false), (true, true), (false, true)] {
+            try HFFolder().write(model, to: dir)
+            try editConfig(dir, ["scale_attn_weights": "\(weights)", "scale_attn_by_inverse_layer_idx": "\(inverse)"])
+            let loaded = try GPTModel.load(from: dir)
+            #expect(loaded.config.attentionScale(layer: 1) == (weights ? 1 / Float(4).squareRoot() : 1) / (inverse ? 2 : 1))
+            loaded.forward(TokenBatch(tokens: prompt, batch: 1, time: 4))
+            let last = Array(loaded.logits[(3 * 13)..<(4 * 13)])
+            lastLogits.append(last)
+            let best = last.indices.max { last[$0] < last[$1] }!
+            let logSum = log(last.map { exp(Double($0 - last[best])) }.reduce(0, +))
+            let generation = loaded.generate(prompts: TokenBatch(tokens: prompt, batch: 1, time: 4),
+                                             options: SamplingOptions(maxNewTokens: 1, greedy: true))
+            #expect(generation.tokens == [Int32(best)] && abs(Double(generation.logProbs[0]) + logSum) < 1e-4)
+            try loaded.save(to: dir)
+            let text = try String(contentsOfFile: dir + "/config.json", encoding: .utf8)
+            #expect(text.contains("\"scale_attn_weights\": \(weights)") && text.contains("\"scale_attn_by_inverse_layer_idx\": \(inverse)"))
+        }
+        #expect(Set(lastLogits.map { $0.map(\.bitPattern) }).count == 4, "each setting gives its own logits")
+    }
+
     /// GPT2ForSequenceClassification with two labels (score.weight [2, C]): as a language model it loads
     /// without the classifier, as transformers' GPT2LMHeadModel does; as a reward model it is refused.
     @Test func classifierWithSeveralLabels() throws {
@@ -270,8 +299,10 @@ struct HFCheckpointTests {
         expectError("\(config): invalid GPT config: n_inner must be null or in 1...67108864, got 0")
         try editConfig(dir, ["n_inner": "2.5"])
         expectError("\(config): field 'n_inner' must be an integer or null, got 2.5")
-        try editConfig(dir, ["n_inner": "null", "scale_attn_by_inverse_layer_idx": "true"])
-        expectError("\(config): scale_attn_by_inverse_layer_idx true is not supported")
+        try editConfig(dir, ["n_inner": "null", "add_cross_attention": "true"])
+        expectError("\(config): add_cross_attention true is not supported (decoder-only GPT-2 only)")
+        try editConfig(dir, ["add_cross_attention": "false", "scale_attn_weights": "0"])
+        expectError("\(config): field 'scale_attn_weights' must be true or false, got 0")
         try "{\"vocab_size\": 13,".write(toFile: config, atomically: true, encoding: .utf8)
         #expect { try GPTModel.load(from: dir) } throws: { "\($0)".hasPrefix("\(config): not valid JSON") }
         try "[1, 2]".write(toFile: config, atomically: true, encoding: .utf8)

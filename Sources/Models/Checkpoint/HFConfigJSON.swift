@@ -21,8 +21,8 @@ enum HFConfigJSON {
             ("n_positions", "\(config.maxPositions)"),
             ("reorder_and_upcast_attn", "false"),
             ("resid_pdrop", number(config.residualDropout)),
-            ("scale_attn_by_inverse_layer_idx", "false"),
-            ("scale_attn_weights", "true"),
+            ("scale_attn_by_inverse_layer_idx", config.scaleAttentionByInverseLayerIndex ? "true" : "false"),
+            ("scale_attn_weights", config.scaleAttentionWeights ? "true" : "false"),
             ("tie_word_embeddings", config.tieWordEmbeddings ? "true" : "false"),
             ("use_cache", "true"),
             ("vocab_size", "\(config.vocabSize)"),
@@ -91,12 +91,6 @@ enum HFConfigJSON {
             }
             activation = a
         }
-        if try bool("scale_attn_weights") == false {
-            throw CheckpointError(file: file, message: "scale_attn_weights false is not supported (attention is scaled by 1/√head_size)")
-        }
-        if try bool("scale_attn_by_inverse_layer_idx") == true {
-            throw CheckpointError(file: file, message: "scale_attn_by_inverse_layer_idx true is not supported")
-        }
         if try bool("add_cross_attention") == true {
             throw CheckpointError(file: file, message: "add_cross_attention true is not supported (decoder-only GPT-2 only)")
         }
@@ -110,6 +104,8 @@ enum HFConfigJSON {
         config.residualDropout = try float("resid_pdrop", default: 0.1)
         config.attentionDropout = try float("attn_pdrop", default: 0.1)
         config.activation = activation
+        config.scaleAttentionWeights = try bool("scale_attn_weights") ?? true
+        config.scaleAttentionByInverseLayerIndex = try bool("scale_attn_by_inverse_layer_idx") ?? false
         // n_inner: the MLP's width; null (and 4 × n_embd, written as such by some tools) is GPT-2's default.
         if let inner = object["n_inner"], !inner.isNull {
             guard let n = inner.integer, abs(n) < 1 << 53 else {

@@ -114,7 +114,7 @@ extension GPTModel {
             attentionBackward(dqkv: dqkv, dOut: dAtty, probs: act(s.probs), qkv: act(s.qkv),
                               dropout: streams?.mask(streams!.attention, layer: l, site: 1),
                               scratch1: act(a.attnScratch1), scratch2: act(a.attnScratch2),
-                              batch: b, time: t, channels: c, heads: nh)
+                              batch: b, time: t, channels: c, heads: nh, scale: config.attentionScale(layer: l))
             linearBackward(dInput: dLn, dWeight: grad(p.qkvWeight), dBias: grad(p.qkvBias), dOut: dqkv,
                            input: act(s.ln1), weight: param(p.qkvWeight), rows: n, inChannels: c, outChannels: 3 * c,
                            accumulateWeight: accumulateWeights)

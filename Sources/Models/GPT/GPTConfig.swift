@@ -64,6 +64,17 @@ public struct GPTConfig: Sendable, Equatable, Codable {
     public var innerChannels: Int? = nil
     /// The MLP's hidden width in effect.
     public var mlpChannels: Int { innerChannels ?? 4 * channels }
+    /// Attention scores are divided by √head_size [scale_attn_weights, default true] …
+    public var scaleAttentionWeights = true
+    /// … and by layer index + 1 [scale_attn_by_inverse_layer_idx, default false].
+    public var scaleAttentionByInverseLayerIndex = false
+
+    /// The factor of layer `layer`'s attention scores Q·Kᵀ, as transformers' GPT2Attention applies it.
+    public func attentionScale(layer: Int) -> Float {
+        var scale: Float = scaleAttentionWeights ? 1 / Float(channels / heads).squareRoot() : 1
+        if scaleAttentionByInverseLayerIndex { scale /= Float(layer + 1) }
+        return scale
+    }
     /// The LM head is the token embedding (true, GPT-2's default) or its own `lm_head.weight` [V, C]
     /// [tie_word_embeddings].
     public var tieWordEmbeddings = true

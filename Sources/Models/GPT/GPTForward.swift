@@ -79,7 +79,8 @@ extension GPTModel {
                           rows: n, inChannels: c, outChannels: 3 * c)
             attentionForward(out: act(s.atty), probs: act(s.probs), qkv: act(s.qkv), keyMask: keyMask,
                              dropout: streams?.mask(streams!.attention, layer: l, site: 1),
-                             scratch: act(a.attnScratch1), batch: b, time: t, channels: c, heads: nh)
+                             scratch: act(a.attnScratch1), batch: b, time: t, channels: c, heads: nh,
+                             scale: config.attentionScale(layer: l))
             // A compact pass needs the last block's output only at the selected rows: every position still
             // feeds attention (keys and values), but the projection, MLP and ln_f run on the r selected
             // rows, gathered into compact buffers (row i = position rows[i]).

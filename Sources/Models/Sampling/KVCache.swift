@@ -93,7 +93,6 @@ extension GPTModel {
     func forwardIncremental(_ cache: KVCache, start: Int, n: Int) {
         let b = cache.batch, c = config.channels, nh = config.heads, hs = c / nh, cap = cache.capacity
         let rows = b * n, c3 = 3 * c
-        let scale = 1 / Float(hs).squareRoot()
         let x = cache.x.pointer, ln = cache.ln.pointer, qkv = cache.qkv.pointer, atty = cache.atty.pointer
         let branch = cache.branch.pointer, fch = cache.fch.pointer, fchGelu = cache.fchGelu.pointer
         // A decode step's few rows go through the unpacked small-batch GEMM; prefill keeps OpenBLAS.
@@ -111,6 +110,7 @@ extension GPTModel {
         embeddingForward(out: x, tokens: cache.tokens.pointer, positions: cache.positions.pointer,
                          wte: param(layout.tokenEmbedding), wpe: param(layout.positionEmbedding), rows: rows, channels: c)
         for l in 0..<config.layers {
+            let scale = config.attentionScale(layer: l)
             let p = layout.blocks[l]
             layerNormForward(out: ln, mean: cache.mean.pointer, rstd: cache.rstd.pointer, input: x,
                              weight: param(p.ln1Weight), bias: param(p.ln1Bias), rows: rows, channels: c,
