@@ -188,9 +188,9 @@ public struct PretrainedTokenizer: TextTokenizer {
         let q = JSONFields.quoted
         var lines: [String] = []
         switch model {
-        case .byteLevelBPE:
+        case let .byteLevelBPE(bpe):
             lines.append("  \"tokenizer_class\": \"PreTrainedTokenizerFast\"")
-            lines.append("  \"add_prefix_space\": false")
+            lines.append("  \"add_prefix_space\": \(bpe.addPrefixSpace)")
         case let .wordPiece(wp):
             if wp.isBertTokenizer, let n = wp.normalizer {
                 lines.append("  \"tokenizer_class\": \"BertTokenizer\"")
