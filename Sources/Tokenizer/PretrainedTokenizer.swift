@@ -193,7 +193,7 @@ public struct PretrainedTokenizer: TextTokenizer {
             lines.append("  \"add_prefix_space\": \(bpe.addPrefixSpace)")
         case let .wordPiece(wp):
             if wp.isBertTokenizer, let n = wp.normalizer {
-                lines.append("  \"tokenizer_class\": \"BertTokenizer\"")
+                lines.append("  \"tokenizer_class\": \"\(n.composesCanonically ? "BertTokenizerLegacy" : "BertTokenizer")\"")
                 lines.append("  \"do_lower_case\": \(n.lowercase)")
                 lines.append("  \"tokenize_chinese_chars\": \(n.handleChineseChars)")
                 lines.append("  \"strip_accents\": \(n.stripAccents.map { "\($0)" } ?? "null")")

@@ -38,7 +38,9 @@ extension PretrainedTokenizer {
             return names
         }
 
-        if exists("tokenizer.json") {
+        // transformers 5's slow BERT class reads vocab.txt and ignores tokenizer.json.
+        let legacyBert = config["tokenizer_class"]?.string == "BertTokenizerLegacy" && exists("vocab.txt")
+        if exists("tokenizer.json") && !legacyBert {
             let file = path("tokenizer.json")
             let data = try read("tokenizer.json")
             let root = try JSONFields.object(data, file: file)
@@ -91,6 +93,7 @@ extension PretrainedTokenizer {
             settings.doLowerCase = try flag("do_lower_case") ?? true
             settings.tokenizeChineseChars = try flag("tokenize_chinese_chars") ?? true
             settings.stripAccents = try flag("strip_accents")
+            settings.legacySlowTokenizer = legacyBert
             settings.neverSplit = config["never_split"]?.array?.compactMap(\.string) ?? []
             settings.names = try roleNames(.bert)
             // BERT's default [SEP]/[PAD]/[CLS]/[MASK] only where the vocabulary has them; a role the

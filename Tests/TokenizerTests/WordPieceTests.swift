@@ -295,6 +295,27 @@ struct WordPieceTests {
         }
     }
 
+    /// `tokenizer_class: BertTokenizerLegacy` (transformers 5's slow BERT class) composes the text (NFC)
+    /// before accents and case, so a decomposed "è" is the vocabulary's "è", where the fast class gives
+    /// [UNK]; it reads vocab.txt even beside a tokenizer.json, and pipe's save keeps the class.
+    @Test func slowBertTokenizerComposesFirst() throws {
+        let dir = try Self.temporaryDirectory(), saved = try Self.temporaryDirectory()
+        defer { for d in [dir, saved] { try? FileManager.default.removeItem(atPath: d) } }
+        try Self.write(dir, "vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\nè\na\n好\n")
+        let text = "e\u{300} a\u{300}好"
+        try Self.write(dir, "tokenizer_config.json", #"{"tokenizer_class": "BertTokenizer", "do_lower_case": false}"#)
+        #expect(try PretrainedTokenizer.load(directory: dir).encode(text) == [1, 1, 6])
+        try Self.write(dir, "tokenizer_config.json", #"{"tokenizer_class": "BertTokenizerLegacy", "do_lower_case": false}"#)
+        let legacy = try PretrainedTokenizer.load(directory: dir)
+        #expect(legacy.encode(text) == [4, 1, 6])
+        try legacy.save(directory: saved)
+        #expect(try String(contentsOfFile: saved + "/tokenizer_config.json", encoding: .utf8).contains(#""tokenizer_class": "BertTokenizerLegacy""#))
+        #expect(try PretrainedTokenizer.load(directory: saved).encode(text) == [4, 1, 6])
+        // Uncased: composed, then accents stripped and lower-cased as before.
+        try Self.write(dir, "tokenizer_config.json", #"{"tokenizer_class": "BertTokenizerLegacy", "do_lower_case": true}"#)
+        #expect(try PretrainedTokenizer.load(directory: dir).encode("E\u{300} À") == [1, 5])
+    }
+
     /// Opt-in (PIPE_TOKENIZERS_PYTHON with `transformers` installed): a WordPiece folder saved by pipe
     /// with the demo's `eos_token: [PAD]` loads in `AutoTokenizer` with the same ids and special tokens.
     @Test func transformersLoadsWhatPipeSaves() throws {
