@@ -197,6 +197,14 @@ public struct PretrainedTokenizer: TextTokenizer {
                 lines.append("  \"do_lower_case\": \(n.lowercase)")
                 lines.append("  \"tokenize_chinese_chars\": \(n.handleChineseChars)")
                 lines.append("  \"strip_accents\": \(n.stripAccents.map { "\($0)" } ?? "null")")
+                // The slow class reads vocab.txt, not tokenizer.json: added tokens travel in the config.
+                if n.composesCanonically && !wp.addedTokens.isEmpty {
+                    let entries = wp.addedTokens.sorted { $0.id < $1.id }.map { t in
+                        "    \"\(t.id)\": {\"content\": \(q(t.content)), \"lstrip\": \(t.lstrip), \"normalized\": \(t.normalized), "
+                            + "\"rstrip\": \(t.rstrip), \"single_word\": \(t.singleWord), \"special\": \(t.special)}"
+                    }
+                    lines.append("  \"added_tokens_decoder\": {\n" + entries.joined(separator: ",\n") + "\n  }")
+                }
             } else {
                 lines.append("  \"tokenizer_class\": \"PreTrainedTokenizerFast\"")
             }
