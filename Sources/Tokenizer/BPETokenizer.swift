@@ -37,6 +37,9 @@ public struct BPETokenizer: Sendable, Equatable {
     /// Whether some added token is matched by `encode(allowSpecial: false)` too (a non-special one), or
     /// has a matching rule beyond its plain text.
     let needsMatcher: Bool
+    /// The ByteLevel pre-tokenizer's `add_prefix_space`: every non-empty stretch of text between added
+    /// tokens that does not start with " " gets one ("hello" is encoded as " hello"), as `tokenizers` does.
+    public internal(set) var addPrefixSpace = false
 
     /// Special tokens only (pipe's own tokenizer, GPT-2's `<|endoftext|>`): matched as plain text.
     public init(tokenBytes: [[UInt8]], merges: [Merge], specialTokens: [(String, Int32)]) {
@@ -70,7 +73,7 @@ public struct BPETokenizer: Sendable, Equatable {
     }
 
     public static func == (a: BPETokenizer, b: BPETokenizer) -> Bool {
-        a.tokenBytes == b.tokenBytes && a.merges == b.merges && a.addedTokens == b.addedTokens
+        a.tokenBytes == b.tokenBytes && a.merges == b.merges && a.addedTokens == b.addedTokens && a.addPrefixSpace == b.addPrefixSpace
     }
 
     public var vocabSize: Int { tokenBytes.count }
@@ -177,7 +180,7 @@ public struct BPETokenizer: Sendable, Equatable {
     }
 
     private func encodeCached(_ text: String, cache: inout BPEPieceCache, into ids: inout [Int32]) {
-        var text = text
+        var text = prefixed(text)
         text.withUTF8 { bytes in
             PreTokenizer.forEachPiece(bytes) { start, end in
                 cache.append(UnsafeBufferPointer(rebasing: bytes[start..<end]), to: &ids) { encodePiece($0, into: &$1) }
@@ -187,10 +190,15 @@ public struct BPETokenizer: Sendable, Equatable {
 
     /// Token ids of ordinary text (no special tokens): BPE on each pre-tokenizer piece.
     func encodeOrdinary(_ text: String, into ids: inout [Int32]) {
-        var text = text
+        var text = prefixed(text)
         text.withUTF8 { bytes in
             PreTokenizer.forEachPiece(bytes) { start, end in encodePiece(UnsafeBufferPointer(rebasing: bytes[start..<end]), into: &ids) }
         }
+    }
+
+    /// A stretch of text between added tokens as the pre-tokenizer sees it (see `addPrefixSpace`).
+    private func prefixed(_ text: String) -> String {
+        addPrefixSpace && !text.isEmpty && text.utf8.first != 0x20 ? " " + text : text
     }
 
     /// BPE on one pre-tokenizer piece: repeatedly merge the adjacent pair with the lowest rank

@@ -1,3 +1,5 @@
+import Foundation
+
 /// BERT's text normalisation (the `BertNormalizer` of `tokenizers`, the basic tokenizer's first half):
 /// clean text, space out CJK ideographs, strip accents (NFD, drop non-spacing marks), lower-case — in
 /// that order, on Unicode scalars.
@@ -9,8 +11,13 @@ public struct BertNormalizer: Sendable, Equatable {
     /// nil follows `lowercase` (BERT's rule: uncased models strip accents, cased ones keep them).
     public var stripAccents: Bool?
     public var lowercase: Bool
+    /// NFC after cleaning and spacing CJK, before accents and case: what `transformers`' slow
+    /// `BertTokenizerLegacy` does (the BertNormalizer of `tokenizers` does not), so "e" + U+0300 is "è".
+    public var composesCanonically = false
 
-    public init(cleanText: Bool = true, handleChineseChars: Bool = true, stripAccents: Bool? = nil, lowercase: Bool = true) {
+    public init(cleanText: Bool = true, handleChineseChars: Bool = true, stripAccents: Bool? = nil, lowercase: Bool = true,
+                composesCanonically: Bool = false) {
+        self.composesCanonically = composesCanonically
         self.cleanText = cleanText
         self.handleChineseChars = handleChineseChars
         self.stripAccents = stripAccents
@@ -21,6 +28,17 @@ public struct BertNormalizer: Sendable, Equatable {
 
     /// Appends the normalised form of `input` to `output`.
     func normalize(_ input: some Collection<UInt32>, into output: inout [UInt32]) {
+        if composesCanonically {
+            var cleaned: [UInt32] = []
+            BertNormalizer(cleanText: cleanText, handleChineseChars: handleChineseChars, stripAccents: false, lowercase: false)
+                .normalize(input, into: &cleaned)
+            var text = String.UnicodeScalarView()
+            for c in cleaned { if let s = Unicode.Scalar(c) { text.append(s) } }
+            let composed = String(text).precomposedStringWithCanonicalMapping.unicodeScalars.map(\.value)
+            BertNormalizer(cleanText: false, handleChineseChars: false, stripAccents: stripAccents, lowercase: lowercase)
+                .normalize(composed, into: &output)
+            return
+        }
         let classes = BertCharacterClasses.shared
         let strip = stripsAccents
         // Canonical reordering (part of NFD) may only move a mark back to here: never across a starter.

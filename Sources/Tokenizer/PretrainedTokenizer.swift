@@ -22,6 +22,10 @@ public struct PretrainedTokenizer: TextTokenizer {
     /// BOS for stages that want one distinct from end of text: `bos_token`, else [CLS] for WordPiece,
     /// else end of text.
     public let beginOfTextId: Int32
+    /// `clean_up_tokenization_spaces` of `tokenizer_config.json`: `transformers` then removes the spaces
+    /// before punctuation and inside contractions of decoded WordPiece text ("don ' t ." → "don't.");
+    /// it ignores the setting for BPE, and so does pipe.
+    public let cleanUpTokenizationSpaces: Bool
 
     /// pipe's own BPE with its conventions (`<|endoftext|>` for bos/eos/unk, `<|pad|>` or eos for pad).
     public init(_ bpe: BPETokenizer) {
@@ -31,13 +35,15 @@ public struct PretrainedTokenizer: TextTokenizer {
         endOfTextId = bpe.endOfTextId
         padId = bpe.padId
         beginOfTextId = bpe.endOfTextId
+        cleanUpTokenizationSpaces = false
     }
 
     /// A model with role names from its config; `endOfText`/`pad` override them. `source` names the
     /// folder in errors.
     public init(model: Model, names configured: SpecialTokenNames, endOfText: String? = nil, pad: String? = nil,
-                source: String) throws {
+                cleanUpTokenizationSpaces: Bool = false, source: String) throws {
         self.model = model
+        if case .wordPiece = model { self.cleanUpTokenizationSpaces = cleanUpTokenizationSpaces } else { self.cleanUpTokenizationSpaces = false }
         func id(_ token: String) -> Int32? {
             switch model {
             case let .byteLevelBPE(bpe):
@@ -104,8 +110,37 @@ public struct PretrainedTokenizer: TextTokenizer {
     public func decode(_ ids: some Sequence<Int32>, skipSpecial: Bool = false) -> String {
         switch model {
         case let .byteLevelBPE(bpe): return bpe.decode(ids, skipSpecial: skipSpecial)
-        case let .wordPiece(wp): return wp.decode(ids, skipSpecial: skipSpecial)
+        case let .wordPiece(wp):
+            let text = wp.decode(ids, skipSpecial: skipSpecial)
+            return cleanUpTokenizationSpaces ? Self.cleanUpTokenization(text) : text
         }
+    }
+
+    /// `transformers`' `clean_up_tokenization`, applied to the whole decoded text (the WordPiece
+    /// decoder's own cleanup works token by token, so " ' " between tokens survives it).
+    /// Replacements run one after another, each left to right over code points, as Python's `str.replace`.
+    static func cleanUpTokenization(_ text: String) -> String {
+        var out = Array(text.unicodeScalars)
+        for (from, to) in [(" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"), (" 'm", "'m"),
+                           (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")] {
+            let pattern = Array(from.unicodeScalars), replacement = Array(to.unicodeScalars)
+            var result: [Unicode.Scalar] = []
+            result.reserveCapacity(out.count)
+            var i = 0
+            while i < out.count {
+                if i + pattern.count <= out.count && out[i..<(i + pattern.count)].elementsEqual(pattern) {
+                    result += replacement
+                    i += pattern.count
+                } else {
+                    result.append(out[i])
+                    i += 1
+                }
+            }
+            out = result
+        }
+        var string = ""
+        string.unicodeScalars.append(contentsOf: out)
+        return string
     }
 
     public func specialId(_ content: String) -> Int32? {
@@ -153,15 +188,23 @@ public struct PretrainedTokenizer: TextTokenizer {
         let q = JSONFields.quoted
         var lines: [String] = []
         switch model {
-        case .byteLevelBPE:
+        case let .byteLevelBPE(bpe):
             lines.append("  \"tokenizer_class\": \"PreTrainedTokenizerFast\"")
-            lines.append("  \"add_prefix_space\": false")
+            lines.append("  \"add_prefix_space\": \(bpe.addPrefixSpace)")
         case let .wordPiece(wp):
             if wp.isBertTokenizer, let n = wp.normalizer {
-                lines.append("  \"tokenizer_class\": \"BertTokenizer\"")
+                lines.append("  \"tokenizer_class\": \"\(n.composesCanonically ? "BertTokenizerLegacy" : "BertTokenizer")\"")
                 lines.append("  \"do_lower_case\": \(n.lowercase)")
                 lines.append("  \"tokenize_chinese_chars\": \(n.handleChineseChars)")
                 lines.append("  \"strip_accents\": \(n.stripAccents.map { "\($0)" } ?? "null")")
+                // The slow class reads vocab.txt, not tokenizer.json: added tokens travel in the config.
+                if n.composesCanonically && !wp.addedTokens.isEmpty {
+                    let entries = wp.addedTokens.sorted { $0.id < $1.id }.map { t in
+                        "    \"\(t.id)\": {\"content\": \(q(t.content)), \"lstrip\": \(t.lstrip), \"normalized\": \(t.normalized), "
+                            + "\"rstrip\": \(t.rstrip), \"single_word\": \(t.singleWord), \"special\": \(t.special)}"
+                    }
+                    lines.append("  \"added_tokens_decoder\": {\n" + entries.joined(separator: ",\n") + "\n  }")
+                }
             } else {
                 lines.append("  \"tokenizer_class\": \"PreTrainedTokenizerFast\"")
             }
@@ -170,6 +213,7 @@ public struct PretrainedTokenizer: TextTokenizer {
         if !names.additional.isEmpty {
             lines.append("  \"additional_special_tokens\": [" + names.additional.map(q).joined(separator: ", ") + "]")
         }
+        if cleanUpTokenizationSpaces { lines.append("  \"clean_up_tokenization_spaces\": true") }
         lines.append("  \"model_max_length\": \(modelMaxLength)")
         return "{\n" + lines.joined(separator: ",\n") + "\n}\n"
     }

@@ -28,6 +28,7 @@ extension PretrainedTokenizer {
         if exists("tokenizer_config.json") { config = try JSONFields.object(read("tokenizer_config.json"), file: path("tokenizer_config.json")) }
         var specialMap = JSONValue.object([])
         if exists("special_tokens_map.json") { specialMap = try JSONFields.object(read("special_tokens_map.json"), file: path("special_tokens_map.json")) }
+        let cleanUp = try cleanUpSetting(config, file: path("tokenizer_config.json"))
         func roleNames(_ defaults: SpecialTokenNames) throws -> SpecialTokenNames {
             var names = defaults
             try names.read(config, file: path("tokenizer_config.json"))
@@ -37,7 +38,9 @@ extension PretrainedTokenizer {
             return names
         }
 
-        if exists("tokenizer.json") {
+        // transformers 5's slow BERT class reads vocab.txt and ignores tokenizer.json.
+        let legacyBert = config["tokenizer_class"]?.string == "BertTokenizerLegacy" && exists("vocab.txt")
+        if exists("tokenizer.json") && !legacyBert {
             let file = path("tokenizer.json")
             let data = try read("tokenizer.json")
             let root = try JSONFields.object(data, file: file)
@@ -45,7 +48,6 @@ extension PretrainedTokenizer {
             let type = model["type"]
             switch type?.string {
             case "BPE":
-                try refusePrefixSpace(config, file: path("tokenizer_config.json"))
                 // GPT-2's byte-level BPE only: settings that change the algorithm are refused, not ignored.
                 for key in ["continuing_subword_prefix", "end_of_word_suffix"] where !JSONFields.isNull(model[key]) && model[key]?.string != "" {
                     throw TokenizerFileError(file: file, message: "model.\(key) must be empty or null (only GPT-2-style byte-level BPE is supported)")
@@ -60,7 +62,8 @@ extension PretrainedTokenizer {
                 if let dropout = model["dropout"]?.number, dropout != 0 {
                     throw TokenizerFileError(file: file, message: "model.dropout must be null (BPE dropout would make encodings random)")
                 }
-                let bpe = try BPETokenizer(huggingFaceJSON: root, file: file)
+                var bpe = try BPETokenizer(huggingFaceJSON: root, file: file)
+                if let configured = try configuredPrefixSpace(config, file: path("tokenizer_config.json")) { bpe.addPrefixSpace = configured }
                 return try PretrainedTokenizer(model: .byteLevelBPE(bpe), names: roleNames(bpeDefaults(bpe)), source: directory)
             case "WordPiece":
                 let wp = try WordPieceTokenizer(tokenizerJSON: bertSettingsApplied(root, config: config, configFile: path("tokenizer_config.json")), file: file)
@@ -69,7 +72,8 @@ extension PretrainedTokenizer {
                 for key in ["sep_token", "pad_token", "cls_token", "mask_token"] {
                     if let t = SpecialTokenNames.bert[key], wp.id(of: t) != nil { defaults[key] = t }
                 }
-                return try PretrainedTokenizer(model: .wordPiece(wp), names: roleNames(defaults), source: directory)
+                return try PretrainedTokenizer(model: .wordPiece(wp), names: roleNames(defaults), cleanUpTokenizationSpaces: cleanUp,
+                                               source: directory)
             default:
                 throw TokenizerFileError(file: file, message: "model.type is \(type?.quotedForMessage ?? "missing"); supported: \"BPE\" (byte-level) and \"WordPiece\"")
             }
@@ -89,6 +93,7 @@ extension PretrainedTokenizer {
             settings.doLowerCase = try flag("do_lower_case") ?? true
             settings.tokenizeChineseChars = try flag("tokenize_chinese_chars") ?? true
             settings.stripAccents = try flag("strip_accents")
+            settings.legacySlowTokenizer = legacyBert
             settings.neverSplit = config["never_split"]?.array?.compactMap(\.string) ?? []
             settings.names = try roleNames(.bert)
             // BERT's default [SEP]/[PAD]/[CLS]/[MASK] only where the vocabulary has them; a role the
@@ -100,14 +105,23 @@ extension PretrainedTokenizer {
             }
             let added = try addedTokensDecoder(config, file: configFile) + addedTokensFile(directory)
             let wp = try WordPieceTokenizer(vocabulary: vocabulary, settings: settings, vocabFile: file, extraAddedTokens: added)
-            return try PretrainedTokenizer(model: .wordPiece(wp), names: settings.names, source: directory)
+            return try PretrainedTokenizer(model: .wordPiece(wp), names: settings.names, cleanUpTokenizationSpaces: cleanUp, source: directory)
         }
         if exists("vocab.json") && exists("merges.txt") {
-            try refusePrefixSpace(config, file: path("tokenizer_config.json"))
-            let bpe = try bpeFromSlowFiles(directory, config: config, specialMap: specialMap)
+            var bpe = try bpeFromSlowFiles(directory, config: config, specialMap: specialMap)
+            bpe.addPrefixSpace = try configuredPrefixSpace(config, file: path("tokenizer_config.json")) ?? prefixSpaceSetting(config, file: path("tokenizer_config.json")) ?? false
             return try PretrainedTokenizer(model: .byteLevelBPE(bpe), names: roleNames(bpeDefaults(bpe)), source: directory)
         }
         throw TokenizerFileError(file: directory, message: "no tokenizer found (expected tokenizer.json, vocab.txt, or vocab.json + merges.txt)")
+    }
+
+    /// `clean_up_tokenization_spaces` (`transformers` 5 defaults to false; 4.x wrote true into most configs).
+    static func cleanUpSetting(_ config: JSONValue, file: String) throws -> Bool {
+        guard let value = config["clean_up_tokenization_spaces"], !JSONFields.isNull(value) else { return false }
+        guard let b = value.bool else {
+            throw TokenizerFileError(file: file, message: "clean_up_tokenization_spaces must be true or false, got \(value.quotedForMessage)")
+        }
+        return b
     }
 
     /// `transformers`' BertTokenizer(Fast) rebuilds the BertNormalizer of tokenizer.json from its own
@@ -135,14 +149,23 @@ extension PretrainedTokenizer {
         return .object(members)
     }
 
-    /// `add_prefix_space: true` makes `transformers`' GPT2Tokenizer(Fast) encode "hello" as " hello"
-    /// (it rebuilds the ByteLevel pre-tokenizer); pipe's BPE never adds the space, so such a folder is
-    /// refused rather than encoded differently. The generic PreTrainedTokenizerFast ignores the key.
-    static func refusePrefixSpace(_ config: JSONValue, file: String) throws {
-        guard config["add_prefix_space"]?.bool == true,
-              !["PreTrainedTokenizerFast", "TokenizersBackend"].contains(config["tokenizer_class"]?.string ?? "") else { return }
-        throw TokenizerFileError(file: file, message: "add_prefix_space true is not supported (transformers would encode \"hello\" as \" hello\"; "
-            + "pipe's byte-level BPE adds no space); set it to false, or put the space into your texts")
+    /// `transformers`' GPT-2 and RoBERTa tokenizer classes (also chosen, by the model's type, when the
+    /// config names no class) rebuild the ByteLevel pre-tokenizer from `add_prefix_space` of
+    /// tokenizer_config.json (default false), whatever tokenizer.json says; the generic classes (and
+    /// `tokenizers` itself) keep tokenizer.json's. nil: tokenizer.json decides.
+    static func configuredPrefixSpace(_ config: JSONValue, file: String) throws -> Bool? {
+        let classes = ["GPT2Tokenizer", "GPT2TokenizerFast", "RobertaTokenizer", "RobertaTokenizerFast"]
+        guard let name = config["tokenizer_class"]?.string else { return try prefixSpaceSetting(config, file: file) }
+        guard classes.contains(name) else { return nil }
+        return try prefixSpaceSetting(config, file: file) ?? false
+    }
+
+    static func prefixSpaceSetting(_ config: JSONValue, file: String) throws -> Bool? {
+        guard let value = config["add_prefix_space"], !JSONFields.isNull(value) else { return nil }
+        guard let b = value.bool else {
+            throw TokenizerFileError(file: file, message: "add_prefix_space must be true or false, got \(value.quotedForMessage)")
+        }
+        return b
     }
 
     /// GPT-2's defaults: `<|endoftext|>` as bos, eos and unk when the vocabulary has it.

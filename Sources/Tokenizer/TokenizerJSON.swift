@@ -22,7 +22,7 @@ extension BPETokenizer {
         }
         lines.append("  \"added_tokens\": [\n" + added.joined(separator: ",\n") + "\n  ],")
         lines.append("  \"normalizer\": null,")
-        lines.append("  \"pre_tokenizer\": {\"type\": \"ByteLevel\", \"add_prefix_space\": false, \"trim_offsets\": true, \"use_regex\": true},")
+        lines.append("  \"pre_tokenizer\": {\"type\": \"ByteLevel\", \"add_prefix_space\": \(addPrefixSpace), \"trim_offsets\": true, \"use_regex\": true},")
         lines.append("  \"post_processor\": {\"type\": \"ByteLevel\", \"add_prefix_space\": true, \"trim_offsets\": false, \"use_regex\": true},")
         lines.append("  \"decoder\": {\"type\": \"ByteLevel\", \"add_prefix_space\": true, \"trim_offsets\": true, \"use_regex\": true},")
         lines.append("  \"model\": {")
@@ -43,7 +43,7 @@ extension BPETokenizer {
         return """
         {
           "tokenizer_class": "PreTrainedTokenizerFast",
-          "add_prefix_space": false,
+          "add_prefix_space": \(addPrefixSpace),
           "bos_token": \(tokenizerQuoted(eos)),
           "eos_token": \(tokenizerQuoted(eos)),
           "unk_token": \(tokenizerQuoted(eos)),
@@ -90,8 +90,8 @@ extension BPETokenizer {
             throw fail("\"normalizer\" must be null (a normalising tokenizer is not supported)")
         }
         guard let pre = root["pre_tokenizer"], pre["type"]?.string == "ByteLevel",
-              (pre["use_regex"].map { $0.bool } ?? true) == true, (pre["add_prefix_space"].map { $0.bool } ?? false) == false else {
-            throw fail("pre_tokenizer must be ByteLevel with use_regex true and add_prefix_space false")
+              (pre["use_regex"].map { $0.bool } ?? true) == true, let prefixSpace = pre["add_prefix_space"].map({ $0.bool }) ?? false else {
+            throw fail("pre_tokenizer must be ByteLevel with use_regex true (and add_prefix_space true or false)")
         }
         guard let vocab = model["vocab"]?.members else { throw fail("model.vocab must be an object") }
         var added: [AddedToken] = []
@@ -159,6 +159,7 @@ extension BPETokenizer {
             merges.append(Merge(left: l, right: r, result: m))
         }
         self.init(tokenBytes: tokenBytes, merges: merges, addedTokens: added)
+        addPrefixSpace = prefixSpace
         guard !byteIds.contains(-1) else { throw fail("model.vocab lacks a token for some of the 256 bytes") }
     }
 }

@@ -167,6 +167,8 @@ extension WordPieceTokenizer {
     public struct BertSettings: Sendable, Equatable {
         public var doLowerCase = true
         public var tokenizeChineseChars = true
+        /// `tokenizer_class: BertTokenizerLegacy` (transformers 5's slow BERT tokenizer): NFC first.
+        public var legacySlowTokenizer = false
         public var stripAccents: Bool?
         public var names = SpecialTokenNames.bert
         /// Read but not applied: `BertTokenizerFast` (what `AutoTokenizer` returns) ignores it too.
@@ -201,7 +203,7 @@ extension WordPieceTokenizer {
         do {
             try self.init(vocabulary: vocabulary, unkToken: settings.names.unk ?? "[UNK]", normalizer: BertNormalizer(
                 cleanText: true, handleChineseChars: settings.tokenizeChineseChars, stripAccents: settings.stripAccents,
-                lowercase: settings.doLowerCase), addedTokens: added, decoder: Decoder(), postProcessor: post)
+                lowercase: settings.doLowerCase, composesCanonically: settings.legacySlowTokenizer), addedTokens: added, decoder: Decoder(), postProcessor: post)
         } catch let error as ConfigurationError {
             throw TokenizerFileError(file: vocabFile, message: "\(error)")
         }

@@ -24,6 +24,113 @@ struct HFCheckpointTests {
         }
     }
 
+    /// Every activation_function transformers' GPT-2 computes and pipe implements loads as that activation
+    /// (aliases as the same function), changes the logits, and is written back under its own name.
+    @Test func activationFunctions() throws {
+        let dir = temporaryDirectory("hf-activations")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let model = try GPTModel(config: tinyConfig(), seed: 24)
+        let expected: [(String, GPTConfig.Activation)] = [
+            ("gelu_new", .geluTanh), ("gelu_pytorch_tanh", .geluTanh), ("gelu_fast", .geluTanh), ("gelu_accurate", .geluTanh),
+            ("gelu", .geluExact), ("gelu_python", .geluExact), ("relu", .relu), ("silu", .silu), ("swish", .silu), ("quick_gelu", .quickGelu),
+        ]
+        let batch = TokenBatch(tokens: [1, 5, 2, 7, 3, 3], batch: 2, time: 3)
+        var logitsByActivation: [GPTConfig.Activation: [Float]] = [:]
+        for (name, activation) in expected {
+            try HFFolder().write(model, to: dir)
+            try editConfig(dir, ["activation_function": "\"\(name)\""])
+            let loaded = try GPTModel.load(from: dir)
+            #expect(loaded.config.activation == activation, "\(name)")
+            loaded.forward(batch)
+            let logits = Array(loaded.logits)
+            if let earlier = logitsByActivation[activation] { #expect(logits == earlier, "\(name)") }
+            logitsByActivation[activation] = logits
+            try loaded.save(to: dir)
+            #expect(try String(contentsOfFile: dir + "/config.json", encoding: .utf8).contains("\"activation_function\": \"\(activation.rawValue)\""))
+        }
+        #expect(Set(logitsByActivation.values).count == 5, "each activation gives its own logits")
+    }
+
+    /// n_inner other than 4 × n_embd: the MLP is that wide, in the file, the logits, training and sampling;
+    /// config.json keeps it. n_inner equal to 4 × n_embd is GPT-2's default (written back as null).
+    @Test func mlpWidthOfNInner() throws {
+        let dir = temporaryDirectory("hf-inner")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var config = tinyConfig()
+        config.innerChannels = 20
+        let model = try GPTModel(config: config, seed: 26)
+        #expect(model.layout.tensor(named: "transformer.h.1.mlp.c_proj.weight")?.shape == [20, 8])
+        #expect(model.parameters.count == Int(config.estimatedParameterCount))
+        try HFFolder(shards: 2).write(model, to: dir)
+        #expect(try String(contentsOfFile: dir + "/config.json", encoding: .utf8).contains("\"n_inner\": 20"))
+        let loaded = try GPTModel.load(from: dir)
+        #expect(loaded.config.mlpChannels == 20 && loaded.parameters.array == model.parameters.array)
+        // The batch forward and the KV-cache decoder agree on the narrower MLP: greedy picks the argmax
+        // of the full forward's last logits, with its log-probability.
+        let prompt: [Int32] = [1, 5, 2, 7]
+        loaded.forward(TokenBatch(tokens: prompt, batch: 1, time: 4))
+        let last = Array(loaded.logits[(3 * 13)..<(4 * 13)])
+        let best = last.indices.max { last[$0] < last[$1] }!
+        let logSum = log(last.map { exp(Double($0 - last[best])) }.reduce(0, +))
+        let generation = loaded.generate(prompts: TokenBatch(tokens: prompt, batch: 1, time: 4),
+                                         options: SamplingOptions(maxNewTokens: 1, greedy: true))
+        #expect(generation.tokens == [Int32(best)] && abs(Double(generation.logProbs[0]) + logSum) < 1e-4)
+        try editConfig(dir, ["n_inner": "32"])
+        try #require(throws: CheckpointError.self) { try GPTModel.load(from: dir) }  // the file's MLP is 20 wide
+        var standard = try GPTModel(config: tinyConfig(), seed: 27)
+        try HFFolder().write(standard, to: dir)
+        try editConfig(dir, ["n_inner": "32"])
+        standard = try GPTModel.load(from: dir)
+        #expect(standard.config == tinyConfig() && standard.config.innerChannels == nil)
+    }
+
+    /// scale_attn_weights false (scores not divided by √head_size) and scale_attn_by_inverse_layer_idx
+    /// (divided by layer + 1): each changes the logits as transformers' GPT2Attention does, in the batch
+    /// forward and the KV-cache decoder alike, and config.json keeps it.
+    @Test func attentionScaling() throws {
+        let dir = temporaryDirectory("hf-attention-scale")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let model = try GPTModel(config: tinyConfig(), seed: 28)
+        let prompt: [Int32] = [1, 5, 2, 7]
+        var lastLogits: [[Float]] = []
+        for (weights, inverse) in [(true, false), (false, false), (true, true), (false, true)] {
+            try HFFolder().write(model, to: dir)
+            try editConfig(dir, ["scale_attn_weights": "\(weights)", "scale_attn_by_inverse_layer_idx": "\(inverse)"])
+            let loaded = try GPTModel.load(from: dir)
+            #expect(loaded.config.attentionScale(layer: 1) == (weights ? 1 / Float(4).squareRoot() : 1) / (inverse ? 2 : 1))
+            loaded.forward(TokenBatch(tokens: prompt, batch: 1, time: 4))
+            let last = Array(loaded.logits[(3 * 13)..<(4 * 13)])
+            lastLogits.append(last)
+            let best = last.indices.max { last[$0] < last[$1] }!
+            let logSum = log(last.map { exp(Double($0 - last[best])) }.reduce(0, +))
+            let generation = loaded.generate(prompts: TokenBatch(tokens: prompt, batch: 1, time: 4),
+                                             options: SamplingOptions(maxNewTokens: 1, greedy: true))
+            #expect(generation.tokens == [Int32(best)] && abs(Double(generation.logProbs[0]) + logSum) < 1e-4)
+            try loaded.save(to: dir)
+            let text = try String(contentsOfFile: dir + "/config.json", encoding: .utf8)
+            #expect(text.contains("\"scale_attn_weights\": \(weights)") && text.contains("\"scale_attn_by_inverse_layer_idx\": \(inverse)"))
+        }
+        #expect(Set(lastLogits.map { $0.map(\.bitPattern) }).count == 4, "each setting gives its own logits")
+    }
+
+    /// GPT2ForSequenceClassification with two labels (score.weight [2, C]): as a language model it loads
+    /// without the classifier, as transformers' GPT2LMHeadModel does; as a reward model it is refused.
+    @Test func classifierWithSeveralLabels() throws {
+        let dir = temporaryDirectory("hf-classifier")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let model = try GPTModel(config: tinyConfig(), seed: 25)
+        try model.save(to: dir)
+        let c = model.config.channels
+        let score = SafetensorsTensor(name: "score.weight", shape: [2, c], floats: (0..<(2 * c)).map { Float($0) / 10 })
+        try Safetensors.write(HFFolder().tensors(model) + [score], to: dir + "/model.safetensors")
+        let loaded = try GPTModel.load(from: dir)
+        #expect(!loaded.config.rewardHead && loaded.parameters.array == model.parameters.array)
+        #expect { try GPTModel.load(from: dir, rewardHead: true) } throws: {
+            "\($0)" == "\(dir)/model.safetensors: tensor 'score.weight' has 2 rows: a sequence classifier with num_labels 2, not a scalar "
+                + "reward model (num_labels 1); start the reward model from the language model, or save the classifier with num_labels 1"
+        }
+    }
+
     /// An lm_head that differs from wte is its own head (config flag or not); one equal to wte stays tied.
     @Test func untiedLMHead() throws {
         let dir = temporaryDirectory("hf-untied")
@@ -178,8 +285,8 @@ struct HFCheckpointTests {
         try editConfig(dir, ["tie_word_embeddings": "1"])
         expectError("\(config): field 'tie_word_embeddings' must be true or false, got 1")
         try reset()
-        try editConfig(dir, ["activation_function": "\"relu\""])
-        expectError("\(config): activation_function relu is not supported (use gelu_new, gelu_pytorch_tanh, gelu_fast or gelu)")
+        try editConfig(dir, ["activation_function": "\"gelu_10\""])
+        expectError("\(config): activation_function gelu_10 is not supported (use gelu_new, gelu_pytorch_tanh, gelu_fast, gelu_accurate, gelu, relu, silu, swish or quick_gelu)")
         try editConfig(dir, ["activation_function": "\"gelu_new\"", "model_type": "\"llama\""])
         expectError("\(config): model_type llama is not a GPT-2 (pipe loads model_type \"gpt2\")")
         try editConfig(dir, ["model_type": "\"gpt2\"", "n_layer": "true"])
@@ -187,9 +294,15 @@ struct HFCheckpointTests {
         try editConfig(dir, ["n_layer": "2", "n_head": "3"])
         expectError("\(config): invalid GPT config: n_embd must be a positive multiple of n_head (3), got 8")
         try editConfig(dir, ["n_head": "2", "n_inner": "64"])
-        expectError("\(config): n_inner 64 is not supported (only null or 4 × n_embd = 32)")
-        try editConfig(dir, ["n_inner": "null", "scale_attn_by_inverse_layer_idx": "true"])
-        expectError("\(config): scale_attn_by_inverse_layer_idx true is not supported")
+        expectError("\(weights): tensor 'transformer.h.0.mlp.c_fc.weight' has shape [8, 32], but config.json (\(dims), n_embd 8, n_layer 2, n_inner 64) needs [8, 64] — the config does not describe these weights")
+        try editConfig(dir, ["n_inner": "0"])
+        expectError("\(config): invalid GPT config: n_inner must be null or in 1...67108864, got 0")
+        try editConfig(dir, ["n_inner": "2.5"])
+        expectError("\(config): field 'n_inner' must be an integer or null, got 2.5")
+        try editConfig(dir, ["n_inner": "null", "add_cross_attention": "true"])
+        expectError("\(config): add_cross_attention true is not supported (decoder-only GPT-2 only)")
+        try editConfig(dir, ["add_cross_attention": "false", "scale_attn_weights": "0"])
+        expectError("\(config): field 'scale_attn_weights' must be true or false, got 0")
         try "{\"vocab_size\": 13,".write(toFile: config, atomically: true, encoding: .utf8)
         #expect { try GPTModel.load(from: dir) } throws: { "\($0)".hasPrefix("\(config): not valid JSON") }
         try "[1, 2]".write(toFile: config, atomically: true, encoding: .utf8)

@@ -39,6 +39,34 @@ struct ModelGradientTests {
         #expect(error < 3e-3, "head \(head) dropout \(dropout): worst relative error \(error) in \(tensor)")
     }
 
+    /// Settings of Hugging Face folders that change the maths — the MLP's activation and width, the
+    /// attention scaling — train with exact gradients (LM head, a left-padded row).
+    @Test(arguments: ["silu", "quick_gelu", "n_inner", "no_scale", "inverse_layer_idx"])  // relu: its kink defeats finite differences (LayerGradientTests checks it)
+    func huggingFaceVariantGradient(variant: String) throws {
+        var config = tinyConfig()
+        switch variant {
+        case "silu": config.activation = .silu
+        case "quick_gelu": config.activation = .quickGelu
+        case "n_inner": config.innerChannels = 20
+        case "no_scale": config.scaleAttentionWeights = false
+        default: config.scaleAttentionByInverseLayerIndex = true
+        }
+        let model = try GPTModel(config: config, seed: 8)
+        let b = 2, t = 6, v = config.vocabSize
+        let batch = TokenBatch(tokens: randomTokens(b * t, vocab: v, seed: 9), batch: b, time: t,
+                               attentionMask: [1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1])
+        let weights = randomFloats(b * t * v, seed: 10)
+        func loss() -> Double {
+            model.forward(batch)
+            return weightedSum(UnsafeBufferPointer(model.logits), weights)
+        }
+        _ = loss()
+        model.zeroGradients()
+        weights.withUnsafeBufferPointer { model.backward(dLogits: $0.baseAddress) }
+        let (error, tensor) = worstParameterGradientError(model: model, loss: loss)
+        #expect(error < 3e-3, "\(variant): worst relative error \(error) in \(tensor)")
+    }
+
     /// The fused SFT cross-entropy: its gradient through the whole model matches finite differences.
     @Test func crossEntropyThroughModel() throws {
         let config = tinyConfig()

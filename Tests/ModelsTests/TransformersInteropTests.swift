@@ -76,12 +76,13 @@ struct TransformersInteropTests {
         .appendingPathComponent("../../scripts/convert-to-safetensors.py").standardized.path
 
     /// Folders `save_pretrained` writes — tied, untied, sharded (several shards + index.json), F16, BF16,
-    /// exact gelu, and a pytorch_model.bin-only folder converted by scripts/convert-to-safetensors.py —
+    /// exact gelu, relu, silu, quick_gelu, n_inner other than 4 × n_embd, scale_attn_by_inverse_layer_idx,
+    /// scale_attn_weights false, and a pytorch_model.bin-only folder converted by scripts/convert-to-safetensors.py —
     /// load here and give transformers' logits within 1e-4 (half-precision weights: within rounding of
     /// the same F32 computation on the rounded weights).
     @Test(.enabled(if: python != nil, "set PIPE_TORCH_PYTHON to a Python with torch + transformers to run"),
-          arguments: ["tied", "untied", "sharded", "f16", "bf16", "gelu", "bin", "inner", "eps", "pos256", "pos1024",
-                      "extras", "upcast", "shard200k"])
+          arguments: ["tied", "untied", "sharded", "f16", "bf16", "gelu", "bin", "inner", "inner_odd", "eps", "pos256", "pos1024",
+                      "extras", "upcast", "shard200k", "relu", "silu", "quick_gelu", "layer_idx", "noscale"])
     func transformersCheckpointLoadsHere(variant: String) throws {
         let dir = temporaryDirectory("from-hf-\(variant)")
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -104,7 +105,9 @@ struct TransformersInteropTests {
         #expect(model.config.maxPositions == ["pos256": 256, "pos1024": 1024][variant] ?? 16)
         #expect(model.config.layerNormEpsilon == (variant == "eps" ? 1e-3 : 1e-5))
         #expect(model.config.tieWordEmbeddings == (variant != "untied"))
-        #expect(model.config.activation == (variant == "gelu" ? .geluExact : .geluTanh))
+        let activations: [String: GPTConfig.Activation] = ["gelu": .geluExact, "relu": .relu, "silu": .silu, "quick_gelu": .quickGelu]
+        #expect(model.config.activation == activations[variant] ?? .geluTanh)
+        #expect(model.config.mlpChannels == (variant == "inner_odd" ? 20 : 4 * model.config.channels))
         let batch = TokenBatch.leftPadded([[3, 1, 4, 1, 5, 9, 2, 6], [2, 7, 1, 8, 2]], padToken: 0)
         model.forward(batch)
         let reference = try transformersOutputs(dir, batch)
@@ -119,7 +122,7 @@ struct TransformersInteropTests {
 
     /// Settings pipe does not compute are refused by name, never loaded into a silently different model.
     @Test(.enabled(if: python != nil, "set PIPE_TORCH_PYTHON to a Python with torch + transformers to run"),
-          arguments: [("inner_odd", "n_inner"), ("layer_idx", "scale_attn_by_inverse_layer_idx")])
+          arguments: [("cross", "add_cross_attention")])
     func unsupportedTransformersSettingsAreRefused(variant: String, field: String) throws {
         let dir = temporaryDirectory("from-hf-\(variant)")
         defer { try? FileManager.default.removeItem(atPath: dir) }

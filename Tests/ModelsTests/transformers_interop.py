@@ -9,8 +9,9 @@
       inner (n_inner set to 4 × n_embd), eps (layer_norm_epsilon 1e-3), pos256 / pos1024 (n_positions),
       extras (generation_config.json, torch_dtype float16 with F32 weights, unknown config keys),
       upcast (reorder_and_upcast_attn true: the same F32 arithmetic), shard200k (a larger model saved
-      with max_shard_size "200KB"), inner_odd / layer_idx (n_inner ≠ 4 × n_embd,
-      scale_attn_by_inverse_layer_idx: pipe must refuse these)
+      with max_shard_size "200KB"), inner_odd (n_inner ≠ 4 × n_embd), relu / silu / quick_gelu
+      (activation_function), layer_idx (scale_attn_by_inverse_layer_idx), noscale (scale_attn_weights
+      false), cross (add_cross_attention: pipe must refuse it)
   transformers_interop.py logits MODEL_DIR IN OUT  load MODEL_DIR with from_pretrained, run the tokens
                                                   of IN ({"tokens": [[...]], "mask": [[...]]}) and write
                                                   float32 logits [B, T, V]
@@ -29,12 +30,15 @@ def export(out, variant="tied"):
     torch.manual_seed(0)
     extra = {"inner": {"n_inner": 48}, "inner_odd": {"n_inner": 20}, "eps": {"layer_norm_epsilon": 1e-3},
              "pos256": {"n_positions": 256}, "pos1024": {"n_positions": 1024}, "upcast": {"reorder_and_upcast_attn": True},
-             "layer_idx": {"scale_attn_by_inverse_layer_idx": True}, "shard200k": {"n_embd": 96, "n_head": 4}}.get(variant, {})
+             "layer_idx": {"scale_attn_by_inverse_layer_idx": True}, "shard200k": {"n_embd": 96, "n_head": 4},
+             "relu": {"activation_function": "relu"}, "silu": {"activation_function": "silu"},
+             "quick_gelu": {"activation_function": "quick_gelu"}, "noscale": {"scale_attn_weights": False},
+             "cross": {"add_cross_attention": True}}.get(variant, {})
     settings = dict(vocab_size=29, n_positions=16, n_embd=12, n_layer=2, n_head=3)
     settings.update(extra)
+    settings.setdefault("activation_function", "gelu" if variant == "gelu" else "gelu_new")
     config = GPT2Config(**settings, resid_pdrop=0, embd_pdrop=0, attn_pdrop=0, bos_token_id=None, eos_token_id=None,
-                        tie_word_embeddings=(variant != "untied"),
-                        activation_function="gelu" if variant == "gelu" else "gelu_new")
+                        tie_word_embeddings=(variant != "untied"))
     model = GPT2LMHeadModel(config)
     with torch.no_grad():  # non-trivial biases and LayerNorm gains; an untied head unlike wte
         for name, p in model.named_parameters():

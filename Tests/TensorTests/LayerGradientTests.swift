@@ -87,6 +87,31 @@ struct LayerGradientTests {
         }
     }
 
+    /// ReLU, SiLU (slope 1) and QuickGELU (slope 1.702), transformers' "relu", "silu", "quick_gelu", against
+    /// their double-precision forms and central-difference derivatives (away from ReLU's kink).
+    @Test(arguments: ["relu", "silu", "quick_gelu"])
+    func pointwiseActivations(name: String) {
+        let n = 40
+        let x = FloatBuffer(randomFloats(n, seed: 29, scale: 5).map { abs($0) < 1e-3 ? 0.5 : $0 }), upstream = randomFloats(n, seed: 30)
+        let out = FloatBuffer(count: n), dx = FloatBuffer(upstream)
+        let slope: Double = name == "quick_gelu" ? 1.702 : 1
+        func reference(_ x: Double) -> Double { name == "relu" ? max(x, 0) : x / (1 + Foundation_exp(-slope * x)) }
+        switch name {
+        case "relu":
+            reluForward(out: out.pointer, input: x.pointer, count: n)
+            reluBackward(dInput: dx.pointer, dOut: dx.pointer, input: x.pointer, count: n)
+        default:
+            sigmoidGatedForward(out: out.pointer, input: x.pointer, count: n, slope: Float(slope))
+            sigmoidGatedBackward(dInput: dx.pointer, dOut: dx.pointer, input: x.pointer, count: n, slope: Float(slope))
+        }
+        for i in 0..<n {
+            let xi = Double(x[i]), h = 1e-5
+            let derivative = (reference(xi + h) - reference(xi - h)) / (2 * h) * Double(upstream[i])
+            #expect(abs(Double(dx[i]) - derivative) < 1e-5 * max(1, abs(derivative)), "\(name)' at \(xi)")
+            #expect(abs(Double(out[i]) - reference(xi)) < 1e-5 * max(1, abs(xi)), "\(name) at \(xi)")
+        }
+    }
+
     @Test func embedding() {
         let n = 5, c = 4, v = 6, p = 7
         let tokens: [Int32] = [1, 3, 1, 5, 0], positions: [Int32] = [0, 1, 2, 0, 6]

@@ -126,20 +126,56 @@ struct TokenizerGoldenTests {
         #expect { try PretrainedTokenizer.load(directory: dir) } throws: { "\($0)" == "\(dir)/tokenizer_config.json: do_lower_case must be true or false, got \"no\"" }
     }
 
-    /// add_prefix_space true in tokenizer_config.json (transformers' GPT2Tokenizer then prefixes a space)
-    /// is refused by name, for tokenizer.json and for vocab.json + merges.txt; the generic class ignores it.
-    @Test func addPrefixSpaceOfGPT2TokenizerIsRefused() throws {
-        let dir = try WordPieceTests.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+    /// add_prefix_space: every stretch of text between added tokens that does not start with a space gets
+    /// one, as `tokenizers`' ByteLevel pre-tokenizer does. tokenizer_config.json decides for transformers'
+    /// GPT-2/RoBERTa classes (and when it names no class), tokenizer.json for the generic class and for a
+    /// bare tokenizer.json; the setting survives save and reload.
+    @Test func addPrefixSpace() throws {
+        let dir = try WordPieceTests.temporaryDirectory(), saved = try WordPieceTests.temporaryDirectory()
+        defer { for d in [dir, saved] { try? FileManager.default.removeItem(atPath: d) } }
         try FileManager.default.copyItem(atPath: Self.goldens + "/bpe/tokenizer.json", toPath: dir + "/tokenizer.json")
-        let message = "\(dir)/tokenizer_config.json: add_prefix_space true is not supported (transformers would encode \"hello\" as \" hello\"; "
-            + "pipe's byte-level BPE adds no space); set it to false, or put the space into your texts"
-        for config in [#"{"tokenizer_class": "GPT2Tokenizer", "add_prefix_space": true}"#, #"{"add_prefix_space": true}"#] {
-            try config.write(toFile: dir + "/tokenizer_config.json", atomically: true, encoding: .utf8)
-            #expect { try PretrainedTokenizer.load(directory: dir) } throws: { "\($0)" == message }
+        let plain = try PretrainedTokenizer.load(directory: Self.goldens + "/bpe"), eot = plain.endOfTextId
+        func expectPrefixed(_ tokenizer: PretrainedTokenizer, _ prefixed: Bool, _ comment: Comment) {
+            let p = prefixed ? " " : ""
+            #expect(tokenizer.encode("hello") == plain.encode(p + "hello"), comment)
+            #expect(tokenizer.encode("hi<|endoftext|>there\n") == plain.encode(p + "hi") + [eot] + plain.encode(p + "there\n"), comment)
+            #expect(tokenizer.encode("<|endoftext|> x") == [eot] + plain.encode(" x"), comment)
+            #expect(tokenizer.encode("<|endoftext|>") == [eot] && tokenizer.encode("").isEmpty, comment)
+            #expect(tokenizer.decode(tokenizer.encode("hello")) == p + "hello", comment)
         }
-        try #"{"tokenizer_class": "PreTrainedTokenizerFast", "add_prefix_space": true}"#.write(toFile: dir + "/tokenizer_config.json", atomically: true, encoding: .utf8)
-        #expect(try PretrainedTokenizer.load(directory: dir).encode("hello") == PretrainedTokenizer.load(directory: Self.goldens + "/bpe").encode("hello"))
+        for (config, prefixed) in [(#"{"tokenizer_class": "GPT2Tokenizer", "add_prefix_space": true}"#, true),
+                                   (#"{"tokenizer_class": "RobertaTokenizerFast", "add_prefix_space": true}"#, true),
+                                   (#"{"add_prefix_space": true}"#, true),
+                                   (#"{"tokenizer_class": "PreTrainedTokenizerFast", "add_prefix_space": true}"#, false),
+                                   (#"{"tokenizer_class": "GPT2Tokenizer"}"#, false)] {
+            try config.write(toFile: dir + "/tokenizer_config.json", atomically: true, encoding: .utf8)
+            let tokenizer = try PretrainedTokenizer.load(directory: dir)
+            expectPrefixed(tokenizer, prefixed, "\(config)")
+            try tokenizer.save(directory: saved)
+            expectPrefixed(try PretrainedTokenizer.load(directory: saved), prefixed, "saved from \(config)")
+            #expect(try String(contentsOfFile: saved + "/tokenizer.json", encoding: .utf8).contains(#""add_prefix_space": \#(prefixed), "trim_offsets""#))
+        }
+        // tokenizer.json's own setting, with no config or the generic class; GPT2Tokenizer's default overrides it.
+        let json = try String(contentsOfFile: dir + "/tokenizer.json", encoding: .utf8)
+        let pre = #""pre_tokenizer":{"type":"ByteLevel","add_prefix_space":false"#
+        try #require(json.contains(pre))
+        try json.replacingOccurrences(of: pre, with: #""pre_tokenizer":{"type":"ByteLevel","add_prefix_space":true"#)
+            .write(toFile: dir + "/tokenizer.json", atomically: true, encoding: .utf8)
+        try FileManager.default.removeItem(atPath: dir + "/tokenizer_config.json")
+        expectPrefixed(try PretrainedTokenizer.load(directory: dir), true, "tokenizer.json alone")
+        try #"{"tokenizer_class": "GPT2Tokenizer"}"#.write(toFile: dir + "/tokenizer_config.json", atomically: true, encoding: .utf8)
+        expectPrefixed(try PretrainedTokenizer.load(directory: dir), false, "GPT2Tokenizer's default")
+        try #require(json.contains(pre + #","trim_offsets":true,"use_regex":true}"#))
+        try json.replacingOccurrences(of: pre + #","trim_offsets":true,"use_regex":true}"#, with: pre + #","trim_offsets":true,"use_regex":false}"#)
+            .write(toFile: dir + "/tokenizer.json", atomically: true, encoding: .utf8)
+        #expect { try PretrainedTokenizer.load(directory: dir) } throws: {
+            "\($0)" == "\(dir)/tokenizer.json: pre_tokenizer must be ByteLevel with use_regex true (and add_prefix_space true or false)"
+        }
+        try #"{"add_prefix_space": "yes"}"#.write(toFile: dir + "/tokenizer_config.json", atomically: true, encoding: .utf8)
+        try json.write(toFile: dir + "/tokenizer.json", atomically: true, encoding: .utf8)
+        #expect { try PretrainedTokenizer.load(directory: dir) } throws: {
+            "\($0)" == "\(dir)/tokenizer_config.json: add_prefix_space must be true or false, got \"yes\""
+        }
     }
 
     /// transformers 5 names the extra special tokens `extra_special_tokens` (a list or {name: token});

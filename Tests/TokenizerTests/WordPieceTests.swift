@@ -271,6 +271,55 @@ struct WordPieceTests {
         #expect(tokenizer.decode([5, 4, 6, 7], skipSpecial: true) == "好 看")
     }
 
+    /// `clean_up_tokenization_spaces: true` (what transformers 4 wrote into most configs): decoded text loses
+    /// the spaces before punctuation and inside contractions across tokens, as `transformers`' decode
+    /// does; the setting survives save and reload. Without it (transformers 5's default) the spaces stay.
+    @Test func cleanUpTokenizationSpacesOfTheConfig() throws {
+        let dir = try Self.temporaryDirectory(), saved = try Self.temporaryDirectory()
+        defer { for d in [dir, saved] { try? FileManager.default.removeItem(atPath: d) } }
+        try Self.write(dir, "vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\ndon\n'\nt\nit\ns\n.\n,\n好\n")
+        let text = "don't it's, 好."
+        try Self.write(dir, "tokenizer_config.json", #"{"do_lower_case": false}"#)
+        let plain = try PretrainedTokenizer.load(directory: dir)
+        let ids = plain.encode(text)
+        #expect(ids == [4, 5, 6, 7, 5, 8, 10, 11, 9])
+        #expect(plain.decode(ids) == "don ' t it ' s, 好.")
+        try Self.write(dir, "tokenizer_config.json", #"{"do_lower_case": false, "clean_up_tokenization_spaces": true}"#)
+        let cleaned = try PretrainedTokenizer.load(directory: dir)
+        #expect(cleaned.decode(ids) == "don't it's, 好." && cleaned.decode([3] + ids, skipSpecial: true) == "don't it's, 好.")
+        try cleaned.save(directory: saved)
+        #expect(try PretrainedTokenizer.load(directory: saved).decode(ids) == "don't it's, 好.")
+        try Self.write(dir, "tokenizer_config.json", #"{"clean_up_tokenization_spaces": "yes"}"#)
+        #expect { try PretrainedTokenizer.load(directory: dir) } throws: {
+            "\($0)" == "\(dir)/tokenizer_config.json: clean_up_tokenization_spaces must be true or false, got \"yes\""
+        }
+    }
+
+    /// `tokenizer_class: BertTokenizerLegacy` (transformers 5's slow BERT class) composes the text (NFC)
+    /// before accents and case, so a decomposed "è" is the vocabulary's "è", where the fast class gives
+    /// [UNK]; it reads vocab.txt even beside a tokenizer.json, and pipe's save keeps the class.
+    @Test func slowBertTokenizerComposesFirst() throws {
+        let dir = try Self.temporaryDirectory(), saved = try Self.temporaryDirectory()
+        defer { for d in [dir, saved] { try? FileManager.default.removeItem(atPath: d) } }
+        try Self.write(dir, "vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\nè\na\n好\n")
+        let text = "e\u{300} a\u{300}好"
+        try Self.write(dir, "tokenizer_config.json", #"{"tokenizer_class": "BertTokenizer", "do_lower_case": false}"#)
+        #expect(try PretrainedTokenizer.load(directory: dir).encode(text) == [1, 1, 6])
+        // An added token past vocab.txt (as transformers 5 saves it: in added_tokens_decoder) survives pipe's save.
+        try Self.write(dir, "tokenizer_config.json", #"""
+            {"tokenizer_class": "BertTokenizerLegacy", "do_lower_case": false, "additional_special_tokens": ["<x>"],
+             "added_tokens_decoder": {"7": {"content": "<x>", "lstrip": false, "normalized": false, "rstrip": false, "single_word": false, "special": true}}}
+            """#)
+        let legacy = try PretrainedTokenizer.load(directory: dir)
+        #expect(legacy.encode(text + "<x>") == [4, 1, 6, 7])
+        try legacy.save(directory: saved)
+        #expect(try String(contentsOfFile: saved + "/tokenizer_config.json", encoding: .utf8).contains(#""tokenizer_class": "BertTokenizerLegacy""#))
+        #expect(try PretrainedTokenizer.load(directory: saved).encode(text + "<x>") == [4, 1, 6, 7])
+        // Uncased: composed, then accents stripped and lower-cased as before.
+        try Self.write(dir, "tokenizer_config.json", #"{"tokenizer_class": "BertTokenizerLegacy", "do_lower_case": true}"#)
+        #expect(try PretrainedTokenizer.load(directory: dir).encode("E\u{300} À") == [1, 5])
+    }
+
     /// Opt-in (PIPE_TOKENIZERS_PYTHON with `transformers` installed): a WordPiece folder saved by pipe
     /// with the demo's `eos_token: [PAD]` loads in `AutoTokenizer` with the same ids and special tokens.
     @Test func transformersLoadsWhatPipeSaves() throws {

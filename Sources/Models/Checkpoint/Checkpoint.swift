@@ -62,6 +62,7 @@ extension GPTModel {
         }
         var config = try HFConfigJSON.decode(CheckpointWeights.readJSONFile(configPath), file: configPath)
         var weights = try CheckpointWeights.open(directory: directory)
+        try dropClassifierHead(&weights, rewardHead: rewardHead)
         config.valueHead = valueHead || weights["v_head.summary.weight"] != nil
         config.rewardHead = rewardHead || weights["score.weight"] != nil
         try decideLMHead(&config, &weights, configPath: configPath)
@@ -84,6 +85,22 @@ extension GPTModel {
             try weights.read(weights[t.name]!, into: UnsafeMutableBufferPointer(start: model.parameters.pointer + t.offset, count: t.count))
         }
         return model
+    }
+
+    /// `score.weight` of a GPT2ForSequenceClassification with several labels [num_labels, C] is not a
+    /// scalar reward head: a stage that wants a reward head from it is refused; any other use loads the
+    /// language model and ignores the classifier, as transformers' GPT2LMHeadModel does.
+    private static func dropClassifierHead(_ weights: inout CheckpointWeights, rewardHead: Bool) throws {
+        guard let score = weights["score.weight"], score.info.shape.count == 2, score.info.shape[0] != 1 else { return }
+        let labels = score.info.shape[0]
+        if rewardHead {
+            throw CheckpointError(file: score.reader.file, message: "tensor '\(score.storedName)' has \(labels) rows: a sequence classifier with "
+                + "num_labels \(labels), not a scalar reward model (num_labels 1); start the reward model from the language model, or "
+                + "save the classifier with num_labels 1")
+        }
+        var entries = weights.entries
+        entries["score.weight"] = nil
+        weights = CheckpointWeights(entries: entries, source: weights.source)
     }
 
     /// Tied or untied LM head: config.json's `tie_word_embeddings: false` unties it; a stored
@@ -122,6 +139,7 @@ extension GPTModel {
                                     newHeads: Set<String>) throws {
         let source = weights.source
         let dimensions = "vocab_size \(config.vocabSize), n_positions \(config.maxPositions), n_embd \(config.channels), n_layer \(config.layers)"
+            + (config.innerChannels.map { ", n_inner \($0)" } ?? "")
         var missing: [String] = []
         for t in layout.tensors where !newHeads.contains(t.name) {
             guard let entry = weights[t.name] else {

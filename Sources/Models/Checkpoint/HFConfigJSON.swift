@@ -16,13 +16,13 @@ enum HFConfigJSON {
             ("n_ctx", "\(config.maxPositions)"),
             ("n_embd", "\(config.channels)"),
             ("n_head", "\(config.heads)"),
-            ("n_inner", "null"),
+            ("n_inner", config.innerChannels.map { "\($0)" } ?? "null"),
             ("n_layer", "\(config.layers)"),
             ("n_positions", "\(config.maxPositions)"),
             ("reorder_and_upcast_attn", "false"),
             ("resid_pdrop", number(config.residualDropout)),
-            ("scale_attn_by_inverse_layer_idx", "false"),
-            ("scale_attn_weights", "true"),
+            ("scale_attn_by_inverse_layer_idx", config.scaleAttentionByInverseLayerIndex ? "true" : "false"),
+            ("scale_attn_weights", config.scaleAttentionWeights ? "true" : "false"),
             ("tie_word_embeddings", config.tieWordEmbeddings ? "true" : "false"),
             ("use_cache", "true"),
             ("vocab_size", "\(config.vocabSize)"),
@@ -87,21 +87,9 @@ enum HFConfigJSON {
         var activation = GPTConfig.Activation.geluTanh
         if let raw = object["activation_function"] {
             guard let name = raw.string, let a = GPTConfig.Activation(huggingFaceName: name) else {
-                throw CheckpointError(file: file, message: "activation_function \(shown(raw)) is not supported (use gelu_new, gelu_pytorch_tanh, gelu_fast or gelu)")
+                throw CheckpointError(file: file, message: "activation_function \(shown(raw)) is not supported (use gelu_new, gelu_pytorch_tanh, gelu_fast, gelu_accurate, gelu, relu, silu, swish or quick_gelu)")
             }
             activation = a
-        }
-        if let inner = object["n_inner"], !inner.isNull {
-            let embd = try integer(["n_embd", "hidden_size"])
-            guard inner.number == Double(4 * embd) else {
-                throw CheckpointError(file: file, message: "n_inner \(inner.quotedForMessage) is not supported (only null or 4 × n_embd = \(4 * embd))")
-            }
-        }
-        if try bool("scale_attn_weights") == false {
-            throw CheckpointError(file: file, message: "scale_attn_weights false is not supported (attention is scaled by 1/√head_size)")
-        }
-        if try bool("scale_attn_by_inverse_layer_idx") == true {
-            throw CheckpointError(file: file, message: "scale_attn_by_inverse_layer_idx true is not supported")
         }
         if try bool("add_cross_attention") == true {
             throw CheckpointError(file: file, message: "add_cross_attention true is not supported (decoder-only GPT-2 only)")
@@ -116,6 +104,15 @@ enum HFConfigJSON {
         config.residualDropout = try float("resid_pdrop", default: 0.1)
         config.attentionDropout = try float("attn_pdrop", default: 0.1)
         config.activation = activation
+        config.scaleAttentionWeights = try bool("scale_attn_weights") ?? true
+        config.scaleAttentionByInverseLayerIndex = try bool("scale_attn_by_inverse_layer_idx") ?? false
+        // n_inner: the MLP's width; null (and 4 × n_embd, written as such by some tools) is GPT-2's default.
+        if let inner = object["n_inner"], !inner.isNull {
+            guard let n = inner.integer, abs(n) < 1 << 53 else {
+                throw CheckpointError(file: file, message: "field 'n_inner' must be an integer or null, got \(inner.quotedForMessage)")
+            }
+            if n != 4 * config.channels { config.innerChannels = n }
+        }
         config.tieWordEmbeddings = try bool("tie_word_embeddings") ?? true
         config.bosTokenID = tokenID("bos_token_id")
         config.eosTokenID = tokenID("eos_token_id")

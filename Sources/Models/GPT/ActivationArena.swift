@@ -61,8 +61,8 @@ struct ActivationLayout {
             blocks.append(BlockActivations(
                 ln1: take(n * c), ln1Mean: take(n), ln1Rstd: take(n), qkv: take(3 * n * c), atty: take(n * c),
                 probs: take(batch * config.heads * time * time), residual2: take(tail * c),
-                ln2: take(tail * c), ln2Mean: take(tail), ln2Rstd: take(tail), fch: take(4 * tail * c),
-                fchGelu: take(4 * tail * c), residual3: take(tail * c)))
+                ln2: take(tail * c), ln2Mean: take(tail), ln2Rstd: take(tail), fch: take(tail * config.mlpChannels),
+                fchGelu: take(tail * config.mlpChannels), residual3: take(tail * c)))
         }
         self.blocks = blocks
         tailAtty = take(compact ? m * c : 0)
@@ -73,8 +73,8 @@ struct ActivationLayout {
         dResidual = take(rows * c); dLn = take(rows * c); dBranch = take(rows * c); dAtty = take(rows * c)
         dTailAtty = take(compact ? m * c : 0)
         dqkv = take(3 * n * c)
-        dFch = take(4 * rows * c)
-        dFchGelu = take(4 * rows * c)
+        dFch = take(rows * config.mlpChannels)
+        dFchGelu = take(rows * config.mlpChannels)
         attnScratch1 = take(time * time); attnScratch2 = take(time * time)
         count = offset
     }

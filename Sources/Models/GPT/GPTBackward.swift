@@ -79,11 +79,11 @@ extension GPTModel {
                 dOut = UnsafePointer(dBranch)
             }
             linearBackward(dInput: dFchGelu, dWeight: grad(p.fcProjWeight), dBias: grad(p.fcProjBias), dOut: dOut,
-                           input: act(s.fchGelu), weight: param(p.fcProjWeight), rows: r, inChannels: 4 * c, outChannels: c,
+                           input: act(s.fchGelu), weight: param(p.fcProjWeight), rows: r, inChannels: config.mlpChannels, outChannels: c,
                            accumulateWeight: accumulateWeights)
-            config.activation.backward(dInput: dFch, dOut: dFchGelu, input: act(s.fch), count: 4 * r * c)
+            config.activation.backward(dInput: dFch, dOut: dFchGelu, input: act(s.fch), count: r * config.mlpChannels)
             linearBackward(dInput: dLn, dWeight: grad(p.fcWeight), dBias: grad(p.fcBias), dOut: dFch,
-                           input: act(s.ln2), weight: param(p.fcWeight), rows: r, inChannels: c, outChannels: 4 * c,
+                           input: act(s.ln2), weight: param(p.fcWeight), rows: r, inChannels: c, outChannels: config.mlpChannels,
                            accumulateWeight: accumulateWeights)
             layerNormBackward(dInput: dResidual, dWeight: grad(p.ln2Weight), dBias: grad(p.ln2Bias), dOut: dLn,
                               input: act(s.residual2), weight: param(p.ln2Weight), mean: act(s.ln2Mean),
@@ -114,7 +114,7 @@ extension GPTModel {
             attentionBackward(dqkv: dqkv, dOut: dAtty, probs: act(s.probs), qkv: act(s.qkv),
                               dropout: streams?.mask(streams!.attention, layer: l, site: 1),
                               scratch1: act(a.attnScratch1), scratch2: act(a.attnScratch2),
-                              batch: b, time: t, channels: c, heads: nh)
+                              batch: b, time: t, channels: c, heads: nh, scale: config.attentionScale(layer: l))
             linearBackward(dInput: dLn, dWeight: grad(p.qkvWeight), dBias: grad(p.qkvBias), dOut: dqkv,
                            input: act(s.ln1), weight: param(p.qkvWeight), rows: n, inChannels: c, outChannels: 3 * c,
                            accumulateWeight: accumulateWeights)

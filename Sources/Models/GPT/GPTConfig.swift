@@ -8,12 +8,21 @@ public struct GPTConfig: Sendable, Equatable, Codable {
         case geluTanh = "gelu_new"
         /// erf form, PyTorch's default ("gelu"; also "gelu_python").
         case geluExact = "gelu"
+        /// max(0, x) ("relu").
+        case relu = "relu"
+        /// x·σ(x) ("silu"; also "swish").
+        case silu = "silu"
+        /// x·σ(1.702·x) ("quick_gelu").
+        case quickGelu = "quick_gelu"
 
         /// The activation a transformers `activation_function` name denotes, or nil when unsupported.
         public init?(huggingFaceName name: String) {
             switch name {
-            case "gelu_new", "gelu_pytorch_tanh", "gelu_fast": self = .geluTanh
+            case "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu_accurate": self = .geluTanh
             case "gelu", "gelu_python": self = .geluExact
+            case "relu": self = .relu
+            case "silu", "swish": self = .silu
+            case "quick_gelu": self = .quickGelu
             default: return nil
             }
         }
@@ -22,6 +31,9 @@ public struct GPTConfig: Sendable, Equatable, Codable {
             switch self {
             case .geluTanh: geluForward(out: out, input: input, count: count)
             case .geluExact: geluExactForward(out: out, input: input, count: count)
+            case .relu: reluForward(out: out, input: input, count: count)
+            case .silu: sigmoidGatedForward(out: out, input: input, count: count, slope: 1)
+            case .quickGelu: sigmoidGatedForward(out: out, input: input, count: count, slope: 1.702)
             }
         }
 
@@ -29,6 +41,9 @@ public struct GPTConfig: Sendable, Equatable, Codable {
             switch self {
             case .geluTanh: geluBackward(dInput: dInput, dOut: dOut, input: input, count: count)
             case .geluExact: geluExactBackward(dInput: dInput, dOut: dOut, input: input, count: count)
+            case .relu: reluBackward(dInput: dInput, dOut: dOut, input: input, count: count)
+            case .silu: sigmoidGatedBackward(dInput: dInput, dOut: dOut, input: input, count: count, slope: 1)
+            case .quickGelu: sigmoidGatedBackward(dInput: dInput, dOut: dOut, input: input, count: count, slope: 1.702)
             }
         }
     }
@@ -45,6 +60,21 @@ public struct GPTConfig: Sendable, Equatable, Codable {
     public var heads: Int
     /// [activation_function]
     public var activation: Activation = .geluTanh
+    /// Width of the MLP's hidden layer [n_inner]; nil is GPT-2's 4 × n_embd.
+    public var innerChannels: Int? = nil
+    /// The MLP's hidden width in effect.
+    public var mlpChannels: Int { innerChannels ?? 4 * channels }
+    /// Attention scores are divided by √head_size [scale_attn_weights, default true] …
+    public var scaleAttentionWeights = true
+    /// … and by layer index + 1 [scale_attn_by_inverse_layer_idx, default false].
+    public var scaleAttentionByInverseLayerIndex = false
+
+    /// The factor of layer `layer`'s attention scores Q·Kᵀ, as transformers' GPT2Attention applies it.
+    public func attentionScale(layer: Int) -> Float {
+        var scale: Float = scaleAttentionWeights ? 1 / Float(channels / heads).squareRoot() : 1
+        if scaleAttentionByInverseLayerIndex { scale /= Float(layer + 1) }
+        return scale
+    }
     /// The LM head is the token embedding (true, GPT-2's default) or its own `lm_head.weight` [V, C]
     /// [tie_word_embeddings].
     public var tieWordEmbeddings = true
@@ -87,6 +117,7 @@ public struct GPTConfig: Sendable, Equatable, Codable {
         try check(heads > 0, "n_head", "must be positive, got \(heads)")
         try check(channels > 0 && channels % heads == 0, "n_embd",
                   "must be a positive multiple of n_head (\(heads)), got \(channels)")
+        if let inner = innerChannels { try check(inner > 0 && inner <= 1 << 26, "n_inner", "must be null or in 1...\(1 << 26), got \(inner)") }
         // Bound every size before anything multiplies them (layouts, memory checks): no overflow, and a
         // clear error for a config that could never be allocated.
         let limit = 1 << 24
@@ -108,7 +139,8 @@ public struct GPTConfig: Sendable, Equatable, Codable {
     /// untied LM head and the value/reward heads.
     public var estimatedParameterCount: Double {
         let v = Double(vocabSize), p = Double(maxPositions), c = Double(channels), l = Double(layers)
-        return v * c + p * c + l * (12 * c * c + 13 * c) + 2 * c + (tieWordEmbeddings ? 0 : v * c)
+        let inner = innerChannels.map(Double.init) ?? 4 * c
+        return v * c + p * c + l * (4 * c * c + 2 * c * inner + 9 * c + inner) + 2 * c + (tieWordEmbeddings ? 0 : v * c)
             + (valueHead ? c + 1 : 0) + (rewardHead ? c : 0)
     }
 

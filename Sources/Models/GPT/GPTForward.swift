@@ -79,7 +79,8 @@ extension GPTModel {
                           rows: n, inChannels: c, outChannels: 3 * c)
             attentionForward(out: act(s.atty), probs: act(s.probs), qkv: act(s.qkv), keyMask: keyMask,
                              dropout: streams?.mask(streams!.attention, layer: l, site: 1),
-                             scratch: act(a.attnScratch1), batch: b, time: t, channels: c, heads: nh)
+                             scratch: act(a.attnScratch1), batch: b, time: t, channels: c, heads: nh,
+                             scale: config.attentionScale(layer: l))
             // A compact pass needs the last block's output only at the selected rows: every position still
             // feeds attention (keys and values), but the projection, MLP and ln_f run on the r selected
             // rows, gathered into compact buffers (row i = position rows[i]).
@@ -102,10 +103,10 @@ extension GPTModel {
                              weight: param(p.ln2Weight), bias: param(p.ln2Bias), rows: r, channels: c,
                              epsilon: config.layerNormEpsilon)
             linearForward(out: act(s.fch), input: act(s.ln2), weight: param(p.fcWeight), bias: param(p.fcBias),
-                          rows: r, inChannels: c, outChannels: 4 * c)
-            config.activation.forward(out: act(s.fchGelu), input: act(s.fch), count: 4 * r * c)
+                          rows: r, inChannels: c, outChannels: config.mlpChannels)
+            config.activation.forward(out: act(s.fchGelu), input: act(s.fch), count: r * config.mlpChannels)
             linearForward(out: branch, input: act(s.fchGelu), weight: param(p.fcProjWeight), bias: param(p.fcProjBias),
-                          rows: r, inChannels: 4 * c, outChannels: c)
+                          rows: r, inChannels: config.mlpChannels, outChannels: c)
             streams?.mask(streams!.residual, layer: l, site: 3)?.apply(branch, count: r * c)
             add(out: act(s.residual3), act(s.residual2), branch, count: r * c)
         }

@@ -53,8 +53,8 @@ public struct ParameterLayout: Sendable {
                 qkvWeight: add(p + "attn.c_attn.weight", [c, 3 * c]), qkvBias: add(p + "attn.c_attn.bias", [3 * c]),
                 attnProjWeight: add(p + "attn.c_proj.weight", [c, c]), attnProjBias: add(p + "attn.c_proj.bias", [c]),
                 ln2Weight: add(p + "ln_2.weight", [c]), ln2Bias: add(p + "ln_2.bias", [c]),
-                fcWeight: add(p + "mlp.c_fc.weight", [c, 4 * c]), fcBias: add(p + "mlp.c_fc.bias", [4 * c]),
-                fcProjWeight: add(p + "mlp.c_proj.weight", [4 * c, c]), fcProjBias: add(p + "mlp.c_proj.bias", [c])))
+                fcWeight: add(p + "mlp.c_fc.weight", [c, config.mlpChannels]), fcBias: add(p + "mlp.c_fc.bias", [config.mlpChannels]),
+                fcProjWeight: add(p + "mlp.c_proj.weight", [config.mlpChannels, c]), fcProjBias: add(p + "mlp.c_proj.bias", [c])))
         }
         self.blocks = blocks
         lnfWeight = add("transformer.ln_f.weight", [c])

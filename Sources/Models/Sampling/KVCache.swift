@@ -35,8 +35,8 @@ final class KVCache {
         x = FloatBuffer(count: rows * c); ln = FloatBuffer(count: rows * c)
         atty = FloatBuffer(count: rows * c); branch = FloatBuffer(count: rows * c)
         qkv = FloatBuffer(count: rows * 3 * c)
-        fch = FloatBuffer(count: rows * 4 * c)
-        fchGelu = FloatBuffer(count: rows * 4 * c)
+        fch = FloatBuffer(count: rows * config.mlpChannels)
+        fchGelu = FloatBuffer(count: rows * config.mlpChannels)
         mean = FloatBuffer(count: rows); rstd = FloatBuffer(count: rows)
         scores = FloatBuffer(count: chunk * capacity)
         last = FloatBuffer(count: batch * c)
@@ -93,7 +93,6 @@ extension GPTModel {
     func forwardIncremental(_ cache: KVCache, start: Int, n: Int) {
         let b = cache.batch, c = config.channels, nh = config.heads, hs = c / nh, cap = cache.capacity
         let rows = b * n, c3 = 3 * c
-        let scale = 1 / Float(hs).squareRoot()
         let x = cache.x.pointer, ln = cache.ln.pointer, qkv = cache.qkv.pointer, atty = cache.atty.pointer
         let branch = cache.branch.pointer, fch = cache.fch.pointer, fchGelu = cache.fchGelu.pointer
         // A decode step's few rows go through the unpacked small-batch GEMM; prefill keeps OpenBLAS.
@@ -111,6 +110,7 @@ extension GPTModel {
         embeddingForward(out: x, tokens: cache.tokens.pointer, positions: cache.positions.pointer,
                          wte: param(layout.tokenEmbedding), wpe: param(layout.positionEmbedding), rows: rows, channels: c)
         for l in 0..<config.layers {
+            let scale = config.attentionScale(layer: l)
             let p = layout.blocks[l]
             layerNormForward(out: ln, mean: cache.mean.pointer, rstd: cache.rstd.pointer, input: x,
                              weight: param(p.ln1Weight), bias: param(p.ln1Bias), rows: rows, channels: c,
@@ -161,9 +161,9 @@ extension GPTModel {
             layerNormForward(out: ln, mean: cache.mean.pointer, rstd: cache.rstd.pointer, input: x,
                              weight: param(p.ln2Weight), bias: param(p.ln2Bias), rows: rows, channels: c,
                              epsilon: config.layerNormEpsilon)
-            linear(fch, ln, p.fcWeight, p.fcBias, c, 4 * c)
-            config.activation.forward(out: fchGelu, input: fch, count: rows * 4 * c)
-            linear(branch, fchGelu, p.fcProjWeight, p.fcProjBias, 4 * c, c)
+            linear(fch, ln, p.fcWeight, p.fcBias, c, config.mlpChannels)
+            config.activation.forward(out: fchGelu, input: fch, count: rows * config.mlpChannels)
+            linear(branch, fchGelu, p.fcProjWeight, p.fcProjBias, config.mlpChannels, c)
             accumulate(x, branch, count: rows * c)
         }
         // Only each row's newest position needs logits.

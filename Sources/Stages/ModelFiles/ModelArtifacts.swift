@@ -25,6 +25,14 @@ public enum ModelArtifacts {
         }
     }
 
+    /// A model started from `init` must embed every id the tokenizer produces.
+    public static func checkVocabulary(_ model: GPTModel, of directory: String, input: String, tokenizer: PretrainedTokenizer) throws {
+        guard model.config.vocabSize < tokenizer.vocabSize else { return }
+        throw StageError.badInput(input, "\(directory)/config.json: vocab_size \(model.config.vocabSize) is smaller than the tokenizer's "
+            + "\(tokenizer.vocabSize) tokens — the tokenizer does not belong to this model (with transformers: "
+            + "model.resize_token_embeddings(len(tokenizer)), then save_pretrained)")
+    }
+
     /// `[EOS] + tokens`: every sequence the models see starts with the separator, as in SFT training.
     public static func withBOS(_ tokens: some Sequence<Int32>, eos: Int32) -> [Int32] { [eos] + Array(tokens) }
 }

@@ -20,9 +20,7 @@ public enum SFTStage: BuiltinStage {
         let model: GPTModel
         if let initDir {
             model = try ModelArtifacts.load(initDir, input: "init", seed: context.seed)
-            guard model.config.vocabSize >= tokenizer.vocabSize else {
-                throw StageError.badInput("init", "checkpoint vocabulary \(model.config.vocabSize) is smaller than the tokenizer's \(tokenizer.vocabSize)")
-            }
+            try ModelArtifacts.checkVocabulary(model, of: initDir, input: "init", tokenizer: tokenizer)
             guard config.blockSize <= model.config.maxPositions else {
                 throw StageError.badParam("block_size", "\(config.blockSize) exceeds the checkpoint's n_positions \(model.config.maxPositions)")
             }

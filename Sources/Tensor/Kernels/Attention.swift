@@ -8,10 +8,10 @@
 public func attentionForward(
     out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>,
     keyMask: UnsafePointer<Int32>?, dropout: DropoutMask?, scratch: UnsafeMutablePointer<Float>,
-    batch b: Int, time t: Int, channels c: Int, heads nh: Int, rowBlock: Int = 64
+    batch b: Int, time t: Int, channels c: Int, heads nh: Int, scale: Float? = nil, rowBlock: Int = 64
 ) {
     let hs = c / nh, c3 = 3 * c
-    let scale = 1 / Float(hs).squareRoot()
+    let scale = scale ?? 1 / Float(hs).squareRoot()
     let products = CausalProducts(time: t, headSize: hs, rowBlock: rowBlock)
     for bi in 0..<b {
         let base = qkv + bi * t * c3
@@ -66,10 +66,10 @@ public func attentionBackward(
     dqkv: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>, probs: UnsafePointer<Float>,
     qkv: UnsafePointer<Float>, dropout: DropoutMask?,
     scratch1: UnsafeMutablePointer<Float>, scratch2: UnsafeMutablePointer<Float>,
-    batch b: Int, time t: Int, channels c: Int, heads nh: Int, rowBlock: Int = 64
+    batch b: Int, time t: Int, channels c: Int, heads nh: Int, scale: Float? = nil, rowBlock: Int = 64
 ) {
     let hs = c / nh, c3 = 3 * c
-    let scale = 1 / Float(hs).squareRoot()
+    let scale = scale ?? 1 / Float(hs).squareRoot()
     let products = CausalProducts(time: t, headSize: hs, rowBlock: rowBlock)
     for bi in 0..<b {
         let base = qkv + bi * t * c3, dbase = dqkv + bi * t * c3
