@@ -57,5 +57,5 @@ struct BenchComparisonOptions: ParsableArguments {
 
 /// Ratios of alternating rounds as `--rounds` prints them: `1.05×, 1.50×, 1.26× → median 1.26×`.
 func roundsSummary(_ ratios: [Double]) -> String {
-    ratios.map { String(format: "%.2f×", $0) }.joined(separator: ", ") + String(format: " → median %.2f×", PPOBenchmark.median(ratios))
+    ratios.map { String(format: "%.3f×", $0) }.joined(separator: ", ") + String(format: " → median %.3f×", PPOBenchmark.median(ratios))
 }
