@@ -141,7 +141,7 @@ public enum KernelCheck {
         let x = fill(t * ld), b = fill(t * ld)
         // A lower-triangular P, as the softmax leaves it.
         var p = fill(t * t)
-        for i in 0..<t { for j in (i + 1)..<max(t, i + 1) { p[i * t + j] = 0 } }
+        for i in 0..<t { for j in 0..<t where j > i { p[i * t + j] = 0 } }
         func worstError(_ got: [Float], _ ldg: Int, rows: Int, columns: (Int) -> Range<Int>,
                         term: (Int, Int) -> [Double]) -> Double {
             var worst = 0.0
