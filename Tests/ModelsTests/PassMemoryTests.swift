@@ -14,6 +14,17 @@ import Testing
         }
     }
 
+    /// An MLP narrower or wider than 4 × n_embd (`n_inner`) is counted at its own width.
+    @Test func theEstimateFollowsNInner() {
+        for inner in [40, 1000] {
+            var config = GPTConfig(vocabSize: 300, maxPositions: 64, channels: 32, layers: 2, heads: 2)
+            config.innerChannels = inner
+            let arena = Double(ActivationLayout(config: config, batch: 4, time: 16, logitRows: .all).count) * 4
+            let estimate = MemoryBudget.activationBytes(config, batch: 4, time: 16)
+            #expect(estimate >= arena && estimate <= arena * 1.01, "n_inner \(inner): \(estimate) vs \(arena)")
+        }
+    }
+
     @Test func hugePassesAreRefusedSmallOnesPass() throws {
         let model = try GPTModel(config: GPTConfig(vocabSize: 300, maxPositions: 1 << 20, channels: 8, layers: 1, heads: 1), seed: 1)
         #expect(model.passMemoryProblem(batch: 2, time: 64) == nil)

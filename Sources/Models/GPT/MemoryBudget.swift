@@ -36,8 +36,9 @@ enum MemoryBudget {
     /// floating point (no overflow for any size): `ActivationLayout`'s buffers, summed.
     static func activationBytes(_ config: GPTConfig, batch: Int, time: Int) -> Double {
         let b = Double(batch), t = Double(time), n = b * t, c = Double(config.channels), l = Double(config.layers)
-        let perLayer = n * c * 16 + 4 * n + b * Double(config.heads) * t * t
-        return 4 * (n * c + l * perLayer + n * c * 16 + n * Double(config.vocabSize) + 4 * n + 2 * t * t)
+        let mlp = 2 * n * Double(config.mlpChannels)   // the MLP's two (N, n_inner) buffers, not 4C wide when n_inner says so
+        let perLayer = n * c * 8 + mlp + 4 * n + b * Double(config.heads) * t * t
+        return 4 * (n * c + l * perLayer + n * c * 8 + mlp + n * Double(config.vocabSize) + 4 * n + 2 * t * t)
     }
 
     /// Why a (batch, time) pass of `config` cannot be held in memory (weights, gradients and
