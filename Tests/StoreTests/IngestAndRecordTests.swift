@@ -167,6 +167,9 @@ struct IngestAndRecordTests {
         try POSIX.writeNewFile(path, Array(good.prefix(good.count / 2)), sync: false)
         #expect(store.record(forKey: key) == nil)
         #expect(warnings.all.last?.contains("corrupt") == true)
+        let warned = warnings.all.count
+        #expect(store.record(forKey: key) == nil)
+        #expect(warnings.all.count == warned, "a run looks a record up several times; the same damage is reported once")
 
         unlink(path)
         try POSIX.writeNewFile(path, Array("garbage \u{0}\u{1}".utf8), sync: false)

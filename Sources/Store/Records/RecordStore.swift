@@ -18,7 +18,7 @@ extension ArtifactStore {
             guard let found = try POSIX.status(path, followSymlinks: true) else { return nil }
             status = found
         } catch {
-            warn("cannot read stage record \(path): \(error); rebuilding that stage")
+            warnOnce("cannot read stage record \(path): \(error); rebuilding that stage")
             return nil
         }
         if let entry = recordIndex.lookup(key, identity: RecordIndex.Identity(status), recordPath: path) {
@@ -30,22 +30,22 @@ extension ArtifactStore {
             guard let read = try POSIX.readFileAndStatus(path) else { return nil }
             (bytes, readStatus) = read
         } catch {
-            warn("cannot read stage record \(path): \(error); rebuilding that stage")
+            warnOnce("cannot read stage record \(path): \(error); rebuilding that stage")
             return nil
         }
         let record: StageRecord
         do {
             record = try StageRecord.decode(bytes)
         } catch {
-            warn("ignoring corrupt stage record \(path) (\(Self.describe(error))); the stage will be rebuilt")
+            warnOnce("ignoring corrupt stage record \(path) (\(Self.describe(error))); the stage will be rebuilt")
             return nil
         }
         guard record.format == StageRecord.currentFormat else {
-            warn("ignoring stage record \(path) in unknown format '\(record.format)'; the stage will be rebuilt")
+            warnOnce("ignoring stage record \(path) in unknown format '\(record.format)'; the stage will be rebuilt")
             return nil
         }
         guard record.key == key else {
-            warn("ignoring stage record \(path): it describes key \(record.key.hex); the stage will be rebuilt")
+            warnOnce("ignoring stage record \(path): it describes key \(record.key.hex); the stage will be rebuilt")
             return nil
         }
         let shapes = record.referencedObjects.map { object -> (object: Digest, shape: RecordIndex.ShapeMemo) in
