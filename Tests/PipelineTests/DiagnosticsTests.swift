@@ -603,6 +603,19 @@ let diagnosticCases: [DiagnosticCase] = [
         }
     }
 
+    @Test func controlCharactersAreReportedWithTheirPosition() throws {
+        let ws = try TempWorkspace()
+        try (header + "  a: { run: \"echo \u{07}\", outs: [x] }\n").write(toFile: ws.path("pipelines/p.yaml"), atomically: true, encoding: .utf8)
+        do {
+            _ = try PipelineLoader.load(file: ws.path("pipelines/p.yaml"))
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description.replacingOccurrences(of: ws.root + "/", with: "")
+                    == "pipelines/p.yaml:4:19: error: cannot read YAML: control characters are not allowed (U+0007); "
+                    + "remove that character or write it as an escape in a double-quoted string")
+        }
+    }
+
     @Test func byteOrderMarkIsAccepted() throws {
         let ws = try TempWorkspace()
         let bytes = SourceText.byteOrderMark + Array((header + "  tok: { uses: tokenise }\n").utf8)

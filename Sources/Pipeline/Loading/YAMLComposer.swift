@@ -6,7 +6,7 @@ struct YAMLComposer {
         /// A libyaml scanner/parser error: the problem at `mark`, and what was being parsed.
         case syntax(problem: String, mark: YAMLNode.Mark, context: String?, contextMark: YAMLNode.Mark?)
         /// Undecodable input (bad UTF-8, …).
-        case reader(problem: String, offset: Int)
+        case reader(problem: String, offset: Int, value: Int32)
         /// A key repeated in one mapping.
         case duplicateKey(String, repeat: YAMLNode.Mark, first: YAMLNode.Mark)
         /// `*name` without a matching `&name`, a second document, an unsupported tag, or aliases that
@@ -65,7 +65,7 @@ struct YAMLComposer {
 
         private func failure() -> Failure {
             let problem = parser.problem.map { String(cString: $0) } ?? "unknown problem"
-            if parser.error == YAML_READER_ERROR { return .reader(problem: problem, offset: parser.problem_offset) }
+            if parser.error == YAML_READER_ERROR { return .reader(problem: problem, offset: parser.problem_offset, value: parser.problem_value) }
             let context = parser.context.map { String(cString: $0) }
             return .syntax(problem: problem, mark: Self.mark(parser.problem_mark), context: context,
                            contextMark: context == nil ? nil : Self.mark(parser.context_mark))

@@ -36,9 +36,16 @@ struct YAMLReader {
         case let .duplicateKey(name, repeatMark, first):
             return Diagnostic(location: at(repeatMark), fieldPath: name,
                               message: "duplicate key '\(name)' (first defined at line \(first.line))")
-        case let .reader(problem, offset):
-            return Diagnostic(location: SourceLocation(file: file, line: 1, column: 1), fieldPath: "",
-                              message: "cannot read YAML: \(problem) at byte \(offset)")
+        case let .reader(problem, offset, value):
+            // libyaml gives a byte offset into the text; say where that is, and which character.
+            var line = 1, column = 1
+            for scalar in Substring(text.utf8.prefix(max(0, offset))).unicodeScalars {
+                if scalar == "\n" { line += 1; column = 1 } else { column += 1 }
+            }
+            let hex = String(value, radix: 16, uppercase: true)
+            let character = value >= 0 ? " (U+\(String(repeating: "0", count: max(0, 4 - hex.count)) + hex))" : ""
+            return Diagnostic(location: SourceLocation(file: file, line: line, column: column), fieldPath: "",
+                              message: "cannot read YAML: \(problem)\(character); remove that character or write it as an escape in a double-quoted string")
         case let .structure(message, mark):
             return Diagnostic(location: at(mark), fieldPath: "", message: "YAML: \(message)")
         }
