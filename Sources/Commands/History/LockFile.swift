@@ -132,7 +132,7 @@ public struct LockFile: Sendable, Equatable {
         }
     }
 
-    /// Writes atomically (temp file + rename) and only when the bytes change, so an unchanged
+    /// Writes atomically (temp file, fsync, rename) and only when the bytes change, so an unchanged
     /// pipeline leaves the file's mtime alone.
     public func write(to path: String) throws {
         let data = Data(text.utf8)
@@ -143,7 +143,16 @@ public struct LockFile: Sendable, Equatable {
         }
         if let existing = FileManager.default.contents(atPath: path), existing == data { return }
         let temporary = path + ".tmp~\(getpid())"
-        try data.write(to: URL(fileURLWithPath: temporary))
+        do {
+            // On disk before the rename: a crash must leave the old lock file or the whole new one.
+            try data.write(to: URL(fileURLWithPath: temporary))
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
+            defer { try? handle.close() }
+            try handle.synchronize()
+        } catch {
+            unlink(temporary)  // a full disk must not leave a partial temporary beside the lock file
+            throw error
+        }
         guard rename(temporary, path) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(temporary)
