@@ -285,8 +285,13 @@ struct HFCheckpointTests {
         try editConfig(dir, ["tie_word_embeddings": "1"])
         expectError("\(config): field 'tie_word_embeddings' must be true or false, got 1")
         try reset()
-        try editConfig(dir, ["activation_function": "\"gelu_10\""])
-        expectError("\(config): activation_function gelu_10 is not supported (use gelu_new, gelu_pytorch_tanh, gelu_fast, gelu_accurate, gelu, relu, silu, swish or quick_gelu)")
+        try editConfig(dir, ["activation_function": "\"gelu_11\""])
+        expectError("\(config): activation_function gelu_11 is not supported (use gelu_new, gelu_pytorch_tanh, gelu_python_tanh, gelu_fast, "
+            + "gelu_accurate, gelu, gelu_python, gelu_10, relu, relu6, relu2, leaky_relu, silu, swish, quick_gelu, hardswish, mish, sigmoid, "
+            + "tanh, linear, laplace or sqrtsoftplus)")
+        try editConfig(dir, ["activation_function": "\"prelu\""])
+        expectError("\(config): activation_function prelu is not supported (an activation with learned parameters of its own, which pipe "
+            + "neither loads nor trains)")
         try editConfig(dir, ["activation_function": "\"gelu_new\"", "model_type": "\"llama\""])
         expectError("\(config): model_type llama is not a GPT-2 (pipe loads model_type \"gpt2\")")
         try editConfig(dir, ["model_type": "\"gpt2\"", "n_layer": "true"])

@@ -41,12 +41,15 @@ struct ModelGradientTests {
 
     /// Settings of Hugging Face folders that change the maths — the MLP's activation and width, the
     /// attention scaling — train with exact gradients (LM head, a left-padded row).
-    @Test(arguments: ["silu", "quick_gelu", "n_inner", "no_scale", "inverse_layer_idx"])  // relu: its kink defeats finite differences (LayerGradientTests checks it)
+    @Test(arguments: ["silu", "quick_gelu", "mish", "sigmoid", "laplace", "n_inner", "no_scale", "inverse_layer_idx"])  // relu: its kink defeats finite differences (LayerGradientTests checks it)
     func huggingFaceVariantGradient(variant: String) throws {
         var config = tinyConfig()
         switch variant {
         case "silu": config.activation = .silu
         case "quick_gelu": config.activation = .quickGelu
+        case "mish": config.activation = .mish
+        case "sigmoid": config.activation = .sigmoid
+        case "laplace": config.activation = .laplace
         case "n_inner": config.innerChannels = 20
         case "no_scale": config.scaleAttentionWeights = false
         default: config.scaleAttentionByInverseLayerIndex = true

@@ -82,7 +82,9 @@ struct TransformersInteropTests {
     /// the same F32 computation on the rounded weights).
     @Test(.enabled(if: python != nil, "set PIPE_TORCH_PYTHON to a Python with torch + transformers to run"),
           arguments: ["tied", "untied", "sharded", "f16", "bf16", "gelu", "bin", "inner", "inner_odd", "eps", "pos256", "pos1024",
-                      "extras", "upcast", "shard200k", "relu", "silu", "quick_gelu", "layer_idx", "noscale"])
+                      "extras", "upcast", "shard200k", "relu", "silu", "quick_gelu", "layer_idx", "noscale",
+                      "act_relu6", "act_leaky_relu", "act_hardswish", "act_relu2", "act_sigmoid", "act_tanh", "act_linear", "act_mish",
+                      "act_sqrtsoftplus", "act_gelu_10", "act_laplace", "act_gelu_python_tanh"])
     func transformersCheckpointLoadsHere(variant: String) throws {
         let dir = temporaryDirectory("from-hf-\(variant)")
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -106,7 +108,8 @@ struct TransformersInteropTests {
         #expect(model.config.layerNormEpsilon == (variant == "eps" ? 1e-3 : 1e-5))
         #expect(model.config.tieWordEmbeddings == (variant != "untied"))
         let activations: [String: GPTConfig.Activation] = ["gelu": .geluExact, "relu": .relu, "silu": .silu, "quick_gelu": .quickGelu]
-        #expect(model.config.activation == activations[variant] ?? .geluTanh)
+        let named = variant.hasPrefix("act_") ? GPTConfig.Activation(huggingFaceName: String(variant.dropFirst(4))) : nil
+        #expect(model.config.activation == named ?? activations[variant] ?? .geluTanh)
         #expect(model.config.mlpChannels == (variant == "inner_odd" ? 20 : 4 * model.config.channels))
         let batch = TokenBatch.leftPadded([[3, 1, 4, 1, 5, 9, 2, 6], [2, 7, 1, 8, 2]], padToken: 0)
         model.forward(batch)

@@ -11,7 +11,8 @@
       upcast (reorder_and_upcast_attn true: the same F32 arithmetic), shard200k (a larger model saved
       with max_shard_size "200KB"), inner_odd (n_inner ≠ 4 × n_embd), relu / silu / quick_gelu
       (activation_function), layer_idx (scale_attn_by_inverse_layer_idx), noscale (scale_attn_weights
-      false), cross (add_cross_attention: pipe must refuse it)
+      false), cross (add_cross_attention: pipe must refuse it), act_NAME (activation_function NAME, for
+      each of TRANSFORMERS_ACTIVATIONS)
   transformers_interop.py logits MODEL_DIR IN OUT  load MODEL_DIR with from_pretrained, run the tokens
                                                   of IN ({"tokens": [[...]], "mask": [[...]]}) and write
                                                   float32 logits [B, T, V]
@@ -26,6 +27,11 @@ import torch
 from transformers import GPT2Config, GPT2ForSequenceClassification, GPT2LMHeadModel
 
 
+# The rest of transformers' elementwise activations pipe computes (variant act_NAME).
+TRANSFORMERS_ACTIVATIONS = ["relu6", "leaky_relu", "hardswish", "relu2", "sigmoid", "tanh", "linear", "mish", "sqrtsoftplus",
+                            "gelu_10", "laplace", "gelu_python_tanh"]
+
+
 def export(out, variant="tied"):
     torch.manual_seed(0)
     extra = {"inner": {"n_inner": 48}, "inner_odd": {"n_inner": 20}, "eps": {"layer_norm_epsilon": 1e-3},
@@ -33,7 +39,8 @@ def export(out, variant="tied"):
              "layer_idx": {"scale_attn_by_inverse_layer_idx": True}, "shard200k": {"n_embd": 96, "n_head": 4},
              "relu": {"activation_function": "relu"}, "silu": {"activation_function": "silu"},
              "quick_gelu": {"activation_function": "quick_gelu"}, "noscale": {"scale_attn_weights": False},
-             "cross": {"add_cross_attention": True}}.get(variant, {})
+             "cross": {"add_cross_attention": True},
+             **{f"act_{name}": {"activation_function": name} for name in TRANSFORMERS_ACTIVATIONS}}.get(variant, {})
     settings = dict(vocab_size=29, n_positions=16, n_embd=12, n_layer=2, n_head=3)
     settings.update(extra)
     settings.setdefault("activation_function", "gelu" if variant == "gelu" else "gelu_new")

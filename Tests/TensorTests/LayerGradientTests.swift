@@ -112,6 +112,24 @@ struct LayerGradientTests {
         }
     }
 
+    /// The rest of transformers' activations (`PointwiseActivation`) against their double-precision forms
+    /// and central-difference derivatives, away from kinks and clips; at them, the side torch takes.
+    @Test(arguments: ["relu6", "leaky_relu", "hardswish", "relu2", "sigmoid", "tanh", "linear", "mish", "sqrtsoftplus", "gelu_10", "laplace"])
+    func transformersActivations(name: String) throws {
+        let activation = try #require(PointwiseActivationCase(name))
+        let kinks: [Double] = [-3, 0, 3, 6, 10]
+        let xs = randomFloats(60, seed: 31, scale: 8).map(Double.init).filter { x in kinks.allSatisfy { abs(x - $0) > 1e-3 } } + [11, 25, -25]
+        for x in xs {
+            let h = 1e-5
+            let slope = (activation.reference(x + h) - activation.reference(x - h)) / (2 * h)
+            #expect(abs(Double(activation.value(Float(x))) - activation.reference(x)) < 2e-6 * max(1, abs(x)), "\(name) at \(x)")
+            #expect(abs(Double(activation.derivative(Float(x))) - slope) < 1e-5 * max(1, abs(slope)), "\(name)' at \(x)")
+        }
+        for (x, derivative) in activation.atKinks {
+            #expect(activation.derivative(x) == derivative, "\(name)' at \(x): torch's side of the kink")
+        }
+    }
+
     @Test func embedding() {
         let n = 5, c = 4, v = 6, p = 7
         let tokens: [Int32] = [1, 3, 1, 5, 0], positions: [Int32] = [0, 1, 2, 0, 6]
@@ -276,5 +294,34 @@ struct LayerGradientTests {
             }
         }
         #expect(check.worstError(of: loss, perturbing: logits.pointer, analytic: d.pointer, indices: Array(0..<n * v)) < 3e-3)
+    }
+}
+
+/// One of `PointwiseActivation`'s functions with its double-precision reference and torch's derivatives at kinks.
+struct PointwiseActivationCase {
+    let value: (Float) -> Float
+    let derivative: (Float) -> Float
+    let reference: (Double) -> Double
+    let atKinks: [(Float, Float)]
+
+    init?(_ name: String) {
+        func softplus(_ x: Double) -> Double { x > 20 ? x : log1pDouble(Foundation_exp(x)) }
+        func gelu(_ x: Double) -> Double { 0.5 * x * (1 + erfDouble(x / 2.0.squareRoot())) }
+        typealias P = PointwiseActivation
+        switch name {
+        case "relu6": (value, derivative, reference, atKinks) = (P.relu6, P.relu6Derivative, { min(max($0, 0), 6) }, [(0, 0), (6, 0)])
+        case "leaky_relu": (value, derivative, reference, atKinks) = (P.leakyRelu, P.leakyReluDerivative, { $0 > 0 ? $0 : 0.01 * $0 }, [(0, 0.01)])
+        case "hardswish": (value, derivative, reference, atKinks) = (P.hardswish, P.hardswishDerivative, { $0 * min(max($0 + 3, 0), 6) / 6 }, [(-3, -0.5), (3, 1.5)])
+        case "relu2": (value, derivative, reference, atKinks) = (P.reluSquared, P.reluSquaredDerivative, { max($0, 0) * max($0, 0) }, [(0, 0)])
+        case "sigmoid": (value, derivative, reference, atKinks) = (P.sigmoid, P.sigmoidDerivative, { 1 / (1 + Foundation_exp(-$0)) }, [])
+        case "tanh": (value, derivative, reference, atKinks) = (P.tanh, P.tanhDerivative, { tanhDouble($0) }, [])
+        case "linear": (value, derivative, reference, atKinks) = (P.identity, P.identityDerivative, { $0 }, [])
+        case "mish": (value, derivative, reference, atKinks) = (P.mish, P.mishDerivative, { $0 * tanhDouble(softplus($0)) }, [])
+        case "sqrtsoftplus": (value, derivative, reference, atKinks) = (P.sqrtSoftplus, P.sqrtSoftplusDerivative, { softplus($0).squareRoot() }, [])
+        case "gelu_10": (value, derivative, reference, atKinks) = (P.clippedGelu, P.clippedGeluDerivative, { min(max(gelu($0), -10), 10) }, [(10, 1), (10.5, 0)])
+        case "laplace":
+            (value, derivative, reference, atKinks) = (P.laplace, P.laplaceDerivative, { 0.5 * (1 + erfDouble(($0 - 0.707107) / (0.282095 * 2.0.squareRoot()))) }, [])
+        default: return nil
+        }
     }
 }

@@ -12,3 +12,4 @@ extension Double {
 
 func tanhDouble(_ x: Double) -> Double { tanh(x) }
 func erfDouble(_ x: Double) -> Double { erf(x) }
+func log1pDouble(_ x: Double) -> Double { log1p(x) }

@@ -86,8 +86,14 @@ enum HFConfigJSON {
         }
         var activation = GPTConfig.Activation.geluTanh
         if let raw = object["activation_function"] {
+            if let name = raw.string, ["prelu", "xielu"].contains(name) {
+                throw CheckpointError(file: file, message: "activation_function \(shown(raw)) is not supported (an activation with learned "
+                    + "parameters of its own, which pipe neither loads nor trains)")
+            }
             guard let name = raw.string, let a = GPTConfig.Activation(huggingFaceName: name) else {
-                throw CheckpointError(file: file, message: "activation_function \(shown(raw)) is not supported (use gelu_new, gelu_pytorch_tanh, gelu_fast, gelu_accurate, gelu, relu, silu, swish or quick_gelu)")
+                throw CheckpointError(file: file, message: "activation_function \(shown(raw)) is not supported (use gelu_new, gelu_pytorch_tanh, "
+                    + "gelu_python_tanh, gelu_fast, gelu_accurate, gelu, gelu_python, gelu_10, relu, relu6, relu2, leaky_relu, silu, swish, "
+                    + "quick_gelu, hardswish, mish, sigmoid, tanh, linear, laplace or sqrtsoftplus)")
             }
             activation = a
         }

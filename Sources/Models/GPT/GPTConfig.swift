@@ -14,16 +14,21 @@ public struct GPTConfig: Sendable, Equatable, Codable {
         case silu = "silu"
         /// x·σ(1.702·x) ("quick_gelu").
         case quickGelu = "quick_gelu"
+        /// The rest of transformers' elementwise activations (`PointwiseActivation`), by their names there.
+        case relu6 = "relu6", leakyRelu = "leaky_relu", hardswish = "hardswish", reluSquared = "relu2", sigmoid = "sigmoid",
+             tanh = "tanh", identity = "linear", mish = "mish", sqrtSoftplus = "sqrtsoftplus", clippedGelu = "gelu_10",
+             laplace = "laplace"
 
         /// The activation a transformers `activation_function` name denotes, or nil when unsupported.
         public init?(huggingFaceName name: String) {
             switch name {
-            case "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu_accurate": self = .geluTanh
+            case "gelu_new", "gelu_pytorch_tanh", "gelu_python_tanh", "gelu_fast", "gelu_accurate": self = .geluTanh
             case "gelu", "gelu_python": self = .geluExact
             case "relu": self = .relu
             case "silu", "swish": self = .silu
-            case "quick_gelu": self = .quickGelu
-            default: return nil
+            default:
+                guard let named = Activation(rawValue: name) else { return nil }
+                self = named
             }
         }
 
@@ -34,6 +39,17 @@ public struct GPTConfig: Sendable, Equatable, Codable {
             case .relu: reluForward(out: out, input: input, count: count)
             case .silu: sigmoidGatedForward(out: out, input: input, count: count, slope: 1)
             case .quickGelu: sigmoidGatedForward(out: out, input: input, count: count, slope: 1.702)
+            case .relu6: pointwiseForward(out: out, input: input, count: count, PointwiseActivation.relu6)
+            case .leakyRelu: pointwiseForward(out: out, input: input, count: count, PointwiseActivation.leakyRelu)
+            case .hardswish: pointwiseForward(out: out, input: input, count: count, PointwiseActivation.hardswish)
+            case .reluSquared: pointwiseForward(out: out, input: input, count: count, PointwiseActivation.reluSquared)
+            case .sigmoid: pointwiseForward(out: out, input: input, count: count, PointwiseActivation.sigmoid)
+            case .tanh: pointwiseForward(out: out, input: input, count: count, PointwiseActivation.tanh)
+            case .identity: if out != UnsafeMutablePointer(mutating: input) { out.update(from: input, count: count) }
+            case .mish: pointwiseForward(out: out, input: input, count: count, PointwiseActivation.mish)
+            case .sqrtSoftplus: pointwiseForward(out: out, input: input, count: count, PointwiseActivation.sqrtSoftplus)
+            case .clippedGelu: pointwiseForward(out: out, input: input, count: count, PointwiseActivation.clippedGelu)
+            case .laplace: pointwiseForward(out: out, input: input, count: count, PointwiseActivation.laplace)
             }
         }
 
@@ -44,6 +60,17 @@ public struct GPTConfig: Sendable, Equatable, Codable {
             case .relu: reluBackward(dInput: dInput, dOut: dOut, input: input, count: count)
             case .silu: sigmoidGatedBackward(dInput: dInput, dOut: dOut, input: input, count: count, slope: 1)
             case .quickGelu: sigmoidGatedBackward(dInput: dInput, dOut: dOut, input: input, count: count, slope: 1.702)
+            case .relu6: pointwiseBackward(dInput: dInput, dOut: dOut, input: input, count: count, PointwiseActivation.relu6Derivative)
+            case .leakyRelu: pointwiseBackward(dInput: dInput, dOut: dOut, input: input, count: count, PointwiseActivation.leakyReluDerivative)
+            case .hardswish: pointwiseBackward(dInput: dInput, dOut: dOut, input: input, count: count, PointwiseActivation.hardswishDerivative)
+            case .reluSquared: pointwiseBackward(dInput: dInput, dOut: dOut, input: input, count: count, PointwiseActivation.reluSquaredDerivative)
+            case .sigmoid: pointwiseBackward(dInput: dInput, dOut: dOut, input: input, count: count, PointwiseActivation.sigmoidDerivative)
+            case .tanh: pointwiseBackward(dInput: dInput, dOut: dOut, input: input, count: count, PointwiseActivation.tanhDerivative)
+            case .identity: if dInput != UnsafeMutablePointer(mutating: dOut) { dInput.update(from: dOut, count: count) }
+            case .mish: pointwiseBackward(dInput: dInput, dOut: dOut, input: input, count: count, PointwiseActivation.mishDerivative)
+            case .sqrtSoftplus: pointwiseBackward(dInput: dInput, dOut: dOut, input: input, count: count, PointwiseActivation.sqrtSoftplusDerivative)
+            case .clippedGelu: pointwiseBackward(dInput: dInput, dOut: dOut, input: input, count: count, PointwiseActivation.clippedGeluDerivative)
+            case .laplace: pointwiseBackward(dInput: dInput, dOut: dOut, input: input, count: count, PointwiseActivation.laplaceDerivative)
             }
         }
     }

@@ -51,19 +51,22 @@ private let inverseSqrtTwo: Float = 0.707_106_781_2
 private let inverseSqrtTwoPi: Float = 0.398_942_280_4
 
 /// GELU, exact (PyTorch's default, transformers' "gelu"): 0.5·x·(1 + erf(x/√2)).
-public func geluExactForward(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count: Int) {
-    for i in 0..<count {
-        let x = input[i]
-        out[i] = 0.5 * x * (1 + erff(x * inverseSqrtTwo))
-    }
+@inline(__always)
+func geluExact(_ x: Float) -> Float { 0.5 * x * (1 + erff(x * inverseSqrtTwo)) }
+
+/// The exact GELU's derivative: Φ(x) + x·φ(x).
+@inline(__always)
+func geluExactDerivative(_ x: Float) -> Float {
+    let cdf = 0.5 * (1 + erff(x * inverseSqrtTwo))
+    let pdf = inverseSqrtTwoPi * fastExp(-0.5 * x * x)
+    return cdf + x * pdf
 }
 
-/// dInput = dOut · GELU'(input) for the exact GELU: Φ(x) + x·φ(x) (overwrites; dInput may alias dOut).
+public func geluExactForward(out: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count: Int) {
+    for i in 0..<count { out[i] = geluExact(input[i]) }
+}
+
+/// dInput = dOut · GELU'(input) for the exact GELU (overwrites; dInput may alias dOut).
 public func geluExactBackward(dInput: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>, input: UnsafePointer<Float>, count: Int) {
-    for i in 0..<count {
-        let x = input[i]
-        let cdf = 0.5 * (1 + erff(x * inverseSqrtTwo))
-        let pdf = inverseSqrtTwoPi * fastExp(-0.5 * x * x)
-        dInput[i] = dOut[i] * (cdf + x * pdf)
-    }
+    for i in 0..<count { dInput[i] = dOut[i] * geluExactDerivative(input[i]) }
 }
