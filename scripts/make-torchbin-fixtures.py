@@ -17,6 +17,7 @@ Folders (each with config.json):
   bin-untied  dict(named_parameters()) of an untied model (torch.nn.Parameter, _rebuild_parameter)
   bin-sharded two shards pytorch_model-0000i-of-00002.bin + pytorch_model.bin.index.json, GPT2Model names
   bin-zip64   bin-f16 repacked with ZIP64 records (as torch writes archives over 4 GB)
+fuzz-seed/pytorch_model.bin is the tiny GPT-2 of scripts/fuzz/seeds.py, a seed for scripts/fuzz.sh checkpoint.
 Hostile or unsupported single files in hostile/: os-system.bin (a pickle that would call os.system),
 legacy.bin (pre-1.6 format), torchscript.bin (torch.jit.save), deflated.bin (compressed entries),
 big-endian.bin (byteorder 'big'), transposed.bin (a non-contiguous tensor), whole-model.bin (a nested dict).
@@ -74,7 +75,7 @@ def repack(source, target, zip64=False, compress=zipfile.ZIP_STORED, edit=None):
                 data = src.read(info.filename)
                 if edit:
                     data = edit(info.filename, data)
-                dst.writestr(info.filename, data)
+                dst.writestr(zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0)), data, compress_type=compress)
     finally:
         zipfile.ZIP64_LIMIT = limit
     os.replace(target + ".tmp", target)
@@ -126,6 +127,15 @@ def main():
     path = folder("bin-zip64", tied)
     repack(os.path.join(OUT, "bin-f16/pytorch_model.bin"), os.path.join(path, "pytorch_model.bin"), zip64=True)
     shutil.copy(os.path.join(OUT, "bin-f16/config.json"), os.path.join(path, "config.json"))
+
+    # A seed for scripts/fuzz.sh checkpoint: the tiny GPT-2 of scripts/fuzz/seeds.py (vocab 8, 4 positions,
+    # 4 channels, 1 layer, 1 head) as torch.save writes it, small enough for the fuzzer's 8 kB inputs.
+    torch.manual_seed(0)
+    seed_model = GPT2LMHeadModel(GPT2Config(vocab_size=8, n_positions=4, n_embd=4, n_layer=1, n_head=1,
+                                            bos_token_id=7, eos_token_id=7))
+    os.makedirs(os.path.join(OUT, "fuzz-seed"), exist_ok=True)
+    torch.save({k: v for k, v in seed_model.state_dict().items() if k != "lm_head.weight"},
+               os.path.join(OUT, "fuzz-seed/pytorch_model.bin"))
 
     # Hostile and unsupported files, each small.
     hostile = os.path.join(OUT, "hostile")

@@ -98,12 +98,34 @@ struct SentimentHFPipelineTests {
         #expect(relative.status != 0)
         #expect(relative.output.contains("policy.folder 'models/tiny' is not an absolute path"), "\(relative)")
 
-        // A folder with only PyTorch weights: the conversion step is named.
+        // A folder without weights pipe reads (pytorch_model.bin folders are copied: pipe reads them directly).
+        try workspace.write("models/no-weights/config.json", "{}")
+        try workspace.write("models/no-weights/tf_model.h5", "not really")
+        let noWeights = try pipe.run(["run", "pipelines/sentiment-hf.yaml", "--set", "policy.folder=" + workspace.path("models/no-weights")],
+                                     in: workspace.root)
+        #expect(noWeights.status != 0)
+        #expect(noWeights.output.contains("policy folder '\(workspace.path("models/no-weights"))' has no model.safetensors or pytorch_model.bin "
+            + "(nor their sharded index files); pipe reads GPT-2 weights in those two formats"), "\(noWeights)")
+
+        // The policy copy on its own: a pytorch_model.bin folder is copied with its weights (pipe reads them);
+        // with safetensors beside it, only the safetensors, as transformers would load.
         try workspace.write("models/bin-only/config.json", "{}")
-        try workspace.write("models/bin-only/pytorch_model.bin", "not really")
-        let binOnly = try pipe.run(["run", "pipelines/sentiment-hf.yaml", "--set", "policy.folder=" + workspace.path("models/bin-only")], in: workspace.root)
-        #expect(binOnly.status != 0)
-        #expect(binOnly.output.contains("scripts/convert-to-safetensors.py"), "\(binOnly)")
+        try workspace.write("models/bin-only/pytorch_model.bin", "weights")
+        try workspace.write("models/both/config.json", "{}")
+        try workspace.write("models/both/pytorch_model.bin", "weights")
+        try workspace.write("models/both/model.safetensors", "weights")
+        for (folder, expected) in [("bin-only", ["config.json", "pytorch_model.bin"]), ("both", ["config.json", "model.safetensors"])] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", "scripts/hf_model_folder.py", "policy", workspace.path("models/" + folder),
+                                 workspace.path("copies/" + folder), "--pipe-weights"]
+            process.currentDirectoryURL = URL(fileURLWithPath: workspace.root)
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: workspace.path("copies/" + folder)).sorted() == expected)
+        }
 
         // The scorer on its own: a missing folder, labels that name no positive class, a label that is not there.
         let missing = try Self.runScorer([workspace.path("nowhere")], in: workspace.root)

@@ -138,6 +138,8 @@ struct CheckpointWeights {
     /// Whether two stored tensors hold the same values (compared in bounded chunks, nothing large allocated).
     func sameValues(_ a: Entry, _ b: Entry) throws -> Bool {
         guard a.info.shape == b.info.shape else { return false }
+        // Views of the same bytes (a tied lm_head.weight sharing wte's storage in a pytorch_model.bin).
+        if a.reader === b.reader, a.info.dtype == b.info.dtype, a.info.dataRange == b.info.dataRange { return true }
         let count = a.info.elementCount, chunk = 1 << 18
         var x = [Float](repeating: 0, count: min(chunk, count)), y = x
         var start = 0
