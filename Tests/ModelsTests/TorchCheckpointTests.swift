@@ -224,6 +224,16 @@ struct TorchCheckpointTests {
         #expect(try Self.refusal(p.bytes) == "loaded", "an empty state dict opens (the loader then names the missing tensors)")
     }
 
+    /// A pickle bomb of lists nested 200,000 deep (200,000 EMPTY_LISTs, then APPENDs folding each into the one
+    /// below) is refused and released without recursing once per level (which would overflow the stack).
+    @Test func deeplyNestedListsAreReleasedWithoutRecursion() throws {
+        var p = PickleBytes()
+        p.op(0x80, 2)
+        p.bytes += [UInt8](repeating: 0x5D, count: 200_000) + [UInt8](repeating: 0x61, count: 199_999) + [0x2E]
+        #expect(try Self.refusal(p.bytes) == "data.pkl: the pickle holds a list, not a state dict (a dict of tensor names to tensors); "
+            + "save model.state_dict() rather than a whole model or a training checkpoint")
+    }
+
     /// Damage to the archive itself.
     @Test func damagedArchivesAreRefusedByName() throws {
         let pickle = Self.statePickle()
