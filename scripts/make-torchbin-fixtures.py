@@ -78,6 +78,10 @@ def repack(source, target, zip64=False, compress=zipfile.ZIP_STORED, edit=None):
                 dst.writestr(zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0)), data, compress_type=compress)
     finally:
         zipfile.ZIP64_LIMIT = limit
+    if zip64:  # as in an archive over 4 GB: the end record's fields saturated, the ZIP64 record authoritative
+        with open(target + ".tmp", "r+b") as f:
+            f.seek(-22 + 8, os.SEEK_END)
+            f.write(b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff")
     os.replace(target + ".tmp", target)
 
 

@@ -254,7 +254,8 @@ struct TorchCheckpointTests {
         let good = StoredZip.write([("archive/data.pkl", pickle), ("archive/data/0", [UInt8](repeating: 0, count: 24))])
         func expect(_ bytes: [UInt8], _ message: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
             try Data(bytes).write(to: URL(fileURLWithPath: path))
-            #expect { try TorchCheckpointReader(path: path) } throws: { "\($0)" == "\(path): \(message)" }
+            #expect(throws: (any Error).self, sourceLocation: sourceLocation) { try TorchCheckpointReader(path: path) }
+            do { _ = try TorchCheckpointReader(path: path) } catch { #expect("\(error)" == "\(path): \(message)", sourceLocation: sourceLocation) }
         }
         try expect(Array(good.dropLast()), "damaged ZIP archive: no end-of-central-directory record (the file is cut short or not a ZIP archive)")
         try expect(Array("not really".utf8), "not a PyTorch checkpoint (torch.save writes a zip archive, starting with 'PK'; this file is 10 bytes and starts otherwise)")
@@ -286,6 +287,83 @@ struct TorchCheckpointTests {
         bad = good
         bad.replaceSubrange((storageHeader + 26)..<(storageHeader + 28), with: [0xFF, 0xFF])  // its name length
         try expect(bad, "damaged ZIP archive: entry 'archive/data/0' (24 bytes at byte \(storageHeader + 30 + 0xFFFF)) runs past the archive's data")
+    }
+}
+
+extension TorchCheckpointTests {
+    /// ZIP64 records (the fixture repacked with them) and the rarer damage to entries, by exact message.
+    @Test func zipRecordsAreCheckedByName() throws {
+        let dir = temporaryDirectory("torch-zip64")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/x.bin"
+        func expect(_ bytes: [UInt8], _ message: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            #expect(throws: (any Error).self, sourceLocation: sourceLocation) { try TorchCheckpointReader(path: path) }
+            do { _ = try TorchCheckpointReader(path: path) } catch { #expect("\(error)" == "\(path): \(message)", sourceLocation: sourceLocation) }
+        }
+        func le64(_ v: UInt64) -> [UInt8] { withUnsafeBytes(of: v.littleEndian, Array.init) }
+
+        let zip64 = [UInt8](try #require(FileManager.default.contents(atPath: Self.fixtures + "/bin-zip64/pytorch_model.bin")))
+        let locator = zip64.count - 22 - 20, record = Int(zip64.u64(locator + 8)), directory = Int(zip64.u64(record + 48))
+        var bad = zip64
+        bad.replaceSubrange((locator + 8)..<(locator + 16), with: le64(1 << 40))
+        try expect(bad, "damaged ZIP archive: ZIP64 end-of-central-directory record offset 1099511627776 lies past the end of the file")
+        bad = zip64
+        bad.replaceSubrange((locator + 8)..<(locator + 16), with: le64(0))
+        try expect(bad, "damaged ZIP archive: no ZIP64 end-of-central-directory record at byte 0")
+        bad = zip64
+        bad.replaceSubrange((record + 32)..<(record + 40), with: le64(.max))
+        try expect(bad, "damaged ZIP archive: ZIP64 end-of-central-directory record declares sizes beyond any file")
+        let extra = directory + 46 + Int(zip64.u16(directory + 28))  // data.pkl's extra field: ZIP64 (id 1), size and stored size
+        bad = zip64
+        bad[extra] = 2
+        try expect(bad, "damaged ZIP archive: entry 'pytorch_model/data.pkl' needs a ZIP64 extra field and has none")
+        bad = zip64
+        bad[extra + 2] = 8
+        try expect(bad, "damaged ZIP archive: entry 'pytorch_model/data.pkl' has a short ZIP64 extra field")
+
+        let pickle = Self.statePickle()
+        let good = StoredZip.write([("archive/data.pkl", pickle), ("archive/data/0", [UInt8](repeating: 0, count: 24))])
+        let start = Int(good.u32(good.count - 22 + 16))
+        bad = good
+        bad[start + 46] = 0xFF  // the first name's first byte
+        try expect(bad, "damaged ZIP archive: central directory entry 0 has a name that is not UTF-8")
+        bad = good
+        bad.replaceSubrange((start + 28)..<(start + 30), with: [0xFF, 0xFF])
+        try expect(bad, "damaged ZIP archive: central directory entry 0 runs past the directory's end")
+        bad = good
+        bad[start + 8] |= 1
+        try expect(bad, "entry 'archive/data.pkl' is encrypted")
+        let second = start + 46 + "archive/data.pkl".utf8.count
+        bad = good
+        bad.replaceSubrange((second + 42)..<(second + 46), with: withUnsafeBytes(of: UInt32(start - 29).littleEndian, Array.init))
+        try expect(bad, "damaged ZIP archive: entry 'archive/data/0' has its header past the data")
+
+        // A central directory declared over 64 MB (a sparse file of 65 MB whose end record says so).
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.truncate(atOffset: 0)
+        try handle.write(contentsOf: Data(good[0..<start]))
+        let end = 65 << 20
+        try handle.seek(toOffset: UInt64(end))
+        try handle.write(contentsOf: Data([0x50, 0x4B, 0x05, 0x06, 0, 0, 0, 0, 2, 0, 2, 0]
+            + withUnsafeBytes(of: UInt32(end).littleEndian, Array.init) + [0, 0, 0, 0, 0, 0]))
+        try handle.close()
+        #expect { try TorchCheckpointReader(path: path) } throws: {
+            "\($0)" == "\(path): damaged ZIP archive: central directory of 68157440 bytes is larger than any checkpoint's (limit 67108864)"
+        }
+
+        #expect(try Self.refusal([], entries: [("archive/data.pkl", pickle), ("archive/byteorder", Array("little-endian-bytes".utf8))])
+            == "byteorder record of 19 bytes is not 'little' or 'big'")
+        #expect(try Self.refusal([0x80, 2, 0x4E, 0x4E, 0x93]) == "data.pkl: STACK_GLOBAL at byte 4 without a module and a name")
+        #expect { try TorchCheckpointReader(path: dir + "/nowhere.bin") } throws: {
+            "\($0)" == "\(dir)/nowhere.bin: cannot open: No such file or directory"
+        }
+        #expect { try TorchCheckpointReader(path: dir) } throws: { "\($0)" == "\(dir): not a regular file" }
+        let small = try TorchCheckpointReader(path: Self.fixtures + "/hostile/small.bin")
+        var buffer = [Float](repeating: 0, count: 4)
+        #expect {
+            try buffer.withUnsafeMutableBufferPointer { try small.readFloats("w", elements: 4..<8, into: $0) }
+        } throws: { "\($0)" == "\(Self.fixtures)/hostile/small.bin: elements 4..<8 of tensor 'w' (6 elements) do not fit a buffer of 4" }
     }
 }
 
