@@ -213,5 +213,37 @@ struct SentimentHFPipelineTests {
         let reproduce = try pipe.run(["reproduce", "latest"], in: workspace.root)
         #expect(reproduce.status == 0, "\(reproduce)")
         #expect(reproduce.stdout.contains("all 7 stages reproduced bit for bit"), "\(reproduce)")
+
+        // The same policy as an old hub folder, pytorch_model.bin only (torch.save, tied head): its bytes key
+        // the stages (the policy and what follows run again), pipe reads it directly, the PPO steps are the same.
+        let convert = Process()
+        convert.executableURL = URL(fileURLWithPath: python)
+        convert.arguments = ["-c", """
+            import os, shutil, sys, torch
+            from safetensors.torch import load_file
+            source, out = sys.argv[1], sys.argv[2]
+            os.makedirs(out)
+            for name in os.listdir(source):
+                if name != "model.safetensors":
+                    shutil.copy(os.path.join(source, name), out)
+            state = load_file(os.path.join(source, "model.safetensors"))
+            state["lm_head.weight"] = state["transformer.wte.weight"]
+            torch.save(state, os.path.join(out, "pytorch_model.bin"))
+            """, workspace.path("hub/policy"), workspace.path("hub/policy-bin")]
+        try convert.run()
+        convert.waitUntilExit()
+        try #require(convert.terminationStatus == 0, "torch.save of the policy failed")
+        let fromBin = try pipe.run(["run", "pipelines/sentiment-hf.yaml"]
+            + Self.settings(policy: workspace.path("hub/policy-bin"), classifier: workspace.path("hub/classifier")), in: workspace.root)
+        try #require(fromBin.status == 0, "\(fromBin)")
+        #expect(!fromBin.output.contains("0 ran"), "\(fromBin)")
+        #expect(try pipe.run(["export", "latest", "ppo", "--output", "metrics", "--to", workspace.path("ppo-metrics-bin")], in: workspace.root).status == 0)
+        let scores = { (file: String) throws -> [Double] in
+            try workspace.read(file).split(separator: "\n").map { line in
+                let step = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                return try #require(step["objective/scores"] as? Double)
+            }
+        }
+        #expect(try scores("ppo-metrics-bin/metrics.jsonl") == scores("ppo-metrics/metrics.jsonl"))
     }
 }
