@@ -14,14 +14,18 @@ Folders (each with config.json):
   bin-f32     state_dict with old-style causal-mask buffers (uint8 attn.bias, masked_bias), and wte, wpe and
               the tied lm_head as views at different offsets of one shared storage
   bin-f16, bin-bf16   model.half() / model.bfloat16() state dicts
+  bin-uer     as UER-py's GPT-2 conversion saved uer/gpt2-chinese-cluecorpussmall: Conv1D weights as .t() views
+              (non-contiguous), float causal masks, lm_head a copy of wte
   bin-untied  dict(named_parameters()) of an untied model (torch.nn.Parameter, _rebuild_parameter)
   bin-sharded two shards pytorch_model-0000i-of-00002.bin + pytorch_model.bin.index.json, GPT2Model names
   bin-zip64   bin-f16 repacked with ZIP64 records (as torch writes archives over 4 GB)
 fuzz-seed/pytorch_model.bin is the tiny GPT-2 of scripts/fuzz/seeds.py, a seed for scripts/fuzz.sh checkpoint.
 Hostile or unsupported single files in hostile/: os-system.bin (a pickle that would call os.system),
 legacy.bin (pre-1.6 format), torchscript.bin (torch.jit.save), deflated.bin (compressed entries),
-big-endian.bin (byteorder 'big'), transposed.bin (a non-contiguous tensor), whole-model.bin (a nested dict).
+big-endian.bin (byteorder 'big'), transposed.bin (a transposed view: loads), strided.bin (every other column:
+refused), whole-model.bin (a nested dict).
 """
+import collections
 import io
 import json
 import os
@@ -108,6 +112,20 @@ def main():
         state[f"transformer.h.{layer}.attn.masked_bias"] = torch.tensor(-1e4)
     torch.save(state, os.path.join(path, "pytorch_model.bin"))
 
+    # As UER-py's convert_gpt2_from_uer_to_huggingface.py saved uer/gpt2-chinese-cluecorpussmall: every Conv1D
+    # weight a .t() view of a [out, in] matrix (non-contiguous: stride (1, in)), float causal masks, lm_head a copy.
+    path = folder("bin-uer", tied)
+    state = collections.OrderedDict()
+    for k, v in tied.state_dict().items():
+        if k.endswith(("c_attn.weight", "c_proj.weight", "c_fc.weight")):
+            v = v.t().contiguous().t()
+            assert not v.is_contiguous()
+        state[k] = v
+    state["lm_head.weight"] = state["transformer.wte.weight"].clone()
+    for layer in range(2):
+        state[f"transformer.h.{layer}.attn.bias"] = torch.tril(torch.ones(16, 16)).view(1, 1, 16, 16)
+    torch.save(state, os.path.join(path, "pytorch_model.bin"))
+
     for name, dtype in [("bin-f16", torch.float16), ("bin-bf16", torch.bfloat16)]:
         m = model().to(dtype)
         torch.save(m.state_dict(), os.path.join(folder(name, m), "pytorch_model.bin"))
@@ -164,6 +182,7 @@ def main():
     repack(os.path.join(hostile, "small.bin"), os.path.join(hostile, "big-endian.bin"),
            edit=lambda name, data: b"big" if name.endswith("/byteorder") else data)
     torch.save({"w": torch.arange(6, dtype=torch.float32).view(2, 3).t()}, os.path.join(hostile, "transposed.bin"))
+    torch.save({"w": torch.arange(12, dtype=torch.float32).view(3, 4)[:, ::2]}, os.path.join(hostile, "strided.bin"))
     torch.save({"model": small, "step": 3}, os.path.join(hostile, "whole-model.bin"))
 
 

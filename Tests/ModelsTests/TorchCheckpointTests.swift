@@ -12,9 +12,10 @@ struct TorchCheckpointTests {
 
     /// Every layout loads to the safetensors load's parameters bit for bit: F32 with old causal-mask
     /// buffers (uint8) and wte/wpe/lm_head as views at offsets of one shared storage, F16, BF16, an
-    /// untied model saved as nn.Parameters, two shards with GPT2Model names, ZIP64 records.
+    /// untied model saved as nn.Parameters, two shards with GPT2Model names, ZIP64 records, and the layout of
+    /// UER-py's conversion (uer/gpt2-chinese-cluecorpussmall): transposed Conv1D weights, float masks.
     @Test(arguments: [("bin-f32", "st-f32"), ("bin-f16", "st-f16"), ("bin-bf16", "st-bf16"), ("bin-untied", "st-untied"),
-                      ("bin-sharded", "st-f32"), ("bin-zip64", "st-f16")])
+                      ("bin-sharded", "st-f32"), ("bin-zip64", "st-f16"), ("bin-uer", "st-f32")])
     func loadsLikeSafetensors(bin: String, safetensors: String) throws {
         let fromBin = try GPTModel.load(from: Self.fixtures + "/" + bin)
         let fromSafetensors = try GPTModel.load(from: Self.fixtures + "/" + safetensors)
@@ -27,7 +28,7 @@ struct TorchCheckpointTests {
     /// Tensor by tensor through the reader: every stored tensor equals the safetensors one (converted to
     /// F32 the same way); views of one storage point into the same bytes.
     @Test func readerMatchesSafetensorsTensorByTensor() throws {
-        for (bin, st) in [("bin-f32", "st-f32"), ("bin-bf16", "st-bf16"), ("bin-untied", "st-untied")] {
+        for (bin, st) in [("bin-f32", "st-f32"), ("bin-bf16", "st-bf16"), ("bin-untied", "st-untied"), ("bin-uer", "st-f32")] {
             let torch = try TorchCheckpointReader(path: "\(Self.fixtures)/\(bin)/pytorch_model.bin")
             let reference = try SafetensorsReader(path: "\(Self.fixtures)/\(st)/model.safetensors")
             for t in reference.tensors {
@@ -76,7 +77,8 @@ struct TorchCheckpointTests {
             "deflated": "entry 'small/byteorder' is compressed (ZIP method 8); torch.save stores entries uncompressed, so this "
                 + "archive was repacked: re-save it with torch.save, or convert it",
             "big-endian": "stores big-endian tensors (byteorder 'big'); pipe reads little-endian checkpoints only (re-save it on a little-endian machine)",
-            "transposed": "tensor 'w' is not contiguous (shape [3, 2], stride [1, 3]); pipe reads row-major tensors only: save tensor.contiguous()",
+            "strided": "tensor 'w' is a strided view with gaps or overlaps (shape [3, 2], stride [4, 2]); pipe reads row-major "
+                + "and permuted (e.g. transposed) tensors: save tensor.contiguous()",
             "whole-model": "data.pkl: state dict entry 'model' is a dict, not a tensor (save model.state_dict(), not a training checkpoint)",
         ]
         for (name, message) in expected.sorted(by: { $0.key < $1.key }) {
@@ -84,6 +86,12 @@ struct TorchCheckpointTests {
         }
         let small = try TorchCheckpointReader(path: "\(h)/small.bin")
         #expect(try small.floats("w") == [0, 1, 2, 3, 4, 5])
+        let transposed = try TorchCheckpointReader(path: "\(h)/transposed.bin")  // arange(6).view(2, 3).t()
+        #expect(try transposed.info("w").shape == [3, 2])
+        #expect(try transposed.floats("w") == [0, 3, 1, 4, 2, 5])
+        var part = [Float](repeating: 0, count: 3)
+        try part.withUnsafeMutableBufferPointer { try transposed.readFloats("w", elements: 2..<5, into: $0) }
+        #expect(part == [1, 4, 2])
         #expect { try small.info("v") } throws: { "\($0)" == "\(h)/small.bin: no tensor named 'v'" }
     }
 
@@ -156,6 +164,26 @@ struct TorchCheckpointTests {
         #expect(try Self.refusal(Self.statePickle()) == "loaded")
         #expect(try Self.refusal(Self.statePickle(shape: [2, 1, 3], stride: [3, 99, 1])) == "loaded", "a size-1 dimension's stride does not matter")
         #expect(try Self.refusal(Self.statePickle(offset: 2, shape: [4], stride: [1])) == "loaded", "a view at an offset")
+        #expect(try Self.refusal(Self.statePickle(shape: [3, 2], stride: [1, 3])) == "loaded", "a transposed view")
+    }
+
+    /// A permuted view is gathered row-major: a [2, 3, 4] tensor stored as its (2, 0, 1) permutation.
+    @Test func permutedViewsAreGatheredRowMajor() {
+        let shape = [2, 3, 4], stride = [3, 1, 6]  // storage holds x.permute(2, 0, 1) row-major: [4][2][3]
+        var stored = [Float](repeating: 0, count: 24)
+        for i in 0..<2 { for j in 0..<3 { for k in 0..<4 { stored[i * stride[0] + j * stride[1] + k * stride[2]] = Float(100 * i + 10 * j + k) } } }
+        var out = [Float](repeating: -1, count: 24)
+        stored.withUnsafeBufferPointer { s in out.withUnsafeMutableBufferPointer { o in
+            TorchCheckpointReader.gather(s.baseAddress!, shape: shape, stride: stride, elements: 0..<24, into: o.baseAddress!)
+        } }
+        var rowMajor: [Float] = []
+        for i in 0..<2 { for j in 0..<3 { for k in 0..<4 { rowMajor.append(Float(100 * i + 10 * j + k)) } } }
+        #expect(out == rowMajor)
+        var tail = [Float](repeating: -1, count: 5)
+        stored.withUnsafeBufferPointer { s in tail.withUnsafeMutableBufferPointer { o in
+            TorchCheckpointReader.gather(s.baseAddress!, shape: shape, stride: stride, elements: 19..<24, into: o.baseAddress!)
+        } }
+        #expect(tail == [113, 120, 121, 122, 123])
     }
 
     /// Every refusal of the tensor views and the pickle, by exact message.
@@ -173,7 +201,10 @@ struct TorchCheckpointTests {
         try expect(Self.statePickle(offset: Int.max), "tensor 'w' (shape [2, 3], 6 elements at offset \(Int.max)) runs past the end of its storage '0' of 6 elements")
         try expect(Self.statePickle(shape: [-1, 3]), "tensor 'w' has shape [-1, 3] at offset 0; sizes and offsets must not be negative")
         try expect(Self.statePickle(shape: [1 << 40, 1 << 40], stride: [1 << 40, 1]), "tensor 'w' has shape [1099511627776, 1099511627776], too large to address")
-        try expect(Self.statePickle(shape: [3, 2], stride: [1, 3]), "tensor 'w' is not contiguous (shape [3, 2], stride [1, 3]); pipe reads row-major tensors only: save tensor.contiguous()")
+        try expect(Self.statePickle(shape: [2, 2], stride: [3, 1]), "tensor 'w' is a strided view with gaps or overlaps (shape [2, 2], stride [3, 1]); "
+            + "pipe reads row-major and permuted (e.g. transposed) tensors: save tensor.contiguous()")
+        try expect(Self.statePickle(shape: [2, 3], stride: [0, 1]), "tensor 'w' is a strided view with gaps or overlaps (shape [2, 3], stride [0, 1]); "
+            + "pipe reads row-major and permuted (e.g. transposed) tensors: save tensor.contiguous()")
         try expect(Self.statePickle(key: "7"), "tensor 'w' refers to storage '7', which the archive does not hold (no entry 'archive/data/7')")
         try expect(Self.statePickle(storageClass: "ComplexFloatStorage"), "data.pkl: pickle refers to torch.ComplexFloatStorage, which a state dict never "
             + "does; refused without running anything (allowed: collections.OrderedDict, torch._utils._rebuild_tensor_v2, torch._utils._rebuild_parameter, torch.*Storage)")

@@ -9,15 +9,20 @@ import Darwin
 /// unpickler (a state dict: names → tensors), and each tensor's bytes in place in `<archive>/data/<key>`.
 ///
 /// Opening reads only the directory and the pickle (bounded), and checks every tensor against its
-/// storage — dtype, element count, contiguous row-major strides, offset plus size within the storage —
-/// so a loader can compare shapes with what it expects before it allocates anything large. Tensors that
-/// share a storage (a tied `lm_head.weight` and `wte`) are views of the same bytes. Legacy (pre-1.6)
-/// `torch.save` files and TorchScript archives are refused, pointing at the convert script.
+/// storage — dtype, element count, strides, offset plus size within the storage — so a loader can compare
+/// shapes with what it expects before it allocates anything large. Tensors that share a storage (a tied
+/// `lm_head.weight` and `wte`) are views of the same bytes. Besides row-major tensors, permuted ones are
+/// read (e.g. the `.t()` views of Conv1D weights that UER-py's GPT-2 conversion saved, as in
+/// uer/gpt2-chinese-cluecorpussmall): their elements fill their storage span exactly, and are put in
+/// row-major order on the way. Views with gaps or overlaps, legacy (pre-1.6) `torch.save` files and
+/// TorchScript archives are refused, the last two pointing at the convert script.
 public final class TorchCheckpointReader: StoredTensorReader, @unchecked Sendable {
     public let file: String
     /// Tensors in name order; `dataRange` is the byte range in the file itself.
     public let tensors: [SafetensorsTensorInfo]
     private let index: [String: Int]
+    /// Strides of the tensors that are permuted rather than row-major (by name).
+    private let permutedStrides: [String: [Int]]
     private let descriptor: Int32
 
     /// Largest `data.pkl` read (a GPT-2 state dict's is a few kilobytes per layer).
@@ -54,6 +59,7 @@ public final class TorchCheckpointReader: StoredTensorReader, @unchecked Sendabl
 
         var storages: [String: Range<Int>] = [:]
         var infos: [SafetensorsTensorInfo] = []
+        var permutedStrides: [String: [Int]] = [:]
         var index: [String: Int] = [:]
         for (name, tensor) in stateDict {
             guard index[name] == nil else { throw TorchCheckpointError(file: path, message: "data.pkl: tensor '\(name)' is stored twice") }
@@ -70,11 +76,14 @@ public final class TorchCheckpointReader: StoredTensorReader, @unchecked Sendabl
                 storages[storage.key] = bytes
             }
             index[name] = infos.count
-            infos.append(try Self.view(name, tensor, storageBytes: bytes, path: path))
+            let (info, rowMajor) = try Self.view(name, tensor, storageBytes: bytes, path: path)
+            infos.append(info)
+            if !rowMajor { permutedStrides[name] = tensor.stride }
         }
         file = path
         tensors = infos
         self.index = index
+        self.permutedStrides = permutedStrides
         descriptor = fd
         closeOnError = false
     }
@@ -97,9 +106,44 @@ public final class TorchCheckpointReader: StoredTensorReader, @unchecked Sendabl
                 + "do not fit a buffer of \(destination.count)")
         }
         guard let base = destination.baseAddress, !elements.isEmpty else { return }
-        let offset = t.dataRange.lowerBound + elements.lowerBound * t.dtype.byteSize
-        if let failure = StoredBytes.readFloats(descriptor, at: offset, dtype: t.dtype, count: elements.count, into: base) {
+        guard let stride = permutedStrides[name] else {
+            let offset = t.dataRange.lowerBound + elements.lowerBound * t.dtype.byteSize
+            if let failure = StoredBytes.readFloats(descriptor, at: offset, dtype: t.dtype, count: elements.count, into: base) {
+                throw TorchCheckpointError(file: file, message: failure)
+            }
+            return
+        }
+        // Permuted: the whole span in storage order (as large as the tensor), then gathered row-major.
+        let count = t.elementCount
+        let stored = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        defer { stored.deallocate() }
+        if let failure = StoredBytes.readFloats(descriptor, at: t.dataRange.lowerBound, dtype: t.dtype, count: count, into: stored) {
             throw TorchCheckpointError(file: file, message: failure)
+        }
+        Self.gather(stored, shape: t.shape, stride: stride, elements: elements, into: base)
+    }
+
+    /// Row-major elements `elements` of a view (`shape`, `stride`) of `stored`, by an odometer over the index.
+    static func gather(_ stored: UnsafePointer<Float>, shape: [Int], stride: [Int], elements: Range<Int>,
+                       into destination: UnsafeMutablePointer<Float>) {
+        var index = [Int](repeating: 0, count: shape.count)
+        var rest = elements.lowerBound, position = 0
+        for d in shape.indices.reversed() {
+            index[d] = rest % shape[d]
+            rest /= shape[d]
+            position += index[d] * stride[d]
+        }
+        for i in 0..<elements.count {
+            destination[i] = stored[position]
+            var d = shape.count - 1
+            while d >= 0 {
+                index[d] += 1
+                position += stride[d]
+                if index[d] < shape[d] { break }
+                position -= index[d] * stride[d]
+                index[d] = 0
+                d -= 1
+            }
         }
     }
 
@@ -147,9 +191,10 @@ public final class TorchCheckpointReader: StoredTensorReader, @unchecked Sendabl
         }
     }
 
-    /// The bytes of a contiguous, row-major view of a storage; anything else is refused by name.
+    /// The bytes of a view of a storage whose elements fill their span exactly: row-major, or permuted (a
+    /// transposed matrix); a view with gaps or overlaps is refused by name. Also whether it is row-major.
     private static func view(_ name: String, _ tensor: RestrictedUnpickler.Tensor, storageBytes: Range<Int>,
-                             path: String) throws(TorchCheckpointError) -> SafetensorsTensorInfo {
+                             path: String) throws(TorchCheckpointError) -> (SafetensorsTensorInfo, rowMajor: Bool) {
         let storage = tensor.storage, itemSize = storage.dtype.byteSize
         func fail(_ message: String) -> TorchCheckpointError { TorchCheckpointError(file: path, message: "tensor '\(name)' " + message) }
         let (storageSize, overflow) = storage.elementCount.multipliedReportingOverflow(by: itemSize)
@@ -160,23 +205,30 @@ public final class TorchCheckpointReader: StoredTensorReader, @unchecked Sendabl
         guard tensor.shape.allSatisfy({ $0 >= 0 }), tensor.offset >= 0 else {
             throw fail("has shape \(tensor.shape) at offset \(tensor.offset); sizes and offsets must not be negative")
         }
-        var count = 1, expected = 1
-        for d in tensor.shape.indices.reversed() {
-            if tensor.shape[d] != 1, tensor.stride[d] != expected {
-                throw fail("is not contiguous (shape \(tensor.shape), stride \(tensor.stride)); pipe reads row-major tensors only: "
-                    + "save tensor.contiguous()")
-            }
-            let (next, over) = expected.multipliedReportingOverflow(by: tensor.shape[d])
+        var count = 1
+        for size in tensor.shape {
+            let (next, over) = count.multipliedReportingOverflow(by: size)
             guard !over else { throw fail("has shape \(tensor.shape), too large to address") }
-            expected = next
+            count = next
         }
-        count = expected
+        // Row-major, or a permutation of it: the dimensions (size > 1), by decreasing stride, are row-major.
+        let dims = tensor.shape.indices.filter { tensor.shape[$0] > 1 }
+        let rowMajor = zip(dims, dims.dropFirst()).allSatisfy { tensor.stride[$0.0] > tensor.stride[$0.1] }
+        var expected = 1
+        for d in dims.sorted(by: { tensor.stride[$0] > tensor.stride[$1] }).reversed() {
+            guard tensor.stride[d] == expected else {
+                throw fail("is a strided view with gaps or overlaps (shape \(tensor.shape), stride \(tensor.stride)); pipe reads "
+                    + "row-major and permuted (e.g. transposed) tensors: save tensor.contiguous()")
+            }
+            expected *= tensor.shape[d]  // ≤ count: no overflow
+        }
         guard tensor.offset <= storage.elementCount, count <= storage.elementCount - tensor.offset else {
             throw fail("(shape \(tensor.shape), \(count) elements at offset \(tensor.offset)) runs past the end of its storage "
                 + "'\(storage.key)' of \(storage.elementCount) elements")
         }
         let start = storageBytes.lowerBound + tensor.offset * itemSize
-        return SafetensorsTensorInfo(name: name, dtype: storage.dtype, shape: tensor.shape, dataRange: start..<(start + count * itemSize))
+        return (SafetensorsTensorInfo(name: name, dtype: storage.dtype, shape: tensor.shape, dataRange: start..<(start + count * itemSize)),
+                rowMajor || count == 0)
     }
 
     private static func read(_ range: Range<Int>, fd: Int32, path: String) throws(TorchCheckpointError) -> [UInt8] {
