@@ -77,12 +77,13 @@ struct TransformersInteropTests {
 
     /// Folders `save_pretrained` writes — tied, untied, sharded (several shards + index.json), F16, BF16,
     /// exact gelu, relu, silu, quick_gelu, n_inner other than 4 × n_embd, scale_attn_by_inverse_layer_idx,
-    /// scale_attn_weights false, pytorch_model.bin-only folders (F32 tied, F16, untied, two .bin shards) read
+    /// scale_attn_weights false, pytorch_model.bin-only folders (F32 tied, F16, untied, two .bin shards, UER-py's
+    /// layout with transposed views) read
     /// directly, and one converted by scripts/convert-to-safetensors.py —
     /// load here and give transformers' logits within 1e-4 (half-precision weights: within rounding of
     /// the same F32 computation on the rounded weights).
     @Test(.enabled(if: python != nil, "set PIPE_TORCH_PYTHON to a Python with torch + transformers to run"),
-          arguments: ["tied", "untied", "sharded", "f16", "bf16", "gelu", "bin", "bin_f16", "bin_untied", "bin_sharded", "bin_convert",
+          arguments: ["tied", "untied", "sharded", "f16", "bf16", "gelu", "bin", "bin_f16", "bin_untied", "bin_sharded", "bin_uer", "bin_convert",
                       "inner", "inner_odd", "eps", "pos256", "pos1024", "extras", "upcast", "shard200k", "relu", "silu", "quick_gelu",
                       "layer_idx", "noscale"])
     func transformersCheckpointLoadsHere(variant: String) throws {
