@@ -89,7 +89,8 @@ let package = Package(
 
         .testTarget(name: "HashingTests", dependencies: ["Hashing"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "RandomTestSupport"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensor"], exclude: ["numpy_gpt2_reference.py", "transformers_interop.py", "transformers_beam_search.py"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensor", "RandomTestSupport"],
+                    exclude: ["numpy_gpt2_reference.py", "transformers_interop.py", "transformers_beam_search.py", "Fixtures"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "JSONQuoting"], exclude: ["make_tokenizer_goldens.py", "transformers_tokenizer_check.py", "Goldens"]),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "Models", "Tensor", "Tokenizer", "Pipeline", "PipeTestSupport", "JSONQuoting"],
                     exclude: ["ppo_math_reference.py", "dpo_loss_reference.py", "grpo_math_reference.py"]),

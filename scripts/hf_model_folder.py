@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
 """Copies a Hugging Face model folder from outside the workspace into a stage output (pipelines/sentiment-hf.yaml).
 
-  hf_model_folder.py ROLE SOURCE OUT [--safetensors] [--eos-token TOKEN]
+  hf_model_folder.py ROLE SOURCE OUT [--pipe-weights] [--eos-token TOKEN]
 
 ROLE names the stage in messages ("policy", "classifier": the param to set is ROLE.folder). SOURCE must
 be an absolute path (the stage runs in a directory of its own; `~` is expanded) to a folder with
 config.json. Its top-level files are copied with symlinks followed (a hub cache snapshot links to its
 blobs); sub-folders, hidden files and weights for other frameworks (TensorFlow, Flax, Rust, ONNX) are
 left out, and so is pytorch_model.bin when the folder also has safetensors weights.
-  --safetensors     pipe loads the weights itself: require model.safetensors (or a sharded index) and
-                    say how to convert a folder that has only pytorch_model.bin
+  --pipe-weights    pipe loads the weights itself: require weights it reads, model.safetensors or
+                    pytorch_model.bin (or their sharded indexes); --safetensors is the old spelling
   --eos-token T     write eos_token T into tokenizer_config.json (and special_tokens_map.json when it
                     names one), e.g. "[PAD]" for the classic Chinese GPT-2, whose config's EOS id lies
                     outside its vocabulary
@@ -23,6 +23,7 @@ import sys
 
 OTHER_FRAMEWORKS = ("tf_model.h5", "flax_model.msgpack", "rust_model.ot", "model.onnx", "model.ckpt")
 SAFETENSORS = ("model.safetensors", "model.safetensors.index.json")
+PYTORCH = ("pytorch_model.bin", "pytorch_model.bin.index.json")
 
 
 def fail(message):
@@ -35,7 +36,7 @@ def main():
     p.add_argument("role")
     p.add_argument("source")
     p.add_argument("out")
-    p.add_argument("--safetensors", action="store_true")
+    p.add_argument("--pipe-weights", "--safetensors", dest="pipe_weights", action="store_true")
     p.add_argument("--eos-token", default="")
     args = p.parse_args()
     setting = f"--set {args.role}.folder=/ABSOLUTE/PATH"
@@ -51,12 +52,9 @@ def main():
     if "config.json" not in names:
         fail(f"{args.role} folder '{source}' has no config.json; it must be a model folder as save_pretrained writes it")
     has_safetensors = any(n in names for n in SAFETENSORS) or any(n.endswith(".safetensors") for n in names)
-    if args.safetensors and not has_safetensors:
-        if any(n.startswith("pytorch_model") for n in names):
-            fail(f"{args.role} folder '{source}' has only PyTorch weights (pytorch_model.bin); convert them once with "
-                 f"`python3 scripts/convert-to-safetensors.py {source} --output {source}-st` (needs torch and safetensors) "
-                 f"and set {args.role}.folder to {source}-st")
-        fail(f"{args.role} folder '{source}' has no model.safetensors (or model.safetensors.index.json)")
+    if args.pipe_weights and not has_safetensors and not any(n in names for n in PYTORCH):
+        fail(f"{args.role} folder '{source}' has no model.safetensors or pytorch_model.bin (nor their sharded "
+             f"index files); pipe reads GPT-2 weights in those two formats")
 
     os.makedirs(args.out)
     copied = 0

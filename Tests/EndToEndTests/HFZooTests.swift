@@ -27,8 +27,6 @@ struct HFZooTests {
         "tok-bytelevel-split-seq": "tokenizer.json: pre_tokenizer must be ByteLevel with use_regex true (and add_prefix_space true or false)",
         "tok-tokenizers-char-bpe": "tokenizer.json: model.end_of_word_suffix must be empty or null (only GPT-2-style byte-level BPE is supported)",
         "tok-tokenizers-sentencepiece-bpe": "tokenizer.json: \"normalizer\" must be null (a normalising tokenizer is not supported)",
-        "model-pytorch-bin-only": "has pytorch_model.bin but no model.safetensors; convert it first: python scripts/convert-to-safetensors.py "
-            + "\(zooPlaceholder)/model-pytorch-bin-only  (in a Python with torch and safetensors)",
     ]
     /// Stands for the zoo's directory in expected messages.
     static let zooPlaceholder = "<zoo>"

@@ -98,12 +98,34 @@ struct SentimentHFPipelineTests {
         #expect(relative.status != 0)
         #expect(relative.output.contains("policy.folder 'models/tiny' is not an absolute path"), "\(relative)")
 
-        // A folder with only PyTorch weights: the conversion step is named.
+        // A folder without weights pipe reads (pytorch_model.bin folders are copied: pipe reads them directly).
+        try workspace.write("models/no-weights/config.json", "{}")
+        try workspace.write("models/no-weights/tf_model.h5", "not really")
+        let noWeights = try pipe.run(["run", "pipelines/sentiment-hf.yaml", "--set", "policy.folder=" + workspace.path("models/no-weights")],
+                                     in: workspace.root)
+        #expect(noWeights.status != 0)
+        #expect(noWeights.output.contains("policy folder '\(workspace.path("models/no-weights"))' has no model.safetensors or pytorch_model.bin "
+            + "(nor their sharded index files); pipe reads GPT-2 weights in those two formats"), "\(noWeights)")
+
+        // The policy copy on its own: a pytorch_model.bin folder is copied with its weights (pipe reads them);
+        // with safetensors beside it, only the safetensors, as transformers would load.
         try workspace.write("models/bin-only/config.json", "{}")
-        try workspace.write("models/bin-only/pytorch_model.bin", "not really")
-        let binOnly = try pipe.run(["run", "pipelines/sentiment-hf.yaml", "--set", "policy.folder=" + workspace.path("models/bin-only")], in: workspace.root)
-        #expect(binOnly.status != 0)
-        #expect(binOnly.output.contains("scripts/convert-to-safetensors.py"), "\(binOnly)")
+        try workspace.write("models/bin-only/pytorch_model.bin", "weights")
+        try workspace.write("models/both/config.json", "{}")
+        try workspace.write("models/both/pytorch_model.bin", "weights")
+        try workspace.write("models/both/model.safetensors", "weights")
+        for (folder, expected) in [("bin-only", ["config.json", "pytorch_model.bin"]), ("both", ["config.json", "model.safetensors"])] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", "scripts/hf_model_folder.py", "policy", workspace.path("models/" + folder),
+                                 workspace.path("copies/" + folder), "--pipe-weights"]
+            process.currentDirectoryURL = URL(fileURLWithPath: workspace.root)
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: workspace.path("copies/" + folder)).sorted() == expected)
+        }
 
         // The scorer on its own: a missing folder, labels that name no positive class, a label that is not there.
         let missing = try Self.runScorer([workspace.path("nowhere")], in: workspace.root)
@@ -191,5 +213,37 @@ struct SentimentHFPipelineTests {
         let reproduce = try pipe.run(["reproduce", "latest"], in: workspace.root)
         #expect(reproduce.status == 0, "\(reproduce)")
         #expect(reproduce.stdout.contains("all 7 stages reproduced bit for bit"), "\(reproduce)")
+
+        // The same policy as an old hub folder, pytorch_model.bin only (torch.save, tied head): its bytes key
+        // the stages (the policy and what follows run again), pipe reads it directly, the PPO steps are the same.
+        let convert = Process()
+        convert.executableURL = URL(fileURLWithPath: python)
+        convert.arguments = ["-c", """
+            import os, shutil, sys, torch
+            from safetensors.torch import load_file
+            source, out = sys.argv[1], sys.argv[2]
+            os.makedirs(out)
+            for name in os.listdir(source):
+                if name != "model.safetensors":
+                    shutil.copy(os.path.join(source, name), out)
+            state = load_file(os.path.join(source, "model.safetensors"))
+            state["lm_head.weight"] = state["transformer.wte.weight"]
+            torch.save(state, os.path.join(out, "pytorch_model.bin"))
+            """, workspace.path("hub/policy"), workspace.path("hub/policy-bin")]
+        try convert.run()
+        convert.waitUntilExit()
+        try #require(convert.terminationStatus == 0, "torch.save of the policy failed")
+        let fromBin = try pipe.run(["run", "pipelines/sentiment-hf.yaml"]
+            + Self.settings(policy: workspace.path("hub/policy-bin"), classifier: workspace.path("hub/classifier")), in: workspace.root)
+        try #require(fromBin.status == 0, "\(fromBin)")
+        #expect(!fromBin.output.contains("0 ran"), "\(fromBin)")
+        #expect(try pipe.run(["export", "latest", "ppo", "--output", "metrics", "--to", workspace.path("ppo-metrics-bin")], in: workspace.root).status == 0)
+        let scores = { (file: String) throws -> [Double] in
+            try workspace.read(file).split(separator: "\n").map { line in
+                let step = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                return try #require(step["objective/scores"] as? Double)
+            }
+        }
+        #expect(try scores("ppo-metrics-bin/metrics.jsonl") == scores("ppo-metrics/metrics.jsonl"))
     }
 }

@@ -307,6 +307,9 @@ MODELS = {
     "bos-eos-ids": {"bos_token_id": 50256, "eos_token_id": 50256, "pad_token_id": 0},
     "double-heads": {"_class": "double"},
     "pytorch-bin-only": {"_safe": False},
+    "pytorch-bin-fp16": {"_safe": False, "_dtype": torch.float16},
+    "pytorch-bin-untied": {"_safe": False, "tie_word_embeddings": False},
+    "pytorch-bin-sharded": {"_safe": False, "_bin_shards": 2},
 }
 
 
@@ -315,7 +318,7 @@ def make_model(out, vocab_size, variant):
     spec = dict(MODELS[variant])
     dtype, shard, kind = spec.pop("_dtype", None), spec.pop("_shard", None), spec.pop("_class", "lm")
     config_dtype, extra = spec.pop("_config_dtype", None), spec.pop("_vocab_extra", 0)
-    safe = spec.pop("_safe", True)
+    safe, bin_shards = spec.pop("_safe", True), spec.pop("_bin_shards", 1)
     settings = dict(vocab_size=vocab_size + extra, n_positions=32, n_embd=16, n_layer=2, n_head=2, resid_pdrop=0, embd_pdrop=0,
                     attn_pdrop=0, bos_token_id=None, eos_token_id=None)
     settings.update(spec)
@@ -330,9 +333,20 @@ def make_model(out, vocab_size, variant):
             model.lm_head.weight.normal_(0, 0.5)
     if dtype is not None:
         model = model.to(dtype)
-    if not safe:  # what old hub folders hold: config.json + pytorch_model.bin
+    if not safe:  # what old hub folders hold: config.json + pytorch_model.bin (or .bin shards + index, as transformers 4 wrote)
         config.save_pretrained(out)
-        torch.save(model.state_dict(), f"{out}/pytorch_model.bin")
+        state = model.state_dict()
+        if bin_shards == 1:
+            torch.save(state, f"{out}/pytorch_model.bin")
+            return
+        names, weight_map = [k for k in state if k != "lm_head.weight"], {}
+        for i in range(bin_shards):
+            shard = f"pytorch_model-{i + 1:05d}-of-{bin_shards:05d}.bin"
+            part = names[i::bin_shards]
+            torch.save({k: state[k] for k in part}, f"{out}/{shard}")
+            weight_map.update({k: shard for k in part})
+        with open(f"{out}/pytorch_model.bin.index.json", "w") as f:
+            json.dump({"metadata": {"total_size": sum(v.numel() * v.element_size() for v in state.values())}, "weight_map": weight_map}, f)
         return
     model.save_pretrained(out, **({"max_shard_size": shard} if shard else {}))
     if config_dtype:
@@ -366,8 +380,6 @@ def measure(directory):
     ids = [r.randrange(vocab) for _ in range(12)]
     result["logit_ids"] = ids
     try:
-        if not os.path.exists(f"{directory}/model.safetensors") and not os.path.exists(f"{directory}/model.safetensors.index.json"):
-            raise ValueError("no safetensors weights")
         model = GPT2LMHeadModel.from_pretrained(directory, attn_implementation="eager", dtype=torch.float32).eval()
         with torch.no_grad():
             result["logits"] = model(torch.tensor([ids])).logits[0].flatten().tolist()

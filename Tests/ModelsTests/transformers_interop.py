@@ -5,7 +5,11 @@
       VARIANT: tied (default; safetensors, tied lm_head omitted as usual), untied (tie_word_embeddings
       False, its own lm_head), sharded (max_shard_size small enough for several shards + index.json),
       f16 / bf16 (weights saved in half precision), gelu (activation_function "gelu", the erf form),
-      bin (only pytorch_model.bin + config.json, as old hub folders; for scripts/convert-to-safetensors.py),
+      bin (only pytorch_model.bin + config.json, as old hub folders: torch.save of the state dict, tied
+      lm_head.weight sharing wte's storage), bin_f16, bin_untied, bin_sharded (two .bin shards +
+      pytorch_model.bin.index.json, as transformers 4 wrote them), bin_uer (as UER-py's GPT-2 conversion
+      saved uer/gpt2-chinese-cluecorpussmall: Conv1D weights as .t() views, float masks), bin_convert (bin, for
+      scripts/convert-to-safetensors.py),
       inner (n_inner set to 4 × n_embd), eps (layer_norm_epsilon 1e-3), pos256 / pos1024 (n_positions),
       extras (generation_config.json, torch_dtype float16 with F32 weights, unknown config keys),
       upcast (reorder_and_upcast_attn true: the same F32 arithmetic), shard200k (a larger model saved
@@ -45,17 +49,36 @@ def export(out, variant="tied"):
     settings.update(extra)
     settings.setdefault("activation_function", "gelu" if variant == "gelu" else "gelu_new")
     config = GPT2Config(**settings, resid_pdrop=0, embd_pdrop=0, attn_pdrop=0, bos_token_id=None, eos_token_id=None,
-                        tie_word_embeddings=(variant != "untied"))
+                        tie_word_embeddings=(variant not in ("untied", "bin_untied")))
     model = GPT2LMHeadModel(config)
     with torch.no_grad():  # non-trivial biases and LayerNorm gains; an untied head unlike wte
         for name, p in model.named_parameters():
             if p.dim() == 1:
                 p.normal_(0, 0.3)
-        if variant == "untied":
+        if variant in ("untied", "bin_untied"):
             model.lm_head.weight.normal_(0, 0.5)
-    if variant == "bin":
+    if variant.startswith("bin"):
         config.save_pretrained(out)
-        torch.save(model.state_dict(), f"{out}/pytorch_model.bin")
+        if variant == "bin_f16":
+            model = model.half()
+        state = model.state_dict()
+        if variant == "bin_uer":
+            for k in list(state):
+                if k.endswith(("c_attn.weight", "c_proj.weight", "c_fc.weight")):
+                    state[k] = state[k].t().contiguous().t()  # non-contiguous, as torch.cat(...).t() saved them
+            state["lm_head.weight"] = state["transformer.wte.weight"].clone()
+            for i in range(config.n_layer):
+                state[f"transformer.h.{i}.attn.bias"] = torch.tril(torch.ones(16, 16)).view(1, 1, 16, 16)
+        if variant != "bin_sharded":
+            torch.save(state, f"{out}/pytorch_model.bin")
+            return
+        names, weight_map = [k for k in state if k != "lm_head.weight"], {}
+        for i, part in enumerate([names[: len(names) // 2], names[len(names) // 2:]]):
+            shard = f"pytorch_model-{i + 1:05d}-of-00002.bin"
+            torch.save({k: state[k] for k in part}, f"{out}/{shard}")
+            weight_map.update({k: shard for k in part})
+        with open(f"{out}/pytorch_model.bin.index.json", "w") as f:
+            json.dump({"metadata": {"total_size": sum(v.numel() * 4 for v in state.values())}, "weight_map": weight_map}, f)
         return
     if variant in ("f16", "bf16"):
         model = model.to(torch.float16 if variant == "f16" else torch.bfloat16)

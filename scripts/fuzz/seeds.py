@@ -125,6 +125,9 @@ elif target == "checkpoint":
     names = sorted(shapes)
     text = json.dumps(config).encode()
     seed("f32", pack(text, [("model.safetensors", safetensors(tensors("transformer.", "F32", names), {"format": "pt"}))]))
+    # The same model as torch.save writes it (made by scripts/make-torchbin-fixtures.py; 7 kB of the 8 kB inputs).
+    with open(os.path.join(repo, "Tests/ModelsTests/Fixtures/torchbin/fuzz-seed/pytorch_model.bin"), "rb") as f:
+        seed("torch-bin", pack(text, [("pytorch_model.bin", f.read())]))
     seed("f16-untied", pack(json.dumps(dict(config, tie_word_embeddings=False, model_type="gpt2")).encode(),
                             [("model.safetensors", safetensors(tensors("", "F16", names) + [("lm_head.weight", "F16", [8, 4], bytes(64))]))]))
     half = len(names) // 2

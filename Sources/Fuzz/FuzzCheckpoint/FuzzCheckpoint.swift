@@ -1,8 +1,10 @@
 // libFuzzer target for an HF GPT-2 model folder (scripts/fuzz.sh checkpoint): config.json, model.safetensors
-// or model.safetensors.index.json with its shards, loaded by `GPTModel.load` (checks, then allocation).
+// or model.safetensors.index.json with its shards, or pytorch_model.bin (torch.save's zip archive, its
+// pickle read by the restricted unpickler) or its index with .bin shards, loaded by `GPTModel.load`.
 //
-// Input (FuzzInput): config.json, then `#== model.safetensors`, `#== model.safetensors.index.json` or
-// `#== <shard>.safetensors` files. A bad folder must throw, never trap or allocate beyond the limit.
+// Input (FuzzInput): config.json, then `#== model.safetensors`, `#== model.safetensors.index.json`,
+// `#== <shard>.safetensors`, `#== pytorch_model.bin`, `#== pytorch_model.bin.index.json` or `#== <shard>.bin`
+// files. A bad folder must throw, never trap or allocate beyond the limit.
 #if FUZZING
 import FuzzSupport
 import Models
@@ -14,7 +16,8 @@ public func fuzzCheckpoint(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     folder.reset()
     let input = FuzzInput(data, size)
     folder.write("config.json", input.main)
-    for file in input.files where (file.name.hasSuffix(".safetensors") || file.name == "model.safetensors.index.json")
+    for file in input.files where (file.name.hasSuffix(".safetensors") || file.name.hasSuffix(".bin")
+        || file.name == "model.safetensors.index.json" || file.name == "pytorch_model.bin.index.json")
         && !file.name.contains("/") && file.name.utf8.count < 64 {
         folder.write(file.name, input.file(file.name) ?? [])
     }

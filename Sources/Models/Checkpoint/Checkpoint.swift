@@ -45,13 +45,14 @@ extension GPTModel {
 
     /// Loads a checkpoint written by `save` or by transformers' `save_pretrained` (GPT2LMHeadModel,
     /// GPT2Model, GPT2ForSequenceClassification, TRL value-head models): `config.json` plus
-    /// `model.safetensors` or sharded weights (`model.safetensors.index.json`); names with or without the
+    /// `model.safetensors` or sharded weights (`model.safetensors.index.json`), or PyTorch's `pytorch_model.bin`
+    /// (or `pytorch_model.bin.index.json` with .bin shards; read without Python); names with or without the
     /// `transformer.` prefix; F32, F16, BF16 or F64 (converted to Float32); tied or untied LM head (an
     /// `lm_head.weight` that differs from wte is kept as its own head). Heads found in the file are
     /// loaded; `valueHead`/`rewardHead` add a freshly initialised head (from `seed`) when the file has
     /// none. Other tensors (causal-mask buffers, heads pipe does not use) are ignored.
     ///
-    /// Every shape and dtype is checked against config.json and the safetensors headers before the
+    /// Every shape and dtype is checked against config.json and the weight files' headers before the
     /// model is allocated, and the model must fit in memory; errors name the file and what to fix.
     public static func load(from directory: String, valueHead: Bool = false, rewardHead: Bool = false,
                             seed: UInt64 = 0) throws -> GPTModel {

@@ -3,20 +3,24 @@ import JSONQuoting
 import Tensor
 
 /// The weights of a checkpoint directory, headers only: `model.safetensors`, or the shards that
-/// `model.safetensors.index.json` lists, every tensor under its canonical GPT2LMHeadModel name.
+/// `model.safetensors.index.json` lists, or the same in PyTorch's format (`pytorch_model.bin`,
+/// `pytorch_model.bin.index.json`; safetensors is preferred when a folder has both, as in transformers),
+/// every tensor under its canonical GPT2LMHeadModel name.
 ///
 /// Nothing but headers is read here, so every name, shape and dtype can be checked against
 /// `config.json` before the model is allocated; `read` then streams one tensor into place.
 struct CheckpointWeights {
     /// Where one tensor is stored.
     struct Entry {
-        let reader: SafetensorsReader
+        let reader: any StoredTensorReader
         /// Its name in the file (canonical names add the `transformer.` prefix where it is missing).
         let storedName: String
         let info: SafetensorsTensorInfo
     }
 
     static let indexFile = "model.safetensors.index.json"
+    static let torchFile = "pytorch_model.bin"
+    static let torchIndexFile = "pytorch_model.bin.index.json"
     /// Largest index or config file read (HF's are kilobytes; this bounds a hostile one).
     static let maxJSONFileSize = 64 << 20
 
@@ -43,17 +47,22 @@ struct CheckpointWeights {
             let reader = try SafetensorsReader(path: single)
             return try CheckpointWeights(readers: [(reader, reader.tensors.map(\.name))], source: single)
         }
-        if fm.fileExists(atPath: index) { return try sharded(directory: directory, index: index) }
-        for other in ["pytorch_model.bin", "pytorch_model.bin.index.json"] where fm.fileExists(atPath: directory + "/" + other) {
-            throw CheckpointError(file: directory, message: "has \(other) but no model.safetensors; convert it first: "
-                + "python scripts/convert-to-safetensors.py \(directory)  (in a Python with torch and safetensors)")
+        if fm.fileExists(atPath: index) { return try sharded(directory: directory, index: index) { try SafetensorsReader(path: $0) } }
+        let torch = directory + "/" + torchFile, torchIndex = directory + "/" + torchIndexFile
+        if fm.fileExists(atPath: torch) {
+            let reader = try TorchCheckpointReader(path: torch)
+            return try CheckpointWeights(readers: [(reader, reader.tensors.map(\.name))], source: torch)
+        }
+        if fm.fileExists(atPath: torchIndex) {
+            return try sharded(directory: directory, index: torchIndex) { try TorchCheckpointReader(path: $0) }
         }
         throw CheckpointError(file: single, message: "not found (a GPT-2 checkpoint directory holds config.json and "
-            + "model.safetensors or \(indexFile) with its shards)")
+            + "model.safetensors or \(indexFile) with its shards, or \(torchFile) or \(torchIndexFile) with its shards)")
     }
 
-    /// `{"metadata": {...}, "weight_map": {"tensor name": "model-00001-of-00002.safetensors", ...}}`.
-    private static func sharded(directory: String, index: String) throws -> CheckpointWeights {
+    /// `{"metadata": {...}, "weight_map": {"tensor name": "model-00001-of-00002.safetensors", ...}}` (or `.bin` shards).
+    private static func sharded(directory: String, index: String,
+                                open: (String) throws -> any StoredTensorReader) throws -> CheckpointWeights {
         let data = try readJSONFile(index)
         let object: JSONValue
         do { object = try JSONParser.parseFile([UInt8](data)) } catch {
@@ -73,13 +82,13 @@ struct CheckpointWeights {
             }
             tensorsByShard[shard, default: []].append(name)
         }
-        var readers: [(SafetensorsReader, [String])] = []
+        var readers: [(any StoredTensorReader, [String])] = []
         for shard in tensorsByShard.keys.sorted() {
             let path = directory + "/" + shard
             guard FileManager.default.fileExists(atPath: path) else {
                 throw CheckpointError(file: index, message: "shard '\(shard)' (holding \(tensorsByShard[shard]!.sorted()[0]) …) not found in \(directory)")
             }
-            let reader = try SafetensorsReader(path: path)
+            let reader = try open(path)
             for name in tensorsByShard[shard]!.sorted() where !reader.contains(name) {
                 throw CheckpointError(file: index, message: "weight_map puts '\(name)' in \(shard), which has no such tensor")
             }
@@ -93,7 +102,7 @@ struct CheckpointWeights {
         self.source = source
     }
 
-    private init(readers: [(SafetensorsReader, [String])], source: String) throws {
+    private init(readers: [(any StoredTensorReader, [String])], source: String) throws {
         var entries: [String: Entry] = [:]
         for (reader, names) in readers {
             for name in names.sorted() where !Self.isBuffer(name) {
@@ -129,6 +138,8 @@ struct CheckpointWeights {
     /// Whether two stored tensors hold the same values (compared in bounded chunks, nothing large allocated).
     func sameValues(_ a: Entry, _ b: Entry) throws -> Bool {
         guard a.info.shape == b.info.shape else { return false }
+        // Views of the same bytes (a tied lm_head.weight sharing wte's storage in a pytorch_model.bin).
+        if a.reader === b.reader, a.info.dtype == b.info.dtype, a.info.dataRange == b.info.dataRange { return true }
         let count = a.info.elementCount, chunk = 1 << 18
         var x = [Float](repeating: 0, count: min(chunk, count)), y = x
         var start = 0

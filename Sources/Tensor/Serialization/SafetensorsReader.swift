@@ -98,22 +98,9 @@ public final class SafetensorsReader: @unchecked Sendable {
                                    message: "elements \(elements) of tensor '\(name)' (\(t.elementCount) elements) do not fit a buffer of \(destination.count)")
         }
         guard let base = destination.baseAddress, !elements.isEmpty else { return }
-        let size = t.dtype.byteSize
-        let offset = dataStart + t.dataRange.lowerBound + elements.lowerBound * size
-        if t.dtype == .f32 {
-            try Self.readFully(descriptor, into: UnsafeMutableRawBufferPointer(start: base, count: 4 * elements.count), at: offset, file: file)
-            return
-        }
-        let chunkElements = 1 << 18
-        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: min(chunkElements, elements.count) * size, alignment: 16)
-        defer { scratch.deallocate() }
-        var done = 0
-        while done < elements.count {
-            let n = min(chunkElements, elements.count - done)
-            let bytes = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<(n * size)])
-            try Self.readFully(descriptor, into: bytes, at: offset + done * size, file: file)
-            _ = FloatConversion.convert(UnsafeRawPointer(bytes.baseAddress!), dtype: t.dtype, into: base + done, count: n)
-            done += n
+        let offset = dataStart + t.dataRange.lowerBound + elements.lowerBound * t.dtype.byteSize
+        if let failure = StoredBytes.readFloats(descriptor, at: offset, dtype: t.dtype, count: elements.count, into: base) {
+            throw SafetensorsError(kind: .io, file: file, message: failure)
         }
     }
 
@@ -135,15 +122,6 @@ public final class SafetensorsReader: @unchecked Sendable {
 
     private static func readFully(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int,
                                   file: String) throws(SafetensorsError) {
-        var done = 0
-        while done < buffer.count {
-            let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else {
-                throw SafetensorsError(kind: .io, file: file,
-                                       message: n == 0 ? "file ended early (changed while reading?)" : "read failed: \(errnoText())")
-            }
-            done += n
-        }
+        if let failure = StoredBytes.readFully(fd, into: buffer, at: offset) { throw SafetensorsError(kind: .io, file: file, message: failure) }
     }
 }
