@@ -16,12 +16,13 @@ Folders (each with config.json):
   bin-f16, bin-bf16   model.half() / model.bfloat16() state dicts
   bin-uer     as UER-py's GPT-2 conversion saved uer/gpt2-chinese-cluecorpussmall: Conv1D weights as .t() views
               (non-contiguous), float causal masks, lm_head a copy of wte
+  bin-legacy  bin-uer in the legacy format (torch.save before PyTorch 1.6, _use_new_zipfile_serialization=False)
   bin-untied  dict(named_parameters()) of an untied model (torch.nn.Parameter, _rebuild_parameter)
   bin-sharded two shards pytorch_model-0000i-of-00002.bin + pytorch_model.bin.index.json, GPT2Model names
   bin-zip64   bin-f16 repacked with ZIP64 records (as torch writes archives over 4 GB)
 fuzz-seed/pytorch_model.bin is the tiny GPT-2 of scripts/fuzz/seeds.py, a seed for scripts/fuzz.sh checkpoint.
 Hostile or unsupported single files in hostile/: os-system.bin (a pickle that would call os.system),
-legacy.bin (pre-1.6 format), torchscript.bin (torch.jit.save), deflated.bin (compressed entries),
+legacy.bin (pre-1.6 format: loads), torchscript.bin (torch.jit.save), deflated.bin (compressed entries),
 big-endian.bin (byteorder 'big'), transposed.bin (a transposed view: loads), strided.bin (every other column:
 refused), whole-model.bin (a nested dict).
 """
@@ -52,6 +53,27 @@ def model(tied=True, seed=0):
         if not tied:
             m.lm_head.weight.normal_(0, 0.5)
     return m
+
+
+def uer_layout(m):
+    """The state dict as UER-py's conversion saved uer/gpt2-chinese-cluecorpussmall: every Conv1D weight a .t()
+    view of a [out, in] matrix (non-contiguous: stride (1, in)), float causal masks, lm_head a copy of wte."""
+    state = collections.OrderedDict()
+    for k, v in m.state_dict().items():
+        if k.endswith(("c_attn.weight", "c_proj.weight", "c_fc.weight")):
+            v = v.t().contiguous().t()
+            assert not v.is_contiguous()
+        state[k] = v
+    state["lm_head.weight"] = state["transformer.wte.weight"].clone()
+    for layer in range(2):
+        state[f"transformer.h.{layer}.attn.bias"] = torch.tril(torch.ones(16, 16)).view(1, 1, 16, 16)
+    return state
+
+
+def uer_legacy(tied):
+    """bin-legacy: the UER layout in the format torch.save wrote before PyTorch 1.6 (not a zip archive)."""
+    path = folder("bin-legacy", tied)
+    torch.save(uer_layout(tied), os.path.join(path, "pytorch_model.bin"), _use_new_zipfile_serialization=False)
 
 
 def folder(name, m):
@@ -112,19 +134,11 @@ def main():
         state[f"transformer.h.{layer}.attn.masked_bias"] = torch.tensor(-1e4)
     torch.save(state, os.path.join(path, "pytorch_model.bin"))
 
-    # As UER-py's convert_gpt2_from_uer_to_huggingface.py saved uer/gpt2-chinese-cluecorpussmall: every Conv1D
-    # weight a .t() view of a [out, in] matrix (non-contiguous: stride (1, in)), float causal masks, lm_head a copy.
+    # As UER-py's convert_gpt2_from_uer_to_huggingface.py saved uer/gpt2-chinese-cluecorpussmall.
     path = folder("bin-uer", tied)
-    state = collections.OrderedDict()
-    for k, v in tied.state_dict().items():
-        if k.endswith(("c_attn.weight", "c_proj.weight", "c_fc.weight")):
-            v = v.t().contiguous().t()
-            assert not v.is_contiguous()
-        state[k] = v
-    state["lm_head.weight"] = state["transformer.wte.weight"].clone()
-    for layer in range(2):
-        state[f"transformer.h.{layer}.attn.bias"] = torch.tril(torch.ones(16, 16)).view(1, 1, 16, 16)
-    torch.save(state, os.path.join(path, "pytorch_model.bin"))
+    torch.save(uer_layout(tied), os.path.join(path, "pytorch_model.bin"))
+
+    uer_legacy(tied)
 
     for name, dtype in [("bin-f16", torch.float16), ("bin-bf16", torch.bfloat16)]:
         m = model().to(dtype)

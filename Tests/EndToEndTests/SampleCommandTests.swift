@@ -227,7 +227,7 @@ struct SampleCommandTests {
         try expectOneLine("model.safetensors: invalid safetensors file:")
         try FileManager.default.removeItem(atPath: dir + "/model.safetensors")
         try workspace.write("model/pytorch_model.bin", "pickle")
-        try expectOneLine("pytorch_model.bin: not a PyTorch checkpoint (torch.save writes a zip archive, starting with 'PK'; this file is 6 bytes and starts otherwise)")
+        try expectOneLine("pytorch_model.bin: not a PyTorch checkpoint (torch.save writes a zip archive, starting with 'PK', or before PyTorch 1.6 a pickle of its magic number; this file is 6 bytes and starts otherwise)")
         try FileManager.default.removeItem(atPath: dir)
         try expectOneLine("model: not a directory")
         // A model whose vocabulary is smaller than its tokenizer's.

@@ -332,7 +332,7 @@ struct HFCheckpointTests {
         expectError("\(weights): invalid safetensors file: header JSON at byte 8: header does not start with '{'")
         try FileManager.default.removeItem(atPath: weights)
         try Data("not really".utf8).write(to: URL(fileURLWithPath: dir + "/pytorch_model.bin"))
-        expectError("\(dir)/pytorch_model.bin: not a PyTorch checkpoint (torch.save writes a zip archive, starting with 'PK'; this file is 10 bytes and starts otherwise)")
+        expectError("\(dir)/pytorch_model.bin: not a PyTorch checkpoint (torch.save writes a zip archive, starting with 'PK', or before PyTorch 1.6 a pickle of its magic number; this file is 10 bytes and starts otherwise)")
         try FileManager.default.removeItem(atPath: dir + "/pytorch_model.bin")
         expectError("\(weights): not found (a GPT-2 checkpoint directory holds config.json and model.safetensors or model.safetensors.index.json "
             + "with its shards, or pytorch_model.bin or pytorch_model.bin.index.json with its shards)")

@@ -13,9 +13,10 @@ struct TorchCheckpointTests {
     /// Every layout loads to the safetensors load's parameters bit for bit: F32 with old causal-mask
     /// buffers (uint8) and wte/wpe/lm_head as views at offsets of one shared storage, F16, BF16, an
     /// untied model saved as nn.Parameters, two shards with GPT2Model names, ZIP64 records, and the layout of
-    /// UER-py's conversion (uer/gpt2-chinese-cluecorpussmall): transposed Conv1D weights, float masks.
+    /// UER-py's conversion (uer/gpt2-chinese-cluecorpussmall): transposed Conv1D weights, float masks; and
+    /// that layout in the legacy format torch.save wrote before PyTorch 1.6.
     @Test(arguments: [("bin-f32", "st-f32"), ("bin-f16", "st-f16"), ("bin-bf16", "st-bf16"), ("bin-untied", "st-untied"),
-                      ("bin-sharded", "st-f32"), ("bin-zip64", "st-f16"), ("bin-uer", "st-f32")])
+                      ("bin-sharded", "st-f32"), ("bin-zip64", "st-f16"), ("bin-uer", "st-f32"), ("bin-legacy", "st-f32")])
     func loadsLikeSafetensors(bin: String, safetensors: String) throws {
         let fromBin = try GPTModel.load(from: Self.fixtures + "/" + bin)
         let fromSafetensors = try GPTModel.load(from: Self.fixtures + "/" + safetensors)
@@ -28,7 +29,8 @@ struct TorchCheckpointTests {
     /// Tensor by tensor through the reader: every stored tensor equals the safetensors one (converted to
     /// F32 the same way); views of one storage point into the same bytes.
     @Test func readerMatchesSafetensorsTensorByTensor() throws {
-        for (bin, st) in [("bin-f32", "st-f32"), ("bin-bf16", "st-bf16"), ("bin-untied", "st-untied"), ("bin-uer", "st-f32")] {
+        for (bin, st) in [("bin-f32", "st-f32"), ("bin-bf16", "st-bf16"), ("bin-untied", "st-untied"), ("bin-uer", "st-f32"),
+                          ("bin-legacy", "st-f32")] {
             let torch = try TorchCheckpointReader(path: "\(Self.fixtures)/\(bin)/pytorch_model.bin")
             let reference = try SafetensorsReader(path: "\(Self.fixtures)/\(st)/model.safetensors")
             for t in reference.tensors {
@@ -71,7 +73,6 @@ struct TorchCheckpointTests {
         let expected = [
             "os-system": "data.pkl: pickle refers to posix.system, which a state dict never does; refused without running anything "
                 + "(allowed: collections.OrderedDict, torch._utils._rebuild_tensor_v2, torch._utils._rebuild_parameter, torch.*Storage)",
-            "legacy": "a legacy torch.save file (PyTorch before 1.6, not a zip archive), which pipe does not read; convert it: \(convert)",
             "torchscript": "a TorchScript archive (torch.jit.save), not a state dict saved by torch.save; save model.state_dict() "
                 + "with torch.save, or convert: \(convert)",
             "deflated": "entry 'small/byteorder' is compressed (ZIP method 8); torch.save stores entries uncompressed, so this "
@@ -86,6 +87,7 @@ struct TorchCheckpointTests {
         }
         let small = try TorchCheckpointReader(path: "\(h)/small.bin")
         #expect(try small.floats("w") == [0, 1, 2, 3, 4, 5])
+        #expect(try TorchCheckpointReader(path: "\(h)/legacy.bin").floats("w") == [0, 1, 2, 3, 4, 5], "the legacy format loads")
         let transposed = try TorchCheckpointReader(path: "\(h)/transposed.bin")  // arange(6).view(2, 3).t()
         #expect(try transposed.info("w").shape == [3, 2])
         #expect(try transposed.floats("w") == [0, 3, 1, 4, 2, 5])
@@ -106,16 +108,65 @@ struct TorchCheckpointTests {
         for file in ["pytorch_model-00001-of-00002.bin", "pytorch_model.bin.index.json"] {
             try FileManager.default.copyItem(atPath: "\(Self.fixtures)/bin-sharded/\(file)", toPath: "\(dir)/\(file)")
         }
-        try FileManager.default.copyItem(atPath: "\(Self.fixtures)/hostile/legacy.bin", toPath: "\(dir)/pytorch_model-00002-of-00002.bin")
+        try FileManager.default.copyItem(atPath: "\(Self.fixtures)/hostile/torchscript.bin", toPath: "\(dir)/pytorch_model-00002-of-00002.bin")
         #expect { try GPTModel.load(from: dir) } throws: {
-            "\($0)" == "\(dir)/pytorch_model-00002-of-00002.bin: a legacy torch.save file (PyTorch before 1.6, not a zip archive), which pipe "
-                + "does not read; convert it: python scripts/convert-to-safetensors.py \(dir)  (in a Python with torch and safetensors)"
+            "\($0)" == "\(dir)/pytorch_model-00002-of-00002.bin: a TorchScript archive (torch.jit.save), not a state dict saved by "
+                + "torch.save; save model.state_dict() with torch.save, or convert: python scripts/convert-to-safetensors.py \(dir)  "
+                + "(in a Python with torch and safetensors)"
         }
         try FileManager.default.copyItem(atPath: "\(Self.fixtures)/hostile/small.bin", toPath: "\(dir)/small.bin")
         try FileManager.default.removeItem(atPath: "\(dir)/pytorch_model-00002-of-00002.bin")
         try FileManager.default.moveItem(atPath: "\(dir)/small.bin", toPath: "\(dir)/pytorch_model-00002-of-00002.bin")
         #expect { try GPTModel.load(from: dir) } throws: {
             "\($0)" == "\(dir)/pytorch_model.bin.index.json: weight_map puts 'h.1.attn.c_attn.bias' in pytorch_model-00002-of-00002.bin, which has no such tensor"
+        }
+    }
+
+    /// The legacy format's own damage: each is named, never a crash or a misread tensor.
+    @Test func damagedLegacyFilesAreRefused() throws {
+        let dir = temporaryDirectory("torch-legacy")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let good = try [UInt8](Data(contentsOf: URL(fileURLWithPath: "\(Self.fixtures)/hostile/legacy.bin")))
+        func refusal(_ bytes: [UInt8]) -> String {
+            let path = "\(dir)/p.bin"
+            FileManager.default.createFile(atPath: path, contents: Data(bytes))
+            do {
+                _ = try TorchCheckpointReader(path: path)
+                return "loaded"
+            } catch {
+                return "\(error)".replacingOccurrences(of: path + ": ", with: "")
+            }
+        }
+        // The storage follows the last pickle as [count: 8 bytes][count × 4 bytes]: 6 floats, 32 bytes.
+        let storageStart = good.count - 32
+        #expect(Array(good[storageStart..<(storageStart + 8)]) == [6, 0, 0, 0, 0, 0, 0, 0])
+        let key = String(decoding: good[...].split(separator: 0x58).last!.dropFirst(4).prefix { $0 != 0x71 }, as: UTF8.self)
+        #expect(refusal(Array(good.dropLast(1))) == "storage '\(key)' of 6 elements runs past the end of the file (\(good.count - 1) bytes; cut short?)")
+        #expect(refusal(Array(good.prefix(storageStart + 3))) == "ends at byte \(storageStart + 3) before storage '\(key)' (cut short?)")
+        var count = good
+        count[storageStart] = 7
+        #expect(refusal(count) == "storage '\(key)' holds 7 elements, but the pickle declares 6")
+        var version = good
+        version[19] = 0x04  // BININT2 0x03E9 (1001) → 0x04E9
+        #expect(refusal(version) == "a legacy torch.save file of protocol version 1257, not 1001; convert it: "
+            + "python scripts/convert-to-safetensors.py \(dir)  (in a Python with torch and safetensors)")
+        #expect(refusal(Array(good.prefix(40))) == "pickle: string of 16 bytes at byte 27 is longer than the rest of the pickle (8 bytes)")
+        var tar = [UInt8](repeating: 0, count: 512)
+        tar.replaceSubrange(257..<262, with: Array("ustar".utf8))
+        #expect(refusal(tar) == "a tar-format torch.save file (PyTorch before 0.4), which pipe does not read; convert it: "
+            + "python scripts/convert-to-safetensors.py \(dir)  (in a Python with torch and safetensors)")
+        #expect(refusal(Array("hello".utf8)) == "not a PyTorch checkpoint (torch.save writes a zip archive, starting with 'PK', or before "
+            + "PyTorch 1.6 a pickle of its magic number; this file is 5 bytes and starts otherwise)")
+        for cut in stride(from: 0, to: good.count, by: 7) {
+            #expect(refusal(Array(good.prefix(cut))) != "loaded", "cut at \(cut)")
+        }
+        // Flipped bytes: each file loads (a flip in the floats) or is named; none crashes.
+        var state: UInt64 = 7
+        for _ in 0..<400 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            var flipped = good
+            flipped[Int(state >> 33) % good.count] ^= UInt8(truncatingIfNeeded: (state >> 13) | 1)
+            _ = refusal(flipped)
         }
     }
 
@@ -289,8 +340,8 @@ struct TorchCheckpointTests {
             do { _ = try TorchCheckpointReader(path: path) } catch { #expect("\(error)" == "\(path): \(message)", sourceLocation: sourceLocation) }
         }
         try expect(Array(good.dropLast()), "damaged ZIP archive: no end-of-central-directory record (the file is cut short or not a ZIP archive)")
-        try expect(Array("not really".utf8), "not a PyTorch checkpoint (torch.save writes a zip archive, starting with 'PK'; this file is 10 bytes and starts otherwise)")
-        try expect([], "not a PyTorch checkpoint (torch.save writes a zip archive, starting with 'PK'; this file is 0 bytes and starts otherwise)")
+        try expect(Array("not really".utf8), "not a PyTorch checkpoint (torch.save writes a zip archive, starting with 'PK', or before PyTorch 1.6 a pickle of its magic number; this file is 10 bytes and starts otherwise)")
+        try expect([], "not a PyTorch checkpoint (torch.save writes a zip archive, starting with 'PK', or before PyTorch 1.6 a pickle of its magic number; this file is 0 bytes and starts otherwise)")
         let end = good.count - 22
         var bad = good
         bad.replaceSubrange((end + 16)..<(end + 20), with: [0xF0, 0xFF, 0xFF, 0x7F])  // directory offset

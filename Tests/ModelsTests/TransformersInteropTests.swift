@@ -83,7 +83,7 @@ struct TransformersInteropTests {
     /// load here and give transformers' logits within 1e-4 (half-precision weights: within rounding of
     /// the same F32 computation on the rounded weights).
     @Test(.enabled(if: python != nil, "set PIPE_TORCH_PYTHON to a Python with torch + transformers to run"),
-          arguments: ["tied", "untied", "sharded", "f16", "bf16", "gelu", "bin", "bin_f16", "bin_untied", "bin_sharded", "bin_uer", "bin_convert",
+          arguments: ["tied", "untied", "sharded", "f16", "bf16", "gelu", "bin", "bin_f16", "bin_untied", "bin_sharded", "bin_uer", "bin_legacy", "bin_convert",
                       "inner", "inner_odd", "eps", "pos256", "pos1024", "extras", "upcast", "shard200k", "relu", "silu", "quick_gelu",
                       "layer_idx", "noscale",
                       "act_relu6", "act_leaky_relu", "act_hardswish", "act_relu2", "act_sigmoid", "act_tanh", "act_linear", "act_mish",

@@ -8,7 +8,8 @@
       bin (only pytorch_model.bin + config.json, as old hub folders: torch.save of the state dict, tied
       lm_head.weight sharing wte's storage), bin_f16, bin_untied, bin_sharded (two .bin shards +
       pytorch_model.bin.index.json, as transformers 4 wrote them), bin_uer (as UER-py's GPT-2 conversion
-      saved uer/gpt2-chinese-cluecorpussmall: Conv1D weights as .t() views, float masks), bin_convert (bin, for
+      saved uer/gpt2-chinese-cluecorpussmall: Conv1D weights as .t() views, float masks), bin_legacy (bin_uer in
+      the legacy format torch.save wrote before PyTorch 1.6), bin_convert (bin, for
       scripts/convert-to-safetensors.py),
       inner (n_inner set to 4 × n_embd), eps (layer_norm_epsilon 1e-3), pos256 / pos1024 (n_positions),
       extras (generation_config.json, torch_dtype float16 with F32 weights, unknown config keys),
@@ -62,15 +63,15 @@ def export(out, variant="tied"):
         if variant == "bin_f16":
             model = model.half()
         state = model.state_dict()
-        if variant == "bin_uer":
+        if variant in ("bin_uer", "bin_legacy"):
             for k in list(state):
                 if k.endswith(("c_attn.weight", "c_proj.weight", "c_fc.weight")):
                     state[k] = state[k].t().contiguous().t()  # non-contiguous, as torch.cat(...).t() saved them
             state["lm_head.weight"] = state["transformer.wte.weight"].clone()
             for i in range(config.n_layer):
                 state[f"transformer.h.{i}.attn.bias"] = torch.tril(torch.ones(16, 16)).view(1, 1, 16, 16)
-        if variant != "bin_sharded":
-            torch.save(state, f"{out}/pytorch_model.bin")
+        if variant != "bin_sharded":  # bin_legacy: the format torch.save wrote before PyTorch 1.6
+            torch.save(state, f"{out}/pytorch_model.bin", _use_new_zipfile_serialization=(variant != "bin_legacy"))
             return
         names, weight_map = [k for k in state if k != "lm_head.weight"], {}
         for i, part in enumerate([names[: len(names) // 2], names[len(names) // 2:]]):

@@ -75,8 +75,11 @@ struct RestrictedUnpickler {
     ]
 
     let file: String
+    /// What the messages call the pickle: `data.pkl`, or where a legacy file's pickle starts.
+    let record: String
     private let bytes: [UInt8]
-    private var at = 0
+    /// The next byte to read: after a `load`, where the following pickle of a legacy file starts.
+    private(set) var at: Int
     private var stack: [Value] = []
     private var marks: [Int] = []
     private var memo: [Int: Value] = [:]
@@ -85,13 +88,46 @@ struct RestrictedUnpickler {
     private var containers: [AnyObject] = []
     static let maxTupleDepth = 64
 
-    init(_ bytes: [UInt8], file: String) {
+    init(_ bytes: [UInt8], from start: Int = 0, file: String, record: String = "data.pkl") {
         self.bytes = bytes
         self.file = file
+        self.record = record
+        at = start
     }
 
     private func fail(_ message: String) -> TorchCheckpointError {
-        TorchCheckpointError(file: file, message: "data.pkl: " + message)
+        TorchCheckpointError(file: file, message: record + ": " + message)
+    }
+
+    /// Runs the next pickle, which must hold an int (a legacy file's protocol version).
+    mutating func integer() throws(TorchCheckpointError) -> Int {
+        defer { tearDown() }
+        let start = at
+        guard case .int(let value) = try load() else { throw fail("the pickle at byte \(start) does not hold an int") }
+        return value
+    }
+
+    /// Runs the next pickle, which must hold a dict; returns the bool under `key`, if any (a legacy
+    /// file's `sys_info` says `little_endian`).
+    mutating func bool(under key: String) throws(TorchCheckpointError) -> Bool? {
+        defer { tearDown() }
+        let start = at
+        guard case .dictionary(let dict) = try load() else { throw fail("the pickle at byte \(start) does not hold a dict") }
+        for case (.string(key), .bool(let value)) in dict.items { return value }
+        return nil
+    }
+
+    /// Runs the next pickle, which must hold a list of strings (a legacy file's storage keys).
+    mutating func strings() throws(TorchCheckpointError) -> [String] {
+        defer { tearDown() }
+        let start = at
+        guard case .list(let list) = try load() else { throw fail("the pickle at byte \(start) does not hold a list") }
+        var out: [String] = []
+        for item in list.items {
+            guard case .string(let s) = item else { throw fail("the list at byte \(start) holds \(item.kind), not only strings") }
+            out.append(s)
+        }
+        return out
     }
 
     /// Runs the pickle and returns the state dict it builds: (name, tensor) in pickle order.
@@ -291,9 +327,14 @@ struct RestrictedUnpickler {
 
     // MARK: - The allow-listed callables
 
-    /// `('storage', torch.FloatStorage, '<key>', '<location>', <element count>)`.
+    /// `('storage', torch.FloatStorage, '<key>', '<location>', <element count>)`; legacy files add a sixth
+    /// field, the view metadata, None for a whole storage.
     private func storage(_ id: Value, _ start: Int) throws(TorchCheckpointError) -> Storage {
-        guard case .tuple(let fields, _) = id, fields.count == 5, case .string("storage") = fields[0], case .global(let className) = fields[1],
+        var wholeStorage = false
+        if case .tuple(let fields, _) = id {
+            if fields.count == 5 { wholeStorage = true } else if fields.count == 6, case .none = fields[5] { wholeStorage = true }
+        }
+        guard wholeStorage, case .tuple(let fields, _) = id, case .string("storage") = fields[0], case .global(let className) = fields[1],
               let dtype = Self.storageClasses[className], case .string(let key) = fields[2], case .string = fields[3],
               case .int(let count) = fields[4], count >= 0 else {
             throw fail("persistent id at byte \(start) is not ('storage', torch.<Type>Storage, key, location, size)")

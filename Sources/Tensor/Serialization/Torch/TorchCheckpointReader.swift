@@ -4,9 +4,10 @@ import Glibc
 import Darwin
 #endif
 
-/// A `pytorch_model.bin` in the zip format `torch.save` writes since PyTorch 1.6, read without Python and
-/// without running its pickle: the ZIP central directory, `<archive>/data.pkl` through a restricted
-/// unpickler (a state dict: names → tensors), and each tensor's bytes in place in `<archive>/data/<key>`.
+/// A `pytorch_model.bin` as `torch.save` writes it, read without Python and without running its pickle: in
+/// the zip format (PyTorch 1.6 on), the ZIP central directory, `<archive>/data.pkl` through a restricted
+/// unpickler (a state dict: names → tensors), and each tensor's bytes in place in `<archive>/data/<key>`;
+/// in the legacy format, the same pickle between its header pickles, and the storages after it.
 ///
 /// Opening reads only the directory and the pickle (bounded), and checks every tensor against its
 /// storage — dtype, element count, strides, offset plus size within the storage — so a loader can compare
@@ -14,8 +15,9 @@ import Darwin
 /// `lm_head.weight` and `wte`) are views of the same bytes. Besides row-major tensors, permuted ones are
 /// read (e.g. the `.t()` views of Conv1D weights that UER-py's GPT-2 conversion saved, as in
 /// uer/gpt2-chinese-cluecorpussmall): their elements fill their storage span exactly, and are put in
-/// row-major order on the way. Views with gaps or overlaps, legacy (pre-1.6) `torch.save` files and
-/// TorchScript archives are refused, the last two pointing at the convert script.
+/// row-major order on the way. The legacy format (`torch.save` before PyTorch 1.6) is read the same way.
+/// Views with gaps or overlaps, tar-format files (before 0.4) and TorchScript archives are refused, the
+/// last two pointing at the convert script.
 public final class TorchCheckpointReader: StoredTensorReader, @unchecked Sendable {
     public let file: String
     /// Tensors in name order; `dataRange` is the byte range in the file itself.
@@ -39,42 +41,15 @@ public final class TorchCheckpointReader: StoredTensorReader, @unchecked Sendabl
         guard fstat(fd, &status) == 0 else { throw TorchCheckpointError(file: path, message: "cannot stat: \(errnoText())") }
         guard (status.st_mode & S_IFMT) == S_IFREG else { throw TorchCheckpointError(file: path, message: "not a regular file") }
         let size = Int(status.st_size)
-        try Self.checkMagic(fd, size: size, path: path)
-        let archive = try StoredZipArchive(descriptor: fd, fileSize: size, file: path)
-        let prefix = try Self.archivePrefix(archive, path: path)
-        try Self.checkByteOrder(archive, prefix: prefix, fd: fd, path: path)
+        let (stateDict, storages) = try Self.isZipArchive(fd, size: size, path: path)
+            ? Self.zipContents(fd, size: size, path: path) : Self.legacyContents(fd, size: size, path: path)
 
-        guard let pickleEntry = archive.entries[prefix + "data.pkl"] else { preconditionFailure("archivePrefix found data.pkl") }
-        let pickleRange = try archive.dataRange(of: pickleEntry, descriptor: fd)
-        guard pickleRange.count <= Self.maxPickleSize else {
-            throw TorchCheckpointError(file: path, message: "data.pkl of \(pickleRange.count) bytes is larger than any state dict's "
-                + "(limit \(Self.maxPickleSize))")
-        }
-        let pickle = try Self.read(pickleRange, fd: fd, path: path)
-        guard CRC32.checksum(pickle) == pickleEntry.crc32 else {
-            throw TorchCheckpointError(file: path, message: "data.pkl does not match its checksum (the file is damaged)")
-        }
-        var unpickler = RestrictedUnpickler(pickle, file: path)
-        let stateDict = try unpickler.stateDict()
-
-        var storages: [String: Range<Int>] = [:]
         var infos: [SafetensorsTensorInfo] = []
         var permutedStrides: [String: [Int]] = [:]
         var index: [String: Int] = [:]
         for (name, tensor) in stateDict {
             guard index[name] == nil else { throw TorchCheckpointError(file: path, message: "data.pkl: tensor '\(name)' is stored twice") }
-            let storage = tensor.storage
-            let bytes: Range<Int>
-            if let known = storages[storage.key] {
-                bytes = known
-            } else {
-                guard let entry = archive.entries[prefix + "data/" + storage.key] else {
-                    throw TorchCheckpointError(file: path, message: "tensor '\(name)' refers to storage '\(storage.key)', which the "
-                        + "archive does not hold (no entry '\(prefix)data/\(storage.key)')")
-                }
-                bytes = try archive.dataRange(of: entry, descriptor: fd)
-                storages[storage.key] = bytes
-            }
+            guard let bytes = storages[tensor.storage.key] else { preconditionFailure("every storage a tensor names has its bytes") }
             index[name] = infos.count
             let (info, rowMajor) = try Self.view(name, tensor, storageBytes: bytes, path: path)
             infos.append(info)
@@ -154,16 +129,114 @@ public final class TorchCheckpointReader: StoredTensorReader, @unchecked Sendabl
         return "python scripts/convert-to-safetensors.py \(directory.isEmpty ? "." : directory)  (in a Python with torch and safetensors)"
     }
 
-    /// The zip format starts with a local file header; the legacy format with a pickle (or a tar archive).
-    private static func checkMagic(_ fd: Int32, size: Int, path: String) throws(TorchCheckpointError) {
+    /// The zip format starts with a local file header; the legacy format with a pickle (older ones with a
+    /// tar archive, refused).
+    private static func isZipArchive(_ fd: Int32, size: Int, path: String) throws(TorchCheckpointError) -> Bool {
         let head = try read(0..<min(size, 262), fd: fd, path: path)
-        if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) { return }
-        if head.first == 0x80 || (head.count == 262 && Array(head[257..<262]) == Array("ustar".utf8)) {
-            throw TorchCheckpointError(file: path, message: "a legacy torch.save file (PyTorch before 1.6, not a zip archive), which pipe "
-                + "does not read; convert it: " + convertHint(path))
+        if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) { return true }
+        if head.starts(with: legacyMagic) { return false }
+        if head.count == 262 && Array(head[257..<262]) == Array("ustar".utf8) {
+            throw TorchCheckpointError(file: path, message: "a tar-format torch.save file (PyTorch before 0.4), which pipe does not read; "
+                + "convert it: " + convertHint(path))
         }
-        throw TorchCheckpointError(file: path, message: "not a PyTorch checkpoint (torch.save writes a zip archive, starting with 'PK'; "
-            + "this file is \(size) bytes and starts otherwise)")
+        throw TorchCheckpointError(file: path, message: "not a PyTorch checkpoint (torch.save writes a zip archive, starting with 'PK', "
+            + "or before PyTorch 1.6 a pickle of its magic number; this file is \(size) bytes and starts otherwise)")
+    }
+
+    /// The state dict and the byte range of each storage it names, from a zip archive (`data/<key>` records).
+    private static func zipContents(_ fd: Int32, size: Int, path: String) throws(TorchCheckpointError)
+        -> ([(name: String, tensor: RestrictedUnpickler.Tensor)], [String: Range<Int>]) {
+        let archive = try StoredZipArchive(descriptor: fd, fileSize: size, file: path)
+        let prefix = try archivePrefix(archive, path: path)
+        try checkByteOrder(archive, prefix: prefix, fd: fd, path: path)
+
+        guard let pickleEntry = archive.entries[prefix + "data.pkl"] else { preconditionFailure("archivePrefix found data.pkl") }
+        let pickleRange = try archive.dataRange(of: pickleEntry, descriptor: fd)
+        guard pickleRange.count <= maxPickleSize else {
+            throw TorchCheckpointError(file: path, message: "data.pkl of \(pickleRange.count) bytes is larger than any state dict's "
+                + "(limit \(maxPickleSize))")
+        }
+        let pickle = try read(pickleRange, fd: fd, path: path)
+        guard CRC32.checksum(pickle) == pickleEntry.crc32 else {
+            throw TorchCheckpointError(file: path, message: "data.pkl does not match its checksum (the file is damaged)")
+        }
+        var unpickler = RestrictedUnpickler(pickle, file: path)
+        let stateDict = try unpickler.stateDict()
+        var storages: [String: Range<Int>] = [:]
+        for (name, tensor) in stateDict where storages[tensor.storage.key] == nil {
+            let key = tensor.storage.key
+            guard let entry = archive.entries[prefix + "data/" + key] else {
+                throw TorchCheckpointError(file: path, message: "tensor '\(name)' refers to storage '\(key)', which the "
+                    + "archive does not hold (no entry '\(prefix)data/\(key)')")
+            }
+            storages[key] = try archive.dataRange(of: entry, descriptor: fd)
+        }
+        return (stateDict, storages)
+    }
+
+    /// `torch.save`'s magic number 0x1950a86a20f9469cfc6c, pickled with protocol 2: a legacy file's first bytes.
+    static let legacyMagic: [UInt8] = [0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19, 0x2E]
+
+    /// The legacy format (`torch.save` before PyTorch 1.6, or `_use_new_zipfile_serialization=False`): pickles of
+    /// the magic number, the protocol version (1001) and `sys_info`, the state dict's pickle, a pickle of the
+    /// storage keys, then each storage in that order as its element count (8 bytes, little-endian) and its bytes.
+    private static func legacyContents(_ fd: Int32, size: Int, path: String) throws(TorchCheckpointError)
+        -> ([(name: String, tensor: RestrictedUnpickler.Tensor)], [String: Range<Int>]) {
+        // The pickles come first and are small (kilobytes); the storages follow them. A first megabyte holds
+        // them; if not, the read is repeated up to the limit, where a failure is the file's.
+        do {
+            return try legacyContents(fd, size: size, path: path, pickleBytes: min(size, 1 << 20))
+        } catch where size > 1 << 20 {
+            return try legacyContents(fd, size: size, path: path, pickleBytes: min(size, maxPickleSize))
+        }
+    }
+
+    private static func legacyContents(_ fd: Int32, size: Int, path: String, pickleBytes: Int) throws(TorchCheckpointError)
+        -> ([(name: String, tensor: RestrictedUnpickler.Tensor)], [String: Range<Int>]) {
+        let head = try read(0..<pickleBytes, fd: fd, path: path)
+        var unpickler = RestrictedUnpickler(head, from: legacyMagic.count, file: path, record: "pickle")
+        let version = try unpickler.integer()
+        guard version == 1001 else {
+            throw TorchCheckpointError(file: path, message: "a legacy torch.save file of protocol version \(version), not 1001; "
+                + "convert it: " + convertHint(path))
+        }
+        guard try unpickler.bool(under: "little_endian") ?? true else {
+            throw TorchCheckpointError(file: path, message: "stores big-endian tensors (sys_info little_endian False); pipe reads "
+                + "little-endian checkpoints only (re-save it on a little-endian machine)")
+        }
+        let stateDict = try unpickler.stateDict()
+        let keys = try unpickler.strings()
+        var declared: [String: RestrictedUnpickler.Storage] = [:]
+        for (_, tensor) in stateDict { declared[tensor.storage.key] = tensor.storage }
+        var storages: [String: Range<Int>] = [:]
+        var at = unpickler.at
+        for key in keys {
+            guard let storage = declared[key] else {
+                throw TorchCheckpointError(file: path, message: "storage '\(key)' is listed but no tensor uses it (a state dict's "
+                    + "storages all belong to its tensors)")
+            }
+            guard storages[key] == nil else { throw TorchCheckpointError(file: path, message: "storage '\(key)' is listed twice") }
+            guard at <= size - 8 else {
+                throw TorchCheckpointError(file: path, message: "ends at byte \(size) before storage '\(key)' (cut short?)")
+            }
+            var count = 0
+            for (i, b) in try read(at..<(at + 8), fd: fd, path: path).enumerated() { count |= Int(b) << (8 * i) }
+            guard count == storage.elementCount else {
+                throw TorchCheckpointError(file: path, message: "storage '\(key)' holds \(count) elements, but the pickle declares "
+                    + "\(storage.elementCount)")
+            }
+            let (bytes, overflow) = count.multipliedReportingOverflow(by: storage.dtype.byteSize)
+            guard !overflow, count >= 0, bytes <= size - at - 8 else {
+                throw TorchCheckpointError(file: path, message: "storage '\(key)' of \(count) elements runs past the end of the "
+                    + "file (\(size) bytes; cut short?)")
+            }
+            storages[key] = (at + 8)..<(at + 8 + bytes)
+            at += 8 + bytes
+        }
+        for key in declared.keys.sorted() where storages[key] == nil {
+            throw TorchCheckpointError(file: path, message: "storage '\(key)' is used by a tensor but not listed among the file's storages")
+        }
+        return (stateDict, storages)
     }
 
     /// `<archive>/data.pkl` names the archive folder every record lives in.
