@@ -100,16 +100,19 @@ struct DatasetColumnarImportTests {
     }
 
     @Test func saveToDiskFoldersThatAreNotWholeAreNamed() throws {
-        let noFiles = try DatasetTRLShapesTests.folder(["dataset_info.json": Array("{}".utf8), "state.json": Array("{}".utf8)])
+        let noFiles = try DatasetTRLShapesTests.folder(["x.arrow": [], "dataset_info.json": Array("{}".utf8), "state.json": Array("{}".utf8)])
         #expect(Self.message { try Self.importing(noFiles, name: "data/prefs", [:]) }
             == #"input 'source': data/prefs/state.json: no "_data_files" list (not written by save_to_disk?)"#)
-        let missing = try DatasetTRLShapesTests.folder(["state.json": Array(#"{"_data_files": [{"filename": "data-00000-of-00001.arrow"}]}"#.utf8)])
+        let missing = try DatasetTRLShapesTests.folder(["x.arrow": [], "state.json": Array(#"{"_data_files": [{"filename": "data-00000-of-00001.arrow"}]}"#.utf8)])
         #expect(Self.message { try Self.importing(missing, name: "data/prefs", [:]) }
             == #"input 'source': data/prefs/state.json: a "_data_files" entry names no file of the folder (data-00000-of-00001.arrow)"#)
         let dict = try DatasetTRLShapesTests.folder(["dataset_dict.json": Array(#"{"splits": ["a", "b"]}"#.utf8)], directories: ["a", "b"])
         #expect(Self.message { try Self.importing(dict, name: "data/prefs", [:]) }
             == "input 'source': data/prefs: a DatasetDict saved with save_to_disk has no train split (its splits: a, b); point the source at one split's folder, e.g. data/prefs/a")
         let bare = try DatasetTRLShapesTests.folder(["dataset_dict.json": Array(#"{"splits": ["train"]}"#.utf8)], directories: ["train"])
+        // A JSON folder with some other state.json is still a JSON folder.
+        let jsonFolder = try DatasetTRLShapesTests.folder(["a.jsonl": Array(#"{"text": "one"}"#.utf8), "state.json": Array("{}".utf8)])
+        #expect(try Self.importing(jsonFolder, name: "data/j", ["kind": .string("text")]).1.kept == 1)
         #expect(Self.message { try Self.importing(bare, name: "data/prefs", [:]) }
             == "input 'source': data/prefs/train: no state.json (not a split saved with save_to_disk)")
         let broken = try DatasetTRLShapesTests.folder(["dataset_dict.json": Array("{".utf8)])

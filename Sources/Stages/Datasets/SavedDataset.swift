@@ -38,9 +38,10 @@ enum SavedDataset {
         return names
     }
 
-    /// A `save_to_disk` folder's shards from its `state.json`; nil when there is no `state.json`.
+    /// A `save_to_disk` folder's shards from its `state.json`; nil when there is no `state.json` beside
+    /// `.arrow` files (a folder of JSON files with some other `state.json` is read as before).
     static func shards(folder: String, display: String, names: [String]) throws -> [String]? {
-        guard names.contains("state.json") else { return nil }
+        guard names.contains("state.json"), names.contains(where: { $0.hasSuffix(".arrow") }) else { return nil }
         let state = try json(folder + "/state.json", display: display + "/state.json")
         guard case .array(let entries)? = state["_data_files"], !entries.isEmpty else {
             throw StageError.badInput("source", "\(display)/state.json: no \"_data_files\" list (not written by save_to_disk?)")
