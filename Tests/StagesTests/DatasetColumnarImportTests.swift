@@ -110,9 +110,6 @@ struct DatasetColumnarImportTests {
         #expect(Self.message { try Self.importing(dict, name: "data/prefs", [:]) }
             == "input 'source': data/prefs: a DatasetDict saved with save_to_disk has no train split (its splits: a, b); point the source at one split's folder, e.g. data/prefs/a")
         let bare = try DatasetTRLShapesTests.folder(["dataset_dict.json": Array(#"{"splits": ["train"]}"#.utf8)], directories: ["train"])
-        // A JSON folder with some other state.json is still a JSON folder.
-        let jsonFolder = try DatasetTRLShapesTests.folder(["a.jsonl": Array(#"{"text": "one"}"#.utf8), "state.json": Array("{}".utf8)])
-        #expect(try Self.importing(jsonFolder, name: "data/j", ["kind": .string("text")]).1.kept == 1)
         #expect(Self.message { try Self.importing(bare, name: "data/prefs", [:]) }
             == "input 'source': data/prefs/train: no state.json (not a split saved with save_to_disk)")
         let broken = try DatasetTRLShapesTests.folder(["dataset_dict.json": Array("{".utf8)])
