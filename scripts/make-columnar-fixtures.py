@@ -87,6 +87,21 @@ write_jsonl("types-large", [{k: r[k] for k in ("s", "deep", "msgs")} for r in ty
 with pa.ipc.new_file(f"{out}/types-large-file.arrow", lt.schema) as w:
     w.write_table(lt)
 
+# Many small rows in small pages and two row groups (rows cross page boundaries, decoded pages are
+# dropped as rows use them): the Parquet files must read as the ZSTD Arrow stream of the same table.
+many = []
+few = ["ka", "lo", "mine", "suta", "vori", "é", "日"]
+word = lambda: rng.choice(few)
+for i in range(6000):
+    many.append({"n": i, "msgs": None if i % 97 == 0 else [{"role": rng.choice(["user", "assistant"]), "content": None if rng.random() < 0.05 else word()}
+                                                          for _ in range(rng.randint(0, 3))],
+                 "tags": None if i % 11 == 0 else [word() for _ in range(rng.randint(0, 2))]})
+mt = pa.Table.from_pylist(many)
+pq.write_table(mt, f"{out}/many-pages-v1.parquet", row_group_size=5000, data_page_size=512, data_page_version="1.0")
+pq.write_table(mt, f"{out}/many-pages-v2.parquet", row_group_size=5000, data_page_size=512, data_page_version="2.0", use_dictionary=False)
+with pa.ipc.new_stream(f"{out}/many.arrow", mt.schema, options=pa.ipc.IpcWriteOptions(compression="zstd")) as w:
+    w.write_table(mt, max_chunksize=1000)
+
 # Folders written by `datasets`: a Dataset in two shards, and a DatasetDict.
 ds = datasets.Dataset.from_list(conv)
 shutil.rmtree(f"{out}/saved-dataset", ignore_errors=True)

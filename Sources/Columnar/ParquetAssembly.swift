@@ -6,57 +6,74 @@ import JSONQuoting
 /// an empty list). Every count is checked: columns that disagree are a corrupt file, not a trap.
 struct ParquetAssembler {
     let schema: ParquetSchema
-    var leaves: [ParquetLeafData]
-    /// Per leaf, the next present value to take.
+    let columns: [ParquetColumnStream]
+    /// Per leaf, the next present value to take (an index into its `data.values`).
     var cursors: [Int]
-    /// Per leaf, where each row starts (plus the end).
-    let rowStarts: [[Int]]
+    /// Per leaf, the chunk-wide entry where the next row starts.
+    var rowStarts: [Int]
+    let rows: Int
     let rowGroup: Int
+    /// Rows assembled so far: past `rows`, every column must be used up.
+    var done = 0
 
-    init(schema: ParquetSchema, leaves: [ParquetLeafData], rows: Int, rowGroup: Int) throws {
+    init(schema: ParquetSchema, columns: [ParquetColumnStream], rows: Int, rowGroup: Int) {
         self.schema = schema
-        self.leaves = leaves
+        self.columns = columns
+        self.rows = rows
         self.rowGroup = rowGroup
-        cursors = Array(repeating: 0, count: leaves.count)
-        var starts: [[Int]] = []
-        for (i, data) in leaves.enumerated() {
-            let node = schema.leaves[i]
-            var s: [Int] = []
-            if node.repetitionLevel == 0 {
-                guard data.entries == rows else {
-                    throw ColumnarError("corrupt Parquet file: column \"\(node.dottedPath)\", row group \(rowGroup): \(data.entries) values for \(rows) rows")
-                }
-            } else {
-                s.reserveCapacity(rows + 1)
-                for (j, r) in data.repetition.enumerated() where r == 0 { s.append(j) }
-                guard s.count == rows else {
-                    throw ColumnarError("corrupt Parquet file: column \"\(node.dottedPath)\", row group \(rowGroup): \(s.count) rows, the row group has \(rows)")
-                }
-                s.append(data.entries)
-            }
-            starts.append(s)
-        }
-        rowStarts = starts
+        cursors = Array(repeating: 0, count: columns.count)
+        rowStarts = Array(repeating: 0, count: columns.count)
     }
 
     private func corrupt(_ node: ParquetNode) -> ColumnarError {
         ColumnarError("corrupt Parquet file: column \"\(node.dottedPath)\", row group \(rowGroup): its levels do not fit the schema")
     }
 
-    mutating func row(_ r: Int) throws -> JSONValue {
-        var ranges: [Range<Int>] = []
-        ranges.reserveCapacity(leaves.count)
-        for i in 0..<leaves.count {
-            ranges.append(schema.leaves[i].repetitionLevel == 0 ? r..<r + 1 : rowStarts[i][r]..<rowStarts[i][r + 1])
+    /// The next row, decoding pages as the columns need them; nil after the row group's last row.
+    mutating func next() throws -> JSONValue? {
+        guard done < rows else {
+            for (i, column) in columns.enumerated() where !(rowStarts[i] == column.total && column.finished) {
+                throw ColumnarError("corrupt Parquet file: column \"\(schema.leaves[i].dottedPath)\", row group \(rowGroup): more values than the row group's \(rows) rows")
+            }
+            return nil
         }
-        return try instance(schema.root, ranges[...])
+        var ranges: [Range<Int>] = []
+        ranges.reserveCapacity(columns.count)
+        for (i, column) in columns.enumerated() {
+            let start = rowStarts[i]
+            while start >= column.data.entries { try column.loadPage() }
+            var end = start + 1
+            if schema.leaves[i].repetitionLevel > 0 {
+                // The row runs to the next entry at repetition level 0, perhaps pages on.
+                while true {
+                    let held = column.data.entries
+                    let reps = column.data.repetition, base = column.data.base
+                    while end < held, reps[end - base] != 0 { end += 1 }
+                    if end < held || column.finished { break }
+                    try column.loadPage()
+                }
+            }
+            rowStarts[i] = end
+            ranges.append((start - column.data.base)..<(end - column.data.base))
+        }
+        let row = try instance(schema.root, ranges[...])
+        done += 1
+        // Drop what this row used once it is a good part of what is held.
+        for (i, column) in columns.enumerated() {
+            let used = rowStarts[i] - column.data.base
+            if used >= 4096, used * 2 >= column.data.entries - column.data.base {
+                column.discard(before: rowStarts[i], values: cursors[i])
+                cursors[i] = 0
+            }
+        }
+        return row
     }
 
     /// The definition level at the start of an instance's first leaf (the deepest when the leaf is required all the way).
     private func firstDefinition(_ node: ParquetNode, _ ranges: ArraySlice<Range<Int>>) throws -> Int {
         let leaf = node.firstLeaf
         guard let range = ranges.first, !range.isEmpty else { throw corrupt(node) }
-        let defs = leaves[leaf].definition
+        let defs = columns[leaf].data.definition
         if schema.leaves[leaf].definitionLevel == 0 { return 0 }
         guard range.lowerBound < defs.count else { throw corrupt(node) }
         return Int(defs[range.lowerBound])
@@ -86,7 +103,7 @@ struct ParquetAssembler {
         if node.isLeaf {
             let leaf = node.firstLeaf
             guard let range = ranges.first, range.count == 1 else { throw corrupt(node) }
-            let data = leaves[leaf]
+            let data = columns[leaf].data
             if node.definitionLevel > 0 {
                 guard range.lowerBound < data.definition.count else { throw corrupt(node) }
                 if Int(data.definition[range.lowerBound]) < node.definitionLevel { return .null }
@@ -115,7 +132,7 @@ struct ParquetAssembler {
         }
         var result: [[Range<Int>]] = []
         for (k, range) in ranges.enumerated() {
-            let reps = leaves[node.firstLeaf + k].repetition
+            let reps = columns[node.firstLeaf + k].data.repetition
             guard range.upperBound <= reps.count, !range.isEmpty else { throw corrupt(node) }
             var start = range.lowerBound
             var e = 0

@@ -1,23 +1,29 @@
 import JSONQuoting
 
-/// One column chunk decoded: its repetition and definition levels (empty when the column's maximum
-/// is 0) and its present values, in order.
+/// The decoded part of a column chunk not yet consumed: repetition and definition levels (empty when
+/// the column's maximum is 0) and present values. `base` is the chunk-wide index of the first entry
+/// held; `entries` counts the entries decoded so far.
 struct ParquetLeafData {
     var repetition: [UInt8] = []
     var definition: [UInt8] = []
     var values: [JSONValue] = []
+    var base = 0
     var entries = 0
 }
 
-/// Reads a column chunk's pages: dictionary pages, data pages v1 and v2, PLAIN and dictionary values,
+/// Reads a column chunk's pages one data page at a time (so a row group is never held whole):
+/// dictionary pages, data pages v1 and v2, PLAIN, RLE (booleans) and dictionary values,
 /// UNCOMPRESSED, SNAPPY, GZIP and ZSTD.
-struct ParquetChunkDecoder {
+final class ParquetColumnStream {
     let file: UnsafeRawBufferPointer
-    /// Where the footer starts: no page may reach into it.
-    let dataEnd: Int
     let leaf: ParquetNode
     let chunk: ParquetColumnChunk
     let rowGroup: Int
+    var data = ParquetLeafData()
+    private var dictionary: [JSONValue]?
+    private var position: Int
+    private let end: Int
+    private var scratch: [UInt32] = []
 
     /// At most this many level entries in one page or one chunk: RLE runs make huge counts from few
     /// bytes, so a corrupt count is capped before anything is allocated for it.
@@ -29,12 +35,20 @@ struct ParquetChunkDecoder {
     var place: String { "\(column), row group \(rowGroup)" }
     func corrupt(_ what: String) -> ColumnarError { ColumnarError("corrupt Parquet file: \(place): \(what)") }
 
-    func decode() throws -> ParquetLeafData {
+    var total: Int { Int(chunk.numValues) }
+    var finished: Bool { data.entries >= total }
+
+    /// - Parameter dataEnd: where the footer starts: no page may reach into it.
+    init(file: UnsafeRawBufferPointer, dataEnd: Int, leaf: ParquetNode, chunk: ParquetColumnChunk, rowGroup: Int) throws {
+        self.file = file
+        self.leaf = leaf
+        self.chunk = chunk
+        self.rowGroup = rowGroup
+        let column = "column \"\(leaf.dottedPath)\""
         guard chunk.filePath == nil else {
             throw ColumnarError("\(column) is stored in another file (\(chunk.filePath!)), which is not read; write the table into one file")
         }
         guard chunk.hasMetadata else { throw ColumnarError("\(column) has no metadata (an encrypted file?), which is not read") }
-        guard chunk.type == leaf.element.type else { throw corrupt("its chunk's type differs from the schema's") }
         switch chunk.codec {
         case 0, 1, 2, 6: break
         default:
@@ -44,22 +58,36 @@ struct ParquetChunkDecoder {
         var start = chunk.dataPageOffset
         if let dictionary = chunk.dictionaryPageOffset, dictionary > 0, dictionary < start { start = dictionary }
         let (end, overflow) = start.addingReportingOverflow(chunk.totalCompressedSize)
+        position = Int(clamping: start)
+        self.end = overflow ? 0 : Int(clamping: end)
+        guard chunk.type == leaf.element.type else { throw corrupt("its chunk's type differs from the schema's") }
         guard start >= 4, chunk.totalCompressedSize >= 0, !overflow, end <= Int64(dataEnd) else {
             throw corrupt("its pages lie outside the file (bytes \(start) to \(overflow ? Int64.max : end) of \(file.count))")
         }
         guard chunk.numValues >= 0, chunk.numValues <= Int64(Self.maxChunkEntries) else {
             throw corrupt("it claims \(chunk.numValues) values")
         }
-        var data = ParquetLeafData()
-        var dictionary: [JSONValue]?
-        var position = Int(start)
-        var scratch: [UInt32] = []
-        while data.entries < Int(chunk.numValues) {
-            guard position < Int(end) else { throw corrupt("it holds \(data.entries) of its \(chunk.numValues) values (the pages end early)") }
-            var reader = ThriftReader(ByteCursor(file, from: position, to: Int(end), truncated: "corrupt Parquet file: \(place): a page header at byte \(position) is damaged"))
+    }
+
+    /// Drops the entries before chunk-wide entry `entry` and the values before `value` (both consumed).
+    func discard(before entry: Int, values value: Int) {
+        let n = entry - data.base
+        guard n > 0 else { return }
+        if !data.repetition.isEmpty { data.repetition.removeFirst(n) }
+        if !data.definition.isEmpty { data.definition.removeFirst(n) }
+        data.values.removeFirst(value)
+        data.base = entry
+    }
+
+    /// Decodes the next data page (and any dictionary or index pages before it) onto `data`.
+    func loadPage() throws {
+        while true {
+            guard !finished else { throw corrupt("more rows than values") }
+            guard position < end else { throw corrupt("it holds \(data.entries) of its \(chunk.numValues) values (the pages end early)") }
+            var reader = ThriftReader(ByteCursor(file, from: position, to: end, truncated: "corrupt Parquet file: \(place): a page header at byte \(position) is damaged"))
             let header = try ParquetPageHeader(&reader)
             position = reader.cursor.position
-            guard Int(header.compressedSize) <= Int(end) - position else {
+            guard Int(header.compressedSize) <= end - position else {
                 throw corrupt("a page at byte \(position) runs past its column chunk")
             }
             let page = UnsafeRawBufferPointer(rebasing: file[position..<position + Int(header.compressedSize)])
@@ -76,7 +104,7 @@ struct ParquetChunkDecoder {
                     dictionary = values
                 }
             case .data?:
-                try checkEntries(header, data)
+                try checkEntries(header)
                 try decompressed(page, size: Int(header.uncompressedSize)) { bytes in
                     var cursor = ByteCursor(bytes, truncated: "corrupt Parquet file: \(place): a data page ends early")
                     let n = Int(header.numValues)
@@ -84,50 +112,51 @@ struct ParquetChunkDecoder {
                         guard header.repetitionLevelEncoding == 3 else { throw levelEncoding(header.repetitionLevelEncoding) }
                         let length = Int(try cursor.uint32())
                         var levels = ByteCursor(try cursor.slice(length), truncated: cursor.truncated)
-                        try self.levels(&levels, count: n, max: leaf.repetitionLevel, into: &data.repetition, scratch: &scratch)
+                        try self.levels(&levels, count: n, max: leaf.repetitionLevel, into: &data.repetition)
                     }
                     if leaf.definitionLevel > 0 {
                         guard header.definitionLevelEncoding == 3 else { throw levelEncoding(header.definitionLevelEncoding) }
                         let length = Int(try cursor.uint32())
                         var levels = ByteCursor(try cursor.slice(length), truncated: cursor.truncated)
-                        try self.levels(&levels, count: n, max: leaf.definitionLevel, into: &data.definition, scratch: &scratch)
+                        try self.levels(&levels, count: n, max: leaf.definitionLevel, into: &data.definition)
                     }
-                    try values(&cursor, header: header, data: &data, dictionary: dictionary, scratch: &scratch)
+                    try values(&cursor, header: header)
                 }
+                return
             case .dataV2?:
-                try checkEntries(header, data)
+                try checkEntries(header)
                 let levelBytes = Int(header.repetitionLevelsLength) + Int(header.definitionLevelsLength)
                 guard levelBytes <= page.count, levelBytes <= Int(header.uncompressedSize) else { throw corrupt("a v2 page's levels run past the page") }
                 let n = Int(header.numValues)
                 var levels = ByteCursor(page, to: Int(header.repetitionLevelsLength), truncated: "corrupt Parquet file: \(place): a v2 page's levels end early")
                 if leaf.repetitionLevel > 0 {
-                    try self.levels(&levels, count: n, max: leaf.repetitionLevel, into: &data.repetition, scratch: &scratch)
+                    try self.levels(&levels, count: n, max: leaf.repetitionLevel, into: &data.repetition)
                 }
                 levels = ByteCursor(page, from: Int(header.repetitionLevelsLength), to: levelBytes, truncated: levels.truncated)
                 if leaf.definitionLevel > 0 {
-                    try self.levels(&levels, count: n, max: leaf.definitionLevel, into: &data.definition, scratch: &scratch)
+                    try self.levels(&levels, count: n, max: leaf.definitionLevel, into: &data.definition)
                 }
                 let body = UnsafeRawBufferPointer(rebasing: page[levelBytes...])
                 let size = Int(header.uncompressedSize) - levelBytes
                 let work: (UnsafeRawBufferPointer) throws -> Void = { bytes in
-                    var cursor = ByteCursor(bytes, truncated: "corrupt Parquet file: \(place): a data page ends early")
-                    try values(&cursor, header: header, data: &data, dictionary: dictionary, scratch: &scratch)
+                    var cursor = ByteCursor(bytes, truncated: "corrupt Parquet file: \(self.place): a data page ends early")
+                    try self.values(&cursor, header: header)
                 }
                 if header.isCompressed { try decompressed(body, size: size, work) } else { try work(body) }
+                return
             case .index?:
                 continue
             case nil:
                 throw corrupt("a page at byte \(position - Int(header.compressedSize)) has page type \(header.type)")
             }
         }
-        return data
     }
 
     private func levelEncoding(_ encoding: Int32) -> ColumnarError {
         ColumnarError("\(column) stores its levels in encoding \(ParquetNames.encoding(encoding)), which is not read; \(Self.resave)")
     }
 
-    private func checkEntries(_ header: ParquetPageHeader, _ data: ParquetLeafData) throws {
+    private func checkEntries(_ header: ParquetPageHeader) throws {
         guard Int(header.numValues) <= Self.maxPageEntries, Int(header.numValues) <= Int(chunk.numValues) - data.entries else {
             throw corrupt("a page claims \(header.numValues) values, more than its column chunk has left")
         }
@@ -150,7 +179,7 @@ struct ParquetChunkDecoder {
         }
     }
 
-    private func levels(_ cursor: inout ByteCursor, count: Int, max: Int, into out: inout [UInt8], scratch: inout [UInt32]) throws {
+    private func levels(_ cursor: inout ByteCursor, count: Int, max: Int, into out: inout [UInt8]) throws {
         scratch.removeAll(keepingCapacity: true)
         try RLEHybrid.decode(&cursor, count: count, bitWidth: RLEHybrid.bitWidth(max), maxValue: UInt32(max), into: &scratch,
                              what: "\(place): its levels")
@@ -158,18 +187,17 @@ struct ParquetChunkDecoder {
     }
 
     /// The values of one data page: as many as its entries at the maximum definition level.
-    private func values(_ cursor: inout ByteCursor, header: ParquetPageHeader, data: inout ParquetLeafData, dictionary: [JSONValue]?,
-                        scratch: inout [UInt32]) throws {
+    private func values(_ cursor: inout ByteCursor, header: ParquetPageHeader) throws {
         let n = Int(header.numValues)
         let present: Int
         if leaf.definitionLevel == 0 {
             present = n
         } else {
             let maxDef = UInt8(leaf.definitionLevel)
-            present = data.definition[data.entries...].reduce(0) { $0 + ($1 == maxDef ? 1 : 0) }
+            present = data.definition[(data.entries - data.base)...].reduce(0) { $0 + ($1 == maxDef ? 1 : 0) }
         }
         if leaf.repetitionLevel > 0 {
-            guard data.repetition.count == data.entries + n else { throw corrupt("a page's repetition levels are missing") }
+            guard data.repetition.count == data.entries - data.base + n else { throw corrupt("a page's repetition levels are missing") }
             if data.entries == 0, n > 0, data.repetition[0] != 0 { throw corrupt("its first value does not start a row") }
         }
         data.entries += n

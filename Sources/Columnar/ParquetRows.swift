@@ -9,8 +9,6 @@ public final class ParquetRows: ColumnarRows {
     private let dataEnd: Int
     private var group = -1
     private var assembler: ParquetAssembler?
-    private var rowInGroup = 0
-    private var rowsInGroup = 0
 
     public init(path: String) throws {
         file = try MappedFile(path: path)
@@ -37,29 +35,24 @@ public final class ParquetRows: ColumnarRows {
             guard rowGroup.columns.count == schema.leaves.count else {
                 throw ColumnarError("corrupt Parquet file: row group \(g) has \(rowGroup.columns.count) columns, the schema \(schema.leaves.count)")
             }
-            guard rowGroup.numRows >= 0, rowGroup.numRows <= Int64(ParquetChunkDecoder.maxChunkEntries) else {
+            guard rowGroup.numRows >= 0, rowGroup.numRows <= Int64(ParquetColumnStream.maxChunkEntries) else {
                 throw ColumnarError("corrupt Parquet file: row group \(g) claims \(rowGroup.numRows) rows")
             }
         }
     }
 
     public func next() throws -> JSONValue? {
-        while rowInGroup >= rowsInGroup {
+        while true {
+            if let row = try assembler?.next() { return row }
             group += 1
             assembler = nil
             guard group < metadata.rowGroups.count else { return nil }
             let rowGroup = metadata.rowGroups[group]
-            var leaves: [ParquetLeafData] = []
-            for (i, chunk) in rowGroup.columns.enumerated() {
-                let decoder = ParquetChunkDecoder(file: file.bytes, dataEnd: dataEnd, leaf: schema.leaves[i], chunk: chunk, rowGroup: group)
-                leaves.append(try decoder.decode())
+            let columns = try rowGroup.columns.enumerated().map { i, chunk in
+                try ParquetColumnStream(file: file.bytes, dataEnd: dataEnd, leaf: schema.leaves[i], chunk: chunk, rowGroup: group)
             }
-            rowsInGroup = Int(rowGroup.numRows)
-            rowInGroup = 0
-            assembler = try ParquetAssembler(schema: schema, leaves: leaves, rows: rowsInGroup, rowGroup: group)
+            assembler = ParquetAssembler(schema: schema, columns: columns, rows: Int(rowGroup.numRows), rowGroup: group)
         }
-        defer { rowInGroup += 1 }
-        return try assembler!.row(rowInGroup)
     }
 }
 

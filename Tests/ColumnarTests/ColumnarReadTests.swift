@@ -79,3 +79,20 @@ struct ColumnarReadTests {
         #expect(ColumnarFixtures.failure(dir + "/cut.arrow") == "corrupt Arrow file: cut short (no end-of-stream marker)")
     }
 }
+
+extension ColumnarReadTests {
+    /// 6000 rows in 512-byte pages and row groups of 5000: rows cross pages, and the pages a row
+    /// group's rows have used are dropped as reading goes on. Both page versions read as the Arrow stream.
+    @Test func manySmallPagesReadAsTheArrowStream() throws {
+        let expected = try ColumnarFixtures.rows(ColumnarFixtures.path("many.arrow"))
+        #expect(expected.count == 6000)
+        for file in ["many-pages-v1.parquet", "many-pages-v2.parquet"] {
+            let rows = try ColumnarFixtures.rows(ColumnarFixtures.path(file))
+            #expect(rows.count == expected.count, "\(file)")
+            for (i, (row, want)) in zip(rows, expected).enumerated() where row != want {
+                Issue.record("\(file) row \(i): \(row) != \(want)")
+                break
+            }
+        }
+    }
+}
