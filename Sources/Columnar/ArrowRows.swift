@@ -77,6 +77,7 @@ public final class ArrowRows: ColumnarRows {
     public func next() throws -> JSONValue? {
         while batch == nil || row >= batch!.length {
             batch = nil
+            file.release(0..<position)  // the batches read are not read again
             if finished { return nil }
             guard let (header, message, body) = try nextMessage() else { finished = true; return nil }
             switch header {

@@ -29,6 +29,19 @@ final class MappedFile {
         bytes = UnsafeRawBufferPointer(start: mapped, count: size)
     }
 
+    /// Tells the kernel the bytes of `range` will not be read again (rounded inward to whole pages):
+    /// a mapping's pages otherwise stay resident until the file is closed, and a long import would
+    /// end with the whole file in its resident set. Read again, they come back from the file.
+    func release(_ range: Range<Int>) {
+        guard let base else { return }
+        let page = Self.pageSize
+        let start = (max(0, range.lowerBound) + page - 1) / page * page
+        let end = min(range.upperBound, bytes.count) / page * page
+        if end > start { _ = madvise(base + start, end - start, MADV_DONTNEED) }
+    }
+
+    static let pageSize = max(4096, Int(sysconf(Int32(_SC_PAGESIZE))))
+
     deinit {
         if let base { munmap(base, bytes.count) }
     }

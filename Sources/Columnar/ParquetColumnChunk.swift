@@ -15,6 +15,7 @@ struct ParquetLeafData {
 /// dictionary pages, data pages v1 and v2, PLAIN, RLE (booleans) and dictionary values,
 /// UNCOMPRESSED, SNAPPY, GZIP and ZSTD.
 final class ParquetColumnStream {
+    let mapped: MappedFile
     let file: UnsafeRawBufferPointer
     let leaf: ParquetNode
     let chunk: ParquetColumnChunk
@@ -22,6 +23,7 @@ final class ParquetColumnStream {
     var data = ParquetLeafData()
     private var dictionary: [JSONValue]?
     private var position: Int
+    private let start: Int
     private let end: Int
     private var scratch: [UInt32] = []
 
@@ -39,7 +41,9 @@ final class ParquetColumnStream {
     var finished: Bool { data.entries >= total }
 
     /// - Parameter dataEnd: where the footer starts: no page may reach into it.
-    init(file: UnsafeRawBufferPointer, dataEnd: Int, leaf: ParquetNode, chunk: ParquetColumnChunk, rowGroup: Int) throws {
+    init(file mapped: MappedFile, dataEnd: Int, leaf: ParquetNode, chunk: ParquetColumnChunk, rowGroup: Int) throws {
+        self.mapped = mapped
+        let file = mapped.bytes
         self.file = file
         self.leaf = leaf
         self.chunk = chunk
@@ -59,6 +63,7 @@ final class ParquetColumnStream {
         if let dictionary = chunk.dictionaryPageOffset, dictionary > 0, dictionary < start { start = dictionary }
         let (end, overflow) = start.addingReportingOverflow(chunk.totalCompressedSize)
         position = Int(clamping: start)
+        self.start = position
         self.end = overflow ? 0 : Int(clamping: end)
         guard chunk.type == leaf.element.type else { throw corrupt("its chunk's type differs from the schema's") }
         guard start >= 4, chunk.totalCompressedSize >= 0, !overflow, end <= Int64(dataEnd) else {
@@ -81,6 +86,7 @@ final class ParquetColumnStream {
 
     /// Decodes the next data page (and any dictionary or index pages before it) onto `data`.
     func loadPage() throws {
+        defer { mapped.release(start..<position) }  // the pages decoded are not read again
         while true {
             guard !finished else { throw corrupt("more rows than values") }
             guard position < end else { throw corrupt("it holds \(data.entries) of its \(chunk.numValues) values (the pages end early)") }

@@ -49,7 +49,7 @@ public final class ParquetRows: ColumnarRows {
             guard group < metadata.rowGroups.count else { return nil }
             let rowGroup = metadata.rowGroups[group]
             let columns = try rowGroup.columns.enumerated().map { i, chunk in
-                try ParquetColumnStream(file: file.bytes, dataEnd: dataEnd, leaf: schema.leaves[i], chunk: chunk, rowGroup: group)
+                try ParquetColumnStream(file: file, dataEnd: dataEnd, leaf: schema.leaves[i], chunk: chunk, rowGroup: group)
             }
             assembler = ParquetAssembler(schema: schema, columns: columns, rows: Int(rowGroup.numRows), rowGroup: group)
         }
