@@ -126,4 +126,14 @@ with pa.ipc.new_stream(f"{out}/refuse-dictionary.arrow", dt.schema) as w:
     w.write_table(dt)
 with pa.ipc.new_stream(f"{out}/refuse-lz4.arrow", small.schema, options=pa.ipc.IpcWriteOptions(compression="lz4")) as w:
     w.write_table(small)
+pq.write_table(pa.table({"t": pa.array([0, 1], pa.timestamp("ns"))}), f"{out}/refuse-int96.parquet", use_deprecated_int96_timestamps=True)
+pq.write_table(pa.table({"h": pa.array([1.5], pa.float16())}), f"{out}/refuse-float16.parquet")
+pq.write_table(pa.table({"d": pa.array([1], pa.date32())}), f"{out}/refuse-date.parquet")
+pq.write_table(pa.table({"p": pa.array([1], pa.decimal128(5, 2))}), f"{out}/refuse-decimal.parquet")
+pq.write_table(pa.table({"x": pa.array([1.0, float("nan")])}), f"{out}/refuse-nan.parquet")
+for name, array in [("timestamp", pa.array([0], pa.timestamp("ms"))), ("float16", pa.array([1.5], pa.float16())),
+                    ("binary", pa.array([b"\x00"], pa.binary())), ("infinity", pa.array([float("inf")], pa.float32()))]:
+    t = pa.table({"c": array})
+    with pa.ipc.new_stream(f"{out}/refuse-{name}.arrow", t.schema) as w:
+        w.write_table(t)
 print("fixtures in", out, sorted(os.listdir(out)))

@@ -55,6 +55,15 @@ struct ColumnarReadTests {
             "refuse-binary.parquet": #"column "b" is binary (BYTE_ARRAY without a string annotation), which is not read; store text as strings"#,
             "refuse-dictionary.arrow": #"column "tag" is dictionary-encoded, which is not read; decode it before saving (e.g. Dataset.cast or pyarrow's dictionary_decode)"#,
             "refuse-lz4.arrow": "the Arrow file's buffers are compressed with LZ4, which is not read; save it uncompressed or with ZSTD",
+            "refuse-int96.parquet": #"column "t" has physical type INT96, which is not read; cast it to a string or a number before saving"#,
+            "refuse-float16.parquet": #"column "h" has logical type FLOAT16, which is not read; cast it to a string or a number before saving"#,
+            "refuse-date.parquet": #"column "d" has logical type DATE, which is not read; cast it to a string or a number before saving"#,
+            "refuse-decimal.parquet": #"column "p" has logical type DECIMAL, which is not read; cast it to a string or a number before saving"#,
+            "refuse-nan.parquet": #"column "x" holds NaN or an infinity, which JSON has no form for; replace them before saving"#,
+            "refuse-timestamp.arrow": #"column "c" has Arrow type Timestamp, which is not read; cast it to a string or a number before saving"#,
+            "refuse-float16.arrow": #"column "c" is a half-precision float, which is not read; cast it to float32 before saving"#,
+            "refuse-binary.arrow": #"column "c" is binary, which is not read; store text as strings"#,
+            "refuse-infinity.arrow": #"column "c" holds NaN or an infinity, which JSON has no form for; replace them before saving"#,
         ]
         for (file, message) in expected.sorted(by: { $0.key < $1.key }) {
             #expect(ColumnarFixtures.failure(ColumnarFixtures.path(file)) == message, "\(file)")
@@ -77,6 +86,40 @@ struct ColumnarReadTests {
         #expect(ColumnarFixtures.failure(dir + "/empty.arrow") == "not an Arrow file (it is empty)")
         #expect(ColumnarFixtures.failure(dir + "/cut.parquet") == "corrupt Parquet file: cut short or damaged (it does not end with PAR1)")
         #expect(ColumnarFixtures.failure(dir + "/cut.arrow") == "corrupt Arrow file: cut short (no end-of-stream marker)")
+    }
+
+    /// Damage that a real writer never makes, made by hand: each named for what it is.
+    @Test func handDamagedFilesAreNamed() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("columnar-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func write(_ name: String, _ bytes: [UInt8]) throws -> String {
+            try Data(bytes).write(to: URL(fileURLWithPath: dir + "/" + name))
+            return dir + "/" + name
+        }
+        let plain = [UInt8](try Data(contentsOf: URL(fileURLWithPath: ColumnarFixtures.path("conv-plain-v2-uncompressed.parquet"))))
+        // Uncompressed and without dictionaries, the strings stand in the file as they are (after their
+        // 4-byte length: the statistics in the page headers hold them without one).
+        let gamma = [5, 0, 0, 0] + Array("gamma".utf8)
+        let at = (0...(plain.count - gamma.count)).first { Array(plain[$0..<$0 + gamma.count]) == gamma }! + 4
+        var invalid = plain
+        invalid[at] = 0xFF
+        #expect(ColumnarFixtures.failure(try write("utf8.parquet", invalid)) == #"column "tag", row group 0 holds a string that is not valid UTF-8"#)
+        var encrypted = plain
+        encrypted.replaceSubrange((plain.count - 4)..., with: Array("PARE".utf8))
+        #expect(ColumnarFixtures.failure(try write("enc.parquet", encrypted)) == "the Parquet file is encrypted, which is not read; save it without encryption")
+        var longFooter = plain
+        longFooter.replaceSubrange((plain.count - 8)..<(plain.count - 4), with: [0xFF, 0xFF, 0xFF, 0x7F])
+        #expect(ColumnarFixtures.failure(try write("footer.parquet", longFooter))
+            == "corrupt Parquet file: its footer length (2147483647 bytes) exceeds the file (\(plain.count) bytes)")
+        let length = Int(UInt32(plain[plain.count - 8]) | UInt32(plain[plain.count - 7]) << 8 | UInt32(plain[plain.count - 6]) << 16)
+        var footer = plain
+        for i in (plain.count - 8 - length)..<(plain.count - 8) { footer[i] = 0xFF }
+        #expect(ColumnarFixtures.failure(try write("garbled.parquet", footer)) == "corrupt Parquet file: its footer (the file metadata) is damaged")
+        let file = [UInt8](try Data(contentsOf: URL(fileURLWithPath: ColumnarFixtures.path("conv-file.arrow"))))
+        #expect(ColumnarFixtures.failure(try write("cut-file.arrow", Array(file.dropLast(3))))
+            == "corrupt Arrow file: cut short or damaged (it starts with ARROW1 but does not end with it)")
+        #expect(ColumnarFixtures.failure(try write("short.parquet", Array("PAR1PAR1".utf8))) == "corrupt Parquet file: cut short (8 bytes, no footer)")
     }
 }
 
