@@ -113,6 +113,19 @@ write_jsonl("conversations-train", conv[:30])
 datasets.DatasetDict({"train": train, "test": test}).save_to_disk(f"{out}/saved-dict")
 ds.to_parquet(f"{out}/conv-datasets.parquet")
 
+# CSV and TSV as `to_csv` writes them, beside what `from_csv(...).to_json(...)` makes of them (pandas
+# types the columns: integers, exact floats, booleans, missing values; quotes, commas, line breaks).
+flat = []
+for i in range(30):
+    flat.append({"prompt": rng.choice([text(5), 'say "hi", then go', "two\nlines", "tab\there", "NA", ""]) if i % 4 else text(3),
+                 "completion": text(6), "n": None if i % 7 == 2 else i - 10, "x": i / 4, "ok": None if i == 5 else i % 3 == 0,
+                 "code": "00" + str(i)})
+flat_ds = datasets.Dataset.from_list(flat)
+flat_ds.to_csv(f"{out}/flat.csv")
+flat_ds.to_csv(f"{out}/flat.tsv", sep="\t")
+datasets.Dataset.from_csv(f"{out}/flat.csv").to_json(f"{out}/flat-from-csv.jsonl", force_ascii=False)
+datasets.Dataset.from_csv(f"{out}/flat.tsv", sep="\t").to_json(f"{out}/flat-from-tsv.jsonl", force_ascii=False)
+
 # Refused, each with its own message.
 small = pa.table({"prompt": ["a b", "c d"], "completion": ["e", "f"]})
 pq.write_table(small, f"{out}/refuse-lz4.parquet", compression="lz4")

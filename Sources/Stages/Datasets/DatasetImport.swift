@@ -163,7 +163,7 @@ public enum DatasetImport {
     // MARK: Sources
 
     /// The files of the source input, in UTF-8 order of their names: a single file, or the
-    /// `.jsonl`/`.json`/`.parquet`/`.arrow` files of a directory (plus `.txt` files for `text`, and the
+    /// `.jsonl`/`.json`/`.parquet`/`.arrow`/`.csv`/`.tsv` files of a directory (plus `.txt` files for `text`, and the
     /// positive and negative files for `labelled`), or the Arrow shards of a `save_to_disk` folder in
     /// its `state.json` order (a `DatasetDict`'s `train` split: `note` says so).
     static func sourceFiles(source: String, sourceName: String?, settings: DatasetSettings,
@@ -186,8 +186,6 @@ public enum DatasetImport {
             let path = source + "/" + name
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else { continue }
-            // A tabular file beside the JSON ones holds rows too: skipping it would import part of the data.
-            try refuseTabular(name: name, display: folderName + "/" + name)
             let format: SourceFileFormat
             if settings.kind == .labelled && name == settings.positiveFile { format = .textLines(label: 1) }
             else if settings.kind == .labelled && name == settings.negativeFile { format = .textLines(label: 0) }
@@ -201,16 +199,18 @@ public enum DatasetImport {
         guard !files.isEmpty else {
             let labelled = settings.kind == .labelled ? " or \(settings.positiveFile) / \(settings.negativeFile)" : ""
             let text = settings.kind == .text ? ", .txt" : ""
-            throw StageError.badInput("source", "no .jsonl, .json, .parquet, .arrow\(text) files\(labelled) in \(sourceName ?? source)")
+            throw StageError.badInput("source", "no .jsonl, .json, .parquet, .arrow, .csv, .tsv\(text) files\(labelled) in \(sourceName ?? source)")
         }
         return files
     }
 
-    /// Parquet and Arrow files by their extension.
+    /// Parquet, Arrow, CSV and TSV files by their extension.
     static func columnarFormat(_ name: String) -> SourceFileFormat? {
         let lower = name.lowercased()
         if lower.hasSuffix(".parquet") { return .parquet }
         if lower.hasSuffix(".arrow") { return .arrow }
+        if lower.hasSuffix(".csv") { return .csv(separator: UInt8(ascii: ",")) }
+        if lower.hasSuffix(".tsv") { return .csv(separator: UInt8(ascii: "\t")) }
         return nil
     }
 
@@ -219,7 +219,6 @@ public enum DatasetImport {
         if name.hasSuffix(".jsonl") { return .jsonLines }
         if name.hasSuffix(".json") { return .jsonArray }
         if let columnar = columnarFormat(name) { return columnar }
-        try refuseTabular(name: name, display: name)
         if name.hasSuffix(".txt") {
             switch settings.kind {
             case .text: return .textLines(label: nil)
@@ -239,18 +238,6 @@ public enum DatasetImport {
             if settings.kind == .text { return .textLines(label: nil) }
             throw StageError.badInput("source", "\(name): not JSON lines or a JSON array (name the file .jsonl or .json)")
         }
-    }
-
-    /// Tabular files would otherwise be sniffed as text lines (kind text) or skipped in a folder: the
-    /// header and the quoting would become records, or the rows would be missing. `datasets` converts
-    /// them in one line.
-    static func refuseTabular(name: String, display: String) throws {
-        let readers = [(".csv", "from_csv('%@')"), (".tsv", "from_csv('%@', sep='\\t')")]
-        guard let (suffix, reader) = readers.first(where: { name.lowercased().hasSuffix($0.0) }) else { return }
-        let base = (name as NSString).lastPathComponent, stem = (base as NSString).deletingPathExtension
-        let call = reader.replacingOccurrences(of: "%@", with: base)
-        throw StageError.badInput("source", "\(display): \(suffix.dropFirst().uppercased()) files are not read; convert it to JSON Lines "
-            + "and import that, e.g. python3 -c \"import datasets; datasets.Dataset.\(call).to_json('\(stem).jsonl', force_ascii=False)\"")
     }
 
     // MARK: Records

@@ -57,6 +57,8 @@ enum SourceFileFormat: Equatable {
     /// Parquet, or Arrow IPC (stream or file format): one JSON object per row.
     case parquet
     case arrow
+    /// CSV or TSV with a header row, typed as `datasets.Dataset.from_csv` types it.
+    case csv(separator: UInt8)
 }
 
 /// Streams the rows of one source file: JSONL line by line, a JSON array element by element (a
@@ -77,10 +79,14 @@ final class SourceRowReader {
         self.display = display
         self.format = format
         switch format {
-        case .parquet, .arrow:
+        case .parquet, .arrow, .csv:
             lines = nil
             do {
-                columnar = format == .parquet ? try ParquetRows(path: path) : try ArrowRows(path: path)
+                switch format {
+                case .parquet: columnar = try ParquetRows(path: path)
+                case .csv(let separator): columnar = try CSVRows(path: path, separator: separator)
+                default: columnar = try ArrowRows(path: path)
+                }
             } catch let error as ColumnarError {
                 throw StageError.failed("\(display): \(error.message)")
             }
@@ -107,7 +113,7 @@ final class SourceRowReader {
     /// thread), or nil at the end. File-level problems (an unterminated array) throw `StageError`.
     func next() throws -> (RowPlace, RawRow)? {
         switch format {
-        case .parquet, .arrow:
+        case .parquet, .arrow, .csv:
             let row: JSONValue?
             do { row = try columnar!.next() } catch let error as ColumnarError {
                 throw StageError.failed("\(display): \(error.message)")
