@@ -10,13 +10,18 @@ import Testing
 struct ColumnarFuzzTests {
     static let files = ["conv-snappy-dict-v1.parquet", "conv-plain-v2-uncompressed.parquet", "conv-gzip-v2.parquet", "conv-zstd-v1.parquet",
                         "types-snappy.parquet", "types-plain-v2.parquet", "conv-stream.arrow", "conv-file.arrow", "conv-stream-zstd.arrow",
-                        "types-stream.arrow", "types-large-file.arrow"]
+                        "types-stream.arrow", "types-large-file.arrow", "flat.csv"]
 
     static func check(_ bytes: [UInt8], suffix: String, in dir: String, what: String) throws {
         let path = dir + "/f" + suffix
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         do {
-            let reader = suffix == ".parquet" ? try ParquetRows(path: path) as ColumnarRows : try ArrowRows(path: path)
+            let reader: ColumnarRows
+            switch suffix {
+            case ".parquet": reader = try ParquetRows(path: path)
+            case ".csv": reader = try CSVRows(path: path)
+            default: reader = try ArrowRows(path: path)
+            }
             while try reader.next() != nil {}
         } catch let error as ColumnarError {
             #expect(!error.message.isEmpty, "\(what)")
@@ -28,7 +33,7 @@ struct ColumnarFuzzTests {
     @Test(arguments: files)
     func truncationsAndByteFlipsFailCleanly(file: String) throws {
         let original = [UInt8](try Data(contentsOf: URL(fileURLWithPath: ColumnarFixtures.path(file))))
-        let suffix = file.hasSuffix(".parquet") ? ".parquet" : ".arrow"
+        let suffix = "." + (file as NSString).pathExtension
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("columnar-fuzz-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -58,5 +58,27 @@ struct DatasetColumnarLiveTests {
             }
         }
         #expect(compared > 150)
+        // CSV and TSV against their own from_csv exports.
+        var csvCompared = 0
+        for (shape, kinds) in listing.sorted(by: { $0.key < $1.key }) {
+            let dir = out + "/shapes/csv/" + shape
+            for kind in kinds {
+                let params: [String: StageParamValue] = ["kind": .string(kind)]
+                for (file, export) in [("to_csv.csv", "from_csv.jsonl"), ("to_csv.tsv", "from_tsv.jsonl")] {
+                    let what = "\(shape)/\(file) as \(kind)"
+                    let json = Result { try DatasetColumnarImportTests.importing(dir + "/" + export, name: export, params) }
+                    let imported = Result { try DatasetColumnarImportTests.importing(dir + "/" + file, name: file, params) }
+                    switch (json, imported) {
+                    case (.success(let a), .success(let b)):
+                        try DatasetColumnarImportTests.expectSameArtifact(b.0, a.0, what)
+                        csvCompared += 1
+                    case (.failure(let a), .failure(let b)): #expect(Self.reason(a) == Self.reason(b), "\(what)")
+                    case (.success, .failure(let error)): Issue.record("\(what): its from_csv export imports, this fails: \(error)")
+                    case (.failure(let error), .success): Issue.record("\(what): this imports, its from_csv export fails: \(error)")
+                    }
+                }
+            }
+        }
+        #expect(csvCompared >= 10)
     }
 }

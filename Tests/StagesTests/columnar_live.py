@@ -5,7 +5,8 @@
 
 OUT/<shape>/to_json.jsonl is `Dataset.to_json`'s output; every other file or folder in OUT/<shape>/
 holds the same rows and must import into the same artifact. OUT/shapes.json lists the shapes with the
-dataset kinds each is imported as. All text is invented here. Floats are multiples of 1/8: `to_json`
+dataset kinds each is imported as; OUT/csv/<shape>/ holds `to_csv` files (comma and tab) beside their
+`from_csv(...).to_json()` exports. All text is invented here. Floats are multiples of 1/8: `to_json`
 prints 10 significant digits (0.1 + 0.2 as 0.3), so for other floats its rows are not the rows the
 Parquet and Arrow files hold, and pipe reads those files' exact values.
 """
@@ -62,5 +63,11 @@ for name, (rows, kinds) in shapes.items():
     ds.save_to_disk(f"{d}/saved", num_shards=3)
     datasets.DatasetDict({"train": ds, "test": ds.select(range(5))}).save_to_disk(f"{d}/dict")
     listing[name] = kinds
+    # CSV and TSV lose types; what they must import as is their own from_csv export.
+    os.makedirs(f"{out}/csv/{name}")
+    ds.to_csv(f"{out}/csv/{name}/to_csv.csv")
+    ds.to_csv(f"{out}/csv/{name}/to_csv.tsv", sep="\t")
+    datasets.Dataset.from_csv(f"{out}/csv/{name}/to_csv.csv").to_json(f"{out}/csv/{name}/from_csv.jsonl", force_ascii=False)
+    datasets.Dataset.from_csv(f"{out}/csv/{name}/to_csv.tsv", sep="\t").to_json(f"{out}/csv/{name}/from_tsv.jsonl", force_ascii=False)
 with open(os.path.join(out, "shapes.json"), "w") as f:
     json.dump(listing, f)
