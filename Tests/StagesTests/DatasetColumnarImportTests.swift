@@ -113,6 +113,16 @@ struct DatasetColumnarImportTests {
             == #"data/t.arrow row 1: field "text": missing (map another column with text_column, or set skip_invalid: true to skip such rows)"#)
     }
 
+    @Test func aFolderWithNoDataFilesNamesWhatItReads() throws {
+        let dir = try DatasetTRLShapesTests.folder(["notes.md": Array("# x\n".utf8)])
+        #expect(Self.message { try Self.importing(dir, name: "data/empty", Self.kinds[0]) }
+            == "input 'source': no .jsonl, .json, .parquet, .arrow, .csv, .tsv files in data/empty")
+        #expect(Self.message { try Self.importing(dir, name: "data/empty", ["kind": .string("text")]) }
+            == "input 'source': no .jsonl, .json, .parquet, .arrow, .csv, .tsv, .txt files in data/empty")
+        #expect(Self.message { try Self.importing(dir, name: "data/empty", ["kind": .string("labelled")]) }
+            == "input 'source': no .jsonl, .json, .parquet, .arrow, .csv, .tsv files or pos.txt / neg.txt in data/empty")
+    }
+
     @Test func saveToDiskFoldersThatAreNotWholeAreNamed() throws {
         let noFiles = try DatasetTRLShapesTests.folder(["x.arrow": [], "dataset_info.json": Array("{}".utf8), "state.json": Array("{}".utf8)])
         #expect(Self.message { try Self.importing(noFiles, name: "data/prefs", [:]) }
