@@ -44,6 +44,12 @@ public final class CSVRows: ColumnarRows {
         file.release(0..<bytes.count)
     }
 
+    /// A conversation as `to_csv` writes a list column: Python's repr of a list of role/content dicts.
+    /// Imported, it would be one string of brackets and quotes where the messages should be.
+    static func isPythonConversation(_ field: String) -> Bool {
+        field.hasPrefix("[{'") && (field.contains("'role': ") || field.contains("'content': "))
+    }
+
     /// The narrowest type holding both the column's type so far and `field`.
     static func widen(_ type: ColumnType, _ field: String) -> ColumnType {
         let isInteger = Int64(field) != nil
@@ -60,8 +66,8 @@ public final class CSVRows: ColumnarRows {
 
     public func next() throws -> JSONValue? {
         guard let fields = try scanner.record(expected: header.count) else { return nil }
-        rows += 1
-        if rows % 4096 == 0 { file.release(0..<scanner.position) }
+        defer { rows += 1 }
+        if rows % 4096 == 4095 { file.release(0..<scanner.position) }
         var members: [JSONMember] = []
         members.reserveCapacity(header.count)
         for (i, name) in header.enumerated() {
@@ -71,7 +77,12 @@ public final class CSVRows: ColumnarRows {
             case .integer: members.append(JSONMember(name, .number(Double(Int64(field)!))))
             case .number: members.append(JSONMember(name, .number(Double(field)!)))
             case .boolean: members.append(JSONMember(name, .bool(Self.booleans[field]!)))
-            case .string, .empty: members.append(JSONMember(name, .string(field)))
+            case .string, .empty:
+                if Self.isPythonConversation(field) {
+                    throw ColumnarError("row \(rows + 1), column \"\(name)\": a list of messages written as Python text (\"\(field.prefix(24))...\"), "
+                        + "as to_csv writes lists; CSV cannot hold lists: save the dataset with to_json or to_parquet instead")
+                }
+                members.append(JSONMember(name, .string(field)))
             }
         }
         return .object(members)

@@ -55,5 +55,7 @@ struct CSVRowsTests {
         #expect(Self.failure("a,b\n1,\"open\n2,3\n") == "corrupt CSV file: the quoted field that starts on line 2 is not closed")
         #expect(Self.failure("a,b\n1,2\n1,2,3\n") == "line 3 has 3 fields, the header 2")
         #expect(Self.failure(bytes: Array("a\nok\n".utf8) + [0xFF, 0x0A]) == "line 3 holds text that is not valid UTF-8")
+        #expect(Self.failure("prompt,n\nok,1\n\"[{'role': 'user', 'content': 'Hi'}]\",2\n")
+            == #"row 2, column "prompt": a list of messages written as Python text ("[{'role': 'user', 'conte..."), as to_csv writes lists; CSV cannot hold lists: save the dataset with to_json or to_parquet instead"#)
     }
 }

@@ -72,7 +72,11 @@ struct DatasetColumnarLiveTests {
                     case (.success(let a), .success(let b)):
                         try DatasetColumnarImportTests.expectSameArtifact(b.0, a.0, what)
                         csvCompared += 1
+                    case (.failure, .failure(let b)) where "\(b)".contains("a list of messages written as Python text"):
+                        break  // pipe names the Python text before the row mapping would
                     case (.failure(let a), .failure(let b)): #expect(Self.reason(a) == Self.reason(b), "\(what)")
+                    case (.success, .failure(let error)) where "\(error)".contains("a list of messages written as Python text"):
+                        break  // the export imports the Python text as strings; pipe refuses it
                     case (.success, .failure(let error)): Issue.record("\(what): its from_csv export imports, this fails: \(error)")
                     case (.failure(let error), .success): Issue.record("\(what): this imports, its from_csv export fails: \(error)")
                     }
