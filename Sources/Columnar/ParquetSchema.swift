@@ -61,6 +61,10 @@ struct ParquetSchema {
                 leaves.append(node)
             }
             for _ in 0..<count {
+                // Children before this one may have used up the elements.
+                guard index < elements.count else {
+                    throw ColumnarError("corrupt Parquet file: the schema's groups have more children than the schema has elements")
+                }
                 let e = elements[index]
                 index += 1
                 guard let rep = ParquetNode.Repetition(rawValue: e.repetition ?? 0) else {

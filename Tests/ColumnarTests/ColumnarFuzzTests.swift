@@ -1,4 +1,4 @@
-import Columnar
+@testable import Columnar
 import Foundation
 import RandomTestSupport
 import Testing
@@ -42,8 +42,11 @@ struct ColumnarFuzzTests {
         lengths.formUnion(max(0, original.count - 64)..<original.count)
         lengths.formUnion(stride(from: 0, to: original.count, by: max(1, original.count / 97)))
         for n in lengths.sorted() { try Self.check(Array(original[..<n]), suffix: suffix, in: dir, what: "\(file) cut to \(n)") }
-        var random = SplitMix64(seed: UInt64(file.utf8.reduce(0) { $0 &* 31 &+ Int($1) }.magnitude))
-        for trial in 0..<300 {
+        let seed = ProcessInfo.processInfo.environment["COLUMNAR_FUZZ_SEED"].flatMap(UInt64.init) ?? 0
+        var random = SplitMix64(seed: seed &+ UInt64(file.utf8.reduce(0) { $0 &* 31 &+ Int($1) }.magnitude))
+        // COLUMNAR_FUZZ_TRIALS=N (and COLUMNAR_FUZZ_SEED=S) run a deeper search than the suite's default.
+        let trials = ProcessInfo.processInfo.environment["COLUMNAR_FUZZ_TRIALS"].flatMap(Int.init) ?? 150
+        for trial in 0..<trials {
             var bytes = original
             let flips = 1 + Int(random.next() % 4)
             for _ in 0..<flips {
@@ -53,6 +56,24 @@ struct ColumnarFuzzTests {
                 bytes[place] ^= UInt8(truncatingIfNeeded: 1 + random.next() % 255)
             }
             try Self.check(bytes, suffix: suffix, in: dir, what: "\(file) flip trial \(trial)")
+        }
+    }
+}
+
+extension ColumnarFuzzTests {
+    /// Found by a deeper fuzz run: a group whose children count more elements than follow, once its
+    /// earlier children have used some up.
+    @Test func aSchemaWithTooManyNestedChildrenIsNamed() throws {
+        func element(_ name: String, children: Int32?, type: Int32? = nil) -> ParquetSchemaElement {
+            var e = ParquetSchemaElement()
+            e.name = name
+            e.numChildren = children
+            e.type = type
+            e.repetition = 1
+            return e
+        }
+        #expect(throws: ColumnarError("corrupt Parquet file: the schema's groups have more children than the schema has elements")) {
+            try ParquetSchema([element("schema", children: 2), element("g", children: 1), element("x", children: nil, type: 6)])
         }
     }
 }
