@@ -27,6 +27,8 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CTLS", pkgConfig: "libssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
 
         // SHA-256 (OpenSSL libcrypto, SHA-NI) and the canonical, type-tagged key encoding.
         .target(name: "Hashing", dependencies: ["CCrypto"]),
@@ -41,7 +43,10 @@ let package = Package(
         .target(name: "Models", dependencies: ["Tensor", "JSONQuoting"],
                 swiftSettings: numericSettings + [.unsafeFlags(["-Xcc", "-fno-math-errno"])]),
         .target(name: "Tokenizer", dependencies: ["JSONQuoting"]),
-        .target(name: "Stages", dependencies: ["Models", "Tokenizer", "Tensor", "Hashing", "JSONQuoting", "StageWire", "Subprocess"],
+        // Parquet and Arrow IPC files read as JSON rows (dataset imports): Thrift and FlatBuffers
+        // metadata, Snappy in Swift, GZIP and ZSTD from zlib and libzstd.
+        .target(name: "Columnar", dependencies: ["JSONQuoting", "CZlib", "CZstd"]),
+        .target(name: "Stages", dependencies: ["Models", "Tokenizer", "Columnar", "Tensor", "Hashing", "JSONQuoting", "StageWire", "Subprocess"],
                 swiftSettings: numericSettings),
 
         // Runner side.
@@ -88,12 +93,13 @@ let package = Package(
         .executableTarget(name: "FuzzDataset", dependencies: ["Stages", "FuzzSupport"], path: "Sources/Fuzz/FuzzDataset"),
 
         .testTarget(name: "HashingTests", dependencies: ["Hashing"]),
+        .testTarget(name: "ColumnarTests", dependencies: ["Columnar", "JSONQuoting", "RandomTestSupport"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "RandomTestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensor", "RandomTestSupport"],
                     exclude: ["numpy_gpt2_reference.py", "transformers_interop.py", "transformers_beam_search.py", "Fixtures"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "JSONQuoting"], exclude: ["make_tokenizer_goldens.py", "transformers_tokenizer_check.py", "Goldens"]),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "Models", "Tensor", "Tokenizer", "Pipeline", "PipeTestSupport", "JSONQuoting"],
-                    exclude: ["ppo_math_reference.py", "dpo_loss_reference.py", "grpo_math_reference.py"]),
+                    exclude: ["ppo_math_reference.py", "dpo_loss_reference.py", "grpo_math_reference.py", "columnar_live.py"]),
         // Pipeline tests need only Pipeline (+ Hashing): they build without the ML and runner targets.
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Hashing", "RandomTestSupport"], exclude: ["key_golden.py"]),
         // Store tests need only Store (+ Hashing): they build without the ML and runner targets.

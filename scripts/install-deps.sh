@@ -2,7 +2,7 @@
 # Installs the Debian packages pipe needs, only those that are missing. Extra packages may be named
 # as arguments (.ci/run adds the test-only ones).
 set -euo pipefail
-needed=(libopenblas-dev libssl-dev libsqlite3-dev libcurl4-openssl-dev pkg-config python3-pip "$@")
+needed=(libopenblas-dev libssl-dev libsqlite3-dev libcurl4-openssl-dev zlib1g-dev libzstd-dev pkg-config python3-pip "$@")
 missing=()
 for p in "${needed[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

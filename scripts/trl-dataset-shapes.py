@@ -6,13 +6,16 @@
 
 TRL's dataset types (language modeling, prompt-only, prompt-completion, preference explicit and
 implicit, unpaired preference, stepwise supervision; standard and conversational), Alpaca and
-ChatGLM rows, each written with `to_json` (JSON Lines), `to_json(lines=False)`, `to_parquet`, `to_csv`
-and `save_to_disk` (a Dataset and a DatasetDict), plus Unicode edge cases (BOM, CRLF, NUL, invalid
+ChatGLM rows, each written with `to_json` (JSON Lines), `to_json(lines=False)`, `to_parquet` (and
+pyarrow's GZIP, ZSTD and uncompressed v2-page Parquet), Arrow IPC stream and file (plain and ZSTD),
+`to_csv` and `save_to_disk` (a Dataset in shards and a DatasetDict), plus Unicode edge cases (BOM, CRLF, NUL, invalid
 UTF-8, lone surrogates, UTF-16, a 64 MiB line, empty files, a folder of mixed files). Every stage must
 import its file or fail naming the file, line, field and fix: never crash, never import part of it.
 """
 import os, shutil, sys
 import datasets
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 ws = sys.argv[1]
 data = os.path.join(ws, "data")
@@ -55,10 +58,20 @@ for name, rows in shapes.items():
     ds.to_json(f"{data}/{name}.unicode.jsonl", force_ascii=False)
     ds.to_json(f"{data}/{name}.array.json", lines=False)
     ds.to_parquet(f"{data}/{name}.parquet")
+    table = ds.data.table
+    pq.write_table(table, f"{data}/{name}.gzip.parquet", compression="gzip")
+    pq.write_table(table, f"{data}/{name}.zstd.parquet", compression="zstd", data_page_version="2.0")
+    pq.write_table(table, f"{data}/{name}.none-v2.parquet", compression="none", use_dictionary=False, data_page_version="2.0")
+    with pa.ipc.new_stream(f"{data}/{name}.stream.arrow", table.schema) as w:
+        w.write_table(table)
+    with pa.ipc.new_file(f"{data}/{name}.file.arrow", table.schema, options=pa.ipc.IpcWriteOptions(compression="zstd")) as w:
+        w.write_table(table)
     ds.to_csv(f"{data}/{name}.csv")
-    ds.save_to_disk(f"{data}/{name}_arrow")
+    ds.save_to_disk(f"{data}/{name}_arrow", num_shards=min(2, len(ds)))
     datasets.DatasetDict({"train": ds, "test": ds}).save_to_disk(f"{data}/{name}_dict")
-    for path in [f"{name}.jsonl", f"{name}.unicode.jsonl", f"{name}.array.json", f"{name}.parquet", f"{name}.csv", f"{name}_arrow", f"{name}_dict"]:
+    for path in [f"{name}.jsonl", f"{name}.unicode.jsonl", f"{name}.array.json", f"{name}.parquet", f"{name}.gzip.parquet",
+                 f"{name}.zstd.parquet", f"{name}.none-v2.parquet", f"{name}.stream.arrow", f"{name}.file.arrow", f"{name}.csv",
+                 f"{name}_arrow", f"{name}_dict"]:
         for kind in kinds[name]:
             stage(path, kind)
 

@@ -105,14 +105,21 @@ struct DatasetShapeTests {
         #expect(try DatasetFixture.allRecords(turns).map { if case .promptCompletion(let r) = $0 { r.completion } else { "" } } == ["hello"])
     }
 
-    /// `Dataset.to_csv` files are refused with the one-line conversion, never read as text lines.
-    @Test func tabularFilesAreRefusedWithTheirConversion() throws {
+    /// `Dataset.to_csv` files are read as CSV (header, quoting, typed columns), never as text lines.
+    @Test func tabularFilesAreReadAsTables() throws {
         let csv = "text,label\n\"good, \"\"quoted\"\"\nline\",1\n"
-        for kind in ["text", "labelled", "prompt-completion"] {
-            #expect(throws: StageError.badInput("source", "reviews.csv: CSV files are not read; convert it to JSON Lines and import that, "
-                + "e.g. python3 -c \"import datasets; datasets.Dataset.from_csv('reviews.csv').to_json('reviews.jsonl', force_ascii=False)\"")) {
-                try DatasetFixture.importing(file: "data/reviews.csv", csv, DatasetFixture.params(["kind": .string(kind)]))
+        for kind in ["text", "labelled"] {
+            let (reader, stats) = try DatasetFixture.importing(file: "data/reviews.csv", csv, DatasetFixture.params(["kind": .string(kind)]))
+            #expect(stats.rows == 1)
+            let records = try DatasetFixture.allRecords(reader)
+            switch records.first {
+            case .text(let text)?: #expect(kind == "text" && text.hasPrefix("good, \"quoted\""))
+            case .labelled(let record)?: #expect(kind == "labelled" && record.label == 1 && record.text.hasPrefix("good, \"quoted\""))
+            default: Issue.record("\(kind): \(records)")
             }
+        }
+        #expect(throws: StageError.failed(#"data/reviews.csv row 1: field "prompt": missing (map another column with prompt_column, or set skip_invalid: true to skip such rows)"#)) {
+            try DatasetFixture.importing(file: "data/reviews.csv", csv, DatasetFixture.params(["kind": .string("prompt-completion")]))
         }
         #expect(throws: StageError.self) { try DatasetFixture.importing(file: "t.parquet", "PAR1", DatasetFixture.params(["kind": .string("text")])) }
     }

@@ -11,7 +11,7 @@ version: 2
 doc: "Imports JSONL / JSON-array files (or labelled text files) into a dataset artifact: normalised records of one kind (text, labelled, prompt-completion, preference, prompt) in content-hash splits, de-duplicated, with dataset.json and stats.json."
 builtin: dataset
 inputs:
-  source: { doc: "a file or a folder (all *.jsonl and *.json files in name order; *.txt for kind text; positive_file / negative_file for kind labelled), usually a workspace path such as ./data/alpaca.json" }
+  source: { doc: "a file or a folder (all *.jsonl, *.json, *.parquet, *.arrow, *.csv and *.tsv files in name order; *.txt for kind text; positive_file / negative_file for kind labelled), or a folder written by datasets save_to_disk (a DatasetDict: its train split), usually a workspace path such as ./data/alpaca.json" }
 outputs:
   data: { doc: "dataset.json (format pipe.dataset/1: kind, split counts, field names, source digests), <split>.jsonl (one record a line, keys sorted, ordered by content hash) and stats.json" }
 params:

@@ -47,7 +47,7 @@ public enum DatasetImport {
     public static func run(source: String, sourceName: String? = nil, settings: DatasetSettings, output: String,
                            scratch: String, pool: WorkerPool? = nil, log: (String) -> Void = { _ in },
                            progress: (Int, Int) -> Void = { _, _ in }) throws -> DatasetStats {
-        let files = try sourceFiles(source: source, sourceName: sourceName, settings: settings)
+        let files = try sourceFiles(source: source, sourceName: sourceName, settings: settings, note: log)
         let totalBytes = files.reduce(0) { $0 + fileSize($1.path) }
         let buckets = SplitBuckets(directory: scratch, splits: settings.splitNames, sourceBytes: totalBytes)
         let pool = pool ?? WorkerPool(threads: 1)
@@ -163,9 +163,11 @@ public enum DatasetImport {
     // MARK: Sources
 
     /// The files of the source input, in UTF-8 order of their names: a single file, or the
-    /// `.jsonl`/`.json` files of a directory (plus `.txt` files for `text`, and the positive and
-    /// negative files for `labelled`).
-    static func sourceFiles(source: String, sourceName: String?, settings: DatasetSettings) throws -> [SourceFile] {
+    /// `.jsonl`/`.json`/`.parquet`/`.arrow`/`.csv`/`.tsv` files of a directory (plus `.txt` files for `text`, and the
+    /// positive and negative files for `labelled`), or the Arrow shards of a `save_to_disk` folder in
+    /// its `state.json` order (a `DatasetDict`'s `train` split: `note` says so).
+    static func sourceFiles(source: String, sourceName: String?, settings: DatasetSettings,
+                            note: (String) -> Void = { _ in }) throws -> [SourceFile] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: source, isDirectory: &isDirectory) else {
             throw StageError.badInput("source", "\(sourceName ?? source) does not exist")
@@ -176,19 +178,20 @@ public enum DatasetImport {
         }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: source)) ?? []
         let folderName = sourceName ?? source
-        try refuseSavedDataset(folder: folderName, names: names)
+        if let saved = try SavedDataset.files(folder: source, display: folderName, names: names, note: note) {
+            return saved.map { SourceFile(path: source + "/" + $0, relative: $0, format: .arrow) }
+        }
         var files: [SourceFile] = []
         for name in names.sorted(by: { $0.utf8Precedes($1) }) {
             let path = source + "/" + name
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else { continue }
-            // A tabular file beside the JSON ones holds rows too: skipping it would import part of the data.
-            try refuseTabular(name: name, display: folderName + "/" + name)
             let format: SourceFileFormat
             if settings.kind == .labelled && name == settings.positiveFile { format = .textLines(label: 1) }
             else if settings.kind == .labelled && name == settings.negativeFile { format = .textLines(label: 0) }
             else if name.hasSuffix(".jsonl") { format = .jsonLines }
             else if name.hasSuffix(".json") { format = .jsonArray }
+            else if let columnar = columnarFormat(name) { format = columnar }
             else if name.hasSuffix(".txt"), settings.kind == .text { format = .textLines(label: nil) }
             else { continue }
             files.append(SourceFile(path: path, relative: name, format: format))
@@ -196,16 +199,26 @@ public enum DatasetImport {
         guard !files.isEmpty else {
             let labelled = settings.kind == .labelled ? " or \(settings.positiveFile) / \(settings.negativeFile)" : ""
             let text = settings.kind == .text ? ", .txt" : ""
-            throw StageError.badInput("source", "no .jsonl, .json\(text) files\(labelled) in \(sourceName ?? source)")
+            throw StageError.badInput("source", "no .jsonl, .json, .parquet, .arrow, .csv, .tsv\(text) files\(labelled) in \(sourceName ?? source)")
         }
         return files
+    }
+
+    /// Parquet, Arrow, CSV and TSV files by their extension.
+    static func columnarFormat(_ name: String) -> SourceFileFormat? {
+        let lower = name.lowercased()
+        if lower.hasSuffix(".parquet") { return .parquet }
+        if lower.hasSuffix(".arrow") { return .arrow }
+        if lower.hasSuffix(".csv") { return .csv(separator: UInt8(ascii: ",")) }
+        if lower.hasSuffix(".tsv") { return .csv(separator: UInt8(ascii: "\t")) }
+        return nil
     }
 
     /// A single file's format: by its extension, else by its first byte (`[`: JSON array, `{`: JSON lines).
     static func fileFormat(path: String, name: String, settings: DatasetSettings) throws -> SourceFileFormat {
         if name.hasSuffix(".jsonl") { return .jsonLines }
         if name.hasSuffix(".json") { return .jsonArray }
-        try refuseTabular(name: name, display: name)
+        if let columnar = columnarFormat(name) { return columnar }
         if name.hasSuffix(".txt") {
             switch settings.kind {
             case .text: return .textLines(label: nil)
@@ -225,30 +238,6 @@ public enum DatasetImport {
             if settings.kind == .text { return .textLines(label: nil) }
             throw StageError.badInput("source", "\(name): not JSON lines or a JSON array (name the file .jsonl or .json)")
         }
-    }
-
-    /// Tabular files would otherwise be sniffed as text lines (kind text) or skipped in a folder: the
-    /// header and the quoting would become records, or the rows would be missing. `datasets` converts
-    /// them in one line.
-    static func refuseTabular(name: String, display: String) throws {
-        let readers = [(".csv", "from_csv('%@')"), (".tsv", "from_csv('%@', sep='\\t')"), (".parquet", "from_parquet('%@')"), (".arrow", "from_file('%@')")]
-        guard let (suffix, reader) = readers.first(where: { name.lowercased().hasSuffix($0.0) }) else { return }
-        let base = (name as NSString).lastPathComponent, stem = (base as NSString).deletingPathExtension
-        let call = reader.replacingOccurrences(of: "%@", with: base)
-        throw StageError.badInput("source", "\(display): \(suffix.dropFirst().uppercased()) files are not read; convert it to JSON Lines "
-            + "and import that, e.g. python3 -c \"import datasets; datasets.Dataset.\(call).to_json('\(stem).jsonl', force_ascii=False)\"")
-    }
-
-    /// A folder written by `datasets`' `save_to_disk` (Arrow shards beside `state.json`, or a
-    /// `dataset_dict.json` over split folders): its JSON files are metadata, not rows.
-    static func refuseSavedDataset(folder: String, names: [String]) throws {
-        let isDict = names.contains("dataset_dict.json")
-        guard isDict || (names.contains("state.json") && names.contains { $0.hasSuffix(".arrow") }) else { return }
-        let base = (folder as NSString).lastPathComponent
-        let export = isDict ? "d = datasets.load_from_disk('\(base)'); [d[s].to_json(f'\(base)-{s}.jsonl', force_ascii=False) for s in d]"
-            : "datasets.load_from_disk('\(base)').to_json('\(base).jsonl', force_ascii=False)"
-        throw StageError.badInput("source", "\(folder): a Hugging Face `datasets` folder written by save_to_disk (Arrow files, "
-            + "not read); export it to JSON Lines and import that, e.g. python3 -c \"import datasets; \(export)\"")
     }
 
     // MARK: Records

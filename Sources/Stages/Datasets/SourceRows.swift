@@ -1,3 +1,4 @@
+import Columnar
 import JSONQuoting
 #if canImport(Glibc)
 import Glibc
@@ -5,13 +6,18 @@ import Glibc
 import Darwin
 #endif
 /// Where a source row sits, as error messages name it: `data/x.jsonl:17` or, in a JSON-array file,
-/// `data/x.json:17 (element 4)` (the line the element starts on; elements count from 0).
+/// `data/x.json:17 (element 4)` (the line the element starts on; elements count from 0), or in a
+/// Parquet or Arrow file `data/x.parquet row 17` (rows count from 1, as lines do).
 public struct RowPlace: Sendable, Equatable, CustomStringConvertible {
     public var file: String
     public var line: Int
     public var element: Int?
+    /// `line` counts the rows of a columnar file.
+    public var isRow = false
 
-    public var description: String { "\(file):\(line)" + (element.map { " (element \($0))" } ?? "") }
+    public var description: String {
+        isRow ? "\(file) row \(line)" : "\(file):\(line)" + (element.map { " (element \($0))" } ?? "")
+    }
 }
 
 /// One row read from a source file, before mapping.
@@ -48,6 +54,11 @@ enum SourceFileFormat: Equatable {
     case jsonArray
     /// One record per line; `label` for labelled files (pos.txt / neg.txt), nil for plain text.
     case textLines(label: Int?)
+    /// Parquet, or Arrow IPC (stream or file format): one JSON object per row.
+    case parquet
+    case arrow
+    /// CSV or TSV with a header row, typed as `datasets.Dataset.from_csv` types it.
+    case csv(separator: UInt8)
 }
 
 /// Streams the rows of one source file: JSONL line by line, a JSON array element by element (a
@@ -56,7 +67,9 @@ enum SourceFileFormat: Equatable {
 final class SourceRowReader {
     let display: String
     private let format: SourceFileFormat
-    private let lines: LineReader
+    private let lines: LineReader!
+    private let columnar: ColumnarRows?
+    private var columnarRow = 0
     // JSON-array state.
     private var arrayState = ArraySplitter()
     private var pendingElements: [(bytes: [UInt8], line: Int, index: Int)] = []
@@ -65,8 +78,23 @@ final class SourceRowReader {
     init(path: String, display: String, format: SourceFileFormat) throws {
         self.display = display
         self.format = format
-        self.lines = try LineReader(path: path)
-        try Self.refuseUTF16(path: path, display: display)
+        switch format {
+        case .parquet, .arrow, .csv:
+            lines = nil
+            do {
+                switch format {
+                case .parquet: columnar = try ParquetRows(path: path)
+                case .csv(let separator): columnar = try CSVRows(path: path, separator: separator)
+                default: columnar = try ArrowRows(path: path)
+                }
+            } catch let error as ColumnarError {
+                throw StageError.failed("\(display): \(error.message)")
+            }
+        default:
+            columnar = nil
+            self.lines = try LineReader(path: path)
+            try Self.refuseUTF16(path: path, display: display)
+        }
     }
 
     /// A UTF-16 file (Windows tools' "Unicode") would fail on its first byte as malformed JSON or
@@ -85,6 +113,14 @@ final class SourceRowReader {
     /// thread), or nil at the end. File-level problems (an unterminated array) throw `StageError`.
     func next() throws -> (RowPlace, RawRow)? {
         switch format {
+        case .parquet, .arrow, .csv:
+            let row: JSONValue?
+            do { row = try columnar!.next() } catch let error as ColumnarError {
+                throw StageError.failed("\(display): \(error.message)")
+            }
+            guard let row else { return nil }
+            columnarRow += 1
+            return (RowPlace(file: display, line: columnarRow, isRow: true), .ready(.success(.json(row))))
         case .jsonLines:
             while true {
                 // nil: end of file; .some(nil): a blank line, skipped.
