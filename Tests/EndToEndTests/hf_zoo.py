@@ -369,7 +369,7 @@ TOKENIZERS = {
     "bpe-punct-behaviors": lambda o, w: tok_bpe_pipeline(
         o, w, normalizer=normalizers.NFKC(), pre=pre_tokenizers.Sequence([
             pre_tokenizers.Punctuation("merged_with_previous"), pre_tokenizers.Digits(individual_digits=False),
-            pre_tokenizers.Split(" ", "merged_with_next"), pre_tokenizers.Split("a", "contiguous"), pre_tokenizers.Split("e", "removed", invert=True)])),
+            pre_tokenizers.Split(" ", "merged_with_next"), pre_tokenizers.Split("a", "contiguous"), pre_tokenizers.Split("e", "merged_with_previous", invert=True)])),
     "bpe-split-isolated-chardelim": lambda o, w: tok_bpe_pipeline(
         o, w, normalizer=normalizers.Replace("’", "'"), pre=pre_tokenizers.Sequence([
             pre_tokenizers.CharDelimiterSplit(" "), pre_tokenizers.Split("o", "isolated"), pre_tokenizers.Split("l", "merged_with_previous")])),

@@ -118,4 +118,110 @@ struct TokenizerPipelineTests {
             }
         }
     }
+
+    /// A tokenizer.json with `model` and the given pipeline fields (JSON texts).
+    static func file(model: String = #"{"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2, "</s>": 3}, "merges": [["a", "b"]]}"#,
+                     normalizer: String = "null", pre: String = "null", decoder: String = "null") -> String {
+        #"{"version": "1.0", "added_tokens": [{"id": 3, "content": "</s>", "special": true}], "normalizer": \#(normalizer), "#
+            + #""pre_tokenizer": \#(pre), "post_processor": null, "decoder": \#(decoder), "model": \#(model)}"#
+    }
+
+    @Test func generalPipelineLoadsSavesAndReloadsUnchanged() throws {
+        let (_, json, cases) = try #require(Self.modelCases.first { $0.0 == "wordpiece-seq" })
+        let dir = try TokenizerFileErrorTests.folder(["tokenizer.json": json])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let tokenizer = try PretrainedTokenizer.load(directory: dir)
+        guard case .pipeline = tokenizer.model else { Issue.record("not the general pipeline: \(tokenizer.model)"); return }
+        #expect(tokenizer.encode(cases[0].0) == cases[0].1)
+        #expect(tokenizer.endOfTextId == 1 && tokenizer.padId == 1, "[SEP] is end of text by default")
+        // Special-token text as ordinary text: "[sep]" normalised, then "[", "sep", "]", none in the vocabulary.
+        #expect(tokenizer.encode("[SEP]", allowSpecial: false) == [0, 0, 0])
+        let out = dir + "/saved"
+        try tokenizer.save(directory: out, modelMaxLength: 64)
+        #expect(FileManager.default.contents(atPath: out + "/tokenizer.json") == Data(json.utf8), "tokenizer.json written back byte for byte")
+        #expect(String(decoding: FileManager.default.contents(atPath: out + "/tokenizer_config.json") ?? Data(), as: UTF8.self) == """
+            {
+              "tokenizer_class": "PreTrainedTokenizerFast",
+              "eos_token": "[SEP]",
+              "sep_token": "[SEP]",
+              "pad_token": "[SEP]",
+              "model_max_length": 64
+            }
+
+            """)
+        let again = try PretrainedTokenizer.load(directory: out)
+        for (text, ids, decoded, _) in cases {
+            #expect(again.encode(text) == ids)
+            #expect(Self.scalars(again.decode(ids)) == Self.scalars(decoded))
+        }
+    }
+
+    /// The fast paths keep what they loaded before: GPT-2's byte-level BPE and BERT's WordPiece.
+    @Test func fastPathsStayFastPaths() throws {
+        let bpe = try TokenizerFileErrorTests.folder(["tokenizer.json": TokenizerFileErrorTests.bpeText])
+        defer { try? FileManager.default.removeItem(atPath: bpe) }
+        guard case .byteLevelBPE = try PretrainedTokenizer.load(directory: bpe).model else { Issue.record("GPT-2 BPE left the fast path"); return }
+        let wp = try TokenizerFileErrorTests.folder(["vocab.txt": TokenizerFileErrorTests.vocabTxt])
+        defer { try? FileManager.default.removeItem(atPath: wp) }
+        let bert = try PretrainedTokenizer.load(directory: wp)
+        let bertDir = wp + "/saved"
+        try bert.save(directory: bertDir)
+        try FileManager.default.removeItem(atPath: bertDir + "/vocab.txt")
+        guard case .wordPiece = try PretrainedTokenizer.load(directory: bertDir).model else { Issue.record("BERT WordPiece left the fast path"); return }
+    }
+
+    /// Every refusal of the general pipeline names the file and the field.
+    @Test func unsupportedPartsAreRefusedByField() throws {
+        let normalizers = "Sequence, NFD, NFC, NFKD, NFKC, Lowercase, StripAccents, Strip, Replace with a string pattern, Prepend, BertNormalizer"
+        let pres = "Sequence, Whitespace, WhitespaceSplit, Punctuation, Digits, Split, ByteLevel, Metaspace, BertPreTokenizer, CharDelimiterSplit"
+        let regexNote = "(pipe matches regexes exactly as tokenizers does only for GPT-2's pattern)"
+        let cases: [(String, String)] = [
+            (Self.file(normalizer: #"{"type": "Precompiled", "precompiled_charsmap": null}"#),
+             #"DIR/tokenizer.json: normalizer.type "Precompiled" is not supported (supported normalizers: \#(normalizers))"#),
+            (Self.file(normalizer: #"{"type": "Sequence", "normalizers": [{"type": "NFC"}, {"type": "NMT"}]}"#),
+             #"DIR/tokenizer.json: normalizer.normalizers[1].type "NMT" is not supported (supported normalizers: \#(normalizers))"#),
+            (Self.file(normalizer: #"{"type": "Replace", "pattern": {"Regex": "\\s+"}, "content": " "}"#),
+             #"DIR/tokenizer.json: normalizer.pattern: the regex "\\s+" is not supported \#(regexNote)"#),
+            (Self.file(normalizer: #"{"type": "Replace", "pattern": {"String": ""}, "content": " "}"#),
+             #"DIR/tokenizer.json: normalizer.pattern must be a non-empty {"String": …} (a regex Replace is not supported)"#),
+            (Self.file(normalizer: #"{"type": "Strip", "strip_left": "yes"}"#),
+             #"DIR/tokenizer.json: normalizer.strip_left must be true or false, got "yes""#),
+            (Self.file(pre: #"{"type": "UnicodeScripts"}"#),
+             #"DIR/tokenizer.json: pre_tokenizer.type "UnicodeScripts" is not supported (supported pre-tokenizers: \#(pres))"#),
+            (Self.file(pre: #"{"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex": "\\d+"}, "behavior": "Isolated"}]}"#),
+             #"DIR/tokenizer.json: pre_tokenizer.pretokenizers[0].pattern: the regex "\\d+" is not supported \#(regexNote)"#),
+            (Self.file(pre: #"{"type": "Split", "pattern": {"String": " "}, "behavior": "Nope"}"#),
+             #"DIR/tokenizer.json: pre_tokenizer.behavior must be one of Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous; got "Nope""#),
+            (Self.file(pre: #"{"type": "Split", "pattern": " ", "behavior": "Isolated"}"#),
+             #"DIR/tokenizer.json: pre_tokenizer.pattern must be {"String": …} or {"Regex": …}"#),
+            (Self.file(pre: #"{"type": "Metaspace", "replacement": "▁", "prepend_scheme": "sometimes"}"#),
+             #"DIR/tokenizer.json: pre_tokenizer.prepend_scheme must be "first", "always" or "never", got "sometimes""#),
+            (Self.file(pre: #"{"type": "Metaspace", "replacement": "__"}"#),
+             #"DIR/tokenizer.json: pre_tokenizer.replacement must be a single character, got "__""#),
+            (Self.file(pre: #"{"type": "Sequence"}"#), #"DIR/tokenizer.json: pre_tokenizer.pretokenizers must be a list"#),
+            (Self.file(pre: "7"), #"DIR/tokenizer.json: pre_tokenizer must be an object or null"#),
+            (Self.file(decoder: #"{"type": "CTC", "pad_token": "<pad>"}"#),
+             #"DIR/tokenizer.json: decoder.type "CTC" is not supported (supported decoders: Sequence, ByteLevel, WordPiece, BPEDecoder, "#
+                + #"Metaspace, Replace with a string pattern, ByteFallback, Fuse, Strip)"#),
+            (Self.file(decoder: #"{"type": "Strip", "content": " ", "start": -1}"#),
+             #"DIR/tokenizer.json: decoder.start must be a non-negative integer, got -1"#),
+            (Self.file(model: #"{"type": "BPE", "dropout": 0.1, "vocab": {"a": 0}, "merges": []}"#),
+             "DIR/tokenizer.json: model.dropout must be null (BPE dropout would make encodings random)"),
+            (Self.file(model: #"{"type": "BPE", "unk_token": "<unk>", "vocab": {"a": 0}, "merges": []}"#),
+             #"DIR/tokenizer.json: model.unk_token "<unk>" is not in model.vocab"#),
+            (Self.file(model: #"{"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": [["a", "c"]]}"#),
+             #"DIR/tokenizer.json: model.merges[0] ["a", "c"] refers to tokens missing from model.vocab"#),
+            (Self.file(model: #"{"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": [["a", "b"]]}"#),
+             #"DIR/tokenizer.json: model.merges[0] ["a", "b"] makes a token missing from model.vocab"#),
+            (Self.file(model: #"{"type": "BPE", "fuse_unk": 1, "vocab": {"a": 0}, "merges": []}"#),
+             "DIR/tokenizer.json: model.fuse_unk must be true or false, got 1"),
+            (Self.file(model: #"{"type": "WordPiece", "vocab": {"[UNK]": 0, "a": 2}}"#, pre: #"{"type": "Whitespace"}"#),
+             "DIR/tokenizer.json: model.vocab ids must run from 0 without gaps"),
+            (Self.file(model: #"{"type": "BPE", "vocab": {"a": 0}, "merges": []}"#, pre: #"{"type": "Whitespace"}"#).replacingOccurrences(of: "\"special\": true", with: "\"special\": false"),
+             "DIR: no end-of-text token: the tokenizer names no eos_token and has no default (<|endoftext|> or [SEP]); choose one with eos_token"),
+        ]
+        for (json, expected) in cases {
+            #expect(try TokenizerFileErrorTests.failure(["tokenizer.json": json]) == expected)
+        }
+    }
 }

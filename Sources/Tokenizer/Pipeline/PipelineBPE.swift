@@ -103,19 +103,37 @@ struct PipelineBPE: Sendable {
             unk = unkId
         }
         if let u = unk { symbols.append(u) }
-        // Lowest rank first, leftmost among equals: what the priority queue of `Word::merge_all` pops.
-        while symbols.count > 1 {
-            var best = -1
-            var bestRank = Int32.max, bestResult: Int32 = 0
-            for i in 0..<(symbols.count - 1) {
-                if let m = merges[UInt64(UInt32(symbols[i])) << 32 | UInt64(UInt32(symbols[i + 1]))], m.rank < bestRank {
-                    best = i; bestRank = m.rank; bestResult = m.result
-                }
-            }
-            guard best >= 0 else { break }
-            symbols[best] = bestResult
-            symbols.remove(at: best + 1)
+        ids += merged(symbols)
+    }
+
+    /// `Word::merge_all` of `tokenizers`: a queue of candidate merges, lowest rank first and leftmost
+    /// among equals; stale entries (a side already merged away or changed) are skipped. O(n log n), so
+    /// a long piece (no pre-tokenizer: a whole document) stays fast.
+    private func merged(_ symbols: [Int32]) -> [Int32] {
+        let n = symbols.count
+        guard n > 1 else { return symbols }
+        var c = symbols
+        var alive = [Bool](repeating: true, count: n)
+        var prev = Array(-1..<(n - 1)), next = Array(1...n)
+        next[n - 1] = -1
+        struct Candidate { let rank: Int32, pos: Int, result: Int32 }
+        var queue = BinaryHeap<Candidate> { $0.rank != $1.rank ? $0.rank < $1.rank : $0.pos < $1.pos }
+        func lookup(_ a: Int32, _ b: Int32) -> (rank: Int32, result: Int32)? { merges[UInt64(UInt32(a)) << 32 | UInt64(UInt32(b))] }
+        for i in 0..<(n - 1) {
+            if let m = lookup(c[i], c[i + 1]) { queue.push(Candidate(rank: m.rank, pos: i, result: m.result)) }
         }
-        ids += symbols
+        while let top = queue.pop() {
+            let pos = top.pos
+            guard alive[pos], next[pos] >= 0 else { continue }
+            let right = next[pos]
+            guard let current = lookup(c[pos], c[right]), current.result == top.result else { continue }
+            c[pos] = top.result
+            alive[right] = false
+            next[pos] = next[right]
+            if next[right] >= 0 { prev[next[right]] = pos }
+            if prev[pos] >= 0, let m = lookup(c[prev[pos]], c[pos]) { queue.push(Candidate(rank: m.rank, pos: prev[pos], result: m.result)) }
+            if next[pos] >= 0, let m = lookup(c[pos], c[next[pos]]) { queue.push(Candidate(rank: m.rank, pos: pos, result: m.result)) }
+        }
+        return (0..<n).filter { alive[$0] }.map { c[$0] }
     }
 }
