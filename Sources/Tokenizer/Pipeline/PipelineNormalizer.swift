@@ -49,6 +49,30 @@ indirect enum PipelineNormalizer: Sendable {
         }
     }
 
+    /// The normalised text, and whether its first character still comes from the input's first (false
+    /// when leading characters were deleted: Metaspace's prepend_scheme "first" then adds no "▁", because
+    /// `tokenizers` checks the original offset of the piece).
+    func normalizeTrackingStart(_ input: [UInt32]) -> (text: [UInt32], keepsStart: Bool) {
+        if case let .sequence(steps) = self {
+            var text = input, keeps = true
+            for step in steps {
+                let (next, k) = step.normalizeTrackingStart(text)
+                text = next
+                keeps = keeps && k
+            }
+            return (text, keeps)
+        }
+        guard let first = input.first else { return (input, true) }
+        let keeps: Bool
+        switch self {
+        case .stripAccents, .bert: keeps = !normalize([first]).isEmpty  // a deleted mark or control character
+        case let .strip(left, _): keeps = !(left && isRustWhitespace(first))
+        case let .replace(pattern, content): keeps = !(content.isEmpty && input.starts(with: pattern))
+        default: keeps = true
+        }
+        return (normalize(input), keeps)
+    }
+
     func normalize(_ input: [UInt32]) -> [UInt32] {
         switch self {
         case let .sequence(steps): return steps.reduce(input) { $1.normalize($0) }

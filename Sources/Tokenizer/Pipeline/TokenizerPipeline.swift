@@ -138,7 +138,7 @@ public struct TokenizerPipeline: Sendable {
                 if case let .token(id) = piece { ids.append(id) }
                 continue
             }
-            let normalized = normalizer?.normalize(Array(raw[range])) ?? Array(raw[range])
+            let (normalized, keepsStart) = normalizer?.normalizeTrackingStart(Array(raw[range])) ?? (Array(raw[range]), true)
             pieces.removeAll(keepingCapacity: true)
             normalizedMatcher.split(normalized, 0..<normalized.count, allowSpecial: allowSpecial, into: &pieces)
             for p in pieces {
@@ -146,7 +146,7 @@ public struct TokenizerPipeline: Sendable {
                 case let .token(id): ids.append(id)
                 case let .text(r):
                     guard !r.isEmpty else { continue }
-                    let start = PipelinePreTokenizer.Piece(scalars: Array(normalized[r]), atStart: range.lowerBound == 0 && r.lowerBound == 0)
+                    let start = PipelinePreTokenizer.Piece(scalars: Array(normalized[r]), atStart: range.lowerBound == 0 && r.lowerBound == 0 && keepsStart)
                     for word in preTokenizer?.apply([start]) ?? [start] { encodeWord(word.scalars, into: &ids) }
                 }
             }
