@@ -240,4 +240,31 @@ struct TokenizerPipelineTests {
             #expect(try TokenizerFileErrorTests.failure(["tokenizer.json": json]) == expected)
         }
     }
+
+    /// Malformed files outside the fast paths' shape get the general pipeline's messages.
+    @Test func malformedGeneralFilesNameTheField() throws {
+        let ws = #"{"type": "Whitespace"}"#
+        let cases: [(String, String)] = [
+            (Self.file(model: #"{"type": "BPE", "vocab": {"a": "x"}, "merges": []}"#, pre: ws),
+             #"DIR/tokenizer.json: model.vocab["a"] must be a non-negative integer id, got "x""#),
+            (Self.file(model: #"{"type": "BPE", "vocab": {"a": 0, "b": 0}, "merges": []}"#, pre: ws),
+             #"DIR/tokenizer.json: model.vocab gives id 0 to both "a" and "b""#),
+            (Self.file(model: #"{"type": "BPE", "vocab": [], "merges": []}"#, pre: ws), #"DIR/tokenizer.json: model.vocab must be an object {token: id}"#),
+            (Self.file(model: #"{"type": "BPE", "vocab": {"a": 0}, "merges": 5}"#, pre: ws), "DIR/tokenizer.json: model.merges must be a list"),
+            (Self.file(model: #"{"type": "BPE", "vocab": {"a": 0}, "merges": [["a"]]}"#, pre: ws),
+             "DIR/tokenizer.json: model.merges[0] must be a pair of strings"),
+            (Self.file(model: #"{"type": "BPE", "continuing_subword_prefix": 5, "vocab": {"a": 0}, "merges": []}"#, pre: ws),
+             "DIR/tokenizer.json: model.continuing_subword_prefix must be a string or null, got 5"),
+            (Self.file(pre: #"{"kind": "Whitespace"}"#), "DIR/tokenizer.json: pre_tokenizer.type must be a string"),
+            (Self.file(model: #"{"type": "WordPiece", "vocab": {"a": 0}}"#, pre: ws),
+             #"DIR/tokenizer.json: the unknown token "[UNK]" is not in the vocabulary (add it, or name the right unk_token)"#),
+            (Self.file(pre: ws).replacingOccurrences(of: #""added_tokens": [{"id": 3, "content": "</s>", "special": true}]"#, with: #""added_tokens": {}"#),
+             "DIR/tokenizer.json: added_tokens must be a list"),
+            (Self.file(pre: ws).replacingOccurrences(of: #""id": 3"#, with: #""id": -3"#),
+             #"DIR/tokenizer.json: added_tokens[0] needs a non-negative integer "id" and a string "content""#),
+        ]
+        for (json, expected) in cases {
+            #expect(try TokenizerFileErrorTests.failure(["tokenizer.json": json]) == expected)
+        }
+    }
 }
