@@ -74,6 +74,7 @@ struct TokenizerPipelineTests {
         (###"{"type": "ByteLevel"}"###, "▁Hello</w><0xE4><0xBD><0xA0>##ld▁ w<0xFF>xdon't."),
         (###"{"type": "WordPiece", "prefix": "##", "cleanup": true}"###, "▁Hel lo</w> <0xE4> <0xBD> <0xA0>ld ▁ Ġw <0xFF> x don ' t."),
         (###"{"type": "WordPiece", "prefix": "##", "cleanup": false}"###, "▁Hel lo</w> <0xE4> <0xBD> <0xA0>ld ▁ Ġw <0xFF> x don ' t ."),
+        (###"{"type": "BPEDecoder", "suffix": ""}"###, " ▁ H e l  l o < / w >  < 0 x E 4 >  < 0 x B D >  < 0 x A 0 >  # # l d  ▁  Ġ w  < 0 x F F >  x  d o n  '  t ."),
         (###"{"type": "BPEDecoder", "suffix": "</w>"}"###, "▁Hello <0xE4><0xBD><0xA0>##ld▁Ġw<0xFF>xdon't."),
         (###"{"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": true}"###, "Hello</w><0xE4><0xBD><0xA0>##ld Ġw<0xFF>xdon't."),
         (###"{"type": "Metaspace", "replacement": "▁", "prepend_scheme": "never", "split": true}"###, " Hello</w><0xE4><0xBD><0xA0>##ld Ġw<0xFF>xdon't."),

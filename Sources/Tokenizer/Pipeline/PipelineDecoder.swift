@@ -66,7 +66,8 @@ indirect enum PipelineDecoder: Sendable {
         case let .bpe(suffix):
             let s = Array(suffix.utf8)
             return tokens.enumerated().map { i, token in
-                guard !s.isEmpty else { return token }
+                // Rust's `str::replace` with an empty pattern puts the replacement around every character.
+                if s.isEmpty { return i == tokens.count - 1 ? token : " " + token.unicodeScalars.map { String($0) + " " }.joined() }
                 return String(decoding: WordPieceTokenizer.replacing(Array(token.utf8), s, i == tokens.count - 1 ? [] : [0x20]), as: UTF8.self)
             }
         case let .metaspace(replacement, prepend):
