@@ -37,6 +37,30 @@ struct TokenizerPipelineTests {
         }
     }
 
+    /// Unicode forms where Foundation (Linux) or Swift's newer Unicode tables differ from `tokenizers`' crate:
+    /// a supplementary-plane letter before U+0301 (Foundation composes U+10041 + U+0301 into "Á"), tag
+    /// characters, U+0F73 (a decomposition that must reorder), characters and marks newer than the crate's
+    /// tables (U+32FF, U+07FD, U+113C2 + U+113C9), and ordinary cases. Expected: `tokenizers` 0.23.3.
+    @Test func unicodeFormsMatchTokenizers() {
+        let inputs: [[UInt32]] = [[65601, 769, 97], [129387, 917586, 769, 917546, 874, 120], [97, 769, 3955], [13055, 769], [97, 769, 2045],
+                                  [70594, 70601], [101, 769, 64257, 9312], [119808, 807, 769]]
+        let expected: [(UnicodeNormalization.Form, [[UInt32]])] = [
+            (.nfd, [[65601, 769, 97], [129387, 917586, 769, 917546, 874, 120], [97, 3953, 3954, 769], [13055, 769], [97, 769, 2045], [70594, 70601],
+                    [101, 769, 64257, 9312], [119808, 807, 769]]),
+            (.nfc, [[65601, 769, 97], [129387, 917586, 769, 917546, 874, 120], [225, 3953, 3954], [13055, 769], [225, 2045], [70594, 70601],
+                    [233, 64257, 9312], [119808, 807, 769]]),
+            (.nfkd, [[65601, 769, 97], [129387, 917586, 769, 917546, 874, 120], [97, 3953, 3954, 769], [13055, 769], [97, 769, 2045], [70594, 70601],
+                     [101, 769, 102, 105, 49], [65, 807, 769]]),
+            (.nfkc, [[65601, 769, 97], [129387, 917586, 769, 917546, 874, 120], [225, 3953, 3954], [13055, 769], [225, 2045], [70594, 70601],
+                     [233, 102, 105, 49], [193, 807]]),
+        ]
+        for (form, outputs) in expected {
+            for (input, output) in zip(inputs, outputs) {
+                #expect(UnicodeNormalization.normalize(input, form) == output, "\(form) \(input)")
+            }
+        }
+    }
+
     static let preTokenizerText = "Hello, world! It's 2024... naïve  x__y a-b ▁marked  "
     /// (pre-tokenizer JSON, the strings of `pre_tokenize_str(preTokenizerText)`)
     static let preTokenizerCases: [(String, [String])] = [

@@ -76,10 +76,10 @@ indirect enum PipelineNormalizer: Sendable {
     func normalize(_ input: [UInt32]) -> [UInt32] {
         switch self {
         case let .sequence(steps): return steps.reduce(input) { $1.normalize($0) }
-        case .nfd: return PipelineJSON.scalars(stringOfScalars(input).decomposedStringWithCanonicalMapping)
-        case .nfc: return PipelineJSON.scalars(stringOfScalars(input).precomposedStringWithCanonicalMapping)
-        case .nfkd: return PipelineJSON.scalars(stringOfScalars(input).decomposedStringWithCompatibilityMapping)
-        case .nfkc: return PipelineJSON.scalars(stringOfScalars(input).precomposedStringWithCompatibilityMapping)
+        case .nfd: return UnicodeNormalization.normalize(input, .nfd)
+        case .nfc: return UnicodeNormalization.normalize(input, .nfc)
+        case .nfkd: return UnicodeNormalization.normalize(input, .nfkd)
+        case .nfkc: return UnicodeNormalization.normalize(input, .nfkc)
         case .lowercase:
             // Character by character (Rust's char::to_lowercase): no final-sigma context.
             var out: [UInt32] = []
