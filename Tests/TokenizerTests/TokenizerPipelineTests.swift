@@ -61,6 +61,19 @@ struct TokenizerPipelineTests {
         }
     }
 
+    /// Characters Swift's (newer) Unicode tables classify differently from the crates of `tokenizers` 0.23.3:
+    /// StripAccents keeps U+07FD and drops U+1CF2; Whitespace's \w does not match U+088F; Punctuation does not
+    /// split at U+061D but does at U+166D.
+    @Test func characterClassesFollowTokenizersTables() throws {
+        let strip = try PipelineNormalizer(json: Self.json(#"{"type": "StripAccents"}"#), path: "normalizer", reader: Self.reader)
+        #expect(strip.normalize([0x61, 0x7FD, 0x1CF2, 0x61]) == [0x61, 0x7FD, 0x61])
+        let whitespace = try PipelinePreTokenizer(json: Self.json(#"{"type": "Whitespace"}"#), path: "pre_tokenizer", reader: Self.reader)
+        #expect(whitespace.apply([.init(scalars: [0x61, 0x88F, 0x61], atStart: true)]).map(\.scalars) == [[0x61], [0x88F], [0x61]])
+        let punctuation = try PipelinePreTokenizer(json: Self.json(#"{"type": "Punctuation"}"#), path: "pre_tokenizer", reader: Self.reader)
+        #expect(punctuation.apply([.init(scalars: [0x61, 0x61D, 0x61, 0x166D, 0x62], atStart: true)]).map(\.scalars)
+                == [[0x61, 0x61D, 0x61], [0x166D], [0x62]])
+    }
+
     static let preTokenizerText = "Hello, world! It's 2024... naïve  x__y a-b ▁marked  "
     /// (pre-tokenizer JSON, the strings of `pre_tokenize_str(preTokenizerText)`)
     static let preTokenizerCases: [(String, [String])] = [

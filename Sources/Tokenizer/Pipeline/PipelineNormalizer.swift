@@ -94,8 +94,8 @@ indirect enum PipelineNormalizer: Sendable {
             return input.filter { c in
                 guard c >= 0x300, let s = Unicode.Scalar(c) else { return true }
                 switch s.properties.generalCategory {
-                case .nonspacingMark, .spacingMark, .enclosingMark: return false
-                default: return true
+                case .nonspacingMark, .spacingMark, .enclosingMark: return UnicodeClassOverrides.contains(UnicodeClassOverrides.notCombiningMarks, c)
+                default: return !UnicodeClassOverrides.contains(UnicodeClassOverrides.combiningMarks, c)
                 }
             }
         case let .strip(left, right):

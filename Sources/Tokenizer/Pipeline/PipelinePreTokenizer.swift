@@ -93,9 +93,9 @@ indirect enum PipelinePreTokenizer: Sendable {
             while i < text.count {
                 let c = text[i]
                 if isRustWhitespace(c) { i += 1; continue }
-                let word = AddedTokenMatcher.isWordCharacter(c)
+                let word = isRegexWordCharacter(c)
                 var end = i + 1
-                while end < text.count && !isRustWhitespace(text[end]) && AddedTokenMatcher.isWordCharacter(text[end]) == word { end += 1 }
+                while end < text.count && !isRustWhitespace(text[end]) && isRegexWordCharacter(text[end]) == word { end += 1 }
                 ranges.append(i..<end)
                 i = end
             }
@@ -140,6 +140,12 @@ indirect enum PipelinePreTokenizer: Sendable {
     }
 }
 
+/// `\w` of the `regex` crate (Alphabetic, marks, Nd, Pc, Join_Control) with its Unicode tables.
+func isRegexWordCharacter(_ c: UInt32) -> Bool {
+    if c < 0x80 { return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x5F }
+    return AddedTokenMatcher.isWordCharacter(c) && !UnicodeClassOverrides.contains(UnicodeClassOverrides.notWordCharacters, c)
+}
+
 /// Rust's `char::is_numeric` (Nd, Nl, No).
 func isNumeric(_ c: UInt32) -> Bool {
     if c < 0x80 { return c >= 0x30 && c <= 0x39 }
@@ -156,8 +162,8 @@ func isPunctuation(_ c: UInt32) -> Bool {
     guard let s = Unicode.Scalar(c) else { return false }
     switch s.properties.generalCategory {
     case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation, .initialPunctuation, .finalPunctuation, .otherPunctuation:
-        return true
-    default: return false
+        return !UnicodeClassOverrides.contains(UnicodeClassOverrides.notPunctuation, c)
+    default: return UnicodeClassOverrides.contains(UnicodeClassOverrides.punctuation, c)
     }
 }
 
