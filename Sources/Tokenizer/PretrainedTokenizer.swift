@@ -12,6 +12,8 @@ public struct PretrainedTokenizer: TextTokenizer {
     public enum Model: Sendable {
         case byteLevelBPE(BPETokenizer)
         case wordPiece(WordPieceTokenizer)
+        /// Any other `tokenizer.json` (normalizers, other pre-tokenizers, BPE settings, decoders).
+        case pipeline(TokenizerPipeline)
     }
 
     public let model: Model
@@ -51,6 +53,7 @@ public struct PretrainedTokenizer: TextTokenizer {
                 let ids = bpe.encode(token, allowSpecial: false)
                 return ids.count == 1 ? ids[0] : nil
             case let .wordPiece(wp): return wp.id(of: token)
+            case let .pipeline(p): return p.id(of: token)
             }
         }
         func resolve(_ role: String, _ token: String) throws -> Int32 {
@@ -67,6 +70,9 @@ public struct PretrainedTokenizer: TextTokenizer {
             switch model {
             case let .byteLevelBPE(bpe): names.eos = bpe.specialId(BPETokenizer.endOfText) != nil ? BPETokenizer.endOfText : nil
             case .wordPiece: names.eos = names.sep
+            case let .pipeline(p):
+                // GPT-2's, then SentencePiece's, then BERT's end of text, where the tokenizer has it as an added token.
+                names.eos = [BPETokenizer.endOfText, "</s>", names.sep].compactMap { $0 }.first { p.specialId($0) != nil }
             }
         }
         guard let eosName = names.eos else {
@@ -97,6 +103,7 @@ public struct PretrainedTokenizer: TextTokenizer {
         switch model {
         case let .byteLevelBPE(bpe): return bpe.vocabSize
         case let .wordPiece(wp): return wp.vocabSize
+        case let .pipeline(p): return p.vocabSize
         }
     }
 
@@ -104,6 +111,7 @@ public struct PretrainedTokenizer: TextTokenizer {
         switch model {
         case let .byteLevelBPE(bpe): return bpe.encode(text, allowSpecial: allowSpecial)
         case let .wordPiece(wp): return wp.encode(text, allowSpecial: allowSpecial)
+        case let .pipeline(p): return p.encode(text, allowSpecial: allowSpecial)
         }
     }
 
@@ -113,6 +121,7 @@ public struct PretrainedTokenizer: TextTokenizer {
         case let .wordPiece(wp):
             let text = wp.decode(ids, skipSpecial: skipSpecial)
             return cleanUpTokenizationSpaces ? Self.cleanUpTokenization(text) : text
+        case let .pipeline(p): return p.decode(ids, skipSpecial: skipSpecial)
         }
     }
 
@@ -147,6 +156,7 @@ public struct PretrainedTokenizer: TextTokenizer {
         switch model {
         case let .byteLevelBPE(bpe): return bpe.specialId(content)
         case let .wordPiece(wp): return wp.specialId(content)
+        case let .pipeline(p): return p.specialId(content)
         }
     }
 
@@ -154,6 +164,7 @@ public struct PretrainedTokenizer: TextTokenizer {
         switch model {
         case let .byteLevelBPE(bpe): return bpe.tokenString(id)
         case let .wordPiece(wp): return wp.tokenString(id)
+        case let .pipeline(p): return p.tokenString(id)
         }
     }
 
@@ -177,6 +188,11 @@ public struct PretrainedTokenizer: TextTokenizer {
         case let .wordPiece(wp):
             try write("vocab.txt", wp.vocabText(file: directory + "/vocab.txt"))
             try write("tokenizer.json", wp.huggingFaceJSON())
+            try write("tokenizer_config.json", configJSON(modelMaxLength: modelMaxLength))
+            try write("special_tokens_map.json", names.mapJSON())
+        case let .pipeline(p):
+            // The user's tokenizer.json as it was: transformers' generic class loads it unchanged.
+            try p.json.write(to: URL(fileURLWithPath: directory + "/tokenizer.json"), options: .atomic)
             try write("tokenizer_config.json", configJSON(modelMaxLength: modelMaxLength))
             try write("special_tokens_map.json", names.mapJSON())
         }
@@ -208,6 +224,8 @@ public struct PretrainedTokenizer: TextTokenizer {
             } else {
                 lines.append("  \"tokenizer_class\": \"PreTrainedTokenizerFast\"")
             }
+        case .pipeline:
+            lines.append("  \"tokenizer_class\": \"PreTrainedTokenizerFast\"")
         }
         for (key, token) in names.all where key != "additional_special_tokens" { lines.append("  \(q(key)): \(q(token))") }
         if !names.additional.isEmpty {

@@ -44,38 +44,25 @@ extension PretrainedTokenizer {
             let file = path("tokenizer.json")
             let data = try read("tokenizer.json")
             let root = try JSONFields.object(data, file: file)
-            let model = root["model"] ?? .null
-            let type = model["type"]
-            switch type?.string {
-            case "BPE":
-                // GPT-2's byte-level BPE only: settings that change the algorithm are refused, not ignored.
-                for key in ["continuing_subword_prefix", "end_of_word_suffix"] where !JSONFields.isNull(model[key]) && model[key]?.string != "" {
-                    throw TokenizerFileError(file: file, message: "model.\(key) must be empty or null (only GPT-2-style byte-level BPE is supported)")
+            do {
+                return try fastPath(root: root, file: file, config: config, directory: directory, cleanUp: cleanUp, roleNames: roleNames)
+            } catch let fastError as TokenizerFileError where fastError.file == file && !isFastShapedWordPiece(root) {
+                // What the fast paths refuse, the general pipeline loads — unless the config names a
+                // transformers class that rebuilds the pipeline from its own settings (GPT-2, BERT, …).
+                let generic = config["tokenizer_class"]?.string.map { genericClasses.contains($0) } ?? true
+                guard generic else {
+                    if let name = config["tokenizer_class"]?.string, (try? TokenizerPipeline(root: root, data: data, file: file)) != nil {
+                        throw TokenizerFileError(file: file, message: fastError.message + "; \(path("tokenizer_config.json")) names tokenizer_class "
+                            + "\(quoted(name)), which transformers rebuilds from its own settings (name \"PreTrainedTokenizerFast\" there to use "
+                            + "tokenizer.json as it is)")
+                    }
+                    throw fastError
                 }
-                if model["ignore_merges"]?.bool == true {
-                    throw TokenizerFileError(file: file, message: "model.ignore_merges true is not supported (whole words found in the vocabulary would skip the merges; "
-                        + "only GPT-2-style byte-level BPE)")
+                let pipeline: TokenizerPipeline
+                do { pipeline = try TokenizerPipeline(root: root, data: data, file: file) } catch let generalError as TokenizerFileError {
+                    throw isFastShaped(root) ? fastError : generalError
                 }
-                if model["byte_fallback"]?.bool == true {
-                    throw TokenizerFileError(file: file, message: "model.byte_fallback is not supported (only GPT-2-style byte-level BPE)")
-                }
-                if let dropout = model["dropout"]?.number, dropout != 0 {
-                    throw TokenizerFileError(file: file, message: "model.dropout must be null (BPE dropout would make encodings random)")
-                }
-                var bpe = try BPETokenizer(huggingFaceJSON: root, file: file)
-                if let configured = try configuredPrefixSpace(config, file: path("tokenizer_config.json")) { bpe.addPrefixSpace = configured }
-                return try PretrainedTokenizer(model: .byteLevelBPE(bpe), names: roleNames(bpeDefaults(bpe)), source: directory)
-            case "WordPiece":
-                let wp = try WordPieceTokenizer(tokenizerJSON: bertSettingsApplied(root, config: config, configFile: path("tokenizer_config.json")), file: file)
-                // BERT's role names where the tokenizer has those tokens; the config may rename them.
-                var defaults = SpecialTokenNames(unk: wp.unkToken)
-                for key in ["sep_token", "pad_token", "cls_token", "mask_token"] {
-                    if let t = SpecialTokenNames.bert[key], wp.id(of: t) != nil { defaults[key] = t }
-                }
-                return try PretrainedTokenizer(model: .wordPiece(wp), names: roleNames(defaults), cleanUpTokenizationSpaces: cleanUp,
-                                               source: directory)
-            default:
-                throw TokenizerFileError(file: file, message: "model.type is \(type?.quotedForMessage ?? "missing"); supported: \"BPE\" (byte-level) and \"WordPiece\"")
+                return try PretrainedTokenizer(model: .pipeline(pipeline), names: roleNames(pipelineDefaults(pipeline)), source: directory)
             }
         }
         if exists("vocab.txt") {
@@ -113,6 +100,81 @@ extension PretrainedTokenizer {
             return try PretrainedTokenizer(model: .byteLevelBPE(bpe), names: roleNames(bpeDefaults(bpe)), source: directory)
         }
         throw TokenizerFileError(file: directory, message: "no tokenizer found (expected tokenizer.json, vocab.txt, or vocab.json + merges.txt)")
+    }
+
+    /// The loaders of GPT-2's byte-level BPE and BERT's WordPiece `tokenizer.json` (the benchmarked paths).
+    private static func fastPath(root: JSONValue, file: String, config: JSONValue, directory: String, cleanUp: Bool,
+                                 roleNames: (SpecialTokenNames) throws -> SpecialTokenNames) throws -> PretrainedTokenizer {
+        let configFile = directory + "/tokenizer_config.json"
+        let model = root["model"] ?? .null
+        let type = model["type"]
+        switch type?.string {
+        case "BPE":
+            // GPT-2's byte-level BPE only: settings that change the algorithm are refused, not ignored.
+            for key in ["continuing_subword_prefix", "end_of_word_suffix"] where !JSONFields.isNull(model[key]) && model[key]?.string != "" {
+                throw TokenizerFileError(file: file, message: "model.\(key) must be empty or null (only GPT-2-style byte-level BPE is supported)")
+            }
+            if model["ignore_merges"]?.bool == true {
+                throw TokenizerFileError(file: file, message: "model.ignore_merges true is not supported (whole words found in the vocabulary would skip the merges; "
+                    + "only GPT-2-style byte-level BPE)")
+            }
+            if model["byte_fallback"]?.bool == true {
+                throw TokenizerFileError(file: file, message: "model.byte_fallback is not supported (only GPT-2-style byte-level BPE)")
+            }
+            if let dropout = model["dropout"]?.number, dropout != 0 {
+                throw TokenizerFileError(file: file, message: "model.dropout must be null (BPE dropout would make encodings random)")
+            }
+            var bpe = try BPETokenizer(huggingFaceJSON: root, file: file)
+            if let configured = try configuredPrefixSpace(config, file: configFile) { bpe.addPrefixSpace = configured }
+            return try PretrainedTokenizer(model: .byteLevelBPE(bpe), names: roleNames(bpeDefaults(bpe)), source: directory)
+        case "WordPiece":
+            let wp = try WordPieceTokenizer(tokenizerJSON: bertSettingsApplied(root, config: config, configFile: configFile), file: file)
+            // BERT's role names where the tokenizer has those tokens; the config may rename them.
+            var defaults = SpecialTokenNames(unk: wp.unkToken)
+            for key in ["sep_token", "pad_token", "cls_token", "mask_token"] {
+                if let t = SpecialTokenNames.bert[key], wp.id(of: t) != nil { defaults[key] = t }
+            }
+            return try PretrainedTokenizer(model: .wordPiece(wp), names: roleNames(defaults), cleanUpTokenizationSpaces: cleanUp,
+                                           source: directory)
+        default:
+            throw TokenizerFileError(file: file, message: "model.type is \(type?.quotedForMessage ?? "missing"); supported: \"BPE\" and \"WordPiece\"")
+        }
+    }
+
+    /// transformers classes that keep tokenizer.json's pipeline as it is.
+    static let genericClasses: Set<String> = ["PreTrainedTokenizerFast", "TokenizersBackend"]
+
+    /// A WordPiece file the fast path understands fully: its refusals are about the file, never a missing feature.
+    static func isFastShapedWordPiece(_ root: JSONValue) -> Bool { root["model"]?["type"]?.string == "WordPiece" && isFastShaped(root) }
+
+    /// Whether `tokenizer.json` has the shape of a fast path (so the fast path's refusal is the one to report).
+    static func isFastShaped(_ root: JSONValue) -> Bool {
+        let model = root["model"] ?? .null, pre = root["pre_tokenizer"] ?? .null
+        switch model["type"]?.string {
+        case "BPE":
+            return JSONFields.isNull(root["normalizer"]) && pre["type"]?.string == "ByteLevel" && pre["use_regex"]?.bool != false
+                && ["continuing_subword_prefix", "end_of_word_suffix"].allSatisfy { JSONFields.isNull(model[$0]) || model[$0]?.string == "" }
+                && model["ignore_merges"]?.bool != true && model["byte_fallback"]?.bool != true
+        case "WordPiece":
+            return (JSONFields.isNull(root["normalizer"]) || root["normalizer"]?["type"]?.string == "BertNormalizer")
+                && pre["type"]?.string == "BertPreTokenizer"
+                && (JSONFields.isNull(root["decoder"]) || root["decoder"]?["type"]?.string == "WordPiece")
+        default:
+            return true
+        }
+    }
+
+    /// End of text and friends for a general pipeline: GPT-2's `<|endoftext|>` for bos/eos when it is an
+    /// added token, else `</s>`; the model's `unk_token`.
+    static func pipelineDefaults(_ p: TokenizerPipeline) -> SpecialTokenNames {
+        var names = SpecialTokenNames()
+        if p.specialId(BPETokenizer.endOfText) != nil {
+            names = SpecialTokenNames(bos: BPETokenizer.endOfText, eos: BPETokenizer.endOfText)
+        }
+        for key in ["sep_token", "pad_token", "cls_token", "mask_token", "unk_token"] {
+            if let t = SpecialTokenNames.bert[key], p.specialId(t) != nil { names[key] = t }
+        }
+        return names
     }
 
     /// `clean_up_tokenization_spaces` (`transformers` 5 defaults to false; 4.x wrote true into most configs).

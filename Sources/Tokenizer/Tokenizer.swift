@@ -21,3 +21,8 @@
 //   scripts/generate-bert-unicode-tables.py), `AddedTokenMatcher`, `ByteTrie` (longest-match lookup),
 //   `WordPieceTokenizer` (encode/decode, post-processor), `WordPieceFiles` (read/write the HF files).
 // - `WordPieceBenchmark`: encoding throughput (benchmarks/tokenizer/ has the `tokenizers` side).
+//
+// Everything else in a tokenizer.json (Pipeline/): `TokenizerPipeline` runs normalizer → pre-tokenizer →
+// model → decoder as `tokenizers` 0.23 does (`PipelineNormalizer`, `PipelinePreTokenizer` with
+// `SplitPattern`/`SplitBehavior`, `PipelineBPE` or a WordPieceTokenizer's word encoder, `PipelineDecoder`);
+// `PretrainedTokenizer.load` uses it only for files the two fast paths refuse.

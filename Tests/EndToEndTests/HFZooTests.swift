@@ -19,14 +19,16 @@ struct HFZooTests {
     /// Folders pipe must refuse, with the end of the message it gives (after the file name).
     static let refused: [String: String] = [
         "model-cross-attention": "config.json: add_cross_attention true is not supported (decoder-only GPT-2 only)",
-        "tok-bytelevel-raw-lower": "tokenizer.json: \"normalizer\" must be null (a normalising tokenizer is not supported)",
-        "tok-bytelevel-raw-nfkc-lower": "tokenizer.json: \"normalizer\" must be null (a normalising tokenizer is not supported)",
-        "tok-wordpiece-raw-nfkc": "tokenizer.json: normalizer is \"NFKC\"; WordPiece tokenizers are supported with \"BertNormalizer\" or null",
-        "tok-wordpiece-raw-seqnorm": "tokenizer.json: normalizer is \"Sequence\"; WordPiece tokenizers are supported with \"BertNormalizer\" or null",
-        "tok-wordpiece-raw-whitespace": "tokenizer.json: pre_tokenizer is \"Whitespace\"; WordPiece tokenizers are supported with the \"BertPreTokenizer\" only",
-        "tok-bytelevel-split-seq": "tokenizer.json: pre_tokenizer must be ByteLevel with use_regex true (and add_prefix_space true or false)",
-        "tok-tokenizers-char-bpe": "tokenizer.json: model.end_of_word_suffix must be empty or null (only GPT-2-style byte-level BPE is supported)",
-        "tok-tokenizers-sentencepiece-bpe": "tokenizer.json: \"normalizer\" must be null (a normalising tokenizer is not supported)",
+        "tok-bpe-split-llama3-regex": "tokenizer.json: pre_tokenizer.pretokenizers[0].pattern: the regex \"(?i:'s|'t|'re|'ve|'m|'ll|'d)|"
+            + #"[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+" is not supported "#
+            + "(pipe matches regexes exactly as tokenizers does only for GPT-2's pattern)",
+        "tok-bpe-dropout": "tokenizer.json: model.dropout must be null (BPE dropout would make encodings random)",
+        "tok-bpe-unicode-scripts": "tokenizer.json: pre_tokenizer.type \"UnicodeScripts\" is not supported (supported pre-tokenizers: Sequence, "
+            + "Whitespace, WhitespaceSplit, Punctuation, Digits, Split, ByteLevel, Metaspace, BertPreTokenizer, CharDelimiterSplit)",
+        "tok-unigram": "tokenizer.json: model.type is \"Unigram\"; supported: \"BPE\" and \"WordPiece\"",
+        "tok-gpt2-class-with-normalizer": "tokenizer.json: \"normalizer\" must be null (a normalising tokenizer is not supported); "
+            + "\(zooPlaceholder)/tok-gpt2-class-with-normalizer/tokenizer_config.json names tokenizer_class \"GPT2Tokenizer\", which transformers "
+            + "rebuilds from its own settings (name \"PreTrainedTokenizerFast\" there to use tokenizer.json as it is)",
     ]
     /// Stands for the zoo's directory in expected messages.
     static let zooPlaceholder = "<zoo>"

@@ -61,7 +61,7 @@ struct TokenizerFileErrorTests {
         #expect(try Self.failure(["vocab.txt": Self.vocabTxt, "special_tokens_map.json": #"{"eos_token": 7}"#])
                 == "DIR/special_tokens_map.json: eos_token must be a string, {\"content\": …} or null, got 7")
         #expect(try Self.failure(["tokenizer.json": #"{"model": {"type": 7}}"#])
-                == "DIR/tokenizer.json: model.type is 7; supported: \"BPE\" (byte-level) and \"WordPiece\"")
+                == "DIR/tokenizer.json: model.type is 7; supported: \"BPE\" and \"WordPiece\"")
     }
 
     /// Ids written as `5.0` (Python's `json` after a float conversion) are the integers they spell.

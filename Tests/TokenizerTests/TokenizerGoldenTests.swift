@@ -169,7 +169,9 @@ struct TokenizerGoldenTests {
         try json.replacingOccurrences(of: pre + #","trim_offsets":true,"use_regex":true}"#, with: pre + #","trim_offsets":true,"use_regex":false}"#)
             .write(toFile: dir + "/tokenizer.json", atomically: true, encoding: .utf8)
         #expect { try PretrainedTokenizer.load(directory: dir) } throws: {
-            "\($0)" == "\(dir)/tokenizer.json: pre_tokenizer must be ByteLevel with use_regex true (and add_prefix_space true or false)"
+            "\($0)" == "\(dir)/tokenizer.json: pre_tokenizer must be ByteLevel with use_regex true (and add_prefix_space true or false); "
+                + "\(dir)/tokenizer_config.json names tokenizer_class \"GPT2Tokenizer\", which transformers rebuilds from its own settings "
+                + "(name \"PreTrainedTokenizerFast\" there to use tokenizer.json as it is)"
         }
         try #"{"add_prefix_space": "yes"}"#.write(toFile: dir + "/tokenizer_config.json", atomically: true, encoding: .utf8)
         try json.write(toFile: dir + "/tokenizer.json", atomically: true, encoding: .utf8)
