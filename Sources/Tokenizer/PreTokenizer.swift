@@ -15,7 +15,20 @@
 public enum PreTokenizer {
     enum Class: UInt8 { case letter, number, space, other }
 
+    /// Letters and numbers of a Unicode version newer than the tables of `tokenizers`' regex engine
+    /// (Oniguruma), which matches them as neither `\p{L}`, `\p{N}` nor `\s`: GPT-2's pattern there puts
+    /// them with punctuation. Every code point was compared with tokenizers 0.23.3 (Swift 6.3's Unicode 17
+    /// tables differ only here; `regex_classes.py` lists the package's classes).
+    static let newerThanTokenizers: [ClosedRange<UInt32>] = [
+        0x88F...0x88F, 0xC5C...0xC5C, 0xCDC...0xCDC, 0xA7CE...0xA7CF, 0xA7D2...0xA7D2, 0xA7D4...0xA7D4, 0xA7F1...0xA7F1,
+        0x10940...0x10959, 0x10EC5...0x10EC7, 0x11DB0...0x11DDB, 0x11DE0...0x11DE9, 0x16EA0...0x16EB8, 0x16EBB...0x16ED3,
+        0x16FF2...0x16FF6, 0x187F8...0x187FF, 0x18D09...0x18D1E, 0x18D80...0x18DF2, 0x1E6C0...0x1E6DE, 0x1E6E0...0x1E6E2,
+        0x1E6E4...0x1E6E5, 0x1E6E7...0x1E6ED, 0x1E6F0...0x1E6F4, 0x1E6FE...0x1E6FF, 0x2B73A...0x2B73F, 0x2CEA2...0x2CEAD,
+        0x323B0...0x33479,
+    ]
+
     static func classify(_ s: Unicode.Scalar) -> Class {
+        if s.value >= 0x88F, newerThanTokenizers.contains(where: { $0.contains(s.value) }) { return .other }
         switch s.properties.generalCategory {
         case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter: return .letter
         case .decimalNumber, .letterNumber, .otherNumber: return .number

@@ -201,6 +201,39 @@ struct TokenizerGoldenTests {
     /// The same BPE in GPT-2's own layout, as `transformers`' GPT2TokenizerFast saves it.
     @Test func gpt2LayoutSavedByTransformers() throws { try Self.check(Self.goldens, folder: "gpt2-transformers", golden: "bpe") }
 
+    /// GPT-2's pattern classes every scalar as `tokenizers` does: letters of Unicode versions newer than
+    /// its regex engine's tables are punctuation there, so "a\u{88F}b" splits in three.
+    @Test func newerLettersSplitAsInTokenizers() {
+        #expect(PreTokenizer.split("a\u{88F}b") == ["a", "\u{88F}", "b"])
+        #expect(PreTokenizer.split("a\u{10940}\u{10941}b") == ["a", "\u{10940}\u{10941}", "b"])
+        #expect(PreTokenizer.split("aéb 中文") == ["aéb", " 中文"])
+    }
+
+    /// Opt-in (PIPE_TOKENIZERS_PYTHON): the class of every Unicode scalar equals the one `tokenizers`' regex
+    /// engine gives it for GPT-2's pattern (`regex_classes.py`).
+    @Test func everyScalarIsClassedAsTokenizersDoes() throws {
+        guard let python = ProcessInfo.processInfo.environment["PIPE_TOKENIZERS_PYTHON"] else {
+            print("skipped: set PIPE_TOKENIZERS_PYTHON to a Python with the `tokenizers` package")
+            return
+        }
+        let process = Process(), output = Pipe()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("regex_classes.py").path]
+        process.standardOutput = output
+        try process.run()
+        let classes = Array(output.fileHandleForReading.readDataToEndOfFile())
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0 && classes.count == 0x110000 - 0x800)
+        let letters: [PreTokenizer.Class: UInt8] = [.letter: UInt8(ascii: "L"), .number: UInt8(ascii: "N"), .space: UInt8(ascii: "S"),
+                                                    .other: UInt8(ascii: "O")]
+        var differing: [String] = []
+        for (i, value) in (UInt32(0)..<0x110000).filter({ !(0xD800...0xDFFF).contains($0) }).enumerated()
+        where letters[PreTokenizer.classify(value: value)] != classes[i] {
+            differing.append(String(value, radix: 16, uppercase: true))
+        }
+        #expect(differing.isEmpty, "\(differing.count) scalars classed otherwise, e.g. U+\(differing.prefix(5).joined(separator: ", U+"))")
+    }
+
     /// Opt-in: set PIPE_TOKENIZERS_PYTHON to a Python with `tokenizers` (a venv); the generator then
     /// writes fresh random strings (seed PIPE_TOKENIZERS_SEED or the day) plus every Unicode code point,
     /// with the package's encodings, and all of them must match.

@@ -312,7 +312,7 @@ resources: { cpus: 2, mem: 4G, time: 30m }
 """#,
         "tokenise.yaml": #"""
 kind: tokenise
-version: 1
+version: 2
 doc: Trains a byte-level BPE tokenizer on the train split (or takes a pretrained model's tokenizer) and encodes every split into token files.
 builtin: tokenise
 inputs:
