@@ -315,6 +315,49 @@ struct HardeningAcceptanceTests {
         #expect(runs.contains("failed") && !runs.contains("running"), "\(runs)")
     }
 
+    /// A run whose opening registry write finds the disk full (another file filled it) is recorded when
+    /// it ends, once a stage has freed the space: the opening is tried again and the stage rows waited.
+    /// Tmpfs in a user and mount namespace, as above; skipped where that is not allowed.
+    @Test func aRunStartedOnAFullDiskIsRecordedWhenSpaceReturns() throws {
+        let workspace = try TestWorkspace("pipe-e2e-enospc-open")
+        defer { workspace.remove() }
+        try FileManager.default.createDirectory(atPath: workspace.path("stages"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: workspace.path("small"), withIntermediateDirectories: true)
+        try workspace.write("pipelines/free.yaml", """
+        name: free
+        stages:
+          free: { run: "rm -f \(workspace.path("small/filler")); mkdir -p ${outs.o}", outs: [o] }
+
+        """)
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        probe.arguments = ["-Urm", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs \(workspace.path("small"))"]
+        guard (try? probe.run()) != nil else { return }
+        probe.waitUntilExit()
+        guard probe.terminationStatus == 0 else { return }  // no unprivileged mounts here
+
+        let script = """
+        mount -t tmpfs -o size=1m tmpfs small && \
+        "$PIPE" run pipelines/free.yaml -j 1 --store small/store > first.txt 2>&1 && \
+        (dd if=/dev/zero of=small/filler bs=4k 2>/dev/null; true) && \
+        "$PIPE" run pipelines/free.yaml -j 1 --store small/store --force free > out.txt 2>&1; echo $? > status.txt; \
+        "$PIPE" runs --store small/store > runs.txt 2>&1
+        """
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        shell.arguments = ["-Urm", "sh", "-c", script]
+        shell.currentDirectoryURL = URL(fileURLWithPath: workspace.root)
+        shell.environment = ProcessInfo.processInfo.environment.merging(["PIPE": pipe.path, "NO_COLOR": "1"]) { $1 }
+        try shell.run()
+        shell.waitUntilExit()
+        let output = try workspace.read("out.txt")
+        #expect(try workspace.read("status.txt") == "0\n", "\(output)")
+        #expect(output.contains("warning: the run is not recorded yet (") && output.contains("); trying again when it ends"), "\(output)")
+        #expect(output.contains("the run is recorded after all"), "\(output)")
+        let runs = try workspace.read("runs.txt").split(separator: "\n").filter { $0.contains("succeeded") }
+        #expect(runs.count == 2 && runs.allSatisfy { $0.contains("1 ran") }, "both runs with their stage rows: \(runs)")
+    }
+
     /// A store on a read-only mount (a bind mount in a user and mount namespace; skipped where the
     /// kernel does not allow that): `pipe run` and `pipe gc` refuse up front, naming the directory
     /// and the fix, instead of failing stage by stage or seeming to run without recording; `pipe

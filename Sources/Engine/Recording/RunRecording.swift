@@ -42,6 +42,8 @@ public final class RunRecording: RunRecorder, @unchecked Sendable {
     private let registry: RunRegistry
     private let plan: SweepPlan
     private let store: ArtifactStore
+    /// "run" or "sweep", for messages.
+    private let noun: String
 
     /// Registry writes happen on their own serial queue: the scheduler calls `stageFinished` on its
     /// coordinating thread, which must not wait for SQLite before starting the stages that just
@@ -56,6 +58,9 @@ public final class RunRecording: RunRecorder, @unchecked Sendable {
     /// Set on the writes queue by the opening transaction: the sweep id and the run ids as
     /// recorded; nil when the runs could not be recorded.
     private var started: (sweepID: String?, runIDs: [String])?
+    /// The opening transaction, kept when it failed: `finish` tries it once more (a stage that filled
+    /// the disk has been cleaned up by then), and the stage rows wait for it.
+    private var retryOpening: (() throws -> (sweepID: String?, runIDs: [String]))?
 
     /// Stage rows waiting for a write, by variant (run ids are known on the writes queue).
     private struct PendingRows {
@@ -63,8 +68,9 @@ public final class RunRecording: RunRecorder, @unchecked Sendable {
         var metrics: [(variant: Int, stage: String, points: [MetricPoint])] = []
     }
 
-    private init(label: String, registry: RunRegistry, plan: SweepPlan, store: ArtifactStore) {
+    private init(label: String, registry: RunRegistry, plan: SweepPlan, store: ArtifactStore, noun: String) {
         self.label = label
+        self.noun = noun
         self.registry = registry
         self.plan = plan
         self.store = store
@@ -92,12 +98,12 @@ public final class RunRecording: RunRecorder, @unchecked Sendable {
         let proposedIDs = RunRegistry.proposeRunIDs(count: plan.variants.count, startedAt: startedAt)
         let proposedSweepID = sweep.map { _ in RunRegistry.proposeSweepID(startedAt: startedAt) }
         let recording = RunRecording(label: proposedSweepID ?? proposedIDs[0], registry: registry,
-                                     plan: plan, store: store)
+                                     plan: plan, store: store, noun: sweep == nil ? "run" : "sweep")
         let commandLine = CommandLine.arguments
         // The bytes that were parsed (the pipeline file's and its includes'), not the files when the writer gets to them.
         let digest = RegistryRecorder.digest(of: plan.pipeline)
         recording.writes.async {
-            do {
+            let open = {
                 var stageParams: [String: JSONValue] = [:]
                 let pipelinePath = RegistryRecorder.registryPath(of: pipelineFile)
                 let runs = plan.variants.indices.map { v in
@@ -110,13 +116,16 @@ public final class RunRecording: RunRecorder, @unchecked Sendable {
                              rankBy: $0.rankBy, maximize: $0.maximize, commandLine: commandLine, startedAt: startedAt)
                 }
                 let members = sweep == nil ? [] : plan.variants.indices.map { (variant: plan.variants[$0].name, overrides: plan.overrideTexts(ofVariant: $0)) }
-                recording.started = try RunProfile.shared.measure("registry: start runs (writer thread)") {
+                return try RunProfile.shared.measure("registry: start runs (writer thread)") {
                     try registry.startRuns(runs, sweep: sweepRow, members: members, proposedIDs: proposedIDs,
                                            proposedSweepID: proposedSweepID)
                 }
+            }
+            do {
+                recording.started = try open()
             } catch {
-                recording.lock.lock(); recording.warned = true; recording.lock.unlock()
-                FileHandle.standardError.write(Data("warning: the \(sweep == nil ? "run" : "sweep") will not be recorded: \(error)\n".utf8))
+                recording.retryOpening = open
+                FileHandle.standardError.write(Data("warning: the \(recording.noun) is not recorded yet (\(error)); trying again when it ends\n".utf8))
             }
         }
         recording.startHeartbeat()
@@ -178,6 +187,16 @@ public final class RunRecording: RunRecorder, @unchecked Sendable {
     public func finish(_ statuses: [RunStatus]) {
         heartbeat?.stop()
         writes.sync {
+            if started == nil, let open = retryOpening {
+                retryOpening = nil
+                do {
+                    started = try open()
+                    FileHandle.standardError.write(Data("the \(noun) is recorded after all\n".utf8))
+                } catch {
+                    lock.lock(); warned = true; lock.unlock()
+                    FileHandle.standardError.write(Data("warning: the \(noun) will not be recorded: \(error)\n".utf8))
+                }
+            }
             var batch = takePending()
             let now = Date()
             batch.finished = zip(started?.runIDs ?? [], statuses).map { ($0, $1, now) }
@@ -185,16 +204,16 @@ public final class RunRecording: RunRecorder, @unchecked Sendable {
         }
     }
 
-    /// The pending rows as a registry batch (on the writes queue, after the opening transaction:
-    /// empty when it failed).
+    /// The pending rows as a registry batch (on the writes queue, after the opening transaction). Until
+    /// that succeeds the batch is empty and the rows stay pending, for the retry in `finish`.
     private func takePending() -> RunRegistry.Batch {
+        var batch = RunRegistry.Batch()
+        guard let runIDs = started?.runIDs else { return batch }
         lock.lock()
         let rows = pending
         pending = PendingRows()
         flushDeadline = nil
         lock.unlock()
-        var batch = RunRegistry.Batch()
-        guard let runIDs = started?.runIDs else { return batch }
         batch.executions.reserveCapacity(rows.executions.count)
         for (v, execution) in rows.executions {
             var row = execution
