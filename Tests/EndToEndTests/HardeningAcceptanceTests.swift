@@ -271,6 +271,25 @@ struct HardeningAcceptanceTests {
         #expect(rebuild.status == 0, "\(rebuild)")
     }
 
+    /// Runs `script` (sh, in the workspace, $PIPE set) with `small/` a 1 MiB tmpfs, in a user and mount
+    /// namespace so no root is needed; false, running nothing, where the kernel does not allow that.
+    private func runOnTinyTmpfs(_ workspace: TestWorkspace, _ script: String) throws -> Bool {
+        func inNamespace(_ command: String, directory: String? = nil) throws -> Int32? {
+            let shell = Process()
+            shell.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+            shell.arguments = ["-Urm", "sh", "-c", command]
+            if let directory { shell.currentDirectoryURL = URL(fileURLWithPath: directory) }
+            shell.environment = ProcessInfo.processInfo.environment.merging(["PIPE": pipe.path, "NO_COLOR": "1"]) { $1 }
+            guard (try? shell.run()) != nil else { return nil }
+            shell.waitUntilExit()
+            return shell.terminationStatus
+        }
+        let mount = "mount -t tmpfs -o size=1m tmpfs \(workspace.path("small"))"
+        guard try inNamespace(mount) == 0 else { return false }
+        _ = try inNamespace(mount + " && " + script, directory: workspace.root)
+        return true
+    }
+
     /// A store on a 1 MiB tmpfs (in a user and mount namespace, so no root is needed); skipped where
     /// the kernel does not allow unprivileged namespaces.
     @Test func aFullDiskIsReportedAsSuchAndTheRunEndsFailed() throws {
@@ -285,25 +304,11 @@ struct HardeningAcceptanceTests {
           filler: { run: "head -c 4000000 /dev/zero > ${outs.o} 2>/dev/null; true", outs: [o] }
 
         """)
-        let probe = Process()
-        probe.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
-        probe.arguments = ["-Urm", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs \(workspace.path("small"))"]
-        guard (try? probe.run()) != nil else { return }
-        probe.waitUntilExit()
-        guard probe.terminationStatus == 0 else { return }  // no unprivileged mounts here
-
         let script = """
-        mount -t tmpfs -o size=1m tmpfs small && \
         "$PIPE" run pipelines/fill.yaml -j 1 --store small/store > out.txt 2>&1; echo $? > status.txt; \
         ls small/store/tmp > tmp.txt; "$PIPE" runs --store small/store > runs.txt 2>&1
         """
-        let shell = Process()
-        shell.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
-        shell.arguments = ["-Urm", "sh", "-c", script]
-        shell.currentDirectoryURL = URL(fileURLWithPath: workspace.root)
-        shell.environment = ProcessInfo.processInfo.environment.merging(["PIPE": pipe.path, "NO_COLOR": "1"]) { $1 }
-        try shell.run()
-        shell.waitUntilExit()
+        guard try runOnTinyTmpfs(workspace, script) else { return }  // no unprivileged mounts here
         let output = try workspace.read("out.txt")
         #expect(try workspace.read("status.txt") == "1\n", "\(output)")
         #expect(output.contains("writer: FAILED"), "\(output)")
@@ -329,27 +334,13 @@ struct HardeningAcceptanceTests {
           free: { run: "rm -f \(workspace.path("small/filler")); mkdir -p ${outs.o}", outs: [o] }
 
         """)
-        let probe = Process()
-        probe.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
-        probe.arguments = ["-Urm", "sh", "-c", "mount -t tmpfs -o size=1m tmpfs \(workspace.path("small"))"]
-        guard (try? probe.run()) != nil else { return }
-        probe.waitUntilExit()
-        guard probe.terminationStatus == 0 else { return }  // no unprivileged mounts here
-
         let script = """
-        mount -t tmpfs -o size=1m tmpfs small && \
         "$PIPE" run pipelines/free.yaml -j 1 --store small/store > first.txt 2>&1 && \
         (dd if=/dev/zero of=small/filler bs=4k 2>/dev/null; true) && \
         "$PIPE" run pipelines/free.yaml -j 1 --store small/store --force free > out.txt 2>&1; echo $? > status.txt; \
         "$PIPE" runs --store small/store > runs.txt 2>&1
         """
-        let shell = Process()
-        shell.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
-        shell.arguments = ["-Urm", "sh", "-c", script]
-        shell.currentDirectoryURL = URL(fileURLWithPath: workspace.root)
-        shell.environment = ProcessInfo.processInfo.environment.merging(["PIPE": pipe.path, "NO_COLOR": "1"]) { $1 }
-        try shell.run()
-        shell.waitUntilExit()
+        guard try runOnTinyTmpfs(workspace, script) else { return }  // no unprivileged mounts here
         let output = try workspace.read("out.txt")
         #expect(try workspace.read("status.txt") == "0\n", "\(output)")
         #expect(output.contains("warning: the run is not recorded yet (") && output.contains("); trying again when it ends"), "\(output)")
